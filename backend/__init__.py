@@ -1,0 +1,1 @@
+"""fieldcheck backend: the Litestar app that serves the inspection PWA."""

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, get, patch, post
+from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody
+
+from backend.accounts import services
+from backend.accounts.auth import current_user, requires_role
+from backend.accounts.schemas import (
+    AuthUser,
+    CreateUserRequest,
+    LoginRequest,
+    LoginResponse,
+    UpdateUserRequest,
+    UserOut,
+)
+from backend.settings import Settings
+
+
+class AuthController(Controller):
+    path = "/api"
+    tags = ["auth"]
+
+    @post("/auth/login", operation_id="login", status_code=200, security=[])
+    async def login(self, data: JSONBody[LoginRequest], request: Request[Any, Any, State]) -> LoginResponse:
+        settings: Settings = request.app.state.settings
+        address = request.client.host if request.client else "unknown"
+        return await services.login(
+            username=data.username,
+            password=data.password,
+            address=address,
+            ttl_seconds=settings.token_ttl_seconds,
+            max_failures=settings.login_max_failures,
+            lockout_seconds=settings.login_lockout_seconds,
+        )
+
+    @post("/auth/logout", operation_id="logout", status_code=204)
+    async def logout(self, request: Request[AuthUser, str, State]) -> None:
+        await services.logout(token=request.auth)
+
+    @get("/me", operation_id="me")
+    async def me(self, request: Request[AuthUser, str, State]) -> AuthUser:
+        return current_user(request)
+
+
+class UserAdminController(Controller):
+    path = "/api/admin/users"
+    tags = ["admin"]
+    guards = [requires_role("admin")]
+
+    @get("/", operation_id="listUsers")
+    async def list_users(self) -> list[UserOut]:
+        return await services.list_users()
+
+    @post("/", operation_id="createUser")
+    async def create_user(
+        self, data: JSONBody[CreateUserRequest], request: Request[AuthUser, str, State]
+    ) -> UserOut:
+        return await services.create_user(data=data, actor_id=str(current_user(request).id))
+
+    @patch("/{user_id:uuid}", operation_id="updateUser")
+    async def update_user(
+        self,
+        user_id: FromPath[UUID],
+        data: JSONBody[UpdateUserRequest],
+        request: Request[AuthUser, str, State],
+    ) -> UserOut:
+        return await services.update_user(user_id=user_id, data=data, actor_id=str(current_user(request).id))

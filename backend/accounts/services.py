@@ -1,0 +1,229 @@
+"""Accounts: users, bearer tokens and login throttling."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from backend.accounts.passwords import hash_password, verify_password
+from backend.accounts.schemas import (
+    AuthUser,
+    CreateUserRequest,
+    LoginResponse,
+    Role,
+    UpdateUserRequest,
+    UserOut,
+)
+from backend.accounts.tables import AuthToken, LoginThrottle, User
+from backend.audit.services import record
+from backend.db import write_tx
+from backend.errors import BadRequest, NotFound, TooManyRequests, Unauthorized
+from backend.registry.tables import Facility, Region
+
+MAX_LOCKOUT_SECONDS = 15 * 60
+ADDRESS_FACTOR = 4
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def auth_user_from_row(row: dict[str, Any]) -> AuthUser:
+    return AuthUser(
+        id=row["id"],
+        username=row["username"],
+        role=row["role"],
+        facility_id=row.get("facility"),
+        region_id=row.get("region"),
+        display_name=row.get("display_name") or "",
+    )
+
+
+async def _throttle_state(keys: list[str]) -> int:
+    """Seconds the caller must still wait (0 when free)."""
+    rows = await LoginThrottle.select().where(LoginThrottle.key.is_in(keys))
+    now = _now()
+    wait = 0
+    for row in rows:
+        if row["locked_until"] is not None:
+            wait = max(wait, int((_aware(row["locked_until"]) - now).total_seconds() + 0.999))
+    return max(wait, 0)
+
+
+async def _note_failure(keys: list[str], *, max_failures: int, lockout_seconds: int) -> None:
+    now = _now()
+    async with write_tx():
+        for key in keys:
+            row = await LoginThrottle.select().where(LoginThrottle.key == key).first()
+            failures = (row["failures"] if row else 0) + 1
+            # An address can front a whole office (NAT), so it gets more tries than one account.
+            limit = max_failures if key.startswith("user:") else max_failures * ADDRESS_FACTOR
+            locked_until = None
+            if failures >= limit:
+                # Each further failure doubles the wait, up to a ceiling.
+                seconds = min(lockout_seconds * 2 ** (failures - limit), MAX_LOCKOUT_SECONDS)
+                locked_until = now + timedelta(seconds=seconds)
+            if row:
+                await LoginThrottle.update(
+                    {
+                        LoginThrottle.failures: failures,
+                        LoginThrottle.locked_until: locked_until,
+                        LoginThrottle.updated_at: now,
+                    }
+                ).where(LoginThrottle.key == key)
+            else:
+                await LoginThrottle.insert(
+                    LoginThrottle(key=key, failures=failures, locked_until=locked_until, updated_at=now)
+                )
+
+
+async def login(
+    *, username: str, password: str, address: str, ttl_seconds: int, max_failures: int, lockout_seconds: int
+) -> LoginResponse:
+    keys = [f"user:{username.lower()}", f"addr:{address}"]
+    wait = await _throttle_state(keys)
+    if wait > 0:
+        raise TooManyRequests(
+            f"too many failed logins; try again in {wait} s", code="login_throttled", retry_after=wait
+        )
+    row = await User.select().where(User.username == username).first()
+    ok = await verify_password(row["password_hash"] if row else None, password)
+    if not row or not ok or not row["active"]:
+        await _note_failure(keys, max_failures=max_failures, lockout_seconds=lockout_seconds)
+        raise Unauthorized("wrong username or password", code="bad_credentials")
+    token = secrets.token_urlsafe(32)
+    expires_at = _now() + timedelta(seconds=ttl_seconds)
+    async with write_tx():
+        await AuthToken.insert(
+            AuthToken(token_hash=token_digest(token), user=row["id"], expires_at=expires_at)
+        )
+        await LoginThrottle.delete().where(LoginThrottle.key == keys[0])
+        await record(user_id=str(row["id"]), action="login", entity=f"user/{row['id']}")
+    return LoginResponse(token=token, expires_at=expires_at, user=auth_user_from_row(row))
+
+
+async def user_for_token(token: str) -> AuthUser | None:
+    found = (
+        await AuthToken.select(AuthToken.expires_at, *AuthToken.user.all_columns())
+        .where(AuthToken.token_hash == token_digest(token))
+        .first()
+    )
+    if not found or _aware(found["expires_at"]) <= _now() or not found["user.active"]:
+        return None
+    return auth_user_from_row({k.removeprefix("user."): v for k, v in found.items()})
+
+
+async def logout(*, token: str) -> None:
+    async with write_tx():
+        await AuthToken.delete().where(AuthToken.token_hash == token_digest(token))
+
+
+async def _check_role_links(role: Role, region_id: UUID | None, facility_id: UUID | None) -> None:
+    if role == "clinic":
+        if facility_id is None:
+            raise BadRequest(
+                "a clinic user belongs to exactly one facility: facilityId is required",
+                code="facility_required",
+            )
+        if region_id is not None:
+            raise BadRequest("a clinic user is scoped by its facility; regionId must be empty")
+    elif facility_id is not None:
+        raise BadRequest(f"only clinic users belong to a facility, not {role} users")
+    if role == "office" and region_id is None:
+        raise BadRequest("an office user needs regionId (the region it oversees)", code="region_required")
+    if role in ("admin", "inspector") and region_id is not None:
+        raise BadRequest(f"{role} users have no region scope")
+    if facility_id is not None and not await Facility.exists().where(Facility.id == facility_id):
+        raise NotFound(f"facility {facility_id} does not exist")
+    if region_id is not None and not await Region.exists().where(Region.id == region_id):
+        raise NotFound(f"region {region_id} does not exist")
+
+
+def _user_out(row: dict[str, Any]) -> UserOut:
+    return UserOut(
+        id=row["id"],
+        username=row["username"],
+        role=row["role"],
+        display_name=row["display_name"],
+        region_id=row["region"],
+        facility_id=row["facility"],
+        active=row["active"],
+    )
+
+
+async def create_user(*, data: CreateUserRequest, actor_id: str | None, is_demo: bool = False) -> UserOut:
+    if not data.username.strip() or len(data.username) > 64:
+        raise BadRequest("username must be 1 to 64 characters")
+    if len(data.password) < 4:
+        raise BadRequest("password must have at least 4 characters")
+    await _check_role_links(data.role, data.region_id, data.facility_id)
+    password_hash = await hash_password(data.password)
+    async with write_tx():
+        user = User(
+            username=data.username.strip(),
+            display_name=data.display_name,
+            password_hash=password_hash,
+            role=data.role,
+            region=data.region_id,
+            facility=data.facility_id,
+            is_demo=is_demo,
+        )
+        await user.save()
+        await record(
+            user_id=actor_id,
+            action="user.create",
+            entity=f"user/{user.id}",
+            details={"username": user.username, "role": data.role},
+        )
+    row = await User.select().where(User.id == user.id).first()
+    assert row is not None
+    return _user_out(row)
+
+
+async def list_users() -> list[UserOut]:
+    return [_user_out(r) for r in await User.select().order_by(User.username)]
+
+
+async def update_user(*, user_id: UUID, data: UpdateUserRequest, actor_id: str) -> UserOut:
+    row = await User.select().where(User.id == user_id).first()
+    if row is None:
+        raise NotFound(f"user {user_id} does not exist")
+    region_id = data.region_id if data.region_id is not None else row["region"]
+    facility_id = data.facility_id if data.facility_id is not None else row["facility"]
+    await _check_role_links(row["role"], region_id, facility_id)
+    values: dict[Any, Any] = {User.region: region_id, User.facility: facility_id}
+    if data.display_name is not None:
+        values[User.display_name] = data.display_name
+    if data.active is not None:
+        values[User.active] = data.active
+    if data.password is not None:
+        values[User.password_hash] = await hash_password(data.password)
+    async with write_tx():
+        await User.update(values).where(User.id == user_id)
+        if data.active is False or data.password is not None:
+            await AuthToken.delete().where(AuthToken.user == user_id)
+        await record(
+            user_id=actor_id,
+            action="user.update",
+            entity=f"user/{user_id}",
+            details={"fields": sorted(f for f in data.__struct_fields__ if getattr(data, f) is not None)},
+        )
+    updated = await User.select().where(User.id == user_id).first()
+    assert updated is not None
+    return _user_out(updated)
+
+
+async def demo_accounts_exist() -> bool:
+    return bool(await User.exists().where(User.is_demo == True))  # noqa: E712 - Piccolo builds SQL from ==

@@ -1,0 +1,99 @@
+"""The only wiring place: ``create_app(settings)`` builds the Litestar app."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
+from piccolo.engine.postgres import PostgresEngine
+
+from backend.accounts.auth import auth_middleware
+from backend.accounts.controllers import AuthController, UserAdminController
+from backend.accounts.services import demo_accounts_exist
+from backend.db import bind_engine, make_engine, prepare_engine
+from backend.errors import exception_handlers
+from backend.health import health
+from backend.settings import Settings
+from backend.storage import build_storage
+
+log = logging.getLogger("fieldcheck")
+
+
+def _secret_key(settings: Settings) -> str:
+    """The signing key for local media URLs: from settings, else kept in the data dir across restarts."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_path / "secret_key"
+    if not path.exists():
+        settings.data_path.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def route_handlers() -> list[ControllerRouterHandler]:
+    from backend.inspections.controllers import InspectionAdminController, RoundAdminController
+    from backend.registry.controllers import ExpertAdminController, FacilityController, RegionController
+
+    return [
+        health,
+        AuthController,
+        UserAdminController,
+        RegionController,
+        FacilityController,
+        ExpertAdminController,
+        RoundAdminController,
+        InspectionAdminController,
+    ]
+
+
+def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
+    """Build the app. ``start_pool=False`` leaves PostgreSQL without a pool (tests run on their own loop)."""
+    engine = make_engine(settings)
+    bind_engine(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await prepare_engine(engine)
+        pool = engine if start_pool and isinstance(engine, PostgresEngine) else None
+        if pool is not None:
+            await pool.start_connection_pool(min_size=2, max_size=20)
+        if await demo_accounts_exist():
+            log.warning("demo accounts with the password 'demo' exist: never run this database in production")
+        try:
+            yield
+        finally:
+            if pool is not None:
+                await pool.close_connection_pool()
+
+    app = Litestar(
+        route_handlers=route_handlers(),
+        middleware=[auth_middleware()],
+        exception_handlers=exception_handlers(),
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="fieldcheck",
+            version="0.1.0",
+            description="Offline-first on-site inspections: sync, evidence photos, standards and conclusions.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+            security=[{"bearer": []}],
+        ),
+        cors_config=CORSConfig(allow_origins=[]),
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.storage = build_storage(settings)
+    app.state.secret_key = _secret_key(settings)
+    return app

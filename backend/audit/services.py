@@ -1,0 +1,90 @@
+"""The audit log: append-only, each row hashed together with the previous row's hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from piccolo.engine.postgres import PostgresEngine
+
+from backend.audit.tables import AuditLog
+from backend.db import current_engine
+
+GENESIS = "0" * 64
+# Serialises appends on PostgreSQL so two transactions never chain onto the same previous row.
+_PG_CHAIN_LOCK = 0x46434155  # "FCAU"
+
+
+def row_digest(prev_hash: str, fields: dict[str, Any]) -> str:
+    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+async def record(
+    *,
+    user_id: str | None,
+    action: str,
+    entity: str,
+    details: dict[str, Any] | None = None,
+    client_id: str | None = None,
+    hlc: str | None = None,
+    mutation_id: int | None = None,
+) -> None:
+    """Append one entry. Call inside the write transaction whose effects it describes."""
+    engine = current_engine()
+    if isinstance(engine, PostgresEngine):
+        await engine.run_ddl(f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})")
+    last = await AuditLog.select(AuditLog.row_hash).order_by(AuditLog.id, ascending=False).first()
+    prev_hash = last["row_hash"] if last else GENESIS
+    now = datetime.now(UTC)
+    fields: dict[str, Any] = {
+        "at": now.isoformat(),
+        "user_id": user_id,
+        "client_id": client_id,
+        "action": action,
+        "entity": entity,
+        "details": details or {},
+        "hlc": hlc,
+        "mutation_id": None if mutation_id is None else str(mutation_id),
+    }
+    await AuditLog.insert(
+        AuditLog(
+            at=now,
+            user_id=user_id,
+            client_id=client_id,
+            action=action,
+            entity=entity,
+            details=json.dumps(fields["details"], ensure_ascii=False, default=str),
+            hlc=hlc,
+            mutation_id=fields["mutation_id"],
+            prev_hash=prev_hash,
+            row_hash=row_digest(prev_hash, fields),
+        )
+    )
+
+
+async def verify_chain() -> tuple[bool, int | None]:
+    """Recompute every hash; returns (intact, id of the first bad row)."""
+    prev = GENESIS
+    for row in await AuditLog.select().order_by(AuditLog.id):
+        details = row["details"]
+        fields = {
+            "at": _iso(row["at"]),
+            "user_id": row["user_id"],
+            "client_id": row["client_id"],
+            "action": row["action"],
+            "entity": row["entity"],
+            "details": json.loads(details) if isinstance(details, str) else details,
+            "hlc": row["hlc"],
+            "mutation_id": row["mutation_id"],
+        }
+        if row["prev_hash"] != prev or row_digest(prev, fields) != row["row_hash"]:
+            return False, int(row["id"])
+        prev = row["row_hash"]
+    return True, None
+
+
+def _iso(value: datetime) -> str:
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()

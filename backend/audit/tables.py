@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from piccolo.columns import JSONB, BigSerial, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class AuditLog(Table, tablename="audit_log"):
+    """Append-only; each row carries the hash of the previous row, so an edit or a gap shows."""
+
+    id = BigSerial(primary_key=True)
+    at = Timestamptz(default=TimestamptzNow())
+    user_id = Varchar(length=36, null=True, default=None)
+    client_id = Varchar(length=100, null=True, default=None)
+    action = Varchar(length=60)
+    entity = Varchar(length=200)
+    details = JSONB(default={})
+    hlc = Varchar(length=60, null=True, default=None)
+    mutation_id = Varchar(length=30, null=True, default=None)
+    prev_hash = Varchar(length=64)
+    row_hash = Varchar(length=64, unique=True)

@@ -1,0 +1,135 @@
+"""The ``fieldcheck`` command: serve, migrate, demo, import-standard, create-user, worker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+
+from backend.settings import Settings
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+async def _bound(settings: Settings) -> None:
+    from backend.db import bind_engine, make_engine, prepare_engine
+
+    engine = make_engine(settings)
+    bind_engine(engine)
+    await prepare_engine(engine)
+
+
+async def _migrate(settings: Settings) -> list[str]:
+    from backend.db import current_engine
+    from backend.migrations import migrate
+
+    await _bound(settings)
+    return await migrate(current_engine())
+
+
+async def _demo(settings: Settings, *, only_if_empty: bool) -> bool:
+    from backend.demo import database_is_empty, load_demo
+
+    await _migrate(settings)
+    if not await database_is_empty():
+        if only_if_empty:
+            return False
+        print("the database is not empty; demo data is loaded only into an empty database", file=sys.stderr)
+        raise SystemExit(1)
+    await load_demo()
+    return True
+
+
+def cmd_migrate(_: argparse.Namespace) -> None:
+    applied = asyncio.run(_migrate(_settings()))
+    print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+
+
+def cmd_demo(_: argparse.Namespace) -> None:
+    asyncio.run(_demo(_settings(), only_if_empty=False))
+    print("demo data loaded; accounts admin, office, inspector1..6, clinic1 (password: demo)")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from backend.app import create_app
+
+    settings = _settings()
+    asyncio.run(_migrate(settings))
+    if args.demo and asyncio.run(_demo(settings, only_if_empty=True)):
+        print(
+            "empty database: demo data loaded (accounts admin, office, inspector1..6, clinic1; password demo)"
+        )
+    host = args.host or settings.host
+    port = args.port or settings.port
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+def cmd_create_user(args: argparse.Namespace) -> None:
+    from backend.accounts.schemas import CreateUserRequest
+    from backend.accounts.services import create_user
+
+    password = args.password or getpass.getpass(f"password for {args.username}: ")
+
+    async def run() -> None:
+        await _migrate(_settings())
+        await create_user(
+            data=CreateUserRequest(
+                username=args.username,
+                password=password,
+                role=args.role,
+                region_id=args.region_id,
+                facility_id=args.facility_id,
+            ),
+            actor_id=None,
+        )
+
+    asyncio.run(run())
+    print(f"created {args.role} {args.username}")
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    from backend.workers import run_workers
+
+    settings = _settings()
+    asyncio.run(_migrate(settings))
+    asyncio.run(run_workers(settings, once=args.once))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fieldcheck", description="fieldcheck inspections server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="migrate and serve the app")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--demo", action="store_true", help="load demo data when the database is empty")
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("demo", help="load demo data into an empty database").set_defaults(func=cmd_demo)
+    create = sub.add_parser("create-user", help="create an account")
+    create.add_argument("username")
+    create.add_argument("--role", required=True, choices=["admin", "office", "inspector", "clinic"])
+    create.add_argument("--password", help="prompted for when absent")
+    create.add_argument("--region-id")
+    create.add_argument("--facility-id")
+    create.set_defaults(func=cmd_create_user)
+    worker = sub.add_parser("worker", help="run the background workers (photo transfer, derivatives)")
+    worker.add_argument("--once", action="store_true", help="drain what is due, then exit")
+    worker.set_defaults(func=cmd_worker)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

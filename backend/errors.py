@@ -1,0 +1,151 @@
+"""One error hierarchy, mapped once to RFC 9457 problem details."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Any, ClassVar
+
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.types import ExceptionHandlersMap
+
+log = logging.getLogger("fieldcheck.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class AppError(Exception):
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code  # type: ignore[misc]
+        self.extra = extra
+
+
+class BadRequest(AppError):
+    pass
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+    title = "Not signed in"
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+    title = "Not allowed"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "payload_too_large"
+    title = "Payload too large"
+
+
+class Unprocessable(AppError):
+    status = 422
+    code = "unprocessable"
+    title = "Unprocessable content"
+
+
+class TooManyRequests(AppError):
+    status = 429
+    code = "too_many_requests"
+    title = "Too many requests"
+
+
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+    body = {
+        "type": f"https://fieldcheck.invalid/problems/{code}",
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
+        **{_camel(k): v for k, v in extra.items()},
+    }
+    headers = {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _app_error(_: Request[Any, Any, Any], exc: AppError) -> Response[dict[str, Any]]:
+    return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+
+
+def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    return problem(400, "invalid_input", "Invalid input", str(exc.detail), errors=exc.extra or [])
+
+
+_HTTP_CODES = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return problem(exc.status_code, code, code.replace("_", " ").capitalize(), str(exc.detail))
+
+
+def _integrity(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    # The database refused a write (unique or foreign key): the request conflicts with stored data.
+    log.info("integrity error mapped to 409: %s", exc)
+    return problem(409, "integrity_conflict", "Conflict", "the change conflicts with existing data")
+
+
+def _internal(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error", exc_info=exc)
+    return problem(500, "internal_error", "Internal error", "an unexpected error occurred; it was logged")
+
+
+def exception_handlers() -> ExceptionHandlersMap:
+    import asyncpg
+
+    handlers: ExceptionHandlersMap = {
+        AppError: _app_error,
+        ValidationException: _validation,
+        NotAuthorizedException: _http,
+        PermissionDeniedException: _http,
+        NotFoundException: _http,
+        HTTPException: _http,
+        sqlite3.IntegrityError: _integrity,
+        asyncpg.IntegrityConstraintViolationError: _integrity,
+        Exception: _internal,
+    }
+    return handlers

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from typing import Any
+
+from piccolo.columns import JSONB, UUID, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class Region(Table, tablename="region"):
+    id = UUID(primary_key=True)
+    name = Varchar(length=100)
+    # province -> city -> county
+    level = Varchar(length=10)
+    parent: ForeignKey[Any] = ForeignKey("self", null=True, on_delete=OnDelete.restrict)
+    code = Varchar(length=20, unique=True)
+
+
+class Facility(Table, tablename="facility"):
+    id = UUID(primary_key=True)
+    name = Varchar(length=200)
+    # township_centre | community_centre | village_clinic | community_station
+    kind = Varchar(length=30)
+    licence_number = Varchar(length=60, unique=True)
+    # 医疗机构执业许可证登记号分类代码: B or C
+    licence_category = Varchar(length=1)
+    registered_first_name = Varchar(length=200)
+    region = ForeignKey(Region, on_delete=OnDelete.restrict)
+    medical_staff_count = Integer(default=0)
+    service_population = Integer(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class ExpertProfile(Table, tablename="expert_profile"):
+    id = UUID(primary_key=True)
+    user: ForeignKey[Any] = ForeignKey("backend.accounts.tables.User", unique=True, on_delete=OnDelete.restrict)
+    title = Varchar(length=60)
+    # e.g. ["医疗", "护理"]
+    specialties = JSONB(default=[])
+    # facility ids the expert is tied to (recusal, 回避制度)
+    tied_facility_ids = JSONB(default=[])

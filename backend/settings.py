@@ -1,0 +1,60 @@
+"""Settings: one frozen struct, read from ``FIELDCHECK_*`` variables only by :meth:`Settings.from_env`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+StorageKind = Literal["local", "s3"]
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    data_dir: str = "data"
+    # Empty means the embedded SQLite file ``<data_dir>/fieldcheck.sqlite``.
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    storage: StorageKind = "local"
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "fieldcheck"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    # Signs local media URLs; generated into the data dir when empty.
+    secret_key: str = ""
+    token_ttl_seconds: int = 12 * 3600
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_upload_bytes: int = 25 * 1024 * 1024
+    max_image_pixels: int = 60_000_000
+    sync_max_mutations: int = 500
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 60
+    demo: bool = False
+    workers: bool = True
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_path / "fieldcheck.sqlite"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field in msgspec.structs.fields(cls):
+            raw = env.get(f"FIELDCHECK_{field.name.upper()}")
+            if raw is not None:
+                values[field.name] = raw
+        # strict=False lets "8000" become 8000 and "true" become True, with a clear error otherwise.
+        return msgspec.convert(values, cls, strict=False)

@@ -1,0 +1,24 @@
+"""Every Piccolo table of the app in dependency order; migrations and engine binding read this list."""
+
+from __future__ import annotations
+
+from piccolo.table import Table
+
+from backend.accounts.tables import AuthToken, LoginThrottle, User
+from backend.audit.tables import AuditLog
+from backend.inspections.tables import Application, Inspection, InspectionMember, Round
+from backend.registry.tables import ExpertProfile, Facility, Region
+
+TABLES: tuple[type[Table], ...] = (
+    Region,
+    Facility,
+    User,
+    AuthToken,
+    LoginThrottle,
+    ExpertProfile,
+    Round,
+    Application,
+    Inspection,
+    InspectionMember,
+    AuditLog,
+)
