@@ -1,0 +1,53 @@
+"""Standards as data: one engine for graded, points, pass/fail and weighted checklists.
+
+Public API (see docs/standards.md):
+- `validate_standard(raw) -> Standard`, `parse_standard(bytes) -> Standard` (raise StandardValidationError)
+- `conclude(standard, answers, facility, prerequisites) -> Conclusion` (pure; raises AnswerValidationError)
+- `compile_standard(standard) -> CompiledStandard` (optional: precompute once for many conclusions)
+- `combine_raters(scoring, scores) -> (combined, per-rater results)`
+- `shipped_names()`, `load_shipped(name)` for the standards in `backend/standards/data/`
+"""
+
+from backend.standards.engine import CompiledStandard, combine_raters, compile_standard, conclude
+from backend.standards.loader import load_shipped, parse_standard, shipped_bytes, shipped_names
+from backend.standards.schemas import (
+    NA,
+    Answer,
+    AnswerValue,
+    Conclusion,
+    ConditionResult,
+    FacilityFigures,
+    Standard,
+    TierResult,
+)
+from backend.standards.validation import (
+    AnswerValidationError,
+    Problem,
+    StandardValidationError,
+    check_answers,
+    validate_standard,
+)
+
+__all__ = [
+    "NA",
+    "Answer",
+    "AnswerValidationError",
+    "AnswerValue",
+    "CompiledStandard",
+    "Conclusion",
+    "ConditionResult",
+    "FacilityFigures",
+    "Problem",
+    "Standard",
+    "StandardValidationError",
+    "TierResult",
+    "check_answers",
+    "combine_raters",
+    "compile_standard",
+    "conclude",
+    "load_shipped",
+    "parse_standard",
+    "shipped_bytes",
+    "shipped_names",
+    "validate_standard",
+]
