@@ -22,6 +22,7 @@ from backend.db import bind_engine, make_engine, prepare_engine
 from backend.errors import exception_handlers
 from backend.health import health
 from backend.settings import Settings
+from backend.standards.services import install_shipped_standards
 from backend.storage import build_storage
 
 log = logging.getLogger("fieldcheck")
@@ -42,6 +43,7 @@ def _secret_key(settings: Settings) -> str:
 def route_handlers() -> list[ControllerRouterHandler]:
     from backend.inspections.controllers import InspectionAdminController, RoundAdminController
     from backend.registry.controllers import ExpertAdminController, FacilityController, RegionController
+    from backend.standards.controllers import StandardAdminController, StandardController
 
     return [
         health,
@@ -52,6 +54,8 @@ def route_handlers() -> list[ControllerRouterHandler]:
         ExpertAdminController,
         RoundAdminController,
         InspectionAdminController,
+        StandardController,
+        StandardAdminController,
     ]
 
 
@@ -63,6 +67,9 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await prepare_engine(engine)
+        installed = await install_shipped_standards()
+        if installed:
+            log.info("published the shipped standards %s", ", ".join(installed))
         pool = engine if start_pool and isinstance(engine, PostgresEngine) else None
         if pool is not None:
             await pool.start_connection_pool(min_size=2, max_size=20)

@@ -94,6 +94,28 @@ def cmd_create_user(args: argparse.Namespace) -> None:
     print(f"created {args.role} {args.username}")
 
 
+def cmd_import_standard(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from backend.standards.loader import parse_standard
+    from backend.standards.services import save_standard
+    from backend.standards.validation import StandardValidationError
+
+    try:
+        standard = parse_standard(Path(args.file).read_bytes())
+    except StandardValidationError as error:
+        for problem in error.problems:
+            print(f"{problem.path}: {problem.message}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+    async def run() -> None:
+        await _migrate(_settings())
+        summary = await save_standard(standard=standard, actor_id=None, publish=args.publish)
+        print(f"{summary.id}: {summary.status} (etag {summary.etag[:12]})")
+
+    asyncio.run(run())
+
+
 def cmd_worker(args: argparse.Namespace) -> None:
     from backend.workers import run_workers
 
@@ -119,6 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--region-id")
     create.add_argument("--facility-id")
     create.set_defaults(func=cmd_create_user)
+    imp = sub.add_parser("import-standard", help="validate and store a standard file (JSON)")
+    imp.add_argument("file")
+    imp.add_argument(
+        "--publish", action="store_true", help="publish it (immutable) instead of keeping a draft"
+    )
+    imp.set_defaults(func=cmd_import_standard)
     worker = sub.add_parser("worker", help="run the background workers (photo transfer, derivatives)")
     worker.add_argument("--once", action="store_true", help="drain what is due, then exit")
     worker.set_defaults(func=cmd_worker)

@@ -11,6 +11,7 @@ from backend.accounts.tables import User
 from backend.db import write_tx
 from backend.inspections.tables import Inspection, InspectionMember, Round
 from backend.registry.tables import ExpertProfile, Facility, Region
+from backend.standards.services import install_shipped_standards
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - demo mode only; the server warns while these accounts exist
 TOWNSHIP_STANDARD = "cn-thc-capacity-2018"
@@ -45,6 +46,7 @@ async def database_is_empty() -> bool:
 async def load_demo() -> dict[str, Any]:
     """Insert the demo set into an empty database; returns the ids the tests and docs refer to."""
     ids: dict[str, Any] = {"counties": [], "facilities": [], "inspectors": []}
+    ids["standards"] = await install_shipped_standards()
     async with write_tx():
         name, code = PROVINCE
         province = Region(name=name, level="province", code=code)

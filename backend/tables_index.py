@@ -8,6 +8,7 @@ from backend.accounts.tables import AuthToken, LoginThrottle, User
 from backend.audit.tables import AuditLog
 from backend.inspections.tables import Application, Inspection, InspectionMember, Round
 from backend.registry.tables import ExpertProfile, Facility, Region
+from backend.standards.tables import StandardVersion
 
 TABLES: tuple[type[Table], ...] = (
     Region,
@@ -21,4 +22,5 @@ TABLES: tuple[type[Table], ...] = (
     Inspection,
     InspectionMember,
     AuditLog,
+    StandardVersion,
 )
