@@ -67,7 +67,7 @@ async def save_standard(
                 f"standard {standard.id} is published and cannot change; import the new edition under a new id",
                 code="standard_published",
             )
-        values = {
+        values: dict[Any, Any] = {
             StandardVersion.programme: standard.programme,
             StandardVersion.edition: standard.edition,
             StandardVersion.name: standard.name,
