@@ -41,8 +41,20 @@ def _secret_key(settings: Settings) -> str:
 
 
 def route_handlers() -> list[ControllerRouterHandler]:
-    from backend.inspections.controllers import InspectionAdminController, RoundAdminController
-    from backend.registry.controllers import ExpertAdminController, FacilityController, RegionController
+    from backend.inspections.controllers import (
+        ApplicationController,
+        InspectionAdminController,
+        InspectionController,
+        RoundAdminController,
+        RoundController,
+    )
+    from backend.registry.controllers import (
+        ExpertAdminController,
+        FacilityAdminController,
+        FacilityController,
+        RegionAdminController,
+        RegionController,
+    )
     from backend.standards.controllers import StandardAdminController, StandardController
 
     return [
@@ -50,9 +62,14 @@ def route_handlers() -> list[ControllerRouterHandler]:
         AuthController,
         UserAdminController,
         RegionController,
+        RegionAdminController,
         FacilityController,
+        FacilityAdminController,
         ExpertAdminController,
+        RoundController,
         RoundAdminController,
+        ApplicationController,
+        InspectionController,
         InspectionAdminController,
         StandardController,
         StandardAdminController,

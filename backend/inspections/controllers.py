@@ -1,11 +1,47 @@
+"""Rounds, applications and inspections over HTTP. Guards check the role; services check the scope again."""
+
 from __future__ import annotations
 
-from typing import Any
+from uuid import UUID
 
-from litestar import Controller, get
+from litestar import Controller, Request, get, patch, post, put
+from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery, JSONBody
 
-from backend.accounts.auth import requires_role
-from backend.inspections.tables import Inspection, Round
+from backend.accounts.auth import current_user, requires_role
+from backend.accounts.schemas import AuthUser
+from backend.inspections import services
+from backend.inspections.schemas import (
+    ApplicationOut,
+    CreateApplicationRequest,
+    CreateInspectionRequest,
+    CreateRoundRequest,
+    InspectionDetail,
+    InspectionOut,
+    RoundOut,
+    SetTeamRequest,
+    Stage,
+    UpdateApplicationRequest,
+    UpdateInspectionRequest,
+    UpdateRoundRequest,
+)
+
+AuthRequest = Request[AuthUser, str, State]
+EVERY_ROLE = requires_role("admin", "office", "inspector", "clinic")
+
+
+class RoundController(Controller):
+    path = "/api/rounds"
+    tags = ["inspections"]
+    guards = [EVERY_ROLE]
+
+    @get("/", operation_id="listRounds")
+    async def list_rounds(self, request: AuthRequest, year: FromQuery[int | None] = None) -> list[RoundOut]:
+        return await services.list_rounds(user=current_user(request), year=year)
+
+    @get("/{round_id:uuid}", operation_id="getRound")
+    async def get_round(self, round_id: FromPath[UUID], request: AuthRequest) -> RoundOut:
+        return await services.get_round(user=current_user(request), round_id=round_id)
 
 
 class RoundAdminController(Controller):
@@ -13,16 +49,91 @@ class RoundAdminController(Controller):
     tags = ["admin"]
     guards = [requires_role("admin")]
 
-    @get("/", operation_id="listRounds")
-    async def list_rounds(self) -> list[dict[str, Any]]:
-        return await Round.select()
+    @post("/", operation_id="createRound")
+    async def create_round(self, data: JSONBody[CreateRoundRequest], request: AuthRequest) -> RoundOut:
+        return await services.create_round(user=current_user(request), data=data)
+
+    @patch("/{round_id:uuid}", operation_id="updateRound")
+    async def update_round(
+        self, round_id: FromPath[UUID], data: JSONBody[UpdateRoundRequest], request: AuthRequest
+    ) -> RoundOut:
+        return await services.update_round(user=current_user(request), round_id=round_id, data=data)
+
+
+class ApplicationController(Controller):
+    path = "/api/applications"
+    tags = ["inspections"]
+    guards = [requires_role("admin", "office", "clinic")]
+
+    @get("/", operation_id="listApplications")
+    async def list_applications(
+        self,
+        request: AuthRequest,
+        round_id: FromQuery[UUID | None] = None,
+        facility_id: FromQuery[UUID | None] = None,
+    ) -> list[ApplicationOut]:
+        return await services.list_applications(
+            user=current_user(request), round_id=round_id, facility_id=facility_id
+        )
+
+    @post("/", operation_id="createApplication")
+    async def create_application(
+        self, data: JSONBody[CreateApplicationRequest], request: AuthRequest
+    ) -> ApplicationOut:
+        return await services.create_application(user=current_user(request), data=data)
+
+    @patch("/{application_id:uuid}", operation_id="updateApplication")
+    async def update_application(
+        self, application_id: FromPath[UUID], data: JSONBody[UpdateApplicationRequest], request: AuthRequest
+    ) -> ApplicationOut:
+        return await services.update_application(
+            user=current_user(request), application_id=application_id, data=data
+        )
+
+
+class InspectionController(Controller):
+    path = "/api/inspections"
+    tags = ["inspections"]
+    guards = [EVERY_ROLE]
+
+    @get("/", operation_id="listInspections")
+    async def list_inspections(
+        self,
+        request: AuthRequest,
+        round_id: FromQuery[UUID | None] = None,
+        facility_id: FromQuery[UUID | None] = None,
+        stage: FromQuery[Stage | None] = None,
+    ) -> list[InspectionOut]:
+        return await services.list_inspections(
+            user=current_user(request), round_id=round_id, facility_id=facility_id, stage=stage
+        )
+
+    @get("/{inspection_id:uuid}", operation_id="getInspection")
+    async def get_inspection(self, inspection_id: FromPath[UUID], request: AuthRequest) -> InspectionDetail:
+        return await services.get_inspection(user=current_user(request), inspection_id=inspection_id)
 
 
 class InspectionAdminController(Controller):
     path = "/api/admin/inspections"
     tags = ["admin"]
-    guards = [requires_role("admin")]
+    guards = [requires_role("admin", "office")]
 
-    @get("/", operation_id="listInspections")
-    async def list_inspections(self) -> list[dict[str, Any]]:
-        return await Inspection.select()
+    @post("/", operation_id="createInspection")
+    async def create_inspection(
+        self, data: JSONBody[CreateInspectionRequest], request: AuthRequest
+    ) -> InspectionDetail:
+        return await services.create_inspection(user=current_user(request), data=data)
+
+    @patch("/{inspection_id:uuid}", operation_id="updateInspection")
+    async def update_inspection(
+        self, inspection_id: FromPath[UUID], data: JSONBody[UpdateInspectionRequest], request: AuthRequest
+    ) -> InspectionDetail:
+        return await services.update_inspection(
+            user=current_user(request), inspection_id=inspection_id, data=data
+        )
+
+    @put("/{inspection_id:uuid}/team", operation_id="setInspectionTeam")
+    async def set_team(
+        self, inspection_id: FromPath[UUID], data: JSONBody[SetTeamRequest], request: AuthRequest
+    ) -> InspectionDetail:
+        return await services.set_team(user=current_user(request), inspection_id=inspection_id, data=data)

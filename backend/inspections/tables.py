@@ -28,6 +28,8 @@ class Application(Table, tablename="application"):
     # applied | withdrawn | accepted | returned
     status = Varchar(length=20, default="applied")
     created_at = Timestamptz(default=TimestamptzNow())
+    # when it was accepted, returned or withdrawn; a returned facility re-applies no sooner than 6 months later
+    decided_at = Timestamptz(null=True, default=None)
 
 
 class Inspection(Table, tablename="inspection"):
@@ -46,6 +48,7 @@ class Inspection(Table, tablename="inspection"):
 
 
 class InspectionMember(Table, tablename="inspection_member"):
+    # (inspection, user) is unique: a unique index added by hand in migration m0002
     id = UUID(primary_key=True)
     inspection = ForeignKey(Inspection, on_delete=OnDelete.restrict)
     user = ForeignKey(User, on_delete=OnDelete.restrict)

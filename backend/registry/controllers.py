@@ -1,11 +1,29 @@
+"""Registry HTTP: regions, facilities and expert profiles. Reads are scoped; writes are admin-only."""
+
 from __future__ import annotations
 
-from typing import Any
+from uuid import UUID
 
-from litestar import Controller, get
+from litestar import Controller, Request, get, patch, post
+from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery, JSONBody
 
-from backend.accounts.auth import requires_role
-from backend.registry.tables import ExpertProfile, Facility, Region
+from backend.accounts.auth import current_user, requires_role
+from backend.accounts.schemas import AuthUser
+from backend.registry import services
+from backend.registry.schemas import (
+    CreateExpertRequest,
+    CreateFacilityRequest,
+    CreateRegionRequest,
+    ExpertOut,
+    FacilityOut,
+    RegionOut,
+    UpdateExpertRequest,
+    UpdateFacilityRequest,
+    UpdateRegionRequest,
+)
+
+AuthRequest = Request[AuthUser, str, State]
 
 
 class RegionController(Controller):
@@ -14,25 +32,89 @@ class RegionController(Controller):
     guards = [requires_role("admin", "office")]
 
     @get("/", operation_id="listRegions")
-    async def list_regions(self) -> list[dict[str, Any]]:
-        return await Region.select()
+    async def list_regions(self, request: AuthRequest) -> list[RegionOut]:
+        return await services.list_regions(user=current_user(request))
+
+    @get("/{region_id:uuid}", operation_id="getRegion")
+    async def get_region(self, region_id: FromPath[UUID], request: AuthRequest) -> RegionOut:
+        return await services.get_region(user=current_user(request), region_id=region_id)
+
+
+class RegionAdminController(Controller):
+    path = "/api/admin/regions"
+    tags = ["admin"]
+    guards = [requires_role("admin")]
+
+    @post("/", operation_id="createRegion")
+    async def create_region(self, data: JSONBody[CreateRegionRequest], request: AuthRequest) -> RegionOut:
+        return await services.create_region(user=current_user(request), data=data)
+
+    @patch("/{region_id:uuid}", operation_id="updateRegion")
+    async def update_region(
+        self, region_id: FromPath[UUID], data: JSONBody[UpdateRegionRequest], request: AuthRequest
+    ) -> RegionOut:
+        return await services.update_region(user=current_user(request), region_id=region_id, data=data)
 
 
 class FacilityController(Controller):
     path = "/api/facilities"
     tags = ["registry"]
-    guards = [requires_role("admin", "office")]
+    guards = [requires_role("admin", "office", "inspector", "clinic")]
 
     @get("/", operation_id="listFacilities")
-    async def list_facilities(self) -> list[dict[str, Any]]:
-        return await Facility.select()
+    async def list_facilities(
+        self,
+        request: AuthRequest,
+        region_id: FromQuery[UUID | None] = None,
+        include_inactive: FromQuery[bool] = False,
+    ) -> list[FacilityOut]:
+        return await services.list_facilities(
+            user=current_user(request), region_id=region_id, include_inactive=include_inactive
+        )
+
+    @get("/{facility_id:uuid}", operation_id="getFacility")
+    async def get_facility(self, facility_id: FromPath[UUID], request: AuthRequest) -> FacilityOut:
+        return await services.get_facility(user=current_user(request), facility_id=facility_id)
+
+
+class FacilityAdminController(Controller):
+    path = "/api/admin/facilities"
+    tags = ["admin"]
+    guards = [requires_role("admin")]
+
+    @post("/", operation_id="createFacility")
+    async def create_facility(
+        self, data: JSONBody[CreateFacilityRequest], request: AuthRequest
+    ) -> FacilityOut:
+        return await services.create_facility(user=current_user(request), data=data)
+
+    @patch("/{facility_id:uuid}", operation_id="updateFacility")
+    async def update_facility(
+        self, facility_id: FromPath[UUID], data: JSONBody[UpdateFacilityRequest], request: AuthRequest
+    ) -> FacilityOut:
+        return await services.update_facility(user=current_user(request), facility_id=facility_id, data=data)
 
 
 class ExpertAdminController(Controller):
     path = "/api/admin/experts"
     tags = ["admin"]
-    guards = [requires_role("admin")]
+    # An office reads the expert pool to plan teams; only admin edits it.
+    guards = [requires_role("admin", "office")]
 
     @get("/", operation_id="listExperts")
-    async def list_experts(self) -> list[dict[str, Any]]:
-        return await ExpertProfile.select()
+    async def list_experts(self, request: AuthRequest) -> list[ExpertOut]:
+        return await services.list_experts(user=current_user(request))
+
+    @get("/{expert_id:uuid}", operation_id="getExpert")
+    async def get_expert(self, expert_id: FromPath[UUID], request: AuthRequest) -> ExpertOut:
+        return await services.get_expert(user=current_user(request), expert_id=expert_id)
+
+    @post("/", operation_id="createExpert", guards=[requires_role("admin")])
+    async def create_expert(self, data: JSONBody[CreateExpertRequest], request: AuthRequest) -> ExpertOut:
+        return await services.create_expert(user=current_user(request), data=data)
+
+    @patch("/{expert_id:uuid}", operation_id="updateExpert", guards=[requires_role("admin")])
+    async def update_expert(
+        self, expert_id: FromPath[UUID], data: JSONBody[UpdateExpertRequest], request: AuthRequest
+    ) -> ExpertOut:
+        return await services.update_expert(user=current_user(request), expert_id=expert_id, data=data)

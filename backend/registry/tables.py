@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from piccolo.columns import JSONB, UUID, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, Boolean, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -30,11 +30,15 @@ class Facility(Table, tablename="facility"):
     medical_staff_count = Integer(default=0)
     service_population = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
+    # facilities are deactivated, never deleted: their inspections and evidence stay traceable
+    active = Boolean(default=True)
 
 
 class ExpertProfile(Table, tablename="expert_profile"):
     id = UUID(primary_key=True)
-    user: ForeignKey[Any] = ForeignKey("backend.accounts.tables.User", unique=True, on_delete=OnDelete.restrict)
+    user: ForeignKey[Any] = ForeignKey(
+        "backend.accounts.tables.User", unique=True, on_delete=OnDelete.restrict
+    )
     title = Varchar(length=60)
     # e.g. ["医疗", "护理"]
     specialties = JSONB(default=[])

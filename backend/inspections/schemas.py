@@ -1,0 +1,106 @@
+"""Wire shapes of rounds, applications and inspections (camelCase on the wire)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+
+Stage = Literal["self", "county", "city", "province"]
+InspectionStatus = Literal["draft", "in_progress", "submitted", "returned", "accepted"]
+Tier = Literal["basic", "recommended", "qualified"]
+ApplicationStatus = Literal["applied", "withdrawn", "accepted", "returned"]
+
+LongName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Year = Annotated[int, msgspec.Meta(ge=2000, le=2100)]
+StandardVersionId = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+
+
+class CamelStruct(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
+    """Admin bodies refuse unknown fields: a misspelt field must not be silently ignored."""
+
+
+class RoundOut(msgspec.Struct, rename="camel", kw_only=True):
+    id: UUID
+    name: str
+    year: int
+    region_id: UUID | None
+    starts_on: date | None
+    ends_on: date | None
+    created_at: datetime
+
+
+class CreateRoundRequest(CamelStruct):
+    name: LongName
+    year: Year
+    region_id: UUID | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+class UpdateRoundRequest(CamelStruct):
+    name: LongName | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+class ApplicationOut(msgspec.Struct, rename="camel", kw_only=True):
+    id: UUID
+    facility_id: UUID
+    round_id: UUID
+    tier: Tier
+    status: ApplicationStatus
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class CreateApplicationRequest(CamelStruct):
+    facility_id: UUID
+    round_id: UUID
+    tier: Tier
+
+
+class UpdateApplicationRequest(CamelStruct):
+    status: Literal["withdrawn", "accepted", "returned"]
+
+
+class TeamMemberOut(msgspec.Struct, rename="camel", kw_only=True):
+    user_id: UUID
+    username: str
+    display_name: str
+    is_lead: bool
+
+
+class InspectionOut(msgspec.Struct, rename="camel", kw_only=True):
+    id: UUID
+    facility_id: UUID
+    facility_name: str
+    round_id: UUID
+    stage: Stage
+    standard_version_id: str
+    status: InspectionStatus
+    version: int
+    created_at: datetime
+    submitted_at: datetime | None
+
+
+class InspectionDetail(InspectionOut, kw_only=True):
+    team: list[TeamMemberOut]
+
+
+class CreateInspectionRequest(CamelStruct):
+    facility_id: UUID
+    round_id: UUID
+    stage: Stage
+    standard_version_id: StandardVersionId
+
+
+class UpdateInspectionRequest(CamelStruct):
+    standard_version_id: StandardVersionId | None = None
+
+
+class SetTeamRequest(CamelStruct):
+    members: Annotated[list[UUID], msgspec.Meta(max_length=50)]
+    lead_id: UUID | None = None

@@ -1,0 +1,584 @@
+"""Rounds, applications, inspections and inspection teams.
+
+Who may do what (checked by the controllers' guards and again here):
+- rounds: admin creates and edits; everyone signed in reads the rounds that concern them (admin: all;
+  office: rounds of its region, above it or below it; clinic: rounds covering its facility; inspector:
+  rounds of the inspections it is assigned to).
+- applications (a facility applies for a tier at a round): a clinic for its own facility, an office for a
+  facility of its region, or admin. Only an office (in scope) or admin accepts or returns one; the applicant
+  side may withdraw. A returned facility re-applies no sooner than 6 months after the return.
+- inspections: everyone reads what ``visible_inspection_ids`` allows (inspector: assigned; clinic: its
+  self-assessment and returned results; office: its region). Admin and an office create inspections and
+  assign teams; an office only for facilities of its region and only for stages up to its own level (a city
+  office runs county and city reviews, not the provincial one). A review-stage inspection needs an
+  application of that facility at that round.
+- teams (回避制度 and group size): review stages need at least 5 members and an odd number, exactly one lead
+  who is a member; members are active inspector users with an expert profile; an expert tied to the facility
+  is refused (409 naming the expert). A self-assessment has no expert team. Teams are frozen once the
+  inspection is submitted, returned or accepted.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from backend.accounts.schemas import AuthUser
+from backend.accounts.scope import (
+    ensure_facility_visible,
+    ensure_inspection_visible,
+    region_subtree,
+    visible_facility_ids,
+    visible_inspection_ids,
+)
+from backend.accounts.tables import User
+from backend.audit.services import record
+from backend.db import write_tx
+from backend.errors import BadRequest, Conflict, Forbidden, NotFound
+from backend.inspections.schemas import (
+    ApplicationOut,
+    CreateApplicationRequest,
+    CreateInspectionRequest,
+    CreateRoundRequest,
+    InspectionDetail,
+    InspectionOut,
+    RoundOut,
+    SetTeamRequest,
+    TeamMemberOut,
+    UpdateApplicationRequest,
+    UpdateInspectionRequest,
+    UpdateRoundRequest,
+)
+from backend.inspections.tables import Application, Inspection, InspectionMember, Round
+from backend.registry.tables import ExpertProfile, Facility, Region
+
+REVIEW_STAGES = ("county", "city", "province")
+LEVEL_RANK = {"county": 1, "city": 2, "province": 3}
+MIN_TEAM = 5
+LOCKED_STATUSES = ("submitted", "returned", "accepted")
+REAPPLY_AFTER = timedelta(days=183)  # "no sooner than 6 months"
+
+
+def _require_role(user: AuthUser, *roles: str) -> None:
+    if user.role not in roles:
+        raise Forbidden(f"this needs the role {' or '.join(roles)}; you are {user.role}", code="wrong_role")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def _ancestors(region_id: UUID) -> list[UUID]:
+    """The region and its parents up to the province."""
+    parents = {row["id"]: row["parent"] for row in await Region.select(Region.id, Region.parent)}
+    chain: list[UUID] = []
+    current: UUID | None = region_id
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = parents.get(current)
+    return chain
+
+
+async def _facility_region(facility_id: UUID) -> UUID:
+    row = await Facility.select(Facility.region).where(Facility.id == facility_id).first()
+    if row is None:
+        raise NotFound(f"facility {facility_id} does not exist", code="facility_not_found")
+    region: UUID = row["region"]
+    return region
+
+
+# Rounds
+
+
+def _round_out(row: dict[str, Any]) -> RoundOut:
+    return RoundOut(
+        id=row["id"],
+        name=row["name"],
+        year=row["year"],
+        region_id=row["region"],
+        starts_on=row["starts_on"],
+        ends_on=row["ends_on"],
+        created_at=row["created_at"],
+    )
+
+
+async def _visible_round_filter(user: AuthUser) -> tuple[set[UUID] | None, set[UUID] | None]:
+    """(region ids a visible round may have (None = any), explicit round ids (None = no restriction))."""
+    if user.role == "admin":
+        return None, None
+    if user.role == "office":
+        if user.region_id is None:
+            return set(), set()
+        return set(await _ancestors(user.region_id)) | await region_subtree(user.region_id), None
+    if user.role == "clinic":
+        if user.facility_id is None:
+            return set(), set()
+        return set(await _ancestors(await _facility_region(user.facility_id))), None
+    assigned = await visible_inspection_ids(user) or set()
+    if not assigned:
+        return set(), set()
+    rows = await Inspection.select(Inspection.round).where(Inspection.id.is_in(list(assigned)))
+    return None, {row["round"] for row in rows}
+
+
+async def _round_visible(user: AuthUser, row: dict[str, Any]) -> bool:
+    regions, ids = await _visible_round_filter(user)
+    if ids is not None and row["id"] not in ids:
+        return False
+    # A round without a region is programme-wide: it concerns everyone with any scope.
+    return regions is None or row["region"] is None or row["region"] in regions
+
+
+async def list_rounds(*, user: AuthUser, year: int | None = None) -> list[RoundOut]:
+    query = Round.select().order_by(Round.year, ascending=False).order_by(Round.name)
+    if year is not None:
+        query = query.where(Round.year == year)
+    rows = await query
+    return [_round_out(row) for row in rows if await _round_visible(user, row)]
+
+
+async def _round_row(round_id: UUID) -> dict[str, Any]:
+    row = await Round.select().where(Round.id == round_id).first()
+    if row is None:
+        raise NotFound(f"round {round_id} does not exist", code="round_not_found")
+    return row
+
+
+async def get_round(*, user: AuthUser, round_id: UUID) -> RoundOut:
+    row = await _round_row(round_id)
+    if not await _round_visible(user, row):
+        raise Forbidden("that round is outside your scope", code="out_of_scope")
+    return _round_out(row)
+
+
+def _check_dates(starts_on: Any, ends_on: Any) -> None:
+    if starts_on is not None and ends_on is not None and ends_on < starts_on:
+        raise BadRequest("endsOn is before startsOn", code="bad_dates")
+
+
+async def create_round(*, user: AuthUser, data: CreateRoundRequest) -> RoundOut:
+    _require_role(user, "admin")
+    if data.region_id is not None and not await Region.exists().where(Region.id == data.region_id):
+        raise NotFound(f"region {data.region_id} does not exist", code="region_not_found")
+    _check_dates(data.starts_on, data.ends_on)
+    async with write_tx():
+        new = Round(
+            name=data.name.strip(),
+            year=data.year,
+            region=data.region_id,
+            starts_on=data.starts_on,
+            ends_on=data.ends_on,
+        )
+        await new.save()
+        await record(
+            user_id=str(user.id),
+            action="round.create",
+            entity=f"round/{new.id}",
+            details={"name": new.name, "year": data.year},
+        )
+    return _round_out(await _round_row(new.id))
+
+
+async def update_round(*, user: AuthUser, round_id: UUID, data: UpdateRoundRequest) -> RoundOut:
+    _require_role(user, "admin")
+    row = await _round_row(round_id)
+    starts_on = data.starts_on if data.starts_on is not None else row["starts_on"]
+    ends_on = data.ends_on if data.ends_on is not None else row["ends_on"]
+    _check_dates(starts_on, ends_on)
+    values: dict[Any, Any] = {}
+    if data.name is not None:
+        values[Round.name] = data.name.strip()
+    if data.starts_on is not None:
+        values[Round.starts_on] = data.starts_on
+    if data.ends_on is not None:
+        values[Round.ends_on] = data.ends_on
+    if values:
+        async with write_tx():
+            await Round.update(values).where(Round.id == round_id)
+            await record(
+                user_id=str(user.id),
+                action="round.update",
+                entity=f"round/{round_id}",
+                details={"fields": sorted(f for f in data.__struct_fields__ if getattr(data, f) is not None)},
+            )
+    return _round_out(await _round_row(round_id))
+
+
+async def _ensure_round_covers(round_row: dict[str, Any], facility_id: UUID) -> None:
+    if round_row["region"] is None:
+        return
+    if await _facility_region(facility_id) not in await region_subtree(round_row["region"]):
+        raise Conflict(
+            f"round {round_row['name']} does not cover that facility's region", code="round_out_of_region"
+        )
+
+
+# Applications
+
+
+def _application_out(row: dict[str, Any]) -> ApplicationOut:
+    return ApplicationOut(
+        id=row["id"],
+        facility_id=row["facility"],
+        round_id=row["round"],
+        tier=row["tier"],
+        status=row["status"],
+        created_at=row["created_at"],
+        decided_at=row["decided_at"],
+    )
+
+
+async def list_applications(
+    *, user: AuthUser, round_id: UUID | None = None, facility_id: UUID | None = None
+) -> list[ApplicationOut]:
+    _require_role(user, "admin", "office", "clinic")
+    visible = await visible_facility_ids(user)
+    query = Application.select().order_by(Application.created_at)
+    if visible is not None:
+        if not visible:
+            return []
+        query = query.where(Application.facility.is_in(list(visible)))
+    if round_id is not None:
+        query = query.where(Application.round == round_id)
+    if facility_id is not None:
+        query = query.where(Application.facility == facility_id)
+    return [_application_out(row) for row in await query]
+
+
+async def _active_facility(facility_id: UUID) -> dict[str, Any]:
+    row = await Facility.select(Facility.name, Facility.active).where(Facility.id == facility_id).first()
+    if row is None:
+        raise NotFound(f"facility {facility_id} does not exist", code="facility_not_found")
+    if not row["active"]:
+        raise Conflict(f"facility {row['name']} is deactivated", code="facility_inactive")
+    return row
+
+
+async def create_application(*, user: AuthUser, data: CreateApplicationRequest) -> ApplicationOut:
+    _require_role(user, "admin", "office", "clinic")
+    await ensure_facility_visible(user, data.facility_id)
+    await _active_facility(data.facility_id)
+    round_row = await _round_row(data.round_id)
+    await _ensure_round_covers(round_row, data.facility_id)
+    if await Application.exists().where(
+        (Application.facility == data.facility_id)
+        & (Application.round == data.round_id)
+        & Application.status.is_in(["applied", "accepted"])
+    ):
+        raise Conflict(
+            "this facility already has an open application at that round", code="duplicate_application"
+        )
+    returned = (
+        await Application.select(Application.decided_at)
+        .where((Application.facility == data.facility_id) & (Application.status == "returned"))
+        .order_by(Application.decided_at, ascending=False)
+        .first()
+    )
+    if returned and returned["decided_at"] is not None:
+        allowed_from = _aware(returned["decided_at"]) + REAPPLY_AFTER
+        if _now() < allowed_from:
+            raise Conflict(
+                f"a returned facility may re-apply no sooner than 6 months later: from {allowed_from.date()}",
+                code="reapply_too_soon",
+                allowed_from=allowed_from.isoformat(),
+            )
+    async with write_tx():
+        application = Application(facility=data.facility_id, round=data.round_id, tier=data.tier)
+        await application.save()
+        await record(
+            user_id=str(user.id),
+            action="application.create",
+            entity=f"application/{application.id}",
+            details={"facility": str(data.facility_id), "round": str(data.round_id), "tier": data.tier},
+        )
+    row = await Application.select().where(Application.id == application.id).first()
+    assert row is not None
+    return _application_out(row)
+
+
+async def update_application(
+    *, user: AuthUser, application_id: UUID, data: UpdateApplicationRequest
+) -> ApplicationOut:
+    _require_role(user, "admin", "office", "clinic")
+    row = await Application.select().where(Application.id == application_id).first()
+    visible = await visible_facility_ids(user)
+    if visible is not None and (row is None or row["facility"] not in visible):
+        raise Forbidden("that application is outside your scope", code="out_of_scope")
+    if row is None:
+        raise NotFound(f"application {application_id} does not exist", code="application_not_found")
+    if data.status in ("accepted", "returned"):
+        _require_role(user, "admin", "office")
+    if row["status"] != "applied":
+        raise Conflict(f"the application is already {row['status']}", code="application_decided")
+    async with write_tx():
+        await Application.update({Application.status: data.status, Application.decided_at: _now()}).where(
+            (Application.id == application_id) & (Application.status == "applied")
+        )
+        await record(
+            user_id=str(user.id),
+            action=f"application.{data.status}",
+            entity=f"application/{application_id}",
+            details={"from": row["status"], "to": data.status},
+        )
+    updated = await Application.select().where(Application.id == application_id).first()
+    assert updated is not None
+    return _application_out(updated)
+
+
+# Inspections
+
+
+_INSPECTION_COLUMNS = (
+    Inspection.id,
+    Inspection.facility,
+    Inspection.facility.name.as_alias("facility_name"),
+    Inspection.round,
+    Inspection.stage,
+    Inspection.standard_version_id,
+    Inspection.status,
+    Inspection.version,
+    Inspection.created_at,
+    Inspection.submitted_at,
+)
+
+
+def _inspection_fields(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "facility_id": row["facility"],
+        "facility_name": row["facility_name"],
+        "round_id": row["round"],
+        "stage": row["stage"],
+        "standard_version_id": row["standard_version_id"],
+        "status": row["status"],
+        "version": row["version"],
+        "created_at": row["created_at"],
+        "submitted_at": row["submitted_at"],
+    }
+
+
+async def list_inspections(
+    *,
+    user: AuthUser,
+    round_id: UUID | None = None,
+    facility_id: UUID | None = None,
+    stage: str | None = None,
+) -> list[InspectionOut]:
+    visible = await visible_inspection_ids(user)
+    query = Inspection.select(*_INSPECTION_COLUMNS).order_by(Inspection.created_at)
+    if visible is not None:
+        if not visible:
+            return []
+        query = query.where(Inspection.id.is_in(list(visible)))
+    if round_id is not None:
+        query = query.where(Inspection.round == round_id)
+    if facility_id is not None:
+        query = query.where(Inspection.facility == facility_id)
+    if stage is not None:
+        query = query.where(Inspection.stage == stage)
+    return [InspectionOut(**_inspection_fields(row)) for row in await query]
+
+
+async def _team(inspection_id: UUID) -> list[TeamMemberOut]:
+    rows = (
+        await InspectionMember.select(
+            InspectionMember.user,
+            InspectionMember.user.username.as_alias("username"),
+            InspectionMember.user.display_name.as_alias("display_name"),
+            InspectionMember.is_lead,
+        )
+        .where(InspectionMember.inspection == inspection_id)
+        .order_by(InspectionMember.is_lead, ascending=False)
+    )
+    members = [
+        TeamMemberOut(
+            user_id=row["user"],
+            username=row["username"],
+            display_name=row["display_name"],
+            is_lead=row["is_lead"],
+        )
+        for row in rows
+    ]
+    return sorted(members, key=lambda m: (not m.is_lead, m.username))
+
+
+async def _inspection_row(inspection_id: UUID) -> dict[str, Any]:
+    row: dict[str, Any] | None = (
+        await Inspection.select(*_INSPECTION_COLUMNS).where(Inspection.id == inspection_id).first()
+    )
+    if row is None:
+        raise NotFound(f"inspection {inspection_id} does not exist", code="inspection_not_found")
+    return row
+
+
+async def _detail(inspection_id: UUID) -> InspectionDetail:
+    row = await _inspection_row(inspection_id)
+    return InspectionDetail(**_inspection_fields(row), team=await _team(inspection_id))
+
+
+async def get_inspection(*, user: AuthUser, inspection_id: UUID) -> InspectionDetail:
+    await ensure_inspection_visible(user, inspection_id)
+    return await _detail(inspection_id)
+
+
+async def _ensure_office_may_run(user: AuthUser, stage: str) -> None:
+    """An office runs stages up to its own level (and any facility's self-assessment)."""
+    if user.role != "office" or stage == "self":
+        return
+    region = await Region.select(Region.level).where(Region.id == user.region_id).first()
+    level = region["level"] if region else "county"
+    if LEVEL_RANK[stage] > LEVEL_RANK.get(level, 0):
+        raise Forbidden(f"a {level} office cannot run the {stage} review", code="stage_above_scope")
+
+
+async def create_inspection(*, user: AuthUser, data: CreateInspectionRequest) -> InspectionDetail:
+    _require_role(user, "admin", "office")
+    await ensure_facility_visible(user, data.facility_id)
+    await _ensure_office_may_run(user, data.stage)
+    await _active_facility(data.facility_id)
+    round_row = await _round_row(data.round_id)
+    if not await _round_visible(user, round_row):
+        raise Forbidden("that round is outside your scope", code="out_of_scope")
+    await _ensure_round_covers(round_row, data.facility_id)
+    if await Inspection.exists().where(
+        (Inspection.facility == data.facility_id)
+        & (Inspection.round == data.round_id)
+        & (Inspection.stage == data.stage)
+    ):
+        raise Conflict(
+            f"that facility already has a {data.stage} inspection at this round", code="duplicate_inspection"
+        )
+    if data.stage in REVIEW_STAGES and not await Application.exists().where(
+        (Application.facility == data.facility_id)
+        & (Application.round == data.round_id)
+        & Application.status.is_in(["applied", "accepted"])
+    ):
+        raise Conflict(
+            "a review inspection needs an open or accepted application of that facility at this round",
+            code="no_application",
+        )
+    async with write_tx():
+        inspection = Inspection(
+            facility=data.facility_id,
+            round=data.round_id,
+            stage=data.stage,
+            standard_version_id=data.standard_version_id,
+            status="draft",
+        )
+        await inspection.save()
+        await record(
+            user_id=str(user.id),
+            action="inspection.create",
+            entity=f"inspection/{inspection.id}",
+            details={"facility": str(data.facility_id), "round": str(data.round_id), "stage": data.stage},
+        )
+    return await _detail(inspection.id)
+
+
+async def update_inspection(
+    *, user: AuthUser, inspection_id: UUID, data: UpdateInspectionRequest
+) -> InspectionDetail:
+    _require_role(user, "admin", "office")
+    await ensure_inspection_visible(user, inspection_id)
+    row = await _inspection_row(inspection_id)
+    if data.standard_version_id is not None and data.standard_version_id != row["standard_version_id"]:
+        if row["status"] != "draft":
+            # Answers already refer to the standard's items; switching it would orphan them.
+            raise Conflict(
+                f"the standard can only change while the inspection is a draft; it is {row['status']}",
+                code="standard_fixed",
+            )
+        async with write_tx():
+            await Inspection.update({Inspection.standard_version_id: data.standard_version_id}).where(
+                Inspection.id == inspection_id
+            )
+            await record(
+                user_id=str(user.id),
+                action="inspection.update",
+                entity=f"inspection/{inspection_id}",
+                details={"standardVersionId": data.standard_version_id},
+            )
+    return await _detail(inspection_id)
+
+
+def _tied(value: Any) -> set[str]:
+    loaded = json.loads(value) if isinstance(value, str) else value
+    return {str(item) for item in loaded or []}
+
+
+async def set_team(*, user: AuthUser, inspection_id: UUID, data: SetTeamRequest) -> InspectionDetail:
+    _require_role(user, "admin", "office")
+    await ensure_inspection_visible(user, inspection_id)
+    row = await _inspection_row(inspection_id)
+    if row["stage"] == "self":
+        raise Conflict("a self-assessment (自评) has no expert team", code="self_assessment_has_no_team")
+    if row["status"] in LOCKED_STATUSES:
+        raise Conflict(f"the inspection is {row['status']}; its team is fixed", code="inspection_locked")
+    members = data.members
+    if len(set(members)) != len(members):
+        raise BadRequest("a member is listed twice", code="duplicate_member")
+    if len(members) < MIN_TEAM or len(members) % 2 == 0:
+        raise BadRequest(
+            f"an expert group has at least {MIN_TEAM} members and an odd number; got {len(members)}",
+            code="team_size",
+        )
+    if data.lead_id is None:
+        raise BadRequest("name exactly one lead (leadId)", code="lead_required")
+    if data.lead_id not in members:
+        raise BadRequest("the lead must be one of the members", code="lead_not_member")
+    users = {
+        r["id"]: r
+        for r in await User.select(User.id, User.username, User.display_name, User.role, User.active).where(
+            User.id.is_in(members)
+        )
+    }
+    missing = [str(m) for m in members if m not in users]
+    if missing:
+        raise NotFound(f"user {', '.join(missing)} does not exist", code="user_not_found")
+    profiles = {
+        r["user"]: r
+        for r in await ExpertProfile.select(ExpertProfile.user, ExpertProfile.tied_facility_ids).where(
+            ExpertProfile.user.is_in(members)
+        )
+    }
+    for member in members:
+        person = users[member]
+        if person["role"] != "inspector" or member not in profiles:
+            raise BadRequest(
+                f"{person['username']} is not an expert: members must be inspector users with an expert profile",
+                code="not_an_expert",
+                user_id=str(member),
+            )
+        if not person["active"]:
+            raise BadRequest(
+                f"{person['username']} is deactivated", code="inactive_member", user_id=str(member)
+            )
+    facility = str(row["facility"])
+    tied = [m for m in members if facility in _tied(profiles[m]["tied_facility_ids"])]
+    if tied:
+        names = ", ".join(
+            f"{users[m]['display_name'] or users[m]['username']} ({users[m]['username']})" for m in tied
+        )
+        raise Conflict(
+            f"recusal (回避制度): {names} is tied to {row['facility_name']} and cannot inspect it",
+            code="recusal",
+            expert_ids=[str(m) for m in tied],
+        )
+    async with write_tx():
+        await InspectionMember.delete().where(InspectionMember.inspection == inspection_id)
+        await InspectionMember.insert(
+            *[InspectionMember(inspection=inspection_id, user=m, is_lead=m == data.lead_id) for m in members]
+        )
+        await record(
+            user_id=str(user.id),
+            action="inspection.team",
+            entity=f"inspection/{inspection_id}",
+            details={"members": [str(m) for m in members], "lead": str(data.lead_id)},
+        )
+    return await _detail(inspection_id)

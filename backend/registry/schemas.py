@@ -1,0 +1,109 @@
+"""Wire shapes of the registry: regions, facilities, expert profiles (camelCase on the wire)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+
+RegionLevel = Literal["province", "city", "county"]
+FacilityKind = Literal["township_centre", "community_centre", "village_clinic", "community_station"]
+LicenceCategory = Literal["B", "C"]
+# The expert pool's specialties (DOMAIN.md); anything else is a typo that would break team planning.
+Specialty = Literal[
+    "医疗机构管理", "医疗", "中医药", "护理", "医院感染管理", "公共卫生", "卫生监督", "财务", "信息化"
+]
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+LongName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=20, pattern=r"^[0-9A-Za-z_-]+$")]
+Count = Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]
+LicenceNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+
+
+class CamelStruct(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
+    """Admin bodies refuse unknown fields: a misspelt field must not be silently ignored."""
+
+
+class RegionOut(msgspec.Struct, rename="camel", kw_only=True):
+    id: UUID
+    name: str
+    level: RegionLevel
+    parent_id: UUID | None
+    code: str
+
+
+class CreateRegionRequest(CamelStruct):
+    name: Name
+    level: RegionLevel
+    code: Code
+    parent_id: UUID | None = None
+
+
+class UpdateRegionRequest(CamelStruct):
+    name: Name | None = None
+    code: Code | None = None
+
+
+class FacilityOut(msgspec.Struct, rename="camel", kw_only=True):
+    id: UUID
+    name: str
+    kind: FacilityKind
+    licence_number: str
+    licence_category: LicenceCategory
+    registered_first_name: str
+    region_id: UUID
+    medical_staff_count: int
+    service_population: int
+    active: bool
+    created_at: datetime
+
+
+class CreateFacilityRequest(CamelStruct):
+    name: LongName
+    kind: FacilityKind
+    licence_number: LicenceNumber
+    licence_category: LicenceCategory
+    registered_first_name: LongName
+    region_id: UUID
+    medical_staff_count: Count = 0
+    service_population: Count = 0
+
+
+class UpdateFacilityRequest(CamelStruct):
+    name: LongName | None = None
+    kind: FacilityKind | None = None
+    licence_number: LicenceNumber | None = None
+    licence_category: LicenceCategory | None = None
+    registered_first_name: LongName | None = None
+    region_id: UUID | None = None
+    medical_staff_count: Count | None = None
+    service_population: Count | None = None
+    active: bool | None = None
+
+
+class ExpertOut(msgspec.Struct, rename="camel", kw_only=True):
+    id: UUID
+    user_id: UUID
+    username: str
+    display_name: str
+    active: bool
+    title: str
+    specialties: list[str]
+    tied_facility_ids: list[UUID]
+
+
+class CreateExpertRequest(CamelStruct):
+    user_id: UUID
+    title: Title
+    specialties: Annotated[list[Specialty], msgspec.Meta(min_length=1, max_length=9)]
+    tied_facility_ids: Annotated[list[UUID], msgspec.Meta(max_length=200)] = []
+
+
+class UpdateExpertRequest(CamelStruct):
+    title: Title | None = None
+    specialties: Annotated[list[Specialty], msgspec.Meta(min_length=1, max_length=9)] | None = None
+    tied_facility_ids: Annotated[list[UUID], msgspec.Meta(max_length=200)] | None = None

@@ -1,0 +1,373 @@
+"""Registry services: regions, facilities and the expert pool.
+
+Who may do what (checked by the controllers' guards and again here):
+- regions: admin reads and writes all; an office reads its region and everything below it.
+- facilities: admin reads and writes all; an office reads the facilities of its region and below; a clinic
+  reads its own facility; an inspector reads the facilities of inspections it is assigned to.
+- expert profiles: admin writes; admin and office read (an office assigns teams from the pool).
+Nothing here is deleted: a facility is deactivated (``active=false``) so its evidence stays traceable.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from backend.accounts.schemas import AuthUser
+from backend.accounts.scope import (
+    ensure_facility_visible,
+    region_subtree,
+    visible_facility_ids,
+    visible_region_ids,
+)
+from backend.accounts.tables import User
+from backend.audit.services import record
+from backend.db import write_tx
+from backend.errors import BadRequest, Conflict, Forbidden, NotFound
+from backend.registry.schemas import (
+    CreateExpertRequest,
+    CreateFacilityRequest,
+    CreateRegionRequest,
+    ExpertOut,
+    FacilityOut,
+    RegionOut,
+    UpdateExpertRequest,
+    UpdateFacilityRequest,
+    UpdateRegionRequest,
+)
+from backend.registry.tables import ExpertProfile, Facility, Region
+
+# The level a region's parent must have; a province has none.
+PARENT_LEVEL = {"province": None, "city": "province", "county": "city"}
+
+
+def _require_role(user: AuthUser, *roles: str) -> None:
+    if user.role not in roles:
+        raise Forbidden(f"this needs the role {' or '.join(roles)}; you are {user.role}", code="wrong_role")
+
+
+def _changed(data: Any) -> list[str]:
+    return sorted(f for f in data.__struct_fields__ if getattr(data, f) is not None)
+
+
+# Regions
+
+
+def _region_out(row: dict[str, Any]) -> RegionOut:
+    return RegionOut(
+        id=row["id"], name=row["name"], level=row["level"], parent_id=row["parent"], code=row["code"]
+    )
+
+
+async def list_regions(*, user: AuthUser) -> list[RegionOut]:
+    _require_role(user, "admin", "office")
+    visible = await visible_region_ids(user)
+    query = Region.select().order_by(Region.code)
+    if visible is not None:
+        if not visible:
+            return []
+        query = query.where(Region.id.is_in(list(visible)))
+    return [_region_out(row) for row in await query]
+
+
+async def _region_row(region_id: UUID) -> dict[str, Any]:
+    row = await Region.select().where(Region.id == region_id).first()
+    if row is None:
+        raise NotFound(f"region {region_id} does not exist", code="region_not_found")
+    return row
+
+
+async def get_region(*, user: AuthUser, region_id: UUID) -> RegionOut:
+    _require_role(user, "admin", "office")
+    visible = await visible_region_ids(user)
+    if visible is not None and region_id not in visible:
+        raise Forbidden("that region is outside your scope", code="out_of_scope")
+    return _region_out(await _region_row(region_id))
+
+
+async def _ensure_code_free(code: str, *, except_id: UUID | None = None) -> None:
+    query = Region.exists().where(Region.code == code)
+    if except_id is not None:
+        query = query.where(Region.id != except_id)
+    if await query:
+        raise Conflict(f"region code {code} is already used", code="duplicate_code")
+
+
+async def create_region(*, user: AuthUser, data: CreateRegionRequest) -> RegionOut:
+    _require_role(user, "admin")
+    wanted_parent = PARENT_LEVEL[data.level]
+    if wanted_parent is None and data.parent_id is not None:
+        raise BadRequest("a province has no parent region", code="bad_parent")
+    if wanted_parent is not None:
+        if data.parent_id is None:
+            raise BadRequest(f"a {data.level} needs parentId (a {wanted_parent})", code="bad_parent")
+        parent = await _region_row(data.parent_id)
+        if parent["level"] != wanted_parent:
+            raise BadRequest(
+                f"a {data.level} must sit under a {wanted_parent}, not a {parent['level']}", code="bad_parent"
+            )
+    await _ensure_code_free(data.code)
+    async with write_tx():
+        region = Region(name=data.name.strip(), level=data.level, code=data.code, parent=data.parent_id)
+        await region.save()
+        await record(
+            user_id=str(user.id),
+            action="region.create",
+            entity=f"region/{region.id}",
+            details={"name": region.name, "level": data.level, "code": data.code},
+        )
+    return _region_out(await _region_row(region.id))
+
+
+async def update_region(*, user: AuthUser, region_id: UUID, data: UpdateRegionRequest) -> RegionOut:
+    _require_role(user, "admin")
+    await _region_row(region_id)
+    values: dict[Any, Any] = {}
+    if data.name is not None:
+        values[Region.name] = data.name.strip()
+    if data.code is not None:
+        await _ensure_code_free(data.code, except_id=region_id)
+        values[Region.code] = data.code
+    if values:
+        async with write_tx():
+            await Region.update(values).where(Region.id == region_id)
+            await record(
+                user_id=str(user.id),
+                action="region.update",
+                entity=f"region/{region_id}",
+                details={"fields": _changed(data)},
+            )
+    return _region_out(await _region_row(region_id))
+
+
+# Facilities
+
+
+def _facility_out(row: dict[str, Any]) -> FacilityOut:
+    return FacilityOut(
+        id=row["id"],
+        name=row["name"],
+        kind=row["kind"],
+        licence_number=row["licence_number"],
+        licence_category=row["licence_category"],
+        registered_first_name=row["registered_first_name"],
+        region_id=row["region"],
+        medical_staff_count=row["medical_staff_count"],
+        service_population=row["service_population"],
+        active=row["active"],
+        created_at=row["created_at"],
+    )
+
+
+async def list_facilities(
+    *, user: AuthUser, region_id: UUID | None = None, include_inactive: bool = False
+) -> list[FacilityOut]:
+    visible = await visible_facility_ids(user)
+    query = Facility.select().order_by(Facility.licence_number)
+    if visible is not None:
+        if not visible:
+            return []
+        query = query.where(Facility.id.is_in(list(visible)))
+    if region_id is not None:
+        # A region filter covers the region and everything below it, within the caller's scope.
+        query = query.where(Facility.region.is_in(list(await region_subtree(region_id))))
+    if not include_inactive:
+        query = query.where(Facility.active == True)  # noqa: E712 - Piccolo builds SQL from ==
+    return [_facility_out(row) for row in await query]
+
+
+async def _facility_row(facility_id: UUID) -> dict[str, Any]:
+    row = await Facility.select().where(Facility.id == facility_id).first()
+    if row is None:
+        raise NotFound(f"facility {facility_id} does not exist", code="facility_not_found")
+    return row
+
+
+async def get_facility(*, user: AuthUser, facility_id: UUID) -> FacilityOut:
+    await ensure_facility_visible(user, facility_id)
+    return _facility_out(await _facility_row(facility_id))
+
+
+async def _ensure_county(region_id: UUID) -> None:
+    region = await _region_row(region_id)
+    if region["level"] != "county":
+        raise BadRequest(
+            f"a facility belongs to a county (县/区), not a {region['level']}", code="facility_region_level"
+        )
+
+
+async def _ensure_licence_free(number: str, *, except_id: UUID | None = None) -> None:
+    query = Facility.exists().where(Facility.licence_number == number)
+    if except_id is not None:
+        query = query.where(Facility.id != except_id)
+    if await query:
+        raise Conflict(f"licence number {number} is already registered", code="duplicate_licence")
+
+
+async def create_facility(*, user: AuthUser, data: CreateFacilityRequest) -> FacilityOut:
+    _require_role(user, "admin")
+    await _ensure_county(data.region_id)
+    await _ensure_licence_free(data.licence_number)
+    async with write_tx():
+        facility = Facility(
+            name=data.name.strip(),
+            kind=data.kind,
+            licence_number=data.licence_number.strip(),
+            licence_category=data.licence_category,
+            registered_first_name=data.registered_first_name.strip(),
+            region=data.region_id,
+            medical_staff_count=data.medical_staff_count,
+            service_population=data.service_population,
+        )
+        await facility.save()
+        await record(
+            user_id=str(user.id),
+            action="facility.create",
+            entity=f"facility/{facility.id}",
+            details={"name": facility.name, "licenceNumber": facility.licence_number},
+        )
+    return _facility_out(await _facility_row(facility.id))
+
+
+async def update_facility(*, user: AuthUser, facility_id: UUID, data: UpdateFacilityRequest) -> FacilityOut:
+    _require_role(user, "admin")
+    await _facility_row(facility_id)
+    if data.region_id is not None:
+        await _ensure_county(data.region_id)
+    if data.licence_number is not None:
+        await _ensure_licence_free(data.licence_number, except_id=facility_id)
+    columns = {
+        "name": Facility.name,
+        "kind": Facility.kind,
+        "licence_number": Facility.licence_number,
+        "licence_category": Facility.licence_category,
+        "registered_first_name": Facility.registered_first_name,
+        "region_id": Facility.region,
+        "medical_staff_count": Facility.medical_staff_count,
+        "service_population": Facility.service_population,
+        "active": Facility.active,
+    }
+    values: dict[Any, Any] = {
+        column: getattr(data, field) for field, column in columns.items() if getattr(data, field) is not None
+    }
+    if values:
+        async with write_tx():
+            await Facility.update(values).where(Facility.id == facility_id)
+            await record(
+                user_id=str(user.id),
+                action="facility.update",
+                entity=f"facility/{facility_id}",
+                details={"fields": _changed(data)},
+            )
+    return _facility_out(await _facility_row(facility_id))
+
+
+# Expert profiles
+
+
+def _expert_out(row: dict[str, Any]) -> ExpertOut:
+    return ExpertOut(
+        id=row["id"],
+        user_id=row["user"],
+        username=row["user.username"],
+        display_name=row["user.display_name"],
+        active=row["user.active"],
+        title=row["title"],
+        specialties=list(_json(row["specialties"])),
+        tied_facility_ids=[UUID(str(value)) for value in _json(row["tied_facility_ids"])],
+    )
+
+
+def _json(value: Any) -> list[Any]:
+    loaded = json.loads(value) if isinstance(value, str) else value
+    return list(loaded or [])
+
+
+def _expert_query() -> Any:
+    return ExpertProfile.select(
+        *ExpertProfile.all_columns(),
+        ExpertProfile.user.username,
+        ExpertProfile.user.display_name,
+        ExpertProfile.user.active,
+    )
+
+
+async def list_experts(*, user: AuthUser) -> list[ExpertOut]:
+    _require_role(user, "admin", "office")
+    rows = await _expert_query().order_by(ExpertProfile.user.username)
+    return [_expert_out(row) for row in rows]
+
+
+async def _expert_row(expert_id: UUID) -> dict[str, Any]:
+    row: dict[str, Any] | None = await _expert_query().where(ExpertProfile.id == expert_id).first()
+    if row is None:
+        raise NotFound(f"expert profile {expert_id} does not exist", code="expert_not_found")
+    return row
+
+
+async def get_expert(*, user: AuthUser, expert_id: UUID) -> ExpertOut:
+    _require_role(user, "admin", "office")
+    return _expert_out(await _expert_row(expert_id))
+
+
+async def _ensure_facilities_exist(ids: list[UUID]) -> list[str]:
+    unique = list(dict.fromkeys(ids))
+    if unique:
+        found = {row["id"] for row in await Facility.select(Facility.id).where(Facility.id.is_in(unique))}
+        missing = [str(i) for i in unique if i not in found]
+        if missing:
+            raise NotFound(f"tied facility {', '.join(missing)} does not exist", code="facility_not_found")
+    return [str(i) for i in unique]
+
+
+async def create_expert(*, user: AuthUser, data: CreateExpertRequest) -> ExpertOut:
+    _require_role(user, "admin")
+    target = await User.select(User.role, User.username).where(User.id == data.user_id).first()
+    if target is None:
+        raise NotFound(f"user {data.user_id} does not exist", code="user_not_found")
+    if target["role"] != "inspector":
+        raise BadRequest(
+            f"an expert profile belongs to an inspector user; {target['username']} is {target['role']}",
+            code="not_an_inspector",
+        )
+    if await ExpertProfile.exists().where(ExpertProfile.user == data.user_id):
+        raise Conflict(f"{target['username']} already has an expert profile", code="duplicate_expert")
+    tied = await _ensure_facilities_exist(data.tied_facility_ids)
+    async with write_tx():
+        profile = ExpertProfile(
+            user=data.user_id,
+            title=data.title.strip(),
+            specialties=list(dict.fromkeys(data.specialties)),
+            tied_facility_ids=tied,
+        )
+        await profile.save()
+        await record(
+            user_id=str(user.id),
+            action="expert.create",
+            entity=f"expert/{profile.id}",
+            details={"user": str(data.user_id), "tiedFacilityIds": tied},
+        )
+    return _expert_out(await _expert_row(profile.id))
+
+
+async def update_expert(*, user: AuthUser, expert_id: UUID, data: UpdateExpertRequest) -> ExpertOut:
+    _require_role(user, "admin")
+    await _expert_row(expert_id)
+    values: dict[Any, Any] = {}
+    if data.title is not None:
+        values[ExpertProfile.title] = data.title.strip()
+    if data.specialties is not None:
+        values[ExpertProfile.specialties] = list(dict.fromkeys(data.specialties))
+    details: dict[str, Any] = {"fields": _changed(data)}
+    if data.tied_facility_ids is not None:
+        tied = await _ensure_facilities_exist(data.tied_facility_ids)
+        values[ExpertProfile.tied_facility_ids] = tied
+        details["tiedFacilityIds"] = tied
+    if values:
+        async with write_tx():
+            await ExpertProfile.update(values).where(ExpertProfile.id == expert_id)
+            await record(
+                user_id=str(user.id), action="expert.update", entity=f"expert/{expert_id}", details=details
+            )
+    return _expert_out(await _expert_row(expert_id))
