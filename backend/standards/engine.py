@@ -13,7 +13,8 @@ reused; a conclusion is then one pass over the answers plus a few additions per 
 from __future__ import annotations
 
 import math
-import weakref
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -208,19 +209,27 @@ def _mode(standard: Standard) -> Literal["graded", "points", "passfail", "weight
     return "weighted"
 
 
-# Compiled forms are remembered per Standard object (by identity, dropped when the Standard is collected):
-# hashing a whole frozen standard on every call would cost more than compiling it.
-_compiled: dict[int, tuple[weakref.ref[Standard], CompiledStandard]] = {}
+# Compiled forms are remembered per Standard object, by identity: hashing a whole frozen standard on every
+# call would cost more than compiling it. The cache holds the Standard, so its id cannot be reused while
+# cached; it is bounded because imported versions come and go in a long-running process.
+_CACHE_SIZE = 64
+_compiled: OrderedDict[int, CompiledStandard] = OrderedDict()
+_compiled_lock = threading.Lock()
 
 
 def compile_standard(standard: Standard) -> CompiledStandard:
-    """The precomputed form of `standard` (memoised per Standard object)."""
+    """The precomputed form of `standard` (memoised for the most recently used standards)."""
     key = id(standard)
-    hit = _compiled.get(key)
-    if hit is not None and hit[0]() is standard:
-        return hit[1]
+    with _compiled_lock:
+        hit = _compiled.get(key)
+        if hit is not None and hit.standard is standard:
+            _compiled.move_to_end(key)
+            return hit
     compiled = CompiledStandard(standard)
-    _compiled[key] = (weakref.ref(standard, lambda _ref, key=key: _compiled.pop(key, None)), compiled)  # type: ignore[misc]
+    with _compiled_lock:
+        _compiled[key] = compiled
+        while len(_compiled) > _CACHE_SIZE:
+            _compiled.popitem(last=False)
     return compiled
 
 
@@ -483,7 +492,7 @@ def _tally_weighted(c: CompiledStandard, answers: Mapping[str, AnswerValue]) -> 
         scores[rater.code] = (fractions[0] or 0.0) * scoring.scale
     if seen != len(answers):
         tally.invalid = True
-    combined, raters = combine_raters(scoring, scores) if not tally.missing else (None, ())
+    combined, raters = combine_raters(scoring, scores) if not (tally.missing or tally.invalid) else (None, ())
     tally.score = ScoreSummary(mode="weighted", raters=raters, combined_score=combined)
     return tally
 

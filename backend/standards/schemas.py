@@ -254,7 +254,7 @@ class ProgrammeSettings(_Wire, frozen=True):
 # ---------------------------------------------------------------------------------------------- the standard
 
 
-class Standard(_Wire, frozen=True, weakref=True):
+class Standard(_Wire, frozen=True):
     id: str
     programme: str
     edition: str
