@@ -1,0 +1,585 @@
+"""Who may call what: every route of the app × every role, plus out-of-scope ids.
+
+``MATRIX`` has one row per (method, route path as Litestar reports it). A route without a row fails
+``test_every_route_has_a_matrix_row`` with the route named, so a new endpoint cannot ship without deciding who
+may call it. To add a row: say which roles are allowed (``allow(...)`` or ``PUBLIC``), give the URL to call
+(a string or ``lambda ctx, role: ...`` for an in-scope target of that role) and, for writes, a body. Allowed
+roles must get a status in ``ok`` (default: 2xx); a status like 404 in ``ok`` is only for rows whose target
+cannot exist in the test data; the check is then that the guard let the caller through. Other signed-in roles
+must get 403 and anonymous callers 401, and a refused call writes nothing to the audit log.
+
+Scope (which facility, region or inspection) is checked by ``SCOPE_CASES``: ids outside the caller's
+region, facility or team are refused with 403 ``out_of_scope`` (or ``wrong_role`` / ``stage_above_scope``),
+and lists only contain what the caller may see.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import httpx
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+
+from backend.accounts.schemas import AuthUser, CreateUserRequest
+from backend.accounts.services import create_user
+from backend.app import create_app
+from backend.audit.tables import AuditLog
+from backend.inspections import services as inspection_services
+from backend.inspections.schemas import CreateApplicationRequest, CreateRoundRequest
+from backend.registry.tables import ExpertProfile
+from backend.settings import Settings
+from tests.conftest import login
+
+ROLES = ("admin", "office", "inspector", "clinic", "anonymous")
+# The demo account that plays each role (see backend/demo.py). inspector1 is on the county review team.
+ACCOUNTS = {"admin": "admin", "office": "office", "inspector": "inspector1", "clinic": "clinic1"}
+SIGNED_IN = frozenset(ACCOUNTS)
+PUBLIC = frozenset(ROLES)
+OK = frozenset({200, 201, 204})
+
+
+def allow(*roles: str) -> frozenset[str]:
+    assert set(roles) <= set(ROLES), roles
+    return frozenset(roles)
+
+
+@dataclass
+class Ctx:
+    """Ids of the demo data and of objects made for the matrix; ``seq`` keeps created names unique."""
+
+    demo: dict[str, Any]
+    round2: UUID
+    round_other_city: UUID
+    applications: dict[str, UUID]
+    expert1: UUID
+    inspector7: UUID
+    seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def next(self) -> int:
+        return next(self.seq)
+
+    def facility(self, index: int) -> str:
+        return str(self.demo["facilities"][index])
+
+
+Path = str | Callable[[Ctx, str], str]
+Body = Callable[[Ctx, str], Any] | None
+
+
+@dataclass(frozen=True)
+class Row:
+    roles: frozenset[str]
+    path: Path
+    body: Body = None
+    ok: frozenset[int] = OK
+    # The call ends the caller's session (logout): use a token of its own.
+    fresh_token: bool = False
+
+
+def _own_inspection(ctx: Ctx, role: str) -> str:
+    # In-scope target per role: the county review for its team and the office, the clinic's own self-assessment.
+    if role == "clinic":
+        return f"/api/inspections/{ctx.demo['self_inspections'][0]}"
+    return f"/api/inspections/{ctx.demo['review_inspection']}"
+
+
+def _team(ctx: Ctx, role: str) -> dict[str, Any]:
+    members = [str(i) for i in ctx.demo["inspectors"][:5]]
+    return {"members": members, "leadId": members[0]}
+
+
+# Application targets per role at the demo round (all facilities of 甲市, the office's region).
+_APPLY_FACILITY = {"admin": 5, "office": 4, "clinic": 0, "inspector": 3, "anonymous": 3}
+# Inspection targets per role at round2 (self-assessments need no application).
+_INSPECT_FACILITY = {"admin": 6, "office": 3, "clinic": 0, "inspector": 0, "anonymous": 0}
+
+
+MATRIX: dict[tuple[str, str], Row] = {
+    # public
+    ("GET", "/health"): Row(PUBLIC, "/health"),
+    ("POST", "/api/auth/login"): Row(
+        PUBLIC,
+        "/api/auth/login",
+        lambda ctx, role: {"username": ACCOUNTS.get(role, "office"), "password": "demo"},
+    ),
+    ("GET", "/schema"): Row(PUBLIC, "/schema"),
+    ("GET", "/schema/openapi.json"): Row(PUBLIC, "/schema/openapi.json"),
+    ("GET", "/schema/swagger"): Row(PUBLIC, "/schema/swagger"),
+    ("GET", "/schema/scalar"): Row(PUBLIC, "/schema/scalar"),
+    ("GET", "/schema/oauth2-redirect.html"): Row(PUBLIC, "/schema/oauth2-redirect.html"),
+    # An unknown docs page is a 404 for everyone, never a 401: the docs are public.
+    ("GET", "/schema/{path:str}"): Row(PUBLIC, "/schema/no-such-page", ok=frozenset({404})),
+    # session
+    ("GET", "/api/me"): Row(SIGNED_IN, "/api/me"),
+    ("POST", "/api/auth/logout"): Row(SIGNED_IN, "/api/auth/logout", fresh_token=True),
+    # users
+    ("GET", "/api/admin/users"): Row(allow("admin"), "/api/admin/users"),
+    ("POST", "/api/admin/users"): Row(
+        allow("admin"),
+        "/api/admin/users",
+        lambda ctx, role: {"username": f"matrix{ctx.next()}", "password": "secret1", "role": "inspector"},
+    ),
+    ("PATCH", "/api/admin/users/{user_id:uuid}"): Row(
+        allow("admin"),
+        lambda ctx, role: f"/api/admin/users/{ctx.demo['inspectors'][1]}",
+        lambda ctx, role: {"displayName": "评审专家2"},
+    ),
+    # regions
+    ("GET", "/api/regions"): Row(allow("admin", "office"), "/api/regions"),
+    ("GET", "/api/regions/{region_id:uuid}"): Row(
+        allow("admin", "office"), lambda ctx, role: f"/api/regions/{ctx.demo['cities'][0]}"
+    ),
+    ("POST", "/api/admin/regions"): Row(
+        allow("admin"),
+        "/api/admin/regions",
+        lambda ctx, role: {"name": f"测试省{ctx.next()}", "level": "province", "code": f"T{ctx.next()}"},
+    ),
+    ("PATCH", "/api/admin/regions/{region_id:uuid}"): Row(
+        allow("admin"),
+        lambda ctx, role: f"/api/admin/regions/{ctx.demo['cities'][0]}",
+        lambda ctx, role: {"name": "甲市"},
+    ),
+    # facilities
+    ("GET", "/api/facilities"): Row(SIGNED_IN, "/api/facilities"),
+    ("GET", "/api/facilities/{facility_id:uuid}"): Row(
+        SIGNED_IN, lambda ctx, role: f"/api/facilities/{ctx.facility(0)}"
+    ),
+    ("POST", "/api/admin/facilities"): Row(
+        allow("admin"),
+        "/api/admin/facilities",
+        lambda ctx, role: {
+            "name": "测试镇卫生院",
+            "kind": "township_centre",
+            "licenceNumber": f"TEST{ctx.next():06d}",
+            "licenceCategory": "C",
+            "registeredFirstName": "测试镇卫生院",
+            "regionId": str(ctx.demo["counties"][0]),
+        },
+    ),
+    ("PATCH", "/api/admin/facilities/{facility_id:uuid}"): Row(
+        allow("admin"),
+        lambda ctx, role: f"/api/admin/facilities/{ctx.facility(0)}",
+        lambda ctx, role: {"medicalStaffCount": 12},
+    ),
+    # expert pool
+    ("GET", "/api/admin/experts"): Row(allow("admin", "office"), "/api/admin/experts"),
+    ("GET", "/api/admin/experts/{expert_id:uuid}"): Row(
+        allow("admin", "office"), lambda ctx, role: f"/api/admin/experts/{ctx.expert1}"
+    ),
+    ("POST", "/api/admin/experts"): Row(
+        allow("admin"),
+        "/api/admin/experts",
+        lambda ctx, role: {"userId": str(ctx.inspector7), "title": "主治医师", "specialties": ["护理"]},
+    ),
+    ("PATCH", "/api/admin/experts/{expert_id:uuid}"): Row(
+        allow("admin"),
+        lambda ctx, role: f"/api/admin/experts/{ctx.expert1}",
+        lambda ctx, role: {"title": "主任医师"},
+    ),
+    # rounds
+    ("GET", "/api/rounds"): Row(SIGNED_IN, "/api/rounds"),
+    ("GET", "/api/rounds/{round_id:uuid}"): Row(
+        SIGNED_IN, lambda ctx, role: f"/api/rounds/{ctx.demo['round']}"
+    ),
+    ("POST", "/api/admin/rounds"): Row(
+        allow("admin"), "/api/admin/rounds", lambda ctx, role: {"name": f"测试轮次{ctx.next()}", "year": 2027}
+    ),
+    ("PATCH", "/api/admin/rounds/{round_id:uuid}"): Row(
+        allow("admin"),
+        lambda ctx, role: f"/api/admin/rounds/{ctx.demo['round']}",
+        lambda ctx, role: {"startsOn": "2026-01-01", "endsOn": "2026-12-31"},
+    ),
+    # applications
+    ("GET", "/api/applications"): Row(allow("admin", "office", "clinic"), "/api/applications"),
+    ("POST", "/api/applications"): Row(
+        allow("admin", "office", "clinic"),
+        "/api/applications",
+        lambda ctx, role: {
+            "facilityId": ctx.facility(_APPLY_FACILITY[role]),
+            "roundId": str(ctx.demo["round"]),
+            "tier": "basic",
+        },
+    ),
+    ("PATCH", "/api/applications/{application_id:uuid}"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/applications/{ctx.applications.get(role, ctx.applications['admin'])}",
+        lambda ctx, role: {"status": "withdrawn"},
+    ),
+    # inspections
+    ("GET", "/api/inspections"): Row(SIGNED_IN, "/api/inspections"),
+    ("GET", "/api/inspections/{inspection_id:uuid}"): Row(SIGNED_IN, _own_inspection),
+    ("POST", "/api/admin/inspections"): Row(
+        allow("admin", "office"),
+        "/api/admin/inspections",
+        lambda ctx, role: {
+            "facilityId": ctx.facility(_INSPECT_FACILITY[role]),
+            "roundId": str(ctx.round2),
+            "stage": "self",
+            "standardVersionId": "cn-thc-capacity-2018",
+        },
+    ),
+    ("PATCH", "/api/admin/inspections/{inspection_id:uuid}"): Row(
+        allow("admin", "office"),
+        lambda ctx, role: f"/api/admin/inspections/{ctx.demo['review_inspection']}",
+        lambda ctx, role: {},
+    ),
+    ("PUT", "/api/admin/inspections/{inspection_id:uuid}/team"): Row(
+        allow("admin", "office"),
+        lambda ctx, role: f"/api/admin/inspections/{ctx.demo['review_inspection']}/team",
+        _team,
+    ),
+    # standards (owned by the standards engineer; targets that do not exist in the test data show the guard
+    # let the caller through: 404 for an unknown id, 400 for an empty import)
+    ("GET", "/api/standards"): Row(SIGNED_IN, "/api/standards"),
+    ("GET", "/api/standards/{standard_id:str}"): Row(
+        SIGNED_IN, "/api/standards/no-such-standard", ok=frozenset({404})
+    ),
+    ("POST", "/api/admin/standards"): Row(
+        allow("admin"), "/api/admin/standards", lambda ctx, role: {}, ok=frozenset({400, 422})
+    ),
+    ("POST", "/api/admin/standards/{standard_id:str}/publish"): Row(
+        allow("admin"), "/api/admin/standards/no-such-standard/publish", ok=frozenset({404})
+    ),
+}
+
+
+def app_routes(app: Litestar) -> set[tuple[str, str]]:
+    """(method, path) of every handler, without the OPTIONS handlers Litestar adds by itself."""
+    found: set[tuple[str, str]] = set()
+    for route in app.routes:
+        assert isinstance(route, HTTPRoute), f"unexpected route kind {type(route).__name__} at {route.path}"
+        for handler in route.route_handlers:
+            for method in handler.http_methods:
+                if method != "OPTIONS":
+                    found.add((method, route.path))
+    return found
+
+
+def test_every_route_has_a_matrix_row(tmp_path: Any) -> None:
+    app = create_app(Settings(data_dir=str(tmp_path), secret_key="x"), start_pool=False)
+    routes = app_routes(app)
+    missing = sorted(routes - MATRIX.keys())
+    assert not missing, (
+        "routes without a row in MATRIX (tests/backend/test_authorization_matrix.py): "
+        + ", ".join(f"{method} {path}" for method, path in missing)
+    )
+    stale = sorted(MATRIX.keys() - routes)
+    assert not stale, "MATRIX rows for routes the app no longer has: " + ", ".join(
+        f"{m} {p}" for m, p in stale
+    )
+
+
+async def _context(demo: dict[str, Any]) -> Ctx:
+    admin = AuthUser(id=demo["admin"], username="admin", role="admin")
+    round2 = await inspection_services.create_round(
+        user=admin, data=CreateRoundRequest(name="2027年度", year=2027, region_id=demo["province"])
+    )
+    other = await inspection_services.create_round(
+        user=admin, data=CreateRoundRequest(name="乙市专项", year=2026, region_id=demo["cities"][1])
+    )
+    applications: dict[str, UUID] = {}
+    for role, index in (("admin", 2), ("office", 1), ("clinic", 0)):
+        made = await inspection_services.create_application(
+            user=admin,
+            data=CreateApplicationRequest(
+                facility_id=demo["facilities"][index], round_id=round2.id, tier="basic"
+            ),
+        )
+        applications[role] = made.id
+    expert = (
+        await ExpertProfile.select(ExpertProfile.id)
+        .where(ExpertProfile.user == demo["inspectors"][0])
+        .first()
+    )
+    assert expert is not None
+    inspector7 = await create_user(
+        data=CreateUserRequest(username="inspector7", password="demo", role="inspector"), actor_id=None
+    )
+    return Ctx(
+        demo=demo,
+        round2=round2.id,
+        round_other_city=other.id,
+        applications=applications,
+        expert1=expert["id"],
+        inspector7=inspector7.id,
+    )
+
+
+async def _headers(client: httpx.AsyncClient) -> dict[str, dict[str, str]]:
+    headers = {role: await login(client, username) for role, username in ACCOUNTS.items()}
+    headers["anonymous"] = {}
+    return headers
+
+
+async def _audit_count() -> int:
+    return int(await AuditLog.count())
+
+
+async def test_authorization_matrix(client: httpx.AsyncClient, app: Litestar, demo: dict[str, Any]) -> None:
+    ctx = await _context(demo)
+    headers = await _headers(client)
+    failures: list[str] = []
+    for (method, route_path), row in sorted(MATRIX.items()):
+        for role in ROLES:
+            path = row.path if isinstance(row.path, str) else row.path(ctx, role)
+            auth = headers[role]
+            if row.fresh_token and role != "anonymous":
+                auth = await login(client, ACCOUNTS[role])
+            body = row.body(ctx, role) if row.body is not None else None
+            before = await _audit_count()
+            response = await client.request(method, path, headers=auth, json=body)
+            where = f"{method} {route_path} as {role}: {response.status_code} {response.text[:200]}"
+            if role in row.roles:
+                if response.status_code not in row.ok:
+                    failures.append(f"allowed but got {where}")
+                continue
+            expected = 401 if role == "anonymous" else 403
+            if response.status_code != expected:
+                failures.append(f"expected {expected} for {where}")
+            elif not response.headers["content-type"].startswith("application/problem+json"):
+                failures.append(f"refusal is not problem+json: {where}")
+            if await _audit_count() != before:
+                failures.append(f"a refused call wrote to the audit log: {where}")
+    assert not failures, "\n".join(failures)
+
+
+# Out-of-scope ids: (account, method, path, body, status, code). Office is 甲市's; clinic1 is 城关 (facility 0);
+# inspector1 is on the county review of facility 0; inspector6 is not on any team.
+ScopeCase = tuple[str, str, Callable[[Ctx], str], Callable[[Ctx], Any] | None, int, str]
+
+SCOPE_CASES: list[ScopeCase] = [
+    # office of 甲市 cannot reach 乙市 or above its own region
+    ("office", "GET", lambda c: f"/api/facilities/{c.facility(6)}", None, 403, "out_of_scope"),
+    ("office", "GET", lambda c: f"/api/regions/{c.demo['cities'][1]}", None, 403, "out_of_scope"),
+    ("office", "GET", lambda c: f"/api/regions/{c.demo['counties'][2]}", None, 403, "out_of_scope"),
+    ("office", "GET", lambda c: f"/api/regions/{c.demo['province']}", None, 403, "out_of_scope"),
+    (
+        "office",
+        "GET",
+        lambda c: f"/api/inspections/{c.demo['self_inspections'][6]}",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    ("office", "GET", lambda c: f"/api/rounds/{c.round_other_city}", None, 403, "out_of_scope"),
+    (
+        "office",
+        "PUT",
+        lambda c: f"/api/admin/inspections/{c.demo['self_inspections'][6]}/team",
+        lambda c: _team(c, "office"),
+        403,
+        "out_of_scope",
+    ),
+    (
+        "office",
+        "PATCH",
+        lambda c: f"/api/admin/inspections/{c.demo['self_inspections'][7]}",
+        lambda c: {"standardVersionId": "x"},
+        403,
+        "out_of_scope",
+    ),
+    (
+        "office",
+        "POST",
+        lambda c: "/api/admin/inspections",
+        lambda c: {
+            "facilityId": c.facility(6),
+            "roundId": str(c.round2),
+            "stage": "self",
+            "standardVersionId": "cn-thc-capacity-2018",
+        },
+        403,
+        "out_of_scope",
+    ),
+    (
+        "office",
+        "POST",
+        lambda c: "/api/admin/inspections",
+        lambda c: {
+            "facilityId": c.facility(1),
+            "roundId": str(c.round2),
+            "stage": "province",
+            "standardVersionId": "cn-thc-capacity-2018",
+        },
+        403,
+        "stage_above_scope",
+    ),
+    (
+        "office",
+        "POST",
+        lambda c: "/api/applications",
+        lambda c: {"facilityId": c.facility(7), "roundId": str(c.demo["round"]), "tier": "basic"},
+        403,
+        "out_of_scope",
+    ),
+    # clinic1 sees its own facility only, and not the review of it while it is in progress
+    ("clinic1", "GET", lambda c: f"/api/facilities/{c.facility(1)}", None, 403, "out_of_scope"),
+    (
+        "clinic1",
+        "GET",
+        lambda c: f"/api/inspections/{c.demo['review_inspection']}",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    (
+        "clinic1",
+        "GET",
+        lambda c: f"/api/inspections/{c.demo['self_inspections'][1]}",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    ("clinic1", "GET", lambda c: f"/api/rounds/{c.round_other_city}", None, 403, "out_of_scope"),
+    (
+        "clinic1",
+        "POST",
+        lambda c: "/api/applications",
+        lambda c: {"facilityId": c.facility(1), "roundId": str(c.demo["round"]), "tier": "basic"},
+        403,
+        "out_of_scope",
+    ),
+    (
+        "clinic1",
+        "PATCH",
+        lambda c: f"/api/applications/{c.applications['office']}",
+        lambda c: {"status": "withdrawn"},
+        403,
+        "out_of_scope",
+    ),
+    (
+        "clinic1",
+        "PATCH",
+        lambda c: f"/api/applications/{c.applications['clinic']}",
+        lambda c: {"status": "accepted"},
+        403,
+        "wrong_role",
+    ),
+    # inspectors see only what they are assigned to
+    (
+        "inspector6",
+        "GET",
+        lambda c: f"/api/inspections/{c.demo['review_inspection']}",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    ("inspector6", "GET", lambda c: f"/api/facilities/{c.facility(0)}", None, 403, "out_of_scope"),
+    ("inspector6", "GET", lambda c: f"/api/rounds/{c.demo['round']}", None, 403, "out_of_scope"),
+    (
+        "inspector1",
+        "GET",
+        lambda c: f"/api/inspections/{c.demo['self_inspections'][0]}",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    ("inspector1", "GET", lambda c: f"/api/facilities/{c.facility(1)}", None, 403, "out_of_scope"),
+    ("inspector1", "GET", lambda c: f"/api/rounds/{c.round2}", None, 403, "out_of_scope"),
+    # unknown ids look the same as out-of-scope ones to a non-admin: existence is not revealed
+    (
+        "office",
+        "GET",
+        lambda c: "/api/facilities/00000000-0000-4000-8000-000000000000",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    (
+        "clinic1",
+        "GET",
+        lambda c: "/api/inspections/00000000-0000-4000-8000-000000000000",
+        None,
+        403,
+        "out_of_scope",
+    ),
+]
+
+
+async def test_out_of_scope_ids_are_refused(client: httpx.AsyncClient, demo: dict[str, Any]) -> None:
+    ctx = await _context(demo)
+    tokens = {name: await login(client, name) for name in {case[0] for case in SCOPE_CASES}}
+    failures = []
+    for account, method, path, body, status, code in SCOPE_CASES:
+        before = await _audit_count()
+        url = path(ctx)
+        response = await client.request(
+            method, url, headers=tokens[account], json=body(ctx) if body is not None else None
+        )
+        got = response.json() if response.headers["content-type"].startswith("application/") else {}
+        if response.status_code != status or got.get("code") != code:
+            failures.append(
+                f"{account} {method} {url}: want {status} {code}, got {response.status_code} {got}"
+            )
+        if await _audit_count() != before:
+            failures.append(f"{account} {method} {url} wrote to the audit log")
+    assert not failures, "\n".join(failures)
+
+
+async def _ids(client: httpx.AsyncClient, path: str, headers: dict[str, str]) -> set[str]:
+    response = await client.get(path, headers=headers)
+    assert response.status_code == 200, response.text
+    return {item["id"] for item in response.json()}
+
+
+async def test_lists_contain_only_what_the_caller_may_see(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    ctx = await _context(demo)
+    facilities = [str(f) for f in demo["facilities"]]
+    selfs = [str(i) for i in demo["self_inspections"]]
+    review = str(demo["review_inspection"])
+    office = await login(client, "office")
+    clinic = await login(client, "clinic1")
+    inspector1 = await login(client, "inspector1")
+    inspector6 = await login(client, "inspector6")
+    admin = await login(client, "admin")
+
+    # 甲市 holds the first two counties, three facilities each.
+    assert await _ids(client, "/api/facilities", office) == set(facilities[:6])
+    assert await _ids(client, "/api/facilities", clinic) == {facilities[0]}
+    assert await _ids(client, "/api/facilities", inspector1) == {facilities[0]}
+    assert await _ids(client, "/api/facilities", inspector6) == set()
+    assert await _ids(client, "/api/facilities", admin) == set(facilities)
+    assert await _ids(client, "/api/regions", office) == {
+        str(demo["cities"][0]),
+        *map(str, demo["counties"][:2]),
+    }
+
+    assert await _ids(client, "/api/inspections", office) == {*selfs[:6], review}
+    assert await _ids(client, "/api/inspections", clinic) == {selfs[0]}
+    assert await _ids(client, "/api/inspections", inspector1) == {review}
+    assert await _ids(client, "/api/inspections", inspector6) == set()
+    assert await _ids(client, "/api/inspections", admin) == {*selfs, review}
+
+    # Rounds: the province-wide ones concern 甲市; 乙市's own round does not.
+    assert await _ids(client, "/api/rounds", office) == {str(demo["round"]), str(ctx.round2)}
+    assert await _ids(client, "/api/rounds", clinic) == {str(demo["round"]), str(ctx.round2)}
+    assert await _ids(client, "/api/rounds", inspector1) == {str(demo["round"])}
+    assert await _ids(client, "/api/rounds", inspector6) == set()
+
+    assert await _ids(client, "/api/applications", clinic) == {str(ctx.applications["clinic"])}
+    assert await _ids(client, "/api/applications", office) == set(map(str, ctx.applications.values()))
+
+    detail = await client.get(f"/api/inspections/{review}", headers=inspector1)
+    team = detail.json()["team"]
+    assert [m["username"] for m in team] == [
+        "inspector1",
+        "inspector2",
+        "inspector3",
+        "inspector4",
+        "inspector5",
+    ]
+    assert [m["isLead"] for m in team] == [True, False, False, False, False]
+
+
+def test_matrix_covers_every_role_of_the_app() -> None:
+    # A role added to the app without an account here would silently go untested.
+    from backend.accounts.schemas import ROLES as APP_ROLES
+
+    assert set(APP_ROLES) == set(ACCOUNTS)
