@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -55,6 +56,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RegionAdminController,
         RegionController,
     )
+    from backend.media_api.controllers import MEDIA_ROUTES
     from backend.standards.controllers import StandardAdminController, StandardController
 
     return [
@@ -73,7 +75,30 @@ def route_handlers() -> list[ControllerRouterHandler]:
         InspectionAdminController,
         StandardController,
         StandardAdminController,
+        *MEDIA_ROUTES,
     ]
+
+
+def _start_workers(app: Litestar) -> tuple[asyncio.Event, asyncio.Task[None]]:
+    """In-process photo transfer and derivative workers (they share the database queue with any others)."""
+    from backend.workers import run_workers
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_workers(
+            app.state.settings, once=False, engine=app.state.engine, storage=app.state.storage, stop=stop
+        ),
+        name="fieldcheck-workers",
+    )
+    return stop, task
+
+
+async def _stop_workers(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
+    stop.set()
+    try:
+        await asyncio.wait_for(task, timeout=30)
+    except Exception:  # a job mid-way keeps its lease and is reclaimed later
+        log.exception("workers did not stop cleanly")
 
 
 def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
@@ -92,9 +117,12 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
             await pool.start_connection_pool(min_size=2, max_size=20)
         if await demo_accounts_exist():
             log.warning("demo accounts with the password 'demo' exist: never run this database in production")
+        workers = _start_workers(app) if settings.workers else None
         try:
             yield
         finally:
+            if workers is not None:
+                await _stop_workers(*workers)
             if pool is not None:
                 await pool.close_connection_pool()
 

@@ -1,0 +1,1 @@
+"""Evidence photos over HTTP: tus uploads, the receipt, photo variants and locally signed media URLs."""

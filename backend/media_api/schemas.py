@@ -1,0 +1,68 @@
+"""Wire shapes of the upload, receipt and photo endpoints (DESIGN §5, camelCase)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+
+PhotoState = Literal["awaiting_upload", "received", "stored", "rejected"]
+Variant = Literal["thumb", "preview", "original"]
+VARIANTS: tuple[Variant, ...] = ("thumb", "preview", "original")
+
+
+class CreateUploadRequest(msgspec.Struct, rename="camel", kw_only=True):
+    photo_id: UUID
+    sha256: str
+    size: int
+    mime: str = ""
+
+
+class UploadComplete(msgspec.Struct, rename="camel", kw_only=True):
+    status: Literal["complete"] = "complete"
+
+
+class UploadCreated(msgspec.Struct, rename="camel", kw_only=True):
+    upload_url: str
+    offset: int
+    expires_at: datetime
+
+
+class ReceiptPhoto(msgspec.Struct, rename="camel", kw_only=True):
+    photo_id: UUID
+    item_code: str
+    requirement_id: str | None
+    sha256: str
+    size: int
+    state: PhotoState
+    reason: str | None = None
+    # bytes the server already holds of an unfinished upload (awaiting_upload only)
+    uploaded_bytes: int | None = None
+    capture_time: datetime | None = None
+    reused_elsewhere: bool = False
+
+
+class ArticleShortfall(msgspec.Struct, rename="camel", kw_only=True):
+    item_code: str
+    title: str
+    required: int
+    have: int
+
+
+class Receipt(msgspec.Struct, rename="camel", kw_only=True):
+    inspection_id: UUID
+    standard_id: str
+    photos: list[ReceiptPhoto]
+    short_articles: list[ArticleShortfall]
+    counts: dict[str, int]
+    # no photo awaiting upload or rejected, nothing short: the evidence is all on the server
+    complete: bool
+    # where minimum photos come from; "unavailable" when the inspection's standard cannot be read
+    minimums_source: Literal["standard", "unavailable"]
+
+
+class SignedUrl(msgspec.Struct, rename="camel", kw_only=True):
+    url: str
+    expires_at: datetime

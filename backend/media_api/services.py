@@ -1,0 +1,292 @@
+"""Photos and their bytes: who may upload or read, the receipt, and linking blob facts to photos.
+
+Decision (DESIGN §5 left it open): an upload can only be created for a photo that an ``addPhoto`` mutation
+already created. The PWA pushes mutations before it uploads, so this costs nothing, and it means every
+upload session is tied to an inspection the caller may write (no anonymous bytes parked on our disk). A
+``photoId`` the server does not know yet gets 404 ``unknown_photo`` ("push the addPhoto mutation first").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from piccolo.engine.base import Engine
+
+from backend.accounts.schemas import AuthUser
+from backend.accounts.scope import ensure_inspection_visible
+from backend.db import fetch, write_tx
+from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
+from backend.inspections.tables import Inspection, InspectionMember
+from backend.media_api.schemas import (
+    ArticleShortfall,
+    CreateUploadRequest,
+    PhotoState,
+    Receipt,
+    ReceiptPhoto,
+)
+from backend.settings import Settings
+from media import uploads
+from media.tables import Blob, Upload
+from sync.tables import Photo
+
+log = logging.getLogger("fieldcheck.media")
+
+SIGNED_URL_TTL_SECONDS = 120
+
+
+def upload_config(settings: Settings) -> uploads.UploadConfig:
+    return uploads.UploadConfig(
+        spool_root=settings.data_path / "spool", max_upload_bytes=settings.max_upload_bytes
+    )
+
+
+def validator(settings: Settings) -> uploads.Validator:
+    return uploads.image_validator(max_pixels=settings.max_image_pixels, max_bytes=settings.max_upload_bytes)
+
+
+def media_url_secret(secret_key: str) -> bytes:
+    """A key of its own for media URLs, derived from the app secret (any length in, 32 bytes out)."""
+    return hmac.new(secret_key.encode(), b"fieldcheck media urls v1", hashlib.sha256).digest()
+
+
+# -- who may do what --
+async def get_photo(photo_id: UUID) -> dict[str, Any]:
+    photo: dict[str, Any] | None = await Photo.select().where(Photo.id == photo_id).first()
+    if photo is None:
+        raise NotFound(
+            f"photo {photo_id} is unknown: push the addPhoto mutation first, then upload",
+            code="unknown_photo",
+        )
+    return photo
+
+
+async def ensure_inspection_writable(user: AuthUser, inspection_id: UUID) -> None:
+    """Inspectors on the team, the clinic for its own self-assessment, admins. Everyone else: 403."""
+    inspection = (
+        await Inspection.select(Inspection.facility, Inspection.stage)
+        .where(Inspection.id == inspection_id)
+        .first()
+    )
+    if inspection is None:
+        raise NotFound(f"inspection {inspection_id} does not exist")
+    if user.role == "admin":
+        return
+    if user.role == "inspector" and await InspectionMember.exists().where(
+        (InspectionMember.inspection == inspection_id) & (InspectionMember.user == user.id)
+    ):
+        return
+    if user.role == "clinic" and inspection["stage"] == "self" and inspection["facility"] == user.facility_id:
+        return
+    raise Forbidden("you may not add evidence to that inspection", code="out_of_scope")
+
+
+# -- uploads --
+async def start_upload(
+    *, user: AuthUser, data: CreateUploadRequest, engine: Engine[Any], settings: Settings
+) -> uploads.Created:
+    photo = await get_photo(data.photo_id)
+    await ensure_inspection_writable(user, photo["inspection_id"])
+    if photo["deleted"]:
+        raise Conflict("that photo was removed; nothing to upload", code="photo_removed")
+    if data.sha256 != photo["sha256"] or data.size != photo["size"]:
+        raise Unprocessable(
+            "sha256 and size must be those of the addPhoto mutation for this photo",
+            code="photo_mismatch",
+            expected_sha256=photo["sha256"],
+            expected_size=photo["size"],
+        )
+    created = await uploads.create_upload(
+        engine=engine,
+        config=upload_config(settings),
+        photo_id=data.photo_id,
+        sha256_hex=data.sha256,
+        size=data.size,
+        mime=data.mime,
+        user_id=user.id,
+    )
+    if created.complete:
+        await link_blob_facts(data.sha256)
+    return created
+
+
+async def after_blob_change(sha256_hex: str) -> None:
+    """Hook for the upload path and the workers: copy facts to photos, flag reuse across facilities."""
+    await link_blob_facts(sha256_hex)
+    await flag_reused_photos()
+
+
+async def link_blob_facts(sha256_hex: str) -> None:
+    """Copy EXIF capture time and GPS from the blob to every photo of those bytes that lacks them."""
+    blob = await Blob.select().where(Blob.sha256 == sha256_hex).first()
+    if blob is None or blob["state"] == "rejected":
+        return
+    photos = await Photo.select(Photo.id, Photo.taken_at, Photo.capture_time, Photo.gps_lat).where(
+        Photo.sha256 == sha256_hex
+    )
+    async with write_tx():
+        for photo in photos:
+            changes: dict[Any, Any] = {}
+            if photo["capture_time"] is None:
+                when = blob["capture_time"] or _with_device_offset(blob["capture_local"], photo["taken_at"])
+                if when is not None:
+                    changes[Photo.capture_time] = when
+            if photo["gps_lat"] is None and blob["gps_lat"] is not None:
+                changes[Photo.gps_lat] = blob["gps_lat"]
+                changes[Photo.gps_lon] = blob["gps_lon"]
+            if changes:
+                await Photo.update(changes).where(Photo.id == photo["id"])
+
+
+def _with_device_offset(wall_clock: str | None, taken_at: str | None) -> datetime | None:
+    """EXIF time without an offset, placed in the time zone of the device's own ``takenAt`` (if it has one)."""
+    if not wall_clock or not taken_at:
+        return None
+    try:
+        local = datetime.fromisoformat(wall_clock)
+        device = datetime.fromisoformat(taken_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if device.tzinfo is None:
+        return None
+    return local.replace(tzinfo=device.tzinfo)
+
+
+async def flag_reused_photos() -> int:
+    """Flag photos whose bytes also appear at another facility (for the review office). Returns how many."""
+    rows = await fetch(
+        'SELECT p."id" FROM "photo" p WHERE p."reused_elsewhere" = {} AND p."deleted" = {} AND p."sha256" IN ('
+        ' SELECT q."sha256" FROM "photo" q JOIN "inspection" i ON i."id" = q."inspection_id"'
+        ' WHERE q."deleted" = {} GROUP BY q."sha256" HAVING COUNT(DISTINCT i."facility") > 1)',
+        [False, False, False],
+    )
+    ids = [row["id"] for row in rows]
+    if ids:
+        async with write_tx():
+            await Photo.update({Photo.reused_elsewhere: True}).where(Photo.id.is_in(ids))
+        log.info("flagged %d photos reused across facilities", len(ids))
+    return len(ids)
+
+
+# -- receipt --
+async def receipt(*, user: AuthUser, inspection_id: UUID) -> Receipt:
+    await ensure_inspection_visible(user, inspection_id)
+    inspection = (
+        await Inspection.select(Inspection.standard_version_id).where(Inspection.id == inspection_id).first()
+    )
+    assert inspection is not None
+    photos = (
+        await Photo.select()
+        .where((Photo.inspection_id == inspection_id) & (Photo.deleted == False))  # noqa: E712
+        .order_by(Photo.created_at)
+    )
+    shas = sorted({p["sha256"] for p in photos})
+    blobs = {b["sha256"]: b for b in await Blob.select().where(Blob.sha256.is_in(shas))} if shas else {}
+    offsets: dict[UUID, int] = {}
+    if photos:
+        for row in await Upload.select(Upload.photo_id, Upload.offset).where(
+            Upload.photo_id.is_in([p["id"] for p in photos])
+        ):
+            offsets[row["photo_id"]] = max(offsets.get(row["photo_id"], 0), int(row["offset"]))
+    out: list[ReceiptPhoto] = []
+    counts: dict[str, int] = {"awaiting_upload": 0, "received": 0, "stored": 0, "rejected": 0}
+    have: dict[str, int] = {}
+    for photo in photos:
+        state, reason = photo_state(photo, blobs.get(photo["sha256"]))
+        counts[state] += 1
+        if state in ("received", "stored"):
+            have[photo["item_code"]] = have.get(photo["item_code"], 0) + 1
+        out.append(
+            ReceiptPhoto(
+                photo_id=photo["id"],
+                item_code=photo["item_code"],
+                requirement_id=photo["requirement_id"],
+                sha256=photo["sha256"],
+                size=photo["size"],
+                state=state,
+                reason=reason,
+                uploaded_bytes=offsets.get(photo["id"]) if state == "awaiting_upload" else None,
+                capture_time=photo["capture_time"],
+                reused_elsewhere=bool(photo["reused_elsewhere"]),
+            )
+        )
+    minimums = await min_photos_by_article(inspection["standard_version_id"])
+    short = [
+        ArticleShortfall(item_code=code, title=title, required=need, have=have.get(code, 0))
+        for code, (title, need) in (minimums or {}).items()
+        if have.get(code, 0) < need
+    ]
+    return Receipt(
+        inspection_id=inspection_id,
+        standard_id=inspection["standard_version_id"],
+        photos=out,
+        short_articles=short,
+        counts=counts,
+        complete=counts["awaiting_upload"] == 0
+        and counts["rejected"] == 0
+        and not short
+        and minimums is not None,
+        minimums_source="standard" if minimums is not None else "unavailable",
+    )
+
+
+def photo_state(photo: dict[str, Any], blob: dict[str, Any] | None) -> tuple[PhotoState, str | None]:
+    if photo.get("rejected_reason"):
+        return "rejected", str(photo["rejected_reason"])
+    if blob is None:
+        return "awaiting_upload", None
+    if blob["state"] == "rejected":
+        return "rejected", blob["reject_reason"]
+    if blob["state"] == "stored":
+        return "stored", None
+    return "received", None
+
+
+async def min_photos_by_article(standard_id: str) -> dict[str, tuple[str, int]] | None:
+    """Article number → (title, minimum photos) from the inspection's standard; None if it cannot be read.
+
+    Reads the published version through backend.standards.services.get_standard, falling back to the
+    standards shipped with the app (tests and fresh databases that have not installed them yet).
+    """
+    from backend.standards.loader import load_shipped, shipped_names
+    from backend.standards.schemas import Standard
+    from backend.standards.services import get_standard
+    from backend.standards.validation import walk_articles
+
+    standard: Standard | None
+    try:
+        standard = await get_standard(standard_id=standard_id)
+    except NotFound:
+        standard = next((s for s in map(load_shipped, shipped_names()) if s.id == standard_id), None)
+    if standard is None:
+        return None
+    default = standard.evidence_defaults.min_photos
+    result: dict[str, tuple[str, int]] = {}
+    for _, article, _ in walk_articles(standard):
+        need = article.evidence.min_photos if article.evidence is not None else default
+        if need > 0:
+            result[article.number] = (article.title, need)
+    return result
+
+
+# -- reading photos --
+async def readable_photo(*, user: AuthUser, photo_id: UUID) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    photo: dict[str, Any] | None = await Photo.select().where(Photo.id == photo_id).first()
+    if photo is None or photo["deleted"]:
+        raise NotFound(f"photo {photo_id} does not exist", code="unknown_photo")
+    await ensure_inspection_visible(user, photo["inspection_id"])
+    blob = await Blob.select().where(Blob.sha256 == photo["sha256"]).first()
+    return photo, blob
+
+
+def spool_file(blob: dict[str, Any]) -> Path | None:
+    return Path(blob["spool_path"]) if blob.get("spool_path") else None
+
+
+def expires_at(ttl: int = SIGNED_URL_TTL_SECONDS) -> int:
+    return int(datetime.now(UTC).timestamp()) + ttl

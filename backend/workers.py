@@ -1,0 +1,104 @@
+"""Background workers: photo transfer (spool → storage) and derivatives, plus housekeeping.
+
+Two ways to run them, same code: in-process from the app's lifespan (``settings.workers``, the default for
+one machine) and as ``fieldcheck worker [--once]`` processes. Any number may run against one database: jobs
+are claimed with leases (see media.worker), so nothing needs to know about the other processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
+
+from piccolo.engine.base import Engine
+
+from backend.media_api.services import after_blob_change, flag_reused_photos
+from backend.settings import Settings
+from media import uploads
+from media.storage import Storage
+from media.worker import MediaWorker, WorkerConfig, image_deriver
+
+log = logging.getLogger("fieldcheck.workers")
+
+HOUSEKEEPING_EVERY_SECONDS = 60.0
+
+
+def build_media_worker(
+    settings: Settings, engine: Engine[Any], storage: Storage, config: WorkerConfig | None = None
+) -> MediaWorker:
+    return MediaWorker(
+        engine=engine,
+        storage=storage,
+        derive=image_deriver(max_pixels=settings.max_image_pixels, max_bytes=settings.max_upload_bytes),
+        config=config or WorkerConfig(),
+        on_blob=after_blob_change,
+    )
+
+
+async def housekeeping(engine: Engine[Any]) -> None:
+    """Drop expired upload sessions and flag photos reused across facilities (also caught after addPhoto)."""
+    expired = await uploads.expire_uploads(engine)
+    if expired:
+        log.info("removed %d expired upload sessions", expired)
+    await flag_reused_photos()
+
+
+async def run_workers(
+    settings: Settings,
+    *,
+    once: bool,
+    engine: Engine[Any] | None = None,
+    storage: Storage | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Drain due jobs once (``once=True``) or until ``stop`` is set / SIGTERM (CLI)."""
+    if engine is None:
+        from backend.db import bind_engine, make_engine, prepare_engine
+
+        engine = make_engine(settings)
+        bind_engine(engine)
+        await prepare_engine(engine)
+    if storage is None:
+        from backend.storage import build_storage
+
+        storage = build_storage(settings)
+    worker = build_media_worker(settings, engine, storage)
+    if once:
+        await housekeeping(engine)
+        handled = await worker.run_once()
+        log.info("worker pass done: %d jobs", handled)
+        return
+    stop = stop or _stop_on_signals()
+    log.info("media worker %s started", worker.owner)
+    tasks = [
+        asyncio.create_task(worker.run_forever(stop), name="media-worker"),
+        asyncio.create_task(_housekeeping_loop(engine, stop), name="media-housekeeping"),
+    ]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        log.info("media worker %s stopped", worker.owner)
+
+
+async def _housekeeping_loop(engine: Engine[Any], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await housekeeping(engine)
+        except Exception:  # keep going; the next pass retries
+            log.exception("housekeeping failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=HOUSEKEEPING_EVERY_SECONDS)
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop

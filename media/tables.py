@@ -1,0 +1,78 @@
+"""Media tables: content-addressed blobs, resumable upload sessions and the outbox of background jobs.
+
+Times that workers compare in SQL (due, lease, expiry) are epoch milliseconds (BigInt): the same integer
+comparison on SQLite and PostgreSQL, no text-vs-timestamp pitfalls in raw queries.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import UUID, BigInt, Boolean, DoublePrecision, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class Blob(Table, tablename="media_blob"):
+    """One file's bytes, keyed by its sha256; stored once however many photos point at it.
+
+    state: ``spooled`` (whole file verified on our disk, transfer pending) → ``stored`` (in object storage,
+    size and sha256 confirmed; the spool copy is gone) or ``rejected`` (not an acceptable image; nothing kept).
+    """
+
+    sha256 = Varchar(length=64, primary_key=True)
+    size = BigInt()
+    # sniffed from the bytes, never taken from the client's claim
+    mime = Varchar(length=40)
+    storage_key = Varchar(length=200)
+    state = Varchar(length=10, default="spooled", index=True)
+    spool_path = Text(null=True, default=None)
+    width = Integer(null=True, default=None)
+    height = Integer(null=True, default=None)
+    # EXIF DateTimeOriginal: an instant only when the file gives its UTC offset; always the wall clock as text
+    capture_time = Timestamptz(null=True, default=None)
+    capture_local = Varchar(length=32, null=True, default=None)
+    gps_lat = DoublePrecision(null=True, default=None)
+    gps_lon = DoublePrecision(null=True, default=None)
+    reject_reason = Text(null=True, default=None)
+    # derivatives (thumb, preview) exist in storage under derivative_key(sha256, variant)
+    derived = Boolean(default=False)
+    derive_error = Text(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    stored_at = Timestamptz(null=True, default=None)
+
+
+class Upload(Table, tablename="media_upload"):
+    """A tus upload session for one photo's bytes; removed once the file is verified (or refused)."""
+
+    id = UUID(primary_key=True)
+    photo_id = UUID(index=True)
+    sha256 = Varchar(length=64)
+    size = BigInt()
+    mime = Varchar(length=40, default="")
+    # bytes durably in the spool file (fsynced); the next PATCH must start here
+    offset = BigInt(default=0)
+    spool_path = Text()
+    user_id = UUID()
+    created_at_ms = BigInt()
+    expires_at_ms = BigInt()
+
+
+class Job(Table, tablename="media_job"):
+    """The outbox: ``transfer`` (spool → storage) and ``derive`` (thumb, preview) jobs keyed by sha256.
+
+    A worker claims a due job by setting a lease (owner + until); a lease that runs out is reclaimed by any
+    worker, so a crashed process never strands a job. Failures back off exponentially with jitter.
+    """
+
+    id = UUID(primary_key=True)
+    kind = Varchar(length=10)
+    key = Varchar(length=64, index=True)
+    due_at = BigInt(index=True)
+    lease_owner = Varchar(length=100, null=True, default=None)
+    lease_until = BigInt(null=True, default=None)
+    attempts = Integer(default=0)
+    last_error = Text(null=True, default=None)
+    done_at = BigInt(null=True, default=None)
+    created_at_ms = BigInt()
+
+
+MEDIA_TABLES: tuple[type[Table], ...] = (Blob, Upload, Job)
