@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, get, patch, post, put
 from litestar.datastructures import State
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from backend.accounts.auth import current_user, requires_role
 from backend.accounts.schemas import AuthUser
@@ -69,8 +70,8 @@ class ApplicationController(Controller):
     async def list_applications(
         self,
         request: AuthRequest,
-        round_id: FromQuery[UUID | None] = None,
-        facility_id: FromQuery[UUID | None] = None,
+        round_id: Annotated[UUID | None, QueryParameter(name="roundId")] = None,
+        facility_id: Annotated[UUID | None, QueryParameter(name="facilityId")] = None,
     ) -> list[ApplicationOut]:
         return await services.list_applications(
             user=current_user(request), round_id=round_id, facility_id=facility_id
@@ -100,8 +101,8 @@ class InspectionController(Controller):
     async def list_inspections(
         self,
         request: AuthRequest,
-        round_id: FromQuery[UUID | None] = None,
-        facility_id: FromQuery[UUID | None] = None,
+        round_id: Annotated[UUID | None, QueryParameter(name="roundId")] = None,
+        facility_id: Annotated[UUID | None, QueryParameter(name="facilityId")] = None,
         stage: FromQuery[Stage | None] = None,
     ) -> list[InspectionOut]:
         return await services.list_inspections(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.accounts.auth import current_user, requires_role
 from backend.accounts.schemas import AuthUser
@@ -65,8 +66,8 @@ class FacilityController(Controller):
     async def list_facilities(
         self,
         request: AuthRequest,
-        region_id: FromQuery[UUID | None] = None,
-        include_inactive: FromQuery[bool] = False,
+        region_id: Annotated[UUID | None, QueryParameter(name="regionId")] = None,
+        include_inactive: Annotated[bool, QueryParameter(name="includeInactive")] = False,
     ) -> list[FacilityOut]:
         return await services.list_facilities(
             user=current_user(request), region_id=region_id, include_inactive=include_inactive
