@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from media import images  # noqa: E402
 from media.images import DERIVATIVE_SIZES, make_derivatives  # noqa: E402
 
 BENCH_DOC = ROOT / "docs" / "benchmarks.md"
@@ -96,6 +97,33 @@ def ours(path: Path) -> dict[str, bytes]:
     return {k: v.data for k, v in make_derivatives(path).items()}
 
 
+def decode_only(path: Path) -> Image.Image:
+    """The floor of our pipeline: the draft() decode alone (entropy decoding dominates it)."""
+    with Image.open(path) as im:
+        long_side = max(DERIVATIVE_SIZES.values())
+        scale = long_side / max(im.size)
+        im.draft("RGB", (round(im.width * scale), round(im.height * scale)))
+        im.load()
+        return im
+
+
+def ours_lanczos_preview(path: Path) -> dict[str, bytes]:
+    """Same pipeline with LANCZOS instead of HAMMING for the mild (< 2x) preview reduction: the quality
+    alternative, shown so the trade-off is visible."""
+    real = images._shrink
+
+    def lanczos(im: Image.Image, target: tuple[int, int]) -> Image.Image:
+        if target == im.size:
+            return im.copy()
+        return im.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
+
+    images._shrink = lanczos
+    try:
+        return ours(path)
+    finally:
+        images._shrink = real
+
+
 @dataclass
 class Timing:
     name: str
@@ -111,14 +139,17 @@ class Timing:
         return s[min(len(s) - 1, round(0.9 * (len(s) - 1)))]
 
 
-def _time(fn: Callable[[Path], object], path: Path, runs: int) -> Timing:
-    fn(path)  # warm-up (imports, caches)
-    samples = []
+def _time_interleaved(fns: list[Callable[[Path], object]], path: Path, runs: int) -> list[Timing]:
+    """Time the pipelines round-robin, so background load hits all of them alike (ratios stay fair)."""
+    for fn in fns:
+        fn(path)  # warm-up (imports, caches)
+    samples: list[list[float]] = [[] for _ in fns]
     for _ in range(runs):
-        t0 = time.perf_counter()
-        fn(path)
-        samples.append((time.perf_counter() - t0) * 1000)
-    return Timing(getattr(fn, "__name__", "fn"), samples)
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn(path)
+            samples[i].append((time.perf_counter() - t0) * 1000)
+    return [Timing(getattr(fn, "__name__", "fn"), s) for fn, s in zip(fns, samples, strict=True)]
 
 
 def pin_one_core() -> str:
@@ -139,10 +170,17 @@ def bench_derivatives(runs: int = 15) -> tuple[list[str], dict[str, float]]:
         with Image.open(src) as im:
             size = im.size
         got = make_derivatives(src)
-        naive = _time(naive_derivatives, src, runs)
-        mine = _time(ours, src, runs)
+        decoded_size = decode_only(src).size
+        naive, mine, lanczos, decode = _time_interleaved(
+            [naive_derivatives, ours, ours_lanczos_preview, decode_only], src, runs
+        )
     speedup = naive.median / mine.median
-    figures = {"naive_ms": naive.median, "ours_ms": mine.median, "speedup": speedup}
+    figures = {
+        "naive_ms": naive.median,
+        "ours_ms": mine.median,
+        "speedup": speedup,
+        "ours_lanczos_ms": lanczos.median,
+    }
     ok_speed = "yes" if speedup >= 2.5 else "NO"
     ok_ms = "yes" if mine.median <= 80 else "NO"
     lines = [
@@ -150,8 +188,8 @@ def bench_derivatives(runs: int = 15) -> tuple[list[str], dict[str, float]]:
         "",
         f"Input: {size[0]}×{size[1]} JPEG (q90, {nbytes / 1e6:.1f} MB, EXIF orientation 6, synthetic photo-like "
         f"content with sensor noise), made by the bench. Output: thumb {got['thumb'].width}×{got['thumb'].height} "
-        f"+ preview {got['preview'].width}×{got['preview'].height} JPEG, both per run. {runs} runs after one "
-        f"warm-up, one process, {pinned}. Python {platform.python_version()}, Pillow {Image.__version__}, "
+        f"+ preview {got['preview'].width}×{got['preview'].height} JPEG, both per run. {runs} rounds after one "
+        f"warm-up, pipelines interleaved round-robin, one process, {pinned}, load average {os.getloadavg()[0]:.1f}. Python {platform.python_version()}, Pillow {Image.__version__}, "
         f"{platform.machine()}.",
         "",
         "| pipeline | median ms | p90 ms | vs naive |",
@@ -159,9 +197,14 @@ def bench_derivatives(runs: int = 15) -> tuple[list[str], dict[str, float]]:
         f"| naive: open → exif_transpose → thumbnail, per size | {naive.median:.1f} | {naive.p90:.1f} | 1.00× |",
         f"| ours: one draft() decode → exif_transpose → preview → thumb | {mine.median:.1f} | {mine.p90:.1f} "
         f"| {speedup:.2f}× faster |",
+        f"| same, LANCZOS instead of HAMMING for the preview | {lanczos.median:.1f} | {lanczos.p90:.1f} "
+        f"| {naive.median / lanczos.median:.2f}× faster |",
+        f"| (part of ours) the draft() decode alone, {decoded_size[0]}×{decoded_size[1]} | {decode.median:.1f} "
+        f"| {decode.p90:.1f} | |",
         "",
         f"Targets: ≥ 2.5× faster than naive — {ok_speed}; ≤ 80 ms for both sizes — {ok_ms} "
-        f"({mine.median:.1f} ms). Command: `.venv/bin/python bench/media_bench.py`.",
+        f"({mine.median:.1f} ms). HAMMING for the preview's mild (< 2×) reduction is what keeps it under "
+        "80 ms; the decode is the floor. Command: `.venv/bin/python bench/media_bench.py`.",
         "",
     ]
     return lines, figures
