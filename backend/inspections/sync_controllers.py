@@ -1,0 +1,108 @@
+"""``POST /api/sync/push`` and ``POST /api/sync/pull`` (DESIGN §6). HTTP only: the body is read raw so one
+bad mutation is rejected on its own instead of failing the envelope; the sync engine does the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, post
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+
+from backend.accounts.auth import current_user, requires_role
+from backend.accounts.schemas import AuthUser
+from backend.audit.services import record_many
+from backend.db import current_engine, write_tx
+from backend.errors import AppError, BadRequest, Conflict, Forbidden, PayloadTooLarge
+from backend.inspections.sync_rules import BackendStandardRules, caller_for, stored_blobs
+from backend.settings import Settings
+from sync.protocol import Limits, ProtocolError, PullResponse, PushResponse
+from sync.pull import PullContext, pull
+from sync.push import PushContext, PushError, push
+
+AuthRequest = Request[AuthUser, str, State]
+_RULES = BackendStandardRules()
+_ERRORS: dict[int, type[AppError]] = {400: BadRequest, 403: Forbidden, 409: Conflict, 413: PayloadTooLarge}
+
+PUSH_DOC = """Push a batch of mutations (DESIGN §6): `{protocolVersion: 1, clientGroupId, clientId, mutations:
+[{id, name, hlc, args}]}`. Mutation names: setAnswer, addNote, editNote, addPhoto, removePhoto, setPhotoCaption,
+resolveConflict, submitInspection. Ids increase by one per client; ids already seen are skipped (a retry);
+a gap answers 409 `mutation_gap` with `expected`. A mutation refused by policy is consumed with
+`status: "rejected"` and a `reason`. **Limits:** at most `maxMutations` mutations per push (setting
+`sync_max_mutations`, default 500) and `maxBodyBytes` bytes of body (setting `max_body_bytes`, default 2 MiB);
+over either answers 413 naming the limit. The current limits are also in every pull answer (`limits`)."""
+
+PULL_DOC = """Pull the changes since `cookie` (null for a full snapshot) for everything the caller may see:
+`{protocolVersion: 1, clientGroupId, cookie}`. Answers patch operations (`put`/`del` on keys `inspection/…`,
+`answer/…`, `note/…`, `photo/…`, `conflict/…`, `facility/…`, `standardRef/…`), the conflicts changed, the
+last mutation id of each client of the group, `hasMore` when another page follows, and `reset: true` when
+the cookie is unknown or outdated (drop the local store, a full snapshot follows)."""
+
+
+def _settings(request: AuthRequest) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def _body(request: AuthRequest, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    too_large = PayloadTooLarge(
+        f"the body exceeds maxBodyBytes ({limit} bytes); split the push", limit="maxBodyBytes", max=limit
+    )
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    try:
+        body = await request.body()
+    except HTTPException as exc:
+        if exc.status_code == 413:
+            raise too_large from None
+        raise
+    if len(body) > limit:
+        raise too_large
+    return body
+
+
+def _app_error(exc: PushError | ProtocolError) -> AppError:
+    if isinstance(exc, ProtocolError):
+        return BadRequest(exc.detail, code=exc.code)
+    error_type = _ERRORS.get(exc.status, BadRequest)
+    extra: dict[str, Any] = dict(exc.extra)
+    return error_type(exc.detail, code=exc.code, **extra)
+
+
+class SyncController(Controller):
+    path = "/api/sync"
+    tags = ["sync"]
+    guards = [requires_role("admin", "office", "inspector", "clinic")]
+
+    @post("/push", operation_id="syncPush", status_code=200, description=PUSH_DOC)
+    async def push(self, request: AuthRequest) -> PushResponse:
+        settings = _settings(request)
+        body = await _body(request, settings.max_body_bytes)
+        caller = await caller_for(current_user(request), with_readable=False, with_writable=True)
+        ctx = PushContext(
+            engine=current_engine(),
+            transaction=write_tx,
+            rules=_RULES,
+            audit=record_many,
+            blobs_stored=stored_blobs,
+            max_mutations=settings.sync_max_mutations,
+        )
+        try:
+            return await push(body, caller=caller, ctx=ctx)
+        except (PushError, ProtocolError) as exc:
+            raise _app_error(exc) from None
+
+    @post("/pull", operation_id="syncPull", status_code=200, description=PULL_DOC)
+    async def pull(self, request: AuthRequest) -> PullResponse:
+        settings = _settings(request)
+        body = await _body(request, settings.max_body_bytes)
+        caller = await caller_for(current_user(request), with_readable=True, with_writable=False)
+        ctx = PullContext(
+            engine=current_engine(),
+            limits=Limits(max_mutations=settings.sync_max_mutations, max_body_bytes=settings.max_body_bytes),
+        )
+        try:
+            return await pull(body, caller=caller, ctx=ctx)
+        except ProtocolError as exc:
+            raise _app_error(exc) from None

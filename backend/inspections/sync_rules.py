@@ -1,0 +1,181 @@
+"""The backend side of the sync seams: the standard's rules (from the stored or shipped standard JSON), the
+caller's scope, and the "is this blob stored" lookup. ``sync`` defines the protocols; this fills them in."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from piccolo.engine.postgres import PostgresEngine
+
+from backend.accounts.schemas import AuthUser
+from backend.accounts.scope import visible_facility_ids, visible_inspection_ids
+from backend.db import current_engine, fetch
+from backend.errors import NotFound
+from backend.inspections.tables import Inspection, InspectionMember
+from backend.standards import NA, Standard, check_answers, load_shipped, shipped_names
+from backend.standards.schemas import PassFailScoring, PointsScoring, WeightedScoring
+from backend.standards.services import get_standard
+from backend.standards.validation import walk_articles
+from sync.context import Caller, ItemRules, Violation
+
+
+class StandardItemRules:
+    """Rules of one standard version for the sync engine: items, valid values, N/A, minimum photos."""
+
+    def __init__(self, standard: Standard) -> None:
+        self.standard = standard
+        self.articles = {article.number: article for _, article, _ in walk_articles(standard)}
+        defaults = standard.evidence_defaults.min_photos
+        self._min_photos = {
+            number: (article.evidence.min_photos if article.evidence is not None else defaults)
+            for number, article in self.articles.items()
+        }
+
+    def has_item(self, item_code: str) -> bool:
+        return item_code in self.articles
+
+    def check_value(self, item_code: str, field: str, value: Any) -> Violation | None:
+        article = self.articles[item_code]
+        if field == "na":
+            if value is None or value is False:
+                return None
+            if value is not True:
+                return Violation("invalid_value", "the N/A register takes true or false")
+            if not article.na_allowed:
+                return Violation("na_not_allowed", f"article {item_code} may not be answered N/A")
+            return None
+        if value is None:
+            return None  # clearing an answer
+        scoring = self.standard.scoring
+        if isinstance(scoring, WeightedScoring):
+            return self._check_weighted(scoring, item_code, value)
+        if value == NA and isinstance(value, str):
+            return (
+                None
+                if article.na_allowed
+                else Violation("na_not_allowed", f"article {item_code} may not be N/A")
+            )
+        problems = check_answers(self.standard, {item_code: value}, {})
+        if problems:
+            return Violation(
+                "invalid_value", f"{value!r} is not valid for {item_code}: {problems[0].message}"
+            )
+        return None
+
+    def _check_weighted(self, scoring: WeightedScoring, item_code: str, value: Any) -> Violation | None:
+        if scoring.item_mode == "passfail":
+            ok = isinstance(value, bool)
+        else:
+            maximum = self.articles[item_code].points or 0.0
+            ok = (
+                not isinstance(value, bool)
+                and isinstance(value, int | float)
+                and math.isfinite(value)
+                and 0 <= value <= maximum
+            )
+        return None if ok else Violation("invalid_value", f"{value!r} is not valid for {item_code}")
+
+    def min_photos(self) -> Mapping[str, int]:
+        return self._min_photos
+
+    @property
+    def mode(self) -> str:
+        scoring = self.standard.scoring
+        if isinstance(scoring, PointsScoring):
+            return "points"
+        if isinstance(scoring, PassFailScoring):
+            return "passfail"
+        return "weighted" if isinstance(scoring, WeightedScoring) else "graded"
+
+
+class BackendStandardRules:
+    """Looks standards up in the database (published versions), then among the shipped files."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, StandardItemRules] = {}
+
+    async def for_standard(self, standard_id: str) -> ItemRules | None:
+        try:
+            standard = await get_standard(standard_id=standard_id)
+        except NotFound:
+            found = _shipped_by_id(standard_id)
+            if found is None:
+                return None
+            standard = found
+        key = id(standard)  # get_standard and load_shipped hand back the same object for the same content
+        if key not in self._cache:
+            self._cache[key] = StandardItemRules(standard)
+        return self._cache[key]
+
+
+def _shipped_by_id(standard_id: str) -> Standard | None:
+    for name in shipped_names():
+        standard = load_shipped(name)
+        if standard.id == standard_id:
+            return standard
+    return None
+
+
+async def caller_for(user: AuthUser, *, with_readable: bool, with_writable: bool) -> Caller:
+    """The caller with what they may read and change (scope rules of backend/accounts/scope.py)."""
+    readable: frozenset[Any] | None = frozenset()
+    writable: frozenset[Any] | None = frozenset()
+    if with_readable:
+        visible = await visible_inspection_ids(user)
+        readable = None if visible is None else frozenset(visible)
+    if with_writable:
+        writable = await writable_inspection_ids(user)
+    return Caller(user_id=user.id, role=user.role, readable=readable, writable=writable)
+
+
+async def writable_inspection_ids(user: AuthUser) -> frozenset[Any] | None:
+    """Admin: all; inspector: assigned inspections; clinic: its own facility's self-assessment; office: none
+    (the review office reads and decides, it does not grade)."""
+    if user.role == "admin":
+        return None
+    if user.role == "inspector":
+        rows = await InspectionMember.select(InspectionMember.inspection).where(
+            InspectionMember.user == user.id
+        )
+        return frozenset(row["inspection"] for row in rows)
+    if user.role == "clinic":
+        facilities = await visible_facility_ids(user) or set()
+        if not facilities:
+            return frozenset()
+        rows = await Inspection.select(Inspection.id).where(
+            Inspection.facility.is_in(list(facilities)) & (Inspection.stage == "self")
+        )
+        return frozenset(row["id"] for row in rows)
+    return frozenset()
+
+
+_blob_table_present = False
+
+
+async def stored_blobs(digests: Collection[str]) -> set[str]:
+    """Which of these sha256 digests are stored blobs (the media engine's ``media_blob`` table)."""
+    global _blob_table_present
+    if not digests:
+        return set()
+    engine = current_engine()
+    if not _blob_table_present:
+        if isinstance(engine, PostgresEngine):
+            rows = await fetch("SELECT to_regclass('media_blob') IS NOT NULL AS present")
+            present = bool(rows[0]["present"])
+        else:
+            rows = await fetch(
+                "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'media_blob'"
+            )
+            present = bool(rows[0]["n"])
+        if not present:
+            return set()
+        _blob_table_present = True
+    listed = list(digests)
+    marks = ", ".join("{}" for _ in listed)
+    rows = await fetch(
+        f"SELECT sha256 FROM media_blob WHERE state = 'stored' AND sha256 IN ({marks})",  # noqa: S608 - placeholders only
+        listed,
+    )
+    return {row["sha256"] for row in rows}

@@ -1,0 +1,73 @@
+"""What the backend passes into the sync engine: who calls, what they may touch, the standard's rules and
+the hooks for audit and stored blobs. ``sync`` never imports ``backend``; these are the seams."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+from uuid import UUID
+
+import msgspec
+
+
+class Caller(msgspec.Struct, frozen=True, kw_only=True):
+    """The authenticated caller. ``None`` for a set means every inspection (admin)."""
+
+    user_id: UUID
+    role: str
+    readable: frozenset[UUID] | None
+    writable: frozenset[UUID] | None
+
+    def can_read(self, inspection_id: UUID) -> bool:
+        return self.readable is None or inspection_id in self.readable
+
+    def can_write(self, inspection_id: UUID) -> bool:
+        return self.writable is None or inspection_id in self.writable
+
+
+class Violation(msgspec.Struct, frozen=True):
+    """Why a value is refused: ``reason`` is a stable code, ``detail`` a human sentence."""
+
+    reason: str
+    detail: str
+
+
+class ItemRules(Protocol):
+    """The rules of one standard version, answered without I/O."""
+
+    def has_item(self, item_code: str) -> bool: ...
+
+    def check_value(self, item_code: str, field: str, value: Any) -> Violation | None: ...
+
+    def min_photos(self) -> Mapping[str, int]:
+        """Minimum photos per item code (items needing none may be left out)."""
+        ...
+
+
+class StandardRules(Protocol):
+    async def for_standard(self, standard_id: str) -> ItemRules | None:
+        """The rules of a standard version; ``None`` when it is unknown."""
+        ...
+
+
+class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: str
+    client_id: str
+    action: str
+    entity: str
+    details: dict[str, Any]
+    hlc: str | None
+    mutation_id: int
+
+
+# Appends entries inside the caller's write transaction (keeps the audit hash chain).
+AuditHook = Callable[[list[AuditEntry]], Awaitable[None]]
+# Of these sha256 digests, which blobs are already stored.
+BlobsStored = Callable[[Collection[str]], Awaitable[set[str]]]
+# Opens the one write transaction of a push (BEGIN IMMEDIATE on SQLite).
+TransactionFactory = Callable[[], AbstractAsyncContextManager[Any]]
+
+
+async def no_blobs(_: Collection[str]) -> set[str]:
+    return set()

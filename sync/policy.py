@@ -1,0 +1,228 @@
+"""The conflict policy of DESIGN §6 as pure functions (no I/O), tested directly.
+
+Registers (answer value, N/A flag, photo caption) carry the inspection version of their last change
+(``version``), the client that wrote it and ``run_start``: the version of the last write by a *different*
+client before the current writer's run of edits. A write based on ``base_version`` merges by itself when
+the value is the same, when nobody changed the register since ``base_version``, or when only the writing
+client changed it since then (``run_start <= base_version``): same-client sequential edits never conflict.
+Otherwise another client changed it to a different value since the writer's base: a conflict that keeps
+every candidate; the current value stays (provisional) until a person resolves it.
+
+While a register has an open conflict, every different value joins that conflict (one candidate per
+client, replaced by the same client's later edits), so one concurrent difference is exactly one conflict.
+The client whose value is provisional may keep editing it (its own sequential edits).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Set
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+EDITABLE_STATUSES = frozenset({"draft", "in_progress", "returned"})
+SUBMITTABLE_STATUSES = EDITABLE_STATUSES
+
+
+@dataclass(slots=True)
+class Register:
+    value: Any
+    version: int
+    run_start: int
+    user_id: UUID | None
+    client_id: str
+    hlc: str
+    mutation_id: int
+    conflict_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    value: Any
+    base_version: int
+    user_id: UUID
+    client_id: str
+    hlc: str
+    mutation_id: int
+
+
+class Outcome(enum.Enum):
+    APPLY = "apply"  # the value becomes current
+    SAME = "same"  # the register already holds this value: merged, nothing changes
+    CONFLICT_NEW = "conflict_new"  # open a conflict: current holder + incoming are candidates
+    CONFLICT_JOIN = "conflict_join"  # add/replace the writer's candidate in the open conflict
+
+
+def same_value(a: Any, b: Any) -> bool:
+    # True == 1 in Python; a grade must not merge with a boolean or a number.
+    return type(a) is type(b) and a == b
+
+
+def decide(current: Register | None, write: Write) -> Outcome:
+    if current is None:
+        return Outcome.APPLY
+    if same_value(current.value, write.value):
+        return Outcome.SAME
+    if current.conflict_id is not None:
+        return Outcome.CONFLICT_JOIN
+    if current.version <= write.base_version:
+        return Outcome.APPLY
+    if current.client_id == write.client_id and current.run_start <= write.base_version:
+        return Outcome.APPLY
+    return Outcome.CONFLICT_NEW
+
+
+def applied(current: Register | None, write: Write, version: int) -> Register:
+    """The register after ``write`` is applied at ``version``."""
+    if current is None:
+        run_start = 0
+    elif current.client_id == write.client_id:
+        run_start = current.run_start
+    else:
+        run_start = current.version
+    return Register(
+        value=write.value,
+        version=version,
+        run_start=run_start,
+        user_id=write.user_id,
+        client_id=write.client_id,
+        hlc=write.hlc,
+        mutation_id=write.mutation_id,
+        conflict_id=current.conflict_id if current else None,
+    )
+
+
+def resolved(write: Write, version: int) -> Register:
+    """The register after a person resolved its conflict: they saw everything up to ``version``."""
+    return Register(
+        value=write.value,
+        version=version,
+        run_start=version,
+        user_id=write.user_id,
+        client_id=write.client_id,
+        hlc=write.hlc,
+        mutation_id=write.mutation_id,
+        conflict_id=None,
+    )
+
+
+@dataclass(slots=True)
+class Candidate:
+    value: Any
+    user_id: str | None
+    client_id: str
+    hlc: str
+    mutation_id: int
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "userId": self.user_id,
+            "clientId": self.client_id,
+            "hlc": self.hlc,
+            "mutationId": self.mutation_id,
+        }
+
+    @classmethod
+    def from_wire(cls, raw: Mapping[str, Any]) -> Candidate:
+        return cls(
+            value=raw.get("value"),
+            user_id=raw.get("userId"),
+            client_id=str(raw.get("clientId", "")),
+            hlc=str(raw.get("hlc", "")),
+            mutation_id=int(raw.get("mutationId", 0)),
+        )
+
+    @classmethod
+    def of_register(cls, register: Register) -> Candidate:
+        return cls(
+            value=register.value,
+            user_id=None if register.user_id is None else str(register.user_id),
+            client_id=register.client_id,
+            hlc=register.hlc,
+            mutation_id=register.mutation_id,
+        )
+
+    @classmethod
+    def of_write(cls, write: Write) -> Candidate:
+        return cls(
+            value=write.value,
+            user_id=str(write.user_id),
+            client_id=write.client_id,
+            hlc=write.hlc,
+            mutation_id=write.mutation_id,
+        )
+
+
+@dataclass(slots=True)
+class ConflictState:
+    id: UUID
+    inspection_id: UUID
+    register_key: str
+    item_code: str
+    field: str
+    base_version: int
+    candidates: list[Candidate]
+    status: str  # open | resolved
+    version: int
+    resolution: Any = None
+    resolved_by: UUID | None = None
+
+
+def put_candidate(candidates: list[Candidate], candidate: Candidate) -> list[Candidate]:
+    """One candidate per client: a client's later edit replaces its earlier candidate."""
+    out = [c for c in candidates if c.client_id != candidate.client_id]
+    out.append(candidate)
+    return out
+
+
+def conflict_is_stale(conflict: ConflictState, base_version: int) -> bool:
+    """A resolution is stale when the conflict changed (new candidate, new value) after the resolver saw it."""
+    return conflict.version > base_version
+
+
+# ------------------------------------------------------------------------------------------ photos
+
+
+def remove_wins(add_version: int, remove_base: int | None) -> bool:
+    """Add-wins set: a removal wins only over the adds it has seen. ``remove_base`` is the photo version the
+    remover saw (``None`` from clients that do not send one: the remover knew the id, so it saw an add)."""
+    return remove_base is None or add_version <= remove_base
+
+
+# ------------------------------------------------------------------------------------------ inspection
+
+
+def edit_refusal(status: str) -> str | None:
+    return None if status in EDITABLE_STATUSES else "inspection_locked"
+
+
+def missing_evidence(
+    min_photos: Mapping[str, int], photo_counts: Mapping[str, int], na_items: Set[str]
+) -> dict[str, tuple[int, int]]:
+    """Items still short of their minimum photos (item -> (have, need)); N/A items need none."""
+    return {
+        item: (photo_counts.get(item, 0), need)
+        for item, need in sorted(min_photos.items())
+        if need > 0 and item not in na_items and photo_counts.get(item, 0) < need
+    }
+
+
+def submit_refusal(
+    status: str,
+    open_conflicts: int,
+    min_photos: Mapping[str, int],
+    photo_counts: Mapping[str, int],
+    na_items: Set[str],
+) -> tuple[str, str] | None:
+    """Why an inspection may not be submitted, as (reason, detail); ``None`` when it may."""
+    if status not in SUBMITTABLE_STATUSES:
+        return "inspection_locked", f"the inspection is {status}"
+    if open_conflicts:
+        return "open_conflicts", f"{open_conflicts} conflict(s) must be resolved first"
+    missing = missing_evidence(min_photos, photo_counts, na_items)
+    if missing:
+        listed = ", ".join(f"{item} ({have}/{need})" for item, (have, need) in list(missing.items())[:20])
+        return "evidence_missing", f"{len(missing)} item(s) short of their minimum photos: {listed}"
+    return None

@@ -1,0 +1,302 @@
+"""Sync wire types (DESIGN §6): msgspec Structs, camelCase, unknown fields ignored (old apps stay in the field).
+
+A push is decoded in two steps so that one bad mutation never fails the whole envelope:
+the envelope and each mutation's ``id`` must be well formed (else 400), while each mutation's ``name`` and
+``args`` are decoded separately into the tagged union :data:`Mutation`; a failure there rejects only that
+mutation (``unknown_mutation`` / ``invalid_args``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Literal, TypeAlias
+from uuid import UUID
+
+import msgspec
+
+PROTOCOL_VERSION = 1
+
+# A register value: a grade code, points, pass/fail, or null (cleared). N/A is its own register (field "na").
+Value: TypeAlias = str | bool | int | float | None
+Field = Literal["value", "na"]
+Status = Literal["applied", "conflict", "rejected"]
+
+
+class _Wire(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=True):
+    pass
+
+
+# ------------------------------------------------------------------------------------------ mutation args
+
+
+class SetAnswerArgs(_Wire):
+    inspection_id: UUID
+    item_code: str
+    field: Field
+    value: Value
+    base_version: int = 0
+
+
+class AddNoteArgs(_Wire):
+    inspection_id: UUID
+    item_code: str
+    note_id: UUID
+    text: str
+
+
+class EditNoteArgs(_Wire):
+    note_id: UUID
+    text: str
+    inspection_id: UUID | None = None
+
+
+class AddPhotoArgs(_Wire):
+    inspection_id: UUID
+    item_code: str
+    photo_id: UUID
+    sha256: str
+    size: int
+    mime: str
+    requirement_id: str | None = None
+    taken_at: str | None = None
+
+
+class RemovePhotoArgs(_Wire):
+    photo_id: UUID
+    inspection_id: UUID | None = None
+    # the photo version the remover saw; a later add (revive) it has not seen wins over the removal
+    base_version: int | None = None
+
+
+class SetPhotoCaptionArgs(_Wire):
+    photo_id: UUID
+    caption: str
+    base_version: int = 0
+    inspection_id: UUID | None = None
+
+
+class ResolveConflictArgs(_Wire):
+    conflict_id: UUID
+    value: Value
+    base_version: int = 0
+    inspection_id: UUID | None = None
+
+
+class SubmitInspectionArgs(_Wire):
+    inspection_id: UUID
+
+
+# ------------------------------------------------------------------------------------------ mutations
+
+
+class _Mutation(msgspec.Struct, rename="camel", kw_only=True, tag_field="name"):
+    id: int
+    hlc: str = ""
+
+
+class SetAnswer(_Mutation, tag="setAnswer"):
+    args: SetAnswerArgs
+
+
+class AddNote(_Mutation, tag="addNote"):
+    args: AddNoteArgs
+
+
+class EditNote(_Mutation, tag="editNote"):
+    args: EditNoteArgs
+
+
+class AddPhoto(_Mutation, tag="addPhoto"):
+    args: AddPhotoArgs
+
+
+class RemovePhoto(_Mutation, tag="removePhoto"):
+    args: RemovePhotoArgs
+
+
+class SetPhotoCaption(_Mutation, tag="setPhotoCaption"):
+    args: SetPhotoCaptionArgs
+
+
+class ResolveConflict(_Mutation, tag="resolveConflict"):
+    args: ResolveConflictArgs
+
+
+class SubmitInspection(_Mutation, tag="submitInspection"):
+    args: SubmitInspectionArgs
+
+
+Mutation: TypeAlias = (
+    SetAnswer
+    | AddNote
+    | EditNote
+    | AddPhoto
+    | RemovePhoto
+    | SetPhotoCaption
+    | ResolveConflict
+    | SubmitInspection
+)
+MUTATION_TYPES: tuple[type[Mutation], ...] = (
+    SetAnswer,
+    AddNote,
+    EditNote,
+    AddPhoto,
+    RemovePhoto,
+    SetPhotoCaption,
+    ResolveConflict,
+    SubmitInspection,
+)
+MUTATION_NAMES: frozenset[str] = frozenset(str(t.__struct_config__.tag) for t in MUTATION_TYPES)
+
+
+class MutationHead(msgspec.Struct, kw_only=True):
+    """What must be well formed in every mutation for the envelope to be accepted."""
+
+    id: int
+    name: str = ""
+
+
+# ------------------------------------------------------------------------------------------ push
+
+
+class PushRequest(_Wire):
+    """A push as decoded by the server: mutations are kept raw and decoded one by one."""
+
+    protocol_version: int
+    client_group_id: str
+    client_id: str
+    mutations: list[msgspec.Raw] = msgspec.field(default_factory=list)
+
+
+class PushBody(_Wire):
+    """A push as built by a client (typed mutations)."""
+
+    protocol_version: int
+    client_group_id: str
+    client_id: str
+    mutations: list[Mutation]
+
+
+class MutationResult(_Wire):
+    id: int
+    status: Status
+    version: int | None = None
+    conflict_id: UUID | None = None
+    upload_required: bool | None = None
+    reason: str | None = None
+    detail: str | None = None
+
+
+class PushResponse(_Wire):
+    last_mutation_id: int
+    results: list[MutationResult] = msgspec.field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------ pull
+
+
+class PullRequest(_Wire):
+    protocol_version: int
+    client_group_id: str
+    cookie: str | None = None
+
+
+class PutOp(msgspec.Struct, tag="put", tag_field="op"):
+    key: str
+    value: dict[str, Any]
+
+
+class DelOp(msgspec.Struct, tag="del", tag_field="op"):
+    key: str
+
+
+PatchOp: TypeAlias = PutOp | DelOp
+
+
+class Limits(_Wire):
+    max_mutations: int
+    max_body_bytes: int
+
+
+class PullResponse(msgspec.Struct, rename="camel", kw_only=True):
+    cookie: str
+    reset: bool
+    has_more: bool
+    last_mutation_ids: dict[str, int]
+    patch: list[PatchOp]
+    conflicts: list[dict[str, Any]]
+    # Not in DESIGN §6 but additive: the push limits, so clients size their batches.
+    limits: Limits | None = None
+
+
+# ------------------------------------------------------------------------------------------ decoding
+
+
+class ProtocolError(Exception):
+    """A malformed envelope (HTTP 400). ``code`` is the problem code."""
+
+    def __init__(self, detail: str, *, code: str = "malformed_envelope") -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+
+
+_push_decoder = msgspec.json.Decoder(PushRequest)
+_head_decoder = msgspec.json.Decoder(MutationHead)
+_mutation_decoder: msgspec.json.Decoder[Mutation] = msgspec.json.Decoder(Mutation)
+_pull_decoder = msgspec.json.Decoder(PullRequest)
+
+
+def decode_push(body: bytes) -> tuple[PushRequest, list[MutationHead]]:
+    """Decode the envelope; raises :class:`ProtocolError` when it or any mutation id is malformed."""
+    try:
+        request = _push_decoder.decode(body)
+        heads = [_head_decoder.decode(raw) for raw in request.mutations]
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(f"malformed push: {exc}") from None
+    check_protocol(request.protocol_version)
+    if not request.client_id or not request.client_group_id:
+        raise ProtocolError("clientId and clientGroupId must not be empty")
+    for previous, head in itertools.pairwise(heads):
+        if head.id != previous.id + 1:
+            raise ProtocolError(
+                f"mutation ids in one push must increase by one; {head.id} follows {previous.id}",
+                code="invalid_mutation_ids",
+            )
+    if heads and heads[0].id < 1:
+        raise ProtocolError("mutation ids start at 1", code="invalid_mutation_ids")
+    return request, heads
+
+
+def decode_mutation(raw: msgspec.Raw | bytes, head: MutationHead) -> Mutation | MutationResult:
+    """The typed mutation, or the ``rejected`` result that consumes it."""
+    if head.name not in MUTATION_NAMES:
+        return MutationResult(
+            id=head.id, status="rejected", reason="unknown_mutation", detail=f"unknown mutation {head.name!r}"
+        )
+    try:
+        return _mutation_decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        return MutationResult(id=head.id, status="rejected", reason="invalid_args", detail=str(exc))
+
+
+def decode_pull(body: bytes) -> PullRequest:
+    try:
+        request = _pull_decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(f"malformed pull: {exc}") from None
+    check_protocol(request.protocol_version)
+    if not request.client_group_id:
+        raise ProtocolError("clientGroupId must not be empty")
+    return request
+
+
+def check_protocol(version: int) -> None:
+    if version != PROTOCOL_VERSION:
+        raise ProtocolError(
+            f"protocolVersion {version} is not supported; this server speaks {PROTOCOL_VERSION}",
+            code="unsupported_protocol",
+        )
+
+
+encoder = msgspec.json.Encoder()

@@ -1,0 +1,306 @@
+"""Pull (DESIGN §6): everything the caller may see that changed since the cookie, as patch operations.
+
+The cookie holds, per inspection, the version (and status) the client has. Rows are updated in place and
+carry the inspection version of their last change, so a pull reads ``version > cookie`` through an
+``(inspection_id, version)`` index: its cost follows the live rows that changed, never the history.
+Versions of one inspection commit in order (bumped under its row lock), so reading the inspection's
+version first and then rows up to it can never skip a change.
+
+Pages end on a version boundary; ``hasMore`` tells the client to pull again with the new cookie. A cookie
+that cannot be read, names an inspection the caller may no longer see, or is ahead of the server answers
+``reset: true`` with a full snapshot (the client drops its store first). Removed photos are ``del``
+tombstones (left out of a full snapshot).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from piccolo.engine.base import Engine
+
+from sync.context import Caller
+from sync.protocol import DelOp, Limits, PatchOp, PullResponse, PutOp, decode_pull
+from sync.sql import Sql
+
+COOKIE_FORMAT = 1
+
+
+class _Cookie(msgspec.Struct):
+    v: int
+    i: dict[str, tuple[int, str]]
+
+
+_cookie_decoder = msgspec.json.Decoder(_Cookie)
+_enc = msgspec.json.Encoder()
+
+
+def encode_cookie(state: dict[str, tuple[int, str]]) -> str:
+    raw = _enc.encode(_Cookie(v=COOKIE_FORMAT, i=dict(sorted(state.items()))))
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cookie(cookie: str) -> dict[str, tuple[int, str]] | None:
+    try:
+        raw = base64.urlsafe_b64decode(cookie + "=" * (-len(cookie) % 4))
+        decoded = _cookie_decoder.decode(raw)
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        return None
+    if decoded.v != COOKIE_FORMAT:
+        return None
+    return decoded.i
+
+
+@dataclass(frozen=True, kw_only=True)
+class PullContext:
+    engine: Engine[Any]
+    limits: Limits
+    # patch operations per page (rows of synced tables; inspection/facility/standard refs come on top)
+    page_size: int = 2000
+
+
+_ROW_QUERIES = {
+    "answer": (
+        'SELECT "inspection_id", "item_code", "field", "value", "version", "user_id", "client_id", "hlc", '
+        '"conflict_id" FROM "answer_register" WHERE "inspection_id" = ? AND "field" <> \'caption\' '
+    ),
+    "note": (
+        'SELECT "id", "inspection_id", "item_code", "author_id", "text", "version", "hlc" FROM "note_entry" '
+        'WHERE "inspection_id" = ? '
+    ),
+    "photo": (
+        'SELECT "id", "inspection_id", "item_code", "requirement_id", "sha256", "size", "mime", "taken_at", '
+        '"caption", "caption_version", "deleted", "version", "created_by" FROM "photo" WHERE "inspection_id" = ? '
+    ),
+    "conflict": (
+        'SELECT "id", "inspection_id", "register_key", "item_code", "field", "base_version", "candidates", "status", '
+        '"resolution", "resolved_by", "version" FROM "sync_conflict" WHERE "inspection_id" = ? '
+    ),
+}
+
+
+def _s(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+async def pull(body: bytes, *, caller: Caller, ctx: PullContext) -> PullResponse:
+    """Answer one pull. Raises ``ProtocolError`` (400) for a malformed request."""
+    request = decode_pull(body)
+    async with ctx.engine.transaction():
+        sql = Sql(ctx.engine)
+        return await _pull(sql, request.client_group_id, request.cookie, caller, ctx)
+
+
+async def _pull(
+    sql: Sql, group_id: str, cookie: str | None, caller: Caller, ctx: PullContext
+) -> PullResponse:
+    columns = '"id", "version", "status", "stage", "facility", "standard_version_id", "round"'
+    if caller.readable is None:
+        rows = await sql.fetch(f'SELECT {columns} FROM "inspection"')  # noqa: S608
+    elif caller.readable:
+        cond, args = sql.in_list('"id"', sorted(caller.readable))
+        rows = await sql.fetch(f'SELECT {columns} FROM "inspection" WHERE {cond}', args)  # noqa: S608
+    else:
+        rows = []
+    inspections = {str(r["id"]): r for r in rows}
+
+    known = decode_cookie(cookie) if cookie else None
+    reset = known is None or any(
+        iid not in inspections or version > int(inspections[iid]["version"])
+        for iid, (version, _) in known.items()
+    )
+    base: dict[str, tuple[int, str]] = {} if reset or known is None else known
+
+    patch: list[PatchOp] = []
+    conflicts: list[dict[str, Any]] = []
+    state = dict(base)
+    budget = ctx.page_size
+    has_more = False
+    new_facilities: set[str] = set()
+    for iid in sorted(inspections):
+        row = inspections[iid]
+        current, status = int(row["version"]), row["status"]
+        seen = base.get(iid)
+        if seen is not None and seen == (current, status):
+            continue
+        if budget <= 0:
+            has_more = True
+            continue
+        if seen is None:
+            new_facilities.add(str(row["facility"]))
+            patch.append(
+                PutOp(
+                    f"standardRef/{row['standard_version_id']}",
+                    {
+                        "id": row["standard_version_id"],
+                        "href": f"/api/standards/{row['standard_version_id']}",
+                    },
+                )
+            )
+        since = seen[0] if seen is not None else 0
+        upto = current
+        if since < current:
+            ops, found, upto = await _changes(sql, iid, since, current, budget, full=seen is None)
+            patch.extend(op for op, _ in ops)
+            conflicts.extend(c for _, c in ops if c is not None)
+            budget -= found
+            has_more = has_more or upto < current
+        patch.append(PutOp(f"inspection/{iid}", _inspection_value(row, upto)))
+        state[iid] = (upto, status)
+    if new_facilities:
+        cond, args = sql.in_list('"id"', sorted(UUID(f) for f in new_facilities))
+        for fac in await sql.fetch(
+            f'SELECT "id", "name", "kind", "region" FROM "facility" WHERE {cond}',  # noqa: S608
+            args,
+        ):
+            patch.append(
+                PutOp(
+                    f"facility/{fac['id']}",
+                    {
+                        "id": str(fac["id"]),
+                        "name": fac["name"],
+                        "kind": fac["kind"],
+                        "regionId": _s(fac["region"]),
+                    },
+                )
+            )
+    clients = await sql.fetch(
+        'SELECT "client_id", "last_mutation_id" FROM "sync_client" WHERE "client_group_id" = ? AND "user_id" = ?',
+        [group_id, caller.user_id],
+    )
+    return PullResponse(
+        cookie=encode_cookie(state),
+        reset=reset,
+        has_more=has_more,
+        last_mutation_ids={r["client_id"]: int(r["last_mutation_id"]) for r in clients},
+        patch=patch,
+        conflicts=conflicts,
+        limits=ctx.limits,
+    )
+
+
+def _inspection_value(row: dict[str, Any], version: int) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "facilityId": str(row["facility"]),
+        "roundId": _s(row["round"]),
+        "stage": row["stage"],
+        "status": row["status"],
+        "standardVersionId": row["standard_version_id"],
+        "version": version,
+    }
+
+
+async def _changes(
+    sql: Sql, iid: str, since: int, upto: int, budget: int, *, full: bool
+) -> tuple[list[tuple[PatchOp, dict[str, Any] | None]], int, int]:
+    """Rows of one inspection changed in (since, upto], at most about ``budget`` of them, cut on a version
+    boundary. Returns (ops, rows used, the version the client now has)."""
+    inspection_id = UUID(iid)
+    fetched: dict[str, list[dict[str, Any]]] = {}
+    horizon = upto
+    for kind, query in _ROW_QUERIES.items():
+        rows = await sql.fetch(
+            query + 'AND "version" > ? AND "version" <= ? ORDER BY "version" LIMIT ?',
+            [inspection_id, since, upto, budget + 1],
+        )
+        fetched[kind] = rows
+        if len(rows) > budget:
+            # Rows of this table beyond its last fetched version may be missing: stop before that version.
+            horizon = min(horizon, int(rows[-1]["version"]) - 1)
+    tagged = sorted(
+        ((int(r["version"]), kind, r) for kind, rows in fetched.items() for r in rows), key=lambda t: t[0]
+    )
+    kept = [t for t in tagged if t[0] <= horizon]
+    if len(kept) > budget:
+        horizon = kept[budget - 1][0]
+        kept = [t for t in kept if t[0] <= horizon]
+    if not kept and tagged:
+        # Not even one whole version fits the budget: take the first version whole, whatever its size.
+        horizon = tagged[0][0]
+        kept = []
+        for kind, query in _ROW_QUERIES.items():
+            rows = await sql.fetch(
+                query + 'AND "version" > ? AND "version" <= ? ORDER BY "version"',
+                [inspection_id, since, horizon],
+            )
+            kept.extend((int(r["version"]), kind, r) for r in rows)
+        kept.sort(key=lambda t: t[0])
+    ops: list[tuple[PatchOp, dict[str, Any] | None]] = []
+    for _, kind, row in kept:
+        op = _op(kind, row, full=full)
+        if op is not None:
+            ops.append(op)
+    return ops, len(kept), horizon
+
+
+def _op(kind: str, r: dict[str, Any], *, full: bool) -> tuple[PatchOp, dict[str, Any] | None] | None:
+    if kind == "answer":
+        key = f"answer/{r['inspection_id']}/{r['item_code']}/{r['field']}"
+        value = {
+            "inspectionId": str(r["inspection_id"]),
+            "itemCode": r["item_code"],
+            "field": r["field"],
+            "value": msgspec.json.decode(r["value"]),
+            "version": int(r["version"]),
+            "userId": _s(r["user_id"]),
+            "clientId": r["client_id"],
+            "hlc": r["hlc"],
+            "conflictId": _s(r["conflict_id"]),
+        }
+        return PutOp(key, value), None
+    if kind == "note":
+        return PutOp(
+            f"note/{r['id']}",
+            {
+                "id": str(r["id"]),
+                "inspectionId": str(r["inspection_id"]),
+                "itemCode": r["item_code"],
+                "authorId": str(r["author_id"]),
+                "text": r["text"],
+                "version": int(r["version"]),
+                "hlc": r["hlc"],
+            },
+        ), None
+    if kind == "photo":
+        if r["deleted"]:
+            return None if full else (DelOp(f"photo/{r['id']}"), None)
+        return PutOp(
+            f"photo/{r['id']}",
+            {
+                "id": str(r["id"]),
+                "inspectionId": str(r["inspection_id"]),
+                "itemCode": r["item_code"],
+                "requirementId": r["requirement_id"],
+                "sha256": r["sha256"],
+                "size": int(r["size"]),
+                "mime": r["mime"],
+                "takenAt": r["taken_at"],
+                "caption": r["caption"],
+                "captionVersion": int(r["caption_version"]),
+                "version": int(r["version"]),
+                "createdBy": _s(r["created_by"]),
+            },
+        ), None
+    record = conflict_record(r)
+    return PutOp(f"conflict/{r['id']}", record), record
+
+
+def conflict_record(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(r["id"]),
+        "inspectionId": str(r["inspection_id"]),
+        "registerKey": r["register_key"],
+        "itemCode": r["item_code"],
+        "field": r["field"],
+        "baseVersion": int(r["base_version"]),
+        "candidates": msgspec.json.decode(r["candidates"]),
+        "status": r["status"],
+        "resolution": None if r["resolution"] is None else msgspec.json.decode(r["resolution"]),
+        "resolvedBy": _s(r["resolved_by"]),
+        "version": int(r["version"]),
+    }

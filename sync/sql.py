@@ -1,0 +1,61 @@
+"""Set-based SQL on the connection of the current Piccolo transaction (SQLite via aiosqlite, PostgreSQL via
+asyncpg). One ORM call per mutation is far too slow for push ingest; these helpers run prepared statements
+and ``executemany`` on the transaction's own connection. SQL is written with ``?`` placeholders."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+@functools.lru_cache(maxsize=512)
+def _numbered(sql: str) -> str:
+    counter = iter(range(1, 10_000))
+    return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
+
+
+class Sql:
+    """Runs statements on the connection of ``engine``'s current transaction."""
+
+    def __init__(self, engine: Engine[Any]) -> None:
+        self.postgres = isinstance(engine, PostgresEngine)
+        transaction = engine.current_transaction.get()
+        if transaction is None:
+            raise RuntimeError("sync SQL runs inside a transaction")
+        self.connection: Any = transaction.connection
+
+    def in_list(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """``column IN (...)`` for a list of values (never empty: callers skip empty lists)."""
+        if self.postgres:
+            return f"{column} = ANY(?)", [list(values)]
+        return f"{column} IN ({','.join('?' * len(values))})", list(values)
+
+    async def fetch(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        if self.postgres:
+            records = await self.connection.fetch(_numbered(sql), *args)
+            return [dict(r) for r in records]
+        async with self.connection.execute(sql, list(args)) as cursor:
+            rows: list[dict[str, Any]] = await cursor.fetchall()
+        return rows
+
+    async def execute(self, sql: str, args: Sequence[Any] = ()) -> None:
+        if self.postgres:
+            await self.connection.execute(_numbered(sql), *args)
+        else:
+            await self.connection.execute(sql, list(args))
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        if self.postgres:
+            await self.connection.executemany(_numbered(sql), rows)
+        else:
+            await self.connection.executemany(sql, rows)
