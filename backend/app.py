@@ -49,6 +49,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RoundAdminController,
         RoundController,
     )
+    from backend.inspections.sync_controllers import SyncController
     from backend.registry.controllers import (
         ExpertAdminController,
         FacilityAdminController,
@@ -75,6 +76,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         InspectionAdminController,
         StandardController,
         StandardAdminController,
+        SyncController,
         *MEDIA_ROUTES,
     ]
 
