@@ -30,6 +30,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -79,6 +80,10 @@ def _accepts_connections(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 def _die_with_parent() -> None:
@@ -136,7 +141,9 @@ class RgwServer:
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent if self.die_with_parent else None,
+            # PDEATHSIG follows the *thread* that forks: only from the main thread, or a daemon started via
+            # asyncio.to_thread would die with that worker thread. Others are still stopped at exit (atexit).
+            preexec_fn=_die_with_parent if self.die_with_parent and _in_main_thread() else None,
             close_fds=True,
         )
         out.close()
@@ -306,8 +313,8 @@ def start_rgw(
 
     Returns once an S3 request signed with the known keys succeeds. Takes about 1 s (13 s with the
     default `paxos propose interval` of 1 s, which the config lowers).
-    ``die_with_parent`` kills the daemons when the *thread* that started them exits (Linux), so start
-    them from a long-lived thread (pytest's main thread is fine).
+    ``die_with_parent`` (Linux PDEATHSIG) kills the daemons if this process dies, so a killed test run leaks
+    nothing; it applies to daemons started from the main thread (it follows the starting *thread*).
     """
     if not rgw_available():
         raise RgwError("Ceph RGW packages missing: run scripts/s3/install-rgw.sh")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -289,7 +290,12 @@ async def test_rgw_gateway_outage_and_recovery(rgw_server: Any, tmp_path: Path) 
         with pytest.raises(StorageUnavailableError):
             await store.check()
     finally:
-        await asyncio.to_thread(rgw_server.start_gateway)
+        # From a short-lived thread: the gateway must outlive the thread that started it.
+        starter = threading.Thread(target=rgw_server.start_gateway)
+        starter.start()
+        await asyncio.to_thread(starter.join)
+    await asyncio.sleep(0.3)
+    assert rgw_server.gateway_running()
     res = await store.put_file(blob_key(sha), path, sha, path.stat().st_size)
     assert not res.already_present
     assert await store.stat(blob_key(sha)) == path.stat().st_size
