@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from backend.settings import Settings
+
+log = logging.getLogger("fieldcheck.storage")
+import logging
+
 from media.storage import LocalStorage, S3Storage, Storage
 
 
@@ -16,3 +20,12 @@ def build_storage(settings: Settings) -> Storage:
             secret_key=settings.s3_secret_key,
         )
     return LocalStorage(settings.data_path / "storage")
+
+
+async def prepare_storage(storage: Storage) -> None:
+    """Create the S3 bucket if missing. S3 being down must not stop the app: uploads wait in the spool."""
+    if isinstance(storage, S3Storage):
+        try:
+            await storage.ensure_bucket()
+        except Exception as error:  # boto3 raises many kinds; none may stop the app
+            log.warning("object storage not ready at start-up (%s); photos wait in the spool until it is", error)
