@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from backend.settings import Settings
-
-log = logging.getLogger("fieldcheck.storage")
 import logging
 
+from backend.settings import Settings
 from media.storage import LocalStorage, S3Storage, Storage
+
+log = logging.getLogger("fieldcheck.storage")
 
 
 def build_storage(settings: Settings) -> Storage:
@@ -28,4 +28,6 @@ async def prepare_storage(storage: Storage) -> None:
         try:
             await storage.ensure_bucket()
         except Exception as error:  # boto3 raises many kinds; none may stop the app
-            log.warning("object storage not ready at start-up (%s); photos wait in the spool until it is", error)
+            log.warning(
+                "object storage not ready at start-up (%s); photos wait in the spool until it is", error
+            )
