@@ -41,6 +41,7 @@ ACCOUNTS = {"admin": "admin", "office": "office", "inspector": "inspector1", "cl
 SIGNED_IN = frozenset(ACCOUNTS)
 PUBLIC = frozenset(ROLES)
 OK = frozenset({200, 201, 204})
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
 
 def allow(*roles: str) -> frozenset[str]:
@@ -232,6 +233,39 @@ MATRIX: dict[tuple[str, str], Row] = {
         allow("admin", "office"),
         lambda ctx, role: f"/api/admin/inspections/{ctx.demo['review_inspection']}/team",
         _team,
+    ),
+    # sync (owned by the sync engineer): an empty push and a first pull are valid for every signed-in role
+    ("POST", "/api/sync/push"): Row(
+        SIGNED_IN,
+        "/api/sync/push",
+        lambda ctx, role: {
+            "protocolVersion": 1,
+            "clientGroupId": f"g-{role}",
+            "clientId": f"c-{role}-{ctx.next()}",
+            "mutations": [],
+        },
+    ),
+    ("POST", "/api/sync/pull"): Row(
+        SIGNED_IN,
+        "/api/sync/pull",
+        lambda ctx, role: {"protocolVersion": 1, "clientGroupId": f"g-{role}", "cookie": None},
+    ),
+    # media (owned by the media engineer): an empty upload request and unknown uploads show the guard let the
+    # caller through; the receipt is read for an in-scope inspection
+    ("POST", "/api/uploads"): Row(SIGNED_IN, "/api/uploads", lambda ctx, role: {}, ok=frozenset({400})),
+    ("HEAD", "/api/uploads/{upload_id:uuid}"): Row(SIGNED_IN, f"/api/uploads/{UNKNOWN}", ok=frozenset({404})),
+    ("PATCH", "/api/uploads/{upload_id:uuid}"): Row(
+        SIGNED_IN, f"/api/uploads/{UNKNOWN}", lambda ctx, role: {}, ok=frozenset({400})
+    ),
+    ("GET", "/api/inspections/{inspection_id:uuid}/receipt"): Row(
+        SIGNED_IN, lambda ctx, role: _own_inspection(ctx, role) + "/receipt"
+    ),
+    ("GET", "/api/photos/{photo_id:uuid}/{variant:str}"): Row(
+        SIGNED_IN, f"/api/photos/{UNKNOWN}/no-such-variant", ok=frozenset({404})
+    ),
+    # Public: the HMAC signature is the permission, so a bad one is refused for everyone, never with a 401.
+    ("GET", "/api/media/signed/{key:path}"): Row(
+        PUBLIC, "/api/media/signed/blobs/sha256/aa/bb/x?exp=0&sig=bad", ok=frozenset({403, 404})
     ),
     # standards (owned by the standards engineer; targets that do not exist in the test data show the guard
     # let the caller through: 404 for an unknown id, 400 for an empty import)
@@ -481,11 +515,36 @@ SCOPE_CASES: list[ScopeCase] = [
     ),
     ("inspector1", "GET", lambda c: f"/api/facilities/{c.facility(1)}", None, 403, "out_of_scope"),
     ("inspector1", "GET", lambda c: f"/api/rounds/{c.round2}", None, 403, "out_of_scope"),
+    # media receipts follow the inspection's scope
+    (
+        "clinic1",
+        "GET",
+        lambda c: f"/api/inspections/{c.demo['review_inspection']}/receipt",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    (
+        "inspector6",
+        "GET",
+        lambda c: f"/api/inspections/{c.demo['review_inspection']}/receipt",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    (
+        "office",
+        "GET",
+        lambda c: f"/api/inspections/{c.demo['self_inspections'][6]}/receipt",
+        None,
+        403,
+        "out_of_scope",
+    ),
     # unknown ids look the same as out-of-scope ones to a non-admin: existence is not revealed
     (
         "office",
         "GET",
-        lambda c: "/api/facilities/00000000-0000-4000-8000-000000000000",
+        lambda c: f"/api/facilities/{UNKNOWN}",
         None,
         403,
         "out_of_scope",
@@ -493,7 +552,7 @@ SCOPE_CASES: list[ScopeCase] = [
     (
         "clinic1",
         "GET",
-        lambda c: "/api/inspections/00000000-0000-4000-8000-000000000000",
+        lambda c: f"/api/inspections/{UNKNOWN}",
         None,
         403,
         "out_of_scope",
@@ -583,3 +642,31 @@ def test_matrix_covers_every_role_of_the_app() -> None:
     from backend.accounts.schemas import ROLES as APP_ROLES
 
     assert set(APP_ROLES) == set(ACCOUNTS)
+
+
+async def _pulled(client: httpx.AsyncClient, headers: dict[str, str], kind: str) -> set[str]:
+    response = await client.post(
+        "/api/sync/pull",
+        headers=headers,
+        json={"protocolVersion": 1, "clientGroupId": "g-scope", "cookie": None},
+    )
+    assert response.status_code == 200, response.text
+    return {p["key"].split("/")[1] for p in response.json()["patch"] if p["key"].startswith(f"{kind}/")}
+
+
+async def test_sync_pull_stays_in_scope(client: httpx.AsyncClient, demo: dict[str, Any]) -> None:
+    """The same scopes hold through the sync pull: no cross-facility or cross-region read that way either."""
+    facilities = [str(f) for f in demo["facilities"]]
+    selfs = [str(i) for i in demo["self_inspections"]]
+    review = str(demo["review_inspection"])
+    office = await login(client, "office")
+    clinic = await login(client, "clinic1")
+    inspector1 = await login(client, "inspector1")
+    inspector6 = await login(client, "inspector6")
+    assert await _pulled(client, office, "inspection") == {*selfs[:6], review}
+    assert await _pulled(client, office, "facility") == set(facilities[:6])
+    assert await _pulled(client, clinic, "inspection") == {selfs[0]}
+    assert await _pulled(client, clinic, "facility") == {facilities[0]}
+    assert await _pulled(client, inspector1, "inspection") == {review}
+    assert await _pulled(client, inspector6, "inspection") == set()
+    assert await _pulled(client, inspector6, "facility") == set()
