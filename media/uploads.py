@@ -293,6 +293,10 @@ async def append_chunk(
             )
         size = int(upload["size"])
         remaining = size - offset
+        if content_length is not None and content_length > config.max_chunk_bytes:
+            raise TooLarge(
+                f"a chunk may be at most {config.max_chunk_bytes} bytes", limit=config.max_chunk_bytes
+            )
         if content_length is not None and content_length > remaining:
             raise UploadError(
                 f"the chunk ({content_length} bytes) goes past the declared size ({remaining} bytes left)",

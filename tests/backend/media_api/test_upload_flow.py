@@ -43,23 +43,27 @@ async def test_upload_receipt_transfer_and_variants(
     assert created.status_code == 201, created.text
     body = created.json()
     assert set(body) == {"uploadUrl", "offset", "expiresAt"}
-    assert body["offset"] == 0 and created.headers["Location"] == body["uploadUrl"]
+    assert body["offset"] == 0
+    assert created.headers["Location"] == body["uploadUrl"]
     url = body["uploadUrl"]
 
     head = await client.head(url, headers=inspector)
     assert head.status_code == 200
-    assert head.headers["Upload-Offset"] == "0" and head.headers["Upload-Length"] == str(photo.size)
+    assert head.headers["Upload-Offset"] == "0"
+    assert head.headers["Upload-Length"] == str(photo.size)
 
     # same photo, same file again: the same session (idempotent POST)
     again = await create(client, inspector, photo)
-    assert again.status_code == 201 and again.json()["uploadUrl"] == url
+    assert again.status_code == 201
+    assert again.json()["uploadUrl"] == url
 
     receipt = (await client.get(f"/api/inspections/{inspection}/receipt", headers=inspector)).json()
     assert [p["state"] for p in receipt["photos"]] == ["awaiting_upload"]
 
     chunk = 300 * 1024
     first = await patch(client, inspector, url, 0, data[:chunk], checksum=b64sha(data[:chunk]))
-    assert first.status_code == 204 and first.headers["Upload-Offset"] == str(chunk)
+    assert first.status_code == 204
+    assert first.headers["Upload-Offset"] == str(chunk)
     receipt = (await client.get(f"/api/inspections/{inspection}/receipt", headers=inspector)).json()
     assert receipt["photos"][0]["uploadedBytes"] == chunk
 
@@ -73,29 +77,39 @@ async def test_upload_receipt_transfer_and_variants(
     assert (await client.head(url, headers=inspector)).status_code == 404  # session finished
 
     blob = await Blob.select().where(Blob.sha256 == photo.sha256).first()
-    assert blob is not None and blob["state"] == "spooled" and blob["mime"] == "image/jpeg"
+    assert blob is not None
+    assert blob["state"] == "spooled"
+    assert blob["mime"] == "image/jpeg"
     assert (blob["width"], blob["height"]) == (900, 700)
-    assert abs(blob["gps_lat"] - 23.125) < 1e-3 and abs(blob["gps_lon"] - 113.25) < 1e-3
+    assert abs(blob["gps_lat"] - 23.125) < 1e-3
+    assert abs(blob["gps_lon"] - 113.25) < 1e-3
     row = await Photo.select().where(Photo.id == photo.id).first()
-    assert row is not None and abs(row["gps_lat"] - 23.125) < 1e-3
+    assert row is not None
+    assert abs(row["gps_lat"] - 23.125) < 1e-3
     # EXIF time has no offset: placed in the device's time zone from takenAt (+08:00)
     assert row["capture_time"] is not None
-    assert row["capture_time"].astimezone().isoformat() == datetime.fromisoformat(
-        "2026-05-01T10:12:00+08:00"
-    ).astimezone().isoformat()
+    assert (
+        row["capture_time"].astimezone().isoformat()
+        == datetime.fromisoformat("2026-05-01T10:12:00+08:00").astimezone().isoformat()
+    )
 
     receipt = (await client.get(f"/api/inspections/{inspection}/receipt", headers=inspector)).json()
     assert [p["state"] for p in receipt["photos"]] == ["received"]
 
     # before the transfer, the original comes from the spool
     original = await client.get(f"/api/photos/{photo.id}/original", headers=inspector)
-    assert original.status_code == 200 and original.content == data
+    assert original.status_code == 200
+    assert original.content == data
     not_yet = await client.get(f"/api/photos/{photo.id}/thumb", headers=inspector)
-    assert not_yet.status_code == 404 and not_yet.json()["code"] == "variant_not_ready"
+    assert not_yet.status_code == 404
+    assert not_yet.json()["code"] == "variant_not_ready"
 
     assert await worker.run_once() == 2  # transfer + derive
     blob = await Blob.select().where(Blob.sha256 == photo.sha256).first()
-    assert blob is not None and blob["state"] == "stored" and blob["spool_path"] is None and blob["derived"]
+    assert blob is not None
+    assert blob["state"] == "stored"
+    assert blob["spool_path"] is None
+    assert blob["derived"]
     assert spool_files(app) == []
     assert await Job.count().where(Job.done_at.is_null()) == 0
     stored = app.state.settings.data_path / "storage" / blob_key(photo.sha256)
@@ -109,7 +123,9 @@ async def test_upload_receipt_transfer_and_variants(
     signed = redirect.headers["Location"]
     assert signed.startswith("/api/media/signed/")
     got = await client.get(signed)  # no bearer token: the signature is the permission
-    assert got.status_code == 200 and got.content == data and got.headers["content-type"] == "image/jpeg"
+    assert got.status_code == 200
+    assert got.content == data
+    assert got.headers["content-type"] == "image/jpeg"
 
     for variant, side in (("thumb", 320), ("preview", 900)):
         link = await client.get(f"/api/photos/{photo.id}/{variant}", params={"as": "json"}, headers=inspector)
@@ -134,7 +150,8 @@ async def test_dedupe_returns_complete_and_keeps_each_photo(
     assert (await upload(client, inspector, first)).status_code == 204
     second = await add_photo(inspection, data, item_code="1.1.2")
     response = await create(client, inspector, second)
-    assert response.status_code == 200 and response.json() == {"status": "complete"}
+    assert response.status_code == 200
+    assert response.json() == {"status": "complete"}
     await worker.run_once()
     third = await add_photo(inspection, data, item_code="1.1.1")
     assert (await create(client, inspector, third)).json() == {"status": "complete"}
@@ -158,16 +175,19 @@ async def test_stale_offset_409_and_bad_chunk_460(
 
     stale = await patch(client, inspector, url, 0, chunk)
     assert stale.status_code == 409
-    assert stale.headers["Upload-Offset"] == "100000" and stale.json()["offset"] == 100_000
+    assert stale.headers["Upload-Offset"] == "100000"
+    assert stale.json()["offset"] == 100_000
 
     ahead = await patch(client, inspector, url, 150_000, data[150_000:160_000])
-    assert ahead.status_code == 409 and ahead.headers["Upload-Offset"] == "100000"
+    assert ahead.status_code == 409
+    assert ahead.headers["Upload-Offset"] == "100000"
 
     piece = data[100_000:200_000]
     corrupted = bytearray(piece)
     corrupted[5000] ^= 0xFF
     bad = await patch(client, inspector, url, 100_000, bytes(corrupted), checksum=b64sha(piece))
-    assert bad.status_code == 460 and bad.json()["code"] == "checksum_mismatch"
+    assert bad.status_code == 460
+    assert bad.json()["code"] == "checksum_mismatch"
     head = await client.head(url, headers=inspector)
     assert head.headers["Upload-Offset"] == "100000"  # the bad chunk did not count
 
@@ -176,7 +196,8 @@ async def test_stale_offset_409_and_bad_chunk_460(
     done = await patch(client, inspector, url, 100_000, rest, checksum=b64sha(rest))
     assert done.status_code == 204, done.text
     blob = await Blob.select().where(Blob.sha256 == photo.sha256).first()
-    assert blob is not None and Path(blob["spool_path"]).read_bytes() == data
+    assert blob is not None
+    assert Path(blob["spool_path"]).read_bytes() == data  # noqa: ASYNC240 - a test reading a small file
 
     wrong_type = await client.patch(
         url, content=b"x", headers={**inspector, "Upload-Offset": "0", "Content-Type": "image/jpeg"}
@@ -194,11 +215,15 @@ async def test_wrong_declared_sha256_is_422_and_spool_deleted(
     url = created.json()["uploadUrl"]
     assert len(spool_files(app)) == 1
     response = await patch(client, inspector, url, 0, data)
-    assert response.status_code == 422 and response.json()["code"] == "sha256_mismatch"
+    assert response.status_code == 422
+    assert response.json()["code"] == "sha256_mismatch"
     assert spool_files(app) == []
-    assert await Upload.count() == 0 and await Blob.count() == 0
+    assert await Upload.count() == 0
+    assert await Blob.count() == 0
     assert (await client.head(url, headers=inspector)).status_code == 404
-    receipt = (await client.get(f"/api/inspections/{demo['review_inspection']}/receipt", headers=inspector)).json()
+    receipt = (
+        await client.get(f"/api/inspections/{demo['review_inspection']}/receipt", headers=inspector)
+    ).json()
     assert receipt["photos"][0]["state"] == "awaiting_upload"
 
 
@@ -226,13 +251,15 @@ async def test_who_may_upload(client: httpx.AsyncClient, demo: dict[str, Any]) -
         json={"photoId": str(uuid.uuid4()), "sha256": "0" * 64, "size": 10},
         headers=admin,
     )
-    assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_photo"
+    assert unknown.status_code == 404
+    assert unknown.json()["code"] == "unknown_photo"
     mismatch = await client.post(
         "/api/uploads",
         json={"photoId": str(review.id), "sha256": "0" * 64, "size": review.size},
         headers=admin,
     )
-    assert mismatch.status_code == 422 and mismatch.json()["code"] == "photo_mismatch"
+    assert mismatch.status_code == 422
+    assert mismatch.json()["code"] == "photo_mismatch"
 
     # the session belongs to its creator: another user cannot see or write it
     url = (await create(client, admin, review)).json()["uploadUrl"]

@@ -1,0 +1,244 @@
+"""The outbox workers on both databases: leases, concurrent claims, reclaiming, backoff, idempotent transfer."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from litestar import Litestar
+
+from backend.workers import build_media_worker
+from media.storage import DEFAULT_CHUNK_SIZE, LocalStorage, StorageUnavailableError, StoredObject, blob_key
+from media.tables import Blob, Job
+from media.uploads import now_ms
+from media.worker import MediaWorker, WorkerConfig
+from tests.backend.media_api.helpers import add_photo, noisy_jpeg, upload
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = now_ms()
+
+    def __call__(self) -> int:
+        return self.now
+
+
+class SwitchableStorage:
+    """LocalStorage that can be 'down' (every call raises StorageUnavailableError) and counts writes."""
+
+    kind = "local"
+
+    def __init__(self, inner: LocalStorage) -> None:
+        self.inner = inner
+        self.down = False
+        self.puts: list[str] = []
+
+    def _check(self) -> None:
+        if self.down:
+            raise StorageUnavailableError("store unreachable (test)")
+
+    async def put_file(
+        self, key: str, path: Any, sha256_hex: str, size: int, *, content_type: str | None = None
+    ) -> StoredObject:
+        self._check()
+        stored = await self.inner.put_file(key, path, sha256_hex, size, content_type=content_type)
+        if not stored.already_present:
+            self.puts.append(key)
+        return stored
+
+    async def exists(self, key: str) -> bool:
+        self._check()
+        return await self.inner.exists(key)
+
+    async def stat(self, key: str) -> int | None:
+        self._check()
+        return await self.inner.stat(key)
+
+    async def iter_bytes(self, key: str, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[bytes]:
+        self._check()
+        async for chunk in self.inner.iter_bytes(key, chunk_size):
+            yield chunk
+
+    async def get_bytes(self, key: str) -> bytes:
+        self._check()
+        return await self.inner.get_bytes(key)
+
+    async def delete(self, key: str) -> None:
+        self._check()
+        await self.inner.delete(key)
+
+    async def signed_url(
+        self, key: str, expires_in: int, *, filename: str | None = None, content_type: str | None = None
+    ) -> str | None:
+        return None
+
+    async def check(self) -> None:
+        self._check()
+
+
+def make_worker(app: Litestar, storage: Any, clock: Clock, owner: str, lease: float = 30) -> MediaWorker:
+    worker = build_media_worker(
+        app.state.settings,
+        app.state.engine,
+        storage,
+        WorkerConfig(lease_seconds=lease, backoff_base_seconds=2, backoff_cap_seconds=60),
+    )
+    worker.owner = owner
+    worker.clock = clock
+    return worker
+
+
+async def _jobs(n: int) -> list[uuid.UUID]:
+    ids = [uuid.uuid4() for _ in range(n)]
+    now = now_ms()
+    for job_id in ids:
+        await Job.insert(
+            Job(id=job_id, kind="noop", key=os.urandom(8).hex(), due_at=now - 1, created_at_ms=now)
+        )
+    return ids
+
+
+async def test_concurrent_claims_never_share_a_job(app: Litestar, demo: dict[str, Any]) -> None:
+    ids = await _jobs(40)
+    clock = Clock()
+    workers = [make_worker(app, app.state.storage, clock, f"w{i}") for i in range(4)]
+    claimed: list[list[Any]] = [[] for _ in workers]
+
+    async def drain(index: int) -> None:
+        while jobs := await workers[index].claim(limit=3):
+            claimed[index] += [j.id for j in jobs]
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(drain(i) for i in range(len(workers))))
+    flat = [job_id for part in claimed for job_id in part]
+    assert sorted(flat) == sorted(ids)  # every job once, none twice
+    rows = await Job.select(Job.attempts, Job.lease_owner)
+    assert all(r["attempts"] == 1 for r in rows)
+
+
+async def test_stale_lease_is_reclaimed_and_the_old_owner_cannot_finish(
+    app: Litestar, demo: dict[str, Any]
+) -> None:
+    [job_id] = await _jobs(1)
+    clock = Clock()
+    first = make_worker(app, app.state.storage, clock, "crashed", lease=10)
+    second = make_worker(app, app.state.storage, clock, "alive", lease=10)
+    [job] = await first.claim()
+    assert await second.claim() == []  # leased
+    clock.now += 11_000  # the first worker died; its lease ran out
+    [again] = await second.claim()
+    assert again.id == job_id
+    assert again.attempts == 2
+    assert not await first._finish(job)  # lost lease: cannot mark someone else's job done
+    await second.process(again)  # unknown kind: finished with the error recorded
+    row = await Job.select().where(Job.id == job_id).first()
+    assert row is not None
+    assert row["done_at"] is not None
+    assert row["lease_owner"] == "alive"
+    assert "unknown job kind" in row["last_error"]
+
+
+async def test_outage_backs_off_then_stores_once(
+    client: httpx.AsyncClient, app: Litestar, demo: dict[str, Any], inspector: dict[str, str], tmp_path: Path
+) -> None:
+    storage = SwitchableStorage(app.state.storage)
+    clock = Clock()
+    worker = make_worker(app, storage, clock, "w")
+    photos = [await add_photo(demo["review_inspection"], noisy_jpeg(200, 150)) for _ in range(3)]
+    storage.down = True
+    for photo in photos:  # the store is down: uploads still succeed into the spool
+        assert (await upload(client, inspector, photo)).status_code == 204
+    receipt = (
+        await client.get(f"/api/inspections/{demo['review_inspection']}/receipt", headers=inspector)
+    ).json()
+    assert {p["state"] for p in receipt["photos"]} == {"received"}
+
+    clock.now = now_ms()
+    delays = []
+    for _ in range(4):
+        handled = await worker.run_once()
+        assert handled == 6  # 3 transfers + 3 derivatives, all failing
+        rows = await Job.select().where(Job.done_at.is_null())
+        assert len(rows) == 6
+        assert all("StorageUnavailableError" in r["last_error"] for r in rows)
+        due = min(r["due_at"] for r in rows) - clock.now
+        delays.append(max(r["due_at"] for r in rows) - clock.now)
+        assert due > 0
+        assert await worker.run_once() == 0  # nothing due before the backoff runs out
+        clock.now += max(r["due_at"] for r in rows) - clock.now + 1
+    # exponential with jitter: base 2 s doubles each attempt (ceilings 2, 4, 8, 16 s)
+    assert delays[-1] > delays[0]
+    assert all(d <= c * 1000 for d, c in zip(delays, (2, 4, 8, 16), strict=True))
+    assert all(b["state"] == "spooled" for b in await Blob.select())
+
+    storage.down = False
+    assert await worker.run_once() == 6
+    assert await Job.count().where(Job.done_at.is_null()) == 0
+    blobs = await Blob.select()
+    assert {b["state"] for b in blobs} == {"stored"}
+    assert all(b["derived"] for b in blobs)
+    originals = sorted(k for k in storage.puts if k.startswith("blobs/"))
+    assert originals == sorted(blob_key(p.sha256) for p in photos)  # each exactly once
+    assert len(storage.puts) == 9  # + thumb and preview each
+    receipt = (
+        await client.get(f"/api/inspections/{demo['review_inspection']}/receipt", headers=inspector)
+    ).json()
+    assert {p["state"] for p in receipt["photos"]} == {"stored"}
+
+
+async def test_crash_between_copy_and_mark_is_repaired(
+    client: httpx.AsyncClient, app: Litestar, demo: dict[str, Any], inspector: dict[str, str]
+) -> None:
+    photo = await add_photo(demo["review_inspection"], noisy_jpeg(200, 150))
+    assert (await upload(client, inspector, photo)).status_code == 204
+    blob = await Blob.select().where(Blob.sha256 == photo.sha256).first()
+    assert blob is not None
+    # the copy happened, then the process died before marking the blob; later the spool file was cleaned
+    storage: LocalStorage = app.state.storage
+    await storage.put_file(blob["storage_key"], blob["spool_path"], photo.sha256, photo.size)
+    Path(blob["spool_path"]).unlink()  # noqa: ASYNC240 - test setup
+    worker = make_worker(app, storage, Clock(), "w")
+    transfer = [j for j in await worker.claim() if j.kind == "transfer"]
+    await worker.process(transfer[0])
+    row = await Blob.select().where(Blob.sha256 == photo.sha256).first()
+    assert row is not None
+    assert row["state"] == "stored"
+
+
+async def test_reuse_at_another_facility_is_flagged(
+    client: httpx.AsyncClient,
+    app: Litestar,
+    demo: dict[str, Any],
+    inspector: dict[str, str],
+    worker: MediaWorker,
+) -> None:
+    from sync.tables import Photo
+    from tests.conftest import login
+
+    data = noisy_jpeg(120, 90)
+    here = await add_photo(demo["review_inspection"], data)
+    same_facility = await add_photo(demo["self_inspections"][0], data)  # the same centre's self-assessment
+    assert (await upload(client, inspector, here)).status_code == 204
+    await worker.run_once()
+    flags = {r["id"]: r["reused_elsewhere"] for r in await Photo.select(Photo.id, Photo.reused_elsewhere)}
+    assert flags == {here.id: False, same_facility.id: False}
+
+    elsewhere = await add_photo(demo["self_inspections"][1], data)  # another centre's self-assessment
+    from backend.workers import housekeeping
+
+    await housekeeping(app.state.engine)
+    flags = {r["id"]: r["reused_elsewhere"] for r in await Photo.select(Photo.id, Photo.reused_elsewhere)}
+    assert flags == {here.id: True, same_facility.id: True, elsewhere.id: True}
+    receipt = (
+        await client.get(f"/api/inspections/{demo['review_inspection']}/receipt", headers=inspector)
+    ).json()
+    assert receipt["photos"][0]["reusedElsewhere"] is True
+    office = await login(client, "office")
+    assert (
+        await client.get(f"/api/inspections/{demo['review_inspection']}/receipt", headers=office)
+    ).status_code == 200
