@@ -9,6 +9,7 @@ from backend.audit.tables import AuditLog
 from backend.inspections.tables import Application, Inspection, InspectionMember, Round
 from backend.registry.tables import ExpertProfile, Facility, Region
 from backend.standards.tables import StandardVersion
+from media.tables import MEDIA_TABLES
 from sync.tables import SYNC_TABLES
 
 TABLES: tuple[type[Table], ...] = (
@@ -25,4 +26,5 @@ TABLES: tuple[type[Table], ...] = (
     AuditLog,
     StandardVersion,
     *SYNC_TABLES,
+    *MEDIA_TABLES,
 )
