@@ -1,0 +1,63 @@
+"""Conclusions and the discrepancy view over HTTP. Guards check the role; services check the scope again."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery
+
+from backend.accounts.auth import current_user, requires_role
+from backend.accounts.schemas import AuthUser
+from backend.review import services
+from backend.review.schemas import ConclusionView, DiscrepancyView, StoredConclusion
+
+AuthRequest = Request[AuthUser, str, State]
+
+
+class ConclusionController(Controller):
+    path = "/api/inspections/{inspection_id:uuid}/conclusion"
+    tags = ["review"]
+
+    @get(
+        "/",
+        operation_id="getInspectionConclusion",
+        guards=[requires_role("admin", "office", "inspector", "clinic")],
+    )
+    async def get_conclusion(self, inspection_id: FromPath[UUID], request: AuthRequest) -> ConclusionView:
+        """The preliminary conclusion computed now from the inspection's current answers (nothing stored)."""
+        return await services.compute_conclusion(user=current_user(request), inspection_id=inspection_id)
+
+    @post(
+        "/confirm",
+        operation_id="confirmInspectionConclusion",
+        guards=[requires_role("admin", "office")],
+        status_code=201,
+    )
+    async def confirm(self, inspection_id: FromPath[UUID], request: AuthRequest) -> StoredConclusion:
+        """Sign off the conclusion of a submitted review (初步结论): computed again and stored."""
+        return await services.confirm_conclusion(user=current_user(request), inspection_id=inspection_id)
+
+
+class ReviewFacilityController(Controller):
+    path = "/api/facilities/{facility_id:uuid}"
+    tags = ["review"]
+    guards = [requires_role("admin", "office")]
+
+    @get("/conclusions", operation_id="listFacilityConclusions")
+    async def list_conclusions(
+        self, facility_id: FromPath[UUID], request: AuthRequest, round_id: FromQuery[UUID | None] = None
+    ) -> list[StoredConclusion]:
+        return await services.list_conclusions(
+            user=current_user(request), facility_id=facility_id, round_id=round_id
+        )
+
+    @get("/rounds/{round_id:uuid}/discrepancies", operation_id="getFacilityDiscrepancies")
+    async def discrepancies(
+        self, facility_id: FromPath[UUID], round_id: FromPath[UUID], request: AuthRequest
+    ) -> DiscrepancyView:
+        """Self-assessment against each review stage, article by article."""
+        return await services.discrepancies(
+            user=current_user(request), facility_id=facility_id, round_id=round_id
+        )

@@ -1,0 +1,36 @@
+"""Signed-off preliminary conclusions (初步结论)."""
+
+from __future__ import annotations
+
+from piccolo.columns import UUID, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from backend.accounts.tables import User
+from backend.inspections.tables import Inspection, Round
+from backend.registry.tables import Facility
+
+
+class ConfirmedConclusion(Table, tablename="review_conclusion"):
+    """A conclusion computed by the engine and confirmed by the review office; never updated afterwards.
+    (inspection, computed_from_version) is unique: a unique index added by hand in the migration."""
+
+    id = UUID(primary_key=True)
+    inspection = ForeignKey(Inspection, on_delete=OnDelete.restrict)
+    facility = ForeignKey(Facility, on_delete=OnDelete.restrict)
+    round = ForeignKey(Round, on_delete=OnDelete.restrict)
+    stage = Varchar(length=10)
+    standard_version_id = Varchar(length=120)
+    # not_evaluated | undetermined | determined (incomplete results are never confirmed)
+    status = Varchar(length=20)
+    tier = Varchar(length=60, null=True, default=None)
+    tier_label = Varchar(length=200, null=True, default=None)
+    verification = Varchar(length=20)
+    # the engine's Conclusion in wire form (JSON): reasons, prerequisites, tiers, conditions, pulled-down articles
+    explanation = Text()
+    # the inspection version and number of answers the conclusion was computed from
+    computed_from_version = Integer()
+    answer_count = Integer()
+    confirmed_by = ForeignKey(User, on_delete=OnDelete.restrict)
+    confirmed_at = Timestamptz(default=TimestamptzNow())
