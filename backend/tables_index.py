@@ -8,6 +8,7 @@ from backend.accounts.tables import AuthToken, LoginThrottle, User
 from backend.audit.tables import AuditLog
 from backend.inspections.tables import Application, Inspection, InspectionMember, Round
 from backend.registry.tables import ExpertProfile, Facility, Region
+from backend.review.tables import ConfirmedConclusion
 from backend.standards.tables import StandardVersion
 from media.tables import MEDIA_TABLES
 from sync.tables import SYNC_TABLES
@@ -27,4 +28,5 @@ TABLES: tuple[type[Table], ...] = (
     StandardVersion,
     *SYNC_TABLES,
     *MEDIA_TABLES,
+    ConfirmedConclusion,
 )
