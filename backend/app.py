@@ -58,6 +58,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RegionController,
     )
     from backend.media_api.controllers import MEDIA_ROUTES
+    from backend.review.controllers import ConclusionController, ReviewFacilityController
     from backend.standards.controllers import StandardAdminController, StandardController
 
     return [
@@ -78,6 +79,8 @@ def route_handlers() -> list[ControllerRouterHandler]:
         StandardAdminController,
         SyncController,
         *MEDIA_ROUTES,
+        ConclusionController,
+        ReviewFacilityController,
     ]
 
 

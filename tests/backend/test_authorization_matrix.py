@@ -279,6 +279,24 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/admin/standards/{standard_id:str}/publish"): Row(
         allow("admin"), "/api/admin/standards/no-such-standard/publish", ok=frozenset({404})
     ),
+    # review: the computed conclusion for whoever reads the inspection (clinic: its self-assessment); confirm
+    # for office and admin (the demo review is in progress, so the guard lets them through to a 409
+    # inspection_not_submitted); stored conclusions and the discrepancy view for office and admin
+    ("GET", "/api/inspections/{inspection_id:uuid}/conclusion"): Row(
+        SIGNED_IN, lambda ctx, role: _own_inspection(ctx, role) + "/conclusion"
+    ),
+    ("POST", "/api/inspections/{inspection_id:uuid}/conclusion/confirm"): Row(
+        allow("admin", "office"),
+        lambda ctx, role: f"/api/inspections/{ctx.demo['review_inspection']}/conclusion/confirm",
+        ok=frozenset({409}),
+    ),
+    ("GET", "/api/facilities/{facility_id:uuid}/conclusions"): Row(
+        allow("admin", "office"), lambda ctx, role: f"/api/facilities/{ctx.facility(0)}/conclusions"
+    ),
+    ("GET", "/api/facilities/{facility_id:uuid}/rounds/{round_id:uuid}/discrepancies"): Row(
+        allow("admin", "office"),
+        lambda ctx, role: f"/api/facilities/{ctx.facility(0)}/rounds/{ctx.demo['round']}/discrepancies",
+    ),
 }
 
 
@@ -553,6 +571,49 @@ SCOPE_CASES: list[ScopeCase] = [
         "clinic1",
         "GET",
         lambda c: f"/api/inspections/{UNKNOWN}",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    # review: an office of 甲市 cannot read 乙市's conclusions or discrepancies; a clinic never reads the
+    # conclusion of a review of it (even once it may read the returned inspection)
+    (
+        "office",
+        "GET",
+        lambda c: f"/api/inspections/{c.demo['self_inspections'][6]}/conclusion",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    ("office", "GET", lambda c: f"/api/facilities/{c.facility(6)}/conclusions", None, 403, "out_of_scope"),
+    (
+        "office",
+        "GET",
+        lambda c: f"/api/facilities/{c.facility(6)}/rounds/{c.demo['round']}/discrepancies",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    (
+        "office",
+        "POST",
+        lambda c: f"/api/inspections/{c.demo['self_inspections'][6]}/conclusion/confirm",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    (
+        "clinic1",
+        "GET",
+        lambda c: f"/api/inspections/{c.demo['review_inspection']}/conclusion",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    (
+        "inspector6",
+        "GET",
+        lambda c: f"/api/inspections/{c.demo['review_inspection']}/conclusion",
         None,
         403,
         "out_of_scope",
