@@ -267,3 +267,37 @@ async def test_who_may_upload(client: httpx.AsyncClient, demo: dict[str, Any]) -
     assert (await client.head(url, headers=inspector)).status_code == 404
     assert (await patch(client, inspector, url, 0, data)).status_code == 404
     assert (await client.post("/api/uploads", json={})).status_code == 401
+
+
+async def test_receipt_lists_articles_short_of_their_minimum_photos(
+    client: httpx.AsyncClient, demo: dict[str, Any], inspector: dict[str, str], worker: MediaWorker
+) -> None:
+    from backend.media_api.services import min_photos_by_article
+
+    inspection = demo["review_inspection"]  # cn-thc-capacity-2018: 1.2.1 needs 1 photo, 1.2.2 needs 2
+    minimums = await min_photos_by_article("cn-thc-capacity-2018")
+    assert minimums is not None
+    assert minimums["1.2.1"][1] == 1
+    assert minimums["1.2.2"][1] == 2
+    assert "1.1.1" not in minimums  # minimum 0
+    before = (await client.get(f"/api/inspections/{inspection}/receipt", headers=inspector)).json()
+    short = {a["itemCode"]: (a["required"], a["have"]) for a in before["shortArticles"]}
+    assert short["1.2.2"] == (2, 0)
+    assert len(short) == len(minimums)
+    assert before["complete"] is False
+    assert before["minimumsSource"] == "standard"
+
+    stored = await add_photo(inspection, noisy_jpeg(100, 80), item_code="1.2.2")
+    assert (await upload(client, inspector, stored)).status_code == 204
+    await worker.run_once()
+    waiting = await add_photo(inspection, noisy_jpeg(100, 80), item_code="1.2.2")  # not uploaded yet
+    one = await add_photo(inspection, noisy_jpeg(100, 80), item_code="1.2.1")
+    assert (await upload(client, inspector, one)).status_code == 204  # received counts: bytes are here
+    after = (await client.get(f"/api/inspections/{inspection}/receipt", headers=inspector)).json()
+    short = {a["itemCode"]: (a["required"], a["have"]) for a in after["shortArticles"]}
+    assert short["1.2.2"] == (2, 1)  # the photo still awaiting upload does not count
+    assert "1.2.1" not in short
+    assert after["counts"] == {"awaiting_upload": 1, "received": 1, "stored": 1, "rejected": 0}
+    states = {p["photoId"]: p["state"] for p in after["photos"]}
+    assert states == {str(stored.id): "stored", str(waiting.id): "awaiting_upload", str(one.id): "received"}
+    assert await min_photos_by_article("no-such-standard") is None
