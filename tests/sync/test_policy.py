@@ -1,0 +1,164 @@
+"""The conflict policy of DESIGN §6, tested directly (no I/O)."""
+
+from __future__ import annotations
+
+import uuid
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sync import policy
+from sync.policy import Candidate, Outcome, Register, Write
+
+USER = uuid.uuid4()
+
+
+def reg(
+    value: object, version: int, client: str, run_start: int = 0, conflict: uuid.UUID | None = None
+) -> Register:
+    return Register(value, version, run_start, USER, client, "h", 1, conflict)
+
+
+def write(value: object, base: int, client: str) -> Write:
+    return Write(value=value, base_version=base, user_id=USER, client_id=client, hlc="h", mutation_id=2)
+
+
+def test_first_write_applies() -> None:
+    assert policy.decide(None, write("A", 0, "a")) is Outcome.APPLY
+
+
+def test_same_value_merges_whatever_the_base() -> None:
+    assert policy.decide(reg("B", 9, "other"), write("B", 0, "a")) is Outcome.SAME
+
+
+def test_unchanged_since_base_applies() -> None:
+    assert policy.decide(reg("B", 5, "other"), write("C", 5, "a")) is Outcome.APPLY
+
+
+def test_concurrent_different_value_conflicts() -> None:
+    assert policy.decide(reg("B", 6, "other"), write("C", 5, "a")) is Outcome.CONFLICT_NEW
+
+
+def test_same_client_sequential_edits_never_conflict() -> None:
+    # a wrote at 3 (seen by nobody else), then 7 and 8 on its own: base 0 is stale but only a changed it.
+    first = policy.applied(None, write("A", 0, "a"), 3)
+    second = policy.applied(first, write("B", 0, "a"), 7)
+    assert policy.decide(second, write("C", 0, "a")) is Outcome.APPLY
+    assert policy.applied(second, write("C", 0, "a"), 8).run_start == 0
+
+
+def test_other_client_in_the_run_makes_the_old_base_stale() -> None:
+    mine = policy.applied(None, write("A", 0, "a"), 3)
+    theirs = policy.applied(mine, write("B", 3, "b"), 4)
+    again = policy.applied(theirs, write("C", 4, "a"), 5)  # a saw b's value (base 4)
+    assert again.run_start == 4
+    assert policy.decide(again, write("D", 3, "a")) is Outcome.CONFLICT_NEW
+    assert policy.decide(again, write("D", 4, "a")) is Outcome.APPLY
+
+
+def test_open_conflict_collects_other_values() -> None:
+    register = reg("B", 6, "other", conflict=uuid.uuid4())
+    assert policy.decide(register, write("C", 6, "a")) is Outcome.CONFLICT_JOIN
+    assert policy.decide(register, write("B", 0, "a")) is Outcome.SAME
+
+
+def test_booleans_do_not_merge_with_numbers() -> None:
+    assert not policy.same_value(True, 1)
+    assert policy.decide(reg(1, 6, "other"), write(True, 0, "a")) is Outcome.CONFLICT_NEW
+
+
+def test_one_candidate_per_client() -> None:
+    first = Candidate("A", None, "a", "h", 1)
+    cands = policy.put_candidate(
+        [first, Candidate("B", None, "b", "h", 1)], Candidate("C", None, "a", "h", 2)
+    )
+    assert [(c.client_id, c.value) for c in cands] == [("b", "B"), ("a", "C")]
+
+
+def test_resolution_sees_everything() -> None:
+    resolved = policy.resolved(write("C", 9, "a"), 10)
+    assert (resolved.run_start, resolved.conflict_id) == (10, None)
+    assert policy.decide(resolved, write("D", 10, "b")) is Outcome.APPLY
+    assert policy.decide(resolved, write("D", 9, "b")) is Outcome.CONFLICT_NEW
+
+
+def test_stale_resolution() -> None:
+    conflict = policy.ConflictState(
+        id=uuid.uuid4(),
+        inspection_id=uuid.uuid4(),
+        register_key="k",
+        item_code="1",
+        field="value",
+        base_version=1,
+        candidates=[],
+        status="open",
+        version=7,
+    )
+    assert policy.conflict_is_stale(conflict, 6)
+    assert not policy.conflict_is_stale(conflict, 7)
+
+
+def test_photo_removal_wins_only_over_adds_it_saw() -> None:
+    assert policy.remove_wins(add_version=4, remove_base=4)
+    assert not policy.remove_wins(add_version=9, remove_base=4)
+    assert policy.remove_wins(add_version=9, remove_base=None)
+
+
+def test_inspection_status_rules() -> None:
+    assert policy.edit_refusal("in_progress") is None
+    assert policy.edit_refusal("submitted") == "inspection_locked"
+    assert policy.submit_refusal("accepted", 0, {}, {}, set()) == (
+        "inspection_locked",
+        "the inspection is accepted",
+    )
+    assert policy.submit_refusal("in_progress", 2, {}, {}, set())[0] == "open_conflicts"  # type: ignore[index]
+    refusal = policy.submit_refusal("in_progress", 0, {"1.1": 2, "1.2": 1}, {"1.1": 1}, {"1.2"})
+    assert refusal is not None
+    assert refusal[0] == "evidence_missing"
+    assert "1.1 (1/2)" in refusal[1]
+    assert "1.2" not in refusal[1]
+    assert policy.submit_refusal("in_progress", 0, {"1.1": 2}, {"1.1": 2}, set()) is None
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from("abc"), st.sampled_from("XYZ")), min_size=1, max_size=12),
+)
+def test_a_single_device_never_conflicts_with_itself(edits: list[tuple[str, str]]) -> None:
+    # One device edits offline from base 0, many times: every edit applies.
+    current: Register | None = None
+    version = 0
+    for _, value in edits:
+        w = write(value, 0, "only")
+        outcome = policy.decide(current, w)
+        assert outcome in (Outcome.APPLY, Outcome.SAME)
+        if outcome is Outcome.APPLY:
+            version += 1
+            current = policy.applied(current, w, version)
+    assert current is not None
+    assert current.value == edits[-1][1]
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from("ab"), st.sampled_from("XY"), st.booleans()), min_size=1, max_size=15)
+)
+def test_conflict_only_when_another_client_changed_since_base(steps: list[tuple[str, str, bool]]) -> None:
+    """Model check: a conflict is reported exactly when another client wrote after the writer's base."""
+    current: Register | None = None
+    history: list[tuple[int, str]] = []  # (version, client) of applied changes
+    seen = {"a": 0, "b": 0}
+    version = 0
+    for client, value, refresh in steps:
+        if refresh:
+            seen[client] = version
+        w = write(value, seen[client], client)
+        outcome = policy.decide(current, w)
+        others_since = any(v > w.base_version and c != client for v, c in history)
+        if current is not None and policy.same_value(current.value, value):
+            assert outcome is Outcome.SAME
+            continue
+        assert (outcome is Outcome.CONFLICT_NEW) == others_since
+        if outcome is Outcome.CONFLICT_NEW:
+            break
+        version += 1
+        current = policy.applied(current, w, version)
+        history.append((version, client))
