@@ -127,20 +127,24 @@ async def _visible_round_filter(user: AuthUser) -> tuple[set[UUID] | None, set[U
     return None, {row["round"] for row in rows}
 
 
-async def _round_visible(user: AuthUser, row: dict[str, Any]) -> bool:
-    regions, ids = await _visible_round_filter(user)
+def _round_in(filters: tuple[set[UUID] | None, set[UUID] | None], row: dict[str, Any]) -> bool:
+    regions, ids = filters
     if ids is not None and row["id"] not in ids:
         return False
     # A round without a region is programme-wide: it concerns everyone with any scope.
     return regions is None or row["region"] is None or row["region"] in regions
 
 
+async def _round_visible(user: AuthUser, row: dict[str, Any]) -> bool:
+    return _round_in(await _visible_round_filter(user), row)
+
+
 async def list_rounds(*, user: AuthUser, year: int | None = None) -> list[RoundOut]:
     query = Round.select().order_by(Round.year, ascending=False).order_by(Round.name)
     if year is not None:
         query = query.where(Round.year == year)
-    rows = await query
-    return [_round_out(row) for row in rows if await _round_visible(user, row)]
+    filters = await _visible_round_filter(user)
+    return [_round_out(row) for row in await query if _round_in(filters, row)]
 
 
 async def _round_row(round_id: UUID) -> dict[str, Any]:
