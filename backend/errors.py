@@ -109,6 +109,7 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response
 
 
 _HTTP_CODES = {
+    400: "malformed_request",
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
