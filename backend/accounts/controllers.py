@@ -55,6 +55,10 @@ class UserAdminController(Controller):
     async def list_users(self) -> list[UserOut]:
         return await services.list_users()
 
+    @get("/{user_id:uuid}", operation_id="getUser")
+    async def get_user(self, user_id: FromPath[UUID]) -> UserOut:
+        return await services.get_user(user_id=user_id)
+
     @post("/", operation_id="createUser")
     async def create_user(
         self, data: JSONBody[CreateUserRequest], request: Request[AuthUser, str, State]

@@ -196,6 +196,13 @@ async def list_users() -> list[UserOut]:
     return [_user_out(r) for r in await User.select().order_by(User.username)]
 
 
+async def get_user(*, user_id: UUID) -> UserOut:
+    row = await User.select().where(User.id == user_id).first()
+    if row is None:
+        raise NotFound(f"user {user_id} does not exist")
+    return _user_out(row)
+
+
 async def update_user(*, user_id: UUID, data: UpdateUserRequest, actor_id: str) -> UserOut:
     row = await User.select().where(User.id == user_id).first()
     if row is None:

@@ -120,6 +120,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/auth/logout"): Row(SIGNED_IN, "/api/auth/logout", fresh_token=True),
     # users
     ("GET", "/api/admin/users"): Row(allow("admin"), "/api/admin/users"),
+    ("GET", "/api/admin/users/{user_id:uuid}"): Row(
+        allow("admin"), lambda ctx, role: f"/api/admin/users/{ctx.demo['inspectors'][0]}"
+    ),
     ("POST", "/api/admin/users"): Row(
         allow("admin"),
         "/api/admin/users",
