@@ -221,7 +221,6 @@ def main(argv: list[str] | None = None) -> int:
     data = random_jpeg(int(args.size_mb * 1000 * 1000))
     size = len(data)
     # the last chunk carries the whole-file check; with 4 MiB chunks on 24 MB that is 1/6 of the bytes
-    rows: list[tuple[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="fc-upload-bench-", dir=ROOT) as tmp:
         data_dir = Path(tmp) / "data"
         with server(data_dir) as url:
@@ -231,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             src.write_bytes(data)
             results: dict[str, list[float]] = {}
             for chunk in (1 * MIB, 4 * MIB):
-                for run in range(args.runs):
+                for _run in range(args.runs):
                     fresh = unique(data)  # a new sha256 each run, so no upload is answered by dedupe
                     plain = plain_copy(src, data_dir / "plain.copy")
                     chunked = chunked_copy(src, data_dir / "chunked.copy", chunk)
