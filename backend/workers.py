@@ -15,7 +15,7 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
-from backend.media_api.services import after_blob_change, flag_reused_photos
+from backend.media_api.services import after_blob_change, flag_reused_photos, upload_config
 from backend.settings import Settings
 from media import uploads
 from media.storage import Storage
@@ -38,9 +38,9 @@ def build_media_worker(
     )
 
 
-async def housekeeping(engine: Engine[Any]) -> None:
+async def housekeeping(engine: Engine[Any], settings: Settings) -> None:
     """Drop expired upload sessions and flag photos reused across facilities (also caught after addPhoto)."""
-    expired = await uploads.expire_uploads(engine)
+    expired = await uploads.expire_uploads(engine, upload_config(settings))
     if expired:
         log.info("removed %d expired upload sessions", expired)
     await flag_reused_photos()
@@ -67,7 +67,7 @@ async def run_workers(
         storage = build_storage(settings)
     worker = build_media_worker(settings, engine, storage)
     if once:
-        await housekeeping(engine)
+        await housekeeping(engine, settings)
         handled = await worker.run_once()
         log.info("worker pass done: %d jobs", handled)
         return
@@ -75,7 +75,7 @@ async def run_workers(
     log.info("media worker %s started", worker.owner)
     tasks = [
         asyncio.create_task(worker.run_forever(stop), name="media-worker"),
-        asyncio.create_task(_housekeeping_loop(engine, stop), name="media-housekeeping"),
+        asyncio.create_task(_housekeeping_loop(engine, settings, stop), name="media-housekeeping"),
     ]
     try:
         await asyncio.gather(*tasks)
@@ -86,10 +86,10 @@ async def run_workers(
         log.info("media worker %s stopped", worker.owner)
 
 
-async def _housekeeping_loop(engine: Engine[Any], stop: asyncio.Event) -> None:
+async def _housekeeping_loop(engine: Engine[Any], settings: Settings, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
-            await housekeeping(engine)
+            await housekeeping(engine, settings)
         except Exception:  # keep going; the next pass retries
             log.exception("housekeeping failed")
         with contextlib.suppress(TimeoutError):

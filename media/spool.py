@@ -2,8 +2,15 @@
 
 Layout under the spool root::
 
-    parts/<upload id>.part          bytes of an unfinished upload (written at their offset, fsynced per chunk)
+    parts/<upload id>.part          bytes of an unfinished upload, appended and fsynced per chunk; its size
+                                    IS the upload's offset (the source of truth, as in tusd's file store)
+    parts/<upload id>.json          the session's immutable facts (sha256, size, photo, owner), written once
+                                    at creation so a PATCH needs no database read
     sha256/ab/cd/<sha256>           a whole file whose sha256 was checked, waiting for the transfer worker
+
+A PATCH holds ``flock(LOCK_EX)`` on the part file while it checks the offset, appends and fsyncs, so two
+writers of one upload serialize even across processes (flock locks belong to the open file description:
+two ``open()`` calls in one process exclude each other too).
 
 Every function here is blocking and meant for a worker thread (``anyio.to_thread.run_sync``).
 """
@@ -11,15 +18,76 @@ Every function here is blocking and meant for a worker thread (``anyio.to_thread
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import hashlib
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 HASH_CHUNK = 1024 * 1024
 
 
 def part_path(root: Path, upload_id: str) -> Path:
     return root / "parts" / f"{upload_id}.part"
+
+
+def meta_path(root: Path, upload_id: str) -> Path:
+    return root / "parts" / f"{upload_id}.json"
+
+
+def write_meta(path: Path, meta: dict[str, Any]) -> None:
+    """Write the sidecar atomically (temp file, fsync, rename, directory fsync)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(meta, handle, separators=(",", ":"))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def read_meta(path: Path) -> dict[str, Any] | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            meta: dict[str, Any] = json.load(handle)
+    except (FileNotFoundError, ValueError):
+        return None
+    return meta
+
+
+def open_locked(path: Path) -> tuple[int, int] | None:
+    """Open the part file and take its exclusive lock without waiting.
+
+    Returns (fd, size) under the lock, or None when another writer holds it. FileNotFoundError when the part
+    is gone, also when it was removed (finished, expired) while we waited: the open fd must still be the file
+    at ``path``.
+    """
+    fd = os.open(path, os.O_RDWR)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                os.close(fd)
+                return None
+            raise
+        st = os.fstat(fd)
+        if st.st_nlink == 0 or os.stat(path).st_ino != st.st_ino:
+            raise FileNotFoundError(errno.ENOENT, "upload part was removed", str(path))
+        return fd, st.st_size
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        raise
+
+
+def rollback(fd: int, size: int) -> None:
+    """Cut the part back to ``size`` (a refused chunk is not kept) and make that durable."""
+    os.ftruncate(fd, size)
+    os.fsync(fd)
 
 
 def spooled_path(root: Path, sha256_hex: str) -> Path:

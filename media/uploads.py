@@ -3,10 +3,11 @@
 Service functions take what they need as arguments (engine, config, a content validator); the backend does
 authorization and links photos. HTTP shapes live in backend/media_api.
 
-Concurrency: one request writes an upload at a time inside a process (an asyncio lock per upload); across
-processes the offset moves only by a conditional UPDATE (``WHERE offset = <old>``), so a second writer gets
-409. Chunks are written at their offset, never appended blindly, and the whole file is hashed at the end, so
-even a lost race can only end in a 422 and a fresh upload, never in wrong bytes marked received.
+The spool is the source of truth for an unfinished upload, as in tusd's file store: the part file's size is
+the offset, and a sidecar written at creation holds the session's facts. A PATCH takes ``flock(LOCK_EX)`` on
+the part (so writers of one upload serialize, also across processes), compares ``Upload-Offset`` with the
+file size, appends, fsyncs and answers: no database read or write per chunk. The database row
+(``media_upload``) is written at creation and removed at the end; it is what lists and expires sessions.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 import re
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +30,6 @@ from typing import Any
 
 import anyio.to_thread
 from piccolo.engine.base import Engine
-from piccolo.querystring import QueryString
 
 from media import spool
 from media.db import write_tx
@@ -208,13 +209,15 @@ async def create_upload(
             )
             .first()
         )
-        if existing is not None and existing["expires_at_ms"] > now and existing["size"] == size:
-            return Created(
-                complete=False,
-                upload_id=existing["id"],
-                offset=existing["offset"],
-                expires_at_ms=existing["expires_at_ms"],
-            )
+        if existing is not None and existing["size"] == size:
+            status = await _status(config, existing, now)
+            if status is not None:
+                return Created(
+                    complete=False,
+                    upload_id=existing["id"],
+                    offset=status.offset,
+                    expires_at_ms=status.expires_at_ms,
+                )
         upload_id = uuid.uuid4()
         path = spool.part_path(config.spool_root, str(upload_id))
         expires = now + config.ttl_seconds * 1000
@@ -232,27 +235,148 @@ async def create_upload(
                 expires_at_ms=expires,
             )
         )
-    await anyio.to_thread.run_sync(spool.ensure_part, path)
+    meta = _meta(upload_id, photo_id, sha256_hex, size, user_id)
+    await anyio.to_thread.run_sync(_create_files, config.spool_root, meta)
     return Created(complete=False, upload_id=upload_id, offset=0, expires_at_ms=expires)
 
 
-async def get_upload(upload_id: uuid.UUID, user_id: uuid.UUID) -> dict[str, Any]:
-    """The session (only to the user who created it: ids are capabilities, not to be shared)."""
-    row: dict[str, Any] | None = await Upload.select().where(Upload.id == upload_id).first()
-    if row is None or row["user_id"] != user_id or row["expires_at_ms"] <= now_ms():
-        raise UploadNotFound("no such upload (finished, expired or never created); POST /api/uploads again")
-    return row
+def _meta(
+    upload_id: uuid.UUID, photo_id: uuid.UUID, sha256_hex: str, size: int, user_id: uuid.UUID
+) -> dict[str, Any]:
+    return {
+        "id": str(upload_id),
+        "photoId": str(photo_id),
+        "sha256": sha256_hex,
+        "size": size,
+        "userId": str(user_id),
+    }
+
+
+def _create_files(root: Path, meta: dict[str, Any]) -> None:
+    # the part first: a sidecar always has its part (the part alone is harmless, housekeeping removes it)
+    spool.ensure_part(spool.part_path(root, meta["id"]))
+    spool.write_meta(spool.meta_path(root, meta["id"]), meta)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadStatus:
+    """An unfinished upload as the spool sees it: the part file's size is the offset."""
+
+    id: uuid.UUID
+    photo_id: uuid.UUID
+    sha256: str
+    size: int
+    offset: int
+    expires_at_ms: int
+    part: Path
+
+
+async def _status(config: UploadConfig, row: dict[str, Any], now: int) -> UploadStatus | None:
+    """Status of a session row found by POST (recreating a lost sidecar); None when expired or gone."""
+    meta = _meta(row["id"], row["photo_id"], row["sha256"], int(row["size"]), row["user_id"])
+    part = spool.part_path(config.spool_root, str(row["id"]))
+
+    def look() -> os.stat_result | None:
+        try:
+            st = part.stat()
+        except FileNotFoundError:
+            return None
+        if spool.read_meta(spool.meta_path(config.spool_root, meta["id"])) is None:
+            spool.write_meta(spool.meta_path(config.spool_root, meta["id"]), meta)
+        return st
+
+    st = await anyio.to_thread.run_sync(look)
+    if st is None:
+        return None
+    expires = _expiry(st, config)
+    if expires <= now:
+        return None
+    return UploadStatus(
+        row["id"], row["photo_id"], row["sha256"], int(row["size"]), st.st_size, expires, part
+    )
+
+
+def _expiry(st: os.stat_result, config: UploadConfig) -> int:
+    # TTL counts from the last write (the part's mtime moves with every appended chunk)
+    return int(st.st_mtime * 1000) + config.ttl_seconds * 1000
+
+
+def _read_session(
+    config: UploadConfig, upload_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[dict[str, Any], os.stat_result]:
+    """Blocking: the sidecar and the part's stat, or UploadNotFound (also for another user's upload)."""
+    meta = spool.read_meta(spool.meta_path(config.spool_root, str(upload_id)))
+    try:
+        if meta is None or meta.get("userId") != str(user_id):
+            raise FileNotFoundError
+        st = spool.part_path(config.spool_root, str(upload_id)).stat()
+    except FileNotFoundError:
+        raise UploadNotFound(
+            "no such upload (finished, expired or never created); POST /api/uploads again"
+        ) from None
+    if _expiry(st, config) <= now_ms():
+        raise UploadNotFound("this upload expired; POST /api/uploads again")
+    return meta, st
+
+
+async def get_upload(config: UploadConfig, upload_id: uuid.UUID, user_id: uuid.UUID) -> UploadStatus:
+    """The session (only to the user who created it: ids are capabilities, not to be shared).
+
+    Read from the spool (sidecar + part size), no database query: HEAD answers the part file's size.
+    """
+    meta, st = await anyio.to_thread.run_sync(_read_session, config, upload_id, user_id)
+    return UploadStatus(
+        id=upload_id,
+        photo_id=uuid.UUID(meta["photoId"]),
+        sha256=str(meta["sha256"]),
+        size=int(meta["size"]),
+        offset=st.st_size,
+        expires_at_ms=_expiry(st, config),
+        part=spool.part_path(config.spool_root, str(upload_id)),
+    )
 
 
 # -- PATCH --
-_locks: dict[uuid.UUID, asyncio.Lock] = {}
+LOCK_WAIT_SECONDS = 10.0
+_LOCK_POLL_SECONDS = 0.01
+# whole-file sha256 carried from chunk to chunk inside this process: upload id → (bytes hashed, state).
+# Valid only while the part's size equals the bytes hashed (bytes before the offset never change: chunks are
+# appended, and a refused chunk is cut back to its own start). After a resume elsewhere: one full read.
+_HASHES: OrderedDict[uuid.UUID, tuple[int, Any]] = OrderedDict()
+_MAX_HASHES = 1024
 
 
-async def _lock_for(upload_id: uuid.UUID) -> asyncio.Lock:
-    lock = _locks.get(upload_id)
-    if lock is None:
-        lock = _locks[upload_id] = asyncio.Lock()
-    return lock
+def _take_hash(upload_id: uuid.UUID, offset: int) -> Any:
+    entry = _HASHES.pop(upload_id, None)
+    if entry is not None and entry[0] == offset:
+        return entry[1]
+    return hashlib.sha256() if offset == 0 else None
+
+
+def _keep_hash(upload_id: uuid.UUID, offset: int, state: Any) -> None:
+    if state is None:
+        return
+    _HASHES[upload_id] = (offset, state)
+    while len(_HASHES) > _MAX_HASHES:
+        _HASHES.popitem(last=False)
+
+
+async def _lock(config: UploadConfig, status: UploadStatus) -> tuple[int, int]:
+    """flock the part (polling, so no thread sits blocked); UploadBusy after LOCK_WAIT_SECONDS."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            got = await anyio.to_thread.run_sync(spool.open_locked, status.part)
+        except FileNotFoundError:
+            raise UploadNotFound("no such upload (finished or expired); POST /api/uploads again") from None
+        if got is not None:
+            return got
+        if time.monotonic() > deadline:
+            size = (await anyio.to_thread.run_sync(os.stat, status.part)).st_size
+            raise UploadBusy(
+                "another request is still writing this upload; HEAD for the offset and retry", offset=size
+            )
+        await asyncio.sleep(_LOCK_POLL_SECONDS)
 
 
 async def append_chunk(
@@ -267,80 +391,71 @@ async def append_chunk(
     content_length: int | None,
     checksum: bytes | None,
 ) -> Appended:
-    """Write one chunk at ``offset``; fsync; move the offset. The last byte triggers :func:`finalize`.
+    """Append one chunk at ``offset`` under the upload's lock; fsync. The last byte triggers :func:`finalize`.
 
-    The body is consumed piece by piece (never held whole). On a cut connection the bytes that arrived are
-    kept (fsynced, offset moved) unless the chunk carried a checksum, which can then not be checked.
+    The part file's size is the offset: no database write per chunk. The body is consumed piece by piece
+    (never held whole). On a cut connection the bytes that arrived are kept (fsynced) unless the chunk
+    carried a checksum, which can then not be checked: such a chunk is cut off again.
     """
-    lock = await _lock_for(upload_id)
+    status = await get_upload(config, upload_id, user_id)
+    size = status.size
+    if content_length is not None and content_length > config.max_chunk_bytes:
+        raise TooLarge(f"a chunk may be at most {config.max_chunk_bytes} bytes", limit=config.max_chunk_bytes)
+    fd, current = await _lock(config, status)
     try:
-        await asyncio.wait_for(lock.acquire(), timeout=10)
-    except TimeoutError:
-        current = await get_upload(upload_id, user_id)
-        raise UploadBusy(
-            "another request is still writing this upload; HEAD for the offset and retry",
-            offset=current["offset"],
-        ) from None
-    try:
-        upload = await get_upload(upload_id, user_id)
-        if offset != upload["offset"]:
+        if offset != current:
             raise OffsetMismatch(
-                f"Upload-Offset is {offset} but the server has {upload['offset']} bytes",
-                offset=upload["offset"],
+                f"Upload-Offset is {offset} but the server has {current} bytes", offset=current
             )
-        size = int(upload["size"])
         remaining = size - offset
-        if content_length is not None and content_length > config.max_chunk_bytes:
-            raise TooLarge(
-                f"a chunk may be at most {config.max_chunk_bytes} bytes", limit=config.max_chunk_bytes
-            )
         if content_length is not None and content_length > remaining:
             raise UploadError(
                 f"the chunk ({content_length} bytes) goes past the declared size ({remaining} bytes left)",
                 code="chunk_past_end",
             )
-        path = Path(upload["spool_path"])
-        written, gone = await _write_chunk(path, offset, remaining, body, checksum, config)
+        whole = _take_hash(upload_id, offset)
+        written, gone, whole = await _write_chunk(fd, offset, remaining, body, checksum, whole, config)
         new_offset = offset + written
-        if written:
-            moved = await _move_offset(engine, upload_id, offset, new_offset, config)
-            if not moved:
-                current = await get_upload(upload_id, user_id)
-                raise OffsetMismatch("another request moved this upload", offset=current["offset"])
+        _keep_hash(upload_id, new_offset, whole)
         if gone:
             raise ClientGone(f"connection cut at {new_offset} of {size}")
         if new_offset < size:
             return Appended(offset=new_offset, size=size, complete=False)
-        state = await finalize(engine=engine, config=config, validator=validator, upload=upload)
-        return Appended(offset=size, size=size, complete=True, blob_state=state, sha256=upload["sha256"])
+        _HASHES.pop(upload_id, None)
+        digest = whole.hexdigest() if whole is not None else None
+        state = await finalize(
+            engine=engine, config=config, validator=validator, upload=status, digest=digest
+        )
+        return Appended(offset=size, size=size, complete=True, blob_state=state, sha256=status.sha256)
     finally:
-        lock.release()
-        if not lock.locked() and not getattr(lock, "_waiters", None):
-            _locks.pop(upload_id, None)
+        # closing the fd releases the flock
+        await anyio.to_thread.run_sync(os.close, fd)
 
 
 async def _write_chunk(
-    path: Path,
+    fd: int,
     offset: int,
     remaining: int,
     body: AsyncIterator[bytes],
     checksum: bytes | None,
+    whole: Any,
     config: UploadConfig,
-) -> tuple[int, bool]:
-    """Stream ``body`` into ``path`` at ``offset``; returns (bytes kept, connection cut).
+) -> tuple[int, bool, Any]:
+    """Stream ``body`` onto the end of the part (at ``offset``); returns (bytes kept, connection cut, hash).
 
-    Pieces are gathered into 1 MiB blocks; each block is written (``pwrite`` at its position) and hashed in
-    a worker thread while the next block arrives, so disk and network overlap and at most two blocks are in
-    memory. The file is fsynced before returning.
+    Pieces are gathered into 1 MiB blocks; each block is written and hashed (chunk checksum and the running
+    whole-file sha256) in a worker thread while the next block arrives, so disk, hashing and network
+    overlap and at most two blocks are in memory. fsync before returning. A refused chunk (bad checksum,
+    checksummed and cut, past the declared size) is truncated away again: the offset does not move.
     """
     digest = hashlib.sha256() if checksum is not None else None
+    running = whole.copy() if whole is not None else None  # committed only if the chunk is kept
     received = 0
     gone = False
     buffer = bytearray()
-    await anyio.to_thread.run_sync(spool.ensure_part, path)
-    fd = await anyio.to_thread.run_sync(os.open, path, os.O_WRONLY)
     pending: asyncio.Future[None] | None = None
     position = offset
+    refused: UploadError | None = None
     try:
         iterator = body.__aiter__()
         while True:
@@ -356,44 +471,54 @@ async def _write_chunk(
                 continue
             received += len(piece)
             if received > remaining:
-                raise UploadError("the chunk goes past the declared size", code="chunk_past_end")
+                refused = UploadError("the chunk goes past the declared size", code="chunk_past_end")
+                break
             buffer += piece
             if len(buffer) >= _WRITE_BUFFER:
                 if pending is not None:
                     await pending
                 block = bytes(buffer)
                 buffer.clear()
-                pending = asyncio.ensure_future(asyncio.to_thread(_write_block, fd, block, position, digest))
+                pending = asyncio.ensure_future(
+                    asyncio.to_thread(_write_block, fd, block, position, digest, running)
+                )
                 position += len(block)
         if pending is not None:
             await pending
             pending = None
-        if buffer:
-            await asyncio.to_thread(_write_block, fd, bytes(buffer), position, digest)
+        if buffer and refused is None:
+            await asyncio.to_thread(_write_block, fd, bytes(buffer), position, digest, running)
             position += len(buffer)
             buffer.clear()
-        await anyio.to_thread.run_sync(os.fsync, fd)
-    finally:
-        if pending is not None:  # an error while a block was being written: let it finish before closing
+        if refused is None and digest is not None and not gone and digest.digest() != checksum:
+            refused = ChunkChecksumMismatch(
+                "the chunk's sha256 does not match Upload-Checksum; resend it from the same offset",
+                offset=offset,
+            )
+        if refused is None and not (gone and digest is not None):
+            await anyio.to_thread.run_sync(os.fsync, fd)
+            return position - offset, gone, running
+    except BaseException:
+        if pending is not None:  # an error while a block was being written: let it finish first
             with contextlib.suppress(Exception):
                 await pending
-        await anyio.to_thread.run_sync(os.close, fd)
-    written = position - offset
-    if digest is not None and (gone or digest.digest() != checksum):
-        # a checksummed chunk counts whole or not at all; the bytes past the offset are overwritten later
-        if gone:
-            return 0, True
-        raise ChunkChecksumMismatch(
-            "the chunk's sha256 does not match Upload-Checksum; resend it from the same offset",
-            offset=offset,
-        )
-    return written, gone
+        # a failed write (disk full, cancelled) must not leave half a chunk: cut back to where it began
+        with contextlib.suppress(OSError):
+            await anyio.to_thread.run_sync(spool.rollback, fd, offset)
+        raise
+    # refused, or checksummed and cut: the chunk counts whole or not at all
+    await anyio.to_thread.run_sync(spool.rollback, fd, offset)
+    if refused is not None:
+        raise refused
+    return 0, True, whole
 
 
-def _write_block(fd: int, block: bytes, position: int, digest: Any) -> None:
+def _write_block(fd: int, block: bytes, position: int, digest: Any, running: Any) -> None:
     """Runs in a worker thread: hashing and writing both release the GIL for large buffers."""
     if digest is not None:
         digest.update(block)
+    if running is not None:
+        running.update(block)
     view = memoryview(block)
     while view:
         done = os.pwrite(fd, view, position)
@@ -401,52 +526,43 @@ def _write_block(fd: int, block: bytes, position: int, digest: Any) -> None:
         position += done
 
 
-async def _move_offset(
-    engine: Engine[Any], upload_id: uuid.UUID, old: int, new: int, config: UploadConfig
-) -> bool:
-    # the offset only moves from the value this request started at (another writer → 0 rows → 409)
-    async with write_tx(engine):
-        rows = await engine.run_querystring(
-            QueryString(
-                'UPDATE "media_upload" SET "offset" = {}, "expires_at_ms" = {} '
-                'WHERE "id" = {} AND "offset" = {} RETURNING "id"',
-                new,
-                now_ms() + config.ttl_seconds * 1000,
-                upload_id,
-                old,
-            )
-        )
-    return bool(rows)
-
-
 # -- the last byte --
 async def finalize(
-    *, engine: Engine[Any], config: UploadConfig, validator: Validator, upload: dict[str, Any]
+    *,
+    engine: Engine[Any],
+    config: UploadConfig,
+    validator: Validator,
+    upload: UploadStatus,
+    digest: str | None = None,
 ) -> str:
     """Whole-file sha256, content check, then blob + transfer/derive jobs in one transaction.
 
-    Returns the blob state (``spooled``, or ``stored`` if an identical file already was). Raises
-    DigestMismatch (spool deleted) or ContentRejected (spool deleted, blob recorded as rejected).
+    ``digest`` is the sha256 carried along while appending (this process saw every byte); without it the
+    part is read once in a worker thread. Runs under the upload's lock. Returns the blob state (``spooled``,
+    or ``stored`` if an identical file already was). Raises DigestMismatch (spool deleted) or
+    ContentRejected (spool deleted, blob recorded as rejected).
     """
-    sha = upload["sha256"]
-    size = int(upload["size"])
-    part = Path(upload["spool_path"])
-    await anyio.to_thread.run_sync(spool.truncate, part, size)
-    actual, count = await anyio.to_thread.run_sync(spool.sha256_file, part, size)
-    if count != size or actual != sha:
-        await _drop_upload(engine, upload["id"], part)
+    sha = upload.sha256
+    size = upload.size
+    part = upload.part
+    if digest is None:
+        digest, count = await anyio.to_thread.run_sync(spool.sha256_file, part, None)
+    else:
+        count = size
+    if count != size or digest != sha:
+        await _drop_upload(engine, config, upload.id)
         raise DigestMismatch(
-            f"the file's sha256 is {actual} ({count} bytes), not the declared {sha}; upload it again",
-            actual=actual,
+            f"the file's sha256 is {digest} ({count} bytes), not the declared {sha}; upload it again",
+            actual=digest,
         )
     existing = await blob_state(sha)
     if existing is not None and existing["state"] in ("spooled", "stored"):
-        await _drop_upload(engine, upload["id"], part)
+        await _drop_upload(engine, config, upload.id)
         return str(existing["state"])
     try:
         facts = await anyio.to_thread.run_sync(validator, part)
     except ContentRejected as exc:
-        await _drop_upload(engine, upload["id"], part)
+        await _drop_upload(engine, config, upload.id)
         await _record_rejection(engine, sha, size, exc)
         raise
     target = spool.spooled_path(config.spool_root, sha)
@@ -472,14 +588,22 @@ async def finalize(
             )
             for kind in ("transfer", "derive"):
                 await Job.insert(Job(id=uuid.uuid4(), kind=kind, key=sha, due_at=now, created_at_ms=now))
-        await Upload.delete().where(Upload.id == upload["id"])
+        await Upload.delete().where(Upload.id == upload.id)
+    await anyio.to_thread.run_sync(spool.remove, spool.meta_path(config.spool_root, str(upload.id)))
     return "spooled"
 
 
-async def _drop_upload(engine: Engine[Any], upload_id: uuid.UUID, part: Path) -> None:
+def _remove_files(root: Path, upload_id: str) -> None:
+    # the sidecar first: without it no PATCH or HEAD finds the upload any more
+    spool.remove(spool.meta_path(root, upload_id))
+    spool.remove(spool.part_path(root, upload_id))
+
+
+async def _drop_upload(engine: Engine[Any], config: UploadConfig, upload_id: uuid.UUID) -> None:
+    _HASHES.pop(upload_id, None)
+    await anyio.to_thread.run_sync(_remove_files, config.spool_root, str(upload_id))
     async with write_tx(engine):
         await Upload.delete().where(Upload.id == upload_id)
-    await anyio.to_thread.run_sync(spool.remove, part)
 
 
 async def _record_rejection(engine: Engine[Any], sha: str, size: int, exc: ContentRejected) -> None:
@@ -499,13 +623,41 @@ async def _record_rejection(engine: Engine[Any], sha: str, size: int, exc: Conte
             )
 
 
-async def expire_uploads(engine: Engine[Any], *, now: int | None = None) -> int:
-    """Delete sessions past their expiry and their part files. Returns how many."""
+async def expire_uploads(engine: Engine[Any], config: UploadConfig, *, now: int | None = None) -> int:
+    """Delete sessions idle past their TTL and their files; returns how many.
+
+    The row's ``expires_at_ms`` is a lower bound (chunks do not touch the database): a row past it whose
+    part was written recently only gets its expiry moved to the part's mtime + TTL.
+    """
     cutoff = now_ms() if now is None else now
-    rows = await Upload.select(Upload.id, Upload.spool_path).where(Upload.expires_at_ms <= cutoff)
+    rows = await Upload.select(Upload.id).where(Upload.expires_at_ms <= cutoff)
+    dropped = 0
     for row in rows:
-        await _drop_upload(engine, row["id"], Path(row["spool_path"]))
-    return len(rows)
+        part = spool.part_path(config.spool_root, str(row["id"]))
+        try:
+            expires = _expiry(await anyio.to_thread.run_sync(os.stat, part), config)
+        except FileNotFoundError:
+            expires = 0
+        if expires > cutoff:
+            async with write_tx(engine):
+                await Upload.update({Upload.expires_at_ms: expires}).where(Upload.id == row["id"])
+            continue
+        await _drop_upload(engine, config, row["id"])
+        dropped += 1
+    return dropped
+
+
+async def uploaded_bytes(config: UploadConfig, upload_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Bytes received so far per unfinished upload (the part files' sizes)."""
+
+    def sizes() -> dict[uuid.UUID, int]:
+        out: dict[uuid.UUID, int] = {}
+        for upload_id in upload_ids:
+            with contextlib.suppress(FileNotFoundError):
+                out[upload_id] = spool.part_path(config.spool_root, str(upload_id)).stat().st_size
+        return out
+
+    return await anyio.to_thread.run_sync(sizes)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -521,13 +673,14 @@ def utc_from_ms(ms: int) -> datetime:
 
 
 def image_validator(*, max_pixels: int, max_bytes: int) -> Validator:
-    """The upload's content check: sniffed type, size and pixel limits, whole decode (bombs, truncation)."""
+    """The upload's content check without decoding pixels: sniffed type, size and pixel limits from the header
+    (bombs), truncation from the file structure. The full decode happens in the derivative worker."""
 
     def validate(path: Path) -> ContentFacts:
-        from media.images import ImageRejected, inspect_image
+        from media.images import ImageRejected, check_image
 
         try:
-            facts = inspect_image(path, max_pixels, max_bytes=max_bytes)
+            facts = check_image(path, max_pixels, max_bytes=max_bytes)
         except ImageRejected as exc:
             raise ContentRejected(exc.detail or exc.reason, code=exc.reason) from exc
         return ContentFacts(

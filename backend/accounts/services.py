@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -114,20 +116,54 @@ async def login(
     return LoginResponse(token=token, expires_at=expires_at, user=auth_user_from_row(row))
 
 
+# Token digest → (user, token expiry, cached until on the monotonic clock). Saves the per-request database
+# lookup (a new aiosqlite connection per query outside a transaction: ~4 ms). Logout, a password change and
+# deactivation evict at once in this process; other processes see them within TOKEN_CACHE_SECONDS (see
+# docs/architecture.md, Security).
+TOKEN_CACHE_SECONDS = 10.0
+TOKEN_CACHE_MAX = 10_000
+_token_cache: OrderedDict[str, tuple[AuthUser, datetime, float]] = OrderedDict()
+
+
+def forget_tokens(*, digest: str | None = None, user_id: UUID | None = None) -> None:
+    """Evict cached tokens: one (by digest), every token of a user, or (no argument) all of them."""
+    if digest is None and user_id is None:
+        _token_cache.clear()
+        return
+    if digest is not None:
+        _token_cache.pop(digest, None)
+    if user_id is not None:
+        for key in [k for k, (user, _, _) in _token_cache.items() if user.id == user_id]:
+            del _token_cache[key]
+
+
 async def user_for_token(token: str) -> AuthUser | None:
+    digest = token_digest(token)
+    cached = _token_cache.get(digest)
+    if cached is not None:
+        user, expires_at, fresh_until = cached
+        if time.monotonic() < fresh_until and expires_at > _now():
+            return user
+        del _token_cache[digest]
     found = (
         await AuthToken.select(AuthToken.expires_at, *AuthToken.user.all_columns())
-        .where(AuthToken.token_hash == token_digest(token))
+        .where(AuthToken.token_hash == digest)
         .first()
     )
     if not found or _aware(found["expires_at"]) <= _now() or not found["user.active"]:
         return None
-    return auth_user_from_row({k.removeprefix("user."): v for k, v in found.items()})
+    user = auth_user_from_row({k.removeprefix("user."): v for k, v in found.items()})
+    _token_cache[digest] = (user, _aware(found["expires_at"]), time.monotonic() + TOKEN_CACHE_SECONDS)
+    while len(_token_cache) > TOKEN_CACHE_MAX:
+        _token_cache.popitem(last=False)
+    return user
 
 
 async def logout(*, token: str) -> None:
+    digest = token_digest(token)
+    forget_tokens(digest=digest)
     async with write_tx():
-        await AuthToken.delete().where(AuthToken.token_hash == token_digest(token))
+        await AuthToken.delete().where(AuthToken.token_hash == digest)
 
 
 async def _check_role_links(role: Role, region_id: UUID | None, facility_id: UUID | None) -> None:
@@ -217,6 +253,7 @@ async def update_user(*, user_id: UUID, data: UpdateUserRequest, actor_id: str) 
         values[User.active] = data.active
     if data.password is not None:
         values[User.password_hash] = await hash_password(data.password)
+    forget_tokens(user_id=user_id)
     async with write_tx():
         await User.update(values).where(User.id == user_id)
         if data.active is False or data.password is not None:
@@ -227,6 +264,9 @@ async def update_user(*, user_id: UUID, data: UpdateUserRequest, actor_id: str) 
             entity=f"user/{user_id}",
             details={"fields": sorted(f for f in data.__struct_fields__ if getattr(data, f) is not None)},
         )
+    # cached tokens carry the user's scope (region, facility) and must die with a password change or
+    # deactivation: drop them after the commit (and before it, so no request refills from the old row)
+    forget_tokens(user_id=user_id)
     updated = await User.select().where(User.id == user_id).first()
     assert updated is not None
     return _user_out(updated)

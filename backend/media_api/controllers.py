@@ -116,16 +116,19 @@ class UploadController(Controller):
         return Response(body, status_code=HTTP_201_CREATED, headers=headers)
 
     @head("/{upload_id:uuid}", operation_id="uploadOffset")
-    async def upload_offset(self, upload_id: FromPath[UUID], request: AuthRequest) -> Response[None]:
+    async def upload_offset(
+        self, upload_id: FromPath[UUID], request: AuthRequest, state: State
+    ) -> Response[None]:
+        config = services.upload_config(_settings(state))
         try:
-            row = await uploads.get_upload(upload_id, current_user(request).id)
+            status = await uploads.get_upload(config, upload_id, current_user(request).id)
         except uploads.UploadNotFound:
             return Response(None, status_code=404, headers=_tus_headers())
         headers = _tus_headers(
             **{
-                "Upload-Offset": str(row["offset"]),
-                "Upload-Length": str(row["size"]),
-                "Upload-Expires": _http_date(uploads.utc_from_ms(row["expires_at_ms"])),
+                "Upload-Offset": str(status.offset),
+                "Upload-Length": str(status.size),
+                "Upload-Expires": _http_date(uploads.utc_from_ms(status.expires_at_ms)),
             }
         )
         return Response(None, status_code=HTTP_200_OK, headers=headers)
@@ -179,8 +182,12 @@ class ReceiptController(Controller):
     guards = [EVERY_ROLE]
 
     @get("/{inspection_id:uuid}/receipt", operation_id="getInspectionReceipt")
-    async def get_receipt(self, inspection_id: FromPath[UUID], request: AuthRequest) -> Receipt:
-        return await services.receipt(user=current_user(request), inspection_id=inspection_id)
+    async def get_receipt(self, inspection_id: FromPath[UUID], request: AuthRequest, state: State) -> Receipt:
+        return await services.receipt(
+            user=current_user(request),
+            inspection_id=inspection_id,
+            config=services.upload_config(_settings(state)),
+        )
 
 
 class PhotoController(Controller):

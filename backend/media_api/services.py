@@ -174,7 +174,7 @@ async def flag_reused_photos() -> int:
 
 
 # -- receipt --
-async def receipt(*, user: AuthUser, inspection_id: UUID) -> Receipt:
+async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.UploadConfig) -> Receipt:
     await ensure_inspection_visible(user, inspection_id)
     inspection = (
         await Inspection.select(Inspection.standard_version_id).where(Inspection.id == inspection_id).first()
@@ -189,10 +189,14 @@ async def receipt(*, user: AuthUser, inspection_id: UUID) -> Receipt:
     blobs = {b["sha256"]: b for b in await Blob.select().where(Blob.sha256.is_in(shas))} if shas else {}
     offsets: dict[UUID, int] = {}
     if photos:
-        for row in await Upload.select(Upload.photo_id, Upload.offset).where(
+        sessions = await Upload.select(Upload.id, Upload.photo_id).where(
             Upload.photo_id.is_in([p["id"] for p in photos])
-        ):
-            offsets[row["photo_id"]] = max(offsets.get(row["photo_id"], 0), int(row["offset"]))
+        )
+        # the part files' sizes are the offsets (chunks do not touch the database)
+        received = await uploads.uploaded_bytes(config, [row["id"] for row in sessions])
+        for row in sessions:
+            got = received.get(row["id"], 0)
+            offsets[row["photo_id"]] = max(offsets.get(row["photo_id"], 0), got)
     out: list[ReceiptPhoto] = []
     counts: dict[str, int] = {"awaiting_upload": 0, "received": 0, "stored": 0, "rejected": 0}
     have: dict[str, int] = {}

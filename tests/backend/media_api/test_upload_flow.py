@@ -213,7 +213,7 @@ async def test_wrong_declared_sha256_is_422_and_spool_deleted(
     photo = await add_photo(demo["review_inspection"], data, declared_sha256=declared)
     created = await create(client, inspector, photo)
     url = created.json()["uploadUrl"]
-    assert len(spool_files(app)) == 1
+    assert sorted(p.suffix for p in spool_files(app)) == [".json", ".part"]  # the part and its sidecar
     response = await patch(client, inspector, url, 0, data)
     assert response.status_code == 422
     assert response.json()["code"] == "sha256_mismatch"

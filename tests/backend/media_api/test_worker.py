@@ -231,7 +231,7 @@ async def test_reuse_at_another_facility_is_flagged(
     elsewhere = await add_photo(demo["self_inspections"][1], data)  # another centre's self-assessment
     from backend.workers import housekeeping
 
-    await housekeeping(app.state.engine)
+    await housekeeping(app.state.engine, app.state.settings)
     flags = {r["id"]: r["reused_elsewhere"] for r in await Photo.select(Photo.id, Photo.reused_elsewhere)}
     assert flags == {here.id: True, same_facility.id: True, elsewhere.id: True}
     receipt = (
