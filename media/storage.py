@@ -85,6 +85,10 @@ class ObjectNotFoundError(StorageError, KeyError):
     """Reading a key that does not exist."""
 
 
+class BucketMissingError(StorageError):
+    """The S3 bucket does not exist (e.g. the store was down when the app started): ``ensure_bucket()``."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoredObject:
     key: str
@@ -656,6 +660,8 @@ def _map_error(exc: Exception) -> StorageError:
     if isinstance(exc, ClientError):
         code = _code(exc)
         status = _status(exc)
+        if code == "NoSuchBucket":
+            return BucketMissingError(f"store answered NoSuchBucket: {exc}")
         if code in {"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"}:
             return IntegrityError(f"store refused the body: {code}")
         if code in _UNAVAILABLE_CODES or status >= 500:

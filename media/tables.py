@@ -41,14 +41,18 @@ class Blob(Table, tablename="media_blob"):
 
 
 class Upload(Table, tablename="media_upload"):
-    """A tus upload session for one photo's bytes; removed once the file is verified (or refused)."""
+    """A tus upload session for one photo's bytes; removed once the file is verified (or refused).
+
+    Lists and expires sessions; the PATCH path reads the spool's sidecar instead (no query per chunk).
+    ``expires_at_ms`` is a lower bound that housekeeping moves to the part's mtime + TTL.
+    """
 
     id = UUID(primary_key=True)
     photo_id = UUID(index=True)
     sha256 = Varchar(length=64)
     size = BigInt()
     mime = Varchar(length=40, default="")
-    # bytes durably in the spool file (fsynced); the next PATCH must start here
+    # 0 at creation and no longer maintained: the spool part file's size is the offset (media/uploads.py)
     offset = BigInt(default=0)
     spool_path = Text()
     user_id = UUID()

@@ -28,7 +28,7 @@ from piccolo.querystring import QueryString
 
 from media import spool
 from media.db import is_postgres, write_tx
-from media.storage import IntegrityError, Storage, StorageError, validate_key
+from media.storage import BucketMissingError, IntegrityError, Storage, StorageError, validate_key
 from media.tables import Blob, Job
 from media.uploads import now_ms
 
@@ -226,7 +226,7 @@ class MediaWorker:
             await self._lose(sha, "the spool copy is missing and storage does not have it")
             raise _Permanent(f"{sha}: spool copy missing; the device must upload it again")
         try:
-            stored = await self.storage.put_file(key, path, sha, size, content_type=blob["mime"] or None)
+            stored = await self._put(key, path, sha, size, blob["mime"] or None)
         except IntegrityError as exc:
             # our verified spool copy changed on disk: throw it away, the device (which keeps photos until the
             # receipt says stored) uploads again
@@ -238,6 +238,18 @@ class MediaWorker:
         log.info("stored %s (%d bytes, already present: %s)", key, size, stored.already_present)
         await self._mark_stored(sha)
         await anyio.to_thread.run_sync(spool.remove, path)
+
+    async def _put(self, key: str, path: Path, sha: str, size: int, content_type: str | None) -> Any:
+        try:
+            return await self.storage.put_file(key, path, sha, size, content_type=content_type)
+        except BucketMissingError:
+            # the app's start-up could not create it (store down then): create it now, once, and retry
+            ensure = getattr(self.storage, "ensure_bucket", None)
+            if ensure is None:
+                raise
+            log.warning("bucket missing; creating it")
+            await ensure()
+            return await self.storage.put_file(key, path, sha, size, content_type=content_type)
 
     async def _mark_stored(self, sha: str) -> None:
         from datetime import UTC, datetime
@@ -268,8 +280,12 @@ class MediaWorker:
             source = await self._source(blob, Path(tmp))
             try:
                 outputs = await anyio.to_thread.run_sync(self.derive, source, dict(VARIANTS))
+            except DecodeRejected as exc:
+                # the upload only checked headers and structure; the first full decode is here
+                await self._reject(sha, f"{exc.reason}: {exc.detail}")
+                raise _Permanent(f"{sha}: rejected at decode: {exc.reason}: {exc.detail}") from exc
             except Exception as exc:
-                # the upload path already decoded this file; a failure here is recorded, not retried forever
+                # not the image's fault (memory, a bug): recorded, not retried forever
                 async with write_tx(self.engine):
                     await Blob.update({Blob.derive_error: f"{type(exc).__name__}: {exc}"}).where(
                         Blob.sha256 == sha
@@ -279,11 +295,29 @@ class MediaWorker:
                 out = Path(tmp) / f"{variant}.jpg"
                 await anyio.to_thread.run_sync(out.write_bytes, data)
                 digest, size = await anyio.to_thread.run_sync(spool.sha256_file, out)
-                await self.storage.put_file(
-                    derivative_key(sha, variant), out, digest, size, content_type="image/jpeg"
-                )
+                await self._put(derivative_key(sha, variant), out, digest, size, "image/jpeg")
         async with write_tx(self.engine):
             await Blob.update({Blob.derived: True, Blob.derive_error: None}).where(Blob.sha256 == sha)
+
+    async def _reject(self, sha: str, reason: str) -> None:
+        """The bytes are not a decodable image: the blob (and so every photo of it) becomes ``rejected``
+        with the reason, which the receipt shows; the spool and stored copies are removed."""
+        log.warning("blob %s rejected at decode: %s", sha, reason)
+        blob = await Blob.select(Blob.spool_path, Blob.storage_key).where(Blob.sha256 == sha).first()
+        async with write_tx(self.engine):
+            await Blob.update(
+                {Blob.state: "rejected", Blob.reject_reason: reason, Blob.spool_path: None}
+            ).where(Blob.sha256 == sha)
+            await Job.update({Job.done_at: self.clock(), Job.last_error: f"rejected: {reason}"}).where(
+                (Job.key == sha) & (Job.kind == "transfer") & Job.done_at.is_null()
+            )
+        if blob is None:
+            return
+        if blob["spool_path"]:
+            await anyio.to_thread.run_sync(spool.remove, Path(blob["spool_path"]))
+        if blob["storage_key"]:
+            with contextlib.suppress(StorageError):
+                await self.storage.delete(blob["storage_key"])
 
     async def _source(self, blob: dict[str, Any], tmp: Path) -> Path:
         """The original: the spool copy while it exists, else downloaded from storage into ``tmp``."""
@@ -299,6 +333,15 @@ class MediaWorker:
             async for chunk in self.storage.iter_bytes(blob["storage_key"]):
                 await anyio.to_thread.run_sync(handle.write, chunk)
         return target
+
+
+class DecodeRejected(Exception):
+    """Raised by a DeriveFn when the file does not decode as an image (truncated, corrupt, bomb)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
 
 
 class _Permanent(Exception):
@@ -333,9 +376,12 @@ def image_deriver(*, max_pixels: int, max_bytes: int) -> DeriveFn:
     """Thumb and preview through media.images.make_derivatives (one draft() decode, upright, no EXIF)."""
 
     def derive(path: Path, sizes: dict[str, int]) -> dict[str, bytes]:
-        from media.images import make_derivatives
+        from media.images import ImageRejected, make_derivatives
 
-        made = make_derivatives(path, max_pixels=max_pixels, max_bytes=max_bytes, sizes=sizes)
+        try:
+            made = make_derivatives(path, max_pixels=max_pixels, max_bytes=max_bytes, sizes=sizes)
+        except ImageRejected as exc:
+            raise DecodeRejected(exc.reason, exc.detail) from exc
         return {name: d.data for name, d in made.items()}
 
     return derive

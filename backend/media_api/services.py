@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +34,7 @@ from backend.media_api.schemas import (
 from backend.settings import Settings
 from media import uploads
 from media.tables import Blob, Upload
-from sync.tables import Photo
+from sync.tables import AnswerRegister, Photo
 
 log = logging.getLogger("fieldcheck.media")
 
@@ -220,10 +221,11 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
             )
         )
     minimums = await min_photos_by_article(inspection["standard_version_id"])
+    not_applicable = await na_articles(inspection_id)
     short = [
         ArticleShortfall(item_code=code, title=title, required=need, have=have.get(code, 0))
         for code, (title, need) in (minimums or {}).items()
-        if have.get(code, 0) < need
+        if have.get(code, 0) < need and code not in not_applicable
     ]
     return Receipt(
         inspection_id=inspection_id,
@@ -237,6 +239,22 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
         and minimums is not None,
         minimums_source="standard" if minimums is not None else "unavailable",
     )
+
+
+async def na_articles(inspection_id: UUID) -> set[str]:
+    """Articles marked N/A in this inspection (register field ``na`` holding JSON ``true``): they need no
+    photos, so they are never short of their minimum."""
+    rows = await AnswerRegister.select(AnswerRegister.item_code, AnswerRegister.value).where(
+        (AnswerRegister.inspection_id == inspection_id) & (AnswerRegister.field == "na")
+    )
+    out: set[str] = set()
+    for row in rows:
+        try:
+            if json.loads(row["value"]) is True:
+                out.add(row["item_code"])
+        except (TypeError, ValueError):
+            continue  # a malformed register is not N/A
+    return out
 
 
 def photo_state(photo: dict[str, Any], blob: dict[str, Any] | None) -> tuple[PhotoState, str | None]:

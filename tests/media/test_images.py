@@ -440,3 +440,72 @@ def test_camera_sized_jpeg(tmp_path: Path) -> None:
     assert (out["preview"].width, out["preview"].height) == (1200, 1600)
     assert (out["thumb"].width, out["thumb"].height) == (240, 320)
     assert out["thumb"].size < out["preview"].size < p.stat().st_size
+
+
+from media.images import check_complete  # noqa: E402
+
+
+def _noise(size: tuple[int, int] = (120, 90)) -> Image.Image:
+    import os
+
+    return Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_check_image_structure_without_decoding(tmp_path: Path, fmt: str) -> None:
+    from media.images import check_image
+
+    whole = save(_noise(), tmp_path / f"ok.{fmt.lower()}", fmt)
+    facts = check_image(whole)
+    assert (facts.width, facts.height) == (120, 90)
+    data = whole.read_bytes()
+    cut = tmp_path / f"cut.{fmt.lower()}"
+    cut.write_bytes(data[: len(data) - 40])
+    with pytest.raises(ImageRejected) as info:
+        check_image(cut)
+    # libwebp reads the whole container at open and may call it corrupt before our structure check
+    assert info.value.reason in ({"truncated", "corrupt"} if fmt == "WEBP" else {"truncated"})
+    with pytest.raises(ImageRejected) as info:
+        check_complete(cut, Image.MIME[fmt])
+    assert info.value.reason == "truncated"
+
+
+def test_check_image_jpeg_padding_and_trailer_pass(tmp_path: Path) -> None:
+    from media.images import check_image
+
+    data = save(_noise(), tmp_path / "a.jpg", "JPEG").read_bytes()
+    for name, tail in (("padded", b"\x00" * 300), ("trailer", b"SEFHvendor-trailer" * 20 + b"SEFT")):
+        path = tmp_path / f"{name}.jpg"
+        path.write_bytes(data + tail)
+        assert check_image(path).mime == "image/jpeg"
+
+
+def test_check_image_heic_boxes(tmp_path: Path, heic: Path) -> None:
+    from media.images import check_image
+
+    assert check_image(heic).mime == "image/heic"
+    data = heic.read_bytes()
+    cut = tmp_path / "cut.heic"
+    cut.write_bytes(data[:-10])
+    with pytest.raises(ImageRejected) as info:
+        check_image(cut)
+    assert info.value.reason in ("truncated", "corrupt")  # libheif may refuse it at open already
+    with pytest.raises(ImageRejected) as info:
+        check_complete(cut, "image/heic")
+    assert info.value.reason == "truncated"
+    extra = tmp_path / "extra.heic"
+    extra.write_bytes(data + b"\0\0\0")
+    with pytest.raises(ImageRejected) as info:
+        check_image(extra)
+    assert info.value.reason in ("truncated", "corrupt")
+
+
+def test_check_image_webp_riff_size_must_equal_file_size(tmp_path: Path) -> None:
+    from media.images import check_image
+
+    data = save(_noise(), tmp_path / "a.webp", "WEBP").read_bytes()
+    longer = tmp_path / "longer.webp"
+    longer.write_bytes(data + b"\0\0")
+    with pytest.raises(ImageRejected) as info:
+        check_image(longer)
+    assert info.value.reason == "corrupt"

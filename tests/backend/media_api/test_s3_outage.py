@@ -189,3 +189,38 @@ async def test_moto_down_from_the_start_then_up(
         check_bucket(await asyncio.to_thread(list_objects, server, "fc-outage"), photos)
     finally:
         server.stop()
+
+
+async def test_moto_down_at_start_up_then_worker_creates_the_bucket(
+    client: httpx.AsyncClient, app: Litestar, demo: dict[str, Any], inspector: dict[str, str]
+) -> None:
+    """prepare_storage only logs when S3 is down at start-up; the transfer worker meets NoSuchBucket later
+    and creates the bucket itself (nobody calls ensure_bucket by hand here)."""
+    from backend.storage import prepare_storage
+    from tests.media.s3servers import moto
+
+    port = moto.free_port()
+    storage = S3Storage(
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region="us-east-1",
+        bucket="fc-created-late",
+        access_key="testing",
+        secret_key="testing",
+        verify_readback=True,
+        connect_timeout=1,
+        max_attempts=1,
+    )
+    await prepare_storage(storage)  # store down: logged, no bucket, no exception
+    app.state.storage = storage
+    clock = Clock()
+    worker = make_worker(app, storage, clock, "moto-late-bucket")
+    photos = await upload_batch(client, demo, inspector, 2)
+    server = start_moto(port=port)  # up, but empty: no bucket
+    try:
+        clock.now = now_ms() + 1
+        assert await worker.run_once() == 4
+        assert await Job.count().where(Job.done_at.is_null()) == 0
+        assert set((await receipt_states(client, demo, inspector)).values()) == {"stored"}
+        check_bucket(await asyncio.to_thread(list_objects, server, "fc-created-late"), photos)
+    finally:
+        server.stop()

@@ -301,3 +301,32 @@ async def test_receipt_lists_articles_short_of_their_minimum_photos(
     states = {p["photoId"]: p["state"] for p in after["photos"]}
     assert states == {str(stored.id): "stored", str(waiting.id): "awaiting_upload", str(one.id): "received"}
     assert await min_photos_by_article("no-such-standard") is None
+
+
+async def test_na_articles_are_never_short_of_photos(
+    client: httpx.AsyncClient, demo: dict[str, Any], inspector: dict[str, str]
+) -> None:
+    from sync.tables import AnswerRegister
+
+    inspection = demo["review_inspection"]  # cn-thc-capacity-2018: 1.2.1 needs 1 photo, 1.2.2 needs 2
+
+    async def short() -> set[str]:
+        body = (await client.get(f"/api/inspections/{inspection}/receipt", headers=inspector)).json()
+        return {a["itemCode"] for a in body["shortArticles"]}
+
+    assert {"1.2.1", "1.2.2"} <= await short()
+    for code, value in (("1.2.2", "true"), ("1.2.1", "false")):
+        await AnswerRegister.insert(
+            AnswerRegister(
+                key=f"{inspection}/{code}/na",
+                inspection_id=inspection,
+                item_code=code,
+                field="na",
+                value=value,
+            )
+        )
+    after = await short()
+    assert "1.2.2" not in after  # N/A: no photos needed
+    assert "1.2.1" in after  # na = false is not N/A
+    await AnswerRegister.update({AnswerRegister.value: "null"}).where(AnswerRegister.item_code == "1.2.2")
+    assert "1.2.2" in await short()  # N/A withdrawn: short again

@@ -242,3 +242,42 @@ async def test_reuse_at_another_facility_is_flagged(
     assert (
         await client.get(f"/api/inspections/{demo['review_inspection']}/receipt", headers=office)
     ).status_code == 200
+
+
+async def test_file_that_passes_the_upload_check_but_does_not_decode_is_rejected_by_the_worker(
+    client: httpx.AsyncClient,
+    app: Litestar,
+    demo: dict[str, Any],
+    inspector: dict[str, str],
+    worker: MediaWorker,
+) -> None:
+    """The upload checks headers and structure only; the derivative worker's full decode finds damaged
+    pixel data, marks the blob rejected with the reason (the receipt shows it) and drops the bytes."""
+    import io
+    import os
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.frombytes("RGB", (300, 200), os.urandom(300 * 200 * 3)).save(out, "PNG")
+    damaged = bytearray(out.getvalue())
+    middle = len(damaged) // 2
+    damaged[middle : middle + 64] = b"\0" * 64  # inside IDAT: structure intact, zlib stream broken
+    photo = await add_photo(demo["review_inspection"], bytes(damaged))
+    assert (await upload(client, inspector, photo)).status_code == 204  # accepted at upload
+    await worker.run_once()
+    blob = await Blob.select().where(Blob.sha256 == photo.sha256).first()
+    assert blob is not None
+    assert blob["state"] == "rejected"
+    assert blob["reject_reason"].startswith("corrupt")
+    assert blob["spool_path"] is None
+    assert await Job.count().where(Job.done_at.is_null()) == 0
+    receipt = (
+        await client.get(f"/api/inspections/{demo['review_inspection']}/receipt", headers=inspector)
+    ).json()
+    [entry] = [p for p in receipt["photos"] if p["photoId"] == str(photo.id)]
+    assert entry["state"] == "rejected"
+    assert entry["reason"].startswith("corrupt")
+    root = app.state.settings.data_path
+    assert not (root / "storage" / blob_key(photo.sha256)).exists()
+    assert [p for p in (root / "spool").rglob("*") if p.is_file()] == []
