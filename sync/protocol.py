@@ -199,6 +199,8 @@ class PullRequest(_Wire):
     protocol_version: int
     client_group_id: str
     cookie: str | None = None
+    # optional: a smaller page than the server's (slow links); the server's page size is the ceiling
+    max_ops: int | None = None
 
 
 class PutOp(msgspec.Struct, tag="put", tag_field="op"):

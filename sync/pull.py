@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -87,16 +88,22 @@ def _s(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-async def pull(body: bytes, *, caller: Caller, ctx: PullContext) -> PullResponse:
-    """Answer one pull. Raises ``ProtocolError`` (400) for a malformed request."""
+async def pull(
+    body: bytes, *, caller: Caller | Callable[[], Awaitable[Caller]], ctx: PullContext
+) -> PullResponse:
+    """Answer one pull. Raises ``ProtocolError`` (400) for a malformed request. A callable ``caller`` is
+    resolved inside the read transaction (one connection, one snapshot for scope and data)."""
     request = decode_pull(body)
     async with ctx.engine.transaction():
         sql = Sql(ctx.engine)
-        return await _pull(sql, request.client_group_id, request.cookie, caller, ctx)
+        if not isinstance(caller, Caller):
+            caller = await caller()
+        page_size = ctx.page_size if request.max_ops is None else max(1, min(ctx.page_size, request.max_ops))
+        return await _pull(sql, request.client_group_id, request.cookie, caller, ctx, page_size)
 
 
 async def _pull(
-    sql: Sql, group_id: str, cookie: str | None, caller: Caller, ctx: PullContext
+    sql: Sql, group_id: str, cookie: str | None, caller: Caller, ctx: PullContext, page_size: int
 ) -> PullResponse:
     columns = '"id", "version", "status", "stage", "facility", "standard_version_id", "round"'
     if caller.readable is None:
@@ -118,7 +125,7 @@ async def _pull(
     patch: list[PatchOp] = []
     conflicts: list[dict[str, Any]] = []
     state = dict(base)
-    budget = ctx.page_size
+    budget = page_size
     has_more = False
     new_facilities: set[str] = set()
     for iid in sorted(inspections):

@@ -7,9 +7,11 @@ written back with ``executemany`` upserts; a push costs a fixed number of statem
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
-from collections.abc import Sequence
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +19,7 @@ from uuid import UUID
 
 import msgspec
 from piccolo.engine.base import Engine
+from piccolo.engine.sqlite import SQLiteEngine
 
 from sync import policy
 from sync.context import (
@@ -34,7 +37,9 @@ from sync.protocol import (
     AddPhoto,
     EditNote,
     Mutation,
+    MutationHead,
     MutationResult,
+    PushRequest,
     PushResponse,
     RemovePhoto,
     ResolveConflict,
@@ -74,7 +79,9 @@ class PushContext:
     results_window: int = 1000
 
 
-_results_decoder = msgspec.json.Decoder(list[MutationResult])
+# The window is kept raw: a push only appends to it; results are decoded only for a replay.
+_window_decoder = msgspec.json.Decoder(list[msgspec.Raw])
+_result_decoder = msgspec.json.Decoder(MutationResult)
 _enc = msgspec.json.Encoder()
 
 
@@ -90,9 +97,45 @@ def caption_key(photo_id: UUID) -> str:
     return f"caption/{photo_id}"
 
 
-async def push(body: bytes, *, caller: Caller, ctx: PushContext) -> PushResponse:
-    """Apply one push. Raises ``ProtocolError`` (400) or :class:`PushError` (403/409/413)."""
+CallerSource = Caller | Callable[[], Awaitable[Caller]]
+
+# SQLite has one writer at a time. Writers of this process queue here, in order, instead of polling SQLite's
+# busy handler (which sleeps up to 100 ms between tries and collapses throughput under contention).
+_sqlite_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _writer_lock(engine: Engine[Any]) -> asyncio.Lock | None:
+    if not isinstance(engine, SQLiteEngine):
+        return None
+    loop = asyncio.get_running_loop()
+    lock = _sqlite_locks.get(loop)
+    if lock is None:
+        lock = _sqlite_locks[loop] = asyncio.Lock()
+    return lock
+
+
+async def resolve_caller(caller: CallerSource) -> Caller:
+    return caller if isinstance(caller, Caller) else await caller()
+
+
+async def push(body: bytes, *, caller: CallerSource, ctx: PushContext) -> PushResponse:
+    """Apply one push. Raises ``ProtocolError`` (400) or :class:`PushError` (403/409/413).
+
+    ``caller`` may be a callable: it is then resolved inside the push transaction, so the scope is read
+    under the same locks as the writes (and, on SQLite, on the transaction's connection)."""
     request, heads = decode_push(body)
+    lock = _writer_lock(ctx.engine)
+    if lock is None:
+        return await _push(request, heads, caller, ctx)
+    async with lock:
+        return await _push(request, heads, caller, ctx)
+
+
+async def _push(
+    request: PushRequest, heads: list[MutationHead], source: CallerSource, ctx: PushContext
+) -> PushResponse:
     if len(heads) > ctx.max_mutations:
         raise PushError(
             413,
@@ -103,6 +146,7 @@ async def push(body: bytes, *, caller: Caller, ctx: PushContext) -> PushResponse
         )
     async with ctx.transaction():
         sql = Sql(ctx.engine)
+        caller = await resolve_caller(source)
         last, recent = await _lock_client(sql, request.client_id, request.client_group_id, caller)
         fresh = [(raw, head) for raw, head in zip(request.mutations, heads, strict=True) if head.id > last]
         if fresh and fresh[0][1].id != last + 1:
@@ -113,8 +157,11 @@ async def push(body: bytes, *, caller: Caller, ctx: PushContext) -> PushResponse
                 expected=last + 1,
                 last_mutation_id=last,
             )
-        known = {r.id: r for r in recent}
-        replayed = [known[h.id] for h in heads if h.id <= last and h.id in known]
+        # One result per consumed mutation id, in order: the window holds ids (last - len, last].
+        first_kept = last - len(recent) + 1
+        replayed = [
+            _result_decoder.decode(recent[h.id - first_kept]) for h in heads if first_kept <= h.id <= last
+        ]
         if not fresh:
             return PushResponse(last_mutation_id=last, results=replayed)
         batch = _Batch(sql, caller, request.client_id, ctx)
@@ -122,7 +169,7 @@ async def push(body: bytes, *, caller: Caller, ctx: PushContext) -> PushResponse
         results = await batch.run(decoded)
         await batch.flush()
         new_last = fresh[-1][1].id
-        window = [r for r in recent + results if r.id > new_last - ctx.results_window]
+        window = [*recent, *(msgspec.Raw(_enc.encode(r)) for r in results)][-ctx.results_window :]
         await sql.execute(
             'UPDATE "sync_client" SET "last_mutation_id" = ?, "recent_results" = ?, "updated_at" = ? '
             'WHERE "client_id" = ?',
@@ -134,7 +181,7 @@ async def push(body: bytes, *, caller: Caller, ctx: PushContext) -> PushResponse
 
 async def _lock_client(
     sql: Sql, client_id: str, group_id: str, caller: Caller
-) -> tuple[int, list[MutationResult]]:
+) -> tuple[int, list[msgspec.Raw]]:
     await sql.execute(
         'INSERT INTO "sync_client" ("client_id", "client_group_id", "user_id", "last_mutation_id", '
         '"recent_results", "updated_at") VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT ("client_id") DO NOTHING',
@@ -151,7 +198,7 @@ async def _lock_client(
         raise PushError(403, "client_not_yours", f"client {client_id} belongs to another user")
     if row["client_group_id"] != group_id:
         raise PushError(400, "client_group_mismatch", f"client {client_id} belongs to another client group")
-    return int(row["last_mutation_id"]), _results_decoder.decode(row["recent_results"])
+    return int(row["last_mutation_id"]), _window_decoder.decode(row["recent_results"])
 
 
 def _uuid(value: Any) -> UUID:
@@ -253,8 +300,14 @@ class _Batch:
                 results.append(item)
                 self._audit_rejected(item, "", None)
                 continue
+            logged = len(self.audit)
             try:
                 result = await self._apply(item)
+                if len(self.audit) == logged:
+                    # applied without a change (already in that state): still one audit entry per mutation
+                    self._log(
+                        item, f"mutation/{self.client_id}/{item.id}", {"unchanged": result.detail or True}
+                    )
             except _Rejected as rejected:
                 result = MutationResult(
                     id=item.id, status="rejected", reason=rejected.reason, detail=rejected.detail

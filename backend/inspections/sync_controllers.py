@@ -16,6 +16,7 @@ from backend.db import current_engine, write_tx
 from backend.errors import AppError, BadRequest, Conflict, Forbidden, PayloadTooLarge
 from backend.inspections.sync_rules import BackendStandardRules, caller_for, stored_blobs
 from backend.settings import Settings
+from sync.context import Caller
 from sync.protocol import Limits, ProtocolError, PullResponse, PushResponse
 from sync.pull import PullContext, pull
 from sync.push import PushContext, PushError, push
@@ -79,7 +80,11 @@ class SyncController(Controller):
     async def push(self, request: AuthRequest) -> PushResponse:
         settings = _settings(request)
         body = await _body(request, settings.max_body_bytes)
-        caller = await caller_for(current_user(request), with_readable=False, with_writable=True)
+        user = current_user(request)
+
+        async def caller() -> Caller:  # resolved inside the push transaction
+            return await caller_for(user, with_readable=False, with_writable=True)
+
         ctx = PushContext(
             engine=current_engine(),
             transaction=write_tx,
@@ -97,7 +102,11 @@ class SyncController(Controller):
     async def pull(self, request: AuthRequest) -> PullResponse:
         settings = _settings(request)
         body = await _body(request, settings.max_body_bytes)
-        caller = await caller_for(current_user(request), with_readable=True, with_writable=False)
+        user = current_user(request)
+
+        async def caller() -> Caller:  # resolved inside the pull's read transaction
+            return await caller_for(user, with_readable=True, with_writable=False)
+
         ctx = PullContext(
             engine=current_engine(),
             limits=Limits(max_mutations=settings.sync_max_mutations, max_body_bytes=settings.max_body_bytes),

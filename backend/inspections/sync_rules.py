@@ -7,6 +7,7 @@ import math
 from collections.abc import Collection, Mapping
 from typing import Any
 
+import msgspec
 from piccolo.engine.postgres import PostgresEngine
 
 from backend.accounts.schemas import AuthUser
@@ -15,7 +16,7 @@ from backend.db import current_engine, fetch
 from backend.errors import NotFound
 from backend.inspections.tables import Inspection, InspectionMember
 from backend.standards import NA, Standard, check_answers, load_shipped, shipped_names
-from backend.standards.schemas import PassFailScoring, PointsScoring, WeightedScoring
+from backend.standards.schemas import GradedScoring, PassFailScoring, PointsScoring, Section, WeightedScoring
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
 from sync.context import Caller, ItemRules, Violation
@@ -28,6 +29,17 @@ class StandardItemRules:
         self.standard = standard
         self.articles = {article.number: article for _, article, _ in walk_articles(standard)}
         defaults = standard.evidence_defaults.min_photos
+        scoring = standard.scoring
+        self._grades = (
+            frozenset(g.code for g in scoring.grades) if isinstance(scoring, GradedScoring) else None
+        )
+        # check_answers walks the whole standard; give it a one-article standard per item instead
+        self._single = {
+            number: msgspec.structs.replace(
+                standard, sections=(Section(code="_", title="_", articles=(article,)),), veto_items=()
+            )
+            for number, article in self.articles.items()
+        }
         self._min_photos = {
             number: (article.evidence.min_photos if article.evidence is not None else defaults)
             for number, article in self.articles.items()
@@ -57,7 +69,12 @@ class StandardItemRules:
                 if article.na_allowed
                 else Violation("na_not_allowed", f"article {item_code} may not be N/A")
             )
-        problems = check_answers(self.standard, {item_code: value}, {})
+        if self._grades is not None:
+            # graded: the hot path of every push, answered from a precomputed set
+            if isinstance(value, str) and value in self._grades:
+                return None
+            return Violation("invalid_value", f"{value!r} is not a grade of {self.standard.id} ({item_code})")
+        problems = check_answers(self._single[item_code], {item_code: value}, {})
         if problems:
             return Violation(
                 "invalid_value", f"{value!r} is not valid for {item_code}: {problems[0].message}"
@@ -95,8 +112,19 @@ class BackendStandardRules:
 
     def __init__(self) -> None:
         self._cache: dict[int, StandardItemRules] = {}
+        self._by_id: dict[str, StandardItemRules] = {}
 
     async def for_standard(self, standard_id: str) -> ItemRules | None:
+        # Published versions never change (a new edition gets a new id), so one lookup per id is enough.
+        known = self._by_id.get(standard_id)
+        if known is not None:
+            return known
+        rules = await self._lookup(standard_id)
+        if rules is not None:
+            self._by_id[standard_id] = rules
+        return rules
+
+    async def _lookup(self, standard_id: str) -> StandardItemRules | None:
         try:
             standard = await get_standard(standard_id=standard_id)
         except NotFound:
