@@ -24,7 +24,7 @@ from backend.errors import exception_handlers
 from backend.health import health
 from backend.settings import Settings
 from backend.standards.services import install_shipped_standards
-from backend.storage import build_storage
+from backend.storage import build_storage, prepare_storage
 
 log = logging.getLogger("fieldcheck")
 
@@ -50,6 +50,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RoundController,
     )
     from backend.inspections.sync_controllers import SyncController
+    from backend.media_api.controllers import MEDIA_ROUTES
     from backend.registry.controllers import (
         ExpertAdminController,
         FacilityAdminController,
@@ -57,7 +58,6 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RegionAdminController,
         RegionController,
     )
-    from backend.media_api.controllers import MEDIA_ROUTES
     from backend.review.controllers import ConclusionController, ReviewFacilityController
     from backend.standards.controllers import StandardAdminController, StandardController
 
@@ -114,6 +114,7 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await prepare_engine(engine)
+        await prepare_storage(app.state.storage)
         installed = await install_shipped_standards()
         if installed:
             log.info("published the shipped standards %s", ", ".join(installed))

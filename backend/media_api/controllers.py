@@ -18,6 +18,7 @@ from litestar.exceptions import InternalServerException
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.types import ControllerRouterHandler
 
 from backend.accounts.auth import current_user, requires_role
 from backend.accounts.schemas import AuthUser
@@ -303,4 +304,9 @@ def _http_date(value: datetime) -> str:
     return format_datetime(value.astimezone(UTC), usegmt=True)
 
 
-MEDIA_ROUTES = [UploadController, ReceiptController, PhotoController, signed_media]
+MEDIA_ROUTES: list[ControllerRouterHandler] = [
+    UploadController,
+    ReceiptController,
+    PhotoController,
+    signed_media,
+]
