@@ -41,10 +41,18 @@ def push_body(client_id: str, mutations: list[dict[str, Any]], group: str = "g-1
     )
 
 
-def set_answer(mid: int, inspection: UUID, item: str, value: Any, base: int = 0, field: str = "value") -> dict[str, Any]:
+def set_answer(
+    mid: int, inspection: UUID, item: str, value: Any, base: int = 0, field: str = "value"
+) -> dict[str, Any]:
     return {
         "id": mid,
         "name": "setAnswer",
         "hlc": f"h{mid}",
-        "args": {"inspectionId": str(inspection), "itemCode": item, "field": field, "value": value, "baseVersion": base},
+        "args": {
+            "inspectionId": str(inspection),
+            "itemCode": item,
+            "field": field,
+            "value": value,
+            "baseVersion": base,
+        },
     }
