@@ -21,6 +21,9 @@ from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
 from sync.context import Caller, ItemRules, Violation
 
+# Item codes of a weighted standard's checklist answers: "<rater>:<article>" (read back by backend/review).
+RATER_SEPARATOR = ":"
+
 
 class StandardItemRules:
     """Rules of one standard version for the sync engine: items, valid values, N/A, minimum photos."""
@@ -40,15 +43,28 @@ class StandardItemRules:
             )
             for number, article in self.articles.items()
         }
+        # Yes/no items outside the articles: prerequisites (前置条件) and one-vote vetoes (一票否决).
+        self._flags = {p.id for p in standard.prerequisites} | {v.id for v in standard.veto_items}
+        # Weighted standards are answered per rater: "<rater>" (one overall score) or "<rater>:<article>".
+        self._raters = (
+            {rater.code for group in scoring.groups for rater in group.raters}
+            if isinstance(scoring, WeightedScoring)
+            else set()
+        )
         self._min_photos = {
             number: (article.evidence.min_photos if article.evidence is not None else defaults)
             for number, article in self.articles.items()
         }
 
     def has_item(self, item_code: str) -> bool:
-        return item_code in self.articles
+        if item_code in self.articles or item_code in self._flags or item_code in self._raters:
+            return True
+        rater, separator, article = item_code.partition(RATER_SEPARATOR)
+        return bool(separator) and rater in self._raters and article in self.articles
 
     def check_value(self, item_code: str, field: str, value: Any) -> Violation | None:
+        if item_code in self._flags or item_code in self._raters or RATER_SEPARATOR in item_code:
+            return self._check_non_article(item_code, field, value)
         article = self.articles[item_code]
         if field == "na":
             if value is None or value is False:
@@ -62,7 +78,10 @@ class StandardItemRules:
             return None  # clearing an answer
         scoring = self.standard.scoring
         if isinstance(scoring, WeightedScoring):
-            return self._check_weighted(scoring, item_code, value)
+            return Violation(
+                "invalid_item",
+                f"{self.standard.id} is scored by raters: answer {item_code} as '<rater>{RATER_SEPARATOR}{item_code}'",
+            )
         if value == NA and isinstance(value, str):
             return (
                 None
@@ -81,17 +100,33 @@ class StandardItemRules:
             )
         return None
 
+    def _check_non_article(self, item_code: str, field: str, value: Any) -> Violation | None:
+        if field == "na":
+            if value is None or value is False:
+                return None
+            return Violation("na_not_allowed", f"{item_code} cannot be N/A")
+        if value is None:
+            return None
+        if item_code in self._flags:
+            if isinstance(value, bool):
+                return None
+            return Violation("invalid_value", f"{item_code} is answered true (met) or false (not met)")
+        scoring = self.standard.scoring
+        assert isinstance(scoring, WeightedScoring)
+        if item_code in self._raters:
+            if _is_number(value) and 0 <= value <= scoring.scale:
+                return None
+            return Violation(
+                "invalid_value", f"{value!r} is not a score from 0 to {scoring.scale:g} for {item_code}"
+            )
+        return self._check_weighted(scoring, item_code.partition(RATER_SEPARATOR)[2], value)
+
     def _check_weighted(self, scoring: WeightedScoring, item_code: str, value: Any) -> Violation | None:
         if scoring.item_mode == "passfail":
             ok = isinstance(value, bool)
         else:
             maximum = self.articles[item_code].points or 0.0
-            ok = (
-                not isinstance(value, bool)
-                and isinstance(value, int | float)
-                and math.isfinite(value)
-                and 0 <= value <= maximum
-            )
+            ok = _is_number(value) and 0 <= value <= maximum
         return None if ok else Violation("invalid_value", f"{value!r} is not valid for {item_code}")
 
     def min_photos(self) -> Mapping[str, int]:
@@ -136,6 +171,10 @@ class BackendStandardRules:
         if key not in self._cache:
             self._cache[key] = StandardItemRules(standard)
         return self._cache[key]
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
 
 
 def _shipped_by_id(standard_id: str) -> Standard | None:

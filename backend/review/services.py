@@ -31,6 +31,7 @@ from backend.accounts.scope import ensure_facility_visible, ensure_inspection_vi
 from backend.audit.services import record
 from backend.db import current_engine, fetch, write_tx
 from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
+from backend.inspections.sync_rules import RATER_SEPARATOR
 from backend.inspections.tables import Inspection, Round
 from backend.registry.tables import Region
 from backend.review.schemas import (
@@ -54,7 +55,6 @@ from sync.tables import AnswerRegister, SyncConflict
 
 REVIEW_STAGES = ("county", "city", "province")
 LEVEL_RANK = {"county": 1, "city": 2, "province": 3}
-RATER_SEPARATOR = ":"
 _decode = msgspec.json.Decoder()
 _MAX_SNAPSHOT_TRIES = 5
 

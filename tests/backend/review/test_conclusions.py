@@ -11,7 +11,6 @@ from uuid import UUID, uuid4
 
 import httpx
 import msgspec
-import pytest
 
 from backend.accounts.schemas import CreateUserRequest
 from backend.accounts.services import create_user
@@ -485,10 +484,6 @@ async def test_answers_pushed_through_sync_are_concluded(
     assert {mark["number"] for mark in pulled} == ({ARTICLES[-1]} & set(BASIC))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="backend/inspections/sync_rules.py does not accept prerequisite ids (P1–P3) as items yet",
-)
 async def test_prerequisites_pushed_through_sync(client: httpx.AsyncClient, demo: dict[str, Any]) -> None:
     review = demo["review_inspection"]
     inspector = await login(client, "inspector1")

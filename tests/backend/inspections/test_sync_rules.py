@@ -1,0 +1,76 @@
+"""The standard-rules adapter the sync engine validates answers with (pure: shipped standards, no database)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from backend.inspections.sync_rules import StandardItemRules
+from backend.standards import load_shipped
+
+
+@pytest.fixture(scope="module")
+def township() -> StandardItemRules:
+    return StandardItemRules(load_shipped("township-2018"))
+
+
+@pytest.fixture(scope="module")
+def mch() -> StandardItemRules:
+    return StandardItemRules(load_shipped("mch-1000"))
+
+
+@pytest.fixture(scope="module")
+def canteen() -> StandardItemRules:
+    return StandardItemRules(load_shipped("school-canteen-checklist"))
+
+
+def test_articles_and_grades(township: StandardItemRules) -> None:
+    assert township.has_item("1.1.1")
+    assert not township.has_item("9.9.9")
+    assert township.check_value("1.1.1", "value", "B") is None
+    assert township.check_value("1.1.1", "value", None) is None
+    violation = township.check_value("1.1.1", "value", "E")
+    assert violation is not None
+    assert violation.reason == "invalid_value"
+
+
+@pytest.mark.parametrize("value", [True, False, None])
+def test_prerequisites_take_true_or_false(township: StandardItemRules, value: Any) -> None:
+    assert township.has_item("P1")
+    assert township.check_value("P1", "value", value) is None
+
+
+@pytest.mark.parametrize("value", ["A", 1, "yes"])
+def test_prerequisites_refuse_other_values(township: StandardItemRules, value: Any) -> None:
+    violation = township.check_value("P2", "value", value)
+    assert violation is not None
+    assert violation.reason == "invalid_value"
+
+
+def test_prerequisite_cannot_be_na(township: StandardItemRules) -> None:
+    violation = township.check_value("P3", "na", True)
+    assert violation is not None
+    assert violation.reason == "na_not_allowed"
+    assert township.check_value("P3", "na", False) is None
+
+
+def test_veto_items_are_yes_no(mch: StandardItemRules) -> None:
+    assert mch.has_item("V1")
+    assert mch.check_value("V1", "value", False) is None
+    assert mch.check_value("V1", "value", 3) is not None
+
+
+def test_weighted_answers_go_per_rater(canteen: StandardItemRules) -> None:
+    assert canteen.has_item("duty_officer")
+    assert canteen.has_item("duty_officer:1.1")
+    assert not canteen.has_item("nobody:1.1")
+    assert not canteen.has_item("duty_officer:99.9")
+    assert canteen.check_value("duty_officer:1.1", "value", True) is None
+    assert canteen.check_value("duty_officer:1.1", "value", "B") is not None
+    assert canteen.check_value("students", "value", 87.5) is None
+    assert canteen.check_value("students", "value", 101) is not None
+    assert canteen.check_value("students", "value", True) is not None
+    plain = canteen.check_value("1.1", "value", True)
+    assert plain is not None
+    assert "duty_officer" in plain.detail or "<rater>" in plain.detail
