@@ -48,14 +48,16 @@ def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> AuthUser:
     return user
 
 
+def ensure_role(user: AuthUser, *roles: str) -> None:
+    """The caller's role must be one of ``roles``: used by guards and again inside services."""
+    if user.role not in roles:
+        raise Forbidden(f"this needs the role {' or '.join(roles)}; you are {user.role}", code="wrong_role")
+
+
 def requires_role(*roles: Role) -> Any:
     """A guard: the caller's role must be one of ``roles``."""
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        user = current_user(connection)
-        if user.role not in roles:
-            raise Forbidden(
-                f"this needs the role {' or '.join(roles)}; you are {user.role}", code="wrong_role"
-            )
+        ensure_role(current_user(connection), *roles)
 
     return guard

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from backend.accounts.auth import ensure_role
 from backend.accounts.schemas import AuthUser
 from backend.accounts.scope import (
     ensure_facility_visible,
@@ -59,11 +60,6 @@ LEVEL_RANK = {"county": 1, "city": 2, "province": 3}
 MIN_TEAM = 5
 LOCKED_STATUSES = ("submitted", "returned", "accepted")
 REAPPLY_AFTER = timedelta(days=183)  # "no sooner than 6 months"
-
-
-def _require_role(user: AuthUser, *roles: str) -> None:
-    if user.role not in roles:
-        raise Forbidden(f"this needs the role {' or '.join(roles)}; you are {user.role}", code="wrong_role")
 
 
 def _now() -> datetime:
@@ -167,7 +163,7 @@ def _check_dates(starts_on: Any, ends_on: Any) -> None:
 
 
 async def create_round(*, user: AuthUser, data: CreateRoundRequest) -> RoundOut:
-    _require_role(user, "admin")
+    ensure_role(user, "admin")
     if data.region_id is not None and not await Region.exists().where(Region.id == data.region_id):
         raise NotFound(f"region {data.region_id} does not exist", code="region_not_found")
     _check_dates(data.starts_on, data.ends_on)
@@ -190,7 +186,7 @@ async def create_round(*, user: AuthUser, data: CreateRoundRequest) -> RoundOut:
 
 
 async def update_round(*, user: AuthUser, round_id: UUID, data: UpdateRoundRequest) -> RoundOut:
-    _require_role(user, "admin")
+    ensure_role(user, "admin")
     row = await _round_row(round_id)
     starts_on = data.starts_on if data.starts_on is not None else row["starts_on"]
     ends_on = data.ends_on if data.ends_on is not None else row["ends_on"]
@@ -241,7 +237,7 @@ def _application_out(row: dict[str, Any]) -> ApplicationOut:
 async def list_applications(
     *, user: AuthUser, round_id: UUID | None = None, facility_id: UUID | None = None
 ) -> list[ApplicationOut]:
-    _require_role(user, "admin", "office", "clinic")
+    ensure_role(user, "admin", "office", "clinic")
     visible = await visible_facility_ids(user)
     query = Application.select().order_by(Application.created_at)
     if visible is not None:
@@ -265,7 +261,7 @@ async def _active_facility(facility_id: UUID) -> dict[str, Any]:
 
 
 async def create_application(*, user: AuthUser, data: CreateApplicationRequest) -> ApplicationOut:
-    _require_role(user, "admin", "office", "clinic")
+    ensure_role(user, "admin", "office", "clinic")
     await ensure_facility_visible(user, data.facility_id)
     await _active_facility(data.facility_id)
     round_row = await _round_row(data.round_id)
@@ -309,7 +305,7 @@ async def create_application(*, user: AuthUser, data: CreateApplicationRequest) 
 async def update_application(
     *, user: AuthUser, application_id: UUID, data: UpdateApplicationRequest
 ) -> ApplicationOut:
-    _require_role(user, "admin", "office", "clinic")
+    ensure_role(user, "admin", "office", "clinic")
     row = await Application.select().where(Application.id == application_id).first()
     visible = await visible_facility_ids(user)
     if visible is not None and (row is None or row["facility"] not in visible):
@@ -317,7 +313,7 @@ async def update_application(
     if row is None:
         raise NotFound(f"application {application_id} does not exist", code="application_not_found")
     if data.status in ("accepted", "returned"):
-        _require_role(user, "admin", "office")
+        ensure_role(user, "admin", "office")
     if row["status"] != "applied":
         raise Conflict(f"the application is already {row['status']}", code="application_decided")
     async with write_tx():
@@ -442,7 +438,7 @@ async def _ensure_office_may_run(user: AuthUser, stage: str) -> None:
 
 
 async def create_inspection(*, user: AuthUser, data: CreateInspectionRequest) -> InspectionDetail:
-    _require_role(user, "admin", "office")
+    ensure_role(user, "admin", "office")
     await ensure_facility_visible(user, data.facility_id)
     await _ensure_office_may_run(user, data.stage)
     await _active_facility(data.facility_id)
@@ -488,7 +484,7 @@ async def create_inspection(*, user: AuthUser, data: CreateInspectionRequest) ->
 async def update_inspection(
     *, user: AuthUser, inspection_id: UUID, data: UpdateInspectionRequest
 ) -> InspectionDetail:
-    _require_role(user, "admin", "office")
+    ensure_role(user, "admin", "office")
     await ensure_inspection_visible(user, inspection_id)
     row = await _inspection_row(inspection_id)
     if data.standard_version_id is not None and data.standard_version_id != row["standard_version_id"]:
@@ -517,7 +513,7 @@ def _tied(value: Any) -> set[str]:
 
 
 async def set_team(*, user: AuthUser, inspection_id: UUID, data: SetTeamRequest) -> InspectionDetail:
-    _require_role(user, "admin", "office")
+    ensure_role(user, "admin", "office")
     await ensure_inspection_visible(user, inspection_id)
     row = await _inspection_row(inspection_id)
     if row["stage"] == "self":

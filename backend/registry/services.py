@@ -14,6 +14,7 @@ import json
 from typing import Any
 from uuid import UUID
 
+from backend.accounts.auth import ensure_role
 from backend.accounts.schemas import AuthUser
 from backend.accounts.scope import (
     ensure_facility_visible,
@@ -42,11 +43,6 @@ from backend.registry.tables import ExpertProfile, Facility, Region
 PARENT_LEVEL = {"province": None, "city": "province", "county": "city"}
 
 
-def _require_role(user: AuthUser, *roles: str) -> None:
-    if user.role not in roles:
-        raise Forbidden(f"this needs the role {' or '.join(roles)}; you are {user.role}", code="wrong_role")
-
-
 def _changed(data: Any) -> list[str]:
     return sorted(f for f in data.__struct_fields__ if getattr(data, f) is not None)
 
@@ -61,7 +57,7 @@ def _region_out(row: dict[str, Any]) -> RegionOut:
 
 
 async def list_regions(*, user: AuthUser) -> list[RegionOut]:
-    _require_role(user, "admin", "office")
+    ensure_role(user, "admin", "office")
     visible = await visible_region_ids(user)
     query = Region.select().order_by(Region.code)
     if visible is not None:
@@ -79,7 +75,7 @@ async def _region_row(region_id: UUID) -> dict[str, Any]:
 
 
 async def get_region(*, user: AuthUser, region_id: UUID) -> RegionOut:
-    _require_role(user, "admin", "office")
+    ensure_role(user, "admin", "office")
     visible = await visible_region_ids(user)
     if visible is not None and region_id not in visible:
         raise Forbidden("that region is outside your scope", code="out_of_scope")
@@ -95,7 +91,7 @@ async def _ensure_code_free(code: str, *, except_id: UUID | None = None) -> None
 
 
 async def create_region(*, user: AuthUser, data: CreateRegionRequest) -> RegionOut:
-    _require_role(user, "admin")
+    ensure_role(user, "admin")
     wanted_parent = PARENT_LEVEL[data.level]
     if wanted_parent is None and data.parent_id is not None:
         raise BadRequest("a province has no parent region", code="bad_parent")
@@ -121,7 +117,7 @@ async def create_region(*, user: AuthUser, data: CreateRegionRequest) -> RegionO
 
 
 async def update_region(*, user: AuthUser, region_id: UUID, data: UpdateRegionRequest) -> RegionOut:
-    _require_role(user, "admin")
+    ensure_role(user, "admin")
     await _region_row(region_id)
     values: dict[Any, Any] = {}
     if data.name is not None:
@@ -206,7 +202,7 @@ async def _ensure_licence_free(number: str, *, except_id: UUID | None = None) ->
 
 
 async def create_facility(*, user: AuthUser, data: CreateFacilityRequest) -> FacilityOut:
-    _require_role(user, "admin")
+    ensure_role(user, "admin")
     await _ensure_county(data.region_id)
     await _ensure_licence_free(data.licence_number)
     async with write_tx():
@@ -231,7 +227,7 @@ async def create_facility(*, user: AuthUser, data: CreateFacilityRequest) -> Fac
 
 
 async def update_facility(*, user: AuthUser, facility_id: UUID, data: UpdateFacilityRequest) -> FacilityOut:
-    _require_role(user, "admin")
+    ensure_role(user, "admin")
     await _facility_row(facility_id)
     if data.region_id is not None:
         await _ensure_county(data.region_id)
@@ -294,7 +290,7 @@ def _expert_query() -> Any:
 
 
 async def list_experts(*, user: AuthUser) -> list[ExpertOut]:
-    _require_role(user, "admin", "office")
+    ensure_role(user, "admin", "office")
     rows = await _expert_query().order_by(ExpertProfile.user.username)
     return [_expert_out(row) for row in rows]
 
@@ -307,7 +303,7 @@ async def _expert_row(expert_id: UUID) -> dict[str, Any]:
 
 
 async def get_expert(*, user: AuthUser, expert_id: UUID) -> ExpertOut:
-    _require_role(user, "admin", "office")
+    ensure_role(user, "admin", "office")
     return _expert_out(await _expert_row(expert_id))
 
 
@@ -322,7 +318,7 @@ async def _ensure_facilities_exist(ids: list[UUID]) -> list[str]:
 
 
 async def create_expert(*, user: AuthUser, data: CreateExpertRequest) -> ExpertOut:
-    _require_role(user, "admin")
+    ensure_role(user, "admin")
     target = await User.select(User.role, User.username).where(User.id == data.user_id).first()
     if target is None:
         raise NotFound(f"user {data.user_id} does not exist", code="user_not_found")
@@ -352,7 +348,7 @@ async def create_expert(*, user: AuthUser, data: CreateExpertRequest) -> ExpertO
 
 
 async def update_expert(*, user: AuthUser, expert_id: UUID, data: UpdateExpertRequest) -> ExpertOut:
-    _require_role(user, "admin")
+    ensure_role(user, "admin")
     await _expert_row(expert_id)
     values: dict[Any, Any] = {}
     if data.title is not None:

@@ -26,6 +26,7 @@ from uuid import UUID
 import msgspec
 from piccolo.engine.postgres import PostgresEngine
 
+from backend.accounts.auth import ensure_role
 from backend.accounts.schemas import AuthUser
 from backend.accounts.scope import ensure_facility_visible, ensure_inspection_visible
 from backend.audit.services import record
@@ -57,11 +58,6 @@ REVIEW_STAGES = ("county", "city", "province")
 LEVEL_RANK = {"county": 1, "city": 2, "province": 3}
 _decode = msgspec.json.Decoder()
 _MAX_SNAPSHOT_TRIES = 5
-
-
-def _require_role(user: AuthUser, *roles: str) -> None:
-    if user.role not in roles:
-        raise Forbidden(f"this needs the role {' or '.join(roles)}; you are {user.role}", code="wrong_role")
 
 
 # ---------------------------------------------------------------------------------------------- answers
@@ -162,18 +158,25 @@ def _figures(row: Mapping[str, Any]) -> FacilityFigures:
     )
 
 
+def _inspection_columns() -> tuple[Any, ...]:
+    """What a conclusion needs of an inspection row: its identity, standard, version and facility figures."""
+    return (
+        Inspection.id,
+        Inspection.facility,
+        Inspection.round,
+        Inspection.stage,
+        Inspection.standard_version_id,
+        Inspection.status,
+        Inspection.version,
+        Inspection.facility.medical_staff_count.as_alias("medical_staff_count"),
+        Inspection.facility.service_population.as_alias("service_population"),
+    )
+
+
 async def _inspection(inspection_id: UUID) -> dict[str, Any]:
     row: dict[str, Any] | None = (
         await Inspection.select(
-            Inspection.id,
-            Inspection.facility,
-            Inspection.round,
-            Inspection.stage,
-            Inspection.standard_version_id,
-            Inspection.status,
-            Inspection.version,
-            Inspection.facility.medical_staff_count.as_alias("medical_staff_count"),
-            Inspection.facility.service_population.as_alias("service_population"),
+            *_inspection_columns(),
         )
         .where(Inspection.id == inspection_id)
         .first()
@@ -267,7 +270,7 @@ async def _lock_inspection(inspection_id: UUID) -> None:
 
 
 async def confirm_conclusion(*, user: AuthUser, inspection_id: UUID) -> StoredConclusion:
-    _require_role(user, "admin", "office")
+    ensure_role(user, "admin", "office")
     row = await _inspection(inspection_id)
     await ensure_facility_visible(user, row["facility"])
     if row["stage"] not in REVIEW_STAGES:
@@ -397,7 +400,7 @@ async def _stored(where: Any) -> list[StoredConclusion]:
 async def list_conclusions(
     *, user: AuthUser, facility_id: UUID, round_id: UUID | None = None
 ) -> list[StoredConclusion]:
-    _require_role(user, "admin", "office")
+    ensure_role(user, "admin", "office")
     await ensure_facility_visible(user, facility_id)
     where: Any = ConfirmedConclusion.facility == facility_id
     if round_id is not None:
@@ -482,20 +485,12 @@ async def _stage(row: dict[str, Any]) -> _Stage:
 
 
 async def discrepancies(*, user: AuthUser, facility_id: UUID, round_id: UUID) -> DiscrepancyView:
-    _require_role(user, "admin", "office")
+    ensure_role(user, "admin", "office")
     await ensure_facility_visible(user, facility_id)
     if not await Round.exists().where(Round.id == round_id):
         raise NotFound(f"round {round_id} does not exist", code="round_not_found")
     rows = await Inspection.select(
-        Inspection.id,
-        Inspection.facility,
-        Inspection.round,
-        Inspection.stage,
-        Inspection.standard_version_id,
-        Inspection.status,
-        Inspection.version,
-        Inspection.facility.medical_staff_count.as_alias("medical_staff_count"),
-        Inspection.facility.service_population.as_alias("service_population"),
+        *_inspection_columns(),
     ).where((Inspection.facility == facility_id) & (Inspection.round == round_id))
     by_stage = {row["stage"]: row for row in rows}
     own = await _stage(by_stage["self"]) if "self" in by_stage else None
