@@ -478,11 +478,16 @@ async def _measure(url: str, setup: dict[str, Any], args: argparse.Namespace) ->
     out: dict[str, Any] = {"saturation": {}, "baseline": {}}
     for n in (1, 10, 50):
         out["saturation"][n] = await saturation(url, setup, headers, n, 100, args.seconds)
-        out["baseline"][n] = await saturation(url, setup, headers, n, 1, args.seconds)
+        if args.baselines:
+            out["baseline"][n] = await saturation(url, setup, headers, n, 1, args.seconds)
+        base = out["baseline"].get(n, {}).get("rate")
         print(
-            f"  (a) {n:>2} devices: {out['saturation'][n]['rate']:,.0f} mut/s; baseline {out['baseline'][n]['rate']:,.0f}",
+            f"  (a) {n:>2} devices: {out['saturation'][n]['rate']:,.0f} mut/s; baseline "
+            f"{'-' if base is None else f'{base:,.0f}'}",
             flush=True,
         )
+    if args.parts == "a":
+        return out
     out["field"] = await field_load(url, setup, headers, 500, 20, 20, args.field_seconds)
     out["field_naive"] = await field_load(url, setup, headers, 500, 20, 1, args.field_seconds)
     print(f"  (b) p50 {out['field']['p50']:.1f} ms p99 {out['field']['p99']:.1f} ms", flush=True)
@@ -562,12 +567,25 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--field-seconds", type=float, default=30.0)
     parser.add_argument("--write", action="store_true")
+    # For quick iterations on push ingest: only part (a), optionally without its baselines (never with --write).
+    parser.add_argument("--parts", choices=["a", "abc"], default="abc")
+    parser.add_argument("--no-baselines", dest="baselines", action="store_false")
     args = parser.parse_args()
+    if args.write and (args.parts != "abc" or not args.baselines):
+        parser.error("--write needs the full run (--parts abc, with baselines)")
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     results = {}
     for kind in kinds:
         print(f"== {kind}", flush=True)
         results[kind] = run_db(kind, args)
+    if args.parts == "a":
+        for kind, r in results.items():
+            for n, sat in r["saturation"].items():
+                print(
+                    f"{kind} {n:>2} devices: {sat['rate']:,.0f} mut/s p50 {sat['p50'] * 1000:.1f} ms "
+                    f"p99 {sat['p99'] * 1000:.1f} ms"
+                )
+        return
     text = render(results, args)
     print(text)
     if args.write:

@@ -8,9 +8,11 @@ written back with ``executemany`` upserts; a push costs a fixed number of statem
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import re
 import uuid
 import weakref
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -99,21 +101,120 @@ def caption_key(photo_id: UUID) -> str:
 
 CallerSource = Caller | Callable[[], Awaitable[Caller]]
 
-# SQLite has one writer at a time. Writers of this process queue here, in order, instead of polling SQLite's
-# busy handler (which sleeps up to 100 ms between tries and collapses throughput under contention).
-_sqlite_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+# SQLite has one writer at a time. Pushes of this process queue here, in order, instead of polling SQLite's
+# busy handler (which sleeps up to 100 ms between tries and collapses throughput under contention), and the
+# pushes waiting in the queue are committed together: one transaction, one fsync, each push in its own
+# savepoint so a refused or failing push rolls back alone. Every answer waits for the shared COMMIT.
+MAX_GROUP_PUSHES = 64
+MAX_GROUP_MUTATIONS = 5000
+
+
+@dataclass(slots=True)
+class _Pending:
+    request: PushRequest
+    heads: list[MutationHead]
+    source: CallerSource
+    ctx: PushContext
+    future: asyncio.Future[PushResponse]
+
+
+class _GroupCommitter:
+    """The SQLite pushes of one event loop: a FIFO drained by one task, a group per transaction."""
+
+    def __init__(self) -> None:
+        self.queue: deque[_Pending] = deque()
+        self.task: asyncio.Task[None] | None = None
+
+    def submit(self, pending: _Pending) -> None:
+        self.queue.append(pending)
+        if self.task is None:
+            # A task of its own (and an empty context, so no request's context variables leak into the
+            # others' pushes): a cancelled request must not abort the shared transaction.
+            self.task = asyncio.get_running_loop().create_task(self._drain(), context=contextvars.Context())
+
+    async def _drain(self) -> None:
+        try:
+            while self.queue:
+                group = self._next_group()
+                if group:
+                    await _run_group(group)
+        finally:
+            self.task = None
+            for pending in self.queue:  # only when cancelled (loop shutdown)
+                pending.future.cancel()
+
+    def _next_group(self) -> list[_Pending]:
+        first = self.queue.popleft()
+        group = [first]
+        size = len(first.heads)
+        while self.queue and len(group) < MAX_GROUP_PUSHES:
+            nxt = self.queue[0]
+            if nxt.ctx.engine is not first.ctx.engine or nxt.ctx.transaction != first.ctx.transaction:
+                break
+            if size + len(nxt.heads) > MAX_GROUP_MUTATIONS:
+                break
+            group.append(self.queue.popleft())
+            size += len(nxt.heads)
+        return [p for p in group if not p.future.done()]  # a request cancelled while queued is not applied
+
+
+_committers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommitter] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _writer_lock(engine: Engine[Any]) -> asyncio.Lock | None:
+def _committer(engine: Engine[Any]) -> _GroupCommitter | None:
     if not isinstance(engine, SQLiteEngine):
         return None
     loop = asyncio.get_running_loop()
-    lock = _sqlite_locks.get(loop)
-    if lock is None:
-        lock = _sqlite_locks[loop] = asyncio.Lock()
-    return lock
+    committer = _committers.get(loop)
+    if committer is None:
+        committer = _committers[loop] = _GroupCommitter()
+    return committer
+
+
+async def _run_group(group: list[_Pending]) -> None:
+    ctx = group[0].ctx
+    outcomes: list[PushResponse | Exception] = []
+    try:
+        async with ctx.transaction():
+            if len(group) == 1:
+                p = group[0]
+                outcomes.append(await _push_in_tx(p.request, p.heads, p.source, p.ctx))
+            else:
+                connection = _connection(ctx.engine)
+                for p in group:
+                    await connection.execute("SAVEPOINT push")
+                    try:
+                        outcome: PushResponse | Exception = await _push_in_tx(
+                            p.request, p.heads, p.source, p.ctx
+                        )
+                    except Exception as exc:  # this push alone is undone; the others go on
+                        await connection.execute("ROLLBACK TO SAVEPOINT push")
+                        outcome = exc
+                    await connection.execute("RELEASE SAVEPOINT push")
+                    outcomes.append(outcome)
+    except Exception as exc:  # the shared transaction failed: nobody's push is committed
+        outcomes = [exc] * len(group)
+    except BaseException:
+        for p in group:
+            p.future.cancel()
+        raise
+    # Only now, after COMMIT, does any push get its answer.
+    for p, result in zip(group, outcomes, strict=True):
+        if p.future.done():
+            continue
+        if isinstance(result, Exception):
+            p.future.set_exception(result)
+        else:
+            p.future.set_result(result)
+
+
+def _connection(engine: Engine[Any]) -> Any:
+    transaction = engine.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("no open transaction")
+    return transaction.connection
 
 
 async def resolve_caller(caller: CallerSource) -> Caller:
@@ -126,16 +227,6 @@ async def push(body: bytes, *, caller: CallerSource, ctx: PushContext) -> PushRe
     ``caller`` may be a callable: it is then resolved inside the push transaction, so the scope is read
     under the same locks as the writes (and, on SQLite, on the transaction's connection)."""
     request, heads = decode_push(body)
-    lock = _writer_lock(ctx.engine)
-    if lock is None:
-        return await _push(request, heads, caller, ctx)
-    async with lock:
-        return await _push(request, heads, caller, ctx)
-
-
-async def _push(
-    request: PushRequest, heads: list[MutationHead], source: CallerSource, ctx: PushContext
-) -> PushResponse:
     if len(heads) > ctx.max_mutations:
         raise PushError(
             413,
@@ -144,38 +235,49 @@ async def _push(
             limit="maxMutations",
             max=ctx.max_mutations,
         )
-    async with ctx.transaction():
-        sql = Sql(ctx.engine)
-        caller = await resolve_caller(source)
-        last, recent = await _lock_client(sql, request.client_id, request.client_group_id, caller)
-        fresh = [(raw, head) for raw, head in zip(request.mutations, heads, strict=True) if head.id > last]
-        if fresh and fresh[0][1].id != last + 1:
-            raise PushError(
-                409,
-                "mutation_gap",
-                f"the next mutation of client {request.client_id} must have id {last + 1}",
-                expected=last + 1,
-                last_mutation_id=last,
-            )
-        # One result per consumed mutation id, in order: the window holds ids (last - len, last].
-        first_kept = last - len(recent) + 1
-        replayed = [
-            _result_decoder.decode(recent[h.id - first_kept]) for h in heads if first_kept <= h.id <= last
-        ]
-        if not fresh:
-            return PushResponse(last_mutation_id=last, results=replayed)
-        batch = _Batch(sql, caller, request.client_id, ctx)
-        decoded = [decode_mutation(raw, head) for raw, head in fresh]
-        results = await batch.run(decoded)
-        await batch.flush()
-        new_last = fresh[-1][1].id
-        window = [*recent, *(msgspec.Raw(_enc.encode(r)) for r in results)][-ctx.results_window :]
-        await sql.execute(
-            'UPDATE "sync_client" SET "last_mutation_id" = ?, "recent_results" = ?, "updated_at" = ? '
-            'WHERE "client_id" = ?',
-            [new_last, _enc.encode(window).decode(), datetime.now(UTC), request.client_id],
+    committer = _committer(ctx.engine)
+    if committer is None:
+        async with ctx.transaction():
+            return await _push_in_tx(request, heads, caller, ctx)
+    future: asyncio.Future[PushResponse] = asyncio.get_running_loop().create_future()
+    committer.submit(_Pending(request, heads, caller, ctx, future))
+    return await future
+
+
+async def _push_in_tx(
+    request: PushRequest, heads: list[MutationHead], source: CallerSource, ctx: PushContext
+) -> PushResponse:
+    sql = Sql(ctx.engine)
+    caller = await resolve_caller(source)
+    last, recent = await _lock_client(sql, request.client_id, request.client_group_id, caller)
+    fresh = [(raw, head) for raw, head in zip(request.mutations, heads, strict=True) if head.id > last]
+    if fresh and fresh[0][1].id != last + 1:
+        raise PushError(
+            409,
+            "mutation_gap",
+            f"the next mutation of client {request.client_id} must have id {last + 1}",
+            expected=last + 1,
+            last_mutation_id=last,
         )
-        await ctx.audit(batch.audit)
+    # One result per consumed mutation id, in order: the window holds ids (last - len, last].
+    first_kept = last - len(recent) + 1
+    replayed = [
+        _result_decoder.decode(recent[h.id - first_kept]) for h in heads if first_kept <= h.id <= last
+    ]
+    if not fresh:
+        return PushResponse(last_mutation_id=last, results=replayed)
+    batch = _Batch(sql, caller, request.client_id, ctx)
+    decoded = [decode_mutation(raw, head) for raw, head in fresh]
+    results = await batch.run(decoded)
+    await batch.flush()
+    new_last = fresh[-1][1].id
+    window = [*recent, *(msgspec.Raw(_enc.encode(r)) for r in results)][-ctx.results_window :]
+    await sql.execute(
+        'UPDATE "sync_client" SET "last_mutation_id" = ?, "recent_results" = ?, "updated_at" = ? '
+        'WHERE "client_id" = ?',
+        [new_last, _enc.encode(window).decode(), datetime.now(UTC), request.client_id],
+    )
+    await ctx.audit(batch.audit)
     return PushResponse(last_mutation_id=new_last, results=replayed + results)
 
 
