@@ -9,7 +9,7 @@ from backend.accounts.schemas import CreateUserRequest
 from backend.accounts.services import create_user
 from backend.accounts.tables import User
 from backend.db import write_tx
-from backend.inspections.tables import Application, Inspection, InspectionMember, Round
+from backend.inspections.tables import Inspection, InspectionMember, Round
 from backend.registry.tables import ExpertProfile, Facility, Region
 from backend.standards.services import install_shipped_standards
 
@@ -126,10 +126,6 @@ async def load_demo() -> dict[str, Any]:
             )
             await inspection.save()
             ids["self_inspections"].append(inspection.id)
-        # 城关镇卫生院 applied for the basic standard; its county review (县级初审) follows from that application.
-        application = Application(facility=ids["facilities"][0], round=demo_round.id, tier="basic")
-        await application.save()
-        ids["application"] = application.id
         review = Inspection(
             facility=ids["facilities"][0],
             round=demo_round.id,
