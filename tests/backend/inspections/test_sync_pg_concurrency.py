@@ -34,11 +34,11 @@ PUSHES = 12
 ITEMS = ["1.1.1", "1.2.1", "1.2.2", "1.2.3", "1.2.4", "2.1.1"]
 
 
+# Row locks and out-of-order commits are a PostgreSQL matter: SQLite has one writer.
+@pytest.mark.parametrize("db_kind", ["postgres"])
 async def test_concurrent_pushes_never_leave_a_cursor_gap(
     app: Litestar, settings: Settings, demo: dict[str, Any], db_kind: str
 ) -> None:
-    if db_kind != "postgres":
-        pytest.skip("row locks and out-of-order commits are a PostgreSQL matter (SQLite has one writer)")
     engine = PostgresEngine(config={"dsn": settings.database_url})
     await engine.start_connection_pool(min_size=WRITERS + PULLERS, max_size=WRITERS + PULLERS + 2)
     bind_engine(engine)

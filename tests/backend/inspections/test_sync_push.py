@@ -341,9 +341,6 @@ async def test_photos_add_wins_with_tombstones(client: httpx.AsyncClient, demo: 
 async def test_uploads_not_required_for_stored_blobs(client: httpx.AsyncClient, demo: dict[str, Any]) -> None:
     from backend.inspections import sync_rules
 
-    present = await fetch("SELECT 1 AS x FROM media_blob LIMIT 0") if await _has_media_blob() else None
-    if present is None:
-        pytest.skip("media_blob is not migrated in this tree yet")
     await fetch(
         "INSERT INTO media_blob (sha256, size, mime, storage_key, state, created_at) VALUES ({}, 5, 'image/jpeg', 'k', 'stored', {})",
         [sha(9), datetime.now(UTC)],
@@ -354,14 +351,6 @@ async def test_uploads_not_required_for_stored_blobs(client: httpx.AsyncClient, 
     a.add_photo(demo["review_inspection"], "1.2.1", sha(10), 5)
     await a.push()
     assert (a.results[1].upload_required, a.results[2].upload_required) == (False, True)
-
-
-async def _has_media_blob() -> bool:
-    from backend.db import current_engine
-
-    if type(current_engine()).__name__ == "PostgresEngine":
-        return bool((await fetch("SELECT to_regclass('media_blob') IS NOT NULL AS p"))[0]["p"])
-    return bool((await fetch("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'media_blob'"))[0]["n"])
 
 
 async def test_notes_have_one_author(client: httpx.AsyncClient, demo: dict[str, Any]) -> None:
