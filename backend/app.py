@@ -19,7 +19,7 @@ from piccolo.engine.postgres import PostgresEngine
 from backend.accounts.auth import auth_middleware
 from backend.accounts.controllers import AuthController, UserAdminController
 from backend.accounts.services import demo_accounts_exist
-from backend.db import bind_engine, make_engine, prepare_engine
+from backend.db import bind_engine, close_held_writer, make_engine, open_held_writer, prepare_engine
 from backend.errors import exception_handlers
 from backend.health import health
 from backend.settings import Settings
@@ -124,11 +124,13 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
         if await demo_accounts_exist():
             log.warning("demo accounts with the password 'demo' exist: never run this database in production")
         workers = _start_workers(app) if settings.workers else None
+        writer = await open_held_writer(engine)
         try:
             yield
         finally:
             if workers is not None:
                 await _stop_workers(*workers)
+            await close_held_writer(writer)
             if pool is not None:
                 await pool.close_connection_pool()
 

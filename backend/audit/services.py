@@ -168,5 +168,16 @@ async def record_many(entries: Sequence[AuditEntryLike]) -> None:
     )
     if postgres:
         await connection.executemany(sql.replace("?", "{}").format(*(f"${n}" for n in range(1, 11))), rows)
-    else:
-        await connection.executemany(sql, rows)
+        return
+    # SQLite: multi-row INSERTs (one statement step per chunk instead of one per row)
+    for start in range(0, len(rows), _SQLITE_CHUNK):
+        chunk = rows[start : start + _SQLITE_CHUNK]
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+        await connection.execute(
+            sql.removesuffix("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") + values,
+            [value for row in chunk for value in row],
+        )
+
+
+# rows per SQLite INSERT: 10 parameters a row stays far below SQLITE_MAX_VARIABLE_NUMBER (32766)
+_SQLITE_CHUNK = 500

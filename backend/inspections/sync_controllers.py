@@ -12,7 +12,7 @@ from litestar.exceptions import HTTPException
 from backend.accounts.auth import current_user, requires_role
 from backend.accounts.schemas import AuthUser
 from backend.audit.services import record_many
-from backend.db import current_engine, write_tx
+from backend.db import current_engine, push_tx
 from backend.errors import AppError, BadRequest, Conflict, Forbidden, PayloadTooLarge
 from backend.inspections.sync_rules import BackendStandardRules, caller_for, stored_blobs
 from backend.settings import Settings
@@ -87,7 +87,7 @@ class SyncController(Controller):
 
         ctx = PushContext(
             engine=current_engine(),
-            transaction=write_tx,
+            transaction=push_tx,
             rules=_RULES,
             audit=record_many,
             blobs_stored=stored_blobs,

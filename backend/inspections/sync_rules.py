@@ -6,15 +6,15 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping
 from typing import Any
+from uuid import UUID
 
 import msgspec
 from piccolo.engine.postgres import PostgresEngine
 
 from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import visible_facility_ids, visible_inspection_ids
+from backend.accounts.scope import visible_inspection_ids
 from backend.db import current_engine, fetch
 from backend.errors import NotFound
-from backend.inspections.tables import Inspection, InspectionMember
 from backend.standards import NA, Standard, check_answers, load_shipped, shipped_names
 from backend.standards.schemas import GradedScoring, PassFailScoring, PointsScoring, Section, WeightedScoring
 from backend.standards.services import get_standard
@@ -203,19 +203,21 @@ async def writable_inspection_ids(user: AuthUser) -> frozenset[Any] | None:
     if user.role == "admin":
         return None
     if user.role == "inspector":
-        rows = await InspectionMember.select(InspectionMember.inspection).where(
-            InspectionMember.user == user.id
-        )
-        return frozenset(row["inspection"] for row in rows)
+        # raw SQL: the ORM query costs more than the lookup itself, and this runs inside every push
+        rows = await fetch('SELECT "inspection" FROM "inspection_member" WHERE "user" = {}', [user.id])
+        return frozenset(_as_uuid(row["inspection"]) for row in rows)
     if user.role == "clinic":
-        facilities = await visible_facility_ids(user) or set()
-        if not facilities:
+        if user.facility_id is None:
             return frozenset()
-        rows = await Inspection.select(Inspection.id).where(
-            Inspection.facility.is_in(list(facilities)) & (Inspection.stage == "self")
+        rows = await fetch(
+            'SELECT "id" FROM "inspection" WHERE "facility" = {} AND "stage" = {}', [user.facility_id, "self"]
         )
-        return frozenset(row["id"] for row in rows)
+        return frozenset(_as_uuid(row["id"]) for row in rows)
     return frozenset()
+
+
+def _as_uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
 
 
 _blob_table_present = False
