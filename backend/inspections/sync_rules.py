@@ -9,11 +9,10 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from piccolo.engine.postgres import PostgresEngine
 
 from backend.accounts.schemas import AuthUser
 from backend.accounts.scope import visible_inspection_ids
-from backend.db import current_engine, fetch
+from backend.db import fetch
 from backend.errors import NotFound
 from backend.standards import NA, Standard, check_answers, load_shipped, shipped_names
 from backend.standards.schemas import GradedScoring, PassFailScoring, PointsScoring, Section, WeightedScoring
@@ -220,27 +219,10 @@ def _as_uuid(value: Any) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
 
 
-_blob_table_present = False
-
-
 async def stored_blobs(digests: Collection[str]) -> set[str]:
     """Which of these sha256 digests are stored blobs (the media engine's ``media_blob`` table)."""
-    global _blob_table_present
     if not digests:
         return set()
-    engine = current_engine()
-    if not _blob_table_present:
-        if isinstance(engine, PostgresEngine):
-            rows = await fetch("SELECT to_regclass('media_blob') IS NOT NULL AS present")
-            present = bool(rows[0]["present"])
-        else:
-            rows = await fetch(
-                "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'media_blob'"
-            )
-            present = bool(rows[0]["n"])
-        if not present:
-            return set()
-        _blob_table_present = True
     listed = list(digests)
     marks = ", ".join("{}" for _ in listed)
     rows = await fetch(
