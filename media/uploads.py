@@ -8,23 +8,20 @@ the offset, and a sidecar written at creation holds the session's facts. A PATCH
 the part (so writers of one upload serialize, also across processes), compares ``Upload-Offset`` with the
 file size, appends, fsyncs and answers: no database read or write per chunk. The database row
 (``media_upload``) is written at creation and removed at the end; it is what lists and expires sessions.
+
+Layout: errors and header parsing in media/upload_errors.py, config and result types in media/upload_types.py,
+the last-byte step (finalize, image_validator) in media/upload_complete.py; all re-exported here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import hashlib
 import os
-import re
 import time
 import uuid
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -33,148 +30,38 @@ from piccolo.engine.base import Engine
 
 from media import spool
 from media.db import write_tx
-from media.storage import blob_key
-from media.tables import Blob, Job, Upload
+from media.tables import Upload
+from media.upload_complete import _drop_upload
+from media.upload_complete import blob_state as blob_state
+from media.upload_complete import finalize as finalize
+from media.upload_complete import image_validator as image_validator
+from media.upload_errors import ChunkChecksumMismatch as ChunkChecksumMismatch
+from media.upload_errors import ClientGone as ClientGone
+from media.upload_errors import ContentRejected as ContentRejected
+from media.upload_errors import DigestMismatch as DigestMismatch
+from media.upload_errors import OffsetMismatch as OffsetMismatch
+from media.upload_errors import TooLarge as TooLarge
+from media.upload_errors import UploadBusy as UploadBusy
+from media.upload_errors import UploadError as UploadError
+from media.upload_errors import UploadNotFound as UploadNotFound
+from media.upload_errors import check_sha256 as check_sha256
+from media.upload_errors import parse_checksum as parse_checksum
+from media.upload_types import _HASHES, _keep_hash, _take_hash
+from media.upload_types import MAX_CHUNK_BYTES as MAX_CHUNK_BYTES
+from media.upload_types import MIN_CHUNK_BYTES as MIN_CHUNK_BYTES
+from media.upload_types import Appended as Appended
+from media.upload_types import ContentFacts as ContentFacts
+from media.upload_types import Created as Created
+from media.upload_types import UploadConfig as UploadConfig
+from media.upload_types import UploadStatus as UploadStatus
+from media.upload_types import Validator as Validator
+from media.upload_types import now_ms as now_ms
+from media.upload_types import utc_from_ms as utc_from_ms
 
-MIN_CHUNK_BYTES = 256 * 1024
-MAX_CHUNK_BYTES = 4 * 1024 * 1024
 _WRITE_BUFFER = 1024 * 1024
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-@dataclass(frozen=True, slots=True)
-class UploadConfig:
-    spool_root: Path
-    max_upload_bytes: int
-    max_chunk_bytes: int = MAX_CHUNK_BYTES
-    # an unfinished upload is kept this long after its last chunk (rural devices come back days later)
-    ttl_seconds: int = 7 * 24 * 3600
-    # a chunk whose next bytes do not arrive for this long is treated as a cut connection
-    idle_timeout_seconds: float = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class ContentFacts:
-    """What the validator read from the bytes (never from the client's claims)."""
-
-    mime: str
-    width: int | None = None
-    height: int | None = None
-    capture_time: datetime | None = None
-    gps_lat: float | None = None
-    gps_lon: float | None = None
-
-
-# Blocking: sniffs and inspects a whole file, raises ContentRejected. Runs in a worker thread.
-Validator = Callable[[Path], ContentFacts]
-
-
-# -- errors (the backend maps status/code/extra to problem details) --
-class UploadError(Exception):
-    status = 400
-    code = "bad_upload"
-
-    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        if code is not None:
-            self.code = code
-        self.extra = extra
-
-
-class UploadNotFound(UploadError):
-    status = 404
-    code = "upload_not_found"
-
-
-class OffsetMismatch(UploadError):
-    status = 409
-    code = "offset_mismatch"
-
-
-class UploadBusy(UploadError):
-    status = 409
-    code = "upload_busy"
-
-
-class ChunkChecksumMismatch(UploadError):
-    status = 460
-    code = "checksum_mismatch"
-
-
-class DigestMismatch(UploadError):
-    status = 422
-    code = "sha256_mismatch"
-
-
-class ContentRejected(UploadError):
-    status = 422
-    code = "content_rejected"
-
-
-class TooLarge(UploadError):
-    status = 413
-    code = "upload_too_large"
-
-
-class ClientGone(Exception):
-    """The connection ended before the chunk's last byte (what was received is kept unless checksummed)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Created:
-    """Answer to POST: ``complete`` (the blob is already here, send nothing) or a session to PATCH into."""
-
-    complete: bool
-    upload_id: uuid.UUID | None = None
-    offset: int = 0
-    expires_at_ms: int = 0
-    blob_state: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Appended:
-    offset: int
-    size: int
-    complete: bool
-    blob_state: str | None = None
-    sha256: str | None = None
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def check_sha256(value: str) -> str:
-    if not _SHA256.fullmatch(value):
-        raise UploadError("sha256 must be 64 lowercase hex characters", code="invalid_sha256")
-    return value
-
-
-def parse_checksum(header: str | None) -> bytes | None:
-    """``Upload-Checksum: sha256 <base64>`` → the raw digest; other algorithms → 400 (tus checksum ext.)."""
-    if header is None or not header.strip():
-        return None
-    algorithm, _, encoded = header.strip().partition(" ")
-    if algorithm.lower() != "sha256":
-        raise UploadError(
-            f"checksum algorithm {algorithm!r} is not supported; use sha256", code="checksum_algorithm"
-        )
-    try:
-        digest = base64.b64decode(encoded.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raise UploadError("Upload-Checksum is not valid base64", code="invalid_checksum") from None
-    if len(digest) != 32:
-        raise UploadError("Upload-Checksum must be a 32-byte sha256 digest", code="invalid_checksum")
-    return digest
 
 
 # -- create / status --
-async def blob_state(sha256_hex: str) -> dict[str, Any] | None:
-    row: dict[str, Any] | None = await Blob.select().where(Blob.sha256 == sha256_hex).first()
-    return row
-
-
 async def create_upload(
     *,
     engine: Engine[Any],
@@ -258,19 +145,6 @@ def _create_files(root: Path, meta: dict[str, Any]) -> None:
     spool.write_meta(spool.meta_path(root, meta["id"]), meta)
 
 
-@dataclass(frozen=True, slots=True)
-class UploadStatus:
-    """An unfinished upload as the spool sees it: the part file's size is the offset."""
-
-    id: uuid.UUID
-    photo_id: uuid.UUID
-    sha256: str
-    size: int
-    offset: int
-    expires_at_ms: int
-    part: Path
-
-
 async def _status(config: UploadConfig, row: dict[str, Any], now: int) -> UploadStatus | None:
     """Status of a session row found by POST (recreating a lost sidecar); None when expired or gone."""
     meta = _meta(row["id"], row["photo_id"], row["sha256"], int(row["size"]), row["user_id"])
@@ -339,26 +213,6 @@ async def get_upload(config: UploadConfig, upload_id: uuid.UUID, user_id: uuid.U
 # -- PATCH --
 LOCK_WAIT_SECONDS = 10.0
 _LOCK_POLL_SECONDS = 0.01
-# whole-file sha256 carried from chunk to chunk inside this process: upload id → (bytes hashed, state).
-# Valid only while the part's size equals the bytes hashed (bytes before the offset never change: chunks are
-# appended, and a refused chunk is cut back to its own start). After a resume elsewhere: one full read.
-_HASHES: OrderedDict[uuid.UUID, tuple[int, Any]] = OrderedDict()
-_MAX_HASHES = 1024
-
-
-def _take_hash(upload_id: uuid.UUID, offset: int) -> Any:
-    entry = _HASHES.pop(upload_id, None)
-    if entry is not None and entry[0] == offset:
-        return entry[1]
-    return hashlib.sha256() if offset == 0 else None
-
-
-def _keep_hash(upload_id: uuid.UUID, offset: int, state: Any) -> None:
-    if state is None:
-        return
-    _HASHES[upload_id] = (offset, state)
-    while len(_HASHES) > _MAX_HASHES:
-        _HASHES.popitem(last=False)
 
 
 async def _lock(config: UploadConfig, status: UploadStatus) -> tuple[int, int]:
@@ -526,103 +380,6 @@ def _write_block(fd: int, block: bytes, position: int, digest: Any, running: Any
         position += done
 
 
-# -- the last byte --
-async def finalize(
-    *,
-    engine: Engine[Any],
-    config: UploadConfig,
-    validator: Validator,
-    upload: UploadStatus,
-    digest: str | None = None,
-) -> str:
-    """Whole-file sha256, content check, then blob + transfer/derive jobs in one transaction.
-
-    ``digest`` is the sha256 carried along while appending (this process saw every byte); without it the
-    part is read once in a worker thread. Runs under the upload's lock. Returns the blob state (``spooled``,
-    or ``stored`` if an identical file already was). Raises DigestMismatch (spool deleted) or
-    ContentRejected (spool deleted, blob recorded as rejected).
-    """
-    sha = upload.sha256
-    size = upload.size
-    part = upload.part
-    if digest is None:
-        digest, count = await anyio.to_thread.run_sync(spool.sha256_file, part, None)
-    else:
-        count = size
-    if count != size or digest != sha:
-        await _drop_upload(engine, config, upload.id)
-        raise DigestMismatch(
-            f"the file's sha256 is {digest} ({count} bytes), not the declared {sha}; upload it again",
-            actual=digest,
-        )
-    existing = await blob_state(sha)
-    if existing is not None and existing["state"] in ("spooled", "stored"):
-        await _drop_upload(engine, config, upload.id)
-        return str(existing["state"])
-    try:
-        facts = await anyio.to_thread.run_sync(validator, part)
-    except ContentRejected as exc:
-        await _drop_upload(engine, config, upload.id)
-        await _record_rejection(engine, sha, size, exc)
-        raise
-    target = spool.spooled_path(config.spool_root, sha)
-    await anyio.to_thread.run_sync(spool.promote, part, target)
-    now = now_ms()
-    async with write_tx(engine):
-        if not await Blob.exists().where(Blob.sha256 == sha):
-            await Blob.insert(
-                Blob(
-                    sha256=sha,
-                    size=size,
-                    mime=facts.mime,
-                    storage_key=blob_key(sha),
-                    state="spooled",
-                    spool_path=str(target),
-                    width=facts.width,
-                    height=facts.height,
-                    capture_time=_aware(facts.capture_time),
-                    capture_local=_wall_clock(facts.capture_time),
-                    gps_lat=facts.gps_lat,
-                    gps_lon=facts.gps_lon,
-                )
-            )
-            for kind in ("transfer", "derive"):
-                await Job.insert(Job(id=uuid.uuid4(), kind=kind, key=sha, due_at=now, created_at_ms=now))
-        await Upload.delete().where(Upload.id == upload.id)
-    await anyio.to_thread.run_sync(spool.remove, spool.meta_path(config.spool_root, str(upload.id)))
-    return "spooled"
-
-
-def _remove_files(root: Path, upload_id: str) -> None:
-    # the sidecar first: without it no PATCH or HEAD finds the upload any more
-    spool.remove(spool.meta_path(root, upload_id))
-    spool.remove(spool.part_path(root, upload_id))
-
-
-async def _drop_upload(engine: Engine[Any], config: UploadConfig, upload_id: uuid.UUID) -> None:
-    _HASHES.pop(upload_id, None)
-    await anyio.to_thread.run_sync(_remove_files, config.spool_root, str(upload_id))
-    async with write_tx(engine):
-        await Upload.delete().where(Upload.id == upload_id)
-
-
-async def _record_rejection(engine: Engine[Any], sha: str, size: int, exc: ContentRejected) -> None:
-    """Remember why these bytes were refused (no bytes kept), so the receipt can say it."""
-    async with write_tx(engine):
-        if not await Blob.exists().where(Blob.sha256 == sha):
-            await Blob.insert(
-                Blob(
-                    sha256=sha,
-                    size=size,
-                    mime="",
-                    storage_key="",
-                    state="rejected",
-                    spool_path=None,
-                    reject_reason=f"{exc.code}: {exc.detail}",
-                )
-            )
-
-
 async def expire_uploads(engine: Engine[Any], config: UploadConfig, *, now: int | None = None) -> int:
     """Delete sessions idle past their TTL and their files; returns how many.
 
@@ -658,38 +415,3 @@ async def uploaded_bytes(config: UploadConfig, upload_ids: list[uuid.UUID]) -> d
         return out
 
     return await anyio.to_thread.run_sync(sizes)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value if value is not None and value.tzinfo is not None else None
-
-
-def _wall_clock(value: datetime | None) -> str | None:
-    return None if value is None else value.replace(tzinfo=None).isoformat(timespec="seconds")
-
-
-def utc_from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
-
-
-def image_validator(*, max_pixels: int, max_bytes: int) -> Validator:
-    """The upload's content check without decoding pixels: sniffed type, size and pixel limits from the header
-    (bombs), truncation from the file structure. The full decode happens in the derivative worker."""
-
-    def validate(path: Path) -> ContentFacts:
-        from media.images import ImageRejected, check_image
-
-        try:
-            facts = check_image(path, max_pixels, max_bytes=max_bytes)
-        except ImageRejected as exc:
-            raise ContentRejected(exc.detail or exc.reason, code=exc.reason) from exc
-        return ContentFacts(
-            mime=facts.mime,
-            width=facts.width,
-            height=facts.height,
-            capture_time=facts.captured_at,
-            gps_lat=facts.latitude,
-            gps_lon=facts.longitude,
-        )
-
-    return validate

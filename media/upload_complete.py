@@ -1,0 +1,150 @@
+"""The last byte of an upload: whole-file check, content check, then blob + outbox write (or rejection)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+from piccolo.engine.base import Engine
+
+from media import spool
+from media.db import write_tx
+from media.storage import blob_key
+from media.tables import Blob, Job, Upload
+from media.upload_errors import ContentRejected, DigestMismatch
+from media.upload_types import _HASHES, ContentFacts, UploadConfig, UploadStatus, Validator, now_ms
+
+
+async def blob_state(sha256_hex: str) -> dict[str, Any] | None:
+    row: dict[str, Any] | None = await Blob.select().where(Blob.sha256 == sha256_hex).first()
+    return row
+
+
+async def finalize(
+    *,
+    engine: Engine[Any],
+    config: UploadConfig,
+    validator: Validator,
+    upload: UploadStatus,
+    digest: str | None = None,
+) -> str:
+    """Whole-file sha256, content check, then blob + transfer/derive jobs in one transaction.
+
+    ``digest`` is the sha256 carried along while appending (this process saw every byte); without it the
+    part is read once in a worker thread. Runs under the upload's lock. Returns the blob state (``spooled``,
+    or ``stored`` if an identical file already was). Raises DigestMismatch (spool deleted) or
+    ContentRejected (spool deleted, blob recorded as rejected).
+    """
+    sha = upload.sha256
+    size = upload.size
+    part = upload.part
+    if digest is None:
+        digest, count = await anyio.to_thread.run_sync(spool.sha256_file, part, None)
+    else:
+        count = size
+    if count != size or digest != sha:
+        await _drop_upload(engine, config, upload.id)
+        raise DigestMismatch(
+            f"the file's sha256 is {digest} ({count} bytes), not the declared {sha}; upload it again",
+            actual=digest,
+        )
+    existing = await blob_state(sha)
+    if existing is not None and existing["state"] in ("spooled", "stored"):
+        await _drop_upload(engine, config, upload.id)
+        return str(existing["state"])
+    try:
+        facts = await anyio.to_thread.run_sync(validator, part)
+    except ContentRejected as exc:
+        await _drop_upload(engine, config, upload.id)
+        await _record_rejection(engine, sha, size, exc)
+        raise
+    target = spool.spooled_path(config.spool_root, sha)
+    await anyio.to_thread.run_sync(spool.promote, part, target)
+    now = now_ms()
+    async with write_tx(engine):
+        if not await Blob.exists().where(Blob.sha256 == sha):
+            await Blob.insert(
+                Blob(
+                    sha256=sha,
+                    size=size,
+                    mime=facts.mime,
+                    storage_key=blob_key(sha),
+                    state="spooled",
+                    spool_path=str(target),
+                    width=facts.width,
+                    height=facts.height,
+                    capture_time=_aware(facts.capture_time),
+                    capture_local=_wall_clock(facts.capture_time),
+                    gps_lat=facts.gps_lat,
+                    gps_lon=facts.gps_lon,
+                )
+            )
+            for kind in ("transfer", "derive"):
+                await Job.insert(Job(id=uuid.uuid4(), kind=kind, key=sha, due_at=now, created_at_ms=now))
+        await Upload.delete().where(Upload.id == upload.id)
+    await anyio.to_thread.run_sync(spool.remove, spool.meta_path(config.spool_root, str(upload.id)))
+    return "spooled"
+
+
+def _remove_files(root: Path, upload_id: str) -> None:
+    # the sidecar first: without it no PATCH or HEAD finds the upload any more
+    spool.remove(spool.meta_path(root, upload_id))
+    spool.remove(spool.part_path(root, upload_id))
+
+
+async def _drop_upload(engine: Engine[Any], config: UploadConfig, upload_id: uuid.UUID) -> None:
+    _HASHES.pop(upload_id, None)
+    await anyio.to_thread.run_sync(_remove_files, config.spool_root, str(upload_id))
+    async with write_tx(engine):
+        await Upload.delete().where(Upload.id == upload_id)
+
+
+async def _record_rejection(engine: Engine[Any], sha: str, size: int, exc: ContentRejected) -> None:
+    """Remember why these bytes were refused (no bytes kept), so the receipt can say it."""
+    async with write_tx(engine):
+        if not await Blob.exists().where(Blob.sha256 == sha):
+            await Blob.insert(
+                Blob(
+                    sha256=sha,
+                    size=size,
+                    mime="",
+                    storage_key="",
+                    state="rejected",
+                    spool_path=None,
+                    reject_reason=f"{exc.code}: {exc.detail}",
+                )
+            )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value if value is not None and value.tzinfo is not None else None
+
+
+def _wall_clock(value: datetime | None) -> str | None:
+    return None if value is None else value.replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def image_validator(*, max_pixels: int, max_bytes: int) -> Validator:
+    """The upload's content check without decoding pixels: sniffed type, size and pixel limits from the header
+    (bombs), truncation from the file structure. The full decode happens in the derivative worker."""
+
+    def validate(path: Path) -> ContentFacts:
+        from media.images import ImageRejected, check_image
+
+        try:
+            facts = check_image(path, max_pixels, max_bytes=max_bytes)
+        except ImageRejected as exc:
+            raise ContentRejected(exc.detail or exc.reason, code=exc.reason) from exc
+        return ContentFacts(
+            mime=facts.mime,
+            width=facts.width,
+            height=facts.height,
+            capture_time=facts.captured_at,
+            gps_lat=facts.latitude,
+            gps_lon=facts.longitude,
+        )
+
+    return validate
