@@ -34,7 +34,6 @@ from media.storage_base import MAX_KEY_LENGTH as MAX_KEY_LENGTH
 from media.storage_base import BucketMissingError as BucketMissingError
 from media.storage_local import LocalStorage, sign_local_url, verify_local_signature
 from media.storage_s3 import S3Storage
-from media.storage_s3 import _hash_file as _hash_file  # S3Storage looks it up here (tests patch it)
 
 __all__ = [
     "BLOB_PREFIX",

@@ -194,10 +194,7 @@ class S3Storage:
             head = self._head(key)
             if head is not None and _matches(head, size, sha256_hex):
                 return StoredObject(key, size, sha256_hex, already_present=True)
-            # looked up through media.storage at call time: tests patch media.storage._hash_file
-            from media import storage
-
-            actual_sha, md5_b64, actual_size = storage._hash_file(path, self.chunk_size)
+            actual_sha, md5_b64, actual_size = _hash_file(path, self.chunk_size)
             if actual_size != size or actual_sha != sha256_hex:
                 raise IntegrityError(
                     f"{key}: spool is {actual_size} bytes sha256 {actual_sha}, "

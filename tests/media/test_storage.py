@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-import media.storage as storage_mod
+import media.storage_s3 as storage_s3
 from media.storage import (
     IntegrityError,
     InvalidKeyError,
@@ -220,7 +220,7 @@ async def test_moto_accepts_expired_presigned_urls(moto_server: Any, tmp_path: P
 
 def _corrupt_after_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """The spool changes between our hash and the upload (disk fault, concurrent writer)."""
-    real = storage_mod._hash_file
+    real = storage_s3._hash_file
 
     def hash_then_corrupt(path: Any, chunk_size: int) -> tuple[str, str, int]:
         result = real(path, chunk_size)
@@ -231,7 +231,7 @@ def _corrupt_after_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
             f.write(bytes([b[0] ^ 0xFF]))
         return result
 
-    monkeypatch.setattr(storage_mod, "_hash_file", hash_then_corrupt)
+    monkeypatch.setattr(storage_s3, "_hash_file", hash_then_corrupt)
 
 
 @pytest.mark.s3
