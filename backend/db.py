@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -43,6 +44,11 @@ def current_engine() -> Engine[Any]:
     if _engine is None:
         raise RuntimeError("no database engine bound: call bind_engine() (create_app does)")
     return _engine
+
+
+def as_utc(value: datetime) -> datetime:
+    """Stored times are UTC; SQLite hands them back naive, PostgreSQL aware."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def write_tx(engine: Engine[Any] | None = None) -> Any:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiofiles
 import anyio.to_thread
 from piccolo.engine.base import Engine
 from piccolo.querystring import QueryString
@@ -329,9 +330,9 @@ class MediaWorker:
                 await anyio.to_thread.run_sync(_link_or_copy, path, copy)
                 return copy
         target = tmp / "original"
-        with open(target, "wb") as handle:  # noqa: ASYNC230 - small writes of chunks, see below
+        async with aiofiles.open(target, "wb") as handle:
             async for chunk in self.storage.iter_bytes(blob["storage_key"]):
-                await anyio.to_thread.run_sync(handle.write, chunk)
+                await handle.write(chunk)
         return target
 
 

@@ -21,7 +21,7 @@ from backend.accounts.schemas import (
 )
 from backend.accounts.tables import AuthToken, LoginThrottle, User
 from backend.audit.services import record
-from backend.db import write_tx
+from backend.db import as_utc, write_tx
 from backend.errors import BadRequest, NotFound, TooManyRequests, Unauthorized
 from backend.registry.tables import Facility, Region
 
@@ -31,11 +31,6 @@ ADDRESS_FACTOR = 4
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def token_digest(token: str) -> str:
@@ -60,7 +55,7 @@ async def _throttle_state(keys: list[str]) -> int:
     wait = 0
     for row in rows:
         if row["locked_until"] is not None:
-            wait = max(wait, int((_aware(row["locked_until"]) - now).total_seconds() + 0.999))
+            wait = max(wait, int((as_utc(row["locked_until"]) - now).total_seconds() + 0.999))
     return max(wait, 0)
 
 
@@ -150,10 +145,10 @@ async def user_for_token(token: str) -> AuthUser | None:
         .where(AuthToken.token_hash == digest)
         .first()
     )
-    if not found or _aware(found["expires_at"]) <= _now() or not found["user.active"]:
+    if not found or as_utc(found["expires_at"]) <= _now() or not found["user.active"]:
         return None
     user = auth_user_from_row({k.removeprefix("user."): v for k, v in found.items()})
-    _token_cache[digest] = (user, _aware(found["expires_at"]), time.monotonic() + TOKEN_CACHE_SECONDS)
+    _token_cache[digest] = (user, as_utc(found["expires_at"]), time.monotonic() + TOKEN_CACHE_SECONDS)
     while len(_token_cache) > TOKEN_CACHE_MAX:
         _token_cache.popitem(last=False)
     return user

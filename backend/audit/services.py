@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from piccolo.engine.postgres import PostgresEngine
 
 from backend.audit.tables import AuditLog
-from backend.db import current_engine
+from backend.db import as_utc, current_engine
 
 GENESIS = "0" * 64
 
@@ -109,7 +109,7 @@ async def verify_chain() -> tuple[bool, int | None]:
 
 
 def _iso(value: datetime) -> str:
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    return as_utc(value).astimezone(UTC).isoformat()
 
 
 async def record_many(entries: Sequence[AuditEntryLike]) -> None:

@@ -36,7 +36,7 @@ from backend.accounts.scope import (
 )
 from backend.accounts.tables import User
 from backend.audit.services import record
-from backend.db import write_tx
+from backend.db import as_utc, write_tx
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound
 from backend.inspections.schemas import (
     ApplicationOut,
@@ -64,10 +64,6 @@ REAPPLY_AFTER = timedelta(days=183)  # "no sooner than 6 months"
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def _ancestors(region_id: UUID) -> list[UUID]:
@@ -281,7 +277,7 @@ async def create_application(*, user: AuthUser, data: CreateApplicationRequest) 
         .first()
     )
     if returned and returned["decided_at"] is not None:
-        allowed_from = _aware(returned["decided_at"]) + REAPPLY_AFTER
+        allowed_from = as_utc(returned["decided_at"]) + REAPPLY_AFTER
         if _now() < allowed_from:
             raise Conflict(
                 f"a returned facility may re-apply no sooner than 6 months later: from {allowed_from.date()}",

@@ -30,7 +30,7 @@ from backend.accounts.auth import ensure_role
 from backend.accounts.schemas import AuthUser
 from backend.accounts.scope import ensure_facility_visible, ensure_inspection_visible
 from backend.audit.services import record
-from backend.db import current_engine, fetch, write_tx
+from backend.db import as_utc, current_engine, fetch, write_tx
 from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.inspections.sync_rules import RATER_SEPARATOR
 from backend.inspections.tables import Inspection, Round
@@ -364,10 +364,6 @@ _STORED_COLUMNS = (
 )
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 async def _stored(where: Any) -> list[StoredConclusion]:
     rows = (
         await ConfirmedConclusion.select(*_STORED_COLUMNS)
@@ -390,7 +386,7 @@ async def _stored(where: Any) -> list[StoredConclusion]:
             answer_count=r["answer_count"],
             confirmed_by=r["confirmed_by"],
             confirmed_by_name=r["confirmed_by_name"] or r["confirmed_by_username"],
-            confirmed_at=_aware(r["confirmed_at"]),
+            confirmed_at=as_utc(r["confirmed_at"]),
             explanation=msgspec.json.decode(r["explanation"], type=Conclusion),
         )
         for r in rows
