@@ -476,7 +476,7 @@ def run_db(kind: str, args: argparse.Namespace) -> dict[str, Any]:
 async def _measure(url: str, setup: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     headers = await tokens(url)
     out: dict[str, Any] = {"saturation": {}, "baseline": {}}
-    for n in (1, 10, 50):
+    for n in args.devices:
         out["saturation"][n] = await saturation(url, setup, headers, n, 100, args.seconds)
         if args.baselines:
             out["baseline"][n] = await saturation(url, setup, headers, n, 1, args.seconds)
@@ -570,8 +570,9 @@ def main() -> None:
     # For quick iterations on push ingest: only part (a), optionally without its baselines (never with --write).
     parser.add_argument("--parts", choices=["a", "abc"], default="abc")
     parser.add_argument("--no-baselines", dest="baselines", action="store_false")
+    parser.add_argument("--devices", type=lambda v: [int(n) for n in v.split(",")], default=[1, 10, 50])
     args = parser.parse_args()
-    if args.write and (args.parts != "abc" or not args.baselines):
+    if args.write and (args.parts != "abc" or not args.baselines or args.devices != [1, 10, 50]):
         parser.error("--write needs the full run (--parts abc, with baselines)")
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     results = {}

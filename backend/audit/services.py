@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import msgspec
 from piccolo.engine.postgres import PostgresEngine
 
 from backend.audit.tables import AuditLog
@@ -39,9 +39,17 @@ class AuditEntryLike(Protocol):
 _PG_CHAIN_LOCK = 0x46434155  # "FCAU"
 
 
+# Canonical JSON for the hash (sorted keys, no spaces, UTF-8); the stored ``details`` use the same encoder, so
+# a value that is not plain JSON (a UUID, a datetime) hashes as the very string that is stored.
+_canonical = msgspec.json.Encoder(order="sorted", enc_hook=str)
+
+
 def row_digest(prev_hash: str, fields: dict[str, Any]) -> str:
-    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+    return hashlib.sha256(prev_hash.encode() + _canonical.encode(fields)).hexdigest()
+
+
+def _details_json(details: dict[str, Any]) -> str:
+    return _canonical.encode(details).decode()
 
 
 async def record(
@@ -78,7 +86,7 @@ async def record(
             client_id=client_id,
             action=action,
             entity=entity,
-            details=json.dumps(fields["details"], ensure_ascii=False, default=str),
+            details=_details_json(fields["details"]),
             hlc=hlc,
             mutation_id=fields["mutation_id"],
             prev_hash=prev_hash,
@@ -98,7 +106,7 @@ async def verify_chain() -> tuple[bool, int | None]:
             "client_id": row["client_id"],
             "action": row["action"],
             "entity": row["entity"],
-            "details": json.loads(details) if isinstance(details, str) else details,
+            "details": msgspec.json.decode(details) if isinstance(details, str) else details,
             "hlc": row["hlc"],
             "mutation_id": row["mutation_id"],
         }
@@ -132,6 +140,8 @@ async def record_many(entries: Sequence[AuditEntryLike]) -> None:
     prev_hash = last["row_hash"] if last else GENESIS
     now = datetime.now(UTC)
     at = now.isoformat()
+    # SQLite: the very text Piccolo's datetime adapter would store, made once instead of once per row.
+    stored_at: datetime | str = now if postgres else str(now)
     rows = []
     for entry in entries:
         mutation_id = None if entry.mutation_id is None else str(entry.mutation_id)
@@ -146,10 +156,10 @@ async def record_many(entries: Sequence[AuditEntryLike]) -> None:
             "mutation_id": mutation_id,
         }
         row_hash = row_digest(prev_hash, fields)
-        details = json.dumps(fields["details"], ensure_ascii=False, default=str)
+        details = _details_json(fields["details"])
         rows.append(
             (
-                now,
+                stored_at,
                 entry.user_id,
                 entry.client_id,
                 entry.action,

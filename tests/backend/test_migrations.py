@@ -121,3 +121,45 @@ async def test_hand_written_unique_team_member_index(fresh_engine: Engine[Any]) 
     await fetch(member, (uuid.uuid4(), inspection, user, True), fresh_engine)
     with pytest.raises((sqlite3.IntegrityError, asyncpg.UniqueViolationError)):
         await fetch(member, (uuid.uuid4(), inspection, user, False), fresh_engine)
+
+
+async def test_m0007_rebuilds_the_audit_log_with_its_rows(fresh_engine: Engine[Any]) -> None:
+    """m0007 drops the UNIQUE on ``audit_log.row_hash`` (on SQLite by rebuilding the table): rows, ids and
+    hashes survive, and later rows keep counting from the old ids."""
+    from backend.migrations import LEDGER_DDL, statements_for
+
+    await fresh_engine.run_ddl(LEDGER_DDL)
+    for module in migration_modules():
+        name = module.__name__.rsplit(".", 1)[-1]
+        if name >= "m0007":
+            break
+        for statement in statements_for(module, fresh_engine):
+            await fresh_engine.run_ddl(statement)
+        await fetch(
+            'INSERT INTO "schema_migration" ("name", "applied_at") VALUES ({}, {})', (name, "x"), fresh_engine
+        )
+    insert = (
+        'INSERT INTO "audit_log" ("action", "entity", "details", "prev_hash", "row_hash") '
+        "VALUES ({}, {}, {}, {}, {})"
+    )
+    await fetch(insert, ("a", "e/1", '{"k": 1}', "0" * 64, "1" * 64), fresh_engine)
+    await fetch(insert, ("b", "e/2", "{}", "1" * 64, "2" * 64), fresh_engine)
+    before = await fetch(
+        'SELECT "id", "action", "entity", "prev_hash", "row_hash" FROM "audit_log" ORDER BY "id"',
+        (),
+        fresh_engine,
+    )
+
+    assert await migrate(fresh_engine) == ["m0007_audit_row_hash_not_unique"]
+
+    after = await fetch(
+        'SELECT "id", "action", "entity", "prev_hash", "row_hash" FROM "audit_log" ORDER BY "id"',
+        (),
+        fresh_engine,
+    )
+    assert after == before
+    # the same digest twice is no longer refused (the chain, not an index, is the integrity rule)
+    await fetch(insert, ("c", "e/3", "{}", "2" * 64, "2" * 64), fresh_engine)
+    ids = [row["id"] for row in await fetch('SELECT "id" FROM "audit_log" ORDER BY "id"', (), fresh_engine)]
+    assert len(ids) == 3
+    assert ids[2] > ids[1]
