@@ -186,7 +186,18 @@ async def fetch(
     sql: str, args: Sequence[Any] = (), engine: Engine[Any] | None = None
 ) -> list[dict[str, Any]]:
     """Raw parameterised query; ``{}`` placeholders are Piccolo's and work on both databases."""
-    rows: list[dict[str, Any]] = await (engine or current_engine()).run_querystring(_qs(sql, args))
+    engine = engine or current_engine()
+    querystring = _qs(sql, args)
+    transaction = engine.current_transaction.get() if isinstance(engine, SQLiteEngine) else None
+    if transaction is not None:
+        # Inside a SQLite transaction Piccolo spends four hops to aiosqlite's thread per query (a PRAGMA that
+        # is a no-op mid-transaction, execute, fetchall, close); sync pushes run this, so it takes one.
+        compiled, compiled_args = querystring.compile_string(engine_type="sqlite")
+        found: list[dict[str, Any]] = list(
+            await transaction.connection.execute_fetchall(compiled, compiled_args)
+        )
+        return found
+    rows: list[dict[str, Any]] = await engine.run_querystring(querystring)
     return rows
 
 

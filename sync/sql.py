@@ -41,8 +41,8 @@ class Sql:
         if self.postgres:
             records = await self.connection.fetch(_numbered(sql), *args)
             return [dict(r) for r in records]
-        async with self.connection.execute(sql, list(args)) as cursor:
-            rows: list[dict[str, Any]] = await cursor.fetchall()
+        # one hop to aiosqlite's thread (execute + fetchall there), not three (execute, fetchall, close)
+        rows: list[dict[str, Any]] = list(await self.connection.execute_fetchall(sql, list(args)))
         return rows
 
     async def execute(self, sql: str, args: Sequence[Any] = ()) -> None:

@@ -135,8 +135,10 @@ async def record_many(entries: Sequence[AuditEntryLike]) -> None:
         await connection.execute(f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})")
         last = await connection.fetchrow('SELECT "row_hash" FROM "audit_log" ORDER BY "id" DESC LIMIT 1')
     else:
-        async with connection.execute('SELECT "row_hash" FROM "audit_log" ORDER BY "id" DESC LIMIT 1') as cur:
-            last = await cur.fetchone()
+        found = await connection.execute_fetchall(
+            'SELECT "row_hash" FROM "audit_log" ORDER BY "id" DESC LIMIT 1'
+        )
+        last = found[0] if found else None
     prev_hash = last["row_hash"] if last else GENESIS
     now = datetime.now(UTC)
     at = now.isoformat()
