@@ -20,6 +20,7 @@ from backend.accounts.auth import auth_middleware
 from backend.accounts.controllers import AuthController, UserAdminController
 from backend.accounts.services import demo_accounts_exist
 from backend.db import bind_engine, close_held_writer, make_engine, open_held_writer, prepare_engine
+from backend.db_sqlite import close_pool, open_pool
 from backend.errors import exception_handlers
 from backend.health import health
 from backend.settings import Settings
@@ -125,11 +126,13 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
             log.warning("demo accounts with the password 'demo' exist: never run this database in production")
         workers = _start_workers(app) if settings.workers else None
         writer = await open_held_writer(engine)
+        idle = await open_pool(engine)
         try:
             yield
         finally:
             if workers is not None:
                 await _stop_workers(*workers)
+            await close_pool(idle)
             await close_held_writer(writer)
             if pool is not None:
                 await pool.close_connection_pool()

@@ -13,6 +13,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 from piccolo.table import Table
 
+from backend.db_sqlite import PooledSQLiteEngine
 from backend.settings import Settings
 
 _engine: Engine[Any] | None = None
@@ -23,7 +24,7 @@ def make_engine(settings: Settings) -> Engine[Any]:
         return PostgresEngine(config={"dsn": settings.database_url})
     settings.data_path.mkdir(parents=True, exist_ok=True)
     # timeout is SQLite's busy timeout: writers queue instead of failing with "database is locked".
-    return SQLiteEngine(path=str(settings.sqlite_path), timeout=30)
+    return PooledSQLiteEngine(path=str(settings.sqlite_path), timeout=30)
 
 
 def all_tables() -> list[type[Table]]:
@@ -186,18 +187,7 @@ async def fetch(
     sql: str, args: Sequence[Any] = (), engine: Engine[Any] | None = None
 ) -> list[dict[str, Any]]:
     """Raw parameterised query; ``{}`` placeholders are Piccolo's and work on both databases."""
-    engine = engine or current_engine()
-    querystring = _qs(sql, args)
-    transaction = engine.current_transaction.get() if isinstance(engine, SQLiteEngine) else None
-    if transaction is not None:
-        # Inside a SQLite transaction Piccolo spends four hops to aiosqlite's thread per query (a PRAGMA that
-        # is a no-op mid-transaction, execute, fetchall, close); sync pushes run this, so it takes one.
-        compiled, compiled_args = querystring.compile_string(engine_type="sqlite")
-        found: list[dict[str, Any]] = list(
-            await transaction.connection.execute_fetchall(compiled, compiled_args)
-        )
-        return found
-    rows: list[dict[str, Any]] = await engine.run_querystring(querystring)
+    rows: list[dict[str, Any]] = await (engine or current_engine()).run_querystring(_qs(sql, args))
     return rows
 
 

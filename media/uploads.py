@@ -59,6 +59,7 @@ from media.upload_types import now_ms as now_ms
 from media.upload_types import utc_from_ms as utc_from_ms
 
 _WRITE_BUFFER = 1024 * 1024
+_MAX_PIECES = 256  # per block: well below IOV_MAX (1024) for pwritev
 
 
 # -- create / status --
@@ -193,12 +194,9 @@ def _read_session(
     return meta, st
 
 
-async def get_upload(config: UploadConfig, upload_id: uuid.UUID, user_id: uuid.UUID) -> UploadStatus:
-    """The session (only to the user who created it: ids are capabilities, not to be shared).
-
-    Read from the spool (sidecar + part size), no database query: HEAD answers the part file's size.
-    """
-    meta, st = await anyio.to_thread.run_sync(_read_session, config, upload_id, user_id)
+def _session_status(config: UploadConfig, upload_id: uuid.UUID, user_id: uuid.UUID) -> UploadStatus:
+    """Blocking: the session from the spool (sidecar + part size), no database query."""
+    meta, st = _read_session(config, upload_id, user_id)
     return UploadStatus(
         id=upload_id,
         photo_id=uuid.UUID(meta["photoId"]),
@@ -208,6 +206,25 @@ async def get_upload(config: UploadConfig, upload_id: uuid.UUID, user_id: uuid.U
         expires_at_ms=_expiry(st, config),
         part=spool.part_path(config.spool_root, str(upload_id)),
     )
+
+
+async def get_upload(config: UploadConfig, upload_id: uuid.UUID, user_id: uuid.UUID) -> UploadStatus:
+    """The session (only to the user who created it: ids are capabilities, not to be shared).
+
+    Read from the spool (sidecar + part size), no database query: HEAD answers the part file's size.
+    """
+    return await anyio.to_thread.run_sync(_session_status, config, upload_id, user_id)
+
+
+def _status_and_lock(
+    config: UploadConfig, upload_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[UploadStatus, tuple[int, int] | None]:
+    """Blocking: the session and, if free, its part opened under the lock (one trip to a worker thread)."""
+    status = _session_status(config, upload_id, user_id)
+    try:
+        return status, spool.open_locked(status.part)
+    except FileNotFoundError:
+        raise UploadNotFound("no such upload (finished or expired); POST /api/uploads again") from None
 
 
 # -- PATCH --
@@ -251,11 +268,11 @@ async def append_chunk(
     (never held whole). On a cut connection the bytes that arrived are kept (fsynced) unless the chunk
     carried a checksum, which can then not be checked: such a chunk is cut off again.
     """
-    status = await get_upload(config, upload_id, user_id)
-    size = status.size
     if content_length is not None and content_length > config.max_chunk_bytes:
         raise TooLarge(f"a chunk may be at most {config.max_chunk_bytes} bytes", limit=config.max_chunk_bytes)
-    fd, current = await _lock(config, status)
+    status, locked = await anyio.to_thread.run_sync(_status_and_lock, config, upload_id, user_id)
+    size = status.size
+    fd, current = locked if locked is not None else await _lock(config, status)
     try:
         if offset != current:
             raise OffsetMismatch(
@@ -297,19 +314,35 @@ async def _write_chunk(
 ) -> tuple[int, bool, Any]:
     """Stream ``body`` onto the end of the part (at ``offset``); returns (bytes kept, connection cut, hash).
 
-    Pieces are gathered into 1 MiB blocks; each block is written and hashed (chunk checksum and the running
-    whole-file sha256) in a worker thread while the next block arrives, so disk, hashing and network
-    overlap and at most two blocks are in memory. fsync before returning. A refused chunk (bad checksum,
-    checksummed and cut, past the declared size) is truncated away again: the offset does not move.
+    Pieces are gathered into blocks of about 1 MiB (as the list of pieces, never joined). Each block goes to
+    two worker threads at once: one hashes it (chunk checksum and the running whole-file sha256, in order),
+    the other writes it with ``pwritev`` and starts its write-back to disk. Hashing, writing back and
+    receiving the next block overlap; at most one block per lane plus the one arriving is in memory. A refused chunk (bad
+    checksum, checksummed and cut, past the declared size) is truncated away again: the offset does not move.
     """
     digest = hashlib.sha256() if checksum is not None else None
     running = whole.copy() if whole is not None else None  # committed only if the chunk is kept
     received = 0
     gone = False
-    buffer = bytearray()
-    pending: asyncio.Future[None] | None = None
+    pieces: list[bytes] = []
+    gathered = 0
+    hashing: asyncio.Future[None] | None = None
+    writing: asyncio.Future[None] | None = None
     position = offset
     refused: UploadError | None = None
+
+    async def flush_block() -> None:
+        nonlocal hashing, writing, pieces, gathered, position
+        if hashing is not None:
+            await hashing
+        if writing is not None:
+            await writing
+        block, pieces, size = pieces, [], gathered
+        gathered = 0
+        hashing = asyncio.ensure_future(asyncio.to_thread(_hash_block, block, digest, running))
+        writing = asyncio.ensure_future(asyncio.to_thread(_write_block, fd, block, position))
+        position += size
+
     try:
         iterator = body.__aiter__()
         while True:
@@ -327,35 +360,30 @@ async def _write_chunk(
             if received > remaining:
                 refused = UploadError("the chunk goes past the declared size", code="chunk_past_end")
                 break
-            buffer += piece
-            if len(buffer) >= _WRITE_BUFFER:
-                if pending is not None:
-                    await pending
-                block = bytes(buffer)
-                buffer.clear()
-                pending = asyncio.ensure_future(
-                    asyncio.to_thread(_write_block, fd, block, position, digest, running)
-                )
-                position += len(block)
-        if pending is not None:
-            await pending
-            pending = None
-        if buffer and refused is None:
-            await asyncio.to_thread(_write_block, fd, bytes(buffer), position, digest, running)
-            position += len(buffer)
-            buffer.clear()
+            pieces.append(piece)
+            gathered += len(piece)
+            if gathered >= _WRITE_BUFFER or len(pieces) >= _MAX_PIECES:
+                await flush_block()
+        if pieces and refused is None:
+            await flush_block()
+        for lane in (hashing, writing):
+            if lane is not None:
+                await lane
+        hashing = writing = None
         if refused is None and digest is not None and not gone and digest.digest() != checksum:
             refused = ChunkChecksumMismatch(
                 "the chunk's sha256 does not match Upload-Checksum; resend it from the same offset",
                 offset=offset,
             )
         if refused is None and not (gone and digest is not None):
+            # the blocks' write-back is under way already: this waits for it (and the new size) to be durable
             await anyio.to_thread.run_sync(os.fsync, fd)
             return position - offset, gone, running
     except BaseException:
-        if pending is not None:  # an error while a block was being written: let it finish first
-            with contextlib.suppress(Exception):
-                await pending
+        for lane in (hashing, writing):  # an error while a block was in flight: let it finish first
+            if lane is not None:
+                with contextlib.suppress(Exception):
+                    await lane
         # a failed write (disk full, cancelled) must not leave half a chunk: cut back to where it began
         with contextlib.suppress(OSError):
             await anyio.to_thread.run_sync(spool.rollback, fd, offset)
@@ -367,17 +395,29 @@ async def _write_chunk(
     return 0, True, whole
 
 
-def _write_block(fd: int, block: bytes, position: int, digest: Any, running: Any) -> None:
-    """Runs in a worker thread: hashing and writing both release the GIL for large buffers."""
-    if digest is not None:
-        digest.update(block)
-    if running is not None:
-        running.update(block)
-    view = memoryview(block)
-    while view:
-        done = os.pwrite(fd, view, position)
-        view = view[done:]
+def _hash_block(pieces: list[bytes], digest: Any, running: Any) -> None:
+    """Runs in a worker thread: sha256 releases the GIL for pieces over 2 KiB."""
+    for piece in pieces:
+        if digest is not None:
+            digest.update(piece)
+        if running is not None:
+            running.update(piece)
+
+
+def _write_block(fd: int, pieces: list[bytes], position: int) -> None:
+    start = position
+    """Runs in a worker thread: one ``pwritev`` for the block's pieces, then start writing them back to disk
+    (without waiting) so the chunk's closing fsync finds little left to do."""
+    views = [memoryview(piece) for piece in pieces]
+    while views:
+        done = os.pwritev(fd, views, position)
         position += done
+        while views and done >= len(views[0]):
+            done -= len(views[0])
+            views.pop(0)
+        if views and done:
+            views[0] = views[0][done:]
+    spool.start_writeback(fd, start, position - start)
 
 
 async def expire_uploads(engine: Engine[Any], config: UploadConfig, *, now: int | None = None) -> int:

@@ -19,6 +19,7 @@ from piccolo.engine.sqlite import SQLiteEngine
 
 from backend.app import create_app
 from backend.db import bind_engine, prepare_engine
+from backend.db_sqlite import close_pool, open_pool
 from backend.migrations import migrate
 from backend.settings import Settings
 
@@ -82,10 +83,15 @@ async def settings(
 
 
 @pytest.fixture
-async def app(settings: Settings) -> Litestar:
+async def app(settings: Settings) -> AsyncIterator[Litestar]:
     application = create_app(settings, start_pool=False)
     await prepare_engine(application.state.engine)
-    return application
+    # as the lifespan does: on SQLite, queries and transactions reuse idle connections
+    idle = await open_pool(application.state.engine)
+    try:
+        yield application
+    finally:
+        await close_pool(idle)
 
 
 @pytest.fixture

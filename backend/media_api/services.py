@@ -119,7 +119,7 @@ async def start_upload(
 async def after_blob_change(sha256_hex: str) -> None:
     """Hook for the upload path and the workers: copy facts to photos, flag reuse across facilities."""
     await link_blob_facts(sha256_hex)
-    await flag_reused_photos()
+    await flag_reused_photos(sha256_hex=sha256_hex)
 
 
 async def link_blob_facts(sha256_hex: str) -> None:
@@ -130,18 +130,23 @@ async def link_blob_facts(sha256_hex: str) -> None:
     photos = await Photo.select(Photo.id, Photo.taken_at, Photo.capture_time, Photo.gps_lat).where(
         Photo.sha256 == sha256_hex
     )
+    updates: list[tuple[Any, dict[Any, Any]]] = []
+    for photo in photos:
+        changes: dict[Any, Any] = {}
+        if photo["capture_time"] is None:
+            when = blob["capture_time"] or _with_device_offset(blob["capture_local"], photo["taken_at"])
+            if when is not None:
+                changes[Photo.capture_time] = when
+        if photo["gps_lat"] is None and blob["gps_lat"] is not None:
+            changes[Photo.gps_lat] = blob["gps_lat"]
+            changes[Photo.gps_lon] = blob["gps_lon"]
+        if changes:
+            updates.append((photo["id"], changes))
+    if not updates:
+        return
     async with write_tx():
-        for photo in photos:
-            changes: dict[Any, Any] = {}
-            if photo["capture_time"] is None:
-                when = blob["capture_time"] or _with_device_offset(blob["capture_local"], photo["taken_at"])
-                if when is not None:
-                    changes[Photo.capture_time] = when
-            if photo["gps_lat"] is None and blob["gps_lat"] is not None:
-                changes[Photo.gps_lat] = blob["gps_lat"]
-                changes[Photo.gps_lon] = blob["gps_lon"]
-            if changes:
-                await Photo.update(changes).where(Photo.id == photo["id"])
+        for photo_id, changes in updates:
+            await Photo.update(changes).where(Photo.id == photo_id)
 
 
 def _with_device_offset(wall_clock: str | None, taken_at: str | None) -> datetime | None:
@@ -158,13 +163,17 @@ def _with_device_offset(wall_clock: str | None, taken_at: str | None) -> datetim
     return local.replace(tzinfo=device.tzinfo)
 
 
-async def flag_reused_photos() -> int:
-    """Flag photos whose bytes also appear at another facility (for the review office). Returns how many."""
+async def flag_reused_photos(*, sha256_hex: str | None = None) -> int:
+    """Flag photos whose bytes also appear at another facility (for the review office). Returns how many.
+
+    With ``sha256_hex`` only the photos of those bytes are looked at (after an upload); without, all of them
+    (housekeeping)."""
+    only = ' AND q."sha256" = {}' if sha256_hex is not None else ""
     rows = await fetch(
-        'SELECT p."id" FROM "photo" p WHERE p."reused_elsewhere" = {} AND p."deleted" = {} AND p."sha256" IN ('
+        'SELECT p."id" FROM "photo" p WHERE p."reused_elsewhere" = {} AND p."deleted" = {} AND p."sha256" IN ('  # noqa: S608
         ' SELECT q."sha256" FROM "photo" q JOIN "inspection" i ON i."id" = q."inspection_id"'
-        ' WHERE q."deleted" = {} GROUP BY q."sha256" HAVING COUNT(DISTINCT i."facility") > 1)',
-        [False, False, False],
+        f' WHERE q."deleted" = {{}}{only} GROUP BY q."sha256" HAVING COUNT(DISTINCT i."facility") > 1)',
+        [False, False, False, *([sha256_hex] if sha256_hex is not None else [])],
     )
     ids = [row["id"] for row in rows]
     if ids:

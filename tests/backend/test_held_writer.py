@@ -9,12 +9,14 @@ import pytest
 from litestar import Litestar
 
 from backend.db import close_held_writer, fetch, open_held_writer, push_tx, write_tx
+from backend.db_sqlite import close_pool
 
 
 # The held writer exists only for SQLite (PostgreSQL has a pool).
 @pytest.mark.parametrize("db_kind", ["sqlite"])
 async def test_push_tx_reuses_one_connection_and_closes_its_thread(app: Litestar, db_kind: str) -> None:
     engine = app.state.engine
+    await close_pool(engine.pool)  # no idle connections of the app's pool among the threads counted here
     before = threading.active_count()
     writer = await open_held_writer(engine)
     assert writer is not None

@@ -1,0 +1,179 @@
+"""Piccolo's SQLite engine with idle connections kept for reuse, and one trip to a connection's thread per
+query instead of three or four.
+
+Piccolo opens a new aiosqlite connection for every query outside a transaction and for every transaction: a
+new thread, a file open and a PRAGMA, about a millisecond each, several times per request (an upload's create
+step opened six). Once the app's lifespan opens a :class:`ConnectionPool` for its loop, queries and
+transactions borrow an idle connection instead, exclusively until they end, and give it back. Without a pool
+(CLI, scripts, tests without a lifespan) the engine behaves exactly like Piccolo's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+from typing import Any
+
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
+from piccolo.table import Table
+
+
+class ConnectionPool:
+    """Idle connections of one event loop; closed by the lifespan (aiosqlite's threads are not daemons)."""
+
+    def __init__(self, engine: PooledSQLiteEngine, max_idle: int = 4) -> None:
+        self.engine = engine
+        self.loop = asyncio.get_running_loop()
+        self.max_idle = max_idle
+        self._idle: list[Any] = []
+        self._closed = False
+
+    async def acquire(self) -> Any:
+        if self._idle:
+            return self._idle.pop()
+        return await self.engine.get_connection()
+
+    async def release(self, connection: Any, *, reusable: bool) -> None:
+        # a connection whose query failed, or that is still in a transaction, is never handed out again
+        if (
+            reusable
+            and not self._closed
+            and len(self._idle) < self.max_idle
+            and not connection.in_transaction
+        ):
+            self._idle.append(connection)
+            return
+        await connection.close()
+
+    async def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.close()
+
+
+class _PooledTransaction(SQLiteTransaction):
+    """A transaction on a borrowed connection, given back (not closed) at the end."""
+
+    __slots__ = ("_pool",)
+
+    def __init__(self, pool: ConnectionPool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._pool = pool
+
+    async def get_connection(self) -> Any:
+        return await self._pool.acquire()
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        try:
+            await self.connection.execute(f"BEGIN {self.transaction_type.value}")
+        except BaseException:
+            await self._pool.release(self.connection, reusable=False)
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(
+        self,
+        exception_type: type[BaseException] | None,
+        exception: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        if self._parent:
+            return exception is None
+        reusable = False
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.connection.execute("ROLLBACK")
+                    self._rolled_back = True
+            elif not self._committed and not self._rolled_back:
+                await self.connection.execute("COMMIT")
+                self._committed = True
+            reusable = True
+        finally:
+            self.engine.current_transaction.reset(self.context)
+            await self._pool.release(self.connection, reusable=reusable)
+        return exception is None
+
+
+class PooledSQLiteEngine(SQLiteEngine):
+    """:class:`SQLiteEngine` whose queries and transactions run on its pool's idle connections."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pool: ConnectionPool | None = None
+
+    def _open_pool(self) -> ConnectionPool | None:
+        pool = self.pool
+        if pool is None or pool.loop is not asyncio.get_running_loop():
+            return None
+        return pool
+
+    def transaction(
+        self, transaction_type: TransactionType = TransactionType.deferred, allow_nested: bool = True
+    ) -> SQLiteTransaction:
+        try:
+            pool = self._open_pool()
+        except RuntimeError:  # no running loop: built outside async code
+            pool = None
+        if pool is None:
+            return super().transaction(transaction_type=transaction_type, allow_nested=allow_nested)
+        return _PooledTransaction(
+            pool, engine=self, transaction_type=transaction_type, allow_nested=allow_nested
+        )
+
+    async def _run_in_existing_connection(
+        self,
+        connection: Any,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: type[Table] | None = None,
+    ) -> Any:
+        # Piccolo spends four hops to the connection's thread here (a PRAGMA that is a no-op inside a
+        # transaction, execute, fetchall, close); every connection of this engine comes from get_connection,
+        # which already set foreign keys on and the dict row factory.
+        return list(await connection.execute_fetchall(query, args or []))
+
+    async def _run_in_new_connection(
+        self,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: type[Table] | None = None,
+    ) -> Any:
+        pool = self._open_pool()
+        if pool is None:
+            return await super()._run_in_new_connection(query, args, query_type, table)
+        connection = await pool.acquire()
+        reusable = False
+        try:
+            # one hop to the connection's thread for execute + fetchall; a write (sqlite3 opened an implicit
+            # transaction for it) is committed as Piccolo commits it
+            rows = list(await connection.execute_fetchall(query, args or []))
+            if connection.in_transaction:
+                await connection.commit()
+            reusable = True
+            return rows
+        finally:
+            await pool.release(connection, reusable=reusable)
+
+
+async def open_pool(engine: Any) -> ConnectionPool | None:
+    """Called by the app's lifespan on its loop; ``None`` for another kind of engine."""
+    if not isinstance(engine, PooledSQLiteEngine):
+        return None
+    engine.pool = ConnectionPool(engine)
+    return engine.pool
+
+
+async def close_pool(pool: ConnectionPool | None) -> None:
+    if pool is None:
+        return
+    if pool.engine.pool is pool:
+        pool.engine.pool = None
+    await pool.close()

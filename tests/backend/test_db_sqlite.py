@@ -1,0 +1,90 @@
+"""The SQLite engine's idle connections (backend/db_sqlite.py), opened by the app's lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from backend.db import fetch, write_tx
+from backend.db_sqlite import PooledSQLiteEngine, close_pool, open_pool
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> PooledSQLiteEngine:
+    return PooledSQLiteEngine(path=str(tmp_path / "pool.sqlite"), timeout=30)
+
+
+async def _threads_back_to(count: int) -> int:
+    for _ in range(200):  # aiosqlite's (non-daemon) threads end just after close() returns
+        if threading.active_count() <= count:
+            break
+        await asyncio.sleep(0.01)
+    return threading.active_count()
+
+
+async def test_queries_and_transactions_reuse_idle_connections(engine: PooledSQLiteEngine) -> None:
+    before = threading.active_count()
+    pool = await open_pool(engine)
+    assert pool is not None
+    try:
+        await fetch("CREATE TABLE probe (n INTEGER PRIMARY KEY)", engine=engine)
+        # a write outside a transaction is committed (another connection sees it)
+        await fetch("INSERT INTO probe (n) VALUES ({})", [1], engine=engine)
+        async with write_tx(engine) as tx:
+            first = tx.connection
+            await fetch("INSERT INTO probe (n) VALUES ({})", [2], engine=engine)
+        async with write_tx(engine) as tx:
+            assert tx.connection is first  # given back, then borrowed again
+        with pytest.raises(RuntimeError):
+            await _insert_then_fail(engine)
+        # a failing statement: the error reaches the caller and its connection is not handed out again
+        with pytest.raises(sqlite3.IntegrityError):
+            await fetch("INSERT INTO probe (n) VALUES ({})", [1], engine=engine)
+        other = sqlite3.connect(engine.path)
+        try:
+            assert [n for (n,) in other.execute("SELECT n FROM probe ORDER BY n")] == [1, 2]
+        finally:
+            other.close()
+        # several at once: each query has a connection of its own for its duration
+        results = await asyncio.gather(
+            *(fetch("SELECT COUNT(*) AS c FROM probe", engine=engine) for _ in range(8))
+        )
+        assert all(r == [{"c": 2}] for r in results)
+        assert threading.active_count() <= before + pool.max_idle
+    finally:
+        await close_pool(pool)
+    assert engine.pool is None
+    assert await _threads_back_to(before) == before
+
+
+async def test_without_a_pool_the_engine_is_piccolos(engine: PooledSQLiteEngine) -> None:
+    before = threading.active_count()
+    await fetch("CREATE TABLE probe (n INTEGER)", engine=engine)
+    async with write_tx(engine):
+        await fetch("INSERT INTO probe (n) VALUES ({})", [1], engine=engine)
+    assert await fetch("SELECT n FROM probe", engine=engine) == [{"n": 1}]
+    assert await _threads_back_to(before) == before  # nothing kept open
+
+
+async def test_a_pool_of_another_loop_is_not_used(engine: PooledSQLiteEngine) -> None:
+    pool = await open_pool(engine)
+    assert pool is not None
+    try:
+        await fetch("CREATE TABLE probe (n INTEGER)", engine=engine)
+
+        def elsewhere() -> list[dict[str, int]]:
+            return asyncio.run(fetch("SELECT COUNT(*) AS c FROM probe", engine=engine))
+
+        assert await asyncio.to_thread(elsewhere) == [{"c": 0}]
+    finally:
+        await close_pool(pool)
+
+
+async def _insert_then_fail(engine: PooledSQLiteEngine) -> None:
+    async with write_tx(engine):
+        await fetch("INSERT INTO probe (n) VALUES ({})", [3], engine=engine)
+        raise RuntimeError("rolled back")
