@@ -26,7 +26,9 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import http.client
 import io
+import json
 import math
 import os
 import platform
@@ -340,34 +342,46 @@ def open_session(url: str) -> Session:
 
 def upload(session: Session, data: bytes, chunk: int, checksums: bool) -> tuple[float, float]:
     """(seconds for all chunks but the last, seconds end to end) for one upload; checksums computed inline,
-    as a client does."""
+    as a client does. The timed requests go through a kept-alive ``http.client`` connection with the chunks
+    as memoryview slices (no copy), a lean client as a browser's fetch is; the server's work is the same."""
     photo_id = session.add_photo(data)
     digest = hashlib.sha256(data).hexdigest()
-    started = time.perf_counter()
-    created = session.client.post(
-        "/api/uploads",
-        json={"photoId": photo_id, "sha256": digest, "size": len(data), "mime": "image/jpeg"},
-        headers=session.headers,
-    )
-    assert created.status_code == 201, created.text
-    url = created.json()["uploadUrl"]
-    offset = 0
-    before_last = started
-    while offset < len(data):
-        piece = data[offset : offset + chunk]
-        headers = {
-            **session.headers,
-            "Upload-Offset": str(offset),
-            "Content-Type": "application/offset+octet-stream",
-        }
-        if checksums:
-            headers["Upload-Checksum"] = "sha256 " + base64.b64encode(hashlib.sha256(piece).digest()).decode()
-        if offset + len(piece) == len(data):
-            before_last = time.perf_counter()
-        response = session.client.patch(url, content=piece, headers=headers)
-        assert response.status_code == 204, response.text
-        offset = int(response.headers["Upload-Offset"])
-    ended = time.perf_counter()
+    host, port = session.client.base_url.host, session.client.base_url.port
+    connection = http.client.HTTPConnection(host, port, timeout=120)
+    try:
+        started = time.perf_counter()
+        body = json.dumps({"photoId": photo_id, "sha256": digest, "size": len(data), "mime": "image/jpeg"})
+        connection.request(
+            "POST", "/api/uploads", body=body, headers={**session.headers, "Content-Type": "application/json"}
+        )
+        created = connection.getresponse()
+        answer = created.read()
+        assert created.status == 201, answer
+        url = json.loads(answer)["uploadUrl"]
+        view = memoryview(data)
+        offset = 0
+        before_last = started
+        while offset < len(data):
+            piece = view[offset : offset + chunk]
+            headers = {
+                **session.headers,
+                "Upload-Offset": str(offset),
+                "Content-Type": "application/offset+octet-stream",
+            }
+            if checksums:
+                headers["Upload-Checksum"] = (
+                    "sha256 " + base64.b64encode(hashlib.sha256(piece).digest()).decode()
+                )
+            if offset + len(piece) == len(data):
+                before_last = time.perf_counter()
+            connection.request("PATCH", url, body=piece, headers=headers)
+            response = connection.getresponse()
+            text = response.read()
+            assert response.status == 204, text
+            offset = int(response.headers["Upload-Offset"])
+        ended = time.perf_counter()
+    finally:
+        connection.close()
     return before_last - started, ended - started
 
 

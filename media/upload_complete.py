@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -51,12 +53,19 @@ async def finalize(
             f"the file's sha256 is {digest} ({count} bytes), not the declared {sha}; upload it again",
             actual=digest,
         )
-    existing = await blob_state(sha)
+    # the content check (a worker thread) runs while the database is asked whether these bytes are known
+    checked = asyncio.ensure_future(anyio.to_thread.run_sync(validator, part))
+    try:
+        existing = await blob_state(sha)
+    except BaseException:
+        await _settle(checked)
+        raise
     if existing is not None and existing["state"] in ("spooled", "stored"):
+        await _settle(checked)
         await _drop_upload(engine, config, upload.id)
         return str(existing["state"])
     try:
-        facts = await anyio.to_thread.run_sync(validator, part)
+        facts = await checked
     except ContentRejected as exc:
         await _drop_upload(engine, config, upload.id)
         await _record_rejection(engine, sha, size, exc)
@@ -65,7 +74,7 @@ async def finalize(
     await anyio.to_thread.run_sync(spool.promote, part, target)
     now = now_ms()
     async with write_tx(engine):
-        if not await Blob.exists().where(Blob.sha256 == sha):
+        inserted = (
             await Blob.insert(
                 Blob(
                     sha256=sha,
@@ -82,11 +91,29 @@ async def finalize(
                     gps_lon=facts.gps_lon,
                 )
             )
-            for kind in ("transfer", "derive"):
-                await Job.insert(Job(id=uuid.uuid4(), kind=kind, key=sha, due_at=now, created_at_ms=now))
+            .on_conflict(action="DO NOTHING")
+            .returning(Blob.sha256)
+        )
+        if inserted:
+            await Job.insert(
+                *(
+                    Job(id=uuid.uuid4(), kind=kind, key=sha, due_at=now, created_at_ms=now)
+                    for kind in JOB_KINDS
+                )
+            )
         await Upload.delete().where(Upload.id == upload.id)
     await anyio.to_thread.run_sync(spool.remove, spool.meta_path(config.spool_root, str(upload.id)))
     return "spooled"
+
+
+# the jobs written with a new blob: copy it to storage, make its derivatives
+JOB_KINDS = ("transfer", "derive")
+
+
+async def _settle(future: asyncio.Future[Any]) -> None:
+    """Wait for a side task whose result is no longer wanted (its error too)."""
+    with contextlib.suppress(Exception):
+        await future
 
 
 def _remove_files(root: Path, upload_id: str) -> None:

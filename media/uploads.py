@@ -31,7 +31,7 @@ from piccolo.engine.base import Engine
 from media import spool
 from media.db import write_tx
 from media.tables import Upload
-from media.upload_complete import _drop_upload
+from media.upload_complete import _drop_upload, _remove_files
 from media.upload_complete import blob_state as blob_state
 from media.upload_complete import finalize as finalize
 from media.upload_complete import image_validator as image_validator
@@ -89,43 +89,68 @@ async def create_upload(
         # spooled or stored: the bytes are already safe here, nothing to send
         return Created(complete=True, blob_state=blob["state"])
     now = now_ms()
-    async with write_tx(engine):
-        existing = (
-            await Upload.select()
-            .where(
-                (Upload.photo_id == photo_id) & (Upload.user_id == user_id) & (Upload.sha256 == sha256_hex)
-            )
-            .first()
+    upload_id = uuid.uuid4()
+    path = spool.part_path(config.spool_root, str(upload_id))
+    expires = now + config.ttl_seconds * 1000
+    # The new session's files are made while the database is asked (both wait on the disk); a resumed
+    # session or a failed transaction removes them again. A sidecar without a row is also harmless: no PATCH
+    # finds an upload id nobody was given, and housekeeping removes it.
+    files = asyncio.ensure_future(
+        asyncio.to_thread(
+            _create_files, config.spool_root, _meta(upload_id, photo_id, sha256_hex, size, user_id)
         )
-        if existing is not None and existing["size"] == size:
-            status = await _status(config, existing, now)
-            if status is not None:
-                return Created(
+    )
+    resumed: Created | None = None
+    try:
+        async with write_tx(engine):
+            existing = (
+                await Upload.select()
+                .where(
+                    (Upload.photo_id == photo_id)
+                    & (Upload.user_id == user_id)
+                    & (Upload.sha256 == sha256_hex)
+                )
+                .first()
+            )
+            status = None
+            if existing is not None and existing["size"] == size:
+                status = await _status(config, existing, now)
+            if existing is not None and status is not None:
+                resumed = Created(
                     complete=False,
                     upload_id=existing["id"],
                     offset=status.offset,
                     expires_at_ms=status.expires_at_ms,
                 )
-        upload_id = uuid.uuid4()
-        path = spool.part_path(config.spool_root, str(upload_id))
-        expires = now + config.ttl_seconds * 1000
-        await Upload.insert(
-            Upload(
-                id=upload_id,
-                photo_id=photo_id,
-                sha256=sha256_hex,
-                size=size,
-                mime=mime[:40],
-                offset=0,
-                spool_path=str(path),
-                user_id=user_id,
-                created_at_ms=now,
-                expires_at_ms=expires,
-            )
-        )
-    meta = _meta(upload_id, photo_id, sha256_hex, size, user_id)
-    await anyio.to_thread.run_sync(_create_files, config.spool_root, meta)
+            else:
+                await Upload.insert(
+                    Upload(
+                        id=upload_id,
+                        photo_id=photo_id,
+                        sha256=sha256_hex,
+                        size=size,
+                        mime=mime[:40],
+                        offset=0,
+                        spool_path=str(path),
+                        user_id=user_id,
+                        created_at_ms=now,
+                        expires_at_ms=expires,
+                    )
+                )
+    except BaseException:
+        await _discard_files(files, config.spool_root, upload_id)
+        raise
+    if resumed is not None:
+        await _discard_files(files, config.spool_root, upload_id)
+        return resumed
+    await files
     return Created(complete=False, upload_id=upload_id, offset=0, expires_at_ms=expires)
+
+
+async def _discard_files(files: asyncio.Future[None], root: Path, upload_id: uuid.UUID) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.shield(files)
+    await anyio.to_thread.run_sync(_remove_files, root, str(upload_id))
 
 
 def _meta(
@@ -405,9 +430,9 @@ def _hash_block(pieces: list[bytes], digest: Any, running: Any) -> None:
 
 
 def _write_block(fd: int, pieces: list[bytes], position: int) -> None:
-    start = position
     """Runs in a worker thread: one ``pwritev`` for the block's pieces, then start writing them back to disk
     (without waiting) so the chunk's closing fsync finds little left to do."""
+    start = position
     views = [memoryview(piece) for piece in pieces]
     while views:
         done = os.pwritev(fd, views, position)
@@ -441,7 +466,38 @@ async def expire_uploads(engine: Engine[Any], config: UploadConfig, *, now: int 
             continue
         await _drop_upload(engine, config, row["id"])
         dropped += 1
-    return dropped
+    return dropped + await _sweep_orphans(config, cutoff)
+
+
+async def _sweep_orphans(config: UploadConfig, cutoff: int) -> int:
+    """Remove spool files of sessions that have no row (the process died between making a session's files
+    and committing its row) once they are idle past the TTL; returns how many sessions."""
+
+    def idle_ids() -> set[uuid.UUID]:
+        found: set[uuid.UUID] = set()
+        try:
+            entries = list(os.scandir(config.spool_root / "parts"))
+        except FileNotFoundError:
+            return found
+        for entry in entries:
+            stem, _, kind = entry.name.partition(".")
+            try:
+                upload_id = uuid.UUID(stem)
+                idle = int(entry.stat().st_mtime * 1000) + config.ttl_seconds * 1000 <= cutoff
+            except (ValueError, FileNotFoundError):
+                continue
+            if kind in ("part", "json") and idle:
+                found.add(upload_id)
+        return found
+
+    candidates = await anyio.to_thread.run_sync(idle_ids)
+    if not candidates:
+        return 0
+    known = {row["id"] for row in await Upload.select(Upload.id).where(Upload.id.is_in(list(candidates)))}
+    orphans = candidates - known
+    for upload_id in orphans:
+        await anyio.to_thread.run_sync(_remove_files, config.spool_root, str(upload_id))
+    return len(orphans)
 
 
 async def uploaded_bytes(config: UploadConfig, upload_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -11,8 +13,10 @@ import httpx
 from litestar import Litestar
 from PIL import Image
 
+from backend.media_api.services import upload_config
 from media.storage import blob_key
 from media.tables import Blob, Job, Upload
+from media.uploads import expire_uploads
 from media.worker import MediaWorker
 from sync.tables import Photo
 from tests.backend.media_api.helpers import add_photo, b64sha, create, noisy_jpeg, patch, upload
@@ -52,10 +56,12 @@ async def test_upload_receipt_transfer_and_variants(
     assert head.headers["Upload-Offset"] == "0"
     assert head.headers["Upload-Length"] == str(photo.size)
 
-    # same photo, same file again: the same session (idempotent POST)
+    # same photo, same file again: the same session (idempotent POST), and no files of another one
     again = await create(client, inspector, photo)
     assert again.status_code == 201
     assert again.json()["uploadUrl"] == url
+    upload_id = url.rsplit("/", 1)[1]
+    assert sorted(p.name for p in spool_files(app)) == [f"{upload_id}.json", f"{upload_id}.part"]
 
     receipt = (await client.get(f"/api/inspections/{inspection}/receipt", headers=inspector)).json()
     assert [p["state"] for p in receipt["photos"]] == ["awaiting_upload"]
@@ -330,3 +336,28 @@ async def test_na_articles_are_never_short_of_photos(
     assert "1.2.1" in after  # na = false is not N/A
     await AnswerRegister.update({AnswerRegister.value: "null"}).where(AnswerRegister.item_code == "1.2.2")
     assert "1.2.2" in await short()  # N/A withdrawn: short again
+
+
+async def test_housekeeping_removes_idle_sessions_and_orphaned_spool_files(
+    client: httpx.AsyncClient, app: Litestar, demo: dict[str, Any], inspector: dict[str, str]
+) -> None:
+    """Expired sessions go with their files; so do files of a session whose row was never committed (a crash
+    between making them and the commit), once idle past the TTL; fresh orphans and live sessions stay."""
+    data = noisy_jpeg(300, 200)
+    live = (await create(client, inspector, await add_photo(demo["review_inspection"], data))).json()
+    live_id = live["uploadUrl"].rsplit("/", 1)[1]
+    config = upload_config(app.state.settings)
+    parts = config.spool_root / "parts"
+    old, fresh = uuid.uuid4(), uuid.uuid4()
+    for orphan in (old, fresh):
+        (parts / f"{orphan}.part").write_bytes(b"x" * 10)
+        (parts / f"{orphan}.json").write_text("{}")
+    long_ago = time.time() - config.ttl_seconds - 60
+    for name in (f"{old}.part", f"{old}.json"):
+        os.utime(parts / name, (long_ago, long_ago))
+
+    assert await expire_uploads(app.state.engine, config) == 1
+    assert sorted(p.name for p in parts.iterdir()) == sorted(
+        f"{i}.{kind}" for i in (fresh, live_id) for kind in ("json", "part")
+    )
+    assert await Upload.count() == 1
