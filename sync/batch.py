@@ -35,10 +35,6 @@ def _json(value: Any) -> str:
     return _enc.encode(value).decode()
 
 
-def answer_key(inspection_id: UUID, item_code: str, field: str) -> str:
-    return f"{inspection_id}/{item_code}/{field}"
-
-
 def caption_key(photo_id: UUID) -> str:
     return f"caption/{photo_id}"
 
@@ -59,6 +55,14 @@ class _Inspection:
     standard_id: str
     submitted_at: datetime | None = None
     dirty: bool = False
+    # the start of its answer register keys (formatting a UUID is slow, and a push makes one key per mutation)
+    key_prefix: str = ""
+
+    def __post_init__(self) -> None:
+        self.key_prefix = f"{self.id}/"
+
+    def answer_key(self, item_code: str, field: str) -> str:
+        return f"{self.key_prefix}{item_code}/{field}"
 
 
 @dataclass(slots=True)
@@ -123,6 +127,11 @@ class _BatchState:
     audit: list[AuditEntry] = field(default_factory=list)
     # inspection of each note/photo/conflict named without its inspection id
     owners: dict[UUID, UUID] = field(default_factory=dict)
+    # the caller's id as the audit log writes it (once per push, not once per mutation)
+    user_text: str = ""
+
+    def __post_init__(self) -> None:
+        self.user_text = str(self.caller.user_id)
 
     # ------------------------------------------------------------------------------------ load
 
@@ -172,9 +181,9 @@ class _BatchState:
         if conflict_ids:
             await self._load_conflicts(list(conflict_ids))
         keys = {
-            answer_key(m.args.inspection_id, m.args.item_code, m.args.field)
+            self.inspections[m.args.inspection_id].answer_key(m.args.item_code, m.args.field)
             for m in mutations
-            if isinstance(m, SetAnswer)
+            if isinstance(m, SetAnswer) and m.args.inspection_id in self.inspections
         }
         keys |= {caption_key(m.args.photo_id) for m in mutations if isinstance(m, SetPhotoCaption)}
         keys |= {c.register_key for c in self.conflicts.values()}

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from sync import policy
-from sync.batch import _BatchState, _Inspection, _RegisterRow, answer_key, caption_key
+from sync.batch import _BatchState, _Inspection, _RegisterRow, caption_key
 from sync.context import AuditEntry, ItemRules
 from sync.policy import Candidate, ConflictState, Outcome, Register, Write
 from sync.protocol import (
@@ -38,7 +38,7 @@ class _RegisterWrites(_BatchState):
         if target is None:
             raise _Rejected("unknown_target", "the note, photo or conflict named does not exist")
         declared = getattr(m.args, "inspection_id", None)
-        if declared is not None and declared != target:
+        if declared is not None and declared is not target and declared != target:
             raise _Rejected("wrong_inspection", f"that belongs to inspection {target}, not {declared}")
         if not self.caller.can_write(target):
             raise _Rejected("out_of_scope", f"inspection {target} is outside what you may change")
@@ -83,7 +83,7 @@ class _RegisterWrites(_BatchState):
     def _log(self, m: Mutation, entity: str, details: dict[str, Any]) -> None:
         self.audit.append(
             AuditEntry(
-                user_id=str(self.caller.user_id),
+                user_id=self.user_text,
                 client_id=self.client_id,
                 action=f"sync.{type(m).__struct_config__.tag}",
                 entity=entity,
@@ -96,7 +96,7 @@ class _RegisterWrites(_BatchState):
     def _audit_rejected(self, result: MutationResult, hlc: str, name: Any) -> None:
         self.audit.append(
             AuditEntry(
-                user_id=str(self.caller.user_id),
+                user_id=self.user_text,
                 client_id=self.client_id,
                 action="sync.rejected",
                 entity=f"mutation/{self.client_id}/{result.id}",
@@ -113,7 +113,7 @@ class _RegisterWrites(_BatchState):
         violation = rules.check_value(a.item_code, a.field, a.value)
         if violation is not None:
             raise _Rejected(violation.reason, violation.detail)
-        key = answer_key(inspection.id, a.item_code, a.field)
+        key = inspection.answer_key(a.item_code, a.field)
         if key not in self.registers:
             self.registers[key] = _RegisterRow(key, inspection.id, a.item_code, a.field, state=_EMPTY)
         return self._write_register(m, inspection, key, self._write(m, a.value, a.base_version))
