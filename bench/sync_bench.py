@@ -278,38 +278,58 @@ class RawHttp:
         self._idle.clear()
 
     async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        request = self._request(path, body, headers)
         async with self._free:
-            connection = (
-                self._idle.pop() if self._idle else await asyncio.open_connection(self.host, self.port)
-            )
-            reader, writer = connection
+            while self._idle:
+                connection = self._idle.pop()
+                if connection[0].at_eof():  # the server closes idle connections (uvicorn: after 5 s)
+                    connection[1].close()
+                    continue
+                answer = await self._exchange(connection, request)
+                if answer is not None:
+                    return answer
+                # closed by the server just as the request went out: it was not handled, so send it again
+            answer = await self._exchange(await asyncio.open_connection(self.host, self.port), request)
+            if answer is None:
+                raise ConnectionError("the server closed a new connection without answering")
+            return answer
+
+    def _request(self, path: str, body: bytes, headers: dict[str, str]) -> bytes:
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        start = f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(body)}\r\n{head}\r\n"
+        return start.encode() + body
+
+    async def _exchange(
+        self, connection: tuple[asyncio.StreamReader, asyncio.StreamWriter], request: bytes
+    ) -> tuple[int, bytes] | None:
+        """The answer, or None when the connection was closed before any byte of one came back."""
+        reader, writer = connection
+        keep = False
+        try:
+            writer.write(request)
+            status_line = await reader.readline()
+            if not status_line:
+                return None
+            status = int(status_line.split()[1])
+            length, keep = 0, True
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                name = name.strip().lower()
+                if name == "content-length":
+                    length = int(value)
+                elif name == "connection" and value.strip().lower() == "close":
+                    keep = False
+                elif name == "transfer-encoding":
+                    raise RuntimeError("a chunked answer was not expected")
+            return status, await reader.readexactly(length)
+        except BaseException:
             keep = False
-            try:
-                head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-                writer.write(
-                    f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode()
-                    + body
-                )
-                status = int((await reader.readline()).split()[1])
-                length, keep = 0, True
-                while (line := await reader.readline()) not in (b"\r\n", b""):
-                    name, _, value = line.decode("latin-1").partition(":")
-                    name = name.strip().lower()
-                    if name == "content-length":
-                        length = int(value)
-                    elif name == "connection" and value.strip().lower() == "close":
-                        keep = False
-                    elif name == "transfer-encoding":
-                        raise RuntimeError("a chunked answer was not expected")
-                return status, await reader.readexactly(length)
-            except BaseException:
-                keep = False
-                raise
-            finally:
-                if keep:
-                    self._idle.append(connection)
-                else:
-                    writer.close()
+            raise
+        finally:
+            if keep:
+                self._idle.append(connection)
+            else:
+                writer.close()
 
 
 async def push_once(http: RawHttp, device: Device, count: int) -> tuple[float, int]:
@@ -633,13 +653,15 @@ def main() -> None:
     for kind in kinds:
         print(f"== {kind}", flush=True)
         results[kind] = run_db(kind, args)
-    if args.parts == "a":
+    if args.parts == "a" or not args.baselines:
         for kind, r in results.items():
             for n, sat in r["saturation"].items():
                 print(
                     f"{kind} {n:>2} devices: {sat['rate']:,.0f} mut/s p50 {sat['p50'] * 1000:.1f} ms "
                     f"p99 {sat['p99'] * 1000:.1f} ms"
                 )
+            if "field" in r:
+                print(f"{kind} (b) {r['field']}")
         return
     text = render(results, args)
     print(text)
