@@ -139,6 +139,8 @@ async def _pull(
             continue
         if seen is None:
             new_facilities.add(str(row["facility"]))
+        # new to the device, or a draft that changed (only a draft may change its standard)
+        if seen is None or (status == "draft" and seen[0] < current):
             patch.append(
                 PutOp(
                     f"standardRef/{row['standard_version_id']}",

@@ -491,9 +491,13 @@ async def update_inspection(
                 code="standard_fixed",
             )
         async with write_tx():
-            await Inspection.update({Inspection.standard_version_id: data.standard_version_id}).where(
-                Inspection.id == inspection_id
-            )
+            # a new version, so devices that pulled the draft get it (and its standard) again
+            await Inspection.update(
+                {
+                    Inspection.standard_version_id: data.standard_version_id,
+                    Inspection.version: Inspection.version + 1,
+                }
+            ).where(Inspection.id == inspection_id)
             await record(
                 user_id=str(user.id),
                 action="inspection.update",

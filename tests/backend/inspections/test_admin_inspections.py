@@ -346,3 +346,54 @@ async def test_clinic_user_belongs_to_exactly_one_facility(
         },
     )
     assert office.status_code == 400
+
+
+async def test_a_draft_whose_standard_changes_is_pulled_again(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    """Changing a draft's standard bumps its version: a team member who already pulled it gets the inspection
+    with the new standard, and the new standard's reference, on the next pull."""
+    office = await login(client, "office")
+    clinic = await login(client, "clinic1")
+    facility, round_id = str(demo["facilities"][0]), str(demo["round"])
+    applied = await client.post(
+        "/api/applications",
+        headers=clinic,
+        json={"facilityId": facility, "roundId": round_id, "tier": "basic"},
+    )
+    assert applied.status_code == 201, applied.text
+    body = {
+        "facilityId": facility,
+        "roundId": round_id,
+        "stage": "city",
+        "standardVersionId": "cn-thc-capacity-2018",
+    }
+    inspection = (await client.post("/api/admin/inspections", headers=office, json=body)).json()
+    inspectors = _ids(demo["inspectors"])
+    team = await _put_team(client, office, inspection["id"], inspectors[:5], inspectors[0])
+    assert team.status_code == 200, team.text
+    member = await login(client, "inspector1")
+    pull = {"protocolVersion": 1, "clientGroupId": "draft-device", "cookie": None}
+    first = (await client.post("/api/sync/pull", headers=member, json=pull)).json()
+    key = f"inspection/{inspection['id']}"
+    [before] = [op["value"] for op in first["patch"] if op["key"] == key]
+    assert before["standardVersionId"] == "cn-thc-capacity-2018"
+
+    changed = await client.patch(
+        f"/api/admin/inspections/{inspection['id']}",
+        headers=office,
+        json={"standardVersionId": "cn-chsc-capacity-2018"},
+    )
+    assert changed.status_code == 200, changed.text
+    again = (
+        await client.post("/api/sync/pull", headers=member, json=pull | {"cookie": first["cookie"]})
+    ).json()
+    [after] = [op["value"] for op in again["patch"] if op["key"] == key]
+    assert after["standardVersionId"] == "cn-chsc-capacity-2018"
+    assert after["version"] > before["version"]
+    assert "standardRef/cn-chsc-capacity-2018" in {op["key"] for op in again["patch"]}
+    # nothing else changed: the next pull from there is empty
+    last = (
+        await client.post("/api/sync/pull", headers=member, json=pull | {"cookie": again["cookie"]})
+    ).json()
+    assert [op for op in last["patch"] if op["key"] == key] == []
