@@ -4,7 +4,7 @@ the inspection locks, written back with ``executemany`` upserts by :meth:`_Batch
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -304,122 +304,7 @@ class _BatchState:
     # ------------------------------------------------------------------------------------ write
 
     async def flush(self) -> None:
-        sql = self.sql
-        await sql.executemany(
-            'INSERT INTO "answer_register" ("key", "inspection_id", "item_code", "field", "value", "version", '
-            '"run_start", "user_id", "client_id", "hlc", "mutation_id", "conflict_id") '
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            'ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "version" = excluded."version", '
-            '"run_start" = excluded."run_start", "user_id" = excluded."user_id", '
-            '"client_id" = excluded."client_id", "hlc" = excluded."hlc", "mutation_id" = excluded."mutation_id", '
-            '"conflict_id" = excluded."conflict_id"',
-            [
-                (
-                    r.key,
-                    r.inspection_id,
-                    r.item_code,
-                    r.field,
-                    _json(r.state.value),
-                    r.state.version,
-                    r.state.run_start,
-                    r.state.user_id,
-                    r.state.client_id,
-                    r.state.hlc,
-                    r.state.mutation_id,
-                    r.state.conflict_id,
-                )
-                for r in (self.registers[k] for k in sorted(self.dirty_registers))
-            ],
-        )
-        now = datetime.now(UTC)
-        await sql.executemany(
-            'INSERT INTO "sync_conflict" ("id", "inspection_id", "register_key", "item_code", "field", '
-            '"base_version", "candidates", "status", "resolution", "resolved_by", "version", "created_at") '
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            'ON CONFLICT ("id") DO UPDATE SET "candidates" = excluded."candidates", "status" = excluded."status", '
-            '"resolution" = excluded."resolution", "resolved_by" = excluded."resolved_by", '
-            '"version" = excluded."version"',
-            [
-                (
-                    c.id,
-                    c.inspection_id,
-                    c.register_key,
-                    c.item_code,
-                    c.field,
-                    c.base_version,
-                    _json([x.to_wire() for x in c.candidates]),
-                    c.status,
-                    None if c.status == "open" else _json(c.resolution),
-                    c.resolved_by,
-                    c.version,
-                    now,
-                )
-                for c in (self.conflicts[i] for i in sorted(self.dirty_conflicts))
-            ],
-        )
-        await sql.executemany(
-            'INSERT INTO "note_entry" ("id", "inspection_id", "item_code", "author_id", "text", "version", '
-            '"client_id", "hlc", "mutation_id", "created_at") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) '
-            'ON CONFLICT ("id") DO UPDATE SET "text" = excluded."text", "version" = excluded."version", '
-            '"client_id" = excluded."client_id", "hlc" = excluded."hlc", "mutation_id" = excluded."mutation_id"',
-            [
-                (
-                    n.id,
-                    n.inspection_id,
-                    n.item_code,
-                    n.author_id,
-                    n.text,
-                    n.version,
-                    n.client_id,
-                    n.hlc,
-                    n.mutation_id,
-                    now,
-                )
-                for n in (self.notes[i] for i in sorted(self.dirty_notes))
-            ],
-        )
-        await sql.executemany(
-            'INSERT INTO "photo" ("id", "inspection_id", "item_code", "requirement_id", "sha256", "size", "mime", '
-            '"taken_at", "caption", "caption_version", "deleted", "version", "add_version", "created_by", '
-            '"client_id", "created_at", "reused_elsewhere") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) '
-            'ON CONFLICT ("id") DO UPDATE SET "caption" = excluded."caption", '
-            '"caption_version" = excluded."caption_version", "deleted" = excluded."deleted", '
-            '"version" = excluded."version", "add_version" = excluded."add_version"',
-            [
-                (
-                    p.id,
-                    p.inspection_id,
-                    p.item_code,
-                    p.requirement_id,
-                    p.sha256,
-                    p.size,
-                    p.mime,
-                    p.taken_at,
-                    p.caption,
-                    p.caption_version,
-                    p.deleted,
-                    p.version,
-                    p.add_version,
-                    p.created_by,
-                    p.client_id,
-                    now,
-                    False,
-                )
-                for p in (self.photos[i] for i in sorted(self.dirty_photos))
-            ],
-        )
-        dirty = [i for i in self.inspections.values() if i.dirty]
-        await sql.executemany(
-            'UPDATE "inspection" SET "version" = ? WHERE "id" = ?', [(i.version, i.id) for i in dirty]
-        )
-        for inspection in dirty:
-            if inspection.submitted_at is not None:
-                await sql.execute(
-                    'UPDATE "inspection" SET "status" = ?, "submitted_at" = ? WHERE "id" = ?',
-                    [inspection.status, inspection.submitted_at, inspection.id],
-                )
-            inspection.dirty = False
-        self.dirty_registers.clear()
-        self.dirty_conflicts.clear()
-        self.dirty_notes.clear()
-        self.dirty_photos.clear()
+        """Write the changed rows back (sync/flush.py)."""
+        from sync.flush import flush_batch
+
+        await flush_batch(self)
