@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
-from backend.db_sqlite import PooledSQLiteEngine
+from backend.db_sqlite import BorrowedTransaction, PooledSQLiteEngine
 from backend.settings import Settings
 
 _engine: Engine[Any] | None = None
@@ -63,7 +62,8 @@ def write_tx(engine: Engine[Any] | None = None) -> Any:
 class HeldWriter:
     """One long-lived SQLite connection for the sync push transactions of one event loop (opening a connection
     per transaction costs about a millisecond, a tenth of a push). Opened lazily, used by one transaction at a
-    time, closed by :meth:`close` (the app's lifespan): aiosqlite's thread is not a daemon."""
+    time (a :class:`~backend.db_sqlite.ConnectionSource` of one), closed by :meth:`close` (the app's lifespan):
+    aiosqlite's thread is not a daemon."""
 
     def __init__(self, engine: SQLiteEngine) -> None:
         self.engine = engine
@@ -81,10 +81,10 @@ class HeldWriter:
             raise
         return self._connection
 
-    async def release(self, *, broken: bool) -> None:
+    async def release(self, connection: Any, *, reusable: bool) -> None:
         try:
-            if broken and self._connection is not None:
-                connection, self._connection = self._connection, None
+            if not reusable and self._connection is connection:
+                self._connection = None
                 await connection.close()  # a connection left mid-transaction is never reused
         finally:
             self._lock.release()
@@ -94,51 +94,6 @@ class HeldWriter:
             if self._connection is not None:
                 connection, self._connection = self._connection, None
                 await connection.close()
-
-
-class _HeldTransaction(SQLiteTransaction):
-    """``BEGIN IMMEDIATE`` on the held connection; the connection stays open afterwards."""
-
-    __slots__ = ("_writer",)
-
-    def __init__(self, writer: HeldWriter) -> None:
-        super().__init__(writer.engine, transaction_type=TransactionType.immediate)
-        self._writer = writer
-
-    async def __aenter__(self) -> SQLiteTransaction:
-        if self._parent is not None:
-            return self._parent
-        self.connection = await self._writer.acquire()
-        try:
-            await self.connection.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            await self._writer.release(broken=True)
-            raise
-        self.context = self.engine.current_transaction.set(self)
-        return self
-
-    async def __aexit__(
-        self,
-        exception_type: type[BaseException] | None,
-        exception: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> bool:
-        if self._parent:
-            return exception is None
-        broken = True
-        try:
-            if exception:
-                if not self._rolled_back:
-                    await self.connection.execute("ROLLBACK")
-                    self._rolled_back = True
-            elif not self._committed and not self._rolled_back:
-                await self.connection.execute("COMMIT")
-                self._committed = True
-            broken = False
-        finally:
-            self.engine.current_transaction.reset(self.context)
-            await self._writer.release(broken=broken)
-        return exception is None
 
 
 _held: HeldWriter | None = None
@@ -173,7 +128,8 @@ def push_tx(engine: Engine[Any] | None = None) -> Any:
         and writer.loop is asyncio.get_running_loop()
         and engine.current_transaction.get() is None
     ):
-        return _HeldTransaction(writer)
+        # BEGIN IMMEDIATE on the held connection; it stays open afterwards
+        return BorrowedTransaction(writer, engine=engine, transaction_type=TransactionType.immediate)
     return write_tx(engine)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 from piccolo.table import Table
@@ -52,17 +52,26 @@ class ConnectionPool:
             await connection.close()
 
 
-class _PooledTransaction(SQLiteTransaction):
-    """A transaction on a borrowed connection, given back (not closed) at the end."""
+class ConnectionSource(Protocol):
+    """Where a :class:`BorrowedTransaction` gets its connection and gives it back."""
 
-    __slots__ = ("_pool",)
+    async def acquire(self) -> Any: ...
 
-    def __init__(self, pool: ConnectionPool, **kwargs: Any) -> None:
+    async def release(self, connection: Any, *, reusable: bool) -> None: ...
+
+
+class BorrowedTransaction(SQLiteTransaction):
+    """A transaction on a borrowed connection, given back (not closed) at the end; a connection whose BEGIN,
+    COMMIT or ROLLBACK failed is given back as not reusable."""
+
+    __slots__ = ("_source",)
+
+    def __init__(self, source: ConnectionSource, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._pool = pool
+        self._source = source
 
     async def get_connection(self) -> Any:
-        return await self._pool.acquire()
+        return await self._source.acquire()
 
     async def __aenter__(self) -> SQLiteTransaction:
         if self._parent is not None:
@@ -71,7 +80,7 @@ class _PooledTransaction(SQLiteTransaction):
         try:
             await self.connection.execute(f"BEGIN {self.transaction_type.value}")
         except BaseException:
-            await self._pool.release(self.connection, reusable=False)
+            await self._source.release(self.connection, reusable=False)
             raise
         self.context = self.engine.current_transaction.set(self)
         return self
@@ -96,7 +105,7 @@ class _PooledTransaction(SQLiteTransaction):
             reusable = True
         finally:
             self.engine.current_transaction.reset(self.context)
-            await self._pool.release(self.connection, reusable=reusable)
+            await self._source.release(self.connection, reusable=reusable)
         return exception is None
 
 
@@ -122,7 +131,7 @@ class PooledSQLiteEngine(SQLiteEngine):
             pool = None
         if pool is None:
             return super().transaction(transaction_type=transaction_type, allow_nested=allow_nested)
-        return _PooledTransaction(
+        return BorrowedTransaction(
             pool, engine=self, transaction_type=transaction_type, allow_nested=allow_nested
         )
 
