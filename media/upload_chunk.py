@@ -33,8 +33,9 @@ async def write_chunk(
     Pieces are gathered into blocks of about 1 MiB (as the list of pieces, never joined). Each block goes to
     two worker threads at once: one hashes it (chunk checksum and the running whole-file sha256, in order),
     the other writes it with ``pwritev`` and starts its write-back to disk. Hashing, writing back and
-    receiving the next block overlap; at most one block per lane plus the one arriving is in memory. A refused chunk (bad
-    checksum, checksummed and cut, past the declared size) is truncated away again: the offset does not move.
+    receiving the next block overlap; at most one block per lane plus the one arriving is in memory.
+    A refused chunk (bad checksum, checksummed and cut, past the declared size) is truncated away again:
+    the offset does not move.
     """
     digest = hashlib.sha256() if checksum is not None else None
     running = whole.copy() if whole is not None else None  # committed only if the chunk is kept
@@ -47,12 +48,17 @@ async def write_chunk(
     position = offset
     refused: UploadError | None = None
 
+    async def drain() -> None:
+        """Wait for the block in flight; on an error the lanes stay set for the cleanup below."""
+        nonlocal hashing, writing
+        for lane in (hashing, writing):
+            if lane is not None:
+                await lane
+        hashing = writing = None
+
     async def flush_block() -> None:
         nonlocal hashing, writing, pieces, gathered, position
-        if hashing is not None:
-            await hashing
-        if writing is not None:
-            await writing
+        await drain()
         block, pieces, size = pieces, [], gathered
         gathered = 0
         hashing = asyncio.ensure_future(asyncio.to_thread(_hash_block, block, digest, running))
@@ -82,10 +88,7 @@ async def write_chunk(
                 await flush_block()
         if pieces and refused is None:
             await flush_block()
-        for lane in (hashing, writing):
-            if lane is not None:
-                await lane
-        hashing = writing = None
+        await drain()
         if refused is None and digest is not None and not gone and digest.digest() != checksum:
             refused = ChunkChecksumMismatch(
                 "the chunk's sha256 does not match Upload-Checksum; resend it from the same offset",

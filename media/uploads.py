@@ -244,8 +244,13 @@ def _status_and_lock(
 ) -> tuple[UploadStatus, tuple[int, int] | None]:
     """Blocking: the session and, if free, its part opened under the lock (one trip to a worker thread)."""
     status = _session_status(config, upload_id, user_id)
+    return status, _open_locked(status.part)
+
+
+def _open_locked(part: Path) -> tuple[int, int] | None:
+    """Blocking: :func:`spool.open_locked`, a part that is gone being UploadNotFound."""
     try:
-        return status, spool.open_locked(status.part)
+        return spool.open_locked(part)
     except FileNotFoundError:
         raise UploadNotFound("no such upload (finished or expired); POST /api/uploads again") from None
 
@@ -259,10 +264,7 @@ async def _lock(config: UploadConfig, status: UploadStatus) -> tuple[int, int]:
     """flock the part (polling, so no thread sits blocked); UploadBusy after LOCK_WAIT_SECONDS."""
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     while True:
-        try:
-            got = await anyio.to_thread.run_sync(spool.open_locked, status.part)
-        except FileNotFoundError:
-            raise UploadNotFound("no such upload (finished or expired); POST /api/uploads again") from None
+        got = await anyio.to_thread.run_sync(_open_locked, status.part)
         if got is not None:
             return got
         if time.monotonic() > deadline:

@@ -56,7 +56,7 @@ class _Inspection:
     submitted_at: datetime | None = None
     dirty: bool = False
     # the start of its answer register keys (formatting a UUID is slow, and a push makes one key per mutation)
-    key_prefix: str = ""
+    key_prefix: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
         self.key_prefix = f"{self.id}/"
@@ -128,7 +128,7 @@ class _BatchState:
     # inspection of each note/photo/conflict named without its inspection id
     owners: dict[UUID, UUID] = field(default_factory=dict)
     # the caller's id as the audit log writes it (once per push, not once per mutation)
-    user_text: str = ""
+    user_text: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
         self.user_text = str(self.caller.user_id)
