@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from backend.accounts.auth import current_user, requires_role
 from backend.accounts.schemas import AuthUser
-from backend.inspections import services
+from backend.inspections import applications, rounds, services
 from backend.inspections.schemas import (
     ApplicationOut,
     CreateApplicationRequest,
@@ -38,11 +38,11 @@ class RoundController(Controller):
 
     @get("/", operation_id="listRounds")
     async def list_rounds(self, request: AuthRequest, year: FromQuery[int | None] = None) -> list[RoundOut]:
-        return await services.list_rounds(user=current_user(request), year=year)
+        return await rounds.list_rounds(user=current_user(request), year=year)
 
     @get("/{round_id:uuid}", operation_id="getRound")
     async def get_round(self, round_id: FromPath[UUID], request: AuthRequest) -> RoundOut:
-        return await services.get_round(user=current_user(request), round_id=round_id)
+        return await rounds.get_round(user=current_user(request), round_id=round_id)
 
 
 class RoundAdminController(Controller):
@@ -52,13 +52,13 @@ class RoundAdminController(Controller):
 
     @post("/", operation_id="createRound")
     async def create_round(self, data: JSONBody[CreateRoundRequest], request: AuthRequest) -> RoundOut:
-        return await services.create_round(user=current_user(request), data=data)
+        return await rounds.create_round(user=current_user(request), data=data)
 
     @patch("/{round_id:uuid}", operation_id="updateRound")
     async def update_round(
         self, round_id: FromPath[UUID], data: JSONBody[UpdateRoundRequest], request: AuthRequest
     ) -> RoundOut:
-        return await services.update_round(user=current_user(request), round_id=round_id, data=data)
+        return await rounds.update_round(user=current_user(request), round_id=round_id, data=data)
 
 
 class ApplicationController(Controller):
@@ -73,7 +73,7 @@ class ApplicationController(Controller):
         round_id: Annotated[UUID | None, QueryParameter(name="roundId")] = None,
         facility_id: Annotated[UUID | None, QueryParameter(name="facilityId")] = None,
     ) -> list[ApplicationOut]:
-        return await services.list_applications(
+        return await applications.list_applications(
             user=current_user(request), round_id=round_id, facility_id=facility_id
         )
 
@@ -81,13 +81,13 @@ class ApplicationController(Controller):
     async def create_application(
         self, data: JSONBody[CreateApplicationRequest], request: AuthRequest
     ) -> ApplicationOut:
-        return await services.create_application(user=current_user(request), data=data)
+        return await applications.create_application(user=current_user(request), data=data)
 
     @patch("/{application_id:uuid}", operation_id="updateApplication")
     async def update_application(
         self, application_id: FromPath[UUID], data: JSONBody[UpdateApplicationRequest], request: AuthRequest
     ) -> ApplicationOut:
-        return await services.update_application(
+        return await applications.update_application(
             user=current_user(request), application_id=application_id, data=data
         )
 

@@ -1,12 +1,6 @@
-"""Rounds, applications, inspections and inspection teams.
+"""Inspections and inspection teams (rounds: ``rounds.py``; applications: ``applications.py``).
 
 Who may do what (checked by the controllers' guards and again here):
-- rounds: admin creates and edits; everyone signed in reads the rounds that concern them (admin: all;
-  office: rounds of its region, above it or below it; clinic: rounds covering its facility; inspector:
-  rounds of the inspections it is assigned to).
-- applications (a facility applies for a tier at a round): a clinic for its own facility, an office for a
-  facility of its region, or admin. Only an office (in scope) or admin accepts or returns one; the applicant
-  side may withdraw. A returned facility re-applies no sooner than 6 months after the return.
 - inspections: everyone reads what ``visible_inspection_ids`` allows (inspector: assigned; clinic: its
   self-assessment and returned results; office: its region). Admin and an office create inspections and
   assign teams; an office only for facilities of its region and only for stages up to its own level (a city
@@ -21,313 +15,33 @@ Who may do what (checked by the controllers' guards and again here):
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from backend.accounts.auth import ensure_role
 from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import (
-    ensure_facility_visible,
-    ensure_inspection_visible,
-    region_subtree,
-    visible_facility_ids,
-    visible_inspection_ids,
-)
+from backend.accounts.scope import ensure_facility_visible, ensure_inspection_visible, visible_inspection_ids
 from backend.accounts.tables import User
 from backend.audit.services import record
-from backend.db import as_utc, write_tx
+from backend.db import write_tx
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound
+from backend.inspections.applications import active_facility
+from backend.inspections.rounds import ensure_round_covers, round_by_id, round_visible
 from backend.inspections.schemas import (
-    ApplicationOut,
-    CreateApplicationRequest,
     CreateInspectionRequest,
-    CreateRoundRequest,
     InspectionDetail,
     InspectionOut,
-    RoundOut,
     SetTeamRequest,
     TeamMemberOut,
-    UpdateApplicationRequest,
     UpdateInspectionRequest,
-    UpdateRoundRequest,
 )
-from backend.inspections.tables import Application, Inspection, InspectionMember, Round
-from backend.registry.tables import ExpertProfile, Facility, Region
+from backend.inspections.tables import Application, Inspection, InspectionMember
+from backend.registry.tables import ExpertProfile, Region
 
 REVIEW_STAGES = ("county", "city", "province")
 LEVEL_RANK = {"county": 1, "city": 2, "province": 3}
 MIN_TEAM = 5
 LOCKED_STATUSES = ("submitted", "returned", "accepted")
-REAPPLY_AFTER = timedelta(days=183)  # "no sooner than 6 months"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-async def _ancestors(region_id: UUID) -> list[UUID]:
-    """The region and its parents up to the province."""
-    parents = {row["id"]: row["parent"] for row in await Region.select(Region.id, Region.parent)}
-    chain: list[UUID] = []
-    current: UUID | None = region_id
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = parents.get(current)
-    return chain
-
-
-async def _facility_region(facility_id: UUID) -> UUID:
-    row = await Facility.select(Facility.region).where(Facility.id == facility_id).first()
-    if row is None:
-        raise NotFound(f"facility {facility_id} does not exist", code="facility_not_found")
-    region: UUID = row["region"]
-    return region
-
-
-# Rounds
-
-
-def _round_out(row: dict[str, Any]) -> RoundOut:
-    return RoundOut(
-        id=row["id"],
-        name=row["name"],
-        year=row["year"],
-        region_id=row["region"],
-        starts_on=row["starts_on"],
-        ends_on=row["ends_on"],
-        created_at=row["created_at"],
-    )
-
-
-async def _visible_round_filter(user: AuthUser) -> tuple[set[UUID] | None, set[UUID] | None]:
-    """(region ids a visible round may have (None = any), explicit round ids (None = no restriction))."""
-    if user.role == "admin":
-        return None, None
-    if user.role == "office":
-        if user.region_id is None:
-            return set(), set()
-        return set(await _ancestors(user.region_id)) | await region_subtree(user.region_id), None
-    if user.role == "clinic":
-        if user.facility_id is None:
-            return set(), set()
-        return set(await _ancestors(await _facility_region(user.facility_id))), None
-    assigned = await visible_inspection_ids(user) or set()
-    if not assigned:
-        return set(), set()
-    rows = await Inspection.select(Inspection.round).where(Inspection.id.is_in(list(assigned)))
-    return None, {row["round"] for row in rows}
-
-
-def _round_in(filters: tuple[set[UUID] | None, set[UUID] | None], row: dict[str, Any]) -> bool:
-    regions, ids = filters
-    if ids is not None and row["id"] not in ids:
-        return False
-    # A round without a region is programme-wide: it concerns everyone with any scope.
-    return regions is None or row["region"] is None or row["region"] in regions
-
-
-async def _round_visible(user: AuthUser, row: dict[str, Any]) -> bool:
-    return _round_in(await _visible_round_filter(user), row)
-
-
-async def list_rounds(*, user: AuthUser, year: int | None = None) -> list[RoundOut]:
-    query = Round.select().order_by(Round.year, ascending=False).order_by(Round.name)
-    if year is not None:
-        query = query.where(Round.year == year)
-    filters = await _visible_round_filter(user)
-    return [_round_out(row) for row in await query if _round_in(filters, row)]
-
-
-async def _round_row(round_id: UUID) -> dict[str, Any]:
-    row = await Round.select().where(Round.id == round_id).first()
-    if row is None:
-        raise NotFound(f"round {round_id} does not exist", code="round_not_found")
-    return row
-
-
-async def get_round(*, user: AuthUser, round_id: UUID) -> RoundOut:
-    row = await _round_row(round_id)
-    if not await _round_visible(user, row):
-        raise Forbidden("that round is outside your scope", code="out_of_scope")
-    return _round_out(row)
-
-
-def _check_dates(starts_on: Any, ends_on: Any) -> None:
-    if starts_on is not None and ends_on is not None and ends_on < starts_on:
-        raise BadRequest("endsOn is before startsOn", code="bad_dates")
-
-
-async def create_round(*, user: AuthUser, data: CreateRoundRequest) -> RoundOut:
-    ensure_role(user, "admin")
-    if data.region_id is not None and not await Region.exists().where(Region.id == data.region_id):
-        raise NotFound(f"region {data.region_id} does not exist", code="region_not_found")
-    _check_dates(data.starts_on, data.ends_on)
-    async with write_tx():
-        new = Round(
-            name=data.name.strip(),
-            year=data.year,
-            region=data.region_id,
-            starts_on=data.starts_on,
-            ends_on=data.ends_on,
-        )
-        await new.save()
-        await record(
-            user_id=str(user.id),
-            action="round.create",
-            entity=f"round/{new.id}",
-            details={"name": new.name, "year": data.year},
-        )
-    return _round_out(await _round_row(new.id))
-
-
-async def update_round(*, user: AuthUser, round_id: UUID, data: UpdateRoundRequest) -> RoundOut:
-    ensure_role(user, "admin")
-    row = await _round_row(round_id)
-    starts_on = data.starts_on if data.starts_on is not None else row["starts_on"]
-    ends_on = data.ends_on if data.ends_on is not None else row["ends_on"]
-    _check_dates(starts_on, ends_on)
-    values: dict[Any, Any] = {}
-    if data.name is not None:
-        values[Round.name] = data.name.strip()
-    if data.starts_on is not None:
-        values[Round.starts_on] = data.starts_on
-    if data.ends_on is not None:
-        values[Round.ends_on] = data.ends_on
-    if values:
-        async with write_tx():
-            await Round.update(values).where(Round.id == round_id)
-            await record(
-                user_id=str(user.id),
-                action="round.update",
-                entity=f"round/{round_id}",
-                details={"fields": sorted(f for f in data.__struct_fields__ if getattr(data, f) is not None)},
-            )
-    return _round_out(await _round_row(round_id))
-
-
-async def _ensure_round_covers(round_row: dict[str, Any], facility_id: UUID) -> None:
-    if round_row["region"] is None:
-        return
-    if await _facility_region(facility_id) not in await region_subtree(round_row["region"]):
-        raise Conflict(
-            f"round {round_row['name']} does not cover that facility's region", code="round_out_of_region"
-        )
-
-
-# Applications
-
-
-def _application_out(row: dict[str, Any]) -> ApplicationOut:
-    return ApplicationOut(
-        id=row["id"],
-        facility_id=row["facility"],
-        round_id=row["round"],
-        tier=row["tier"],
-        status=row["status"],
-        created_at=row["created_at"],
-        decided_at=row["decided_at"],
-    )
-
-
-async def list_applications(
-    *, user: AuthUser, round_id: UUID | None = None, facility_id: UUID | None = None
-) -> list[ApplicationOut]:
-    ensure_role(user, "admin", "office", "clinic")
-    visible = await visible_facility_ids(user)
-    query = Application.select().order_by(Application.created_at)
-    if visible is not None:
-        if not visible:
-            return []
-        query = query.where(Application.facility.is_in(list(visible)))
-    if round_id is not None:
-        query = query.where(Application.round == round_id)
-    if facility_id is not None:
-        query = query.where(Application.facility == facility_id)
-    return [_application_out(row) for row in await query]
-
-
-async def _active_facility(facility_id: UUID) -> dict[str, Any]:
-    row = await Facility.select(Facility.name, Facility.active).where(Facility.id == facility_id).first()
-    if row is None:
-        raise NotFound(f"facility {facility_id} does not exist", code="facility_not_found")
-    if not row["active"]:
-        raise Conflict(f"facility {row['name']} is deactivated", code="facility_inactive")
-    return row
-
-
-async def create_application(*, user: AuthUser, data: CreateApplicationRequest) -> ApplicationOut:
-    ensure_role(user, "admin", "office", "clinic")
-    await ensure_facility_visible(user, data.facility_id)
-    await _active_facility(data.facility_id)
-    round_row = await _round_row(data.round_id)
-    await _ensure_round_covers(round_row, data.facility_id)
-    if await Application.exists().where(
-        (Application.facility == data.facility_id)
-        & (Application.round == data.round_id)
-        & Application.status.is_in(["applied", "accepted"])
-    ):
-        raise Conflict(
-            "this facility already has an open application at that round", code="duplicate_application"
-        )
-    returned = (
-        await Application.select(Application.decided_at)
-        .where((Application.facility == data.facility_id) & (Application.status == "returned"))
-        .order_by(Application.decided_at, ascending=False)
-        .first()
-    )
-    if returned and returned["decided_at"] is not None:
-        allowed_from = as_utc(returned["decided_at"]) + REAPPLY_AFTER
-        if _now() < allowed_from:
-            raise Conflict(
-                f"a returned facility may re-apply no sooner than 6 months later: from {allowed_from.date()}",
-                code="reapply_too_soon",
-                allowed_from=allowed_from.isoformat(),
-            )
-    async with write_tx():
-        application = Application(facility=data.facility_id, round=data.round_id, tier=data.tier)
-        await application.save()
-        await record(
-            user_id=str(user.id),
-            action="application.create",
-            entity=f"application/{application.id}",
-            details={"facility": str(data.facility_id), "round": str(data.round_id), "tier": data.tier},
-        )
-    row = await Application.select().where(Application.id == application.id).first()
-    assert row is not None
-    return _application_out(row)
-
-
-async def update_application(
-    *, user: AuthUser, application_id: UUID, data: UpdateApplicationRequest
-) -> ApplicationOut:
-    ensure_role(user, "admin", "office", "clinic")
-    row = await Application.select().where(Application.id == application_id).first()
-    visible = await visible_facility_ids(user)
-    if visible is not None and (row is None or row["facility"] not in visible):
-        raise Forbidden("that application is outside your scope", code="out_of_scope")
-    if row is None:
-        raise NotFound(f"application {application_id} does not exist", code="application_not_found")
-    if data.status in ("accepted", "returned"):
-        ensure_role(user, "admin", "office")
-    if row["status"] != "applied":
-        raise Conflict(f"the application is already {row['status']}", code="application_decided")
-    async with write_tx():
-        await Application.update({Application.status: data.status, Application.decided_at: _now()}).where(
-            (Application.id == application_id) & (Application.status == "applied")
-        )
-        await record(
-            user_id=str(user.id),
-            action=f"application.{data.status}",
-            entity=f"application/{application_id}",
-            details={"from": row["status"], "to": data.status},
-        )
-    updated = await Application.select().where(Application.id == application_id).first()
-    assert updated is not None
-    return _application_out(updated)
-
-
-# Inspections
 
 
 _INSPECTION_COLUMNS = (
@@ -437,11 +151,11 @@ async def create_inspection(*, user: AuthUser, data: CreateInspectionRequest) ->
     ensure_role(user, "admin", "office")
     await ensure_facility_visible(user, data.facility_id)
     await _ensure_office_may_run(user, data.stage)
-    await _active_facility(data.facility_id)
-    round_row = await _round_row(data.round_id)
-    if not await _round_visible(user, round_row):
+    await active_facility(data.facility_id)
+    round_row = await round_by_id(data.round_id)
+    if not await round_visible(user, round_row):
         raise Forbidden("that round is outside your scope", code="out_of_scope")
-    await _ensure_round_covers(round_row, data.facility_id)
+    await ensure_round_covers(round_row, data.facility_id)
     if await Inspection.exists().where(
         (Inspection.facility == data.facility_id)
         & (Inspection.round == data.round_id)

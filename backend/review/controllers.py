@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery
 
 from backend.accounts.auth import current_user, requires_role
 from backend.accounts.schemas import AuthUser
-from backend.review import services
+from backend.review import discrepancies, services
 from backend.review.schemas import ConclusionView, DiscrepancyView, StoredConclusion
 
 AuthRequest = Request[AuthUser, str, State]
@@ -58,6 +58,6 @@ class ReviewFacilityController(Controller):
         self, facility_id: FromPath[UUID], round_id: FromPath[UUID], request: AuthRequest
     ) -> DiscrepancyView:
         """Self-assessment against each review stage, article by article."""
-        return await services.discrepancies(
+        return await discrepancies.discrepancies(
             user=current_user(request), facility_id=facility_id, round_id=round_id
         )

@@ -29,7 +29,8 @@ from backend.accounts.schemas import AuthUser, CreateUserRequest
 from backend.accounts.services import create_user
 from backend.app import create_app
 from backend.audit.tables import AuditLog
-from backend.inspections import services as inspection_services
+from backend.inspections.applications import create_application
+from backend.inspections.rounds import create_round
 from backend.inspections.schemas import CreateApplicationRequest, CreateRoundRequest
 from backend.registry.tables import ExpertProfile
 from backend.settings import Settings
@@ -331,15 +332,15 @@ def test_every_route_has_a_matrix_row(tmp_path: Any) -> None:
 
 async def _context(demo: dict[str, Any]) -> Ctx:
     admin = AuthUser(id=demo["admin"], username="admin", role="admin")
-    round2 = await inspection_services.create_round(
+    round2 = await create_round(
         user=admin, data=CreateRoundRequest(name="2027年度", year=2027, region_id=demo["province"])
     )
-    other = await inspection_services.create_round(
+    other = await create_round(
         user=admin, data=CreateRoundRequest(name="乙市专项", year=2026, region_id=demo["cities"][1])
     )
     applications: dict[str, UUID] = {}
     for role, index in (("admin", 2), ("office", 1), ("clinic", 0)):
-        made = await inspection_services.create_application(
+        made = await create_application(
             user=admin,
             data=CreateApplicationRequest(
                 facility_id=demo["facilities"][index], round_id=round2.id, tier="basic"

@@ -1,0 +1,139 @@
+"""Applications: a facility applies for a tier at a round.
+
+Who may do what (checked by the controllers' guards and again here): a clinic applies for its own facility,
+an office for a facility of its region, or admin. Only an office (in scope) or admin accepts or returns an
+application; the applicant side may withdraw. A returned facility re-applies no sooner than 6 months after the
+return.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from backend.accounts.auth import ensure_role
+from backend.accounts.schemas import AuthUser
+from backend.accounts.scope import ensure_facility_visible, visible_facility_ids
+from backend.audit.services import record
+from backend.db import as_utc, write_tx
+from backend.errors import Conflict, Forbidden, NotFound
+from backend.inspections.rounds import ensure_round_covers, round_by_id
+from backend.inspections.schemas import ApplicationOut, CreateApplicationRequest, UpdateApplicationRequest
+from backend.inspections.tables import Application
+from backend.registry.tables import Facility
+
+REAPPLY_AFTER = timedelta(days=183)  # "no sooner than 6 months"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _application_out(row: dict[str, Any]) -> ApplicationOut:
+    return ApplicationOut(
+        id=row["id"],
+        facility_id=row["facility"],
+        round_id=row["round"],
+        tier=row["tier"],
+        status=row["status"],
+        created_at=row["created_at"],
+        decided_at=row["decided_at"],
+    )
+
+
+async def list_applications(
+    *, user: AuthUser, round_id: UUID | None = None, facility_id: UUID | None = None
+) -> list[ApplicationOut]:
+    ensure_role(user, "admin", "office", "clinic")
+    visible = await visible_facility_ids(user)
+    query = Application.select().order_by(Application.created_at)
+    if visible is not None:
+        if not visible:
+            return []
+        query = query.where(Application.facility.is_in(list(visible)))
+    if round_id is not None:
+        query = query.where(Application.round == round_id)
+    if facility_id is not None:
+        query = query.where(Application.facility == facility_id)
+    return [_application_out(row) for row in await query]
+
+
+async def active_facility(facility_id: UUID) -> dict[str, Any]:
+    row = await Facility.select(Facility.name, Facility.active).where(Facility.id == facility_id).first()
+    if row is None:
+        raise NotFound(f"facility {facility_id} does not exist", code="facility_not_found")
+    if not row["active"]:
+        raise Conflict(f"facility {row['name']} is deactivated", code="facility_inactive")
+    return row
+
+
+async def create_application(*, user: AuthUser, data: CreateApplicationRequest) -> ApplicationOut:
+    ensure_role(user, "admin", "office", "clinic")
+    await ensure_facility_visible(user, data.facility_id)
+    await active_facility(data.facility_id)
+    round_row = await round_by_id(data.round_id)
+    await ensure_round_covers(round_row, data.facility_id)
+    if await Application.exists().where(
+        (Application.facility == data.facility_id)
+        & (Application.round == data.round_id)
+        & Application.status.is_in(["applied", "accepted"])
+    ):
+        raise Conflict(
+            "this facility already has an open application at that round", code="duplicate_application"
+        )
+    returned = (
+        await Application.select(Application.decided_at)
+        .where((Application.facility == data.facility_id) & (Application.status == "returned"))
+        .order_by(Application.decided_at, ascending=False)
+        .first()
+    )
+    if returned and returned["decided_at"] is not None:
+        allowed_from = as_utc(returned["decided_at"]) + REAPPLY_AFTER
+        if _now() < allowed_from:
+            raise Conflict(
+                f"a returned facility may re-apply no sooner than 6 months later: from {allowed_from.date()}",
+                code="reapply_too_soon",
+                allowed_from=allowed_from.isoformat(),
+            )
+    async with write_tx():
+        application = Application(facility=data.facility_id, round=data.round_id, tier=data.tier)
+        await application.save()
+        await record(
+            user_id=str(user.id),
+            action="application.create",
+            entity=f"application/{application.id}",
+            details={"facility": str(data.facility_id), "round": str(data.round_id), "tier": data.tier},
+        )
+    row = await Application.select().where(Application.id == application.id).first()
+    assert row is not None
+    return _application_out(row)
+
+
+async def update_application(
+    *, user: AuthUser, application_id: UUID, data: UpdateApplicationRequest
+) -> ApplicationOut:
+    ensure_role(user, "admin", "office", "clinic")
+    row = await Application.select().where(Application.id == application_id).first()
+    visible = await visible_facility_ids(user)
+    if visible is not None and (row is None or row["facility"] not in visible):
+        raise Forbidden("that application is outside your scope", code="out_of_scope")
+    if row is None:
+        raise NotFound(f"application {application_id} does not exist", code="application_not_found")
+    if data.status in ("accepted", "returned"):
+        ensure_role(user, "admin", "office")
+    if row["status"] != "applied":
+        raise Conflict(f"the application is already {row['status']}", code="application_decided")
+    async with write_tx():
+        await Application.update({Application.status: data.status, Application.decided_at: _now()}).where(
+            (Application.id == application_id) & (Application.status == "applied")
+        )
+        await record(
+            user_id=str(user.id),
+            action=f"application.{data.status}",
+            entity=f"application/{application_id}",
+            details={"from": row["status"], "to": data.status},
+        )
+    updated = await Application.select().where(Application.id == application_id).first()
+    assert updated is not None
+    return _application_out(updated)

@@ -1,0 +1,155 @@
+"""An inspection's answer registers read as the standards engine's input, and the engine run over them.
+
+How answer registers become engine input (one row per (inspection, item code, field), ``value`` is JSON):
+- field ``na`` holding ``true`` → the item's answer is ``"NA"`` (it wins over a value also present);
+- field ``value``: ``null`` is a cleared answer (left out); an item code that is one of the standard's
+  prerequisite ids (P1…) is a prerequisite result and must be ``true``/``false``; in a weighted standard an
+  item code ``<rater>:<article>`` is that rater's checklist answer and a bare rater code its overall score;
+  everything else is passed to the engine as is (grade code, points, measured value, veto item, pass/fail).
+Answers that do not fit the standard are the engine's to refuse (422 with JSON paths), never silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from backend.errors import Conflict, NotFound, Unprocessable
+from backend.inspections.sync_rules import RATER_SEPARATOR
+from backend.inspections.tables import Inspection
+from backend.standards import AnswerValidationError, FacilityFigures, conclude
+from backend.standards.schemas import NA, Answer, AnswerValue, Conclusion, Standard
+from sync.tables import AnswerRegister, SyncConflict
+
+_decode = msgspec.json.Decoder()
+_MAX_SNAPSHOT_TRIES = 5
+
+
+@dataclass(slots=True)
+class Answers:
+    """The answer registers of one inspection, read as the engine wants them."""
+
+    version: int
+    status: str
+    # item code → current value (na wins); only items with an answer
+    items: dict[str, Answer] = field(default_factory=dict)
+    open_conflicts: int = 0
+    conflicted_items: set[str] = field(default_factory=set)
+
+
+def _register_values(rows: Iterable[Mapping[str, Any]]) -> dict[str, Answer]:
+    values: dict[str, Answer] = {}
+    na: set[str] = set()
+    for row in rows:
+        decoded = _decode.decode(row["value"])
+        if row["field"] == "na":
+            if decoded is True:
+                na.add(row["item_code"])
+        elif row["field"] == "value" and decoded is not None:
+            values[row["item_code"]] = decoded
+    for item in na:
+        values[item] = NA
+    return values
+
+
+async def read_answers(inspection_id: UUID) -> Answers:
+    """The inspection's version, answers and open conflicts as one consistent picture.
+
+    Outside a transaction the reads may straddle a push; the inspection version is read before and after and
+    the reads are repeated until it did not move (every applied push bumps it)."""
+    for _ in range(_MAX_SNAPSHOT_TRIES):
+        before = (
+            await Inspection.select(Inspection.version, Inspection.status)
+            .where(Inspection.id == inspection_id)
+            .first()
+        )
+        if before is None:
+            raise NotFound(f"inspection {inspection_id} does not exist", code="inspection_not_found")
+        answers = await read_registers(inspection_id, before["version"], before["status"])
+        after = await Inspection.select(Inspection.version).where(Inspection.id == inspection_id).first()
+        if after is not None and after["version"] == before["version"]:
+            return answers
+    raise Conflict("the inspection kept changing while it was read; try again", code="inspection_busy")
+
+
+async def read_registers(inspection_id: UUID, version: int, status: str) -> Answers:
+    rows = await AnswerRegister.select(
+        AnswerRegister.item_code, AnswerRegister.field, AnswerRegister.value
+    ).where((AnswerRegister.inspection_id == inspection_id) & AnswerRegister.field.is_in(["value", "na"]))
+    conflicts = await SyncConflict.select(SyncConflict.item_code).where(
+        (SyncConflict.inspection_id == inspection_id) & (SyncConflict.status == "open")
+    )
+    return Answers(
+        version=version,
+        status=status,
+        items=_register_values(rows),
+        open_conflicts=len(conflicts),
+        conflicted_items={row["item_code"] for row in conflicts},
+    )
+
+
+def engine_input(
+    standard: Standard, items: Mapping[str, Answer]
+) -> tuple[dict[str, AnswerValue], dict[str, Any]]:
+    """(answers, prerequisites) for ``conclude`` from item code → value."""
+    prereq_ids = {p.id for p in standard.prerequisites}
+    weighted = standard.scoring.__struct_config__.tag == "weighted"
+    answers: dict[str, AnswerValue] = {}
+    prerequisites: dict[str, Any] = {}
+    for item, value in items.items():
+        if item in prereq_ids:
+            prerequisites[item] = value  # a non-boolean is refused by the engine with its path
+        elif weighted and RATER_SEPARATOR in item:
+            rater, _, article = item.partition(RATER_SEPARATOR)
+            sheet = answers.setdefault(rater, {})
+            if isinstance(sheet, dict):
+                sheet[article] = value
+            else:  # both an overall score and checklist answers for one rater: let the engine say why
+                answers[item] = value
+        else:
+            answers[item] = value
+    return answers, prerequisites
+
+
+def facility_figures(row: Mapping[str, Any]) -> FacilityFigures:
+    # The registry stores 0 until a figure is entered; 0 staff or 0 population is taken as unknown, so a tier
+    # whose eligibility needs the figure stays undecided instead of being granted on a missing number.
+    return FacilityFigures(
+        medical_staff_count=row["medical_staff_count"] or None,
+        service_population=row["service_population"] or None,
+    )
+
+
+def inspection_columns() -> tuple[Any, ...]:
+    """What a conclusion needs of an inspection row: its identity, standard, version and facility figures."""
+    return (
+        Inspection.id,
+        Inspection.facility,
+        Inspection.round,
+        Inspection.stage,
+        Inspection.standard_version_id,
+        Inspection.status,
+        Inspection.version,
+        Inspection.facility.medical_staff_count.as_alias("medical_staff_count"),
+        Inspection.facility.service_population.as_alias("service_population"),
+    )
+
+
+def conclude_answers(
+    standard: Standard, answers: Answers, figures: FacilityFigures
+) -> tuple[Conclusion, int, int]:
+    """(conclusion, answer count, prerequisite count); answers that do not fit → 422 with JSON paths."""
+    engine_answers, prerequisites = engine_input(standard, answers.items)
+    try:
+        result = conclude(standard, engine_answers, figures, prerequisites)
+    except AnswerValidationError as error:
+        raise Unprocessable(
+            "the stored answers do not fit the inspection's standard",
+            code="answers_do_not_fit",
+            problems=[{"path": p.path, "message": p.message} for p in error.problems],
+        ) from None
+    return result, len(answers.items) - len(prerequisites), len(prerequisites)

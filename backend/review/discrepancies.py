@@ -1,0 +1,167 @@
+"""The discrepancy view: the self-assessment against each review stage, article by article.
+
+Who may see it (the guard checks the role; ``discrepancies`` checks the scope again): office in scope and admin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from backend.accounts.auth import ensure_role
+from backend.accounts.schemas import AuthUser
+from backend.accounts.scope import ensure_facility_visible
+from backend.errors import NotFound, Unprocessable
+from backend.inspections.tables import Inspection, Round
+from backend.review.answers import (
+    Answers,
+    conclude_answers,
+    facility_figures,
+    inspection_columns,
+    read_answers,
+)
+from backend.review.schemas import ArticleRow, Difference, DiscrepancyView, StageCell, StageRef, StageSummary
+from backend.review.services import REVIEW_STAGES
+from backend.standards.schemas import NA, Answer, GradedScoring, Standard
+from backend.standards.services import get_standard
+from backend.standards.validation import walk_articles
+
+
+def _rank(standard: Standard, value: Answer) -> float | None:
+    """A comparable number for a value: grade rank, points, pass (1) / fail (0); None for NA or unknown."""
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float):
+        return float(value)
+    if value == NA:
+        return None
+    if isinstance(standard.scoring, GradedScoring):
+        for grade in standard.scoring.grades:
+            if grade.code == value:
+                return float(grade.rank)
+    return None
+
+
+def compare(standard: Standard, self_value: Answer | None, review: Answer | None) -> Difference:
+    """How a review stage's answer stands against the self-assessment's."""
+    if self_value is None or review is None:
+        return "missing"
+    if self_value == review and type(self_value) is type(review):
+        return "same"
+    mine, theirs = _rank(standard, self_value), _rank(standard, review)
+    if mine is None or theirs is None:
+        return "not_comparable"
+    if theirs > mine:
+        return "higher"
+    if theirs < mine:
+        return "lower"
+    return "same"
+
+
+def _catalogue(standard: Standard) -> list[tuple[str, str, str]]:
+    """(item code, title, kind) of everything answerable in a standard, in document order."""
+    items = [(p.id, p.text, "prerequisite") for p in standard.prerequisites]
+    items += [(a.number, a.title, a.kind) for _, a, _ in walk_articles(standard)]
+    items += [(v.id, v.text, "veto") for v in standard.veto_items]
+    return items
+
+
+@dataclass(slots=True)
+class _Stage:
+    row: dict[str, Any]
+    standard: Standard | None
+    answers: Answers
+    ref: StageRef
+
+
+async def _stage(row: dict[str, Any]) -> _Stage:
+    answers = await read_answers(row["id"])
+    standard: Standard | None = None
+    status = tier = error = None
+    try:
+        standard = await get_standard(standard_id=row["standard_version_id"])
+        result, _, _ = conclude_answers(standard, answers, facility_figures(row))
+        status, tier = result.status, result.tier
+    except NotFound:
+        error = f"standard {row['standard_version_id']} is not known to this server"
+    except Unprocessable as problem:
+        error = problem.detail
+    ref = StageRef(
+        stage=row["stage"],
+        inspection_id=row["id"],
+        status=answers.status,
+        standard_id=row["standard_version_id"],
+        version=answers.version,
+        open_conflicts=answers.open_conflicts,
+        conclusion_status=status,
+        tier=tier,
+        conclusion_error=error,
+    )
+    return _Stage(row=row, standard=standard, answers=answers, ref=ref)
+
+
+async def discrepancies(*, user: AuthUser, facility_id: UUID, round_id: UUID) -> DiscrepancyView:
+    ensure_role(user, "admin", "office")
+    await ensure_facility_visible(user, facility_id)
+    if not await Round.exists().where(Round.id == round_id):
+        raise NotFound(f"round {round_id} does not exist", code="round_not_found")
+    rows = await Inspection.select(
+        *inspection_columns(),
+    ).where((Inspection.facility == facility_id) & (Inspection.round == round_id))
+    by_stage = {row["stage"]: row for row in rows}
+    own = await _stage(by_stage["self"]) if "self" in by_stage else None
+    reviews = [await _stage(by_stage[s]) for s in REVIEW_STAGES if s in by_stage]
+
+    # Rows: the self-assessment's standard first, then what review standards add, then stray answers.
+    catalogue: dict[str, tuple[str, str]] = {}
+    stages = ([own] if own else []) + reviews
+    for stage in stages:
+        if stage.standard is not None:
+            for code, title, kind in _catalogue(stage.standard):
+                catalogue.setdefault(code, (title, kind))
+    for stage in stages:
+        for code in stage.answers.items:
+            catalogue.setdefault(code, ("", "other"))
+
+    counts = {
+        s.ref.stage: dict.fromkeys(("same", "higher", "lower", "missing", "not_comparable"), 0)
+        for s in reviews
+    }
+    items: list[ArticleRow] = []
+    for code, (title, kind) in catalogue.items():
+        mine = own.answers.items.get(code) if own else None
+        cells = []
+        for stage in reviews:
+            theirs = stage.answers.items.get(code)
+            reference = stage.standard or (own.standard if own else None)
+            difference: Difference = (
+                compare(reference, mine, theirs) if reference is not None else "not_comparable"
+            )
+            counts[stage.ref.stage][difference] += 1
+            cells.append(
+                StageCell(
+                    stage=stage.ref.stage,
+                    value=theirs,
+                    difference=difference,
+                    conflicted=code in stage.answers.conflicted_items,
+                )
+            )
+        items.append(
+            ArticleRow(
+                item=code,
+                title=title,
+                kind=kind,
+                self_value=mine,
+                self_conflicted=bool(own and code in own.answers.conflicted_items),
+                stages=cells,
+            )
+        )
+    return DiscrepancyView(
+        facility_id=facility_id,
+        round_id=round_id,
+        self_assessment=own.ref if own else None,
+        reviews=[s.ref for s in reviews],
+        items=items,
+        summary=[StageSummary(stage=stage, **c) for stage, c in counts.items()],
+    )
