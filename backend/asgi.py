@@ -1,6 +1,8 @@
 """The only module that reads the environment at import time: ``uvicorn backend.asgi:app``."""
 
+from backend.allocator import tune_for_large_bodies
 from backend.app import create_app
 from backend.settings import Settings
 
+tune_for_large_bodies()
 app = create_app(Settings.from_env())

@@ -58,8 +58,10 @@ def cmd_demo(_: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from backend.allocator import tune_for_large_bodies
     from backend.app import create_app
 
+    tune_for_large_bodies()
     settings = _settings()
     asyncio.run(_migrate(settings))
     if args.demo and asyncio.run(_demo(settings, only_if_empty=True)):
