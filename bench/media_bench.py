@@ -54,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.upload_floor import floor_rates  # noqa: E402
 from media import images  # noqa: E402
 from media.images import DERIVATIVE_SIZES, make_derivatives  # noqa: E402
 
@@ -482,6 +483,8 @@ def bench_upload(runs: int = 7, size_mb: float = 24.0) -> tuple[list[str], dict[
                 add("sha256", mbps(size, sha256_seconds(data)))
                 add("loopback", mbps(size, loopback_seconds(data)))
             session.client.close()
+        for mode, rates in floor_rates(data, CHUNK, data_dir, runs, free_port()).items():
+            samples["bare-" + mode] = rates
     med = {k: statistics.median(v) for k, v in samples.items()}
     best = {k: max(v) for k, v in samples.items()}
     plain, durable = med["plain"], med["durable"]
@@ -516,6 +519,9 @@ def bench_upload(runs: int = 7, size_mb: float = 24.0) -> tuple[list[str], dict[
         row("(b) durable chunked copy: 4 MiB writes, fsync after each", "durable"),
         row("upload, `Upload-Checksum` on every chunk (client hashes inline)", "upload+checksum"),
         row("upload, no chunk checksums", "upload"),
+        row("(ceiling) bare uvicorn app, same requests: body read and dropped", "bare-receive"),
+        row("(ceiling) bare uvicorn app: body hashed (sha256, worker thread)", "bare-hash"),
+        row("(ceiling) bare uvicorn app: our chunk writer (hashed, written, fsynced)", "bare-write"),
         row("(floor part) sha256 of the file in memory, one core", "sha256"),
         row("(floor part) the bytes through a loopback TCP socket, two threads", "loopback"),
         "",
