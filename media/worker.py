@@ -374,12 +374,15 @@ async def pending_jobs(kind: str | None = None) -> int:
 
 
 def image_deriver(*, max_pixels: int, max_bytes: int) -> DeriveFn:
-    """Thumb and preview through media.images.make_derivatives (one draft() decode, upright, no EXIF)."""
+    """Thumb and preview through media.images.make_derivatives (one draft() decode, upright, no EXIF), after
+    a JPEG's compressed data is checked whole (media.image_structure.check_jpeg_data)."""
 
     def derive(path: Path, sizes: dict[str, int]) -> dict[str, bytes]:
-        from media.images import ImageRejected, make_derivatives
+        from media.images import ImageRejected, check_jpeg_data, make_derivatives, sniff_file
 
         try:
+            if sniff_file(path) == "image/jpeg":
+                check_jpeg_data(path)  # damage in the middle that the decode below would paint grey
             made = make_derivatives(path, max_pixels=max_pixels, max_bytes=max_bytes, sizes=sizes)
         except ImageRejected as exc:
             raise DecodeRejected(exc.reason, exc.detail) from exc

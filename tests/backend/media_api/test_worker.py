@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from litestar import Litestar
 
 from backend.workers import build_media_worker
@@ -244,25 +245,39 @@ async def test_reuse_at_another_facility_is_flagged(
     ).status_code == 200
 
 
+def _damaged_in_the_middle(kind: str) -> bytes:
+    """A file whose header and end are intact but whose compressed pixel data is broken in the middle."""
+    import io
+
+    from PIL import Image
+
+    if kind == "png":
+        out = io.BytesIO()
+        Image.frombytes("RGB", (300, 200), os.urandom(300 * 200 * 3)).save(out, "PNG")
+        damaged = bytearray(out.getvalue())
+        middle = len(damaged) // 2
+        damaged[middle : middle + 64] = b"\0" * 64  # inside IDAT: structure intact, zlib stream broken
+        return bytes(damaged)
+    # JPEG: libjpeg decodes this without an error (grey where the damage is); only its warnings tell
+    damaged = bytearray(noisy_jpeg(600, 400))
+    middle = len(damaged) // 2
+    damaged[middle : middle + 4096] = bytes(4096)
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize("kind", ["png", "jpeg"])
 async def test_file_that_passes_the_upload_check_but_does_not_decode_is_rejected_by_the_worker(
+    kind: str,
     client: httpx.AsyncClient,
     app: Litestar,
     demo: dict[str, Any],
     inspector: dict[str, str],
     worker: MediaWorker,
 ) -> None:
-    """The upload checks headers and structure only; the derivative worker's full decode finds damaged
-    pixel data, marks the blob rejected with the reason (the receipt shows it) and drops the bytes."""
-    import io
-    import os
-
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.frombytes("RGB", (300, 200), os.urandom(300 * 200 * 3)).save(out, "PNG")
-    damaged = bytearray(out.getvalue())
-    middle = len(damaged) // 2
-    damaged[middle : middle + 64] = b"\0" * 64  # inside IDAT: structure intact, zlib stream broken
+    """The upload checks headers and structure only; the derivative worker's full decode (and for JPEG the
+    check of its compressed data) finds the damage, marks the blob rejected with the reason (the receipt
+    shows it) and drops the bytes."""
+    damaged = _damaged_in_the_middle(kind)
     photo = await add_photo(demo["review_inspection"], bytes(damaged))
     assert (await upload(client, inspector, photo)).status_code == 204  # accepted at upload
     await worker.run_once()
