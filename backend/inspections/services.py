@@ -38,6 +38,7 @@ from backend.inspections.schemas import (
 from backend.inspections.tables import Application, Inspection, InspectionMember
 from backend.registry.tables import ExpertProfile, Region
 
+# the review stages in order, and each office level's rank (a level may act on its stage and below)
 REVIEW_STAGES = ("county", "city", "province")
 LEVEL_RANK = {"county": 1, "city": 2, "province": 3}
 MIN_TEAM = 5

@@ -13,6 +13,7 @@ from backend.accounts.auth import ensure_role
 from backend.accounts.schemas import AuthUser
 from backend.accounts.scope import ensure_facility_visible
 from backend.errors import NotFound, Unprocessable
+from backend.inspections.services import REVIEW_STAGES
 from backend.inspections.tables import Inspection, Round
 from backend.review.answers import (
     Answers,
@@ -22,7 +23,6 @@ from backend.review.answers import (
     read_answers,
 )
 from backend.review.schemas import ArticleRow, Difference, DiscrepancyView, StageCell, StageRef, StageSummary
-from backend.review.services import REVIEW_STAGES
 from backend.standards.schemas import NA, Answer, GradedScoring, Standard
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles

@@ -23,6 +23,7 @@ from backend.accounts.scope import ensure_facility_visible, ensure_inspection_vi
 from backend.audit.services import record
 from backend.db import as_utc, current_engine, fetch, write_tx
 from backend.errors import Conflict, Forbidden, NotFound
+from backend.inspections.services import LEVEL_RANK, REVIEW_STAGES
 from backend.inspections.tables import Inspection
 from backend.registry.tables import Region
 from backend.review.answers import (
@@ -36,9 +37,6 @@ from backend.review.schemas import ComputedFrom, ConclusionView, FiguresUsed, St
 from backend.review.tables import ConfirmedConclusion
 from backend.standards.schemas import Conclusion
 from backend.standards.services import get_standard
-
-REVIEW_STAGES = ("county", "city", "province")
-LEVEL_RANK = {"county": 1, "city": 2, "province": 3}
 
 
 async def _inspection(inspection_id: UUID) -> dict[str, Any]:
