@@ -50,15 +50,16 @@ async def _pieces(receive: Callable[[], Any]) -> AsyncIterator[bytes]:
 
 async def _hash_overlapped(body: AsyncIterator[bytes], digest: Any) -> int:
     """sha256 of the body in a worker thread, one block behind the receiving (as write_chunk's hash lane)."""
-    received, block, lane = 0, [], None
+    received, gathered, block, lane = 0, 0, [], None
     async for piece in body:
         received += len(piece)
+        gathered += len(piece)
         block.append(piece)
-        if sum(map(len, block)) >= _BLOCK:
+        if gathered >= _BLOCK:
             if lane is not None:
                 await lane
             lane = asyncio.ensure_future(asyncio.to_thread(lambda b=block: [digest.update(p) for p in b]))
-            block = []
+            block, gathered = [], 0
     if lane is not None:
         await lane
     for piece in block:
