@@ -54,7 +54,8 @@ async def test_queries_and_transactions_reuse_idle_connections(engine: PooledSQL
             *(fetch("SELECT COUNT(*) AS c FROM probe", engine=engine) for _ in range(8))
         )
         assert all(r == [{"c": 2}] for r in results)
-        assert threading.active_count() <= before + pool.max_idle
+        # the connections past max_idle were closed; their threads end just after
+        assert await _threads_back_to(before + pool.max_idle) <= before + pool.max_idle
     finally:
         await close_pool(pool)
     assert engine.pool is None
