@@ -36,7 +36,6 @@ import re
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -54,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.serving import free_port, serving  # noqa: E402
 from bench.upload_floor import floor_rates  # noqa: E402
 from media import images  # noqa: E402
 from media.images import DERIVATIVE_SIZES, make_derivatives  # noqa: E402
@@ -239,42 +239,14 @@ def bench_derivatives(runs: int = 15) -> tuple[list[str], dict[str, float]]:
 
 
 # -- upload throughput -------------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def server(data_dir: Path) -> Iterator[str]:
+    """``fieldcheck serve --demo`` on a free port (SQLite in ``data_dir``, workers off); yields its URL."""
     port = free_port()
     env = {**os.environ, "FIELDCHECK_DATA_DIR": str(data_dir), "FIELDCHECK_WORKERS": "false"}
-    with open(data_dir.parent / "server.log", "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "serve", "--demo", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError("server exited; see " + str(data_dir.parent / "server.log"))
-                try:
-                    if httpx.get(url + "/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("server did not start")
-                time.sleep(0.1)
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(15)
+    command = [sys.executable, "-m", "backend.cli", "serve", "--demo", "--port", str(port)]
+    with open(data_dir.parent / "server.log", "wb") as log, serving(command, port, env=env, log=log) as url:
+        yield url
 
 
 def random_jpeg(target: int) -> bytes:

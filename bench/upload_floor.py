@@ -18,11 +18,9 @@ import asyncio
 import hashlib
 import http.client
 import os
-import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from backend.allocator import tune_for_large_bodies  # noqa: E402
+from bench.serving import serving  # noqa: E402
 from media.upload_chunk import write_chunk  # noqa: E402
 from media.upload_types import UploadConfig  # noqa: E402
 
@@ -78,7 +77,9 @@ def make_app(mode: str, folder: Path) -> Callable[..., Any]:
             await send({"type": "lifespan.shutdown.complete"})
             return
         path = scope["path"]
-        if scope["method"] == "POST":
+        if scope["method"] == "GET":  # /health, for bench.serving
+            status, headers = 200, []
+        elif scope["method"] == "POST":
             fd = os.open(folder / path.rsplit("/", 1)[1], os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
             uploads[path] = (fd, 0, hashlib.sha256())
             async for _ in _pieces(receive):
@@ -111,25 +112,6 @@ def make_app(mode: str, folder: Path) -> Callable[..., Any]:
     return app
 
 
-@contextmanager
-def floor_server(mode: str, folder: Path, port: int) -> Iterator[int]:
-    proc = subprocess.Popen([sys.executable, __file__, str(port), mode, str(folder)], cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the floor server ({mode}) did not start") from None
-                time.sleep(0.05)
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(15)
-
-
 def floor_upload(port: int, data: bytes, chunk: int, name: str) -> float:
     """Seconds for the POST and the PATCHes, the same requests (and client) as the real bench's upload."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
@@ -160,7 +142,7 @@ def floor_rates(data: bytes, chunk: int, folder: Path, runs: int, port: int) -> 
     """MiB/s per mode, ``runs`` uploads each (after one warm-up), each mode on its own fresh server."""
     rates: dict[str, list[float]] = {}
     for mode in MODES:
-        with floor_server(mode, folder, port):
+        with serving([sys.executable, __file__, str(port), mode, str(folder)], port, timeout=30):
             floor_upload(port, data, chunk, "warm-up")
             for run in range(runs):
                 seconds = floor_upload(port, data, chunk, f"{mode}-{run}")
