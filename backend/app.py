@@ -7,6 +7,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -26,6 +27,7 @@ from backend.health import health
 from backend.settings import Settings
 from backend.standards.services import install_shipped_standards
 from backend.storage import build_storage, prepare_storage
+from backend.web.assets import default_pwa_dir, load_app_files
 
 log = logging.getLogger("fieldcheck")
 
@@ -45,6 +47,7 @@ def _secret_key(settings: Settings) -> str:
 def route_handlers() -> list[ControllerRouterHandler]:
     from backend.inspections.controllers import (
         ApplicationController,
+        AssignmentController,
         InspectionAdminController,
         InspectionController,
         RoundAdminController,
@@ -61,6 +64,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
     )
     from backend.review.controllers import ConclusionController, ReviewFacilityController
     from backend.standards.controllers import StandardAdminController, StandardController
+    from backend.web.controllers import AppShellController
 
     return [
         health,
@@ -74,6 +78,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RoundController,
         RoundAdminController,
         ApplicationController,
+        AssignmentController,
         InspectionController,
         InspectionAdminController,
         StandardController,
@@ -82,6 +87,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         *MEDIA_ROUTES,
         ConclusionController,
         ReviewFacilityController,
+        AppShellController,
     ]
 
 
@@ -159,4 +165,5 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
     app.state.engine = engine
     app.state.storage = build_storage(settings)
     app.state.secret_key = _secret_key(settings)
+    app.state.app_files = load_app_files(Path(settings.pwa_dir) if settings.pwa_dir else default_pwa_dir())
     return app

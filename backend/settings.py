@@ -35,6 +35,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_lockout_seconds: int = 60
     demo: bool = False
     workers: bool = True
+    # The PWA's files; empty means ``pwa_static/`` beside the backend package.
+    pwa_dir: str = ""
 
     @property
     def data_path(self) -> Path:

@@ -12,7 +12,15 @@ from backend.accounts.schemas import AuthUser, Role
 from backend.accounts.services import user_for_token
 from backend.errors import Forbidden, Unauthorized
 
-PUBLIC_PATHS = {"/health", "/api/auth/login", "/schema", "/api/media/signed", "/", "/app"}
+PUBLIC_PATHS = {
+    "/health",
+    "/api/auth/login",
+    "/schema",
+    "/api/media/signed",
+    "/",
+    "/sw.js",
+    "/manifest.webmanifest",
+}
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -38,7 +46,7 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
 
 def auth_middleware() -> DefineMiddleware:
     # Public paths are matched as regexes by Litestar; anchor them.
-    excluded = [f"^{p}$" for p in PUBLIC_PATHS] + ["^/schema", "^/app/", "^/api/media/signed/"]
+    excluded = [f"^{p}$" for p in PUBLIC_PATHS] + ["^/schema", "^/static/", "^/api/media/signed/"]
     return DefineMiddleware(BearerTokenMiddleware, exclude=excluded)
 
 

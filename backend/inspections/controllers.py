@@ -11,9 +11,10 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from backend.accounts.auth import current_user, requires_role
 from backend.accounts.schemas import AuthUser
-from backend.inspections import applications, rounds, services
+from backend.inspections import applications, assignments, rounds, services
 from backend.inspections.schemas import (
     ApplicationOut,
+    AssignmentOut,
     CreateApplicationRequest,
     CreateInspectionRequest,
     CreateRoundRequest,
@@ -112,6 +113,17 @@ class InspectionController(Controller):
     @get("/{inspection_id:uuid}", operation_id="getInspection")
     async def get_inspection(self, inspection_id: FromPath[UUID], request: AuthRequest) -> InspectionDetail:
         return await services.get_inspection(user=current_user(request), inspection_id=inspection_id)
+
+
+class AssignmentController(Controller):
+    path = "/api/assignments"
+    tags = ["inspections"]
+    guards = [EVERY_ROLE]
+
+    @get("/", operation_id="listAssignments")
+    async def list_assignments(self, request: AuthRequest) -> list[AssignmentOut]:
+        """The caller's inspections with facility, round, standard and progress (the app's work list)."""
+        return await assignments.list_assignments(user=current_user(request))
 
 
 class InspectionAdminController(Controller):

@@ -104,3 +104,25 @@ class UpdateInspectionRequest(CamelStruct):
 class SetTeamRequest(CamelStruct):
     members: Annotated[list[UUID], msgspec.Meta(max_length=50)]
     lead_id: UUID | None = None
+
+
+class AssignmentOut(msgspec.Struct, rename="camel", kw_only=True):
+    """One inspection as the app lists it: who, where, which standard, and how far it has come."""
+
+    inspection_id: UUID
+    facility_id: UUID
+    facility_name: str
+    region_name: str
+    round_id: UUID
+    round_name: str
+    stage: Stage
+    status: InspectionStatus
+    standard_version_id: str
+    standard_name: str
+    version: int
+    is_lead: bool
+    # articles of the standard, articles answered (a value or N/A), photos linked (not removed)
+    article_count: int
+    answered_count: int
+    photo_count: int
+    submitted_at: datetime | None

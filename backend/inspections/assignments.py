@@ -1,0 +1,105 @@
+"""The app's list of work: each visible inspection with its facility, round, standard and progress."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+from uuid import UUID
+
+from backend.accounts.schemas import AuthUser
+from backend.accounts.scope import visible_inspection_ids
+from backend.inspections.schemas import AssignmentOut
+from backend.inspections.tables import Inspection, InspectionMember
+from backend.standards.services import get_standard
+from backend.standards.validation import walk_articles
+from sync.tables import AnswerRegister, Photo
+
+# registers hold JSON text; null (or nothing) is a cleared answer
+_UNANSWERED = ("null", "")
+
+
+async def _standard_facts(standard_ids: set[str]) -> dict[str, tuple[str, frozenset[str]]]:
+    """Standard id -> (name, article numbers); an unknown id (never published) counts no article."""
+    facts: dict[str, tuple[str, frozenset[str]]] = {}
+    for standard_id in standard_ids:
+        try:
+            standard = await get_standard(standard_id=standard_id)
+        except Exception:  # a draft's standard may be gone; the list still shows the inspection
+            facts[standard_id] = (standard_id, frozenset())
+            continue
+        facts[standard_id] = (standard.name, frozenset(a.number for _, a, _ in walk_articles(standard)))
+    return facts
+
+
+# the facility's region (a county) by name; Piccolo's join chain is typed loosely past two hops
+REGION_NAME = Inspection.facility.region.name.as_alias("region_name")  # type: ignore[union-attr]
+
+
+async def list_assignments(*, user: AuthUser) -> list[AssignmentOut]:
+    visible = await visible_inspection_ids(user)
+    query = Inspection.select(
+        Inspection.id,
+        Inspection.facility,
+        Inspection.facility.name.as_alias("facility_name"),
+        REGION_NAME,
+        Inspection.round,
+        Inspection.round.name.as_alias("round_name"),
+        Inspection.stage,
+        Inspection.status,
+        Inspection.standard_version_id,
+        Inspection.version,
+        Inspection.submitted_at,
+    ).order_by(Inspection.created_at)
+    if visible is not None:
+        if not visible:
+            return []
+        query = query.where(Inspection.id.is_in(list(visible)))
+    rows: list[dict[str, Any]] = await query
+    if not rows:
+        return []
+    ids = [row["id"] for row in rows]
+    leads = {
+        row["inspection"]
+        for row in await InspectionMember.select(InspectionMember.inspection).where(
+            (InspectionMember.user == user.id) & (InspectionMember.is_lead == True)  # noqa: E712
+        )
+    }
+    facts = await _standard_facts({row["standard_version_id"] for row in rows})
+    answered: dict[UUID, set[str]] = {}
+    registers = await AnswerRegister.select(
+        AnswerRegister.inspection_id, AnswerRegister.item_code, AnswerRegister.field, AnswerRegister.value
+    ).where(AnswerRegister.inspection_id.is_in(ids) & AnswerRegister.value.not_in(list(_UNANSWERED)))
+    for register in registers:
+        # the N/A register answers the article only when set; a value register whenever it holds one
+        if register["field"] == "value" or register["value"] == "true":
+            answered.setdefault(register["inspection_id"], set()).add(register["item_code"])
+    photos = Counter(
+        row["inspection_id"]
+        for row in await Photo.select(Photo.inspection_id).where(
+            Photo.inspection_id.is_in(ids) & (Photo.deleted == False)  # noqa: E712
+        )
+    )
+    out = []
+    for row in rows:
+        name, articles = facts[row["standard_version_id"]]
+        out.append(
+            AssignmentOut(
+                inspection_id=row["id"],
+                facility_id=row["facility"],
+                facility_name=row["facility_name"],
+                region_name=row["region_name"] or "",
+                round_id=row["round"],
+                round_name=row["round_name"],
+                stage=row["stage"],
+                status=row["status"],
+                standard_version_id=row["standard_version_id"],
+                standard_name=name,
+                version=row["version"],
+                is_lead=row["id"] in leads,
+                article_count=len(articles),
+                answered_count=len(answered.get(row["id"], set()) & articles),
+                photo_count=photos[row["id"]],
+                submitted_at=row["submitted_at"],
+            )
+        )
+    return out

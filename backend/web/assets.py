@@ -1,0 +1,87 @@
+"""The PWA's files, read once at start-up into a table: path -> bytes, content type, ETag.
+
+The service worker is stamped with a version (a digest of every file) and the precache list, so a deploy can
+never forget to bump the version, and the worker's bytes change exactly when an asset changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+
+# The app's files are plain ES modules; mimetypes varies by machine, so the types that matter are fixed here.
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".webmanifest": "application/manifest+json",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".md": "text/markdown; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+}
+SERVICE_WORKER = "sw.js"
+# Never precached: the worker itself, and documentation that ships beside the vendored files.
+NOT_PRECACHED = (".md", ".txt", ".map", "LICENSE")
+VERSION_MARK = "__FIELDCHECK_VERSION__"
+PRECACHE_MARK = '"__FIELDCHECK_PRECACHE__"'
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    body: bytes
+    content_type: str
+    etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppFiles:
+    version: str
+    assets: dict[str, Asset]  # "static/app.js", "sw.js", "index.html", "manifest.webmanifest"
+
+    def get(self, path: str) -> Asset | None:
+        return self.assets.get(path)
+
+
+def default_pwa_dir() -> Path:
+    return Path(__file__).resolve().parents[2] / "pwa_static"
+
+
+def _asset(body: bytes, suffix: str) -> Asset:
+    content_type = (
+        CONTENT_TYPES.get(suffix) or mimetypes.guess_type("x" + suffix)[0] or "application/octet-stream"
+    )
+    return Asset(body=body, content_type=content_type, etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+
+
+def load_app_files(root: Path) -> AppFiles:
+    """Read every file under ``root``; a missing directory gives an app with no files (API only)."""
+    files: dict[str, bytes] = {}
+    if root.is_dir():
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(root).parts):
+                files[path.relative_to(root).as_posix()] = path.read_bytes()
+    digest = hashlib.sha256()
+    for name, body in files.items():
+        if name != SERVICE_WORKER:
+            digest.update(name.encode() + b"\0" + hashlib.sha256(body).digest())
+    version = digest.hexdigest()[:16]
+    precache = ["/", "/manifest.webmanifest"] + [
+        "/static/" + name
+        for name in files
+        if name not in (SERVICE_WORKER, "index.html", "manifest.webmanifest")
+        and not name.endswith(NOT_PRECACHED)
+    ]
+    assets: dict[str, Asset] = {}
+    for name, body in files.items():
+        if name == SERVICE_WORKER:
+            text = body.decode().replace(VERSION_MARK, version).replace(PRECACHE_MARK, json.dumps(precache))
+            body = text.encode()
+        key = name if name in (SERVICE_WORKER, "index.html", "manifest.webmanifest") else "static/" + name
+        assets[key] = _asset(body, Path(name).suffix)
+    return AppFiles(version=version, assets=assets)

@@ -1,0 +1,52 @@
+// fetch for the JSON API: the bearer token, no HTTP cache, and errors sorted into what the caller must do.
+
+export class AuthExpired extends Error {}
+export class NetworkError extends Error {}
+export class HttpError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail || problem?.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem || {};
+  }
+  get retryable() {
+    return this.status >= 500 || this.status === 429 || this.status === 408;
+  }
+}
+
+export function createApi(getToken) {
+  async function request(method, path, body, extraHeaders = {}) {
+    const headers = { Accept: 'application/json', ...extraHeaders };
+    const token = getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: 'no-store',
+        credentials: 'omit',
+      });
+    } catch (err) {
+      throw new NetworkError(String(err?.message || err));
+    }
+    if (response.status === 304) return { status: 304, headers: response.headers, data: null };
+    let data = null;
+    const text = await response.text().catch(() => '');
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = null;
+      }
+    }
+    if (response.status === 401 && token) throw new AuthExpired(data?.detail || 'unauthorized');
+    if (!response.ok) throw new HttpError(response.status, data);
+    return { status: response.status, headers: response.headers, data };
+  }
+  return {
+    get: (path, headers) => request('GET', path, undefined, headers),
+    post: (path, body) => request('POST', path, body ?? {}),
+  };
+}

@@ -1,0 +1,114 @@
+// Pure reading of an inspection from the view and its standard: articles, answers, evidence, blockers.
+
+export function walkSections(sections, chain = [], out = []) {
+  for (const section of sections || []) {
+    const here = [...chain, section];
+    for (const article of section.articles || []) out.push({ article, chain: here });
+    walkSections(section.sections, here, out);
+  }
+  return out;
+}
+
+export function articlesOf(bundle) {
+  return walkSections(bundle?.sections).map((entry) => entry.article);
+}
+
+export function scoringMode(bundle) {
+  const scoring = bundle?.scoring || {};
+  if (scoring.mode === 'weighted') return 'passfail';
+  return scoring.mode || 'graded';
+}
+
+export function raterCodes(bundle) {
+  const groups = bundle?.scoring?.groups || [];
+  return groups.flatMap((g) => g.raters.map((r) => ({ code: r.code, label: r.label })));
+}
+
+// Grade buttons in the standard's own order of rank, best first (A B C D).
+export function gradeCodes(bundle) {
+  const grades = bundle?.scoring?.grades || [];
+  return [...grades].sort((a, b) => (b.rank ?? 0) - (a.rank ?? 0)).map((g) => g.code);
+}
+
+export function minPhotos(bundle, article) {
+  const own = article?.evidence?.minPhotos;
+  if (typeof own === 'number') return own;
+  return bundle?.evidenceDefaults?.minPhotos ?? 0;
+}
+
+function byPrefix(view, prefix) {
+  const out = [];
+  for (const [key, value] of view) if (key.startsWith(prefix)) out.push(value);
+  return out;
+}
+
+export function answersOf(view, inspectionId) {
+  const answers = new Map(); // itemCode -> {value, na, version}
+  for (const register of byPrefix(view, `answer/${inspectionId}/`)) {
+    const entry = answers.get(register.itemCode) || { value: null, na: false, version: 0, naVersion: 0 };
+    if (register.field === 'na') Object.assign(entry, { na: register.value === true, naVersion: register.version || 0 });
+    else Object.assign(entry, { value: register.value, version: register.version || 0, conflictId: register.conflictId });
+    answers.set(register.itemCode, entry);
+  }
+  return answers;
+}
+
+export function isAnswered(entry) {
+  return Boolean(entry) && (entry.na || (entry.value !== null && entry.value !== undefined && entry.value !== ''));
+}
+
+export function notesOf(view, inspectionId) {
+  return byPrefix(view, 'note/').filter((n) => n.inspectionId === inspectionId);
+}
+
+export function photosOf(view, inspectionId) {
+  return byPrefix(view, 'photo/').filter((p) => p.inspectionId === inspectionId);
+}
+
+export function openConflictsOf(view, inspectionId) {
+  return byPrefix(view, 'conflict/').filter((c) => c.inspectionId === inspectionId && c.status === 'open');
+}
+
+export function opinionsOf(view, inspectionId, facilityId) {
+  return byPrefix(view, 'opinion/').filter(
+    (o) => o.inspectionId === inspectionId || (facilityId && o.facilityId === facilityId),
+  );
+}
+
+// The item code an answer is stored under: weighted standards are answered per rater ("rater:article").
+export function answerItem(mode, rater, number) {
+  return mode === 'passfail' && rater ? `${rater}:${number}` : number;
+}
+
+export function progressOf(view, inspectionId, bundle, rater) {
+  const mode = scoringMode(bundle);
+  const answers = answersOf(view, inspectionId);
+  const articles = articlesOf(bundle);
+  const answered = articles.filter((a) => isAnswered(answers.get(answerItem(mode, rater, a.number)))).length;
+  return { answered, total: articles.length };
+}
+
+export function blockersOf(view, inspectionId, bundle, rater) {
+  const mode = scoringMode(bundle);
+  const answers = answersOf(view, inspectionId);
+  const photos = photosOf(view, inspectionId);
+  const blockers = [];
+  const prerequisites = (bundle?.prerequisites || []).filter((p) => !isAnswered(answers.get(p.id)));
+  if (prerequisites.length) blockers.push({ key: 'blockerPrereq', params: { items: prerequisites.map((p) => p.id).join('、') } });
+  const articles = articlesOf(bundle);
+  const unanswered = articles.filter((a) => !isAnswered(answers.get(answerItem(mode, rater, a.number))));
+  if (unanswered.length) {
+    const items = unanswered.slice(0, 8).map((a) => a.number).join('、') + (unanswered.length > 8 ? '…' : '');
+    blockers.push({ key: 'blockerUnanswered', params: { n: unanswered.length, items } });
+  }
+  for (const conflict of openConflictsOf(view, inspectionId)) {
+    blockers.push({ key: 'blockerConflict', params: { item: conflict.itemCode } });
+  }
+  for (const article of articles) {
+    const need = minPhotos(bundle, article);
+    if (!need || answers.get(article.number)?.na) continue;
+    const have = photos.filter((p) => p.itemCode === article.number).length;
+    if (have < need) blockers.push({ key: 'blockerEvidence', params: { item: article.number, have, need } });
+  }
+  return blockers;
+}

@@ -1,0 +1,175 @@
+// User intents and the plumbing that keeps the signals equal to IndexedDB.
+import { batch } from '../vendor/signals/signals.js';
+import { STRICT } from '../db/open.js';
+import { sha256Hex, uuid } from '../lib/ids.js';
+import { enqueue } from '../sync/queue.js';
+
+const THUMB_PX = 320;
+
+export function createActions({ state, db, api, engines }) {
+  // Reload every signal that mirrors IndexedDB (cheap: a few hundred keys for an inspection).
+  async function refresh() {
+    const [keys, values, pending, photos, rejections] = await Promise.all([
+      db.getAllKeys('state'),
+      db.getAll('state'),
+      db.getAll('mutations'),
+      db.getAll('photos'),
+      db.get('meta', 'rejections'),
+    ]);
+    const confirmed = new Map(keys.map((k, i) => [k, values[i]]));
+    const photoMap = new Map();
+    for (const p of photos) {
+      const { blob, ...rest } = p;
+      photoMap.set(p.photoId, { ...rest, hasBytes: Boolean(blob) });
+    }
+    batch(() => {
+      state.confirmed.value = confirmed;
+      state.pending.value = pending;
+      state.photos.value = photoMap;
+      state.rejections.value = rejections || [];
+    });
+  }
+
+  async function loadStandards() {
+    const all = await db.getAll('standards');
+    state.standards.value = new Map(all.map((s) => [s.id, s.bundle]));
+  }
+
+  async function loadSession() {
+    const session = await db.get('meta', 'session');
+    state.session.value = session || null;
+    state.assignments.value = (await db.get('meta', 'assignments')) || [];
+    state.sync.value = { ...state.sync.value, lastSyncAt: (await db.get('meta', 'lastSyncAt')) || null };
+  }
+
+  async function queueOwner() {
+    return { count: await db.count('mutations'), owner: await db.get('meta', 'queueOwner') };
+  }
+
+  async function login(username, password) {
+    const response = await api.post('/api/auth/login', { username, password });
+    const { token, expiresAt, user } = response.data;
+    const { count, owner } = await queueOwner();
+    if (count && owner && owner.id !== user.id) {
+      const err = new Error('other-user-queue');
+      err.params = { n: count, user: owner.username };
+      throw err;
+    }
+    const tx = db.transaction(['meta', 'state', 'photos'], 'readwrite', STRICT);
+    const meta = tx.objectStore('meta');
+    if (!owner || owner.id !== user.id) {
+      // another person on this device: a new client and an empty store (their scope differs)
+      await tx.objectStore('state').clear();
+      await tx.objectStore('photos').clear();
+      await meta.put(uuid(), 'clientId');
+      await meta.put(uuid(), 'clientGroupId');
+      await meta.put(1, 'nextMutationId');
+      await meta.delete('cookie');
+      await meta.delete('assignments');
+      await meta.delete('rejections');
+      await meta.put({ id: user.id, username: user.username }, 'queueOwner');
+    }
+    await meta.put({ token, expiresAt, user }, 'session');
+    await tx.done;
+    state.authExpired.value = false;
+    await loadSession();
+    await refresh();
+    engines.sync.syncNow('login');
+  }
+
+  async function logout() {
+    await api.post('/api/auth/logout').catch(() => {});
+    await db.delete('meta', 'session'); // the queue and photos stay for the next sign-in
+    state.session.value = null;
+  }
+
+  async function fetchAssignments() {
+    const response = await api.get('/api/assignments');
+    await db.put('meta', response.data, 'assignments');
+    state.assignments.value = response.data;
+  }
+
+  async function act(name, args, extra) {
+    await enqueue(db, name, args, extra);
+    await refresh();
+    engines.syncSoon();
+  }
+
+  function registerVersion(inspectionId, itemCode, field) {
+    return state.confirmed.value.get(`answer/${inspectionId}/${itemCode}/${field}`)?.version || 0;
+  }
+
+  async function setAnswer(inspectionId, itemCode, field, value) {
+    const baseVersion = registerVersion(inspectionId, itemCode, field);
+    await act('setAnswer', { inspectionId, itemCode, field, value, baseVersion });
+  }
+
+  async function answerArticle(inspectionId, itemCode, value) {
+    // N/A and a grade are two registers: choosing one clears the other
+    const current = state.view.value.get(`answer/${inspectionId}/${itemCode}/na`);
+    if (value === 'na') {
+      await setAnswer(inspectionId, itemCode, 'na', true);
+      return;
+    }
+    if (current?.value === true) await setAnswer(inspectionId, itemCode, 'na', false);
+    await setAnswer(inspectionId, itemCode, 'value', value);
+  }
+
+  async function addNote(inspectionId, itemCode, text) {
+    await act('addNote', { inspectionId, itemCode, noteId: uuid(), text });
+  }
+
+  async function addPhoto(inspectionId, itemCode, file, requirementId = null) {
+    const photoId = uuid();
+    const [sha256, thumb] = await Promise.all([sha256Hex(file), makeThumb(file)]);
+    const mime = file.type || 'application/octet-stream';
+    const takenAt = file.lastModified ? new Date(file.lastModified).toISOString() : null;
+    const photo = {
+      photoId, inspectionId, itemCode, sha256, size: file.size, mime, blob: file, thumb,
+      state: 'queued', acked: false, uploadUrl: null, name: file.name, addedAt: new Date().toISOString(),
+    };
+    const args = { inspectionId, itemCode, photoId, sha256, size: file.size, mime, takenAt };
+    if (requirementId) args.requirementId = requirementId;
+    await act('addPhoto', args, { photo });
+  }
+
+  async function resolveConflict(conflict, value) {
+    await act('resolveConflict', {
+      conflictId: conflict.id, value, baseVersion: conflict.version, inspectionId: conflict.inspectionId,
+    });
+  }
+
+  async function submitInspection(inspectionId) {
+    await act('submitInspection', { inspectionId });
+  }
+
+  async function dismissRejections() {
+    await db.put('meta', [], 'rejections');
+    await refresh();
+  }
+
+  function setLang(lang) {
+    localStorage.setItem('fieldcheck.lang', lang);
+    state.lang.value = lang;
+    document.documentElement.lang = lang === 'en' ? 'en' : 'zh-CN';
+  }
+
+  return {
+    refresh, loadStandards, loadSession, login, logout, fetchAssignments, answerArticle, setAnswer, addNote,
+    addPhoto, resolveConflict, submitInspection, dismissRejections, setLang,
+  };
+}
+
+// A thumbnail made on the device (orientation from EXIF), so the list never decodes full photos again.
+async function makeThumb(file) {
+  try {
+    const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+    const scale = Math.min(1, THUMB_PX / Math.max(bitmap.width, bitmap.height));
+    const canvas = new OffscreenCanvas(Math.round(bitmap.width * scale), Math.round(bitmap.height * scale));
+    canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    bitmap.close();
+    return await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.8 });
+  } catch {
+    return null; // not decodable here (e.g. HEIC): the server still gets the original bytes
+  }
+}

@@ -1,0 +1,51 @@
+// The app's state as signals. Functions that change it live in actions.js.
+import { computed, signal } from '../vendor/signals/signals.js';
+import { translate } from '../lib/i18n.js';
+import { buildView } from '../sync/mutators.js';
+
+export function createAppState() {
+  const lang = signal(localStorage.getItem('fieldcheck.lang') || 'zh');
+  const session = signal(null); // {token, user, expiresAt}
+  const authExpired = signal(false);
+  const online = signal(navigator.onLine);
+  const confirmed = signal(new Map()); // server state by key
+  const pending = signal([]); // queued mutations
+  const photos = signal(new Map()); // photoId -> record without bytes (+ hasBytes)
+  const progress = signal(new Map()); // photoId -> fraction sent
+  const standards = signal(new Map()); // id -> bundle
+  const assignments = signal([]); // from /api/assignments, cached for offline
+  const sync = signal({ running: false, lastSyncAt: null, error: null, nextRetryAt: null });
+  const rejections = signal([]);
+  const receipts = signal(new Map()); // inspectionId -> the server's receipt (photo states, flags)
+  const storage = signal({ usage: 0, quota: 0, persisted: null });
+  const update = signal({ ready: false, applying: false, offlineReady: false });
+  const route = signal(parseRoute(location.hash));
+  const notice = signal(null);
+  const me = computed(() => ({ userId: session.value?.user?.id || null }));
+
+  // what the user sees: confirmed state with the queue replayed on top
+  const view = computed(() => buildView(confirmed.value, pending.value, me.value));
+
+  const photosToSend = computed(() =>
+    [...photos.value.values()].filter((p) => p.hasBytes && p.state !== 'stored' && p.state !== 'rejected'),
+  );
+  const pendingCount = computed(
+    () =>
+      pending.value.length +
+      [...photos.value.values()].filter((p) => p.state === 'queued' || p.state === 'uploading').length,
+  );
+
+  const t = (key, params) => translate(lang.value, key, params);
+
+  return {
+    lang, session, authExpired, online, confirmed, pending, photos, progress, standards, assignments,
+    sync, rejections, receipts, storage, update, route, notice, me, view, photosToSend, pendingCount, t,
+  };
+}
+
+export function parseRoute(hash) {
+  const parts = (hash || '').replace(/^#\/?/, '').split('/').filter(Boolean);
+  if (parts[0] === 'i' && parts[1]) return { name: 'inspection', id: parts[1] };
+  if (parts[0] === 'sync') return { name: 'sync' };
+  return { name: 'assignments' };
+}

@@ -1,0 +1,221 @@
+// Push then pull (DESIGN §6): on reconnect, on a timer, on demand and when the service worker relays a
+// Background Sync. Network errors and 5xx back off; `rejected` results are kept for the user, never retried.
+import { STRICT } from '../db/open.js';
+import { AuthExpired, HttpError, NetworkError } from '../lib/api.js';
+import { acknowledge, pendingMutations, renumberFrom } from './queue.js';
+
+const PUSH_BATCH = 100;
+const TIMER_MS = 30_000;
+const MAX_BACKOFF_MS = 60_000;
+const KEEP_REJECTIONS = 50;
+
+export function createSyncEngine({ db, api, hooks }) {
+  let running = null;
+  let again = false;
+  let failures = 0;
+  let retryTimer = null;
+  let intervalTimer = null;
+
+  async function meta(key) {
+    return db.get('meta', key);
+  }
+
+  async function clientState() {
+    const queued = await db.count('mutations');
+    const photos = (await db.getAll('photos')).filter((p) => p.blob && p.state !== 'stored');
+    return {
+      appVersion: hooks.appVersion(),
+      queuedMutations: queued,
+      queuedPhotos: photos.length,
+      queuedBytes: photos.reduce((sum, p) => sum + (p.size || 0), 0),
+    };
+  }
+
+  async function recordRejections(batch, results) {
+    const rejected = results.filter((r) => r.status === 'rejected');
+    if (!rejected.length) return;
+    const byId = new Map(batch.map((m) => [m.id, m]));
+    const tx = db.transaction(['meta', 'photos'], 'readwrite', STRICT);
+    const list = (await tx.objectStore('meta').get('rejections')) || [];
+    for (const r of rejected) {
+      const m = byId.get(r.id) || {};
+      list.unshift({ id: r.id, name: m.name, args: m.args, reason: r.reason, detail: r.detail, at: new Date().toISOString() });
+      if (m.name === 'addPhoto') {
+        const photo = await tx.objectStore('photos').get(m.args.photoId);
+        if (photo) await tx.objectStore('photos').put({ ...photo, state: 'rejected', reason: r.reason });
+      }
+    }
+    await tx.objectStore('meta').put(list.slice(0, KEEP_REJECTIONS), 'rejections');
+    await tx.done;
+  }
+
+  // addPhoto acknowledged: the server expects the bytes (uploadRequired) or already has them.
+  async function notePhotoAcks(batch, results) {
+    const byId = new Map(results.map((r) => [r.id, r]));
+    const tx = db.transaction('photos', 'readwrite', STRICT);
+    for (const m of batch) {
+      if (m.name !== 'addPhoto') continue;
+      const r = byId.get(m.id);
+      if (!r || r.status !== 'applied') continue;
+      const photo = await tx.store.get(m.args.photoId);
+      if (!photo || photo.state === 'rejected') continue;
+      const next = r.uploadRequired === false ? { state: 'received' } : { acked: true };
+      await tx.store.put({ ...photo, ...next, acked: true });
+    }
+    await tx.done;
+  }
+
+  async function push() {
+    for (;;) {
+      const queue = await pendingMutations(db);
+      if (!queue.length) return;
+      const batch = queue.slice(0, PUSH_BATCH);
+      const body = {
+        protocolVersion: 1,
+        clientGroupId: await meta('clientGroupId'),
+        clientId: await meta('clientId'),
+        mutations: batch.map(({ id, name, hlc, args }) => ({ id, name, hlc, args })),
+        clientState: await clientState(),
+      };
+      let response;
+      try {
+        response = await api.post('/api/sync/push', body);
+      } catch (err) {
+        if (err instanceof HttpError && err.status === 409 && err.problem.code === 'mutation_gap') {
+          const expected = err.problem.expected ?? err.problem.expectedId;
+          if (typeof expected === 'number' && expected < batch[0].id) {
+            await acknowledge(db, expected - 1);
+          }
+          if (typeof expected === 'number') await renumberFrom(db, expected);
+          continue;
+        }
+        throw err;
+      }
+      const { lastMutationId, results } = response.data;
+      await recordRejections(batch, results || []);
+      await notePhotoAcks(batch, results || []);
+      await acknowledge(db, lastMutationId);
+      hooks.changed();
+      if (lastMutationId < batch[batch.length - 1].id) return; // the server stopped early; pull first
+    }
+  }
+
+  async function applyPage(page, clientId) {
+    const tx = db.transaction(['meta', 'state', 'mutations'], 'readwrite', STRICT);
+    const state = tx.objectStore('state');
+    if (page.reset) await state.clear();
+    for (const op of page.patch) {
+      if (op.op === 'put') await state.put(op.value, op.key);
+      else if (op.op === 'del') await state.delete(op.key);
+    }
+    for (const conflict of page.conflicts || []) await state.put(conflict, `conflict/${conflict.id}`);
+    const last = page.lastMutationIds?.[clientId];
+    if (typeof last === 'number') await tx.objectStore('mutations').delete(IDBKeyRange.upperBound(last));
+    await tx.objectStore('meta').put(page.cookie, 'cookie');
+    await tx.done;
+  }
+
+  async function pull() {
+    const clientId = await meta('clientId');
+    for (let pages = 0; pages < 100; pages += 1) {
+      const response = await api.post('/api/sync/pull', {
+        protocolVersion: 1,
+        clientGroupId: await meta('clientGroupId'),
+        cookie: (await meta('cookie')) ?? null,
+      });
+      await applyPage(response.data, clientId);
+      hooks.changed();
+      if (!response.data.hasMore) return;
+    }
+  }
+
+  // Standard bundles of the inspections held here, kept for offline use (revalidated by ETag).
+  async function fetchStandards() {
+    const keys = await db.getAllKeys('state', IDBKeyRange.bound('standardRef/', 'standardRef/\uffff'));
+    for (const key of keys) {
+      const ref = await db.get('state', key);
+      const held = await db.get('standards', ref.id);
+      const headers = held?.etag ? { 'If-None-Match': held.etag } : {};
+      const response = await api.get(ref.href || `/api/standards/${ref.id}`, headers);
+      if (response.status === 200) {
+        await db.put('standards', { id: ref.id, etag: response.headers.get('etag'), bundle: response.data });
+        hooks.standardsChanged();
+      }
+    }
+  }
+
+  function schedule(delay) {
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(() => syncNow('retry'), delay);
+    hooks.status({ nextRetryAt: Date.now() + delay });
+  }
+
+  async function run(reason) {
+    hooks.status({ running: true, reason });
+    try {
+      await push();
+      await pull();
+      await fetchStandards();
+      await hooks.afterSync();
+      failures = 0;
+      const now = new Date().toISOString();
+      await db.put('meta', now, 'lastSyncAt');
+      hooks.status({ running: false, lastSyncAt: now, error: null, nextRetryAt: null });
+    } catch (err) {
+      if (err instanceof AuthExpired) {
+        hooks.status({ running: false, error: { kind: 'auth' } });
+        hooks.authExpired();
+        return;
+      }
+      const retryable = err instanceof NetworkError || (err instanceof HttpError && err.retryable);
+      const error = err instanceof HttpError
+        ? { kind: 'http', status: err.status, code: err.problem.code, message: err.message }
+        : err instanceof NetworkError
+          ? { kind: 'network', message: err.message }
+          : { kind: 'bug', message: String(err?.message || err) };
+      hooks.status({ running: false, error });
+      if (err instanceof NetworkError) hooks.requestBackgroundSync();
+      if (retryable) {
+        failures += 1;
+        const base = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(failures, 6));
+        schedule(base / 2 + Math.random() * (base / 2));
+      } else if (error.kind === 'bug') {
+        console.warn('sync stopped by an unexpected error', err);
+      }
+    }
+  }
+
+  async function syncNow(reason = 'manual') {
+    if (!hooks.canSync()) return;
+    if (running) {
+      again = true;
+      return running;
+    }
+    clearTimeout(retryTimer);
+    running = run(reason).finally(() => {
+      running = null;
+      if (again) {
+        again = false;
+        syncNow('again');
+      }
+    });
+    return running;
+  }
+
+  function start() {
+    intervalTimer = setInterval(() => {
+      if (navigator.onLine) syncNow('timer');
+    }, TIMER_MS);
+    window.addEventListener('online', () => syncNow('online'));
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible' && navigator.onLine) syncNow('visible');
+    });
+  }
+
+  function stop() {
+    clearInterval(intervalTimer);
+    clearTimeout(retryTimer);
+  }
+
+  return { syncNow, start, stop, pull };
+}

@@ -1,0 +1,48 @@
+// The only module that touches tus: create through our POST /api/uploads, then resume from its uploadUrl.
+import { HttpError } from '../lib/api.js';
+
+const CHUNK = 1024 * 1024;
+export class UploadGone extends Error {} // the server no longer knows the upload URL: create it again
+export class UploadRefused extends Error {} // the bytes were refused for good (checksum, type, size)
+
+export async function createUpload(api, photo) {
+  const response = await api.post('/api/uploads', {
+    photoId: photo.photoId,
+    sha256: photo.sha256,
+    size: photo.size,
+    mime: photo.mime,
+  });
+  if (response.status === 200) return { complete: true };
+  return { complete: false, uploadUrl: response.data.uploadUrl };
+}
+
+// Send the bytes from the server's offset; resolves when the last byte is acknowledged.
+export function sendBytes({ photo, token, onProgress, onStart }) {
+  return new Promise((resolve, reject) => {
+    const upload = new globalThis.tus.Upload(photo.blob, {
+      uploadUrl: photo.uploadUrl,
+      chunkSize: CHUNK,
+      retryDelays: [0, 1000, 3000, 5000],
+      storeFingerprintForResuming: false,
+      removeFingerprintOnSuccess: true,
+      headers: { Authorization: `Bearer ${token}` },
+      metadata: {},
+      onProgress: (sent, total) => onProgress(sent, total),
+      onSuccess: () => resolve(),
+      onError: (error) => {
+        const status = error?.originalResponse?.getStatus?.() ?? 0;
+        if (String(error?.message || '').includes('without an endpoint') || status === 404 || status === 410) {
+          reject(new UploadGone(String(error.message)));
+        } else if (status === 422 || status === 413 || status === 415) {
+          reject(new UploadRefused(`${status}`));
+        } else if (status >= 400 && status < 500 && status !== 409 && status !== 423 && status !== 460) {
+          reject(new HttpError(status, {}));
+        } else {
+          reject(error);
+        }
+      },
+    });
+    onStart?.(upload);
+    upload.start();
+  });
+}

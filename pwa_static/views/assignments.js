@@ -1,0 +1,49 @@
+import { html } from '../lib/html.js';
+import { progressOf } from '../lib/inspection.js';
+
+// Inspections held on this device (from pull) joined with the server's list (names, progress).
+export function Assignments({ app }) {
+  const { state } = app;
+  const t = state.t;
+  const view = state.view.value;
+  const listed = new Map(state.assignments.value.map((a) => [a.inspectionId, a]));
+  const held = [];
+  for (const [key, value] of view) if (key.startsWith('inspection/')) held.push(value);
+  const photos = [...state.photos.value.values()];
+  const cards = held.map((inspection) => {
+    const listedRow = listed.get(inspection.id) || {};
+    const facility = view.get(`facility/${inspection.facilityId}`);
+    const bundle = state.standards.value.get(inspection.standardVersionId);
+    const local = bundle ? progressOf(view, inspection.id, bundle) : null;
+    const answered = local ? local.answered : listedRow.answeredCount ?? 0;
+    const total = local ? local.total : listedRow.articleCount ?? 0;
+    const toSend = photos.filter((p) => p.inspectionId === inspection.id && p.hasBytes && p.state !== 'stored' && p.state !== 'rejected').length;
+    const queued = state.pending.value.filter((m) => m.args?.inspectionId === inspection.id).length;
+    return { inspection, listedRow, facility, bundle, answered, total, toSend, queued };
+  });
+  if (!cards.length) {
+    return html`<main class="page"><h1>${t('assignments')}</h1><p class="empty card">${t('noAssignments')}</p></main>`;
+  }
+  return html`<main class="page"><h1>${t('assignments')}</h1>
+    <ul class="cards">${cards.map((c) => html`<li key=${c.inspection.id}>
+      <a class="card inspection-card" href=${`#/i/${c.inspection.id}`} data-testid="inspection-card"
+        data-inspection-id=${c.inspection.id}>
+        <div class="card-head">
+          <h2>${c.facility?.name || c.listedRow.facilityName || '—'}</h2>
+          <span class=${`badge status-${c.inspection.status}`}>${t(`status_${c.inspection.status}`)}</span>
+        </div>
+        <p class="meta"><span class="badge stage">${t(`stage_${c.inspection.stage}`)}</span>
+          ${c.listedRow.isLead && html`<span class="badge lead">${t('lead')}</span>`}
+          <span>${c.bundle?.name || c.listedRow.standardName || c.inspection.standardVersionId}</span></p>
+        ${c.listedRow.roundName && html`<p class="muted">${c.listedRow.roundName}${c.listedRow.regionName ? ` · ${c.listedRow.regionName}` : ''}</p>`}
+        <div class="progress-line">
+          <span>${t('answeredOf', { a: c.answered, b: c.total })}</span>
+          <progress max=${c.total || 1} value=${c.answered} aria-label=${t('progress')}></progress>
+        </div>
+        <p class="meta">
+          <span class=${c.toSend ? 'warn-text' : 'muted'}>${t('photosToSend', { n: c.toSend })}</span>
+          <span class=${c.queued ? 'warn-text' : 'muted'}>${c.queued ? t('pendingChanges', { n: c.queued }) : t('allSynced')}</span>
+        </p>
+      </a></li>`)}
+    </ul></main>`;
+}

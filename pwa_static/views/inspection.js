@@ -1,0 +1,165 @@
+// An opened inspection: conflicts first, then prerequisites, then sections -> articles, then submit.
+import { html } from '../lib/html.js';
+import {
+  answersOf, blockersOf, notesOf, openConflictsOf, opinionsOf, photosOf, progressOf, raterCodes,
+  scoringMode, walkSections,
+} from '../lib/inspection.js';
+import { formatTime } from '../lib/format.js';
+import { Article } from './article.js';
+import { Button } from './parts.js';
+import { useState } from '../vendor/preact/hooks.js';
+
+const LOCKED = new Set(['submitted', 'accepted']);
+
+function candidateLabel(t, value) {
+  if (value === true) return t('yes');
+  if (value === false) return t('no');
+  if (value === null || value === undefined) return '—';
+  return String(value);
+}
+
+function Conflicts({ app, ctx, conflicts }) {
+  const t = app.state.t;
+  if (!conflicts.length) return null;
+  return html`<section class="conflicts" aria-label=${t('conflictsOpen', { n: conflicts.length })}>
+    ${conflicts.map((c) => html`<div class="banner conflict" role="alert" data-testid="conflict" data-item=${c.itemCode} key=${c.id}>
+      <p><strong>${t('conflictTitle', { item: c.itemCode })}</strong></p>
+      <div class="candidates">${(c.candidates || []).map((cand) => html`<div class="candidate" key=${cand.clientId + cand.mutationId}>
+        <${Button} testid="conflict-candidate" value=${String(cand.value)} kind="primary"
+          disabled=${!ctx.canResolve || c.pending} onClick=${() => app.actions.resolveConflict(c, cand.value)}>
+          ${t('conflictPick', { v: candidateLabel(t, cand.value) })}<//>
+        <span class="muted">${t('conflictBy', { user: ctx.userName(cand.userId), client: String(cand.clientId || '').slice(0, 8) })}
+          ${cand.hlc ? ` · ${formatTime(cand.hlc.slice(0, 24), app.state.lang.value)}` : ''}</span>
+      </div>`)}</div>
+      ${!ctx.canResolve && html`<p class="muted">${t('conflictLeadOnly')}</p>`}
+    </div>`)}
+  </section>`;
+}
+
+function Prerequisites({ app, ctx }) {
+  const t = app.state.t;
+  const list = ctx.bundle.prerequisites || [];
+  if (!list.length) return null;
+  return html`<section class="section card"><h2>${t('prerequisites')}</h2>
+    ${list.map((p) => {
+      const value = ctx.answers.get(p.id)?.value;
+      const choose = (v) => app.actions.setAnswer(ctx.inspection.id, p.id, 'value', v);
+      return html`<div class="prereq" data-testid="prerequisite" data-item=${p.id} key=${p.id}>
+        <p><span class="num">${p.id}</span> ${p.text}</p>
+        <div class="answers" role="group" aria-label=${p.id}>
+          <${Button} testid="prerequisite-answer" value="true" pressed=${value === true} disabled=${ctx.locked}
+            kind="grade pass" onClick=${() => choose(true)}>${t('met')}<//>
+          <${Button} testid="prerequisite-answer" value="false" pressed=${value === false} disabled=${ctx.locked}
+            kind="grade fail" onClick=${() => choose(false)}>${t('notMet')}<//>
+        </div></div>`;
+    })}</section>`;
+}
+
+function Opinions({ app, ctx }) {
+  const t = app.state.t;
+  const opinions = opinionsOf(app.state.view.value, ctx.inspection.id, ctx.inspection.facilityId);
+  if (ctx.inspection.stage !== 'self' && !opinions.length) return null;
+  return html`<section class="section card" data-testid="opinions"><h2>${t('opinions')}</h2>
+    ${opinions.length ? opinions.map((o) => html`<blockquote class="opinion" data-testid="opinion" key=${o.id}>
+      <p>${o.text || o.opinion}</p><footer class="muted">${o.stage ? t(`stage_${o.stage}`) : ''} ${formatTime(o.at || o.createdAt, app.state.lang.value)}</footer>
+    </blockquote>`) : html`<p class="muted">${t('noOpinions')}</p>`}
+  </section>`;
+}
+
+function SubmitPanel({ app, ctx }) {
+  const t = app.state.t;
+  if (ctx.locked) return html`<section class="submit card"><p class="ok-text" data-testid="submitted">${t('submitted')}</p></section>`;
+  const blockers = blockersOf(app.state.view.value, ctx.inspection.id, ctx.bundle, ctx.rater);
+  return html`<section class="submit card">
+    ${blockers.length > 0 && html`<div data-testid="submit-blockers"><p>${t('blockers')}</p>
+      <ul>${blockers.map((b, i) => html`<li key=${i}>${t(b.key, b.params)}</li>`)}</ul></div>`}
+    <${Button} testid="submit-inspection" kind="primary wide" disabled=${blockers.length > 0}
+      onClick=${() => app.actions.submitInspection(ctx.inspection.id)}>
+      ${ctx.inspection.stage === 'self' ? t('submitSelf') : t('submit')}<//>
+  </section>`;
+}
+
+function Section({ app, ctx, section, depth }) {
+  const Heading = depth === 0 ? 'h2' : 'h3';
+  return html`<section class=${`section depth-${depth}`} data-testid="section" data-section=${section.code}>
+    <${Heading}><span class="num">${section.code}</span> ${section.title}<//>
+    ${(section.articles || []).map((a) => html`<${Article} key=${a.number} app=${app} ctx=${ctx} article=${a} />`)}
+    ${(section.sections || []).map((s) => html`<${Section} key=${s.code} app=${app} ctx=${ctx} section=${s} depth=${depth + 1} />`)}
+  </section>`;
+}
+
+function groupBy(items, key) {
+  const map = new Map();
+  for (const item of items) {
+    const k = item[key];
+    if (!map.has(k)) map.set(k, []);
+    map.get(k).push(item);
+  }
+  return map;
+}
+
+export function Inspection({ app, id }) {
+  const { state } = app;
+  const t = state.t;
+  const view = state.view.value;
+  const inspection = view.get(`inspection/${id}`);
+  const raters = [];
+  const [rater, setRater] = useState(null);
+  if (!inspection) return html`<main class="page"><a class="btn link" href="#/">← ${t('back')}</a><p class="card empty">${t('noAssignments')}</p></main>`;
+  const bundle = state.standards.value.get(inspection.standardVersionId);
+  const facility = view.get(`facility/${inspection.facilityId}`);
+  if (!bundle) {
+    return html`<main class="page"><a class="btn link" href="#/">← ${t('back')}</a>
+      <h1>${facility?.name || ''}</h1><p class="card empty">${t('syncing')}</p></main>`;
+  }
+  const mode = scoringMode(bundle);
+  raters.push(...raterCodes(bundle));
+  const activeRater = mode === 'passfail' && raters.length ? rater || raters[0].code : null;
+  const listed = state.assignments.value.find((a) => a.inspectionId === id);
+  const role = state.session.value?.user?.role;
+  const local = state.photos.value;
+  const receipt = state.receipts.value.get(id);
+  const receiptStates = new Map((receipt?.photos || []).map((p) => [p.photoId, p]));
+  const photos = photosOf(view, id).map((p) => {
+    const mine = local.get(p.id);
+    const server = receiptStates.get(p.id);
+    const remoteState = server ? ({ awaiting_upload: 'queued' }[server.state] || server.state) : 'received';
+    return mine
+      ? { ...mine, flags: server?.flags || mine.flags || [] }
+      : { photoId: p.id, itemCode: p.itemCode, size: p.size, state: remoteState, flags: server?.flags || [], reason: server?.reason };
+  });
+  const conflicts = openConflictsOf(view, id);
+  const resolved = [...view.values()].filter((v) => v && v.registerKey && v.inspectionId === id && v.status === 'resolved');
+  const ctx = {
+    inspection, bundle, mode, rater: activeRater,
+    locked: LOCKED.has(inspection.status),
+    answers: answersOf(view, id),
+    notesByItem: groupBy(notesOf(view, id), 'itemCode'),
+    photosByItem: groupBy(photos, 'itemCode'),
+    resolvedByItem: new Map(resolved.map((c) => [c.itemCode, c])),
+    methods: new Map((bundle.evaluationMethods || []).map((m) => [m.code, m.label])),
+    canResolve: role === 'office' || role === 'admin' || Boolean(listed?.isLead),
+    userName: (userId) => (userId && userId === state.session.value?.user?.id ? state.session.value.user.username : String(userId || '').slice(0, 8)),
+  };
+  const progress = progressOf(view, id, bundle, activeRater);
+  const articleCount = walkSections(bundle.sections).length;
+  return html`<main class="page inspection" data-inspection-id=${id}>
+    <a class="btn link" href="#/">← ${t('back')}</a>
+    <header class="inspection-head card">
+      <h1>${facility?.name || listed?.facilityName || ''}</h1>
+      <p class="meta"><span class="badge stage">${t(`stage_${inspection.stage}`)}</span>
+        <span class=${`badge status-${inspection.status}`}>${t(`status_${inspection.status}`)}</span>
+        <span>${bundle.name}</span></p>
+      <div class="progress-line"><span data-testid="progress">${t('answeredOf', { a: progress.answered, b: articleCount })}</span>
+        <progress max=${articleCount || 1} value=${progress.answered} aria-label=${t('progress')}></progress></div>
+      ${mode === 'passfail' && html`<label class="field inline"><span>${t('rater')}</span>
+        <select data-testid="rater" value=${activeRater} onChange=${(e) => setRater(e.currentTarget.value)}>
+          ${raters.map((r) => html`<option value=${r.code} key=${r.code}>${r.label}</option>`)}</select></label>`}
+    </header>
+    <${Conflicts} app=${app} ctx=${ctx} conflicts=${conflicts} />
+    <${Opinions} app=${app} ctx=${ctx} />
+    <${Prerequisites} app=${app} ctx=${ctx} />
+    ${(bundle.sections || []).map((s) => html`<${Section} key=${s.code} app=${app} ctx=${ctx} section=${s} depth=${0} />`)}
+    <${SubmitPanel} app=${app} ctx=${ctx} />
+  </main>`;
+}

@@ -1,0 +1,48 @@
+import { useState } from '../vendor/preact/hooks.js';
+import { html } from '../lib/html.js';
+import { HttpError, NetworkError } from '../lib/api.js';
+
+export function Login({ app }) {
+  const { state, actions } = app;
+  const t = state.t;
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const expired = state.authExpired.value;
+  const queued = state.pendingCount.value;
+
+  async function submit(event) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setBusy(true);
+    setError(null);
+    try {
+      await actions.login(String(form.get('username') || '').trim(), String(form.get('password') || ''));
+    } catch (err) {
+      if (err.message === 'other-user-queue') setError(t('otherUserQueue', err.params));
+      else if (err instanceof HttpError && (err.status === 401 || err.status === 400 || err.status === 422)) setError(t('loginFailed'));
+      else if (err instanceof HttpError && err.status === 429) setError(err.message);
+      else if (err instanceof NetworkError) setError(t('loginOfflineFirst'));
+      else setError(t('errorGeneric', { msg: err.message }));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return html`<main class="login" aria-labelledby="login-title">
+    <form class="card login-card" onSubmit=${submit}>
+      <h1 id="login-title">${t('appName')}</h1>
+      <p class="muted">${t('appSub')}</p>
+      ${expired && html`<p class="banner warn" role="alert" data-testid="login-expired">${t('loginExpired', { n: queued })}</p>`}
+      <label class="field"><span>${t('username')}</span>
+        <input name="username" autocomplete="username" required autocapitalize="off" spellcheck="false"
+          value=${state.session.value?.user?.username || ''} /></label>
+      <label class="field"><span>${t('password')}</span>
+        <input name="password" type="password" autocomplete="current-password" required /></label>
+      ${error && html`<p class="banner error" role="alert">${error}</p>`}
+      <button type="submit" class="btn primary wide" data-testid="login-submit" disabled=${busy}>
+        ${busy ? t('loggingIn') : t('login')}</button>
+      <button type="button" class="btn link" data-testid="lang-toggle"
+        onClick=${() => actions.setLang(state.lang.value === 'zh' ? 'en' : 'zh')}>${t('langToggle')}</button>
+    </form>
+  </main>`;
+}

@@ -1,0 +1,34 @@
+import { html } from '../lib/html.js';
+import { Assignments } from './assignments.js';
+import { Header } from './header.js';
+import { Inspection } from './inspection.js';
+import { Login } from './login.js';
+import { SyncCentre } from './sync-centre.js';
+
+function Banners({ app }) {
+  const { state } = app;
+  const t = state.t;
+  const update = state.update.value;
+  const notice = state.notice.value;
+  return html`<div class="banners">
+    ${update.ready && html`<div class="banner info" role="status" data-testid="update-ready">
+      <span>${update.applying ? t('updatePausing') : t('updateReady')}</span>
+      <button type="button" class="btn primary small" data-testid="update-apply" disabled=${update.applying}
+        onClick=${() => app.applyUpdate()}>${t('updateNow')}</button></div>`}
+    ${update.offlineReady && html`<div class="banner ok" role="status" data-testid="offline-ready">${t('readyOffline')}</div>`}
+    ${!state.online.value && html`<div class="banner warn" role="status" data-testid="offline-banner">${t('offline')} · ${t('networkError')}</div>`}
+    ${notice && html`<div class="banner error" role="alert">${notice}</div>`}
+  </div>`;
+}
+
+export function Root({ app }) {
+  const { state } = app;
+  const session = state.session.value;
+  if (!session || state.authExpired.value) return html`<${Login} app=${app} />`;
+  const route = state.route.value;
+  let page;
+  if (route.name === 'inspection') page = html`<${Inspection} key=${route.id} app=${app} id=${route.id} />`;
+  else if (route.name === 'sync') page = html`<${SyncCentre} app=${app} />`;
+  else page = html`<${Assignments} app=${app} />`;
+  return html`<${Header} app=${app} /><${Banners} app=${app} />${page}`;
+}

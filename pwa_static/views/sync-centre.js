@@ -1,0 +1,58 @@
+// What is still on this device, what went wrong in plain words, and a retry.
+import { html } from '../lib/html.js';
+import { formatBytes, formatTime } from '../lib/format.js';
+
+function reasonText(t, r) {
+  const key = `reason_${r.reason}`;
+  const text = t(key);
+  return text === key ? t('reason_other', { reason: r.reason }) : text;
+}
+
+function errorText(t, error) {
+  if (!error) return t('noErrors');
+  if (error.kind === 'network') return t('networkError');
+  if (error.kind === 'http' && error.status >= 500) return t('serverError', { status: error.status });
+  if (error.kind === 'auth') return t('loginExpired', { n: '' });
+  return t('errorGeneric', { msg: error.message || error.code || '' });
+}
+
+export function SyncCentre({ app }) {
+  const { state, engines, actions } = app;
+  const t = state.t;
+  const lang = state.lang.value;
+  const sync = state.sync.value;
+  const toSend = state.photosToSend.value;
+  const bytes = toSend.reduce((sum, p) => sum + (p.size || 0) - (p.state === 'received' ? p.size || 0 : 0), 0);
+  const storage = state.storage.value;
+  const retryIn = sync.nextRetryAt ? Math.max(0, Math.round((sync.nextRetryAt - Date.now()) / 1000)) : null;
+  const rejections = state.rejections.value;
+  return html`<main class="page"><h1>${t('syncCentre')}</h1>
+    <section class="card stats" data-testid="sync-centre">
+      <dl class="grid">
+        <div><dt>${t('queuedMutations')}</dt><dd data-testid="queued-mutations">${state.pending.value.length}</dd></div>
+        <div><dt>${t('queuedPhotos')}</dt><dd data-testid="queued-photos">${toSend.filter((p) => p.state !== 'received').length}</dd></div>
+        <div><dt>${t('queuedBytes')}</dt><dd data-testid="queued-bytes">${formatBytes(bytes)}</dd></div>
+        <div><dt>${t('lastSync')}</dt><dd data-testid="last-sync">${formatTime(sync.lastSyncAt, lang)}</dd></div>
+      </dl>
+      <p><span class="label">${t('lastError')}</span>
+        <span class=${sync.error ? 'error-text' : 'muted'} data-testid="last-error">${errorText(t, sync.error)}</span>
+        ${retryIn !== null && sync.error && html` <span class="muted">(${t('nextRetry', { s: retryIn })})</span>`}</p>
+      <button type="button" class="btn primary" data-testid="sync-retry" disabled=${sync.running}
+        onClick=${() => engines.sync.syncNow('manual')}>${sync.running ? t('syncing') : t('retry')}</button>
+    </section>
+    <section class="card">
+      <h2>${t('rejectedTitle')}</h2>
+      ${rejections.length === 0 ? html`<p class="muted">${t('rejectedNone')}</p>` : html`
+        <ul class="rejections" data-testid="rejections">${rejections.map((r) => html`<li key=${r.id} data-testid="rejection" data-reason=${r.reason}>
+          <strong>${t(`mutation_${r.name}`, { item: r.args?.itemCode || '' })}</strong>：${reasonText(t, r)}
+          ${r.detail && html`<span class="muted"> — ${r.detail}</span>`}</li>`)}</ul>
+        <button type="button" class="btn" onClick=${() => actions.dismissRejections()}>${t('dismiss')}</button>`}
+    </section>
+    <section class="card">
+      <h2>${t('storage')}</h2>
+      <p data-testid="storage-used">${t('storageUsed', { used: formatBytes(storage.usage), quota: formatBytes(storage.quota) })}</p>
+      <p data-testid="storage-persisted" data-persisted=${String(storage.persisted)}>
+        ${storage.persisted ? t('persisted') : t('notPersisted')}</p>
+    </section>
+  </main>`;
+}
