@@ -118,7 +118,10 @@ async function main() {
   storageInfo({ ask: true }).then((info) => (state.storage.value = info));
   registerServiceWorker({
     onUpdateReady: () => (state.update.value = { ...state.update.value, ready: true }),
-    onOfflineReady: () => (state.update.value = { ...state.update.value, offlineReady: true }),
+    onOfflineReady: () => {
+      state.update.value = { ...state.update.value, offlineReady: true };
+      setTimeout(() => (state.update.value = { ...state.update.value, offlineReady: false }), 8000);
+    },
     onSyncRequest: () => engines.sync.syncNow('background-sync'),
   })
     .then((b) => (bridge = b))

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from backend.accounts.schemas import AuthUser
 from backend.accounts.scope import visible_inspection_ids
-from backend.inspections.schemas import AssignmentOut
+from backend.inspections.schemas import AssignmentOut, TeamMemberOut
 from backend.inspections.tables import Inspection, InspectionMember
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
@@ -58,12 +58,22 @@ async def list_assignments(*, user: AuthUser) -> list[AssignmentOut]:
     if not rows:
         return []
     ids = [row["id"] for row in rows]
-    leads = {
-        row["inspection"]
-        for row in await InspectionMember.select(InspectionMember.inspection).where(
-            (InspectionMember.user == user.id) & (InspectionMember.is_lead == True)  # noqa: E712
+    teams: dict[UUID, list[TeamMemberOut]] = {}
+    for member in await InspectionMember.select(
+        InspectionMember.inspection,
+        InspectionMember.user,
+        InspectionMember.user.username.as_alias("username"),
+        InspectionMember.user.display_name.as_alias("display_name"),
+        InspectionMember.is_lead,
+    ).where(InspectionMember.inspection.is_in(ids)):
+        teams.setdefault(member["inspection"], []).append(
+            TeamMemberOut(
+                user_id=member["user"],
+                username=member["username"],
+                display_name=member["display_name"],
+                is_lead=member["is_lead"],
+            )
         )
-    }
     facts = await _standard_facts({row["standard_version_id"] for row in rows})
     answered: dict[UUID, set[str]] = {}
     registers = await AnswerRegister.select(
@@ -95,11 +105,12 @@ async def list_assignments(*, user: AuthUser) -> list[AssignmentOut]:
                 standard_version_id=row["standard_version_id"],
                 standard_name=name,
                 version=row["version"],
-                is_lead=row["id"] in leads,
+                is_lead=any(m.user_id == user.id and m.is_lead for m in teams.get(row["id"], [])),
                 article_count=len(articles),
                 answered_count=len(answered.get(row["id"], set()) & articles),
                 photo_count=photos[row["id"]],
                 submitted_at=row["submitted_at"],
+                team=sorted(teams.get(row["id"], []), key=lambda m: (not m.is_lead, m.username)),
             )
         )
     return out

@@ -126,3 +126,5 @@ class AssignmentOut(msgspec.Struct, rename="camel", kw_only=True):
     answered_count: int
     photo_count: int
     submitted_at: datetime | None
+    # names for the app to show who wrote a conflicting candidate
+    team: list[TeamMemberOut]

@@ -139,7 +139,11 @@ export function Inspection({ app, id }) {
     resolvedByItem: new Map(resolved.map((c) => [c.itemCode, c])),
     methods: new Map((bundle.evaluationMethods || []).map((m) => [m.code, m.label])),
     canResolve: role === 'office' || role === 'admin' || Boolean(listed?.isLead),
-    userName: (userId) => (userId && userId === state.session.value?.user?.id ? state.session.value.user.username : String(userId || '').slice(0, 8)),
+    userName: (userId) => {
+      const member = (listed?.team || []).find((m) => m.userId === userId);
+      if (member) return member.displayName || member.username;
+      return userId === state.session.value?.user?.id ? state.session.value.user.username : String(userId || '').slice(0, 8);
+    },
   };
   const progress = progressOf(view, id, bundle, activeRater);
   const articleCount = walkSections(bundle.sections).length;

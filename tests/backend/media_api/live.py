@@ -53,9 +53,11 @@ def _status_kib(pid: int, field: str) -> int:
 
 
 @contextmanager
-def live_server(tmp: Path, *, workers: bool, extra_env: dict[str, str] | None = None) -> Iterator[LiveServer]:
-    """``fieldcheck serve --demo`` (migrate, demo data, uvicorn) on 127.0.0.1:<free port>."""
-    port = free_port()
+def live_server(
+    tmp: Path, *, workers: bool, extra_env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[LiveServer]:
+    """``fieldcheck serve --demo`` (migrate, demo data, uvicorn) on 127.0.0.1:<port, free by default>."""
+    port = port or free_port()
     data = tmp / "live-data"
     env = {
         **os.environ,

@@ -1,0 +1,166 @@
+"""Real headless Chromium (Debian's) driven by Playwright, against a real `fieldcheck serve` process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Playwright
+
+from tests.backend.media_api.helpers import noisy_jpeg
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
+TABLET = {"width": 768, "height": 1024}
+LONG = 60_000
+NETWORK_CUT = "Failed to load resource: net::ERR_"
+
+
+@dataclass
+class Console:
+    """Console errors and page errors seen during a journey (there must be none)."""
+
+    errors: list[str] = field(default_factory=list)
+
+    def watch(self, page: Page) -> Page:
+        def on_console(message: ConsoleMessage) -> None:
+            # the browser's own line for a connection the test cut or took offline is not the app's error
+            # (a server's error status is still caught: "the server responded with a status of …")
+            if message.type == "error" and not message.text.startswith(NETWORK_CUT):
+                self.errors.append(f"{page.url}: {message.text}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: self.errors.append(f"{page.url}: pageerror {error}"))
+        return page
+
+
+@contextmanager
+def device(
+    playwright: Playwright, profile: Path, console: Console, *, offline: bool = False, viewport: dict[str, int] = TABLET
+) -> Iterator[BrowserContext]:
+    """A tablet: a persistent profile, so closing and reopening keeps IndexedDB and the service worker."""
+    context = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, args=ARGS, headless=True, viewport=viewport, offline=offline,
+        locale="zh-CN",
+    )
+    context.on("page", console.watch)
+    for page in context.pages:
+        console.watch(page)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def first_page(context: BrowserContext) -> Page:
+    return context.pages[0] if context.pages else context.new_page()
+
+
+def login(page: Page, base: str, username: str, password: str = "demo") -> None:
+    page.goto(base + "/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("[data-testid=login-submit]")
+    page.wait_for_selector("[data-testid=sync-status]", timeout=LONG)
+
+
+def wait_controlled(page: Page) -> None:
+    """The service worker is active and controls the page (so a reload offline is answered by it)."""
+    page.wait_for_function(
+        "navigator.serviceWorker.controller !== null && navigator.serviceWorker.controller.state === 'activated'",
+        timeout=LONG,
+    )
+
+
+def wait_synced(page: Page, timeout: float = LONG) -> None:
+    page.wait_for_selector("[data-testid=sync-status][data-pending='0']", timeout=timeout)
+
+
+def open_inspection(page: Page, inspection_id: str) -> None:
+    page.click(f"[data-testid=inspection-card][data-inspection-id='{inspection_id}']")
+    page.wait_for_selector("[data-testid=article]", timeout=LONG)
+
+
+def article(page: Page, item: str) -> Any:
+    return page.locator(f"[data-testid=article][data-item='{item}']")
+
+
+def answer(page: Page, item: str, value: str) -> None:
+    button = article(page, item).locator(f"[data-testid=answer][data-value='{value}']")
+    button.click()
+    button.wait_for(state="attached")
+    page.wait_for_function(
+        "([item, value]) => document.querySelector(`[data-testid=article][data-item='${item}'] "
+        "[data-testid=answer][data-value='${value}']`)?.getAttribute('aria-pressed') === 'true'",
+        arg=[item, value],
+    )
+
+
+def jpeg_files(folder: Path, count: int) -> list[Path]:
+    """Real JPEG photos with EXIF capture time and GPS, as a camera would write them."""
+    from datetime import UTC, datetime
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n in range(count):
+        path = folder / f"evidence-{n + 1}.jpg"
+        path.write_bytes(
+            noisy_jpeg(1200, 900, gps=(30.65 + n / 1000, 104.06), taken=datetime(2026, 11, 20, 9, n, tzinfo=UTC))
+        )
+        paths.append(path)
+    return paths
+
+
+class Api:
+    """The server as the office would check it: plain HTTP, no browser."""
+
+    def __init__(self, base: str, username: str) -> None:
+        self.http = httpx.Client(base_url=base, timeout=30)
+        token = self.http.post("/api/auth/login", json={"username": username, "password": "demo"}).json()["token"]
+        self.http.headers["Authorization"] = f"Bearer {token}"
+
+    def pull(self) -> dict[str, Any]:
+        body = {"protocolVersion": 1, "clientGroupId": "checker", "cookie": None}
+        response = self.http.post("/api/sync/pull", json=body)
+        response.raise_for_status()
+        return {op["key"]: op.get("value") for op in response.json()["patch"]}
+
+    def receipt(self, inspection_id: str) -> dict[str, Any]:
+        response = self.http.get(f"/api/inspections/{inspection_id}/receipt")
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def inspection_id(self, stage: str) -> str:
+        rows = self.http.get("/api/assignments").json()
+        return str(next(row["inspectionId"] for row in rows if row["stage"] == stage))
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def idb_counts(page: Page) -> dict[str, int]:
+    """How many queued mutations and photos the page's IndexedDB holds."""
+    result: str = page.evaluate(
+        """async () => {
+          const db = await new Promise((ok, err) => { const r = indexedDB.open('fieldcheck'); r.onsuccess = () => ok(r.result); r.onerror = err; });
+          const count = (store) => new Promise((ok) => { const r = db.transaction(store).objectStore(store).count(); r.onsuccess = () => ok(r.result); });
+          const out = { mutations: await count('mutations'), photos: await count('photos') };
+          db.close();
+          return JSON.stringify(out);
+        }"""
+    )
+    counts: dict[str, int] = json.loads(result)
+    return counts

@@ -1,0 +1,53 @@
+"""Browser journeys: one real server per test (SQLite, demo data, workers on) and Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Playwright, sync_playwright
+
+from tests.backend.media_api.live import LiveServer, live_server
+from tests.pwa_static.browser import CHROMIUM, Console
+
+
+# screenshots that docs/app.md shows; written by the journeys
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "pwa_static" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Chromium is missing: apt-get install chromium fonts-noto-cjk (.ci/run does)")
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LiveServer]:
+    with live_server(tmp_path, workers=True) as live:
+        yield live
+
+
+@pytest.fixture
+def console() -> Iterator[Console]:
+    seen = Console()
+    yield seen
+    assert seen.errors == [], "console errors during the journey:\n" + "\n".join(seen.errors)
+
+
+@pytest.fixture
+def pwa_copy(tmp_path: Path) -> Path:
+    """A copy of pwa_static that a test may change (a new deploy)."""
+    target = tmp_path / "pwa"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "pwa_static", target)
+    return target
