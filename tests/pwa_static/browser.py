@@ -33,12 +33,16 @@ class Console:
     """Console errors and page errors seen during a journey (there must be none)."""
 
     errors: list[str] = field(default_factory=list)
+    # lines a journey causes on purpose, e.g. the 401 that tells the app its sign-in expired
+    expected: list[str] = field(default_factory=list)
 
     def watch(self, page: Page) -> Page:
         def on_console(message: ConsoleMessage) -> None:
             # the browser's own line for a connection the test cut or took offline is not the app's error
             # (a server's error status is still caught: "the server responded with a status of …")
-            if message.type == "error" and not message.text.startswith(NETWORK_CUT):
+            if message.type != "error" or message.text.startswith(NETWORK_CUT):
+                return
+            if not any(text in message.text for text in self.expected):
                 self.errors.append(f"{page.url}: {message.text}")
 
         page.on("console", on_console)
@@ -149,6 +153,12 @@ class Api:
 
     def close(self) -> None:
         self.http.close()
+
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def idb_counts(page: Page) -> dict[str, int]:
