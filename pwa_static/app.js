@@ -12,13 +12,16 @@ import { Root } from './views/root.js';
 const RECEIPT_POLL_MS = 3000;
 
 async function main() {
+  performance.mark('fc-start');
   const state = createAppState();
   document.documentElement.lang = state.lang.value === 'en' ? 'en' : 'zh-CN';
-  const db = await openAppDb({ onBlocking: () => (state.update.value = { ...state.update.value, ready: true }) });
+  const [db, version] = await Promise.all([
+    openAppDb({ onBlocking: () => (state.update.value = { ...state.update.value, ready: true }) }),
+    appVersion(),
+  ]);
   const api = createApi(() => state.session.value?.token);
   const engines = {};
   const actions = createActions({ state, db, api, engines });
-  const version = await appVersion();
   let bridge = { applyUpdate: async () => {}, requestSync: () => {} };
   let receiptTimer = null;
 
@@ -105,14 +108,19 @@ async function main() {
   window.addEventListener('online', setOnline);
   window.addEventListener('offline', setOnline);
 
-  await actions.loadSession();
-  await actions.refresh();
-  await actions.loadStandards();
-  state.receipts.value = new Map((await db.get('meta', 'receipts')) || []);
+  const [, , , receipts] = await Promise.all([
+    actions.loadSession(),
+    actions.refresh(),
+    actions.loadStandards(),
+    db.get('meta', 'receipts'),
+  ]);
+  state.receipts.value = new Map(receipts || []);
+  performance.mark('fc-data');
   const root = document.getElementById('app');
   root.textContent = ''; // the boot message
   render(html`<${Root} app=${app} />`, root);
   document.body.dataset.ready = 'true';
+  performance.mark('fc-rendered');
 
   engines.sync.start();
   storageInfo({ ask: true }).then((info) => (state.storage.value = info));

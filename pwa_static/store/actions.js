@@ -90,8 +90,14 @@ export function createActions({ state, db, api, engines }) {
   }
 
   async function act(name, args, extra) {
-    await enqueue(db, name, args, extra);
-    await refresh();
+    // shown at once; the durable write (strict IndexedDB commit) follows, and refresh() replaces this
+    // provisional entry with the stored mutation and its real id
+    state.pending.value = [...state.pending.value, { id: -1, name, args, provisional: true }];
+    try {
+      await enqueue(db, name, args, extra);
+    } finally {
+      await refresh();
+    }
     engines.syncSoon();
   }
 

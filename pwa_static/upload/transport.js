@@ -16,8 +16,26 @@ export async function createUpload(api, photo) {
   return { complete: false, uploadUrl: response.data.uploadUrl };
 }
 
+// tus-js-client is a UMD script (global `tus`): loaded on the first upload, not at start-up.
+let tusLoaded = null;
+function loadTus() {
+  if (globalThis.tus) return Promise.resolve();
+  tusLoaded ??= new Promise((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = '/static/vendor/tus/tus.min.js';
+    script.onload = () => resolve();
+    script.onerror = () => {
+      tusLoaded = null;
+      reject(new Error('tus-js-client did not load'));
+    };
+    document.head.append(script);
+  });
+  return tusLoaded;
+}
+
 // Send the bytes from the server's offset; resolves when the last byte is acknowledged.
-export function sendBytes({ photo, token, onProgress, onStart }) {
+export async function sendBytes({ photo, token, onProgress, onStart }) {
+  await loadTus();
   return new Promise((resolve, reject) => {
     const upload = new globalThis.tus.Upload(photo.blob, {
       uploadUrl: photo.uploadUrl,

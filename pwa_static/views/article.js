@@ -1,4 +1,5 @@
 // One article: requirement items per level, evaluation methods, answer buttons, notes, photos, evidence.
+import { Component } from '../vendor/preact/preact.js';
 import { useState } from '../vendor/preact/hooks.js';
 import { html } from '../lib/html.js';
 import { formatBytes } from '../lib/format.js';
@@ -110,7 +111,30 @@ function Photos({ app, ctx, article, photos }) {
   </div>`;
 }
 
-export function Article({ app, ctx, article }) {
+// Re-rendered only when what it shows changed (`sig`): a tap on one article must not diff all hundred.
+export class Article extends Component {
+  shouldComponentUpdate(next) {
+    return next.sig !== this.props.sig || next.article !== this.props.article;
+  }
+
+  render(props) {
+    return ArticleBody(props);
+  }
+}
+
+export function articleSig(ctx, article, lang, progress) {
+  const item = answerItem(ctx.mode, ctx.rater, article.number);
+  const entry = ctx.answers.get(item);
+  const notes = ctx.notesByItem.get(article.number) || [];
+  const photos = ctx.photosByItem.get(article.number) || [];
+  return [
+    lang, ctx.locked, ctx.mode, ctx.rater, JSON.stringify(entry?.value), entry?.na, ctx.resolvedByItem.get(item)?.resolution,
+    notes.map((n) => `${n.id}${n.pending ? '*' : ''}${n.text}`).join('|'),
+    photos.map((p) => `${p.photoId}:${p.state}:${progress.get(p.photoId) ?? ''}:${(p.flags || []).length}:${p.thumb ? 1 : 0}`).join('|'),
+  ].join('§');
+}
+
+function ArticleBody({ app, ctx, article }) {
   const t = app.state.t;
   const { mode, rater, answers, notesByItem, photosByItem, methods, resolvedByItem } = ctx;
   const itemCode = answerItem(mode, rater, article.number);

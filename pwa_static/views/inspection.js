@@ -5,7 +5,7 @@ import {
   scoringMode, walkSections,
 } from '../lib/inspection.js';
 import { formatTime } from '../lib/format.js';
-import { Article } from './article.js';
+import { Article, articleSig } from './article.js';
 import { Button } from './parts.js';
 import { useState } from '../vendor/preact/hooks.js';
 
@@ -83,7 +83,8 @@ function Section({ app, ctx, section, depth }) {
   const Heading = depth === 0 ? 'h2' : 'h3';
   return html`<section class=${`section depth-${depth}`} data-testid="section" data-section=${section.code}>
     <${Heading}><span class="num">${section.code}</span> ${section.title}<//>
-    ${(section.articles || []).map((a) => html`<${Article} key=${a.number} app=${app} ctx=${ctx} article=${a} />`)}
+    ${(section.articles || []).map((a) => html`<${Article} key=${a.number} app=${app} ctx=${ctx} article=${a}
+      sig=${articleSig(ctx, a, app.state.lang.value, app.state.progress.value)} />`)}
     ${(section.sections || []).map((s) => html`<${Section} key=${s.code} app=${app} ctx=${ctx} section=${s} depth=${depth + 1} />`)}
   </section>`;
 }
