@@ -104,6 +104,11 @@ _INSPECT_FACILITY = {"admin": 6, "office": 3, "clinic": 0, "inspector": 0, "anon
 MATRIX: dict[tuple[str, str], Row] = {
     # public
     ("GET", "/health"): Row(PUBLIC, "/health"),
+    # the app's files are public (the data behind them is not)
+    ("GET", "/"): Row(PUBLIC, "/"),
+    ("GET", "/sw.js"): Row(PUBLIC, "/sw.js"),
+    ("GET", "/manifest.webmanifest"): Row(PUBLIC, "/manifest.webmanifest"),
+    ("GET", "/static/{path:path}"): Row(PUBLIC, "/static/app.js"),
     ("POST", "/api/auth/login"): Row(
         PUBLIC,
         "/api/auth/login",
@@ -217,6 +222,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     # inspections
     ("GET", "/api/inspections"): Row(SIGNED_IN, "/api/inspections"),
+    ("GET", "/api/assignments"): Row(SIGNED_IN, "/api/assignments"),
     ("GET", "/api/inspections/{inspection_id:uuid}"): Row(SIGNED_IN, _own_inspection),
     ("POST", "/api/admin/inspections"): Row(
         allow("admin", "office"),

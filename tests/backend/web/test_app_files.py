@@ -1,0 +1,114 @@
+"""The PWA's files as the backend serves them: types, cache headers, the stamped service worker."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from backend.web.assets import load_app_files
+from sync.protocol import Mutation
+
+ROOT = Path(__file__).resolve().parents[3]
+PWA = ROOT / "pwa_static"
+
+
+async def test_shell_worker_manifest_and_assets_are_served_with_their_types_and_cache_rules(
+    client: httpx.AsyncClient,
+) -> None:
+    shell = await client.get("/")
+    assert shell.status_code == 200
+    assert shell.headers["content-type"].startswith("text/html")
+    assert shell.headers["cache-control"] == "no-cache"
+    assert '<script type="module" src="/static/app.js">' in shell.text
+
+    worker = await client.get("/sw.js")
+    assert worker.headers["content-type"].startswith("text/javascript")
+    assert worker.headers["cache-control"] == "no-store"  # the browser's update check always reaches us
+    assert "__FIELDCHECK_VERSION__" not in worker.text
+
+    manifest = await client.get("/manifest.webmanifest")
+    assert manifest.headers["content-type"] == "application/manifest+json"
+    body = manifest.json()
+    assert body["display"] == "standalone" and body["start_url"] == "/"
+    sizes = {(icon["sizes"], icon.get("purpose", "any")) for icon in body["icons"]}
+    assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
+    for icon in body["icons"]:
+        response = await client.get(icon["src"])
+        assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+
+    module = await client.get("/static/app.js")
+    assert module.headers["content-type"].startswith("text/javascript")
+    again = await client.get("/static/app.js", headers={"If-None-Match": module.headers["etag"]})
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize("path", ["/static/../backend/app.py", "/static/nothing.js", "/static/%2e%2e/README.md"])
+async def test_only_the_apps_own_files_are_served(client: httpx.AsyncClient, path: str) -> None:
+    response = await client.get(path)
+    assert response.status_code == 404
+
+
+def test_worker_version_changes_exactly_when_a_file_changes(tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "pwa"
+    shutil.copytree(PWA, copy)
+    first = load_app_files(copy)
+    assert load_app_files(copy).version == first.version
+    (copy / "app.css").write_text((copy / "app.css").read_text() + "\n/* next */\n")
+    second = load_app_files(copy)
+    assert second.version != first.version
+    worker = second.assets["sw.js"].body.decode()
+    precache = json.loads(worker.split("const PRECACHE = ", 1)[1].split(";\n", 1)[0])
+    assert "/" in precache and "/static/app.js" in precache and "/static/vendor/tus/tus.min.js" in precache
+    assert not any(p.endswith(("LICENSE", ".md")) for p in precache)
+
+
+def test_every_module_is_preloaded_by_the_shell() -> None:
+    """index.html lists every ES module (fetched at once, not import by import): a new module must be added."""
+    html = (PWA / "index.html").read_text()
+    listed = set(re.findall(r'<link rel="modulepreload" href="/static/([^"]+)">', html))
+    modules = {
+        p.relative_to(PWA).as_posix()
+        for p in PWA.rglob("*.js")
+        if p.name not in ("sw.js", "app.js") and "vendor/tus" not in p.as_posix()
+    }
+    assert listed == modules
+
+
+def test_no_inline_script_in_the_shell() -> None:
+    html = (PWA / "index.html").read_text()
+    for tag in re.findall(r"<script[^>]*>", html):
+        assert "src=" in tag, tag  # the Content-Security-Policy forbids inline scripts
+
+
+def test_the_app_and_the_server_know_the_same_mutations() -> None:
+    """pwa_static/sync/mutators.js registers a local apply for every wire name the server accepts."""
+    from typing import get_args
+
+    server = {cls.__struct_config__.tag for cls in get_args(Mutation)}
+    source = (PWA / "sync" / "mutators.js").read_text()
+    block = source.split("export const MUTATORS = {", 1)[1].split("\n};", 1)[0]
+    app = set(re.findall(r"^  (\w+)\(", block, flags=re.MULTILINE))
+    assert app == server
+
+
+def test_app_module_imports_run_one_way() -> None:
+    """views -> store, lib, vendor; store -> sync, upload, db, lib; sync and upload -> db, lib; db -> vendor."""
+    allowed = {
+        "views": {"views", "store", "lib", "vendor"},
+        "store": {"store", "sync", "upload", "db", "lib", "vendor"},
+        "sync": {"sync", "db", "lib", "vendor"},
+        "upload": {"upload", "db", "lib", "vendor"},
+        "db": {"db", "vendor"},
+        "lib": {"lib", "vendor"},
+    }
+    for folder, may in allowed.items():
+        for path in (PWA / folder).glob("*.js"):
+            for target in re.findall(r"from '(\.[^']+)'", path.read_text()):
+                resolved = (path.parent / target).resolve().relative_to(PWA.resolve()).parts[0]
+                assert resolved in may, f"{path.relative_to(PWA)} imports {target}"
