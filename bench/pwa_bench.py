@@ -55,12 +55,21 @@ def hundred_article_standard() -> dict[str, Any]:
                 article["number"] = f"{chapter}.{part}.{n}"
                 articles.append(article)
                 count += 1
-            subs.append({"code": f"{chapter}.{part}", "title": f"第{chapter}章 第{part}节", "articles": articles, "sections": []})
+            subs.append(
+                {
+                    "code": f"{chapter}.{part}",
+                    "title": f"第{chapter}章 第{part}节",
+                    "articles": articles,
+                    "sections": [],
+                }
+            )
         sections.append({"code": str(chapter), "title": f"第{chapter}章", "articles": [], "sections": subs})
     standard["sections"] = sections
     # determination scopes name the shipped sections; keep them valid for the new layout
     for tier in standard["determination"]["tiers"]:
-        tier["conditions"] = [c for c in tier["conditions"] if c.get("scope") in ("basic", "recommended", "all")]
+        tier["conditions"] = [
+            c for c in tier["conditions"] if c.get("scope") in ("basic", "recommended", "all")
+        ]
     assert count == ARTICLES
     return standard
 
@@ -71,7 +80,9 @@ def seed(base: str) -> tuple[str, str]:
         token = http.post("/api/auth/login", json={"username": "admin", "password": "demo"}).json()["token"]
         http.headers["Authorization"] = f"Bearer {token}"
         standard = hundred_article_standard()
-        imported = http.post("/api/admin/standards", content=json.dumps(standard, ensure_ascii=False).encode())
+        imported = http.post(
+            "/api/admin/standards", content=json.dumps(standard, ensure_ascii=False).encode()
+        )
         imported.raise_for_status()
         http.post(f"/api/admin/standards/{standard['id']}/publish").raise_for_status()
         facilities = http.get("/api/facilities").json()
@@ -79,20 +90,34 @@ def seed(base: str) -> tuple[str, str]:
         facility = http.post(
             "/api/admin/facilities",
             json={
-                "name": "压测镇卫生院", "kind": "township_centre", "licenceNumber": "BENCH-100",
-                "licenceCategory": "B", "registeredFirstName": "压测镇卫生院", "regionId": region,
+                "name": "压测镇卫生院",
+                "kind": "township_centre",
+                "licenceNumber": "BENCH-100",
+                "licenceCategory": "B",
+                "registeredFirstName": "压测镇卫生院",
+                "regionId": region,
             },
         )
         facility.raise_for_status()
         facility_id = facility.json()["id"]
         http.post(
             "/api/admin/users",
-            json={"username": "bench", "password": "bench-password-1", "role": "clinic", "facilityId": facility_id},
+            json={
+                "username": "bench",
+                "password": "bench-password-1",
+                "role": "clinic",
+                "facilityId": facility_id,
+            },
         ).raise_for_status()
         round_id = http.get("/api/rounds").json()[0]["id"]
         created = http.post(
             "/api/admin/inspections",
-            json={"facilityId": facility_id, "roundId": round_id, "stage": "self", "standardVersionId": standard["id"]},
+            json={
+                "facilityId": facility_id,
+                "roundId": round_id,
+                "stage": "self",
+                "standardVersionId": standard["id"],
+            },
         )
         created.raise_for_status()
         return created.json()["id"], "bench"
@@ -102,7 +127,7 @@ def seed(base: str) -> tuple[str, str]:
 # note the time when the click has been handled (aria-pressed flips), with no round trip to the test driver.
 PROBE = """
 (() => {
-  const want = %d;
+  const want = __ARTICLES__;
   const tick = () => {
     if (document.querySelectorAll('[data-testid=article]').length < want) return requestAnimationFrame(tick);
     window.__fcRendered = performance.now();
@@ -116,7 +141,7 @@ PROBE = """
   };
   if (location.hash.startsWith('#/i/')) requestAnimationFrame(tick);
 })();
-""" % ARTICLES
+""".replace("__ARTICLES__", str(ARTICLES))
 
 
 def interactive_ms(page: Page, url: str) -> dict[str, float]:
@@ -163,7 +188,11 @@ def main() -> None:
         results: dict[str, list[dict[str, float]]] = {"baseline (no throttling)": [], "CPU throttled 4x": []}
         with sync_playwright() as p:
             context = p.chromium.launch_persistent_context(
-                str(Path(tmp) / "profile"), executable_path=CHROMIUM, args=ARGS, headless=True, viewport=TABLET
+                str(Path(tmp) / "profile"),
+                executable_path=CHROMIUM,
+                args=ARGS,
+                headless=True,
+                viewport=TABLET,
             )
             page = context.pages[0]
             context.add_init_script(PROBE)
@@ -172,7 +201,9 @@ def main() -> None:
             page.fill("input[name=password]", "bench-password-1")
             page.click("[data-testid=login-submit]")
             page.click(f"[data-testid=inspection-card][data-inspection-id='{inspection_id}']", timeout=60_000)
-            page.wait_for_function(f"document.querySelectorAll('[data-testid=article]').length === {ARTICLES}")
+            page.wait_for_function(
+                f"document.querySelectorAll('[data-testid=article]').length === {ARTICLES}"
+            )
             page.wait_for_function("navigator.serviceWorker.controller !== null")
             context.set_offline(True)
             cdp = context.new_cdp_session(page)
@@ -216,7 +247,9 @@ def main() -> None:
         f"Shell (every precached file: HTML, CSS, app modules, vendored libraries, manifest, icons): {raw / 1024:.1f} KB "
         f"raw, **{gz / 1024:.1f} KB gzipped** (target < {TARGET_KB} KB; met: {'yes' if gz / 1024 < TARGET_KB else 'no'}). "
         f"Largest gzipped: "
-        + ", ".join(f"`{k}` {v / 1024:.1f} KB" for k, v in sorted(per_file.items(), key=lambda kv: -kv[1])[:4])
+        + ", ".join(
+            f"`{k}` {v / 1024:.1f} KB" for k, v in sorted(per_file.items(), key=lambda kv: -kv[1])[:4]
+        )
         + ".",
         "",
     ]

@@ -52,11 +52,21 @@ class Console:
 
 @contextmanager
 def device(
-    playwright: Playwright, profile: Path, console: Console, *, offline: bool = False, viewport: dict[str, int] = TABLET
+    playwright: Playwright,
+    profile: Path,
+    console: Console,
+    *,
+    offline: bool = False,
+    viewport: dict[str, int] = TABLET,
 ) -> Iterator[BrowserContext]:
     """A tablet: a persistent profile, so closing and reopening keeps IndexedDB and the service worker."""
     context = playwright.chromium.launch_persistent_context(
-        str(profile), executable_path=CHROMIUM, args=ARGS, headless=True, viewport=viewport, offline=offline,
+        str(profile),
+        executable_path=CHROMIUM,
+        args=ARGS,
+        headless=True,
+        viewport=viewport,
+        offline=offline,
         locale="zh-CN",
     )
     context.on("page", console.watch)
@@ -121,7 +131,9 @@ def jpeg_files(folder: Path, count: int) -> list[Path]:
     for n in range(count):
         path = folder / f"evidence-{n + 1}.jpg"
         path.write_bytes(
-            noisy_jpeg(1200, 900, gps=(30.65 + n / 1000, 104.06), taken=datetime(2026, 11, 20, 9, n, tzinfo=UTC))
+            noisy_jpeg(
+                1200, 900, gps=(30.65 + n / 1000, 104.06), taken=datetime(2026, 11, 20, 9, n, tzinfo=UTC)
+            )
         )
         paths.append(path)
     return paths
@@ -132,7 +144,9 @@ class Api:
 
     def __init__(self, base: str, username: str) -> None:
         self.http = httpx.Client(base_url=base, timeout=30)
-        token = self.http.post("/api/auth/login", json={"username": username, "password": "demo"}).json()["token"]
+        token = self.http.post("/api/auth/login", json={"username": username, "password": "demo"}).json()[
+            "token"
+        ]
         self.http.headers["Authorization"] = f"Bearer {token}"
 
     def pull(self) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from playwright.sync_api import Playwright, sync_playwright
 from tests.backend.media_api.live import LiveServer, live_server
 from tests.pwa_static.browser import CHROMIUM, Console
 
-
 # screenshots that docs/app.md shows; written by the journeys
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 

@@ -9,7 +9,16 @@ from playwright.sync_api import Page, Playwright
 
 from tests.backend.media_api.live import LiveServer
 from tests.pwa_static.browser import (
-    LONG, Api, Console, answer, device, first_page, jpeg_files, login, open_inspection, wait_synced,
+    LONG,
+    Api,
+    Console,
+    answer,
+    device,
+    first_page,
+    jpeg_files,
+    login,
+    open_inspection,
+    wait_synced,
 )
 from tests.pwa_static.conftest import SHOTS
 
@@ -44,7 +53,9 @@ def test_clinic_self_assessment_reaches_the_server(
         page.wait_for_selector("[data-testid=opinions]")
         for item, grade in SELF_GRADES.items():
             answer(page, item, grade)
-        page.set_input_files("[data-testid=article][data-item='1.2.1'] [data-testid=photo-input]", [str(p) for p in photos])
+        page.set_input_files(
+            "[data-testid=article][data-item='1.2.1'] [data-testid=photo-input]", [str(p) for p in photos]
+        )
         wait_synced(page)
         page.wait_for_selector("[data-testid=photo][data-state=stored] >> nth=1", timeout=LONG)
         shoot(page, "self-assessment")
@@ -69,14 +80,19 @@ def test_main_screens_pass_axe_and_are_photographed(
         found["login"] = serious_violations(page)
         shoot(page, "login")
         login(page, server.url, "inspector1")
-        page.wait_for_selector(f"[data-testid=inspection-card][data-inspection-id='{inspection_id}']", timeout=LONG)
+        page.wait_for_selector(
+            f"[data-testid=inspection-card][data-inspection-id='{inspection_id}']", timeout=LONG
+        )
         wait_synced(page)
         page.wait_for_selector("[data-testid=offline-ready]", state="detached", timeout=LONG)
         found["assignments"] = serious_violations(page)
         shoot(page, "assignments")
         open_inspection(page, inspection_id)
         answer(page, "1.1.1", "B")
-        page.set_input_files("[data-testid=article][data-item='1.1.1'] [data-testid=photo-input]", str(jpeg_files(tmp_path / "cam", 1)[0]))
+        page.set_input_files(
+            "[data-testid=article][data-item='1.1.1'] [data-testid=photo-input]",
+            str(jpeg_files(tmp_path / "cam", 1)[0]),
+        )
         page.wait_for_selector("[data-testid=photo][data-state=stored]", timeout=LONG)
         found["inspection"] = serious_violations(page)
         shoot(page, "inspection")

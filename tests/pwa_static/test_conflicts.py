@@ -8,7 +8,16 @@ from playwright.sync_api import Playwright
 
 from tests.backend.media_api.live import LiveServer
 from tests.pwa_static.browser import (
-    LONG, Api, Console, answer, article, device, first_page, login, open_inspection, wait_synced,
+    LONG,
+    Api,
+    Console,
+    answer,
+    article,
+    device,
+    first_page,
+    login,
+    open_inspection,
+    wait_synced,
 )
 from tests.pwa_static.conftest import SHOTS
 
@@ -44,19 +53,25 @@ def test_conflict_shown_on_both_devices_and_resolved_by_the_lead(
         for page in (lead, member):
             banner = page.locator(f"[data-testid=conflict][data-item='{item}']")
             banner.wait_for(timeout=LONG)
-            values = banner.locator("[data-testid=conflict-candidate]").evaluate_all("els => els.map(e => e.dataset.value)")
+            values = banner.locator("[data-testid=conflict-candidate]").evaluate_all(
+                "els => els.map(e => e.dataset.value)"
+            )
             assert sorted(values) == ["A", "C"]
         assert member.locator("[data-testid=conflict-candidate]").first.is_disabled()  # only the lead decides
         lead.locator(f"[data-testid=conflict][data-item='{item}']").scroll_into_view_if_needed()
         lead.screenshot(path=str(SHOTS / "conflict.png"))
 
-        lead.click(f"[data-testid=conflict][data-item='{item}'] [data-testid=conflict-candidate][data-value='C']")
+        lead.click(
+            f"[data-testid=conflict][data-item='{item}'] [data-testid=conflict-candidate][data-value='C']"
+        )
         lead.click("[data-testid=sync-now]")
         wait_synced(lead)
         lead.wait_for_selector(f"[data-testid=conflict][data-item='{item}']", state="detached", timeout=LONG)
 
         member.click("[data-testid=sync-now]")
-        member.wait_for_selector(f"[data-testid=conflict][data-item='{item}']", state="detached", timeout=LONG)
+        member.wait_for_selector(
+            f"[data-testid=conflict][data-item='{item}']", state="detached", timeout=LONG
+        )
         chosen = article(member, item).locator("[data-testid=answer][data-value='C']")
         assert chosen.get_attribute("aria-pressed") == "true"
         assert article(member, item).locator("[data-testid=conflict-resolved]").count() == 1

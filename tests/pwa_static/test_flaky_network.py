@@ -8,7 +8,14 @@ from playwright.sync_api import Playwright, Route
 
 from tests.backend.media_api.live import LiveServer
 from tests.pwa_static.browser import (
-    Api, Console, device, first_page, jpeg_files, login, open_inspection, wait_synced,
+    Api,
+    Console,
+    device,
+    first_page,
+    jpeg_files,
+    login,
+    open_inspection,
+    wait_synced,
 )
 
 
@@ -37,7 +44,9 @@ def test_photos_resume_after_cut_connections_and_are_stored_once(
         page = first_page(tablet)
         login(page, server.url, "inspector1")
         open_inspection(page, inspection_id)
-        page.set_input_files("[data-testid=article][data-item='1.1.1'] [data-testid=photo-input]", [str(p) for p in photos])
+        page.set_input_files(
+            "[data-testid=article][data-item='1.1.1'] [data-testid=photo-input]", [str(p) for p in photos]
+        )
         page.wait_for_selector("[data-testid=photo][data-state=stored] >> nth=2", timeout=120_000)
         wait_synced(page)
 

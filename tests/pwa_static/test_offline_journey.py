@@ -8,15 +8,28 @@ from playwright.sync_api import Playwright
 
 from tests.backend.media_api.live import LiveServer
 from tests.pwa_static.browser import (
-    LONG, Api, Console, answer, article, device, first_page, idb_counts, jpeg_files, login, open_inspection,
-    wait_controlled, wait_synced,
+    LONG,
+    Api,
+    Console,
+    answer,
+    article,
+    device,
+    first_page,
+    idb_counts,
+    jpeg_files,
+    login,
+    open_inspection,
+    wait_controlled,
+    wait_synced,
 )
 from tests.pwa_static.conftest import SHOTS
 
 GRADES = ["A", "B", "C", "D", "B", "C", "A", "B", "C", "D"]
 
 
-def test_offline_journey(playwright: Playwright, server: LiveServer, console: Console, tmp_path: Path) -> None:
+def test_offline_journey(
+    playwright: Playwright, server: LiveServer, console: Console, tmp_path: Path
+) -> None:
     api = Api(server.url, "inspector1")
     inspection_id = api.inspection_id("county")
     profile = tmp_path / "tablet"
@@ -26,7 +39,9 @@ def test_offline_journey(playwright: Playwright, server: LiveServer, console: Co
         page = first_page(tablet)
         login(page, server.url, "inspector1")
         wait_controlled(page)
-        page.wait_for_selector(f"[data-testid=inspection-card][data-inspection-id='{inspection_id}']", timeout=LONG)
+        page.wait_for_selector(
+            f"[data-testid=inspection-card][data-inspection-id='{inspection_id}']", timeout=LONG
+        )
         open_inspection(page, inspection_id)
         items = page.locator("[data-testid=article]").evaluate_all("els => els.map(e => e.dataset.item)")[:10]
 
@@ -37,9 +52,12 @@ def test_offline_journey(playwright: Playwright, server: LiveServer, console: Co
 
         for item, grade in zip(items, GRADES, strict=True):
             answer(page, item, grade)
-        page.set_input_files(f"[data-testid=article][data-item='{items[0]}'] [data-testid=photo-input]", str(photos[0]))
         page.set_input_files(
-            f"[data-testid=article][data-item='{items[1]}'] [data-testid=photo-input]", [str(p) for p in photos[1:]]
+            f"[data-testid=article][data-item='{items[0]}'] [data-testid=photo-input]", str(photos[0])
+        )
+        page.set_input_files(
+            f"[data-testid=article][data-item='{items[1]}'] [data-testid=photo-input]",
+            [str(p) for p in photos[1:]],
         )
         note = article(page, items[0])
         note.locator("[data-testid=note-input]").fill("发热门诊未设置独立通道，已拍照留存。")
@@ -55,7 +73,9 @@ def test_offline_journey(playwright: Playwright, server: LiveServer, console: Co
     with device(playwright, profile, console, offline=True) as tablet:
         page = first_page(tablet)
         page.goto(server.url + "/")
-        page.wait_for_selector(f"[data-testid=inspection-card][data-inspection-id='{inspection_id}']", timeout=LONG)
+        page.wait_for_selector(
+            f"[data-testid=inspection-card][data-inspection-id='{inspection_id}']", timeout=LONG
+        )
         open_inspection(page, inspection_id)
         for item, grade in zip(items, GRADES, strict=True):
             pressed = article(page, item).locator(f"[data-testid=answer][data-value='{grade}']")

@@ -9,8 +9,18 @@ from playwright.sync_api import Playwright
 
 from tests.backend.media_api.live import free_port, live_server
 from tests.pwa_static.browser import (
-    LONG, Api, Console, answer, device, first_page, idb_counts, jpeg_files, login, open_inspection,
-    wait_controlled, wait_synced,
+    LONG,
+    Api,
+    Console,
+    answer,
+    device,
+    first_page,
+    idb_counts,
+    jpeg_files,
+    login,
+    open_inspection,
+    wait_controlled,
+    wait_synced,
 )
 from tests.pwa_static.conftest import SHOTS
 
@@ -38,7 +48,9 @@ def test_new_version_deployed_while_changes_are_queued(
             tablet.route("**/api/uploads**", lambda route: route.abort("connectionrefused"))
             for item, grade in ITEMS.items():
                 answer(page, item, grade)
-            page.set_input_files("[data-testid=article][data-item='1.1.1'] [data-testid=photo-input]", str(photo))
+            page.set_input_files(
+                "[data-testid=article][data-item='1.1.1'] [data-testid=photo-input]", str(photo)
+            )
             page.wait_for_selector("[data-testid=photo][data-state=queued]")
             assert idb_counts(page) == {"mutations": 4, "photos": 1}
 
@@ -54,7 +66,9 @@ def test_new_version_deployed_while_changes_are_queued(
             page.wait_for_selector("[data-testid=article]", timeout=LONG)
             new_version = page.evaluate("caches.keys()")
             assert new_version != old_version
-            assert page.evaluate("fetch('/static/app.css').then((r) => r.text())").endswith("/* release 2 */\n")
+            assert page.evaluate("fetch('/static/app.css').then((r) => r.text())").endswith(
+                "/* release 2 */\n"
+            )
             assert idb_counts(page) == {"mutations": 4, "photos": 1}  # nothing queued was lost
 
             tablet.unroute("**/api/sync/**")
@@ -102,5 +116,3 @@ def test_expired_login_keeps_the_queue_and_syncs_after_signing_in_again(
             state = api.pull()
         for item, grade in ITEMS.items():
             assert state[f"answer/{inspection_id}/{item}/value"]["value"] == grade
-
-

@@ -33,12 +33,14 @@ async def test_shell_worker_manifest_and_assets_are_served_with_their_types_and_
     manifest = await client.get("/manifest.webmanifest")
     assert manifest.headers["content-type"] == "application/manifest+json"
     body = manifest.json()
-    assert body["display"] == "standalone" and body["start_url"] == "/"
+    assert body["display"] == "standalone"
+    assert body["start_url"] == "/"
     sizes = {(icon["sizes"], icon.get("purpose", "any")) for icon in body["icons"]}
     assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
     for icon in body["icons"]:
         response = await client.get(icon["src"])
-        assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "image/png"
 
     module = await client.get("/static/app.js")
     assert module.headers["content-type"].startswith("text/javascript")
@@ -46,7 +48,9 @@ async def test_shell_worker_manifest_and_assets_are_served_with_their_types_and_
     assert again.status_code == 304
 
 
-@pytest.mark.parametrize("path", ["/static/../backend/app.py", "/static/nothing.js", "/static/%2e%2e/README.md"])
+@pytest.mark.parametrize(
+    "path", ["/static/../backend/app.py", "/static/nothing.js", "/static/%2e%2e/README.md"]
+)
 async def test_only_the_apps_own_files_are_served(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path)
     assert response.status_code == 404
@@ -64,7 +68,9 @@ def test_worker_version_changes_exactly_when_a_file_changes(tmp_path: Path) -> N
     assert second.version != first.version
     worker = second.assets["sw.js"].body.decode()
     precache = json.loads(worker.split("const PRECACHE = ", 1)[1].split(";\n", 1)[0])
-    assert "/" in precache and "/static/app.js" in precache and "/static/vendor/tus/tus.min.js" in precache
+    assert "/" in precache
+    assert "/static/app.js" in precache
+    assert "/static/vendor/tus/tus.min.js" in precache
     assert not any(p.endswith(("LICENSE", ".md")) for p in precache)
 
 
