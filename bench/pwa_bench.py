@@ -128,16 +128,23 @@ def seed(base: str) -> tuple[str, str]:
 PROBE = """
 (() => {
   const want = __ARTICLES__;
+  let clicked = false;
   const tick = () => {
-    if (document.querySelectorAll('[data-testid=article]').length < want) return requestAnimationFrame(tick);
-    window.__fcRendered = performance.now();
-    const button = document.querySelector('[data-testid=article] [data-testid=answer]:not([aria-pressed=true])');
-    button.click();
-    const done = () => {
-      if (button.getAttribute('aria-pressed') === 'true') window.__fcInteractive = performance.now();
-      else requestAnimationFrame(done);
-    };
-    done();
+    const count = document.querySelectorAll('[data-testid=article]').length;
+    if (count > 0 && !clicked) {
+      // the first article is on screen: tap an answer and note when the tap has been handled
+      clicked = true;
+      window.__fcFirst = performance.now();
+      const button = document.querySelector('[data-testid=article] [data-testid=answer]:not([aria-pressed=true])');
+      button.click();
+      const done = () => {
+        if (button.getAttribute('aria-pressed') === 'true') window.__fcInteractive = performance.now();
+        else setTimeout(done, 0);
+      };
+      done();
+    }
+    if (count >= want) window.__fcRendered = performance.now();
+    else requestAnimationFrame(tick);
   };
   if (location.hash.startsWith('#/i/')) requestAnimationFrame(tick);
 })();
@@ -146,7 +153,7 @@ PROBE = """
 
 def interactive_ms(page: Page, url: str) -> dict[str, float]:
     page.goto(url)
-    page.wait_for_function("window.__fcInteractive !== undefined", timeout=60_000)
+    page.wait_for_function("window.__fcInteractive !== undefined && window.__fcRendered !== undefined", timeout=60_000)
     if DEBUG:
         print(page.evaluate("JSON.stringify(performance.getEntriesByType('navigation')[0])")[:600])
     marks: dict[str, float] = page.evaluate(
@@ -156,6 +163,7 @@ def interactive_ms(page: Page, url: str) -> dict[str, float]:
           dcl: performance.getEntriesByType('navigation')[0]?.domContentLoadedEventStart ?? 0,
           modules: Math.max(...performance.getEntriesByType('resource').filter((e) => e.name.endsWith('.js')).map((e) => e.responseEnd)),
           data: performance.getEntriesByName('fc-data')[0]?.startTime ?? 0,
+          first: window.__fcFirst,
           rendered: window.__fcRendered,
           interactive: window.__fcInteractive,
         })"""
@@ -219,12 +227,13 @@ def main() -> None:
         "",
         f"Command: `.venv/bin/python bench/pwa_bench.py --runs {args.runs} --write`. Headless Chromium "
         f"({CHROMIUM}), 768×1024, offline, a self-assessment of {ARTICLES} articles opened from IndexedDB by a "
-        "reload straight onto it; times from navigation start (ms): the app's first module runs, its data is read, all "
-        "articles are in the page, and a click on an answer button has been handled (measured inside the page, no "
-        "driver round trip). Medians (min–max) of the runs.",
+        "reload straight onto it; times from navigation start (ms): the app's first module runs, its data is read, the first "
+        "articles are on screen, a tap on an answer button there has been handled (the button shows it: the page "
+        "is interactive), and all 100 articles are in the page (the rest render in slices between frames). "
+        "Measured inside the page, no driver round trip. Medians (min–max) of the runs.",
         "",
-        "| case | app script starts | data read from IndexedDB | 100 articles rendered | interactive, ms | target |",
-        "|---|---|---|---|---|---|",
+        "| case | app script starts | data read from IndexedDB | first articles on screen | a tap on an answer handled (interactive) | all 100 articles rendered | target (interactive) |",
+        "|---|---|---|---|---|---|---|",
     ]
 
     def med(runs: list[dict[str, float]], key: str) -> float:
@@ -235,8 +244,8 @@ def main() -> None:
         target = f"< {TARGET_MS} ms" if "4x" in label else "—"
         values = [r["interactive"] for r in runs]
         lines.append(
-            f"| {label} | {med(runs, 'start'):.0f} | {med(runs, 'data'):.0f} | {med(runs, 'rendered'):.0f} | "
-            f"**{statistics.median(values):.0f}** ({min(values):.0f}–{max(values):.0f}) | {target} |"
+            f"| {label} | {med(runs, 'start'):.0f} | {med(runs, 'data'):.0f} | {med(runs, 'first'):.0f} | "
+            f"**{statistics.median(values):.0f}** ({min(values):.0f}–{max(values):.0f}) | {med(runs, 'rendered'):.0f} | {target} |"
         )
     throttled = med(results["CPU throttled 4x"], "interactive")
     baseline = med(results["baseline (no throttling)"], "interactive")

@@ -30,7 +30,8 @@ async function main() {
   };
 
   async function fetchReceipts() {
-    const inspections = [...state.confirmed.value.keys()].filter((k) => k.startsWith('inspection/')).map((k) => k.slice(11));
+    // only inspections with photos: their states and flags are what the receipt adds
+    const inspections = [...new Set([...state.confirmed.value.values()].filter((v) => v?.sha256 && v.inspectionId).map((v) => v.inspectionId))];
     const receipts = new Map(state.receipts.value);
     for (const id of inspections) {
       const response = await api.get(`/api/inspections/${id}/receipt`);

@@ -7,8 +7,11 @@ import { enqueue } from '../sync/queue.js';
 const THUMB_PX = 320;
 
 export function createActions({ state, db, api, engines }) {
-  // Reload every signal that mirrors IndexedDB (cheap: a few hundred keys for an inspection).
+  // Reload every signal that mirrors IndexedDB (cheap: a few hundred keys for an inspection). Calls may
+  // overlap; only the latest one's snapshot is applied.
+  let refreshes = 0;
   async function refresh() {
+    const mine = ++refreshes;
     const [keys, values, pending, photos, rejections] = await Promise.all([
       db.getAllKeys('state'),
       db.getAll('state'),
@@ -16,6 +19,7 @@ export function createActions({ state, db, api, engines }) {
       db.getAll('photos'),
       db.get('meta', 'rejections'),
     ]);
+    if (mine !== refreshes) return;
     const confirmed = new Map(keys.map((k, i) => [k, values[i]]));
     const photoMap = new Map();
     for (const p of photos) {
@@ -42,8 +46,11 @@ export function createActions({ state, db, api, engines }) {
     state.sync.value = { ...state.sync.value, lastSyncAt: (await db.get('meta', 'lastSyncAt')) || null };
   }
 
+  // Work on this device that has not reached the server: queued mutations and photo bytes not yet stored.
   async function queueOwner() {
-    return { count: await db.count('mutations'), owner: await db.get('meta', 'queueOwner') };
+    const photos = await db.getAll('photos');
+    const unsentPhotos = photos.filter((p) => p.blob && p.state !== 'stored' && p.state !== 'rejected').length;
+    return { count: (await db.count('mutations')) + unsentPhotos, owner: await db.get('meta', 'queueOwner') };
   }
 
   async function login(username, password) {
@@ -132,7 +139,7 @@ export function createActions({ state, db, api, engines }) {
     const takenAt = file.lastModified ? new Date(file.lastModified).toISOString() : null;
     const photo = {
       photoId, inspectionId, itemCode, sha256, size: file.size, mime, blob: file, thumb,
-      state: 'queued', acked: false, uploadUrl: null, name: file.name, addedAt: new Date().toISOString(),
+      state: 'queued', uploadUrl: null, name: file.name, addedAt: new Date().toISOString(),
     };
     const args = { inspectionId, itemCode, photoId, sha256, size: file.size, mime, takenAt };
     if (requirementId) args.requirementId = requirementId;

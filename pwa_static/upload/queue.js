@@ -58,8 +58,13 @@ export function createUploadQueue({ db, api, hooks }) {
   async function run() {
     for (;;) {
       if (paused || !navigator.onLine) return;
-      const photos = await db.getAll('photos');
-      const next = photos.find((p) => p.acked && p.blob && (p.state === 'queued' || p.state === 'uploading'));
+      const [photos, queue] = await Promise.all([db.getAll('photos'), db.getAll('mutations')]);
+      // the server knows a photo once its addPhoto left the queue (acknowledged by a push or by a pull's
+      // lastMutationIds after a lost response); only then may its bytes be sent
+      const unsent = new Set(queue.filter((m) => m.name === 'addPhoto').map((m) => m.args.photoId));
+      const next = photos.find(
+        (p) => !unsent.has(p.photoId) && p.blob && (p.state === 'queued' || p.state === 'uploading'),
+      );
       if (!next) return;
       try {
         await uploadOne(next);

@@ -7,7 +7,12 @@ import {
 import { formatTime } from '../lib/format.js';
 import { Article, articleSig } from './article.js';
 import { Button } from './parts.js';
-import { useState } from '../vendor/preact/hooks.js';
+import { useEffect, useMemo, useState } from '../vendor/preact/hooks.js';
+
+// The first screen of articles renders at once; the rest follow in slices between frames, so a long
+// standard on a slow tablet answers a tap while it is still being laid out.
+const FIRST_SLICE = 12;
+const SLICE = 20;
 
 const LOCKED = new Set(['submitted', 'accepted']);
 
@@ -61,7 +66,8 @@ function Opinions({ app, ctx }) {
   if (ctx.inspection.stage !== 'self' && !opinions.length) return null;
   return html`<section class="section card" data-testid="opinions"><h2>${t('opinions')}</h2>
     ${opinions.length ? opinions.map((o) => html`<blockquote class="opinion" data-testid="opinion" key=${o.id}>
-      <p>${o.text || o.opinion}</p><footer class="muted">${o.stage ? t(`stage_${o.stage}`) : ''} ${formatTime(o.at || o.createdAt, app.state.lang.value)}</footer>
+      <p>${o.opinion || o.text}</p><footer class="muted">${o.stage ? t(`stage_${o.stage}`) : ''}
+        ${o.returnedByName ? ` · ${o.returnedByName}` : ''} · ${formatTime(o.returnedAt || o.createdAt, app.state.lang.value)}</footer>
     </blockquote>`) : html`<p class="muted">${t('noOpinions')}</p>`}
   </section>`;
 }
@@ -81,9 +87,10 @@ function SubmitPanel({ app, ctx }) {
 
 function Section({ app, ctx, section, depth }) {
   const Heading = depth === 0 ? 'h2' : 'h3';
+  if ((ctx.order.sections.get(section.code) ?? 0) >= ctx.shown) return null;
   return html`<section class=${`section depth-${depth}`} data-testid="section" data-section=${section.code}>
     <${Heading}><span class="num">${section.code}</span> ${section.title}<//>
-    ${(section.articles || []).map((a) => html`<${Article} key=${a.number} app=${app} ctx=${ctx} article=${a}
+    ${(section.articles || []).filter((a) => ctx.order.articles.get(a.number) < ctx.shown).map((a) => html`<${Article} key=${a.number} app=${app} ctx=${ctx} article=${a}
       sig=${articleSig(ctx, a, app.state.lang.value, app.state.progress.value)} />`)}
     ${(section.sections || []).map((s) => html`<${Section} key=${s.code} app=${app} ctx=${ctx} section=${s} depth=${depth + 1} />`)}
   </section>`;
@@ -106,6 +113,24 @@ export function Inspection({ app, id }) {
   const inspection = view.get(`inspection/${id}`);
   const raters = [];
   const [rater, setRater] = useState(null);
+  const [shown, setShown] = useState(FIRST_SLICE);
+  const standardId = inspection?.standardVersionId;
+  const bundleForOrder = state.standards.value.get(standardId);
+  // reading order: each article's index, and each section's first article index (to skip empty sections)
+  const order = useMemo(() => {
+    const articles = new Map();
+    const sections = new Map();
+    walkSections(bundleForOrder?.sections).forEach(({ article, chain }, index) => {
+      articles.set(article.number, index);
+      for (const section of chain) if (!sections.has(section.code)) sections.set(section.code, index);
+    });
+    return { articles, sections };
+  }, [bundleForOrder]);
+  useEffect(() => {
+    if (shown >= order.articles.size) return undefined;
+    const timer = setTimeout(() => setShown((n) => n + SLICE), 0);
+    return () => clearTimeout(timer);
+  }, [shown, order]);
   if (!inspection) return html`<main class="page"><a class="btn link" href="#/">← ${t('back')}</a><p class="card empty">${t('noAssignments')}</p></main>`;
   const bundle = state.standards.value.get(inspection.standardVersionId);
   const facility = view.get(`facility/${inspection.facilityId}`);
@@ -132,7 +157,7 @@ export function Inspection({ app, id }) {
   const conflicts = openConflictsOf(view, id);
   const resolved = [...view.values()].filter((v) => v && v.registerKey && v.inspectionId === id && v.status === 'resolved');
   const ctx = {
-    inspection, bundle, mode, rater: activeRater,
+    inspection, bundle, mode, rater: activeRater, order, shown,
     locked: LOCKED.has(inspection.status),
     answers: answersOf(view, id),
     notesByItem: groupBy(notesOf(view, id), 'itemCode'),

@@ -188,3 +188,16 @@ def idb_counts(page: Page) -> dict[str, int]:
     )
     counts: dict[str, int] = json.loads(result)
     return counts
+
+
+def session_expiry(page: Page) -> str:
+    """When the token the app holds expires (ISO 8601, from the login answer it stored)."""
+    expires: str = page.evaluate(
+        """async () => {
+          const db = await new Promise((ok, err) => { const r = indexedDB.open('fieldcheck'); r.onsuccess = () => ok(r.result); r.onerror = err; });
+          const session = await new Promise((ok) => { const r = db.transaction('meta').objectStore('meta').get('session'); r.onsuccess = () => ok(r.result); });
+          db.close();
+          return session.expiresAt;
+        }"""
+    )
+    return expires

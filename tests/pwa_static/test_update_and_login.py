@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from playwright.sync_api import Playwright
@@ -19,6 +20,7 @@ from tests.pwa_static.browser import (
     jpeg_files,
     login,
     open_inspection,
+    session_expiry,
     wait_controlled,
     wait_synced,
 )
@@ -95,14 +97,16 @@ def test_expired_login_keeps_the_queue_and_syncs_after_signing_in_again(
         with Api(server.url, "inspector1") as api:
             inspection_id = api.inspection_id("county")
         page = first_page(tablet)
-        signed_in = time.monotonic()
         login(page, server.url, "inspector1")
         open_inspection(page, inspection_id)
         wait_synced(page)
         tablet.set_offline(True)
         for item, grade in ITEMS.items():
             answer(page, item, grade)
-        time.sleep(max(0.0, ttl + 1 - (time.monotonic() - signed_in)))  # the token has expired meanwhile
+        expires = datetime.fromisoformat(session_expiry(page))
+        time.sleep(
+            max(0.0, (expires - datetime.now(UTC)).total_seconds() + 1.5)
+        )  # the token expires meanwhile
 
         tablet.set_offline(False)  # back online: the app syncs by itself and learns the sign-in expired
         page.wait_for_selector("[data-testid=login-expired]", timeout=LONG)
