@@ -153,7 +153,9 @@ PROBE = """
 
 def interactive_ms(page: Page, url: str) -> dict[str, float]:
     page.goto(url)
-    page.wait_for_function("window.__fcInteractive !== undefined && window.__fcRendered !== undefined", timeout=60_000)
+    page.wait_for_function(
+        "window.__fcInteractive !== undefined && window.__fcRendered !== undefined", timeout=60_000
+    )
     if DEBUG:
         print(page.evaluate("JSON.stringify(performance.getEntriesByType('navigation')[0])")[:600])
     marks: dict[str, float] = page.evaluate(
