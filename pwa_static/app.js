@@ -97,6 +97,7 @@ async function main() {
     state,
     actions,
     engines,
+    api,
     async applyUpdate() {
       state.update.value = { ...state.update.value, applying: true };
       await engines.upload.pause(); // an upload in flight resumes from its offset after the reload

@@ -34,9 +34,12 @@ self.addEventListener('sync', (event) => {
   );
 });
 
+// opened once per worker start: every module of a cold start is one cache lookup, not an open and a lookup
+let staticCache = null;
+
 async function cacheFirst(request, cacheKey) {
-  const cache = await caches.open(STATIC_CACHE);
-  const hit = await cache.match(cacheKey || request);
+  staticCache ??= caches.open(STATIC_CACHE);
+  const hit = await (await staticCache).match(cacheKey || request);
   if (hit) return hit;
   return fetch(request);
 }

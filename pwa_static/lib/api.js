@@ -48,5 +48,6 @@ export function createApi(getToken) {
   return {
     get: (path, headers) => request('GET', path, undefined, headers),
     post: (path, body) => request('POST', path, body ?? {}),
+    patch: (path, body) => request('PATCH', path, body ?? {}),
   };
 }

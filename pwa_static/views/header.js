@@ -30,6 +30,8 @@ export function Header({ app }) {
     <nav class="tabs" aria-label=${t('appName')}>
       <a href="#/" class=${route === 'assignments' || route === 'inspection' ? 'tab active' : 'tab'}
         aria-current=${route === 'assignments' ? 'page' : undefined}>${t('assignments')}</a>
+      ${['office', 'admin'].includes(user?.role) && html`<a href="#/office" class=${route === 'office' ? 'tab active' : 'tab'}
+        data-testid="nav-office" aria-current=${route === 'office' ? 'page' : undefined}>${t('office')}</a>`}
       <a href="#/sync" class=${route === 'sync' ? 'tab active' : 'tab'} data-testid="nav-sync"
         aria-current=${route === 'sync' ? 'page' : undefined}>${t('syncCentre')}</a>
     </nav>

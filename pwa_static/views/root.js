@@ -1,3 +1,4 @@
+import { useEffect, useState } from '../vendor/preact/hooks.js';
 import { html } from '../lib/html.js';
 import { Assignments } from './assignments.js';
 import { Header } from './header.js';
@@ -21,6 +22,18 @@ function Banners({ app }) {
   </div>`;
 }
 
+// The office's screens load on demand, for office and admin roles only.
+function OfficeLazy({ app, route }) {
+  const [mod, setMod] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    import('./office/index.js').then(setMod, setError);
+  }, []);
+  if (error) return html`<main class="page"><p class="banner error" role="alert">${error.message}</p></main>`;
+  if (!mod) return html`<main class="page"><p class="muted">${app.state.t('loading')}</p></main>`;
+  return html`<${mod.Office} app=${app} route=${route} />`;
+}
+
 export function Root({ app }) {
   const { state } = app;
   const session = state.session.value;
@@ -29,6 +42,7 @@ export function Root({ app }) {
   let page;
   if (route.name === 'inspection') page = html`<${Inspection} key=${route.id} app=${app} id=${route.id} />`;
   else if (route.name === 'sync') page = html`<${SyncCentre} app=${app} />`;
+  else if (route.name === 'office' && ['office', 'admin'].includes(session.user?.role)) page = html`<${OfficeLazy} app=${app} route=${route} />`;
   else page = html`<${Assignments} app=${app} />`;
   return html`<${Header} app=${app} /><${Banners} app=${app} />${page}`;
 }

@@ -1,0 +1,86 @@
+// Applications of a round, with accept / return (a written opinion), and the city and province samples.
+import { useState } from '../../vendor/preact/hooks.js';
+import { html } from '../../lib/html.js';
+import { formatTime } from '../../lib/format.js';
+import { useApi } from './data.js';
+
+function ReturnForm({ t, onSubmit, testid }) {
+  const [open, setOpen] = useState(false);
+  const [text, setText] = useState('');
+  if (!open) return html`<button type="button" class="btn" data-testid=${`${testid}-open`} onClick=${() => setOpen(true)}>${t('returnWithOpinion')}</button>`;
+  return html`<form class="return-form" onSubmit=${(e) => { e.preventDefault(); if (text.trim()) onSubmit(text.trim()); }}>
+    <label class="field"><span>${t('opinion')}</span>
+      <textarea data-testid=${`${testid}-opinion`} rows="3" required value=${text} onInput=${(e) => setText(e.currentTarget.value)}></textarea></label>
+    <button type="submit" class="btn primary" data-testid=${`${testid}-submit`} disabled=${!text.trim()}>${t('returnConfirm')}</button>
+  </form>`;
+}
+
+export { ReturnForm };
+
+function Samples({ app, roundId }) {
+  const t = app.state.t;
+  const lang = app.state.lang.value;
+  const samples = useApi(app, `/api/rounds/${roundId}/samples`);
+  const [error, setError] = useState(null);
+  const [seed, setSeed] = useState('');
+  async function draw(level) {
+    setError(null);
+    try {
+      await app.api.post(`/api/rounds/${roundId}/samples`, { level, tier: 'basic', ...(seed ? { seed } : {}) });
+      samples.reload();
+    } catch (err) {
+      setError(err.message);
+    }
+  }
+  return html`<section class="card" data-testid="samples"><h2>${t('sampling')}</h2>
+    <p class="muted">${t('samplingRule')}</p>
+    <div class="row">
+      <label class="field inline"><span>${t('seed')}</span><input value=${seed} onInput=${(e) => setSeed(e.currentTarget.value)} placeholder=${t('seedAuto')} /></label>
+      <button type="button" class="btn primary" data-testid="draw-city" onClick=${() => draw('city')}>${t('drawCity')}</button>
+      <button type="button" class="btn primary" data-testid="draw-province" onClick=${() => draw('province')}>${t('drawProvince')}</button>
+    </div>
+    ${error && html`<p class="banner error" role="alert">${error}</p>`}
+    ${(samples.data || []).map((s) => html`<article class="sample" key=${s.id} data-testid="sample" data-level=${s.level}>
+      <h3>${t(`stage_${s.level}`)} · ${t(`tier_${s.tier}`)} · ${Math.round(s.ratio * 100)}% · ${t('drawnOf', { n: s.drawnCount, of: s.poolSize })}</h3>
+      <p class="muted">${t('seed')} <code>${s.seed}</code> · ${formatTime(s.drawnAt, lang)} ${s.inUse ? ` · ${t('sampleInUse')}` : ''}</p>
+      <p>${s.explanation}</p>
+      <table class="table"><thead><tr><th scope="col">${t('county')}</th><th scope="col">${t('pool')}</th><th scope="col">${t('drawn')}</th><th scope="col">${t('why')}</th></tr></thead>
+      <tbody>${s.strata.map((st) => html`<tr key=${st.countyId}><td>${st.countyName}</td><td>${st.poolSize}</td>
+        <td>${st.facilities.filter((f) => f.drawn).map((f) => f.name).join('、') || '—'}</td><td class="muted">${st.why}</td></tr>`)}</tbody></table>
+    </article>`)}
+  </section>`;
+}
+
+export function Applications({ app, roundId }) {
+  const t = app.state.t;
+  const lang = app.state.lang.value;
+  const apps = useApi(app, `/api/applications?roundId=${roundId}`);
+  const facilities = useApi(app, '/api/facilities');
+  const names = new Map((facilities.data || []).map((f) => [f.id, f.name]));
+  const [error, setError] = useState(null);
+  async function decide(id, body) {
+    setError(null);
+    try {
+      await app.api.patch(`/api/applications/${id}`, body);
+      apps.reload();
+    } catch (err) {
+      setError(err.message);
+    }
+  }
+  return html`<section data-testid="applications">
+    <section class="card"><h2>${t('applications')}</h2>
+      ${error && html`<p class="banner error" role="alert">${error}</p>`}
+      ${(apps.data || []).length === 0 ? html`<p class="muted">${t('noApplications')}</p>` : html`
+      <table class="table"><thead><tr><th scope="col">${t('facility')}</th><th scope="col">${t('tier')}</th><th scope="col">${t('status')}</th>
+        <th scope="col">${t('appliedAt')}</th><th scope="col">${t('actions')}</th></tr></thead>
+      <tbody>${apps.data.map((a) => html`<tr key=${a.id} data-testid="application" data-application-id=${a.id}>
+        <td>${names.get(a.facilityId) || a.facilityId}</td><td>${t(`tier_${a.tier}`)}</td><td>${t(`app_${a.status}`)}</td>
+        <td>${formatTime(a.createdAt, lang)}</td>
+        <td class="actions">${a.status === 'applied' && html`<button type="button" class="btn primary" data-testid="application-accept"
+            onClick=${() => decide(a.id, { status: 'accepted' })}>${t('accept')}</button>`}
+          ${(a.status === 'applied' || a.status === 'accepted') && html`<${ReturnForm} t=${t} testid="application-return"
+            onSubmit=${(opinion) => decide(a.id, { status: 'returned', opinion })} />`}</td></tr>`)}</tbody></table>`}
+    </section>
+    <${Samples} app=${app} roundId=${roundId} />
+  </section>`;
+}

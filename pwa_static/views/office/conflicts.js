@@ -1,0 +1,42 @@
+// The office's queue of open conflicts, by inspection and section; resolved with a written reason.
+import { useState } from '../../vendor/preact/hooks.js';
+import { html } from '../../lib/html.js';
+import { useApi } from './data.js';
+
+function Resolve({ app, conflict, onDone }) {
+  const t = app.state.t;
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState(null);
+  async function pick(value) {
+    setError(null);
+    try {
+      await app.api.post(`/api/conflicts/${conflict.id}/resolve`, { value, baseVersion: conflict.version, reason });
+      onDone();
+    } catch (err) {
+      setError(err.message);
+    }
+  }
+  return html`<div class="resolve" data-testid="office-conflict" data-item=${conflict.itemCode}>
+    <p><span class="num">${conflict.itemCode}</span> ${t('candidates')}</p>
+    <label class="field"><span>${t('reason')}</span>
+      <input data-testid="office-conflict-reason" value=${reason} required onInput=${(e) => setReason(e.currentTarget.value)} /></label>
+    <div class="row">${conflict.candidates.map((c) => html`<button type="button" class="btn primary" key=${c.clientId + c.mutationId}
+      data-testid="office-conflict-pick" data-value=${String(c.value)} disabled=${!reason.trim()} onClick=${() => pick(c.value)}>
+      ${t('conflictPick', { v: String(c.value) })}</button>`)}</div>
+    ${error && html`<p class="banner error" role="alert">${error}</p>`}
+  </div>`;
+}
+
+export function Conflicts({ app, roundId }) {
+  const t = app.state.t;
+  const queue = useApi(app, `/api/rounds/${roundId}/conflicts`);
+  if (queue.error) return html`<p class="banner error" role="alert">${queue.error.message}</p>`;
+  const groups = queue.data || [];
+  return html`<section data-testid="conflict-queue">
+    ${groups.length === 0 && html`<p class="card muted">${t('noConflicts')}</p>`}
+    ${groups.map((g) => html`<section class="card" key=${g.inspectionId + g.section}>
+      <h2>${g.facilityName} · ${t(`stage_${g.stage}`)} · ${g.section} ${g.sectionTitle}</h2>
+      ${g.conflicts.map((c) => html`<${Resolve} key=${c.id} app=${app} conflict=${c} onDone=${queue.reload} />`)}
+    </section>`)}
+  </section>`;
+}

@@ -1,0 +1,52 @@
+// The review office's screens (desktop first), loaded on demand for office and admin roles.
+import { useEffect, useState } from '../../vendor/preact/hooks.js';
+import { html } from '../../lib/html.js';
+import { Applications } from './applications.js';
+import { Conflicts } from './conflicts.js';
+import { Dashboard } from './dashboard.js';
+import { useApi } from './data.js';
+import { Rankings } from './rankings.js';
+import { Reconcile } from './reconcile.js';
+
+const TABS = ['dashboard', 'applications', 'reconcile', 'conflicts', 'rankings'];
+
+export function Office({ app, route }) {
+  const t = app.state.t;
+  const rounds = useApi(app, '/api/rounds');
+  const [roundId, setRoundId] = useState(localStorage.getItem('fieldcheck.round') || null);
+  useEffect(() => {
+    const list = rounds.data || [];
+    if (list.length && !list.some((r) => r.id === roundId)) setRoundId(list[list.length - 1].id);
+  }, [rounds.data]);
+  const choose = (id) => {
+    localStorage.setItem('fieldcheck.round', id);
+    setRoundId(id);
+  };
+  const tab = TABS.includes(route.tab) ? route.tab : 'dashboard';
+  let body = null;
+  if (roundId) {
+    const props = { app, roundId, route };
+    body = {
+      dashboard: html`<${Dashboard} ...${props} />`,
+      applications: html`<${Applications} ...${props} />`,
+      reconcile: html`<${Reconcile} ...${props} />`,
+      conflicts: html`<${Conflicts} ...${props} />`,
+      rankings: html`<${Rankings} ...${props} />`,
+    }[tab];
+  }
+  return html`<main class="page office" data-testid="office">
+    <div class="office-head">
+      <h1>${t('office')}</h1>
+      <label class="field inline"><span>${t('round')}</span>
+        <select data-testid="round-select" value=${roundId || ''} onChange=${(e) => choose(e.currentTarget.value)}>
+          ${(rounds.data || []).map((r) => html`<option value=${r.id} key=${r.id}>${r.name}</option>`)}
+        </select></label>
+    </div>
+    <nav class="subtabs" aria-label=${t('office')}>
+      ${TABS.map((name) => html`<a key=${name} href=${`#/office/${name}`} data-testid=${`office-tab-${name}`}
+        class=${name === tab ? 'tab active' : 'tab'} aria-current=${name === tab ? 'page' : undefined}>${t(`office_${name}`)}</a>`)}
+    </nav>
+    ${rounds.error && html`<p class="banner error" role="alert">${rounds.error.message}</p>`}
+    ${body}
+  </main>`;
+}

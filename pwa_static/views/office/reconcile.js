@@ -1,0 +1,132 @@
+// Reconciliation: a facility's self-assessment beside each review stage, article by article, with both
+// sides' photos; gaps of two grades or more stand out. Each stage's conclusion, its sign-off and its return.
+import { useEffect, useState } from '../../vendor/preact/hooks.js';
+import { html } from '../../lib/html.js';
+import { ReturnForm } from './applications.js';
+import { useApi, useThumb } from './data.js';
+
+const GRADE_RANK = { A: 4, B: 3, C: 2, D: 1 };
+
+function gap(a, b) {
+  if (!(a in GRADE_RANK) || !(b in GRADE_RANK)) return 0;
+  return Math.abs(GRADE_RANK[a] - GRADE_RANK[b]);
+}
+
+function show(t, value) {
+  if (value === null || value === undefined) return '—';
+  if (value === true) return t('met');
+  if (value === false) return t('notMet');
+  if (value === 'na') return t('na');
+  return String(value);
+}
+
+function Thumb({ app, photo }) {
+  const url = useThumb(app, photo.photoId);
+  return html`<figure class="mini" data-testid="reconcile-photo" data-photo-id=${photo.photoId}>
+    ${url ? html`<img src=${url} alt=${`${photo.itemCode}`} />` : html`<div class="noimg" aria-hidden="true"></div>`}
+    ${(photo.flags || []).length > 0 && html`<figcaption class="warn-text">${photo.flags.map((f) => f.detail || f.code).join('；')}</figcaption>`}
+  </figure>`;
+}
+
+function Photos({ app, photos }) {
+  if (!photos?.length) return null;
+  return html`<div class="mini-grid">${photos.map((p) => html`<${Thumb} key=${p.photoId} app=${app} photo=${p} />`)}</div>`;
+}
+
+function StageConclusion({ app, stage, onChange }) {
+  const t = app.state.t;
+  const view = useApi(app, `/api/inspections/${stage.inspectionId}/conclusion`);
+  const [error, setError] = useState(null);
+  async function post(path, body) {
+    setError(null);
+    try {
+      await app.api.post(path, body);
+      view.reload();
+      onChange();
+    } catch (err) {
+      setError(err.message);
+    }
+  }
+  const c = view.data?.conclusion;
+  return html`<section class="card stage-conclusion" data-testid="stage-conclusion" data-stage=${stage.stage}>
+    <h3>${t(`stage_${stage.stage}`)} · ${t(`status_${stage.status}`)}</h3>
+    ${c && html`<p data-testid="conclusion-known"><strong>${c.known || c.tierLabel || t(`conclusion_${c.status}`)}</strong></p>
+      ${(c.standings || []).length > 0 && html`<ul class="standings">${c.standings.map((s) => html`<li key=${s.code} data-standing=${s.standing}>
+        <span class=${`badge standing-${s.standing}`}>${t(`standing_${s.standing}`)}</span> ${s.label}：<span class="muted">${s.reason}</span></li>`)}</ul>`}`}
+    ${error && html`<p class="banner error" role="alert">${error}</p>`}
+    <div class="row">
+      ${stage.stage !== 'self' && html`<button type="button" class="btn primary" data-testid="conclusion-confirm"
+        onClick=${() => post(`/api/inspections/${stage.inspectionId}/conclusion/confirm`, {})}>${t('signOff')}</button>`}
+      ${stage.status === 'submitted' && html`<${ReturnForm} t=${t} testid="inspection-return"
+        onSubmit=${(opinion) => post(`/api/inspections/${stage.inspectionId}/return`, { opinion })} />`}
+    </div>
+  </section>`;
+}
+
+// every stage's receipt (its photos by article), fetched together once the stages are known
+function useReceipts(app, inspectionIds) {
+  const [receipts, setReceipts] = useState({});
+  const key = inspectionIds.join(',');
+  useEffect(() => {
+    let live = true;
+    Promise.all(inspectionIds.map((id) => app.api.get(`/api/inspections/${id}/receipt`).then((r) => [id, r.data]).catch(() => [id, null])))
+      .then((pairs) => live && setReceipts(Object.fromEntries(pairs)));
+    return () => {
+      live = false;
+    };
+  }, [key]);
+  return receipts;
+}
+
+function FacilityReconcile({ app, roundId, facilityId }) {
+  const t = app.state.t;
+  const view = useApi(app, `/api/facilities/${facilityId}/rounds/${roundId}/discrepancies`);
+  const data = view.data;
+  const stages = data ? [data.selfAssessment, ...data.reviews].filter(Boolean) : [];
+  const receipts = useReceipts(app, stages.map((s) => s.inspectionId));
+  if (view.error) return html`<p class="banner error" role="alert">${view.error.message}</p>`;
+  if (!data) return html`<p class="muted">${t('loading')}</p>`;
+  const photosBy = stages.map((_, i) => {
+    const map = new Map();
+    for (const p of receipts[stages[i].inspectionId]?.photos || []) {
+      if (!map.has(p.itemCode)) map.set(p.itemCode, []);
+      map.get(p.itemCode).push(p);
+    }
+    return map;
+  });
+  return html`<section data-testid="reconcile-view">
+    <div class="grid2">${stages.map((s) => html`<${StageConclusion} key=${s.inspectionId} app=${app} stage=${s} onChange=${view.reload} />`)}</div>
+    <table class="table reconcile" data-testid="reconcile-table">
+      <thead><tr><th scope="col">${t('article')}</th>${stages.map((s) => html`<th scope="col" key=${s.stage}>${t(`stage_${s.stage}`)}</th>`)}</tr></thead>
+      <tbody>${data.items.map((row) => {
+        const cells = [{ stage: 'self', value: row.selfValue }, ...row.stages];
+        const wide = row.stages.some((c) => gap(row.selfValue, c.value) >= 2);
+        return html`<tr key=${row.item} class=${wide ? 'wide-gap' : ''} data-testid="reconcile-row" data-item=${row.item} data-wide-gap=${String(wide)}>
+          <th scope="row"><span class="num">${row.item}</span> ${row.title}</th>
+          ${cells.map((cell, i) => html`<td key=${i} class=${cell.difference ? `diff-${cell.difference}` : ''}>
+            <span class="grade-cell">${show(t, cell.value)}</span>${cell.difference && cell.difference !== 'same' ? html` <small class="muted">${t(`diff_${cell.difference}`)}</small>` : ''}
+            <${Photos} app=${app} photos=${photosBy[i]?.get(row.item)} /></td>`)}
+        </tr>`;
+      })}</tbody>
+    </table>
+  </section>`;
+}
+
+export function Reconcile({ app, roundId, route }) {
+  const t = app.state.t;
+  const inspections = useApi(app, `/api/inspections?roundId=${roundId}`);
+  const facilities = new Map();
+  for (const i of inspections.data || []) {
+    if (!facilities.has(i.facilityId)) facilities.set(i.facilityId, { id: i.facilityId, name: i.facilityName, stages: [] });
+    facilities.get(i.facilityId).stages.push(i);
+  }
+  const chosen = route.id;
+  return html`<section class="split">
+    <nav class="card facility-list" aria-label=${t('facility')}>
+      <ul>${[...facilities.values()].map((f) => html`<li key=${f.id}>
+        <a href=${`#/office/reconcile/${f.id}`} class=${f.id === chosen ? 'tab active' : 'tab'} data-testid="reconcile-facility" data-facility-id=${f.id}>
+          ${f.name} <small class="muted">${f.stages.map((s) => t(`stage_${s.stage}`)).join(' · ')}</small></a></li>`)}</ul>
+    </nav>
+    <div>${chosen ? html`<${FacilityReconcile} key=${chosen} app=${app} roundId=${roundId} facilityId=${chosen} />` : html`<p class="muted card">${t('pickFacility')}</p>`}</div>
+  </section>`;
+}
