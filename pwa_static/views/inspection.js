@@ -79,13 +79,14 @@ function Apply({ app, ctx }) {
   const [apps, setApps] = useState(null);
   const [error, setError] = useState(null);
   const online = app.state.online.value;
+  const mine = inspection.stage === 'self' && app.state.session.value?.user?.role === 'clinic';
   const load = () =>
     app.api.get(`/api/applications?facilityId=${inspection.facilityId}&roundId=${inspection.roundId}`)
       .then((r) => setApps(r.data), () => setApps(null));
   useEffect(() => {
-    if (online) load();
-  }, [online, inspection.id]);
-  if (inspection.stage !== 'self' || app.state.session.value?.user?.role !== 'clinic') return null;
+    if (online && mine) load();
+  }, [online, inspection.id, mine]);
+  if (!mine) return null;
   async function apply(tier) {
     setError(null);
     try {
