@@ -23,6 +23,7 @@ from backend.db import bind_engine, close_held_writer, make_engine, open_held_wr
 from backend.db_sqlite import close_pool, open_pool
 from backend.errors import exception_handlers
 from backend.health import health
+from backend.openapi_contract import BEARER, OpenAPIContractPlugin, StrictStructSchemaPlugin
 from backend.settings import Settings
 from backend.standards.services import install_shipped_standards
 from backend.storage import build_storage, prepare_storage
@@ -98,8 +99,8 @@ def openapi_config() -> OpenAPIConfig:
         description="Offline-first on-site inspections: sync, evidence photos, standards and conclusions.",
         path="/schema",
         render_plugins=[LocalScalarRenderPlugin()],
-        components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
-        security=[{"bearer": []}],
+        # which operations need it: backend/openapi_contract.py
+        components=Components(security_schemes={BEARER: SecurityScheme(type="http", scheme="bearer")}),
     )
 
 
@@ -164,6 +165,7 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
         openapi_config=openapi_config(),
         cors_config=cors_config(settings),
         before_send=[security_headers_hook()],
+        plugins=[OpenAPIContractPlugin(), StrictStructSchemaPlugin()],
         debug=False,
     )
     app.state.settings = settings
