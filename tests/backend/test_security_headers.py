@@ -56,8 +56,11 @@ async def test_every_kind_of_response_has_the_headers(client: httpx.AsyncClient,
         await client.get("/api/no/such/path"),  # 404 from the router
         await client.post("/api/admin/regions", content=b"{", headers=headers),  # 400
         await client.delete("/health"),  # 405
+        await client.get("/"),  # the PWA's shell, its service worker and manifest
+        await client.get("/sw.js"),
+        await client.get("/manifest.webmanifest"),
     ]
-    assert [r.status_code for r in responses] == [200, 200, 401, 404, 400, 405]
+    assert [r.status_code for r in responses] == [200, 200, 401, 404, 400, 405, 200, 200, 200]
     for response in responses:
         assert_web_headers(response)
 
