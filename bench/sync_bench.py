@@ -504,6 +504,12 @@ async def pull_once(http: RawHttp, device: Device) -> tuple[float, int]:
             return time.perf_counter() - started, status
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process so far (/proc/<pid>/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -534,8 +540,10 @@ async def soak(url: str, setup: dict[str, Any], n: int, seconds: float, server_p
     errors: dict[str, int] = {}
     late = 0
     rss: list[int] = [rss_kib(server_pid)]
+    load_before = os.getloadavg()[0]
     async with RawHttp(url, 200) as http:
         await push_once(http, devices[0], 1)
+        cpu_start = cpu_seconds(server_pid)
         start = time.perf_counter()
         stop = asyncio.Event()
 
@@ -575,6 +583,8 @@ async def soak(url: str, setup: dict[str, Any], n: int, seconds: float, server_p
         await asyncio.gather(*pending, return_exceptions=True)
         stop.set()
         await sampler
+        cpu = cpu_seconds(server_pid) - cpu_start
+        wall = time.perf_counter() - start
     scheduled = n * max(1, round(seconds / 10))
     return {
         "devices": n,
@@ -591,6 +601,11 @@ async def soak(url: str, setup: dict[str, Any], n: int, seconds: float, server_p
         "rss_max_mib": max(rss) / 1024,
         "rss_end_mib": rss[-1] / 1024,
         "rss_samples": len(rss),
+        # the server is one process (one core for Python): CPU per push + pull bounds the devices it can serve
+        "cpu_ms_per_cycle": cpu * 1000 / max(1, len(pulls)),
+        "server_cpu_share": cpu / wall,
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
     }
 
 
@@ -748,7 +763,9 @@ async def _soak(server: Server, setup: dict[str, Any], args: argparse.Namespace)
     print(
         f"  soak: push p50 {result['push_p50']:.1f} ms p99 {result['push_p99']:.1f} ms, pull p99 "
         f"{result['pull_p99']:.1f} ms, {result['pushes']} / {result['scheduled']} pushes, errors "
-        f"{result['errors'] or 'none'}, RSS {result['rss_start_mib']:.0f} → max {result['rss_max_mib']:.0f} MiB",
+        f"{result['errors'] or 'none'}, RSS {result['rss_start_mib']:.0f} → max {result['rss_max_mib']:.0f} MiB, "
+        f"server CPU {result['cpu_ms_per_cycle']:.1f} ms per push + pull ({result['server_cpu_share']:.0%} of a "
+        f"core), load average {result['load_before']:.1f} → {result['load_after']:.1f}",
         flush=True,
     )
     return result
@@ -767,15 +784,17 @@ def render_soak(results: dict[str, dict[str, Any]], args: argparse.Namespace) ->
         f"--soak-devices {args.soak_devices} --soak-seconds {args.soak_seconds:g} --write`.",
         "",
         "| database | p50 push | p99 push | p50 pull | p99 pull | pushes done / scheduled | late starts | errors "
-        "| server RSS at start | max | at end |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+        "| server RSS at start | max | at end | server CPU per push + pull | server CPU use | machine load average |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|",
     ]
     for kind, r in results.items():
         errors = ", ".join(f"{k}: {v}" for k, v in r["errors"].items()) or "none"
         lines.append(
             f"| {kind} | {r['push_p50']:.1f} ms | {r['push_p99']:.1f} ms | {r['pull_p50']:.1f} ms "
             f"| {r['pull_p99']:.1f} ms | {r['pushes']} / {r['scheduled']} | {r['late']} | {errors} "
-            f"| {r['rss_start_mib']:.0f} MiB | {r['rss_max_mib']:.0f} MiB | {r['rss_end_mib']:.0f} MiB |"
+            f"| {r['rss_start_mib']:.0f} MiB | {r['rss_max_mib']:.0f} MiB | {r['rss_end_mib']:.0f} MiB "
+            f"| {r['cpu_ms_per_cycle']:.1f} ms | {r['server_cpu_share']:.0%} of a core "
+            f"| {r['load_before']:.1f} → {r['load_after']:.1f} |"
         )
     lines += ["", "Targets: p99 push < 100 ms, no error, server RSS < 250 MB.", ""]
     return "\n".join(lines)
