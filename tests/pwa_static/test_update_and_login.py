@@ -98,8 +98,6 @@ def test_expired_login_keeps_the_queue_and_syncs_after_signing_in_again(
             inspection_id = api.inspection_id("county")
         page = first_page(tablet)
         login(page, server.url, "inspector1")
-        # after the sign-in returned, so the token (issued during it) surely expires by the sleep's end
-        signed_in = time.monotonic()
         open_inspection(page, inspection_id)
         wait_synced(page)
         tablet.set_offline(True)
