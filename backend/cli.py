@@ -1,4 +1,4 @@
-"""The ``fieldcheck`` command: serve, migrate, demo, import-standard, create-user, worker."""
+"""The ``fieldcheck`` command: serve, migrate, demo, import-standard, create-user, worker, backup, restore."""
 
 from __future__ import annotations
 
@@ -126,6 +126,38 @@ def cmd_worker(args: argparse.Namespace) -> None:
     asyncio.run(run_workers(settings, once=args.once))
 
 
+def cmd_backup(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from backend.backup import BackupError, backup
+
+    try:
+        summary = backup(_settings(), Path(args.dest))
+    except BackupError as error:
+        print(f"fieldcheck backup: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(
+        f"backed up to {summary.path}: database {summary.database_bytes} bytes, "
+        f"{summary.files} files ({summary.file_bytes} bytes) of spool and storage"
+    )
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from backend.backup import BackupError, restore
+
+    try:
+        summary = restore(_settings(), Path(args.src), force=args.force)
+    except BackupError as error:
+        print(f"fieldcheck restore: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(
+        f"restored into {summary.path}: database {summary.database_bytes} bytes, "
+        f"{summary.files} files ({summary.file_bytes} bytes) of spool and storage"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fieldcheck", description="fieldcheck inspections server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -152,6 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run the background workers (photo transfer, derivatives)")
     worker.add_argument("--once", action="store_true", help="drain what is due, then exit")
     worker.set_defaults(func=cmd_worker)
+    back = sub.add_parser(
+        "backup", help="copy the running SQLite database, local storage, spool and key into a new directory"
+    )
+    back.add_argument("dest", help="a new (or empty) directory")
+    back.set_defaults(func=cmd_backup)
+    rest = sub.add_parser("restore", help="bring a backup into FIELDCHECK_DATA_DIR (stop the server first)")
+    rest.add_argument("src", help="a directory made by fieldcheck backup")
+    rest.add_argument("--force", action="store_true", help="replace the data of a non-empty data dir")
+    rest.set_defaults(func=cmd_restore)
     return parser
 
 

@@ -27,6 +27,7 @@ from litestar.routes import HTTPRoute
 
 from backend.accounts.schemas import AuthUser, CreateUserRequest
 from backend.accounts.services import create_user
+from backend.api_docs import SCALAR_FILE
 from backend.app import create_app
 from backend.audit.tables import AuditLog
 from backend.inspections.applications import create_application
@@ -116,9 +117,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/schema"): Row(PUBLIC, "/schema"),
     ("GET", "/schema/openapi.json"): Row(PUBLIC, "/schema/openapi.json"),
-    ("GET", "/schema/swagger"): Row(PUBLIC, "/schema/swagger"),
     ("GET", "/schema/scalar"): Row(PUBLIC, "/schema/scalar"),
-    ("GET", "/schema/oauth2-redirect.html"): Row(PUBLIC, "/schema/oauth2-redirect.html"),
+    ("GET", f"/schema/assets/{SCALAR_FILE}"): Row(PUBLIC, f"/schema/assets/{SCALAR_FILE}"),
     # An unknown docs page is a 404 for everyone, never a 401: the docs are public.
     ("GET", "/schema/{path:str}"): Row(PUBLIC, "/schema/no-such-page", ok=frozenset({404})),
     # session
