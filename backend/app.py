@@ -45,6 +45,7 @@ def _secret_key(settings: Settings) -> str:
 
 
 def route_handlers() -> list[ControllerRouterHandler]:
+    from backend.evidence.controllers import EvidenceController
     from backend.inspections.controllers import (
         ApplicationController,
         AssignmentController,
@@ -87,6 +88,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         *MEDIA_ROUTES,
         ConclusionController,
         ReviewFacilityController,
+        EvidenceController,
         AppShellController,
     ]
 
