@@ -22,8 +22,9 @@ FLAG_CODES: tuple[FlagCode, ...] = (
     "no_location",
 )
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
-# A capture on the period's last day counts, whatever the device's time zone: China is UTC+8 and a day's
-# end there is 16:00 UTC, so the edges are widened by 14 h (the widest offset) rather than guessed.
+# The period's dates are calendar days where the photos are taken. The camera's own wall clock (EXIF, no
+# zone needed) gives the day; with only an instant (rare: no EXIF wall clock kept) the edges are widened by
+# 14 h, the widest UTC offset, rather than guessing the zone.
 PERIOD_SLACK = timedelta(hours=14)
 
 
@@ -48,6 +49,8 @@ class PhotoFacts(msgspec.Struct, kw_only=True, frozen=True):
     item_code: str
     round_id: str | None
     capture_time: datetime | None
+    # EXIF DateTimeOriginal as the camera's wall clock (ISO text, no zone)
+    capture_local: str | None
     latitude: float | None
     longitude: float | None
 
@@ -132,31 +135,43 @@ def place_flags(photo: PhotoFacts, place: Place | None) -> list[StoredFlag]:
     ]
 
 
+def _outside(detail: str) -> list[StoredFlag]:
+    return [StoredFlag(code="outside_period", detail=detail)]
+
+
+def _local_day(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).date()
+    except ValueError:
+        return None
+
+
 def time_flags(photo: PhotoFacts, period: Period | None) -> list[StoredFlag]:
-    if photo.capture_time is None:
+    day = _local_day(photo.capture_local)
+    if photo.capture_time is None and day is None:
         return [StoredFlag(code="no_capture_time", detail="the photo carries no capture time (EXIF)")]
     if period is None:
         return []
+    starts, ends = period.starts_on, period.ends_on
+    if day is not None:
+        if starts is not None and day < starts:
+            return _outside(f"taken {day.isoformat()}, before the round began on {starts.isoformat()}")
+        if ends is not None and day > ends:
+            return _outside(f"taken {day.isoformat()}, after the round ended on {ends.isoformat()}")
+        return []
+    assert photo.capture_time is not None
     when = photo.capture_time if photo.capture_time.tzinfo else photo.capture_time.replace(tzinfo=UTC)
-    if period.starts_on is not None:
-        start = datetime.combine(period.starts_on, datetime.min.time(), UTC) - PERIOD_SLACK
-        if when < start:
-            return [
-                StoredFlag(
-                    code="outside_period",
-                    detail=f"taken {when.date().isoformat()}, before the round began on "
-                    f"{period.starts_on.isoformat()}",
-                )
-            ]
-    if period.ends_on is not None:
-        end = datetime.combine(period.ends_on + timedelta(days=1), datetime.min.time(), UTC) + PERIOD_SLACK
-        if when >= end:
-            return [
-                StoredFlag(
-                    code="outside_period",
-                    detail=f"taken {when.date().isoformat()}, after the round ended on {period.ends_on.isoformat()}",
-                )
-            ]
+    if starts is not None and when < datetime.combine(starts, datetime.min.time(), UTC) - PERIOD_SLACK:
+        return _outside(
+            f"taken {when.date().isoformat()} (UTC), before the round began on {starts.isoformat()}"
+        )
+    if (
+        ends is not None
+        and when >= datetime.combine(ends + timedelta(days=1), datetime.min.time(), UTC) + PERIOD_SLACK
+    ):
+        return _outside(f"taken {when.date().isoformat()} (UTC), after the round ended on {ends.isoformat()}")
     return []
 
 

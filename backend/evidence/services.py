@@ -27,7 +27,8 @@ log = logging.getLogger("fieldcheck.evidence")
 
 _FACTS = (
     'SELECT p."id", p."inspection_id", p."item_code", p."sha256", p."capture_time", p."gps_lat", p."gps_lon", '
-    'p."flags", i."facility", i."round", i."standard_version_id", b."state" AS "blob_state", b."phash" '
+    'p."flags", i."facility", i."round", i."standard_version_id", b."state" AS "blob_state", b."phash", '
+    'b."capture_local" '
     'FROM "photo" p JOIN "inspection" i ON i."id" = p."inspection_id" '
     'LEFT JOIN "media_blob" b ON b."sha256" = p."sha256" WHERE p."deleted" = {} AND '
 )
@@ -48,6 +49,7 @@ def _facts(row: dict[str, Any]) -> PhotoFacts:
         item_code=row["item_code"],
         round_id=None if row["round"] is None else str(row["round"]),
         capture_time=when,
+        capture_local=row["capture_local"],
         latitude=row["gps_lat"],
         longitude=row["gps_lon"],
     )
