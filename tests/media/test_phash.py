@@ -11,11 +11,13 @@ from PIL import Image
 from bench.near_duplicates import TRANSFORMS, load_rgb, samples, score
 from media.phash import (
     NEAR_DUPLICATE_DISTANCE,
+    PROBE_RADIUS,
     bands,
     dhash,
     from_signed,
     hamming,
     neighbours,
+    probes,
     to_signed,
 )
 
@@ -37,18 +39,24 @@ def test_neighbours_cover_exactly_the_radius() -> None:
     assert all(hamming(v, 0b1010) <= 2 for v in found)
 
 
-def test_pigeonhole_every_hash_within_the_threshold_shares_a_probed_band() -> None:
-    """What makes the indexed lookup exact: within NEAR_DUPLICATE_DISTANCE, some band is within r // 4."""
+def test_pigeonhole_every_hash_within_7_bits_shares_a_probed_band() -> None:
+    """What makes the indexed lookup exact up to 7 bits: some band is at most PROBE_RADIUS bits off."""
     rng = random.Random(3)
-    radius = NEAR_DUPLICATE_DISTANCE // 4
     for _ in range(2000):
         value = rng.getrandbits(64)
-        flips = rng.sample(range(64), rng.randint(0, NEAR_DUPLICATE_DISTANCE))
         other = value
-        for bit in flips:
+        for bit in rng.sample(range(64), rng.randint(0, 4 * (PROBE_RADIUS + 1) - 1)):
             other ^= 1 << bit
-        probes = [set(neighbours(b, radius)) for b in bands(value)]
-        assert any(b in p for b, p in zip(bands(other), probes, strict=True))
+        probed = [set(p) for p in probes(value)]
+        assert any(b in p for b, p in zip(bands(other), probed, strict=True))
+
+
+def test_uninformative_bands_are_not_probed_unless_nothing_else_is_left() -> None:
+    flat_top = 0x0000_1234_5678_9ABC
+    per_band = probes(flat_top)
+    assert per_band[0] == []
+    assert all(0 not in p and 0xFFFF not in p for p in per_band)
+    assert probes(0)[0][0] == 0  # all flat: probed anyway
 
 
 def test_a_uniform_border_does_not_change_the_hash_much() -> None:
