@@ -119,8 +119,19 @@ async def test_copies_at_another_facility_are_near_duplicates_and_distinct_photo
         "relatedPhotoIds": [str(elsewhere)],
     }
 
-    # the office's list for the round: both photos side by side, with facility and article
+    # the office may read both facilities: its pull names the original
     office = await login(client, "office")
+    pulled = (
+        await client.post(
+            "/api/sync/pull",
+            json={"protocolVersion": 1, "clientGroupId": "g-office", "cookie": None},
+            headers=office,
+        )
+    ).json()
+    value = next(op["value"] for op in pulled["patch"] if op["key"] == f"photo/{copies['crop2']}")
+    assert value["flags"][0]["relatedPhotoIds"] == [str(elsewhere)]
+
+    # the office's list for the round: both photos side by side, with facility and article
     listed = (
         await client.get(
             f"/api/evidence/rounds/{demo['round']}/flags", params={"code": "near_duplicate"}, headers=office
