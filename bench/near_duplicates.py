@@ -153,3 +153,18 @@ def table(all_samples: list[Sample], thresholds: list[int], mark: Callable[[int]
         kinds = " | ".join(f"{s.recall_by_kind[k]:.2f}" for k in TRANSFORMS)
         lines.append(f"| {label} | {s.precision:.3f} | {s.recall:.3f} | {kinds} |")
     return "\n".join(lines)
+
+
+def lookup_recall(all_samples: list[Sample], threshold: int, radius: int) -> tuple[int, int]:
+    """Of the pairs of one photograph within ``threshold``, how many the indexed lookup reaches (they share a
+    band it probes): (reached, pairs)."""
+    from media.phash import bands, probes
+
+    reached = pairs = 0
+    for a, b in itertools.combinations(all_samples, 2):
+        if a.picture != b.picture or hamming(a.dhash, b.dhash) > threshold:
+            continue
+        pairs += 1
+        probed = probes(a.dhash, radius)
+        reached += any(band in set(p) for band, p in zip(bands(b.dhash), probed, strict=True))
+    return reached, pairs
