@@ -284,7 +284,7 @@ class MediaWorker:
     # -- derivatives --
     async def make_derivatives(self, sha: str) -> None:
         blob = await Blob.select().where(Blob.sha256 == sha).first()
-        if blob is None or blob["state"] == "rejected" or blob["derived"]:
+        if blob is None or blob["state"] == "rejected" or (blob["derived"] and blob["phash"] is not None):
             return
         with tempfile.TemporaryDirectory(prefix="fc-derive-") as tmp:
             source = await self._source(blob, Path(tmp))
@@ -377,6 +377,35 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 
 def _uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+async def enqueue_missing_hashes(
+    engine: Engine[Any], clock: Callable[[], int] = now_ms, limit: int = 100
+) -> int:
+    """Derive jobs for stored blobs made before perceptual hashes existed (derived, no hash, no error, no
+    pending job): the worker makes their derivatives again and stores the hash. Returns how many."""
+    rows = await engine.run_querystring(
+        QueryString(
+            'SELECT b."sha256" FROM "media_blob" b WHERE b."state" = {} AND b."derived" = {} '
+            'AND b."phash" IS NULL AND b."derive_error" IS NULL AND NOT EXISTS (SELECT 1 FROM "media_job" j '
+            'WHERE j."key" = b."sha256" AND j."kind" = {} AND j."done_at" IS NULL) LIMIT {}',
+            "stored",
+            True,
+            "derive",
+            limit,
+        )
+    )
+    if not rows:
+        return 0
+    now = clock()
+    async with write_tx(engine):
+        await Job.insert(
+            *(
+                Job(id=uuid.uuid4(), kind="derive", key=r["sha256"], due_at=now, created_at_ms=now)
+                for r in rows
+            )
+        )
+    return len(rows)
 
 
 async def pending_jobs(kind: str | None = None) -> int:

@@ -312,3 +312,34 @@ async def test_coordinates_csv_is_all_or_nothing_with_a_reason_per_row(
         f"/api/admin/facilities/{demo['facilities'][0]}", json={"latitude": 1.0}, headers=admin
     )
     assert half.status_code == 400
+
+
+async def test_blobs_stored_before_hashes_existed_get_one(
+    client: httpx.AsyncClient, app: Litestar, demo: dict[str, Any], admin: dict[str, str], worker: MediaWorker
+) -> None:
+    from backend.workers import housekeeping
+    from media.tables import Blob
+
+    data = original(load_rgb("rocket.jpg"))
+    first = await _send(client, admin, demo["self_inspections"][1], data)
+    await worker.run_once()
+    row = await Blob.select(Blob.sha256, Blob.phash).first()
+    assert row is not None
+    assert row["phash"] is not None
+    # as a blob derived by an older version looks
+    await Blob.update(
+        {Blob.phash: None, Blob.ph0: None, Blob.ph1: None, Blob.ph2: None, Blob.ph3: None}
+    ).where(Blob.sha256 == row["sha256"])
+    copy = await _send(
+        client, admin, demo["self_inspections"][0], transformed(load_rgb("rocket.jpg"), "half")
+    )
+    await worker.run_once()
+    assert "near_duplicate" not in await _flags(copy)  # the old blob has no hash to be found by
+    await housekeeping(app.state.engine, app.state.settings)
+    await worker.run_once()
+    assert (await Blob.select(Blob.phash).where(Blob.sha256 == row["sha256"]).first()) == {
+        "phash": row["phash"]
+    }
+    assert (await _flags(copy))["near_duplicate"] == [str(first)]
+    await housekeeping(app.state.engine, app.state.settings)  # nothing left to queue
+    assert await worker.run_once() == 0
