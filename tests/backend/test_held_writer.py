@@ -17,6 +17,10 @@ from backend.db_sqlite import close_pool
 async def test_push_tx_reuses_one_connection_and_closes_its_thread(app: Litestar, db_kind: str) -> None:
     engine = app.state.engine
     await close_pool(engine.pool)  # no idle connections of the app's pool among the threads counted here
+    for _ in range(200):  # their threads end just after close() returns; a busy machine takes a while
+        if not any("_connection_worker_thread" in t.name for t in threading.enumerate()):
+            break
+        await asyncio.sleep(0.01)
     before = threading.active_count()
     writer = await open_held_writer(engine)
     assert writer is not None
