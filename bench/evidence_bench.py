@@ -257,8 +257,9 @@ def quality_table() -> str:
     return (
         text
         + "\n\nWhat the indexed lookup reaches of the pairs within the threshold (they share a band it probes): "
-        + f"radius 1 {reach[1][0]}/{reach[1][1]}, radius 0 {reach[0][0]}/{reach[0][1]}. The pairs it cannot "
-        + "reach are those whose only close bands are the flat 0x0000/0xFFFF ones, which are not probed."
+        + f"radius 1 {reach[1][0]}/{reach[1][1]}, radius 0 {reach[0][0]}/{reach[0][1]}. Equality misses "
+        + "the pairs whose bands all moved by a bit or more; radius 1 could miss only pairs whose sole close "
+        + "bands are the flat 0x0000/0xFFFF ones (not probed)."
     )
 
 
@@ -302,8 +303,8 @@ def report(
         "",
         "Reading: the target was p99 < 5 ms. Plain equality (radius 0) reads a few dozen candidates and meets "
         "it when the machine is quiet; radius 1 reads about 17 times more rows (≈ 480 at 500,000 hashes: 17 "
-        "probes per band × 4 bands × 7.6 rows per 16-bit value) and its p99 is several milliseconds above "
-        "it on SQLite. Radius 1 stays the default: the lookup runs in the derivative worker, next to ~100 ms "
+        "probes per band × 4 bands × 7.6 rows per 16-bit value) and its p99 is a few milliseconds above "
+        "it on both databases. Radius 1 stays the default: the lookup runs in the derivative worker, next to ~100 ms "
         "of decoding and resizing per photo, never on a request, and it reaches more of the real copies of (c) "
         "(the last line there). "
         "`find_similar(..., radius=0)` is the switch if a province's worker ever falls behind. The two radii "
