@@ -46,6 +46,7 @@ def _secret_key(settings: Settings) -> str:
 
 
 def route_handlers() -> list[ControllerRouterHandler]:
+    from backend.evidence.controllers import EvidenceController
     from backend.inspections.controllers import (
         ApplicationController,
         AssignmentController,
@@ -88,6 +89,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         *MEDIA_ROUTES,
         ConclusionController,
         ReviewFacilityController,
+        EvidenceController,
         AppShellController,
     ]
 

@@ -6,6 +6,7 @@ from piccolo.table import Table
 
 from backend.accounts.tables import AuthToken, LoginThrottle, User
 from backend.audit.tables import AuditLog
+from backend.evidence.tables import EvidenceReview
 from backend.inspections.tables import Application, Inspection, InspectionMember, Round
 from backend.registry.tables import ExpertProfile, Facility, Region
 from backend.review.tables import ConfirmedConclusion
@@ -29,4 +30,5 @@ TABLES: tuple[type[Table], ...] = (
     *SYNC_TABLES,
     *MEDIA_TABLES,
     ConfirmedConclusion,
+    EvidenceReview,
 )

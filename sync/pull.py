@@ -25,6 +25,7 @@ import msgspec
 from piccolo.engine.base import Engine
 
 from sync.context import Caller
+from sync.flags import visible_flags
 from sync.protocol import DelOp, Limits, PatchOp, PullResponse, PutOp, decode_pull
 from sync.sql import Sql
 
@@ -75,7 +76,8 @@ _ROW_QUERIES = {
     ),
     "photo": (
         'SELECT "id", "inspection_id", "item_code", "requirement_id", "sha256", "size", "mime", "taken_at", '
-        '"caption", "caption_version", "deleted", "version", "created_by" FROM "photo" WHERE "inspection_id" = ? '
+        '"caption", "caption_version", "deleted", "version", "created_by", "flags" FROM "photo" '
+        'WHERE "inspection_id" = ? '
     ),
     "conflict": (
         'SELECT "id", "inspection_id", "register_key", "item_code", "field", "base_version", "candidates", "status", '
@@ -153,7 +155,9 @@ async def _pull(
         since = seen[0] if seen is not None else 0
         upto = current
         if since < current:
-            ops, found, upto = await _changes(sql, iid, since, current, budget, full=seen is None)
+            ops, found, upto = await _changes(
+                sql, iid, since, current, budget, full=seen is None, can_read=caller.can_read
+            )
             patch.extend(op for op, _ in ops)
             conflicts.extend(c for _, c in ops if c is not None)
             budget -= found
@@ -205,7 +209,7 @@ def _inspection_value(row: dict[str, Any], version: int) -> dict[str, Any]:
 
 
 async def _changes(
-    sql: Sql, iid: str, since: int, upto: int, budget: int, *, full: bool
+    sql: Sql, iid: str, since: int, upto: int, budget: int, *, full: bool, can_read: Callable[[UUID], bool]
 ) -> tuple[list[tuple[PatchOp, dict[str, Any] | None]], int, int]:
     """Rows of one inspection changed in (since, upto], at most about ``budget`` of them, cut on a version
     boundary. Returns (ops, rows used, the version the client now has)."""
@@ -241,13 +245,15 @@ async def _changes(
         kept.sort(key=lambda t: t[0])
     ops: list[tuple[PatchOp, dict[str, Any] | None]] = []
     for _, kind, row in kept:
-        op = _op(kind, row, full=full)
+        op = _op(kind, row, full=full, can_read=can_read)
         if op is not None:
             ops.append(op)
     return ops, len(kept), horizon
 
 
-def _op(kind: str, r: dict[str, Any], *, full: bool) -> tuple[PatchOp, dict[str, Any] | None] | None:
+def _op(
+    kind: str, r: dict[str, Any], *, full: bool, can_read: Callable[[UUID], bool]
+) -> tuple[PatchOp, dict[str, Any] | None] | None:
     if kind == "answer":
         key = f"answer/{r['inspection_id']}/{r['item_code']}/{r['field']}"
         value = {
@@ -293,6 +299,7 @@ def _op(kind: str, r: dict[str, Any], *, full: bool) -> tuple[PatchOp, dict[str,
                 "captionVersion": int(r["caption_version"]),
                 "version": int(r["version"]),
                 "createdBy": _s(r["created_by"]),
+                "flags": visible_flags(r["flags"], can_read),
             },
         ), None
     record = conflict_record(r)

@@ -7,10 +7,10 @@ See docs/standards.md for the meaning of every part.
 
 from __future__ import annotations
 
-from typing import Literal, TypeAlias
+from typing import Annotated, Literal, TypeAlias
 
 import msgspec
-from msgspec import Struct, field
+from msgspec import Meta, Struct, field
 
 Verification: TypeAlias = Literal["verified", "illustrative"]
 ScoringMode: TypeAlias = Literal["graded", "points", "passfail", "weighted"]
@@ -249,6 +249,8 @@ class ProgrammeSettings(_Wire, frozen=True):
     rank_scopes: tuple[str, ...] = ()  # "county" | "city" | "province"
     improvement_list_kinds: tuple[str, ...] = ()
     title_valid_years: int | None = None
+    # evidence photos taken farther than this from the facility's coordinates are flagged far_from_facility
+    evidence_radius_km: Annotated[float, Meta(gt=0, le=1000)] = 3.0
 
 
 # ---------------------------------------------------------------------------------------------- the standard

@@ -176,6 +176,24 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda ctx, role: f"/api/admin/facilities/{ctx.facility(0)}",
         lambda ctx, role: {"medicalStaffCount": 12},
     ),
+    # the matrix sends JSON, which the CSV import refuses (400): the check is that the guard let admin through
+    ("POST", "/api/admin/facilities/coordinates"): Row(
+        allow("admin"),
+        "/api/admin/facilities/coordinates",
+        lambda ctx, role: "licenceNumber,latitude,longitude",
+        ok=frozenset({400}),
+    ),
+    # evidence flags (the review office)
+    ("GET", "/api/evidence/rounds/{round_id:uuid}/flags"): Row(
+        allow("admin", "office"), lambda ctx, role: f"/api/evidence/rounds/{ctx.demo['round']}/flags"
+    ),
+    # no photo has a flag in the matrix's data: 404 shows the guard let the caller through
+    ("PUT", "/api/evidence/photos/{photo_id:uuid}/flags/{code:str}/review"): Row(
+        allow("admin", "office"),
+        f"/api/evidence/photos/{UNKNOWN}/flags/near_duplicate/review",
+        lambda ctx, role: {"status": "accepted", "reason": "the same shelf photo as the other clinic's"},
+        ok=frozenset({404}),
+    ),
     # expert pool
     ("GET", "/api/admin/experts"): Row(allow("admin", "office"), "/api/admin/experts"),
     ("GET", "/api/admin/experts/{expert_id:uuid}"): Row(
@@ -418,6 +436,14 @@ SCOPE_CASES: list[ScopeCase] = [
     # office of 甲市 cannot reach 乙市 or above its own region
     ("office", "GET", lambda c: f"/api/facilities/{c.facility(6)}", None, 403, "out_of_scope"),
     ("office", "GET", lambda c: f"/api/regions/{c.demo['cities'][1]}", None, 403, "out_of_scope"),
+    (
+        "office",
+        "GET",
+        lambda c: f"/api/evidence/rounds/{c.demo['round']}/flags?regionId={c.demo['cities'][1]}",
+        None,
+        403,
+        "out_of_scope",
+    ),
     ("office", "GET", lambda c: f"/api/regions/{c.demo['counties'][2]}", None, 403, "out_of_scope"),
     ("office", "GET", lambda c: f"/api/regions/{c.demo['province']}", None, 403, "out_of_scope"),
     (
