@@ -55,6 +55,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
     )
     from backend.inspections.sync_controllers import SyncController
     from backend.media_api.controllers import MEDIA_ROUTES
+    from backend.programme.controllers import OpinionController, ReturnController, SampleController
     from backend.registry.controllers import (
         ExpertAdminController,
         FacilityAdminController,
@@ -87,6 +88,9 @@ def route_handlers() -> list[ControllerRouterHandler]:
         *MEDIA_ROUTES,
         ConclusionController,
         ReviewFacilityController,
+        SampleController,
+        ReturnController,
+        OpinionController,
         AppShellController,
     ]
 

@@ -141,12 +141,14 @@ async def selection(
         return "not_reviewed", None
     if stage == "county" or ratio >= 1.0:
         return "all", ratio
-    samples = await ReviewSample.select(ReviewSample.strata).where(
-        (ReviewSample.round == round_id) & (ReviewSample.level == stage) & (ReviewSample.tier == tier)
+    samples = (
+        await ReviewSample.select(ReviewSample.strata)
+        .where((ReviewSample.round == round_id) & (ReviewSample.level == stage) & (ReviewSample.tier == tier))
+        .output(load_json=True)
     )
     key = str(facility_id)
     for sample in samples:
-        for stratum in sample["strata"] if isinstance(sample["strata"], list) else []:
+        for stratum in sample["strata"]:
             if key in stratum["pool"]:
                 return ("drawn" if key in stratum["drawn"] else "not_drawn"), ratio
     return "not_drawn_yet", ratio

@@ -300,6 +300,26 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda ctx, role: f"/api/inspections/{ctx.demo['review_inspection']}/conclusion/confirm",
         ok=frozenset({409}),
     ),
+    # programme: samples, returns, opinions. A draw or a return of the demo data is refused by the programme
+    # (409: the county stage has not concluded, the inspection is not submitted): the guard let the caller in.
+    ("GET", "/api/rounds/{round_id:uuid}/samples"): Row(
+        allow("admin", "office"), lambda ctx, role: f"/api/rounds/{ctx.round2}/samples"
+    ),
+    ("POST", "/api/rounds/{round_id:uuid}/samples"): Row(
+        allow("admin", "office"),
+        lambda ctx, role: f"/api/rounds/{ctx.round2}/samples",
+        lambda ctx, role: {"level": "city", "regionId": str(ctx.demo["cities"][0])},
+        ok=frozenset({201, 409}),
+    ),
+    ("POST", "/api/inspections/{inspection_id:uuid}/return"): Row(
+        allow("admin", "office"),
+        lambda ctx, role: f"/api/inspections/{ctx.demo['review_inspection']}/return",
+        lambda ctx, role: {"opinion": "请补充佐证材料"},
+        ok=frozenset({201, 409}),
+    ),
+    ("GET", "/api/facilities/{facility_id:uuid}/opinions"): Row(
+        allow("admin", "office", "clinic"), lambda ctx, role: f"/api/facilities/{ctx.facility(0)}/opinions"
+    ),
     ("GET", "/api/facilities/{facility_id:uuid}/conclusions"): Row(
         allow("admin", "office"), lambda ctx, role: f"/api/facilities/{ctx.facility(0)}/conclusions"
     ),
@@ -579,6 +599,34 @@ SCOPE_CASES: list[ScopeCase] = [
         "GET",
         lambda c: f"/api/inspections/{UNKNOWN}",
         None,
+        403,
+        "out_of_scope",
+    ),
+    # programme: another city's facility, round or region; another facility's opinions
+    ("office", "GET", lambda c: f"/api/facilities/{c.facility(6)}/opinions", None, 403, "out_of_scope"),
+    ("clinic1", "GET", lambda c: f"/api/facilities/{c.facility(1)}/opinions", None, 403, "out_of_scope"),
+    (
+        "office",
+        "POST",
+        lambda c: f"/api/inspections/{c.demo['self_inspections'][6]}/return",
+        lambda c: {"opinion": "x"},
+        403,
+        "out_of_scope",
+    ),
+    (
+        "office",
+        "POST",
+        lambda c: f"/api/inspections/{UNKNOWN}/return",
+        lambda c: {"opinion": "x"},
+        403,
+        "out_of_scope",
+    ),
+    ("office", "GET", lambda c: f"/api/rounds/{c.round_other_city}/samples", None, 403, "out_of_scope"),
+    (
+        "office",
+        "POST",
+        lambda c: f"/api/rounds/{c.round2}/samples",
+        lambda c: {"level": "city", "regionId": str(c.demo["cities"][1])},
         403,
         "out_of_scope",
     ),

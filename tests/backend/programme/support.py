@@ -18,12 +18,19 @@ TOWNSHIP_B = "cn-thc-capacity-2018-b"
 
 
 async def sign_off(
-    facility: Any, round_id: Any, stage: str, by: Any, standard: str = TOWNSHIP, tier: str | None = "qualified"
+    facility: Any,
+    round_id: Any,
+    stage: str,
+    by: Any,
+    standard: str = TOWNSHIP,
+    tier: str | None = "qualified",
 ) -> UUID:
     """A signed-off conclusion of ``stage`` for the facility (its inspection made, or reused, as accepted)."""
     row = (
         await Inspection.select(Inspection.id)
-        .where((Inspection.facility == facility) & (Inspection.round == round_id) & (Inspection.stage == stage))
+        .where(
+            (Inspection.facility == facility) & (Inspection.round == round_id) & (Inspection.stage == stage)
+        )
         .first()
     )
     if row is None:

@@ -27,9 +27,14 @@ def test_township_says_at_least_qualified_while_the_upper_thresholds_are_missing
     answers = {a.number: "A" for _, a, _ in walk_articles(std)}
     p_all = {p.id: True for p in std.prerequisites}
     result = conclude(std, answers, SMALL, p_all)
-    assert result.status == "undetermined" and result.tier is None  # never a guess
+    assert result.status == "undetermined"
+    assert result.tier is None
     assert (result.highest_certain, result.highest_certain_label) == ("qualified", "合格标准")
-    assert _standings(result) == {"recommended": "undetermined", "basic": "undetermined", "qualified": "reached"}
+    assert _standings(result) == {
+        "recommended": "undetermined",
+        "basic": "undetermined",
+        "qualified": "reached",
+    }
     assert result.known == (
         "at least 合格标准 (qualified); 推荐标准 (recommended) and 基本标准 (basic) undetermined: "
         "thresholds not transcribed yet"
@@ -45,8 +50,12 @@ def test_township_says_at_least_qualified_while_the_upper_thresholds_are_missing
     assert unknown.known.startswith("no tier is certain")
 
     # All D: 合格 is ruled out, the others still undetermined (a null threshold is not taken as failed either).
-    low = conclude(std, {a: "D" for a in answers}, SMALL, p_all)
-    assert _standings(low) == {"recommended": "undetermined", "basic": "undetermined", "qualified": "not_reached"}
+    low = conclude(std, dict.fromkeys(answers, "D"), SMALL, p_all)
+    assert _standings(low) == {
+        "recommended": "undetermined",
+        "basic": "undetermined",
+        "qualified": "not_reached",
+    }
     assert low.highest_certain is None
     assert low.known.endswith("合格标准 (qualified) not reached")
 
@@ -102,7 +111,8 @@ def test_not_evaluated_and_incomplete_certify_no_tier(prerequisites: dict[str, b
     assert result.known.startswith("not evaluated: prerequisite P2")
 
     partial = conclude(std, {"1.1": "A"}, None, ALL_PASS)
-    assert partial.status == "incomplete" and partial.highest_certain is None
+    assert partial.status == "incomplete"
+    assert partial.highest_certain is None
     assert set(_standings(partial).values()) == {"undetermined"}
     assert partial.known.startswith("incomplete: 9 not answered")
 
