@@ -261,6 +261,16 @@ async def test_a_return_carries_an_opinion_that_the_clinic_reads(
     other = await client.get(f"/api/facilities/{demo['facilities'][1]}/opinions", headers=clinic)
     assert other.status_code == 403
 
+    # the clinic's app gets the returned inspection and its opinion through sync pull
+    pull = {"protocolVersion": 1, "clientGroupId": "clinic-phone", "cookie": None}
+    pulled = await client.post("/api/sync/pull", headers=clinic, json=pull)
+    assert pulled.status_code == 200, pulled.text
+    ops = {op["key"]: op.get("value") for op in pulled.json()["patch"]}
+    assert ops[f"inspection/{review}"]["status"] == "returned"
+    assert ops[f"opinion/{opinion['id']}"]["opinion"] == "第2章佐证材料不足，请补充后重新提交"
+    assert ops[f"opinion/{opinion['id']}"]["inspectionId"] == str(review)
+    assert datetime.fromisoformat(ops[f"opinion/{opinion['id']}"]["returnedAt"]).tzinfo is not None
+
 
 async def test_a_result_with_unanswered_prerequisites_is_not_signed_off(
     client: httpx.AsyncClient, demo: dict[str, Any]
