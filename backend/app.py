@@ -55,7 +55,13 @@ def route_handlers() -> list[ControllerRouterHandler]:
     )
     from backend.inspections.sync_controllers import SyncController
     from backend.media_api.controllers import MEDIA_ROUTES
-    from backend.programme.controllers import OpinionController, ReturnController, SampleController
+    from backend.programme.controllers import (
+        OpinionController,
+        RankingController,
+        ReturnController,
+        RoundOfficeController,
+        SampleController,
+    )
     from backend.registry.controllers import (
         ExpertAdminController,
         FacilityAdminController,
@@ -91,6 +97,8 @@ def route_handlers() -> list[ControllerRouterHandler]:
         SampleController,
         ReturnController,
         OpinionController,
+        RoundOfficeController,
+        RankingController,
         AppShellController,
     ]
 

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from backend.accounts.auth import current_user, requires_role
 from backend.accounts.schemas import AuthUser
-from backend.programme import returns, samples
-from backend.programme.schemas import DrawSampleRequest, OpinionOut, ReturnRequest, SampleOut
+from backend.inspections.schemas import Stage
+from backend.programme import analysis, dashboard, returns, samples
+from backend.programme.schemas import (
+    ConflictGroup,
+    DashboardOut,
+    DiscrepancyRatesOut,
+    DrawSampleRequest,
+    FacilityRankingOut,
+    OpinionOut,
+    ReturnRequest,
+    SampleOut,
+)
 
 AuthRequest = Request[AuthUser, str, State]
 
@@ -64,4 +74,49 @@ class OpinionController(Controller):
         """Written opinions returned to a facility (applications and inspections), oldest first."""
         return await returns.list_opinions(
             user=current_user(request), facility_id=facility_id, round_id=round_id
+        )
+
+
+ReviewStage = Literal["county", "city", "province"]
+
+
+class RoundOfficeController(Controller):
+    path = "/api/rounds/{round_id:uuid}"
+    tags = ["programme"]
+    guards = [requires_role("admin", "office")]
+
+    @get("/dashboard", operation_id="getRoundDashboard")
+    async def get_dashboard(self, round_id: FromPath[UUID], request: AuthRequest) -> DashboardOut:
+        """Inspections by stage and status, applications, photos still to arrive, tiers by county, devices."""
+        return await dashboard.dashboard(user=current_user(request), round_id=round_id)
+
+    @get("/conflicts", operation_id="listRoundConflicts")
+    async def list_conflicts(self, round_id: FromPath[UUID], request: AuthRequest) -> list[ConflictGroup]:
+        """Open conflicts of the round, by inspection and section."""
+        return await dashboard.conflict_queue(user=current_user(request), round_id=round_id)
+
+    @get("/discrepancy-rates", operation_id="getDiscrepancyRates")
+    async def discrepancy_rates(
+        self, round_id: FromPath[UUID], request: AuthRequest, stage: FromQuery[ReviewStage] = "county"
+    ) -> DiscrepancyRatesOut:
+        """Per section: how often the stage's review differs from the self-assessment."""
+        return await analysis.discrepancy_rates(user=current_user(request), round_id=round_id, stage=stage)
+
+
+class RankingController(Controller):
+    path = "/api/facilities/{facility_id:uuid}/rounds/{round_id:uuid}/rankings"
+    tags = ["programme"]
+    guards = [requires_role("admin", "office", "clinic")]
+
+    @get("/", operation_id="getFacilityRankings")
+    async def get_rankings(
+        self,
+        facility_id: FromPath[UUID],
+        round_id: FromPath[UUID],
+        request: AuthRequest,
+        stage: FromQuery[Stage] = "county",
+    ) -> FacilityRankingOut:
+        """Each article's grade ranked within the facility's county, city and province (ties share a rank)."""
+        return await analysis.facility_rankings(
+            user=current_user(request), facility_id=facility_id, round_id=round_id, stage=stage
         )

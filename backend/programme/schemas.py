@@ -8,6 +8,8 @@ from uuid import UUID
 
 import msgspec
 
+from backend.standards.schemas import Answer
+
 Opinion = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 
 
@@ -74,3 +76,99 @@ class OpinionOut(_Out):
     opinion: str
     returned_by_name: str
     returned_at: datetime
+
+
+class PlaceOut(_Out):
+    scope: str  # county | city | province
+    region_id: UUID
+    region_name: str
+    rank: int
+    tied: int
+    of: int
+    explanation: str
+
+
+class ArticleRankOut(_Out):
+    item: str
+    title: str
+    section: str
+    value: Answer | None
+    places: list[PlaceOut]
+
+
+class FacilityRankingOut(_Out):
+    facility_id: UUID
+    round_id: UUID
+    stage: str
+    standard_id: str
+    rule: str
+    articles: list[ArticleRankOut]
+
+
+class SectionRate(_Out):
+    standard_id: str
+    section: str
+    title: str
+    compared: int
+    differing: int
+    higher: int
+    lower: int
+    # a review two grades or more away from the self-assessment
+    wide_gaps: int
+    rate: float | None
+
+
+class DiscrepancyRatesOut(_Out):
+    round_id: UUID
+    stage: str
+    facilities: int
+    sections: list[SectionRate]
+
+
+class QueuedConflict(_Out):
+    id: UUID
+    item_code: str
+    field: str
+    candidates: list[dict[str, object]]
+    created_at: datetime
+
+
+class ConflictGroup(_Out):
+    """Open conflicts of one inspection in one top-level section of its standard."""
+
+    inspection_id: UUID
+    facility_id: UUID
+    facility_name: str
+    stage: str
+    section: str
+    section_title: str
+    conflicts: list[QueuedConflict]
+
+
+class CountyTiers(_Out):
+    county_id: UUID
+    county_name: str
+    # tier code (or status: not_evaluated, undetermined) → facilities, from each facility's latest sign-off
+    tiers: dict[str, int]
+
+
+class DeviceOut(_Out):
+    client_id: str
+    user_id: UUID
+    username: str
+    last_mutation_id: int
+    last_sync_at: datetime
+
+
+class DashboardOut(_Out):
+    round_id: UUID
+    facilities: int
+    # stage → status → inspections
+    inspections: dict[str, dict[str, int]]
+    # tier → status → applications
+    applications: dict[str, dict[str, int]]
+    photos_expected: int
+    photos_to_arrive: int
+    open_conflicts: int
+    tiers_by_county: list[CountyTiers]
+    devices: list[DeviceOut]

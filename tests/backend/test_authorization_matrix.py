@@ -317,6 +317,19 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda ctx, role: {"opinion": "请补充佐证材料"},
         ok=frozenset({201, 409}),
     ),
+    ("GET", "/api/rounds/{round_id:uuid}/dashboard"): Row(
+        allow("admin", "office"), lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/dashboard"
+    ),
+    ("GET", "/api/rounds/{round_id:uuid}/conflicts"): Row(
+        allow("admin", "office"), lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/conflicts"
+    ),
+    ("GET", "/api/rounds/{round_id:uuid}/discrepancy-rates"): Row(
+        allow("admin", "office"), lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/discrepancy-rates"
+    ),
+    ("GET", "/api/facilities/{facility_id:uuid}/rounds/{round_id:uuid}/rankings"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/facilities/{ctx.facility(0)}/rounds/{ctx.demo['round']}/rankings?stage=self",
+    ),
     ("GET", "/api/facilities/{facility_id:uuid}/opinions"): Row(
         allow("admin", "office", "clinic"), lambda ctx, role: f"/api/facilities/{ctx.facility(0)}/opinions"
     ),
@@ -622,6 +635,32 @@ SCOPE_CASES: list[ScopeCase] = [
         "out_of_scope",
     ),
     ("office", "GET", lambda c: f"/api/rounds/{c.round_other_city}/samples", None, 403, "out_of_scope"),
+    ("office", "GET", lambda c: f"/api/rounds/{c.round_other_city}/dashboard", None, 403, "out_of_scope"),
+    ("office", "GET", lambda c: f"/api/rounds/{c.round_other_city}/conflicts", None, 403, "out_of_scope"),
+    (
+        "office",
+        "GET",
+        lambda c: f"/api/rounds/{c.round_other_city}/discrepancy-rates",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    (
+        "office",
+        "GET",
+        lambda c: f"/api/facilities/{c.facility(6)}/rounds/{c.demo['round']}/rankings?stage=self",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    (
+        "clinic1",
+        "GET",
+        lambda c: f"/api/facilities/{c.facility(0)}/rounds/{c.demo['round']}/rankings?stage=county",
+        None,
+        403,
+        "out_of_scope",
+    ),
     (
         "office",
         "POST",

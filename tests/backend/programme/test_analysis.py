@@ -1,0 +1,131 @@
+"""Rankings with ties, discrepancy rates per section, the round dashboard and the conflict queue."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+import httpx
+
+from backend.programme.rankings import Place, places, rank_round
+from sync.tables import Photo
+from tests.backend.programme.support import sign_off
+from tests.backend.review.test_conclusions import ARTICLES, open_conflict, put_answers
+from tests.conftest import login
+
+
+def test_competition_ranking_shares_ranks_on_ties() -> None:
+    assert places({"a": 3, "b": 2, "c": 2, "d": 1}) == {
+        "a": Place(1, 0, 4),
+        "b": Place(2, 1, 4),
+        "c": Place(2, 1, 4),
+        "d": Place(4, 0, 4),
+    }
+    assert places({}) == {}
+
+
+def test_round_ranking_groups_by_standard_and_region() -> None:
+    regions = {
+        "f1": ("std", "c1", "city", "prov"),
+        "f2": ("std", "c1", "city", "prov"),
+        "f3": ("std", "c2", "city", "prov"),
+        "f4": ("other", "c2", "city", "prov"),  # another standard: never a peer
+    }
+    values = {"f1": {"1.1": 1.0}, "f2": {"1.1": 3.0}, "f3": {"1.1": 3.0}, "f4": {"1.1": 9.0}}
+    ranked = rank_round(regions, values)
+    assert ranked[("f1", "1.1", "county")] == Place(2, 0, 2)
+    assert ranked[("f3", "1.1", "county")] == Place(1, 0, 1)
+    assert ranked[("f1", "1.1", "city")] == Place(3, 0, 3)
+    assert ranked[("f2", "1.1", "province")] == Place(1, 1, 3)
+    assert ranked[("f4", "1.1", "province")] == Place(1, 0, 1)
+    assert set(rank_round(regions, values, ["f1"])) == {
+        ("f1", "1.1", s) for s in ("county", "city", "province")
+    }
+
+
+async def test_a_facility_sees_where_each_article_ranks(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    selfs = demo["self_inspections"]
+    article = ARTICLES[0]
+    # township centres 0, 1 (东城县) and 3, 4 (西山县), all in 甲市
+    for index, grade in ((0, "A"), (1, "B"), (3, "A"), (4, "C")):
+        await put_answers(selfs[index], {article: grade, ARTICLES[1]: "NA" if index == 1 else "B"})
+    clinic = await login(client, "clinic1")
+    url = f"/api/facilities/{demo['facilities'][0]}/rounds/{demo['round']}/rankings"
+    response = await client.get(url, headers=clinic, params={"stage": "self"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "share the rank" in body["rule"]
+    first = next(a for a in body["articles"] if a["item"] == article)
+    assert first["value"] == "A"
+    got = {p["scope"]: (p["rank"], p["tied"], p["of"]) for p in first["places"]}
+    assert got == {"county": (1, 0, 2), "city": (1, 1, 4), "province": (1, 1, 4)}
+    city = next(p for p in first["places"] if p["scope"] == "city")
+    assert city["explanation"] == "1st of 4 in 甲市, tied with 1 other at A"
+    # N/A is not ranked: three peers for the second article
+    second = next(a for a in body["articles"] if a["item"] == ARTICLES[1])
+    assert {p["scope"]: p["of"] for p in second["places"]}["city"] == 3
+    unanswered = next(a for a in body["articles"] if a["item"] == ARTICLES[2])
+    assert unanswered["places"] == []
+
+    # a clinic does not see a review's grades before it is returned or accepted; others' rankings never
+    review = await client.get(url, headers=clinic, params={"stage": "county"})
+    assert review.status_code == 403
+    other = f"/api/facilities/{demo['facilities'][1]}/rounds/{demo['round']}/rankings"
+    assert (await client.get(other, headers=clinic, params={"stage": "self"})).status_code == 403
+    office = await login(client, "office")
+    assert (await client.get(url, headers=office, params={"stage": "county"})).status_code == 200
+
+
+async def test_discrepancy_rates_dashboard_and_conflicts(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    own, review = demo["self_inspections"][0], demo["review_inspection"]
+    await put_answers(own, {ARTICLES[0]: "A", ARTICLES[1]: "B", ARTICLES[2]: "C"})
+    await put_answers(review, {ARTICLES[0]: "C", ARTICLES[1]: "B", ARTICLES[2]: "B"})
+    office = await login(client, "office")
+    rates = await client.get(f"/api/rounds/{demo['round']}/discrepancy-rates", headers=office)
+    assert rates.status_code == 200, rates.text
+    body = rates.json()
+    assert body["facilities"] == 1
+    compared = [s for s in body["sections"] if s["compared"]]
+    assert sum(s["compared"] for s in compared) == 3
+    assert sum(s["differing"] for s in compared) == 2
+    assert sum(s["wideGaps"] for s in compared) == 1  # A self, C review
+    assert (sum(s["higher"] for s in compared), sum(s["lower"] for s in compared)) == (1, 1)
+
+    await Photo.insert(
+        Photo(
+            id=uuid4(),
+            inspection_id=review,
+            item_code=ARTICLES[0],
+            sha256="f" * 64,
+            size=10,
+            mime="image/jpeg",
+        )
+    )
+    await sign_off(demo["facilities"][0], demo["round"], "county", demo["office"])
+    conflict = await open_conflict(review, ARTICLES[0])
+    dash = await client.get(f"/api/rounds/{demo['round']}/dashboard", headers=office)
+    assert dash.status_code == 200, dash.text
+    d = dash.json()
+    assert d["facilities"] == 6
+    assert d["inspections"]["self"] == {"in_progress": 6}
+    assert d["inspections"]["county"] == {"in_progress": 1}
+    assert (d["photosExpected"], d["photosToArrive"], d["openConflicts"]) == (1, 1, 1)
+    assert d["tiersByCounty"] == [
+        {"countyId": str(demo["counties"][0]), "countyName": "东城县", "tiers": {"qualified": 1}}
+    ]
+
+    queue = await client.get(f"/api/rounds/{demo['round']}/conflicts", headers=office)
+    assert queue.status_code == 200
+    [group] = queue.json()
+    assert (group["inspectionId"], group["stage"], group["facilityName"]) == (
+        str(review),
+        "county",
+        "城关镇卫生院",
+    )
+    assert group["section"] == "1"
+    assert [c["id"] for c in group["conflicts"]] == [str(conflict)]
+    assert len(group["conflicts"][0]["candidates"]) == 2
