@@ -56,6 +56,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
     from backend.inspections.sync_controllers import SyncController
     from backend.media_api.controllers import MEDIA_ROUTES
     from backend.programme.controllers import (
+        ConflictResolveController,
         OpinionController,
         RankingController,
         ReturnController,
@@ -99,6 +100,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         OpinionController,
         RoundOfficeController,
         RankingController,
+        ConflictResolveController,
         AppShellController,
     ]
 

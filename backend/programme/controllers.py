@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from backend.accounts.auth import current_user, requires_role
 from backend.accounts.schemas import AuthUser
 from backend.inspections.schemas import Stage
-from backend.programme import analysis, dashboard, returns, samples
+from backend.programme import analysis, dashboard, resolve, returns, samples
 from backend.programme.schemas import (
     ConflictGroup,
     DashboardOut,
@@ -20,6 +20,8 @@ from backend.programme.schemas import (
     DrawSampleRequest,
     FacilityRankingOut,
     OpinionOut,
+    ResolveConflictRequest,
+    ResolvedConflictOut,
     ReturnRequest,
     SampleOut,
 )
@@ -120,3 +122,16 @@ class RankingController(Controller):
         return await analysis.facility_rankings(
             user=current_user(request), facility_id=facility_id, round_id=round_id, stage=stage
         )
+
+
+class ConflictResolveController(Controller):
+    path = "/api/conflicts/{conflict_id:uuid}/resolve"
+    tags = ["programme"]
+    guards = [requires_role("admin", "office")]
+
+    @post("/", operation_id="resolveConflict", status_code=200)
+    async def resolve_conflict(
+        self, conflict_id: FromPath[UUID], data: JSONBody[ResolveConflictRequest], request: AuthRequest
+    ) -> ResolvedConflictOut:
+        """Resolve an open conflict with the chosen value and a written reason (audited)."""
+        return await resolve.resolve_conflict(user=current_user(request), conflict_id=conflict_id, data=data)

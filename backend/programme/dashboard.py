@@ -179,6 +179,7 @@ async def conflict_queue(*, user: AuthUser, round_id: UUID) -> list[ConflictGrou
             SyncConflict.item_code,
             SyncConflict.field,
             SyncConflict.candidates,
+            SyncConflict.version,
             SyncConflict.created_at,
         )
         .where(SyncConflict.inspection_id.is_in(list(inspections)) & (SyncConflict.status == "open"))
@@ -213,6 +214,7 @@ async def conflict_queue(*, user: AuthUser, round_id: UUID) -> list[ConflictGrou
                 id=c["id"],
                 item_code=c["item_code"],
                 field=c["field"],
+                version=int(c["version"]),
                 candidates=msgspec.json.decode(c["candidates"]),
                 created_at=as_utc(c["created_at"]),
             )

@@ -129,6 +129,7 @@ class QueuedConflict(_Out):
     id: UUID
     item_code: str
     field: str
+    version: int
     candidates: list[dict[str, object]]
     created_at: datetime
 
@@ -172,3 +173,19 @@ class DashboardOut(_Out):
     open_conflicts: int
     tiers_by_county: list[CountyTiers]
     devices: list[DeviceOut]
+
+
+class ResolveConflictRequest(_In):
+    # the chosen value (one candidate's, or the office's own), as a setAnswer would carry it
+    value: object
+    # the conflict version the office saw in the queue: a conflict that changed since is not overwritten
+    base_version: int
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class ResolvedConflictOut(_Out):
+    conflict_id: UUID
+    inspection_id: UUID
+    status: str  # resolved
+    version: int
+    reason: str

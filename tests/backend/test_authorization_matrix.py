@@ -34,6 +34,7 @@ from backend.inspections.schemas import CreateRoundRequest
 from backend.inspections.tables import Application
 from backend.registry.tables import ExpertProfile
 from backend.settings import Settings
+from tests.backend.review.test_conclusions import ARTICLES, open_conflict, put_answers
 from tests.conftest import login
 
 ROLES = ("admin", "office", "inspector", "clinic", "anonymous")
@@ -60,6 +61,7 @@ class Ctx:
     applications: dict[str, UUID]
     expert1: UUID
     inspector7: UUID
+    conflict: UUID
     seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def next(self) -> int:
@@ -330,6 +332,13 @@ MATRIX: dict[tuple[str, str], Row] = {
         allow("admin", "office", "clinic"),
         lambda ctx, role: f"/api/facilities/{ctx.facility(0)}/rounds/{ctx.demo['round']}/rankings?stage=self",
     ),
+    # the first allowed caller resolves the demo conflict, the next one finds it resolved (409)
+    ("POST", "/api/conflicts/{conflict_id:uuid}/resolve"): Row(
+        allow("admin", "office"),
+        lambda ctx, role: f"/api/conflicts/{ctx.conflict}/resolve",
+        lambda ctx, role: {"value": "B", "baseVersion": 0, "reason": "核对照片"},
+        ok=frozenset({200, 409}),
+    ),
     ("GET", "/api/facilities/{facility_id:uuid}/opinions"): Row(
         allow("admin", "office", "clinic"), lambda ctx, role: f"/api/facilities/{ctx.facility(0)}/opinions"
     ),
@@ -389,6 +398,8 @@ async def _context(demo: dict[str, Any]) -> Ctx:
         .first()
     )
     assert expert is not None
+    await put_answers(demo["review_inspection"], {ARTICLES[0]: "A"})
+    conflict = await open_conflict(demo["review_inspection"], ARTICLES[0])
     inspector7 = await create_user(
         data=CreateUserRequest(username="inspector7", password="demo", role="inspector"), actor_id=None
     )
@@ -399,6 +410,7 @@ async def _context(demo: dict[str, Any]) -> Ctx:
         applications=applications,
         expert1=expert["id"],
         inspector7=inspector7.id,
+        conflict=conflict,
     )
 
 
@@ -637,6 +649,14 @@ SCOPE_CASES: list[ScopeCase] = [
     ("office", "GET", lambda c: f"/api/rounds/{c.round_other_city}/samples", None, 403, "out_of_scope"),
     ("office", "GET", lambda c: f"/api/rounds/{c.round_other_city}/dashboard", None, 403, "out_of_scope"),
     ("office", "GET", lambda c: f"/api/rounds/{c.round_other_city}/conflicts", None, 403, "out_of_scope"),
+    (
+        "office",
+        "POST",
+        lambda c: f"/api/conflicts/{UNKNOWN}/resolve",
+        lambda c: {"value": "B", "baseVersion": 0, "reason": "x"},
+        403,
+        "out_of_scope",
+    ),
     (
         "office",
         "GET",

@@ -7,10 +7,11 @@ from uuid import uuid4
 
 import httpx
 
+from backend.audit.tables import AuditLog
 from backend.programme.rankings import Place, places, rank_round
-from sync.tables import Photo
+from sync.tables import AnswerRegister, Photo, SyncConflict
 from tests.backend.programme.support import sign_off
-from tests.backend.review.test_conclusions import ARTICLES, open_conflict, put_answers
+from tests.backend.review.test_conclusions import ARTICLES, open_conflict, other_city_office, put_answers
 from tests.conftest import login
 
 
@@ -129,3 +130,49 @@ async def test_discrepancy_rates_dashboard_and_conflicts(
     assert group["section"] == "1"
     assert [c["id"] for c in group["conflicts"]] == [str(conflict)]
     assert len(group["conflicts"][0]["candidates"]) == 2
+    assert group["conflicts"][0]["version"] == 0
+
+
+async def test_the_office_resolves_a_conflict_with_a_reason(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    review = demo["review_inspection"]
+    await put_answers(review, {ARTICLES[0]: "A", ARTICLES[1]: "B"})
+    conflict = await open_conflict(review, ARTICLES[0])
+    office = await login(client, "office")
+    url = f"/api/conflicts/{conflict}/resolve"
+    body = {"value": "C", "baseVersion": 0, "reason": "现场照片显示仅达到C档"}
+
+    await other_city_office(demo)
+    elsewhere = await client.post(url, headers=await login(client, "office_yi"), json=body)
+    assert elsewhere.status_code == 403
+    bad = await client.post(url, headers=office, json=body | {"value": "Z"})
+    assert bad.status_code == 409
+    assert bad.json()["code"] == "invalid_value"
+
+    resolved = await client.post(url, headers=office, json=body)
+    assert resolved.status_code == 200, resolved.text
+    assert resolved.json()["reason"] == "现场照片显示仅达到C档"
+    row = (
+        await SyncConflict.select(SyncConflict.status, SyncConflict.resolved_by)
+        .where(SyncConflict.id == conflict)
+        .first()
+    )
+    assert row is not None
+    assert (row["status"], row["resolved_by"]) == ("resolved", demo["office"])
+    register = (
+        await AnswerRegister.select(AnswerRegister.value)
+        .where(AnswerRegister.key == f"{review}/{ARTICLES[0]}/value")
+        .first()
+    )
+    assert register is not None
+    assert register["value"] == '"C"'
+    entry = await AuditLog.select().order_by(AuditLog.id, ascending=False).first()
+    assert entry is not None
+    assert entry["user_id"] == str(demo["office"])
+    assert "现场照片显示仅达到C档" in entry["details"]
+    again = await client.post(url, headers=office, json=body)
+    assert again.status_code == 409
+    assert again.json()["code"] == "conflict_not_open"
+    queue = await client.get(f"/api/rounds/{demo['round']}/conflicts", headers=office)
+    assert queue.json() == []
