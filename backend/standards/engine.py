@@ -13,7 +13,7 @@ reused; a conclusion is then one pass over the answers plus a few additions per 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import backend.standards.knowledge as knowledge_
 from backend.standards.compiled import _EPS, CompiledStandard, _Condition, _Tier, compile_standard
@@ -34,7 +34,14 @@ from backend.standards.schemas import (
 from backend.standards.tally import _TALLIES, _Tally, combine_raters
 from backend.standards.validation import AnswerValidationError, Problem, check_answers
 
-__all__ = ["CompiledStandard", "combine_raters", "compile_standard", "conclude"]
+__all__ = [
+    "CompiledStandard",
+    "SubmitReadiness",
+    "combine_raters",
+    "compile_standard",
+    "conclude",
+    "submit_readiness",
+]
 
 _FIGURE_ATTRS = {
     "medicalStaffCount": "medical_staff_count",
@@ -339,4 +346,44 @@ def _result(
         highest_certain=known[1],
         highest_certain_label=known[2],
         known=known[3],
+    )
+
+
+class SubmitReadiness(NamedTuple):
+    """Whether an inspection may be submitted: every prerequisite and every article (N/A where allowed counts as
+    an answer; in points mode every veto item, in weighted mode every rater) answered."""
+
+    ready: bool
+    missing_prerequisites: tuple[str, ...]
+    missing: tuple[str, ...]
+    reason: str
+
+
+def submit_readiness(
+    standard: Standard | CompiledStandard,
+    answers: Mapping[str, AnswerValue],
+    prerequisites: Mapping[str, bool] | None = None,
+) -> SubmitReadiness:
+    """The rule ``submitInspection`` should apply (pure). Raises AnswerValidationError as ``conclude`` does."""
+    c = standard if isinstance(standard, CompiledStandard) else compile_standard(standard)
+    prereq = prerequisites if prerequisites is not None else {}
+    tally = _TALLIES[c.mode](c, answers)
+    if tally.invalid:
+        raise AnswerValidationError(
+            check_answers(c.standard, answers, prereq)
+            or [Problem("$.answers", "answers do not fit the standard")]
+        )
+    unanswered = tuple(p.id for p in c.standard.prerequisites if not isinstance(prereq.get(p.id), bool))
+    missing = tuple(tally.missing)
+    parts = []
+    if unanswered:
+        parts.append(f"prerequisite(s) not answered: {', '.join(unanswered)}")
+    if missing:
+        shown = ", ".join(missing[:20]) + (" …" if len(missing) > 20 else "")
+        parts.append(f"{len(missing)} not answered: {shown}")
+    return SubmitReadiness(
+        ready=not parts,
+        missing_prerequisites=unanswered,
+        missing=missing,
+        reason="; ".join(parts) if parts else "every prerequisite and every article is answered",
     )
