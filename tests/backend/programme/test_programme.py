@@ -172,16 +172,23 @@ async def test_the_programme_from_applications_to_the_province_sample(
 
     left_out = next(str(f) for f in facilities[1:] if str(f) not in chosen)
     picked = next(iter(sorted(chosen)))
+    index_of = {str(f): i for i, f in enumerate(facilities)}
+
+    def standard_of(facility: str) -> str:  # the draw depends on the facilities' random ids
+        return COMMUNITY if index_of[facility] % 3 == 2 else TOWNSHIP
+
     out = await client.post(
-        "/api/admin/inspections", headers=office, json=_inspection(left_out, round_id, "city")
+        "/api/admin/inspections",
+        headers=office,
+        json=_inspection(left_out, round_id, "city", standard_of(left_out)),
     )
     assert out.status_code == 409
     assert out.json()["code"] == "not_in_sample"
-    index_of = {str(f): i for i, f in enumerate(facilities)}
     for facility in (picked, str(facilities[0])):
-        standard = COMMUNITY if index_of[facility] % 3 == 2 else TOWNSHIP
         made = await client.post(
-            "/api/admin/inspections", headers=office, json=_inspection(facility, round_id, "city", standard)
+            "/api/admin/inspections",
+            headers=office,
+            json=_inspection(facility, round_id, "city", standard_of(facility)),
         )
         assert made.status_code == 201, made.text
 
@@ -207,8 +214,7 @@ async def test_the_programme_from_applications_to_the_province_sample(
         if not await ConfirmedConclusion.exists().where(
             (ConfirmedConclusion.facility == facility) & (ConfirmedConclusion.stage == "city")
         ):
-            standard = COMMUNITY if index_of[facility] % 3 == 2 else TOWNSHIP
-            await sign_off(facility, round_id, "city", demo["admin"], standard)
+            await sign_off(facility, round_id, "city", demo["admin"], standard_of(facility))
     provincial = await client.post(f"/api/rounds/{round_id}/samples", headers=admin, json=province)
     assert provincial.status_code == 201, provincial.text
     assert provincial.json()["ratio"] == 0.2
