@@ -176,3 +176,42 @@ async def test_the_office_resolves_a_conflict_with_a_reason(
     assert again.json()["code"] == "conflict_not_open"
     queue = await client.get(f"/api/rounds/{demo['round']}/conflicts", headers=office)
     assert queue.json() == []
+
+
+async def test_round_results_agree_with_the_per_facility_routes(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    from backend.programme.round_results import round_results
+
+    selfs = demo["self_inspections"]
+    for index, grade in ((0, "A"), (1, "B"), (3, "A")):
+        await put_answers(
+            selfs[index], {"P1": True, "P2": True, "P3": True, **dict.fromkeys(ARTICLES, grade)}
+        )
+    await put_answers(demo["review_inspection"], {"P1": True, **dict.fromkeys(ARTICLES[:5], "C")})
+    results = await round_results(demo["round"], stages=("self", "county"))
+    assert results.inspections == 13
+    assert not results.errors
+    office = await login(client, "office")
+    for inspection in (selfs[0], selfs[1], demo["review_inspection"]):
+        view = (await client.get(f"/api/inspections/{inspection}/conclusion", headers=office)).json()
+        fast = results.conclusions[str(inspection)]
+        assert (fast.status, fast.tier, fast.known) == (
+            view["conclusion"]["status"],
+            view["conclusion"]["tier"],
+            view["conclusion"]["known"],
+        )
+    url = f"/api/facilities/{demo['facilities'][0]}/rounds/{demo['round']}/rankings"
+    ranking = (await client.get(url, headers=office, params={"stage": "self"})).json()
+    for article in ranking["articles"]:
+        for place in article["places"]:
+            fast_place = results.rankings["self"][
+                (str(demo["facilities"][0]), article["item"], place["scope"])
+            ]
+            assert (fast_place.rank, fast_place.tied, fast_place.of) == (
+                place["rank"],
+                place["tied"],
+                place["of"],
+            )
+    first = results.rankings["self"][(str(demo["facilities"][0]), ARTICLES[0], "city")]
+    assert (first.rank, first.tied, first.of) == (1, 1, 3)
