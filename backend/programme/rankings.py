@@ -9,7 +9,7 @@ the same thing only there) in the same region.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from backend.standards.schemas import NA, Answer, GradedScoring, Standard
@@ -52,27 +52,97 @@ def places(values: Mapping[str, float]) -> dict[str, Place]:
 
 
 Key = tuple[str, str, str]  # (facility, item, scope)
+Regions = Mapping[str, tuple[str, str, str, str]]  # facility → (standard id, county, city, province)
+
+
+class RankTables:
+    """Every place of a stage, as rank tables: for each (standard, scope, region, item) the place each value
+    takes. Counting happens once per county (cities and the province add their counties' counts up), so a
+    round costs one pass over the answers; a facility's place is then one lookup."""
+
+    __slots__ = ("_tables", "_values", "_where", "ranked")
+
+    def __init__(self, regions: Regions, values: Mapping[str, Mapping[str, float]]) -> None:
+        self._values = values
+        self._where: dict[str, tuple[tuple[str, str, str], ...]] = {}
+        county_counts: dict[tuple[str, str], dict[str, dict[float, int]]] = {}
+        parents: dict[tuple[str, str], tuple[str, str]] = {}
+        ranked = 0
+        for facility, items in values.items():
+            standard, county, city, province = regions[facility]
+            self._where[facility] = (
+                (standard, "county", county),
+                (standard, "city", city),
+                (standard, "province", province),
+            )
+            counts = county_counts.get((standard, county))
+            if counts is None:
+                counts = county_counts[(standard, county)] = defaultdict(dict)
+                parents[(standard, county)] = (city, province)
+            for item, value in items.items():
+                per_value = counts[item]
+                per_value[value] = per_value.get(value, 0) + 1
+            ranked += 3 * len(items)
+        self.ranked = ranked  # (facility, item, scope) places held
+        totals: dict[tuple[str, str, str], dict[str, dict[float, int]]] = defaultdict(
+            lambda: defaultdict(dict)
+        )
+        for (standard, county), counts in county_counts.items():
+            city, province = parents[(standard, county)]
+            for key in (
+                (standard, "county", county),
+                (standard, "city", city),
+                (standard, "province", province),
+            ):
+                target = totals[key]
+                for item, per_value in counts.items():
+                    merged = target[item]
+                    for value, n in per_value.items():
+                        merged[value] = merged.get(value, 0) + n
+        self._tables: dict[tuple[str, str, str], dict[str, dict[float, Place]]] = {
+            key: {item: _table(per_value) for item, per_value in items.items()}
+            for key, items in totals.items()
+        }
+
+    def place(self, facility: str, item: str, scope: str) -> Place | None:
+        value = self._values.get(facility, {}).get(item)
+        if value is None:
+            return None
+        key = self._where[facility][SCOPES.index(scope)]
+        return self._tables[key][item][value]
+
+    def places_of(self, facility: str) -> Iterator[tuple[str, str, Place]]:
+        """(item, scope, place) of one facility."""
+        where = self._where.get(facility)
+        if where is None:
+            return
+        for item, value in self._values[facility].items():
+            for scope, key in zip(SCOPES, where, strict=True):
+                yield item, scope, self._tables[key][item][value]
+
+
+def _table(per_value: Mapping[float, int]) -> dict[float, Place]:
+    total = sum(per_value.values())
+    better = 0
+    table = {}
+    for value in sorted(per_value, reverse=True):
+        table[value] = Place(better + 1, per_value[value] - 1, total)
+        better += per_value[value]
+    return table
 
 
 def rank_round(
-    regions: Mapping[str, tuple[str, str, str, str]],
+    regions: Regions,
     values: Mapping[str, Mapping[str, float]],
     facilities: Iterable[str] | None = None,
 ) -> dict[Key, Place]:
-    """Every (facility, item, scope) place. ``regions``: facility → (standard id, county, city, province);
-    ``values``: facility → item → value. ``facilities`` limits the output (peers still count)."""
-    groups: dict[tuple[str, str, str, str], dict[str, float]] = defaultdict(dict)
-    for facility, items in values.items():
-        standard, *scope_regions = regions[facility]
-        for scope, region in zip(SCOPES, scope_regions, strict=True):
-            for item, value in items.items():
-                groups[(standard, scope, region, item)][facility] = value
-    wanted = None if facilities is None else set(facilities)
+    """Every (facility, item, scope) place, materialised (``facilities`` limits the output; peers still count).
+    ``regions``: facility → (standard id, county, city, province); ``values``: facility → item → value."""
+    tables = RankTables(regions, values)
     out: dict[Key, Place] = {}
-    for (_, scope, _, item), members in groups.items():
-        for facility, place in places(members).items():
-            if wanted is None or facility in wanted:
-                out[(facility, item, scope)] = place
+    for facility in values if facilities is None else facilities:
+        for item, scope, place in tables.places_of(facility):
+            out[(facility, item, scope)] = place
     return out
 
 

@@ -18,11 +18,11 @@ import msgspec
 from backend.db import fetch
 from backend.errors import NotFound
 from backend.programme.analysis import region_chains
-from backend.programme.rankings import Key, Place, rank_round, value_of
+from backend.programme.rankings import RankTables, value_of
 from backend.review.answers import engine_input
 from backend.standards import AnswerValidationError, FacilityFigures, compile_standard, conclude
 from backend.standards.engine import CompiledStandard
-from backend.standards.schemas import NA, Answer, Conclusion, Standard
+from backend.standards.schemas import NA, Answer, Conclusion, GradedScoring, Standard
 from backend.standards.services import get_standard
 
 _decode = msgspec.json.Decoder()
@@ -33,14 +33,10 @@ class RoundResults:
     # inspection id → conclusion (computed now from its answers), or why none could be computed
     conclusions: dict[str, Conclusion] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
-    # stage → (facility, item, scope) → place
-    rankings: dict[str, dict[Key, Place]] = field(default_factory=dict)
+    # stage → its rank tables (a facility's place within its county, city and province: ``.place(...)``)
+    rankings: dict[str, RankTables] = field(default_factory=dict)
     inspections: int = 0
     registers: int = 0
-
-
-def _key(value: Any) -> str:
-    return str(value)
 
 
 async def round_results(
@@ -49,36 +45,35 @@ async def round_results(
     wanted = list(stages)
     marks = ", ".join("{}" for _ in wanted)
     in_round = f'i."round" = {{}} AND i."stage" IN ({marks})'  # placeholders only
+    # ids are read as text (CAST): the same keys on both databases, and no UUID object per row
     rows = await fetch(
-        'SELECT i."id", i."facility", i."stage", i."standard_version_id", f."region", '  # noqa: S608
-        'f."medical_staff_count", f."service_population" FROM "inspection" i '
+        'SELECT CAST(i."id" AS TEXT) AS "id", CAST(i."facility" AS TEXT) AS "facility", i."stage", '  # noqa: S608
+        'i."standard_version_id", CAST(f."region" AS TEXT) AS "region", f."medical_staff_count", '
+        'f."service_population" FROM "inspection" i '
         f'JOIN "facility" f ON f."id" = i."facility" WHERE {in_round}',
         [round_id, *wanted],
     )
-    registers = await fetch(
-        'SELECT r."inspection_id", r."item_code", r."field", r."value" FROM "answer_register" r '  # noqa: S608
-        f'JOIN "inspection" i ON i."id" = r."inspection_id" WHERE {in_round} '
-        "AND r.\"field\" IN ('value', 'na')",
-        [round_id, *wanted],
-    )
     answers: dict[str, dict[str, Answer]] = defaultdict(dict)
-    na: list[tuple[str, str]] = []
-    for r in registers:
-        decoded = _decode.decode(r["value"])
-        if r["field"] == "na":
-            if decoded is True:
-                na.append((_key(r["inspection_id"]), r["item_code"]))
-        elif decoded is not None:
-            answers[_key(r["inspection_id"])][r["item_code"]] = decoded
-    for inspection, item in na:
-        answers[inspection][item] = NA
+    registers = 0
+    for kind, apply in (("value", _put_value), ("na", _put_na)):
+        found = await fetch(
+            'SELECT CAST(r."inspection_id" AS TEXT) AS "i", r."item_code" AS "c", r."value" AS "v" '  # noqa: S608
+            f'FROM "answer_register" r JOIN "inspection" i ON i."id" = r."inspection_id" WHERE {in_round} '
+            'AND r."field" = {}',
+            [round_id, *wanted, kind],
+        )
+        registers += len(found)
+        apply(answers, found)
 
-    out = RoundResults(inspections=len(rows), registers=len(registers))
+    out = RoundResults(inspections=len(rows), registers=registers)
     compiled: dict[str, CompiledStandard | None] = {}
-    chains, _ = await region_chains()
+    chains = {
+        str(county): tuple(str(r) for r in chain) for county, chain in (await region_chains())[0].items()
+    }
+    ranks: dict[str, dict[Any, float]] = {}
     by_stage: dict[str, tuple[dict[str, tuple[str, str, str, str]], dict[str, dict[str, float]]]] = {}
     for row in rows:
-        iid, sid = _key(row["id"]), row["standard_version_id"]
+        iid, sid = row["id"], row["standard_version_id"]
         if sid not in compiled:
             try:
                 compiled[sid] = compile_standard(await get_standard(standard_id=sid))
@@ -98,20 +93,46 @@ async def round_results(
             out.conclusions[iid] = conclude(c, engine_answers, figures, prerequisites)
         except AnswerValidationError as error:
             out.errors[iid] = "; ".join(f"{p.path}: {p.message}" for p in error.problems[:5])
-        county = row["region"] if isinstance(row["region"], UUID) else UUID(str(row["region"]))
-        if county not in chains:
+        chain = chains.get(row["region"])
+        if chain is None:
             continue
         regions, values = by_stage.setdefault(row["stage"], ({}, {}))
-        facility = _key(row["facility"])
-        county_id, city_id, province_id = chains[county]
-        regions[facility] = (sid, str(county_id), str(city_id), str(province_id))
-        values[facility] = _values(c.standard, items)
+        facility = row["facility"]
+        regions[facility] = (sid, chain[0], chain[1], chain[2])
+        values[facility] = _values(c.standard, items, ranks)
     for stage, (regions, values) in by_stage.items():
-        out.rankings[stage] = rank_round(regions, values)
+        out.rankings[stage] = RankTables(regions, values)
     return out
 
 
-def _values(standard: Standard, items: dict[str, Answer]) -> dict[str, float]:
+def _put_value(answers: dict[str, dict[str, Answer]], rows: list[dict[str, Any]]) -> None:
+    decode = _decode.decode
+    for r in rows:
+        decoded = decode(r["v"])
+        if decoded is not None:
+            answers[r["i"]][r["c"]] = decoded
+
+
+def _put_na(answers: dict[str, dict[str, Answer]], rows: list[dict[str, Any]]) -> None:
+    for r in rows:  # N/A wins over a value also present
+        if _decode.decode(r["v"]) is True:
+            answers[r["i"]][r["c"]] = NA
+
+
+def _values(
+    standard: Standard, items: dict[str, Answer], ranks: dict[str, dict[Any, float]]
+) -> dict[str, float]:
+    """item → comparable number; graded answers through a code → rank table built once per standard."""
+    table = ranks.get(standard.id)
+    if table is None:
+        scoring = standard.scoring
+        table = ranks[standard.id] = (
+            {g.code: float(g.rank) for g in scoring.grades} if isinstance(scoring, GradedScoring) else {}
+        )
+    if table:
+        return {
+            item: table[value] for item, value in items.items() if isinstance(value, str) and value in table
+        }
     return {
         item: number for item, value in items.items() if (number := value_of(standard, value)) is not None
     }

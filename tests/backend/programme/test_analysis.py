@@ -205,13 +205,15 @@ async def test_round_results_agree_with_the_per_facility_routes(
     ranking = (await client.get(url, headers=office, params={"stage": "self"})).json()
     for article in ranking["articles"]:
         for place in article["places"]:
-            fast_place = results.rankings["self"][
-                (str(demo["facilities"][0]), article["item"], place["scope"])
-            ]
+            fast_place = results.rankings["self"].place(
+                str(demo["facilities"][0]), article["item"], place["scope"]
+            )
+            assert fast_place is not None
             assert (fast_place.rank, fast_place.tied, fast_place.of) == (
                 place["rank"],
                 place["tied"],
                 place["of"],
             )
-    first = results.rankings["self"][(str(demo["facilities"][0]), ARTICLES[0], "city")]
+    first = results.rankings["self"].place(str(demo["facilities"][0]), ARTICLES[0], "city")
+    assert first is not None
     assert (first.rank, first.tied, first.of) == (1, 1, 3)
