@@ -284,7 +284,12 @@ def render(results: dict[str, dict[str, Any]]) -> str:
             f"every sampled conclusion and place. Listing every place (as an export streams them) takes a further "
             f"{r['materialise']:.2f} s. Outcomes: {r['outcomes']}; seeding took {r['seed_seconds']:.0f} s."
         )
-    lines += ["- Command: `.venv/bin/python bench/review_bench.py --write`", ""]
+    lines += [
+        "- The machine's 2 cores are shared with other work: under a load average of about 4.5 a SQLite run took "
+        "3.1 s (over the target), so read the figures with the load in mind.",
+        "- Command: `.venv/bin/python bench/review_bench.py --write`",
+        "",
+    ]
     return "\n".join(lines)
 
 
