@@ -8,11 +8,12 @@ from uuid import UUID
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import Stream
 
 from backend.accounts.auth import current_user, requires_role
 from backend.accounts.schemas import AuthUser
 from backend.inspections.schemas import Stage
-from backend.programme import analysis, dashboard, resolve, returns, samples
+from backend.programme import analysis, dashboard, exports, resolve, returns, samples
 from backend.programme.schemas import (
     ConflictGroup,
     DashboardOut,
@@ -96,6 +97,18 @@ class RoundOfficeController(Controller):
     async def list_conflicts(self, round_id: FromPath[UUID], request: AuthRequest) -> list[ConflictGroup]:
         """Open conflicts of the round, by inspection and section."""
         return await dashboard.conflict_queue(user=current_user(request), round_id=round_id)
+
+    @get("/exports/{kind:str}", operation_id="exportRound")
+    async def export(
+        self, round_id: FromPath[UUID], kind: FromPath[exports.ExportKind], request: AuthRequest
+    ) -> Stream:
+        """The round's conclusions or rankings as CSV (UTF-8 with BOM), streamed."""
+        blocks = await exports.export_csv(user=current_user(request), round_id=round_id, kind=kind)
+        return Stream(
+            blocks,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="round-{round_id}-{kind}.csv"'},
+        )
 
     @get("/discrepancy-rates", operation_id="getDiscrepancyRates")
     async def discrepancy_rates(

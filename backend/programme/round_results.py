@@ -34,6 +34,8 @@ class RoundResults:
     # inspection id → conclusion (computed now from its answers), or why none could be computed
     conclusions: dict[str, Conclusion] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    # inspection id → (facility id, stage)
+    where: dict[str, tuple[str, str]] = field(default_factory=dict)
     # stage → its rank tables (a facility's place within its county, city and province: ``.place(...)``)
     rankings: dict[str, RankTables] = field(default_factory=dict)
     inspections: int = 0
@@ -83,6 +85,7 @@ async def round_results(
     by_stage: dict[str, tuple[dict[str, tuple[str, str, str, str]], dict[str, dict[str, float]]]] = {}
     for row in rows:
         iid, sid = row["id"], row["standard_version_id"]
+        out.where[iid] = (row["facility"], row["stage"])
         if sid not in compiled:
             try:
                 compiled[sid] = compile_standard(await get_standard(standard_id=sid))

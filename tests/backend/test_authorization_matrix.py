@@ -322,6 +322,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/rounds/{round_id:uuid}/dashboard"): Row(
         allow("admin", "office"), lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/dashboard"
     ),
+    ("GET", "/api/rounds/{round_id:uuid}/exports/{kind:str}"): Row(
+        allow("admin", "office"), lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/exports/conclusions"
+    ),
     ("GET", "/api/rounds/{round_id:uuid}/conflicts"): Row(
         allow("admin", "office"), lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/conflicts"
     ),
@@ -649,6 +652,14 @@ SCOPE_CASES: list[ScopeCase] = [
     ("office", "GET", lambda c: f"/api/rounds/{c.round_other_city}/samples", None, 403, "out_of_scope"),
     ("office", "GET", lambda c: f"/api/rounds/{c.round_other_city}/dashboard", None, 403, "out_of_scope"),
     ("office", "GET", lambda c: f"/api/rounds/{c.round_other_city}/conflicts", None, 403, "out_of_scope"),
+    (
+        "office",
+        "GET",
+        lambda c: f"/api/rounds/{c.round_other_city}/exports/rankings",
+        None,
+        403,
+        "out_of_scope",
+    ),
     (
         "office",
         "POST",
