@@ -57,6 +57,14 @@ def route_handlers() -> list[ControllerRouterHandler]:
     )
     from backend.inspections.sync_controllers import SyncController
     from backend.media_api.controllers import MEDIA_ROUTES
+    from backend.programme.controllers import (
+        ConflictResolveController,
+        OpinionController,
+        RankingController,
+        ReturnController,
+        RoundOfficeController,
+        SampleController,
+    )
     from backend.registry.controllers import (
         ExpertAdminController,
         FacilityAdminController,
@@ -90,6 +98,12 @@ def route_handlers() -> list[ControllerRouterHandler]:
         ConclusionController,
         ReviewFacilityController,
         EvidenceController,
+        SampleController,
+        ReturnController,
+        OpinionController,
+        RoundOfficeController,
+        RankingController,
+        ConflictResolveController,
         AppShellController,
     ]
 

@@ -8,8 +8,25 @@ import getpass
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
+from uuid import UUID
 
 from backend.settings import Settings
+
+
+def fail(message: str, status: int = 2) -> NoReturn:
+    """Bad input: one clear line on stderr, no traceback."""
+    print(f"fieldcheck: {message}", file=sys.stderr)
+    raise SystemExit(status)
+
+
+def _uuid_arg(value: str | None, flag: str) -> UUID | None:
+    if value is None:
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        fail(f"{flag} must be an id (a UUID), not {value!r}")
 
 
 def _settings() -> Settings:
@@ -77,6 +94,14 @@ def cmd_create_user(args: argparse.Namespace) -> None:
     from backend.accounts.schemas import CreateUserRequest
     from backend.accounts.services import create_user
 
+    region_id = _uuid_arg(args.region_id, "--region-id")
+    facility_id = _uuid_arg(args.facility_id, "--facility-id")
+    if args.role == "clinic" and facility_id is None:
+        fail("a clinic user belongs to one facility: give --facility-id")
+    if args.role == "office" and region_id is None:
+        fail("an office user oversees a region: give --region-id")
+    if not args.password and not sys.stdin.isatty():
+        fail("no terminal to ask for the password: give --password, or run it in a terminal")
     password = args.password or getpass.getpass(f"password for {args.username}: ")
 
     async def run() -> None:
@@ -86,8 +111,8 @@ def cmd_create_user(args: argparse.Namespace) -> None:
                 username=args.username,
                 password=password,
                 role=args.role,
-                region_id=args.region_id,
-                facility_id=args.facility_id,
+                region_id=region_id,
+                facility_id=facility_id,
             ),
             actor_id=None,
         )
@@ -104,7 +129,11 @@ def cmd_import_standard(args: argparse.Namespace) -> None:
     from backend.standards.validation import StandardValidationError
 
     try:
-        standard = parse_standard(Path(args.file).read_bytes())
+        raw = Path(args.file).read_bytes()
+    except OSError as error:
+        fail(f"cannot read {args.file}: {error.strerror or error}")
+    try:
+        standard = parse_standard(raw)
     except StandardValidationError as error:
         for problem in error.problems:
             print(f"{problem.path}: {problem.message}", file=sys.stderr)
@@ -199,7 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    args.func(args)
+    from backend.errors import AppError
+
+    try:
+        args.func(args)
+    except (
+        AppError
+    ) as error:  # refused by a service (taken username, unknown facility, published standard, …)
+        fail(error.detail, 1)
 
 
 if __name__ == "__main__":

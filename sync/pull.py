@@ -86,6 +86,11 @@ _ROW_QUERIES = {
 }
 
 
+def _iso(value: Any) -> str:
+    # PostgreSQL gives a datetime, SQLite the stored text
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def _s(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -130,6 +135,7 @@ async def _pull(
     budget = page_size
     has_more = False
     new_facilities: set[str] = set()
+    returned: list[str] = []
     for iid in sorted(inspections):
         row = inspections[iid]
         current, status = int(row["version"]), row["status"]
@@ -164,6 +170,10 @@ async def _pull(
             has_more = has_more or upto < current
         patch.append(PutOp(f"inspection/{iid}", _inspection_value(row, upto)))
         state[iid] = (upto, status)
+        if status == "returned":
+            returned.append(iid)
+    if returned:
+        patch.extend(await _opinion_ops(sql, returned))
     if new_facilities:
         cond, args = sql.in_list('"id"', sorted(UUID(f) for f in new_facilities))
         for fac in await sql.fetch(
@@ -194,6 +204,30 @@ async def _pull(
         conflicts=conflicts,
         limits=ctx.limits,
     )
+
+
+async def _opinion_ops(sql: Sql, iids: list[str]) -> list[PatchOp]:
+    """The written opinions of returned inspections sent in this pull (DESIGN §6: they reach the clinic)."""
+    cond, args = sql.in_list('"inspection"', [UUID(i) for i in iids])
+    rows = await sql.fetch(
+        f'SELECT "id", "inspection", "facility", "stage", "opinion", "returned_at" FROM "returned_opinion" '  # noqa: S608
+        f'WHERE {cond} ORDER BY "returned_at"',
+        args,
+    )
+    return [
+        PutOp(
+            f"opinion/{r['id']}",
+            {
+                "id": str(r["id"]),
+                "inspectionId": str(r["inspection"]),
+                "facilityId": str(r["facility"]),
+                "stage": r["stage"],
+                "opinion": r["opinion"],
+                "returnedAt": _iso(r["returned_at"]),
+            },
+        )
+        for r in rows
+    ]
 
 
 def _inspection_value(row: dict[str, Any], version: int) -> dict[str, Any]:

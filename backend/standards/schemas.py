@@ -386,6 +386,15 @@ class ScoreSummary(_Out, frozen=True):
     combined_score: float | None = None
 
 
+class TierStanding(_Out, frozen=True):
+    """What is known of one tier: reached, not reached, or undetermined (and why)."""
+
+    code: str
+    label: str
+    standing: Literal["reached", "not_reached", "undetermined"]
+    reason: str
+
+
 class Conclusion(_Out, frozen=True):
     standard_id: str
     status: ConclusionStatus
@@ -397,6 +406,12 @@ class Conclusion(_Out, frozen=True):
     missing: tuple[str, ...] = ()
     tiers: tuple[TierResult, ...] = ()
     score: ScoreSummary | None = None
+    # What is known, tier by tier, and the highest tier that is certain (the result is at least that tier);
+    # ``known`` says it in one sentence, e.g. "at least 合格标准 (qualified); 推荐标准 … undetermined: …".
+    standings: tuple[TierStanding, ...] = ()
+    highest_certain: str | None = None
+    highest_certain_label: str | None = None
+    known: str = ""
 
 
 def to_builtins(obj: Struct) -> object:
