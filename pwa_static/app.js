@@ -30,8 +30,18 @@ async function main() {
   };
 
   async function fetchReceipts() {
-    // only inspections with photos: their states and flags are what the receipt adds
-    const inspections = [...new Set([...state.confirmed.value.values()].filter((v) => v?.sha256 && v.inspectionId).map((v) => v.inspectionId))];
+    // inspections with photos that this user works on: their states and flags are what the receipt adds
+    // (a clinic also holds its returned reviews, whose receipts are the office's)
+    const me = state.session.value?.user;
+    const works = new Set(
+      state.assignments.value
+        .filter((a) => me?.role === 'office' || me?.role === 'admin' || (a.stage === 'self' && me?.role === 'clinic')
+          || (a.team || []).some((m) => m.userId === me?.id))
+        .map((a) => a.inspectionId),
+    );
+    for (const p of state.photos.value.values()) works.add(p.inspectionId);
+    const withPhotos = new Set([...state.confirmed.value.values()].filter((v) => v?.sha256 && v.inspectionId).map((v) => v.inspectionId));
+    const inspections = [...works].filter((id) => withPhotos.has(id));
     const receipts = new Map(state.receipts.value);
     for (const id of inspections) {
       const response = await api.get(`/api/inspections/${id}/receipt`);

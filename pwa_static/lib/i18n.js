@@ -184,6 +184,7 @@ const zh = {
   app_returned: '已退回',
   article: '条款',
   signOff: '签发初步结论',
+  signedOff: '初步结论已签发：{tier}（{by}）',
   pickFacility: '请选择机构',
   standing_reached: '已达到',
   standing_not_reached: '未达到',
@@ -205,6 +206,7 @@ const zh = {
   wideGaps: '相差两档及以上',
   rate: '差异率',
   rankings: '条款排名',
+  noStageYet: '本阶段尚无评审',
   tied: '并列 {n}',
 };
 
@@ -393,6 +395,7 @@ const en = {
   app_returned: 'Returned',
   article: 'Article',
   signOff: 'Sign off the conclusion',
+  signedOff: 'Preliminary conclusion signed off: {tier} ({by})',
   pickFacility: 'Choose a facility',
   standing_reached: 'reached',
   standing_not_reached: 'not reached',
@@ -414,6 +417,7 @@ const en = {
   wideGaps: '≥ 2 grades apart',
   rate: 'Rate',
   rankings: 'Article rankings',
+  noStageYet: 'No inspection at this stage yet',
   tied: '{n} tied',
 };
 

@@ -19,8 +19,11 @@ export function Rankings({ app, roundId, route }) {
   const t = app.state.t;
   const [stage, setStage] = useState('county');
   const inspections = useApi(app, `/api/inspections?roundId=${roundId}`);
-  const facilities = [...new Map((inspections.data || []).map((i) => [i.facilityId, i.facilityName])).entries()];
-  const facilityId = route.id || facilities[0]?.[0];
+  // facilities with an inspection at the chosen stage: only those have grades to rank
+  const facilities = [
+    ...new Map((inspections.data || []).filter((i) => i.stage === stage).map((i) => [i.facilityId, i.facilityName])).entries(),
+  ];
+  const facilityId = facilities.some(([id]) => id === route.id) ? route.id : facilities[0]?.[0];
   const ranking = useApi(app, facilityId ? `/api/facilities/${facilityId}/rounds/${roundId}/rankings?stage=${stage}` : null, [stage]);
   return html`<section data-testid="rankings">
     <div class="row">
@@ -31,6 +34,7 @@ export function Rankings({ app, roundId, route }) {
         <select data-testid="ranking-stage" value=${stage} onChange=${(e) => setStage(e.currentTarget.value)}>
           ${['self', 'county', 'city', 'province'].map((s) => html`<option key=${s} value=${s}>${t(`stage_${s}`)}</option>`)}</select></label>
     </div>
+    ${inspections.data && facilities.length === 0 && html`<p class="card muted">${t('noStageYet')}</p>`}
     ${ranking.error && html`<p class="banner warn" role="status">${ranking.error.message}</p>`}
     ${ranking.data && html`<section class="card"><h2>${t('rankings')}</h2><p class="muted">${ranking.data.rule}</p>
       <table class="table" data-testid="ranking-table"><thead><tr><th scope="col">${t('article')}</th><th scope="col">${t('answer')}</th>

@@ -21,9 +21,10 @@ function show(t, value) {
 }
 
 function Thumb({ app, photo }) {
-  const url = useThumb(app, photo.photoId);
+  // only a stored photo has a thumbnail; the others show their state
+  const url = useThumb(app, photo.state === 'stored' ? photo.photoId : null);
   return html`<figure class="mini" data-testid="reconcile-photo" data-photo-id=${photo.photoId}>
-    ${url ? html`<img src=${url} alt=${`${photo.itemCode}`} />` : html`<div class="noimg" aria-hidden="true"></div>`}
+    ${url ? html`<img src=${url} alt=${`${photo.itemCode}`} />` : html`<div class="noimg" title=${photo.state}></div>`}
     ${(photo.flags || []).length > 0 && html`<figcaption class="warn-text">${photo.flags.map((f) => f.detail || f.code).join('；')}</figcaption>`}
   </figure>`;
 }
@@ -33,7 +34,7 @@ function Photos({ app, photos }) {
   return html`<div class="mini-grid">${photos.map((p) => html`<${Thumb} key=${p.photoId} app=${app} photo=${p} />`)}</div>`;
 }
 
-function StageConclusion({ app, stage, onChange }) {
+function StageConclusion({ app, stage, signed, onChange }) {
   const t = app.state.t;
   const view = useApi(app, `/api/inspections/${stage.inspectionId}/conclusion`);
   const [error, setError] = useState(null);
@@ -53,9 +54,10 @@ function StageConclusion({ app, stage, onChange }) {
     ${c && html`<p data-testid="conclusion-known"><strong>${c.known || c.tierLabel || t(`conclusion_${c.status}`)}</strong></p>
       ${(c.standings || []).length > 0 && html`<ul class="standings">${c.standings.map((s) => html`<li key=${s.code} data-standing=${s.standing}>
         <span class=${`badge standing-${s.standing}`}>${t(`standing_${s.standing}`)}</span> ${s.label}：<span class="muted">${s.reason}</span></li>`)}</ul>`}`}
+    ${signed && html`<p class="ok-text" data-testid="signed-off">✓ ${t('signedOff', { tier: signed.tierLabel || t(`conclusion_${signed.status}`), by: signed.confirmedByName })}</p>`}
     ${error && html`<p class="banner error" role="alert">${error}</p>`}
     <div class="row">
-      ${stage.stage !== 'self' && html`<button type="button" class="btn primary" data-testid="conclusion-confirm"
+      ${stage.stage !== 'self' && !signed && html`<button type="button" class="btn primary" data-testid="conclusion-confirm"
         onClick=${() => post(`/api/inspections/${stage.inspectionId}/conclusion/confirm`, {})}>${t('signOff')}</button>`}
       ${stage.status === 'submitted' && html`<${ReturnForm} t=${t} testid="inspection-return"
         onSubmit=${(opinion) => post(`/api/inspections/${stage.inspectionId}/return`, { opinion })} />`}
@@ -84,6 +86,8 @@ function FacilityReconcile({ app, roundId, facilityId }) {
   const data = view.data;
   const stages = data ? [data.selfAssessment, ...data.reviews].filter(Boolean) : [];
   const receipts = useReceipts(app, stages.map((s) => s.inspectionId));
+  const conclusions = useApi(app, `/api/facilities/${facilityId}/conclusions`);
+  const signedBy = new Map((conclusions.data || []).map((c) => [c.inspectionId, c]));
   if (view.error) return html`<p class="banner error" role="alert">${view.error.message}</p>`;
   if (!data) return html`<p class="muted">${t('loading')}</p>`;
   const photosBy = stages.map((_, i) => {
@@ -95,7 +99,8 @@ function FacilityReconcile({ app, roundId, facilityId }) {
     return map;
   });
   return html`<section data-testid="reconcile-view">
-    <div class="grid2">${stages.map((s) => html`<${StageConclusion} key=${s.inspectionId} app=${app} stage=${s} onChange=${view.reload} />`)}</div>
+    <div class="grid2">${stages.map((s) => html`<${StageConclusion} key=${s.inspectionId} app=${app} stage=${s}
+      signed=${signedBy.get(s.inspectionId)} onChange=${() => { view.reload(); conclusions.reload(); }} />`)}</div>
     <table class="table reconcile" data-testid="reconcile-table">
       <thead><tr><th scope="col">${t('article')}</th>${stages.map((s) => html`<th scope="col" key=${s.stage}>${t(`stage_${s.stage}`)}</th>`)}</tr></thead>
       <tbody>${data.items.map((row) => {

@@ -1,0 +1,165 @@
+"""The office runs a round in the app: an application, a review returned with an opinion that reaches the
+clinic's app, the review submitted again and its preliminary conclusion signed off."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, Playwright
+
+from tests.backend.media_api.live import LiveServer
+from tests.pwa_static.browser import LONG, Api, Console, device, first_page, login, open_inspection
+from tests.pwa_static.conftest import SHOTS
+
+OPINION = "院感管理佐证不足：请补充医疗废物交接记录的照片后重新提交。"
+
+
+class Inspector:
+    """The county team grading over the sync API (the app's journeys are covered elsewhere)."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.client_id = f"team-{uuid.uuid4().hex[:8]}"
+        self.next_id = 1
+
+    def push(self, mutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        batch = []
+        for m in mutations:
+            batch.append({"id": self.next_id, **m})
+            self.next_id += 1
+        body = {
+            "protocolVersion": 1,
+            "clientGroupId": self.client_id,
+            "clientId": self.client_id,
+            "mutations": batch,
+        }
+        response = self.api.http.post("/api/sync/push", json=body)
+        response.raise_for_status()
+        results: list[dict[str, Any]] = response.json()["results"]
+        return results
+
+    def grade_all(self, inspection_id: str) -> None:
+        standard = self.api.http.get("/api/standards/cn-thc-capacity-2018").json()
+        articles: list[str] = []
+
+        def walk(sections: list[dict[str, Any]]) -> None:
+            for section in sections:
+                articles.extend(a["number"] for a in section.get("articles", []))
+                walk(section.get("sections", []))
+
+        walk(standard["sections"])
+        answer = {"inspectionId": inspection_id, "field": "value"}
+        mutations = [
+            {"name": "setAnswer", "args": {**answer, "itemCode": p["id"], "value": True}}
+            for p in standard["prerequisites"]
+        ]
+        # enough A and B for the verified 合格 thresholds (80 % ≥ C, 20 % ≥ B, 5 % ≥ A)
+        grades = ["A", "B", "C", "C"]
+        mutations += [
+            {"name": "setAnswer", "args": {**answer, "itemCode": n, "value": grades[i % 4]}}
+            for i, n in enumerate(articles)
+        ]
+        for short in self.api.receipt(inspection_id)["shortArticles"]:
+            for _ in range(short["required"] - short["have"]):
+                photo = {
+                    "inspectionId": inspection_id,
+                    "itemCode": short["itemCode"],
+                    "photoId": str(uuid.uuid4()),
+                    "sha256": uuid.uuid4().hex * 2,
+                    "size": 1000,
+                    "mime": "image/jpeg",
+                }
+                mutations.append({"name": "addPhoto", "args": photo})
+        results = self.push(mutations)
+        assert {r["status"] for r in results} == {"applied"}, [
+            r for r in results if r["status"] != "applied"
+        ][:3]
+
+    def submit(self, inspection_id: str) -> dict[str, Any]:
+        return self.push([{"name": "submitInspection", "args": {"inspectionId": inspection_id}}])[0]
+
+
+def office_tab(page: Page, tab: str) -> None:
+    page.click(f"[data-testid=office-tab-{tab}]")
+
+
+def test_office_runs_a_round_and_the_clinic_reads_the_returned_opinion(
+    playwright: Playwright, server: LiveServer, console: Console, tmp_path: Path
+) -> None:
+    with Api(server.url, "clinic1") as clinic_api:
+        self_id = clinic_api.inspection_id("self")
+    lead_api = Api(server.url, "inspector1")
+    review_id = lead_api.inspection_id("county")
+    facility_id = lead_api.http.get(f"/api/inspections/{review_id}").json()["facilityId"]
+    team = Inspector(lead_api)
+
+    with (
+        device(playwright, tmp_path / "clinic", console) as clinic_tablet,
+        device(playwright, tmp_path / "desk", console, viewport={"width": 1280, "height": 800}) as desk,
+    ):
+        clinic = first_page(clinic_tablet)
+        login(clinic, server.url, "clinic1")
+        open_inspection(clinic, self_id)
+        clinic.click("[data-testid=apply-basic]")
+        clinic.wait_for_selector("[data-testid=application-status][data-status=applied]", timeout=LONG)
+
+        office = first_page(desk)
+        login(office, server.url, "office")
+        office.click("[data-testid=nav-office]")
+        office.wait_for_selector("[data-testid=dashboard]", timeout=LONG)
+        office_tab(office, "applications")
+        office.click("[data-testid=application-accept]", timeout=LONG)
+        office.wait_for_selector("[data-testid=application-accept]", state="detached", timeout=LONG)
+
+        team.grade_all(review_id)
+        assert team.submit(review_id)["status"] == "applied"
+
+        # the office reads self vs county side by side and returns the review with a written opinion
+        office_tab(office, "reconcile")
+        office.click(f"[data-testid=reconcile-facility][data-facility-id='{facility_id}']")
+        county = office.locator("[data-testid=stage-conclusion][data-stage=county]")
+        county.wait_for(timeout=LONG)
+        county.locator("[data-testid=inspection-return-open]").click()
+        county.locator("[data-testid=inspection-return-opinion]").fill(OPINION)
+        county.locator("[data-testid=inspection-return-submit]").click()
+        office.wait_for_selector(
+            "[data-testid=stage-conclusion][data-stage=county] >> text=已退回", timeout=LONG
+        )
+
+        # the opinion reaches the clinic's app through sync
+        clinic.click("[data-testid=sync-now]")
+        clinic.wait_for_selector(f"[data-testid=opinion] >> text={OPINION[:10]}", timeout=LONG)
+        clinic.locator("[data-testid=opinions]").scroll_into_view_if_needed()
+        clinic.screenshot(path=str(SHOTS / "clinic-opinion.png"))
+
+        # the team submits again; the office signs off the preliminary conclusion
+        assert team.submit(review_id)["status"] == "applied"
+        office.reload()
+        county = office.locator("[data-testid=stage-conclusion][data-stage=county]")
+        county.wait_for(timeout=LONG)
+        county.locator("[data-testid=conclusion-known]").wait_for(timeout=LONG)
+        known = county.locator("[data-testid=conclusion-known]").inner_text()
+        assert "合格" in known, known
+        county.locator("[data-testid=conclusion-confirm]").click()
+        office.wait_for_selector(
+            "[data-testid=stage-conclusion][data-stage=county] >> [data-testid=signed-off]", timeout=LONG
+        )
+        office.evaluate("window.scrollTo(0, 0)")
+        office.screenshot(path=str(SHOTS / "office-reconciliation.png"))
+
+        office_tab(office, "dashboard")
+        office.wait_for_selector("[data-testid=tier-chart]", timeout=LONG)
+        office.screenshot(path=str(SHOTS / "office-dashboard.png"))
+        office_tab(office, "rankings")
+        office.wait_for_selector("[data-testid=ranking-table]", timeout=LONG)
+        office.screenshot(path=str(SHOTS / "office-rankings.png"))
+        office_tab(office, "applications")
+        office.wait_for_selector("[data-testid=applications]")
+        office.screenshot(path=str(SHOTS / "office-applications.png"))
+
+    lead_api.close()
+    with Api(server.url, "office") as office_api:
+        signed = office_api.http.get(f"/api/facilities/{facility_id}/conclusions").json()
+    assert [c["stage"] for c in signed] == ["county"]
