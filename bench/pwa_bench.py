@@ -154,7 +154,7 @@ PROBE = """
 def interactive_ms(page: Page, url: str) -> dict[str, float]:
     page.goto(url)
     page.wait_for_function(
-        "window.__fcInteractive !== undefined && window.__fcRendered !== undefined", timeout=60_000
+        "() => window.__fcInteractive !== undefined && window.__fcRendered !== undefined", timeout=60_000
     )
     if DEBUG:
         print(page.evaluate("JSON.stringify(performance.getEntriesByType('navigation')[0])")[:600])
@@ -212,9 +212,9 @@ def main() -> None:
             page.click("[data-testid=login-submit]")
             page.click(f"[data-testid=inspection-card][data-inspection-id='{inspection_id}']", timeout=60_000)
             page.wait_for_function(
-                f"document.querySelectorAll('[data-testid=article]').length === {ARTICLES}"
+                f"() => document.querySelectorAll('[data-testid=article]').length === {ARTICLES}"
             )
-            page.wait_for_function("navigator.serviceWorker.controller !== null")
+            page.wait_for_function("() => navigator.serviceWorker.controller !== null")
             context.set_offline(True)
             cdp = context.new_cdp_session(page)
             url = f"{server.url}/#/i/{inspection_id}"

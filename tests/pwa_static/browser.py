@@ -93,7 +93,7 @@ def login(page: Page, base: str, username: str, password: str = "demo") -> None:
 def wait_controlled(page: Page) -> None:
     """The service worker is active and controls the page (so a reload offline is answered by it)."""
     page.wait_for_function(
-        "navigator.serviceWorker.controller !== null && navigator.serviceWorker.controller.state === 'activated'",
+        "() => navigator.serviceWorker.controller !== null && navigator.serviceWorker.controller.state === 'activated'",
         timeout=LONG,
     )
 

@@ -103,7 +103,7 @@ def test_main_screens_pass_axe_and_are_photographed(
         found["sync centre"] = serious_violations(page)
         shoot(page, "sync-centre")
         page.click("[data-testid=lang-toggle] >> nth=0")
-        page.wait_for_function("document.documentElement.lang === 'en'")
+        page.wait_for_function("() => document.documentElement.lang === 'en'")
         shoot(page, "sync-centre-en")
         page.click("[data-testid=lang-toggle] >> nth=0")
     with device(playwright, tmp_path / "phone", console, viewport={"width": 390, "height": 844}) as phone:
