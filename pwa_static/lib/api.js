@@ -49,5 +49,6 @@ export function createApi(getToken) {
     get: (path, headers) => request('GET', path, undefined, headers),
     post: (path, body) => request('POST', path, body ?? {}),
     patch: (path, body) => request('PATCH', path, body ?? {}),
+    put: (path, body) => request('PUT', path, body ?? {}),
   };
 }

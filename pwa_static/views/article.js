@@ -80,7 +80,7 @@ function Photo({ app, photo }) {
       ${stateName === 'uploading' && html`<${ProgressBar} value=${progress} label=${t('photo_uploading')} />`}
       ${photo.size ? html`<span class="muted">${formatBytes(photo.size)}</span>` : ''}
       ${stateName === 'rejected' && photo.reason && html`<span class="error-text">${t(`photoRejected_${photo.reason}`) || photo.reason}</span>`}
-      ${flags.map((f) => html`<span class="badge flag" data-testid="photo-flag" data-code=${f.code} title=${f.detail}>! ${f.detail || f.code}</span>`)}
+      ${flags.map((f) => html`<span class="badge flag" data-testid="photo-flag" data-code=${f.code} title=${f.detail}>! ${t(`flag_${f.code}`)}${f.detail ? `：${f.detail}` : ''}</span>`)}
     </figcaption>
   </figure>`;
 }

@@ -155,6 +155,8 @@ def test_office_runs_a_round_and_the_clinic_reads_the_returned_opinion(
         office_tab(office, "rankings")
         office.wait_for_selector("[data-testid=ranking-table]", timeout=LONG)
         office.screenshot(path=str(SHOTS / "office-rankings.png"))
+        office_tab(office, "evidence")
+        office.wait_for_selector("[data-testid=evidence-flags]", timeout=LONG)
         office_tab(office, "applications")
         office.wait_for_selector("[data-testid=applications]")
         office.screenshot(path=str(SHOTS / "office-applications.png"))

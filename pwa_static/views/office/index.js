@@ -4,11 +4,12 @@ import { html } from '../../lib/html.js';
 import { Applications } from './applications.js';
 import { Conflicts } from './conflicts.js';
 import { Dashboard } from './dashboard.js';
+import { Evidence } from './evidence.js';
 import { useApi } from './data.js';
 import { Rankings } from './rankings.js';
 import { Reconcile } from './reconcile.js';
 
-const TABS = ['dashboard', 'applications', 'reconcile', 'conflicts', 'rankings'];
+const TABS = ['dashboard', 'applications', 'reconcile', 'conflicts', 'evidence', 'rankings'];
 
 export function Office({ app, route }) {
   const t = app.state.t;
@@ -32,6 +33,7 @@ export function Office({ app, route }) {
       reconcile: html`<${Reconcile} ...${props} />`,
       conflicts: html`<${Conflicts} ...${props} />`,
       rankings: html`<${Rankings} ...${props} />`,
+      evidence: html`<${Evidence} ...${props} />`,
     }[tab];
   }
   return html`<main class="page office" data-testid="office">
