@@ -47,19 +47,6 @@ async def test_push_tx_reuses_one_connection_and_closes_its_thread(app: Litestar
         assert type(tx) is type(write_tx())
 
 
-async def _settled_thread_count() -> int:
-    """The thread count once it has stopped moving (threads of connections closed just before still ending)."""
-    count, steady = threading.active_count(), 0
-    for _ in range(300):
-        await asyncio.sleep(0.01)
-        now = threading.active_count()
-        steady = steady + 1 if now == count else 0
-        count = now
-        if steady >= 10:
-            break
-    return count
-
-
 async def _insert_then_fail() -> None:
     async with push_tx() as tx:
         await tx.connection.execute("INSERT INTO held_probe (n) VALUES (?)", [99])
