@@ -23,8 +23,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def playwright() -> Iterator[Playwright]:
+    """Per test: Playwright's sync API keeps an event loop running while it is open, which would stop any
+    later test (or session fixture) that runs its own loop."""
     if not os.path.exists(CHROMIUM):
         pytest.fail("Chromium is missing: apt-get install chromium fonts-noto-cjk (.ci/run does)")
     with sync_playwright() as p:
