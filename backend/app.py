@@ -53,7 +53,6 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RoundAdminController,
         RoundController,
     )
-    from backend.inspections.sync_controllers import SyncController
     from backend.media_api.controllers import MEDIA_ROUTES
     from backend.registry.controllers import (
         ExpertAdminController,
@@ -64,6 +63,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
     )
     from backend.review.controllers import ConclusionController, ReviewFacilityController
     from backend.standards.controllers import StandardAdminController, StandardController
+    from backend.sync_api.controllers import SyncController
     from backend.web.controllers import AppShellController
 
     return [

@@ -16,6 +16,15 @@ from litestar.exceptions import (
 )
 from litestar.types import ExceptionHandlersMap
 
+from sync.api import (
+    ClientGroupMismatch,
+    ClientNotYours,
+    MutationGap,
+    ProtocolError,
+    SyncError,
+    TooManyMutations,
+)
+
 log = logging.getLogger("fieldcheck.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -104,6 +113,21 @@ def _app_error(_: Request[Any, Any, Any], exc: AppError) -> Response[dict[str, A
     return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
 
 
+# The sync engine's refusals (it knows no HTTP): each class answers as one of ours, same code and detail.
+_SYNC_ERRORS: dict[type[SyncError], type[AppError]] = {
+    ProtocolError: BadRequest,
+    ClientGroupMismatch: BadRequest,
+    ClientNotYours: Forbidden,
+    MutationGap: Conflict,
+    TooManyMutations: PayloadTooLarge,
+}
+
+
+def _sync_error(request: Request[Any, Any, Any], exc: SyncError) -> Response[dict[str, Any]]:
+    as_ours = _SYNC_ERRORS.get(type(exc), BadRequest)
+    return _app_error(request, as_ours(exc.detail, code=exc.code, **exc.extra))
+
+
 def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
     return problem(400, "invalid_input", "Invalid input", str(exc.detail), errors=exc.extra or [])
 
@@ -140,6 +164,7 @@ def exception_handlers() -> ExceptionHandlersMap:
 
     handlers: ExceptionHandlersMap = {
         AppError: _app_error,
+        SyncError: _sync_error,
         ValidationException: _validation,
         NotAuthorizedException: _http,
         PermissionDeniedException: _http,

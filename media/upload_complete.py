@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,14 @@ from media.upload_types import _HASHES, ContentFacts, UploadConfig, UploadStatus
 async def blob_state(sha256_hex: str) -> dict[str, Any] | None:
     row: dict[str, Any] | None = await Blob.select().where(Blob.sha256 == sha256_hex).first()
     return row
+
+
+async def stored_blobs(digests: Collection[str]) -> set[str]:
+    """Which of these sha256 digests are stored blobs (on the caller's transaction, if one is open)."""
+    if not digests:
+        return set()
+    rows = await Blob.select(Blob.sha256).where((Blob.state == "stored") & Blob.sha256.is_in(list(digests)))
+    return {row["sha256"] for row in rows}
 
 
 async def finalize(

@@ -36,6 +36,7 @@ from media.upload_complete import _drop_upload, _remove_files
 from media.upload_complete import blob_state as blob_state
 from media.upload_complete import finalize as finalize
 from media.upload_complete import image_validator as image_validator
+from media.upload_complete import stored_blobs as stored_blobs
 from media.upload_errors import ChunkChecksumMismatch as ChunkChecksumMismatch
 from media.upload_errors import ClientGone as ClientGone
 from media.upload_errors import ContentRejected as ContentRejected

@@ -14,6 +14,9 @@ from uuid import UUID
 
 import msgspec
 
+# raised by the decoders below; defined with the other sync errors
+from sync.errors import ProtocolError as ProtocolError
+
 PROTOCOL_VERSION = 1
 
 # A register value: a grade code, points, pass/fail, or null (cleared). N/A is its own register (field "na").
@@ -234,15 +237,6 @@ class PullResponse(msgspec.Struct, rename="camel", kw_only=True):
 # ------------------------------------------------------------------------------------------ decoding
 
 
-class ProtocolError(Exception):
-    """A malformed envelope (HTTP 400). ``code`` is the problem code."""
-
-    def __init__(self, detail: str, *, code: str = "malformed_envelope") -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.code = code
-
-
 _push_decoder = msgspec.json.Decoder(PushRequest)
 _head_decoder = msgspec.json.Decoder(MutationHead)
 _mutation_decoder: msgspec.json.Decoder[Mutation] = msgspec.json.Decoder(Mutation)
@@ -299,6 +293,3 @@ def check_protocol(version: int) -> None:
             f"protocolVersion {version} is not supported; this server speaks {PROTOCOL_VERSION}",
             code="unsupported_protocol",
         )
-
-
-encoder = msgspec.json.Encoder()

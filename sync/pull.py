@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -24,7 +23,7 @@ from uuid import UUID
 import msgspec
 from piccolo.engine.base import Engine
 
-from sync.context import Caller
+from sync.context import Caller, CallerSource, resolve_caller
 from sync.protocol import DelOp, Limits, PatchOp, PullResponse, PutOp, decode_pull
 from sync.sql import Sql
 
@@ -88,18 +87,15 @@ def _s(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-async def pull(
-    body: bytes, *, caller: Caller | Callable[[], Awaitable[Caller]], ctx: PullContext
-) -> PullResponse:
+async def pull(body: bytes, *, caller: CallerSource, ctx: PullContext) -> PullResponse:
     """Answer one pull. Raises ``ProtocolError`` (400) for a malformed request. A callable ``caller`` is
     resolved inside the read transaction (one connection, one snapshot for scope and data)."""
     request = decode_pull(body)
     async with ctx.engine.transaction():
         sql = Sql(ctx.engine)
-        if not isinstance(caller, Caller):
-            caller = await caller()
+        resolved = await resolve_caller(caller)
         page_size = ctx.page_size if request.max_ops is None else max(1, min(ctx.page_size, request.max_ops))
-        return await _pull(sql, request.client_group_id, request.cookie, caller, ctx, page_size)
+        return await _pull(sql, request.client_group_id, request.cookie, resolved, ctx, page_size)
 
 
 async def _pull(

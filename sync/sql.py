@@ -8,6 +8,7 @@ import functools
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
+from uuid import UUID
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -59,3 +60,12 @@ class Sql:
             await self.connection.executemany(_numbered(sql), rows)
         else:
             await self.connection.executemany(sql, rows)
+
+
+def as_uuid(value: Any) -> UUID:
+    """A UUID column as the drivers hand it back (asyncpg: ``UUID``; SQLite: text)."""
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def opt_uuid(value: Any) -> UUID | None:
+    return None if value is None else as_uuid(value)

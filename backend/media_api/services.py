@@ -20,10 +20,10 @@ from uuid import UUID
 from piccolo.engine.base import Engine
 
 from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import ensure_inspection_visible
+from backend.accounts.scope import ensure_inspection_visible, ensure_inspection_writable
 from backend.db import fetch, write_tx
-from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
-from backend.inspections.tables import Inspection, InspectionMember
+from backend.errors import Conflict, NotFound, Unprocessable
+from backend.inspections.tables import Inspection
 from backend.media_api.schemas import (
     ArticleShortfall,
     CreateUploadRequest,
@@ -65,26 +65,6 @@ async def get_photo(photo_id: UUID) -> dict[str, Any]:
             code="unknown_photo",
         )
     return photo
-
-
-async def ensure_inspection_writable(user: AuthUser, inspection_id: UUID) -> None:
-    """Inspectors on the team, the clinic for its own self-assessment, admins. Everyone else: 403."""
-    inspection = (
-        await Inspection.select(Inspection.facility, Inspection.stage)
-        .where(Inspection.id == inspection_id)
-        .first()
-    )
-    if inspection is None:
-        raise NotFound(f"inspection {inspection_id} does not exist")
-    if user.role == "admin":
-        return
-    if user.role == "inspector" and await InspectionMember.exists().where(
-        (InspectionMember.inspection == inspection_id) & (InspectionMember.user == user.id)
-    ):
-        return
-    if user.role == "clinic" and inspection["stage"] == "self" and inspection["facility"] == user.facility_id:
-        return
-    raise Forbidden("you may not add evidence to that inspection", code="out_of_scope")
 
 
 # -- uploads --

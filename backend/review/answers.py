@@ -19,10 +19,9 @@ from uuid import UUID
 import msgspec
 
 from backend.errors import Conflict, NotFound, Unprocessable
-from backend.inspections.sync_rules import RATER_SEPARATOR
 from backend.inspections.tables import Inspection
 from backend.standards import AnswerValidationError, FacilityFigures, conclude
-from backend.standards.schemas import NA, Answer, AnswerValue, Conclusion, Standard
+from backend.standards.schemas import NA, RATER_SEPARATOR, Answer, AnswerValue, Conclusion, Standard
 from sync.tables import AnswerRegister, SyncConflict
 
 _decode = msgspec.json.Decoder()

@@ -12,6 +12,7 @@ from backend.standards.engine import CompiledStandard, combine_raters, compile_s
 from backend.standards.loader import load_shipped, parse_standard, shipped_bytes, shipped_names
 from backend.standards.schemas import (
     NA,
+    RATER_SEPARATOR,
     Answer,
     AnswerValue,
     Conclusion,
@@ -30,6 +31,7 @@ from backend.standards.validation import (
 
 __all__ = [
     "NA",
+    "RATER_SEPARATOR",
     "Answer",
     "AnswerValidationError",
     "AnswerValue",

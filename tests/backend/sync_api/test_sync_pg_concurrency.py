@@ -20,13 +20,13 @@ from piccolo.engine.postgres import PostgresEngine
 
 from backend.audit.services import record_many, verify_chain
 from backend.db import bind_engine, write_tx
-from backend.inspections.sync_rules import BackendStandardRules, stored_blobs
 from backend.inspections.tables import Inspection
 from backend.settings import Settings
+from backend.sync_api.services import BackendStandardRules, stored_blobs
+from sync.api import PushContext, push
 from sync.context import Caller
 from sync.protocol import Limits, PullResponse, PutOp
 from sync.pull import PullContext, decode_cookie, pull
-from sync.push import PushContext, push
 
 WRITERS = 8
 PULLERS = 4

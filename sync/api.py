@@ -1,0 +1,34 @@
+"""What the backend calls: push and pull, the contexts it fills in, and the errors it maps to HTTP."""
+
+from __future__ import annotations
+
+from sync.context import Caller, ItemRules, PushContext, StandardRules, Violation
+from sync.errors import (
+    ClientGroupMismatch,
+    ClientNotYours,
+    MutationGap,
+    ProtocolError,
+    SyncError,
+    TooManyMutations,
+)
+from sync.pull import PullContext, pull
+from sync.push.handler import push
+from sync.sql import as_uuid
+
+__all__ = [
+    "Caller",
+    "ClientGroupMismatch",
+    "ClientNotYours",
+    "ItemRules",
+    "MutationGap",
+    "ProtocolError",
+    "PullContext",
+    "PushContext",
+    "StandardRules",
+    "SyncError",
+    "TooManyMutations",
+    "Violation",
+    "as_uuid",
+    "pull",
+    "push",
+]
