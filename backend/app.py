@@ -27,6 +27,7 @@ from backend.health import health
 from backend.settings import Settings
 from backend.standards.services import install_shipped_standards
 from backend.storage import build_storage, prepare_storage
+from backend.tables_index import TABLES
 from backend.web.assets import default_pwa_dir, load_app_files
 
 log = logging.getLogger("fieldcheck")
@@ -116,7 +117,7 @@ async def _stop_workers(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
 def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
     """Build the app. ``start_pool=False`` leaves PostgreSQL without a pool (tests run on their own loop)."""
     engine = make_engine(settings)
-    bind_engine(engine)
+    bind_engine(engine, TABLES)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

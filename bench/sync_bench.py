@@ -59,10 +59,11 @@ async def prepare(data_dir: Path, database_url: str, inspections: int) -> dict[s
     from backend.settings import Settings
     from backend.standards import load_shipped
     from backend.standards.services import save_standard
+    from backend.tables_index import TABLES
 
     settings = Settings(data_dir=str(data_dir), database_url=database_url)
     engine = make_engine(settings)
-    bind_engine(engine)
+    bind_engine(engine, TABLES)
     await prepare_engine(engine)
     await migrate(engine)
     demo = await load_demo()
