@@ -66,15 +66,20 @@ def validate_key(key: str) -> str:
     return key
 
 
-def _check_sha256(sha256_hex: str) -> str:
-    if not isinstance(sha256_hex, str) or not _SHA256_HEX.fullmatch(sha256_hex):
+def is_sha256(value: object) -> bool:
+    """64 lowercase hex digits and nothing else (``fullmatch``: ``match`` with ``$`` takes a trailing newline)."""
+    return isinstance(value, str) and _SHA256_HEX.fullmatch(value) is not None
+
+
+def require_sha256(sha256_hex: str) -> str:
+    if not is_sha256(sha256_hex):
         raise ValueError(f"sha256 must be 64 lowercase hex characters, got {sha256_hex!r}")
     return sha256_hex
 
 
 def blob_key(sha256_hex: str) -> str:
     """Content-addressed key: ``blobs/sha256/ab/cd/<sha256>``."""
-    h = _check_sha256(sha256_hex)
+    h = require_sha256(sha256_hex)
     return f"{BLOB_PREFIX}/{h[:2]}/{h[2:4]}/{h}"
 
 

@@ -24,7 +24,7 @@ from media.storage_base import (
     ObjectNotFoundError,
     StorageUnavailableError,
     StoredObject,
-    _check_sha256,
+    require_sha256,
     validate_key,
 )
 
@@ -109,7 +109,7 @@ class LocalStorage:
         content_type: str | None = None,
     ) -> StoredObject:
         dest = self.path_for(key)
-        _check_sha256(sha256_hex)
+        require_sha256(sha256_hex)
         if await self.stat(key) == size and await _sha256_of(dest, self.chunk_size) == sha256_hex:
             return StoredObject(key, size, sha256_hex, already_present=True)
         await aiofiles.os.makedirs(dest.parent, exist_ok=True)

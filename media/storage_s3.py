@@ -18,8 +18,8 @@ from media.storage_base import (
     StorageError,
     StorageUnavailableError,
     StoredObject,
-    _check_sha256,
     content_disposition,
+    require_sha256,
     validate_key,
 )
 
@@ -184,7 +184,7 @@ class S3Storage:
         content_type: str | None = None,
     ) -> StoredObject:
         validate_key(key)
-        _check_sha256(sha256_hex)
+        require_sha256(sha256_hex)
         if size > _SINGLE_PUT_LIMIT:
             raise StorageError(
                 f"{key}: {size} bytes is over the single-PUT limit; multipart is not implemented"

@@ -18,7 +18,7 @@ from media.db import write_tx
 from media.storage import blob_key
 from media.tables import Blob, Job, Upload
 from media.upload_errors import ContentRejected, DigestMismatch
-from media.upload_types import _HASHES, ContentFacts, UploadConfig, UploadStatus, Validator, now_ms
+from media.upload_types import ContentFacts, UploadConfig, UploadStatus, Validator, forget_hash, now_ms
 
 
 async def blob_state(sha256_hex: str) -> dict[str, Any] | None:
@@ -57,7 +57,7 @@ async def finalize(
     else:
         count = size
     if count != size or digest != sha:
-        await _drop_upload(engine, config, upload.id)
+        await drop_upload(engine, config, upload.id)
         raise DigestMismatch(
             f"the file's sha256 is {digest} ({count} bytes), not the declared {sha}; upload it again",
             actual=digest,
@@ -71,12 +71,12 @@ async def finalize(
         raise
     if existing is not None and existing["state"] in ("spooled", "stored"):
         await _settle(checked)
-        await _drop_upload(engine, config, upload.id)
+        await drop_upload(engine, config, upload.id)
         return str(existing["state"])
     try:
         facts = await checked
     except ContentRejected as exc:
-        await _drop_upload(engine, config, upload.id)
+        await drop_upload(engine, config, upload.id)
         await _record_rejection(engine, sha, size, exc)
         raise
     target = spool.spooled_path(config.spool_root, sha)
@@ -125,15 +125,15 @@ async def _settle(future: asyncio.Future[Any]) -> None:
         await future
 
 
-def _remove_files(root: Path, upload_id: str) -> None:
+def remove_files(root: Path, upload_id: str) -> None:
     # the sidecar first: without it no PATCH or HEAD finds the upload any more
     spool.remove(spool.meta_path(root, upload_id))
     spool.remove(spool.part_path(root, upload_id))
 
 
-async def _drop_upload(engine: Engine[Any], config: UploadConfig, upload_id: uuid.UUID) -> None:
-    _HASHES.pop(upload_id, None)
-    await anyio.to_thread.run_sync(_remove_files, config.spool_root, str(upload_id))
+async def drop_upload(engine: Engine[Any], config: UploadConfig, upload_id: uuid.UUID) -> None:
+    forget_hash(upload_id)
+    await anyio.to_thread.run_sync(remove_files, config.spool_root, str(upload_id))
     async with write_tx(engine):
         await Upload.delete().where(Upload.id == upload_id)
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from typing import Any
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
+from media.storage_base import is_sha256
 
 
 class UploadError(Exception):
@@ -62,7 +61,7 @@ class ClientGone(Exception):
 
 
 def check_sha256(value: str) -> str:
-    if not _SHA256.fullmatch(value):
+    if not is_sha256(value):
         raise UploadError("sha256 must be 64 lowercase hex characters", code="invalid_sha256")
     return value
 

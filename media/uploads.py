@@ -32,8 +32,8 @@ from media import spool
 from media.db import write_tx
 from media.tables import Upload
 from media.upload_chunk import write_chunk
-from media.upload_complete import _drop_upload, _remove_files
 from media.upload_complete import blob_state as blob_state
+from media.upload_complete import drop_upload, remove_files
 from media.upload_complete import finalize as finalize
 from media.upload_complete import image_validator as image_validator
 from media.upload_complete import stored_blobs as stored_blobs
@@ -48,7 +48,6 @@ from media.upload_errors import UploadError as UploadError
 from media.upload_errors import UploadNotFound as UploadNotFound
 from media.upload_errors import check_sha256 as check_sha256
 from media.upload_errors import parse_checksum as parse_checksum
-from media.upload_types import _HASHES, _keep_hash, _take_hash
 from media.upload_types import MAX_CHUNK_BYTES as MAX_CHUNK_BYTES
 from media.upload_types import MIN_CHUNK_BYTES as MIN_CHUNK_BYTES
 from media.upload_types import Appended as Appended
@@ -57,6 +56,7 @@ from media.upload_types import Created as Created
 from media.upload_types import UploadConfig as UploadConfig
 from media.upload_types import UploadStatus as UploadStatus
 from media.upload_types import Validator as Validator
+from media.upload_types import forget_hash, keep_hash, take_hash
 from media.upload_types import now_ms as now_ms
 from media.upload_types import utc_from_ms as utc_from_ms
 
@@ -149,7 +149,7 @@ async def create_upload(
 async def _discard_files(files: asyncio.Future[None], root: Path, upload_id: uuid.UUID) -> None:
     with contextlib.suppress(Exception):
         await asyncio.shield(files)
-    await anyio.to_thread.run_sync(_remove_files, root, str(upload_id))
+    await anyio.to_thread.run_sync(remove_files, root, str(upload_id))
 
 
 def _meta(
@@ -310,15 +310,15 @@ async def append_chunk(
                 f"the chunk ({content_length} bytes) goes past the declared size ({remaining} bytes left)",
                 code="chunk_past_end",
             )
-        whole = _take_hash(upload_id, offset)
+        whole = take_hash(upload_id, offset)
         written, gone, whole = await write_chunk(fd, offset, remaining, body, checksum, whole, config)
         new_offset = offset + written
-        _keep_hash(upload_id, new_offset, whole)
+        keep_hash(upload_id, new_offset, whole)
         if gone:
             raise ClientGone(f"connection cut at {new_offset} of {size}")
         if new_offset < size:
             return Appended(offset=new_offset, size=size, complete=False)
-        _HASHES.pop(upload_id, None)
+        forget_hash(upload_id)
         digest = whole.hexdigest() if whole is not None else None
         state = await finalize(
             engine=engine, config=config, validator=validator, upload=status, digest=digest
@@ -348,7 +348,7 @@ async def expire_uploads(engine: Engine[Any], config: UploadConfig, *, now: int 
             async with write_tx(engine):
                 await Upload.update({Upload.expires_at_ms: expires}).where(Upload.id == row["id"])
             continue
-        await _drop_upload(engine, config, row["id"])
+        await drop_upload(engine, config, row["id"])
         dropped += 1
     return dropped + await _sweep_orphans(config, cutoff)
 
@@ -380,7 +380,7 @@ async def _sweep_orphans(config: UploadConfig, cutoff: int) -> int:
     known = {row["id"] for row in await Upload.select(Upload.id).where(Upload.id.is_in(list(candidates)))}
     orphans = candidates - known
     for upload_id in orphans:
-        await anyio.to_thread.run_sync(_remove_files, config.spool_root, str(upload_id))
+        await anyio.to_thread.run_sync(remove_files, config.spool_root, str(upload_id))
     return len(orphans)
 
 
