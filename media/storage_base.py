@@ -32,7 +32,13 @@ class StorageUnavailableError(StorageError):
 
 
 class IntegrityError(StorageError):
-    """Bytes do not match the declared sha256/size (spool corrupted or damaged in flight). Nothing stored."""
+    """The store did not end up with the declared bytes (refused a body damaged in flight, or reports another
+    size after the write). Nothing is kept; the source file may be fine, so the transfer is retried."""
+
+
+class SourceMismatchError(IntegrityError):
+    """The local file handed to ``put_file`` is not the declared bytes (size or sha256): the copy to send is
+    itself damaged, and retrying cannot help. Nothing stored."""
 
 
 class InvalidKeyError(StorageError, ValueError):

@@ -22,6 +22,7 @@ from media.storage_base import (
     DEFAULT_CHUNK_SIZE,
     IntegrityError,
     ObjectNotFoundError,
+    SourceMismatchError,
     StorageUnavailableError,
     StoredObject,
     require_sha256,
@@ -125,7 +126,7 @@ class LocalStorage:
                 await out.flush()
                 await asyncio.to_thread(os.fsync, out.fileno())
             if written != size or h.hexdigest() != sha256_hex:
-                raise IntegrityError(
+                raise SourceMismatchError(
                     f"{key}: spool is {written} bytes sha256 {h.hexdigest()}, "
                     f"declared {size} bytes {sha256_hex}"
                 )

@@ -15,6 +15,7 @@ from media.storage_base import (
     BucketMissingError,
     IntegrityError,
     ObjectNotFoundError,
+    SourceMismatchError,
     StorageError,
     StorageUnavailableError,
     StoredObject,
@@ -196,7 +197,7 @@ class S3Storage:
                 return StoredObject(key, size, sha256_hex, already_present=True)
             actual_sha, md5_b64, actual_size = _hash_file(path, self.chunk_size)
             if actual_size != size or actual_sha != sha256_hex:
-                raise IntegrityError(
+                raise SourceMismatchError(
                     f"{key}: spool is {actual_size} bytes sha256 {actual_sha}, "
                     f"declared {size} bytes {sha256_hex}"
                 )

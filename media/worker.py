@@ -29,15 +29,14 @@ from piccolo.querystring import QueryString
 
 from media import spool
 from media.db import is_postgres, write_tx
-from media.storage import BucketMissingError, IntegrityError, Storage, StorageError, validate_key
+from media.storage import BucketMissingError, SourceMismatchError, Storage, StorageError, validate_key
 from media.tables import Blob, Job
 from media.uploads import now_ms
 
 log = logging.getLogger("fieldcheck.media.worker")
 
-VARIANTS: dict[str, int] = {"thumb": 320, "preview": 1600}
-# Blocking: (source file, {variant: longest side}) -> {variant: JPEG bytes}; runs in a worker thread.
-DeriveFn = Callable[[Path, dict[str, int]], dict[str, bytes]]
+# Blocking: source file -> {variant: JPEG bytes} (the sizes: media.images.DERIVATIVE_SIZES); runs in a thread.
+DeriveFn = Callable[[Path], dict[str, bytes]]
 # Called after a blob's state changed (stored, derived): the backend links facts to photos.
 BlobHook = Callable[[str], Awaitable[None]]
 
@@ -228,9 +227,10 @@ class MediaWorker:
             raise _Permanent(f"{sha}: spool copy missing; the device must upload it again")
         try:
             stored = await self._put(key, path, sha, size, blob["mime"] or None)
-        except IntegrityError as exc:
+        except SourceMismatchError as exc:
             # our verified spool copy changed on disk: throw it away, the device (which keeps photos until the
-            # receipt says stored) uploads again
+            # receipt says stored) uploads again. The store refusing or misreporting the body (BadDigest, a size
+            # after the write) is an IntegrityError of the store's side: a StorageError, retried with backoff.
             await self._lose(sha, f"spool copy damaged: {exc}")
             raise _Permanent(f"{sha}: spool copy damaged: {exc}") from exc
         confirmed = await self.storage.stat(key)
@@ -280,7 +280,7 @@ class MediaWorker:
         with tempfile.TemporaryDirectory(prefix="fc-derive-") as tmp:
             source = await self._source(blob, Path(tmp))
             try:
-                outputs = await anyio.to_thread.run_sync(self.derive, source, dict(VARIANTS))
+                outputs = await anyio.to_thread.run_sync(self.derive, source)
             except DecodeRejected as exc:
                 # the upload only checked headers and structure; the first full decode is here
                 await self._reject(sha, f"{exc.reason}: {exc.detail}")
@@ -366,24 +366,17 @@ def _uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-async def pending_jobs(kind: str | None = None) -> int:
-    query = Job.count().where(Job.done_at.is_null())
-    if kind is not None:
-        query = query.where(Job.kind == kind)
-    return int(await query)
-
-
 def image_deriver(*, max_pixels: int, max_bytes: int) -> DeriveFn:
     """Thumb and preview through media.images.make_derivatives (one draft() decode, upright, no EXIF), after
     a JPEG's compressed data is checked whole (media.image_structure.check_jpeg_data)."""
 
-    def derive(path: Path, sizes: dict[str, int]) -> dict[str, bytes]:
+    def derive(path: Path) -> dict[str, bytes]:
         from media.images import ImageRejected, check_jpeg_data, make_derivatives, sniff_file
 
         try:
             if sniff_file(path) == "image/jpeg":
                 check_jpeg_data(path)  # damage in the middle that the decode below would paint grey
-            made = make_derivatives(path, max_pixels=max_pixels, max_bytes=max_bytes, sizes=sizes)
+            made = make_derivatives(path, max_pixels=max_pixels, max_bytes=max_bytes)
         except ImageRejected as exc:
             raise DecodeRejected(exc.reason, exc.detail) from exc
         return {name: d.data for name, d in made.items()}
