@@ -11,6 +11,8 @@ from sync.errors import (
     SyncError,
     TooManyMutations,
 )
+from sync.evidence import na_items, na_marked
+from sync.policy import missing_evidence
 from sync.pull import PullContext, pull
 from sync.push.handler import push
 from sync.sql import as_uuid
@@ -29,6 +31,9 @@ __all__ = [
     "TooManyMutations",
     "Violation",
     "as_uuid",
+    "missing_evidence",
+    "na_items",
+    "na_marked",
     "pull",
     "push",
 ]

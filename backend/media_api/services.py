@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,9 +31,11 @@ from backend.media_api.schemas import (
     ReceiptPhoto,
 )
 from backend.settings import Settings
+from backend.sync_api.services import min_photos_by_article
 from media import uploads
 from media.tables import Blob, Upload
-from sync.tables import AnswerRegister, Photo
+from sync.api import missing_evidence, na_items
+from sync.tables import Photo
 
 log = logging.getLogger("fieldcheck.media")
 
@@ -210,12 +211,15 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
             )
         )
     minimums = await min_photos_by_article(inspection["standard_version_id"])
-    not_applicable = await na_articles(inspection_id)
-    short = [
-        ArticleShortfall(item_code=code, title=title, required=need, have=have.get(code, 0))
-        for code, (title, need) in (minimums or {}).items()
-        if have.get(code, 0) < need and code not in not_applicable
-    ]
+    short: list[ArticleShortfall] = []
+    if minimums is not None:
+        needs = {code: need for code, (_, need) in minimums.items()}
+        missing = missing_evidence(needs, have, await na_items(inspection_id))
+        short = [
+            ArticleShortfall(item_code=code, title=title, required=need, have=missing[code][0])
+            for code, (title, need) in minimums.items()  # the standard's order
+            if code in missing
+        ]
     return Receipt(
         inspection_id=inspection_id,
         standard_id=inspection["standard_version_id"],
@@ -230,22 +234,6 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
     )
 
 
-async def na_articles(inspection_id: UUID) -> set[str]:
-    """Articles marked N/A in this inspection (register field ``na`` holding JSON ``true``): they need no
-    photos, so they are never short of their minimum."""
-    rows = await AnswerRegister.select(AnswerRegister.item_code, AnswerRegister.value).where(
-        (AnswerRegister.inspection_id == inspection_id) & (AnswerRegister.field == "na")
-    )
-    out: set[str] = set()
-    for row in rows:
-        try:
-            if json.loads(row["value"]) is True:
-                out.add(row["item_code"])
-        except (TypeError, ValueError):
-            continue  # a malformed register is not N/A
-    return out
-
-
 def photo_state(photo: dict[str, Any], blob: dict[str, Any] | None) -> tuple[PhotoState, str | None]:
     if photo.get("rejected_reason"):
         return "rejected", str(photo["rejected_reason"])
@@ -256,33 +244,6 @@ def photo_state(photo: dict[str, Any], blob: dict[str, Any] | None) -> tuple[Pho
     if blob["state"] == "stored":
         return "stored", None
     return "received", None
-
-
-async def min_photos_by_article(standard_id: str) -> dict[str, tuple[str, int]] | None:
-    """Article number → (title, minimum photos) from the inspection's standard; None if it cannot be read.
-
-    Reads the published version through backend.standards.services.get_standard, falling back to the
-    standards shipped with the app (tests and fresh databases that have not installed them yet).
-    """
-    from backend.standards.loader import load_shipped, shipped_names
-    from backend.standards.schemas import Standard
-    from backend.standards.services import get_standard
-    from backend.standards.validation import walk_articles
-
-    standard: Standard | None
-    try:
-        standard = await get_standard(standard_id=standard_id)
-    except NotFound:
-        standard = next((s for s in map(load_shipped, shipped_names()) if s.id == standard_id), None)
-    if standard is None:
-        return None
-    default = standard.evidence_defaults.min_photos
-    result: dict[str, tuple[str, int]] = {}
-    for _, article, _ in walk_articles(standard):
-        need = article.evidence.min_photos if article.evidence is not None else default
-        if need > 0:
-            result[article.number] = (article.title, need)
-    return result
 
 
 # -- reading photos --

@@ -13,12 +13,11 @@ from backend.audit.services import record_many
 from backend.db import current_engine, push_tx
 from backend.errors import PayloadTooLarge
 from backend.settings import Settings
-from backend.sync_api.services import BackendStandardRules, caller_for, stored_blobs
+from backend.sync_api.services import STANDARD_RULES, caller_for, stored_blobs
 from sync.api import Caller, PullContext, PushContext, pull, push
 from sync.protocol import Limits, PullResponse, PushResponse
 
 AuthRequest = Request[AuthUser, str, State]
-_RULES = BackendStandardRules()
 
 PUSH_DOC = """Push a batch of mutations (DESIGN §6): `{protocolVersion: 1, clientGroupId, clientId, mutations:
 [{id, name, hlc, args}]}`. Mutation names: setAnswer, addNote, editNote, addPhoto, removePhoto, setPhotoCaption,
@@ -75,7 +74,7 @@ class SyncController(Controller):
         ctx = PushContext(
             engine=current_engine(),
             transaction=push_tx,
-            rules=_RULES,
+            rules=STANDARD_RULES,
             audit=record_many,
             blobs_stored=stored_blobs,
             max_mutations=settings.sync_max_mutations,

@@ -145,6 +145,9 @@ class BackendStandardRules:
         self._by_id: dict[str, StandardItemRules] = {}
 
     async def for_standard(self, standard_id: str) -> ItemRules | None:
+        return await self.standard_rules(standard_id)
+
+    async def standard_rules(self, standard_id: str) -> StandardItemRules | None:
         # Published versions never change (a new edition gets a new id), so one lookup per id is enough.
         known = self._by_id.get(standard_id)
         if known is not None:
@@ -166,6 +169,19 @@ class BackendStandardRules:
         if key not in self._cache:
             self._cache[key] = StandardItemRules(standard)
         return self._cache[key]
+
+
+# One per process: the sync push and the receipt read a standard's rules (and minimum photos) from here.
+STANDARD_RULES = BackendStandardRules()
+
+
+async def min_photos_by_article(standard_id: str) -> dict[str, tuple[str, int]] | None:
+    """Article number → (title, minimum photos) for the articles that need photos, in the standard's order;
+    ``None`` when the standard is unknown (the sync push's rules, read for the receipt)."""
+    rules = await STANDARD_RULES.standard_rules(standard_id)
+    if rules is None:
+        return None
+    return {code: (rules.articles[code].title, need) for code, need in rules.min_photos().items() if need > 0}
 
 
 def _is_number(value: Any) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sync import policy
+from sync.evidence import na_marked
 from sync.protocol import MutationResult, SubmitInspection
 from sync.push import checks
 from sync.push.batch import PushBatch
@@ -30,15 +31,15 @@ async def submit_inspection(batch: PushBatch, m: SubmitInspection) -> MutationRe
         [iid, False],
     )
     na_rows = await sql.fetch(
-        'SELECT "item_code" FROM "answer_register" WHERE "inspection_id" = ? AND "field" = ? AND "value" = ?',
-        [iid, "na", "true"],
+        'SELECT "item_code", "value" FROM "answer_register" WHERE "inspection_id" = ? AND "field" = ?',
+        [iid, "na"],
     )
     refusal = policy.submit_refusal(
         inspection.status,
         int(open_rows[0]["n"]),
         rules.min_photos(),
         {r["item_code"]: int(r["n"]) for r in photo_rows},
-        {r["item_code"] for r in na_rows},
+        {r["item_code"] for r in na_rows if na_marked(r["value"])},
     )
     if refusal is not None:
         raise Rejected(*refusal)
