@@ -16,6 +16,16 @@ from litestar.exceptions import (
 )
 from litestar.types import ExceptionHandlersMap
 
+from media.uploads import (
+    ChunkChecksumMismatch,
+    ContentRejected,
+    DigestMismatch,
+    OffsetMismatch,
+    TooLarge,
+    UploadBusy,
+    UploadError,
+    UploadNotFound,
+)
 from sync.api import (
     ClientGroupMismatch,
     ClientNotYours,
@@ -126,6 +136,30 @@ _SYNC_ERRORS: dict[type[SyncError], type[AppError]] = {
 def _sync_error(request: Request[Any, Any, Any], exc: SyncError) -> Response[dict[str, Any]]:
     as_ours = _SYNC_ERRORS.get(type(exc), BadRequest)
     return _app_error(request, as_ours(exc.detail, code=exc.code, **exc.extra))
+
+
+# The upload engine's errors (it knows no HTTP); 460 is tus's checksum mismatch.
+_UPLOAD_STATUS: dict[type[UploadError], int] = {
+    UploadNotFound: 404,
+    OffsetMismatch: 409,
+    UploadBusy: 409,
+    ChunkChecksumMismatch: 460,
+    DigestMismatch: 422,
+    ContentRejected: 422,
+    TooLarge: 413,
+}
+_UPLOAD_TITLES = {
+    409: "Conflict",
+    413: "Payload too large",
+    422: "Unprocessable content",
+    460: "Checksum mismatch",
+}
+
+
+def upload_problem(exc: UploadError) -> Response[dict[str, Any]]:
+    """An upload error as problem details (the tus headers are the controller's)."""
+    status = _UPLOAD_STATUS.get(type(exc), 400)
+    return problem(status, exc.code, _UPLOAD_TITLES.get(status, "Bad request"), exc.detail, **exc.extra)
 
 
 def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:

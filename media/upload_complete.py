@@ -26,6 +26,13 @@ async def blob_state(sha256_hex: str) -> dict[str, Any] | None:
     return row
 
 
+async def blobs(digests: Collection[str]) -> dict[str, dict[str, Any]]:
+    """The blob rows of these sha256 digests (those that exist), by digest."""
+    if not digests:
+        return {}
+    return {row["sha256"]: row for row in await Blob.select().where(Blob.sha256.is_in(list(digests)))}
+
+
 async def stored_blobs(digests: Collection[str]) -> set[str]:
     """Which of these sha256 digests are stored blobs (on the caller's transaction, if one is open)."""
     if not digests:

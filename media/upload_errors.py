@@ -1,4 +1,5 @@
-"""Upload errors (the backend maps status/code/extra to problem details) and header/checksum parsing."""
+"""Upload errors (a stable ``code``, a ``detail`` and extra fields; ``backend/errors.py`` gives each kind its HTTP
+status) and header/checksum parsing."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from media.storage_base import is_sha256
 
 
 class UploadError(Exception):
-    status = 400
     code = "bad_upload"
 
     def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
@@ -22,37 +22,30 @@ class UploadError(Exception):
 
 
 class UploadNotFound(UploadError):
-    status = 404
     code = "upload_not_found"
 
 
 class OffsetMismatch(UploadError):
-    status = 409
     code = "offset_mismatch"
 
 
 class UploadBusy(UploadError):
-    status = 409
     code = "upload_busy"
 
 
 class ChunkChecksumMismatch(UploadError):
-    status = 460
     code = "checksum_mismatch"
 
 
 class DigestMismatch(UploadError):
-    status = 422
     code = "sha256_mismatch"
 
 
 class ContentRejected(UploadError):
-    status = 422
     code = "content_rejected"
 
 
 class TooLarge(UploadError):
-    status = 413
     code = "upload_too_large"
 
 

@@ -33,6 +33,7 @@ from media.db import write_tx
 from media.tables import Upload
 from media.upload_chunk import write_chunk
 from media.upload_complete import blob_state as blob_state
+from media.upload_complete import blobs as blobs
 from media.upload_complete import drop_upload, remove_files
 from media.upload_complete import finalize as finalize
 from media.upload_complete import image_validator as image_validator
@@ -384,14 +385,21 @@ async def _sweep_orphans(config: UploadConfig, cutoff: int) -> int:
     return len(orphans)
 
 
-async def uploaded_bytes(config: UploadConfig, upload_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """Bytes received so far per unfinished upload (the part files' sizes)."""
+async def uploaded_bytes(config: UploadConfig, photo_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Bytes received so far per photo with an unfinished upload (its part files' sizes: chunks do not touch
+    the database); the largest when a photo has several sessions."""
+    if not photo_ids:
+        return {}
+    sessions = await Upload.select(Upload.id, Upload.photo_id).where(Upload.photo_id.is_in(photo_ids))
 
     def sizes() -> dict[uuid.UUID, int]:
         out: dict[uuid.UUID, int] = {}
-        for upload_id in upload_ids:
-            with contextlib.suppress(FileNotFoundError):
-                out[upload_id] = spool.part_path(config.spool_root, str(upload_id)).stat().st_size
+        for row in sessions:
+            try:
+                got = spool.part_path(config.spool_root, str(row["id"])).stat().st_size
+            except FileNotFoundError:
+                got = 0
+            out[row["photo_id"]] = max(out.get(row["photo_id"], 0), got)
         return out
 
     return await anyio.to_thread.run_sync(sizes)

@@ -12,6 +12,7 @@ from sync.errors import (
     TooManyMutations,
 )
 from sync.evidence import na_items, na_marked
+from sync.photo_facts import flag_reused, record_capture_facts
 from sync.policy import missing_evidence
 from sync.pull import PullContext, pull
 from sync.push.handler import push
@@ -31,9 +32,11 @@ __all__ = [
     "TooManyMutations",
     "Violation",
     "as_uuid",
+    "flag_reused",
     "missing_evidence",
     "na_items",
     "na_marked",
     "pull",
     "push",
+    "record_capture_facts",
 ]

@@ -20,7 +20,7 @@ from piccolo.engine.base import Engine
 
 from backend.accounts.schemas import AuthUser
 from backend.accounts.scope import ensure_inspection_visible, ensure_inspection_writable
-from backend.db import fetch, write_tx
+from backend.db import write_tx
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.inspections.tables import Inspection
 from backend.media_api.schemas import (
@@ -33,8 +33,7 @@ from backend.media_api.schemas import (
 from backend.settings import Settings
 from backend.sync_api.services import min_photos_by_article
 from media import uploads
-from media.tables import Blob, Upload
-from sync.api import missing_evidence, na_items
+from sync.api import flag_reused, missing_evidence, na_items, record_capture_facts
 from sync.tables import Photo
 
 log = logging.getLogger("fieldcheck.media")
@@ -104,64 +103,23 @@ async def after_blob_change(sha256_hex: str) -> None:
 
 
 async def link_blob_facts(sha256_hex: str) -> None:
-    """Copy EXIF capture time and GPS from the blob to every photo of those bytes that lacks them."""
-    blob = await Blob.select().where(Blob.sha256 == sha256_hex).first()
+    """Hand a blob's EXIF capture time and GPS to the sync engine, for the photos of those bytes."""
+    blob = await uploads.blob_state(sha256_hex)
     if blob is None or blob["state"] == "rejected":
         return
-    photos = await Photo.select(Photo.id, Photo.taken_at, Photo.capture_time, Photo.gps_lat).where(
-        Photo.sha256 == sha256_hex
+    await record_capture_facts(
+        sha256_hex,
+        capture_time=blob["capture_time"],
+        capture_local=blob["capture_local"],
+        gps_lat=blob["gps_lat"],
+        gps_lon=blob["gps_lon"],
+        transaction=write_tx,
     )
-    updates: list[tuple[Any, dict[Any, Any]]] = []
-    for photo in photos:
-        changes: dict[Any, Any] = {}
-        if photo["capture_time"] is None:
-            when = blob["capture_time"] or _with_device_offset(blob["capture_local"], photo["taken_at"])
-            if when is not None:
-                changes[Photo.capture_time] = when
-        if photo["gps_lat"] is None and blob["gps_lat"] is not None:
-            changes[Photo.gps_lat] = blob["gps_lat"]
-            changes[Photo.gps_lon] = blob["gps_lon"]
-        if changes:
-            updates.append((photo["id"], changes))
-    if not updates:
-        return
-    async with write_tx():
-        for photo_id, changes in updates:
-            await Photo.update(changes).where(Photo.id == photo_id)
-
-
-def _with_device_offset(wall_clock: str | None, taken_at: str | None) -> datetime | None:
-    """EXIF time without an offset, placed in the time zone of the device's own ``takenAt`` (if it has one)."""
-    if not wall_clock or not taken_at:
-        return None
-    try:
-        local = datetime.fromisoformat(wall_clock)
-        device = datetime.fromisoformat(taken_at.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if device.tzinfo is None:
-        return None
-    return local.replace(tzinfo=device.tzinfo)
 
 
 async def flag_reused_photos(*, sha256_hex: str | None = None) -> int:
-    """Flag photos whose bytes also appear at another facility (for the review office). Returns how many.
-
-    With ``sha256_hex`` only the photos of those bytes are looked at (after an upload); without, all of them
-    (housekeeping)."""
-    only = ' AND q."sha256" = {}' if sha256_hex is not None else ""
-    rows = await fetch(
-        'SELECT p."id" FROM "photo" p WHERE p."reused_elsewhere" = {} AND p."deleted" = {} AND p."sha256" IN ('  # noqa: S608
-        ' SELECT q."sha256" FROM "photo" q JOIN "inspection" i ON i."id" = q."inspection_id"'
-        f' WHERE q."deleted" = {{}}{only} GROUP BY q."sha256" HAVING COUNT(DISTINCT i."facility") > 1)',
-        [False, False, False, *([sha256_hex] if sha256_hex is not None else [])],
-    )
-    ids = [row["id"] for row in rows]
-    if ids:
-        async with write_tx():
-            await Photo.update({Photo.reused_elsewhere: True}).where(Photo.id.is_in(ids))
-        log.info("flagged %d photos reused across facilities", len(ids))
-    return len(ids)
+    """Flag photos whose bytes also appear at another facility (:func:`sync.photo_facts.flag_reused`)."""
+    return await flag_reused(transaction=write_tx, sha256_hex=sha256_hex)
 
 
 # -- receipt --
@@ -177,22 +135,13 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
         .order_by(Photo.created_at)
     )
     shas = sorted({p["sha256"] for p in photos})
-    blobs = {b["sha256"]: b for b in await Blob.select().where(Blob.sha256.is_in(shas))} if shas else {}
-    offsets: dict[UUID, int] = {}
-    if photos:
-        sessions = await Upload.select(Upload.id, Upload.photo_id).where(
-            Upload.photo_id.is_in([p["id"] for p in photos])
-        )
-        # the part files' sizes are the offsets (chunks do not touch the database)
-        received = await uploads.uploaded_bytes(config, [row["id"] for row in sessions])
-        for row in sessions:
-            got = received.get(row["id"], 0)
-            offsets[row["photo_id"]] = max(offsets.get(row["photo_id"], 0), got)
+    found = await uploads.blobs(shas)
+    offsets = await uploads.uploaded_bytes(config, [p["id"] for p in photos])
     out: list[ReceiptPhoto] = []
     counts: dict[str, int] = {"awaiting_upload": 0, "received": 0, "stored": 0, "rejected": 0}
     have: dict[str, int] = {}
     for photo in photos:
-        state, reason = photo_state(photo, blobs.get(photo["sha256"]))
+        state, reason = photo_state(photo, found.get(photo["sha256"]))
         counts[state] += 1
         if state in ("received", "stored"):
             have[photo["item_code"]] = have.get(photo["item_code"], 0) + 1
@@ -252,7 +201,7 @@ async def readable_photo(*, user: AuthUser, photo_id: UUID) -> tuple[dict[str, A
     if photo is None or photo["deleted"]:
         raise NotFound(f"photo {photo_id} does not exist", code="unknown_photo")
     await ensure_inspection_visible(user, photo["inspection_id"])
-    blob = await Blob.select().where(Blob.sha256 == photo["sha256"]).first()
+    blob = await uploads.blob_state(photo["sha256"])
     return photo, blob
 
 
