@@ -101,16 +101,7 @@ async def pull(body: bytes, *, caller: CallerSource, ctx: PullContext) -> PullRe
 async def _pull(
     sql: Sql, group_id: str, cookie: str | None, caller: Caller, ctx: PullContext, page_size: int
 ) -> PullResponse:
-    columns = '"id", "version", "status", "stage", "facility", "standard_version_id", "round"'
-    if caller.readable is None:
-        rows = await sql.fetch(f'SELECT {columns} FROM "inspection"')  # noqa: S608
-    elif caller.readable:
-        cond, args = sql.in_list('"id"', sorted(caller.readable))
-        rows = await sql.fetch(f'SELECT {columns} FROM "inspection" WHERE {cond}', args)  # noqa: S608
-    else:
-        rows = []
-    inspections = {str(r["id"]): r for r in rows}
-
+    inspections = await _readable_inspections(sql, caller)
     known = decode_cookie(cookie) if cookie else None
     reset = known is None or any(
         iid not in inspections or version > int(inspections[iid]["version"])
@@ -137,13 +128,10 @@ async def _pull(
             new_facilities.add(str(row["facility"]))
         # new to the device, or a draft that changed (only a draft may change its standard)
         if seen is None or (status == "draft" and seen[0] < current):
+            standard_id = row["standard_version_id"]
             patch.append(
                 PutOp(
-                    f"standardRef/{row['standard_version_id']}",
-                    {
-                        "id": row["standard_version_id"],
-                        "href": f"/api/standards/{row['standard_version_id']}",
-                    },
+                    f"standardRef/{standard_id}", {"id": standard_id, "href": f"/api/standards/{standard_id}"}
                 )
             )
         since = seen[0] if seen is not None else 0
@@ -157,22 +145,7 @@ async def _pull(
         patch.append(PutOp(f"inspection/{iid}", _inspection_value(row, upto)))
         state[iid] = (upto, status)
     if new_facilities:
-        cond, args = sql.in_list('"id"', sorted(UUID(f) for f in new_facilities))
-        for fac in await sql.fetch(
-            f'SELECT "id", "name", "kind", "region" FROM "facility" WHERE {cond}',  # noqa: S608
-            args,
-        ):
-            patch.append(
-                PutOp(
-                    f"facility/{fac['id']}",
-                    {
-                        "id": str(fac["id"]),
-                        "name": fac["name"],
-                        "kind": fac["kind"],
-                        "regionId": _s(fac["region"]),
-                    },
-                )
-            )
+        patch.extend(await _facility_ops(sql, new_facilities))
     clients = await sql.fetch(
         'SELECT "client_id", "last_mutation_id" FROM "sync_client" WHERE "client_group_id" = ? AND "user_id" = ?',
         [group_id, caller.user_id],
@@ -186,6 +159,32 @@ async def _pull(
         conflicts=conflicts,
         limits=ctx.limits,
     )
+
+
+async def _readable_inspections(sql: Sql, caller: Caller) -> dict[str, dict[str, Any]]:
+    """The inspections the caller may see, by id (text)."""
+    columns = '"id", "version", "status", "stage", "facility", "standard_version_id", "round"'
+    if caller.readable is None:
+        rows = await sql.fetch(f'SELECT {columns} FROM "inspection"')  # noqa: S608
+    elif caller.readable:
+        cond, args = sql.in_list('"id"', sorted(caller.readable))
+        rows = await sql.fetch(f'SELECT {columns} FROM "inspection" WHERE {cond}', args)  # noqa: S608
+    else:
+        rows = []
+    return {str(r["id"]): r for r in rows}
+
+
+async def _facility_ops(sql: Sql, facility_ids: set[str]) -> list[PatchOp]:
+    """The facilities of inspections new to the device."""
+    cond, args = sql.in_list('"id"', sorted(UUID(f) for f in facility_ids))
+    rows = await sql.fetch(f'SELECT "id", "name", "kind", "region" FROM "facility" WHERE {cond}', args)  # noqa: S608
+    return [
+        PutOp(
+            f"facility/{fac['id']}",
+            {"id": str(fac["id"]), "name": fac["name"], "kind": fac["kind"], "regionId": _s(fac["region"])},
+        )
+        for fac in rows
+    ]
 
 
 def _inspection_value(row: dict[str, Any], version: int) -> dict[str, Any]:
