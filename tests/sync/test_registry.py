@@ -3,13 +3,11 @@ push and the reference client both dispatch through."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import get_args
 from uuid import uuid4
 
 from sync.client import SyncClient
-from sync.protocol import MUTATION_NAMES, MUTATION_TYPES, Mutation
+from sync.protocol import MUTATION_TYPES, Mutation
 from sync.push.mutators import REGISTRY
 
 
@@ -40,10 +38,3 @@ def test_the_client_view_replays_through_the_registry() -> None:
     client.remove_photo(photo)
     assert f"photo/{photo}" not in client.view()
     assert client.store == {f"inspection/{inspection}": {"status": "in_progress"}}  # the store is untouched
-
-
-def test_the_pwa_registry_has_the_same_wire_names() -> None:
-    # pwa_static/sync/mutators.js keeps its own registry (the device's local apply) under the wire names
-    source = (Path(__file__).parents[2] / "pwa_static" / "sync" / "mutators.js").read_text()
-    block = source[source.index("export const MUTATORS = {") : source.index("export const MUTATION_NAMES")]
-    assert set(re.findall(r"^  (\w+)\(view\b", block, re.MULTILINE)) == MUTATION_NAMES
