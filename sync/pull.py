@@ -167,8 +167,7 @@ async def _readable_inspections(sql: Sql, caller: Caller) -> dict[str, dict[str,
     if caller.readable is None:
         rows = await sql.fetch(f'SELECT {columns} FROM "inspection"')  # noqa: S608
     elif caller.readable:
-        cond, args = sql.in_list('"id"', sorted(caller.readable))
-        rows = await sql.fetch(f'SELECT {columns} FROM "inspection" WHERE {cond}', args)  # noqa: S608
+        rows = await sql.fetch_in(f'SELECT {columns} FROM "inspection"', '"id"', sorted(caller.readable))  # noqa: S608
     else:
         rows = []
     return {str(r["id"]): r for r in rows}
@@ -176,8 +175,8 @@ async def _readable_inspections(sql: Sql, caller: Caller) -> dict[str, dict[str,
 
 async def _facility_ops(sql: Sql, facility_ids: set[str]) -> list[PatchOp]:
     """The facilities of inspections new to the device."""
-    cond, args = sql.in_list('"id"', sorted(UUID(f) for f in facility_ids))
-    rows = await sql.fetch(f'SELECT "id", "name", "kind", "region" FROM "facility" WHERE {cond}', args)  # noqa: S608
+    select = 'SELECT "id", "name", "kind", "region" FROM "facility"'
+    rows = await sql.fetch_in(select, '"id"', sorted(UUID(f) for f in facility_ids))
     return [
         PutOp(
             f"facility/{fac['id']}",

@@ -38,6 +38,11 @@ class Sql:
             return f"{column} = ANY(?)", [list(values)]
         return f"{column} IN ({','.join('?' * len(values))})", list(values)
 
+    async def fetch_in(self, select: str, column: str, values: Sequence[Any]) -> list[dict[str, Any]]:
+        """``select`` (up to its FROM) ``WHERE column IN values`` (never empty: callers skip empty lists)."""
+        cond, args = self.in_list(column, values)
+        return await self.fetch(f"{select} WHERE {cond}", args)
+
     async def fetch(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
         if self.postgres:
             records = await self.connection.fetch(_numbered(sql), *args)

@@ -68,11 +68,8 @@ async def _owners(batch: PushBatch, wanted: Wanted) -> None:
         ("sync_conflict", wanted.conflicts),
     ):
         if ids:
-            cond, args = sql.in_list('"id"', list(ids))
-            for row in await sql.fetch(
-                f'SELECT "id", "inspection_id" FROM "{table}" WHERE {cond}',  # noqa: S608
-                args,
-            ):
+            select = f'SELECT "id", "inspection_id" FROM "{table}"'  # noqa: S608
+            for row in await sql.fetch_in(select, '"id"', list(ids)):
                 batch.owners[as_uuid(row["id"])] = as_uuid(row["inspection_id"])
 
 
@@ -93,12 +90,11 @@ async def _lock_inspections(batch: PushBatch, ordered: list[UUID]) -> None:
 
 
 async def _registers(batch: PushBatch, keys: list[str]) -> None:
-    cond, args = batch.sql.in_list('"key"', keys)
-    for row in await batch.sql.fetch(
-        'SELECT "key", "inspection_id", "item_code", "field", "value", "version", "run_start", "user_id", '  # noqa: S608
-        f'"client_id", "hlc", "mutation_id", "conflict_id" FROM "answer_register" WHERE {cond}',
-        args,
-    ):
+    select = (
+        'SELECT "key", "inspection_id", "item_code", "field", "value", "version", "run_start", "user_id", '
+        '"client_id", "hlc", "mutation_id", "conflict_id" FROM "answer_register"'
+    )
+    for row in await batch.sql.fetch_in(select, '"key"', keys):
         batch.registers[row["key"]] = RegisterRow(
             key=row["key"],
             inspection_id=as_uuid(row["inspection_id"]),
@@ -118,12 +114,11 @@ async def _registers(batch: PushBatch, keys: list[str]) -> None:
 
 
 async def _conflicts(batch: PushBatch, ids: list[UUID]) -> None:
-    cond, args = batch.sql.in_list('"id"', ids)
-    for row in await batch.sql.fetch(
-        'SELECT "id", "inspection_id", "register_key", "item_code", "field", "base_version", "candidates", '  # noqa: S608
-        f'"status", "resolution", "resolved_by", "version" FROM "sync_conflict" WHERE {cond}',
-        args,
-    ):
+    select = (
+        'SELECT "id", "inspection_id", "register_key", "item_code", "field", "base_version", "candidates", '
+        '"status", "resolution", "resolved_by", "version" FROM "sync_conflict"'
+    )
+    for row in await batch.sql.fetch_in(select, '"id"', ids):
         conflict = ConflictState(
             id=as_uuid(row["id"]),
             inspection_id=as_uuid(row["inspection_id"]),
@@ -141,12 +136,11 @@ async def _conflicts(batch: PushBatch, ids: list[UUID]) -> None:
 
 
 async def _notes(batch: PushBatch, ids: list[UUID]) -> None:
-    cond, args = batch.sql.in_list('"id"', ids)
-    for row in await batch.sql.fetch(
-        'SELECT "id", "inspection_id", "item_code", "author_id", "text", "version", "client_id", "hlc", '  # noqa: S608
-        f'"mutation_id" FROM "note_entry" WHERE {cond}',
-        args,
-    ):
+    select = (
+        'SELECT "id", "inspection_id", "item_code", "author_id", "text", "version", "client_id", "hlc", '
+        '"mutation_id" FROM "note_entry"'
+    )
+    for row in await batch.sql.fetch_in(select, '"id"', ids):
         note = NoteRow(
             id=as_uuid(row["id"]),
             inspection_id=as_uuid(row["inspection_id"]),
@@ -162,13 +156,12 @@ async def _notes(batch: PushBatch, ids: list[UUID]) -> None:
 
 
 async def _photos(batch: PushBatch, ids: list[UUID]) -> None:
-    cond, args = batch.sql.in_list('"id"', ids)
-    for row in await batch.sql.fetch(
-        'SELECT "id", "inspection_id", "item_code", "requirement_id", "sha256", "size", "mime", "taken_at", '  # noqa: S608
+    select = (
+        'SELECT "id", "inspection_id", "item_code", "requirement_id", "sha256", "size", "mime", "taken_at", '
         '"caption", "caption_version", "deleted", "version", "add_version", "created_by", "client_id" '
-        f'FROM "photo" WHERE {cond}',
-        args,
-    ):
+        'FROM "photo"'
+    )
+    for row in await batch.sql.fetch_in(select, '"id"', ids):
         photo = PhotoRow(
             id=as_uuid(row["id"]),
             inspection_id=as_uuid(row["inspection_id"]),

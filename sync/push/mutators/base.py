@@ -31,6 +31,12 @@ class Mutator(Generic[M]):
     replay: Callable[[View, M], None]
 
 
+def mark_pending(view: View, key: str, changes: dict[str, Any]) -> None:
+    """A pending edit of an entry the view already holds (nothing when it does not)."""
+    if key in view:
+        view[key] = {**view[key], **changes, "pending": True}
+
+
 def named_inspection(m: Any, _: Owners) -> UUID | None:
     """The target of a mutation whose args name its inspection."""
     inspection_id: UUID = m.args.inspection_id

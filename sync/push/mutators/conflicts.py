@@ -11,7 +11,7 @@ from sync.protocol import MutationResult, ResolveConflict
 from sync.push import checks
 from sync.push.batch import PushBatch, Wanted
 from sync.push.checks import Rejected
-from sync.push.mutators.base import Mutator, Owners, View
+from sync.push.mutators.base import Mutator, Owners, View, mark_pending
 from sync.push.registers import register_changed, write_register
 
 
@@ -65,9 +65,7 @@ async def resolve_conflict(batch: PushBatch, m: ResolveConflict) -> MutationResu
 
 
 def replay(view: View, m: ResolveConflict) -> None:
-    key = f"conflict/{m.args.conflict_id}"
-    if key in view:
-        view[key] = {**view[key], "status": "resolved", "resolution": m.args.value, "pending": True}
+    mark_pending(view, f"conflict/{m.args.conflict_id}", {"status": "resolved", "resolution": m.args.value})
 
 
 RESOLVE_CONFLICT = Mutator(target=target, needs=needs, apply=resolve_conflict, replay=replay)

@@ -8,7 +8,7 @@ from sync.protocol import AddNote, EditNote, MutationResult
 from sync.push import checks
 from sync.push.batch import NoteRow, PushBatch, Wanted
 from sync.push.checks import Rejected
-from sync.push.mutators.base import Mutator, Owners, View, named_inspection
+from sync.push.mutators.base import Mutator, Owners, View, mark_pending, named_inspection
 
 
 def needs(m: AddNote | EditNote, wanted: Wanted) -> None:
@@ -83,9 +83,7 @@ def replay_add(view: View, m: AddNote) -> None:
 
 
 def replay_edit(view: View, m: EditNote) -> None:
-    key = f"note/{m.args.note_id}"
-    if key in view:
-        view[key] = {**view[key], "text": m.args.text, "pending": True}
+    mark_pending(view, f"note/{m.args.note_id}", {"text": m.args.text})
 
 
 ADD_NOTE = Mutator(target=named_inspection, needs=needs, apply=add_note, replay=replay_add)

@@ -11,7 +11,7 @@ from sync.protocol import AddPhoto, MutationResult, RemovePhoto, SetPhotoCaption
 from sync.push import checks
 from sync.push.batch import PhotoRow, PushBatch, Wanted, caption_key
 from sync.push.checks import Rejected
-from sync.push.mutators.base import Mutator, Owners, View, named_inspection
+from sync.push.mutators.base import Mutator, Owners, View, mark_pending, named_inspection
 from sync.push.registers import register_row, write_register
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -127,9 +127,7 @@ def replay_remove(view: View, m: RemovePhoto) -> None:
 
 
 def replay_caption(view: View, m: SetPhotoCaption) -> None:
-    key = f"photo/{m.args.photo_id}"
-    if key in view:
-        view[key] = {**view[key], "caption": m.args.caption, "pending": True}
+    mark_pending(view, f"photo/{m.args.photo_id}", {"caption": m.args.caption})
 
 
 ADD_PHOTO = Mutator(target=named_inspection, needs=add_needs, apply=add_photo, replay=replay_add)

@@ -11,7 +11,7 @@ from sync.protocol import MutationResult, SubmitInspection
 from sync.push import checks
 from sync.push.batch import PushBatch
 from sync.push.checks import Rejected
-from sync.push.mutators.base import Mutator, View, named_inspection, needs_nothing
+from sync.push.mutators.base import Mutator, View, mark_pending, named_inspection, needs_nothing
 from sync.push.write import write
 
 
@@ -51,9 +51,7 @@ async def submit_inspection(batch: PushBatch, m: SubmitInspection) -> MutationRe
 
 
 def replay(view: View, m: SubmitInspection) -> None:
-    key = f"inspection/{m.args.inspection_id}"
-    if key in view:
-        view[key] = {**view[key], "status": "submitted", "pending": True}
+    mark_pending(view, f"inspection/{m.args.inspection_id}", {"status": "submitted"})
 
 
 SUBMIT_INSPECTION = Mutator(
