@@ -21,6 +21,9 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
     readable: frozenset[UUID] | None
     writable: frozenset[UUID] | None
 
+    def can_read(self, inspection_id: UUID) -> bool:
+        return self.readable is None or inspection_id in self.readable
+
     def can_write(self, inspection_id: UUID) -> bool:
         return self.writable is None or inspection_id in self.writable
 
