@@ -10,9 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar
-from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 from piccolo.engine.postgres import PostgresEngine
@@ -20,15 +18,18 @@ from piccolo.engine.postgres import PostgresEngine
 from backend.accounts.auth import auth_middleware
 from backend.accounts.controllers import AuthController, UserAdminController
 from backend.accounts.services import demo_accounts_exist
+from backend.api_docs import LocalScalarRenderPlugin
 from backend.db import bind_engine, close_held_writer, make_engine, open_held_writer, prepare_engine
 from backend.db_sqlite import close_pool, open_pool
 from backend.errors import exception_handlers
 from backend.health import health
+from backend.openapi_contract import BEARER, OpenAPIContractPlugin, StrictStructSchemaPlugin
 from backend.settings import Settings
 from backend.standards.services import install_shipped_standards
 from backend.storage import build_storage, prepare_storage
 from backend.tables_index import TABLES
 from backend.web.assets import default_pwa_dir, load_app_files
+from backend.web_security import cors_config, security_headers_hook
 
 log = logging.getLogger("fieldcheck")
 
@@ -46,6 +47,7 @@ def _secret_key(settings: Settings) -> str:
 
 
 def route_handlers() -> list[ControllerRouterHandler]:
+    from backend.evidence.controllers import EvidenceController
     from backend.inspections.controllers import (
         ApplicationController,
         AssignmentController,
@@ -55,6 +57,14 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RoundController,
     )
     from backend.media_api.controllers import MEDIA_ROUTES
+    from backend.programme.controllers import (
+        ConflictResolveController,
+        OpinionController,
+        RankingController,
+        ReturnController,
+        RoundOfficeController,
+        SampleController,
+    )
     from backend.registry.controllers import (
         ExpertAdminController,
         FacilityAdminController,
@@ -88,8 +98,27 @@ def route_handlers() -> list[ControllerRouterHandler]:
         *MEDIA_ROUTES,
         ConclusionController,
         ReviewFacilityController,
+        EvidenceController,
+        SampleController,
+        ReturnController,
+        OpinionController,
+        RoundOfficeController,
+        RankingController,
+        ConflictResolveController,
         AppShellController,
     ]
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="fieldcheck",
+        version="0.1.0",
+        description="Offline-first on-site inspections: sync, evidence photos, standards and conclusions.",
+        path="/schema",
+        render_plugins=[LocalScalarRenderPlugin()],
+        # which operations need it: backend/openapi_contract.py
+        components=Components(security_schemes={BEARER: SecurityScheme(type="http", scheme="bearer")}),
+    )
 
 
 def _start_workers(app: Litestar) -> tuple[asyncio.Event, asyncio.Task[None]]:
@@ -150,16 +179,10 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
         exception_handlers=exception_handlers(),
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(
-            title="fieldcheck",
-            version="0.1.0",
-            description="Offline-first on-site inspections: sync, evidence photos, standards and conclusions.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
-            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
-            security=[{"bearer": []}],
-        ),
-        cors_config=CORSConfig(allow_origins=[]),
+        openapi_config=openapi_config(),
+        cors_config=cors_config(settings),
+        before_send=[security_headers_hook()],
+        plugins=[OpenAPIContractPlugin(), StrictStructSchemaPlugin()],
         debug=False,
     )
     app.state.settings = settings

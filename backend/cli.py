@@ -1,4 +1,4 @@
-"""The ``fieldcheck`` command: serve, migrate, demo, import-standard, create-user, worker."""
+"""The ``fieldcheck`` command: serve, migrate, demo, import-standard, create-user, worker, backup, restore."""
 
 from __future__ import annotations
 
@@ -8,8 +8,25 @@ import getpass
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
+from uuid import UUID
 
 from backend.settings import Settings
+
+
+def fail(message: str, status: int = 2) -> NoReturn:
+    """Bad input: one clear line on stderr, no traceback."""
+    print(f"fieldcheck: {message}", file=sys.stderr)
+    raise SystemExit(status)
+
+
+def _uuid_arg(value: str | None, flag: str) -> UUID | None:
+    if value is None:
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        fail(f"{flag} must be an id (a UUID), not {value!r}")
 
 
 def _settings() -> Settings:
@@ -78,6 +95,14 @@ def cmd_create_user(args: argparse.Namespace) -> None:
     from backend.accounts.schemas import CreateUserRequest
     from backend.accounts.services import create_user
 
+    region_id = _uuid_arg(args.region_id, "--region-id")
+    facility_id = _uuid_arg(args.facility_id, "--facility-id")
+    if args.role == "clinic" and facility_id is None:
+        fail("a clinic user belongs to one facility: give --facility-id")
+    if args.role == "office" and region_id is None:
+        fail("an office user oversees a region: give --region-id")
+    if not args.password and not sys.stdin.isatty():
+        fail("no terminal to ask for the password: give --password, or run it in a terminal")
     password = args.password or getpass.getpass(f"password for {args.username}: ")
 
     async def run() -> None:
@@ -87,8 +112,8 @@ def cmd_create_user(args: argparse.Namespace) -> None:
                 username=args.username,
                 password=password,
                 role=args.role,
-                region_id=args.region_id,
-                facility_id=args.facility_id,
+                region_id=region_id,
+                facility_id=facility_id,
             ),
             actor_id=None,
         )
@@ -105,7 +130,11 @@ def cmd_import_standard(args: argparse.Namespace) -> None:
     from backend.standards.validation import StandardValidationError
 
     try:
-        standard = parse_standard(Path(args.file).read_bytes())
+        raw = Path(args.file).read_bytes()
+    except OSError as error:
+        fail(f"cannot read {args.file}: {error.strerror or error}")
+    try:
+        standard = parse_standard(raw)
     except StandardValidationError as error:
         for problem in error.problems:
             print(f"{problem.path}: {problem.message}", file=sys.stderr)
@@ -125,6 +154,38 @@ def cmd_worker(args: argparse.Namespace) -> None:
     settings = _settings()
     asyncio.run(_migrate(settings))
     asyncio.run(run_workers(settings, once=args.once))
+
+
+def cmd_backup(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from backend.backup import BackupError, backup
+
+    try:
+        summary = backup(_settings(), Path(args.dest))
+    except BackupError as error:
+        print(f"fieldcheck backup: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(
+        f"backed up to {summary.path}: database {summary.database_bytes} bytes, "
+        f"{summary.files} files ({summary.file_bytes} bytes) of spool and storage"
+    )
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from backend.backup import BackupError, restore
+
+    try:
+        summary = restore(_settings(), Path(args.src), force=args.force)
+    except BackupError as error:
+        print(f"fieldcheck restore: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(
+        f"restored into {summary.path}: database {summary.database_bytes} bytes, "
+        f"{summary.files} files ({summary.file_bytes} bytes) of spool and storage"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,13 +214,29 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run the background workers (photo transfer, derivatives)")
     worker.add_argument("--once", action="store_true", help="drain what is due, then exit")
     worker.set_defaults(func=cmd_worker)
+    back = sub.add_parser(
+        "backup", help="copy the running SQLite database, local storage, spool and key into a new directory"
+    )
+    back.add_argument("dest", help="a new (or empty) directory")
+    back.set_defaults(func=cmd_backup)
+    rest = sub.add_parser("restore", help="bring a backup into FIELDCHECK_DATA_DIR (stop the server first)")
+    rest.add_argument("src", help="a directory made by fieldcheck backup")
+    rest.add_argument("--force", action="store_true", help="replace the data of a non-empty data dir")
+    rest.set_defaults(func=cmd_restore)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    args.func(args)
+    from backend.errors import AppError
+
+    try:
+        args.func(args)
+    except (
+        AppError
+    ) as error:  # refused by a service (taken username, unknown facility, published standard, …)
+        fail(error.detail, 1)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from backend.accounts.schemas import CreateUserRequest
@@ -115,6 +116,8 @@ async def load_demo() -> dict[str, Any]:
         await demo_round.save()
         ids["round"] = demo_round.id
         ids["self_inspections"] = []
+        # the self-assessments have run about 7 months, past the 6 months an application needs
+        started = datetime.now(UTC) - timedelta(days=213)
         for index, facility_id in enumerate(ids["facilities"]):
             standard = TOWNSHIP_STANDARD if index % 3 != 2 else COMMUNITY_STANDARD
             inspection = Inspection(
@@ -123,6 +126,7 @@ async def load_demo() -> dict[str, Any]:
                 stage="self",
                 standard_version_id=standard,
                 status="in_progress",
+                created_at=started,
             )
             await inspection.save()
             ids["self_inspections"].append(inspection.id)

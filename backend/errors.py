@@ -179,7 +179,10 @@ _HTTP_CODES = {
 
 def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     code = _HTTP_CODES.get(exc.status_code, "http_error")
-    return problem(exc.status_code, code, code.replace("_", " ").capitalize(), str(exc.detail))
+    response = problem(exc.status_code, code, code.replace("_", " ").capitalize(), str(exc.detail))
+    # e.g. Allow on a 405, as RFC 9110 requires
+    response.headers.update(exc.headers or {})
+    return response
 
 
 def _integrity(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

@@ -4,11 +4,18 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 
 from backend.db import current_engine
 
 
-@get("/health", operation_id="health", tags=["ops"], security=[])
+@get(
+    "/health",
+    operation_id="health",
+    tags=["ops"],
+    security=[],
+    responses={503: ResponseSpec(data_container=dict[str, Any], description="The database or storage fails")},
+)
 async def health(request: Request[Any, Any, State]) -> Response[dict[str, Any]]:
     """Database and storage reachable: 200, else 503 with what failed."""
     checks: dict[str, str] = {}

@@ -37,6 +37,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     workers: bool = True
     # The PWA's files; empty means ``pwa_static/`` beside the backend package.
     pwa_dir: str = ""
+    # Comma-separated origins allowed to call the API from a browser (CORS); empty: same origin only.
+    cors_origins: str = ""
 
     @property
     def data_path(self) -> Path:
@@ -45,6 +47,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def sqlite_path(self) -> Path:
         return self.data_path / "fieldcheck.sqlite"
+
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        return tuple(origin.strip() for origin in self.cors_origins.split(",") if origin.strip())
 
     @property
     def is_postgres(self) -> bool:

@@ -6,7 +6,9 @@ from piccolo.table import Table
 
 from backend.accounts.tables import AuthToken, LoginThrottle, User
 from backend.audit.tables import AuditLog
+from backend.evidence.tables import EvidenceReview
 from backend.inspections.tables import Application, Inspection, InspectionMember, Round
+from backend.programme.tables import ReturnedOpinion, ReviewSample
 from backend.registry.tables import ExpertProfile, Facility, Region
 from backend.review.tables import ConfirmedConclusion
 from backend.standards.tables import StandardVersion
@@ -29,4 +31,7 @@ TABLES: tuple[type[Table], ...] = (
     *SYNC_TABLES,
     *MEDIA_TABLES,
     ConfirmedConclusion,
+    EvidenceReview,
+    ReviewSample,
+    ReturnedOpinion,
 )

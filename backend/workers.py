@@ -15,11 +15,12 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
+from backend.evidence.services import refresh_unflagged
 from backend.media_api.services import after_blob_change, flag_reused_photos, upload_config
 from backend.settings import Settings
 from media import uploads
 from media.storage import Storage
-from media.worker import MediaWorker, WorkerConfig, image_deriver
+from media.worker import MediaWorker, WorkerConfig, enqueue_missing_hashes, image_deriver
 
 log = logging.getLogger("fieldcheck.workers")
 
@@ -39,11 +40,17 @@ def build_media_worker(
 
 
 async def housekeeping(engine: Engine[Any], settings: Settings) -> None:
-    """Drop expired upload sessions and flag photos reused across facilities (also caught after addPhoto)."""
+    """Drop expired upload sessions, flag photos reused across facilities (also caught after addPhoto) and
+    queue blobs stored before perceptual hashes existed, and compute the evidence flags of photos whose bytes
+    were already stored when they were added."""
     expired = await uploads.expire_uploads(engine, upload_config(settings))
     if expired:
         log.info("removed %d expired upload sessions", expired)
     await flag_reused_photos()
+    hashing = await enqueue_missing_hashes(engine)
+    if hashing:
+        log.info("queued %d stored photos for their perceptual hash", hashing)
+    await refresh_unflagged()
 
 
 async def run_workers(

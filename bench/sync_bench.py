@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import random
@@ -40,6 +41,7 @@ if str(ROOT) not in sys.path:
 
 BENCH_DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Sync"
+SOAK_SECTION = "## Sync soak"
 PG_ADMIN = os.environ.get("FIELDCHECK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 GRADES = ("A", "B", "C", "D")
 BENCH_STANDARD = "bench-100-articles"
@@ -104,6 +106,55 @@ async def prepare(data_dir: Path, database_url: str, inspections: int) -> dict[s
         await InspectionMember(inspection=big.id, user=puller.id).save()
         await InspectionMember(inspection=big.id, user=users[0]).save()
     return {"inspections": ids, "items": items, "big": big.id, "big_items": list(_numbers(standard))}
+
+
+async def prepare_teams(
+    data_dir: Path, database_url: str, devices: int, setup: dict[str, Any]
+) -> list[tuple[uuid.UUID, list[dict[str, str]]]]:
+    """For the soak: one inspection per 5 devices, each device its own inspector (as in the field: a team of
+    five experts, one tablet each). Users and tokens are inserted directly (one password hash for all, no
+    login per user); returns (inspection, the members' request headers) per team."""
+    import secrets
+    from datetime import UTC, datetime, timedelta
+
+    from backend.accounts.passwords import hash_password
+    from backend.accounts.services import token_digest
+    from backend.accounts.tables import AuthToken, User
+    from backend.db import bind_engine, make_engine, prepare_engine, write_tx
+    from backend.inspections.tables import Inspection, InspectionMember
+    from backend.settings import Settings
+
+    engine = make_engine(Settings(data_dir=str(data_dir), database_url=database_url))
+    bind_engine(engine)
+    await prepare_engine(engine)
+    password_hash = await hash_password(secrets.token_urlsafe(12))
+    expires = datetime.now(UTC) + timedelta(hours=6)
+    template = (await Inspection.select().where(Inspection.id == setup["inspections"][0]).first()) or {}
+    teams: list[tuple[uuid.UUID, list[dict[str, str]]]] = []
+    for start in range(0, devices, 5):
+        async with write_tx():
+            inspection = Inspection(
+                facility=template["facility"],
+                round=template["round"],
+                stage="county",
+                standard_version_id=template["standard_version_id"],
+                status="in_progress",
+            )
+            await inspection.save()
+            members = []
+            for k in range(min(5, devices - start)):
+                user = User(
+                    username=f"soak{start + k}",
+                    password_hash=password_hash,
+                    role="inspector",
+                )
+                await user.save()
+                token = secrets.token_urlsafe(32)
+                await AuthToken(token_hash=token_digest(token), user=user.id, expires_at=expires).save()
+                await InspectionMember(inspection=inspection.id, user=user.id, is_lead=k == 0).save()
+                members.append({"Authorization": f"Bearer {token}", "content-type": "application/json"})
+        teams.append((inspection.id, members))
+    return teams
 
 
 def township_items(standard: Any) -> list[str]:
@@ -196,6 +247,7 @@ class Device:
     next_id: int = 1
     versions: dict[str, int] = field(default_factory=dict)
     rng: random.Random = field(default_factory=random.Random)
+    cookie: str | None = None
 
     def body(self, count: int) -> bytes:
         mutations = []
@@ -426,6 +478,138 @@ async def field_load(
     }
 
 
+async def pull_once(http: RawHttp, device: Device) -> tuple[float, int]:
+    """The device's pull from its cookie, every page; returns (seconds, status of the last page)."""
+    started = time.perf_counter()
+    while True:
+        body = msgspec.json.encode(
+            {"protocolVersion": 1, "clientGroupId": device.client_id, "cookie": device.cookie}
+        )
+        status, content = await http.post("/api/sync/pull", body, device.headers)
+        if status != 200:
+            return time.perf_counter() - started, status
+        page = msgspec.json.decode(content)
+        device.cookie = page["cookie"]
+        for op in page["patch"]:
+            # answer/<inspection>/<item>/<field>: the versions the next push builds on
+            parts = op["key"].split("/")
+            value = op.get("value")
+            if (
+                op["op"] == "put"
+                and parts[0] == "answer"
+                and parts[-1] == "value"
+                and isinstance(value, dict)
+            ):
+                device.versions[parts[2]] = int(value.get("version", device.versions.get(parts[2], 0)))
+        if not page["hasMore"]:
+            return time.perf_counter() - started, status
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process so far (/proc/<pid>/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def soak(url: str, setup: dict[str, Any], n: int, seconds: float, server_pid: int) -> dict[str, Any]:
+    """Open loop: each of ``n`` devices pushes a 20-mutation batch every 10 s and then pulls from its cookie;
+    the server's RSS is sampled every second. Device k is member k % 5 of its team's inspection and grades
+    its fifth of the articles."""
+    devices = []
+    for inspection, members in setup["teams"]:
+        for slot, member in enumerate(members):
+            items = [it for k, it in enumerate(setup["items"]) if k % 5 == slot]
+            devices.append(
+                Device(
+                    client_id=str(uuid.uuid4()),
+                    inspection=inspection,
+                    items=items,
+                    headers=member,
+                    rng=random.Random(len(devices)),
+                )
+            )
+    assert len(devices) == n
+    pushes: list[float] = []
+    pulls: list[float] = []
+    errors: dict[str, int] = {}
+    late = 0
+    rss: list[int] = [rss_kib(server_pid)]
+    load_before = os.getloadavg()[0]
+    async with RawHttp(url, 200) as http:
+        await push_once(http, devices[0], 1)
+        cpu_start = cpu_seconds(server_pid)
+        start = time.perf_counter()
+        stop = asyncio.Event()
+
+        async def sample() -> None:
+            while not stop.is_set():
+                rss.append(rss_kib(server_pid))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+
+        async def device_loop(device: Device, offset: float) -> None:
+            nonlocal late
+            tick = start + offset
+            while tick < start + seconds:
+                delay = tick - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                else:
+                    late += 1
+                try:
+                    elapsed, _ = await push_once(http, device, 20)
+                    pushes.append(elapsed)
+                    took, status = await pull_once(http, device)
+                    pulls.append(took)
+                    if status != 200:
+                        errors[f"pull {status}"] = errors.get(f"pull {status}", 0) + 1
+                except (RuntimeError, ConnectionError, OSError) as error:
+                    key = str(error)[:60]
+                    errors[key] = errors.get(key, 0) + 1
+                tick += 10.0
+
+        sampler = asyncio.ensure_future(sample())
+        rng = random.Random(7)
+        tasks = [asyncio.ensure_future(device_loop(d, rng.uniform(0, 10))) for d in devices]
+        _, pending = await asyncio.wait(tasks, timeout=seconds + 30)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        stop.set()
+        await sampler
+        cpu = cpu_seconds(server_pid) - cpu_start
+        wall = time.perf_counter() - start
+    scheduled = n * max(1, round(seconds / 10))
+    return {
+        "devices": n,
+        "seconds": seconds,
+        "push_p50": _pct(pushes, 50) * 1000,
+        "push_p99": _pct(pushes, 99) * 1000,
+        "pull_p50": _pct(pulls, 50) * 1000,
+        "pull_p99": _pct(pulls, 99) * 1000,
+        "pushes": len(pushes),
+        "scheduled": scheduled,
+        "late": late,
+        "errors": errors,
+        "rss_start_mib": rss[0] / 1024,
+        "rss_max_mib": max(rss) / 1024,
+        "rss_end_mib": rss[-1] / 1024,
+        "rss_samples": len(rss),
+        # the server is one process (one core for Python): CPU per push + pull bounds the devices it can serve
+        "cpu_ms_per_cycle": cpu * 1000 / max(1, len(pulls)),
+        "server_cpu_share": cpu / wall,
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
+    }
+
+
 async def pull_bench(url: str, setup: dict[str, Any], repeats: int = 7) -> dict[str, float]:
     big = setup["big"]
     items = setup["big_items"]
@@ -537,9 +721,13 @@ def run_db(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         database_url = PG_ADMIN.rsplit("/", 1)[0] + "/" + dbname
     try:
         setup = asyncio.run(prepare(tmp, database_url, inspections=50))
+        if args.soak:
+            setup["teams"] = asyncio.run(prepare_teams(tmp, database_url, args.soak_devices, setup))
         server = Server(tmp, database_url)
         try:
             asyncio.run(server.wait())
+            if args.soak:
+                return asyncio.run(_soak(server, setup, args))
             return asyncio.run(_measure(server.url, setup, args))
         finally:
             server.stop()
@@ -569,6 +757,48 @@ async def _measure(url: str, setup: dict[str, Any], args: argparse.Namespace) ->
     out["pull"] = await pull_bench(url, setup)
     print(f"  (c) {out['pull']}", flush=True)
     return out
+
+
+async def _soak(server: Server, setup: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    result = await soak(server.url, setup, args.soak_devices, args.soak_seconds, server.proc.pid)
+    print(
+        f"  soak: push p50 {result['push_p50']:.1f} ms p99 {result['push_p99']:.1f} ms, pull p99 "
+        f"{result['pull_p99']:.1f} ms, {result['pushes']} / {result['scheduled']} pushes, errors "
+        f"{result['errors'] or 'none'}, RSS {result['rss_start_mib']:.0f} → max {result['rss_max_mib']:.0f} MiB, "
+        f"server CPU {result['cpu_ms_per_cycle']:.1f} ms per push + pull ({result['server_cpu_share']:.0%} of a "
+        f"core), load average {result['load_before']:.1f} → {result['load_after']:.1f}",
+        flush=True,
+    )
+    return result
+
+
+def render_soak(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
+    lines = [
+        SOAK_SECTION,
+        "",
+        f"{args.soak_devices:,} devices against one uvicorn process, open loop for {args.soak_seconds:g} s: "
+        f"{args.soak_devices // 5} inspections, each with a team of five inspectors, one device each; each "
+        "device pushes a 20-mutation batch every 10 s (a random phase each) and then pulls from its cookie, "
+        "every page; the server's RSS (VmRSS) is sampled every second. Python "
+        f"{platform.python_version()}, {os.cpu_count()} cores (load generator and server share them), "
+        f"{platform.machine()}. Command: `.venv/bin/python bench/sync_bench.py --soak --db {args.db} "
+        f"--soak-devices {args.soak_devices} --soak-seconds {args.soak_seconds:g} --write`.",
+        "",
+        "| database | p50 push | p99 push | p50 pull | p99 pull | pushes done / scheduled | late starts | errors "
+        "| server RSS at start | max | at end | server CPU per push + pull | server CPU use | machine load average |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for kind, r in results.items():
+        errors = ", ".join(f"{k}: {v}" for k, v in r["errors"].items()) or "none"
+        lines.append(
+            f"| {kind} | {r['push_p50']:.1f} ms | {r['push_p99']:.1f} ms | {r['pull_p50']:.1f} ms "
+            f"| {r['pull_p99']:.1f} ms | {r['pushes']} / {r['scheduled']} | {r['late']} | {errors} "
+            f"| {r['rss_start_mib']:.0f} MiB | {r['rss_max_mib']:.0f} MiB | {r['rss_end_mib']:.0f} MiB "
+            f"| {r['cpu_ms_per_cycle']:.1f} ms | {r['server_cpu_share']:.0%} of a core "
+            f"| {r['load_before']:.1f} → {r['load_after']:.1f} |"
+        )
+    lines += ["", "Targets: p99 push < 100 ms, no error, server RSS < 250 MB.", ""]
+    return "\n".join(lines)
 
 
 def render(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
@@ -629,9 +859,9 @@ def render(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
+def write_section(text: str, section: str = SECTION) -> None:
     doc = BENCH_DOC.read_text(encoding="utf-8") if BENCH_DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^{re.escape(section)}\n.*?(?=^## |\Z)", re.S | re.M)
     doc = pattern.sub(text + "\n", doc) if pattern.search(doc) else doc.rstrip("\n") + "\n\n" + text + "\n"
     BENCH_DOC.write_text(doc, encoding="utf-8")
 
@@ -646,6 +876,10 @@ def main() -> None:
     parser.add_argument("--parts", choices=["a", "abc"], default="abc")
     parser.add_argument("--no-baselines", dest="baselines", action="store_false")
     parser.add_argument("--devices", type=lambda v: [int(n) for n in v.split(",")], default=[1, 10, 50])
+    # The field soak alone (its own section in docs/benchmarks.md).
+    parser.add_argument("--soak", action="store_true")
+    parser.add_argument("--soak-devices", type=int, default=2000)
+    parser.add_argument("--soak-seconds", type=float, default=60.0)
     args = parser.parse_args()
     if args.write and (args.parts != "abc" or not args.baselines or args.devices != [1, 10, 50]):
         parser.error("--write needs the full run (--parts abc, with baselines)")
@@ -654,6 +888,13 @@ def main() -> None:
     for kind in kinds:
         print(f"== {kind}", flush=True)
         results[kind] = run_db(kind, args)
+    if args.soak:
+        text = render_soak(results, args)
+        print(text)
+        if args.write:
+            write_section(text, SOAK_SECTION)
+            print(f"wrote {SOAK_SECTION} in {BENCH_DOC}")
+        return
     if args.parts == "a" or not args.baselines:
         for kind, r in results.items():
             for n, sat in r["saturation"].items():

@@ -30,6 +30,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from media.exif import exif_facts, gps_to_decimal, parse_exif_datetime
 from media.image_structure import ImageRejected, check_complete, check_jpeg_data
+from media.phash import dhash
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -100,6 +101,8 @@ class Derivative:
     sha256_hex: str
     path: Path | None = None  # set when make_derivatives wrote it to out_dir
     mime: str = "image/jpeg"
+    # perceptual hash (media.phash.dhash) of the upright pixels; set on the largest derivative only
+    dhash: int | None = None
 
     @property
     def size(self) -> int:
@@ -316,7 +319,8 @@ def make_derivatives(
 
     JPEG sources are decoded once with ``draft()`` at the smallest DCT scale that still covers the largest
     size; that decode is shrunk to the largest size and turned upright with ``ImageOps.exif_transpose``;
-    each smaller size is resized from the next larger one. Outputs carry no EXIF, XMP or comments (GPS stays only in the original). With
+    each smaller size is resized from the next larger one. The largest carries the perceptual hash of its
+    upright pixels (``dhash``, media.phash). Outputs carry no EXIF, XMP or comments (GPS stays only in the original). With
     ``out_dir`` the files are also written there as ``<name>.jpg``.
     """
     ordered = sorted(sizes.items(), key=lambda kv: -kv[1])
@@ -334,11 +338,14 @@ def make_derivatives(
         out: dict[str, Derivative] = {}
         for i, (name, long_side) in enumerate(ordered):
             img = _shrink(src, _fit(src.size, long_side))
+            perceptual: int | None = None
             if i == 0:
                 # Turn upright after the first shrink (fewer pixels to move); exif_transpose reads the
                 # orientation (EXIF or XMP) from the original's metadata.
                 img.info = meta
                 img = _upright(img)
+                # hashed from the pixels already decoded and upright: no second decode
+                perceptual = dhash(img)
             img.info = {}  # nothing from the original's metadata goes out (EXIF, XMP, comments)
             buf = io.BytesIO()
             save_kwargs: dict[str, Any] = {"quality": JPEG_QUALITY.get(name, 80)}
@@ -346,7 +353,9 @@ def make_derivatives(
                 save_kwargs["icc_profile"] = icc
             img.save(buf, "JPEG", **save_kwargs)
             data = buf.getvalue()
-            out[name] = Derivative(name, data, img.width, img.height, hashlib.sha256(data).hexdigest())
+            out[name] = Derivative(
+                name, data, img.width, img.height, hashlib.sha256(data).hexdigest(), dhash=perceptual
+            )
             src = img
 
     if out_dir is not None:
@@ -360,5 +369,7 @@ def make_derivatives(
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, p)
-            out[name] = Derivative(der.name, der.data, der.width, der.height, der.sha256_hex, p)
+            out[name] = Derivative(
+                der.name, der.data, der.width, der.height, der.sha256_hex, p, dhash=der.dhash
+            )
     return out

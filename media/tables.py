@@ -35,6 +35,13 @@ class Blob(Table, tablename="media_blob"):
     reject_reason = Text(null=True, default=None)
     # derivatives (thumb, preview) exist in storage under derivative_key(sha256, variant)
     derived = Boolean(default=False)
+    # perceptual hash (media.phash.dhash, signed 64-bit) of the upright picture, set with the derivatives,
+    # and its four 16-bit bands, each indexed: near duplicates are found by equality on a band
+    phash = BigInt(null=True, default=None)
+    ph0 = Integer(null=True, default=None, index=True)
+    ph1 = Integer(null=True, default=None, index=True)
+    ph2 = Integer(null=True, default=None, index=True)
+    ph3 = Integer(null=True, default=None, index=True)
     derive_error = Text(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     stored_at = Timestamptz(null=True, default=None)
@@ -78,5 +85,7 @@ class Job(Table, tablename="media_job"):
     done_at = BigInt(null=True, default=None)
     created_at_ms = BigInt()
 
+
+BAND_COLUMNS = (Blob.ph0, Blob.ph1, Blob.ph2, Blob.ph3)
 
 MEDIA_TABLES: tuple[type[Table], ...] = (Blob, Upload, Job)

@@ -29,14 +29,24 @@ from piccolo.querystring import QueryString
 
 from media import spool
 from media.db import is_postgres, write_tx
+from media.phash import bands, to_signed
 from media.storage import BucketMissingError, SourceMismatchError, Storage, StorageError, validate_key
-from media.tables import Blob, Job
+from media.tables import BAND_COLUMNS, Blob, Job
 from media.uploads import now_ms
 
 log = logging.getLogger("fieldcheck.media.worker")
 
-# Blocking: source file -> {variant: JPEG bytes} (the sizes: media.images.DERIVATIVE_SIZES); runs in a thread.
-DeriveFn = Callable[[Path], dict[str, bytes]]
+VARIANTS: dict[str, int] = {"thumb": 320, "preview": 1600}
+
+
+@dataclass(frozen=True)
+class Derived:
+    variants: dict[str, bytes]  # variant -> JPEG bytes
+    dhash: int | None = None  # perceptual hash of the upright picture (media.phash)
+
+
+# Blocking: (source file, {variant: longest side}) -> the derivatives; runs in a worker thread.
+DeriveFn = Callable[[Path, dict[str, int]], Derived]
 # Called after a blob's state changed (stored, derived): the backend links facts to photos.
 BlobHook = Callable[[str], Awaitable[None]]
 
@@ -275,12 +285,12 @@ class MediaWorker:
     # -- derivatives --
     async def make_derivatives(self, sha: str) -> None:
         blob = await Blob.select().where(Blob.sha256 == sha).first()
-        if blob is None or blob["state"] == "rejected" or blob["derived"]:
+        if blob is None or blob["state"] == "rejected" or (blob["derived"] and blob["phash"] is not None):
             return
         with tempfile.TemporaryDirectory(prefix="fc-derive-") as tmp:
             source = await self._source(blob, Path(tmp))
             try:
-                outputs = await anyio.to_thread.run_sync(self.derive, source)
+                derived = await anyio.to_thread.run_sync(self.derive, source, dict(VARIANTS))
             except DecodeRejected as exc:
                 # the upload only checked headers and structure; the first full decode is here
                 await self._reject(sha, f"{exc.reason}: {exc.detail}")
@@ -292,13 +302,17 @@ class MediaWorker:
                         Blob.sha256 == sha
                     )
                 raise _Permanent(f"{sha}: derivatives failed: {exc}") from exc
-            for variant, data in outputs.items():
+            for variant, data in derived.variants.items():
                 out = Path(tmp) / f"{variant}.jpg"
                 await anyio.to_thread.run_sync(out.write_bytes, data)
                 digest, size = await anyio.to_thread.run_sync(spool.sha256_file, out)
                 await self._put(derivative_key(sha, variant), out, digest, size, "image/jpeg")
+        values: dict[Any, Any] = {Blob.derived: True, Blob.derive_error: None}
+        if derived.dhash is not None:
+            values[Blob.phash] = to_signed(derived.dhash)
+            values.update(zip(BAND_COLUMNS, bands(derived.dhash), strict=True))
         async with write_tx(self.engine):
-            await Blob.update({Blob.derived: True, Blob.derive_error: None}).where(Blob.sha256 == sha)
+            await Blob.update(values).where(Blob.sha256 == sha)
 
     async def _reject(self, sha: str, reason: str) -> None:
         """The bytes are not a decodable image: the blob (and so every photo of it) becomes ``rejected``
@@ -366,19 +380,58 @@ def _uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
+async def enqueue_missing_hashes(
+    engine: Engine[Any], clock: Callable[[], int] = now_ms, limit: int = 100
+) -> int:
+    """Derive jobs for stored blobs made before perceptual hashes existed (derived, no hash, no error, no
+    pending job): the worker makes their derivatives again and stores the hash. Returns how many."""
+    rows = await engine.run_querystring(
+        QueryString(
+            'SELECT b."sha256" FROM "media_blob" b WHERE b."state" = {} AND b."derived" = {} '
+            'AND b."phash" IS NULL AND b."derive_error" IS NULL AND NOT EXISTS (SELECT 1 FROM "media_job" j '
+            'WHERE j."key" = b."sha256" AND j."kind" = {} AND j."done_at" IS NULL) LIMIT {}',
+            "stored",
+            True,
+            "derive",
+            limit,
+        )
+    )
+    if not rows:
+        return 0
+    now = clock()
+    async with write_tx(engine):
+        await Job.insert(
+            *(
+                Job(id=uuid.uuid4(), kind="derive", key=r["sha256"], due_at=now, created_at_ms=now)
+                for r in rows
+            )
+        )
+    return len(rows)
+
+
+async def pending_jobs(kind: str | None = None) -> int:
+    query = Job.count().where(Job.done_at.is_null())
+    if kind is not None:
+        query = query.where(Job.kind == kind)
+    return int(await query)
+
+
 def image_deriver(*, max_pixels: int, max_bytes: int) -> DeriveFn:
     """Thumb and preview through media.images.make_derivatives (one draft() decode, upright, no EXIF), after
     a JPEG's compressed data is checked whole (media.image_structure.check_jpeg_data)."""
 
-    def derive(path: Path) -> dict[str, bytes]:
+    def derive(path: Path, sizes: dict[str, int]) -> Derived:
         from media.images import ImageRejected, check_jpeg_data, make_derivatives, sniff_file
 
         try:
             if sniff_file(path) == "image/jpeg":
                 check_jpeg_data(path)  # damage in the middle that the decode below would paint grey
-            made = make_derivatives(path, max_pixels=max_pixels, max_bytes=max_bytes)
+            made = make_derivatives(path, max_pixels=max_pixels, max_bytes=max_bytes, sizes=sizes)
         except ImageRejected as exc:
             raise DecodeRejected(exc.reason, exc.detail) from exc
-        return {name: d.data for name, d in made.items()}
+        return Derived(
+            {name: d.data for name, d in made.items()},
+            next((d.dhash for d in made.values() if d.dhash is not None), None),
+        )
 
     return derive

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sync.context import Caller, ItemRules, PushContext, StandardRules, Violation
+from sync.context import AuditEntry, Caller, ItemRules, PushContext, StandardRules, Violation
 from sync.errors import (
     ClientGroupMismatch,
     ClientNotYours,
@@ -19,6 +19,7 @@ from sync.push.handler import push
 from sync.sql import as_uuid
 
 __all__ = [
+    "AuditEntry",
     "Caller",
     "ClientGroupMismatch",
     "ClientNotYours",

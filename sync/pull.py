@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -24,6 +25,7 @@ import msgspec
 from piccolo.engine.base import Engine
 
 from sync.context import Caller, CallerSource, resolve_caller
+from sync.flags import visible_flags
 from sync.protocol import DelOp, Limits, PatchOp, PullResponse, PutOp, decode_pull
 from sync.sql import Sql
 
@@ -74,13 +76,19 @@ _ROW_QUERIES = {
     ),
     "photo": (
         'SELECT "id", "inspection_id", "item_code", "requirement_id", "sha256", "size", "mime", "taken_at", '
-        '"caption", "caption_version", "deleted", "version", "created_by" FROM "photo" WHERE "inspection_id" = ? '
+        '"caption", "caption_version", "deleted", "version", "created_by", "flags" FROM "photo" '
+        'WHERE "inspection_id" = ? '
     ),
     "conflict": (
         'SELECT "id", "inspection_id", "register_key", "item_code", "field", "base_version", "candidates", "status", '
         '"resolution", "resolved_by", "version" FROM "sync_conflict" WHERE "inspection_id" = ? '
     ),
 }
+
+
+def _iso(value: Any) -> str:
+    # PostgreSQL gives a datetime, SQLite the stored text
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def _s(value: Any) -> str | None:
@@ -115,6 +123,7 @@ async def _pull(
     budget = page_size
     has_more = False
     new_facilities: set[str] = set()
+    returned: list[str] = []
     for iid in sorted(inspections):
         row = inspections[iid]
         current, status = int(row["version"]), row["status"]
@@ -137,13 +146,19 @@ async def _pull(
         since = seen[0] if seen is not None else 0
         upto = current
         if since < current:
-            ops, found, upto = await _changes(sql, iid, since, current, budget, full=seen is None)
+            ops, found, upto = await _changes(
+                sql, iid, since, current, budget, full=seen is None, can_read=caller.can_read
+            )
             patch.extend(op for op, _ in ops)
             conflicts.extend(c for _, c in ops if c is not None)
             budget -= found
             has_more = has_more or upto < current
         patch.append(PutOp(f"inspection/{iid}", _inspection_value(row, upto)))
         state[iid] = (upto, status)
+        if status == "returned":
+            returned.append(iid)
+    if returned:
+        patch.extend(await _opinion_ops(sql, returned))
     if new_facilities:
         patch.extend(await _facility_ops(sql, new_facilities))
     clients = await sql.fetch(
@@ -186,6 +201,30 @@ async def _facility_ops(sql: Sql, facility_ids: set[str]) -> list[PatchOp]:
     ]
 
 
+async def _opinion_ops(sql: Sql, iids: list[str]) -> list[PatchOp]:
+    """The written opinions of returned inspections sent in this pull (DESIGN §6: they reach the clinic)."""
+    cond, args = sql.in_list('"inspection"', [UUID(i) for i in iids])
+    rows = await sql.fetch(
+        f'SELECT "id", "inspection", "facility", "stage", "opinion", "returned_at" FROM "returned_opinion" '  # noqa: S608
+        f'WHERE {cond} ORDER BY "returned_at"',
+        args,
+    )
+    return [
+        PutOp(
+            f"opinion/{r['id']}",
+            {
+                "id": str(r["id"]),
+                "inspectionId": str(r["inspection"]),
+                "facilityId": str(r["facility"]),
+                "stage": r["stage"],
+                "opinion": r["opinion"],
+                "returnedAt": _iso(r["returned_at"]),
+            },
+        )
+        for r in rows
+    ]
+
+
 def _inspection_value(row: dict[str, Any], version: int) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
@@ -199,7 +238,7 @@ def _inspection_value(row: dict[str, Any], version: int) -> dict[str, Any]:
 
 
 async def _changes(
-    sql: Sql, iid: str, since: int, upto: int, budget: int, *, full: bool
+    sql: Sql, iid: str, since: int, upto: int, budget: int, *, full: bool, can_read: Callable[[UUID], bool]
 ) -> tuple[list[tuple[PatchOp, dict[str, Any] | None]], int, int]:
     """Rows of one inspection changed in (since, upto], at most about ``budget`` of them, cut on a version
     boundary. Returns (ops, rows used, the version the client now has)."""
@@ -235,13 +274,15 @@ async def _changes(
         kept.sort(key=lambda t: t[0])
     ops: list[tuple[PatchOp, dict[str, Any] | None]] = []
     for _, kind, row in kept:
-        op = _op(kind, row, full=full)
+        op = _op(kind, row, full=full, can_read=can_read)
         if op is not None:
             ops.append(op)
     return ops, len(kept), horizon
 
 
-def _op(kind: str, r: dict[str, Any], *, full: bool) -> tuple[PatchOp, dict[str, Any] | None] | None:
+def _op(
+    kind: str, r: dict[str, Any], *, full: bool, can_read: Callable[[UUID], bool]
+) -> tuple[PatchOp, dict[str, Any] | None] | None:
     if kind == "answer":
         key = f"answer/{r['inspection_id']}/{r['item_code']}/{r['field']}"
         value = {
@@ -287,6 +328,7 @@ def _op(kind: str, r: dict[str, Any], *, full: bool) -> tuple[PatchOp, dict[str,
                 "captionVersion": int(r["caption_version"]),
                 "version": int(r["version"]),
                 "createdBy": _s(r["created_by"]),
+                "flags": visible_flags(r["flags"], can_read),
             },
         ), None
     record = conflict_record(r)

@@ -35,6 +35,9 @@ class Photo(Table, tablename="photo"):
     reused_elsewhere = Boolean(default=False)
     # inspection version of the last add (or revive); a removal wins only over adds it has seen
     add_version = Integer(default=0)
+    # evidence flags (DESIGN §7) as JSON, written by the backend once the bytes arrived (NULL: not computed
+    # yet); pull shows each caller only the related photos it may see
+    flags = Text(null=True, default=None)
 
 
 class AnswerRegister(Table, tablename="answer_register"):

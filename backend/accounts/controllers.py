@@ -17,6 +17,7 @@ from backend.accounts.schemas import (
     UpdateUserRequest,
     UserOut,
 )
+from backend.openapi_contract import problem_responses
 from backend.settings import Settings
 
 
@@ -24,7 +25,13 @@ class AuthController(Controller):
     path = "/api"
     tags = ["auth"]
 
-    @post("/auth/login", operation_id="login", status_code=200, security=[])
+    @post(
+        "/auth/login",
+        operation_id="login",
+        status_code=200,
+        security=[],
+        responses=problem_responses(401, 429),  # wrong credentials; throttled after repeated failures
+    )
     async def login(self, data: JSONBody[LoginRequest], request: Request[Any, Any, State]) -> LoginResponse:
         settings: Settings = request.app.state.settings
         address = request.client.host if request.client else "unknown"

@@ -22,7 +22,7 @@ from backend.accounts.schemas import (
 from backend.accounts.tables import AuthToken, LoginThrottle, User
 from backend.audit.services import record
 from backend.db import as_utc, write_tx
-from backend.errors import BadRequest, NotFound, TooManyRequests, Unauthorized
+from backend.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized
 from backend.registry.tables import Facility, Region
 
 MAX_LOCKOUT_SECONDS = 15 * 60
@@ -200,6 +200,8 @@ async def create_user(*, data: CreateUserRequest, actor_id: str | None, is_demo:
     if len(data.password) < 4:
         raise BadRequest("password must have at least 4 characters")
     await _check_role_links(data.role, data.region_id, data.facility_id)
+    if await User.exists().where(User.username == data.username.strip()):
+        raise Conflict(f"username {data.username.strip()} is taken", code="username_taken")
     password_hash = await hash_password(data.password)
     async with write_tx():
         user = User(

@@ -17,10 +17,12 @@ from backend.accounts.schemas import AuthUser
 from backend.accounts.scope import ensure_facility_visible, visible_facility_ids
 from backend.audit.services import record
 from backend.db import as_utc, write_tx
-from backend.errors import Conflict, Forbidden, NotFound
+from backend.errors import BadRequest, Conflict, Forbidden, NotFound
 from backend.inspections.rounds import ensure_round_covers, round_by_id
 from backend.inspections.schemas import ApplicationOut, CreateApplicationRequest, UpdateApplicationRequest
 from backend.inspections.tables import Application
+from backend.programme.rules import ensure_self_assessment_ran
+from backend.programme.tables import ReturnedOpinion
 from backend.registry.tables import Facility
 
 REAPPLY_AFTER = timedelta(days=183)  # "no sooner than 6 months"
@@ -96,6 +98,7 @@ async def create_application(*, user: AuthUser, data: CreateApplicationRequest) 
                 code="reapply_too_soon",
                 allowed_from=allowed_from.isoformat(),
             )
+    await ensure_self_assessment_ran(data.facility_id, data.round_id)
     async with write_tx():
         application = Application(facility=data.facility_id, round=data.round_id, tier=data.tier)
         await application.save()
@@ -122,17 +125,35 @@ async def update_application(
         raise NotFound(f"application {application_id} does not exist", code="application_not_found")
     if data.status in ("accepted", "returned"):
         ensure_role(user, "admin", "office")
-    if row["status"] != "applied":
+    opinion = (data.opinion or "").strip()
+    if data.status == "returned" and not opinion:
+        raise BadRequest("a return carries a written opinion (opinion)", code="opinion_required")
+    if row["status"] not in ("applied", "accepted") or (
+        row["status"] == "accepted" and data.status == "accepted"
+    ):
         raise Conflict(f"the application is already {row['status']}", code="application_decided")
-    async with write_tx():
-        await Application.update({Application.status: data.status, Application.decided_at: _now()}).where(
-            (Application.id == application_id) & (Application.status == "applied")
+    if row["status"] == "accepted" and data.status == "withdrawn":
+        raise Conflict(
+            "an accepted application is returned by the office, not withdrawn", code="application_decided"
         )
+    async with write_tx():
+        # an accepted application may still be returned after a review stage (with its opinion)
+        await Application.update({Application.status: data.status, Application.decided_at: _now()}).where(
+            (Application.id == application_id) & (Application.status == row["status"])
+        )
+        if data.status == "returned":
+            await ReturnedOpinion(
+                facility=row["facility"],
+                round=row["round"],
+                application=application_id,
+                opinion=opinion,
+                returned_by=user.id,
+            ).save()
         await record(
             user_id=str(user.id),
             action=f"application.{data.status}",
             entity=f"application/{application_id}",
-            details={"from": row["status"], "to": data.status},
+            details={"from": row["status"], "to": data.status, **({"opinion": opinion} if opinion else {})},
         )
     updated = await Application.select().where(Application.id == application_id).first()
     assert updated is not None

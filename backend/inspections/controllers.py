@@ -38,7 +38,12 @@ class RoundController(Controller):
     guards = [EVERY_ROLE]
 
     @get("/", operation_id="listRounds")
-    async def list_rounds(self, request: AuthRequest, year: FromQuery[int | None] = None) -> list[RoundOut]:
+    async def list_rounds(
+        self,
+        request: AuthRequest,
+        # the same range as a round's year (schemas.Year); unbounded, a huge number overflowed SQLite
+        year: Annotated[int | None, QueryParameter(ge=2000, le=2100)] = None,
+    ) -> list[RoundOut]:
         return await rounds.list_rounds(user=current_user(request), year=year)
 
     @get("/{round_id:uuid}", operation_id="getRound")

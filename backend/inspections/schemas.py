@@ -64,6 +64,8 @@ class CreateApplicationRequest(CamelStruct):
 
 class UpdateApplicationRequest(CamelStruct):
     status: Literal["withdrawn", "accepted", "returned"]
+    # required with "returned": the written opinion the clinic reads
+    opinion: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
 
 
 class TeamMemberOut(msgspec.Struct, rename="camel", kw_only=True):

@@ -36,6 +36,7 @@ from backend.inspections.schemas import (
     UpdateInspectionRequest,
 )
 from backend.inspections.tables import Application, Inspection, InspectionMember
+from backend.programme.rules import ensure_stage_open, fitting_standard
 from backend.registry.tables import ExpertProfile, Region
 
 # the review stages in order, and each office level's rank (a level may act on its stage and below)
@@ -174,6 +175,10 @@ async def create_inspection(*, user: AuthUser, data: CreateInspectionRequest) ->
             "a review inspection needs an open or accepted application of that facility at this round",
             code="no_application",
         )
+    standard = await fitting_standard(data.standard_version_id, data.facility_id)
+    await ensure_stage_open(
+        facility_id=data.facility_id, round_id=data.round_id, stage=data.stage, standard=standard
+    )
     async with write_tx():
         inspection = Inspection(
             facility=data.facility_id,
@@ -205,6 +210,7 @@ async def update_inspection(
                 f"the standard can only change while the inspection is a draft; it is {row['status']}",
                 code="standard_fixed",
             )
+        await fitting_standard(data.standard_version_id, row["facility"])
         async with write_tx():
             # a new version, so devices that pulled the draft get it (and its standard) again
             await Inspection.update(

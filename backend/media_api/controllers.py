@@ -32,6 +32,7 @@ from backend.media_api.schemas import (
     UploadComplete,
     UploadCreated,
 )
+from backend.openapi_contract import problem_responses
 from backend.settings import Settings
 from media import uploads
 from media.storage import (
@@ -258,7 +259,13 @@ async def _storage_chunks(storage: Storage, key: str) -> AsyncIterator[bytes]:
         yield chunk
 
 
-@get(f"{SIGNED_PREFIX}/{{key:path}}", operation_id="getSignedMedia", tags=["media"], security=[])
+@get(
+    f"{SIGNED_PREFIX}/{{key:path}}",
+    operation_id="getSignedMedia",
+    tags=["media"],
+    security=[],
+    responses=problem_responses(403),  # a bad or expired signature
+)
 async def signed_media(
     key: FromPath[str],
     state: State,

@@ -30,6 +30,14 @@ class UploadCreated(msgspec.Struct, rename="camel", kw_only=True):
     expires_at: datetime
 
 
+class EvidenceFlag(msgspec.Struct, rename="camel", kw_only=True):
+    """DESIGN §7: informs a person, never rejects. ``relatedPhotoIds`` holds only photos the reader may see."""
+
+    code: Literal["near_duplicate", "far_from_facility", "outside_period", "no_capture_time", "no_location"]
+    detail: str
+    related_photo_ids: list[str]
+
+
 class ReceiptPhoto(msgspec.Struct, rename="camel", kw_only=True):
     photo_id: UUID
     item_code: str
@@ -42,6 +50,7 @@ class ReceiptPhoto(msgspec.Struct, rename="camel", kw_only=True):
     uploaded_bytes: int | None = None
     capture_time: datetime | None = None
     reused_elsewhere: bool = False
+    flags: list[EvidenceFlag] = msgspec.field(default_factory=list)
 
 
 class ArticleShortfall(msgspec.Struct, rename="camel", kw_only=True):

@@ -19,13 +19,19 @@ from uuid import UUID
 from piccolo.engine.base import Engine
 
 from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import ensure_inspection_visible, ensure_inspection_writable
+from backend.accounts.scope import (
+    ensure_inspection_visible,
+    ensure_inspection_writable,
+    visible_inspection_ids,
+)
 from backend.db import write_tx
 from backend.errors import Conflict, NotFound, Unprocessable
+from backend.evidence.services import refresh_for_blob
 from backend.inspections.tables import Inspection
 from backend.media_api.schemas import (
     ArticleShortfall,
     CreateUploadRequest,
+    EvidenceFlag,
     PhotoState,
     Receipt,
     ReceiptPhoto,
@@ -34,6 +40,7 @@ from backend.settings import Settings
 from backend.sync_api.services import min_photos_by_article
 from media import uploads
 from sync.api import flag_reused, missing_evidence, na_items, record_capture_facts
+from sync.flags import visible_flags
 from sync.tables import Photo
 
 log = logging.getLogger("fieldcheck.media")
@@ -92,14 +99,16 @@ async def start_upload(
         user_id=user.id,
     )
     if created.complete:
-        await link_blob_facts(data.sha256)
+        await after_blob_change(data.sha256)
     return created
 
 
 async def after_blob_change(sha256_hex: str) -> None:
-    """Hook for the upload path and the workers: copy facts to photos, flag reuse across facilities."""
+    """Hook for the upload path and the workers: copy facts to photos, flag reuse across facilities, compute
+    the evidence flags (backend.evidence)."""
     await link_blob_facts(sha256_hex)
     await flag_reused_photos(sha256_hex=sha256_hex)
+    await refresh_for_blob(sha256_hex)
 
 
 async def link_blob_facts(sha256_hex: str) -> None:
@@ -137,6 +146,7 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
     shas = sorted({p["sha256"] for p in photos})
     found = await uploads.blobs(shas)
     offsets = await uploads.uploaded_bytes(config, [p["id"] for p in photos])
+    readable = await visible_inspection_ids(user)
     out: list[ReceiptPhoto] = []
     counts: dict[str, int] = {"awaiting_upload": 0, "received": 0, "stored": 0, "rejected": 0}
     have: dict[str, int] = {}
@@ -157,6 +167,7 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
                 uploaded_bytes=offsets.get(photo["id"]) if state == "awaiting_upload" else None,
                 capture_time=photo["capture_time"],
                 reused_elsewhere=bool(photo["reused_elsewhere"]),
+                flags=evidence_flags(photo["flags"], readable),
             )
         )
     minimums = await min_photos_by_article(inspection["standard_version_id"])
@@ -181,6 +192,15 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
         and minimums is not None,
         minimums_source="standard" if minimums is not None else "unavailable",
     )
+
+
+def evidence_flags(raw: str | None, readable: set[UUID] | None) -> list[EvidenceFlag]:
+    """The photo's flags with only the related photos this reader may see (DESIGN §7)."""
+    ids = None if readable is None else {str(i) for i in readable}
+    return [
+        EvidenceFlag(code=f["code"], detail=f["detail"], related_photo_ids=f["relatedPhotoIds"])
+        for f in visible_flags(raw, lambda iid: ids is None or str(iid) in ids)
+    ]
 
 
 def photo_state(photo: dict[str, Any], blob: dict[str, Any] | None) -> tuple[PhotoState, str | None]:

@@ -8,11 +8,14 @@ from uuid import UUID
 from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK
 
 from backend.accounts.auth import current_user, requires_role
 from backend.accounts.schemas import AuthUser
-from backend.registry import services
+from backend.errors import BadRequest
+from backend.registry import coordinates, services
 from backend.registry.schemas import (
+    CoordinatesImported,
     CreateExpertRequest,
     CreateFacilityRequest,
     CreateRegionRequest,
@@ -94,6 +97,22 @@ class FacilityAdminController(Controller):
         self, facility_id: FromPath[UUID], data: JSONBody[UpdateFacilityRequest], request: AuthRequest
     ) -> FacilityOut:
         return await services.update_facility(user=current_user(request), facility_id=facility_id, data=data)
+
+    @post(
+        "/coordinates",
+        operation_id="importFacilityCoordinates",
+        status_code=HTTP_200_OK,
+        description="CSV (text/csv body) with a header naming licenceNumber or facilityId, latitude and "
+        "longitude; every row is checked first and any bad row rejects the whole import (422, problems by "
+        "line).",
+    )
+    async def import_coordinates(self, request: AuthRequest) -> CoordinatesImported:
+        raw = await request.body()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadRequest("the CSV must be UTF-8 text", code="bad_encoding") from exc
+        return await coordinates.import_coordinates(user=current_user(request), text=text)
 
 
 class ExpertAdminController(Controller):

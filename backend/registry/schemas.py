@@ -22,6 +22,9 @@ Code = Annotated[str, msgspec.Meta(min_length=1, max_length=20, pattern=r"^[0-9A
 Count = Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]
 LicenceNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+# WGS84 decimal degrees
+Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
+Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
 
 
 class CamelStruct(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
@@ -60,6 +63,8 @@ class FacilityOut(msgspec.Struct, rename="camel", kw_only=True):
     service_population: int
     active: bool
     created_at: datetime
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 class CreateFacilityRequest(CamelStruct):
@@ -71,6 +76,9 @@ class CreateFacilityRequest(CamelStruct):
     region_id: UUID
     medical_staff_count: Count = 0
     service_population: Count = 0
+    # both or neither
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
 
 
 class UpdateFacilityRequest(CamelStruct):
@@ -83,6 +91,9 @@ class UpdateFacilityRequest(CamelStruct):
     medical_staff_count: Count | None = None
     service_population: Count | None = None
     active: bool | None = None
+    # both together (the site moved or was surveyed again)
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
 
 
 class ExpertOut(msgspec.Struct, rename="camel", kw_only=True):
@@ -107,3 +118,11 @@ class UpdateExpertRequest(CamelStruct):
     title: Title | None = None
     specialties: Annotated[list[Specialty], msgspec.Meta(min_length=1, max_length=9)] | None = None
     tied_facility_ids: Annotated[list[UUID], msgspec.Meta(max_length=200)] | None = None
+
+
+class CoordinatesImported(msgspec.Struct, rename="camel", kw_only=True):
+    """Result of a CSV import of facility coordinates (all rows applied, or none)."""
+
+    updated: int
+    unchanged: int
+    flags_recomputed: int

@@ -26,6 +26,7 @@ from backend.accounts.tables import User
 from backend.audit.services import record
 from backend.db import write_tx
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound
+from backend.evidence.services import refresh_for_facility
 from backend.registry.schemas import (
     CreateExpertRequest,
     CreateFacilityRequest,
@@ -153,6 +154,8 @@ def _facility_out(row: dict[str, Any]) -> FacilityOut:
         service_population=row["service_population"],
         active=row["active"],
         created_at=row["created_at"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
     )
 
 
@@ -203,6 +206,7 @@ async def _ensure_licence_free(number: str, *, except_id: UUID | None = None) ->
 
 async def create_facility(*, user: AuthUser, data: CreateFacilityRequest) -> FacilityOut:
     ensure_role(user, "admin")
+    _ensure_both(data.latitude, data.longitude)
     await _ensure_county(data.region_id)
     await _ensure_licence_free(data.licence_number)
     async with write_tx():
@@ -215,6 +219,8 @@ async def create_facility(*, user: AuthUser, data: CreateFacilityRequest) -> Fac
             region=data.region_id,
             medical_staff_count=data.medical_staff_count,
             service_population=data.service_population,
+            latitude=data.latitude,
+            longitude=data.longitude,
         )
         await facility.save()
         await record(
@@ -228,7 +234,8 @@ async def create_facility(*, user: AuthUser, data: CreateFacilityRequest) -> Fac
 
 async def update_facility(*, user: AuthUser, facility_id: UUID, data: UpdateFacilityRequest) -> FacilityOut:
     ensure_role(user, "admin")
-    await _facility_row(facility_id)
+    _ensure_both(data.latitude, data.longitude)
+    before = await _facility_row(facility_id)
     if data.region_id is not None:
         await _ensure_county(data.region_id)
     if data.licence_number is not None:
@@ -243,6 +250,8 @@ async def update_facility(*, user: AuthUser, facility_id: UUID, data: UpdateFaci
         "medical_staff_count": Facility.medical_staff_count,
         "service_population": Facility.service_population,
         "active": Facility.active,
+        "latitude": Facility.latitude,
+        "longitude": Facility.longitude,
     }
     values: dict[Any, Any] = {
         column: getattr(data, field) for field, column in columns.items() if getattr(data, field) is not None
@@ -256,7 +265,17 @@ async def update_facility(*, user: AuthUser, facility_id: UUID, data: UpdateFaci
                 entity=f"facility/{facility_id}",
                 details={"fields": _changed(data)},
             )
+    if data.latitude is not None and (data.latitude, data.longitude) != (
+        before["latitude"],
+        before["longitude"],
+    ):
+        await refresh_for_facility(facility_id)  # far_from_facility depends on the coordinates
     return _facility_out(await _facility_row(facility_id))
+
+
+def _ensure_both(latitude: float | None, longitude: float | None) -> None:
+    if (latitude is None) != (longitude is None):
+        raise BadRequest("latitude and longitude go together", code="coordinates_incomplete")
 
 
 # Expert profiles

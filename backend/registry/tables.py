@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from piccolo.columns import JSONB, UUID, Boolean, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, Boolean, DoublePrecision, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -32,6 +32,9 @@ class Facility(Table, tablename="facility"):
     created_at = Timestamptz(default=TimestamptzNow())
     # facilities are deactivated, never deleted: their inspections and evidence stay traceable
     active = Boolean(default=True)
+    # WGS84 decimal degrees of the site (both or neither); evidence photos' GPS is compared with it
+    latitude = DoublePrecision(null=True, default=None)
+    longitude = DoublePrecision(null=True, default=None)
 
 
 class ExpertProfile(Table, tablename="expert_profile"):

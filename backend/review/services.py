@@ -152,6 +152,14 @@ async def confirm_conclusion(*, user: AuthUser, inspection_id: UUID) -> StoredCo
                 code="conclusion_incomplete",
                 missing=list(result.missing),
             )
+        unanswered = [p.id for p in result.prerequisites if p.outcome == "missing"]
+        if result.status == "not_evaluated" and unanswered:
+            # "not evaluated" is a result only when a prerequisite failed; unanswered ones are a gap
+            raise Conflict(
+                f"prerequisite(s) {', '.join(unanswered)} not answered: the result is not known yet",
+                code="conclusion_incomplete",
+                missing=unanswered,
+            )
         if await ConfirmedConclusion.exists().where(
             (ConfirmedConclusion.inspection == inspection_id)
             & (ConfirmedConclusion.computed_from_version == answers.version)

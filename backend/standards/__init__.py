@@ -8,7 +8,14 @@ Public API (see docs/standards.md):
 - `shipped_names()`, `load_shipped(name)` for the standards in `backend/standards/data/`
 """
 
-from backend.standards.engine import CompiledStandard, combine_raters, compile_standard, conclude
+from backend.standards.engine import (
+    CompiledStandard,
+    SubmitReadiness,
+    combine_raters,
+    compile_standard,
+    conclude,
+    submit_readiness,
+)
 from backend.standards.loader import load_shipped, parse_standard, shipped_bytes, shipped_names
 from backend.standards.schemas import (
     NA,
@@ -42,6 +49,7 @@ __all__ = [
     "Problem",
     "Standard",
     "StandardValidationError",
+    "SubmitReadiness",
     "TierResult",
     "check_answers",
     "combine_raters",
@@ -51,5 +59,6 @@ __all__ = [
     "parse_standard",
     "shipped_bytes",
     "shipped_names",
+    "submit_readiness",
     "validate_standard",
 ]

@@ -13,8 +13,9 @@ reused; a conclusion is then one pass over the answers plus a few additions per 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Literal, NamedTuple
 
+import backend.standards.knowledge as knowledge_
 from backend.standards.compiled import (
     EPS,
     CompiledCondition,
@@ -39,7 +40,14 @@ from backend.standards.schemas import (
 from backend.standards.tally import TALLIES, Tally, combine_raters
 from backend.standards.validation import AnswerValidationError, Problem, check_answers
 
-__all__ = ["CompiledStandard", "combine_raters", "compile_standard", "conclude"]
+__all__ = [
+    "CompiledStandard",
+    "SubmitReadiness",
+    "combine_raters",
+    "compile_standard",
+    "conclude",
+    "submit_readiness",
+]
 
 _FIGURE_ATTRS = {
     "medicalStaffCount": "medical_staff_count",
@@ -211,6 +219,12 @@ def conclude(
             )
             verified = verified and p.verification == "verified"
     if blocking:
+        failed = any(r.outcome == "failed" for r in prereq_results)
+        known = knowledge_.unknown_for_all(
+            std,
+            f"not evaluated: {'; '.join(blocking)}",
+            "not_reached" if failed else "undetermined",
+        )
         return Conclusion(
             standard_id=std.id,
             status="not_evaluated",
@@ -219,12 +233,15 @@ def conclude(
             reasons=("not evaluated: a prerequisite (前置条件) is not met", *blocking),
             verification="verified" if verified else "illustrative",
             prerequisites=tuple(prereq_results),
+            standings=known[0],
+            known=known[3],
         )
     prereqs = tuple(prereq_results)
 
     # 2. Completeness.
     if tally.missing:
         shown = ", ".join(tally.missing[:20]) + (" …" if len(tally.missing) > 20 else "")
+        known = knowledge_.unknown_for_all(std, f"incomplete: {len(tally.missing)} not answered: {shown}")
         return Conclusion(
             standard_id=std.id,
             status="incomplete",
@@ -235,6 +252,8 @@ def conclude(
             prerequisites=prereqs,
             missing=tuple(tally.missing),
             score=tally.score,
+            standings=known[0],
+            known=known[3],
         )
 
     fallback = std.determination.fallback
@@ -244,6 +263,7 @@ def conclude(
     # 3. Decisive failures: veto, critical item, mandatory indicator.
     if tally.decisive:
         return _result(
+            knowledge_.decisive(std, tally.decisive),
             c,
             "determined",
             fallback.code,
@@ -261,20 +281,50 @@ def conclude(
         reasons.append(result.reason)
         if result.outcome == "reached":
             return _result(
-                c, "determined", result.code, result.label, reasons, i, prereqs, tier_results, tally
+                knowledge_.from_tiers(tier_results, fallback),
+                c,
+                "determined",
+                result.code,
+                result.label,
+                reasons,
+                i,
+                prereqs,
+                tier_results,
+                tally,
             )
         if result.outcome == "undecidable":
             reasons.append(
                 f"undetermined: {result.code} ({result.label}) can be neither confirmed nor ruled out"
             )
-            return _result(c, "undetermined", None, None, reasons, i, prereqs, tier_results, tally)
+            return _result(
+                knowledge_.from_tiers(tier_results, fallback),
+                c,
+                "undetermined",
+                None,
+                None,
+                reasons,
+                i,
+                prereqs,
+                tier_results,
+                tally,
+            )
     reasons.append(f"no tier reached → {fallback.code} ({fallback.label})")
     return _result(
-        c, "determined", fallback.code, fallback.label, reasons, len(c.tiers), prereqs, tier_results, tally
+        knowledge_.from_tiers(tier_results, fallback),
+        c,
+        "determined",
+        fallback.code,
+        fallback.label,
+        reasons,
+        len(c.tiers),
+        prereqs,
+        tier_results,
+        tally,
     )
 
 
 def _result(
+    known: knowledge_.Knowledge,
     c: CompiledStandard,
     status: ConclusionStatus,
     tier: str | None,
@@ -298,4 +348,48 @@ def _result(
         prerequisites=prereqs,
         tiers=tiers,
         score=tally.score,
+        standings=known[0],
+        highest_certain=known[1],
+        highest_certain_label=known[2],
+        known=known[3],
+    )
+
+
+class SubmitReadiness(NamedTuple):
+    """Whether an inspection may be submitted: every prerequisite and every article (N/A where allowed counts as
+    an answer; in points mode every veto item, in weighted mode every rater) answered."""
+
+    ready: bool
+    missing_prerequisites: tuple[str, ...]
+    missing: tuple[str, ...]
+    reason: str
+
+
+def submit_readiness(
+    standard: Standard | CompiledStandard,
+    answers: Mapping[str, AnswerValue],
+    prerequisites: Mapping[str, bool] | None = None,
+) -> SubmitReadiness:
+    """The rule ``submitInspection`` should apply (pure). Raises AnswerValidationError as ``conclude`` does."""
+    c = standard if isinstance(standard, CompiledStandard) else compile_standard(standard)
+    prereq = prerequisites if prerequisites is not None else {}
+    tally = TALLIES[c.mode](c, answers)
+    if tally.invalid:
+        raise AnswerValidationError(
+            check_answers(c.standard, answers, prereq)
+            or [Problem("$.answers", "answers do not fit the standard")]
+        )
+    unanswered = tuple(p.id for p in c.standard.prerequisites if not isinstance(prereq.get(p.id), bool))
+    missing = tuple(tally.missing)
+    parts = []
+    if unanswered:
+        parts.append(f"prerequisite(s) not answered: {', '.join(unanswered)}")
+    if missing:
+        shown = ", ".join(missing[:20]) + (" …" if len(missing) > 20 else "")
+        parts.append(f"{len(missing)} not answered: {shown}")
+    return SubmitReadiness(
+        ready=not parts,
+        missing_prerequisites=unanswered,
+        missing=missing,
+        reason="; ".join(parts) if parts else "every prerequisite and every article is answered",
     )

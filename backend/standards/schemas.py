@@ -7,10 +7,10 @@ See docs/standards.md for the meaning of every part.
 
 from __future__ import annotations
 
-from typing import Literal, TypeAlias
+from typing import Annotated, Literal, TypeAlias
 
 import msgspec
-from msgspec import Struct, field
+from msgspec import Meta, Struct, field
 
 Verification: TypeAlias = Literal["verified", "illustrative"]
 ScoringMode: TypeAlias = Literal["graded", "points", "passfail", "weighted"]
@@ -251,6 +251,8 @@ class ProgrammeSettings(_Wire, frozen=True):
     rank_scopes: tuple[str, ...] = ()  # "county" | "city" | "province"
     improvement_list_kinds: tuple[str, ...] = ()
     title_valid_years: int | None = None
+    # evidence photos taken farther than this from the facility's coordinates are flagged far_from_facility
+    evidence_radius_km: Annotated[float, Meta(gt=0, le=1000)] = 3.0
 
 
 # ---------------------------------------------------------------------------------------------- the standard
@@ -386,6 +388,15 @@ class ScoreSummary(_Out, frozen=True):
     combined_score: float | None = None
 
 
+class TierStanding(_Out, frozen=True):
+    """What is known of one tier: reached, not reached, or undetermined (and why)."""
+
+    code: str
+    label: str
+    standing: Literal["reached", "not_reached", "undetermined"]
+    reason: str
+
+
 class Conclusion(_Out, frozen=True):
     standard_id: str
     status: ConclusionStatus
@@ -397,6 +408,12 @@ class Conclusion(_Out, frozen=True):
     missing: tuple[str, ...] = ()
     tiers: tuple[TierResult, ...] = ()
     score: ScoreSummary | None = None
+    # What is known, tier by tier, and the highest tier that is certain (the result is at least that tier);
+    # ``known`` says it in one sentence, e.g. "at least 合格标准 (qualified); 推荐标准 … undetermined: …".
+    standings: tuple[TierStanding, ...] = ()
+    highest_certain: str | None = None
+    highest_certain_label: str | None = None
+    known: str = ""
 
 
 def to_builtins(obj: Struct) -> object:

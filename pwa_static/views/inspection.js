@@ -72,6 +72,43 @@ function Opinions({ app, ctx }) {
   </section>`;
 }
 
+// The clinic applies for a tier once its self-assessment has run long enough (online: the office decides).
+function Apply({ app, ctx }) {
+  const t = app.state.t;
+  const { inspection } = ctx;
+  const [apps, setApps] = useState(null);
+  const [error, setError] = useState(null);
+  const online = app.state.online.value;
+  const mine = inspection.stage === 'self' && app.state.session.value?.user?.role === 'clinic';
+  const load = () =>
+    app.api.get(`/api/applications?facilityId=${inspection.facilityId}&roundId=${inspection.roundId}`)
+      .then((r) => setApps(r.data), () => setApps(null));
+  useEffect(() => {
+    if (online && mine) load();
+  }, [online, inspection.id, mine]);
+  if (!mine) return null;
+  async function apply(tier) {
+    setError(null);
+    try {
+      await app.api.post('/api/applications', { facilityId: inspection.facilityId, roundId: inspection.roundId, tier });
+      await load();
+    } catch (err) {
+      setError(err.problem?.allowedFrom ? `${err.message}（${t('allowedFrom')} ${err.problem.allowedFrom.slice(0, 10)}）` : err.message);
+    }
+  }
+  const open = (apps || []).filter((a) => a.status === 'applied' || a.status === 'accepted');
+  return html`<section class="section card" data-testid="apply"><h2>${t('applyTitle')}</h2>
+    ${(apps || []).map((a) => html`<p key=${a.id} data-testid="application-status" data-status=${a.status}>
+      ${t(`tier_${a.tier}`)} · ${t(`app_${a.status}`)}</p>`)}
+    ${!online && html`<p class="muted">${t('applyOnline')}</p>`}
+    ${online && open.length === 0 && html`<div class="row">
+      <button type="button" class="btn primary" data-testid="apply-basic" onClick=${() => apply('basic')}>${t('applyFor', { tier: t('tier_basic') })}</button>
+      <button type="button" class="btn" data-testid="apply-recommended" onClick=${() => apply('recommended')}>${t('applyFor', { tier: t('tier_recommended') })}</button>
+    </div>`}
+    ${error && html`<p class="banner error" role="alert">${error}</p>`}
+  </section>`;
+}
+
 function SubmitPanel({ app, ctx }) {
   const t = app.state.t;
   if (ctx.locked) return html`<section class="submit card"><p class="ok-text" data-testid="submitted">${t('submitted')}</p></section>`;
@@ -188,6 +225,7 @@ export function Inspection({ app, id }) {
     </header>
     <${Conflicts} app=${app} ctx=${ctx} conflicts=${conflicts} />
     <${Opinions} app=${app} ctx=${ctx} />
+    <${Apply} app=${app} ctx=${ctx} />
     <${Prerequisites} app=${app} ctx=${ctx} />
     ${(bundle.sections || []).map((s) => html`<${Section} key=${s.code} app=${app} ctx=${ctx} section=${s} depth=${0} />`)}
     <${SubmitPanel} app=${app} ctx=${ctx} />

@@ -10,6 +10,7 @@ import httpx
 from backend.accounts.tables import User
 from backend.audit.tables import AuditLog
 from backend.inspections.tables import Application, Inspection, InspectionMember
+from tests.backend.programme.support import second_township_standard, sign_off
 from tests.conftest import login
 
 
@@ -167,6 +168,12 @@ async def test_application_then_review_inspection(client: httpx.AsyncClient, dem
     assert again.status_code == 409
     assert again.json()["code"] == "duplicate_application"
 
+    # The city review opens once the county review has concluded.
+    early = await client.post("/api/admin/inspections", headers=office, json=body)
+    assert early.status_code == 409
+    assert early.json()["code"] == "stage_order"
+    await sign_off(demo["facilities"][0], demo["round"], "county", demo["office"])
+
     created = await client.post("/api/admin/inspections", headers=office, json=body)
     assert created.status_code == 201, created.text
     inspection = created.json()
@@ -178,12 +185,18 @@ async def test_application_then_review_inspection(client: httpx.AsyncClient, dem
     assert duplicate.status_code == 409
     assert duplicate.json()["code"] == "duplicate_inspection"
 
-    # A draft may still change its standard; a started inspection may not.
-    changed = await client.patch(
+    # A draft may still change its standard (to a published one that fits); a started inspection may not.
+    unknown = await client.patch(
         f"/api/admin/inspections/{inspection['id']}", headers=office, json={"standardVersionId": "other-2026"}
     )
+    assert unknown.status_code == 422
+    assert unknown.json()["code"] == "unknown_standard"
+    other = await second_township_standard()
+    changed = await client.patch(
+        f"/api/admin/inspections/{inspection['id']}", headers=office, json={"standardVersionId": other}
+    )
     assert changed.status_code == 200
-    assert changed.json()["standardVersionId"] == "other-2026"
+    assert changed.json()["standardVersionId"] == other
     fixed = await client.patch(
         f"/api/admin/inspections/{demo['review_inspection']}",
         headers=office,
@@ -204,10 +217,19 @@ async def test_application_then_review_inspection(client: httpx.AsyncClient, dem
     assert accepted.status_code == 200
     assert accepted.json()["decidedAt"] is not None
     twice = await client.patch(
-        f"/api/applications/{application}", headers=office, json={"status": "returned"}
+        f"/api/applications/{application}", headers=office, json={"status": "accepted"}
     )
     assert twice.status_code == 409
     assert twice.json()["code"] == "application_decided"
+    # An accepted application may still be returned after a review, with a written opinion.
+    bare = await client.patch(f"/api/applications/{application}", headers=office, json={"status": "returned"})
+    assert bare.status_code == 400
+    assert bare.json()["code"] == "opinion_required"
+    returned = await client.patch(
+        f"/api/applications/{application}", headers=office, json={"status": "returned", "opinion": "台账不全"}
+    )
+    assert returned.status_code == 200, returned.text
+    assert returned.json()["status"] == "returned"
 
 
 async def test_returned_facility_reapplies_no_sooner_than_six_months(
@@ -219,7 +241,9 @@ async def test_returned_facility_reapplies_no_sooner_than_six_months(
     body = {"facilityId": str(facility), "roundId": str(round_id), "tier": "basic"}
     applied = await client.post("/api/applications", headers=admin, json=body)
     returned = await client.patch(
-        f"/api/applications/{applied.json()['id']}", headers=admin, json={"status": "returned"}
+        f"/api/applications/{applied.json()['id']}",
+        headers=admin,
+        json={"status": "returned", "opinion": "自评材料不全"},
     )
     assert returned.status_code == 200
     too_soon = await client.post("/api/applications", headers=admin, json=body)
@@ -240,8 +264,10 @@ async def test_office_stage_limit_and_inactive_facility(
     admin = await login(client, "admin")
     office = await login(client, "office")
     facility = str(demo["facilities"][2])
-    body = {"facilityId": facility, "roundId": str(demo["round"]), "tier": "basic"}
+    body = {"facilityId": facility, "roundId": str(demo["round"]), "tier": "recommended"}
     assert (await client.post("/api/applications", headers=admin, json=body)).status_code == 201
+    for stage in ("county", "city"):
+        await sign_off(facility, demo["round"], stage, demo["admin"], "cn-chsc-capacity-2018")
     inspection = {
         "facilityId": facility,
         "roundId": str(demo["round"]),
@@ -359,9 +385,11 @@ async def test_a_draft_whose_standard_changes_is_pulled_again(
     applied = await client.post(
         "/api/applications",
         headers=clinic,
-        json={"facilityId": facility, "roundId": round_id, "tier": "basic"},
+        json={"facilityId": facility, "roundId": round_id, "tier": "recommended"},
     )
     assert applied.status_code == 201, applied.text
+    await sign_off(demo["facilities"][0], demo["round"], "county", demo["office"])
+    other = await second_township_standard()
     body = {
         "facilityId": facility,
         "roundId": round_id,
@@ -382,16 +410,16 @@ async def test_a_draft_whose_standard_changes_is_pulled_again(
     changed = await client.patch(
         f"/api/admin/inspections/{inspection['id']}",
         headers=office,
-        json={"standardVersionId": "cn-chsc-capacity-2018"},
+        json={"standardVersionId": other},
     )
     assert changed.status_code == 200, changed.text
     again = (
         await client.post("/api/sync/pull", headers=member, json=pull | {"cookie": first["cookie"]})
     ).json()
     [after] = [op["value"] for op in again["patch"] if op["key"] == key]
-    assert after["standardVersionId"] == "cn-chsc-capacity-2018"
+    assert after["standardVersionId"] == other
     assert after["version"] > before["version"]
-    assert "standardRef/cn-chsc-capacity-2018" in {op["key"] for op in again["patch"]}
+    assert f"standardRef/{other}" in {op["key"] for op in again["patch"]}
     # nothing else changed: the next pull from there is empty
     last = (
         await client.post("/api/sync/pull", headers=member, json=pull | {"cookie": again["cookie"]})

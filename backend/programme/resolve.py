@@ -1,0 +1,116 @@
+"""The office resolves an open conflict with a written reason, through the sync engine's own resolution.
+
+Who may do it (the guard checks the role; this function checks the scope again): admin, or an office of the
+facility's region for review stages up to its own level (and any self-assessment of its region). The choice is
+applied as a ``resolveConflict`` mutation by the office user, scoped to that one inspection, so the same
+policy holds as on a device: a conflict that changed after the office saw it (``baseVersion``) keeps every
+candidate and stays open. The reason is written into the same audit entry, in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID, uuid4
+
+import msgspec
+
+from backend.accounts.auth import ensure_role
+from backend.accounts.schemas import AuthUser
+from backend.accounts.scope import ensure_facility_visible
+from backend.audit.services import record_many
+from backend.db import current_engine, push_tx
+from backend.errors import Conflict, Forbidden, NotFound
+from backend.inspections.tables import Inspection
+from backend.programme.rules import ensure_office_level
+from backend.programme.schemas import ResolveConflictRequest, ResolvedConflictOut
+from backend.sync_api.services import STANDARD_RULES, stored_blobs
+from sync.api import AuditEntry, Caller, PushContext, SyncError, push
+from sync.tables import SyncConflict
+
+
+async def resolve_conflict(
+    *, user: AuthUser, conflict_id: UUID, data: ResolveConflictRequest
+) -> ResolvedConflictOut:
+    ensure_role(user, "admin", "office")
+    row = (
+        await SyncConflict.select(SyncConflict.inspection_id, SyncConflict.status)
+        .where(SyncConflict.id == conflict_id)
+        .first()
+    )
+    inspection = (
+        None
+        if row is None
+        else await Inspection.select(Inspection.facility, Inspection.stage)
+        .where(Inspection.id == row["inspection_id"])
+        .first()
+    )
+    if row is None or inspection is None:
+        if user.role == "admin":
+            raise NotFound(f"conflict {conflict_id} does not exist", code="conflict_not_found")
+        raise Forbidden("that conflict is outside your scope", code="out_of_scope")
+    await ensure_facility_visible(user, inspection["facility"])
+    await ensure_office_level(user, inspection["stage"], verb="resolve conflicts of")
+    if row["status"] != "open":
+        raise Conflict("the conflict is already resolved", code="conflict_not_open")
+    reason = data.reason.strip()
+    inspection_id: UUID = row["inspection_id"]
+
+    async def audit(entries: Sequence[AuditEntry]) -> None:
+        await record_many(
+            [
+                msgspec.structs.replace(e, details={**e.details, "reason": reason, "by": "office"})
+                for e in entries
+            ]
+        )
+
+    body = msgspec.json.encode(
+        {
+            "protocolVersion": 1,
+            # one client per resolution: its mutation id 1 can never be mistaken for a retry of another one
+            "clientGroupId": f"office-{user.id}",
+            "clientId": f"office-{uuid4()}",
+            "mutations": [
+                {
+                    "name": "resolveConflict",
+                    "id": 1,
+                    "args": {
+                        "conflictId": str(conflict_id),
+                        "value": data.value,
+                        "baseVersion": data.base_version,
+                        "inspectionId": str(inspection_id),
+                    },
+                }
+            ],
+        }
+    )
+    scope = frozenset({inspection_id})
+    caller = Caller(user_id=user.id, role=user.role, readable=scope, writable=scope)
+    ctx = PushContext(
+        engine=current_engine(),
+        transaction=push_tx,
+        rules=STANDARD_RULES,
+        audit=audit,
+        blobs_stored=stored_blobs,
+        max_mutations=1,
+    )
+    try:
+        response = await push(body, caller=caller, ctx=ctx)
+    except SyncError as error:
+        raise Conflict(error.detail, code=error.code) from None
+    [result] = response.results
+    if result.status == "conflict":
+        raise Conflict(
+            "the conflict changed after you saw it: your choice joined its candidates; look again",
+            code="resolution_stale",
+        )
+    if result.status != "applied":
+        raise Conflict(
+            result.detail or "the resolution was refused", code=result.reason or "resolution_refused"
+        )
+    return ResolvedConflictOut(
+        conflict_id=conflict_id,
+        inspection_id=inspection_id,
+        status="resolved",
+        version=result.version or 0,
+        reason=reason,
+    )

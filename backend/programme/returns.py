@@ -1,0 +1,108 @@
+"""Returns with written opinions, and the opinions a facility reads.
+
+Who may do what (guards check the role; these functions check the scope again): an office of the facility's
+region (for review stages up to its own level) or admin returns a submitted inspection; the opinion is stored
+and audited, and the inspection's version moves so every device (team and clinic) pulls it again. Opinions are
+read by the facility's clinic, by offices of its region and by admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from backend.accounts.auth import ensure_role
+from backend.accounts.schemas import AuthUser
+from backend.accounts.scope import ensure_facility_visible
+from backend.audit.services import record
+from backend.db import as_utc, write_tx
+from backend.errors import Conflict, Forbidden, NotFound
+from backend.inspections.tables import Inspection
+from backend.programme.rules import ensure_office_level
+from backend.programme.schemas import OpinionOut, ReturnRequest
+from backend.programme.tables import ReturnedOpinion
+
+
+async def return_inspection(*, user: AuthUser, inspection_id: UUID, data: ReturnRequest) -> OpinionOut:
+    ensure_role(user, "admin", "office")
+    row = (
+        await Inspection.select(Inspection.facility, Inspection.round, Inspection.stage, Inspection.status)
+        .where(Inspection.id == inspection_id)
+        .first()
+    )
+    if row is None:
+        # to a non-admin an unknown id looks like an out-of-scope one: existence is not revealed
+        if user.role == "admin":
+            raise NotFound(f"inspection {inspection_id} does not exist", code="inspection_not_found")
+        raise Forbidden("that inspection is outside your scope", code="out_of_scope")
+    await ensure_facility_visible(user, row["facility"])
+    await ensure_office_level(user, row["stage"], verb="return")
+    opinion = data.opinion.strip()
+    if not opinion:
+        raise Conflict("a return carries a written opinion", code="opinion_required")
+    async with write_tx():
+        updated = (
+            await Inspection.update(
+                {Inspection.status: "returned", Inspection.version: Inspection.version + 1}
+            )
+            .where((Inspection.id == inspection_id) & (Inspection.status == "submitted"))
+            .returning(Inspection.id)
+        )
+        if not updated:
+            raise Conflict(
+                f"the inspection is {row['status']}; only a submitted inspection is returned",
+                code="inspection_not_submitted",
+            )
+        saved = ReturnedOpinion(
+            facility=row["facility"],
+            round=row["round"],
+            inspection=inspection_id,
+            stage=row["stage"],
+            opinion=opinion,
+            returned_by=user.id,
+        )
+        await saved.save()
+        await record(
+            user_id=str(user.id),
+            action="inspection.return",
+            entity=f"inspection/{inspection_id}",
+            details={"from": "submitted", "to": "returned", "opinion": opinion, "stage": row["stage"]},
+        )
+    return (await _opinions(ReturnedOpinion.id == saved.id))[0]
+
+
+async def _opinions(where: Any) -> list[OpinionOut]:
+    rows = (
+        await ReturnedOpinion.select(
+            *ReturnedOpinion.all_columns(),
+            ReturnedOpinion.returned_by.display_name.as_alias("by_name"),
+            ReturnedOpinion.returned_by.username.as_alias("by_username"),
+        )
+        .where(where)
+        .order_by(ReturnedOpinion.returned_at)
+    )
+    return [
+        OpinionOut(
+            id=r["id"],
+            facility_id=r["facility"],
+            round_id=r["round"],
+            application_id=r["application"],
+            inspection_id=r["inspection"],
+            stage=r["stage"],
+            opinion=r["opinion"],
+            returned_by_name=r["by_name"] or r["by_username"],
+            returned_at=as_utc(r["returned_at"]),
+        )
+        for r in rows
+    ]
+
+
+async def list_opinions(
+    *, user: AuthUser, facility_id: UUID, round_id: UUID | None = None
+) -> list[OpinionOut]:
+    ensure_role(user, "admin", "office", "clinic")
+    await ensure_facility_visible(user, facility_id)
+    where: Any = ReturnedOpinion.facility == facility_id
+    if round_id is not None:
+        where = where & (ReturnedOpinion.round == round_id)
+    return await _opinions(where)

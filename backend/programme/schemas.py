@@ -1,0 +1,191 @@
+"""Wire shapes of samples, returns and opinions (camelCase on the wire)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+
+from backend.standards.schemas import Answer
+
+Opinion = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+
+
+class _In(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class _Out(msgspec.Struct, rename="camel", kw_only=True):
+    pass
+
+
+class DrawSampleRequest(_In):
+    level: Literal["city", "province"]
+    tier: Annotated[str, msgspec.Meta(min_length=1, max_length=30)] = "basic"
+    # the region drawn over (admin only; an office draws over its own region)
+    region_id: UUID | None = None
+    # given to reproduce a draw; otherwise a random one is made and recorded
+    seed: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+
+
+class DrawnFacility(_Out):
+    facility_id: UUID
+    name: str
+    drawn: bool
+
+
+class StratumOut(_Out):
+    county_id: UUID
+    county_name: str
+    pool_size: int
+    drawn_count: int
+    facilities: list[DrawnFacility]
+    why: str
+
+
+class SampleOut(_Out):
+    id: UUID
+    round_id: UUID
+    level: str
+    region_id: UUID
+    tier: str
+    ratio: float
+    seed: str
+    pool_size: int
+    drawn_count: int
+    strata: list[StratumOut]
+    in_use: bool
+    drawn_by: UUID
+    drawn_at: datetime
+    explanation: str
+
+
+class ReturnRequest(_In):
+    opinion: Opinion
+
+
+class OpinionOut(_Out):
+    id: UUID
+    facility_id: UUID
+    round_id: UUID
+    application_id: UUID | None
+    inspection_id: UUID | None
+    stage: str | None
+    opinion: str
+    returned_by_name: str
+    returned_at: datetime
+
+
+class PlaceOut(_Out):
+    scope: str  # county | city | province
+    region_id: UUID
+    region_name: str
+    rank: int
+    tied: int
+    of: int
+    explanation: str
+
+
+class ArticleRankOut(_Out):
+    item: str
+    title: str
+    section: str
+    value: Answer | None
+    places: list[PlaceOut]
+
+
+class FacilityRankingOut(_Out):
+    facility_id: UUID
+    round_id: UUID
+    stage: str
+    standard_id: str
+    rule: str
+    articles: list[ArticleRankOut]
+
+
+class SectionRate(_Out):
+    standard_id: str
+    section: str
+    title: str
+    compared: int
+    differing: int
+    higher: int
+    lower: int
+    # a review two grades or more away from the self-assessment
+    wide_gaps: int
+    rate: float | None
+
+
+class DiscrepancyRatesOut(_Out):
+    round_id: UUID
+    stage: str
+    facilities: int
+    sections: list[SectionRate]
+
+
+class QueuedConflict(_Out):
+    id: UUID
+    item_code: str
+    field: str
+    version: int
+    candidates: list[dict[str, object]]
+    created_at: datetime
+
+
+class ConflictGroup(_Out):
+    """Open conflicts of one inspection in one top-level section of its standard."""
+
+    inspection_id: UUID
+    facility_id: UUID
+    facility_name: str
+    stage: str
+    section: str
+    section_title: str
+    conflicts: list[QueuedConflict]
+
+
+class CountyTiers(_Out):
+    county_id: UUID
+    county_name: str
+    # tier code (or status: not_evaluated, undetermined) → facilities, from each facility's latest sign-off
+    tiers: dict[str, int]
+
+
+class DeviceOut(_Out):
+    client_id: str
+    user_id: UUID
+    username: str
+    last_mutation_id: int
+    last_sync_at: datetime
+
+
+class DashboardOut(_Out):
+    round_id: UUID
+    facilities: int
+    # stage → status → inspections
+    inspections: dict[str, dict[str, int]]
+    # tier → status → applications
+    applications: dict[str, dict[str, int]]
+    photos_expected: int
+    photos_to_arrive: int
+    open_conflicts: int
+    tiers_by_county: list[CountyTiers]
+    devices: list[DeviceOut]
+
+
+class ResolveConflictRequest(_In):
+    # the chosen value (one candidate's, or the office's own), as a setAnswer would carry it
+    value: object
+    # the conflict version the office saw in the queue: a conflict that changed since is not overwritten
+    base_version: int
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class ResolvedConflictOut(_Out):
+    conflict_id: UUID
+    inspection_id: UUID
+    status: str  # resolved
+    version: int
+    reason: str

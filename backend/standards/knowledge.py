@@ -1,0 +1,90 @@
+"""What a conclusion knows for certain, tier by tier (pure; used by ``engine.conclude``).
+
+Each tier is ``reached``, ``not_reached`` (including not eligible) or ``undetermined`` with its reason. The
+highest certain tier is the first tier (highest first) that is reached: whatever the undetermined tiers above
+it turn out to be, the result is at least that tier. When every tier is ruled out, the fallback is certain.
+Nothing is ever guessed: an unknown threshold or figure leaves its tier undetermined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from backend.standards.schemas import FallbackTier, Standard, TierResult, TierStanding
+
+_STANDING = {
+    "reached": "reached",
+    "not_reached": "not_reached",
+    "ineligible": "not_reached",
+    "undecidable": "undetermined",
+}
+
+Knowledge = tuple[tuple[TierStanding, ...], str | None, str | None, str]
+
+
+def _name(code: str, label: str) -> str:
+    return f"{label} ({code})"
+
+
+def _why_undecidable(result: TierResult) -> str:
+    """A short cause for the one-sentence summary (the standing's reason has the whole story)."""
+    if any(rule.holds is None for rule in result.eligibility) and not result.conditions:
+        figures = sorted({rule.figure for rule in result.eligibility if rule.holds is None})
+        return f"facility figure(s) not known: {', '.join(figures)}"
+    unknown = [c for c in result.conditions if c.outcome == "unknown"]
+    if unknown and all(c.required_ratio is None for c in unknown):
+        return "thresholds not transcribed yet"
+    return "nothing applicable to decide on"
+
+
+def _join(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def unknown_for_all(standard: Standard, reason: str, standing: str = "undetermined") -> Knowledge:
+    """Every tier has the same standing for one reason (not evaluated, incomplete, a decisive failure)."""
+    tiers = tuple(
+        TierStanding(code=t.code, label=t.label, standing=standing, reason=reason)  # type: ignore[arg-type]
+        for t in standard.determination.tiers
+    )
+    return tiers, None, None, reason
+
+
+def decisive(standard: Standard, reasons: Sequence[str]) -> Knowledge:
+    fallback = standard.determination.fallback
+    why = "; ".join(reasons)
+    tiers, _, _, _ = unknown_for_all(standard, why, "not_reached")
+    return tiers, fallback.code, fallback.label, f"{_name(fallback.code, fallback.label)}: {why}"
+
+
+def from_tiers(results: Sequence[TierResult], fallback: FallbackTier) -> Knowledge:
+    standings = tuple(
+        TierStanding(code=r.code, label=r.label, standing=_STANDING[r.outcome], reason=r.reason)  # type: ignore[arg-type]
+        for r in results
+    )
+    first_reached = next((i for i, r in enumerate(results) if r.outcome == "reached"), None)
+    above = results if first_reached is None else results[:first_reached]
+    open_above = [r for r in above if r.outcome == "undecidable"]
+    open_text = "; ".join(f"{_name(r.code, r.label)} undetermined: {_why_undecidable(r)}" for r in open_above)
+    if first_reached is not None:
+        top = results[first_reached]
+        if not open_above:
+            return standings, top.code, top.label, f"{_name(top.code, top.label)} reached"
+        undetermined = _join([_name(r.code, r.label) for r in open_above])
+        causes = sorted({_why_undecidable(r) for r in open_above})
+        return (
+            standings,
+            top.code,
+            top.label,
+            f"at least {_name(top.code, top.label)}; {undetermined} undetermined: {'; '.join(causes)}",
+        )
+    if not open_above:
+        return (
+            standings,
+            fallback.code,
+            fallback.label,
+            f"no tier reached: {_name(fallback.code, fallback.label)}",
+        )
+    ruled_out = [_name(r.code, r.label) for r in results if r.outcome in ("not_reached", "ineligible")]
+    tail = f"; {_join(ruled_out)} not reached" if ruled_out else ""
+    return standings, None, None, f"no tier is certain: {open_text}{tail}"

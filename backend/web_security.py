@@ -1,0 +1,81 @@
+"""Response headers for a served web app: CSP, no sniffing, no referrer, no framing; CORS only when configured."""
+
+from __future__ import annotations
+
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import BeforeMessageSendHookHandler, Message, Scope
+
+from backend.settings import Settings
+
+# The PWA loads only its own scripts and stylesheets; photos are shown from blob:/data: URLs made on the device.
+APP_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+# The API reference (Scalar, served by us under /schema) injects <style> elements at run time, so its pages
+# also allow inline styles; scripts, fonts and requests still come only from this origin.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; "
+    "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+DOCS_PREFIX = "/schema"
+
+COMMON_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def is_docs_path(path: str) -> bool:
+    return path == DOCS_PREFIX or path.startswith(DOCS_PREFIX + "/")
+
+
+def security_headers_hook() -> BeforeMessageSendHookHandler:
+    """A ``before_send`` hook: it sees every response, errors and unknown paths included."""
+
+    async def add_headers(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in COMMON_HEADERS.items():
+            headers[name] = value
+        headers["Content-Security-Policy"] = DOCS_CSP if is_docs_path(scope.get("path", "")) else APP_CSP
+
+    return add_headers
+
+
+def cors_config(settings: Settings) -> CORSConfig | None:
+    """No CORS at all unless ``FIELDCHECK_CORS_ORIGINS`` names the origins allowed to call the API."""
+    origins = settings.cors_origin_list
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(origins),
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "If-None-Match",
+            "Tus-Resumable",
+            "Upload-Offset",
+            "Upload-Length",
+            "Upload-Checksum",
+        ],
+        # what a browser client reads back: resumable upload state, throttling, cached standards
+        expose_headers=[
+            "Location",
+            "Upload-Offset",
+            "Upload-Length",
+            "Upload-Expires",
+            "Upload-State",
+            "Tus-Resumable",
+            "Retry-After",
+            "ETag",
+        ],
+        allow_credentials=False,
+        max_age=600,
+    )

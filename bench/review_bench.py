@@ -1,0 +1,332 @@
+"""Benchmark: a province-scale review round — every conclusion and every ranking — vs the per-facility path.
+
+Run: .venv/bin/python bench/review_bench.py [--write] [--only sqlite|postgres]
+  --write  replaces the "## Review: a province-scale round" section of docs/benchmarks.md.
+
+Seeds a fresh database (SQLite file, or a new PostgreSQL database on 127.0.0.1:5432) with one province of
+4 cities × 5 counties × 100 facilities (2,000), one round, and for every facility a county, city and province
+inspection (6,000) graded on a 100-article standard (3 prerequisites + 100 answers each: 618,000 answer
+registers). Then times:
+- ``round_results`` (backend/programme/round_results.py): all 6,000 conclusions and every article's rank of
+  every facility within its county, city and province for each of the three stages (best of 3); target < 3 s;
+- the per-facility baseline, i.e. what the per-inspection and per-facility routes do: ``read_answers`` + the
+  engine for each inspection, and ``facility_rankings`` for each facility; it is timed on a sample and scaled
+  to the whole round (the sample and the scaling are printed).
+Both paths must agree on every sampled conclusion and ranking, or the bench fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import platform
+import random
+import re
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from standards_bench import graded_standard  # noqa: E402 - the 100-article standard of the standards bench
+
+HEADING = "## Review: a province-scale round"
+DOCS = ROOT / "docs" / "benchmarks.md"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+CITIES, COUNTIES, PER_COUNTY = 4, 5, 100
+STAGES = ("county", "city", "province")
+TARGET_SECONDS = 3.0
+SAMPLE_INSPECTIONS = 150
+SAMPLE_FACILITIES = 6
+GRADE_WEIGHTS = (("A", 3), ("B", 4), ("C", 3), ("D", 1))
+
+
+async def seed(database_url: str, data_dir: Path) -> dict[str, Any]:
+    from backend.accounts.schemas import AuthUser
+    from backend.db import bind_engine, fetch, make_engine, prepare_engine, write_tx
+    from backend.inspections.tables import Round
+    from backend.migrations import migrate
+    from backend.registry.tables import Facility, Region
+    from backend.settings import Settings
+    from backend.standards.services import save_standard
+    from backend.standards.validation import walk_articles
+
+    engine = make_engine(Settings(data_dir=str(data_dir), database_url=database_url))
+    bind_engine(engine)
+    await prepare_engine(engine)
+    await migrate(engine)
+    standard = graded_standard()
+    await save_standard(standard=standard, actor_id=None, publish=True, source="bench")
+    articles = [a.number for _, a, _ in walk_articles(standard)]
+    rng = random.Random(11)
+    codes, weights = zip(*GRADE_WEIGHTS, strict=True)
+    started = time.perf_counter()
+    async with write_tx():
+        province = Region(name="基准省", level="province", code="BP")
+        await province.save()
+        facilities: list[uuid.UUID] = []
+        for c in range(CITIES):
+            city = Region(name=f"市{c}", level="city", code=f"BC{c}", parent=province.id)
+            await city.save()
+            for k in range(COUNTIES):
+                county = Region(name=f"县{c}.{k}", level="county", code=f"BK{c}.{k}", parent=city.id)
+                await county.save()
+                rows = [
+                    Facility(
+                        name=f"卫生院{c}.{k}.{n}",
+                        kind="township_centre",
+                        licence_number=f"BL{c}{k}{n:04d}",
+                        licence_category="C",
+                        registered_first_name=f"卫生院{c}.{k}.{n}",
+                        region=county.id,
+                        medical_staff_count=5 + n % 30,
+                        service_population=5000 + n * 100,
+                    )
+                    for n in range(PER_COUNTY)
+                ]
+                await Facility.insert(*rows)
+                facilities.extend(r.id for r in rows)
+        bench_round = Round(name="基准轮次", year=2026, region=province.id)
+        await bench_round.save()
+        inspections: list[tuple[uuid.UUID, uuid.UUID, str]] = []
+        insert = 'INSERT INTO "inspection" ("id", "facility", "round", "stage", "standard_version_id", "status") VALUES '
+        chunk: list[tuple[uuid.UUID, uuid.UUID, str]] = []
+        for facility in facilities:
+            for stage in STAGES:
+                chunk.append((uuid.uuid4(), facility, stage))
+            if len(chunk) >= 300:
+                await _insert_inspections(fetch, insert, chunk, bench_round.id, standard.id)
+                inspections.extend(chunk)
+                chunk = []
+        if chunk:
+            await _insert_inspections(fetch, insert, chunk, bench_round.id, standard.id)
+            inspections.extend(chunk)
+        registers: list[tuple[str, uuid.UUID, str, str]] = []
+        for iid, _, _ in inspections:
+            for p in ("P1", "P2", "P3"):
+                registers.append((f"{iid}/{p}/value", iid, p, "false" if rng.random() < 0.02 else "true"))
+            for number in articles:
+                grade = rng.choices(codes, weights)[0]
+                registers.append((f"{iid}/{number}/value", iid, number, msgspec.json.encode(grade).decode()))
+            if len(registers) >= 4000:
+                await _insert_registers(fetch, registers)
+                registers = []
+        if registers:
+            await _insert_registers(fetch, registers)
+    return {
+        "round": bench_round.id,
+        "facilities": facilities,
+        "inspections": inspections,
+        "standard": standard,
+        "seconds": time.perf_counter() - started,
+        "admin": AuthUser(id=uuid.uuid4(), username="bench", role="admin"),
+    }
+
+
+async def _insert_inspections(
+    fetch: Any, insert: str, chunk: list[Any], round_id: Any, standard: str
+) -> None:
+    values = ", ".join("({}, {}, {}, {}, {}, 'submitted')" for _ in chunk)
+    args: list[Any] = []
+    for iid, facility, stage in chunk:
+        args += [iid, facility, round_id, stage, standard]
+    await fetch(insert + values, args)
+
+
+async def _insert_registers(fetch: Any, rows: list[tuple[str, uuid.UUID, str, str]]) -> None:
+    for start in range(0, len(rows), 1000):
+        part = rows[start : start + 1000]
+        values = ", ".join("({}, {}, {}, 'value', {}, 1)" for _ in part)
+        args: list[Any] = []
+        for key, iid, item, value in part:
+            args += [key, iid, item, value]
+        await fetch(
+            'INSERT INTO "answer_register" ("key", "inspection_id", "item_code", "field", "value", "version") '
+            "VALUES " + values,
+            args,
+        )
+
+
+async def measure(setup: dict[str, Any], repeats: int = 3) -> dict[str, Any]:
+    from backend.inspections.tables import Inspection
+    from backend.programme.analysis import facility_rankings
+    from backend.programme.round_results import round_results
+    from backend.review.answers import conclude_answers, facility_figures, inspection_columns, read_answers
+
+    best = float("inf")
+    results = None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        results = await round_results(setup["round"])
+        best = min(best, time.perf_counter() - started)
+    assert results is not None
+    places = sum(r.ranked for r in results.rankings.values())
+    # every place materialised once, as an export would stream them
+    started = time.perf_counter()
+    listed = sum(
+        1
+        for stage in results.rankings.values()
+        for facility in setup["facilities"]
+        for _ in stage.places_of(str(facility))
+    )
+    materialise = time.perf_counter() - started
+    assert listed == places
+
+    rng = random.Random(5)
+    standard = setup["standard"]
+    sample = rng.sample(setup["inspections"], SAMPLE_INSPECTIONS)
+    started = time.perf_counter()
+    for iid, _, _ in sample:
+        row = await Inspection.select(*inspection_columns()).where(Inspection.id == iid).first()
+        answers = await read_answers(iid)
+        conclusion, _, _ = conclude_answers(standard, answers, facility_figures(row))
+        fast = results.conclusions[str(iid)]
+        if (conclusion.status, conclusion.tier, conclusion.reasons) != (fast.status, fast.tier, fast.reasons):
+            raise SystemExit(f"conclusions differ for inspection {iid}")
+    naive_conclusions = (time.perf_counter() - started) * len(setup["inspections"]) / SAMPLE_INSPECTIONS
+
+    facilities = rng.sample(setup["facilities"], SAMPLE_FACILITIES)
+    started = time.perf_counter()
+    for facility in facilities:
+        for stage in STAGES:
+            ranking = await facility_rankings(
+                user=setup["admin"], facility_id=facility, round_id=setup["round"], stage=stage
+            )
+            for article in ranking.articles:
+                for place in article.places:
+                    fast_place = results.rankings[stage].place(str(facility), article.item, place.scope)
+                    if fast_place is None or (place.rank, place.tied, place.of) != (
+                        fast_place.rank,
+                        fast_place.tied,
+                        fast_place.of,
+                    ):
+                        raise SystemExit(f"rankings differ for {facility} {article.item} {place.scope}")
+    naive_rankings = (time.perf_counter() - started) * len(setup["facilities"]) / SAMPLE_FACILITIES
+    statuses: dict[str, int] = {}
+    for c in results.conclusions.values():
+        key = c.tier or c.status
+        statuses[key] = statuses.get(key, 0) + 1
+    return {
+        "seconds": best,
+        "inspections": results.inspections,
+        "registers": results.registers,
+        "places": places,
+        "materialise": materialise,
+        "errors": len(results.errors),
+        "naive_conclusions": naive_conclusions,
+        "naive_rankings": naive_rankings,
+        "outcomes": dict(sorted(statuses.items())),
+        "seed_seconds": setup["seconds"],
+    }
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def run_db(kind: str) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="fc-review-bench-"))
+    database_url, dbname = "", ""
+    if kind == "postgres":
+        dbname = f"fc_bench_{uuid.uuid4().hex[:10]}"
+        await _pg_admin(f'CREATE DATABASE "{dbname}"')
+        database_url = PG_ADMIN.rsplit("/", 1)[0] + "/" + dbname
+    try:
+        setup = await seed(database_url, tmp)
+        return await measure(setup)
+    finally:
+        from backend.db import current_engine
+
+        engine = current_engine()
+        if hasattr(engine, "close_connection_pool"):
+            await engine.close_connection_pool()
+        if dbname:
+            await _pg_admin(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+def render(results: dict[str, dict[str, Any]]) -> str:
+    lines = [
+        HEADING,
+        "",
+        f"{CITIES * COUNTIES * PER_COUNTY:,} facilities ({CITIES} cities × {COUNTIES} counties × {PER_COUNTY}) × "
+        f"100 articles × 3 stages; Python {platform.python_version()} on {platform.machine()}. Target: every "
+        f"conclusion plus all rankings in < {TARGET_SECONDS:g} s.",
+        "",
+        "| database | round_results (best of 3) | per-facility path (scaled) | speed-up | registers read | places ranked |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for kind, r in results.items():
+        naive = r["naive_conclusions"] + r["naive_rankings"]
+        lines.append(
+            f"| {kind} | {r['seconds']:.2f} s | {naive:.0f} s | {naive / r['seconds']:.0f}× | "
+            f"{r['registers']:,} | {r['places']:,} |"
+        )
+    lines.append("")
+    for kind, r in results.items():
+        lines.append(
+            f"- {kind}: per-facility path = read_answers + engine per inspection ({SAMPLE_INSPECTIONS} sampled, "
+            f"{r['naive_conclusions']:.0f} s scaled to {r['inspections']:,}) + facility_rankings per facility and "
+            f"stage ({SAMPLE_FACILITIES} facilities sampled, {r['naive_rankings']:.0f} s scaled); both agree on "
+            f"every sampled conclusion and place. Listing every place (as an export streams them) takes a further "
+            f"{r['materialise']:.2f} s. Outcomes: {r['outcomes']}; seeding took {r['seed_seconds']:.0f} s."
+        )
+    lines += [
+        "- The machine's 2 cores are shared with other work: under a load average of about 4.5 a SQLite run took "
+        "3.1 s (over the target), so read the figures with the load in mind.",
+        "- Command: `.venv/bin/python bench/review_bench.py --write`",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_section(text: str) -> None:
+    doc = DOCS.read_text()
+    pattern = re.compile(rf"{re.escape(HEADING)}\n.*?(?=\n## |\Z)", re.S)
+    doc = (
+        pattern.sub(text.rstrip("\n") + "\n", doc)
+        if pattern.search(doc)
+        else doc.rstrip("\n") + "\n\n" + text
+    )
+    DOCS.write_text(doc)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true")
+    parser.add_argument("--only", choices=["sqlite", "postgres"])
+    args = parser.parse_args()
+    results = {}
+    for kind in ("sqlite", "postgres"):
+        if args.only and args.only != kind:
+            continue
+        results[kind] = asyncio.run(run_db(kind))
+        r = results[kind]
+        print(
+            f"{kind}: {r['seconds']:.2f} s for {r['inspections']} conclusions + {r['places']} places",
+            flush=True,
+        )
+    text = render(results)
+    print(text)
+    failed = [k for k, r in results.items() if r["seconds"] >= TARGET_SECONDS]
+    if args.write:
+        write_section(text)
+    if failed:
+        raise SystemExit(f"target missed on {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()
