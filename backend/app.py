@@ -27,6 +27,7 @@ from backend.openapi_contract import BEARER, OpenAPIContractPlugin, StrictStruct
 from backend.settings import Settings
 from backend.standards.services import install_shipped_standards
 from backend.storage import build_storage, prepare_storage
+from backend.tables_index import TABLES
 from backend.web.assets import default_pwa_dir, load_app_files
 from backend.web_security import cors_config, security_headers_hook
 
@@ -55,7 +56,6 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RoundAdminController,
         RoundController,
     )
-    from backend.inspections.sync_controllers import SyncController
     from backend.media_api.controllers import MEDIA_ROUTES
     from backend.programme.controllers import (
         ConflictResolveController,
@@ -74,6 +74,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
     )
     from backend.review.controllers import ConclusionController, ReviewFacilityController
     from backend.standards.controllers import StandardAdminController, StandardController
+    from backend.sync_api.controllers import SyncController
     from backend.web.controllers import AppShellController
 
     return [
@@ -145,7 +146,7 @@ async def _stop_workers(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
 def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
     """Build the app. ``start_pool=False`` leaves PostgreSQL without a pool (tests run on their own loop)."""
     engine = make_engine(settings)
-    bind_engine(engine)
+    bind_engine(engine, TABLES)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

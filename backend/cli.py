@@ -35,9 +35,10 @@ def _settings() -> Settings:
 
 async def _bound(settings: Settings) -> None:
     from backend.db import bind_engine, make_engine, prepare_engine
+    from backend.tables_index import TABLES
 
     engine = make_engine(settings)
-    bind_engine(engine)
+    bind_engine(engine, TABLES)
     await prepare_engine(engine)
 
 

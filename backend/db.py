@@ -26,17 +26,11 @@ def make_engine(settings: Settings) -> Engine[Any]:
     return PooledSQLiteEngine(path=str(settings.sqlite_path), timeout=30)
 
 
-def all_tables() -> list[type[Table]]:
-    """Every table of the app, in dependency order (referenced tables first)."""
-    from backend.tables_index import TABLES
-
-    return list(TABLES)
-
-
-def bind_engine(engine: Engine[Any], tables: Iterable[type[Table]] | None = None) -> None:
+def bind_engine(engine: Engine[Any], tables: Iterable[type[Table]]) -> None:
+    """Make ``engine`` the app's and every one of ``tables``' (all of them: ``backend.tables_index.TABLES``)."""
     global _engine
     _engine = engine
-    for table in all_tables() if tables is None else tables:
+    for table in tables:
         table._meta.db = engine
 
 

@@ -16,6 +16,25 @@ from litestar.exceptions import (
 )
 from litestar.types import ExceptionHandlersMap
 
+from media.uploads import (
+    ChunkChecksumMismatch,
+    ContentRejected,
+    DigestMismatch,
+    OffsetMismatch,
+    TooLarge,
+    UploadBusy,
+    UploadError,
+    UploadNotFound,
+)
+from sync.api import (
+    ClientGroupMismatch,
+    ClientNotYours,
+    MutationGap,
+    ProtocolError,
+    SyncError,
+    TooManyMutations,
+)
+
 log = logging.getLogger("fieldcheck.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -104,6 +123,45 @@ def _app_error(_: Request[Any, Any, Any], exc: AppError) -> Response[dict[str, A
     return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
 
 
+# The sync engine's refusals (it knows no HTTP): each class answers as one of ours, same code and detail.
+_SYNC_ERRORS: dict[type[SyncError], type[AppError]] = {
+    ProtocolError: BadRequest,
+    ClientGroupMismatch: BadRequest,
+    ClientNotYours: Forbidden,
+    MutationGap: Conflict,
+    TooManyMutations: PayloadTooLarge,
+}
+
+
+def _sync_error(request: Request[Any, Any, Any], exc: SyncError) -> Response[dict[str, Any]]:
+    as_ours = _SYNC_ERRORS.get(type(exc), BadRequest)
+    return _app_error(request, as_ours(exc.detail, code=exc.code, **exc.extra))
+
+
+# The upload engine's errors (it knows no HTTP); 460 is tus's checksum mismatch.
+_UPLOAD_STATUS: dict[type[UploadError], int] = {
+    UploadNotFound: 404,
+    OffsetMismatch: 409,
+    UploadBusy: 409,
+    ChunkChecksumMismatch: 460,
+    DigestMismatch: 422,
+    ContentRejected: 422,
+    TooLarge: 413,
+}
+_UPLOAD_TITLES = {
+    409: "Conflict",
+    413: "Payload too large",
+    422: "Unprocessable content",
+    460: "Checksum mismatch",
+}
+
+
+def upload_problem(exc: UploadError) -> Response[dict[str, Any]]:
+    """An upload error as problem details (the tus headers are the controller's)."""
+    status = _UPLOAD_STATUS.get(type(exc), 400)
+    return problem(status, exc.code, _UPLOAD_TITLES.get(status, "Bad request"), exc.detail, **exc.extra)
+
+
 def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
     return problem(400, "invalid_input", "Invalid input", str(exc.detail), errors=exc.extra or [])
 
@@ -143,6 +201,7 @@ def exception_handlers() -> ExceptionHandlersMap:
 
     handlers: ExceptionHandlersMap = {
         AppError: _app_error,
+        SyncError: _sync_error,
         ValidationException: _validation,
         NotAuthorizedException: _http,
         PermissionDeniedException: _http,

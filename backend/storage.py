@@ -5,21 +5,23 @@ from __future__ import annotations
 import logging
 
 from backend.settings import Settings
-from media.storage import LocalStorage, S3Storage, Storage
+from media.storage import S3Storage, Storage, storage_from_config
 
 log = logging.getLogger("fieldcheck.storage")
 
 
 def build_storage(settings: Settings) -> Storage:
+    """The settings handed to media's one storage factory."""
     if settings.storage == "s3":
-        return S3Storage(
+        return storage_from_config(
+            "s3",
             endpoint_url=settings.s3_endpoint_url or None,
             region=settings.s3_region,
             bucket=settings.s3_bucket,
             access_key=settings.s3_access_key,
             secret_key=settings.s3_secret_key,
         )
-    return LocalStorage(settings.data_path / "storage")
+    return storage_from_config("local", root=settings.data_path / "storage")
 
 
 async def prepare_storage(storage: Storage) -> None:

@@ -64,9 +64,10 @@ async def run_workers(
     """Drain due jobs once (``once=True``) or until ``stop`` is set / SIGTERM (CLI)."""
     if engine is None:
         from backend.db import bind_engine, make_engine, prepare_engine
+        from backend.tables_index import TABLES
 
         engine = make_engine(settings)
-        bind_engine(engine)
+        bind_engine(engine, TABLES)
         await prepare_engine(engine)
     if storage is None:
         from backend.storage import build_storage

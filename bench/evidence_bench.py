@@ -94,9 +94,10 @@ async def _fill(kind: str, data_dir: Path, database_url: str, hashes: list[int])
     from backend.db import bind_engine, make_engine, prepare_engine
     from backend.migrations import migrate
     from backend.settings import Settings
+    from backend.tables_index import TABLES
 
     engine = make_engine(Settings(data_dir=str(data_dir), database_url=database_url))
-    bind_engine(engine)
+    bind_engine(engine, TABLES)
     await prepare_engine(engine)
     await migrate(engine)
     rows = _rows(hashes)

@@ -58,9 +58,10 @@ async def seed(database_url: str, data_dir: Path) -> dict[str, Any]:
     from backend.settings import Settings
     from backend.standards.services import save_standard
     from backend.standards.validation import walk_articles
+    from backend.tables_index import TABLES
 
     engine = make_engine(Settings(data_dir=str(data_dir), database_url=database_url))
-    bind_engine(engine)
+    bind_engine(engine, TABLES)
     await prepare_engine(engine)
     await migrate(engine)
     standard = graded_standard()

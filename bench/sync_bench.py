@@ -61,10 +61,11 @@ async def prepare(data_dir: Path, database_url: str, inspections: int) -> dict[s
     from backend.settings import Settings
     from backend.standards import load_shipped
     from backend.standards.services import save_standard
+    from backend.tables_index import TABLES
 
     settings = Settings(data_dir=str(data_dir), database_url=database_url)
     engine = make_engine(settings)
-    bind_engine(engine)
+    bind_engine(engine, TABLES)
     await prepare_engine(engine)
     await migrate(engine)
     demo = await load_demo()
@@ -122,9 +123,10 @@ async def prepare_teams(
     from backend.db import bind_engine, make_engine, prepare_engine, write_tx
     from backend.inspections.tables import Inspection, InspectionMember
     from backend.settings import Settings
+    from backend.tables_index import TABLES
 
     engine = make_engine(Settings(data_dir=str(data_dir), database_url=database_url))
-    bind_engine(engine)
+    bind_engine(engine, TABLES)
     await prepare_engine(engine)
     password_hash = await hash_password(secrets.token_urlsafe(12))
     expires = datetime.now(UTC) + timedelta(hours=6)

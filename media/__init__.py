@@ -1,4 +1,6 @@
-"""Evidence media: object storage (local | S3), image sniffing, EXIF facts and derivatives.
+"""Evidence media: object storage (local | S3), uploads, image sniffing, EXIF facts, derivatives and the
+outbox workers.
 
-Never imports ``backend``; the backend wires these pieces (and runs the sync image functions in threads).
+Never imports ``backend`` or ``sync``; the backend wires these pieces. Blocking work (Pillow, hashing, file
+and boto3 calls) runs in worker threads inside this package, never on the event loop.
 """

@@ -32,7 +32,13 @@ class StorageUnavailableError(StorageError):
 
 
 class IntegrityError(StorageError):
-    """Bytes do not match the declared sha256/size (spool corrupted or damaged in flight). Nothing stored."""
+    """The store did not end up with the declared bytes (refused a body damaged in flight, or reports another
+    size after the write). Nothing is kept; the source file may be fine, so the transfer is retried."""
+
+
+class SourceMismatchError(IntegrityError):
+    """The local file handed to ``put_file`` is not the declared bytes (size or sha256): the copy to send is
+    itself damaged, and retrying cannot help. Nothing stored."""
 
 
 class InvalidKeyError(StorageError, ValueError):
@@ -66,15 +72,20 @@ def validate_key(key: str) -> str:
     return key
 
 
-def _check_sha256(sha256_hex: str) -> str:
-    if not isinstance(sha256_hex, str) or not _SHA256_HEX.fullmatch(sha256_hex):
+def is_sha256(value: object) -> bool:
+    """64 lowercase hex digits and nothing else (``fullmatch``: ``match`` with ``$`` takes a trailing newline)."""
+    return isinstance(value, str) and _SHA256_HEX.fullmatch(value) is not None
+
+
+def require_sha256(sha256_hex: str) -> str:
+    if not is_sha256(sha256_hex):
         raise ValueError(f"sha256 must be 64 lowercase hex characters, got {sha256_hex!r}")
     return sha256_hex
 
 
 def blob_key(sha256_hex: str) -> str:
     """Content-addressed key: ``blobs/sha256/ab/cd/<sha256>``."""
-    h = _check_sha256(sha256_hex)
+    h = require_sha256(sha256_hex)
     return f"{BLOB_PREFIX}/{h[:2]}/{h[2:4]}/{h}"
 
 

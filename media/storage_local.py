@@ -22,9 +22,10 @@ from media.storage_base import (
     DEFAULT_CHUNK_SIZE,
     IntegrityError,
     ObjectNotFoundError,
+    SourceMismatchError,
     StorageUnavailableError,
     StoredObject,
-    _check_sha256,
+    require_sha256,
     validate_key,
 )
 
@@ -109,7 +110,7 @@ class LocalStorage:
         content_type: str | None = None,
     ) -> StoredObject:
         dest = self.path_for(key)
-        _check_sha256(sha256_hex)
+        require_sha256(sha256_hex)
         if await self.stat(key) == size and await _sha256_of(dest, self.chunk_size) == sha256_hex:
             return StoredObject(key, size, sha256_hex, already_present=True)
         await aiofiles.os.makedirs(dest.parent, exist_ok=True)
@@ -125,7 +126,7 @@ class LocalStorage:
                 await out.flush()
                 await asyncio.to_thread(os.fsync, out.fileno())
             if written != size or h.hexdigest() != sha256_hex:
-                raise IntegrityError(
+                raise SourceMismatchError(
                     f"{key}: spool is {written} bytes sha256 {h.hexdigest()}, "
                     f"declared {size} bytes {sha256_hex}"
                 )

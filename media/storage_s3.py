@@ -15,11 +15,12 @@ from media.storage_base import (
     BucketMissingError,
     IntegrityError,
     ObjectNotFoundError,
+    SourceMismatchError,
     StorageError,
     StorageUnavailableError,
     StoredObject,
-    _check_sha256,
     content_disposition,
+    require_sha256,
     validate_key,
 )
 
@@ -184,7 +185,7 @@ class S3Storage:
         content_type: str | None = None,
     ) -> StoredObject:
         validate_key(key)
-        _check_sha256(sha256_hex)
+        require_sha256(sha256_hex)
         if size > _SINGLE_PUT_LIMIT:
             raise StorageError(
                 f"{key}: {size} bytes is over the single-PUT limit; multipart is not implemented"
@@ -196,7 +197,7 @@ class S3Storage:
                 return StoredObject(key, size, sha256_hex, already_present=True)
             actual_sha, md5_b64, actual_size = _hash_file(path, self.chunk_size)
             if actual_size != size or actual_sha != sha256_hex:
-                raise IntegrityError(
+                raise SourceMismatchError(
                     f"{key}: spool is {actual_size} bytes sha256 {actual_sha}, "
                     f"declared {size} bytes {sha256_hex}"
                 )

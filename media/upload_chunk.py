@@ -30,65 +30,15 @@ async def write_chunk(
 ) -> tuple[int, bool, Any]:
     """Stream ``body`` onto the end of the part (at ``offset``); returns (bytes kept, connection cut, hash).
 
-    Pieces are gathered into blocks of about 1 MiB (as the list of pieces, never joined). Each block goes to
-    two worker threads at once: one hashes it (chunk checksum and the running whole-file sha256, in order),
-    the other writes it with ``pwritev`` and starts its write-back to disk. Hashing, writing back and
-    receiving the next block overlap; at most one block per lane plus the one arriving is in memory.
-    A refused chunk (bad checksum, checksummed and cut, past the declared size) is truncated away again:
-    the offset does not move.
+    Pieces are gathered into blocks of about 1 MiB (:class:`_Blocks`). A refused chunk (bad checksum,
+    checksummed and cut, past the declared size) is truncated away again: the offset does not move.
     """
     digest = hashlib.sha256() if checksum is not None else None
     running = whole.copy() if whole is not None else None  # committed only if the chunk is kept
-    received = 0
-    gone = False
-    pieces: list[bytes] = []
-    gathered = 0
-    hashing: asyncio.Future[None] | None = None
-    writing: asyncio.Future[None] | None = None
-    position = offset
-    refused: UploadError | None = None
-
-    async def drain() -> None:
-        """Wait for the block in flight; on an error the lanes stay set for the cleanup below."""
-        nonlocal hashing, writing
-        for lane in (hashing, writing):
-            if lane is not None:
-                await lane
-        hashing = writing = None
-
-    async def flush_block() -> None:
-        nonlocal hashing, writing, pieces, gathered, position
-        await drain()
-        block, pieces, size = pieces, [], gathered
-        gathered = 0
-        hashing = asyncio.ensure_future(asyncio.to_thread(_hash_block, block, digest, running))
-        writing = asyncio.ensure_future(asyncio.to_thread(_write_block, fd, block, position))
-        position += size
-
+    blocks = _Blocks(fd, offset, digest, running)
     try:
-        iterator = body.__aiter__()
-        while True:
-            try:
-                async with asyncio.timeout(config.idle_timeout_seconds):
-                    piece = await iterator.__anext__()
-            except StopAsyncIteration:
-                break
-            except (ClientGone, TimeoutError):
-                gone = True
-                break
-            if not piece:
-                continue
-            received += len(piece)
-            if received > remaining:
-                refused = UploadError("the chunk goes past the declared size", code="chunk_past_end")
-                break
-            pieces.append(piece)
-            gathered += len(piece)
-            if gathered >= _WRITE_BUFFER or len(pieces) >= _MAX_PIECES:
-                await flush_block()
-        if pieces and refused is None:
-            await flush_block()
-        await drain()
+        gone, refused = await _receive(body, remaining, blocks, config)
+        await blocks.drain()
         if refused is None and digest is not None and not gone and digest.digest() != checksum:
             refused = ChunkChecksumMismatch(
                 "the chunk's sha256 does not match Upload-Checksum; resend it from the same offset",
@@ -97,12 +47,9 @@ async def write_chunk(
         if refused is None and not (gone and digest is not None):
             # the blocks' write-back is under way already: this waits for it (and the new size) to be durable
             await anyio.to_thread.run_sync(os.fsync, fd)
-            return position - offset, gone, running
+            return blocks.position - offset, gone, running
     except BaseException:
-        for lane in (hashing, writing):  # an error while a block was in flight: let it finish first
-            if lane is not None:
-                with contextlib.suppress(Exception):
-                    await lane
+        await blocks.settle()  # an error while a block was in flight: let it finish first
         # a failed write (disk full, cancelled) must not leave half a chunk: cut back to where it began
         with contextlib.suppress(OSError):
             await anyio.to_thread.run_sync(spool.rollback, fd, offset)
@@ -112,6 +59,76 @@ async def write_chunk(
     if refused is not None:
         raise refused
     return 0, True, whole
+
+
+async def _receive(
+    body: AsyncIterator[bytes], remaining: int, blocks: _Blocks, config: UploadConfig
+) -> tuple[bool, UploadError | None]:
+    """Hand the body's pieces to ``blocks``; returns (connection cut, why the chunk is refused)."""
+    received = 0
+    iterator = body.__aiter__()
+    while True:
+        try:
+            async with asyncio.timeout(config.idle_timeout_seconds):
+                piece = await iterator.__anext__()
+        except StopAsyncIteration:
+            break
+        except (ClientGone, TimeoutError):
+            await blocks.flush()
+            return True, None
+        if not piece:
+            continue
+        received += len(piece)
+        if received > remaining:
+            return False, UploadError("the chunk goes past the declared size", code="chunk_past_end")
+        await blocks.add(piece)
+    await blocks.flush()
+    return False, None
+
+
+class _Blocks:
+    """Pieces gathered into blocks of about 1 MiB (the list of pieces, never joined). Each block goes to two
+    worker threads at once: one hashes it (chunk checksum and the running whole-file sha256, in order), the
+    other writes it with ``pwritev`` and starts its write-back to disk. Hashing, writing back and receiving
+    the next block overlap; at most one block per lane plus the one arriving is in memory."""
+
+    def __init__(self, fd: int, position: int, digest: Any, running: Any) -> None:
+        self.fd, self.position, self.digest, self.running = fd, position, digest, running
+        self.pieces: list[bytes] = []
+        self.gathered = 0
+        self.hashing: asyncio.Future[None] | None = None
+        self.writing: asyncio.Future[None] | None = None
+
+    async def add(self, piece: bytes) -> None:
+        self.pieces.append(piece)
+        self.gathered += len(piece)
+        if self.gathered >= _WRITE_BUFFER or len(self.pieces) >= _MAX_PIECES:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Start the gathered pieces on their two lanes (after the block in flight)."""
+        if not self.pieces:
+            return
+        await self.drain()
+        block, size = self.pieces, self.gathered
+        self.pieces, self.gathered = [], 0
+        self.hashing = asyncio.ensure_future(asyncio.to_thread(_hash_block, block, self.digest, self.running))
+        self.writing = asyncio.ensure_future(asyncio.to_thread(_write_block, self.fd, block, self.position))
+        self.position += size
+
+    async def drain(self) -> None:
+        """Wait for the block in flight; on an error the lanes stay set for :meth:`settle`."""
+        for lane in (self.hashing, self.writing):
+            if lane is not None:
+                await lane
+        self.hashing = self.writing = None
+
+    async def settle(self) -> None:
+        """After an error: let a block still in flight finish, whatever its outcome."""
+        for lane in (self.hashing, self.writing):
+            if lane is not None:
+                with contextlib.suppress(Exception):
+                    await lane
 
 
 def _hash_block(pieces: list[bytes], digest: Any, running: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,27 @@ from media.db import write_tx
 from media.storage import blob_key
 from media.tables import Blob, Job, Upload
 from media.upload_errors import ContentRejected, DigestMismatch
-from media.upload_types import _HASHES, ContentFacts, UploadConfig, UploadStatus, Validator, now_ms
+from media.upload_types import ContentFacts, UploadConfig, UploadStatus, Validator, forget_hash, now_ms
 
 
 async def blob_state(sha256_hex: str) -> dict[str, Any] | None:
     row: dict[str, Any] | None = await Blob.select().where(Blob.sha256 == sha256_hex).first()
     return row
+
+
+async def blobs(digests: Collection[str]) -> dict[str, dict[str, Any]]:
+    """The blob rows of these sha256 digests (those that exist), by digest."""
+    if not digests:
+        return {}
+    return {row["sha256"]: row for row in await Blob.select().where(Blob.sha256.is_in(list(digests)))}
+
+
+async def stored_blobs(digests: Collection[str]) -> set[str]:
+    """Which of these sha256 digests are stored blobs (on the caller's transaction, if one is open)."""
+    if not digests:
+        return set()
+    rows = await Blob.select(Blob.sha256).where((Blob.state == "stored") & Blob.sha256.is_in(list(digests)))
+    return {row["sha256"] for row in rows}
 
 
 async def finalize(
@@ -48,7 +64,7 @@ async def finalize(
     else:
         count = size
     if count != size or digest != sha:
-        await _drop_upload(engine, config, upload.id)
+        await drop_upload(engine, config, upload.id)
         raise DigestMismatch(
             f"the file's sha256 is {digest} ({count} bytes), not the declared {sha}; upload it again",
             actual=digest,
@@ -62,12 +78,12 @@ async def finalize(
         raise
     if existing is not None and existing["state"] in ("spooled", "stored"):
         await _settle(checked)
-        await _drop_upload(engine, config, upload.id)
+        await drop_upload(engine, config, upload.id)
         return str(existing["state"])
     try:
         facts = await checked
     except ContentRejected as exc:
-        await _drop_upload(engine, config, upload.id)
+        await drop_upload(engine, config, upload.id)
         await _record_rejection(engine, sha, size, exc)
         raise
     target = spool.spooled_path(config.spool_root, sha)
@@ -116,15 +132,15 @@ async def _settle(future: asyncio.Future[Any]) -> None:
         await future
 
 
-def _remove_files(root: Path, upload_id: str) -> None:
+def remove_files(root: Path, upload_id: str) -> None:
     # the sidecar first: without it no PATCH or HEAD finds the upload any more
     spool.remove(spool.meta_path(root, upload_id))
     spool.remove(spool.part_path(root, upload_id))
 
 
-async def _drop_upload(engine: Engine[Any], config: UploadConfig, upload_id: uuid.UUID) -> None:
-    _HASHES.pop(upload_id, None)
-    await anyio.to_thread.run_sync(_remove_files, config.spool_root, str(upload_id))
+async def drop_upload(engine: Engine[Any], config: UploadConfig, upload_id: uuid.UUID) -> None:
+    forget_hash(upload_id)
+    await anyio.to_thread.run_sync(remove_files, config.spool_root, str(upload_id))
     async with write_tx(engine):
         await Upload.delete().where(Upload.id == upload_id)
 

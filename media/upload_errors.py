@@ -1,17 +1,16 @@
-"""Upload errors (the backend maps status/code/extra to problem details) and header/checksum parsing."""
+"""Upload errors (a stable ``code``, a ``detail`` and extra fields; ``backend/errors.py`` gives each kind its HTTP
+status) and header/checksum parsing."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import re
 from typing import Any
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
+from media.storage_base import is_sha256
 
 
 class UploadError(Exception):
-    status = 400
     code = "bad_upload"
 
     def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
@@ -23,37 +22,30 @@ class UploadError(Exception):
 
 
 class UploadNotFound(UploadError):
-    status = 404
     code = "upload_not_found"
 
 
 class OffsetMismatch(UploadError):
-    status = 409
     code = "offset_mismatch"
 
 
 class UploadBusy(UploadError):
-    status = 409
     code = "upload_busy"
 
 
 class ChunkChecksumMismatch(UploadError):
-    status = 460
     code = "checksum_mismatch"
 
 
 class DigestMismatch(UploadError):
-    status = 422
     code = "sha256_mismatch"
 
 
 class ContentRejected(UploadError):
-    status = 422
     code = "content_rejected"
 
 
 class TooLarge(UploadError):
-    status = 413
     code = "upload_too_large"
 
 
@@ -62,7 +54,7 @@ class ClientGone(Exception):
 
 
 def check_sha256(value: str) -> str:
-    if not _SHA256.fullmatch(value):
+    if not is_sha256(value):
         raise UploadError("sha256 must be 64 lowercase hex characters", code="invalid_sha256")
     return value
 

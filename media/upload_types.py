@@ -91,14 +91,18 @@ _HASHES: OrderedDict[uuid.UUID, tuple[int, Any]] = OrderedDict()
 _MAX_HASHES = 1024
 
 
-def _take_hash(upload_id: uuid.UUID, offset: int) -> Any:
+def take_hash(upload_id: uuid.UUID, offset: int) -> Any:
     entry = _HASHES.pop(upload_id, None)
     if entry is not None and entry[0] == offset:
         return entry[1]
     return hashlib.sha256() if offset == 0 else None
 
 
-def _keep_hash(upload_id: uuid.UUID, offset: int, state: Any) -> None:
+def forget_hash(upload_id: uuid.UUID) -> None:
+    _HASHES.pop(upload_id, None)
+
+
+def keep_hash(upload_id: uuid.UUID, offset: int, state: Any) -> None:
     if state is None:
         return
     _HASHES[upload_id] = (offset, state)

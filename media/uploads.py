@@ -32,10 +32,12 @@ from media import spool
 from media.db import write_tx
 from media.tables import Upload
 from media.upload_chunk import write_chunk
-from media.upload_complete import _drop_upload, _remove_files
 from media.upload_complete import blob_state as blob_state
+from media.upload_complete import blobs as blobs
+from media.upload_complete import drop_upload, remove_files
 from media.upload_complete import finalize as finalize
 from media.upload_complete import image_validator as image_validator
+from media.upload_complete import stored_blobs as stored_blobs
 from media.upload_errors import ChunkChecksumMismatch as ChunkChecksumMismatch
 from media.upload_errors import ClientGone as ClientGone
 from media.upload_errors import ContentRejected as ContentRejected
@@ -47,7 +49,6 @@ from media.upload_errors import UploadError as UploadError
 from media.upload_errors import UploadNotFound as UploadNotFound
 from media.upload_errors import check_sha256 as check_sha256
 from media.upload_errors import parse_checksum as parse_checksum
-from media.upload_types import _HASHES, _keep_hash, _take_hash
 from media.upload_types import MAX_CHUNK_BYTES as MAX_CHUNK_BYTES
 from media.upload_types import MIN_CHUNK_BYTES as MIN_CHUNK_BYTES
 from media.upload_types import Appended as Appended
@@ -56,6 +57,7 @@ from media.upload_types import Created as Created
 from media.upload_types import UploadConfig as UploadConfig
 from media.upload_types import UploadStatus as UploadStatus
 from media.upload_types import Validator as Validator
+from media.upload_types import forget_hash, keep_hash, take_hash
 from media.upload_types import now_ms as now_ms
 from media.upload_types import utc_from_ms as utc_from_ms
 
@@ -148,7 +150,7 @@ async def create_upload(
 async def _discard_files(files: asyncio.Future[None], root: Path, upload_id: uuid.UUID) -> None:
     with contextlib.suppress(Exception):
         await asyncio.shield(files)
-    await anyio.to_thread.run_sync(_remove_files, root, str(upload_id))
+    await anyio.to_thread.run_sync(remove_files, root, str(upload_id))
 
 
 def _meta(
@@ -309,15 +311,15 @@ async def append_chunk(
                 f"the chunk ({content_length} bytes) goes past the declared size ({remaining} bytes left)",
                 code="chunk_past_end",
             )
-        whole = _take_hash(upload_id, offset)
+        whole = take_hash(upload_id, offset)
         written, gone, whole = await write_chunk(fd, offset, remaining, body, checksum, whole, config)
         new_offset = offset + written
-        _keep_hash(upload_id, new_offset, whole)
+        keep_hash(upload_id, new_offset, whole)
         if gone:
             raise ClientGone(f"connection cut at {new_offset} of {size}")
         if new_offset < size:
             return Appended(offset=new_offset, size=size, complete=False)
-        _HASHES.pop(upload_id, None)
+        forget_hash(upload_id)
         digest = whole.hexdigest() if whole is not None else None
         state = await finalize(
             engine=engine, config=config, validator=validator, upload=status, digest=digest
@@ -347,7 +349,7 @@ async def expire_uploads(engine: Engine[Any], config: UploadConfig, *, now: int 
             async with write_tx(engine):
                 await Upload.update({Upload.expires_at_ms: expires}).where(Upload.id == row["id"])
             continue
-        await _drop_upload(engine, config, row["id"])
+        await drop_upload(engine, config, row["id"])
         dropped += 1
     return dropped + await _sweep_orphans(config, cutoff)
 
@@ -379,18 +381,25 @@ async def _sweep_orphans(config: UploadConfig, cutoff: int) -> int:
     known = {row["id"] for row in await Upload.select(Upload.id).where(Upload.id.is_in(list(candidates)))}
     orphans = candidates - known
     for upload_id in orphans:
-        await anyio.to_thread.run_sync(_remove_files, config.spool_root, str(upload_id))
+        await anyio.to_thread.run_sync(remove_files, config.spool_root, str(upload_id))
     return len(orphans)
 
 
-async def uploaded_bytes(config: UploadConfig, upload_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """Bytes received so far per unfinished upload (the part files' sizes)."""
+async def uploaded_bytes(config: UploadConfig, photo_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Bytes received so far per photo with an unfinished upload (its part files' sizes: chunks do not touch
+    the database); the largest when a photo has several sessions."""
+    if not photo_ids:
+        return {}
+    sessions = await Upload.select(Upload.id, Upload.photo_id).where(Upload.photo_id.is_in(photo_ids))
 
     def sizes() -> dict[uuid.UUID, int]:
         out: dict[uuid.UUID, int] = {}
-        for upload_id in upload_ids:
-            with contextlib.suppress(FileNotFoundError):
-                out[upload_id] = spool.part_path(config.spool_root, str(upload_id)).stat().st_size
+        for row in sessions:
+            try:
+                got = spool.part_path(config.spool_root, str(row["id"])).stat().st_size
+            except FileNotFoundError:
+                got = 0
+            out[row["photo_id"]] = max(out.get(row["photo_id"], 0), got)
         return out
 
     return await anyio.to_thread.run_sync(sizes)

@@ -30,7 +30,7 @@ from piccolo.querystring import QueryString
 from media import spool
 from media.db import is_postgres, write_tx
 from media.phash import bands, to_signed
-from media.storage import BucketMissingError, IntegrityError, Storage, StorageError, validate_key
+from media.storage import BucketMissingError, SourceMismatchError, Storage, StorageError, validate_key
 from media.tables import BAND_COLUMNS, Blob, Job
 from media.uploads import now_ms
 
@@ -237,9 +237,10 @@ class MediaWorker:
             raise _Permanent(f"{sha}: spool copy missing; the device must upload it again")
         try:
             stored = await self._put(key, path, sha, size, blob["mime"] or None)
-        except IntegrityError as exc:
+        except SourceMismatchError as exc:
             # our verified spool copy changed on disk: throw it away, the device (which keeps photos until the
-            # receipt says stored) uploads again
+            # receipt says stored) uploads again. The store refusing or misreporting the body (BadDigest, a size
+            # after the write) is an IntegrityError of the store's side: a StorageError, retried with backoff.
             await self._lose(sha, f"spool copy damaged: {exc}")
             raise _Permanent(f"{sha}: spool copy damaged: {exc}") from exc
         confirmed = await self.storage.stat(key)

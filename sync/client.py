@@ -47,6 +47,8 @@ from sync.protocol import (
     SubmitInspectionArgs,
     Value,
 )
+from sync.push.mutators import REGISTRY
+from sync.push.mutators.answers import answer_key
 
 
 class TransportError(Exception):
@@ -101,10 +103,6 @@ class Hlc:
 _push_response = msgspec.json.Decoder(PushResponse)
 _pull_response = msgspec.json.Decoder(PullResponse)
 _enc = msgspec.json.Encoder()
-
-
-def answer_key(inspection_id: UUID | str, item_code: str, field: str) -> str:
-    return f"answer/{inspection_id}/{item_code}/{field}"
 
 
 class SyncClient:
@@ -308,50 +306,5 @@ class SyncClient:
         """The store with the pending mutations replayed on top (what the device shows)."""
         view = copy.deepcopy(self.store)
         for m in self.pending:
-            _replay(view, m)
+            REGISTRY[type(m)].replay(view, m)
         return view
-
-
-def _replay(view: dict[str, dict[str, Any]], m: Mutation) -> None:
-    if isinstance(m, SetAnswer):
-        a = m.args
-        key = answer_key(a.inspection_id, a.item_code, a.field)
-        view[key] = {**view.get(key, {}), "value": a.value, "pending": True}
-    elif isinstance(m, AddNote):
-        n = m.args
-        view[f"note/{n.note_id}"] = {
-            "id": str(n.note_id),
-            "inspectionId": str(n.inspection_id),
-            "itemCode": n.item_code,
-            "text": n.text,
-            "pending": True,
-        }
-    elif isinstance(m, EditNote):
-        key = f"note/{m.args.note_id}"
-        if key in view:
-            view[key] = {**view[key], "text": m.args.text, "pending": True}
-    elif isinstance(m, AddPhoto):
-        p = m.args
-        view[f"photo/{p.photo_id}"] = {
-            "id": str(p.photo_id),
-            "inspectionId": str(p.inspection_id),
-            "itemCode": p.item_code,
-            "sha256": p.sha256,
-            "size": p.size,
-            "mime": p.mime,
-            "pending": True,
-        }
-    elif isinstance(m, RemovePhoto):
-        view.pop(f"photo/{m.args.photo_id}", None)
-    elif isinstance(m, SetPhotoCaption):
-        key = f"photo/{m.args.photo_id}"
-        if key in view:
-            view[key] = {**view[key], "caption": m.args.caption, "pending": True}
-    elif isinstance(m, ResolveConflict):
-        key = f"conflict/{m.args.conflict_id}"
-        if key in view:
-            view[key] = {**view[key], "status": "resolved", "resolution": m.args.value, "pending": True}
-    elif isinstance(m, SubmitInspection):
-        key = f"inspection/{m.args.inspection_id}"
-        if key in view:
-            view[key] = {**view[key], "status": "submitted", "pending": True}

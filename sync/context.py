@@ -1,14 +1,16 @@
 """What the backend passes into the sync engine: who calls, what they may touch, the standard's rules and
-the hooks for audit and stored blobs. ``sync`` never imports ``backend``; these are the seams."""
+the hooks for audit and stored blobs (:class:`PushContext`). ``sync`` never imports ``backend``; these are the seams."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
 import msgspec
+from piccolo.engine.base import Engine
 
 
 class Caller(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,5 +71,23 @@ BlobsStored = Callable[[Collection[str]], Awaitable[set[str]]]
 TransactionFactory = Callable[[], AbstractAsyncContextManager[Any]]
 
 
-async def no_blobs(_: Collection[str]) -> set[str]:
-    return set()
+# The caller, or a function that reads it inside the push's transaction (scope read under the same locks).
+CallerSource = Caller | Callable[[], Awaitable[Caller]]
+
+
+async def resolve_caller(caller: CallerSource) -> Caller:
+    return caller if isinstance(caller, Caller) else await caller()
+
+
+@dataclass(frozen=True, kw_only=True)
+class PushContext:
+    """Everything a push needs from its host: the database, the standard's rules and the hooks."""
+
+    engine: Engine[Any]
+    transaction: TransactionFactory
+    rules: StandardRules
+    audit: AuditHook
+    blobs_stored: BlobsStored
+    max_mutations: int = 500
+    # how many recent results a client keeps, so a retried push gets the very same answer
+    results_window: int = 1000

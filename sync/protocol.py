@@ -14,6 +14,9 @@ from uuid import UUID
 
 import msgspec
 
+# raised by the decoders below; defined with the other sync errors
+from sync.errors import ProtocolError as ProtocolError
+
 PROTOCOL_VERSION = 1
 
 # A register value: a grade code, points, pass/fail, or null (cleared). N/A is its own register (field "na").
@@ -234,15 +237,6 @@ class PullResponse(msgspec.Struct, rename="camel", kw_only=True):
 # ------------------------------------------------------------------------------------------ decoding
 
 
-class ProtocolError(Exception):
-    """A malformed envelope (HTTP 400). ``code`` is the problem code."""
-
-    def __init__(self, detail: str, *, code: str = "malformed_envelope") -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.code = code
-
-
 _push_decoder = msgspec.json.Decoder(PushRequest)
 _head_decoder = msgspec.json.Decoder(MutationHead)
 _mutation_decoder: msgspec.json.Decoder[Mutation] = msgspec.json.Decoder(Mutation)
@@ -259,6 +253,8 @@ def decode_push(body: bytes) -> tuple[PushRequest, list[MutationHead]]:
     check_protocol(request.protocol_version)
     if not request.client_id or not request.client_group_id:
         raise ProtocolError("clientId and clientGroupId must not be empty")
+    if "\x00" in request.client_id + request.client_group_id:
+        raise ProtocolError("clientId and clientGroupId may not contain NUL (\\u0000)")
     for previous, head in itertools.pairwise(heads):
         if head.id != previous.id + 1:
             raise ProtocolError(
@@ -277,9 +273,23 @@ def decode_mutation(raw: msgspec.Raw | bytes, head: MutationHead) -> Mutation | 
             id=head.id, status="rejected", reason="unknown_mutation", detail=f"unknown mutation {head.name!r}"
         )
     try:
-        return _mutation_decoder.decode(raw)
+        mutation = _mutation_decoder.decode(raw)
     except msgspec.ValidationError as exc:
         return MutationResult(id=head.id, status="rejected", reason="invalid_args", detail=str(exc))
+    if _NUL_ESCAPE in bytes(raw) and _holds_nul(mutation):
+        return MutationResult(
+            id=head.id, status="rejected", reason="invalid_args", detail="text may not contain NUL (\\u0000)"
+        )
+    return mutation
+
+
+# PostgreSQL text cannot hold NUL: a string with one is refused here, alike on both databases.
+_NUL_ESCAPE = b"\\u0000"
+
+
+def _holds_nul(mutation: Mutation) -> bool:
+    texts = [mutation.hlc, *(v for v in msgspec.structs.astuple(mutation.args) if isinstance(v, str))]
+    return any("\x00" in text for text in texts)
 
 
 def decode_pull(body: bytes) -> PullRequest:
@@ -290,6 +300,8 @@ def decode_pull(body: bytes) -> PullRequest:
     check_protocol(request.protocol_version)
     if not request.client_group_id:
         raise ProtocolError("clientGroupId must not be empty")
+    if "\x00" in request.client_group_id:
+        raise ProtocolError("clientGroupId may not contain NUL (\\u0000)")
     return request
 
 
@@ -299,6 +311,3 @@ def check_protocol(version: int) -> None:
             f"protocolVersion {version} is not supported; this server speaks {PROTOCOL_VERSION}",
             code="unsupported_protocol",
         )
-
-
-encoder = msgspec.json.Encoder()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -24,7 +24,7 @@ from uuid import UUID
 import msgspec
 from piccolo.engine.base import Engine
 
-from sync.context import Caller
+from sync.context import Caller, CallerSource, resolve_caller
 from sync.flags import visible_flags
 from sync.protocol import DelOp, Limits, PatchOp, PullResponse, PutOp, decode_pull
 from sync.sql import Sql
@@ -95,33 +95,21 @@ def _s(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-async def pull(
-    body: bytes, *, caller: Caller | Callable[[], Awaitable[Caller]], ctx: PullContext
-) -> PullResponse:
+async def pull(body: bytes, *, caller: CallerSource, ctx: PullContext) -> PullResponse:
     """Answer one pull. Raises ``ProtocolError`` (400) for a malformed request. A callable ``caller`` is
     resolved inside the read transaction (one connection, one snapshot for scope and data)."""
     request = decode_pull(body)
     async with ctx.engine.transaction():
         sql = Sql(ctx.engine)
-        if not isinstance(caller, Caller):
-            caller = await caller()
+        resolved = await resolve_caller(caller)
         page_size = ctx.page_size if request.max_ops is None else max(1, min(ctx.page_size, request.max_ops))
-        return await _pull(sql, request.client_group_id, request.cookie, caller, ctx, page_size)
+        return await _pull(sql, request.client_group_id, request.cookie, resolved, ctx, page_size)
 
 
 async def _pull(
     sql: Sql, group_id: str, cookie: str | None, caller: Caller, ctx: PullContext, page_size: int
 ) -> PullResponse:
-    columns = '"id", "version", "status", "stage", "facility", "standard_version_id", "round"'
-    if caller.readable is None:
-        rows = await sql.fetch(f'SELECT {columns} FROM "inspection"')  # noqa: S608
-    elif caller.readable:
-        cond, args = sql.in_list('"id"', sorted(caller.readable))
-        rows = await sql.fetch(f'SELECT {columns} FROM "inspection" WHERE {cond}', args)  # noqa: S608
-    else:
-        rows = []
-    inspections = {str(r["id"]): r for r in rows}
-
+    inspections = await _readable_inspections(sql, caller)
     known = decode_cookie(cookie) if cookie else None
     reset = known is None or any(
         iid not in inspections or version > int(inspections[iid]["version"])
@@ -149,13 +137,10 @@ async def _pull(
             new_facilities.add(str(row["facility"]))
         # new to the device, or a draft that changed (only a draft may change its standard)
         if seen is None or (status == "draft" and seen[0] < current):
+            standard_id = row["standard_version_id"]
             patch.append(
                 PutOp(
-                    f"standardRef/{row['standard_version_id']}",
-                    {
-                        "id": row["standard_version_id"],
-                        "href": f"/api/standards/{row['standard_version_id']}",
-                    },
+                    f"standardRef/{standard_id}", {"id": standard_id, "href": f"/api/standards/{standard_id}"}
                 )
             )
         since = seen[0] if seen is not None else 0
@@ -175,22 +160,7 @@ async def _pull(
     if returned:
         patch.extend(await _opinion_ops(sql, returned))
     if new_facilities:
-        cond, args = sql.in_list('"id"', sorted(UUID(f) for f in new_facilities))
-        for fac in await sql.fetch(
-            f'SELECT "id", "name", "kind", "region" FROM "facility" WHERE {cond}',  # noqa: S608
-            args,
-        ):
-            patch.append(
-                PutOp(
-                    f"facility/{fac['id']}",
-                    {
-                        "id": str(fac["id"]),
-                        "name": fac["name"],
-                        "kind": fac["kind"],
-                        "regionId": _s(fac["region"]),
-                    },
-                )
-            )
+        patch.extend(await _facility_ops(sql, new_facilities))
     clients = await sql.fetch(
         'SELECT "client_id", "last_mutation_id" FROM "sync_client" WHERE "client_group_id" = ? AND "user_id" = ?',
         [group_id, caller.user_id],
@@ -204,6 +174,31 @@ async def _pull(
         conflicts=conflicts,
         limits=ctx.limits,
     )
+
+
+async def _readable_inspections(sql: Sql, caller: Caller) -> dict[str, dict[str, Any]]:
+    """The inspections the caller may see, by id (text)."""
+    columns = '"id", "version", "status", "stage", "facility", "standard_version_id", "round"'
+    if caller.readable is None:
+        rows = await sql.fetch(f'SELECT {columns} FROM "inspection"')  # noqa: S608
+    elif caller.readable:
+        rows = await sql.fetch_in(f'SELECT {columns} FROM "inspection"', '"id"', sorted(caller.readable))  # noqa: S608
+    else:
+        rows = []
+    return {str(r["id"]): r for r in rows}
+
+
+async def _facility_ops(sql: Sql, facility_ids: set[str]) -> list[PatchOp]:
+    """The facilities of inspections new to the device."""
+    select = 'SELECT "id", "name", "kind", "region" FROM "facility"'
+    rows = await sql.fetch_in(select, '"id"', sorted(UUID(f) for f in facility_ids))
+    return [
+        PutOp(
+            f"facility/{fac['id']}",
+            {"id": str(fac["id"]), "name": fac["name"], "kind": fac["kind"], "regionId": _s(fac["region"])},
+        )
+        for fac in rows
+    ]
 
 
 async def _opinion_ops(sql: Sql, iids: list[str]) -> list[PatchOp]:

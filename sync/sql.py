@@ -8,6 +8,7 @@ import functools
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
+from uuid import UUID
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -37,6 +38,11 @@ class Sql:
             return f"{column} = ANY(?)", [list(values)]
         return f"{column} IN ({','.join('?' * len(values))})", list(values)
 
+    async def fetch_in(self, select: str, column: str, values: Sequence[Any]) -> list[dict[str, Any]]:
+        """``select`` (up to its FROM) ``WHERE column IN values`` (never empty: callers skip empty lists)."""
+        cond, args = self.in_list(column, values)
+        return await self.fetch(f"{select} WHERE {cond}", args)
+
     async def fetch(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
         if self.postgres:
             records = await self.connection.fetch(_numbered(sql), *args)
@@ -59,3 +65,12 @@ class Sql:
             await self.connection.executemany(_numbered(sql), rows)
         else:
             await self.connection.executemany(sql, rows)
+
+
+def as_uuid(value: Any) -> UUID:
+    """A UUID column as the drivers hand it back (asyncpg: ``UUID``; SQLite: text)."""
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def opt_uuid(value: Any) -> UUID | None:
+    return None if value is None else as_uuid(value)

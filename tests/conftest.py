@@ -22,6 +22,7 @@ from backend.db import bind_engine, prepare_engine
 from backend.db_sqlite import close_pool, open_pool
 from backend.migrations import migrate
 from backend.settings import Settings
+from backend.tables_index import TABLES
 
 PG_ADMIN_DSN = os.environ.get("FIELDCHECK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB_KINDS = ["sqlite", "postgres"]
@@ -117,4 +118,4 @@ async def login(client: httpx.AsyncClient, username: str, password: str = "demo"
 
 
 def rebind(app: Litestar) -> None:
-    bind_engine(app.state.engine)
+    bind_engine(app.state.engine, TABLES)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from backend.accounts.schemas import AuthUser
+from backend.db import fetch
 from backend.errors import Forbidden, NotFound
 from backend.inspections.tables import Inspection, InspectionMember
 from backend.registry.tables import Facility, Region
+from sync.api import as_uuid
 
 
 async def region_subtree(region_id: UUID) -> set[UUID]:
@@ -86,3 +89,33 @@ async def ensure_inspection_visible(user: AuthUser, inspection_id: UUID) -> None
         raise Forbidden("that inspection is outside your scope", code="out_of_scope")
     if not await Inspection.exists().where(Inspection.id == inspection_id):
         raise NotFound(f"inspection {inspection_id} does not exist")
+
+
+async def writable_inspection_ids(user: AuthUser) -> frozenset[UUID] | None:
+    """Inspections the user may change; ``None`` means all (admin). Inspectors: the inspections whose team
+    they are on; a clinic: its own facility's self-assessment; the office: none (it reads and decides, it
+    does not grade)."""
+    if user.role == "admin":
+        return None
+    rows: list[dict[str, Any]]
+    if user.role == "inspector":
+        # raw SQL: the ORM query costs more than the lookup itself, and this runs inside every push
+        rows = await fetch(
+            'SELECT "inspection" AS "id" FROM "inspection_member" WHERE "user" = {}', [user.id]
+        )
+    elif user.role == "clinic" and user.facility_id is not None:
+        rows = await fetch(
+            'SELECT "id" FROM "inspection" WHERE "facility" = {} AND "stage" = {}', [user.facility_id, "self"]
+        )
+    else:
+        rows = []
+    return frozenset(as_uuid(row["id"]) for row in rows)
+
+
+async def ensure_inspection_writable(user: AuthUser, inspection_id: UUID) -> None:
+    """404 when the inspection does not exist, 403 when the user may not change it."""
+    if not await Inspection.exists().where(Inspection.id == inspection_id):
+        raise NotFound(f"inspection {inspection_id} does not exist")
+    writable = await writable_inspection_ids(user)
+    if writable is not None and inspection_id not in writable:
+        raise Forbidden("you may not add evidence to that inspection", code="out_of_scope")

@@ -22,7 +22,7 @@ from litestar.types import ControllerRouterHandler
 
 from backend.accounts.auth import current_user, requires_role
 from backend.accounts.schemas import AuthUser
-from backend.errors import BadRequest, NotFound, problem
+from backend.errors import BadRequest, NotFound, problem, upload_problem
 from backend.media_api import services
 from backend.media_api.schemas import (
     VARIANTS,
@@ -58,13 +58,7 @@ def _tus_headers(**extra: str) -> dict[str, str]:
 
 
 def _upload_problem(exc: uploads.UploadError) -> Response[Any]:
-    title = {
-        409: "Conflict",
-        413: "Payload too large",
-        422: "Unprocessable content",
-        460: "Checksum mismatch",
-    }
-    response = problem(exc.status, exc.code, title.get(exc.status, "Bad request"), exc.detail, **exc.extra)
+    response = upload_problem(exc)
     response.headers.update(_tus_headers())
     if "offset" in exc.extra:
         response.headers["Upload-Offset"] = str(exc.extra["offset"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,11 +19,15 @@ from uuid import UUID
 from piccolo.engine.base import Engine
 
 from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import ensure_inspection_visible, visible_inspection_ids
-from backend.db import fetch, write_tx
-from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
+from backend.accounts.scope import (
+    ensure_inspection_visible,
+    ensure_inspection_writable,
+    visible_inspection_ids,
+)
+from backend.db import write_tx
+from backend.errors import Conflict, NotFound, Unprocessable
 from backend.evidence.services import refresh_for_blob
-from backend.inspections.tables import Inspection, InspectionMember
+from backend.inspections.tables import Inspection
 from backend.media_api.schemas import (
     ArticleShortfall,
     CreateUploadRequest,
@@ -34,10 +37,11 @@ from backend.media_api.schemas import (
     ReceiptPhoto,
 )
 from backend.settings import Settings
+from backend.sync_api.services import min_photos_by_article
 from media import uploads
-from media.tables import Blob, Upload
+from sync.api import flag_reused, missing_evidence, na_items, record_capture_facts
 from sync.flags import visible_flags
-from sync.tables import AnswerRegister, Photo
+from sync.tables import Photo
 
 log = logging.getLogger("fieldcheck.media")
 
@@ -68,26 +72,6 @@ async def get_photo(photo_id: UUID) -> dict[str, Any]:
             code="unknown_photo",
         )
     return photo
-
-
-async def ensure_inspection_writable(user: AuthUser, inspection_id: UUID) -> None:
-    """Inspectors on the team, the clinic for its own self-assessment, admins. Everyone else: 403."""
-    inspection = (
-        await Inspection.select(Inspection.facility, Inspection.stage)
-        .where(Inspection.id == inspection_id)
-        .first()
-    )
-    if inspection is None:
-        raise NotFound(f"inspection {inspection_id} does not exist")
-    if user.role == "admin":
-        return
-    if user.role == "inspector" and await InspectionMember.exists().where(
-        (InspectionMember.inspection == inspection_id) & (InspectionMember.user == user.id)
-    ):
-        return
-    if user.role == "clinic" and inspection["stage"] == "self" and inspection["facility"] == user.facility_id:
-        return
-    raise Forbidden("you may not add evidence to that inspection", code="out_of_scope")
 
 
 # -- uploads --
@@ -128,64 +112,23 @@ async def after_blob_change(sha256_hex: str) -> None:
 
 
 async def link_blob_facts(sha256_hex: str) -> None:
-    """Copy EXIF capture time and GPS from the blob to every photo of those bytes that lacks them."""
-    blob = await Blob.select().where(Blob.sha256 == sha256_hex).first()
+    """Hand a blob's EXIF capture time and GPS to the sync engine, for the photos of those bytes."""
+    blob = await uploads.blob_state(sha256_hex)
     if blob is None or blob["state"] == "rejected":
         return
-    photos = await Photo.select(Photo.id, Photo.taken_at, Photo.capture_time, Photo.gps_lat).where(
-        Photo.sha256 == sha256_hex
+    await record_capture_facts(
+        sha256_hex,
+        capture_time=blob["capture_time"],
+        capture_local=blob["capture_local"],
+        gps_lat=blob["gps_lat"],
+        gps_lon=blob["gps_lon"],
+        transaction=write_tx,
     )
-    updates: list[tuple[Any, dict[Any, Any]]] = []
-    for photo in photos:
-        changes: dict[Any, Any] = {}
-        if photo["capture_time"] is None:
-            when = blob["capture_time"] or _with_device_offset(blob["capture_local"], photo["taken_at"])
-            if when is not None:
-                changes[Photo.capture_time] = when
-        if photo["gps_lat"] is None and blob["gps_lat"] is not None:
-            changes[Photo.gps_lat] = blob["gps_lat"]
-            changes[Photo.gps_lon] = blob["gps_lon"]
-        if changes:
-            updates.append((photo["id"], changes))
-    if not updates:
-        return
-    async with write_tx():
-        for photo_id, changes in updates:
-            await Photo.update(changes).where(Photo.id == photo_id)
-
-
-def _with_device_offset(wall_clock: str | None, taken_at: str | None) -> datetime | None:
-    """EXIF time without an offset, placed in the time zone of the device's own ``takenAt`` (if it has one)."""
-    if not wall_clock or not taken_at:
-        return None
-    try:
-        local = datetime.fromisoformat(wall_clock)
-        device = datetime.fromisoformat(taken_at.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if device.tzinfo is None:
-        return None
-    return local.replace(tzinfo=device.tzinfo)
 
 
 async def flag_reused_photos(*, sha256_hex: str | None = None) -> int:
-    """Flag photos whose bytes also appear at another facility (for the review office). Returns how many.
-
-    With ``sha256_hex`` only the photos of those bytes are looked at (after an upload); without, all of them
-    (housekeeping)."""
-    only = ' AND q."sha256" = {}' if sha256_hex is not None else ""
-    rows = await fetch(
-        'SELECT p."id" FROM "photo" p WHERE p."reused_elsewhere" = {} AND p."deleted" = {} AND p."sha256" IN ('  # noqa: S608
-        ' SELECT q."sha256" FROM "photo" q JOIN "inspection" i ON i."id" = q."inspection_id"'
-        f' WHERE q."deleted" = {{}}{only} GROUP BY q."sha256" HAVING COUNT(DISTINCT i."facility") > 1)',
-        [False, False, False, *([sha256_hex] if sha256_hex is not None else [])],
-    )
-    ids = [row["id"] for row in rows]
-    if ids:
-        async with write_tx():
-            await Photo.update({Photo.reused_elsewhere: True}).where(Photo.id.is_in(ids))
-        log.info("flagged %d photos reused across facilities", len(ids))
-    return len(ids)
+    """Flag photos whose bytes also appear at another facility (:func:`sync.photo_facts.flag_reused`)."""
+    return await flag_reused(transaction=write_tx, sha256_hex=sha256_hex)
 
 
 # -- receipt --
@@ -201,23 +144,14 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
         .order_by(Photo.created_at)
     )
     shas = sorted({p["sha256"] for p in photos})
-    blobs = {b["sha256"]: b for b in await Blob.select().where(Blob.sha256.is_in(shas))} if shas else {}
-    offsets: dict[UUID, int] = {}
-    if photos:
-        sessions = await Upload.select(Upload.id, Upload.photo_id).where(
-            Upload.photo_id.is_in([p["id"] for p in photos])
-        )
-        # the part files' sizes are the offsets (chunks do not touch the database)
-        received = await uploads.uploaded_bytes(config, [row["id"] for row in sessions])
-        for row in sessions:
-            got = received.get(row["id"], 0)
-            offsets[row["photo_id"]] = max(offsets.get(row["photo_id"], 0), got)
+    found = await uploads.blobs(shas)
+    offsets = await uploads.uploaded_bytes(config, [p["id"] for p in photos])
     readable = await visible_inspection_ids(user)
     out: list[ReceiptPhoto] = []
     counts: dict[str, int] = {"awaiting_upload": 0, "received": 0, "stored": 0, "rejected": 0}
     have: dict[str, int] = {}
     for photo in photos:
-        state, reason = photo_state(photo, blobs.get(photo["sha256"]))
+        state, reason = photo_state(photo, found.get(photo["sha256"]))
         counts[state] += 1
         if state in ("received", "stored"):
             have[photo["item_code"]] = have.get(photo["item_code"], 0) + 1
@@ -237,12 +171,15 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
             )
         )
     minimums = await min_photos_by_article(inspection["standard_version_id"])
-    not_applicable = await na_articles(inspection_id)
-    short = [
-        ArticleShortfall(item_code=code, title=title, required=need, have=have.get(code, 0))
-        for code, (title, need) in (minimums or {}).items()
-        if have.get(code, 0) < need and code not in not_applicable
-    ]
+    short: list[ArticleShortfall] = []
+    if minimums is not None:
+        needs = {code: need for code, (_, need) in minimums.items()}
+        missing = missing_evidence(needs, have, await na_items(inspection_id))
+        short = [
+            ArticleShortfall(item_code=code, title=title, required=need, have=missing[code][0])
+            for code, (title, need) in minimums.items()  # the standard's order
+            if code in missing
+        ]
     return Receipt(
         inspection_id=inspection_id,
         standard_id=inspection["standard_version_id"],
@@ -266,22 +203,6 @@ def evidence_flags(raw: str | None, readable: set[UUID] | None) -> list[Evidence
     ]
 
 
-async def na_articles(inspection_id: UUID) -> set[str]:
-    """Articles marked N/A in this inspection (register field ``na`` holding JSON ``true``): they need no
-    photos, so they are never short of their minimum."""
-    rows = await AnswerRegister.select(AnswerRegister.item_code, AnswerRegister.value).where(
-        (AnswerRegister.inspection_id == inspection_id) & (AnswerRegister.field == "na")
-    )
-    out: set[str] = set()
-    for row in rows:
-        try:
-            if json.loads(row["value"]) is True:
-                out.add(row["item_code"])
-        except (TypeError, ValueError):
-            continue  # a malformed register is not N/A
-    return out
-
-
 def photo_state(photo: dict[str, Any], blob: dict[str, Any] | None) -> tuple[PhotoState, str | None]:
     if photo.get("rejected_reason"):
         return "rejected", str(photo["rejected_reason"])
@@ -294,40 +215,13 @@ def photo_state(photo: dict[str, Any], blob: dict[str, Any] | None) -> tuple[Pho
     return "received", None
 
 
-async def min_photos_by_article(standard_id: str) -> dict[str, tuple[str, int]] | None:
-    """Article number → (title, minimum photos) from the inspection's standard; None if it cannot be read.
-
-    Reads the published version through backend.standards.services.get_standard, falling back to the
-    standards shipped with the app (tests and fresh databases that have not installed them yet).
-    """
-    from backend.standards.loader import load_shipped, shipped_names
-    from backend.standards.schemas import Standard
-    from backend.standards.services import get_standard
-    from backend.standards.validation import walk_articles
-
-    standard: Standard | None
-    try:
-        standard = await get_standard(standard_id=standard_id)
-    except NotFound:
-        standard = next((s for s in map(load_shipped, shipped_names()) if s.id == standard_id), None)
-    if standard is None:
-        return None
-    default = standard.evidence_defaults.min_photos
-    result: dict[str, tuple[str, int]] = {}
-    for _, article, _ in walk_articles(standard):
-        need = article.evidence.min_photos if article.evidence is not None else default
-        if need > 0:
-            result[article.number] = (article.title, need)
-    return result
-
-
 # -- reading photos --
 async def readable_photo(*, user: AuthUser, photo_id: UUID) -> tuple[dict[str, Any], dict[str, Any] | None]:
     photo: dict[str, Any] | None = await Photo.select().where(Photo.id == photo_id).first()
     if photo is None or photo["deleted"]:
         raise NotFound(f"photo {photo_id} does not exist", code="unknown_photo")
     await ensure_inspection_visible(user, photo["inspection_id"])
-    blob = await Blob.select().where(Blob.sha256 == photo["sha256"]).first()
+    blob = await uploads.blob_state(photo["sha256"])
     return photo, blob
 
 

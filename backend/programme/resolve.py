@@ -20,15 +20,12 @@ from backend.accounts.scope import ensure_facility_visible
 from backend.audit.services import record_many
 from backend.db import current_engine, push_tx
 from backend.errors import Conflict, Forbidden, NotFound
-from backend.inspections.sync_rules import BackendStandardRules, stored_blobs
 from backend.inspections.tables import Inspection
 from backend.programme.rules import ensure_office_level
 from backend.programme.schemas import ResolveConflictRequest, ResolvedConflictOut
-from sync.context import AuditEntry, Caller
-from sync.push import PushContext, PushError, push
+from backend.sync_api.services import STANDARD_RULES, stored_blobs
+from sync.api import AuditEntry, Caller, PushContext, SyncError, push
 from sync.tables import SyncConflict
-
-_RULES = BackendStandardRules()
 
 
 async def resolve_conflict(
@@ -91,14 +88,14 @@ async def resolve_conflict(
     ctx = PushContext(
         engine=current_engine(),
         transaction=push_tx,
-        rules=_RULES,
+        rules=STANDARD_RULES,
         audit=audit,
         blobs_stored=stored_blobs,
         max_mutations=1,
     )
     try:
         response = await push(body, caller=caller, ctx=ctx)
-    except PushError as error:
+    except SyncError as error:
         raise Conflict(error.detail, code=error.code) from None
     [result] = response.results
     if result.status == "conflict":

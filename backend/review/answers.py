@@ -19,10 +19,10 @@ from uuid import UUID
 import msgspec
 
 from backend.errors import Conflict, NotFound, Unprocessable
-from backend.inspections.sync_rules import RATER_SEPARATOR
 from backend.inspections.tables import Inspection
 from backend.standards import AnswerValidationError, FacilityFigures, conclude
-from backend.standards.schemas import NA, Answer, AnswerValue, Conclusion, Standard
+from backend.standards.schemas import NA, RATER_SEPARATOR, Answer, AnswerValue, Conclusion, Standard
+from sync.api import na_marked
 from sync.tables import AnswerRegister, SyncConflict
 
 _decode = msgspec.json.Decoder()
@@ -45,11 +45,10 @@ def _register_values(rows: Iterable[Mapping[str, Any]]) -> dict[str, Answer]:
     values: dict[str, Answer] = {}
     na: set[str] = set()
     for row in rows:
-        decoded = _decode.decode(row["value"])
         if row["field"] == "na":
-            if decoded is True:
+            if na_marked(row["value"]):
                 na.add(row["item_code"])
-        elif row["field"] == "value" and decoded is not None:
+        elif row["field"] == "value" and (decoded := _decode.decode(row["value"])) is not None:
             values[row["item_code"]] = decoded
     for item in na:
         values[item] = NA

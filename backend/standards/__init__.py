@@ -19,6 +19,7 @@ from backend.standards.engine import (
 from backend.standards.loader import load_shipped, parse_standard, shipped_bytes, shipped_names
 from backend.standards.schemas import (
     NA,
+    RATER_SEPARATOR,
     Answer,
     AnswerValue,
     Conclusion,
@@ -37,6 +38,7 @@ from backend.standards.validation import (
 
 __all__ = [
     "NA",
+    "RATER_SEPARATOR",
     "Answer",
     "AnswerValidationError",
     "AnswerValue",

@@ -27,7 +27,7 @@ from backend.standards.validation import walk_articles
 
 __all__ = ["CompiledStandard", "compile_standard"]
 
-_EPS = 1e-9
+EPS = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,16 +44,16 @@ class _Article:
 
 
 @dataclass(frozen=True, slots=True)
-class _Condition:
+class CompiledCondition:
     condition: Condition
     scope: int
     rank: int  # graded: index of gradeAtLeast in ascending rank order; 0 otherwise
 
 
 @dataclass(frozen=True, slots=True)
-class _Tier:
+class CompiledTier:
     tier: Tier
-    conditions: tuple[_Condition, ...]
+    conditions: tuple[CompiledCondition, ...]
     verified: bool  # the tier and its eligibility rule are verified
 
 
@@ -138,7 +138,7 @@ class CompiledStandard:
         tiers = []
         for tier in standard.determination.tiers:
             compiled = tuple(
-                _Condition(
+                CompiledCondition(
                     condition=c,
                     scope=self.scopes.index(c.scope),
                     rank=self.grade_rank.get(c.grade_at_least, 0) if c.grade_at_least else 0,
@@ -148,8 +148,8 @@ class CompiledStandard:
             tier_verified = tier.verification == "verified" and (
                 tier.eligibility is None or tier.eligibility.verification == "verified"
             )
-            tiers.append(_Tier(tier=tier, conditions=compiled, verified=tier_verified))
-        self.tiers: tuple[_Tier, ...] = tuple(tiers)
+            tiers.append(CompiledTier(tier=tier, conditions=compiled, verified=tier_verified))
+        self.tiers: tuple[CompiledTier, ...] = tuple(tiers)
 
         self.raters: tuple[_Rater, ...] = ()
         if isinstance(scoring, WeightedScoring):

@@ -16,7 +16,13 @@ from collections.abc import Mapping, Sequence
 from typing import Literal, NamedTuple
 
 import backend.standards.knowledge as knowledge_
-from backend.standards.compiled import _EPS, CompiledStandard, _Condition, _Tier, compile_standard
+from backend.standards.compiled import (
+    EPS,
+    CompiledCondition,
+    CompiledStandard,
+    CompiledTier,
+    compile_standard,
+)
 from backend.standards.schemas import (
     AnswerValue,
     Conclusion,
@@ -31,7 +37,7 @@ from backend.standards.schemas import (
 from backend.standards.schemas import (
     ConditionResult as _ConditionResult,
 )
-from backend.standards.tally import _TALLIES, _Tally, combine_raters
+from backend.standards.tally import TALLIES, Tally, combine_raters
 from backend.standards.validation import AnswerValidationError, Problem, check_answers
 
 __all__ = [
@@ -58,7 +64,7 @@ def _pct(value: float) -> str:
     return f"{value * 100:.4g}%"
 
 
-def _condition(cond: _Condition, tally: _Tally) -> _ConditionResult:
+def _condition(cond: CompiledCondition, tally: Tally) -> _ConditionResult:
     num, den, pulled = tally.stats(cond)
     c = cond.condition
     label = f"{c.scope} ≥ {c.grade_at_least}" if c.grade_at_least else c.scope
@@ -74,7 +80,7 @@ def _condition(cond: _Condition, tally: _Tally) -> _ConditionResult:
         if required is None:
             outcome = "unknown"
             reason = f"{label}: {share}; the required ratio is not transcribed yet (null), cannot decide"
-        elif num >= required * den - _EPS * max(1.0, den):
+        elif num >= required * den - EPS * max(1.0, den):
             outcome = "met"
             reason = f"{label}: {share}, required {_pct(required)}: met"
         else:
@@ -102,7 +108,7 @@ _OPS = {
 }
 
 
-def _tier(ct: _Tier, tally: _Tally, facility: FacilityFigures) -> TierResult:
+def _tier(ct: CompiledTier, tally: Tally, facility: FacilityFigures) -> TierResult:
     tier = ct.tier
     name = f"tier {tier.code} ({tier.label})"
     rules: tuple[RuleResult, ...] = ()
@@ -189,7 +195,7 @@ def conclude(
     c = standard if isinstance(standard, CompiledStandard) else compile_standard(standard)
     std = c.standard
     prereq = prerequisites if prerequisites is not None else {}
-    tally = _TALLIES[c.mode](c, answers)
+    tally = TALLIES[c.mode](c, answers)
     known_prereqs = sum(1 for p in std.prerequisites if p.id in prereq)
     if tally.invalid or known_prereqs != len(prereq) or any(not isinstance(v, bool) for v in prereq.values()):
         problems = check_answers(std, answers, prereq) or [
@@ -327,7 +333,7 @@ def _result(
     upto: int,
     prereqs: tuple[PrerequisiteResult, ...],
     tiers: tuple[TierResult, ...],
-    tally: _Tally,
+    tally: Tally,
 ) -> Conclusion:
     # Verified only if every article and every tier rule passed through up to the decision is verified.
     verified = c.all_verified and all(t.verified for t in c.tiers[: upto + 1])
@@ -367,7 +373,7 @@ def submit_readiness(
     """The rule ``submitInspection`` should apply (pure). Raises AnswerValidationError as ``conclude`` does."""
     c = standard if isinstance(standard, CompiledStandard) else compile_standard(standard)
     prereq = prerequisites if prerequisites is not None else {}
-    tally = _TALLIES[c.mode](c, answers)
+    tally = TALLIES[c.mode](c, answers)
     if tally.invalid:
         raise AnswerValidationError(
             check_answers(c.standard, answers, prereq)

@@ -26,6 +26,8 @@ Answer: TypeAlias = str | bool | int | float
 AnswerValue: TypeAlias = Answer | dict[str, Answer]
 
 NA = "NA"
+# Item codes of a weighted standard's checklist answers: "<rater>:<article>" (sync registers, review).
+RATER_SEPARATOR = ":"
 
 
 class _Wire(Struct, rename="camel", frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from itertools import chain
 from typing import Literal
 
-from backend.standards.compiled import _EPS, CompiledStandard, _Condition
+from backend.standards.compiled import EPS, CompiledCondition, CompiledStandard
 from backend.standards.schemas import (
     NA,
     AnswerValue,
@@ -25,7 +25,7 @@ from backend.standards.validation import AnswerValidationError, Problem
 __all__ = ["combine_raters"]
 
 
-class _Tally:
+class Tally:
     """What one pass over the answers found: per scope numerator/denominator and the articles that fell short."""
 
     __slots__ = ("decisive", "den", "invalid", "missing", "num", "pulled", "score")
@@ -39,12 +39,12 @@ class _Tally:
         self.pulled: list[list[ArticleMark]] = [[] for _ in range(n_scopes)]
         self.score: ScoreSummary | None = None
 
-    def stats(self, cond: _Condition) -> tuple[float, float, tuple[ArticleMark, ...]]:
+    def stats(self, cond: CompiledCondition) -> tuple[float, float, tuple[ArticleMark, ...]]:
         s = cond.scope
         return self.num[s], self.den[s], tuple(self.pulled[s])
 
 
-class _GradedTally(_Tally):
+class _GradedTally(Tally):
     __slots__ = ("buckets", "counts")
 
     def __init__(self, n_scopes: int, n_grades: int) -> None:
@@ -52,7 +52,7 @@ class _GradedTally(_Tally):
         self.counts = [[0] * n_grades for _ in range(n_scopes)]
         self.buckets: list[list[list[ArticleMark]]] = [[[] for _ in range(n_grades)] for _ in range(n_scopes)]
 
-    def stats(self, cond: _Condition) -> tuple[float, float, tuple[ArticleMark, ...]]:
+    def stats(self, cond: CompiledCondition) -> tuple[float, float, tuple[ArticleMark, ...]]:
         counts = self.counts[cond.scope]
         # Cumulative grades: an article at A also counts as ≥ B and ≥ C; D (lowest) counts for nothing above.
         at_least = sum(counts[cond.rank :])
@@ -60,7 +60,7 @@ class _GradedTally(_Tally):
         return float(at_least), float(sum(counts)), pulled
 
 
-def _tally_graded(c: CompiledStandard, answers: Mapping[str, AnswerValue]) -> _Tally:
+def _tally_graded(c: CompiledStandard, answers: Mapping[str, AnswerValue]) -> Tally:
     tally = _GradedTally(len(c.scopes), len(c.grade_codes))
     rank_of = c.grade_rank
     counts, buckets = tally.counts, tally.buckets
@@ -88,7 +88,7 @@ def _tally_graded(c: CompiledStandard, answers: Mapping[str, AnswerValue]) -> _T
 
 
 def _indicator_points(target: IndicatorTarget, measured: float, maximum: float) -> tuple[bool, float]:
-    met = measured >= target.value - _EPS if target.op == ">=" else measured <= target.value + _EPS
+    met = measured >= target.value - EPS if target.op == ">=" else measured <= target.value + EPS
     if met or target.scoring == "all_or_nothing":
         return met, maximum if met else 0.0
     # linear_to_target: the share of the target reached (or, for a ceiling, how far it is overshot).
@@ -100,7 +100,7 @@ def _tally_items(
     c: CompiledStandard,
     answers: Mapping[str, AnswerValue],
     points_mode: bool,
-    tally: _Tally,
+    tally: Tally,
     prefix: str = "",
 ) -> tuple[list[float], list[float], list[IndicatorResult], list[str], int, int]:
     """Pass/fail or points items. Returns section points/maxima, indicators, critical failures, passed, applicable."""
@@ -154,7 +154,7 @@ def _tally_items(
                     tally.invalid = True
                     continue
                 got = float(value)
-            if got >= maximum - _EPS:
+            if got >= maximum - EPS:
                 passed += 1
             else:
                 mark = ArticleMark(number=prefix + art.number, value=value)
@@ -187,8 +187,8 @@ def _tally_items(
     return sec_points, sec_max, indicators, critical_failed, passed, applicable
 
 
-def _tally_points(c: CompiledStandard, answers: Mapping[str, AnswerValue]) -> _Tally:
-    tally = _Tally(len(c.scopes))
+def _tally_points(c: CompiledStandard, answers: Mapping[str, AnswerValue]) -> Tally:
+    tally = Tally(len(c.scopes))
     vetoes = c.standard.veto_items
     items: Mapping[str, AnswerValue] = answers
     if vetoes:
@@ -224,8 +224,8 @@ def _tally_points(c: CompiledStandard, answers: Mapping[str, AnswerValue]) -> _T
     return tally
 
 
-def _tally_passfail(c: CompiledStandard, answers: Mapping[str, AnswerValue]) -> _Tally:
-    tally = _Tally(len(c.scopes))
+def _tally_passfail(c: CompiledStandard, answers: Mapping[str, AnswerValue]) -> Tally:
+    tally = Tally(len(c.scopes))
     _, _, _, critical_failed, passed, applicable = _tally_items(c, answers, False, tally)
     if critical_failed:
         tally.decisive.append("critical item(s) failed: " + ", ".join(critical_failed))
@@ -235,11 +235,11 @@ def _tally_passfail(c: CompiledStandard, answers: Mapping[str, AnswerValue]) -> 
     return tally
 
 
-def _tally_weighted(c: CompiledStandard, answers: Mapping[str, AnswerValue]) -> _Tally:
+def _tally_weighted(c: CompiledStandard, answers: Mapping[str, AnswerValue]) -> Tally:
     scoring = c.standard.scoring
     assert isinstance(scoring, WeightedScoring)
     n = len(c.scopes)
-    tally = _Tally(n)
+    tally = Tally(n)
     points_items = scoring.item_mode == "points"
     scores: dict[str, float] = {}
     seen = 0
@@ -251,7 +251,7 @@ def _tally_weighted(c: CompiledStandard, answers: Mapping[str, AnswerValue]) -> 
         seen += 1
         if isinstance(value, dict):
             # This rater filled in the checklist: its share per scope is what it found achieved there.
-            sub = _Tally(n)
+            sub = Tally(n)
             _, _, _, critical_failed, _, _ = _tally_items(
                 c, value, points_items, sub, prefix=f"{rater.code}/"
             )
@@ -319,7 +319,7 @@ def combine_raters(
     return math.fsum(r.contribution for r in results), tuple(results)
 
 
-_TALLIES = {
+TALLIES = {
     "graded": _tally_graded,
     "points": _tally_points,
     "passfail": _tally_passfail,

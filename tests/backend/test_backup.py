@@ -23,6 +23,7 @@ from backend.audit.services import verify_chain
 from backend.backup import BackupError, backup, restore
 from backend.db import bind_engine, make_engine, prepare_engine
 from backend.settings import Settings
+from backend.tables_index import TABLES
 from tests.backend.media_api.live import (
     ROOT,
     Device,
@@ -287,7 +288,7 @@ def test_backup_while_serving_then_restore_serves_the_same_state(tmp_path: Path)
 
     async def chain() -> tuple[bool, int | None]:
         engine = make_engine(Settings(data_dir=str(fresh)))
-        bind_engine(engine)
+        bind_engine(engine, TABLES)
         await prepare_engine(engine)
         return await verify_chain()
 

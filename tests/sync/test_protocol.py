@@ -105,3 +105,19 @@ def test_pull_request_and_patch_ops() -> None:
 def test_results_omit_absent_fields() -> None:
     wire = msgspec.json.decode(msgspec.json.encode(MutationResult(id=41, status="applied", version=18)))
     assert wire == {"id": 41, "status": "applied", "version": 18}
+
+
+def test_nul_in_text_is_refused_alike_on_both_databases() -> None:
+    # PostgreSQL text cannot hold NUL: it is refused before anything is written (a mutation alone, or the envelope)
+    body = envelope([answer(1, value="A\x00"), {**answer(2), "hlc": "h\x00"}, answer(3, itemCode="\\u0000")])
+    request, heads = decode_push(body)
+    results = [decode_mutation(raw, head) for raw, head in zip(request.mutations, heads, strict=True)]
+    assert [r.reason for r in results[:2] if isinstance(r, MutationResult)] == [
+        "invalid_args",
+        "invalid_args",
+    ]
+    assert isinstance(results[2], SetAnswer)  # a backslash and "u0000" as text is no NUL
+    with pytest.raises(ProtocolError):
+        decode_push(envelope([], clientId="c\x00"))
+    with pytest.raises(ProtocolError):
+        decode_pull(msgspec.json.encode({"protocolVersion": 1, "clientGroupId": "g\x00"}))

@@ -14,7 +14,14 @@ import pytest
 from litestar import Litestar
 
 from backend.workers import build_media_worker
-from media.storage import DEFAULT_CHUNK_SIZE, LocalStorage, StorageUnavailableError, StoredObject, blob_key
+from media.storage import (
+    DEFAULT_CHUNK_SIZE,
+    IntegrityError,
+    LocalStorage,
+    StorageUnavailableError,
+    StoredObject,
+    blob_key,
+)
 from media.tables import Blob, Job
 from media.uploads import now_ms
 from media.worker import MediaWorker, WorkerConfig
@@ -190,6 +197,49 @@ async def test_outage_backs_off_then_stores_once(
         await client.get(f"/api/inspections/{demo['review_inspection']}/receipt", headers=inspector)
     ).json()
     assert {p["state"] for p in receipt["photos"]} == {"stored"}
+
+
+class RefusingStorage(SwitchableStorage):
+    """The store refuses the first body (S3 BadDigest: damaged in flight), then takes it."""
+
+    def __init__(self, inner: LocalStorage) -> None:
+        super().__init__(inner)
+        self.refusals = 1
+
+    async def put_file(
+        self, key: str, path: Any, sha256_hex: str, size: int, *, content_type: str | None = None
+    ) -> StoredObject:
+        if self.refusals and key.startswith("blobs/"):
+            self.refusals -= 1
+            raise IntegrityError("store refused the body: BadDigest")
+        return await super().put_file(key, path, sha256_hex, size, content_type=content_type)
+
+
+async def test_a_body_refused_by_the_store_is_retried_and_the_spool_copy_kept(
+    client: httpx.AsyncClient, app: Litestar, demo: dict[str, Any], inspector: dict[str, str]
+) -> None:
+    storage = RefusingStorage(app.state.storage)
+    clock = Clock()
+    worker = make_worker(app, storage, clock, "w")
+    photo = await add_photo(demo["review_inspection"], noisy_jpeg(200, 150))
+    assert (await upload(client, inspector, photo)).status_code == 204
+    clock.now = now_ms()
+    transfer = [j for j in await worker.claim() if j.kind == "transfer"]
+    await worker.process(transfer[0])
+    blob = await Blob.select().where(Blob.sha256 == photo.sha256).first()
+    assert blob is not None  # not dropped: the device is not asked to upload again
+    assert blob["state"] == "spooled"
+    assert Path(blob["spool_path"]).exists()  # noqa: ASYNC240 - test check
+    job = await Job.select().where((Job.key == photo.sha256) & (Job.kind == "transfer")).first()
+    assert job is not None
+    assert job["done_at"] is None
+    assert "BadDigest" in job["last_error"]
+    clock.now = job["due_at"] + 1
+    await worker.run_once()
+    stored = await Blob.select().where(Blob.sha256 == photo.sha256).first()
+    assert stored is not None
+    assert stored["state"] == "stored"
+    assert blob_key(photo.sha256) in storage.puts
 
 
 async def test_crash_between_copy_and_mark_is_repaired(

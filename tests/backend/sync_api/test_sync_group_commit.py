@@ -10,7 +10,7 @@ import pytest
 
 from backend.audit.services import verify_chain
 from backend.db import fetch
-from tests.backend.inspections.sync_support import GRADED_ITEMS, Devices, push_body, set_answer
+from tests.backend.sync_api.sync_support import GRADED_ITEMS, Devices, push_body, set_answer
 
 pytestmark = pytest.mark.usefixtures("demo")
 

@@ -3,8 +3,6 @@ bad mutation is rejected on its own instead of failing the envelope; the sync en
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, Request, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
@@ -13,17 +11,13 @@ from backend.accounts.auth import current_user, requires_role
 from backend.accounts.schemas import AuthUser
 from backend.audit.services import record_many
 from backend.db import current_engine, push_tx
-from backend.errors import AppError, BadRequest, Conflict, Forbidden, PayloadTooLarge
-from backend.inspections.sync_rules import BackendStandardRules, caller_for, stored_blobs
+from backend.errors import PayloadTooLarge
 from backend.settings import Settings
-from sync.context import Caller
-from sync.protocol import Limits, ProtocolError, PullResponse, PushResponse
-from sync.pull import PullContext, pull
-from sync.push import PushContext, PushError, push
+from backend.sync_api.services import STANDARD_RULES, caller_for, stored_blobs
+from sync.api import Caller, PullContext, PushContext, pull, push
+from sync.protocol import Limits, PullResponse, PushResponse
 
 AuthRequest = Request[AuthUser, str, State]
-_RULES = BackendStandardRules()
-_ERRORS: dict[int, type[AppError]] = {400: BadRequest, 403: Forbidden, 409: Conflict, 413: PayloadTooLarge}
 
 PUSH_DOC = """Push a batch of mutations (DESIGN §6): `{protocolVersion: 1, clientGroupId, clientId, mutations:
 [{id, name, hlc, args}]}`. Mutation names: setAnswer, addNote, editNote, addPhoto, removePhoto, setPhotoCaption,
@@ -63,14 +57,6 @@ async def _body(request: AuthRequest, limit: int) -> bytes:
     return body
 
 
-def _app_error(exc: PushError | ProtocolError) -> AppError:
-    if isinstance(exc, ProtocolError):
-        return BadRequest(exc.detail, code=exc.code)
-    error_type = _ERRORS.get(exc.status, BadRequest)
-    extra: dict[str, Any] = dict(exc.extra)
-    return error_type(exc.detail, code=exc.code, **extra)
-
-
 class SyncController(Controller):
     path = "/api/sync"
     tags = ["sync"]
@@ -88,15 +74,12 @@ class SyncController(Controller):
         ctx = PushContext(
             engine=current_engine(),
             transaction=push_tx,
-            rules=_RULES,
+            rules=STANDARD_RULES,
             audit=record_many,
             blobs_stored=stored_blobs,
             max_mutations=settings.sync_max_mutations,
         )
-        try:
-            return await push(body, caller=caller, ctx=ctx)
-        except (PushError, ProtocolError) as exc:
-            raise _app_error(exc) from None
+        return await push(body, caller=caller, ctx=ctx)
 
     @post("/pull", operation_id="syncPull", status_code=200, description=PULL_DOC)
     async def pull(self, request: AuthRequest) -> PullResponse:
@@ -111,7 +94,4 @@ class SyncController(Controller):
             engine=current_engine(),
             limits=Limits(max_mutations=settings.sync_max_mutations, max_body_bytes=settings.max_body_bytes),
         )
-        try:
-            return await pull(body, caller=caller, ctx=ctx)
-        except ProtocolError as exc:
-            raise _app_error(exc) from None
+        return await pull(body, caller=caller, ctx=ctx)

@@ -13,7 +13,7 @@ import pytest
 
 from backend.audit.services import verify_chain
 from backend.db import fetch
-from tests.backend.inspections.sync_support import Devices, push_body, set_answer, sha
+from tests.backend.sync_api.sync_support import Devices, push_body, set_answer, sha
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -339,13 +339,13 @@ async def test_photos_add_wins_with_tombstones(client: httpx.AsyncClient, demo: 
 
 
 async def test_uploads_not_required_for_stored_blobs(client: httpx.AsyncClient, demo: dict[str, Any]) -> None:
-    from backend.inspections import sync_rules
+    from backend.sync_api import services
 
     await fetch(
         "INSERT INTO media_blob (sha256, size, mime, storage_key, state, created_at) VALUES ({}, 5, 'image/jpeg', 'k', 'stored', {})",
         [sha(9), datetime.now(UTC)],
     )
-    assert await sync_rules.stored_blobs({sha(9), sha(10)}) == {sha(9)}
+    assert await services.stored_blobs({sha(9), sha(10)}) == {sha(9)}
     a = await Devices(client).device("inspector1")
     a.add_photo(demo["review_inspection"], "1.2.1", sha(9), 5)
     a.add_photo(demo["review_inspection"], "1.2.1", sha(10), 5)
@@ -419,7 +419,7 @@ async def test_conflicts_keep_every_candidate_and_resolution(
 async def test_submit_refused_with_open_conflicts_or_missing_evidence(
     client: httpx.AsyncClient, demo: dict[str, Any]
 ) -> None:
-    from backend.inspections.sync_rules import BackendStandardRules
+    from backend.sync_api.services import BackendStandardRules
 
     devices = Devices(client)
     review = demo["review_inspection"]
@@ -518,7 +518,7 @@ async def test_pull_reset_on_unknown_cookie_and_incremental_pulls(
 async def test_pull_pages_end_on_version_boundaries(client: httpx.AsyncClient, demo: dict[str, Any]) -> None:
     from backend.accounts.services import user_for_token
     from backend.db import current_engine
-    from backend.inspections.sync_rules import caller_for
+    from backend.sync_api.services import caller_for
     from sync.protocol import Limits, PullResponse
     from sync.pull import PullContext, pull
 
@@ -569,3 +569,22 @@ async def test_pull_pages_end_on_version_boundaries(client: httpx.AsyncClient, d
     assert len(rows) == 6 + 6 + 1  # registers, notes, one conflict
     assert pages >= 4  # 13 rows, at most 3 per page plus the second row of a version
     assert store == {op.key: getattr(op, "value", None) for op in full.patch}
+
+
+async def test_a_sha256_with_a_trailing_newline_is_rejected(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    # `re.match` with `$` accepted "<64 hex>\n"; the digest must be the 64 digits and nothing else.
+    headers = await Devices(client).auth("inspector1")
+    args = {
+        "inspectionId": str(demo["review_inspection"]),
+        "itemCode": "1.1.1",
+        "photoId": str(uuid.uuid4()),
+        "sha256": sha(1) + "\n",
+        "size": 1,
+        "mime": "image/jpeg",
+    }
+    response = await post(client, headers, push_body("c1", [{"id": 1, "name": "addPhoto", "args": args}]))
+    assert response.status_code == 200
+    assert [(r["status"], r["reason"]) for r in response.json()["results"]] == [("rejected", "invalid_args")]
+    assert (await snapshot())["photo"] == []

@@ -20,13 +20,14 @@ from piccolo.engine.postgres import PostgresEngine
 
 from backend.audit.services import record_many, verify_chain
 from backend.db import bind_engine, write_tx
-from backend.inspections.sync_rules import BackendStandardRules, stored_blobs
 from backend.inspections.tables import Inspection
 from backend.settings import Settings
+from backend.sync_api.services import BackendStandardRules, stored_blobs
+from backend.tables_index import TABLES
+from sync.api import PushContext, push
 from sync.context import Caller
 from sync.protocol import Limits, PullResponse, PutOp
 from sync.pull import PullContext, decode_cookie, pull
-from sync.push import PushContext, push
 
 WRITERS = 8
 PULLERS = 4
@@ -41,11 +42,11 @@ async def test_concurrent_pushes_never_leave_a_cursor_gap(
 ) -> None:
     engine = PostgresEngine(config={"dsn": settings.database_url})
     await engine.start_connection_pool(min_size=WRITERS + PULLERS, max_size=WRITERS + PULLERS + 2)
-    bind_engine(engine)
+    bind_engine(engine, TABLES)
     try:
         await _run(engine, demo)
     finally:
-        bind_engine(app.state.engine)
+        bind_engine(app.state.engine, TABLES)
         await engine.close_connection_pool()
 
 

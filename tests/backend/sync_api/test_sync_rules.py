@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from backend.inspections.sync_rules import StandardItemRules
 from backend.standards import load_shipped
+from backend.sync_api.services import StandardItemRules
 
 
 @pytest.fixture(scope="module")

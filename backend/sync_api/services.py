@@ -4,24 +4,20 @@ caller's scope, and the "is this blob stored" lookup. ``sync`` defines the proto
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from typing import Any
-from uuid import UUID
 
 import msgspec
 
 from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import visible_inspection_ids
-from backend.db import fetch
+from backend.accounts.scope import visible_inspection_ids, writable_inspection_ids
 from backend.errors import NotFound
-from backend.standards import NA, Standard, check_answers, load_shipped, shipped_names
+from backend.standards import NA, RATER_SEPARATOR, Standard, check_answers, load_shipped, shipped_names
 from backend.standards.schemas import GradedScoring, PassFailScoring, PointsScoring, Section, WeightedScoring
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
-from sync.context import Caller, ItemRules, Violation
-
-# Item codes of a weighted standard's checklist answers: "<rater>:<article>" (read back by backend/review).
-RATER_SEPARATOR = ":"
+from media.uploads import stored_blobs as stored_blobs
+from sync.api import Caller, ItemRules, Violation
 
 
 class StandardItemRules:
@@ -149,6 +145,9 @@ class BackendStandardRules:
         self._by_id: dict[str, StandardItemRules] = {}
 
     async def for_standard(self, standard_id: str) -> ItemRules | None:
+        return await self.standard_rules(standard_id)
+
+    async def standard_rules(self, standard_id: str) -> StandardItemRules | None:
         # Published versions never change (a new edition gets a new id), so one lookup per id is enough.
         known = self._by_id.get(standard_id)
         if known is not None:
@@ -170,6 +169,19 @@ class BackendStandardRules:
         if key not in self._cache:
             self._cache[key] = StandardItemRules(standard)
         return self._cache[key]
+
+
+# One per process: the sync push and the receipt read a standard's rules (and minimum photos) from here.
+STANDARD_RULES = BackendStandardRules()
+
+
+async def min_photos_by_article(standard_id: str) -> dict[str, tuple[str, int]] | None:
+    """Article number → (title, minimum photos) for the articles that need photos, in the standard's order;
+    ``None`` when the standard is unknown (the sync push's rules, read for the receipt)."""
+    rules = await STANDARD_RULES.standard_rules(standard_id)
+    if rules is None:
+        return None
+    return {code: (rules.articles[code].title, need) for code, need in rules.min_photos().items() if need > 0}
 
 
 def _is_number(value: Any) -> bool:
@@ -194,39 +206,3 @@ async def caller_for(user: AuthUser, *, with_readable: bool, with_writable: bool
     if with_writable:
         writable = await writable_inspection_ids(user)
     return Caller(user_id=user.id, role=user.role, readable=readable, writable=writable)
-
-
-async def writable_inspection_ids(user: AuthUser) -> frozenset[Any] | None:
-    """Admin: all; inspector: assigned inspections; clinic: its own facility's self-assessment; office: none
-    (the review office reads and decides, it does not grade)."""
-    if user.role == "admin":
-        return None
-    if user.role == "inspector":
-        # raw SQL: the ORM query costs more than the lookup itself, and this runs inside every push
-        rows = await fetch('SELECT "inspection" FROM "inspection_member" WHERE "user" = {}', [user.id])
-        return frozenset(_as_uuid(row["inspection"]) for row in rows)
-    if user.role == "clinic":
-        if user.facility_id is None:
-            return frozenset()
-        rows = await fetch(
-            'SELECT "id" FROM "inspection" WHERE "facility" = {} AND "stage" = {}', [user.facility_id, "self"]
-        )
-        return frozenset(_as_uuid(row["id"]) for row in rows)
-    return frozenset()
-
-
-def _as_uuid(value: Any) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
-
-
-async def stored_blobs(digests: Collection[str]) -> set[str]:
-    """Which of these sha256 digests are stored blobs (the media engine's ``media_blob`` table)."""
-    if not digests:
-        return set()
-    listed = list(digests)
-    marks = ", ".join("{}" for _ in listed)
-    rows = await fetch(
-        f"SELECT sha256 FROM media_blob WHERE state = 'stored' AND sha256 IN ({marks})",  # noqa: S608 - placeholders only
-        listed,
-    )
-    return {row["sha256"] for row in rows}

@@ -1,20 +1,40 @@
-"""Writing a push batch back (:meth:`sync.batch._BatchState.flush`): the changed registers, conflicts,
-notes, photos and inspection versions, one ``executemany`` upsert per table."""
+"""Writing a push batch back: the changed registers, conflicts, notes, photos and inspection versions,
+one ``executemany`` upsert per table, in this order (referenced rows first)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
-from sync.batch import _json
+import msgspec
 
-if TYPE_CHECKING:
-    from sync.batch import _BatchState
+from sync.push.batch import PushBatch
+from sync.sql import Sql
+
+_enc = msgspec.json.Encoder()
 
 
-async def flush_batch(batch: _BatchState) -> None:
-    """Write a push batch's changed rows back with ``executemany`` upserts (one statement per table)."""
+def _json(value: Any) -> str:
+    return _enc.encode(value).decode()
+
+
+async def write(batch: PushBatch) -> None:
+    """Write a push batch's changed rows back and mark them clean (a batch may be written more than once:
+    submit writes what came before it, so its counts include this push)."""
     sql = batch.sql
+    now = datetime.now(UTC)
+    await _registers(sql, batch)
+    await _conflicts(sql, batch, now)
+    await _notes(sql, batch, now)
+    await _photos(sql, batch, now)
+    await _inspections(sql, batch)
+    batch.dirty_registers.clear()
+    batch.dirty_conflicts.clear()
+    batch.dirty_notes.clear()
+    batch.dirty_photos.clear()
+
+
+async def _registers(sql: Sql, batch: PushBatch) -> None:
     await sql.executemany(
         'INSERT INTO "answer_register" ("key", "inspection_id", "item_code", "field", "value", "version", '
         '"run_start", "user_id", "client_id", "hlc", "mutation_id", "conflict_id") '
@@ -41,7 +61,9 @@ async def flush_batch(batch: _BatchState) -> None:
             for r in (batch.registers[k] for k in sorted(batch.dirty_registers))
         ],
     )
-    now = datetime.now(UTC)
+
+
+async def _conflicts(sql: Sql, batch: PushBatch, now: datetime) -> None:
     await sql.executemany(
         'INSERT INTO "sync_conflict" ("id", "inspection_id", "register_key", "item_code", "field", '
         '"base_version", "candidates", "status", "resolution", "resolved_by", "version", "created_at") '
@@ -67,6 +89,9 @@ async def flush_batch(batch: _BatchState) -> None:
             for c in (batch.conflicts[i] for i in sorted(batch.dirty_conflicts))
         ],
     )
+
+
+async def _notes(sql: Sql, batch: PushBatch, now: datetime) -> None:
     await sql.executemany(
         'INSERT INTO "note_entry" ("id", "inspection_id", "item_code", "author_id", "text", "version", '
         '"client_id", "hlc", "mutation_id", "created_at") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) '
@@ -88,6 +113,9 @@ async def flush_batch(batch: _BatchState) -> None:
             for n in (batch.notes[i] for i in sorted(batch.dirty_notes))
         ],
     )
+
+
+async def _photos(sql: Sql, batch: PushBatch, now: datetime) -> None:
     await sql.executemany(
         'INSERT INTO "photo" ("id", "inspection_id", "item_code", "requirement_id", "sha256", "size", "mime", '
         '"taken_at", "caption", "caption_version", "deleted", "version", "add_version", "created_by", '
@@ -118,6 +146,9 @@ async def flush_batch(batch: _BatchState) -> None:
             for p in (batch.photos[i] for i in sorted(batch.dirty_photos))
         ],
     )
+
+
+async def _inspections(sql: Sql, batch: PushBatch) -> None:
     dirty = [i for i in batch.inspections.values() if i.dirty]
     await sql.executemany(
         'UPDATE "inspection" SET "version" = ? WHERE "id" = ?', [(i.version, i.id) for i in dirty]
@@ -129,7 +160,3 @@ async def flush_batch(batch: _BatchState) -> None:
                 [inspection.status, inspection.submitted_at, inspection.id],
             )
         inspection.dirty = False
-    batch.dirty_registers.clear()
-    batch.dirty_conflicts.clear()
-    batch.dirty_notes.clear()
-    batch.dirty_photos.clear()

@@ -32,7 +32,7 @@ from sync.protocol import (
     ResolveConflict,
     SetAnswer,
 )
-from tests.backend.inspections.sync_support import sha
+from tests.backend.sync_api.sync_support import sha
 
 ITEMS = ["1.1.1", "1.2.1", "1.2.2"]
 GRADES = ["A", "B", "C", "D"]

@@ -1,0 +1,30 @@
+"""What an inspection holds towards its evidence rule (:func:`sync.policy.missing_evidence`), read from the
+sync tables: which items are marked N/A. The N/A register is read here, and its stored value judged by
+:func:`na_marked`, for the push's submit check, the receipt and the review office alike."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from sync.tables import AnswerRegister
+
+_decode = msgspec.json.Decoder()
+
+
+def na_marked(stored: Any) -> bool:
+    """The N/A register's stored JSON marks its item N/A: ``true`` only (``false``, ``null``, damaged: not)."""
+    try:
+        return _decode.decode(stored) is True
+    except (msgspec.DecodeError, TypeError):
+        return False
+
+
+async def na_items(inspection_id: UUID) -> set[str]:
+    """Items of the inspection marked N/A (on the caller's transaction, if one is open)."""
+    rows = await AnswerRegister.select(AnswerRegister.item_code, AnswerRegister.value).where(
+        (AnswerRegister.inspection_id == inspection_id) & (AnswerRegister.field == "na")
+    )
+    return {row["item_code"] for row in rows if na_marked(row["value"])}

@@ -1,0 +1,162 @@
+"""The one mutable object of a push: :class:`PushBatch` holds the rows read under the inspection locks
+(:mod:`sync.push.load`), what the mutators changed (dirty sets, written by :mod:`sync.push.write`) and the
+audit entries. Mutators change it only through the rows and the few methods here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sync.context import AuditEntry, Caller, ItemRules, PushContext
+from sync.policy import ConflictState, Register, Write
+from sync.protocol import Mutation, MutationResult
+from sync.sql import Sql
+
+
+def caption_key(photo_id: UUID) -> str:
+    return f"caption/{photo_id}"
+
+
+@dataclass(slots=True)
+class InspectionRow:
+    id: UUID
+    version: int
+    status: str
+    standard_id: str
+    submitted_at: datetime | None = None
+    dirty: bool = False
+    # the start of its answer register keys (formatting a UUID is slow, and a push makes one key per mutation)
+    key_prefix: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        self.key_prefix = f"{self.id}/"
+
+    def answer_key(self, item_code: str, field: str) -> str:
+        return f"{self.key_prefix}{item_code}/{field}"
+
+
+@dataclass(slots=True)
+class RegisterRow:
+    key: str
+    inspection_id: UUID
+    item_code: str
+    field: str
+    state: Register
+
+
+@dataclass(slots=True)
+class NoteRow:
+    id: UUID
+    inspection_id: UUID
+    item_code: str
+    author_id: UUID
+    text: str
+    version: int
+    client_id: str
+    hlc: str
+    mutation_id: int
+
+
+@dataclass(slots=True)
+class PhotoRow:
+    id: UUID
+    inspection_id: UUID
+    item_code: str
+    requirement_id: str | None
+    sha256: str
+    size: int
+    mime: str
+    taken_at: str | None
+    caption: str
+    caption_version: int
+    deleted: bool
+    version: int
+    add_version: int
+    created_by: UUID | None
+    client_id: str
+    is_new: bool = False
+
+
+@dataclass(slots=True)
+class Wanted:
+    """What the mutations of a push name, so that :mod:`sync.push.load` reads it with one query per table."""
+
+    notes: set[UUID] = field(default_factory=set)
+    photos: set[UUID] = field(default_factory=set)
+    conflicts: set[UUID] = field(default_factory=set)
+    # (inspection, item code, field) of answer registers
+    answers: set[tuple[UUID, str, str]] = field(default_factory=set)
+    captions: set[UUID] = field(default_factory=set)
+    shas: set[str] = field(default_factory=set)
+
+
+@dataclass
+class PushBatch:
+    sql: Sql
+    caller: Caller
+    client_id: str
+    ctx: PushContext
+    inspections: dict[UUID, InspectionRow] = field(default_factory=dict)
+    rules: dict[str, ItemRules | None] = field(default_factory=dict)
+    registers: dict[str, RegisterRow] = field(default_factory=dict)
+    conflicts: dict[UUID, ConflictState] = field(default_factory=dict)
+    notes: dict[UUID, NoteRow] = field(default_factory=dict)
+    photos: dict[UUID, PhotoRow] = field(default_factory=dict)
+    stored_blobs: set[str] = field(default_factory=set)
+    dirty_registers: set[str] = field(default_factory=set)
+    dirty_conflicts: set[UUID] = field(default_factory=set)
+    dirty_notes: set[UUID] = field(default_factory=set)
+    dirty_photos: set[UUID] = field(default_factory=set)
+    audit: list[AuditEntry] = field(default_factory=list)
+    # inspection of each note/photo/conflict named without its inspection id
+    owners: dict[UUID, UUID] = field(default_factory=dict)
+    # the caller's id as the audit log writes it (once per push, not once per mutation)
+    user_text: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        self.user_text = str(self.caller.user_id)
+
+    @staticmethod
+    def bump(inspection: InspectionRow) -> int:
+        """The inspection's next version, for a change made now."""
+        inspection.version += 1
+        inspection.dirty = True
+        return inspection.version
+
+    def write(self, m: Mutation, value: Any, base_version: int) -> Write:
+        return Write(
+            value=value,
+            base_version=base_version,
+            user_id=self.caller.user_id,
+            client_id=self.client_id,
+            hlc=m.hlc,
+            mutation_id=m.id,
+        )
+
+    def log(self, m: Mutation, entity: str, details: dict[str, Any]) -> None:
+        self.audit.append(
+            AuditEntry(
+                user_id=self.user_text,
+                client_id=self.client_id,
+                action=f"sync.{type(m).__struct_config__.tag}",
+                entity=entity,
+                details=details,
+                hlc=m.hlc or None,
+                mutation_id=m.id,
+            )
+        )
+
+    def log_rejected(self, result: MutationResult, hlc: str, name: Any) -> None:
+        self.audit.append(
+            AuditEntry(
+                user_id=self.user_text,
+                client_id=self.client_id,
+                action="sync.rejected",
+                entity=f"mutation/{self.client_id}/{result.id}",
+                details={"name": name, "reason": result.reason},
+                hlc=hlc or None,
+                mutation_id=result.id,
+            )
+        )

@@ -1,0 +1,38 @@
+"""Push (DESIGN §6), the entry: decode the envelope, check the limits, choose the runner (the group
+committer on SQLite, a transaction of its own on PostgreSQL) and run :func:`sync.push.transaction.push_in_tx`.
+
+One transaction per push: the inspections it changes are locked in sorted id order, each one's version
+bumped under that lock for every applied change, ``lastMutationId`` stored with the effects. The batch is
+read with a handful of set-based queries, decided in memory by :mod:`sync.policy`, and written back with
+``executemany`` upserts: a push costs a fixed number of statements, not one per mutation."""
+
+from __future__ import annotations
+
+import functools
+
+from sync.context import CallerSource, PushContext
+from sync.errors import TooManyMutations
+from sync.protocol import PushResponse, decode_push
+from sync.push import group_commit
+from sync.push.transaction import push_in_tx
+
+
+async def push(body: bytes, *, caller: CallerSource, ctx: PushContext) -> PushResponse:
+    """Apply one push. Raises :class:`~sync.errors.SyncError` subclasses when it is refused as a whole.
+
+    ``caller`` may be a callable: it is then resolved inside the push transaction, so the scope is read
+    under the same locks as the writes (and, on SQLite, on the transaction's connection)."""
+    request, heads = decode_push(body)
+    if len(heads) > ctx.max_mutations:
+        raise TooManyMutations(
+            f"a push carries at most {ctx.max_mutations} mutations (maxMutations); this one has {len(heads)}",
+            limit="maxMutations",
+            max=ctx.max_mutations,
+        )
+    work = functools.partial(push_in_tx, request, heads, caller, ctx)
+    grouped = group_commit.committer(ctx.engine)
+    if grouped is None:
+        async with ctx.transaction():
+            return await work()
+    response: PushResponse = await grouped.run(ctx.engine, ctx.transaction, len(heads), work)
+    return response

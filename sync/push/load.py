@@ -1,0 +1,182 @@
+"""Reading a push batch: what its mutations name (each mutator's ``needs``), with one set-based query per
+table. The inspections changed are locked first (sorted ids, ``FOR UPDATE`` on PostgreSQL; SQLite's
+``BEGIN IMMEDIATE`` already holds the one write lock); everything after them is read under those locks."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import msgspec
+
+from sync.policy import Candidate, ConflictState, Register
+from sync.protocol import Mutation
+from sync.push.batch import InspectionRow, NoteRow, PhotoRow, PushBatch, RegisterRow, Wanted, caption_key
+from sync.push.mutators import REGISTRY
+from sync.sql import as_uuid, opt_uuid
+
+
+async def load(batch: PushBatch, mutations: list[Mutation]) -> None:
+    wanted = Wanted()
+    for m in mutations:
+        REGISTRY[type(m)].needs(m, wanted)
+    # Which inspection a named note/photo/conflict is in never changes, so it may be read before the lock.
+    await _owners(batch, wanted)
+    targets: set[UUID] = set()
+    for m in mutations:
+        target = REGISTRY[type(m)].target(m, batch.owners)
+        if target is not None and batch.caller.can_write(target):
+            targets.add(target)
+    if targets:
+        await _lock_inspections(batch, sorted(targets))
+    for standard_id in {i.standard_id for i in batch.inspections.values()}:
+        batch.rules[standard_id] = await batch.ctx.rules.for_standard(standard_id)
+    if not batch.inspections:
+        return
+    # Everything below is read under the inspection locks.
+    if wanted.conflicts:
+        await _conflicts(batch, list(wanted.conflicts))
+    keys = {
+        batch.inspections[iid].answer_key(item_code, field)
+        for iid, item_code, field in wanted.answers
+        if iid in batch.inspections
+    }
+    keys |= {caption_key(photo_id) for photo_id in wanted.captions}
+    keys |= {c.register_key for c in batch.conflicts.values()}
+    if keys:
+        await _registers(batch, list(keys))
+    open_ids = [
+        r.state.conflict_id
+        for r in batch.registers.values()
+        if r.state.conflict_id is not None and r.state.conflict_id not in batch.conflicts
+    ]
+    if open_ids:
+        await _conflicts(batch, open_ids)
+    if wanted.notes:
+        await _notes(batch, list(wanted.notes))
+    if wanted.photos:
+        await _photos(batch, list(wanted.photos))
+    shas = wanted.shas | {p.sha256 for p in batch.photos.values()}
+    if shas:
+        batch.stored_blobs = await batch.ctx.blobs_stored(shas)
+
+
+async def _owners(batch: PushBatch, wanted: Wanted) -> None:
+    sql = batch.sql
+    for table, ids in (
+        ("note_entry", wanted.notes),
+        ("photo", wanted.photos),
+        ("sync_conflict", wanted.conflicts),
+    ):
+        if ids:
+            select = f'SELECT "id", "inspection_id" FROM "{table}"'  # noqa: S608
+            for row in await sql.fetch_in(select, '"id"', list(ids)):
+                batch.owners[as_uuid(row["id"])] = as_uuid(row["inspection_id"])
+
+
+async def _lock_inspections(batch: PushBatch, ordered: list[UUID]) -> None:
+    sql = batch.sql
+    cond, args = sql.in_list('"id"', ordered)
+    lock = " FOR UPDATE" if sql.postgres else ""
+    rows = await sql.fetch(
+        'SELECT "id", "version", "status", "standard_version_id" FROM "inspection" '  # noqa: S608
+        f'WHERE {cond} ORDER BY "id"{lock}',
+        args,
+    )
+    for row in rows:
+        iid = as_uuid(row["id"])
+        batch.inspections[iid] = InspectionRow(
+            id=iid, version=int(row["version"]), status=row["status"], standard_id=row["standard_version_id"]
+        )
+
+
+async def _registers(batch: PushBatch, keys: list[str]) -> None:
+    select = (
+        'SELECT "key", "inspection_id", "item_code", "field", "value", "version", "run_start", "user_id", '
+        '"client_id", "hlc", "mutation_id", "conflict_id" FROM "answer_register"'
+    )
+    for row in await batch.sql.fetch_in(select, '"key"', keys):
+        batch.registers[row["key"]] = RegisterRow(
+            key=row["key"],
+            inspection_id=as_uuid(row["inspection_id"]),
+            item_code=row["item_code"],
+            field=row["field"],
+            state=Register(
+                value=msgspec.json.decode(row["value"]),
+                version=int(row["version"]),
+                run_start=int(row["run_start"]),
+                user_id=opt_uuid(row["user_id"]),
+                client_id=row["client_id"],
+                hlc=row["hlc"],
+                mutation_id=int(row["mutation_id"]),
+                conflict_id=opt_uuid(row["conflict_id"]),
+            ),
+        )
+
+
+async def _conflicts(batch: PushBatch, ids: list[UUID]) -> None:
+    select = (
+        'SELECT "id", "inspection_id", "register_key", "item_code", "field", "base_version", "candidates", '
+        '"status", "resolution", "resolved_by", "version" FROM "sync_conflict"'
+    )
+    for row in await batch.sql.fetch_in(select, '"id"', ids):
+        conflict = ConflictState(
+            id=as_uuid(row["id"]),
+            inspection_id=as_uuid(row["inspection_id"]),
+            register_key=row["register_key"],
+            item_code=row["item_code"],
+            field=row["field"],
+            base_version=int(row["base_version"]),
+            candidates=[Candidate.from_wire(c) for c in msgspec.json.decode(row["candidates"])],
+            status=row["status"],
+            version=int(row["version"]),
+            resolution=None if row["resolution"] is None else msgspec.json.decode(row["resolution"]),
+            resolved_by=opt_uuid(row["resolved_by"]),
+        )
+        batch.conflicts[conflict.id] = conflict
+
+
+async def _notes(batch: PushBatch, ids: list[UUID]) -> None:
+    select = (
+        'SELECT "id", "inspection_id", "item_code", "author_id", "text", "version", "client_id", "hlc", '
+        '"mutation_id" FROM "note_entry"'
+    )
+    for row in await batch.sql.fetch_in(select, '"id"', ids):
+        note = NoteRow(
+            id=as_uuid(row["id"]),
+            inspection_id=as_uuid(row["inspection_id"]),
+            item_code=row["item_code"],
+            author_id=as_uuid(row["author_id"]),
+            text=row["text"],
+            version=int(row["version"]),
+            client_id=row["client_id"],
+            hlc=row["hlc"],
+            mutation_id=int(row["mutation_id"]),
+        )
+        batch.notes[note.id] = note
+
+
+async def _photos(batch: PushBatch, ids: list[UUID]) -> None:
+    select = (
+        'SELECT "id", "inspection_id", "item_code", "requirement_id", "sha256", "size", "mime", "taken_at", '
+        '"caption", "caption_version", "deleted", "version", "add_version", "created_by", "client_id" '
+        'FROM "photo"'
+    )
+    for row in await batch.sql.fetch_in(select, '"id"', ids):
+        photo = PhotoRow(
+            id=as_uuid(row["id"]),
+            inspection_id=as_uuid(row["inspection_id"]),
+            item_code=row["item_code"],
+            requirement_id=row["requirement_id"],
+            sha256=row["sha256"],
+            size=int(row["size"]),
+            mime=row["mime"],
+            taken_at=row["taken_at"],
+            caption=row["caption"],
+            caption_version=int(row["caption_version"]),
+            deleted=bool(row["deleted"]),
+            version=int(row["version"]),
+            add_version=int(row["add_version"]),
+            created_by=opt_uuid(row["created_by"]),
+            client_id=row["client_id"],
+        )
+        batch.photos[photo.id] = photo

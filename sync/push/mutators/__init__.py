@@ -1,0 +1,34 @@
+"""The mutation registry: each wire mutation type → its :class:`Mutator`, one module per family. Adding a
+mutation is its Struct in :mod:`sync.protocol`, a module (or a function in a family's module) and one line
+here; the push (:mod:`sync.push.transaction`) and the reference client (:mod:`sync.client`) both dispatch
+through :data:`REGISTRY`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sync.protocol import (
+    AddNote,
+    AddPhoto,
+    EditNote,
+    Mutation,
+    RemovePhoto,
+    ResolveConflict,
+    SetAnswer,
+    SetPhotoCaption,
+    SubmitInspection,
+)
+from sync.push.mutators import answers, conflicts, notes, photos, submit
+from sync.push.mutators.base import Mutator
+
+REGISTRY: Mapping[type[Mutation], Mutator[Any]] = {
+    SetAnswer: answers.SET_ANSWER,
+    AddNote: notes.ADD_NOTE,
+    EditNote: notes.EDIT_NOTE,
+    AddPhoto: photos.ADD_PHOTO,
+    RemovePhoto: photos.REMOVE_PHOTO,
+    SetPhotoCaption: photos.SET_PHOTO_CAPTION,
+    ResolveConflict: conflicts.RESOLVE_CONFLICT,
+    SubmitInspection: submit.SUBMIT_INSPECTION,
+}

@@ -1,0 +1,71 @@
+"""``resolveConflict``: a person picks the value of a register with an open conflict. A resolution made
+before the conflict last changed joins it as a candidate instead of closing it."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sync import policy
+from sync.policy import Candidate
+from sync.protocol import MutationResult, ResolveConflict
+from sync.push import checks
+from sync.push.batch import PushBatch, Wanted
+from sync.push.checks import Rejected
+from sync.push.mutators.base import Mutator, Owners, View, mark_pending
+from sync.push.registers import register_changed, write_register
+
+
+def needs(m: ResolveConflict, wanted: Wanted) -> None:
+    wanted.conflicts.add(m.args.conflict_id)
+
+
+def target(m: ResolveConflict, owners: Owners) -> UUID | None:
+    return owners.get(m.args.conflict_id, m.args.inspection_id)
+
+
+async def resolve_conflict(batch: PushBatch, m: ResolveConflict) -> MutationResult:
+    inspection = checks.target_inspection(batch, m, target(m, batch.owners))
+    conflict = batch.conflicts.get(m.args.conflict_id)
+    if conflict is None:
+        raise Rejected("unknown_conflict", f"conflict {m.args.conflict_id} does not exist")
+    row = batch.registers[conflict.register_key]
+    if row.field == "caption":
+        if not isinstance(m.args.value, str):
+            raise Rejected("invalid_value", "a caption is text")
+        checks.check_text(m.args.value)
+    else:
+        rules = checks.item_rules(batch, inspection, row.item_code)
+        checks.check_value(rules, row.item_code, row.field, m.args.value)
+    write = batch.write(m, m.args.value, m.args.base_version)
+    if conflict.status != "open":
+        # Already resolved: this is a plain write on the register, judged by the same policy.
+        return write_register(batch, m, inspection, row, write)
+    version = batch.bump(inspection)
+    details = {"conflict": str(conflict.id), "value": write.value, "base": write.base_version}
+    if policy.conflict_is_stale(conflict, write.base_version):
+        # The conflict changed after the resolver saw it: their choice joins it, never overwrites.
+        conflict.candidates = policy.put_candidate(conflict.candidates, Candidate.of_write(write))
+        conflict.version = version
+        batch.dirty_conflicts.add(conflict.id)
+        row.state.version = version
+        register_changed(batch, row)
+        batch.log(m, row.key, details | {"stale": True})
+        return MutationResult(id=m.id, status="conflict", conflict_id=conflict.id, version=version)
+    row.state = policy.resolved(write, version)
+    conflict.status, conflict.resolution, conflict.resolved_by, conflict.version = (
+        "resolved",
+        write.value,
+        batch.caller.user_id,
+        version,
+    )
+    batch.dirty_conflicts.add(conflict.id)
+    register_changed(batch, row)
+    batch.log(m, row.key, details)
+    return MutationResult(id=m.id, status="applied", version=version)
+
+
+def replay(view: View, m: ResolveConflict) -> None:
+    mark_pending(view, f"conflict/{m.args.conflict_id}", {"status": "resolved", "resolution": m.args.value})
+
+
+RESOLVE_CONFLICT = Mutator(target=target, needs=needs, apply=resolve_conflict, replay=replay)
