@@ -94,11 +94,13 @@ def applied(current: Register | None, write: Write, version: int) -> Register:
 
 
 def resolved(write: Write, version: int) -> Register:
-    """The register after a person resolved its conflict: they saw everything up to ``version``."""
+    """The register after a person resolved its conflict. Another device's write based before ``version``
+    did not see the resolution and conflicts; the resolver's own later edits, whose base is the register as
+    it saw the conflict (``write.base_version``), follow the resolution as its sequential edits."""
     return Register(
         value=write.value,
         version=version,
-        run_start=version,
+        run_start=write.base_version,
         user_id=write.user_id,
         client_id=write.client_id,
         hlc=write.hlc,

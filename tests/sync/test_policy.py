@@ -77,9 +77,16 @@ def test_one_candidate_per_client() -> None:
 
 def test_resolution_sees_everything() -> None:
     resolved = policy.resolved(write("C", 9, "a"), 10)
-    assert (resolved.run_start, resolved.conflict_id) == (10, None)
+    assert resolved.conflict_id is None
     assert policy.decide(resolved, write("D", 10, "b")) is Outcome.APPLY
     assert policy.decide(resolved, write("D", 9, "b")) is Outcome.CONFLICT_NEW
+
+
+def test_the_resolvers_own_later_edit_follows_its_resolution() -> None:
+    # a resolved at 10 having seen the conflict at 9; its next edit, queued before the resolution came back,
+    # still carries base 9: a sequential edit of its own, never a conflict of a device with itself
+    resolved = policy.resolved(write("C", 9, "a"), 10)
+    assert policy.decide(resolved, write("D", 9, "a")) is Outcome.APPLY
 
 
 def test_stale_resolution() -> None:

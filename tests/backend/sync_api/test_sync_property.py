@@ -280,6 +280,8 @@ def run_machine(app: Litestar, demo: dict[str, Any], max_examples: int) -> None:
                             writers[key],
                         )
                     members[result.conflict_id].add(client_id)
+                    if key in holder:  # a new conflict keeps the value it found as a candidate
+                        members[result.conflict_id].add(holder[key])
                     record = conflicts[str(result.conflict_id)]
                     assert record["register_key"] == key
                     stale_resolution = (
