@@ -40,10 +40,16 @@ export function createActions({ state, db, api, engines }) {
   }
 
   async function loadSession() {
-    const session = await db.get('meta', 'session');
-    state.session.value = session || null;
-    state.assignments.value = (await db.get('meta', 'assignments')) || [];
-    state.sync.value = { ...state.sync.value, lastSyncAt: (await db.get('meta', 'lastSyncAt')) || null };
+    const [session, assignments, lastSyncAt] = await Promise.all([
+      db.get('meta', 'session'),
+      db.get('meta', 'assignments'),
+      db.get('meta', 'lastSyncAt'),
+    ]);
+    batch(() => {
+      state.session.value = session || null;
+      state.assignments.value = assignments || [];
+      state.sync.value = { ...state.sync.value, lastSyncAt: lastSyncAt || null };
+    });
   }
 
   // Work on this device that has not reached the server: queued mutations and photo bytes not yet stored.

@@ -11,7 +11,7 @@ import { useEffect, useMemo, useState } from '../vendor/preact/hooks.js';
 
 // The first screen of articles renders at once; the rest follow in slices between frames, so a long
 // standard on a slow tablet answers a tap while it is still being laid out.
-const FIRST_SLICE = 12;
+const FIRST_SLICE = 6;
 const SLICE = 20;
 
 const LOCKED = new Set(['submitted', 'accepted']);
