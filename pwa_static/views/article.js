@@ -59,7 +59,7 @@ function Notes({ app, ctx, article, notes }) {
     setText('');
   }
   return html`<div class="notes">
-    ${notes.map((n) => html`<p class="note" data-testid="note" key=${n.id}>${n.text}${n.pending ? html` <span class="muted">(${t('photo_queued')})</span>` : ''}</p>`)}
+    ${notes.map((n) => html`<p class="note" data-testid="note" key=${n.id}>${n.text}${n.pending ? html` <span class="muted">(${t('notSynced')})</span>` : ''}</p>`)}
     ${!ctx.locked && html`<label for=${id} class="label">${t('notes')}</label>
     <textarea id=${id} data-testid="note-input" rows="2" placeholder=${t('notePlaceholder')} value=${text}
       onInput=${(e) => setText(e.currentTarget.value)}></textarea>
