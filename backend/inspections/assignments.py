@@ -8,6 +8,7 @@ from uuid import UUID
 
 from backend.accounts.schemas import AuthUser
 from backend.accounts.scope import visible_inspection_ids
+from backend.errors import NotFound
 from backend.inspections.schemas import AssignmentOut, TeamMemberOut
 from backend.inspections.tables import Inspection, InspectionMember
 from backend.standards.services import get_standard
@@ -24,7 +25,7 @@ async def _standard_facts(standard_ids: set[str]) -> dict[str, tuple[str, frozen
     for standard_id in standard_ids:
         try:
             standard = await get_standard(standard_id=standard_id)
-        except Exception:  # a draft's standard may be gone; the list still shows the inspection
+        except NotFound:  # a draft may name a standard not yet imported; the list still shows the inspection
             facts[standard_id] = (standard_id, frozenset())
             continue
         facts[standard_id] = (standard.name, frozenset(a.number for _, a, _ in walk_articles(standard)))

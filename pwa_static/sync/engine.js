@@ -83,10 +83,8 @@ export function createSyncEngine({ db, api, hooks }) {
       } catch (err) {
         if (err instanceof HttpError && err.status === 409 && err.problem.code === 'mutation_gap') {
           const expected = err.problem.expected ?? err.problem.expectedId;
-          if (typeof expected === 'number' && expected < batch[0].id) {
-            await acknowledge(db, expected - 1);
-          }
-          if (typeof expected === 'number') await renumberFrom(db, expected);
+          if (typeof expected !== 'number') throw err;
+          await renumberFrom(db, expected);
           continue;
         }
         throw err;

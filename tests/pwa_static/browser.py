@@ -175,16 +175,21 @@ class Api:
         self.close()
 
 
+# Reads the app's IndexedDB from the page (plain IndexedDB: the test does not rely on the app's modules);
+# the body sees `db` and `ask(request)`.
+_IDB_READ = """async () => {
+  const ask = (request) => new Promise((ok, err) => { request.onsuccess = () => ok(request.result); request.onerror = err; });
+  const db = await ask(indexedDB.open('fieldcheck'));
+  try { %s } finally { db.close(); }
+}"""
+
+
 def idb_counts(page: Page) -> dict[str, int]:
     """How many queued mutations and photos the page's IndexedDB holds."""
     result: str = page.evaluate(
-        """async () => {
-          const db = await new Promise((ok, err) => { const r = indexedDB.open('fieldcheck'); r.onsuccess = () => ok(r.result); r.onerror = err; });
-          const count = (store) => new Promise((ok) => { const r = db.transaction(store).objectStore(store).count(); r.onsuccess = () => ok(r.result); });
-          const out = { mutations: await count('mutations'), photos: await count('photos') };
-          db.close();
-          return JSON.stringify(out);
-        }"""
+        _IDB_READ
+        % """const count = (store) => ask(db.transaction(store).objectStore(store).count());
+             return JSON.stringify({ mutations: await count('mutations'), photos: await count('photos') });"""
     )
     counts: dict[str, int] = json.loads(result)
     return counts
@@ -193,11 +198,6 @@ def idb_counts(page: Page) -> dict[str, int]:
 def session_expiry(page: Page) -> str:
     """When the token the app holds expires (ISO 8601, from the login answer it stored)."""
     expires: str = page.evaluate(
-        """async () => {
-          const db = await new Promise((ok, err) => { const r = indexedDB.open('fieldcheck'); r.onsuccess = () => ok(r.result); r.onerror = err; });
-          const session = await new Promise((ok) => { const r = db.transaction('meta').objectStore('meta').get('session'); r.onsuccess = () => ok(r.result); });
-          db.close();
-          return session.expiresAt;
-        }"""
+        _IDB_READ % "return (await ask(db.transaction('meta').objectStore('meta').get('session'))).expiresAt;"
     )
     return expires
