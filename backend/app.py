@@ -48,6 +48,7 @@ def _secret_key(settings: Settings) -> str:
 
 def route_handlers() -> list[ControllerRouterHandler]:
     from backend.evidence.controllers import EvidenceController
+    from backend.improvement.controllers import PlanController, RoundImprovementController
     from backend.inspections.controllers import (
         ApplicationController,
         AssignmentController,
@@ -105,6 +106,8 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RoundOfficeController,
         RankingController,
         ConflictResolveController,
+        PlanController,
+        RoundImprovementController,
         AppShellController,
     ]
 

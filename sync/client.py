@@ -25,10 +25,17 @@ from sync.protocol import (
     AddNoteArgs,
     AddPhoto,
     AddPhotoArgs,
+    AttachImprovementPhoto,
+    AttachImprovementPhotoArgs,
+    CreateImprovement,
+    CreateImprovementArgs,
     DelOp,
     EditNote,
     EditNoteArgs,
     Field,
+    ImprovementField,
+    ImprovementKind,
+    ImprovementStatus,
     Mutation,
     MutationResult,
     PullRequest,
@@ -41,6 +48,10 @@ from sync.protocol import (
     ResolveConflictArgs,
     SetAnswer,
     SetAnswerArgs,
+    SetImprovementField,
+    SetImprovementFieldArgs,
+    SetImprovementStatus,
+    SetImprovementStatusArgs,
     SetPhotoCaption,
     SetPhotoCaptionArgs,
     SubmitInspection,
@@ -219,6 +230,59 @@ class SyncClient:
         return self._queue(
             SubmitInspection(id=mid, hlc=hlc, args=SubmitInspectionArgs(inspection_id=inspection_id))
         )
+
+    def create_improvement(
+        self,
+        inspection_id: UUID,
+        item_code: str,
+        gap: str,
+        kind: ImprovementKind,
+        *,
+        owner: str = "",
+        due_date: str | None = None,
+        requirement_id: str | None = None,
+        improvement_id: UUID | None = None,
+    ) -> UUID:
+        improvement_id = improvement_id or uuid.uuid4()
+        mid, hlc = self._new()
+        args = CreateImprovementArgs(
+            inspection_id=inspection_id,
+            improvement_id=improvement_id,
+            item_code=item_code,
+            gap=gap,
+            kind=kind,
+            owner=owner,
+            due_date=due_date,
+            requirement_id=requirement_id,
+        )
+        self._queue(CreateImprovement(id=mid, hlc=hlc, args=args))
+        return improvement_id
+
+    def set_improvement_field(
+        self,
+        improvement_id: UUID,
+        field: ImprovementField,
+        value: str | None,
+        base_version: int | None = None,
+    ) -> int:
+        if base_version is None:
+            seen = self.store.get(f"improvement/{improvement_id}", {})
+            base_version = int(seen.get("fieldVersions", {}).get(field, 0))
+        mid, hlc = self._new()
+        args = SetImprovementFieldArgs(
+            improvement_id=improvement_id, field=field, value=value, base_version=base_version
+        )
+        return self._queue(SetImprovementField(id=mid, hlc=hlc, args=args))
+
+    def set_improvement_status(self, improvement_id: UUID, status: ImprovementStatus) -> int:
+        mid, hlc = self._new()
+        args = SetImprovementStatusArgs(improvement_id=improvement_id, status=status)
+        return self._queue(SetImprovementStatus(id=mid, hlc=hlc, args=args))
+
+    def attach_improvement_photo(self, improvement_id: UUID, photo_id: UUID) -> int:
+        mid, hlc = self._new()
+        args = AttachImprovementPhotoArgs(improvement_id=improvement_id, photo_id=photo_id)
+        return self._queue(AttachImprovementPhoto(id=mid, hlc=hlc, args=args))
 
     # ------------------------------------------------------------------------------------ network
 

@@ -89,6 +89,44 @@ class SubmitInspectionArgs(_Wire):
     inspection_id: UUID
 
 
+# The improvement plan (docs/improvement.md): kinds, statuses and the fields that are registers.
+ImprovementKind = Literal["soon", "continuous", "needs_support"]
+ImprovementStatus = Literal["open", "in_progress", "done", "needs_support"]
+ImprovementField = Literal["gap", "kind", "owner", "dueDate"]
+
+
+class CreateImprovementArgs(_Wire):
+    # the clinic's self-assessment inspection (gives the facility and the round)
+    inspection_id: UUID
+    improvement_id: UUID
+    item_code: str
+    gap: str
+    kind: ImprovementKind
+    owner: str = ""
+    due_date: str | None = None
+    requirement_id: str | None = None
+
+
+class SetImprovementFieldArgs(_Wire):
+    improvement_id: UUID
+    field: ImprovementField
+    value: str | None
+    base_version: int = 0
+    inspection_id: UUID | None = None
+
+
+class SetImprovementStatusArgs(_Wire):
+    improvement_id: UUID
+    status: ImprovementStatus
+    inspection_id: UUID | None = None
+
+
+class AttachImprovementPhotoArgs(_Wire):
+    improvement_id: UUID
+    photo_id: UUID
+    inspection_id: UUID | None = None
+
+
 # ------------------------------------------------------------------------------------------ mutations
 
 
@@ -129,6 +167,22 @@ class SubmitInspection(_Mutation, tag="submitInspection"):
     args: SubmitInspectionArgs
 
 
+class CreateImprovement(_Mutation, tag="createImprovement"):
+    args: CreateImprovementArgs
+
+
+class SetImprovementField(_Mutation, tag="setImprovementField"):
+    args: SetImprovementFieldArgs
+
+
+class SetImprovementStatus(_Mutation, tag="setImprovementStatus"):
+    args: SetImprovementStatusArgs
+
+
+class AttachImprovementPhoto(_Mutation, tag="attachImprovementPhoto"):
+    args: AttachImprovementPhotoArgs
+
+
 Mutation: TypeAlias = (
     SetAnswer
     | AddNote
@@ -138,6 +192,10 @@ Mutation: TypeAlias = (
     | SetPhotoCaption
     | ResolveConflict
     | SubmitInspection
+    | CreateImprovement
+    | SetImprovementField
+    | SetImprovementStatus
+    | AttachImprovementPhoto
 )
 MUTATION_TYPES: tuple[type[Mutation], ...] = (
     SetAnswer,
@@ -148,6 +206,10 @@ MUTATION_TYPES: tuple[type[Mutation], ...] = (
     SetPhotoCaption,
     ResolveConflict,
     SubmitInspection,
+    CreateImprovement,
+    SetImprovementField,
+    SetImprovementStatus,
+    AttachImprovementPhoto,
 )
 MUTATION_NAMES: frozenset[str] = frozenset(str(t.__struct_config__.tag) for t in MUTATION_TYPES)
 

@@ -69,6 +69,8 @@ _ROW_QUERIES = {
     "answer": (
         'SELECT "inspection_id", "item_code", "field", "value", "version", "user_id", "client_id", "hlc", '
         '"conflict_id" FROM "answer_register" WHERE "inspection_id" = ? AND "field" <> \'caption\' '
+        # improvement fields are registers too; their item row carries them (kind "improvement")
+        "AND \"key\" NOT LIKE 'improvement/%' "
     ),
     "note": (
         'SELECT "id", "inspection_id", "item_code", "author_id", "text", "version", "hlc" FROM "note_entry" '
@@ -78,6 +80,11 @@ _ROW_QUERIES = {
         'SELECT "id", "inspection_id", "item_code", "requirement_id", "sha256", "size", "mime", "taken_at", '
         '"caption", "caption_version", "deleted", "version", "created_by", "flags" FROM "photo" '
         'WHERE "inspection_id" = ? '
+    ),
+    "improvement": (
+        'SELECT "id", "inspection_id", "facility_id", "round_id", "item_code", "requirement_id", "gap", "kind", '
+        '"owner", "due_date", "status", "photo_ids", "grade_before", "done_version", "field_versions", "version", '
+        '"created_by", "created_at", "status_changed_at" FROM "improvement_item" WHERE "inspection_id" = ? '
     ),
     "conflict": (
         'SELECT "id", "inspection_id", "register_key", "item_code", "field", "base_version", "candidates", "status", '
@@ -331,8 +338,35 @@ def _op(
                 "flags": visible_flags(r["flags"], can_read),
             },
         ), None
+    if kind == "improvement":
+        return PutOp(f"improvement/{r['id']}", improvement_value(r)), None
     record = conflict_record(r)
     return PutOp(f"conflict/{r['id']}", record), record
+
+
+def improvement_value(r: dict[str, Any]) -> dict[str, Any]:
+    """An improvement plan item as pull sends it (docs/improvement.md)."""
+    return {
+        "id": str(r["id"]),
+        "inspectionId": str(r["inspection_id"]),
+        "facilityId": str(r["facility_id"]),
+        "roundId": str(r["round_id"]),
+        "itemCode": r["item_code"],
+        "requirementId": r["requirement_id"],
+        "gap": r["gap"],
+        "kind": r["kind"],
+        "owner": r["owner"],
+        "dueDate": r["due_date"],
+        "status": r["status"],
+        "photoIds": msgspec.json.decode(r["photo_ids"]),
+        "gradeBefore": msgspec.json.decode(r["grade_before"]),
+        "doneVersion": int(r["done_version"]),
+        "fieldVersions": msgspec.json.decode(r["field_versions"]),
+        "version": int(r["version"]),
+        "createdBy": _s(r["created_by"]),
+        "createdAt": _iso(r["created_at"]),
+        "statusChangedAt": None if r["status_changed_at"] is None else _iso(r["status_changed_at"]),
+    }
 
 
 def conflict_record(r: dict[str, Any]) -> dict[str, Any]:

@@ -108,4 +108,47 @@ class SyncClient(Table, tablename="sync_client"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
-SYNC_TABLES: tuple[type[Table], ...] = (Photo, AnswerRegister, NoteEntry, SyncConflict, SyncClient)
+class ImprovementItem(Table, tablename="improvement_item"):
+    """An item of a clinic's improvement plan (整改清单), anchored on its self-assessment inspection (which
+    gives the facility and round, the lock and the version counter). Its text fields are registers
+    (``answer_register`` rows keyed ``improvement/<id>/<field>``, written by :mod:`sync.push.registers`);
+    this row holds their current values. ``status`` is a server state machine, ``photo_ids`` an add-wins set."""
+
+    id = UUID(primary_key=True)
+    inspection_id = UUID(index=True)
+    facility_id = UUID(index=True)
+    round_id = UUID(index=True)
+    # the article (and optionally one of its requirement items) the gap is about
+    item_code = Varchar(length=40)
+    requirement_id = Varchar(length=20, null=True, default=None)
+    gap = Text(default="")
+    # soon (近期能够实现) | continuous (持续改进) | needs_support (需要政府或部门支持)
+    kind = Varchar(length=20)
+    owner = Varchar(length=200, default="")
+    # YYYY-MM-DD or NULL
+    due_date = Varchar(length=10, null=True, default=None)
+    # open | in_progress | done | needs_support
+    status = Varchar(length=20, default="open")
+    # JSON list of photo ids (photos of the same inspection and article) showing the fix
+    photo_ids = Text(default="[]")
+    # JSON of the article's self-assessed answer when the item was created (the "before" of 已改进 C→B)
+    grade_before = Text(default="null")
+    # inspection version at which the item was last marked done (0: never)
+    done_version = Integer(default=0)
+    # JSON {field: register version}: what a device sends as baseVersion when it edits a field
+    field_versions = Text(default="{}")
+    version = Integer(default=0)
+    created_by = UUID(null=True, default=None)
+    client_id = Varchar(length=100, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    status_changed_at = Timestamptz(null=True, default=None)
+
+
+SYNC_TABLES: tuple[type[Table], ...] = (
+    Photo,
+    AnswerRegister,
+    NoteEntry,
+    SyncConflict,
+    SyncClient,
+    ImprovementItem,
+)

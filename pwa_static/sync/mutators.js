@@ -57,6 +57,13 @@ export const MUTATORS = {
     const conflict = view.get(key);
     if (!conflict) return;
     put(view, key, { ...conflict, status: 'resolved', resolution: a.value, pending: true });
+    if (conflict.registerKey?.startsWith('improvement/')) {
+      // improvement/<id>/<field>: the item carries its field registers
+      const [, id, field] = conflict.registerKey.split('/');
+      const item = view.get(`improvement/${id}`);
+      if (item) put(view, `improvement/${id}`, { ...item, [field]: a.value, pending: true });
+      return;
+    }
     const registerKey = `answer/${conflict.inspectionId}/${conflict.itemCode}/${conflict.field}`;
     if (view.get(registerKey)) {
       put(view, registerKey, { ...view.get(registerKey), value: a.value, conflictId: null, pending: true });
@@ -66,6 +73,46 @@ export const MUTATORS = {
     const key = `inspection/${a.inspectionId}`;
     const inspection = view.get(key);
     if (inspection) put(view, key, { ...inspection, status: 'submitted', pending: true });
+  },
+  // The improvement plan (docs/improvement.md): items live on the clinic's self-assessment.
+  createImprovement(view, a, me) {
+    const key = `improvement/${a.improvementId}`;
+    if (view.get(key)) return;
+    put(view, key, {
+      id: a.improvementId,
+      inspectionId: a.inspectionId,
+      itemCode: a.itemCode,
+      requirementId: a.requirementId ?? null,
+      gap: a.gap,
+      kind: a.kind,
+      owner: a.owner || '',
+      dueDate: a.dueDate ?? null,
+      status: a.kind === 'needs_support' ? 'needs_support' : 'open',
+      photoIds: [],
+      fieldVersions: {},
+      createdBy: me.userId,
+      pending: true,
+    });
+  },
+  setImprovementField(view, a) {
+    const key = `improvement/${a.improvementId}`;
+    const item = view.get(key);
+    if (!item) return;
+    const next = { ...item, [a.field]: a.value, pending: true };
+    if (a.field === 'kind' && item.status === 'needs_support' && a.value !== 'needs_support') next.status = 'open';
+    put(view, key, next);
+  },
+  setImprovementStatus(view, a) {
+    const key = `improvement/${a.improvementId}`;
+    const item = view.get(key);
+    if (item) put(view, key, { ...item, status: a.status, pending: true });
+  },
+  attachImprovementPhoto(view, a) {
+    const key = `improvement/${a.improvementId}`;
+    const item = view.get(key);
+    if (!item) return;
+    const ids = item.photoIds || [];
+    if (!ids.includes(a.photoId)) put(view, key, { ...item, photoIds: [...ids, a.photoId], pending: true });
   },
 };
 

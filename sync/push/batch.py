@@ -80,6 +80,45 @@ class PhotoRow:
 
 
 @dataclass(slots=True)
+class ImprovementRow:
+    """An improvement plan item (``improvement_item``); ``field_versions`` are its registers' versions."""
+
+    id: UUID
+    inspection_id: UUID
+    facility_id: UUID
+    round_id: UUID
+    item_code: str
+    requirement_id: str | None
+    gap: str
+    kind: str
+    owner: str
+    due_date: str | None
+    status: str
+    photo_ids: list[str]
+    grade_before: Any
+    done_version: int
+    field_versions: dict[str, int]
+    version: int
+    created_by: UUID | None
+    client_id: str
+    status_changed_at: datetime | None = None
+    is_new: bool = False
+
+
+@dataclass(slots=True, frozen=True)
+class PlanInspection:
+    """What an improvement plan needs of its inspection: only a self-assessment carries a plan."""
+
+    stage: str
+    facility_id: UUID
+    round_id: UUID
+
+
+def improvement_register_key(improvement_id: UUID | str, field: str) -> str:
+    return f"improvement/{improvement_id}/{field}"
+
+
+@dataclass(slots=True)
 class Wanted:
     """What the mutations of a push name, so that :mod:`sync.push.load` reads it with one query per table."""
 
@@ -90,6 +129,11 @@ class Wanted:
     answers: set[tuple[UUID, str, str]] = field(default_factory=set)
     captions: set[UUID] = field(default_factory=set)
     shas: set[str] = field(default_factory=set)
+    improvements: set[UUID] = field(default_factory=set)
+    # (improvement, field) of improvement registers
+    improvement_fields: set[tuple[UUID, str]] = field(default_factory=set)
+    # inspections a new improvement is created on (their stage, facility and round are read)
+    plans: set[UUID] = field(default_factory=set)
 
 
 @dataclass
@@ -105,12 +149,15 @@ class PushBatch:
     notes: dict[UUID, NoteRow] = field(default_factory=dict)
     photos: dict[UUID, PhotoRow] = field(default_factory=dict)
     stored_blobs: set[str] = field(default_factory=set)
+    improvements: dict[UUID, ImprovementRow] = field(default_factory=dict)
+    plan_inspections: dict[UUID, PlanInspection] = field(default_factory=dict)
     dirty_registers: set[str] = field(default_factory=set)
     dirty_conflicts: set[UUID] = field(default_factory=set)
     dirty_notes: set[UUID] = field(default_factory=set)
     dirty_photos: set[UUID] = field(default_factory=set)
+    dirty_improvements: set[UUID] = field(default_factory=set)
     audit: list[AuditEntry] = field(default_factory=list)
-    # inspection of each note/photo/conflict named without its inspection id
+    # inspection of each note/photo/conflict/improvement named without its inspection id
     owners: dict[UUID, UUID] = field(default_factory=dict)
     # the caller's id as the audit log writes it (once per push, not once per mutation)
     user_text: str = field(init=False, default="")

@@ -10,7 +10,18 @@ import msgspec
 
 from sync.policy import Candidate, ConflictState, Register
 from sync.protocol import Mutation
-from sync.push.batch import InspectionRow, NoteRow, PhotoRow, PushBatch, RegisterRow, Wanted, caption_key
+from sync.push.batch import (
+    ImprovementRow,
+    InspectionRow,
+    NoteRow,
+    PhotoRow,
+    PlanInspection,
+    PushBatch,
+    RegisterRow,
+    Wanted,
+    caption_key,
+    improvement_register_key,
+)
 from sync.push.mutators import REGISTRY
 from sync.sql import as_uuid, opt_uuid
 
@@ -35,12 +46,29 @@ async def load(batch: PushBatch, mutations: list[Mutation]) -> None:
     # Everything below is read under the inspection locks.
     if wanted.conflicts:
         await _conflicts(batch, list(wanted.conflicts))
+    # a resolution of a conflict on an improvement field moves that item too
+    improvement_ids = wanted.improvements | {
+        UUID(c.register_key.split("/")[1])
+        for c in batch.conflicts.values()
+        if c.register_key.startswith("improvement/")
+    }
+    if improvement_ids:
+        await _improvements(batch, list(improvement_ids))
+    if wanted.plans:
+        await _plan_inspections(batch, [i for i in wanted.plans if i in batch.inspections])
     keys = {
         batch.inspections[iid].answer_key(item_code, field)
         for iid, item_code, field in wanted.answers
         if iid in batch.inspections
     }
     keys |= {caption_key(photo_id) for photo_id in wanted.captions}
+    keys |= {improvement_register_key(iid, f) for iid, f in wanted.improvement_fields}
+    # an improvement item follows its article's self-assessed answer (the grade before, 已改进 C→B)
+    keys |= {
+        batch.inspections[imp.inspection_id].answer_key(imp.item_code, "value")
+        for imp in batch.improvements.values()
+        if imp.inspection_id in batch.inspections
+    }
     keys |= {c.register_key for c in batch.conflicts.values()}
     if keys:
         await _registers(batch, list(keys))
@@ -66,6 +94,7 @@ async def _owners(batch: PushBatch, wanted: Wanted) -> None:
         ("note_entry", wanted.notes),
         ("photo", wanted.photos),
         ("sync_conflict", wanted.conflicts),
+        ("improvement_item", wanted.improvements),
     ):
         if ids:
             select = f'SELECT "id", "inspection_id" FROM "{table}"'  # noqa: S608
@@ -180,3 +209,44 @@ async def _photos(batch: PushBatch, ids: list[UUID]) -> None:
             client_id=row["client_id"],
         )
         batch.photos[photo.id] = photo
+
+
+async def _improvements(batch: PushBatch, ids: list[UUID]) -> None:
+    select = (
+        'SELECT "id", "inspection_id", "facility_id", "round_id", "item_code", "requirement_id", "gap", "kind", '
+        '"owner", "due_date", "status", "photo_ids", "grade_before", "done_version", "field_versions", '
+        '"version", "created_by", "client_id", "status_changed_at" FROM "improvement_item"'
+    )
+    for row in await batch.sql.fetch_in(select, '"id"', ids):
+        item = ImprovementRow(
+            id=as_uuid(row["id"]),
+            inspection_id=as_uuid(row["inspection_id"]),
+            facility_id=as_uuid(row["facility_id"]),
+            round_id=as_uuid(row["round_id"]),
+            item_code=row["item_code"],
+            requirement_id=row["requirement_id"],
+            gap=row["gap"],
+            kind=row["kind"],
+            owner=row["owner"],
+            due_date=row["due_date"],
+            status=row["status"],
+            photo_ids=list(msgspec.json.decode(row["photo_ids"])),
+            grade_before=msgspec.json.decode(row["grade_before"]),
+            done_version=int(row["done_version"]),
+            field_versions=dict(msgspec.json.decode(row["field_versions"])),
+            version=int(row["version"]),
+            created_by=opt_uuid(row["created_by"]),
+            client_id=row["client_id"],
+            status_changed_at=row["status_changed_at"],
+        )
+        batch.improvements[item.id] = item
+
+
+async def _plan_inspections(batch: PushBatch, ids: list[UUID]) -> None:
+    if not ids:
+        return
+    select = 'SELECT "id", "stage", "facility", "round" FROM "inspection"'
+    for row in await batch.sql.fetch_in(select, '"id"', ids):
+        batch.plan_inspections[as_uuid(row["id"])] = PlanInspection(
+            stage=row["stage"], facility_id=as_uuid(row["facility"]), round_id=as_uuid(row["round"])
+        )

@@ -27,11 +27,13 @@ async def write(batch: PushBatch) -> None:
     await _conflicts(sql, batch, now)
     await _notes(sql, batch, now)
     await _photos(sql, batch, now)
+    await _improvements(sql, batch, now)
     await _inspections(sql, batch)
     batch.dirty_registers.clear()
     batch.dirty_conflicts.clear()
     batch.dirty_notes.clear()
     batch.dirty_photos.clear()
+    batch.dirty_improvements.clear()
 
 
 async def _registers(sql: Sql, batch: PushBatch) -> None:
@@ -144,6 +146,45 @@ async def _photos(sql: Sql, batch: PushBatch, now: datetime) -> None:
                 False,
             )
             for p in (batch.photos[i] for i in sorted(batch.dirty_photos))
+        ],
+    )
+
+
+async def _improvements(sql: Sql, batch: PushBatch, now: datetime) -> None:
+    await sql.executemany(
+        'INSERT INTO "improvement_item" ("id", "inspection_id", "facility_id", "round_id", "item_code", '
+        '"requirement_id", "gap", "kind", "owner", "due_date", "status", "photo_ids", "grade_before", '
+        '"done_version", "field_versions", "version", "created_by", "client_id", "created_at", '
+        '"status_changed_at") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) '
+        'ON CONFLICT ("id") DO UPDATE SET "gap" = excluded."gap", "kind" = excluded."kind", '
+        '"owner" = excluded."owner", "due_date" = excluded."due_date", "status" = excluded."status", '
+        '"photo_ids" = excluded."photo_ids", "done_version" = excluded."done_version", '
+        '"field_versions" = excluded."field_versions", "version" = excluded."version", '
+        '"status_changed_at" = excluded."status_changed_at"',
+        [
+            (
+                i.id,
+                i.inspection_id,
+                i.facility_id,
+                i.round_id,
+                i.item_code,
+                i.requirement_id,
+                i.gap,
+                i.kind,
+                i.owner,
+                i.due_date,
+                i.status,
+                _json(i.photo_ids),
+                _json(i.grade_before),
+                i.done_version,
+                _json(i.field_versions),
+                i.version,
+                i.created_by,
+                i.client_id,
+                now,
+                i.status_changed_at,
+            )
+            for i in (batch.improvements[k] for k in sorted(batch.dirty_improvements))
         ],
     )
 

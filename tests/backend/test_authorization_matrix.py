@@ -343,6 +343,25 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/rounds/{round_id:uuid}/exports/{kind:str}"): Row(
         allow("admin", "office"), lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/exports/conclusions"
     ),
+    # the improvement plan (read side; writes are sync mutations)
+    ("GET", "/api/improvement/inspections/{inspection_id:uuid}/targets"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/improvement/inspections/{ctx.demo['self_inspections'][0]}/targets",
+    ),
+    ("GET", "/api/improvement/inspections/{inspection_id:uuid}/items"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/improvement/inspections/{ctx.demo['self_inspections'][0]}/items",
+    ),
+    ("GET", "/api/improvement/rounds/{round_id:uuid}/plans"): Row(
+        allow("admin", "office"), lambda ctx, role: f"/api/improvement/rounds/{ctx.demo['round']}/plans"
+    ),
+    ("GET", "/api/improvement/rounds/{round_id:uuid}/needs-support"): Row(
+        allow("admin", "office"),
+        lambda ctx, role: f"/api/improvement/rounds/{ctx.demo['round']}/needs-support",
+    ),
+    ("GET", "/api/improvement/rounds/{round_id:uuid}/export"): Row(
+        allow("admin", "office"), lambda ctx, role: f"/api/improvement/rounds/{ctx.demo['round']}/export"
+    ),
     ("GET", "/api/rounds/{round_id:uuid}/conflicts"): Row(
         allow("admin", "office"), lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/conflicts"
     ),
@@ -676,6 +695,55 @@ SCOPE_CASES: list[ScopeCase] = [
         "out_of_scope",
     ),
     ("office", "GET", lambda c: f"/api/rounds/{c.round_other_city}/samples", None, 403, "out_of_scope"),
+    # improvement plans: another facility's plan, another city's facility or round
+    (
+        "clinic1",
+        "GET",
+        lambda c: f"/api/improvement/inspections/{c.demo['self_inspections'][1]}/items",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    (
+        "clinic1",
+        "GET",
+        lambda c: f"/api/improvement/inspections/{c.demo['self_inspections'][1]}/targets",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    (
+        "office",
+        "GET",
+        lambda c: f"/api/improvement/inspections/{c.demo['self_inspections'][6]}/items",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    (
+        "office",
+        "GET",
+        lambda c: f"/api/improvement/rounds/{c.round_other_city}/plans",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    (
+        "office",
+        "GET",
+        lambda c: f"/api/improvement/rounds/{c.round_other_city}/needs-support",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    (
+        "office",
+        "GET",
+        lambda c: f"/api/improvement/rounds/{c.round_other_city}/export",
+        None,
+        403,
+        "out_of_scope",
+    ),
     ("office", "GET", lambda c: f"/api/rounds/{c.round_other_city}/dashboard", None, 403, "out_of_scope"),
     ("office", "GET", lambda c: f"/api/rounds/{c.round_other_city}/conflicts", None, 403, "out_of_scope"),
     (

@@ -34,7 +34,12 @@ def answer(mid: int, **extra: object) -> dict[str, object]:
 
 
 def test_every_design_mutation_is_known() -> None:
+    # DESIGN §6's mutations, plus the improvement plan's (docs/improvement.md)
     assert {
+        "createImprovement",
+        "setImprovementField",
+        "setImprovementStatus",
+        "attachImprovementPhoto",
         "setAnswer",
         "addNote",
         "editNote",

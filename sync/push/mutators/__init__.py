@@ -11,15 +11,19 @@ from typing import Any
 from sync.protocol import (
     AddNote,
     AddPhoto,
+    AttachImprovementPhoto,
+    CreateImprovement,
     EditNote,
     Mutation,
     RemovePhoto,
     ResolveConflict,
     SetAnswer,
+    SetImprovementField,
+    SetImprovementStatus,
     SetPhotoCaption,
     SubmitInspection,
 )
-from sync.push.mutators import answers, conflicts, notes, photos, submit
+from sync.push.mutators import answers, conflicts, improvement, notes, photos, submit
 from sync.push.mutators.base import Mutator
 
 REGISTRY: Mapping[type[Mutation], Mutator[Any]] = {
@@ -31,4 +35,8 @@ REGISTRY: Mapping[type[Mutation], Mutator[Any]] = {
     SetPhotoCaption: photos.SET_PHOTO_CAPTION,
     ResolveConflict: conflicts.RESOLVE_CONFLICT,
     SubmitInspection: submit.SUBMIT_INSPECTION,
+    CreateImprovement: improvement.CREATE_IMPROVEMENT,
+    SetImprovementField: improvement.SET_IMPROVEMENT_FIELD,
+    SetImprovementStatus: improvement.SET_IMPROVEMENT_STATUS,
+    AttachImprovementPhoto: improvement.ATTACH_IMPROVEMENT_PHOTO,
 }

@@ -12,6 +12,7 @@ from sync.push import checks
 from sync.push.batch import PushBatch, Wanted
 from sync.push.checks import Rejected
 from sync.push.mutators.base import Mutator, Owners, View, mark_pending
+from sync.push.mutators.improvement import check_field
 from sync.push.registers import register_changed, write_register
 
 
@@ -24,19 +25,26 @@ def target(m: ResolveConflict, owners: Owners) -> UUID | None:
 
 
 async def resolve_conflict(batch: PushBatch, m: ResolveConflict) -> MutationResult:
-    inspection = checks.target_inspection(batch, m, target(m, batch.owners))
     conflict = batch.conflicts.get(m.args.conflict_id)
+    # an improvement plan stays editable after its self-assessment is submitted (docs/improvement.md)
+    plan = conflict is not None and conflict.register_key.startswith("improvement/")
+    inspection = checks.target_inspection(batch, m, target(m, batch.owners), editing=not plan)
     if conflict is None:
         raise Rejected("unknown_conflict", f"conflict {m.args.conflict_id} does not exist")
     row = batch.registers[conflict.register_key]
-    if row.field == "caption":
+    value = m.args.value
+    if plan:
+        if value is not None and not isinstance(value, str):
+            raise Rejected("invalid_value", "an improvement field is text")
+        value = check_field(row.field, value)
+    elif row.field == "caption":
         if not isinstance(m.args.value, str):
             raise Rejected("invalid_value", "a caption is text")
         checks.check_text(m.args.value)
     else:
         rules = checks.item_rules(batch, inspection, row.item_code)
         checks.check_value(rules, row.item_code, row.field, m.args.value)
-    write = batch.write(m, m.args.value, m.args.base_version)
+    write = batch.write(m, value, m.args.base_version)
     if conflict.status != "open":
         # Already resolved: this is a plain write on the register, judged by the same policy.
         return write_register(batch, m, inspection, row, write)

@@ -1,0 +1,133 @@
+"""The improvement plan's read side on both databases: suggestions from grades (for the tier aimed at),
+the improved-grade link, each clinic's plan and progress for the office, the needs-support list, the CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import httpx
+import pytest
+
+from backend.improvement.targets import aimed_tier, article_targets, improved
+from backend.standards import load_shipped
+from tests.backend.sync_api.sync_support import Devices
+from tests.conftest import login
+
+pytestmark = pytest.mark.usefixtures("demo")
+
+
+def test_targets_follow_the_tier_aimed_at() -> None:
+    standard = load_shipped("township-2018")
+    basic, source = aimed_tier(standard, None)
+    assert basic is not None
+    assert (basic.code, source) == ("basic", "lowest")
+    targets = article_targets(standard, basic)
+    # thresholds not transcribed: the floor C for basic articles; recommended ones are not in the basic tier
+    assert targets["1.1.1"] == "C"
+    assert "2.1.4" not in targets
+    recommended, source = aimed_tier(standard, "recommended")
+    assert recommended is not None
+    assert source == "application"
+    assert article_targets(standard, recommended)["2.1.4"] == "C"
+    # a tier with ratios: the grade most articles must reach (80% at C)
+    qualified, _ = aimed_tier(standard, "qualified")
+    assert article_targets(standard, qualified)["1.1.1"] == "C"
+    ranks = {"A": 3, "B": 2, "C": 1, "D": 0}
+    assert improved("C", "B", ranks)
+    assert not improved("B", "B", ranks)
+    assert not improved(None, "B", ranks)
+
+
+async def test_suggestions_improved_link_and_the_office_view(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    devices = Devices(client)
+    clinic = await devices.auth("clinic1")
+    office = await devices.auth("office")
+    plan = demo["self_inspections"][0]
+    phone = await devices.device("clinic1")
+    for item, grade in (("1.1.1", "D"), ("1.2.1", "C"), ("1.2.2", "D"), ("2.1.4", "D")):
+        phone.set_answer(plan, item, "value", grade)
+    await phone.sync()
+
+    url = f"/api/improvement/inspections/{plan}/targets"
+    answer = (await client.get(url, headers=clinic)).json()
+    assert (answer["tier"], answer["tierSource"]) == ("basic", "lowest")
+    assert answer["ranks"]["A"] > answer["ranks"]["D"]
+    assert [s["itemCode"] for s in answer["suggestions"]] == ["1.1.1", "1.2.2"]
+    assert answer["suggestions"][0]["sectionCode"] == "1"
+    assert answer["suggestions"][0]["grade"] == "D"
+    assert answer["suggestions"][0]["target"] == "C"
+    applied = await client.post(
+        "/api/applications",
+        headers=clinic,
+        json={"facilityId": str(demo["facilities"][0]), "roundId": str(demo["round"]), "tier": "recommended"},
+    )
+    assert applied.status_code == 201, applied.text
+    answer = (await client.get(url, headers=clinic)).json()
+    assert answer["tier"] == "recommended"
+    assert [s["itemCode"] for s in answer["suggestions"]] == ["1.1.1", "1.2.2", "2.1.4"]
+
+    # accepting a suggestion takes it off the list; fixing it and grading better links the two
+    fix = phone.create_improvement(plan, "1.1.1", "执业许可证过期", "soon", due_date="2020-01-01")
+    wait = phone.create_improvement(plan, "1.2.2", "需要增加编制", "needs_support")
+    phone.create_improvement(plan, "2.1.4", "中医馆建设", "continuous", due_date="2099-12-31")
+    phone.set_improvement_status(fix, "done")
+    await phone.sync()
+    phone.set_answer(plan, "1.1.1", "value", "B")
+    await phone.sync()
+    answer = (await client.get(url, headers=clinic)).json()
+    assert answer["suggestions"] == []
+    items = (await client.get(f"/api/improvement/inspections/{plan}/items", headers=office)).json()
+    by_code = {i["itemCode"]: i for i in items}
+    assert by_code["1.1.1"]["improved"] is True
+    assert (by_code["1.1.1"]["gradeBefore"], by_code["1.1.1"]["currentGrade"]) == ("D", "B")
+    assert by_code["1.1.1"]["overdue"] is False  # done items are never overdue
+    assert by_code["1.2.2"]["improved"] is False
+    assert by_code["1.1.1"]["sectionTitle"] == "功能任务与资源配置"
+    assert by_code["2.1.4"]["overdue"] is False
+
+    # an overdue open item, and the office's summary per clinic
+    late = phone.create_improvement(plan, "1.2.1", "制度未更新", "soon", due_date="2021-06-30")
+    await phone.sync()
+    plans = (await client.get(f"/api/improvement/rounds/{demo['round']}/plans", headers=office)).json()
+    mine = next(p for p in plans if p["inspectionId"] == str(plan))
+    assert (mine["total"], mine["done"], mine["overdue"], mine["needsSupport"], mine["improved"]) == (
+        4,
+        1,
+        1,
+        1,
+        1,
+    )
+    assert mine["byKind"]["soon"] == {"total": 2, "done": 1}
+    assert mine["byKind"]["needs_support"] == {"total": 1, "done": 0}
+    # every self-assessment of the office's region is listed, with or without a plan
+    assert len(plans) == sum(1 for p in plans if p["total"] == 0) + 1
+    assert mine["county"]
+
+    support = (
+        await client.get(f"/api/improvement/rounds/{demo['round']}/needs-support", headers=office)
+    ).json()
+    assert [(s["facilityName"], s["item"]["id"]) for s in support] == [(mine["facilityName"], str(wait))]
+
+    exported = await client.get(f"/api/improvement/rounds/{demo['round']}/export", headers=office)
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/csv")
+    text = exported.content.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert sorted(r["item"] for r in rows) == ["1.1.1", "1.2.1", "1.2.2", "2.1.4"]
+    row = next(r for r in rows if r["item"] == "1.2.1")
+    assert (row["kind"], row["status"], row["overdue"], row["gap"]) == ("soon", "open", "yes", "制度未更新")
+    assert next(r for r in rows if r["item"] == "1.1.1")["improved"] == "yes"
+    assert str(late)
+
+
+async def test_a_review_inspection_has_no_plan(client: httpx.AsyncClient, demo: dict[str, Any]) -> None:
+    office = await login(client, "office")
+    answer = await client.get(
+        f"/api/improvement/inspections/{demo['review_inspection']}/items", headers=office
+    )
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "not_self_assessment"
