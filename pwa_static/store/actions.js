@@ -150,6 +150,48 @@ export function createActions({ state, db, api, engines }) {
     const args = { inspectionId, itemCode, photoId, sha256, size: file.size, mime, takenAt };
     if (requirementId) args.requirementId = requirementId;
     await act('addPhoto', args, { photo });
+    return photoId;
+  }
+
+  // The improvement plan (docs/improvement.md): items on the clinic's self-assessment, edited offline.
+  async function createImprovement(inspectionId, fields) {
+    const improvementId = uuid();
+    const args = { inspectionId, improvementId, itemCode: fields.itemCode, gap: fields.gap, kind: fields.kind };
+    if (fields.owner) args.owner = fields.owner;
+    if (fields.dueDate) args.dueDate = fields.dueDate;
+    if (fields.requirementId) args.requirementId = fields.requirementId;
+    await act('createImprovement', args);
+    return improvementId;
+  }
+
+  async function setImprovementField(item, field, value) {
+    // the base is the field register's version as this device last saw it from the server
+    const confirmed = state.confirmed.value.get(`improvement/${item.id}`);
+    const baseVersion = confirmed?.fieldVersions?.[field] || 0;
+    await act('setImprovementField', { improvementId: item.id, inspectionId: item.inspectionId, field, value, baseVersion });
+  }
+
+  async function setImprovementStatus(item, status) {
+    await act('setImprovementStatus', { improvementId: item.id, inspectionId: item.inspectionId, status });
+  }
+
+  async function addImprovementPhoto(item, file) {
+    const photoId = await addPhoto(item.inspectionId, item.itemCode, file);
+    await act('attachImprovementPhoto', { improvementId: item.id, inspectionId: item.inspectionId, photoId });
+  }
+
+  // Target grades for the tier the clinic aims for: fetched online, kept in IndexedDB for offline use.
+  async function loadPlanTargets(inspectionId) {
+    const cached = await db.get('meta', `planTargets:${inspectionId}`);
+    if (cached) state.planTargets.value = new Map(state.planTargets.value).set(inspectionId, cached);
+    if (!state.online.value) return;
+    try {
+      const response = await api.get(`/api/improvement/inspections/${inspectionId}/targets`);
+      await db.put('meta', response.data, `planTargets:${inspectionId}`);
+      state.planTargets.value = new Map(state.planTargets.value).set(inspectionId, response.data);
+    } catch {
+      // offline or the server is away: the kept copy serves
+    }
   }
 
   async function resolveConflict(conflict, value) {
@@ -175,7 +217,8 @@ export function createActions({ state, db, api, engines }) {
 
   return {
     refresh, loadStandards, loadSession, login, logout, fetchAssignments, answerArticle, setAnswer, addNote,
-    addPhoto, resolveConflict, submitInspection, dismissRejections, setLang,
+    addPhoto, resolveConflict, submitInspection, dismissRejections, setLang, createImprovement,
+    setImprovementField, setImprovementStatus, addImprovementPhoto, loadPlanTargets,
   };
 }
 

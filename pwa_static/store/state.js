@@ -17,6 +17,7 @@ export function createAppState() {
   const sync = signal({ running: false, lastSyncAt: null, error: null, nextRetryAt: null });
   const rejections = signal([]);
   const receipts = signal(new Map()); // inspectionId -> the server's receipt (photo states, flags)
+  const planTargets = signal(new Map()); // inspectionId -> target grades for the tier aimed at (kept offline)
   const storage = signal({ usage: 0, quota: 0, persisted: null });
   const update = signal({ ready: false, applying: false, offlineReady: false });
   const route = signal(parseRoute(location.hash));
@@ -39,7 +40,7 @@ export function createAppState() {
 
   return {
     lang, session, authExpired, online, confirmed, pending, photos, progress, standards, assignments,
-    sync, rejections, receipts, storage, update, route, notice, me, view, photosToSend, pendingCount, t,
+    sync, rejections, receipts, planTargets, storage, update, route, notice, me, view, photosToSend, pendingCount, t,
   };
 }
 
@@ -47,6 +48,7 @@ export function parseRoute(hash) {
   const parts = (hash || '').replace(/^#\/?/, '').split('/').filter(Boolean);
   if (parts[0] === 'i' && parts[1]) return { name: 'inspection', id: parts[1] };
   if (parts[0] === 'sync') return { name: 'sync' };
+  if (parts[0] === 'plan' && parts[1]) return { name: 'plan', id: parts[1] };
   if (parts[0] === 'office') return { name: 'office', tab: parts[1] || 'dashboard', id: parts[2] || null };
   return { name: 'assignments' };
 }

@@ -10,6 +10,15 @@ export function Assignments({ app }) {
   const held = [];
   for (const [key, value] of view) if (key.startsWith('inspection/')) held.push(value);
   const photos = [...state.photos.value.values()];
+  const role = state.session.value?.user?.role;
+  const plans = new Map(); // inspectionId -> {done, total}
+  for (const [key, value] of view) {
+    if (!key.startsWith('improvement/')) continue;
+    const count = plans.get(value.inspectionId) || { done: 0, total: 0 };
+    count.total += 1;
+    count.done += value.status === 'done' ? 1 : 0;
+    plans.set(value.inspectionId, count);
+  }
   const cards = held.map((inspection) => {
     const listedRow = listed.get(inspection.id) || {};
     const facility = view.get(`facility/${inspection.facilityId}`);
@@ -19,7 +28,7 @@ export function Assignments({ app }) {
     const total = local ? local.total : listedRow.articleCount ?? 0;
     const toSend = photos.filter((p) => p.inspectionId === inspection.id && p.hasBytes && p.state !== 'stored' && p.state !== 'rejected').length;
     const queued = state.pending.value.filter((m) => m.args?.inspectionId === inspection.id).length;
-    return { inspection, listedRow, facility, bundle, answered, total, toSend, queued };
+    return { inspection, listedRow, facility, bundle, answered, total, toSend, queued, planCount: plans.get(inspection.id) };
   });
   if (!cards.length) {
     return html`<main class="page"><h1>${t('assignments')}</h1><p class="empty card">${t('noAssignments')}</p></main>`;
@@ -44,6 +53,9 @@ export function Assignments({ app }) {
           <span class=${c.toSend ? 'warn-text' : 'muted'}>${t('photosToSend', { n: c.toSend })}</span>
           <span class=${c.queued ? 'warn-text' : 'muted'}>${c.queued ? t('pendingChanges', { n: c.queued }) : t('allSynced')}</span>
         </p>
-      </a></li>`)}
+      </a>
+      ${c.inspection.stage === 'self' && role === 'clinic' && html`<a class="btn small plan-link" href=${`#/plan/${c.inspection.id}`}
+        data-testid="plan-link" data-inspection-id=${c.inspection.id}>${t('planTitle')}${c.planCount ? ` · ${t('planDoneOf', c.planCount)}` : ''}</a>`}
+      </li>`)}
     </ul></main>`;
 }

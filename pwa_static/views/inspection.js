@@ -222,6 +222,7 @@ export function Inspection({ app, id }) {
       ${mode === 'passfail' && html`<label class="field inline"><span>${t('rater')}</span>
         <select data-testid="rater" value=${activeRater} onChange=${(e) => setRater(e.currentTarget.value)}>
           ${raters.map((r) => html`<option value=${r.code} key=${r.code}>${r.label}</option>`)}</select></label>`}
+      ${inspection.stage === 'self' && role === 'clinic' && html`<p><a class="btn small" href=${`#/plan/${id}`} data-testid="plan-link">${t('planTitle')}</a></p>`}
     </header>
     <${Conflicts} app=${app} ctx=${ctx} conflicts=${conflicts} />
     <${Opinions} app=${app} ctx=${ctx} />

@@ -57,6 +57,9 @@ export function Applications({ app, roundId }) {
   const apps = useApi(app, `/api/applications?roundId=${roundId}`);
   const facilities = useApi(app, '/api/facilities');
   const names = new Map((facilities.data || []).map((f) => [f.id, f.name]));
+  // the clinic's improvement plan, shown to the reviewers beside its application
+  const plans = useApi(app, `/api/improvement/rounds/${roundId}/plans`);
+  const planOf = new Map((plans.data || []).map((p) => [p.facilityId, p]));
   const [error, setError] = useState(null);
   async function decide(id, body) {
     setError(null);
@@ -72,9 +75,13 @@ export function Applications({ app, roundId }) {
       ${error && html`<p class="banner error" role="alert">${error}</p>`}
       ${(apps.data || []).length === 0 ? html`<p class="muted">${t('noApplications')}</p>` : html`
       <table class="table"><thead><tr><th scope="col">${t('facility')}</th><th scope="col">${t('tier')}</th><th scope="col">${t('status')}</th>
-        <th scope="col">${t('appliedAt')}</th><th scope="col">${t('actions')}</th></tr></thead>
+        <th scope="col">${t('planProgress')}</th><th scope="col">${t('appliedAt')}</th><th scope="col">${t('actions')}</th></tr></thead>
       <tbody>${apps.data.map((a) => html`<tr key=${a.id} data-testid="application" data-application-id=${a.id}>
         <td>${names.get(a.facilityId) || a.facilityId}</td><td>${t(`tier_${a.tier}`)}</td><td>${t(`app_${a.status}`)}</td>
+        <td data-testid="application-plan">${planOf.has(a.facilityId) ? html`${t('planDoneOf', planOf.get(a.facilityId))}
+          ${planOf.get(a.facilityId).overdue > 0 && html` <span class="badge overdue-badge">${t('overdueCount', { n: planOf.get(a.facilityId).overdue })}</span>`}
+          ${planOf.get(a.facilityId).needsSupport > 0 && html` <span class="badge istatus-needs_support">${t('istatus_needs_support')} ${planOf.get(a.facilityId).needsSupport}</span>`}
+          <a class="btn link" href="#/office/improvement">${t('planItems')}</a>` : '—'}</td>
         <td>${formatTime(a.createdAt, lang)}</td>
         <td class="actions">${a.status === 'applied' && html`<button type="button" class="btn primary" data-testid="application-accept"
             onClick=${() => decide(a.id, { status: 'accepted' })}>${t('accept')}</button>`}

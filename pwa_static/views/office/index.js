@@ -5,11 +5,12 @@ import { Applications } from './applications.js';
 import { Conflicts } from './conflicts.js';
 import { Dashboard } from './dashboard.js';
 import { Evidence } from './evidence.js';
+import { Improvement } from './improvement.js';
 import { useApi } from './data.js';
 import { Rankings } from './rankings.js';
 import { Reconcile } from './reconcile.js';
 
-const TABS = ['dashboard', 'applications', 'reconcile', 'conflicts', 'evidence', 'rankings'];
+const TABS = ['dashboard', 'applications', 'reconcile', 'conflicts', 'evidence', 'rankings', 'improvement'];
 
 export function Office({ app, route }) {
   const t = app.state.t;
@@ -34,6 +35,7 @@ export function Office({ app, route }) {
       conflicts: html`<${Conflicts} ...${props} />`,
       rankings: html`<${Rankings} ...${props} />`,
       evidence: html`<${Evidence} ...${props} />`,
+      improvement: html`<${Improvement} ...${props} />`,
     }[tab];
   }
   return html`<main class="page office" data-testid="office">
