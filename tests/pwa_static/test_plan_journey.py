@@ -126,6 +126,14 @@ def test_clinic_plans_offline_and_the_office_sees_it(
         page.emulate_media(media="print")
         shoot(page, "plan-print", full_page=True)
         page.emulate_media(media="screen")
+        # the clinic applies (online); its plan's progress goes with the application to the reviewers
+        page.click("text=返回自评")
+        page.click("[data-testid=apply-basic]", timeout=LONG)
+        page.wait_for_selector("[data-testid=application-status][data-status=applied]", timeout=LONG)
+        page.goto(server.url + "/#/")
+        page.wait_for_selector(f"[data-testid=plan-link][data-inspection-id='{self_id}']", timeout=LONG)
+        assert "1/3" in page.inner_text(f"[data-testid=plan-link][data-inspection-id='{self_id}']")
+        shoot(page, "plan-assignments")
 
     with Api(server.url, "clinic1") as api:
         state = api.pull()
@@ -158,3 +166,11 @@ def test_clinic_plans_offline_and_the_office_sees_it(
         row.locator("[data-testid=office-plan-open]").click()
         office.wait_for_selector("[data-testid=office-plan] [data-testid=improved]", timeout=LONG)
         shoot(office, "office-improvement", full_page=True)
+        office.click("[data-testid=office-tab-applications]")
+        progress = office.locator("[data-testid=application] [data-testid=application-plan]").first
+        progress.wait_for(timeout=LONG)
+        office.wait_for_function(
+            "() => document.querySelector('[data-testid=application-plan]')?.textContent.includes('1/3')",
+            timeout=LONG,
+        )
+        shoot(office, "plan-office-application")
