@@ -191,6 +191,12 @@ def _integrity(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, 
     return problem(409, "integrity_conflict", "Conflict", "the change conflicts with existing data")
 
 
+def _unstorable_text(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    # PostgreSQL text cannot hold NUL (\u0000): input no handler refused before it reached the database
+    log.info("unstorable text mapped to 400: %s", exc)
+    return problem(400, "invalid_text", "Bad request", "text may not contain NUL (\\u0000)")
+
+
 def _internal(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error", exc_info=exc)
     return problem(500, "internal_error", "Internal error", "an unexpected error occurred; it was logged")
@@ -209,6 +215,8 @@ def exception_handlers() -> ExceptionHandlersMap:
         HTTPException: _http,
         sqlite3.IntegrityError: _integrity,
         asyncpg.IntegrityConstraintViolationError: _integrity,
+        asyncpg.CharacterNotInRepertoireError: _unstorable_text,
+        asyncpg.UntranslatableCharacterError: _unstorable_text,
         Exception: _internal,
     }
     return handlers

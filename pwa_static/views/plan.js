@@ -167,7 +167,7 @@ function FieldConflicts({ app, item, conflicts }) {
   </div>`)}`;
 }
 
-function Item({ app, item, index, grades, ranks, conflicts }) {
+function Item({ app, item, index, grades, ranks, conflicts, readOnly }) {
   const t = app.state.t;
   const [editing, setEditing] = useState(false);
   const entry = index.get(item.itemCode);
@@ -199,7 +199,7 @@ function Item({ app, item, index, grades, ranks, conflicts }) {
     </p>
     <${FieldConflicts} app=${app} item=${item} conflicts=${conflicts} />
     <${ItemPhotos} app=${app} item=${item} />
-    ${editing ? html`<${EditForm} app=${app} item=${item} onDone=${() => setEditing(false)} />` : html`<div class="row no-print">
+    ${readOnly ? null : editing ? html`<${EditForm} app=${app} item=${item} onDone=${() => setEditing(false)} />` : html`<div class="row no-print">
       <button type="button" class="btn small" data-testid="improvement-edit" onClick=${() => setEditing(true)}>${t('edit')}</button>
       ${quick.map((s) => html`<button type="button" key=${s} class=${`btn small ${s === 'done' ? 'primary' : ''}`} data-testid="improvement-set-status"
         data-value=${s} onClick=${() => app.actions.setImprovementStatus(item, s)}>${t(item.status === 'done' ? 'reopen' : `istatusTo_${s}`)}</button>`)}
@@ -280,7 +280,7 @@ export function Plan({ app, id }) {
         <h2>${t(`kind_${kind}`)} <span class="muted">${mine.filter((i) => i.status === 'done').length}/${mine.length}</span></h2>
         ${[...chapters.values()].map(({ chapter, items: inChapter }) => html`<section class="plan-chapter" key=${chapter?.code || '-'} data-testid="plan-chapter" data-section=${chapter?.code || ''}>
           <h3><span class="num">${chapter?.code || ''}</span> ${chapter?.title || ''}</h3>
-          ${inChapter.map((item) => html`<${Item} key=${item.id} app=${app} item=${item} index=${index} grades=${grades} ranks=${ranks}
+          ${inChapter.map((item) => html`<${Item} key=${item.id} app=${app} item=${item} index=${index} grades=${grades} ranks=${ranks} readOnly=${readOnly}
             conflicts=${conflicts.filter((c) => c.registerKey.startsWith(`improvement/${item.id}/`))} />`)}
         </section>`)}
       </section>`;

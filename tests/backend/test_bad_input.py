@@ -323,3 +323,17 @@ async def test_refused_by_rule_changes_nothing(client: httpx.AsyncClient, demo: 
     assert duplicate.status_code == 409
     assert duplicate.json()["code"] == "duplicate_licence"
     assert await snapshot() == before
+
+
+async def test_nul_in_text_is_bad_input_never_a_server_error(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    # PostgreSQL text cannot hold NUL; SQLite can. Neither answers 5xx (found by the API fuzzing).
+    admin = await login(client, "admin")
+    before = await snapshot()
+    body = {"name": "\u0000县", "level": "county", "code": "NUL01", "parentId": str(demo["cities"][0])}
+    response = await client.post("/api/admin/regions", headers=admin, json=body)
+    assert response.status_code in (201, 400), response.text
+    if response.status_code == 400:
+        assert response.json()["code"] == "invalid_text"
+        assert await snapshot() == before
