@@ -10,6 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
+from backend.accounts.schemas import AuthUser
+from backend.errors import Forbidden
+from backend.improvement.report import plan_fragment
 from backend.improvement.targets import aimed_tier, article_targets, improved
 from backend.standards import load_shipped
 from tests.backend.sync_api.sync_support import Devices
@@ -131,3 +134,31 @@ async def test_a_review_inspection_has_no_plan(client: httpx.AsyncClient, demo: 
     )
     assert answer.status_code == 400
     assert answer.json()["code"] == "not_self_assessment"
+
+
+async def test_the_printable_plan(client: httpx.AsyncClient, demo: dict[str, Any]) -> None:
+    devices = Devices(client)
+    phone = await devices.device("clinic1")
+    plan = demo["self_inspections"][0]
+    phone.set_answer(plan, "1.1.1", "value", "C")
+    fixed = phone.create_improvement(plan, "1.1.1", "制度<未>更新 & 缺记录", "soon", owner="院办")
+    phone.create_improvement(plan, "1.2.2", "需要增加编制", "needs_support", due_date="2020-01-01")
+    phone.set_improvement_status(fixed, "done")
+    await phone.sync()
+    phone.set_answer(plan, "1.1.1", "value", "A")
+    await phone.sync()
+    clinic = AuthUser(id=demo["clinic"], username="clinic1", role="clinic", facility_id=demo["facilities"][0])
+    title, filename, body = await plan_fragment(
+        user=clinic, facility_id=demo["facilities"][0], round_id=demo["round"]
+    )
+    assert title.startswith("整改计划 · ")
+    assert filename == f"improvement-plan-{demo['facilities'][0]}"
+    assert "制度&lt;未&gt;更新 &amp; 缺记录" in body
+    assert "<未>" not in body
+    assert "近期能够实现（1/1）" in body
+    assert "需要政府或部门支持（0/1）" in body
+    assert "已完成（已改进 C→A）" in body
+    assert '<td class="gap-wide">2020-01-01（已逾期）</td>' in body
+    other = AuthUser(id=demo["clinic"], username="clinic1", role="clinic", facility_id=demo["facilities"][1])
+    with pytest.raises(Forbidden):
+        await plan_fragment(user=other, facility_id=demo["facilities"][0], round_id=demo["round"])
