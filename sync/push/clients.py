@@ -11,7 +11,7 @@ import msgspec
 
 from sync.context import Caller
 from sync.errors import ClientGroupMismatch, ClientNotYours
-from sync.protocol import MutationResult
+from sync.protocol import ClientState, MutationResult
 from sync.sql import Sql, as_uuid
 
 # The window is kept raw: a push only appends to it; results are decoded only for a replay.
@@ -72,4 +72,24 @@ async def store_client(sql: Sql, client_id: str, last: int, window: list[msgspec
         'UPDATE "sync_client" SET "last_mutation_id" = ?, "recent_results" = ?, "updated_at" = ? '
         'WHERE "client_id" = ?',
         [last, dump_window(window), datetime.now(UTC), client_id],
+    )
+
+
+async def store_state(sql: Sql, client_id: str, state: ClientState | None, sent: int) -> None:
+    """The device's reported queue, as it stands once this push is taken (``sent`` mutations fewer), and when."""
+    now = datetime.now(UTC)
+    if state is None:
+        await sql.execute('UPDATE "sync_client" SET "state_at" = ? WHERE "client_id" = ?', [now, client_id])
+        return
+    await sql.execute(
+        'UPDATE "sync_client" SET "app_version" = ?, "queued_mutations" = ?, "queued_photos" = ?, '
+        '"queued_bytes" = ?, "state_at" = ? WHERE "client_id" = ?',
+        [
+            state.app_version,
+            max(0, state.queued_mutations - sent),
+            state.queued_photos,
+            state.queued_bytes,
+            now,
+            client_id,
+        ],
     )

@@ -11,7 +11,7 @@ from sync.errors import MutationGap
 from sync.protocol import Mutation, MutationHead, MutationResult, PushRequest, PushResponse, decode_mutation
 from sync.push.batch import PushBatch
 from sync.push.checks import Rejected
-from sync.push.clients import appended, lock_client, replayed, store_client
+from sync.push.clients import appended, lock_client, replayed, store_client, store_state
 from sync.push.load import load
 from sync.push.mutators import REGISTRY
 from sync.push.write import write
@@ -24,6 +24,7 @@ async def push_in_tx(
     sql = Sql(ctx.engine)
     caller = await resolve_caller(source)
     last, window = await lock_client(sql, request.client_id, request.client_group_id, caller)
+    await store_state(sql, request.client_id, request.client_state, len(request.mutations))
     fresh = [(raw, head) for raw, head in zip(request.mutations, heads, strict=True) if head.id > last]
     if fresh and fresh[0][1].id != last + 1:
         raise MutationGap(
