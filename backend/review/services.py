@@ -299,6 +299,11 @@ async def submit_incomplete(
     ensure_role(user, "admin", "office")
     row = await _inspection(inspection_id)
     await ensure_facility_visible(user, row["facility"])
+    if row["stage"] not in REVIEW_STAGES:
+        raise Conflict(
+            "a self-assessment is the clinic's to submit; the office submits a review stage incomplete",
+            code="not_a_review",
+        )
     await _ensure_office_level(user, row["stage"])
     reason = data.reason.strip()
     if not reason:

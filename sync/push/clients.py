@@ -77,10 +77,9 @@ async def store_client(sql: Sql, client_id: str, last: int, window: list[msgspec
 
 async def store_state(sql: Sql, client_id: str, state: ClientState | None, sent: int) -> None:
     """The device's reported queue, as it stands once this push is taken (``sent`` mutations fewer), and when."""
-    now = datetime.now(UTC)
     if state is None:
-        await sql.execute('UPDATE "sync_client" SET "state_at" = ? WHERE "client_id" = ?', [now, client_id])
         return
+    now = datetime.now(UTC)
     await sql.execute(
         'UPDATE "sync_client" SET "app_version" = ?, "queued_mutations" = ?, "queued_photos" = ?, '
         '"queued_bytes" = ?, "state_at" = ? WHERE "client_id" = ?',

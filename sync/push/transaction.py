@@ -24,7 +24,6 @@ async def push_in_tx(
     sql = Sql(ctx.engine)
     caller = await resolve_caller(source)
     last, window = await lock_client(sql, request.client_id, request.client_group_id, caller)
-    await store_state(sql, request.client_id, request.client_state, len(request.mutations))
     fresh = [(raw, head) for raw, head in zip(request.mutations, heads, strict=True) if head.id > last]
     if fresh and fresh[0][1].id != last + 1:
         raise MutationGap(
@@ -36,6 +35,8 @@ async def push_in_tx(
     seen = replayed(window, last, [h.id for h in heads])
     if not fresh:
         return PushResponse(last_mutation_id=last, results=seen)
+    # what the device reports of its queue (a pure replay, above, changes nothing)
+    await store_state(sql, request.client_id, request.client_state, len(request.mutations))
     batch = PushBatch(sql, caller, request.client_id, ctx)
     decoded = [decode_mutation(raw, head) for raw, head in fresh]
     await load(batch, [m for m in decoded if not isinstance(m, MutationResult)])

@@ -138,6 +138,12 @@ async def test_office_submits_incomplete_with_a_reason_and_no_tier_is_signed_off
     assert (blank.status_code, blank.json()["code"]) == (409, "reason_required")
     unknown_field = await client.post(url, headers=office, json={"reason": "x", "tier": "basic"})
     assert unknown_field.status_code == 400
+    own = await client.post(
+        f"/api/inspections/{demo['self_inspections'][0]}/submit-incomplete",
+        headers=office,
+        json={"reason": "x"},
+    )
+    assert (own.status_code, own.json()["code"]) == (409, "not_a_review")
     inspector = await client.post(url, headers=await login(client, "inspector1"), json={"reason": "x"})
     assert inspector.status_code == 403
 
