@@ -4,6 +4,7 @@ incomplete" that no tier sign-off follows, and the queue each device reports wit
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -11,6 +12,7 @@ import msgspec
 
 from backend.audit.tables import AuditLog
 from backend.db import fetch
+from backend.inspections.tables import Inspection
 from tests.backend.review.test_conclusions import ARTICLES
 from tests.backend.sync_api.sync_support import (
     Devices,
@@ -185,6 +187,14 @@ async def test_office_submits_incomplete_with_a_reason_and_no_tier_is_signed_off
     assert returned.status_code == 201
     view = (await client.get(f"/api/inspections/{review}/conclusion", headers=office)).json()
     assert view["submittedIncomplete"] is None
+    # a later ordinary submit (as the push writes it) is not the office's: the sign-off judges the answers again
+    await Inspection.update(
+        {Inspection.status: "submitted", Inspection.submitted_at: datetime.now(UTC)}
+    ).where(Inspection.id == review)
+    view = (await client.get(f"/api/inspections/{review}/conclusion", headers=office)).json()
+    assert view["submittedIncomplete"] is None
+    judged = await client.post(f"/api/inspections/{review}/conclusion/confirm", headers=office)
+    assert (judged.status_code, judged.json()["code"]) == (409, "conclusion_incomplete")
 
 
 async def _push_with_state(client: httpx.AsyncClient, headers: dict[str, str], state: Any) -> httpx.Response:
