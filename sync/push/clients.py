@@ -67,23 +67,32 @@ async def lock_client(
     return int(row["last_mutation_id"]), load_window(row["recent_results"])
 
 
-async def store_client(sql: Sql, client_id: str, last: int, window: list[msgspec.Raw]) -> None:
-    await sql.execute(
-        'UPDATE "sync_client" SET "last_mutation_id" = ?, "recent_results" = ?, "updated_at" = ? '
-        'WHERE "client_id" = ?',
-        [last, dump_window(window), datetime.now(UTC), client_id],
-    )
-
-
-async def store_state(sql: Sql, client_id: str, state: ClientState | None, sent: int) -> None:
-    """The device's reported queue, as it stands once this push is taken (``sent`` mutations fewer), and when."""
-    if state is None:
-        return
+async def store_client(
+    sql: Sql,
+    client_id: str,
+    last: int,
+    window: list[msgspec.Raw],
+    state: ClientState | None = None,
+    sent: int = 0,
+) -> None:
+    """The client's last mutation id and result window; with ``state``, the queue the device reported, as it
+    stands once this push (``sent`` mutations) is taken, and when (one statement either way)."""
     now = datetime.now(UTC)
+    if state is None:
+        await sql.execute(
+            'UPDATE "sync_client" SET "last_mutation_id" = ?, "recent_results" = ?, "updated_at" = ? '
+            'WHERE "client_id" = ?',
+            [last, dump_window(window), now, client_id],
+        )
+        return
     await sql.execute(
-        'UPDATE "sync_client" SET "app_version" = ?, "queued_mutations" = ?, "queued_photos" = ?, '
-        '"queued_bytes" = ?, "state_at" = ? WHERE "client_id" = ?',
+        'UPDATE "sync_client" SET "last_mutation_id" = ?, "recent_results" = ?, "updated_at" = ?, '
+        '"app_version" = ?, "queued_mutations" = ?, "queued_photos" = ?, "queued_bytes" = ?, "state_at" = ? '
+        'WHERE "client_id" = ?',
         [
+            last,
+            dump_window(window),
+            now,
             state.app_version,
             max(0, state.queued_mutations - sent),
             state.queued_photos,

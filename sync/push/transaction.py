@@ -11,7 +11,7 @@ from sync.errors import MutationGap
 from sync.protocol import Mutation, MutationHead, MutationResult, PushRequest, PushResponse, decode_mutation
 from sync.push.batch import PushBatch
 from sync.push.checks import Rejected
-from sync.push.clients import appended, lock_client, replayed, store_client, store_state
+from sync.push.clients import appended, lock_client, replayed, store_client
 from sync.push.load import load
 from sync.push.mutators import REGISTRY
 from sync.push.write import write
@@ -35,15 +35,21 @@ async def push_in_tx(
     seen = replayed(window, last, [h.id for h in heads])
     if not fresh:
         return PushResponse(last_mutation_id=last, results=seen)
-    # what the device reports of its queue (a pure replay, above, changes nothing)
-    await store_state(sql, request.client_id, request.client_state, len(request.mutations))
     batch = PushBatch(sql, caller, request.client_id, ctx)
     decoded = [decode_mutation(raw, head) for raw, head in fresh]
     await load(batch, [m for m in decoded if not isinstance(m, MutationResult)])
     results = await apply_all(batch, decoded)
     await write(batch)
     new_last = fresh[-1][1].id
-    await store_client(sql, request.client_id, new_last, appended(window, results, ctx.results_window))
+    # with the queue the device reports (a pure replay, above, stores nothing: it changes nothing)
+    await store_client(
+        sql,
+        request.client_id,
+        new_last,
+        appended(window, results, ctx.results_window),
+        request.client_state,
+        len(request.mutations),
+    )
     await ctx.audit(batch.audit)
     return PushResponse(last_mutation_id=new_last, results=seen + results)
 
