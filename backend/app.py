@@ -73,7 +73,11 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RegionAdminController,
         RegionController,
     )
-    from backend.review.controllers import ConclusionController, ReviewFacilityController
+    from backend.review.controllers import (
+        ConclusionController,
+        ReviewFacilityController,
+        SubmitIncompleteController,
+    )
     from backend.standards.controllers import StandardAdminController, StandardController
     from backend.sync_api.controllers import SyncController
     from backend.web.controllers import AppShellController
@@ -99,6 +103,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         *MEDIA_ROUTES,
         ConclusionController,
         ReviewFacilityController,
+        SubmitIncompleteController,
         EvidenceController,
         SampleController,
         ReturnController,

@@ -10,7 +10,7 @@ from backend.evidence.tables import EvidenceReview
 from backend.inspections.tables import Application, Inspection, InspectionMember, Round
 from backend.programme.tables import ReturnedOpinion, ReviewSample
 from backend.registry.tables import ExpertProfile, Facility, Region
-from backend.review.tables import ConfirmedConclusion
+from backend.review.tables import ConfirmedConclusion, IncompleteSubmission
 from backend.standards.tables import StandardVersion
 from media.tables import MEDIA_TABLES
 from sync.tables import SYNC_TABLES
@@ -34,4 +34,5 @@ TABLES: tuple[type[Table], ...] = (
     EvidenceReview,
     ReviewSample,
     ReturnedOpinion,
+    IncompleteSubmission,
 )

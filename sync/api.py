@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sync.context import AuditEntry, Caller, ItemRules, PushContext, StandardRules, Violation
+from sync.context import AnswerGapsTuple, AuditEntry, Caller, ItemRules, PushContext, StandardRules, Violation
 from sync.errors import (
     ClientGroupMismatch,
     ClientNotYours,
@@ -11,20 +11,36 @@ from sync.errors import (
     SyncError,
     TooManyMutations,
 )
-from sync.evidence import na_items, na_marked
+from sync.evidence import NA_ANSWER, answer_items, na_items, na_marked
 from sync.photo_facts import flag_reused, record_capture_facts
-from sync.policy import missing_evidence
+from sync.policy import (
+    NO_CAPTURE_TIME,
+    NO_LOCATION,
+    NOT_RECEIVED,
+    PhotoFacts,
+    PhotoRequirement,
+    counting_photos,
+    missing_evidence,
+    photo_not_counted,
+)
 from sync.pull import PullContext, pull
 from sync.push.handler import push
 from sync.sql import as_uuid
 
 __all__ = [
+    "NA_ANSWER",
+    "NOT_RECEIVED",
+    "NO_CAPTURE_TIME",
+    "NO_LOCATION",
+    "AnswerGapsTuple",
     "AuditEntry",
     "Caller",
     "ClientGroupMismatch",
     "ClientNotYours",
     "ItemRules",
     "MutationGap",
+    "PhotoFacts",
+    "PhotoRequirement",
     "ProtocolError",
     "PullContext",
     "PushContext",
@@ -32,11 +48,14 @@ __all__ = [
     "SyncError",
     "TooManyMutations",
     "Violation",
+    "answer_items",
     "as_uuid",
+    "counting_photos",
     "flag_reused",
     "missing_evidence",
     "na_items",
     "na_marked",
+    "photo_not_counted",
     "pull",
     "push",
     "record_capture_facts",

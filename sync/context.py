@@ -35,6 +35,10 @@ class Violation(msgspec.Struct, frozen=True):
     detail: str
 
 
+# (prerequisites not answered, items not answered, number of items, answers not fitting the standard)
+AnswerGapsTuple = tuple[tuple[str, ...], tuple[str, ...], int, str | None]
+
+
 class ItemRules(Protocol):
     """The rules of one standard version, answered without I/O."""
 
@@ -44,6 +48,16 @@ class ItemRules(Protocol):
 
     def min_photos(self) -> Mapping[str, int]:
         """Minimum photos per item code (items needing none may be left out)."""
+        ...
+
+    def photo_requirements(self) -> Mapping[str, tuple[bool, bool]]:
+        """Item code → (capture time required, location required) of the photos that count toward its minimum."""
+        ...
+
+    def answer_gaps(self, items: Mapping[str, Any]) -> AnswerGapsTuple:
+        """What a submit still lacks, from item code → current answer (``"NA"`` for an item marked N/A):
+        (prerequisites not answered, items not answered, how many items there are, why the answers do not fit
+        the standard or ``None``); ``sync.policy.AnswerGaps`` reads it."""
         ...
 
 

@@ -4,6 +4,7 @@ sync tables: which items are marked N/A. The N/A register is read here, and its 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +21,27 @@ def na_marked(stored: Any) -> bool:
         return _decode.decode(stored) is True
     except (msgspec.DecodeError, TypeError):
         return False
+
+
+# The answer an item marked N/A has (the standards engine's "NA").
+NA_ANSWER = "NA"
+
+
+def answer_items(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Item code → current answer from answer register rows (``item_code``, ``field``, ``value`` JSON): the
+    ``value`` register (``null`` is a cleared answer, left out), ``"NA"`` where the N/A register is marked (it
+    wins over a value also present). The one reading of the registers for submit and for the review office."""
+    values: dict[str, Any] = {}
+    na: set[str] = set()
+    for row in rows:
+        if row["field"] == "na":
+            if na_marked(row["value"]):
+                na.add(row["item_code"])
+        elif row["field"] == "value" and (decoded := _decode.decode(row["value"])) is not None:
+            values[row["item_code"]] = decoded
+    for item in na:
+        values[item] = NA_ANSWER
+    return values
 
 
 async def na_items(inspection_id: UUID) -> set[str]:

@@ -16,7 +16,7 @@ The client whose value is provisional may keep editing it (its own sequential ed
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -200,15 +200,98 @@ def edit_refusal(status: str) -> str | None:
     return None if status in EDITABLE_STATUSES else "inspection_locked"
 
 
+# Why a photo does not count toward its article's minimum (the standard's requireCaptureTime /
+# requireLocation); a photo whose file has not reached the server has no known capture time or position yet.
+NOT_RECEIVED = "not_received"
+NO_CAPTURE_TIME = "no_capture_time"
+NO_LOCATION = "no_location"
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoRequirement:
+    """What a photo must carry to count toward an article's minimum."""
+
+    capture_time: bool = False
+    location: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoFacts:
+    item_code: str
+    received: bool  # its file reached the server (its EXIF was read)
+    has_capture_time: bool
+    has_location: bool
+
+
+def photo_not_counted(facts: PhotoFacts, requirement: PhotoRequirement | None) -> tuple[str, ...]:
+    """Why the photo does not count toward its article's minimum (empty: it counts)."""
+    if requirement is None or not (requirement.capture_time or requirement.location):
+        return ()
+    if not facts.received:
+        return (NOT_RECEIVED,)
+    why: list[str] = []
+    if requirement.capture_time and not facts.has_capture_time:
+        why.append(NO_CAPTURE_TIME)
+    if requirement.location and not facts.has_location:
+        why.append(NO_LOCATION)
+    return tuple(why)
+
+
+def counting_photos(
+    photos: Iterable[PhotoFacts], requirements: Mapping[str, PhotoRequirement]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """(item → photos that count, item → photos that do not), for :func:`missing_evidence`."""
+    counted: dict[str, int] = {}
+    not_counted: dict[str, int] = {}
+    for photo in photos:
+        target = not_counted if photo_not_counted(photo, requirements.get(photo.item_code)) else counted
+        target[photo.item_code] = target.get(photo.item_code, 0) + 1
+    return counted, not_counted
+
+
 def missing_evidence(
     min_photos: Mapping[str, int], photo_counts: Mapping[str, int], na_items: Set[str]
 ) -> dict[str, tuple[int, int]]:
-    """Items still short of their minimum photos (item -> (have, need)); N/A items need none."""
+    """Items still short of their minimum photos (item -> (have, need)); N/A items need none.
+    ``photo_counts`` are the photos that count (:func:`counting_photos`)."""
     return {
         item: (photo_counts.get(item, 0), need)
         for item, need in sorted(min_photos.items())
         if need > 0 and item not in na_items and photo_counts.get(item, 0) < need
     }
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerGaps:
+    """What is not answered yet (prerequisites, articles; in weighted standards raters) of ``of`` items."""
+
+    prerequisites: tuple[str, ...]
+    items: tuple[str, ...]
+    of: int
+    invalid: str | None = None  # the stored answers do not fit the standard (the engine's words)
+
+    @property
+    def complete(self) -> bool:
+        return not self.prerequisites and not self.items and self.invalid is None
+
+
+SHOWN_CODES = 5
+
+
+def _codes(codes: Sequence[str]) -> str:
+    return ", ".join(codes[:SHOWN_CODES]) + (", …" if len(codes) > SHOWN_CODES else "")
+
+
+def gaps_detail(gaps: AnswerGaps) -> str:
+    """The refusal in plain words: counts and the first few codes."""
+    if gaps.invalid is not None:
+        return f"the answers do not fit the standard: {gaps.invalid}"
+    parts = []
+    if gaps.prerequisites:
+        parts.append(f"{len(gaps.prerequisites)} prerequisite(s) not answered ({_codes(gaps.prerequisites)})")
+    if gaps.items:
+        parts.append(f"{len(gaps.items)} of {gaps.of} article(s) not answered ({_codes(gaps.items)})")
+    return "not complete: " + "; ".join(parts)
 
 
 def submit_refusal(
@@ -217,14 +300,26 @@ def submit_refusal(
     min_photos: Mapping[str, int],
     photo_counts: Mapping[str, int],
     na_items: Set[str],
+    gaps: AnswerGaps | None = None,
+    not_counted: Mapping[str, int] | None = None,
 ) -> tuple[str, str] | None:
-    """Why an inspection may not be submitted, as (reason, detail); ``None`` when it may."""
+    """Why an inspection may not be submitted, as (reason, detail); ``None`` when it may.
+    ``photo_counts`` holds the photos that count, ``not_counted`` those that do not (for the words)."""
     if status not in SUBMITTABLE_STATUSES:
         return "inspection_locked", f"the inspection is {status}"
     if open_conflicts:
         return "open_conflicts", f"{open_conflicts} conflict(s) must be resolved first"
+    if gaps is not None and not gaps.complete:
+        return "incomplete", gaps_detail(gaps)
     missing = missing_evidence(min_photos, photo_counts, na_items)
     if missing:
         listed = ", ".join(f"{item} ({have}/{need})" for item, (have, need) in list(missing.items())[:20])
-        return "evidence_missing", f"{len(missing)} item(s) short of their minimum photos: {listed}"
+        detail = f"{len(missing)} item(s) short of their minimum photos: {listed}"
+        uncounted = sum((not_counted or {}).get(item, 0) for item in missing)
+        if uncounted:
+            detail += (
+                f"; {uncounted} photo(s) of these do not count: without capture time or location, "
+                "or their file not uploaded yet"
+            )
+        return "evidence_missing", detail
     return None

@@ -9,7 +9,7 @@ mutation (``unknown_mutation`` / ``invalid_args``).
 from __future__ import annotations
 
 import itertools
-from typing import Any, Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias
 from uuid import UUID
 
 import msgspec
@@ -224,6 +224,19 @@ class MutationHead(msgspec.Struct, kw_only=True):
 # ------------------------------------------------------------------------------------------ push
 
 
+_Count = Annotated[int, msgspec.Meta(ge=0, le=1_000_000_000)]
+
+
+class ClientState(_Wire):
+    """What the device reports of itself with each push (the office's dashboard shows it): its app version and
+    what it still holds, counted before this push (mutations queued, photos and their bytes not yet sent)."""
+
+    app_version: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    queued_mutations: _Count = 0
+    queued_photos: _Count = 0
+    queued_bytes: Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)] = 0
+
+
 class PushRequest(_Wire):
     """A push as decoded by the server: mutations are kept raw and decoded one by one."""
 
@@ -231,6 +244,7 @@ class PushRequest(_Wire):
     client_group_id: str
     client_id: str
     mutations: list[msgspec.Raw] = msgspec.field(default_factory=list)
+    client_state: ClientState | None = None
 
 
 class PushBody(_Wire):
@@ -317,6 +331,9 @@ def decode_push(body: bytes) -> tuple[PushRequest, list[MutationHead]]:
         raise ProtocolError("clientId and clientGroupId must not be empty")
     if "\x00" in request.client_id + request.client_group_id:
         raise ProtocolError("clientId and clientGroupId may not contain NUL (\\u0000)")
+    state = request.client_state
+    if state is not None and state.app_version is not None and "\x00" in state.app_version:
+        raise ProtocolError("clientState.appVersion may not contain NUL (\\u0000)")
     for previous, head in itertools.pairwise(heads):
         if head.id != previous.id + 1:
             raise ProtocolError(

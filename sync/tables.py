@@ -106,6 +106,13 @@ class SyncClient(Table, tablename="sync_client"):
     # JSON of the results of the most recent mutations, so a retried push gets the same answer
     recent_results = Text(default="[]")
     updated_at = Timestamptz(default=TimestamptzNow())
+    # what the device reported with its last push (clientState): its app version, what it still held once
+    # that push was taken, and when (the office's dashboard); null until a push reported it
+    app_version = Varchar(length=100, null=True, default=None)
+    queued_mutations = Integer(null=True, default=None)
+    queued_photos = Integer(null=True, default=None)
+    queued_bytes = BigInt(null=True, default=None)
+    state_at = Timestamptz(null=True, default=None)
 
 
 class ImprovementItem(Table, tablename="improvement_item"):

@@ -38,6 +38,9 @@ class EvidenceFlag(msgspec.Struct, rename="camel", kw_only=True):
     related_photo_ids: list[str]
 
 
+NotCounted = Literal["not_received", "no_capture_time", "no_location"]
+
+
 class ReceiptPhoto(msgspec.Struct, rename="camel", kw_only=True):
     photo_id: UUID
     item_code: str
@@ -50,6 +53,9 @@ class ReceiptPhoto(msgspec.Struct, rename="camel", kw_only=True):
     uploaded_bytes: int | None = None
     capture_time: datetime | None = None
     reused_elsewhere: bool = False
+    # why it does not count toward its article's minimum (the standard's requireCaptureTime /
+    # requireLocation): not_received (its file is not here yet), no_capture_time, no_location; empty: it counts
+    not_counted: list[NotCounted] = msgspec.field(default_factory=list)
     flags: list[EvidenceFlag] = msgspec.field(default_factory=list)
 
 

@@ -13,7 +13,7 @@ import hmac
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from piccolo.engine.base import Engine
@@ -32,14 +32,22 @@ from backend.media_api.schemas import (
     ArticleShortfall,
     CreateUploadRequest,
     EvidenceFlag,
+    NotCounted,
     PhotoState,
     Receipt,
     ReceiptPhoto,
 )
 from backend.settings import Settings
-from backend.sync_api.services import min_photos_by_article
+from backend.sync_api.services import min_photos_by_article, photo_requirements
 from media import uploads
-from sync.api import flag_reused, missing_evidence, na_items, record_capture_facts
+from sync.api import (
+    PhotoFacts,
+    flag_reused,
+    missing_evidence,
+    na_items,
+    photo_not_counted,
+    record_capture_facts,
+)
 from sync.flags import visible_flags
 from sync.tables import Photo
 
@@ -150,10 +158,21 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
     out: list[ReceiptPhoto] = []
     counts: dict[str, int] = {"awaiting_upload": 0, "received": 0, "stored": 0, "rejected": 0}
     have: dict[str, int] = {}
+    requirements = await photo_requirements(inspection["standard_version_id"])
     for photo in photos:
         state, reason = photo_state(photo, found.get(photo["sha256"]))
         counts[state] += 1
-        if state in ("received", "stored"):
+        # counts toward its article's minimum: its file is here and carries what the article requires
+        not_counted = photo_not_counted(
+            PhotoFacts(
+                item_code=photo["item_code"],
+                received=state in ("received", "stored"),
+                has_capture_time=photo["capture_time"] is not None,
+                has_location=photo["gps_lat"] is not None,
+            ),
+            requirements.get(photo["item_code"]),
+        )
+        if state in ("received", "stored") and not not_counted:
             have[photo["item_code"]] = have.get(photo["item_code"], 0) + 1
         out.append(
             ReceiptPhoto(
@@ -167,6 +186,7 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
                 uploaded_bytes=offsets.get(photo["id"]) if state == "awaiting_upload" else None,
                 capture_time=photo["capture_time"],
                 reused_elsewhere=bool(photo["reused_elsewhere"]),
+                not_counted=[cast(NotCounted, why) for why in not_counted],
                 flags=evidence_flags(photo["flags"], readable),
             )
         )

@@ -134,7 +134,14 @@ async def dashboard(*, user: AuthUser, round_id: UUID) -> DashboardOut:
         }
         for d in (
             await SyncClient.select(
-                SyncClient.client_id, SyncClient.user_id, SyncClient.last_mutation_id, SyncClient.updated_at
+                SyncClient.client_id,
+                SyncClient.user_id,
+                SyncClient.last_mutation_id,
+                SyncClient.updated_at,
+                SyncClient.app_version,
+                SyncClient.queued_mutations,
+                SyncClient.queued_photos,
+                SyncClient.queued_bytes,
             )
             .where(SyncClient.user_id.is_in(list(people)))
             .order_by(SyncClient.updated_at, ascending=False)
@@ -146,6 +153,10 @@ async def dashboard(*, user: AuthUser, round_id: UUID) -> DashboardOut:
                     username=usernames.get(d["user_id"], ""),
                     last_mutation_id=int(d["last_mutation_id"]),
                     last_sync_at=as_utc(d["updated_at"]),
+                    app_version=d["app_version"],
+                    queued_mutations=d["queued_mutations"],
+                    queued_photos=d["queued_photos"],
+                    queued_bytes=d["queued_bytes"],
                 )
             )
     return DashboardOut(

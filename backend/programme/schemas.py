@@ -158,7 +158,13 @@ class DeviceOut(_Out):
     user_id: UUID
     username: str
     last_mutation_id: int
+    # the device's last push
     last_sync_at: datetime
+    # what it reported with its last push (clientState), once that push was taken; null if it never did
+    app_version: str | None = None
+    queued_mutations: int | None = None
+    queued_photos: int | None = None
+    queued_bytes: int | None = None
 
 
 class DashboardOut(_Out):

@@ -16,16 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-import msgspec
-
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.inspections.tables import Inspection
 from backend.standards import AnswerValidationError, FacilityFigures, conclude
-from backend.standards.schemas import NA, RATER_SEPARATOR, Answer, AnswerValue, Conclusion, Standard
-from sync.api import na_marked
+from backend.standards.schemas import RATER_SEPARATOR, Answer, AnswerValue, Conclusion, Standard
+from sync.api import answer_items
 from sync.tables import AnswerRegister, SyncConflict
 
-_decode = msgspec.json.Decoder()
 _MAX_SNAPSHOT_TRIES = 5
 
 
@@ -42,17 +39,8 @@ class Answers:
 
 
 def _register_values(rows: Iterable[Mapping[str, Any]]) -> dict[str, Answer]:
-    values: dict[str, Answer] = {}
-    na: set[str] = set()
-    for row in rows:
-        if row["field"] == "na":
-            if na_marked(row["value"]):
-                na.add(row["item_code"])
-        elif row["field"] == "value" and (decoded := _decode.decode(row["value"])) is not None:
-            values[row["item_code"]] = decoded
-    for item in na:
-        values[item] = NA
-    return values
+    items: dict[str, Answer] = answer_items(rows)
+    return items
 
 
 async def read_answers(inspection_id: UUID) -> Answers:
@@ -133,6 +121,7 @@ def inspection_columns() -> tuple[Any, ...]:
         Inspection.standard_version_id,
         Inspection.status,
         Inspection.version,
+        Inspection.submitted_at,
         Inspection.facility.medical_staff_count.as_alias("medical_staff_count"),
         Inspection.facility.service_population.as_alias("service_population"),
     )

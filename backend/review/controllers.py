@@ -6,12 +6,18 @@ from uuid import UUID
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.accounts.auth import current_user, requires_role
 from backend.accounts.schemas import AuthUser
 from backend.review import discrepancies, services
-from backend.review.schemas import ConclusionView, DiscrepancyView, StoredConclusion
+from backend.review.schemas import (
+    ConclusionView,
+    DiscrepancyView,
+    IncompleteSubmissionOut,
+    StoredConclusion,
+    SubmitIncompleteRequest,
+)
 
 AuthRequest = Request[AuthUser, str, State]
 
@@ -60,4 +66,24 @@ class ReviewFacilityController(Controller):
         """Self-assessment against each review stage, article by article."""
         return await discrepancies.discrepancies(
             user=current_user(request), facility_id=facility_id, round_id=round_id
+        )
+
+
+class SubmitIncompleteController(Controller):
+    path = "/api/inspections/{inspection_id:uuid}/submit-incomplete"
+    tags = ["review"]
+
+    @post(
+        "/",
+        operation_id="submitInspectionIncomplete",
+        guards=[requires_role("admin", "office")],
+        status_code=201,
+    )
+    async def submit_incomplete(
+        self, inspection_id: FromPath[UUID], data: JSONBody[SubmitIncompleteRequest], request: AuthRequest
+    ) -> IncompleteSubmissionOut:
+        """The office submits an inspection that is not complete, with a written reason (audited); its
+        conclusion is then never signed off as a tier."""
+        return await services.submit_incomplete(
+            user=current_user(request), inspection_id=inspection_id, data=data
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
@@ -35,6 +35,23 @@ class ComputedFrom(_Out):
     facility: FiguresUsed
 
 
+class IncompleteSubmissionOut(_Out):
+    """The office's explicit "submit incomplete": who, when, why, and what was missing then."""
+
+    id: UUID
+    inspection_id: UUID
+    reason: str
+    missing: str
+    submitted_by: UUID
+    submitted_by_name: str
+    submitted_at: datetime
+
+
+class SubmitIncompleteRequest(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
+    # why the office submits what is not complete (audited; shown with the conclusion)
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
 class ConclusionView(_Out):
     """A conclusion computed now from the inspection's current answers (nothing stored)."""
 
@@ -48,6 +65,8 @@ class ConclusionView(_Out):
     computed_at: datetime
     computed_from: ComputedFrom
     conclusion: Conclusion
+    # set when the inspection's current submit is the office's "submit incomplete" (no tier sign-off then)
+    submitted_incomplete: IncompleteSubmissionOut | None = None
 
 
 class StoredConclusion(_Out):

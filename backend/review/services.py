@@ -26,6 +26,7 @@ from backend.errors import Conflict, Forbidden, NotFound
 from backend.inspections.services import LEVEL_RANK, REVIEW_STAGES
 from backend.inspections.tables import Inspection
 from backend.registry.tables import Region
+from backend.review import submissions
 from backend.review.answers import (
     conclude_answers,
     facility_figures,
@@ -33,8 +34,15 @@ from backend.review.answers import (
     read_answers,
     read_registers,
 )
-from backend.review.schemas import ComputedFrom, ConclusionView, FiguresUsed, StoredConclusion
-from backend.review.tables import ConfirmedConclusion
+from backend.review.schemas import (
+    ComputedFrom,
+    ConclusionView,
+    FiguresUsed,
+    IncompleteSubmissionOut,
+    StoredConclusion,
+    SubmitIncompleteRequest,
+)
+from backend.review.tables import ConfirmedConclusion, IncompleteSubmission
 from backend.standards.schemas import Conclusion
 from backend.standards.services import get_standard
 
@@ -98,6 +106,11 @@ async def _view(row: Mapping[str, Any]) -> ConclusionView:
             ),
         ),
         conclusion=result,
+        submitted_incomplete=(
+            await submissions.current_mark(row["id"], row["submitted_at"])
+            if row["status"] == "submitted"
+            else None
+        ),
     )
 
 
@@ -136,6 +149,13 @@ async def confirm_conclusion(*, user: AuthUser, inspection_id: UUID) -> StoredCo
             raise Conflict(
                 f"the inspection is {row['status']}; only a submitted inspection is confirmed",
                 code="inspection_not_submitted",
+            )
+        mark = await submissions.current_mark(inspection_id, row["submitted_at"])
+        if mark is not None:
+            raise Conflict(
+                f"the inspection was submitted incomplete by {mark.submitted_by_name} ({mark.reason}); "
+                "its conclusion is not signed off as a tier: return it for the team to complete",
+                code="submitted_incomplete",
             )
         answers = await read_registers(inspection_id, row["version"], row["status"])
         if answers.open_conflicts:
@@ -259,3 +279,69 @@ async def list_conclusions(
     if round_id is not None:
         where = where & (ConfirmedConclusion.round == round_id)
     return await _stored(where)
+
+
+# statuses a submit starts from (the sync engine's SUBMITTABLE_STATUSES)
+SUBMITTABLE = ("draft", "in_progress", "returned")
+
+
+async def submit_incomplete(
+    *,
+    user: AuthUser,
+    inspection_id: UUID,
+    data: SubmitIncompleteRequest,
+) -> IncompleteSubmissionOut:
+    """Submit an inspection that is not complete, with the office's reason (audited; review/submissions.py).
+
+    An HTTP route, not a mutation variant: it is the office's decision at its desk (online, with its regional
+    scope and stage level), never an offline edit of a team's device; it is accepted or refused at once and
+    leaves the mark the sign-off reads. Like a return, it moves the inspection's version so devices pull it."""
+    ensure_role(user, "admin", "office")
+    row = await _inspection(inspection_id)
+    await ensure_facility_visible(user, row["facility"])
+    if row["stage"] not in REVIEW_STAGES:
+        raise Conflict(
+            "a self-assessment is the clinic's to submit; the office submits a review stage incomplete",
+            code="not_a_review",
+        )
+    await _ensure_office_level(user, row["stage"])
+    reason = data.reason.strip()
+    if not reason:
+        raise Conflict("submitting an incomplete inspection needs a written reason", code="reason_required")
+    standard = await get_standard(standard_id=row["standard_version_id"])
+    now = datetime.now(UTC)
+    async with write_tx():
+        await _lock_inspection(inspection_id)
+        row = await _inspection(inspection_id)
+        if row["status"] not in SUBMITTABLE:
+            raise Conflict(
+                f"the inspection is {row['status']}; only one still open for edits is submitted",
+                code="inspection_locked",
+            )
+        answers = await read_registers(inspection_id, row["version"], row["status"])
+        if answers.open_conflicts:
+            raise Conflict(
+                f"{answers.open_conflicts} conflict(s) are open on "
+                f"{', '.join(sorted(answers.conflicted_items))}; resolve them first",
+                code="conflicts_open",
+                items=sorted(answers.conflicted_items),
+            )
+        missing = submissions.missing_words(standard, answers.items)
+        await Inspection.update(
+            {
+                Inspection.status: "submitted",
+                Inspection.submitted_at: now,
+                Inspection.version: Inspection.version + 1,
+            }
+        ).where(Inspection.id == inspection_id)
+        saved = IncompleteSubmission(
+            inspection=inspection_id, reason=reason, missing=missing, submitted_by=user.id, submitted_at=now
+        )
+        await saved.save()
+        await record(
+            user_id=str(user.id),
+            action="inspection.submit_incomplete",
+            entity=f"inspection/{inspection_id}",
+            details={"from": row["status"], "to": "submitted", "reason": reason, "missing": missing},
+        )
+    return (await submissions.marks(IncompleteSubmission.id == saved.id))[0]

@@ -34,3 +34,17 @@ class ConfirmedConclusion(Table, tablename="review_conclusion"):
     answer_count = Integer()
     confirmed_by = ForeignKey(User, on_delete=OnDelete.restrict)
     confirmed_at = Timestamptz(default=TimestamptzNow())
+
+
+class IncompleteSubmission(Table, tablename="incomplete_submission"):
+    """The office's explicit "submit incomplete": who, when, why, and what was missing. A conclusion of an
+    inspection whose latest submit is one of these is never signed off as a tier (review.services)."""
+
+    id = UUID(primary_key=True)
+    inspection = ForeignKey(Inspection, on_delete=OnDelete.restrict)
+    reason = Text()
+    # what the inspection lacked at the time (the submit rule's words), kept with the decision
+    missing = Text(default="")
+    submitted_by = ForeignKey(User, on_delete=OnDelete.restrict)
+    # the inspection's submitted_at set by this submit (a later ordinary submit sets a newer one)
+    submitted_at = Timestamptz(default=TimestamptzNow())

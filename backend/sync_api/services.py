@@ -12,12 +12,23 @@ import msgspec
 from backend.accounts.schemas import AuthUser
 from backend.accounts.scope import visible_inspection_ids, writable_inspection_ids
 from backend.errors import NotFound
-from backend.standards import NA, RATER_SEPARATOR, Standard, check_answers, load_shipped, shipped_names
+from backend.review.answers import engine_input
+from backend.standards import (
+    NA,
+    RATER_SEPARATOR,
+    AnswerValidationError,
+    Standard,
+    check_answers,
+    load_shipped,
+    shipped_names,
+    submit_readiness,
+)
+from backend.standards.engine import compile_standard
 from backend.standards.schemas import GradedScoring, PassFailScoring, PointsScoring, Section, WeightedScoring
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
 from media.uploads import stored_blobs as stored_blobs
-from sync.api import Caller, ItemRules, Violation
+from sync.api import AnswerGapsTuple, Caller, ItemRules, PhotoRequirement, Violation
 
 
 class StandardItemRules:
@@ -26,7 +37,6 @@ class StandardItemRules:
     def __init__(self, standard: Standard) -> None:
         self.standard = standard
         self.articles = {article.number: article for _, article, _ in walk_articles(standard)}
-        defaults = standard.evidence_defaults.min_photos
         scoring = standard.scoring
         self._grades = (
             frozenset(g.code for g in scoring.grades) if isinstance(scoring, GradedScoring) else None
@@ -46,10 +56,17 @@ class StandardItemRules:
             if isinstance(scoring, WeightedScoring)
             else set()
         )
-        self._min_photos = {
-            number: (article.evidence.min_photos if article.evidence is not None else defaults)
+        policies = {
+            number: (article.evidence if article.evidence is not None else standard.evidence_defaults)
             for number, article in self.articles.items()
         }
+        self._min_photos = {number: policy.min_photos for number, policy in policies.items()}
+        self._photo_requirements = {
+            number: (policy.require_capture_time, policy.require_location)
+            for number, policy in policies.items()
+            if policy.min_photos > 0 and (policy.require_capture_time or policy.require_location)
+        }
+        self._compiled = compile_standard(standard)
 
     def has_item(self, item_code: str) -> bool:
         if item_code in self.articles or item_code in self._flags or item_code in self._raters:
@@ -127,6 +144,19 @@ class StandardItemRules:
     def min_photos(self) -> Mapping[str, int]:
         return self._min_photos
 
+    def photo_requirements(self) -> Mapping[str, tuple[bool, bool]]:
+        return self._photo_requirements
+
+    def answer_gaps(self, items: Mapping[str, Any]) -> AnswerGapsTuple:
+        """What a submit lacks: :func:`backend.standards.submit_readiness` over the registers' answers."""
+        answers, prerequisites = engine_input(self.standard, items)
+        try:
+            readiness = submit_readiness(self._compiled, answers, prerequisites)
+        except AnswerValidationError as error:
+            first = error.problems[0] if error.problems else None
+            return (), (), len(self.articles), f"{first.path}: {first.message}" if first else "not valid"
+        return readiness.missing_prerequisites, readiness.missing, len(self.articles), None
+
     @property
     def mode(self) -> str:
         scoring = self.standard.scoring
@@ -182,6 +212,18 @@ async def min_photos_by_article(standard_id: str) -> dict[str, tuple[str, int]] 
     if rules is None:
         return None
     return {code: (rules.articles[code].title, need) for code, need in rules.min_photos().items() if need > 0}
+
+
+async def photo_requirements(standard_id: str) -> dict[str, PhotoRequirement]:
+    """Article number → what its photos must carry to count toward its minimum (articles with a requirement);
+    empty when the standard is unknown (the receipt then has no minimums either)."""
+    rules = await STANDARD_RULES.standard_rules(standard_id)
+    if rules is None:
+        return {}
+    return {
+        code: PhotoRequirement(capture_time=time, location=place)
+        for code, (time, place) in rules.photo_requirements().items()
+    }
 
 
 def _is_number(value: Any) -> bool:

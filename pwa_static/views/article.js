@@ -73,6 +73,8 @@ function Photo({ app, photo }) {
   const progress = app.state.progress.value.get(photo.photoId);
   const stateName = photo.state || 'queued';
   const flags = photo.flags || [];
+  // what the file lacks that the article requires (not_received: its state above already says so)
+  const missingFacts = (photo.notCounted || []).filter((w) => w !== 'not_received');
   return html`<figure class=${`photo state-${stateName}`} data-testid="photo" data-photo-id=${photo.photoId} data-state=${stateName}>
     ${url ? html`<img src=${url} alt=${photo.name || photo.photoId} loading="lazy" />` : html`<div class="noimg" aria-hidden="true">${CAMERA}</div>`}
     <figcaption>
@@ -80,6 +82,8 @@ function Photo({ app, photo }) {
       ${stateName === 'uploading' && html`<${ProgressBar} value=${progress} label=${t('photo_uploading')} />`}
       ${photo.size ? html`<span class="muted">${formatBytes(photo.size)}</span>` : ''}
       ${stateName === 'rejected' && photo.reason && html`<span class="error-text">${t(`photoRejected_${photo.reason}`) || photo.reason}</span>`}
+      ${missingFacts.length > 0 && html`<span class="badge not-counted" data-testid="photo-not-counted" data-why=${missingFacts.join(' ')}>
+        ${t('notCounted', { why: missingFacts.map((w) => t(`notCounted_${w}`)).join('、') })}</span>`}
       ${flags.map((f) => html`<span class="badge flag" data-testid="photo-flag" data-code=${f.code} title=${f.detail}>! ${t(`flag_${f.code}`)}${f.detail ? `：${f.detail}` : ''}</span>`)}
     </figcaption>
   </figure>`;
@@ -89,7 +93,8 @@ function Photos({ app, ctx, article, photos }) {
   const { actions, state } = app;
   const t = state.t;
   const need = minPhotos(ctx.bundle, article);
-  const have = photos.filter((p) => p.state !== 'rejected').length;
+  // photos lacking the capture time or location the article requires do not count (the server's receipt)
+  const have = photos.filter((p) => p.state !== 'rejected' && !(p.notCounted || []).some((w) => w !== 'not_received')).length;
   const id = `photo-${article.number}`;
   async function chosen(event) {
     const input = event.currentTarget;
@@ -130,7 +135,7 @@ export function articleSig(ctx, article, lang, progress) {
   return [
     lang, ctx.locked, ctx.mode, ctx.rater, JSON.stringify(entry?.value), entry?.na, ctx.resolvedByItem.get(item)?.resolution,
     notes.map((n) => `${n.id}${n.pending ? '*' : ''}${n.text}`).join('|'),
-    photos.map((p) => `${p.photoId}:${p.state}:${progress.get(p.photoId) ?? ''}:${(p.flags || []).length}:${p.thumb ? 1 : 0}`).join('|'),
+    photos.map((p) => `${p.photoId}:${p.state}:${progress.get(p.photoId) ?? ''}:${(p.flags || []).length}:${(p.notCounted || []).join('+')}:${p.thumb ? 1 : 0}`).join('|'),
   ].join('§');
 }
 

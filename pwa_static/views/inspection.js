@@ -187,9 +187,11 @@ export function Inspection({ app, id }) {
     const mine = local.get(p.id);
     const server = receiptStates.get(p.id);
     const remoteState = server ? ({ awaiting_upload: 'queued' }[server.state] || server.state) : 'received';
+    // notCounted: why the server does not count it toward the article's minimum (receipt)
+    const notCounted = server?.notCounted || [];
     return mine
-      ? { ...mine, flags: server?.flags || mine.flags || [] }
-      : { photoId: p.id, itemCode: p.itemCode, size: p.size, state: remoteState, flags: server?.flags || [], reason: server?.reason };
+      ? { ...mine, flags: server?.flags || mine.flags || [], notCounted }
+      : { photoId: p.id, itemCode: p.itemCode, size: p.size, state: remoteState, flags: server?.flags || [], reason: server?.reason, notCounted };
   });
   const conflicts = openConflictsOf(view, id);
   const resolved = [...view.values()].filter((v) => v && v.registerKey && v.inspectionId === id && v.status === 'resolved');

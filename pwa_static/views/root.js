@@ -13,14 +13,30 @@ function Banners({ app }) {
   const update = state.update.value;
   const notice = state.notice.value;
   return html`<div class="banners">
-    ${update.ready && html`<div class="banner info" role="status" data-testid="update-ready">
-      <span>${update.applying ? t('updatePausing') : t('updateReady')}</span>
-      <button type="button" class="btn primary small" data-testid="update-apply" disabled=${update.applying}
-        onClick=${() => app.applyUpdate()}>${t('updateNow')}</button></div>`}
     ${update.offlineReady && html`<div class="banner ok" role="status" data-testid="offline-ready">${t('readyOffline')}</div>`}
     ${!state.online.value && html`<div class="banner warn" role="status" data-testid="offline-banner">${t('offline')} · ${t('networkError')}</div>`}
     ${notice && html`<div class="banner error" role="alert">${notice}</div>`}
   </div>`;
+}
+
+// A new version: a toast fixed at the bottom of the viewport, so it is seen however deep the page is scrolled.
+// "Later" folds it into a small button in the corner (never covering the submit button for good); a spacer
+// at the end of the page lets the last content scroll above the toast.
+function UpdateToast({ app }) {
+  const { state } = app;
+  const t = state.t;
+  const update = state.update.value;
+  const [later, setLater] = useState(false);
+  if (!update.ready) return null;
+  const compact = later && !update.applying;
+  return html`<div class="toast-spacer" aria-hidden="true"></div>
+    <div class=${`toast${compact ? ' compact' : ''}`} role="status" data-testid="update-ready" data-compact=${String(compact)}>
+      ${!compact && html`<span>${update.applying ? t('updatePausing') : t('updateReady')}</span>`}
+      <button type="button" class="btn primary small" data-testid="update-apply" disabled=${update.applying}
+        title=${t('updateReady')} onClick=${() => app.applyUpdate()}>${compact ? `↻ ${t('updateNow')}` : t('updateNow')}</button>
+      ${!compact && !update.applying && html`<button type="button" class="btn small ghost" data-testid="update-later"
+        onClick=${() => setLater(true)}>${t('updateLater')}</button>`}
+    </div>`;
 }
 
 // The office's screens load on demand, for office and admin roles only.
@@ -46,5 +62,5 @@ export function Root({ app }) {
   else if (route.name === 'plan') page = html`<${Plan} key=${route.id} app=${app} id=${route.id} />`;
   else if (route.name === 'office' && ['office', 'admin'].includes(session.user?.role)) page = html`<${OfficeLazy} app=${app} route=${route} />`;
   else page = html`<${Assignments} app=${app} />`;
-  return html`<${Header} app=${app} /><${Banners} app=${app} />${page}`;
+  return html`<${Header} app=${app} /><${Banners} app=${app} />${page}<${UpdateToast} app=${app} />`;
 }

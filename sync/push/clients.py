@@ -11,7 +11,7 @@ import msgspec
 
 from sync.context import Caller
 from sync.errors import ClientGroupMismatch, ClientNotYours
-from sync.protocol import MutationResult
+from sync.protocol import ClientState, MutationResult
 from sync.sql import Sql, as_uuid
 
 # The window is kept raw: a push only appends to it; results are decoded only for a replay.
@@ -67,9 +67,37 @@ async def lock_client(
     return int(row["last_mutation_id"]), load_window(row["recent_results"])
 
 
-async def store_client(sql: Sql, client_id: str, last: int, window: list[msgspec.Raw]) -> None:
+async def store_client(
+    sql: Sql,
+    client_id: str,
+    last: int,
+    window: list[msgspec.Raw],
+    state: ClientState | None = None,
+    sent: int = 0,
+) -> None:
+    """The client's last mutation id and result window; with ``state``, the queue the device reported, as it
+    stands once this push (``sent`` mutations) is taken, and when (one statement either way)."""
+    now = datetime.now(UTC)
+    if state is None:
+        await sql.execute(
+            'UPDATE "sync_client" SET "last_mutation_id" = ?, "recent_results" = ?, "updated_at" = ? '
+            'WHERE "client_id" = ?',
+            [last, dump_window(window), now, client_id],
+        )
+        return
     await sql.execute(
-        'UPDATE "sync_client" SET "last_mutation_id" = ?, "recent_results" = ?, "updated_at" = ? '
+        'UPDATE "sync_client" SET "last_mutation_id" = ?, "recent_results" = ?, "updated_at" = ?, '
+        '"app_version" = ?, "queued_mutations" = ?, "queued_photos" = ?, "queued_bytes" = ?, "state_at" = ? '
         'WHERE "client_id" = ?',
-        [last, dump_window(window), datetime.now(UTC), client_id],
+        [
+            last,
+            dump_window(window),
+            now,
+            state.app_version,
+            max(0, state.queued_mutations - sent),
+            state.queued_photos,
+            state.queued_bytes,
+            now,
+            client_id,
+        ],
     )

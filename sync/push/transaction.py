@@ -41,7 +41,15 @@ async def push_in_tx(
     results = await apply_all(batch, decoded)
     await write(batch)
     new_last = fresh[-1][1].id
-    await store_client(sql, request.client_id, new_last, appended(window, results, ctx.results_window))
+    # with the queue the device reports (a pure replay, above, stores nothing: it changes nothing)
+    await store_client(
+        sql,
+        request.client_id,
+        new_last,
+        appended(window, results, ctx.results_window),
+        request.client_state,
+        len(request.mutations),
+    )
     await ctx.audit(batch.audit)
     return PushResponse(last_mutation_id=new_last, results=seen + results)
 

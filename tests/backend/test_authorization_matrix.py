@@ -320,6 +320,14 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda ctx, role: f"/api/inspections/{ctx.demo['review_inspection']}/conclusion/confirm",
         ok=frozenset({409}),
     ),
+    # the office's "submit incomplete" of the demo review with a blank reason: past the guard and the scope
+    # checks it is refused (409 reason_required) and changes nothing (the other rows use that review)
+    ("POST", "/api/inspections/{inspection_id:uuid}/submit-incomplete"): Row(
+        allow("admin", "office"),
+        lambda ctx, role: f"/api/inspections/{ctx.demo['review_inspection']}/submit-incomplete",
+        lambda ctx, role: {"reason": "   "},
+        ok=frozenset({409}),
+    ),
     # programme: samples, returns, opinions. A draw or a return of the demo data is refused by the programme
     # (409: the county stage has not concluded, the inspection is not submitted): the guard let the caller in.
     ("GET", "/api/rounds/{round_id:uuid}/samples"): Row(
@@ -683,6 +691,14 @@ SCOPE_CASES: list[ScopeCase] = [
         "POST",
         lambda c: f"/api/inspections/{c.demo['self_inspections'][6]}/return",
         lambda c: {"opinion": "x"},
+        403,
+        "out_of_scope",
+    ),
+    (
+        "office",
+        "POST",
+        lambda c: f"/api/inspections/{c.demo['self_inspections'][6]}/submit-incomplete",
+        lambda c: {"reason": "x"},
         403,
         "out_of_scope",
     ),

@@ -3,12 +3,15 @@ clinic's app, the review submitted again and its preliminary conclusion signed o
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, Playwright
 
+from tests.backend.media_api.helpers import noisy_jpeg
 from tests.backend.media_api.live import LiveServer
 from tests.pwa_static.browser import LONG, Api, Console, device, first_page, login, open_inspection
 from tests.pwa_static.conftest import SHOTS
@@ -61,21 +64,56 @@ class Inspector:
             {"name": "setAnswer", "args": {**answer, "itemCode": n, "value": grades[i % 4]}}
             for i, n in enumerate(articles)
         ]
+        # photos that count: real files whose EXIF carries a capture time and a GPS position (the standard
+        # requires both), uploaded after their addPhoto as the app does
+        files: dict[str, bytes] = {}
         for short in self.api.receipt(inspection_id)["shortArticles"]:
             for _ in range(short["required"] - short["have"]):
+                data = noisy_jpeg(
+                    80 + len(files),
+                    60,
+                    gps=(30.6612, 104.0633),
+                    taken=datetime(2026, 11, 20, 9, len(files) % 60),
+                )
                 photo = {
                     "inspectionId": inspection_id,
                     "itemCode": short["itemCode"],
                     "photoId": str(uuid.uuid4()),
-                    "sha256": uuid.uuid4().hex * 2,
-                    "size": 1000,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "size": len(data),
                     "mime": "image/jpeg",
+                    "takenAt": "2026-11-20T09:00:00+08:00",
                 }
+                files[photo["photoId"]] = data
                 mutations.append({"name": "addPhoto", "args": photo})
         results = self.push(mutations)
         assert {r["status"] for r in results} == {"applied"}, [
             r for r in results if r["status"] != "applied"
         ][:3]
+        for photo_id, data in files.items():
+            self.upload(photo_id, data)
+
+    def upload(self, photo_id: str, data: bytes) -> None:
+        body = {
+            "photoId": photo_id,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "size": len(data),
+            "mime": "image/jpeg",
+        }
+        created = self.api.http.post("/api/uploads", json=body)
+        if created.status_code == 200:
+            return  # the server holds these bytes already
+        assert created.status_code == 201, created.text
+        sent = self.api.http.patch(
+            created.json()["uploadUrl"],
+            content=data,
+            headers={
+                "Upload-Offset": "0",
+                "Content-Type": "application/offset+octet-stream",
+                "Tus-Resumable": "1.0.0",
+            },
+        )
+        assert sent.status_code == 204, sent.text
 
     def submit(self, inspection_id: str) -> dict[str, Any]:
         return self.push([{"name": "submitInspection", "args": {"inspectionId": inspection_id}}])[0]

@@ -62,7 +62,23 @@ def test_new_version_deployed_while_changes_are_queued(
         with live_server(tmp_path, workers=True, extra_env=env, port=port) as server:
             page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
             page.wait_for_selector("[data-testid=update-ready]", timeout=LONG)
+            # deep in the inspection, the toast is still in view (fixed at the bottom of the viewport)
+            page.evaluate("window.scrollTo(0, document.body.scrollHeight * 0.6)")
+            page.wait_for_function("() => window.scrollY > 1000")
+            box = page.locator("[data-testid=update-ready]").bounding_box()
+            viewport = page.viewport_size
+            assert box is not None
+            assert viewport is not None
+            assert page.evaluate("window.scrollY") > 1000
+            assert box["y"] >= 0, box
+            assert box["y"] + box["height"] <= viewport["height"], box
             page.screenshot(path=str(SHOTS / "update-ready.png"))
+            # "later" folds it into a small button in the corner; the update stays one click away
+            page.click("[data-testid=update-later]")
+            page.wait_for_selector("[data-testid=update-ready][data-compact=true]")
+            small = page.locator("[data-testid=update-ready]").bounding_box()
+            assert small is not None
+            assert small["width"] < box["width"], (small, box)
             with page.expect_event("load", timeout=LONG):
                 page.click("[data-testid=update-apply]")
             page.wait_for_selector("[data-testid=article]", timeout=LONG)

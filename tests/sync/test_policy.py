@@ -127,6 +127,60 @@ def test_inspection_status_rules() -> None:
     assert policy.submit_refusal("in_progress", 0, {"1.1": 2}, {"1.1": 2}, set()) is None
 
 
+def test_submit_refused_while_answers_are_missing_in_plain_words() -> None:
+    gaps = policy.AnswerGaps(prerequisites=("P1",), items=("1.1", "1.2", "2.1", "2.2", "3.1", "3.2"), of=9)
+    refusal = policy.submit_refusal("in_progress", 0, {}, {}, set(), gaps=gaps)
+    assert refusal == (
+        "incomplete",
+        "not complete: 1 prerequisite(s) not answered (P1); "
+        "6 of 9 article(s) not answered (1.1, 1.2, 2.1, 2.2, 3.1, …)",
+    )
+    # open conflicts come first; complete answers go on to the evidence
+    assert policy.submit_refusal("in_progress", 1, {}, {}, set(), gaps=gaps)[0] == "open_conflicts"  # type: ignore[index]
+    done = policy.AnswerGaps(prerequisites=(), items=(), of=9)
+    assert policy.submit_refusal("in_progress", 0, {"1.1": 1}, {}, set(), gaps=done)[0] == "evidence_missing"  # type: ignore[index]
+    assert policy.submit_refusal("in_progress", 0, {}, {}, set(), gaps=done) is None
+    broken = policy.AnswerGaps(prerequisites=(), items=(), of=9, invalid="$.answers.1.1: 'Z' is not a grade")
+    assert policy.submit_refusal("in_progress", 0, {}, {}, set(), gaps=broken) == (
+        "incomplete",
+        "the answers do not fit the standard: $.answers.1.1: 'Z' is not a grade",
+    )
+
+
+def test_photos_count_only_with_the_facts_their_article_requires() -> None:
+    both = policy.PhotoRequirement(capture_time=True, location=True)
+
+    def facts(
+        item: str, *, received: bool = True, time: bool = True, place: bool = True
+    ) -> policy.PhotoFacts:
+        return policy.PhotoFacts(item_code=item, received=received, has_capture_time=time, has_location=place)
+
+    assert policy.photo_not_counted(facts("1.1"), both) == ()
+    assert policy.photo_not_counted(facts("1.1", place=False), both) == ("no_location",)
+    assert policy.photo_not_counted(facts("1.1", time=False, place=False), both) == (
+        "no_capture_time",
+        "no_location",
+    )
+    assert policy.photo_not_counted(facts("1.1", received=False), both) == ("not_received",)
+    # an article without requirements counts every photo, received or not
+    assert policy.photo_not_counted(facts("1.1", received=False, time=False), None) == ()
+    only_time = policy.PhotoRequirement(capture_time=True)
+    assert policy.photo_not_counted(facts("1.1", place=False), only_time) == ()
+    counted, not_counted = policy.counting_photos(
+        [facts("1.1"), facts("1.1", place=False), facts("1.2", time=False), facts("2.1", time=False)],
+        {"1.1": both, "1.2": both},
+    )
+    assert counted == {"1.1": 1, "2.1": 1}
+    assert not_counted == {"1.1": 1, "1.2": 1}
+    refusal = policy.submit_refusal(
+        "in_progress", 0, {"1.1": 2, "1.2": 1}, counted, set(), not_counted=not_counted
+    )
+    assert refusal is not None
+    assert refusal[0] == "evidence_missing"
+    assert "1.1 (1/2), 1.2 (0/1)" in refusal[1]
+    assert "2 photo(s) of these do not count" in refusal[1]
+
+
 @given(
     st.lists(st.tuples(st.sampled_from("abc"), st.sampled_from("XYZ")), min_size=1, max_size=12),
 )

@@ -4,14 +4,16 @@ import { html } from '../../lib/html.js';
 import { formatTime } from '../../lib/format.js';
 import { useApi } from './data.js';
 
-function ReturnForm({ t, onSubmit, testid }) {
+// A written text then a confirm: a return's opinion, or the reason of a "submit incomplete" (other labels).
+function ReturnForm({ t, onSubmit, testid, labels = ['returnWithOpinion', 'opinion', 'returnConfirm'] }) {
   const [open, setOpen] = useState(false);
   const [text, setText] = useState('');
-  if (!open) return html`<button type="button" class="btn" data-testid=${`${testid}-open`} onClick=${() => setOpen(true)}>${t('returnWithOpinion')}</button>`;
+  const [openLabel, fieldLabel, confirmLabel] = labels;
+  if (!open) return html`<button type="button" class="btn" data-testid=${`${testid}-open`} onClick=${() => setOpen(true)}>${t(openLabel)}</button>`;
   return html`<form class="return-form" onSubmit=${(e) => { e.preventDefault(); if (text.trim()) onSubmit(text.trim()); }}>
-    <label class="field"><span>${t('opinion')}</span>
+    <label class="field"><span>${t(fieldLabel)}</span>
       <textarea data-testid=${`${testid}-opinion`} rows="3" required value=${text} onInput=${(e) => setText(e.currentTarget.value)}></textarea></label>
-    <button type="submit" class="btn primary" data-testid=${`${testid}-submit`} disabled=${!text.trim()}>${t('returnConfirm')}</button>
+    <button type="submit" class="btn primary" data-testid=${`${testid}-submit`} disabled=${!text.trim()}>${t(confirmLabel)}</button>
   </form>`;
 }
 

@@ -1,5 +1,5 @@
 import { html } from '../../lib/html.js';
-import { formatTime } from '../../lib/format.js';
+import { formatBytes, formatTime } from '../../lib/format.js';
 import { useApi } from './data.js';
 
 const TIER_COLOURS = { recommended: '#0f766e', basic: '#2563eb', qualified: '#7c3aed', not_reached: '#b91c1c', undetermined: '#9ca3af', not_evaluated: '#f59e0b' };
@@ -59,9 +59,11 @@ export function Dashboard({ app, roundId }) {
     </div>
     <section class="card"><h2>${t('devices')}</h2>
       ${data.devices?.length ? html`<table class="table"><thead><tr><th scope="col">${t('username')}</th><th scope="col">${t('device')}</th>
-        <th scope="col">${t('lastSync')}</th><th scope="col">${t('queuedMutations')}</th></tr></thead>
-        <tbody>${data.devices.map((d) => html`<tr key=${d.clientId}><td>${d.username}</td><td><code>${d.clientId.slice(0, 8)}</code></td>
-          <td>${formatTime(d.lastSyncAt, lang)}</td><td>${d.queuedMutations ?? '—'}</td></tr>`)}</tbody></table>`
+        <th scope="col">${t('lastSync')}</th><th scope="col">${t('queuedMutations')}</th><th scope="col">${t('queuedPhotos')}</th></tr></thead>
+        <tbody>${data.devices.map((d) => html`<tr key=${d.clientId} data-testid="device" data-client-id=${d.clientId}>
+          <td>${d.username}</td><td><code title=${d.appVersion || ''}>${d.clientId.slice(0, 8)}</code></td>
+          <td>${formatTime(d.lastSyncAt, lang)}</td><td data-testid="device-queued-mutations">${d.queuedMutations ?? '—'}</td>
+          <td data-testid="device-queued-photos">${d.queuedPhotos == null ? '—' : `${d.queuedPhotos}${d.queuedBytes ? `（${formatBytes(d.queuedBytes)}）` : ''}`}</td></tr>`)}</tbody></table>`
         : html`<p class="muted">—</p>`}
     </section>
   </section>`;

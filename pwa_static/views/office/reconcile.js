@@ -2,10 +2,13 @@
 // sides' photos; gaps of two grades or more stand out. Each stage's conclusion, its sign-off and its return.
 import { useEffect, useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
+import { formatTime } from '../../lib/format.js';
 import { ReturnForm } from './applications.js';
 import { useApi, useThumb } from './data.js';
 
 const GRADE_RANK = { A: 4, B: 3, C: 2, D: 1 };
+// still open for edits: the team submits it, or the office submits it incomplete with a reason
+const OPEN = new Set(['draft', 'in_progress', 'returned']);
 
 function gap(a, b) {
   if (!(a in GRADE_RANK) || !(b in GRADE_RANK)) return 0;
@@ -49,18 +52,26 @@ function StageConclusion({ app, stage, signed, onChange }) {
     }
   }
   const c = view.data?.conclusion;
+  const mark = view.data?.submittedIncomplete;
   return html`<section class="card stage-conclusion" data-testid="stage-conclusion" data-stage=${stage.stage}>
     <h3>${t(`stage_${stage.stage}`)} · ${t(`status_${stage.status}`)}</h3>
     ${c && html`<p data-testid="conclusion-known"><strong>${c.known || c.tierLabel || t(`conclusion_${c.status}`)}</strong></p>
       ${(c.standings || []).length > 0 && html`<ul class="standings">${c.standings.map((s) => html`<li key=${s.code} data-standing=${s.standing}>
         <span class=${`badge standing-${s.standing}`}>${t(`standing_${s.standing}`)}</span> ${s.label}：<span class="muted">${s.reason}</span></li>`)}</ul>`}`}
+    ${mark && html`<div class="banner warn stack" data-testid="submitted-incomplete">
+      <strong>${t('submittedIncomplete', { by: mark.submittedByName, at: formatTime(mark.submittedAt, app.state.lang.value) })}</strong>
+      <p>${t('submittedIncompleteReason', { reason: mark.reason })}</p>
+      ${mark.missing && html`<p class="muted">${t('submittedIncompleteMissing', { missing: mark.missing })}</p>`}</div>`}
     ${signed && html`<p class="ok-text" data-testid="signed-off">✓ ${t('signedOff', { tier: signed.tierLabel || t(`conclusion_${signed.status}`), by: signed.confirmedByName })}</p>`}
     ${error && html`<p class="banner error" role="alert">${error}</p>`}
     <div class="row">
-      ${stage.stage !== 'self' && !signed && html`<button type="button" class="btn primary" data-testid="conclusion-confirm"
+      ${stage.stage !== 'self' && !signed && !mark && html`<button type="button" class="btn primary" data-testid="conclusion-confirm"
         onClick=${() => post(`/api/inspections/${stage.inspectionId}/conclusion/confirm`, {})}>${t('signOff')}</button>`}
       ${stage.status === 'submitted' && html`<${ReturnForm} t=${t} testid="inspection-return"
         onSubmit=${(opinion) => post(`/api/inspections/${stage.inspectionId}/return`, { opinion })} />`}
+      ${stage.stage !== 'self' && OPEN.has(stage.status) && html`<${ReturnForm} t=${t} testid="submit-incomplete"
+        labels=${['submitIncomplete', 'submitIncompleteReason', 'submitIncompleteConfirm']}
+        onSubmit=${(reason) => post(`/api/inspections/${stage.inspectionId}/submit-incomplete`, { reason })} />`}
     </div>
   </section>`;
 }

@@ -1,12 +1,13 @@
 """``submitInspection``: closes an inspection for edits once nothing is missing (no open conflict, every
-item's minimum photos unless it is N/A); the checks are :func:`sync.policy.submit_refusal`."""
+prerequisite and every article answered, every item's minimum of photos that count unless it is N/A); the
+checks are :func:`sync.policy.submit_refusal`, what is unanswered is the standard's (``ItemRules.answer_gaps``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from sync import policy
-from sync.evidence import na_marked
+from sync.evidence import answer_items, na_marked
 from sync.protocol import MutationResult, SubmitInspection
 from sync.push import checks
 from sync.push.batch import PushBatch
@@ -26,20 +27,39 @@ async def submit_inspection(batch: PushBatch, m: SubmitInspection) -> MutationRe
         [iid, "open"],
     )
     photo_rows = await sql.fetch(
-        'SELECT "item_code", COUNT(*) AS "n" FROM "photo" WHERE "inspection_id" = ? AND "deleted" = ? '
-        'GROUP BY "item_code"',
+        'SELECT "item_code", "capture_time", "gps_lat" FROM "photo" WHERE "inspection_id" = ? AND "deleted" = ?',
         [iid, False],
     )
-    na_rows = await sql.fetch(
-        'SELECT "item_code", "value" FROM "answer_register" WHERE "inspection_id" = ? AND "field" = ?',
-        [iid, "na"],
+    register_rows = await sql.fetch(
+        'SELECT "item_code", "field", "value" FROM "answer_register" WHERE "inspection_id" = ? '
+        'AND "field" IN (?, ?)',
+        [iid, "value", "na"],
+    )
+    requirements = {
+        item: policy.PhotoRequirement(capture_time=time, location=place)
+        for item, (time, place) in rules.photo_requirements().items()
+    }
+    # a photo without the facts has either none in its file or no file here yet: it does not count either way
+    counted, not_counted = policy.counting_photos(
+        (
+            policy.PhotoFacts(
+                item_code=r["item_code"],
+                received=True,
+                has_capture_time=r["capture_time"] is not None,
+                has_location=r["gps_lat"] is not None,
+            )
+            for r in photo_rows
+        ),
+        requirements,
     )
     refusal = policy.submit_refusal(
         inspection.status,
         int(open_rows[0]["n"]),
         rules.min_photos(),
-        {r["item_code"]: int(r["n"]) for r in photo_rows},
-        {r["item_code"] for r in na_rows if na_marked(r["value"])},
+        counted,
+        {r["item_code"] for r in register_rows if r["field"] == "na" and na_marked(r["value"])},
+        gaps=policy.AnswerGaps(*rules.answer_gaps(answer_items(register_rows))),
+        not_counted=not_counted,
     )
     if refusal is not None:
         raise Rejected(*refusal)

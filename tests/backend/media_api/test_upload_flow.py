@@ -293,11 +293,18 @@ async def test_receipt_lists_articles_short_of_their_minimum_photos(
     assert before["complete"] is False
     assert before["minimumsSource"] == "standard"
 
-    stored = await add_photo(inspection, noisy_jpeg(100, 80), item_code="1.2.2")
+    # the standard requires a capture time and a position: only photos whose files carry them count
+    def camera() -> bytes:
+        return noisy_jpeg(100, 80, gps=(30.6612, 104.0633), taken=datetime(2026, 11, 20, 9, 30))
+
+    device_time = "2026-11-20T09:30:00+08:00"
+    stored = await add_photo(inspection, camera(), item_code="1.2.2", taken_at=device_time)
     assert (await upload(client, inspector, stored)).status_code == 204
     await worker.run_once()
-    waiting = await add_photo(inspection, noisy_jpeg(100, 80), item_code="1.2.2")  # not uploaded yet
-    one = await add_photo(inspection, noisy_jpeg(100, 80), item_code="1.2.1")
+    waiting = await add_photo(
+        inspection, camera(), item_code="1.2.2", taken_at=device_time
+    )  # not uploaded yet
+    one = await add_photo(inspection, camera(), item_code="1.2.1", taken_at=device_time)
     assert (await upload(client, inspector, one)).status_code == 204  # received counts: bytes are here
     after = (await client.get(f"/api/inspections/{inspection}/receipt", headers=inspector)).json()
     short = {a["itemCode"]: (a["required"], a["have"]) for a in after["shortArticles"]}

@@ -13,7 +13,17 @@ import pytest
 
 from backend.audit.services import verify_chain
 from backend.db import fetch
-from tests.backend.sync_api.sync_support import Devices, push_body, set_answer, sha
+from tests.backend.sync_api.sync_support import (
+    Devices,
+    add_camera_photo,
+    answer_everything,
+    camera_photo,
+    photo_minimums,
+    push_body,
+    set_answer,
+    sha,
+    upload_all,
+)
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -419,8 +429,6 @@ async def test_conflicts_keep_every_candidate_and_resolution(
 async def test_submit_refused_with_open_conflicts_or_missing_evidence(
     client: httpx.AsyncClient, demo: dict[str, Any]
 ) -> None:
-    from backend.sync_api.services import BackendStandardRules
-
     devices = Devices(client)
     review = demo["review_inspection"]
     a = await devices.device("inspector1")
@@ -434,24 +442,26 @@ async def test_submit_refused_with_open_conflicts_or_missing_evidence(
     assert (a.results[2].status, a.results[2].reason) == ("rejected", "open_conflicts")
     await a.pull()
     a.resolve_conflict(b.results[1].conflict_id, "A")  # type: ignore[arg-type]
+    # every prerequisite and article answered (submit refuses an incomplete inspection: test_submit_rules.py)
+    answer_everything(a, review)
     a.submit_inspection(review)
     await a.push()
-    assert a.results[3].status == "applied"
-    assert (a.results[4].status, a.results[4].reason) == ("rejected", "evidence_missing")
-    rules = await BackendStandardRules().for_standard("cn-thc-capacity-2018")
-    assert rules is not None
-    needed = {item: n for item, n in rules.min_photos().items() if n > 0}
-    assert needed
-    serial = 100
-    for item, count in needed.items():
+    submit_id = max(a.results)
+    assert a.results[submit_id - 1].status == "applied"
+    assert (a.results[submit_id].status, a.results[submit_id].reason) == ("rejected", "evidence_missing")
+    # photos that count: their files carry a capture time and a GPS position (test_submit_rules.py)
+    photos = []
+    for item, count in (await photo_minimums()).items():
         for _ in range(count):
-            serial += 1
-            a.add_photo(review, item, sha(serial), 100)
+            photos.append(camera_photo())
+            add_camera_photo(a, review, item, photos[-1])
+    await a.push()
+    await upload_all(client, await devices.auth("inspector1"), photos)
     a.submit_inspection(review)
     a.set_answer(review, "1.1.2", "value", "B")
     await a.push()
     submit_id = max(a.results) - 1
-    assert a.results[submit_id].status == "applied"
+    assert a.results[submit_id].status == "applied", a.results[submit_id]
     assert (a.results[submit_id + 1].status, a.results[submit_id + 1].reason) == (
         "rejected",
         "inspection_locked",
