@@ -48,6 +48,7 @@ def _secret_key(settings: Settings) -> str:
 
 def route_handlers() -> list[ControllerRouterHandler]:
     from backend.evidence.controllers import EvidenceController
+    from backend.exports.controllers import EXPORT_ROUTES
     from backend.inspections.controllers import (
         ApplicationController,
         AssignmentController,
@@ -105,6 +106,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RoundOfficeController,
         RankingController,
         ConflictResolveController,
+        *EXPORT_ROUTES,
         AppShellController,
     ]
 
