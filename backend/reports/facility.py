@@ -41,6 +41,17 @@ KIND_LABEL = {
     "village_clinic": "村卫生室 Village clinic",
     "community_station": "社区卫生服务站 Community health station",
 }
+STATUS_LABEL = {
+    "in_progress": "进行中 in progress",
+    "submitted": "已提交 submitted",
+    "returned": "已退回 returned",
+    "accepted": "已通过 accepted",
+}
+RESULT_LABEL = {
+    "undetermined": "待定 undetermined",
+    "not_evaluated": "不予评价 not evaluated",
+    "incomplete": "未完成 incomplete",
+}
 STANDING_LABEL = {
     "reached": "达到 reached",
     "not_reached": "未达到 not reached",
@@ -145,13 +156,14 @@ def _conclusion_section(
             furthest = found
             lines.append(
                 f'<tr data-stage="{esc(r["stage"])}"><th>{esc(STAGE_LABEL.get(r["stage"], r["stage"]))}</th>'
-                f"<td>{esc(r['status'])}</td><td>{esc(c.tier_label or c.status)}</td>"
+                f"<td>{esc(STATUS_LABEL.get(r['status'], r['status']))}</td>"
+                f"<td>{esc(c.tier_label or RESULT_LABEL.get(c.status, c.status))}</td>"
                 f"<td>{esc(c.highest_certain_label or '—')}</td><td>{esc(c.known)}</td><td>{sign}</td></tr>"
             )
         else:
             lines.append(
                 f'<tr data-stage="{esc(r["stage"])}"><th>{esc(STAGE_LABEL.get(r["stage"], r["stage"]))}</th>'
-                f'<td>{esc(r["status"])}</td><td colspan="3" class="muted">{esc(found or "")}</td><td>{sign}</td></tr>'
+                f'<td>{esc(STATUS_LABEL.get(r["status"], r["status"]))}</td><td colspan="3" class="muted">{esc(found or "")}</td><td>{sign}</td></tr>'
             )
     standings = ""
     if furthest is not None:

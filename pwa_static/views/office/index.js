@@ -5,11 +5,13 @@ import { Applications } from './applications.js';
 import { Conflicts } from './conflicts.js';
 import { Dashboard } from './dashboard.js';
 import { Evidence } from './evidence.js';
+import { Exports } from './exports.js';
 import { useApi } from './data.js';
 import { Rankings } from './rankings.js';
 import { Reconcile } from './reconcile.js';
+import { Report } from './report.js';
 
-const TABS = ['dashboard', 'applications', 'reconcile', 'conflicts', 'evidence', 'rankings'];
+const TABS = ['dashboard', 'applications', 'reconcile', 'conflicts', 'evidence', 'rankings', 'exports'];
 
 export function Office({ app, route }) {
   const t = app.state.t;
@@ -23,6 +25,14 @@ export function Office({ app, route }) {
     localStorage.setItem('fieldcheck.round', id);
     setRoundId(id);
   };
+  // #/office/report/<facilityId>[/<roundId>]: the printable report (of the chosen round by default)
+  if (route.tab === 'report' && route.id) {
+    const reportRound = route.sub || roundId;
+    return html`<main class="page office report-main" data-testid="office">
+      ${reportRound ? html`<${Report} key=${route.id + reportRound} app=${app} facilityId=${route.id} roundId=${reportRound} />`
+        : html`<p class="muted">${t('loading')}</p>`}
+    </main>`;
+  }
   const tab = TABS.includes(route.tab) ? route.tab : 'dashboard';
   let body = null;
   if (roundId) {
@@ -34,6 +44,7 @@ export function Office({ app, route }) {
       conflicts: html`<${Conflicts} ...${props} />`,
       rankings: html`<${Rankings} ...${props} />`,
       evidence: html`<${Evidence} ...${props} />`,
+      exports: html`<${Exports} ...${props} />`,
     }[tab];
   }
   return html`<main class="page office" data-testid="office">
