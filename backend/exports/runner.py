@@ -25,7 +25,7 @@ from backend.accounts.services import auth_user_from_row
 from backend.accounts.tables import User
 from backend.db import write_tx
 from backend.exports.services import params_of
-from backend.exports.sources import ROUND_KINDS, Source, round_source
+from backend.exports.sources import ROUND_KINDS, Blocks, Source, round_source
 from backend.exports.tables import ExportJob
 from backend.exports.writers import TableWriter, open_writer
 from backend.reports.printable import PrintableParams, to_pdf
@@ -115,23 +115,26 @@ async def _write_table(source: Source, fmt: str, path: Path, progress: _Progress
     writer: TableWriter = await anyio.to_thread.run_sync(open_writer, fmt, path, source.header, source.sheet)
     rows = 0
     try:
-        while True:
-            step = await anyio.to_thread.run_sync(_next_block, source, writer)
-            if step is None:
-                break
-            written, done = step
-            rows += written
-            await progress.report(0.95 * done / max(1, source.total), "rows", rows)
+        for part in source.parts:
+            blocks = await part()
+            while True:
+                step = await anyio.to_thread.run_sync(_next_block, blocks, writer)
+                if step is None:
+                    break
+                written, done = step
+                rows += written
+                await progress.report(0.95 * done / max(1, source.total), "rows", rows)
+            del blocks  # the part's computed round goes before the next part is computed
     finally:
         await anyio.to_thread.run_sync(writer.close)
     await progress.report(0.97, "saving", rows, force=True)
     return rows
 
 
-def _next_block(source: Source, writer: TableWriter) -> tuple[int, int] | None:
+def _next_block(blocks: Blocks, writer: TableWriter) -> tuple[int, int] | None:
     """Pull one block from the source and write it (both in the worker thread)."""
     try:
-        block, done = next(source.blocks)
+        block, done = next(blocks)
     except StopIteration:
         return None
     writer.write(block)

@@ -1,15 +1,18 @@
 """The rows of each round export, computed from the database first, then handed out block by block.
 
-A source's ``blocks`` is a plain iterator (the export job pulls it in a worker thread, beside the writer), and
-says how far it got in its own units (inspections, facilities or rows) out of ``total`` for the progress bar.
-Answers and discrepancies read the round's registers as one joined string per inspection and field (as
-``round_results`` does) and decode one inspection at a time, so a province round never sits in memory decoded.
+A source is a list of parts, each an async step (database reads, computing) returning a plain iterator of
+row blocks that the export job pulls in a worker thread beside the writer; each block says how far the part
+got in the source's units (inspections, facilities or rows) out of ``total``, for the progress bar.
+Conclusions and rankings are computed one stage at a time (``round_results`` of that stage: a stage's peers
+are ranked among themselves), so a province round is never in memory three stages at once. Answers and
+discrepancies read the round's registers as one joined string per inspection and field (as ``round_results``
+does) and decode one inspection at a time.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -21,7 +24,8 @@ from backend.db import current_engine, fetch
 from backend.errors import NotFound
 from backend.programme.analysis import region_chains
 from backend.programme.exports import STAGES, conclusion_rows
-from backend.programme.round_results import round_results
+from backend.programme.rankings import RankTables
+from backend.programme.round_results import RoundResults, round_results
 from backend.registry.tables import Facility
 from backend.review.discrepancies import compare, grade_rank
 from backend.standards.schemas import NA, Answer, Standard
@@ -32,6 +36,7 @@ BLOCK_ROWS = 5000
 _decode = msgspec.json.Decoder()
 
 Row = list[Any]
+Blocks = Iterator[tuple[list[Row], int]]  # (rows, units done so far in the whole source)
 
 
 @dataclass
@@ -39,7 +44,14 @@ class Source:
     header: list[str]
     sheet: str
     total: int
-    blocks: Iterator[tuple[list[Row], int]]  # (rows, units done so far)
+    parts: list[Callable[[], Awaitable[Blocks]]]
+
+
+def _ready(blocks: Blocks) -> Callable[[], Awaitable[Blocks]]:
+    async def part() -> Blocks:
+        return blocks
+
+    return part
 
 
 async def round_source(kind: str, round_id: UUID, visible: set[UUID] | None) -> Source:
@@ -47,51 +59,47 @@ async def round_source(kind: str, round_id: UUID, visible: set[UUID] | None) -> 
     facilities = {str(r["id"]): r for r in await query if visible is None or r["id"] in visible}
     _, names = await region_chains()
     county = {f: names.get(r["region"], "") for f, r in facilities.items()}
-    if kind == "conclusions":
-        results = await round_results(round_id, STAGES)
-        rows = conclusion_rows(results, facilities, county)
-        header = [str(name) for name in next(rows)]
-        total = sum(1 for f, _ in results.where.values() if f in facilities)
-        return Source(header, "conclusions", total, _counted(rows))
-    if kind == "rankings":
-        results = await round_results(round_id, STAGES)
-        tables = [(stage, results.rankings[stage]) for stage in STAGES if stage in results.rankings]
+    if kind in ("conclusions", "rankings"):
+        stages = await fetch(
+            'SELECT CAST("facility" AS TEXT) AS "facility", "stage" FROM "inspection" WHERE "round" = {}',
+            [round_id],
+        )
+        present = [stage for stage in STAGES if any(r["stage"] == stage for r in stages)]
+        if kind == "conclusions":
+            total = sum(1 for r in stages if r["facility"] in facilities and r["stage"] in STAGES)
+            header = [str(name) for name in next(conclusion_rows(RoundResults(), facilities, county))]
+            counter = [0]
 
-        def ranking_blocks() -> Iterator[tuple[list[Row], int]]:
-            block: list[Row] = []
-            done = 0
-            for stage, table in tables:
-                for facility in sorted(facilities):
-                    name = facilities[facility]["name"]
-                    for item, scope, place in table.places_of(facility):
-                        block.append(
-                            [
-                                facility,
-                                name,
-                                county[facility],
-                                stage,
-                                item,
-                                scope,
-                                place.rank,
-                                place.tied,
-                                place.of,
-                            ]
-                        )
-                    done += 1
-                    if len(block) >= BLOCK_ROWS:
-                        yield block, done
-                        block = []
-            yield block, done
+            def conclusions_of(stage: str) -> Callable[[], Awaitable[Blocks]]:
+                async def part() -> Blocks:
+                    results = await round_results(round_id, [stage])
+                    rows = conclusion_rows(results, facilities, county)
+                    next(rows)  # the header, written once
+                    return _counted(rows, counter)
+
+                return part
+
+            return Source(header, "conclusions", total, [conclusions_of(stage) for stage in present])
+        done = [0]
+
+        def rankings_of(stage: str) -> Callable[[], Awaitable[Blocks]]:
+            async def part() -> Blocks:
+                results = await round_results(round_id, [stage])
+                table = results.rankings.get(stage)
+                return _ranking_blocks(stage, table, facilities, county, done) if table else iter(())
+
+            return part
 
         header = ["facility_id", "facility", "county", "stage", "item", "scope", "rank", "tied", "of"]
-        return Source(header, "rankings", len(tables) * len(facilities), ranking_blocks())
+        parts = [rankings_of(stage) for stage in present]
+        return Source(header, "rankings", len(present) * len(facilities), parts)
     registers = await _registers(round_id, set(facilities))
     if kind == "answers":
         return Source(
             ["facility_id", "facility", "county", "stage", "inspection_id", "item", "value"],
             "answers",
             len(registers.inspections),
-            _answer_blocks(registers, facilities, county),
+            [_ready(_answer_blocks(registers, facilities, county))],
         )
     if kind == "discrepancies":
         standards: dict[str, Standard | None] = {}
@@ -118,21 +126,42 @@ async def round_source(kind: str, round_id: UUID, visible: set[UUID] | None) -> 
             ],
             "discrepancies",
             len(by_facility),
-            _discrepancy_blocks(registers, by_facility, standards, facilities, county),
+            [_ready(_discrepancy_blocks(registers, by_facility, standards, facilities, county))],
         )
     raise NotFound(f"no round export {kind!r}", code="unknown_export_kind")
 
 
-def _counted(rows: Iterator[Row]) -> Iterator[tuple[list[Row], int]]:
+def _counted(rows: Iterator[Row], counter: list[int]) -> Blocks:
+    """Rows in blocks; ``counter`` carries the count across the parts of a source."""
     block: list[Row] = []
-    done = 0
     for row in rows:
         block.append(row)
-        done += 1
+        counter[0] += 1
         if len(block) >= BLOCK_ROWS:
-            yield block, done
+            yield block, counter[0]
             block = []
-    yield block, done
+    yield block, counter[0]
+
+
+def _ranking_blocks(
+    stage: str,
+    table: RankTables,
+    facilities: dict[str, dict[str, Any]],
+    county: dict[str, str],
+    done: list[int],
+) -> Blocks:
+    block: list[Row] = []
+    for facility in sorted(facilities):
+        name = facilities[facility]["name"]
+        for item, scope, place in table.places_of(facility):
+            block.append(
+                [facility, name, county[facility], stage, item, scope, place.rank, place.tied, place.of]
+            )
+        done[0] += 1
+        if len(block) >= BLOCK_ROWS:
+            yield block, done[0]
+            block = []
+    yield block, done[0]
 
 
 @dataclass
