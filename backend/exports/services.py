@@ -15,6 +15,7 @@ from uuid import UUID
 from backend.accounts.auth import ensure_role
 from backend.accounts.schemas import AuthUser
 from backend.accounts.scope import ensure_facility_visible, region_subtree
+from backend.audit.services import record
 from backend.db import write_tx
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound
 from backend.exports.schemas import ExportJobOut, ExportRequest
@@ -81,6 +82,13 @@ async def start_export(*, user: AuthUser, data: ExportRequest) -> ExportJobOut:
             )
         )
         await Job.insert(Job(id=uuid.uuid4(), kind=JOB_KIND, key=str(job_id), due_at=now, created_at_ms=now))
+        # who took which data out, and when
+        await record(
+            user_id=str(user.id),
+            action="export.start",
+            entity=f"export/{job_id}",
+            details={"kind": data.kind, "format": data.format, **params},
+        )
     return await get_export(user=user, export_id=job_id)
 
 

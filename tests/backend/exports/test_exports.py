@@ -17,6 +17,7 @@ from litestar import Litestar
 
 from backend.accounts.schemas import CreateUserRequest
 from backend.accounts.services import create_user
+from backend.audit.tables import AuditLog
 from backend.exports.tables import ExportJob
 from backend.workers import build_media_worker
 from media.worker import WorkerConfig
@@ -74,6 +75,11 @@ async def test_xlsx_and_csv_exports_run_in_the_background(
     assert early.json()["code"] == "export_not_ready"
 
     assert await run_jobs(app) == 4
+    audited = await AuditLog.select().where(AuditLog.action == "export.start")
+    assert len(audited) == 4
+    assert {r["entity"] for r in audited} == {
+        f"export/{j['id']}" for j in (answers, conclusions, gaps, rankings)
+    }
     listed = (await client.get(f"/api/exports?roundId={round_id}", headers=office)).json()
     assert {j["id"] for j in listed} == {answers["id"], conclusions["id"], gaps["id"], rankings["id"]}
     job = (await client.get(f"/api/exports/{answers['id']}", headers=office)).json()
