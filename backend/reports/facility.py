@@ -268,7 +268,7 @@ def _chart_section(
         )
     parts.append("</svg>")
     return (
-        '<section class="report-section"><h2>分章节得分 Score by section</h2>'
+        '<section class="report-section chart"><h2>分章节得分 Score by section</h2>'
         '<p class="muted">各章节条款平均等级（最高等级为 100%）Mean grade of the section\'s articles (top grade = 100%)</p>'
         f"{''.join(parts)}</section>"
     )
