@@ -115,7 +115,8 @@ def test_office_prints_the_report_and_exports_the_round(
         assert "城关镇卫生院" in page_text
         image = document[0].render(scale=1.4).to_pil()
         image.save(SHOTS / "report-pdf-page1.png")
-        document[1].render(scale=1).to_pil().save(tmp_path / "report-pdf-page2.png")  # for a person to look at
+        # the chart and the start of the table, for a person to look at
+        document[1].render(scale=1).to_pil().save(tmp_path / "report-pdf-page2.png")
 
         # the round's answers as XLSX from the exports tab
         office.goto(f"{server.url}/#/office/exports")
