@@ -99,7 +99,7 @@ function FacilityReconcile({ app, roundId, facilityId }) {
     return map;
   });
   return html`<section data-testid="reconcile-view">
-    <p class="row"><a class="btn" data-testid="report-link" href=${`#/office/report/${facilityId}/${roundId}`}>📄 ${t('report')}</a></p>
+    <p class="row"><a class="btn" data-testid="report-link" href=${`#/office/report/${facilityId}/${roundId}`}>${t('report')}</a></p>
     <div class="grid2">${stages.map((s) => html`<${StageConclusion} key=${s.inspectionId} app=${app} stage=${s}
       signed=${signedBy.get(s.inspectionId)} onChange=${() => { view.reload(); conclusions.reload(); }} />`)}</div>
     <table class="table reconcile" data-testid="reconcile-table">
