@@ -48,6 +48,7 @@ def _secret_key(settings: Settings) -> str:
 
 def route_handlers() -> list[ControllerRouterHandler]:
     from backend.evidence.controllers import EvidenceController
+    from backend.exports.controllers import EXPORT_ROUTES
     from backend.improvement.controllers import PlanController, RoundImprovementController
     from backend.inspections.controllers import (
         ApplicationController,
@@ -113,6 +114,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         ConflictResolveController,
         PlanController,
         RoundImprovementController,
+        *EXPORT_ROUTES,
         AppShellController,
     ]
 

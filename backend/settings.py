@@ -39,6 +39,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pwa_dir: str = ""
     # Comma-separated origins allowed to call the API from a browser (CORS); empty: same origin only.
     cors_origins: str = ""
+    # Prints reports to PDF (headless, run by the export jobs); FIELDCHECK_CHROMIUM.
+    chromium: str = "/usr/bin/chromium"
 
     @property
     def data_path(self) -> Path:

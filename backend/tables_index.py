@@ -7,6 +7,7 @@ from piccolo.table import Table
 from backend.accounts.tables import AuthToken, LoginThrottle, User
 from backend.audit.tables import AuditLog
 from backend.evidence.tables import EvidenceReview
+from backend.exports.tables import ExportJob
 from backend.inspections.tables import Application, Inspection, InspectionMember, Round
 from backend.programme.tables import ReturnedOpinion, ReviewSample
 from backend.registry.tables import ExpertProfile, Facility, Region
@@ -35,4 +36,5 @@ TABLES: tuple[type[Table], ...] = (
     ReviewSample,
     ReturnedOpinion,
     IncompleteSubmission,
+    ExportJob,
 )

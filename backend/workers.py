@@ -16,6 +16,8 @@ from typing import Any
 from piccolo.engine.base import Engine
 
 from backend.evidence.services import refresh_unflagged
+from backend.exports.runner import export_handler
+from backend.exports.services import JOB_KIND
 from backend.media_api.services import after_blob_change, flag_reused_photos, upload_config
 from backend.settings import Settings
 from media import uploads
@@ -36,6 +38,7 @@ def build_media_worker(
         derive=image_deriver(max_pixels=settings.max_image_pixels, max_bytes=settings.max_upload_bytes),
         config=config or WorkerConfig(),
         on_blob=after_blob_change,
+        handlers={JOB_KIND: export_handler(settings=settings, storage=storage)},
     )
 
 

@@ -13,6 +13,12 @@ registers). Then times:
   engine for each inspection, and ``facility_rankings`` for each facility; it is timed on a sample and scaled
   to the whole round (the sample and the scaling are printed).
 Both paths must agree on every sampled conclusion and ranking, or the bench fails.
+
+With ``--exports`` it instead times the round's XLSX exports (answers, conclusions, rankings, discrepancies)
+as the export jobs build them: each export runs in a fresh child process (``fieldcheck``'s media worker with
+the export handler, local storage), which reports its wall time and its RSS growth (peak RSS, from
+getrusage, minus the RSS once the worker is ready); target < 150 MB. ``--exports --write`` replaces the
+"## Exports: XLSX of a province-scale round" section of docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -39,6 +45,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from standards_bench import graded_standard  # noqa: E402 - the 100-article standard of the standards bench
 
 HEADING = "## Review: a province-scale round"
+EXPORT_HEADING = "## Exports: XLSX of a province-scale round"
+EXPORT_KINDS = ("answers", "conclusions", "rankings", "discrepancies")
+RSS_TARGET_MB = 150.0
 DOCS = ROOT / "docs" / "benchmarks.md"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 CITIES, COUNTIES, PER_COUNTY = 4, 5, 100
@@ -239,6 +248,156 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
+async def export_setup(database_url: str, data_dir: Path) -> uuid.UUID:
+    """An admin account to ask for the exports (the job runs with the requester's rights)."""
+    import secrets
+
+    from backend.accounts.schemas import CreateUserRequest
+    from backend.accounts.services import create_user
+
+    made = await create_user(
+        data=CreateUserRequest(username="bench-admin", password=secrets.token_hex(8), role="admin"),
+        actor_id=None,
+    )
+    return made.id
+
+
+async def queue_export(user_id: uuid.UUID, round_id: uuid.UUID, kind: str) -> uuid.UUID:
+    from backend.accounts.schemas import AuthUser
+    from backend.exports.schemas import ExportRequest
+    from backend.exports.services import start_export
+
+    user = AuthUser(id=user_id, username="bench-admin", role="admin")
+    job = await start_export(user=user, data=ExportRequest(kind=kind, format="xlsx", round_id=round_id))
+    return job.id
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    import os
+
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1024 / 1024
+
+
+async def export_child(database_url: str, data_dir: str) -> dict[str, Any]:
+    """In a fresh process: run the due export job as ``fieldcheck worker --once`` would, measure it."""
+    import resource
+
+    from backend.db import bind_engine, make_engine, prepare_engine
+    from backend.exports.tables import ExportJob
+    from backend.settings import Settings
+    from backend.storage import build_storage
+    from backend.tables_index import TABLES
+    from backend.workers import build_media_worker
+
+    settings = Settings(data_dir=data_dir, database_url=database_url)
+    engine = make_engine(settings)
+    bind_engine(engine, TABLES)
+    await prepare_engine(engine)
+    storage = build_storage(settings)
+    worker = build_media_worker(settings, engine, storage)
+    await ExportJob.count()  # connection and tables warm before the baseline
+    base = rss_mb()
+    started = time.perf_counter()
+    handled = await worker.run_once()
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    row = await ExportJob.select().order_by(ExportJob.created_at, ascending=False).first()
+    assert row is not None
+    return {
+        "handled": handled,
+        "seconds": seconds,
+        "base_mb": base,
+        "growth_mb": peak - base,
+        "status": row["status"],
+        "rows": row["rows"],
+        "size": row["size"] or 0,
+        "error": row["error"],
+    }
+
+
+async def run_exports(kind: str) -> dict[str, Any]:
+    import json
+    import subprocess
+
+    tmp = Path(tempfile.mkdtemp(prefix="fc-export-bench-"))
+    database_url, dbname = "", ""
+    if kind == "postgres":
+        dbname = f"fc_bench_{uuid.uuid4().hex[:10]}"
+        await _pg_admin(f'CREATE DATABASE "{dbname}"')
+        database_url = PG_ADMIN.rsplit("/", 1)[0] + "/" + dbname
+    try:
+        setup = await seed(database_url, tmp)
+        user_id = await export_setup(database_url, tmp)
+        out: dict[str, Any] = {"seed_seconds": setup["seconds"], "kinds": {}}
+        for export in EXPORT_KINDS:
+            await queue_export(user_id, setup["round"], export)
+            done = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, __file__, "--export-child", database_url or "-", str(tmp)],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=1800,
+            )
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            if result["status"] != "done":
+                raise SystemExit(f"{export} export ended {result['status']}: {result['error']}")
+            out["kinds"][export] = result
+            print(
+                f"{kind} {export}: {result['rows']:,} rows, {result['size'] / 1e6:.1f} MB in "
+                f"{result['seconds']:.1f} s, RSS +{result['growth_mb']:.0f} MB",
+                flush=True,
+            )
+        return out
+    finally:
+        from backend.db import current_engine
+
+        engine = current_engine()
+        if hasattr(engine, "close_connection_pool"):
+            await engine.close_connection_pool()
+        if dbname:
+            await _pg_admin(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+def render_exports(results: dict[str, dict[str, Any]]) -> str:
+    lines = [
+        EXPORT_HEADING,
+        "",
+        f"The round of the review bench ({CITIES * COUNTIES * PER_COUNTY:,} facilities × 100 articles × 3 stages, "
+        f"618,000 answer registers) exported as XLSX by the export job (backend/exports: XlsxWriter in "
+        f"constant-memory mode, rows pulled block by block in a worker thread), each export in a fresh worker "
+        f"process; Python {platform.python_version()} on {platform.machine()}. Target: the exporting process's RSS "
+        f"growth < {RSS_TARGET_MB:g} MB.",
+        "",
+        "| database | export | rows | file | time | RSS growth |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for db, r in results.items():
+        for export, k in r["kinds"].items():
+            lines.append(
+                f"| {db} | {export} | {k['rows']:,} | {k['size'] / 1e6:.1f} MB | {k['seconds']:.1f} s | "
+                f"{k['growth_mb']:.0f} MB |"
+            )
+    lines += [
+        "",
+        "- RSS growth = peak RSS of the worker process (getrusage) minus its RSS once the worker is ready; time = "
+        "the job from claim to done (computing the round, writing the sheet, storing the file).",
+        "- conclusions and rankings compute the round one stage at a time (`round_results` of that stage, as the "
+        "review bench does for all three), so one stage's registers and rank tables are in memory at once; answers "
+        "and discrepancies read the registers joined per inspection and decode one inspection at a time. The bench "
+        "round has no self-assessments, so every discrepancy row says `missing` (the rows are written all the same).",
+        "- Most of the time is XlsxWriter's own per-cell work (about 10 µs a cell on this machine while other work "
+        "kept its 2 cores busy, load average 4.5 to 9); writing the same 7-column rows as CSV is about 20 times "
+        "faster (100,000 rows: 0.4 s as CSV, 8.6 s as XLSX through `backend/exports/writers.py`, load average 8.8).",
+        '- rankings has 1,800,000 rows: past 1,048,576 rows it continues on a second sheet "rankings (2)".',
+        "- Command: `.venv/bin/python bench/review_bench.py --exports --write`",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 async def run_db(kind: str) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="fc-review-bench-"))
     database_url, dbname = "", ""
@@ -294,9 +453,9 @@ def render(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
+def write_section(text: str, heading: str = HEADING) -> None:
     doc = DOCS.read_text()
-    pattern = re.compile(rf"{re.escape(HEADING)}\n.*?(?=\n## |\Z)", re.S)
+    pattern = re.compile(rf"{re.escape(heading)}\n.*?(?=\n## |\Z)", re.S)
     doc = (
         pattern.sub(text.rstrip("\n") + "\n", doc)
         if pattern.search(doc)
@@ -309,7 +468,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--only", choices=["sqlite", "postgres"])
+    parser.add_argument("--exports", action="store_true", help="time the XLSX exports instead")
+    parser.add_argument(
+        "--export-child", nargs=2, metavar=("DATABASE_URL", "DATA_DIR"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
+    if args.export_child:
+        import json
+
+        url, data_dir = args.export_child
+        print(json.dumps(asyncio.run(export_child("" if url == "-" else url, data_dir))))
+        return
+    if args.exports:
+        done = {}
+        for kind in ("sqlite", "postgres"):
+            if not args.only or args.only == kind:
+                done[kind] = asyncio.run(run_exports(kind))
+        text = render_exports(done)
+        print(text)
+        if args.write:
+            write_section(text, EXPORT_HEADING)
+        over = [
+            f"{db} {k}"
+            for db, r in done.items()
+            for k, v in r["kinds"].items()
+            if v["growth_mb"] >= RSS_TARGET_MB
+        ]
+        if over:
+            raise SystemExit(f"RSS target missed: {', '.join(over)}")
+        return
     results = {}
     for kind in ("sqlite", "postgres"):
         if args.only and args.only != kind:

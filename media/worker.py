@@ -51,6 +51,39 @@ DeriveFn = Callable[[Path, dict[str, int]], Derived]
 BlobHook = Callable[[str], Awaitable[None]]
 
 
+class JobFailed(Exception):
+    """Raised by a job handler when retrying cannot help: the job ends with this error recorded."""
+
+
+@dataclass
+class Lease:
+    """A handler's hold on its claimed job: ``renew()`` extends it (False once another worker took it over,
+    when the handler should stop); ``held()`` says whether it is still ours without extending it."""
+
+    worker: MediaWorker
+    job_id: uuid.UUID
+    attempts: int
+
+    async def renew(self) -> bool:
+        until = self.worker.clock() + int(self.worker.config.lease_seconds * 1000)
+        async with write_tx(self.worker.engine):
+            rows = await self.worker.engine.run_querystring(
+                QueryString(
+                    'UPDATE "media_job" SET "lease_until" = {} WHERE "id" = {} AND "lease_owner" = {} '
+                    'AND "done_at" IS NULL RETURNING "id"',
+                    until,
+                    self.job_id,
+                    self.worker.owner,
+                )
+            )
+        return bool(rows)
+
+
+# Other job kinds (the backend's exports): called with the job's key and its lease; an exception other than
+# JobFailed is retried with backoff, JobFailed ends the job.
+JobHandler = Callable[[str, Lease], Awaitable[None]]
+
+
 def derivative_key(sha256_hex: str, variant: str) -> str:
     return validate_key(f"derived/{variant}/{sha256_hex[:2]}/{sha256_hex[2:4]}/{sha256_hex}.jpg")
 
@@ -92,6 +125,7 @@ class MediaWorker:
     owner: str = field(default_factory=default_owner)
     on_blob: BlobHook | None = None
     clock: Callable[[], int] = now_ms
+    handlers: dict[str, JobHandler] = field(default_factory=dict)
 
     # -- claiming --
     async def claim(self, limit: int | None = None) -> list[Claimed]:
@@ -198,10 +232,14 @@ class MediaWorker:
                 await self.transfer(job.key)
             elif job.kind == "derive":
                 await self.make_derivatives(job.key)
+            elif job.kind in self.handlers:
+                await self.handlers[job.kind](job.key, Lease(self, job.id, job.attempts))
+                await self._finish(job)
+                return
             else:
                 await self._finish(job, error=f"unknown job kind {job.kind!r}")
                 return
-        except _Permanent as exc:
+        except (_Permanent, JobFailed) as exc:
             log.error("media job %s %s failed for good: %s", job.kind, job.key, exc)
             await self._finish(job, error=str(exc))
             return

@@ -39,14 +39,14 @@ async def export_csv(*, user: AuthUser, round_id: UUID, kind: ExportKind) -> Ite
     _, names = await region_chains()
     county = {f: names.get(r["region"], "") for f, r in facilities.items()}
     rows = (
-        _conclusion_rows(results, facilities, county)
+        conclusion_rows(results, facilities, county)
         if kind == "conclusions"
-        else _ranking_rows(results, facilities, county)
+        else ranking_rows(results, facilities, county)
     )
     return _blocks(rows)
 
 
-def _conclusion_rows(
+def conclusion_rows(
     results: RoundResults, facilities: dict[str, dict[str, object]], county: dict[str, str]
 ) -> Iterator[list[object]]:
     yield [
@@ -75,7 +75,7 @@ def _conclusion_rows(
             yield [*base, c.status, c.tier or "", c.highest_certain or "", c.known, c.verification, ""]
 
 
-def _ranking_rows(
+def ranking_rows(
     results: RoundResults, facilities: dict[str, dict[str, object]], county: dict[str, str]
 ) -> Iterator[list[object]]:
     yield ["facility_id", "facility", "county", "stage", "item", "scope", "rank", "tied", "of"]

@@ -28,7 +28,7 @@ from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
 
 
-def _rank(standard: Standard, value: Answer) -> float | None:
+def grade_rank(standard: Standard, value: Answer) -> float | None:
     """A comparable number for a value: grade rank, points, pass (1) / fail (0); None for NA or unknown."""
     if isinstance(value, bool):
         return 1.0 if value else 0.0
@@ -49,7 +49,7 @@ def compare(standard: Standard, self_value: Answer | None, review: Answer | None
         return "missing"
     if self_value == review and type(self_value) is type(review):
         return "same"
-    mine, theirs = _rank(standard, self_value), _rank(standard, review)
+    mine, theirs = grade_rank(standard, self_value), grade_rank(standard, review)
     if mine is None or theirs is None:
         return "not_comparable"
     if theirs > mine:
@@ -106,9 +106,19 @@ async def discrepancies(*, user: AuthUser, facility_id: UUID, round_id: UUID) ->
     await ensure_facility_visible(user, facility_id)
     if not await Round.exists().where(Round.id == round_id):
         raise NotFound(f"round {round_id} does not exist", code="round_not_found")
+    return await build_discrepancies(facility_id=facility_id, round_id=round_id)
+
+
+async def build_discrepancies(
+    *, facility_id: UUID, round_id: UUID, inspections: set[UUID] | None = None
+) -> DiscrepancyView:
+    """The view over the facility's inspections of the round (only ``inspections`` when given); the caller
+    has checked the scope (the office's route above, the facility report)."""
     rows = await Inspection.select(
         *inspection_columns(),
     ).where((Inspection.facility == facility_id) & (Inspection.round == round_id))
+    if inspections is not None:
+        rows = [row for row in rows if row["id"] in inspections]
     by_stage = {row["stage"]: row for row in rows}
     own = await _stage(by_stage["self"]) if "self" in by_stage else None
     reviews = [await _stage(by_stage[s]) for s in REVIEW_STAGES if s in by_stage]

@@ -26,10 +26,13 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 
 from backend.accounts.schemas import AuthUser, CreateUserRequest
-from backend.accounts.services import create_user
+from backend.accounts.services import auth_user_from_row, create_user
+from backend.accounts.tables import User
 from backend.api_docs import SCALAR_FILE
 from backend.app import create_app
 from backend.audit.tables import AuditLog
+from backend.exports.schemas import ExportRequest
+from backend.exports.services import start_export
 from backend.inspections.rounds import create_round
 from backend.inspections.schemas import CreateRoundRequest
 from backend.inspections.tables import Application
@@ -63,6 +66,8 @@ class Ctx:
     expert1: UUID
     inspector7: UUID
     conflict: UUID
+    # an export job per role that may start one (the office's and admin's of the round, the clinic's report)
+    exports: dict[str, UUID] = field(default_factory=dict)
     seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def next(self) -> int:
@@ -397,7 +402,39 @@ MATRIX: dict[tuple[str, str], Row] = {
         allow("admin", "office"),
         lambda ctx, role: f"/api/facilities/{ctx.facility(0)}/rounds/{ctx.demo['round']}/discrepancies",
     ),
+    # exports: round exports for admin and office, the facility report's PDF also for a clinic
+    ("POST", "/api/exports"): Row(
+        allow("admin", "office", "clinic"),
+        "/api/exports",
+        lambda ctx, role: {
+            "kind": "facility-report",
+            "format": "pdf",
+            "facilityId": ctx.facility(0),
+            "roundId": str(ctx.demo["round"]),
+        },
+        ok=frozenset({202}),
+    ),
+    ("GET", "/api/exports"): Row(allow("admin", "office", "clinic"), "/api/exports"),
+    ("GET", "/api/exports/{export_id:uuid}"): Row(
+        allow("admin", "office", "clinic"), lambda ctx, role: f"/api/exports/{_export(ctx, role)}"
+    ),
+    # nothing runs the jobs here: the file is not ready yet (409) once the guard let the caller through
+    ("GET", "/api/exports/{export_id:uuid}/file"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/exports/{_export(ctx, role)}/file",
+        ok=frozenset({409}),
+    ),
+    ("GET", "/api/printables/{kind:str}"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: (
+            f"/api/printables/facility-report?facilityId={ctx.facility(0)}&roundId={ctx.demo['round']}"
+        ),
+    ),
 }
+
+
+def _export(ctx: Ctx, role: str) -> UUID:
+    return ctx.exports.get(role, ctx.exports["office"])
 
 
 def app_routes(app: Litestar) -> set[tuple[str, str]]:
@@ -451,6 +488,22 @@ async def _context(demo: dict[str, Any]) -> Ctx:
     inspector7 = await create_user(
         data=CreateUserRequest(username="inspector7", password="demo", role="inspector"), actor_id=None
     )
+    exports: dict[str, UUID] = {}
+    for role, request in (
+        ("admin", ExportRequest(kind="conclusions", format="csv", round_id=demo["round"])),
+        ("office", ExportRequest(kind="answers", format="xlsx", round_id=demo["round"])),
+        (
+            "clinic",
+            ExportRequest(
+                kind="facility-report",
+                format="pdf",
+                facility_id=demo["facilities"][0],
+                round_id=demo["round"],
+            ),
+        ),
+    ):
+        user = await auth_user(ACCOUNTS[role])
+        exports[role] = (await start_export(user=user, data=request)).id
     return Ctx(
         demo=demo,
         round2=round2.id,
@@ -459,7 +512,14 @@ async def _context(demo: dict[str, Any]) -> Ctx:
         expert1=expert["id"],
         inspector7=inspector7.id,
         conflict=conflict,
+        exports=exports,
     )
+
+
+async def auth_user(username: str) -> AuthUser:
+    row = await User.select().where(User.username == username).first()
+    assert row is not None
+    return auth_user_from_row(row)
 
 
 async def _headers(client: httpx.AsyncClient) -> dict[str, dict[str, str]]:
@@ -807,6 +867,56 @@ SCOPE_CASES: list[ScopeCase] = [
         "POST",
         lambda c: f"/api/rounds/{c.round2}/samples",
         lambda c: {"level": "city", "regionId": str(c.demo["cities"][1])},
+        403,
+        "out_of_scope",
+    ),
+    # exports: another city's round or facility; a clinic reads neither the office's exports nor another
+    # facility's report, and starts no round export
+    (
+        "office",
+        "POST",
+        lambda c: "/api/exports",
+        lambda c: {"kind": "answers", "format": "xlsx", "roundId": str(c.round_other_city)},
+        403,
+        "out_of_scope",
+    ),
+    (
+        "office",
+        "POST",
+        lambda c: "/api/exports",
+        lambda c: {
+            "kind": "facility-report",
+            "format": "pdf",
+            "facilityId": c.facility(6),
+            "roundId": str(c.demo["round"]),
+        },
+        403,
+        "out_of_scope",
+    ),
+    (
+        "clinic1",
+        "POST",
+        lambda c: "/api/exports",
+        lambda c: {"kind": "answers", "format": "csv", "roundId": str(c.demo["round"])},
+        403,
+        "wrong_role",
+    ),
+    ("clinic1", "GET", lambda c: f"/api/exports/{c.exports['office']}", None, 403, "out_of_scope"),
+    ("clinic1", "GET", lambda c: f"/api/exports/{c.exports['office']}/file", None, 403, "out_of_scope"),
+    ("office", "GET", lambda c: f"/api/exports/{c.exports['admin']}", None, 403, "out_of_scope"),
+    (
+        "office",
+        "GET",
+        lambda c: f"/api/printables/facility-report?facilityId={c.facility(6)}&roundId={c.demo['round']}",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    (
+        "clinic1",
+        "GET",
+        lambda c: f"/api/printables/facility-report?facilityId={c.facility(1)}&roundId={c.demo['round']}",
+        None,
         403,
         "out_of_scope",
     ),

@@ -88,7 +88,8 @@ export function Applications({ app, roundId }) {
         <td class="actions">${a.status === 'applied' && html`<button type="button" class="btn primary" data-testid="application-accept"
             onClick=${() => decide(a.id, { status: 'accepted' })}>${t('accept')}</button>`}
           ${(a.status === 'applied' || a.status === 'accepted') && html`<${ReturnForm} t=${t} testid="application-return"
-            onSubmit=${(opinion) => decide(a.id, { status: 'returned', opinion })} />`}</td></tr>`)}</tbody></table>`}
+            onSubmit=${(opinion) => decide(a.id, { status: 'returned', opinion })} />`}
+          <a class="btn small" href=${`#/office/report/${a.facilityId}/${roundId}`} data-testid="application-report">${t('report')}</a></td></tr>`)}</tbody></table>`}
     </section>
     <${Samples} app=${app} roundId=${roundId} />
   </section>`;

@@ -6,11 +6,13 @@ import { Conflicts } from './conflicts.js';
 import { Dashboard } from './dashboard.js';
 import { Evidence } from './evidence.js';
 import { Improvement } from './improvement.js';
+import { Exports } from './exports.js';
 import { useApi } from './data.js';
 import { Rankings } from './rankings.js';
 import { Reconcile } from './reconcile.js';
+import { Report } from './report.js';
 
-const TABS = ['dashboard', 'applications', 'reconcile', 'conflicts', 'evidence', 'rankings', 'improvement'];
+const TABS = ['dashboard', 'applications', 'reconcile', 'conflicts', 'evidence', 'rankings', 'improvement', 'exports'];
 
 export function Office({ app, route }) {
   const t = app.state.t;
@@ -24,6 +26,14 @@ export function Office({ app, route }) {
     localStorage.setItem('fieldcheck.round', id);
     setRoundId(id);
   };
+  // #/office/report/<facilityId>[/<roundId>]: the printable report (of the chosen round by default)
+  if (route.tab === 'report' && route.id) {
+    const reportRound = route.sub || roundId;
+    return html`<main class="page office report-main" data-testid="office">
+      ${reportRound ? html`<${Report} key=${route.id + reportRound} app=${app} facilityId=${route.id} roundId=${reportRound} />`
+        : html`<p class="muted">${t('loading')}</p>`}
+    </main>`;
+  }
   const tab = TABS.includes(route.tab) ? route.tab : 'dashboard';
   let body = null;
   if (roundId) {
@@ -36,6 +46,7 @@ export function Office({ app, route }) {
       rankings: html`<${Rankings} ...${props} />`,
       evidence: html`<${Evidence} ...${props} />`,
       improvement: html`<${Improvement} ...${props} />`,
+      exports: html`<${Exports} ...${props} />`,
     }[tab];
   }
   return html`<main class="page office" data-testid="office">

@@ -110,6 +110,7 @@ function FacilityReconcile({ app, roundId, facilityId }) {
     return map;
   });
   return html`<section data-testid="reconcile-view">
+    <p class="row"><a class="btn" data-testid="report-link" href=${`#/office/report/${facilityId}/${roundId}`}>${t('report')}</a></p>
     <div class="grid2">${stages.map((s) => html`<${StageConclusion} key=${s.inspectionId} app=${app} stage=${s}
       signed=${signedBy.get(s.inspectionId)} onChange=${() => { view.reload(); conclusions.reload(); }} />`)}</div>
     <table class="table reconcile" data-testid="reconcile-table">
@@ -141,7 +142,9 @@ export function Reconcile({ app, roundId, route }) {
     <nav class="card facility-list" aria-label=${t('facility')}>
       <ul>${[...facilities.values()].map((f) => html`<li key=${f.id}>
         <a href=${`#/office/reconcile/${f.id}`} class=${f.id === chosen ? 'tab active' : 'tab'} data-testid="reconcile-facility" data-facility-id=${f.id}>
-          ${f.name} <small class="muted">${f.stages.map((s) => t(`stage_${s.stage}`)).join(' · ')}</small></a></li>`)}</ul>
+          ${f.name} <small class="muted">${f.stages.map((s) => t(`stage_${s.stage}`)).join(' · ')}</small></a>
+        <a class="report-mini" href=${`#/office/report/${f.id}/${roundId}`} data-testid="facility-report-link" data-facility-id=${f.id}
+          title=${t('report')}>${t('report')}</a></li>`)}</ul>
     </nav>
     <div>${chosen ? html`<${FacilityReconcile} key=${chosen} app=${app} roundId=${roundId} facilityId=${chosen} />` : html`<p class="muted card">${t('pickFacility')}</p>`}</div>
   </section>`;

@@ -1,0 +1,1 @@
+"""Files built in the background for the office: round exports (CSV, XLSX) and printable reports as PDF."""

@@ -1,0 +1,287 @@
+"""The rows of each round export, computed from the database first, then handed out block by block.
+
+A source is a list of parts, each an async step (database reads, computing) returning a plain iterator of
+row blocks that the export job pulls in a worker thread beside the writer; each block says how far the part
+got in the source's units (inspections, facilities or rows) out of ``total``, for the progress bar.
+Conclusions and rankings are computed one stage at a time (``round_results`` of that stage: a stage's peers
+are ranked among themselves), so a province round is never in memory three stages at once. Answers and
+discrepancies read the round's registers as one joined string per inspection and field (as ``round_results``
+does) and decode one inspection at a time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from piccolo.engine.postgres import PostgresEngine
+
+from backend.db import current_engine, fetch
+from backend.errors import NotFound
+from backend.programme.analysis import region_chains
+from backend.programme.exports import STAGES, conclusion_rows
+from backend.programme.rankings import RankTables
+from backend.programme.round_results import RoundResults, round_results
+from backend.registry.tables import Facility
+from backend.review.discrepancies import compare, grade_rank
+from backend.standards.schemas import NA, Answer, Standard
+from backend.standards.services import get_standard
+
+ROUND_KINDS = ("answers", "conclusions", "rankings", "discrepancies")
+BLOCK_ROWS = 5000
+_decode = msgspec.json.Decoder()
+
+Row = list[Any]
+Blocks = Iterator[tuple[list[Row], int]]  # (rows, units done so far in the whole source)
+
+
+@dataclass
+class Source:
+    header: list[str]
+    sheet: str
+    total: int
+    parts: list[Callable[[], Awaitable[Blocks]]]
+
+
+def _ready(blocks: Blocks) -> Callable[[], Awaitable[Blocks]]:
+    async def part() -> Blocks:
+        return blocks
+
+    return part
+
+
+async def round_source(kind: str, round_id: UUID, visible: set[UUID] | None) -> Source:
+    query = Facility.select(Facility.id, Facility.name, Facility.region)
+    facilities = {str(r["id"]): r for r in await query if visible is None or r["id"] in visible}
+    _, names = await region_chains()
+    county = {f: names.get(r["region"], "") for f, r in facilities.items()}
+    if kind in ("conclusions", "rankings"):
+        stages = await fetch(
+            'SELECT CAST("facility" AS TEXT) AS "facility", "stage" FROM "inspection" WHERE "round" = {}',
+            [round_id],
+        )
+        present = [stage for stage in STAGES if any(r["stage"] == stage for r in stages)]
+        if kind == "conclusions":
+            total = sum(1 for r in stages if r["facility"] in facilities and r["stage"] in STAGES)
+            header = [str(name) for name in next(conclusion_rows(RoundResults(), facilities, county))]
+            counter = [0]
+
+            def conclusions_of(stage: str) -> Callable[[], Awaitable[Blocks]]:
+                async def part() -> Blocks:
+                    results = await round_results(round_id, [stage])
+                    rows = conclusion_rows(results, facilities, county)
+                    next(rows)  # the header, written once
+                    return _counted(rows, counter)
+
+                return part
+
+            return Source(header, "conclusions", total, [conclusions_of(stage) for stage in present])
+        done = [0]
+
+        def rankings_of(stage: str) -> Callable[[], Awaitable[Blocks]]:
+            async def part() -> Blocks:
+                results = await round_results(round_id, [stage])
+                table = results.rankings.get(stage)
+                return _ranking_blocks(stage, table, facilities, county, done) if table else iter(())
+
+            return part
+
+        header = ["facility_id", "facility", "county", "stage", "item", "scope", "rank", "tied", "of"]
+        parts = [rankings_of(stage) for stage in present]
+        return Source(header, "rankings", len(present) * len(facilities), parts)
+    registers = await _registers(round_id, set(facilities))
+    if kind == "answers":
+        return Source(
+            ["facility_id", "facility", "county", "stage", "inspection_id", "item", "value"],
+            "answers",
+            len(registers.inspections),
+            [_ready(_answer_blocks(registers, facilities, county))],
+        )
+    if kind == "discrepancies":
+        standards: dict[str, Standard | None] = {}
+        for sid in {i[2] for i in registers.inspections.values()}:
+            try:
+                standards[sid] = await get_standard(standard_id=sid)
+            except NotFound:
+                standards[sid] = None
+        by_facility: dict[str, dict[str, str]] = defaultdict(dict)
+        for iid, (facility, stage, _) in registers.inspections.items():
+            by_facility[facility][stage] = iid
+        return Source(
+            [
+                "facility_id",
+                "facility",
+                "county",
+                "stage",
+                "item",
+                "self_value",
+                "stage_value",
+                "difference",
+                "gap",
+                "wide_gap",
+            ],
+            "discrepancies",
+            len(by_facility),
+            [_ready(_discrepancy_blocks(registers, by_facility, standards, facilities, county))],
+        )
+    raise NotFound(f"no round export {kind!r}", code="unknown_export_kind")
+
+
+def _counted(rows: Iterator[Row], counter: list[int]) -> Blocks:
+    """Rows in blocks; ``counter`` carries the count across the parts of a source."""
+    block: list[Row] = []
+    for row in rows:
+        block.append(row)
+        counter[0] += 1
+        if len(block) >= BLOCK_ROWS:
+            yield block, counter[0]
+            block = []
+    yield block, counter[0]
+
+
+def _ranking_blocks(
+    stage: str,
+    table: RankTables,
+    facilities: dict[str, dict[str, Any]],
+    county: dict[str, str],
+    done: list[int],
+) -> Blocks:
+    block: list[Row] = []
+    for facility in sorted(facilities):
+        name = facilities[facility]["name"]
+        for item, scope, place in table.places_of(facility):
+            block.append(
+                [facility, name, county[facility], stage, item, scope, place.rank, place.tied, place.of]
+            )
+        done[0] += 1
+        if len(block) >= BLOCK_ROWS:
+            yield block, done[0]
+            block = []
+    yield block, done[0]
+
+
+@dataclass
+class Registers:
+    # inspection id → (facility id, stage, standard id), in (facility, stage) order
+    inspections: dict[str, tuple[str, str, str]]
+    # (inspection id, field) → "item=json␟item=json…"
+    pairs: dict[tuple[str, str], str]
+
+    def answers(self, iid: str) -> dict[str, Answer]:
+        items: dict[str, Answer] = {}
+        for field in ("value", "na"):
+            joined = self.pairs.get((iid, field))
+            if not joined:
+                continue
+            for pair in joined.split("\x1f"):
+                item, _, raw = pair.partition("=")
+                value = _decode.decode(raw)
+                if field == "na":
+                    if value is True:
+                        items[item] = NA
+                elif value is not None:
+                    items[item] = value
+        return dict(sorted(items.items()))
+
+
+async def _registers(round_id: UUID, facilities: set[str]) -> Registers:
+    rows = await fetch(
+        'SELECT CAST(i."id" AS TEXT) AS "id", CAST(i."facility" AS TEXT) AS "facility", i."stage", '
+        'i."standard_version_id" FROM "inspection" i WHERE i."round" = {}',
+        [round_id],
+    )
+    order = {s: n for n, s in enumerate(STAGES)}
+    rows = [r for r in rows if r["facility"] in facilities and r["stage"] in order]
+    rows.sort(key=lambda r: (r["facility"], order[r["stage"]]))
+    postgres = isinstance(current_engine(), PostgresEngine)
+    joined = (
+        'string_agg(r."item_code" || \'=\' || r."value", chr(31))'
+        if postgres
+        else 'group_concat(r."item_code" || \'=\' || r."value", char(31))'
+    )
+    pairs: dict[tuple[str, str], str] = {}
+    found = await fetch(
+        f'SELECT CAST(r."inspection_id" AS TEXT) AS "i", r."field" AS "f", {joined} AS "pairs" '  # noqa: S608
+        'FROM "answer_register" r JOIN "inspection" i ON i."id" = r."inspection_id" WHERE i."round" = {} '
+        'AND r."field" IN ({}, {}) GROUP BY r."inspection_id", r."field"',
+        [round_id, "value", "na"],
+    )
+    for r in found:
+        pairs[(r["i"], r["f"])] = r["pairs"]
+    return Registers({r["id"]: (r["facility"], r["stage"], r["standard_version_id"]) for r in rows}, pairs)
+
+
+def cell(value: Answer | None) -> Any:
+    """Numbers stay numbers; met/not met and N/A as words a spreadsheet user reads."""
+    if value is None:
+        return ""
+    if value is True:
+        return "met"
+    if value is False:
+        return "not_met"
+    return value
+
+
+def _answer_blocks(
+    registers: Registers, facilities: dict[str, dict[str, Any]], county: dict[str, str]
+) -> Iterator[tuple[list[Row], int]]:
+    block: list[Row] = []
+    for done, (iid, (facility, stage, _)) in enumerate(registers.inspections.items(), 1):
+        name = facilities[facility]["name"]
+        for item, value in registers.answers(iid).items():
+            block.append([facility, name, county[facility], stage, iid, item, cell(value)])
+        if len(block) >= BLOCK_ROWS:
+            yield block, done
+            block = []
+    yield block, len(registers.inspections)
+
+
+def _discrepancy_blocks(
+    registers: Registers,
+    by_facility: dict[str, dict[str, str]],
+    standards: dict[str, Standard | None],
+    facilities: dict[str, dict[str, Any]],
+    county: dict[str, str],
+) -> Iterator[tuple[list[Row], int]]:
+    block: list[Row] = []
+    done = 0
+    for facility, stages in by_facility.items():
+        done += 1
+        own = registers.answers(stages["self"]) if "self" in stages else {}
+        for stage in STAGES[1:]:
+            iid = stages.get(stage)
+            if iid is None:
+                continue
+            standard = standards.get(registers.inspections[iid][2])
+            theirs = registers.answers(iid)
+            for item in sorted(own.keys() | theirs.keys()):
+                mine, review = own.get(item), theirs.get(item)
+                difference = compare(standard, mine, review) if standard is not None else "not_comparable"
+                gap: Any = ""
+                if standard is not None and mine is not None and review is not None:
+                    a, b = grade_rank(standard, mine), grade_rank(standard, review)
+                    if a is not None and b is not None and not isinstance(review, bool):
+                        gap = abs(a - b)
+                wide = isinstance(gap, float) and gap >= 2
+                block.append(
+                    [
+                        facility,
+                        facilities[facility]["name"],
+                        county[facility],
+                        stage,
+                        item,
+                        cell(mine),
+                        cell(review),
+                        difference,
+                        gap,
+                        "yes" if wide else "",
+                    ]
+                )
+        if len(block) >= BLOCK_ROWS:
+            yield block, done
+            block = []
+    yield block, done

@@ -1,0 +1,18 @@
+"""Every printable report kind by name: the app's print page and the PDF export jobs look them up here.
+
+Add a kind: write ``async def render(user, params, storage) -> Printable`` (scope checked inside), list it
+in ``PRINTABLES`` and the parameters it needs in ``NEEDS``.
+"""
+
+from __future__ import annotations
+
+from backend.reports.facility import facility_report
+from backend.reports.printable import Render
+
+PRINTABLES: dict[str, Render] = {
+    "facility-report": facility_report,
+}
+# fields of PrintableParams / ExportRequest each kind needs (400 missing_parameter otherwise)
+NEEDS: dict[str, tuple[str, ...]] = {
+    "facility-report": ("facility_id", "round_id"),
+}

@@ -1,0 +1,46 @@
+// The facility's report for a round as a printable page: the server's HTML (backend/reports, styled by
+// /static/report.css), the browser's print dialog, and the same report as a PDF built by the server.
+import { useEffect, useState } from '../../vendor/preact/hooks.js';
+import { html } from '../../lib/html.js';
+import { useApi } from './data.js';
+import { download, useJob } from './files.js';
+
+export function Report({ app, facilityId, roundId, kind = 'facility-report' }) {
+  const t = app.state.t;
+  const report = useApi(app, `/api/printables/${kind}?facilityId=${facilityId}&roundId=${roundId}`);
+  const [jobId, setJobId] = useState(null);
+  const [error, setError] = useState(null);
+  const job = useJob(app, jobId);
+  useEffect(() => {
+    if (report.data) document.title = report.data.title;
+    return () => (document.title = t('appName'));
+  }, [report.data]);
+  useEffect(() => {
+    if (job?.status === 'done') download(app, job).catch((err) => setError(err.message));
+  }, [job?.status]);
+  async function pdf() {
+    setError(null);
+    try {
+      const r = await app.api.post('/api/exports', { kind, format: 'pdf', facilityId, roundId });
+      setJobId(r.data.id);
+    } catch (err) {
+      setError(err.message);
+    }
+  }
+  const printing = job && (job.status === 'queued' || job.status === 'running');
+  return html`<section class="report-page" data-testid="report-page">
+    <div class="row no-print">
+      <a class="btn" href=${`#/office/reconcile/${facilityId}`}>← ${t('reportBack')}</a>
+      <button type="button" class="btn primary" data-testid="report-print" onClick=${() => window.print()}>${t('print')}</button>
+      <button type="button" class="btn" data-testid="report-pdf" disabled=${printing} onClick=${pdf}>
+        ${printing ? `${t('pdfMaking')} ${Math.round((job.progress || 0) * 100)}%` : t('pdf')}</button>
+      ${job?.status === 'done' && html`<button type="button" class="btn small" data-testid="report-pdf-download"
+        onClick=${() => download(app, job)}>${t('download')} ${job.filename}</button>`}
+      ${job?.status === 'failed' && html`<span class="warn-text" role="alert">${job.error}</span>`}
+      ${error && html`<span class="warn-text" role="alert">${error}</span>`}
+    </div>
+    ${report.error && html`<p class="banner error" role="alert">${report.error.message}</p>`}
+    ${!report.data && !report.error && html`<p class="muted">${t('loading')}</p>`}
+    ${report.data && html`<div class="printable" dangerouslySetInnerHTML=${{ __html: report.data.html }}></div>`}
+  </section>`;
+}
