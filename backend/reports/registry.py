@@ -7,12 +7,15 @@ in ``PRINTABLES`` and the parameters it needs in ``NEEDS``.
 from __future__ import annotations
 
 from backend.reports.facility import facility_report
+from backend.reports.plan import improvement_plan
 from backend.reports.printable import Render
 
 PRINTABLES: dict[str, Render] = {
     "facility-report": facility_report,
+    "improvement-plan": improvement_plan,
 }
 # fields of PrintableParams / ExportRequest each kind needs (400 missing_parameter otherwise)
 NEEDS: dict[str, tuple[str, ...]] = {
     "facility-report": ("facility_id", "round_id"),
+    "improvement-plan": ("facility_id", "round_id"),
 }

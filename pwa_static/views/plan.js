@@ -220,6 +220,36 @@ function Progress({ t, items }) {
   })}</div>`;
 }
 
+// The same plan printed to PDF by the server (backend/reports, kind improvement-plan): an export job, polled,
+// then downloaded; the office's job helpers are loaded only when asked, as the office screens are.
+function PlanPdf({ app, facilityId, roundId }) {
+  const t = app.state.t;
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  if (!facilityId || !roundId || !app.state.online.value) return null;
+  async function pdf() {
+    setBusy(true);
+    setError(null);
+    try {
+      const { ACTIVE, download } = await import('./office/files.js');
+      let job = (await app.api.post('/api/exports', { kind: 'improvement-plan', format: 'pdf', facilityId, roundId })).data;
+      while (ACTIVE.has(job.status)) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        job = (await app.api.get(`/api/exports/${job.id}`)).data;
+      }
+      if (job.status !== 'done') throw new Error(job.error || job.status);
+      await download(app, job);
+    } catch (err) {
+      setError(err.message);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return html`<button type="button" class="btn" data-testid="plan-pdf" disabled=${busy} onClick=${pdf}>
+      ${busy ? t('pdfMaking') : t('pdf')}</button>
+    ${error && html`<span class="warn-text" role="alert">${error}</span>`}`;
+}
+
 export function Plan({ app, id }) {
   const { state } = app;
   const t = state.t;
@@ -260,6 +290,7 @@ export function Plan({ app, id }) {
       <${Progress} t=${t} items=${items} />
       <div class="row no-print">
         <button type="button" class="btn" data-testid="plan-print" onClick=${() => window.print()}>${t('print')}</button>
+        <${PlanPdf} app=${app} facilityId=${inspection.facilityId} roundId=${listed?.roundId || inspection.roundId} />
         <a class="btn" href=${`#/i/${id}`}>${t('planToSelf')}</a>
       </div>
     </header>

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pypdfium2
 from playwright.sync_api import Page, Playwright
 
 from tests.backend.media_api.live import LiveServer
@@ -126,6 +127,11 @@ def test_clinic_plans_offline_and_the_office_sees_it(
         page.emulate_media(media="print")
         shoot(page, "plan-print", full_page=True)
         page.emulate_media(media="screen")
+        # the same plan as a PDF, printed by the server like the office's report
+        with page.expect_download(timeout=LONG * 4) as plan_pdf:
+            page.click("[data-testid=plan-pdf]")
+        document = pypdfium2.PdfDocument(Path(plan_pdf.value.path()).read_bytes())
+        assert "整改计划" in document[0].get_textpage().get_text_range()
         # the clinic applies (online); its plan's progress goes with the application to the reviewers
         page.click("text=返回自评")
         page.click("[data-testid=apply-basic]", timeout=LONG)

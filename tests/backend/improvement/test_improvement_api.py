@@ -8,13 +8,16 @@ import io
 from typing import Any
 
 import httpx
+import pypdfium2
 import pytest
+from litestar import Litestar
 
 from backend.accounts.schemas import AuthUser
 from backend.errors import Forbidden
 from backend.improvement.report import plan_fragment
 from backend.improvement.targets import aimed_tier, article_targets, improved
 from backend.standards import load_shipped
+from tests.backend.exports.test_exports import run_jobs
 from tests.backend.sync_api.sync_support import Devices
 from tests.conftest import login
 
@@ -162,3 +165,31 @@ async def test_the_printable_plan(client: httpx.AsyncClient, demo: dict[str, Any
     other = AuthUser(id=demo["clinic"], username="clinic1", role="clinic", facility_id=demo["facilities"][1])
     with pytest.raises(Forbidden):
         await plan_fragment(user=other, facility_id=demo["facilities"][0], round_id=demo["round"])
+
+
+async def test_the_plan_prints_to_a_pdf_by_the_report_path(
+    app: Litestar, client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    devices = Devices(client)
+    phone = await devices.device("clinic1")
+    phone.create_improvement(demo["self_inspections"][0], "1.2.2", "需要增加编制", "needs_support")
+    await phone.sync()
+    clinic = await login(client, "clinic1")
+    params = f"facilityId={demo['facilities'][0]}&roundId={demo['round']}"
+    page = await client.get(f"/api/printables/improvement-plan?{params}", headers=clinic)
+    assert page.status_code == 200, page.text
+    assert page.json()["title"].startswith("整改计划 · ")
+    assert "需要增加编制" in page.json()["html"]
+    other = f"facilityId={demo['facilities'][1]}&roundId={demo['round']}"
+    assert (await client.get(f"/api/printables/improvement-plan?{other}", headers=clinic)).status_code == 403
+    body = {"kind": "improvement-plan", "format": "pdf", "facilityId": str(demo["facilities"][0])}
+    started = await client.post("/api/exports", json={**body, "roundId": str(demo["round"])}, headers=clinic)
+    assert started.status_code == 202, started.text
+    assert await run_jobs(app) == 1
+    done = (await client.get(f"/api/exports/{started.json()['id']}", headers=clinic)).json()
+    assert done["status"] == "done", done
+    pdf = (await client.get(done["downloadUrl"], headers=clinic)).content
+    document = pypdfium2.PdfDocument(pdf)
+    text = "".join(document[i].get_textpage().get_text_range() for i in range(len(document)))
+    assert "需要增加编制" in text
+    assert "整改计划" in text

@@ -1,0 +1,19 @@
+"""The clinic's improvement plan as a printable report kind (the page and its PDF, like the facility report)."""
+
+from __future__ import annotations
+
+from backend.accounts.schemas import AuthUser
+from backend.errors import BadRequest
+from backend.improvement.report import plan_fragment
+from backend.reports.printable import Printable, PrintableParams
+from media.storage import Storage
+
+
+async def improvement_plan(user: AuthUser, params: PrintableParams, storage: Storage) -> Printable:
+    if params.facility_id is None or params.round_id is None:
+        raise BadRequest("an improvement plan needs facilityId and roundId", code="missing_parameter")
+    # plan_fragment checks the scope: a clinic its own plan, an office its region
+    title, filename, body = await plan_fragment(
+        user=user, facility_id=params.facility_id, round_id=params.round_id
+    )
+    return Printable(title=title, filename=filename, body=body)
