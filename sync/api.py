@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from sync.context import AuditEntry, Caller, ItemRules, PushContext, StandardRules, Violation
+from sync.context import (
+    AuditEntry,
+    AuditHook,
+    Caller,
+    CallerSource,
+    ItemRules,
+    PushContext,
+    StandardRules,
+    Violation,
+)
 from sync.errors import (
     ClientGroupMismatch,
     ClientNotYours,
@@ -12,7 +21,7 @@ from sync.errors import (
     TooManyMutations,
 )
 from sync.evidence import na_items, na_marked
-from sync.photo_facts import flag_reused, record_capture_facts
+from sync.photo_facts import flag_reused, record_capture_facts, record_flags
 from sync.policy import missing_evidence
 from sync.pull import PullContext, pull
 from sync.push.handler import push
@@ -20,7 +29,9 @@ from sync.sql import as_uuid
 
 __all__ = [
     "AuditEntry",
+    "AuditHook",
     "Caller",
+    "CallerSource",
     "ClientGroupMismatch",
     "ClientNotYours",
     "ItemRules",
@@ -40,4 +51,5 @@ __all__ = [
     "pull",
     "push",
     "record_capture_facts",
+    "record_flags",
 ]
