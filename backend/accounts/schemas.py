@@ -77,14 +77,18 @@ class ExpertOut(msgspec.Struct, rename="camel", kw_only=True):
     tied_facility_ids: list[UUID]
 
 
-class CreateExpertRequest(CamelStruct):
+class CreateExpertRequest(CamelStruct, forbid_unknown_fields=True):
+    """An admin body: a misspelt field is refused, not silently ignored."""
+
     user_id: UUID
     title: ExpertTitle
     specialties: Annotated[list[Specialty], msgspec.Meta(min_length=1, max_length=9)]
     tied_facility_ids: Annotated[list[UUID], msgspec.Meta(max_length=200)] = []
 
 
-class UpdateExpertRequest(CamelStruct):
+class UpdateExpertRequest(CamelStruct, forbid_unknown_fields=True):
+    """An admin body: a misspelt field is refused, not silently ignored."""
+
     title: ExpertTitle | None = None
     specialties: Annotated[list[Specialty], msgspec.Meta(min_length=1, max_length=9)] | None = None
     tied_facility_ids: Annotated[list[UUID], msgspec.Meta(max_length=200)] | None = None
