@@ -16,14 +16,19 @@ from litestar.types import ControllerRouterHandler
 from piccolo.engine.postgres import PostgresEngine
 
 from backend.accounts.auth import auth_middleware
-from backend.accounts.controllers import AuthController, UserAdminController
+from backend.accounts.controllers import AuthController, ExpertAdminController, UserAdminController
 from backend.accounts.services import demo_accounts_exist
 from backend.api_docs import LocalScalarRenderPlugin
 from backend.db import bind_engine, close_held_writer, make_engine, open_held_writer, prepare_engine
 from backend.db_sqlite import close_pool, open_pool
 from backend.errors import exception_handlers
+from backend.evidence.services import refresh_for_facility, refresh_for_round
 from backend.health import health
+from backend.hooks import Hooks
+from backend.inspections.scope import ensure_facility_visible, visible_facility_ids
 from backend.openapi_contract import BEARER, OpenAPIContractPlugin, StrictStructSchemaPlugin
+from backend.programme.returns import record_opinion
+from backend.programme.rules import ensure_self_assessment_ran, ensure_stage_open, fitting_standard
 from backend.settings import Settings
 from backend.standards.services import install_shipped_standards
 from backend.storage import build_storage, prepare_storage
@@ -68,7 +73,6 @@ def route_handlers() -> list[ControllerRouterHandler]:
         SampleController,
     )
     from backend.registry.controllers import (
-        ExpertAdminController,
         FacilityAdminController,
         FacilityController,
         RegionAdminController,
@@ -199,5 +203,15 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
     app.state.engine = engine
     app.state.storage = build_storage(settings)
     app.state.secret_key = _secret_key(settings)
+    app.state.hooks = Hooks(
+        facility_moved=refresh_for_facility,
+        round_dates_changed=refresh_for_round,
+        visible_facility_ids=visible_facility_ids,
+        ensure_facility_visible=ensure_facility_visible,
+        fitting_standard=fitting_standard,
+        ensure_stage_open=ensure_stage_open,
+        ensure_self_assessment_ran=ensure_self_assessment_ran,
+        record_opinion=record_opinion,
+    )
     app.state.app_files = load_app_files(Path(settings.pwa_dir) if settings.pwa_dir else default_pwa_dir())
     return app

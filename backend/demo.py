@@ -8,10 +8,10 @@ from typing import Any
 
 from backend.accounts.schemas import CreateUserRequest
 from backend.accounts.services import create_user
-from backend.accounts.tables import User
+from backend.accounts.tables import ExpertProfile, User
 from backend.db import write_tx
 from backend.inspections.tables import Inspection, InspectionMember, Round
-from backend.registry.tables import ExpertProfile, Facility, Region
+from backend.registry.tables import Facility, Region
 from backend.standards.services import install_shipped_standards
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - demo mode only; the server warns while these accounts exist

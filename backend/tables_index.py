@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from piccolo.table import Table
 
-from backend.accounts.tables import AuthToken, LoginThrottle, User
+from backend.accounts.tables import AuthToken, ExpertProfile, LoginThrottle, User
 from backend.audit.tables import AuditLog
 from backend.evidence.tables import EvidenceReview
 from backend.exports.tables import ExportJob
 from backend.inspections.tables import Application, Inspection, InspectionMember, Round
 from backend.programme.tables import ReturnedOpinion, ReviewSample
-from backend.registry.tables import ExpertProfile, Facility, Region
+from backend.registry.tables import Facility, Region
 from backend.review.tables import ConfirmedConclusion, IncompleteSubmission
 from backend.standards.tables import StandardVersion
 from media.tables import MEDIA_TABLES

@@ -4,8 +4,8 @@
                                              [--scans 5] [--quality] [--write]
 
 (a) Lookup: ``--rows`` perceptual hashes in ``media_blob`` of a fresh, migrated database; each query goes through
-    ``media.phash.find_similar`` (the four indexed 16-bit bands probed within radius 2, exact distance in
-    Python) and, for a few queries, ``scan_similar`` (every hash read and compared: the baseline) in the same
+    ``media.phash.find_similar`` (the four 16-bit bands probed within radius 1 on their (band, phash) indexes,
+    exact distance in Python, then the blobs of the hashes within the threshold) and, for a few queries, ``scan_similar`` (every hash read and compared: the baseline) in the same
     run on the same data; both must return the same matches. Half of the queries are copies of stored hashes
     with 0..10 bits flipped (they must be found), half are fresh hashes. The hashes are random except that a
     band is 0x0000 with probability 4 %: on scikit-image's photographs 3.8 % of the bands are 0x0000 (a
@@ -116,7 +116,9 @@ async def _fill(kind: str, data_dir: Path, database_url: str, hashes: list[int])
         conn = await asyncpg.connect(database_url)
         try:
             await conn.copy_records_to_table("media_blob", records=rows, columns=_COLUMNS)
-            await conn.execute('ANALYZE "media_blob"')
+            # as autovacuum leaves a table at rest: statistics, and the visibility map that lets the lookup
+            # read its candidates from the (band, phash) indexes alone (an index-only scan)
+            await conn.execute('VACUUM ANALYZE "media_blob"')
         finally:
             await conn.close()
     return engine
@@ -142,15 +144,18 @@ async def _lookups(engine: Any, hashes: list[int], args: argparse.Namespace) -> 
     eq_times: list[float] = []
     eq_candidates: list[int] = []
     eq_results = {}
+    cpu = eq_cpu = 0.0
     for q in queries:  # the two radii interleaved, so load from elsewhere hits both alike
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         result = await find_similar(engine, q)
         times.append((time.perf_counter() - start) * 1000)
+        cpu += time.process_time() - cpu_start
         candidates.append(result.candidates)
         results[q] = result
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         equal = await find_similar(engine, q, radius=0)
         eq_times.append((time.perf_counter() - start) * 1000)
+        eq_cpu += time.process_time() - cpu_start
         eq_candidates.append(equal.candidates)
         eq_results[q] = equal
     scan_times: list[float] = []
@@ -167,6 +172,10 @@ async def _lookups(engine: Any, hashes: list[int], args: argparse.Namespace) -> 
         by_scan += len(full)
     return {
         "scan_found": f"{matched}/{by_scan}",
+        # CPU of this process (event loop and the SQLite connection's thread) per lookup: less at the mercy
+        # of other work on the machine than wall-clock percentiles; PostgreSQL's own CPU is not in it
+        "cpu_ms": 1000 * cpu / len(queries),
+        "eq_cpu_ms": 1000 * eq_cpu / len(queries),
         "eq_p50": _pct(eq_times, 0.5),
         "eq_p99": _pct(eq_times, 0.99),
         "eq_cand_mean": statistics.fmean(eq_candidates),
@@ -180,6 +189,7 @@ async def _lookups(engine: Any, hashes: list[int], args: argparse.Namespace) -> 
         "planted": planted,
         "scan_p50": statistics.median(scan_times),
         "scan_rows": len(hashes),
+        "load": os.getloadavg()[0],
     }
 
 
@@ -264,6 +274,28 @@ def quality_table() -> str:
     )
 
 
+def reading(results: dict[str, dict[str, Any]]) -> str:
+    worst = max(r["p99"] for r in results.values())
+    verdict = "met" if worst < 5 else "not met"
+    return (
+        f"Reading: the target is p99 < 5 ms with the default lookup (radius 1): {verdict} "
+        f"(worst p99 {worst:.2f} ms; load average "
+        + ", ".join(f"{r['load']:.1f} ({kind})" for kind, r in results.items())
+        + " after the lookups, on 2 cores shared with other engineers' test runs). Radius 1 reads about 17 "
+        "times more index entries than equality (≈ 480 at 500,000 hashes: 17 probes per band × 4 bands × 7.6 rows per 16-bit value), but "
+        "from the (band, phash) indexes only: before they existed each candidate was a table row read at "
+        "random, p99 7.8 ms (SQLite) / 8.3 ms (PostgreSQL) in the same bench on a quieter machine. PostgreSQL "
+        "gets one array per band (`= ANY(...)`), so every lookup is the same prepared statement. The two radii "
+        "run interleaved on the same queries, so load from elsewhere hits both alike; the absolute figures "
+        "move by 2–3× between runs. The ceiling under this load: plain equality, 4 index probes and ~29 rows, "
+        "had p99 "
+        + " / ".join(f"{r['eq_p99']:.2f} ms ({kind})" for kind, r in results.items())
+        + " in the same run, so the p99 measures the machine's scheduling more than the lookup; the CPU per "
+        "lookup (this process: event loop and SQLite's thread; PostgreSQL's server work not included) is the "
+        "figure to compare between runs."
+    )
+
+
 def report(
     results: dict[str, dict[str, Any]], cost: dict[str, float], quality: str | None, args: argparse.Namespace
 ) -> str:
@@ -277,40 +309,36 @@ def report(
         f"### (a) Lookup among {args.rows:,} stored hashes (threshold {NEAR_DUPLICATE_DISTANCE} bits)",
         "",
         "Indexed (`media.phash.find_similar`): the four 16-bit band columns probed for the query's band, and "
-        "with radius 1 (the default) its 16 one-bit neighbours too (0x0000 and 0xFFFF left out); the exact "
-        "distance is checked in Python on the candidates. Baseline (`scan_similar`): every hash read and "
-        "compared, same run, same data. Radius 0 is plain equality on any band. *Candidates* are the rows "
-        "the index hands to the distance check. *Planted copies found*: queries that are stored hashes with "
+        "with radius 1 (the default) its 16 one-bit neighbours too (0x0000 and 0xFFFF left out), in one "
+        "statement whose candidates' hashes come from the (band, phash) indexes alone (no table row read per "
+        "candidate); the exact distance is checked in Python, then a second statement reads the blobs of the "
+        "few hashes within the threshold. Baseline (`scan_similar`): every hash read and "
+        "compared, same run, same data. Radius 0 is plain equality on any band. *Candidates* are the index "
+        "entries handed to the distance check. *Planted copies found*: queries that are stored hashes with "
         "0–10 random bits flipped; random flips spread over all bands more evenly than real copies do, so "
         "the radius-1 misses here (copies 8–10 bits away with every band two or more bits off) did not occur "
         "on the real copies of (c). *Same as the scan*: matches of the index / of the full scan on the first "
         "planted queries (the index never finds a photo the scan would not).",
         "",
-        "| database | radius | p50 | p99 | max | candidates mean | candidates p99 | planted copies found "
-        "| full scan p50 | speed-up (p50) | same as the scan |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| database | radius | p50 | p99 | max | CPU per lookup | candidates mean | candidates p99 "
+        "| planted copies found | full scan p50 | speed-up (p50) | same as the scan |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for kind, r in results.items():
         lines.append(
-            f"| {kind} | 1 | {r['p50']:.2f} ms | {r['p99']:.2f} ms | {r['max']:.2f} ms | {r['cand_mean']:.0f} "
+            f"| {kind} | 1 | {r['p50']:.2f} ms | {r['p99']:.2f} ms | {r['max']:.2f} ms | {r['cpu_ms']:.2f} ms "
+            f"| {r['cand_mean']:.0f} "
             f"| {r['cand_p99']:.0f} | {r['found']}/{r['planted']} | {r['scan_p50']:.0f} ms "
             f"| {r['scan_p50'] / r['p50']:.0f}× | {r['scan_found']} |"
         )
         lines.append(
-            f"| {kind} | 0 | {r['eq_p50']:.2f} ms | {r['eq_p99']:.2f} ms | | {r['eq_cand_mean']:.0f} | "
+            f"| {kind} | 0 | {r['eq_p50']:.2f} ms | {r['eq_p99']:.2f} ms | | {r['eq_cpu_ms']:.2f} ms "
+            f"| {r['eq_cand_mean']:.0f} | "
             f"| {r['eq_found']}/{r['planted']} | | {r['scan_p50'] / r['eq_p50']:.0f}× | |"
         )
     lines += [
         "",
-        "Reading: the target was p99 < 5 ms. Plain equality (radius 0) reads a few dozen candidates and meets "
-        "it when the machine is quiet; radius 1 reads about 17 times more rows (≈ 480 at 500,000 hashes: 17 "
-        "probes per band × 4 bands × 7.6 rows per 16-bit value) and its p99 is a few milliseconds above "
-        "it on both databases. Radius 1 stays the default: the lookup runs in the derivative worker, next to ~100 ms "
-        "of decoding and resizing per photo, never on a request, and it reaches more of the real copies of (c) "
-        "(the last line there). "
-        "`find_similar(..., radius=0)` is the switch if a province's worker ever falls behind. The two radii "
-        "run interleaved on the same queries, so load from elsewhere (this machine is shared by four "
-        "engineers' test runs) hits both alike; the absolute figures move by 2–3× between runs.",
+        reading(results),
         "",
         "### (b) What the hash adds to the derivative worker",
         "",

@@ -59,8 +59,8 @@ GRADE_WEIGHTS = (("A", 3), ("B", 4), ("C", 3), ("D", 1))
 
 
 async def seed(database_url: str, data_dir: Path) -> dict[str, Any]:
-    from backend.accounts.schemas import AuthUser
     from backend.db import bind_engine, fetch, make_engine, prepare_engine, write_tx
+    from backend.guards import AuthUser
     from backend.inspections.tables import Round
     from backend.migrations import migrate
     from backend.registry.tables import Facility, Region

@@ -204,6 +204,20 @@ def _pillow_errors() -> Iterator[None]:
         raise ImageRejected("corrupt", f"{type(exc).__name__}: {exc}") from exc
 
 
+def _header_facts(im: Image.Image) -> ImageFacts:
+    """What the header and EXIF say (no pixels decoded)."""
+    orientation, captured, lat, lon = exif_facts(im)
+    return ImageFacts(
+        mime=_PILLOW_FORMATS[im.format or ""],
+        width=im.size[0],
+        height=im.size[1],
+        orientation=orientation,
+        captured_at=captured,
+        latitude=lat,
+        longitude=lon,
+    )
+
+
 def inspect_image(
     path: str | os.PathLike[str],
     max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -216,22 +230,12 @@ def inspect_image(
     scan; ~35 ms for 12 MP), PNG/WebP/HEIC fully.
     """
     with _open_checked(path, max_pixels, max_bytes) as im:
-        mime = _PILLOW_FORMATS[im.format or ""]
-        width, height = im.size
-        orientation, captured, lat, lon = exif_facts(im)
+        facts = _header_facts(im)
         with _pillow_errors():
             if im.format == "JPEG":
-                im.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+                im.draft("RGB", (max(1, facts.width // 8), max(1, facts.height // 8)))
             im.load()
-    return ImageFacts(
-        mime=mime,
-        width=width,
-        height=height,
-        orientation=orientation,
-        captured_at=captured,
-        latitude=lat,
-        longitude=lon,
-    )
+    return facts
 
 
 def check_image(
@@ -249,19 +253,9 @@ def check_image(
     A few ms for 24 MB instead of ~90 ms for a full decode.
     """
     with _open_checked(path, max_pixels, max_bytes) as im:
-        mime = _PILLOW_FORMATS[im.format or ""]
-        width, height = im.size
-        orientation, captured, lat, lon = exif_facts(im)
-    check_complete(path, mime)
-    return ImageFacts(
-        mime=mime,
-        width=width,
-        height=height,
-        orientation=orientation,
-        captured_at=captured,
-        latitude=lat,
-        longitude=lon,
-    )
+        facts = _header_facts(im)
+    check_complete(path, facts.mime)
+    return facts
 
 
 # -- derivatives -------------------------------------------------------------------------------------------------

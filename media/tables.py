@@ -36,12 +36,14 @@ class Blob(Table, tablename="media_blob"):
     # derivatives (thumb, preview) exist in storage under derivative_key(sha256, variant)
     derived = Boolean(default=False)
     # perceptual hash (media.phash.dhash, signed 64-bit) of the upright picture, set with the derivatives,
-    # and its four 16-bit bands, each indexed: near duplicates are found by equality on a band
+    # and its four 16-bit bands: near duplicates are found by equality on a band. Each band has an index
+    # on (band, phash), written by hand in the migrations (m0010), so a lookup reads candidates' hashes from
+    # the indexes alone
     phash = BigInt(null=True, default=None)
-    ph0 = Integer(null=True, default=None, index=True)
-    ph1 = Integer(null=True, default=None, index=True)
-    ph2 = Integer(null=True, default=None, index=True)
-    ph3 = Integer(null=True, default=None, index=True)
+    ph0 = Integer(null=True, default=None)
+    ph1 = Integer(null=True, default=None)
+    ph2 = Integer(null=True, default=None)
+    ph3 = Integer(null=True, default=None)
     derive_error = Text(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     stored_at = Timestamptz(null=True, default=None)
@@ -59,8 +61,6 @@ class Upload(Table, tablename="media_upload"):
     sha256 = Varchar(length=64)
     size = BigInt()
     mime = Varchar(length=40, default="")
-    # 0 at creation and no longer maintained: the spool part file's size is the offset (media/uploads.py)
-    offset = BigInt(default=0)
     spool_path = Text()
     user_id = UUID()
     created_at_ms = BigInt()

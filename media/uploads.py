@@ -130,7 +130,6 @@ async def create_upload(
                         sha256=sha256_hex,
                         size=size,
                         mime=mime[:40],
-                        offset=0,
                         spool_path=str(path),
                         user_id=user_id,
                         created_at_ms=now,

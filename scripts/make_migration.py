@@ -3,8 +3,9 @@
     .venv/bin/python scripts/make_migration.py <name> [--dsn postgresql://postgres@127.0.0.1:5432/postgres]
 
 New tables get CREATE TABLE (and their indexes); new columns get ALTER TABLE ... ADD COLUMN. The DDL is
-rendered by Piccolo's PostgreSQL engine connected to a live server, and by its SQLite engine. Dropped or
-changed columns are listed for the reviewer to write by hand (they need a data decision).
+rendered by Piccolo's PostgreSQL engine connected to a live server, and by its SQLite engine. Columns no longer
+in a Piccolo table are listed; with ``--drop`` (a person decided their data can go) they get ALTER TABLE ...
+DROP COLUMN, recorded in the module's ``DROPPED``. Changed columns are for the reviewer to write by hand.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def known_schema() -> dict[str, list[str]]:
         for table, columns in module.TABLES.items():
             schema.setdefault(table, [])
             schema[table] += [c for c in columns if c not in schema[table]]
+        for table, columns in getattr(module, "DROPPED", {}).items():
+            schema[table] = [c for c in schema.get(table, []) if c not in columns]
     return schema
 
 
@@ -58,6 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("name")
     parser.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--drop", action="store_true", help="drop the columns no Piccolo table has any more")
     args = parser.parse_args()
 
     postgres = PostgresEngine(config={"dsn": args.dsn})
@@ -66,14 +70,19 @@ def main() -> None:
     pg: list[str] = []
     lite: list[str] = []
     tables: dict[str, list[str]] = {}
+    dropped: dict[str, list[str]] = {}
     for table in TABLES:
         name = table._meta.tablename
         columns = [c._meta.name for c in table._meta.columns]
         if name in schema:
             added = [c for c in columns if c not in schema[name]]
             gone = [c for c in schema[name] if c not in columns]
-            if gone:
-                print(f"REVIEW: {name} no longer has {gone}; write that change by hand", file=sys.stderr)
+            if gone and args.drop:
+                dropped[name] = gone
+                for statements in (pg, lite):  # the same DDL on both (SQLite 3.35+)
+                    statements += [f'ALTER TABLE "{name}" DROP COLUMN "{column}"' for column in gone]
+            elif gone:
+                print(f"REVIEW: {name} no longer has {gone}; --drop drops them", file=sys.stderr)
             if not added:
                 continue
             pg += render(table, postgres, added)
@@ -83,7 +92,7 @@ def main() -> None:
             pg += render(table, postgres, None)
             lite += render(table, sqlite, None)
             tables[name] = columns
-    if not tables:
+    if not tables and not dropped:
         print("no changes")
         return
     number = len(migration_modules()) + 1
@@ -93,6 +102,11 @@ def main() -> None:
         "",
         f"TABLES: dict[str, list[str]] = {pprint.pformat(tables, width=100, compact=True)}",
         "",
+        *(
+            [f"DROPPED: dict[str, list[str]] = {pprint.pformat(dropped, width=100, compact=True)}", ""]
+            if dropped
+            else []
+        ),
         f"POSTGRES: list[str] = {pprint.pformat(pg, width=110)}",
         "",
         f"SQLITE: list[str] = {pprint.pformat(lite, width=110)}",

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from sync.context import AnswerGapsTuple, AuditEntry, Caller, ItemRules, PushContext, StandardRules, Violation
+from sync.context import (
+    AnswerGapsTuple,
+    AuditEntry,
+    AuditHook,
+    Caller,
+    CallerSource,
+    ItemRules,
+    PushContext,
+    StandardRules,
+    Violation,
+)
 from sync.errors import (
     ClientGroupMismatch,
     ClientNotYours,
@@ -12,7 +22,7 @@ from sync.errors import (
     TooManyMutations,
 )
 from sync.evidence import NA_ANSWER, answer_items, na_items, na_marked
-from sync.photo_facts import flag_reused, record_capture_facts
+from sync.photo_facts import flag_reused, record_capture_facts, record_flags
 from sync.policy import (
     NO_CAPTURE_TIME,
     NO_LOCATION,
@@ -34,7 +44,9 @@ __all__ = [
     "NO_LOCATION",
     "AnswerGapsTuple",
     "AuditEntry",
+    "AuditHook",
     "Caller",
+    "CallerSource",
     "ClientGroupMismatch",
     "ClientNotYours",
     "ItemRules",
@@ -59,4 +71,5 @@ __all__ = [
     "pull",
     "push",
     "record_capture_facts",
+    "record_flags",
 ]

@@ -1,10 +1,12 @@
 """What the media side learned about a photo's bytes, written into the ``photo`` rows (which only the sync
-engine writes): EXIF capture time and GPS, and the same bytes seen at another facility. The backend calls
-these from media's hooks with the facts of the blob; they do not change what devices pull (no version)."""
+engine writes): EXIF capture time and GPS, the same bytes seen at another facility (these do not change what
+devices pull: no version), and the evidence flags the backend computed (these do). The backend calls these
+from media's hooks and its evidence service with what it found."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -78,3 +80,23 @@ async def flag_reused(*, transaction: TransactionFactory, sha256_hex: str | None
             await Photo.update({Photo.reused_elsewhere: True}).where(Photo.id.is_in(ids))
         log.info("flagged %d photos reused across facilities", len(ids))
     return len(ids)
+
+
+async def record_flags(
+    updates: Mapping[Any, list[tuple[Any, str]]], *, transaction: TransactionFactory
+) -> None:
+    """Store evidence flags (JSON the backend computed) on photos, ``{inspection id: [(photo id, flags)]}``.
+    Unlike the facts above, flags are shown in pull: each inspection's version is bumped under its row's lock
+    (inspections in sorted order, as a push locks them) and the photos take that version, so the next pull
+    sends them again."""
+    if not updates:
+        return
+    async with transaction():
+        for inspection_id in sorted(updates, key=str):
+            bumped = await Photo.raw(
+                'UPDATE "inspection" SET "version" = "version" + 1 WHERE "id" = {} RETURNING "version"',
+                inspection_id,
+            )
+            version = int(bumped[0]["version"])
+            for photo_id, encoded in updates[inspection_id]:
+                await Photo.update({Photo.flags: encoded, Photo.version: version}).where(Photo.id == photo_id)

@@ -31,7 +31,6 @@ class Photo(Table, tablename="photo"):
     capture_time = Timestamptz(null=True, default=None)
     gps_lat = Real(null=True, default=None)
     gps_lon = Real(null=True, default=None)
-    rejected_reason = Text(null=True, default=None)
     reused_elsewhere = Boolean(default=False)
     # inspection version of the last add (or revive); a removal wins only over adds it has seen
     add_version = Integer(default=0)

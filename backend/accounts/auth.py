@@ -1,16 +1,16 @@
-"""Bearer-token authentication and role guards."""
+"""Bearer-token authentication: the middleware that turns a token into the caller (``request.user``). The
+role guards are in ``backend/guards.py`` (re-exported here for code written before they moved)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
 
-from backend.accounts.schemas import AuthUser, Role
 from backend.accounts.services import user_for_token
-from backend.errors import Forbidden, Unauthorized
+from backend.errors import Unauthorized
+from backend.guards import current_user, ensure_role, requires_role
 
 PUBLIC_PATHS = {
     "/health",
@@ -50,25 +50,4 @@ def auth_middleware() -> DefineMiddleware:
     return DefineMiddleware(BearerTokenMiddleware, exclude=excluded)
 
 
-def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> AuthUser:
-    user = connection.user
-    assert isinstance(user, AuthUser)
-    return user
-
-
-def ensure_role(user: AuthUser, *roles: str) -> None:
-    """The caller's role must be one of ``roles``: used by guards and again inside services."""
-    if user.role not in roles:
-        raise Forbidden(f"this needs the role {' or '.join(roles)}; you are {user.role}", code="wrong_role")
-
-
-def requires_role(*roles: Role) -> Any:
-    """A guard: the caller's role must be one of ``roles``."""
-
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        # OPTIONS (Allow, CORS preflight) is answered without a token and reveals nothing: no user to check
-        if connection.scope.get("method") == "OPTIONS":
-            return
-        ensure_role(current_user(connection), *roles)
-
-    return guard
+__all__ = ["PUBLIC_PATHS", "auth_middleware", "bearer_token", "current_user", "ensure_role", "requires_role"]

@@ -7,16 +7,19 @@ from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
-from backend.accounts import services
+from backend.accounts import experts, services
 from backend.accounts.auth import current_user, requires_role
 from backend.accounts.schemas import (
-    AuthUser,
+    CreateExpertRequest,
     CreateUserRequest,
+    ExpertOut,
     LoginRequest,
     LoginResponse,
+    UpdateExpertRequest,
     UpdateUserRequest,
     UserOut,
 )
+from backend.guards import AuthUser
 from backend.openapi_contract import problem_responses
 from backend.settings import Settings
 
@@ -80,3 +83,35 @@ class UserAdminController(Controller):
         request: Request[AuthUser, str, State],
     ) -> UserOut:
         return await services.update_user(user_id=user_id, data=data, actor_id=str(current_user(request).id))
+
+
+class ExpertAdminController(Controller):
+    path = "/api/admin/experts"
+    tags = ["admin"]
+    # An office reads the expert pool to plan teams; only admin edits it.
+    guards = [requires_role("admin", "office")]
+
+    @get("/", operation_id="listExperts")
+    async def list_experts(self, request: Request[AuthUser, str, State]) -> list[ExpertOut]:
+        return await experts.list_experts(user=current_user(request))
+
+    @get("/{expert_id:uuid}", operation_id="getExpert")
+    async def get_expert(
+        self, expert_id: FromPath[UUID], request: Request[AuthUser, str, State]
+    ) -> ExpertOut:
+        return await experts.get_expert(user=current_user(request), expert_id=expert_id)
+
+    @post("/", operation_id="createExpert", guards=[requires_role("admin")])
+    async def create_expert(
+        self, data: JSONBody[CreateExpertRequest], request: Request[AuthUser, str, State]
+    ) -> ExpertOut:
+        return await experts.create_expert(user=current_user(request), data=data)
+
+    @patch("/{expert_id:uuid}", operation_id="updateExpert", guards=[requires_role("admin")])
+    async def update_expert(
+        self,
+        expert_id: FromPath[UUID],
+        data: JSONBody[UpdateExpertRequest],
+        request: Request[AuthUser, str, State],
+    ) -> ExpertOut:
+        return await experts.update_expert(user=current_user(request), expert_id=expert_id, data=data)

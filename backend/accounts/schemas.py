@@ -6,23 +6,12 @@ from uuid import UUID
 
 import msgspec
 
-Role = Literal["admin", "office", "inspector", "clinic"]
-ROLES: tuple[Role, ...] = ("admin", "office", "inspector", "clinic")
+from backend.guards import AuthUser as AuthUser  # defined with the guards; kept importable from here
+from backend.guards import Role
 
 
 class CamelStruct(msgspec.Struct, rename="camel", kw_only=True):
     pass
-
-
-class AuthUser(msgspec.Struct, rename="camel", kw_only=True, frozen=True):
-    """Who is calling: carried on ``request.user`` after the bearer token is checked."""
-
-    id: UUID
-    username: str
-    role: Role
-    facility_id: UUID | None = None
-    region_id: UUID | None = None
-    display_name: str = ""
 
 
 # PostgreSQL text cannot hold NUL: such a name or password is refused as bad input (400), not a 500
@@ -66,3 +55,40 @@ class UpdateUserRequest(CamelStruct):
     active: bool | None = None
     region_id: UUID | None = None
     facility_id: UUID | None = None
+
+
+# Expert profiles
+
+# The expert pool's specialties (DOMAIN.md); anything else is a typo that would break team planning.
+Specialty = Literal[
+    "医疗机构管理", "医疗", "中医药", "护理", "医院感染管理", "公共卫生", "卫生监督", "财务", "信息化"
+]
+ExpertTitle = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+
+
+class ExpertOut(msgspec.Struct, rename="camel", kw_only=True):
+    id: UUID
+    user_id: UUID
+    username: str
+    display_name: str
+    active: bool
+    title: str
+    specialties: list[str]
+    tied_facility_ids: list[UUID]
+
+
+class CreateExpertRequest(CamelStruct, forbid_unknown_fields=True):
+    """An admin body: a misspelt field is refused, not silently ignored."""
+
+    user_id: UUID
+    title: ExpertTitle
+    specialties: Annotated[list[Specialty], msgspec.Meta(min_length=1, max_length=9)]
+    tied_facility_ids: Annotated[list[UUID], msgspec.Meta(max_length=200)] = []
+
+
+class UpdateExpertRequest(CamelStruct, forbid_unknown_fields=True):
+    """An admin body: a misspelt field is refused, not silently ignored."""
+
+    title: ExpertTitle | None = None
+    specialties: Annotated[list[Specialty], msgspec.Meta(min_length=1, max_length=9)] | None = None
+    tied_facility_ids: Annotated[list[UUID], msgspec.Meta(max_length=200)] | None = None

@@ -11,18 +11,12 @@ from typing import Any
 from uuid import UUID
 
 from backend.accounts.passwords import hash_password, verify_password
-from backend.accounts.schemas import (
-    AuthUser,
-    CreateUserRequest,
-    LoginResponse,
-    Role,
-    UpdateUserRequest,
-    UserOut,
-)
+from backend.accounts.schemas import CreateUserRequest, LoginResponse, UpdateUserRequest, UserOut
 from backend.accounts.tables import AuthToken, LoginThrottle, User
-from backend.audit.services import record
+from backend.audit.services import changed_fields, record
 from backend.db import as_utc, write_tx
 from backend.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized
+from backend.guards import AuthUser, Role
 from backend.registry.tables import Facility, Region
 
 MAX_LOCKOUT_SECONDS = 15 * 60
@@ -259,7 +253,7 @@ async def update_user(*, user_id: UUID, data: UpdateUserRequest, actor_id: str) 
             user_id=actor_id,
             action="user.update",
             entity=f"user/{user_id}",
-            details={"fields": sorted(f for f in data.__struct_fields__ if getattr(data, f) is not None)},
+            details={"fields": changed_fields(data)},
         )
     # cached tokens carry the user's scope (region, facility) and must die with a password change or
     # deactivation: drop them after the commit (and before it, so no request refills from the old row)

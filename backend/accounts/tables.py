@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from piccolo.columns import UUID, Boolean, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, Boolean, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -38,3 +38,15 @@ class LoginThrottle(Table, tablename="login_throttle"):
     failures = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class ExpertProfile(Table, tablename="expert_profile"):
+    """An inspector's profile in the expert pool (the office plans teams from it)."""
+
+    id = UUID(primary_key=True)
+    user = ForeignKey(User, unique=True, on_delete=OnDelete.restrict)
+    title = Varchar(length=60)
+    # e.g. ["医疗", "护理"]
+    specialties = JSONB(default=[])
+    # facility ids the expert is tied to (recusal, 回避制度)
+    tied_facility_ids = JSONB(default=[])

@@ -44,6 +44,11 @@ _PG_CHAIN_LOCK = 0x46434155  # "FCAU"
 _canonical = msgspec.json.Encoder(order="sorted", enc_hook=str)
 
 
+def changed_fields(data: msgspec.Struct) -> list[str]:
+    """The fields a partial update (a struct whose unset fields are None) sets: the audit entry's ``fields``."""
+    return sorted(f for f in data.__struct_fields__ if getattr(data, f) is not None)
+
+
 def row_digest(prev_hash: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + _canonical.encode(fields)).hexdigest()
 

@@ -9,10 +9,9 @@ from litestar import Controller, Request, get, put
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from backend.accounts.auth import current_user, requires_role
-from backend.accounts.schemas import AuthUser
 from backend.evidence import office
 from backend.evidence.schemas import FlagReview, OfficeFlagList, ReviewFlagRequest
+from backend.guards import AuthUser, current_user, requires_role
 
 AuthRequest = Request[AuthUser, str, State]
 

@@ -10,9 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from backend.accounts.auth import ensure_role
-from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import ensure_inspection_visible, region_subtree, visible_inspection_ids
 from backend.audit.services import record
 from backend.db import as_utc, fetch, write_tx
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -26,7 +23,10 @@ from backend.evidence.schemas import (
     ReviewFlagRequest,
 )
 from backend.evidence.tables import EvidenceReview
+from backend.guards import AuthUser, ensure_role
+from backend.inspections.scope import ensure_inspection_visible, visible_inspection_ids
 from backend.inspections.tables import Round
+from backend.registry.scope import region_subtree
 from sync.tables import Photo
 
 _PHOTOS = (

@@ -1,10 +1,11 @@
 """Evidence flags (DESIGN §7): computed per photo, stored on the photo row, shown to each reader in its scope.
 
 When: after a blob's state changes (upload finished, stored, derivatives and perceptual hash made; the
-media workers' hook), for every photo of a facility whose coordinates changed, and by housekeeping for photos
-whose bytes were already on the server when they were added (no upload, so no hook). Writing a photo's new
-flags bumps its inspection's version under that row's lock, as a push does, so the next pull sends the photo
-again with its flags.
+media workers' hook), for every photo of a facility whose coordinates changed or of a round whose dates
+changed, for the near duplicates of removed photos, and by housekeeping for photos whose bytes were already on
+the server when they were added (no upload, so no hook). The sync engine writes the new flags
+(``sync.api.record_flags``: the photo rows are its own) and bumps the inspection's version, so the next pull
+sends the photo again with its flags.
 
 Near duplicates are symmetric: a photo matching another one flags both, so the photos of every matched blob
 are recomputed too.
@@ -22,6 +23,7 @@ from backend.db import current_engine, fetch, write_tx
 from backend.errors import NotFound
 from backend.evidence.rules import Period, PhotoFacts, Place, encode_flags, photo_flags
 from media.phash import find_similar, from_signed
+from sync.api import record_flags
 
 log = logging.getLogger("fieldcheck.evidence")
 
@@ -71,9 +73,39 @@ async def refresh_for_blob(sha256_hex: str) -> int:
 
 async def refresh_for_facility(facility_id: UUID) -> int:
     """Recompute the flags of every photo taken for a facility (its coordinates changed)."""
-    inspections = await fetch('SELECT "id" FROM "inspection" WHERE "facility" = {}', [facility_id])
+    return await _refresh_inspections("facility", facility_id)
+
+
+async def refresh_for_round(round_id: UUID) -> int:
+    """Recompute the flags of every photo of a round's inspections (its dates changed: ``outside_period``)."""
+    return await _refresh_inspections("round", round_id)
+
+
+async def _refresh_inspections(column: str, value: UUID) -> int:
+    inspections = await fetch(f'SELECT "id" FROM "inspection" WHERE "{column}" = {{}}', [value])  # noqa: S608
     ids = [row["id"] for row in inspections]
     return await _refresh(await _photos_where("inspection_id", ids), follow_matches=False)
+
+
+async def refresh_after_removal(photo_ids: Sequence[UUID]) -> int:
+    """Photos were removed: recompute the flags of the photos that named them as near duplicates (the
+    remaining photos of the same bytes and of every blob near them), so no flag points at a removed photo."""
+    if not photo_ids:
+        return 0
+    removed = await fetch(
+        'SELECT DISTINCT p."sha256", b."phash", b."state" FROM "photo" p '  # noqa: S608
+        'LEFT JOIN "media_blob" b ON b."sha256" = p."sha256" '
+        f'WHERE p."deleted" = {{}} AND p."id" IN ({_placeholders(photo_ids)})',
+        [True, *photo_ids],
+    )
+    engine = current_engine()
+    shas: set[str] = set()
+    for row in removed:
+        shas.add(row["sha256"])
+        if row["phash"] is not None and row["state"] != "rejected":
+            found = await find_similar(engine, from_signed(int(row["phash"])))
+            shas.update(m.sha256 for m in found.matches)
+    return await _refresh(await _photos_where("sha256", sorted(shas)), follow_matches=False)
 
 
 async def refresh_unflagged(limit: int = 500) -> int:
@@ -141,26 +173,8 @@ async def _refresh(rows: list[dict[str, Any]], *, follow_matches: bool = True) -
         encoded = encode_flags(flags)
         if encoded != row["flags"]:
             updates.setdefault(row["inspection_id"], []).append((row["id"], encoded))
-    await _store(updates)
+    await record_flags(updates, transaction=write_tx)  # the photo rows are the sync engine's to write
     return sum(len(items) for items in updates.values())
-
-
-async def _store(updates: dict[Any, list[tuple[Any, str]]]) -> None:
-    if not updates:
-        return
-    async with write_tx():
-        # inspections in sorted order, as a push locks them
-        for inspection_id in sorted(updates, key=str):
-            bumped = await fetch(
-                'UPDATE "inspection" SET "version" = "version" + 1 WHERE "id" = {} RETURNING "version"',
-                [inspection_id],
-            )
-            version = int(bumped[0]["version"])
-            for photo_id, encoded in updates[inspection_id]:
-                await fetch(
-                    'UPDATE "photo" SET "flags" = {}, "version" = {} WHERE "id" = {}',
-                    [encoded, version, photo_id],
-                )
 
 
 async def _places(facility_ids: Iterable[Any], standard_ids: Iterable[str]) -> dict[tuple[str, str], Place]:

@@ -11,11 +11,10 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
-from backend.accounts.auth import current_user, requires_role
-from backend.accounts.schemas import AuthUser
 from backend.errors import NotFound
 from backend.exports import services
 from backend.exports.schemas import ExportJobOut, ExportRequest, PrintableOut
+from backend.guards import AuthUser, current_user, requires_role
 from backend.openapi_contract import problem_responses
 from backend.reports.printable import PrintableParams
 from backend.reports.registry import PRINTABLES

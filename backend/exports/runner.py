@@ -20,7 +20,6 @@ from uuid import UUID
 
 import anyio.to_thread
 
-from backend.accounts.scope import visible_facility_ids
 from backend.accounts.services import auth_user_from_row
 from backend.accounts.tables import User
 from backend.db import write_tx
@@ -28,6 +27,7 @@ from backend.exports.services import params_of
 from backend.exports.sources import ROUND_KINDS, Blocks, Source, round_source
 from backend.exports.tables import ExportJob
 from backend.exports.writers import TableWriter, open_writer
+from backend.inspections.scope import visible_facility_ids
 from backend.reports.printable import PrintableParams, to_pdf
 from backend.reports.registry import PRINTABLES
 from backend.settings import Settings

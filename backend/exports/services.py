@@ -12,16 +12,16 @@ import uuid
 from typing import Any
 from uuid import UUID
 
-from backend.accounts.auth import ensure_role
-from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import ensure_facility_visible, region_subtree
 from backend.audit.services import record
 from backend.db import write_tx
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound
 from backend.exports.schemas import ExportJobOut, ExportRequest
 from backend.exports.sources import ROUND_KINDS
 from backend.exports.tables import ExportJob
+from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import round_by_id, round_visible
+from backend.inspections.scope import ensure_facility_visible
+from backend.registry.scope import region_subtree
 from backend.reports.registry import NEEDS, PRINTABLES
 from media.tables import Job
 from media.uploads import now_ms

@@ -10,8 +10,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Response
 
-from backend.accounts.auth import current_user, requires_role
-from backend.accounts.schemas import AuthUser
+from backend.guards import AuthUser, current_user, requires_role
 from backend.improvement import exports, services
 from backend.improvement.schemas import ItemOut, NeedsSupportOut, PlanSummary, TargetsOut
 

@@ -7,7 +7,7 @@ import csv
 import io
 from uuid import UUID
 
-from backend.accounts.schemas import AuthUser
+from backend.guards import AuthUser
 from backend.improvement.services import round_items
 
 HEADER = [

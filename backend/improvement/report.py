@@ -7,8 +7,8 @@ from __future__ import annotations
 import html
 from uuid import UUID
 
-from backend.accounts.schemas import AuthUser
 from backend.errors import NotFound
+from backend.guards import AuthUser
 from backend.improvement.schemas import ItemOut
 from backend.improvement.services import plan_items, targets, today
 from backend.inspections.tables import Inspection, Round

@@ -11,10 +11,8 @@ from uuid import UUID
 
 import msgspec
 
-from backend.accounts.auth import ensure_role
-from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import ensure_inspection_visible, visible_facility_ids
 from backend.errors import BadRequest, Forbidden, NotFound
+from backend.guards import AuthUser, ensure_role
 from backend.improvement import targets as rules
 from backend.improvement.schemas import (
     ItemOut,
@@ -25,6 +23,7 @@ from backend.improvement.schemas import (
     TargetsOut,
 )
 from backend.inspections.rounds import round_by_id, round_visible
+from backend.inspections.scope import ensure_inspection_visible, visible_facility_ids
 from backend.inspections.tables import Application, Inspection
 from backend.registry.tables import Region
 from backend.standards.schemas import Standard

@@ -12,17 +12,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from backend.accounts.auth import ensure_role
-from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import ensure_facility_visible, visible_facility_ids
 from backend.audit.services import record
 from backend.db import as_utc, write_tx
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound
+from backend.guards import AuthUser, ensure_role
+from backend.hooks import Hooks
 from backend.inspections.rounds import ensure_round_covers, round_by_id
 from backend.inspections.schemas import ApplicationOut, CreateApplicationRequest, UpdateApplicationRequest
+from backend.inspections.scope import ensure_facility_visible, visible_facility_ids
 from backend.inspections.tables import Application
-from backend.programme.rules import ensure_self_assessment_ran
-from backend.programme.tables import ReturnedOpinion
 from backend.registry.tables import Facility
 
 REAPPLY_AFTER = timedelta(days=183)  # "no sooner than 6 months"
@@ -70,7 +68,9 @@ async def active_facility(facility_id: UUID) -> dict[str, Any]:
     return row
 
 
-async def create_application(*, user: AuthUser, data: CreateApplicationRequest) -> ApplicationOut:
+async def create_application(
+    *, user: AuthUser, data: CreateApplicationRequest, hooks: Hooks
+) -> ApplicationOut:
     ensure_role(user, "admin", "office", "clinic")
     await ensure_facility_visible(user, data.facility_id)
     await active_facility(data.facility_id)
@@ -98,7 +98,7 @@ async def create_application(*, user: AuthUser, data: CreateApplicationRequest) 
                 code="reapply_too_soon",
                 allowed_from=allowed_from.isoformat(),
             )
-    await ensure_self_assessment_ran(data.facility_id, data.round_id)
+    await hooks.ensure_self_assessment_ran(data.facility_id, data.round_id)
     async with write_tx():
         application = Application(facility=data.facility_id, round=data.round_id, tier=data.tier)
         await application.save()
@@ -114,7 +114,7 @@ async def create_application(*, user: AuthUser, data: CreateApplicationRequest) 
 
 
 async def update_application(
-    *, user: AuthUser, application_id: UUID, data: UpdateApplicationRequest
+    *, user: AuthUser, application_id: UUID, data: UpdateApplicationRequest, hooks: Hooks
 ) -> ApplicationOut:
     ensure_role(user, "admin", "office", "clinic")
     row = await Application.select().where(Application.id == application_id).first()
@@ -142,13 +142,13 @@ async def update_application(
             (Application.id == application_id) & (Application.status == row["status"])
         )
         if data.status == "returned":
-            await ReturnedOpinion(
+            await hooks.record_opinion(
                 facility=row["facility"],
                 round=row["round"],
                 application=application_id,
                 opinion=opinion,
                 returned_by=user.id,
-            ).save()
+            )
         await record(
             user_id=str(user.id),
             action=f"application.{data.status}",

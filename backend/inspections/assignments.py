@@ -6,10 +6,10 @@ from collections import Counter
 from typing import Any
 from uuid import UUID
 
-from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import visible_inspection_ids
 from backend.errors import NotFound
+from backend.guards import AuthUser
 from backend.inspections.schemas import AssignmentOut, TeamMemberOut
+from backend.inspections.scope import visible_inspection_ids
 from backend.inspections.tables import Inspection, InspectionMember
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles

@@ -9,8 +9,8 @@ from litestar import Controller, Request, get, patch, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from backend.accounts.auth import current_user, requires_role
-from backend.accounts.schemas import AuthUser
+from backend.guards import AuthUser, current_user, requires_role
+from backend.hooks import hooks_of
 from backend.inspections import applications, assignments, rounds, services
 from backend.inspections.schemas import (
     ApplicationOut,
@@ -64,7 +64,9 @@ class RoundAdminController(Controller):
     async def update_round(
         self, round_id: FromPath[UUID], data: JSONBody[UpdateRoundRequest], request: AuthRequest
     ) -> RoundOut:
-        return await rounds.update_round(user=current_user(request), round_id=round_id, data=data)
+        return await rounds.update_round(
+            user=current_user(request), round_id=round_id, data=data, hooks=hooks_of(request)
+        )
 
 
 class ApplicationController(Controller):
@@ -87,14 +89,16 @@ class ApplicationController(Controller):
     async def create_application(
         self, data: JSONBody[CreateApplicationRequest], request: AuthRequest
     ) -> ApplicationOut:
-        return await applications.create_application(user=current_user(request), data=data)
+        return await applications.create_application(
+            user=current_user(request), data=data, hooks=hooks_of(request)
+        )
 
     @patch("/{application_id:uuid}", operation_id="updateApplication")
     async def update_application(
         self, application_id: FromPath[UUID], data: JSONBody[UpdateApplicationRequest], request: AuthRequest
     ) -> ApplicationOut:
         return await applications.update_application(
-            user=current_user(request), application_id=application_id, data=data
+            user=current_user(request), application_id=application_id, data=data, hooks=hooks_of(request)
         )
 
 
@@ -140,14 +144,16 @@ class InspectionAdminController(Controller):
     async def create_inspection(
         self, data: JSONBody[CreateInspectionRequest], request: AuthRequest
     ) -> InspectionDetail:
-        return await services.create_inspection(user=current_user(request), data=data)
+        return await services.create_inspection(
+            user=current_user(request), data=data, hooks=hooks_of(request)
+        )
 
     @patch("/{inspection_id:uuid}", operation_id="updateInspection")
     async def update_inspection(
         self, inspection_id: FromPath[UUID], data: JSONBody[UpdateInspectionRequest], request: AuthRequest
     ) -> InspectionDetail:
         return await services.update_inspection(
-            user=current_user(request), inspection_id=inspection_id, data=data
+            user=current_user(request), inspection_id=inspection_id, data=data, hooks=hooks_of(request)
         )
 
     @put("/{inspection_id:uuid}/team", operation_id="setInspectionTeam")

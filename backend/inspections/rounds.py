@@ -10,14 +10,15 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from backend.accounts.auth import ensure_role
-from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import region_subtree, visible_inspection_ids
-from backend.audit.services import record
+from backend.audit.services import changed_fields, record
 from backend.db import write_tx
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound
+from backend.guards import AuthUser, ensure_role
+from backend.hooks import Hooks
 from backend.inspections.schemas import CreateRoundRequest, RoundOut, UpdateRoundRequest
+from backend.inspections.scope import visible_inspection_ids
 from backend.inspections.tables import Inspection, Round
+from backend.registry.scope import region_subtree
 from backend.registry.tables import Facility, Region
 
 
@@ -133,7 +134,7 @@ async def create_round(*, user: AuthUser, data: CreateRoundRequest) -> RoundOut:
     return _round_out(await round_by_id(new.id))
 
 
-async def update_round(*, user: AuthUser, round_id: UUID, data: UpdateRoundRequest) -> RoundOut:
+async def update_round(*, user: AuthUser, round_id: UUID, data: UpdateRoundRequest, hooks: Hooks) -> RoundOut:
     ensure_role(user, "admin")
     row = await round_by_id(round_id)
     starts_on = data.starts_on if data.starts_on is not None else row["starts_on"]
@@ -153,8 +154,10 @@ async def update_round(*, user: AuthUser, round_id: UUID, data: UpdateRoundReque
                 user_id=str(user.id),
                 action="round.update",
                 entity=f"round/{round_id}",
-                details={"fields": sorted(f for f in data.__struct_fields__ if getattr(data, f) is not None)},
+                details={"fields": changed_fields(data)},
             )
+    if (starts_on, ends_on) != (row["starts_on"], row["ends_on"]):
+        await hooks.round_dates_changed(round_id)  # outside_period depends on the dates
     return _round_out(await round_by_id(round_id))
 
 

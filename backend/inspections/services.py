@@ -18,13 +18,12 @@ import json
 from typing import Any
 from uuid import UUID
 
-from backend.accounts.auth import ensure_role
-from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import ensure_facility_visible, ensure_inspection_visible, visible_inspection_ids
-from backend.accounts.tables import User
+from backend.accounts.tables import ExpertProfile, User
 from backend.audit.services import record
 from backend.db import write_tx
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound
+from backend.guards import AuthUser, ensure_role
+from backend.hooks import Hooks
 from backend.inspections.applications import active_facility
 from backend.inspections.rounds import ensure_round_covers, round_by_id, round_visible
 from backend.inspections.schemas import (
@@ -35,9 +34,13 @@ from backend.inspections.schemas import (
     TeamMemberOut,
     UpdateInspectionRequest,
 )
+from backend.inspections.scope import (
+    ensure_facility_visible,
+    ensure_inspection_visible,
+    visible_inspection_ids,
+)
 from backend.inspections.tables import Application, Inspection, InspectionMember
-from backend.programme.rules import ensure_stage_open, fitting_standard
-from backend.registry.tables import ExpertProfile, Region
+from backend.registry.tables import Region
 
 # the review stages in order, and each office level's rank (a level may act on its stage and below)
 REVIEW_STAGES = ("county", "city", "province")
@@ -149,7 +152,9 @@ async def _ensure_office_may_run(user: AuthUser, stage: str) -> None:
         raise Forbidden(f"a {level} office cannot run the {stage} review", code="stage_above_scope")
 
 
-async def create_inspection(*, user: AuthUser, data: CreateInspectionRequest) -> InspectionDetail:
+async def create_inspection(
+    *, user: AuthUser, data: CreateInspectionRequest, hooks: Hooks
+) -> InspectionDetail:
     ensure_role(user, "admin", "office")
     await ensure_facility_visible(user, data.facility_id)
     await _ensure_office_may_run(user, data.stage)
@@ -175,8 +180,8 @@ async def create_inspection(*, user: AuthUser, data: CreateInspectionRequest) ->
             "a review inspection needs an open or accepted application of that facility at this round",
             code="no_application",
         )
-    standard = await fitting_standard(data.standard_version_id, data.facility_id)
-    await ensure_stage_open(
+    standard = await hooks.fitting_standard(data.standard_version_id, data.facility_id)
+    await hooks.ensure_stage_open(
         facility_id=data.facility_id, round_id=data.round_id, stage=data.stage, standard=standard
     )
     async with write_tx():
@@ -198,7 +203,7 @@ async def create_inspection(*, user: AuthUser, data: CreateInspectionRequest) ->
 
 
 async def update_inspection(
-    *, user: AuthUser, inspection_id: UUID, data: UpdateInspectionRequest
+    *, user: AuthUser, inspection_id: UUID, data: UpdateInspectionRequest, hooks: Hooks
 ) -> InspectionDetail:
     ensure_role(user, "admin", "office")
     await ensure_inspection_visible(user, inspection_id)
@@ -210,7 +215,7 @@ async def update_inspection(
                 f"the standard can only change while the inspection is a draft; it is {row['status']}",
                 code="standard_fixed",
             )
-        await fitting_standard(data.standard_version_id, row["facility"])
+        await hooks.fitting_standard(data.standard_version_id, row["facility"])
         async with write_tx():
             # a new version, so devices that pulled the draft get it (and its standard) again
             await Inspection.update(

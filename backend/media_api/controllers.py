@@ -20,9 +20,8 @@ from litestar.response import Redirect, Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from litestar.types import ControllerRouterHandler
 
-from backend.accounts.auth import current_user, requires_role
-from backend.accounts.schemas import AuthUser
 from backend.errors import BadRequest, NotFound, problem, upload_problem
+from backend.guards import AuthUser, current_user, requires_role
 from backend.media_api import services
 from backend.media_api.schemas import (
     VARIANTS,

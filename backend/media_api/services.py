@@ -18,15 +18,15 @@ from uuid import UUID
 
 from piccolo.engine.base import Engine
 
-from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import (
+from backend.db import write_tx
+from backend.errors import Conflict, NotFound, Unprocessable
+from backend.evidence.services import refresh_for_blob
+from backend.guards import AuthUser
+from backend.inspections.scope import (
     ensure_inspection_visible,
     ensure_inspection_writable,
     visible_inspection_ids,
 )
-from backend.db import write_tx
-from backend.errors import Conflict, NotFound, Unprocessable
-from backend.evidence.services import refresh_for_blob
 from backend.inspections.tables import Inspection
 from backend.media_api.schemas import (
     ArticleShortfall,
@@ -224,8 +224,6 @@ def evidence_flags(raw: str | None, readable: set[UUID] | None) -> list[Evidence
 
 
 def photo_state(photo: dict[str, Any], blob: dict[str, Any] | None) -> tuple[PhotoState, str | None]:
-    if photo.get("rejected_reason"):
-        return "rejected", str(photo["rejected_reason"])
     if blob is None:
         return "awaiting_upload", None
     if blob["state"] == "rejected":

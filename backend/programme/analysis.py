@@ -13,11 +13,10 @@ from uuid import UUID
 
 import msgspec
 
-from backend.accounts.auth import ensure_role
-from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import ensure_facility_visible, visible_facility_ids
 from backend.errors import Forbidden, NotFound
+from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import round_by_id, round_visible
+from backend.inspections.scope import ensure_facility_visible, visible_facility_ids
 from backend.inspections.tables import Inspection, Round
 from backend.programme.rankings import explain, rank_round, value_of
 from backend.programme.schemas import (

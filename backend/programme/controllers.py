@@ -10,8 +10,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 
-from backend.accounts.auth import current_user, requires_role
-from backend.accounts.schemas import AuthUser
+from backend.guards import AuthUser, current_user, requires_role
 from backend.inspections.schemas import Stage
 from backend.programme import analysis, dashboard, exports, resolve, returns, samples
 from backend.programme.schemas import (

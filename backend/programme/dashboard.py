@@ -12,13 +12,12 @@ from uuid import UUID
 
 import msgspec
 
-from backend.accounts.auth import ensure_role
-from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import visible_facility_ids
 from backend.accounts.tables import User
 from backend.db import as_utc
 from backend.errors import Forbidden, NotFound
+from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import round_by_id, round_visible
+from backend.inspections.scope import visible_facility_ids
 from backend.inspections.tables import Application, Inspection, InspectionMember
 from backend.programme.analysis import region_chains
 from backend.programme.schemas import ConflictGroup, CountyTiers, DashboardOut, DeviceOut, QueuedConflict

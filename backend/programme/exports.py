@@ -13,11 +13,10 @@ from collections.abc import Iterator
 from typing import Literal
 from uuid import UUID
 
-from backend.accounts.auth import ensure_role
-from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import visible_facility_ids
 from backend.errors import Forbidden
+from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import round_by_id, round_visible
+from backend.inspections.scope import visible_facility_ids
 from backend.programme.analysis import region_chains
 from backend.programme.round_results import RoundResults, round_results
 from backend.registry.tables import Facility

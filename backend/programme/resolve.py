@@ -14,17 +14,15 @@ from uuid import UUID, uuid4
 
 import msgspec
 
-from backend.accounts.auth import ensure_role
-from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import ensure_facility_visible
 from backend.audit.services import record_many
-from backend.db import current_engine, push_tx
 from backend.errors import Conflict, Forbidden, NotFound
+from backend.guards import AuthUser, ensure_role
+from backend.inspections.scope import ensure_facility_visible
 from backend.inspections.tables import Inspection
 from backend.programme.rules import ensure_office_level
 from backend.programme.schemas import ResolveConflictRequest, ResolvedConflictOut
-from backend.sync_api.services import STANDARD_RULES, stored_blobs
-from sync.api import AuditEntry, Caller, PushContext, SyncError, push
+from backend.sync_api.services import push_context
+from sync.api import AuditEntry, Caller, SyncError, push
 from sync.tables import SyncConflict
 
 
@@ -85,16 +83,8 @@ async def resolve_conflict(
     )
     scope = frozenset({inspection_id})
     caller = Caller(user_id=user.id, role=user.role, readable=scope, writable=scope)
-    ctx = PushContext(
-        engine=current_engine(),
-        transaction=push_tx,
-        rules=STANDARD_RULES,
-        audit=audit,
-        blobs_stored=stored_blobs,
-        max_mutations=1,
-    )
     try:
-        response = await push(body, caller=caller, ctx=ctx)
+        response = await push(body, caller=caller, ctx=push_context(audit=audit, max_mutations=1))
     except SyncError as error:
         raise Conflict(error.detail, code=error.code) from None
     [result] = response.results

@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from backend.accounts.auth import ensure_role
-from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import ensure_facility_visible
 from backend.audit.services import record
 from backend.db import as_utc, write_tx
 from backend.errors import Conflict, Forbidden, NotFound
+from backend.guards import AuthUser, ensure_role
+from backend.inspections.scope import ensure_facility_visible
 from backend.inspections.tables import Inspection
 from backend.programme.rules import ensure_office_level
 from backend.programme.schemas import OpinionOut, ReturnRequest
@@ -53,7 +52,7 @@ async def return_inspection(*, user: AuthUser, inspection_id: UUID, data: Return
                 f"the inspection is {row['status']}; only a submitted inspection is returned",
                 code="inspection_not_submitted",
             )
-        saved = ReturnedOpinion(
+        saved = await record_opinion(
             facility=row["facility"],
             round=row["round"],
             inspection=inspection_id,
@@ -61,7 +60,6 @@ async def return_inspection(*, user: AuthUser, inspection_id: UUID, data: Return
             opinion=opinion,
             returned_by=user.id,
         )
-        await saved.save()
         await record(
             user_id=str(user.id),
             action="inspection.return",
@@ -69,6 +67,31 @@ async def return_inspection(*, user: AuthUser, inspection_id: UUID, data: Return
             details={"from": "submitted", "to": "returned", "opinion": opinion, "stage": row["stage"]},
         )
     return (await _opinions(ReturnedOpinion.id == saved.id))[0]
+
+
+async def record_opinion(
+    *,
+    facility: UUID,
+    round: UUID,
+    opinion: str,
+    returned_by: UUID,
+    application: UUID | None = None,
+    inspection: UUID | None = None,
+    stage: str | None = None,
+) -> ReturnedOpinion:
+    """Keep a return's written opinion (of an inspection or an application), inside the caller's transaction;
+    the clinic reads it in its app (pull ``opinion/<id>``)."""
+    saved = ReturnedOpinion(
+        facility=facility,
+        round=round,
+        application=application,
+        inspection=inspection,
+        stage=stage,
+        opinion=opinion,
+        returned_by=returned_by,
+    )
+    await saved.save()
+    return saved
 
 
 async def _opinions(where: Any) -> list[OpinionOut]:

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from backend.accounts.schemas import AuthUser
 from backend.db import as_utc
 from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
+from backend.guards import AuthUser
 from backend.inspections.tables import Application, Inspection
 from backend.programme.tables import ReviewSample
 from backend.registry.tables import Facility, Region

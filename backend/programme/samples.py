@@ -17,18 +17,17 @@ from collections import defaultdict
 from typing import Any
 from uuid import UUID
 
-from backend.accounts.auth import ensure_role
-from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import region_subtree, visible_region_ids
 from backend.audit.services import record
 from backend.db import as_utc, write_tx
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound
+from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import round_by_id, round_visible
 from backend.inspections.tables import Application, Inspection
 from backend.programme.rules import OPEN_APPLICATION, STAGES, concluded, sample_ratio, selection
 from backend.programme.sampling import draw
 from backend.programme.schemas import DrawnFacility, DrawSampleRequest, SampleOut, StratumOut
 from backend.programme.tables import ReviewSample
+from backend.registry.scope import region_subtree, visible_region_ids
 from backend.registry.tables import Region
 from backend.standards.schemas import Standard
 from backend.standards.services import get_standard

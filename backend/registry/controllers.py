@@ -1,4 +1,4 @@
-"""Registry HTTP: regions, facilities and expert profiles. Reads are scoped; writes are admin-only."""
+"""Registry HTTP: regions and facilities. Reads are scoped; writes are admin-only."""
 
 from __future__ import annotations
 
@@ -10,19 +10,16 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
-from backend.accounts.auth import current_user, requires_role
-from backend.accounts.schemas import AuthUser
 from backend.errors import BadRequest
+from backend.guards import AuthUser, current_user, requires_role
+from backend.hooks import hooks_of
 from backend.registry import coordinates, services
 from backend.registry.schemas import (
     CoordinatesImported,
-    CreateExpertRequest,
     CreateFacilityRequest,
     CreateRegionRequest,
-    ExpertOut,
     FacilityOut,
     RegionOut,
-    UpdateExpertRequest,
     UpdateFacilityRequest,
     UpdateRegionRequest,
 )
@@ -73,12 +70,17 @@ class FacilityController(Controller):
         include_inactive: Annotated[bool, QueryParameter(name="includeInactive")] = False,
     ) -> list[FacilityOut]:
         return await services.list_facilities(
-            user=current_user(request), region_id=region_id, include_inactive=include_inactive
+            user=current_user(request),
+            hooks=hooks_of(request),
+            region_id=region_id,
+            include_inactive=include_inactive,
         )
 
     @get("/{facility_id:uuid}", operation_id="getFacility")
     async def get_facility(self, facility_id: FromPath[UUID], request: AuthRequest) -> FacilityOut:
-        return await services.get_facility(user=current_user(request), facility_id=facility_id)
+        return await services.get_facility(
+            user=current_user(request), facility_id=facility_id, hooks=hooks_of(request)
+        )
 
 
 class FacilityAdminController(Controller):
@@ -96,7 +98,9 @@ class FacilityAdminController(Controller):
     async def update_facility(
         self, facility_id: FromPath[UUID], data: JSONBody[UpdateFacilityRequest], request: AuthRequest
     ) -> FacilityOut:
-        return await services.update_facility(user=current_user(request), facility_id=facility_id, data=data)
+        return await services.update_facility(
+            user=current_user(request), facility_id=facility_id, data=data, hooks=hooks_of(request)
+        )
 
     @post(
         "/coordinates",
@@ -112,29 +116,6 @@ class FacilityAdminController(Controller):
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise BadRequest("the CSV must be UTF-8 text", code="bad_encoding") from exc
-        return await coordinates.import_coordinates(user=current_user(request), text=text)
-
-
-class ExpertAdminController(Controller):
-    path = "/api/admin/experts"
-    tags = ["admin"]
-    # An office reads the expert pool to plan teams; only admin edits it.
-    guards = [requires_role("admin", "office")]
-
-    @get("/", operation_id="listExperts")
-    async def list_experts(self, request: AuthRequest) -> list[ExpertOut]:
-        return await services.list_experts(user=current_user(request))
-
-    @get("/{expert_id:uuid}", operation_id="getExpert")
-    async def get_expert(self, expert_id: FromPath[UUID], request: AuthRequest) -> ExpertOut:
-        return await services.get_expert(user=current_user(request), expert_id=expert_id)
-
-    @post("/", operation_id="createExpert", guards=[requires_role("admin")])
-    async def create_expert(self, data: JSONBody[CreateExpertRequest], request: AuthRequest) -> ExpertOut:
-        return await services.create_expert(user=current_user(request), data=data)
-
-    @patch("/{expert_id:uuid}", operation_id="updateExpert", guards=[requires_role("admin")])
-    async def update_expert(
-        self, expert_id: FromPath[UUID], data: JSONBody[UpdateExpertRequest], request: AuthRequest
-    ) -> ExpertOut:
-        return await services.update_expert(user=current_user(request), expert_id=expert_id, data=data)
+        return await coordinates.import_coordinates(
+            user=current_user(request), text=text, hooks=hooks_of(request)
+        )

@@ -16,12 +16,11 @@ import math
 from typing import Any
 from uuid import UUID
 
-from backend.accounts.auth import ensure_role
-from backend.accounts.schemas import AuthUser
 from backend.audit.services import record
 from backend.db import write_tx
 from backend.errors import BadRequest, Unprocessable
-from backend.evidence.services import refresh_for_facility
+from backend.guards import AuthUser, ensure_role
+from backend.hooks import Hooks
 from backend.registry.schemas import CoordinatesImported
 from backend.registry.tables import Facility
 
@@ -80,7 +79,7 @@ def parse_rows(
     return key, rows, problems
 
 
-async def import_coordinates(*, user: AuthUser, text: str) -> CoordinatesImported:
+async def import_coordinates(*, user: AuthUser, text: str, hooks: Hooks) -> CoordinatesImported:
     ensure_role(user, "admin")
     key, rows, problems = parse_rows(text)
     column = Facility.licence_number if key == "licenceNumber" else Facility.id
@@ -135,7 +134,7 @@ async def import_coordinates(*, user: AuthUser, text: str) -> CoordinatesImporte
                 )
     recomputed = 0
     for facility_id, _, _ in changes:
-        recomputed += await refresh_for_facility(facility_id)
+        recomputed += await hooks.facility_moved(facility_id)
     return CoordinatesImported(updated=len(changes), unchanged=unchanged, flags_recomputed=recomputed)
 
 

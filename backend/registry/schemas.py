@@ -11,17 +11,12 @@ import msgspec
 RegionLevel = Literal["province", "city", "county"]
 FacilityKind = Literal["township_centre", "community_centre", "village_clinic", "community_station"]
 LicenceCategory = Literal["B", "C"]
-# The expert pool's specialties (DOMAIN.md); anything else is a typo that would break team planning.
-Specialty = Literal[
-    "医疗机构管理", "医疗", "中医药", "护理", "医院感染管理", "公共卫生", "卫生监督", "财务", "信息化"
-]
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 LongName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=20, pattern=r"^[0-9A-Za-z_-]+$")]
 Count = Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]
 LicenceNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
 # WGS84 decimal degrees
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
@@ -94,30 +89,6 @@ class UpdateFacilityRequest(CamelStruct):
     # both together (the site moved or was surveyed again)
     latitude: Latitude | None = None
     longitude: Longitude | None = None
-
-
-class ExpertOut(msgspec.Struct, rename="camel", kw_only=True):
-    id: UUID
-    user_id: UUID
-    username: str
-    display_name: str
-    active: bool
-    title: str
-    specialties: list[str]
-    tied_facility_ids: list[UUID]
-
-
-class CreateExpertRequest(CamelStruct):
-    user_id: UUID
-    title: Title
-    specialties: Annotated[list[Specialty], msgspec.Meta(min_length=1, max_length=9)]
-    tied_facility_ids: Annotated[list[UUID], msgspec.Meta(max_length=200)] = []
-
-
-class UpdateExpertRequest(CamelStruct):
-    title: Title | None = None
-    specialties: Annotated[list[Specialty], msgspec.Meta(min_length=1, max_length=9)] | None = None
-    tied_facility_ids: Annotated[list[UUID], msgspec.Meta(max_length=200)] | None = None
 
 
 class CoordinatesImported(msgspec.Struct, rename="camel", kw_only=True):

@@ -10,42 +10,27 @@ Nothing here is deleted: a facility is deactivated (``active=false``) so its evi
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from uuid import UUID
 
-from backend.accounts.auth import ensure_role
-from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import (
-    ensure_facility_visible,
-    region_subtree,
-    visible_facility_ids,
-    visible_region_ids,
-)
-from backend.accounts.tables import User
-from backend.audit.services import record
+from backend.audit.services import changed_fields, record
 from backend.db import write_tx
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound
-from backend.evidence.services import refresh_for_facility
+from backend.guards import AuthUser, ensure_role
+from backend.hooks import Hooks
 from backend.registry.schemas import (
-    CreateExpertRequest,
     CreateFacilityRequest,
     CreateRegionRequest,
-    ExpertOut,
     FacilityOut,
     RegionOut,
-    UpdateExpertRequest,
     UpdateFacilityRequest,
     UpdateRegionRequest,
 )
-from backend.registry.tables import ExpertProfile, Facility, Region
+from backend.registry.scope import region_subtree, visible_region_ids
+from backend.registry.tables import Facility, Region
 
 # The level a region's parent must have; a province has none.
 PARENT_LEVEL = {"province": None, "city": "province", "county": "city"}
-
-
-def _changed(data: Any) -> list[str]:
-    return sorted(f for f in data.__struct_fields__ if getattr(data, f) is not None)
 
 
 # Regions
@@ -133,7 +118,7 @@ async def update_region(*, user: AuthUser, region_id: UUID, data: UpdateRegionRe
                 user_id=str(user.id),
                 action="region.update",
                 entity=f"region/{region_id}",
-                details={"fields": _changed(data)},
+                details={"fields": changed_fields(data)},
             )
     return _region_out(await _region_row(region_id))
 
@@ -160,9 +145,9 @@ def _facility_out(row: dict[str, Any]) -> FacilityOut:
 
 
 async def list_facilities(
-    *, user: AuthUser, region_id: UUID | None = None, include_inactive: bool = False
+    *, user: AuthUser, hooks: Hooks, region_id: UUID | None = None, include_inactive: bool = False
 ) -> list[FacilityOut]:
-    visible = await visible_facility_ids(user)
+    visible = await hooks.visible_facility_ids(user)
     query = Facility.select().order_by(Facility.licence_number)
     if visible is not None:
         if not visible:
@@ -183,8 +168,8 @@ async def _facility_row(facility_id: UUID) -> dict[str, Any]:
     return row
 
 
-async def get_facility(*, user: AuthUser, facility_id: UUID) -> FacilityOut:
-    await ensure_facility_visible(user, facility_id)
+async def get_facility(*, user: AuthUser, facility_id: UUID, hooks: Hooks) -> FacilityOut:
+    await hooks.ensure_facility_visible(user, facility_id)
     return _facility_out(await _facility_row(facility_id))
 
 
@@ -232,7 +217,9 @@ async def create_facility(*, user: AuthUser, data: CreateFacilityRequest) -> Fac
     return _facility_out(await _facility_row(facility.id))
 
 
-async def update_facility(*, user: AuthUser, facility_id: UUID, data: UpdateFacilityRequest) -> FacilityOut:
+async def update_facility(
+    *, user: AuthUser, facility_id: UUID, data: UpdateFacilityRequest, hooks: Hooks
+) -> FacilityOut:
     ensure_role(user, "admin")
     _ensure_both(data.latitude, data.longitude)
     before = await _facility_row(facility_id)
@@ -263,126 +250,16 @@ async def update_facility(*, user: AuthUser, facility_id: UUID, data: UpdateFaci
                 user_id=str(user.id),
                 action="facility.update",
                 entity=f"facility/{facility_id}",
-                details={"fields": _changed(data)},
+                details={"fields": changed_fields(data)},
             )
     if data.latitude is not None and (data.latitude, data.longitude) != (
         before["latitude"],
         before["longitude"],
     ):
-        await refresh_for_facility(facility_id)  # far_from_facility depends on the coordinates
+        await hooks.facility_moved(facility_id)  # far_from_facility depends on the coordinates
     return _facility_out(await _facility_row(facility_id))
 
 
 def _ensure_both(latitude: float | None, longitude: float | None) -> None:
     if (latitude is None) != (longitude is None):
         raise BadRequest("latitude and longitude go together", code="coordinates_incomplete")
-
-
-# Expert profiles
-
-
-def _expert_out(row: dict[str, Any]) -> ExpertOut:
-    return ExpertOut(
-        id=row["id"],
-        user_id=row["user"],
-        username=row["user.username"],
-        display_name=row["user.display_name"],
-        active=row["user.active"],
-        title=row["title"],
-        specialties=list(_json(row["specialties"])),
-        tied_facility_ids=[UUID(str(value)) for value in _json(row["tied_facility_ids"])],
-    )
-
-
-def _json(value: Any) -> list[Any]:
-    loaded = json.loads(value) if isinstance(value, str) else value
-    return list(loaded or [])
-
-
-def _expert_query() -> Any:
-    return ExpertProfile.select(
-        *ExpertProfile.all_columns(),
-        ExpertProfile.user.username,
-        ExpertProfile.user.display_name,
-        ExpertProfile.user.active,
-    )
-
-
-async def list_experts(*, user: AuthUser) -> list[ExpertOut]:
-    ensure_role(user, "admin", "office")
-    rows = await _expert_query().order_by(ExpertProfile.user.username)
-    return [_expert_out(row) for row in rows]
-
-
-async def _expert_row(expert_id: UUID) -> dict[str, Any]:
-    row: dict[str, Any] | None = await _expert_query().where(ExpertProfile.id == expert_id).first()
-    if row is None:
-        raise NotFound(f"expert profile {expert_id} does not exist", code="expert_not_found")
-    return row
-
-
-async def get_expert(*, user: AuthUser, expert_id: UUID) -> ExpertOut:
-    ensure_role(user, "admin", "office")
-    return _expert_out(await _expert_row(expert_id))
-
-
-async def _ensure_facilities_exist(ids: list[UUID]) -> list[str]:
-    unique = list(dict.fromkeys(ids))
-    if unique:
-        found = {row["id"] for row in await Facility.select(Facility.id).where(Facility.id.is_in(unique))}
-        missing = [str(i) for i in unique if i not in found]
-        if missing:
-            raise NotFound(f"tied facility {', '.join(missing)} does not exist", code="facility_not_found")
-    return [str(i) for i in unique]
-
-
-async def create_expert(*, user: AuthUser, data: CreateExpertRequest) -> ExpertOut:
-    ensure_role(user, "admin")
-    target = await User.select(User.role, User.username).where(User.id == data.user_id).first()
-    if target is None:
-        raise NotFound(f"user {data.user_id} does not exist", code="user_not_found")
-    if target["role"] != "inspector":
-        raise BadRequest(
-            f"an expert profile belongs to an inspector user; {target['username']} is {target['role']}",
-            code="not_an_inspector",
-        )
-    if await ExpertProfile.exists().where(ExpertProfile.user == data.user_id):
-        raise Conflict(f"{target['username']} already has an expert profile", code="duplicate_expert")
-    tied = await _ensure_facilities_exist(data.tied_facility_ids)
-    async with write_tx():
-        profile = ExpertProfile(
-            user=data.user_id,
-            title=data.title.strip(),
-            specialties=list(dict.fromkeys(data.specialties)),
-            tied_facility_ids=tied,
-        )
-        await profile.save()
-        await record(
-            user_id=str(user.id),
-            action="expert.create",
-            entity=f"expert/{profile.id}",
-            details={"user": str(data.user_id), "tiedFacilityIds": tied},
-        )
-    return _expert_out(await _expert_row(profile.id))
-
-
-async def update_expert(*, user: AuthUser, expert_id: UUID, data: UpdateExpertRequest) -> ExpertOut:
-    ensure_role(user, "admin")
-    await _expert_row(expert_id)
-    values: dict[Any, Any] = {}
-    if data.title is not None:
-        values[ExpertProfile.title] = data.title.strip()
-    if data.specialties is not None:
-        values[ExpertProfile.specialties] = list(dict.fromkeys(data.specialties))
-    details: dict[str, Any] = {"fields": _changed(data)}
-    if data.tied_facility_ids is not None:
-        tied = await _ensure_facilities_exist(data.tied_facility_ids)
-        values[ExpertProfile.tied_facility_ids] = tied
-        details["tiedFacilityIds"] = tied
-    if values:
-        async with write_tx():
-            await ExpertProfile.update(values).where(ExpertProfile.id == expert_id)
-            await record(
-                user_id=str(user.id), action="expert.update", entity=f"expert/{expert_id}", details=details
-            )
-    return _expert_out(await _expert_row(expert_id))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from piccolo.columns import JSONB, UUID, Boolean, DoublePrecision, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import UUID, Boolean, DoublePrecision, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -35,15 +35,3 @@ class Facility(Table, tablename="facility"):
     # WGS84 decimal degrees of the site (both or neither); evidence photos' GPS is compared with it
     latitude = DoublePrecision(null=True, default=None)
     longitude = DoublePrecision(null=True, default=None)
-
-
-class ExpertProfile(Table, tablename="expert_profile"):
-    id = UUID(primary_key=True)
-    user: ForeignKey[Any] = ForeignKey(
-        "backend.accounts.tables.User", unique=True, on_delete=OnDelete.restrict
-    )
-    title = Varchar(length=60)
-    # e.g. ["医疗", "护理"]
-    specialties = JSONB(default=[])
-    # facility ids the expert is tied to (recusal, 回避制度)
-    tied_facility_ids = JSONB(default=[])

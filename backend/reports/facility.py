@@ -13,10 +13,9 @@ from collections import defaultdict
 from typing import Any
 from uuid import UUID
 
-from backend.accounts.auth import ensure_role
-from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import ensure_facility_visible, visible_inspection_ids
 from backend.errors import AppError, BadRequest, NotFound
+from backend.guards import AuthUser, ensure_role
+from backend.inspections.scope import ensure_facility_visible, visible_inspection_ids
 from backend.inspections.tables import Inspection, Round
 from backend.programme.analysis import region_chains
 from backend.registry.tables import Facility

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from backend.accounts.schemas import AuthUser
 from backend.errors import BadRequest
+from backend.guards import AuthUser
 from backend.improvement.report import plan_fragment
 from backend.reports.printable import Printable, PrintableParams
 from media.storage import Storage

@@ -20,7 +20,7 @@ from uuid import UUID
 
 import msgspec
 
-from backend.accounts.schemas import AuthUser
+from backend.guards import AuthUser
 from backend.web.assets import default_pwa_dir
 from media.storage import Storage
 

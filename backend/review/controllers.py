@@ -8,8 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from backend.accounts.auth import current_user, requires_role
-from backend.accounts.schemas import AuthUser
+from backend.guards import AuthUser, current_user, requires_role
 from backend.review import discrepancies, services
 from backend.review.schemas import (
     ConclusionView,

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from backend.accounts.auth import ensure_role
-from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import ensure_facility_visible
 from backend.errors import NotFound, Unprocessable
+from backend.guards import AuthUser, ensure_role
+from backend.inspections.scope import ensure_facility_visible
 from backend.inspections.services import REVIEW_STAGES
 from backend.inspections.tables import Inspection, Round
 from backend.review.answers import (

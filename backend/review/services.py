@@ -17,12 +17,11 @@ from uuid import UUID
 import msgspec
 from piccolo.engine.postgres import PostgresEngine
 
-from backend.accounts.auth import ensure_role
-from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import ensure_facility_visible, ensure_inspection_visible
 from backend.audit.services import record
 from backend.db import as_utc, current_engine, fetch, write_tx
 from backend.errors import Conflict, Forbidden, NotFound
+from backend.guards import AuthUser, ensure_role
+from backend.inspections.scope import ensure_facility_visible, ensure_inspection_visible
 from backend.inspections.services import LEVEL_RANK, REVIEW_STAGES
 from backend.inspections.tables import Inspection
 from backend.registry.tables import Region

@@ -6,8 +6,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 
-from backend.accounts.auth import current_user, requires_role
-from backend.accounts.schemas import AuthUser
+from backend.guards import AuthUser, current_user, requires_role
 from backend.standards import services
 from backend.standards.api_schemas import StandardSummary
 

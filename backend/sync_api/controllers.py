@@ -7,14 +7,12 @@ from litestar import Controller, Request, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 
-from backend.accounts.auth import current_user, requires_role
-from backend.accounts.schemas import AuthUser
-from backend.audit.services import record_many
-from backend.db import current_engine, push_tx
+from backend.db import current_engine
 from backend.errors import PayloadTooLarge
+from backend.guards import AuthUser, current_user, requires_role
 from backend.settings import Settings
-from backend.sync_api.services import STANDARD_RULES, caller_for, stored_blobs
-from sync.api import Caller, PullContext, PushContext, pull, push
+from backend.sync_api.services import caller_for, push_and_refresh
+from sync.api import Caller, PullContext, pull
 from sync.protocol import Limits, PullResponse, PushResponse
 
 AuthRequest = Request[AuthUser, str, State]
@@ -71,15 +69,7 @@ class SyncController(Controller):
         async def caller() -> Caller:  # resolved inside the push transaction
             return await caller_for(user, with_readable=False, with_writable=True)
 
-        ctx = PushContext(
-            engine=current_engine(),
-            transaction=push_tx,
-            rules=STANDARD_RULES,
-            audit=record_many,
-            blobs_stored=stored_blobs,
-            max_mutations=settings.sync_max_mutations,
-        )
-        return await push(body, caller=caller, ctx=ctx)
+        return await push_and_refresh(body, caller=caller, max_mutations=settings.sync_max_mutations)
 
     @post("/pull", operation_id="syncPull", status_code=200, description=PULL_DOC)
     async def pull(self, request: AuthRequest) -> PullResponse:

@@ -1,17 +1,22 @@
 """The backend side of the sync seams: the standard's rules (from the stored or shipped standard JSON), the
-caller's scope, and the "is this blob stored" lookup. ``sync`` defines the protocols; this fills them in."""
+caller's scope, and the "is this blob stored" lookup. ``sync`` defines the protocols; this fills them in.
+What a push leaves for others to do once it committed (flags naming a removed photo) is started here too."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 from typing import Any
+from uuid import UUID
 
 import msgspec
 
-from backend.accounts.schemas import AuthUser
-from backend.accounts.scope import visible_inspection_ids, writable_inspection_ids
+from backend.audit.services import record_many
+from backend.db import current_engine, push_tx
 from backend.errors import NotFound
+from backend.evidence.services import refresh_after_removal
+from backend.guards import AuthUser
+from backend.inspections.scope import visible_inspection_ids, writable_inspection_ids
 from backend.review.answers import engine_input
 from backend.standards import (
     NA,
@@ -28,7 +33,21 @@ from backend.standards.schemas import GradedScoring, PassFailScoring, PointsScor
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
 from media.uploads import stored_blobs as stored_blobs
-from sync.api import AnswerGapsTuple, Caller, ItemRules, PhotoRequirement, Violation
+from sync.api import (
+    AnswerGapsTuple,
+    AuditEntry,
+    AuditHook,
+    Caller,
+    CallerSource,
+    ItemRules,
+    PhotoRequirement,
+    PushContext,
+    Violation,
+    push,
+)
+from sync.protocol import PushResponse, RemovePhoto
+
+REMOVE_PHOTO = f"sync.{RemovePhoto.__struct_config__.tag}"  # the audit action of an applied removePhoto
 
 
 class StandardItemRules:
@@ -239,7 +258,7 @@ def _shipped_by_id(standard_id: str) -> Standard | None:
 
 
 async def caller_for(user: AuthUser, *, with_readable: bool, with_writable: bool) -> Caller:
-    """The caller with what they may read and change (scope rules of backend/accounts/scope.py)."""
+    """The caller with what they may read and change (scope rules of backend/inspections/scope.py)."""
     readable: frozenset[Any] | None = frozenset()
     writable: frozenset[Any] | None = frozenset()
     if with_readable:
@@ -248,3 +267,36 @@ async def caller_for(user: AuthUser, *, with_readable: bool, with_writable: bool
     if with_writable:
         writable = await writable_inspection_ids(user)
     return Caller(user_id=user.id, role=user.role, readable=readable, writable=writable)
+
+
+def push_context(*, audit: AuditHook, max_mutations: int) -> PushContext:
+    """What a push needs from the backend: the database, its write transaction, the standards' rules, the audit
+    log (``audit`` appends inside the push's transaction) and the "which blobs are stored" lookup."""
+    return PushContext(
+        engine=current_engine(),
+        transaction=push_tx,
+        rules=STANDARD_RULES,
+        audit=audit,
+        blobs_stored=stored_blobs,
+        max_mutations=max_mutations,
+    )
+
+
+async def push_and_refresh(body: bytes, *, caller: CallerSource, max_mutations: int) -> PushResponse:
+    """One push (the sync engine, audited in its transaction); then, once it committed, the evidence flags of
+    the near duplicates of the photos it removed are recomputed, so none points at a removed photo."""
+    removed: set[UUID] = set()
+
+    async def audit(entries: list[AuditEntry]) -> None:
+        await record_many(entries)
+        # an applied removal is audited on the photo (a removal that changed nothing, on the mutation)
+        removed.update(
+            UUID(e.entity.removeprefix("photo/"))
+            for e in entries
+            if e.action == REMOVE_PHOTO and e.entity.startswith("photo/")
+        )
+
+    response = await push(body, caller=caller, ctx=push_context(audit=audit, max_mutations=max_mutations))
+    if removed:
+        await refresh_after_removal(sorted(removed, key=str))
+    return response

@@ -25,18 +25,18 @@ import httpx
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 
-from backend.accounts.schemas import AuthUser, CreateUserRequest
+from backend.accounts.schemas import CreateUserRequest
 from backend.accounts.services import auth_user_from_row, create_user
-from backend.accounts.tables import User
+from backend.accounts.tables import ExpertProfile, User
 from backend.api_docs import SCALAR_FILE
 from backend.app import create_app
 from backend.audit.tables import AuditLog
 from backend.exports.schemas import ExportRequest
 from backend.exports.services import start_export
+from backend.guards import AuthUser
 from backend.inspections.rounds import create_round
 from backend.inspections.schemas import CreateRoundRequest
 from backend.inspections.tables import Application
-from backend.registry.tables import ExpertProfile
 from backend.settings import Settings
 from tests.backend.review.test_conclusions import ARTICLES, open_conflict, put_answers
 from tests.conftest import login
@@ -1045,7 +1045,7 @@ async def test_lists_contain_only_what_the_caller_may_see(
 
 def test_matrix_covers_every_role_of_the_app() -> None:
     # A role added to the app without an account here would silently go untested.
-    from backend.accounts.schemas import ROLES as APP_ROLES
+    from backend.guards import ROLES as APP_ROLES
 
     assert set(APP_ROLES) == set(ACCOUNTS)
 

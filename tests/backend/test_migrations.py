@@ -164,3 +164,44 @@ async def test_m0007_rebuilds_the_audit_log_with_its_rows(fresh_engine: Engine[A
     ids = [row["id"] for row in await fetch('SELECT "id" FROM "audit_log" ORDER BY "id"', (), fresh_engine)]
     assert len(ids) == 3
     assert ids[2] > ids[1]
+
+
+async def test_m0013_drops_the_dead_columns_and_keeps_the_rows(fresh_engine: Engine[Any]) -> None:
+    """m0013 drops ``media_upload.offset`` and ``photo.rejected_reason`` (never used) from tables that hold
+    rows, and the band indexes become (band, phash): the rows and their other columns survive."""
+    from backend.migrations import LEDGER_DDL, statements_for
+
+    await fresh_engine.run_ddl(LEDGER_DDL)
+    for module in migration_modules():
+        name = module.__name__.rsplit(".", 1)[-1]
+        if name >= "m0013":
+            break
+        for statement in statements_for(module, fresh_engine):
+            await fresh_engine.run_ddl(statement)
+        await fetch(
+            'INSERT INTO "schema_migration" ("name", "applied_at") VALUES ({}, {})', (name, "x"), fresh_engine
+        )
+    upload, photo, inspection = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await fetch(
+        'INSERT INTO "media_upload" ("id", "photo_id", "sha256", "size", "offset", "spool_path", "user_id", '
+        '"created_at_ms", "expires_at_ms") VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {})',
+        (upload, photo, "a" * 64, 10, 0, "/spool/x", uuid.uuid4(), 1, 2),
+        fresh_engine,
+    )
+    await fetch(
+        'INSERT INTO "photo" ("id", "inspection_id", "item_code", "sha256", "size", "mime", "rejected_reason") '
+        "VALUES ({}, {}, {}, {}, {}, {}, {})",
+        (photo, inspection, "1.1.1", "a" * 64, 10, "image/jpeg", None),
+        fresh_engine,
+    )
+
+    assert await migrate(fresh_engine) == [
+        m.__name__.rsplit(".", 1)[-1] for m in migration_modules() if m.__name__.rsplit(".", 1)[-1] >= "m0013"
+    ]
+    schema = await schema_of(fresh_engine)
+    assert "offset" not in schema["media_upload"]
+    assert "rejected_reason" not in schema["photo"]
+    uploads = await fetch('SELECT "size", "spool_path" FROM "media_upload"', (), fresh_engine)
+    assert [dict(row) for row in uploads] == [{"size": 10, "spool_path": "/spool/x"}]
+    photos = await fetch('SELECT "item_code", "sha256" FROM "photo"', (), fresh_engine)
+    assert [dict(row) for row in photos] == [{"item_code": "1.1.1", "sha256": "a" * 64}]

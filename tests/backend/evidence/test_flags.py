@@ -343,3 +343,68 @@ async def test_blobs_stored_before_hashes_existed_get_one(
     assert (await _flags(copy))["near_duplicate"] == [str(first)]
     await housekeeping(app.state.engine, app.state.settings)  # nothing left to queue
     assert await worker.run_once() == 0
+
+
+async def test_changing_a_rounds_dates_recomputes_outside_period(
+    client: httpx.AsyncClient, demo: dict[str, Any], admin: dict[str, str], worker: MediaWorker
+) -> None:
+    async def dates(starts_on: str, ends_on: str) -> None:
+        response = await client.patch(
+            f"/api/admin/rounds/{demo['round']}",
+            json={"startsOn": starts_on, "endsOn": ends_on},
+            headers=admin,
+        )
+        assert response.status_code == 200, response.text
+
+    await dates("2026-04-01", "2026-06-30")
+    early = await _send(client, admin, demo["self_inspections"][0], _exif_photo(taken="2026-03-20T10:00:00"))
+    inside = await _send(client, admin, demo["self_inspections"][0], _exif_photo(taken="2026-05-20T10:00:00"))
+    await worker.run_once()
+    assert "outside_period" in await _flags(early)
+    assert "outside_period" not in await _flags(inside)
+    version = (await Photo.select(Photo.version).where(Photo.id == early).first() or {})["version"]
+
+    await dates("2026-03-01", "2026-06-30")  # the round now began before the photo was taken
+    assert "outside_period" not in await _flags(early)
+    assert "outside_period" not in await _flags(inside)
+    # the photo's version moved, so devices pull it again without the flag
+    assert (await Photo.select(Photo.version).where(Photo.id == early).first() or {})["version"] > version
+
+    await dates("2026-05-21", "2026-06-30")
+    assert "outside_period" in await _flags(early)
+    assert "outside_period" in await _flags(inside)
+
+
+async def test_a_removed_photo_leaves_its_near_duplicates_flags(
+    client: httpx.AsyncClient, demo: dict[str, Any], admin: dict[str, str], worker: MediaWorker
+) -> None:
+    import msgspec
+
+    astronaut = load_rgb("astronaut.png")
+    elsewhere = await _send(client, admin, demo["self_inspections"][1], original(astronaut))
+    copy = await _send(client, admin, demo["self_inspections"][0], transformed(astronaut, "half"))
+    same_bytes = await _send(
+        client, admin, demo["self_inspections"][0], original(astronaut), item_code="1.1.2"
+    )
+    await worker.run_once()
+    assert sorted((await _flags(copy))["near_duplicate"]) == sorted([str(elsewhere), str(same_bytes)])
+
+    body = {
+        "protocolVersion": 1,
+        "clientGroupId": "g-remove",
+        "clientId": "c-remove",
+        "mutations": [
+            {"id": 1, "name": "removePhoto", "hlc": "h1", "args": {"photoId": str(elsewhere)}},
+        ],
+    }
+    response = await client.post("/api/sync/push", content=msgspec.json.encode(body), headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["status"] == "applied"
+    # the removed photo is no longer named; the other photo of the same bytes still is
+    assert (await _flags(copy))["near_duplicate"] == [str(same_bytes)]
+    assert (await _flags(same_bytes))["near_duplicate"] == [str(copy)]
+
+    body["mutations"] = [{"id": 2, "name": "removePhoto", "hlc": "h2", "args": {"photoId": str(same_bytes)}}]
+    response = await client.post("/api/sync/push", content=msgspec.json.encode(body), headers=admin)
+    assert response.status_code == 200, response.text
+    assert "near_duplicate" not in await _flags(copy)

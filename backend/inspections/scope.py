@@ -1,33 +1,19 @@
-"""What each role may see: checked by guards first and again here, inside the services."""
+"""What each role may see and change, checked by guards first and again here, inside the services: the
+facilities and inspections of a caller (by its facility, its region's subtree, or the teams it is on), and the
+one rule of who may write an inspection (used by the sync push and the uploads alike)."""
 
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
 
-from backend.accounts.schemas import AuthUser
 from backend.db import fetch
 from backend.errors import Forbidden, NotFound
+from backend.guards import AuthUser
 from backend.inspections.tables import Inspection, InspectionMember
-from backend.registry.tables import Facility, Region
+from backend.registry.scope import region_subtree
+from backend.registry.tables import Facility
 from sync.api import as_uuid
-
-
-async def region_subtree(region_id: UUID) -> set[UUID]:
-    """The region and every region below it (province -> city -> county)."""
-    rows = await Region.select(Region.id, Region.parent)
-    children: dict[UUID | None, list[UUID]] = {}
-    for row in rows:
-        children.setdefault(row["parent"], []).append(row["id"])
-    found: set[UUID] = set()
-    stack = [region_id]
-    while stack:
-        current = stack.pop()
-        if current in found:
-            continue
-        found.add(current)
-        stack.extend(children.get(current, []))
-    return found
 
 
 async def visible_facility_ids(user: AuthUser) -> set[UUID] | None:
@@ -46,14 +32,6 @@ async def visible_facility_ids(user: AuthUser) -> set[UUID] | None:
         InspectionMember.user == user.id
     )
     return {row["facility"] for row in rows}
-
-
-async def visible_region_ids(user: AuthUser) -> set[UUID] | None:
-    if user.role == "admin":
-        return None
-    if user.role == "office" and user.region_id is not None:
-        return await region_subtree(user.region_id)
-    return set()
 
 
 async def ensure_facility_visible(user: AuthUser, facility_id: UUID) -> None:
