@@ -19,6 +19,7 @@ import random
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +28,24 @@ import pytest
 
 from backend.audit.services import verify_chain
 from backend.db import bind_engine, fetch, make_engine, prepare_engine
+from backend.media_api.services import upload_config
 from backend.settings import Settings
 from backend.tables_index import TABLES
 from media import uploads
-from media.upload_types import UploadConfig
 from tests.backend.media_api.live import free_port
-from tests.conftest import DB_KINDS, _pg_admin, pg_dsn
+from tests.conftest import _pg_admin, pg_dsn
 from tests.faults.checks import check_conflicts, check_pushes, sqlite_integrity
 from tests.faults.devices import CONFLICT_ITEMS, ConflictPair, Device, Faults, NoteDevice, UploadDevice, login
 from tests.faults.server import KillableServer, Zygote
+from tests.media.s3servers import rgw_available, start_rgw
+
+needs_rgw = pytest.mark.skipif(
+    not rgw_available(), reason="Ceph RGW not installed (scripts/s3/install-rgw.sh)"
+)
 
 KILLS = int(os.environ.get("FIELDCHECK_FAULT_KILLS", "50"))
+# the variants on Ceph RGW (photos transferred to S3; the S3 upload spool) are slower to start: fewer kills
+S3_KILLS = int(os.environ.get("FIELDCHECK_FAULT_S3_KILLS", "10"))
 SEED = int(os.environ.get("FIELDCHECK_FAULT_SEED", str(random.SystemRandom().randrange(1 << 30))))
 LEASE_SECONDS = 3
 
@@ -59,17 +67,24 @@ async def leased_job(engine: Any, wait: float) -> str | None:
 
 
 class Run:
-    def __init__(self, db_kind: str, tmp: Path, database_url: str, zygote: Zygote) -> None:
+    def __init__(
+        self, db_kind: str, tmp: Path, database_url: str, zygote: Zygote, s3: dict[str, str], kills: int
+    ) -> None:
         self.db_kind = db_kind
+        self.kills = kills
         self.rng = random.Random(SEED)
-        env = {"FIELDCHECK_WORKER_LEASE_SECONDS": str(LEASE_SECONDS)}
+        env = {"FIELDCHECK_WORKER_LEASE_SECONDS": str(LEASE_SECONDS), **s3}
         if database_url:
             env["FIELDCHECK_DATABASE_URL"] = database_url
-        self.settings = Settings(data_dir=str(tmp / "data"), database_url=database_url)
+        self.settings = Settings.from_env(
+            {k: v for k, v in env.items() if k != "FIELDCHECK_WORKER_LEASE_SECONDS"}
+            | {"FIELDCHECK_DATA_DIR": str(tmp / "data"), "FIELDCHECK_DATABASE_URL": database_url}
+        )
         self.server = KillableServer(zygote, tmp / "data", free_port(), tmp, env)
         self.faults = Faults()
         self.kinds: dict[str, int] = {}
         self.spool_left = 0
+        self.orphan_multiparts = 0
 
     def rng_for(self, name: str) -> random.Random:
         return random.Random(f"{SEED}-{name}")
@@ -77,8 +92,8 @@ class Run:
     async def killer(
         self, engine: Any, devices: list[Device], notes: list[NoteDevice], pair: ConflictPair
     ) -> None:
-        every = max(1, KILLS // (len(CONFLICT_ITEMS) + 1))
-        for n in range(KILLS):
+        every = max(1, self.kills // (len(CONFLICT_ITEMS) + 1))
+        for n in range(self.kills):
             if n % every == 0:
                 pair.go.release()  # the next conflict round starts, and meets the next kills
             self.faults.activity.clear()
@@ -189,7 +204,7 @@ class Run:
             assert sqlite_integrity(self.settings.sqlite_path) == "ok"
         await self.check_spool(engine)
         return {
-            "kills": KILLS,
+            "kills": self.kills,
             "kinds": dict(sorted(self.kinds.items())),
             "seconds": round(time.monotonic() - began, 1),
             "killing_seconds": round(killing, 1),
@@ -202,6 +217,7 @@ class Run:
             "conflict_rounds": conflict_rounds,
             "transport_errors": self.faults.transport_errors,
             "spool_files_for_housekeeping": self.spool_left,
+            "orphan_multipart_uploads": self.orphan_multiparts,
         }
 
     async def wait_for_jobs(self, engine: Any) -> None:
@@ -222,25 +238,73 @@ class Run:
         """Nothing orphaned for good: what is left in the spool is files of sessions whose row a kill
         prevented, which housekeeping removes once idle past the TTL (run here with the clock moved on)."""
         root = self.settings.data_path / "spool"
+        config = upload_config(self.settings)
         self.spool_left = len([p for p in root.rglob("*") if p.is_file()])
-        config = UploadConfig(spool_root=root, max_upload_bytes=self.settings.max_upload_bytes)
+        if config.s3 is not None:
+            self.spool_left += len(await asyncio.to_thread(s3_keys, config.s3, "uploads/"))
         later = int(time.time() * 1000) + (config.ttl_seconds + 60) * 1000
         await uploads.expire_uploads(engine, config, now=later)
         assert not [p for p in root.rglob("*") if p.is_file()]
         # a session whose files a kill prevented (its row committed first) expires with them
         assert await fetch('SELECT "id" FROM "media_upload"', [], engine) == []
+        if config.s3 is not None:
+            assert await asyncio.to_thread(s3_keys, config.s3, "uploads/") == []
+            # multipart uploads a kill started before their row knew them: the bucket's lifecycle rule's
+            self.orphan_multiparts = await asyncio.to_thread(s3_multiparts, config.s3)
 
 
-@pytest.mark.parametrize("db_kind", DB_KINDS)
-def test_kill_the_server_at_random_moments(db_kind: str, tmp_path: Path) -> None:
-    sys.stdout.write(f"\ncrash consistency on {db_kind}: {KILLS} kills, FIELDCHECK_FAULT_SEED={SEED}\n")
+def s3_keys(spool: Any, prefix: str) -> list[str]:
+    answer = spool.storage.client().list_objects_v2(Bucket=spool.bucket, Prefix=prefix)
+    return [item["Key"] for item in answer.get("Contents", [])]
+
+
+def s3_multiparts(spool: Any) -> int:
+    return len(spool.storage.client().list_multipart_uploads(Bucket=spool.bucket).get("Uploads", []))
+
+
+VARIANTS = [
+    pytest.param("sqlite", "", id="sqlite"),
+    pytest.param("postgres", "", id="postgres"),
+    # photos transferred to S3 by the worker (kills while it puts one: lease recovery against RGW)
+    pytest.param("postgres", "local", id="postgres-rgw", marks=needs_rgw),
+    # the S3 upload spool (FIELDCHECK_UPLOAD_SPOOL=s3)
+    pytest.param("postgres", "s3", id="postgres-rgw-s3spool", marks=needs_rgw),
+]
+
+
+@pytest.fixture(scope="module")
+def rgw() -> Iterator[Any]:
+    server = start_rgw(port=0)
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize(("db_kind", "spool"), VARIANTS)
+def test_kill_the_server_at_random_moments(
+    db_kind: str, spool: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    kills = S3_KILLS if spool else KILLS
+    name = f"{db_kind}{'+rgw' if spool else ''}{'+s3 spool' if spool == 's3' else ''}"
+    sys.stdout.write(f"\ncrash consistency on {name}: {kills} kills, FIELDCHECK_FAULT_SEED={SEED}\n")
+    s3: dict[str, str] = {}
+    if spool:
+        server = request.getfixturevalue("rgw")
+        s3 = {
+            "FIELDCHECK_STORAGE": "s3",
+            "FIELDCHECK_UPLOAD_SPOOL": spool,
+            "FIELDCHECK_S3_ENDPOINT_URL": server.endpoint_url,
+            "FIELDCHECK_S3_REGION": server.region,
+            "FIELDCHECK_S3_BUCKET": f"fc-faults-{uuid.uuid4().hex[:8]}",
+            "FIELDCHECK_S3_ACCESS_KEY": server.access_key,
+            "FIELDCHECK_S3_SECRET_KEY": server.secret_key,
+        }
     database = f"fc_faults_{uuid.uuid4().hex[:12]}"
     url = ""
     if db_kind == "postgres":
         asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
         url = pg_dsn(database)
     zygote = Zygote()
-    run = Run(db_kind, tmp_path, url, zygote)
+    run = Run(db_kind, tmp_path, url, zygote, s3, kills)
     try:
         summary = asyncio.run(run.scenario())
     finally:
@@ -248,5 +312,5 @@ def test_kill_the_server_at_random_moments(db_kind: str, tmp_path: Path) -> None
         zygote.close()
         if db_kind == "postgres":
             asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-    sys.stdout.write(f"crash consistency on {db_kind} (seed {SEED}): {summary}\n")
-    assert sum(summary["kinds"].values()) == KILLS
+    sys.stdout.write(f"crash consistency on {name} (seed {SEED}): {summary}\n")
+    assert sum(summary["kinds"].values()) == kills

@@ -14,11 +14,21 @@ import signal
 import sys
 import time
 
+import boto3
 import uvicorn  # noqa: F401 - imported before forking, that is the point
 
 import backend.app
 import backend.cli
 import backend.workers
+
+# boto3's default session caches the S3 service model it reads from disk: loaded once here, before forking
+boto3.client(
+    "s3",
+    region_name="us-east-1",
+    endpoint_url="http://127.0.0.1:9",
+    aws_access_key_id="-",
+    aws_secret_access_key="-",
+)
 
 
 def serve(env: dict[str, str], argv: list[str], log: str) -> None:
