@@ -259,11 +259,16 @@ async def finalize(
                 facts, failure = await _check(spool, key, sha, size, validator, Path(tmp) / "file")
             if facts is not None:
                 await asyncio.to_thread(spool.copy_to, key, blob_key(sha), sha, facts.mime)
-                await Blob.insert(new_blob(sha, size, facts, spool_path=None)).on_conflict(
-                    action="DO NOTHING"
+                inserted = (
+                    await Blob.insert(new_blob(sha, size, facts, spool_path=None))
+                    .on_conflict(action="DO NOTHING")
+                    .returning(Blob.sha256)
                 )
-                now = now_ms()
-                await Job.insert(Job(id=uuid.uuid4(), kind="derive", key=sha, due_at=now, created_at_ms=now))
+                if inserted:  # (another session of the same file may have finished first)
+                    now = now_ms()
+                    await Job.insert(
+                        Job(id=uuid.uuid4(), kind="derive", key=sha, due_at=now, created_at_ms=now)
+                    )
         await Upload.delete().where(Upload.id == upload_id)
     # after the commit: the session's objects (a crash here leaves them to the bucket's lifecycle rule)
     with contextlib.suppress(Exception):
@@ -292,14 +297,24 @@ async def _check(
 
 
 async def expire(engine: Engine[Any], config: UploadConfig, cutoff: int) -> int:
-    """Delete sessions idle past their TTL and their S3 objects (multipart upload, tail)."""
+    """Delete sessions idle past their TTL, then their S3 objects (multipart upload, tail). The row goes first
+    and only if still expired, so a session a PATCH has just extended keeps its parts."""
     spool = _spool(config)
     rows = await Upload.select(Upload.id, Upload.multipart_id).where(Upload.expires_at_ms <= cutoff)
+    dropped = 0
     for row in rows:
-        await asyncio.to_thread(spool.discard, str(row["id"]), row["multipart_id"])
         async with write_tx(engine):
-            await Upload.delete().where((Upload.id == row["id"]) & (Upload.expires_at_ms <= cutoff))
-    return len(rows)
+            gone = await engine.run_querystring(
+                QueryString(
+                    'DELETE FROM "media_upload" WHERE "id" = {} AND "expires_at_ms" <= {} RETURNING "id"',
+                    row["id"],
+                    cutoff,
+                )
+            )
+        if gone:
+            await asyncio.to_thread(spool.discard, str(row["id"]), row["multipart_id"])
+            dropped += 1
+    return dropped
 
 
 async def uploaded_bytes(photo_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
