@@ -266,9 +266,9 @@ VARIANTS = [
     pytest.param("sqlite", "", id="sqlite"),
     pytest.param("postgres", "", id="postgres"),
     # photos transferred to S3 by the worker (kills while it puts one: lease recovery against RGW)
-    pytest.param("postgres", "local", id="postgres-rgw", marks=needs_rgw),
+    pytest.param("postgres", "local", id="postgres-rgw", marks=[needs_rgw, pytest.mark.s3]),
     # the S3 upload spool (FIELDCHECK_UPLOAD_SPOOL=s3)
-    pytest.param("postgres", "s3", id="postgres-rgw-s3spool", marks=needs_rgw),
+    pytest.param("postgres", "s3", id="postgres-rgw-s3spool", marks=[needs_rgw, pytest.mark.s3]),
 ]
 
 

@@ -29,9 +29,10 @@ from tests.conftest import _pg_admin, pg_dsn
 from tests.faults.devices import random_jpeg
 from tests.media.s3servers import rgw_available, start_rgw
 
-pytestmark = pytest.mark.skipif(
-    not rgw_available(), reason="Ceph RGW not installed (scripts/s3/install-rgw.sh)"
-)
+pytestmark = [
+    pytest.mark.s3,
+    pytest.mark.skipif(not rgw_available(), reason="Ceph RGW not installed (scripts/s3/install-rgw.sh)"),
+]
 
 CHUNK = 1024 * 1024
 
