@@ -131,10 +131,12 @@ async def _locked_row(engine: Engine[Any], upload_id: uuid.UUID) -> dict[str, An
 @contextlib.asynccontextmanager
 async def _session(
     engine: Engine[Any], upload_id: uuid.UUID, user_id: uuid.UUID
-) -> AsyncIterator[UploadStatus]:
+) -> AsyncIterator[tuple[UploadStatus, dict[str, Any]]]:
+    """The session and its row, locked until the block ends (its transaction commits)."""
     try:
         async with write_tx(engine):
-            yield _status(await _locked_row(engine, upload_id), user_id)
+            row = await _locked_row(engine, upload_id)
+            yield _status(row, user_id), row or {}
     except Exception as exc:
         if type(exc).__name__ != "LockNotAvailableError":  # asyncpg: lock_timeout ran out
             raise
@@ -182,15 +184,13 @@ async def append(
         raise ChunkChecksumMismatch(
             "the chunk's sha256 does not match Upload-Checksum; resend it from the same offset", offset=offset
         )
-    async with _session(engine, upload_id, user_id) as status:
+    async with _session(engine, upload_id, user_id) as (status, row):
         if offset != status.offset:
             raise OffsetMismatch(
                 f"Upload-Offset is {offset} but the server has {status.offset} bytes", offset=status.offset
             )
         if len(data) > status.size - offset:
             raise UploadError("the chunk goes past the declared size", code="chunk_past_end")
-        row = await Upload.select().where(Upload.id == upload_id).first()
-        assert row is not None
         if data:
             last = offset + len(data) == status.size
             await _store_chunk(spool, row, data, last, config.ttl_seconds * 1000)
@@ -245,9 +245,7 @@ async def finalize(
     spool = _spool(config)
     key = str(upload_id)
     failure: UploadError | None = None
-    async with _session(engine, upload_id, user_id) as status:
-        row = await Upload.select().where(Upload.id == upload_id).first()
-        assert row is not None
+    async with _session(engine, upload_id, user_id) as (status, row):
         sha, size = status.sha256, status.size
         existing = await blob_state(sha)
         if existing is not None and existing["state"] in ("spooled", "stored"):
