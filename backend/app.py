@@ -159,6 +159,10 @@ async def _stop_workers(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
 
 def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
     """Build the app. ``start_pool=False`` leaves PostgreSQL without a pool (tests run on their own loop)."""
+    if settings.upload_spool == "s3" and settings.storage != "s3":
+        raise ValueError(
+            "FIELDCHECK_UPLOAD_SPOOL=s3 needs FIELDCHECK_STORAGE=s3 (the spool lives in its bucket)"
+        )
     engine = make_engine(settings)
     bind_engine(engine, TABLES)
 

@@ -10,6 +10,7 @@ from typing import Literal
 import msgspec
 
 StorageKind = Literal["local", "s3"]
+SpoolKind = Literal["local", "s3"]
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -19,6 +20,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8000
     storage: StorageKind = "local"
+    # Where unfinished uploads live: "local" (the data dir's spool, one machine or a shared volume) or "s3"
+    # (S3 multipart uploads in the storage bucket, so any app process serves any chunk; needs storage "s3").
+    upload_spool: SpoolKind = "local"
     s3_endpoint_url: str = ""
     s3_region: str = "us-east-1"
     s3_bucket: str = "fieldcheck"
@@ -35,6 +39,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_lockout_seconds: int = 60
     demo: bool = False
     workers: bool = True
+    # How long a worker holds a claimed media job; a crashed process's jobs are taken over after it.
+    worker_lease_seconds: float = 120.0
     # The PWA's files; empty means ``pwa_static/`` beside the backend package.
     pwa_dir: str = ""
     # Comma-separated origins allowed to call the API from a browser (CORS); empty: same origin only.

@@ -36,7 +36,7 @@ def build_media_worker(
         engine=engine,
         storage=storage,
         derive=image_deriver(max_pixels=settings.max_image_pixels, max_bytes=settings.max_upload_bytes),
-        config=config or WorkerConfig(),
+        config=config or WorkerConfig(lease_seconds=settings.worker_lease_seconds),
         on_blob=after_blob_change,
         handlers={JOB_KIND: export_handler(settings=settings, storage=storage)},
     )

@@ -150,6 +150,16 @@ def truncate(path: Path, size: int) -> None:
         os.fsync(handle.fileno())
 
 
+def link_verified(part: Path, target: Path) -> None:
+    """Give a verified part its content-addressed name too (a hard link, directory fsynced). The part keeps
+    its own name until the database has the blob: a crash in between leaves a whole session, which the next
+    PATCH (or HEAD + an empty PATCH) finishes again. A file already at ``target`` has the same, verified bytes."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.link(part, target)
+    fsync_dir(target.parent)
+
+
 def promote(part: Path, target: Path) -> None:
     """Move a verified part to its content-addressed place (atomic rename, directory fsynced)."""
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -129,6 +129,10 @@ class S3Storage:
                 )
             return self._client_obj
 
+    def client(self) -> S3Client:
+        """The boto3 client (blocking; created on first use), for the S3 upload spool."""
+        return self._client()
+
     async def _call(self, fn: Callable[[], T]) -> T:
         """Run blocking boto3 work in a worker thread and map its errors to ours."""
         try:

@@ -61,10 +61,17 @@ class Upload(Table, tablename="media_upload"):
     sha256 = Varchar(length=64)
     size = BigInt()
     mime = Varchar(length=40, default="")
+    # local spool: 0, not maintained (the part file's size is the offset); S3 spool: the offset
+    offset = BigInt(default=0)
     spool_path = Text()
     user_id = UUID()
     created_at_ms = BigInt()
     expires_at_ms = BigInt()
+    # the S3 spool only (media/upload_s3.py): multipart upload id, JSON list of parts {n, etag, size}, and
+    # the bytes of the tail object that count (offset = sum of the parts + tail_size)
+    multipart_id = Text(null=True, default=None)
+    parts = Text(default="[]")
+    tail_size = BigInt(default=0)
 
 
 class Job(Table, tablename="media_job"):

@@ -18,7 +18,15 @@ from media.db import write_tx
 from media.storage import blob_key
 from media.tables import Blob, Job, Upload
 from media.upload_errors import ContentRejected, DigestMismatch
-from media.upload_types import ContentFacts, UploadConfig, UploadStatus, Validator, forget_hash, now_ms
+from media.upload_types import (
+    ContentFacts,
+    UploadConfig,
+    UploadStatus,
+    Validator,
+    forget_hash,
+    now_ms,
+    utc_from_ms,
+)
 
 
 async def blob_state(sha256_hex: str) -> dict[str, Any] | None:
@@ -84,29 +92,14 @@ async def finalize(
         facts = await checked
     except ContentRejected as exc:
         await drop_upload(engine, config, upload.id)
-        await _record_rejection(engine, sha, size, exc)
+        await record_rejection(engine, sha, size, exc)
         raise
     target = spool.spooled_path(config.spool_root, sha)
-    await anyio.to_thread.run_sync(spool.promote, part, target)
+    await anyio.to_thread.run_sync(spool.link_verified, part, target)
     now = now_ms()
     async with write_tx(engine):
         inserted = (
-            await Blob.insert(
-                Blob(
-                    sha256=sha,
-                    size=size,
-                    mime=facts.mime,
-                    storage_key=blob_key(sha),
-                    state="spooled",
-                    spool_path=str(target),
-                    width=facts.width,
-                    height=facts.height,
-                    capture_time=_aware(facts.capture_time),
-                    capture_local=_wall_clock(facts.capture_time),
-                    gps_lat=facts.gps_lat,
-                    gps_lon=facts.gps_lon,
-                )
-            )
+            await Blob.insert(new_blob(sha, size, facts, spool_path=str(target)))
             .on_conflict(action="DO NOTHING")
             .returning(Blob.sha256)
         )
@@ -118,7 +111,9 @@ async def finalize(
                 )
             )
         await Upload.delete().where(Upload.id == upload.id)
-    await anyio.to_thread.run_sync(spool.remove, spool.meta_path(config.spool_root, str(upload.id)))
+    # after the commit: a crash before this leaves a finished session without a row, which a resumed PATCH
+    # finishes (the blob exists) and housekeeping otherwise removes once idle past the TTL
+    await anyio.to_thread.run_sync(remove_files, config.spool_root, str(upload.id))
     return "spooled"
 
 
@@ -134,8 +129,10 @@ async def _settle(future: asyncio.Future[Any]) -> None:
 
 def remove_files(root: Path, upload_id: str) -> None:
     # the sidecar first: without it no PATCH or HEAD finds the upload any more
-    spool.remove(spool.meta_path(root, upload_id))
+    meta = spool.meta_path(root, upload_id)
+    spool.remove(meta)
     spool.remove(spool.part_path(root, upload_id))
+    spool.remove(meta.with_name(f".{meta.name}.tmp"))
 
 
 async def drop_upload(engine: Engine[Any], config: UploadConfig, upload_id: uuid.UUID) -> None:
@@ -145,7 +142,7 @@ async def drop_upload(engine: Engine[Any], config: UploadConfig, upload_id: uuid
         await Upload.delete().where(Upload.id == upload_id)
 
 
-async def _record_rejection(engine: Engine[Any], sha: str, size: int, exc: ContentRejected) -> None:
+async def record_rejection(engine: Engine[Any], sha: str, size: int, exc: ContentRejected) -> None:
     """Remember why these bytes were refused (no bytes kept), so the receipt can say it."""
     async with write_tx(engine):
         if not await Blob.exists().where(Blob.sha256 == sha):
@@ -160,6 +157,25 @@ async def _record_rejection(engine: Engine[Any], sha: str, size: int, exc: Conte
                     reject_reason=f"{exc.code}: {exc.detail}",
                 )
             )
+
+
+def new_blob(sha: str, size: int, facts: ContentFacts, *, spool_path: str | None) -> Blob:
+    """A verified file's row: ``spooled`` at ``spool_path``, or ``stored`` already (no spool path)."""
+    return Blob(
+        sha256=sha,
+        size=size,
+        mime=facts.mime,
+        storage_key=blob_key(sha),
+        state="spooled" if spool_path else "stored",
+        spool_path=spool_path,
+        stored_at=None if spool_path else utc_from_ms(now_ms()),
+        width=facts.width,
+        height=facts.height,
+        capture_time=_aware(facts.capture_time),
+        capture_local=_wall_clock(facts.capture_time),
+        gps_lat=facts.gps_lat,
+        gps_lon=facts.gps_lon,
+    )
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -25,6 +25,8 @@ class UploadConfig:
     ttl_seconds: int = 7 * 24 * 3600
     # a chunk whose next bytes do not arrive for this long is treated as a cut connection
     idle_timeout_seconds: float = 60.0
+    # the spool in S3 (a media.spool_s3.S3Spool) instead of spool_root: any process serves any chunk
+    s3: Any = None
 
 
 @dataclass(frozen=True, slots=True)

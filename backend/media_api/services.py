@@ -8,6 +8,7 @@ upload session is tied to an inspection the caller may write (no anonymous bytes
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -38,8 +39,11 @@ from backend.media_api.schemas import (
     ReceiptPhoto,
 )
 from backend.settings import Settings
+from backend.storage import build_storage
 from backend.sync_api.services import min_photos_by_article, photo_requirements
 from media import uploads
+from media.spool_s3 import S3Spool
+from media.storage import S3Storage
 from sync.api import (
     PhotoFacts,
     flag_reused,
@@ -58,8 +62,21 @@ SIGNED_URL_TTL_SECONDS = 120
 
 def upload_config(settings: Settings) -> uploads.UploadConfig:
     return uploads.UploadConfig(
-        spool_root=settings.data_path / "spool", max_upload_bytes=settings.max_upload_bytes
+        spool_root=settings.data_path / "spool",
+        max_upload_bytes=settings.max_upload_bytes,
+        s3=s3_spool(settings) if settings.upload_spool == "s3" else None,
     )
+
+
+@functools.cache
+def s3_spool(settings: Settings) -> S3Spool:
+    """One S3 spool (and boto3 client) per settings, made on first use."""
+    storage = build_storage(settings)
+    if not isinstance(storage, S3Storage):
+        raise ValueError(
+            "FIELDCHECK_UPLOAD_SPOOL=s3 needs FIELDCHECK_STORAGE=s3 (the spool lives in its bucket)"
+        )
+    return S3Spool(storage)
 
 
 def validator(settings: Settings) -> uploads.Validator:

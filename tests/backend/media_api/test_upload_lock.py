@@ -11,7 +11,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from media import spool, uploads
+from media import spool, upload_local
 from tests.backend.media_api.helpers import add_photo, b64sha, create, noisy_jpeg, patch
 
 
@@ -50,7 +50,7 @@ async def test_a_patch_waits_for_another_process_holding_the_upload(
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "locked"
         assert spool.open_locked(part) is None  # this process cannot take it either
-        monkeypatch.setattr(uploads, "LOCK_WAIT_SECONDS", 0.3)
+        monkeypatch.setattr(upload_local, "LOCK_WAIT_SECONDS", 0.3)
         chunk = data[: len(data) // 2]
         busy = await patch(client, inspector, url, 0, chunk, checksum=b64sha(chunk))
         assert busy.status_code == 409
