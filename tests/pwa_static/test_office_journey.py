@@ -196,7 +196,7 @@ def test_office_runs_a_round_and_the_clinic_reads_the_returned_opinion(
         office_tab(office, "evidence")
         office.wait_for_selector("[data-testid=evidence-flags]", timeout=LONG)
         office_tab(office, "applications")
-        office.wait_for_selector("[data-testid=applications]")
+        office.wait_for_selector("[data-testid=applications] [data-testid=application]", timeout=LONG)
         office.screenshot(path=str(SHOTS / "office-applications.png"))
 
     lead_api.close()

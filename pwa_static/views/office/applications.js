@@ -75,7 +75,8 @@ export function Applications({ app, roundId }) {
   return html`<section data-testid="applications">
     <section class="card"><h2>${t('applications')}</h2>
       ${error && html`<p class="banner error" role="alert">${error}</p>`}
-      ${(apps.data || []).length === 0 ? html`<p class="muted">${t('noApplications')}</p>` : html`
+      ${!apps.data && !apps.error && html`<p class="muted">${t('loading')}</p>`}
+      ${apps.data && apps.data.length === 0 ? html`<p class="muted">${t('noApplications')}</p>` : apps.data && html`
       <table class="table"><thead><tr><th scope="col">${t('facility')}</th><th scope="col">${t('tier')}</th><th scope="col">${t('status')}</th>
         <th scope="col">${t('planProgress')}</th><th scope="col">${t('appliedAt')}</th><th scope="col">${t('actions')}</th></tr></thead>
       <tbody>${apps.data.map((a) => html`<tr key=${a.id} data-testid="application" data-application-id=${a.id}>
@@ -83,7 +84,7 @@ export function Applications({ app, roundId }) {
         <td data-testid="application-plan">${planOf.has(a.facilityId) ? html`${t('planDoneOf', planOf.get(a.facilityId))}
           ${planOf.get(a.facilityId).overdue > 0 && html` <span class="badge overdue-badge">${t('overdueCount', { n: planOf.get(a.facilityId).overdue })}</span>`}
           ${planOf.get(a.facilityId).needsSupport > 0 && html` <span class="badge istatus-needs_support">${t('istatus_needs_support')} ${planOf.get(a.facilityId).needsSupport}</span>`}
-          <a class="btn link" href="#/office/improvement">${t('planItems')}</a>` : '—'}</td>
+          ${' '}<a class="btn link" href="#/office/improvement">${t('planItems')}</a>` : '—'}</td>
         <td>${formatTime(a.createdAt, lang)}</td>
         <td class="actions">${a.status === 'applied' && html`<button type="button" class="btn primary" data-testid="application-accept"
             onClick=${() => decide(a.id, { status: 'accepted' })}>${t('accept')}</button>`}
