@@ -281,16 +281,16 @@ def reading(results: dict[str, dict[str, Any]]) -> str:
         f"Reading: the target is p99 < 5 ms with the default lookup (radius 1): {verdict} "
         f"(worst p99 {worst:.2f} ms; load average "
         + ", ".join(f"{r['load']:.1f} ({kind})" for kind, r in results.items())
-        + " after the lookups, on 2 cores shared with other engineers' test runs). Radius 1 reads about 17 "
+        + " after the lookups, on 2 cores; a load of 6 from other work tripled the p99 in an earlier run). Radius 1 reads about 17 "
         "times more index entries than equality (≈ 480 at 500,000 hashes: 17 probes per band × 4 bands × 7.6 rows per 16-bit value), but "
         "from the (band, phash) indexes only: before they existed each candidate was a table row read at "
-        "random, p99 7.8 ms (SQLite) / 8.3 ms (PostgreSQL) in the same bench on a quieter machine. PostgreSQL "
+        "random, p99 7.8 ms (SQLite) / 8.3 ms (PostgreSQL) in the same bench. PostgreSQL "
         "gets one array per band (`= ANY(...)`), so every lookup is the same prepared statement. The two radii "
         "run interleaved on the same queries, so load from elsewhere hits both alike; the absolute figures "
-        "move by 2–3× between runs. The ceiling under this load: plain equality, 4 index probes and ~29 rows, "
+        "move by 2–3× between runs with the machine's load. The floor in the same run: plain equality, 4 index probes and ~29 rows, "
         "had p99 "
         + " / ".join(f"{r['eq_p99']:.2f} ms ({kind})" for kind, r in results.items())
-        + " in the same run, so the p99 measures the machine's scheduling more than the lookup; the CPU per "
+        + " (under load the p99 measures the machine's scheduling more than the lookup); the CPU per "
         "lookup (this process: event loop and SQLite's thread; PostgreSQL's server work not included) is the "
         "figure to compare between runs."
     )
