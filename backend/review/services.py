@@ -130,16 +130,23 @@ async def _lock_inspection(inspection_id: UUID) -> None:
         await fetch('SELECT "id" FROM "inspection" WHERE "id" = {} FOR UPDATE', [inspection_id])
 
 
-async def confirm_conclusion(*, user: AuthUser, inspection_id: UUID) -> StoredConclusion:
+async def _office_review(user: AuthUser, inspection_id: UUID, refusal: str) -> dict[str, Any]:
+    """The review-stage inspection an office acts on: in its region and at its level, or refused."""
     ensure_role(user, "admin", "office")
     row = await _inspection(inspection_id)
     await ensure_facility_visible(user, row["facility"])
     if row["stage"] not in REVIEW_STAGES:
-        raise Conflict(
-            "a self-assessment is not signed off; the preliminary conclusion belongs to a review stage",
-            code="not_a_review",
-        )
+        raise Conflict(refusal, code="not_a_review")
     await _ensure_office_level(user, row["stage"])
+    return row
+
+
+async def confirm_conclusion(*, user: AuthUser, inspection_id: UUID) -> StoredConclusion:
+    row = await _office_review(
+        user,
+        inspection_id,
+        "a self-assessment is not signed off; the preliminary conclusion belongs to a review stage",
+    )
     standard = await get_standard(standard_id=row["standard_version_id"])
     async with write_tx():
         await _lock_inspection(inspection_id)
@@ -295,15 +302,11 @@ async def submit_incomplete(
     An HTTP route, not a mutation variant: it is the office's decision at its desk (online, with its regional
     scope and stage level), never an offline edit of a team's device; it is accepted or refused at once and
     leaves the mark the sign-off reads. Like a return, it moves the inspection's version so devices pull it."""
-    ensure_role(user, "admin", "office")
-    row = await _inspection(inspection_id)
-    await ensure_facility_visible(user, row["facility"])
-    if row["stage"] not in REVIEW_STAGES:
-        raise Conflict(
-            "a self-assessment is the clinic's to submit; the office submits a review stage incomplete",
-            code="not_a_review",
-        )
-    await _ensure_office_level(user, row["stage"])
+    row = await _office_review(
+        user,
+        inspection_id,
+        "a self-assessment is the clinic's to submit; the office submits a review stage incomplete",
+    )
     reason = data.reason.strip()
     if not reason:
         raise Conflict("submitting an incomplete inspection needs a written reason", code="reason_required")
