@@ -135,6 +135,24 @@ class S3Spool:
             ContentType=content_type,
         )
 
+    def idle_sessions(self, cutoff_ms: int) -> dict[str, list[str]]:
+        """Upload id -> its objects (assembled object, tail) last written at or before ``cutoff_ms``."""
+        found: dict[str, list[str]] = {}
+        pages = self._c().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=PREFIX)
+        for page in pages:
+            for item in page.get("Contents", []):
+                if item["LastModified"].timestamp() * 1000 > cutoff_ms:
+                    continue
+                key = str(item["Key"])
+                upload_id = key[len(PREFIX) :].removesuffix(".tail")
+                found.setdefault(upload_id, []).append(key)
+        return found
+
+    def delete_keys(self, keys: list[str]) -> None:
+        c = self._c()
+        for key in keys:
+            c.delete_object(Bucket=self.bucket, Key=key)
+
     def discard(self, upload_id: str, multipart_id: str | None) -> None:
         """Abort the multipart upload (if any) and delete the tail and the assembled object."""
         from botocore.exceptions import ClientError

@@ -268,7 +268,7 @@ async def finalize(
                         Job(id=uuid.uuid4(), kind="derive", key=sha, due_at=now, created_at_ms=now)
                     )
         await Upload.delete().where(Upload.id == upload_id)
-    # after the commit: the session's objects (a crash here leaves them to the bucket's lifecycle rule)
+    # after the commit: the session's objects (a crash here leaves them to housekeeping's orphan sweep)
     with contextlib.suppress(Exception):
         await asyncio.to_thread(spool.discard, key, row["multipart_id"])
     if isinstance(failure, ContentRejected):
@@ -312,7 +312,31 @@ async def expire(engine: Engine[Any], config: UploadConfig, cutoff: int) -> int:
         if gone:
             await asyncio.to_thread(spool.discard, str(row["id"]), row["multipart_id"])
             dropped += 1
+    await _sweep_orphans(spool, cutoff)
     return dropped
+
+
+async def _sweep_orphans(spool: S3Spool, cutoff: int) -> None:
+    """Objects of sessions with no row, idle past the TTL: a kill between a finished session's commit (its row
+    deleted) and the removal of its objects leaves the assembled object and the tail behind."""
+    idle = await asyncio.to_thread(spool.idle_sessions, cutoff)
+    if not idle:
+        return
+    ids = [uuid.UUID(upload_id) for upload_id in idle if _is_uuid(upload_id)]
+    live = (
+        {str(r["id"]) for r in await Upload.select(Upload.id).where(Upload.id.is_in(ids))} if ids else set()
+    )
+    orphans = [key for upload_id, keys in idle.items() if upload_id not in live for key in keys]
+    if orphans:
+        await asyncio.to_thread(spool.delete_keys, orphans)
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 async def uploaded_bytes(photo_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
