@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -135,17 +136,19 @@ class S3Spool:
             ContentType=content_type,
         )
 
-    def idle_sessions(self, cutoff_ms: int) -> dict[str, list[str]]:
+    def idle_sessions(self, cutoff_ms: int) -> dict[uuid.UUID, list[str]]:
         """Upload id -> its objects (assembled object, tail) last written at or before ``cutoff_ms``."""
-        found: dict[str, list[str]] = {}
+        found: dict[uuid.UUID, list[str]] = {}
         pages = self._c().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=PREFIX)
         for page in pages:
             for item in page.get("Contents", []):
-                if item["LastModified"].timestamp() * 1000 > cutoff_ms:
-                    continue
                 key = str(item["Key"])
-                upload_id = key[len(PREFIX) :].removesuffix(".tail")
-                found.setdefault(upload_id, []).append(key)
+                try:
+                    upload_id = uuid.UUID(key[len(PREFIX) :].removesuffix(".tail"))
+                except ValueError:
+                    continue  # not a session's object
+                if item["LastModified"].timestamp() * 1000 <= cutoff_ms:
+                    found.setdefault(upload_id, []).append(key)
         return found
 
     def delete_keys(self, keys: list[str]) -> None:

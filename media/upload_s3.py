@@ -322,21 +322,10 @@ async def _sweep_orphans(spool: S3Spool, cutoff: int) -> None:
     idle = await asyncio.to_thread(spool.idle_sessions, cutoff)
     if not idle:
         return
-    ids = [uuid.UUID(upload_id) for upload_id in idle if _is_uuid(upload_id)]
-    live = (
-        {str(r["id"]) for r in await Upload.select(Upload.id).where(Upload.id.is_in(ids))} if ids else set()
-    )
+    live = {r["id"] for r in await Upload.select(Upload.id).where(Upload.id.is_in(list(idle)))}
     orphans = [key for upload_id, keys in idle.items() if upload_id not in live for key in keys]
     if orphans:
         await asyncio.to_thread(spool.delete_keys, orphans)
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 async def uploaded_bytes(photo_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
