@@ -1,4 +1,7 @@
 // Chinese first, English by a switch. `t(key, params)` reads the current language from the store.
+// The app's own keys are below; codes shared with the server come from lib/vocabulary.js (one JSON per feature).
+import { VOCABULARY } from './vocabulary.js';
+
 const zh = {
   appName: '现场核查',
   appSub: '基层医疗卫生机构现场评审',
@@ -650,8 +653,15 @@ const en = {
 
 export const DICTIONARIES = { zh, en };
 
+// A server message {code, params} said in the reader's language.
+export function say(lang, message) {
+  if (!message) return '';
+  return translate(lang, message.code, message.params || {});
+}
+
 export function translate(lang, key, params = {}) {
   const dict = DICTIONARIES[lang] || zh;
-  const text = dict[key] ?? zh[key] ?? key;
+  const shared = VOCABULARY[lang] || VOCABULARY.zh;
+  const text = dict[key] ?? shared[key] ?? zh[key] ?? VOCABULARY.zh[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => (params[name] ?? `{${name}}`));
 }
