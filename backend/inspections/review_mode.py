@@ -32,7 +32,12 @@ def review_mode_for(
             )
         return None
     mode = requested or "onsite"
-    if mode == "desk" and tier is not None and onsite_required(standard, stage, tier):
+    if (
+        mode == "desk"
+        and standard is not None
+        and tier is not None
+        and onsite_required(standard, stage, tier)
+    ):
         raise Conflict(
             f"the programme reviews every {tier}-tier facility on site at the {stage} stage (现场复核); "
             "a desk review (资料复核) is not enough",

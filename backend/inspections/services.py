@@ -158,6 +158,8 @@ async def create_inspection(
     *, user: AuthUser, data: CreateInspectionRequest, hooks: Hooks
 ) -> InspectionDetail:
     ensure_role(user, "admin", "office")
+    if data.stage == "self":
+        review_mode_for(None, "self", None, data.review_mode)  # a self-assessment has no review mode
     await ensure_facility_visible(user, data.facility_id)
     await _ensure_office_may_run(user, data.stage)
     await active_facility(data.facility_id)
