@@ -21,7 +21,7 @@ def onsite_required(standard: Standard, stage: str, tier: str) -> bool:
 
 
 def review_mode_for(
-    standard: Standard, stage: str, tier: str | None, requested: ReviewMode | None
+    standard: Standard | None, stage: str, tier: str | None, requested: ReviewMode | None
 ) -> str | None:
     """The mode an inspection of ``stage`` gets: None for a self-assessment; a desk review where the programme
     requires the tier on site is refused (409 ``onsite_required``)."""

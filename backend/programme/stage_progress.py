@@ -211,12 +211,15 @@ async def targets(*, user: AuthUser, round_id: UUID) -> TargetsOut:
     )
     published = await StandardVersion.select(StandardVersion.id).where(StandardVersion.status == "published")
     standards = await _standards({r["id"] for r in published})
-    out = []
+    kind_order = list(KIND_NAMES)
+    shown = []
     for standard_id in sorted(standards):
         standard = standards[standard_id]
         kinds = [k for k, kind_names in KIND_NAMES.items() if kind_names[0] in standard.facility_kinds]
-        if not kinds or not standard.programme_settings.targets:
-            continue
+        if kinds and standard.programme_settings.targets:
+            shown.append((min(kind_order.index(k) for k in kinds), standard_id, standard, kinds))
+    out = []
+    for _, standard_id, standard, kinds in sorted(shown, key=lambda item: item[:2]):
         subjects = [f for f in facilities.values() if f["kind"] in kinds]
         for target in standard.programme_settings.targets:
             hits = {

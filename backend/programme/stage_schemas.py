@@ -169,4 +169,6 @@ class RoundTeamOut(_Out):
     status: str
     review_mode: str | None
     team: list[ExpertBrief]
+    # the programme's minimum title for its experts (null: none)
+    min_title: str | None
     last_draw: TeamDrawOut | None

@@ -166,6 +166,7 @@ async def round_teams(*, user: AuthUser, round_id: UUID) -> list[RoundTeamOut]:
             Inspection.stage,
             Inspection.status,
             Inspection.review_mode,
+            Inspection.standard_version_id,
         )
         .where((Inspection.round == round_id) & (Inspection.stage != "self"))
         .order_by(Inspection.created_at)
@@ -187,6 +188,7 @@ async def round_teams(*, user: AuthUser, round_id: UUID) -> list[RoundTeamOut]:
     ):
         latest[d["inspection"]] = d
     everyone = await experts()
+    rules = {sid: await team_rules(sid) for sid in {r["standard_version_id"] for r in rows}}
     out = []
     for r in rows:
         team = sorted(
@@ -206,6 +208,7 @@ async def round_teams(*, user: AuthUser, round_id: UUID) -> list[RoundTeamOut]:
                 status=r["status"],
                 review_mode=r["review_mode"] or "onsite",
                 team=team,
+                min_title=rules[r["standard_version_id"]].min_title,
                 last_draw=_draw_out(draw_row, everyone) if draw_row else None,
             )
         )
