@@ -60,7 +60,15 @@ def test_the_office_sees_its_stages_and_draws_a_team(
             page = first_page(desk)
             login(page, server.url, "office")
             page.click("[data-testid=nav-office]")
-            page.click("[data-testid=office-tab-stages]")
+            # the dashboard (看板) says what is overdue and which targets are not met
+            page.wait_for_selector(
+                "[data-testid=stage-due][data-stage=county][data-state=overdue]", timeout=LONG
+            )
+            assert page.locator("[data-testid=target-summary][data-met=false]").count() == 4
+            page.locator("[data-testid=stage-summary]").screenshot(
+                path=str(SHOTS / "office-dashboard-stages.png")
+            )
+            page.click("[data-testid=open-stages]")
             page.wait_for_selector("[data-testid=stage-calendar][data-set=true]", timeout=LONG)
             assert (
                 page.get_attribute("[data-testid=calendar-stage][data-stage=application]", "data-state")

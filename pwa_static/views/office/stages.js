@@ -190,6 +190,34 @@ function Teams({ app, roundId }) {
   </section>`;
 }
 
+// On the dashboard (看板): stages overdue or due soon, and targets not met, with a link to 阶段与专家.
+export function StageSummary({ app, roundId }) {
+  const t = app.state.t;
+  const lang = app.state.lang.value;
+  const cal = useApi(app, `/api/rounds/${roundId}/calendar`);
+  const targets = useApi(app, `/api/rounds/${roundId}/targets`);
+  if (!cal.data || !targets.data) return null;
+  const pressing = cal.data.stages.filter((s) => s.state === 'overdue' || s.state === 'due_soon');
+  return html`<section class="card" data-testid="stage-summary"><h2>${t('stages_calendar')} · ${t('stages_targets')}</h2>
+    ${!cal.data.set && html`<p class="muted">${t('stages_not_set', { year: cal.data.year })}</p>`}
+    <table class="table"><tbody>
+      ${pressing.map((s) => html`<tr key=${s.stage} data-testid="stage-due" data-stage=${s.stage} data-state=${s.state}>
+        <td><span class=${STATE_CLASS[s.state]}>${t(`stages_state_${s.state}`)}</span></td><td>${t(`stages_stage_${s.stage}`)} · ${t('stages_deadline')} ${formatDate(s.dueOn, lang)} ·
+        ${s.stage === 'application' ? t('stages_applications_filed', { n: s.done }) : t('stages_done_of', s)}
+        ${s.awaitingSample ? ` · ${t('stages_awaiting_sample', { n: s.awaitingSample })}` : ''}</td></tr>`)}
+      ${targets.data.targets.map((g) => {
+        const kinds = g.facilityKinds.map((k) => t(`stages_kind_${k}`)).join('、');
+        const title = g.measure === 'applying' ? t('stages_target_applying', { kinds, share: percent(g.minShare) })
+          : t('stages_target_reaching', { kinds, tier: t(`tier_${g.tier}`), share: percent(g.minShare) });
+        return html`<tr key=${g.standardId + g.measure} data-testid="target-summary" data-met=${String(g.met)}>
+          <td><span class=${g.met ? 'badge status-accepted' : 'badge overdue-badge'}>${g.met ? t('stages_target_met') : t('stages_target_not_met')}</span></td>
+          <td>${title} · ${t('stages_target_overall', { count: g.count, total: g.total, share: percent(g.share) })}${g.countiesBelow > 0 ? ` · ${t('stages_counties_below', { n: g.countiesBelow })}` : ''}</td></tr>`;
+      })}
+    </tbody></table>
+    <a class="btn link" href="#/office/stages" data-testid="open-stages">${t('office_stages')} →</a>
+  </section>`;
+}
+
 export function Stages({ app, roundId }) {
   return html`<section data-testid="stages">
     <${Calendar} app=${app} roundId=${roundId} />
