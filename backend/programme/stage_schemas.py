@@ -172,3 +172,5 @@ class RoundTeamOut(_Out):
     # the programme's minimum title for its experts (null: none)
     min_title: str | None
     last_draw: TeamDrawOut | None
+    # the team is the last draw's (false: set by hand since, or never drawn)
+    team_is_drawn: bool

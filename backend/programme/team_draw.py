@@ -19,7 +19,6 @@ from uuid import UUID
 
 import msgspec
 
-from backend.accounts.tables import User
 from backend.audit.services import record
 from backend.db import write_tx
 from backend.errors import Conflict, Forbidden
@@ -199,6 +198,7 @@ async def round_teams(*, user: AuthUser, round_id: UUID) -> list[RoundTeamOut]:
             key=lambda b: (not b.is_lead, b.username),
         )
         draw_row = latest.get(r["id"])
+        drawn_ids = {str(x) for x in _json(draw_row["drawn"])} if draw_row else set()
         out.append(
             RoundTeamOut(
                 inspection_id=r["id"],
@@ -210,11 +210,8 @@ async def round_teams(*, user: AuthUser, round_id: UUID) -> list[RoundTeamOut]:
                 team=team,
                 min_title=rules[r["standard_version_id"]].min_title,
                 last_draw=_draw_out(draw_row, everyone) if draw_row else None,
+                team_is_drawn=bool(draw_row)
+                and drawn_ids == {str(m["user"]) for m in members.get(r["id"], [])},
             )
         )
     return out
-
-
-async def user_name(user_id: UUID) -> str:
-    row = await User.select(User.display_name, User.username).where(User.id == user_id).first()
-    return (row["display_name"] or row["username"]) if row else ""

@@ -169,6 +169,7 @@ function TeamRow({ app, row, onDrawn }) {
       ${d && html`<p class="muted" data-testid="last-draw" data-seed=${d.seed} data-reproduced=${String(d.reproduced)}><small>
         ${t('stages_last_draw', { seed: d.seed, pool: d.poolSize, size: d.size })} ·
         <span class=${d.reproduced ? 'ok-text' : 'warn-text'}>${d.reproduced ? `✓ ${t('stages_reproduced')}` : t('stages_not_reproduced')}</span>
+        ${!row.teamIsDrawn && html`<br /><span class="warn-text" data-testid="team-changed">${t('stages_team_changed')}</span>`}
         ${d.excluded.length > 0 && html`<br />${t('stages_excluded')} ${d.excluded.map((e) => `${e.displayName || e.username}（${t(`stages_reason_${e.reason}`)}）`).join('、')}`}</small></p>`}</td>
     <td class="actions">${open && html`<input class="seed-input" aria-label=${t('seed')} data-testid="draw-seed" value=${seed}
         placeholder=${t('stages_seed_auto')} onInput=${(e) => setSeed(e.currentTarget.value)} />

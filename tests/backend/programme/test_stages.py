@@ -117,6 +117,13 @@ async def test_the_title_gate_holds_for_a_hand_picked_team(
         url, headers=office, json={"members": [*inspectors[:4], attending], "leadId": attending}
     )
     assert ok.status_code == 200, ok.text
+    # the pool shows each title's level, so an unrecognised one is seen before it refuses a team
+    listed = (await client.get("/api/admin/experts", headers=office)).json()
+    levels = {e["username"]: e["titleLevel"] for e in listed}
+    assert levels["junior1"] == "junior"
+    assert levels["unknown1"] is None
+    assert levels["attending1"] == "intermediate"
+    assert levels["inspector1"] == "senior"
     # the size rule is the programme's (5 and odd), with its figures on the refusal
     even = await client.put(url, headers=office, json={"members": inspectors[:4], "leadId": inspectors[0]})
     assert even.status_code == 400
@@ -176,6 +183,18 @@ async def test_a_seeded_draw_honours_recusal_and_the_title_gate_and_is_audited(
     assert row["team"][0]["userId"] == team[0]
     assert row["lastDraw"]["seed"] == "2026-county-1"
     assert row["reviewMode"] == "onsite"
+    assert row["teamIsDrawn"] is True
+    # a team set by hand after the draw says so
+    by_hand = [*team[:4], sorted(eligible - set(team))[0]]
+    changed = await client.put(
+        f"/api/admin/inspections/{demo['review_inspection']}/team",
+        headers=office,
+        json={"members": by_hand, "leadId": by_hand[0]},
+    )
+    assert changed.status_code == 200, changed.text
+    teams = await client.get(f"/api/rounds/{demo['round']}/teams", headers=office)
+    row = next(t for t in teams.json() if t["inspectionId"] == str(demo["review_inspection"]))
+    assert row["teamIsDrawn"] is False
 
     # a pool too small for the size asked, and an even size, are refused and change nothing
     too_big = await client.post(url, headers=office, json={"size": 9})
