@@ -469,3 +469,30 @@ async def test_the_programme_targets_per_county(client: httpx.AsyncClient, demo:
     assert (community["minShare"], community["count"]) == (0.1, 0)
     assert community["met"] is False
     assert community["countiesBelow"] == len(community["counties"])
+
+
+def test_the_programme_settings_of_stages_are_validated() -> None:
+    import msgspec
+
+    from backend.standards import load_shipped
+    from backend.standards.schemas import ExpertTeamRules, ProgrammeTarget
+    from backend.standards.validation import check_standard
+
+    shipped = load_shipped("township-2018")
+    assert list(check_standard(shipped)) == []
+    settings = msgspec.structs.replace(
+        shipped.programme_settings,
+        expert_team=ExpertTeamRules(min_title="资深"),
+        stage_deadlines={"application": "04-31", "review": "05-10"},
+        targets=(
+            ProgrammeTarget(measure="reaching", min_share=0.3),
+            ProgrammeTarget(measure="applying", min_share=0.2),
+        ),
+    )
+    problems = {p.path for p in check_standard(msgspec.structs.replace(shipped, programme_settings=settings))}
+    assert problems == {
+        "$.programmeSettings.expertTeam.minTitle",
+        '$.programmeSettings.stageDeadlines["application"]',
+        '$.programmeSettings.stageDeadlines["review"]',
+        "$.programmeSettings.targets[0].tier",
+    }
