@@ -4,6 +4,7 @@ application let in with a reason."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -112,6 +113,13 @@ def test_the_office_sees_its_stages_and_draws_a_team(
             # a window as tall as the screen, so the sticky header is not painted over its middle
             page.set_viewport_size({"width": 1280, "height": 2300})
             page.screenshot(path=str(SHOTS / "office-stages.png"), full_page=True)
+            # the same screen in English, from the same vocabulary
+            page.click("[data-testid=lang-toggle]")
+            page.wait_for_selector("text=Stage calendar", timeout=LONG)
+            assert "Overdue" in page.locator("[data-testid=calendar-stage][data-stage=county]").inner_text()
+            assert "Reproduced from its seed" in page.locator("[data-testid=last-draw]").inner_text()
+            if os.environ.get("FIELDCHECK_SHOT_EN"):
+                page.screenshot(path=os.environ["FIELDCHECK_SHOT_EN"], full_page=True)
 
         draws = office_api.http.get(f"/api/inspections/{row_id(office_api, round_id)}/team-draws").json()
         assert draws[0]["seed"] == SEED

@@ -14,6 +14,10 @@ function formatDate(iso, lang) {
     : `${y}年${m}月${d}日`;
 }
 
+// a programme's minimum title (a level word of the standard's data) in the reader's language
+const LEVEL_WORDS = { 初级: 'junior', 中级: 'intermediate', 副高级: 'deputy_senior', 副高: 'deputy_senior', 正高级: 'senior', 正高: 'senior' };
+const levelName = (t, word) => (word ? (LEVEL_WORDS[word] ? t(`stages_level_${LEVEL_WORDS[word]}`) : word) : '—');
+
 const percent = (share) => (share == null ? '—' : `${Math.round(share * 1000) / 10}%`);
 
 // A refusal said from its code when the vocabulary has it, else the server's words.
@@ -131,7 +135,7 @@ function LateApplications({ app, roundId }) {
     </form>
     ${error && html`<p class="banner error" role="alert" data-testid="late-error">${error}</p>`}
     ${late.data && (late.data.length ? html`<table class="table"><thead><tr><th scope="col">${t('facility')}</th><th scope="col">${t('stages_late_reason')}</th>
-        <th scope="col">${t('stages_source')}</th><th scope="col">${t('status')}</th></tr></thead>
+        <th scope="col">${t('stages_granted_by')}</th><th scope="col">${t('status')}</th></tr></thead>
       <tbody>${late.data.map((x) => html`<tr key=${x.id} data-testid="late-application" data-facility-id=${x.facilityId}>
         <td>${x.facilityName}</td><td>${x.reason}</td><td class="muted">${x.grantedByName} · ${formatTime(x.grantedAt, lang)}</td>
         <td>${x.applied ? t('stages_late_applied') : t('stages_late_not_applied')}</td></tr>`)}</tbody></table>`
@@ -183,7 +187,7 @@ function Teams({ app, roundId }) {
   const teams = useApi(app, `/api/rounds/${roundId}/teams`);
   if (teams.error) return html`<section class="card"><p class="banner error" role="alert">${problemText(t, teams.error)}</p></section>`;
   return html`<section class="card" data-testid="review-teams"><h2>${t('stages_teams')}</h2>
-    <p class="muted">${t('stages_teams_help', { minTitle: teams.data?.find((r) => r.minTitle)?.minTitle || '—' })}</p>
+    <p class="muted">${t('stages_teams_help', { minTitle: levelName(t, teams.data?.find((r) => r.minTitle)?.minTitle) })}</p>
     ${!teams.data ? html`<p class="muted">${t('loading')}</p>` : teams.data.length === 0 ? html`<p class="muted">${t('stages_none')}</p>`
       : html`<table class="table"><thead><tr><th scope="col">${t('facility')}</th><th scope="col">${t('stage')}</th><th scope="col">${t('stages_mode')}</th>
         <th scope="col">${t('status')}</th><th scope="col">${t('stages_team')}</th><th scope="col">${t('actions')}</th></tr></thead>
