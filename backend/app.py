@@ -27,6 +27,7 @@ from backend.health import health
 from backend.hooks import Hooks
 from backend.inspections.scope import ensure_facility_visible, visible_facility_ids
 from backend.openapi_contract import BEARER, OpenAPIContractPlugin, StrictStructSchemaPlugin
+from backend.programme.calendar import ensure_application_window
 from backend.programme.returns import record_opinion
 from backend.programme.rules import ensure_self_assessment_ran, ensure_stage_open, fitting_standard
 from backend.settings import Settings
@@ -72,6 +73,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RoundOfficeController,
         SampleController,
     )
+    from backend.programme.stage_controllers import RoundStagesController, TeamDrawController
     from backend.registry.controllers import (
         FacilityAdminController,
         FacilityController,
@@ -111,6 +113,8 @@ def route_handlers() -> list[ControllerRouterHandler]:
         SubmitIncompleteController,
         EvidenceController,
         SampleController,
+        RoundStagesController,
+        TeamDrawController,
         ReturnController,
         OpinionController,
         RoundOfficeController,
@@ -215,6 +219,7 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
         fitting_standard=fitting_standard,
         ensure_stage_open=ensure_stage_open,
         ensure_self_assessment_ran=ensure_self_assessment_ran,
+        ensure_application_window=ensure_application_window,
         record_opinion=record_opinion,
     )
     app.state.app_files = load_app_files(Path(settings.pwa_dir) if settings.pwa_dir else default_pwa_dir())

@@ -52,6 +52,9 @@ class Hooks:
     fitting_standard: Callable[[str, UUID], Awaitable[Standard]]  # published and fits the facility's kind
     ensure_stage_open: StageCheck  # stage order and samples
     ensure_self_assessment_ran: Callable[[UUID, UUID], Awaitable[None]]  # (facility, round) before applying
+    # (facility, round): refuses an application after the round's window unless an office let it in late;
+    # returns that override's id (backend/programme/calendar.py)
+    ensure_application_window: Callable[[UUID, UUID], Awaitable[UUID | None]]
     record_opinion: OpinionWriter  # a return's written opinion (inside the caller's transaction)
 
 

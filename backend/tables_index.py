@@ -9,7 +9,7 @@ from backend.audit.tables import AuditLog
 from backend.evidence.tables import EvidenceReview
 from backend.exports.tables import ExportJob
 from backend.inspections.tables import Application, Inspection, InspectionMember, Round
-from backend.programme.tables import ReturnedOpinion, ReviewSample
+from backend.programme.tables import LateApplication, ReturnedOpinion, ReviewSample, RoundDeadline, TeamDraw
 from backend.registry.tables import Facility, Region
 from backend.review.tables import ConfirmedConclusion, IncompleteSubmission
 from backend.standards.tables import StandardVersion
@@ -37,4 +37,7 @@ TABLES: tuple[type[Table], ...] = (
     ReturnedOpinion,
     IncompleteSubmission,
     ExportJob,
+    RoundDeadline,
+    LateApplication,
+    TeamDraw,
 )

@@ -14,6 +14,7 @@ from backend.db import write_tx
 from backend.errors import BadRequest, Conflict, NotFound
 from backend.guards import AuthUser, ensure_role
 from backend.registry.tables import Facility
+from backend.standards.titles import title_level
 
 
 def _expert_out(row: dict[str, Any]) -> ExpertOut:
@@ -24,6 +25,7 @@ def _expert_out(row: dict[str, Any]) -> ExpertOut:
         display_name=row["user.display_name"],
         active=row["user.active"],
         title=row["title"],
+        title_level=title_level(row["title"]),
         specialties=list(_json(row["specialties"])),
         tied_facility_ids=[UUID(str(value)) for value in _json(row["tied_facility_ids"])],
     )

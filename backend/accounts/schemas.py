@@ -73,6 +73,9 @@ class ExpertOut(msgspec.Struct, rename="camel", kw_only=True):
     display_name: str
     active: bool
     title: str
+    # the title's level (junior | intermediate | deputy_senior | senior), null when not recognised: the
+    # programme's title gate (中级及以上) refuses such an expert until the title is corrected
+    title_level: str | None
     specialties: list[str]
     tied_facility_ids: list[UUID]
 

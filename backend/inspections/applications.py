@@ -98,15 +98,17 @@ async def create_application(
                 code="reapply_too_soon",
                 allowed_from=allowed_from.isoformat(),
             )
+    late = await hooks.ensure_application_window(data.facility_id, data.round_id)
     await hooks.ensure_self_assessment_ran(data.facility_id, data.round_id)
     async with write_tx():
         application = Application(facility=data.facility_id, round=data.round_id, tier=data.tier)
         await application.save()
+        details = {"facility": str(data.facility_id), "round": str(data.round_id), "tier": data.tier}
         await record(
             user_id=str(user.id),
             action="application.create",
             entity=f"application/{application.id}",
-            details={"facility": str(data.facility_id), "round": str(data.round_id), "tier": data.tier},
+            details={**details, "lateOverride": str(late)} if late else details,
         )
     row = await Application.select().where(Application.id == application.id).first()
     assert row is not None

@@ -86,6 +86,8 @@ class InspectionOut(msgspec.Struct, rename="camel", kw_only=True):
     version: int
     created_at: datetime
     submitted_at: datetime | None
+    # onsite (现场复核) | desk (资料复核); null for a self-assessment
+    review_mode: Literal["onsite", "desk"] | None = None
 
 
 class InspectionDetail(InspectionOut, kw_only=True):
@@ -97,6 +99,9 @@ class CreateInspectionRequest(CamelStruct):
     round_id: UUID
     stage: Stage
     standard_version_id: StandardVersionId
+    # a review stage's way: onsite (现场复核, the default) or desk (资料复核); refused where the programme
+    # requires the applicant's tier on site (409 onsite_required)
+    review_mode: Literal["onsite", "desk"] | None = None
 
 
 class UpdateInspectionRequest(CamelStruct):

@@ -6,25 +6,25 @@ Who may do what (checked by the controllers' guards and again here):
   assign teams; an office only for facilities of its region and only for stages up to its own level (a city
   office runs county and city reviews, not the provincial one). A review-stage inspection needs an
   application of that facility at that round.
-- teams (回避制度 and group size): review stages need at least 5 members and an odd number, exactly one lead
-  who is a member; members are active inspector users with an expert profile; an expert tied to the facility
-  is refused (409 naming the expert). A self-assessment has no expert team. Teams are frozen once the
+- teams (回避制度, group size, title gate): review stages need the programme's group size (expertTeam: at least
+  5 and an odd number in the shipped standards), exactly one lead who is a member; members are active
+  inspector users with an expert profile holding the programme's minimum title (中级及以上); an expert tied to
+  the facility is refused (409 naming the expert). The rules are backend/inspections/teams.py. A self-assessment has no expert team. Teams are frozen once the
   inspection is submitted, returned or accepted.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from uuid import UUID
 
-from backend.accounts.tables import ExpertProfile, User
 from backend.audit.services import record
 from backend.db import write_tx
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound
 from backend.guards import AuthUser, ensure_role
 from backend.hooks import Hooks
 from backend.inspections.applications import active_facility
+from backend.inspections.review_mode import review_mode_for
 from backend.inspections.rounds import ensure_round_covers, round_by_id, round_visible
 from backend.inspections.schemas import (
     CreateInspectionRequest,
@@ -40,12 +40,12 @@ from backend.inspections.scope import (
     visible_inspection_ids,
 )
 from backend.inspections.tables import Application, Inspection, InspectionMember
+from backend.inspections.teams import check_size, experts, replace_team, team_rules, users_exist
 from backend.registry.tables import Region
 
 # the review stages in order, and each office level's rank (a level may act on its stage and below)
 REVIEW_STAGES = ("county", "city", "province")
 LEVEL_RANK = {"county": 1, "city": 2, "province": 3}
-MIN_TEAM = 5
 LOCKED_STATUSES = ("submitted", "returned", "accepted")
 
 
@@ -60,6 +60,7 @@ _INSPECTION_COLUMNS = (
     Inspection.version,
     Inspection.created_at,
     Inspection.submitted_at,
+    Inspection.review_mode,
 )
 
 
@@ -75,6 +76,7 @@ def _inspection_fields(row: dict[str, Any]) -> dict[str, Any]:
         "version": row["version"],
         "created_at": row["created_at"],
         "submitted_at": row["submitted_at"],
+        "review_mode": row["review_mode"],
     }
 
 
@@ -156,6 +158,8 @@ async def create_inspection(
     *, user: AuthUser, data: CreateInspectionRequest, hooks: Hooks
 ) -> InspectionDetail:
     ensure_role(user, "admin", "office")
+    if data.stage == "self":
+        review_mode_for(None, "self", None, data.review_mode)  # a self-assessment has no review mode
     await ensure_facility_visible(user, data.facility_id)
     await _ensure_office_may_run(user, data.stage)
     await active_facility(data.facility_id)
@@ -171,16 +175,24 @@ async def create_inspection(
         raise Conflict(
             f"that facility already has a {data.stage} inspection at this round", code="duplicate_inspection"
         )
-    if data.stage in REVIEW_STAGES and not await Application.exists().where(
-        (Application.facility == data.facility_id)
-        & (Application.round == data.round_id)
-        & Application.status.is_in(["applied", "accepted"])
-    ):
+    application = (
+        await Application.select(Application.tier)
+        .where(
+            (Application.facility == data.facility_id)
+            & (Application.round == data.round_id)
+            & Application.status.is_in(["applied", "accepted"])
+        )
+        .first()
+    )
+    if data.stage in REVIEW_STAGES and application is None:
         raise Conflict(
             "a review inspection needs an open or accepted application of that facility at this round",
             code="no_application",
         )
     standard = await hooks.fitting_standard(data.standard_version_id, data.facility_id)
+    mode = review_mode_for(
+        standard, data.stage, application["tier"] if application else None, data.review_mode
+    )
     await hooks.ensure_stage_open(
         facility_id=data.facility_id, round_id=data.round_id, stage=data.stage, standard=standard
     )
@@ -191,13 +203,19 @@ async def create_inspection(
             stage=data.stage,
             standard_version_id=data.standard_version_id,
             status="draft",
+            review_mode=mode,
         )
         await inspection.save()
         await record(
             user_id=str(user.id),
             action="inspection.create",
             entity=f"inspection/{inspection.id}",
-            details={"facility": str(data.facility_id), "round": str(data.round_id), "stage": data.stage},
+            details={
+                "facility": str(data.facility_id),
+                "round": str(data.round_id),
+                "stage": data.stage,
+                "reviewMode": mode,
+            },
         )
     return await _detail(inspection.id)
 
@@ -233,49 +251,22 @@ async def update_inspection(
     return await _detail(inspection_id)
 
 
-def _tied(value: Any) -> set[str]:
-    loaded = json.loads(value) if isinstance(value, str) else value
-    return {str(item) for item in loaded or []}
-
-
 async def set_team(*, user: AuthUser, inspection_id: UUID, data: SetTeamRequest) -> InspectionDetail:
-    ensure_role(user, "admin", "office")
-    await ensure_inspection_visible(user, inspection_id)
-    row = await _inspection_row(inspection_id)
-    if row["stage"] == "self":
-        raise Conflict("a self-assessment (自评) has no expert team", code="self_assessment_has_no_team")
-    if row["status"] in LOCKED_STATUSES:
-        raise Conflict(f"the inspection is {row['status']}; its team is fixed", code="inspection_locked")
+    row = await team_target(user, inspection_id)
     members = data.members
     if len(set(members)) != len(members):
         raise BadRequest("a member is listed twice", code="duplicate_member")
-    if len(members) < MIN_TEAM or len(members) % 2 == 0:
-        raise BadRequest(
-            f"an expert group has at least {MIN_TEAM} members and an odd number; got {len(members)}",
-            code="team_size",
-        )
+    rules = await team_rules(row["standard_version_id"])
+    check_size(rules, len(members))
     if data.lead_id is None:
         raise BadRequest("name exactly one lead (leadId)", code="lead_required")
     if data.lead_id not in members:
         raise BadRequest("the lead must be one of the members", code="lead_not_member")
-    users = {
-        r["id"]: r
-        for r in await User.select(User.id, User.username, User.display_name, User.role, User.active).where(
-            User.id.is_in(members)
-        )
-    }
-    missing = [str(m) for m in members if m not in users]
-    if missing:
-        raise NotFound(f"user {', '.join(missing)} does not exist", code="user_not_found")
-    profiles = {
-        r["user"]: r
-        for r in await ExpertProfile.select(ExpertProfile.user, ExpertProfile.tied_facility_ids).where(
-            ExpertProfile.user.is_in(members)
-        )
-    }
+    users = await users_exist(members)
+    pool = await experts(members)
     for member in members:
         person = users[member]
-        if person["role"] != "inspector" or member not in profiles:
+        if person["role"] != "inspector" or member not in pool:
             raise BadRequest(
                 f"{person['username']} is not an expert: members must be inspector users with an expert profile",
                 code="not_an_expert",
@@ -285,26 +276,49 @@ async def set_team(*, user: AuthUser, inspection_id: UUID, data: SetTeamRequest)
             raise BadRequest(
                 f"{person['username']} is deactivated", code="inactive_member", user_id=str(member)
             )
-    facility = str(row["facility"])
-    tied = [m for m in members if facility in _tied(profiles[m]["tied_facility_ids"])]
+    left_out = {m: pool[m].left_out(row["facility"], rules) for m in members}
+    tied = [m for m in members if left_out[m] == "recusal"]
     if tied:
-        names = ", ".join(
-            f"{users[m]['display_name'] or users[m]['username']} ({users[m]['username']})" for m in tied
-        )
+        names = ", ".join(pool[m].name for m in tied)
         raise Conflict(
             f"recusal (回避制度): {names} is tied to {row['facility_name']} and cannot inspect it",
             code="recusal",
             expert_ids=[str(m) for m in tied],
         )
+    for reason in ("title_unrecognised", "title_below_minimum"):
+        below = [m for m in members if left_out[m] == reason]
+        if below:
+            titles = ", ".join(f"{pool[m].name}: {pool[m].title or '—'}" for m in below)
+            raise Conflict(
+                f"the programme's experts hold a title of {rules.min_title} or above; "
+                + ("title not recognised" if reason == "title_unrecognised" else "below it")
+                + f": {titles}",
+                code=reason,
+                min_title=rules.min_title,
+                expert_ids=[str(m) for m in below],
+            )
     async with write_tx():
-        await InspectionMember.delete().where(InspectionMember.inspection == inspection_id)
-        await InspectionMember.insert(
-            *[InspectionMember(inspection=inspection_id, user=m, is_lead=m == data.lead_id) for m in members]
-        )
+        await replace_team(inspection_id, members, data.lead_id)
         await record(
             user_id=str(user.id),
             action="inspection.team",
             entity=f"inspection/{inspection_id}",
             details={"members": [str(m) for m in members], "lead": str(data.lead_id)},
         )
+    return await _detail(inspection_id)
+
+
+async def team_target(user: AuthUser, inspection_id: UUID) -> dict[str, Any]:
+    """The inspection whose team the caller sets: in scope, a review stage, still open (its team not fixed)."""
+    ensure_role(user, "admin", "office")
+    await ensure_inspection_visible(user, inspection_id)
+    row = await _inspection_row(inspection_id)
+    if row["stage"] == "self":
+        raise Conflict("a self-assessment (自评) has no expert team", code="self_assessment_has_no_team")
+    if row["status"] in LOCKED_STATUSES:
+        raise Conflict(f"the inspection is {row['status']}; its team is fixed", code="inspection_locked")
+    return row
+
+
+async def inspection_detail(inspection_id: UUID) -> InspectionDetail:
     return await _detail(inspection_id)

@@ -45,6 +45,9 @@ class Inspection(Table, tablename="inspection"):
     version = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
     submitted_at = Timestamptz(null=True, default=None)
+    # a review stage's way of reviewing: onsite (现场复核) | desk (资料复核, from the uploaded material);
+    # null for a self-assessment (and for reviews made before the distinction: on site)
+    review_mode = Varchar(length=10, null=True, default=None)
 
 
 class InspectionMember(Table, tablename="inspection_member"):

@@ -242,6 +242,15 @@ class ExpertTeamRules(_Wire, frozen=True):
     specialties: tuple[str, ...] = ()
 
 
+class ProgrammeTarget(_Wire, frozen=True):
+    """A share the programme aims at, per county: facilities applying (申报), or reaching ``tier``."""
+
+    measure: Literal["applying", "reaching"]
+    min_share: Annotated[float, Meta(ge=0, le=1)]
+    tier: str | None = None  # the tier to reach (measure "reaching")
+    source: str | None = None  # where the figure comes from (a plan and its part)
+
+
 class ProgrammeSettings(_Wire, frozen=True):
     verification: Verification = "illustrative"
     self_assessment_min_months: int | None = None
@@ -253,6 +262,10 @@ class ProgrammeSettings(_Wire, frozen=True):
     title_valid_years: int | None = None
     # evidence photos taken farther than this from the facility's coordinates are flagged far_from_facility
     evidence_radius_km: Annotated[float, Meta(gt=0, le=1000)] = 3.0
+    # the plan's dates as "MM-DD" in the round's year, by stage (application | county | city | province): the
+    # dates a round's calendar proposes (backend/programme/calendar.py)
+    stage_deadlines: dict[str, str] = field(default_factory=dict)
+    targets: tuple[ProgrammeTarget, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------- the standard

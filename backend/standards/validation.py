@@ -24,6 +24,7 @@ from backend.standards.schemas import (
     Standard,
     WeightedScoring,
 )
+from backend.standards.titles import title_level
 
 _TOLERANCE = 1e-6  # points and weights are decimals written by people; compare sums with a little slack
 _FIXED_SCOPES = ("all", "basic", "recommended")
@@ -368,11 +369,37 @@ def _check_programme(standard: Standard) -> Iterator[Problem]:
     team = settings.expert_team
     if team is not None and team.min_size < 1:
         yield Problem("$.programmeSettings.expertTeam.minSize", "must be at least 1")
+    if team is not None and team.min_title is not None and title_level(team.min_title) is None:
+        yield Problem("$.programmeSettings.expertTeam.minTitle", f"unknown title level {team.min_title!r}")
+    for step, day in settings.stage_deadlines.items():
+        if step not in _DEADLINE_STAGES or not _is_month_day(day):
+            yield Problem(
+                f'$.programmeSettings.stageDeadlines["{step}"]',
+                f"a stage ({', '.join(_DEADLINE_STAGES)}) and a date MM-DD are needed; got {step!r}: {day!r}",
+            )
+    for i, target in enumerate(settings.targets):
+        if (target.measure == "reaching") != (target.tier is not None) or (
+            target.tier is not None and target.tier not in tier_codes
+        ):
+            yield Problem(
+                f"$.programmeSettings.targets[{i}].tier", "a reaching target names a tier of the standard"
+            )
     for name in ("self_assessment_min_months", "reapply_min_interval_months", "title_valid_years"):
         value = getattr(settings, name)
         if value is not None and value < 0:
             wire = re.sub(r"_(\w)", lambda m: m.group(1).upper(), name)
             yield Problem(f"$.programmeSettings.{wire}", "must not be negative")
+
+
+_DEADLINE_STAGES = ("application", "county", "city", "province")
+
+
+def _is_month_day(value: str) -> bool:
+    match = re.fullmatch(r"(\d\d)-(\d\d)", value)
+    if match is None:
+        return False
+    month, day = int(match.group(1)), int(match.group(2))
+    return 1 <= month <= 12 and 1 <= day <= (29 if month == 2 else 30 if month in (4, 6, 9, 11) else 31)
 
 
 def _num(value: float) -> str:

@@ -69,6 +69,8 @@ class Ctx:
     # an export job per role that may start one (the office's and admin's of the round, the clinic's report)
     exports: dict[str, UUID] = field(default_factory=dict)
     seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    # a round of the office's own city (its calendar is the office's to set)
+    round_city: UUID | None = None
 
     def next(self) -> int:
         return next(self.seq)
@@ -350,6 +352,41 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda ctx, role: {"opinion": "请补充佐证材料"},
         ok=frozenset({201, 409}),
     ),
+    # stages: the calendar, late applications, targets, teams and their draws. Letting a facility in late is
+    # refused while the round has no deadline, a draw on a self-assessment has no team (409): the guard let in.
+    ("GET", "/api/rounds/{round_id:uuid}/calendar"): Row(
+        allow("admin", "office"), lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/calendar"
+    ),
+    ("PUT", "/api/rounds/{round_id:uuid}/calendar"): Row(
+        allow("admin", "office"),
+        lambda ctx, role: f"/api/rounds/{ctx.round_city}/calendar",
+        lambda ctx, role: {"deadlines": {}},
+    ),
+    ("GET", "/api/rounds/{round_id:uuid}/targets"): Row(
+        allow("admin", "office"), lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/targets"
+    ),
+    ("GET", "/api/rounds/{round_id:uuid}/teams"): Row(
+        allow("admin", "office"), lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/teams"
+    ),
+    ("GET", "/api/rounds/{round_id:uuid}/late-applications"): Row(
+        allow("admin", "office"), lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/late-applications"
+    ),
+    ("POST", "/api/rounds/{round_id:uuid}/late-applications"): Row(
+        allow("admin", "office"),
+        lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/late-applications",
+        lambda ctx, role: {"facilityId": ctx.facility(3), "reason": "补报"},
+        ok=frozenset({409}),
+    ),
+    ("GET", "/api/inspections/{inspection_id:uuid}/team-draws"): Row(
+        allow("admin", "office"),
+        lambda ctx, role: f"/api/inspections/{ctx.demo['review_inspection']}/team-draws",
+    ),
+    ("POST", "/api/inspections/{inspection_id:uuid}/team-draws"): Row(
+        allow("admin", "office"),
+        lambda ctx, role: f"/api/inspections/{ctx.demo['self_inspections'][3]}/team-draws",
+        lambda ctx, role: {},
+        ok=frozenset({409}),
+    ),
     ("GET", "/api/rounds/{round_id:uuid}/dashboard"): Row(
         allow("admin", "office"), lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/dashboard"
     ),
@@ -471,6 +508,9 @@ async def _context(demo: dict[str, Any]) -> Ctx:
     other = await create_round(
         user=admin, data=CreateRoundRequest(name="乙市专项", year=2026, region_id=demo["cities"][1])
     )
+    own_city = await create_round(
+        user=admin, data=CreateRoundRequest(name="甲市专项", year=2026, region_id=demo["cities"][0])
+    )
     applications: dict[str, UUID] = {}
     for role, index in (("admin", 2), ("office", 1), ("clinic", 0)):
         # inserted as they stand: round2 has no self-assessments that ran 6 months (the rule is tested elsewhere)
@@ -513,6 +553,7 @@ async def _context(demo: dict[str, Any]) -> Ctx:
         inspector7=inspector7.id,
         conflict=conflict,
         exports=exports,
+        round_city=own_city.id,
     )
 
 
@@ -821,6 +862,41 @@ SCOPE_CASES: list[ScopeCase] = [
         "out_of_scope",
     ),
     ("office", "GET", lambda c: f"/api/rounds/{c.round_other_city}/dashboard", None, 403, "out_of_scope"),
+    ("office", "GET", lambda c: f"/api/rounds/{c.round_other_city}/calendar", None, 403, "out_of_scope"),
+    ("office", "GET", lambda c: f"/api/rounds/{c.round_other_city}/targets", None, 403, "out_of_scope"),
+    ("office", "GET", lambda c: f"/api/rounds/{c.round_other_city}/teams", None, 403, "out_of_scope"),
+    (
+        "office",
+        "POST",
+        lambda c: f"/api/inspections/{c.demo['self_inspections'][6]}/team-draws",
+        lambda c: {"seed": "x"},
+        403,
+        "out_of_scope",
+    ),
+    (
+        "office",
+        "GET",
+        lambda c: f"/api/inspections/{c.demo['self_inspections'][6]}/team-draws",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    (
+        "office",
+        "POST",
+        lambda c: f"/api/rounds/{c.demo['round']}/late-applications",
+        lambda c: {"facilityId": c.facility(6), "reason": "补报"},
+        403,
+        "out_of_scope",
+    ),
+    (
+        "office",
+        "PUT",
+        lambda c: f"/api/rounds/{c.demo['round']}/calendar",
+        lambda c: {"fromProgramme": True},
+        403,
+        "calendar_above_scope",
+    ),
     ("office", "GET", lambda c: f"/api/rounds/{c.round_other_city}/conflicts", None, 403, "out_of_scope"),
     (
         "office",
@@ -1023,8 +1099,17 @@ async def test_lists_contain_only_what_the_caller_may_see(
     assert await _ids(client, "/api/inspections", admin) == {*selfs, review}
 
     # Rounds: the province-wide ones concern 甲市; 乙市's own round does not.
-    assert await _ids(client, "/api/rounds", office) == {str(demo["round"]), str(ctx.round2)}
-    assert await _ids(client, "/api/rounds", clinic) == {str(demo["round"]), str(ctx.round2)}
+    # (甲市专项 is the office's own city round, made for the calendar rows)
+    assert await _ids(client, "/api/rounds", office) == {
+        str(demo["round"]),
+        str(ctx.round2),
+        str(ctx.round_city),
+    }
+    assert await _ids(client, "/api/rounds", clinic) == {
+        str(demo["round"]),
+        str(ctx.round2),
+        str(ctx.round_city),
+    }
     assert await _ids(client, "/api/rounds", inspector1) == {str(demo["round"])}
     assert await _ids(client, "/api/rounds", inspector6) == set()
 

@@ -11,8 +11,9 @@ import { useApi } from './data.js';
 import { Rankings } from './rankings.js';
 import { Reconcile } from './reconcile.js';
 import { Report } from './report.js';
+import { Stages } from './stages.js';
 
-const TABS = ['dashboard', 'applications', 'reconcile', 'conflicts', 'evidence', 'rankings', 'improvement', 'exports'];
+const TABS = ['dashboard', 'stages', 'applications', 'reconcile', 'conflicts', 'evidence', 'rankings', 'improvement', 'exports'];
 
 export function Office({ app, route }) {
   const t = app.state.t;
@@ -40,6 +41,7 @@ export function Office({ app, route }) {
     const props = { app, roundId, route };
     body = {
       dashboard: html`<${Dashboard} ...${props} />`,
+      stages: html`<${Stages} ...${props} />`,
       applications: html`<${Applications} ...${props} />`,
       reconcile: html`<${Reconcile} ...${props} />`,
       conflicts: html`<${Conflicts} ...${props} />`,
