@@ -72,6 +72,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RoundOfficeController,
         SampleController,
     )
+    from backend.programme.kind_controllers import PROGRAMME_KIND_ROUTES
     from backend.registry.controllers import (
         FacilityAdminController,
         FacilityController,
@@ -116,6 +117,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RoundOfficeController,
         RankingController,
         ConflictResolveController,
+        *PROGRAMME_KIND_ROUTES,
         PlanController,
         RoundImprovementController,
         *EXPORT_ROUTES,

@@ -10,6 +10,7 @@ from backend.evidence.tables import EvidenceReview
 from backend.exports.tables import ExportJob
 from backend.inspections.tables import Application, Inspection, InspectionMember, Round
 from backend.programme.tables import ReturnedOpinion, ReviewSample
+from backend.programme.title_tables import ProgrammeTitle, SubjectTarget, TitleRecheck
 from backend.registry.tables import Facility, Region
 from backend.review.tables import ConfirmedConclusion, IncompleteSubmission
 from backend.standards.tables import StandardVersion
@@ -37,4 +38,7 @@ TABLES: tuple[type[Table], ...] = (
     ReturnedOpinion,
     IncompleteSubmission,
     ExportJob,
+    SubjectTarget,
+    ProgrammeTitle,
+    TitleRecheck,
 )
