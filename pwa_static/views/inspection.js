@@ -7,6 +7,7 @@ import {
 import { formatTime } from '../lib/format.js';
 import { Article, articleSig } from './article.js';
 import { Button } from './parts.js';
+import { PointsSummary, Vetoes, applyTiers, problemText } from './programme.js';
 import { useEffect, useMemo, useState } from '../vendor/preact/hooks.js';
 
 // The first screen of articles renders at once; the rest follow in slices between frames, so a long
@@ -93,7 +94,7 @@ function Apply({ app, ctx }) {
       await app.api.post('/api/applications', { facilityId: inspection.facilityId, roundId: inspection.roundId, tier });
       await load();
     } catch (err) {
-      setError(err.problem?.allowedFrom ? `${err.message}（${t('allowedFrom')} ${err.problem.allowedFrom.slice(0, 10)}）` : err.message);
+      setError(err.problem?.allowedFrom ? `${err.message}（${t('allowedFrom')} ${err.problem.allowedFrom.slice(0, 10)}）` : problemText(t, err));
     }
   }
   const open = (apps || []).filter((a) => a.status === 'applied' || a.status === 'accepted');
@@ -102,8 +103,8 @@ function Apply({ app, ctx }) {
       ${t(`tier_${a.tier}`)} · ${t(`app_${a.status}`)}</p>`)}
     ${!online && html`<p class="muted">${t('applyOnline')}</p>`}
     ${online && open.length === 0 && html`<div class="row">
-      <button type="button" class="btn primary" data-testid="apply-basic" onClick=${() => apply('basic')}>${t('applyFor', { tier: t('tier_basic') })}</button>
-      <button type="button" class="btn" data-testid="apply-recommended" onClick=${() => apply('recommended')}>${t('applyFor', { tier: t('tier_recommended') })}</button>
+      ${applyTiers(ctx.bundle).map((tier, i) => html`<button type="button" key=${tier} class=${i === 0 ? 'btn primary' : 'btn'}
+        data-testid=${`apply-${tier}`} onClick=${() => apply(tier)}>${t(tier === 'demonstration' ? 'reportToCity' : 'applyFor', { tier: t(`tier_${tier}`) })}</button>`)}
     </div>`}
     ${error && html`<p class="banner error" role="alert">${error}</p>`}
   </section>`;
@@ -230,7 +231,9 @@ export function Inspection({ app, id }) {
     <${Opinions} app=${app} ctx=${ctx} />
     <${Apply} app=${app} ctx=${ctx} />
     <${Prerequisites} app=${app} ctx=${ctx} />
+    <${Vetoes} app=${app} ctx=${ctx} />
     ${(bundle.sections || []).map((s) => html`<${Section} key=${s.code} app=${app} ctx=${ctx} section=${s} depth=${0} />`)}
+    <${PointsSummary} app=${app} ctx=${ctx} />
     <${SubmitPanel} app=${app} ctx=${ctx} />
   </main>`;
 }

@@ -430,6 +430,43 @@ MATRIX: dict[tuple[str, str], Row] = {
             f"/api/printables/facility-report?facilityId={ctx.facility(0)}&roundId={ctx.demo['round']}"
         ),
     ),
+    # programme kinds, subject targets, titles and re-checks (the demo data has 基层行 only: a township's
+    # programme sets no targets and names no title, 409; no title exists, 404; a city office names none, 403)
+    ("GET", "/api/programme-kinds"): Row(SIGNED_IN, "/api/programme-kinds"),
+    ("GET", "/api/rounds/{round_id:uuid}/subjects/{facility_id:uuid}/targets"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/subjects/{ctx.facility(0)}/targets",
+    ),
+    ("PUT", "/api/rounds/{round_id:uuid}/subjects/{facility_id:uuid}/targets"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/subjects/{ctx.facility(0)}/targets",
+        lambda ctx, role: {"targets": []},
+        ok=frozenset({409}),
+    ),
+    ("GET", "/api/titles"): Row(allow("admin", "office"), "/api/titles"),
+    ("POST", "/api/rounds/{round_id:uuid}/titles"): Row(
+        allow("admin", "office"),
+        lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/titles",
+        lambda ctx, role: {"facilityId": ctx.facility(0)},
+        ok=frozenset({403, 409}),
+    ),
+    ("POST", "/api/titles/{title_id:uuid}/rechecks"): Row(
+        allow("admin", "office"),
+        f"/api/titles/{UNKNOWN}/rechecks",
+        lambda ctx, role: {"roundId": str(ctx.round2)},
+        ok=frozenset({403, 404}),
+    ),
+    ("POST", "/api/rechecks/{recheck_id:uuid}/decision"): Row(
+        allow("admin", "office"),
+        f"/api/rechecks/{UNKNOWN}/decision",
+        lambda ctx, role: {},
+        ok=frozenset({403, 404}),
+    ),
+    ("GET", "/api/inspections/{inspection_id:uuid}/points-summary"): Row(
+        SIGNED_IN,
+        lambda ctx, role: _own_inspection(ctx, role) + "/points-summary",
+        ok=frozenset({409}),
+    ),
 }
 
 
@@ -739,6 +776,39 @@ SCOPE_CASES: list[ScopeCase] = [
         "clinic1",
         "GET",
         lambda c: f"/api/inspections/{UNKNOWN}",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    # titles: a city office names and re-checks nothing (the province does)
+    (
+        "office",
+        "POST",
+        lambda c: f"/api/rounds/{c.demo['round']}/titles",
+        lambda c: {"facilityId": c.facility(0)},
+        403,
+        "stage_above_scope",
+    ),
+    (
+        "office",
+        "POST",
+        lambda c: f"/api/titles/{UNKNOWN}/rechecks",
+        lambda c: {"roundId": str(c.round2)},
+        403,
+        "stage_above_scope",
+    ),
+    (
+        "office",
+        "GET",
+        lambda c: f"/api/rounds/{c.demo['round']}/subjects/{c.facility(6)}/targets",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    (
+        "clinic1",
+        "GET",
+        lambda c: f"/api/rounds/{c.demo['round']}/subjects/{c.facility(1)}/targets",
         None,
         403,
         "out_of_scope",

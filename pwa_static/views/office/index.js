@@ -11,8 +11,9 @@ import { useApi } from './data.js';
 import { Rankings } from './rankings.js';
 import { Reconcile } from './reconcile.js';
 import { Report } from './report.js';
+import { Titles } from './titles.js';
 
-const TABS = ['dashboard', 'applications', 'reconcile', 'conflicts', 'evidence', 'rankings', 'improvement', 'exports'];
+const TABS = ['dashboard', 'applications', 'titles', 'reconcile', 'conflicts', 'evidence', 'rankings', 'improvement', 'exports'];
 
 export function Office({ app, route }) {
   const t = app.state.t;
@@ -41,6 +42,7 @@ export function Office({ app, route }) {
     body = {
       dashboard: html`<${Dashboard} ...${props} />`,
       applications: html`<${Applications} ...${props} />`,
+      titles: html`<${Titles} ...${props} />`,
       reconcile: html`<${Reconcile} ...${props} />`,
       conflicts: html`<${Conflicts} ...${props} />`,
       rankings: html`<${Rankings} ...${props} />`,

@@ -1,0 +1,71 @@
+// What the programme kinds beside 基层行 add to an opened inspection: the one-vote veto items of a points-scored
+// standard (answered offline like prerequisites), and, online, the veto and indicator floors beside the
+// conclusion (GET /api/inspections/{id}/points-summary).
+import { html } from '../lib/html.js';
+import { Button } from './parts.js';
+import { useEffect, useState } from '../vendor/preact/hooks.js';
+
+export function Vetoes({ app, ctx }) {
+  const t = app.state.t;
+  const list = ctx.mode === 'points' ? ctx.bundle.vetoItems || [] : [];
+  if (!list.length) return null;
+  return html`<section class="section card" data-testid="vetoes"><h2>${t('vetoTitle')}</h2>
+    <p class="muted">${t('vetoHelp')}</p>
+    ${list.map((v) => {
+      const value = ctx.answers.get(v.id)?.value;
+      const choose = (answer) => app.actions.setAnswer(ctx.inspection.id, v.id, 'value', answer);
+      return html`<div class="prereq" data-testid="veto" data-item=${v.id} key=${v.id}>
+        <p><span class="num">${v.id}</span> ${v.text}</p>
+        <div class="answers" role="group" aria-label=${v.id}>
+          <${Button} testid="veto-answer" value="true" pressed=${value === true} disabled=${ctx.locked}
+            kind="grade pass" onClick=${() => choose(true)}>${t('met')}<//>
+          <${Button} testid="veto-answer" value="false" pressed=${value === false} disabled=${ctx.locked}
+            kind="grade fail" onClick=${() => choose(false)}>${t('notMet')}<//>
+        </div></div>`;
+    })}</section>`;
+}
+
+const mark = (ok) => (ok === null || ok === undefined ? '—' : ok ? '✓' : '✗');
+
+export function PointsSummary({ app, ctx }) {
+  const t = app.state.t;
+  const online = app.state.online.value;
+  const [summary, setSummary] = useState(null);
+  const { inspection } = ctx;
+  const version = inspection.version;
+  useEffect(() => {
+    if (!online || ctx.mode !== 'points') return;
+    app.api.get(`/api/inspections/${inspection.id}/points-summary`).then((r) => setSummary(r.data), () => setSummary(null));
+  }, [online, inspection.id, version, ctx.mode]);
+  if (ctx.mode !== 'points' || !summary) return null;
+  return html`<section class="section card" data-testid="points-summary" data-status=${summary.status}>
+    <h2>${t('pointsSummaryTitle')}</h2>
+    <p data-testid="points-total">${t('pointsTotal', { points: summary.points ?? 0, max: summary.maxPoints ?? 0 })}
+      ${summary.tierLabel ? ` · ${summary.tierLabel}` : ` · ${t(`conclusion_${summary.status}`)}`}</p>
+    ${summary.vetoes.map((v) => html`<p key=${v.id} data-testid="veto-outcome" data-outcome=${v.outcome}
+      class=${v.outcome === 'failed' ? 'banner error' : ''}>${t(`vetoOutcome_${v.outcome}`, { id: v.id, text: v.text })}</p>`)}
+    <table class="table"><thead><tr><th scope="col">${t('indicator')}</th><th scope="col">${t('measured')}</th>
+      <th scope="col">${t('nationalTarget')}</th><th scope="col">${t('ownTarget')}</th><th scope="col">${t('pointsShort')}</th></tr></thead>
+    <tbody>${summary.floors.map((f) => html`<tr key=${f.article} data-testid="floor" data-item=${f.article} data-met=${String(f.metNational)}>
+      <td>${f.article} ${f.title}</td><td>${f.measured}</td>
+      <td>${f.op === '>=' ? '≥' : '≤'} ${f.national} ${mark(f.metNational)}</td>
+      <td>${f.ownTarget === null ? '—' : html`${f.op === '>=' ? '≥' : '≤'} ${f.ownTarget} ${mark(f.metOwn)}`}</td>
+      <td>${f.points}/${f.maxPoints}</td></tr>`)}</tbody></table>
+  </section>`;
+}
+
+// The tiers a subject applies for: a programme with a title (MCH: demonstration) reports its self-evaluation
+// for that title; 基层行 applies for the basic or recommended standard.
+export function applyTiers(bundle) {
+  const codes = (bundle?.determination?.tiers || []).map((tier) => tier.code);
+  return codes.includes('demonstration') ? ['demonstration'] : ['basic', 'recommended'];
+}
+
+// A refusal said from its code (and the fields the problem carries) when the vocabulary has it.
+export function problemText(t, err) {
+  const code = err?.problem?.code;
+  if (!code) return err?.message || '';
+  const key = `problem_${code}`;
+  const text = t(key, err.problem);
+  return text === key ? err.message : text;
+}
