@@ -73,12 +73,14 @@ def route_handlers() -> list[ControllerRouterHandler]:
         SampleController,
     )
     from backend.programme.kind_controllers import PROGRAMME_KIND_ROUTES
+    from backend.programme.logistics_controllers import LOGISTICS_ROUTES
     from backend.registry.controllers import (
         FacilityAdminController,
         FacilityController,
         RegionAdminController,
         RegionController,
     )
+    from backend.reports.term_controllers import TermReportController
     from backend.review.controllers import (
         ConclusionController,
         ReviewFacilityController,
@@ -118,6 +120,8 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RankingController,
         ConflictResolveController,
         *PROGRAMME_KIND_ROUTES,
+        *LOGISTICS_ROUTES,
+        TermReportController,
         PlanController,
         RoundImprovementController,
         *EXPORT_ROUTES,

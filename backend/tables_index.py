@@ -9,6 +9,13 @@ from backend.audit.tables import AuditLog
 from backend.evidence.tables import EvidenceReview
 from backend.exports.tables import ExportJob
 from backend.inspections.tables import Application, Inspection, InspectionMember, Round
+from backend.programme.logistics_tables import (
+    AppraisalScore,
+    RoutineFix,
+    RoutineSchedule,
+    RoutineVisit,
+    SchoolStaff,
+)
 from backend.programme.tables import ReturnedOpinion, ReviewSample
 from backend.programme.title_tables import ProgrammeTitle, SubjectTarget, TitleRecheck
 from backend.registry.tables import Facility, Region
@@ -41,4 +48,9 @@ TABLES: tuple[type[Table], ...] = (
     SubjectTarget,
     ProgrammeTitle,
     TitleRecheck,
+    RoutineSchedule,
+    RoutineVisit,
+    RoutineFix,
+    SchoolStaff,
+    AppraisalScore,
 )

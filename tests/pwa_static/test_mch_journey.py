@@ -177,6 +177,7 @@ def test_a_county_scores_offline_and_the_province_samples_and_names_it(
         assert body["poolSize"] == len(subjects) == 4
         assert body["drawnCount"] == 1  # ceil(10 % × 4)
         drawn = {f["facilityId"] for s in body["strata"] for f in s["facilities"] if f["drawn"]}
+        sample.scroll_into_view_if_needed()
         office.screenshot(path=str(SHOTS / "mch-province-sample.png"))
         if subject in drawn:
             with Api(server.url, "province") as province_api:

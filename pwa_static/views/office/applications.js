@@ -38,7 +38,7 @@ function Samples({ app, roundId, tiers }) {
     }
   }
   return html`<section class="card" data-testid="samples"><h2>${t('sampling')}</h2>
-    <p class="muted">${t('samplingRule')}</p>
+    <p class="muted">${t(tier === 'demonstration' ? 'samplingRuleMch' : 'samplingRule')}</p>
     <div class="row">
       ${tiers.length > 1 && html`<label class="field inline"><span>${t('tier')}</span>
         <select data-testid="sample-tier" value=${tier} onChange=${(e) => setTier(e.currentTarget.value)}>
