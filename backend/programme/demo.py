@@ -4,14 +4,14 @@
   a round whose report date (8月5日) is still ahead, each county's self-evaluation on the 1,000-point
   standard; accounts ``county1`` (东城县卫生健康局, scores the self-evaluation) and ``province`` (the province
   office: samples, names, re-checks). The city check is run by the existing ``office`` (甲市).
-- School logistics (seed 004): one school as a subject with its canteen checklist self-inspection and the
-  account ``school1`` (its duty officer).
+- School logistics (seed 004): one school as a subject, weekly routine inspections from today for four weeks
+  (the duty officer's checklist), two logistics staff, and the account ``school1`` (its duty officer).
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from backend.accounts.schemas import CreateUserRequest
@@ -19,10 +19,14 @@ from backend.accounts.services import create_user
 from backend.db import write_tx
 from backend.inspections.tables import Inspection, Round
 from backend.programme.kinds import kind_by_code, report_due_on
+from backend.programme.logistics import visit_days
+from backend.programme.logistics_tables import RoutineSchedule, RoutineVisit, SchoolStaff
+from backend.programme.mch import today_in_china
 from backend.registry.tables import Facility, Region
 
 MCH_STANDARD = "cn-mch-demo-2015"
-CANTEEN_STANDARD = "school-canteen-logistics-2010"
+CANTEEN_STANDARD = "school-canteen-logistics-2010"  # the staff appraisal (weighted raters)
+ROUTINE_STANDARD = "school-canteen-routine-2010"  # the duty officer's routine checklist
 DEMO_PASSWORD = "demo"  # noqa: S105 - demo mode only, as backend/demo.py
 
 
@@ -84,15 +88,6 @@ async def load_programme_demo(ids: dict[str, Any]) -> dict[str, Any]:
         school_round = Round(name=f"{year}学年后勤服务检查", year=year, region=ids["counties"][0])
         await school_round.save()
         out["school_round"] = school_round.id
-        canteen = Inspection(
-            facility=school.id,
-            round=school_round.id,
-            stage="self",
-            standard_version_id=CANTEEN_STANDARD,
-            status="in_progress",
-        )
-        await canteen.save()
-        out["canteen_inspection"] = canteen.id
 
     async def user(username: str, role: str, display_name: str, **links: Any) -> uuid.UUID:
         made = await create_user(
@@ -113,4 +108,31 @@ async def load_programme_demo(ids: dict[str, Any]) -> dict[str, Any]:
     )
     out["province_office"] = await user("province", "office", "示范省卫健委", region_id=ids["province"])
     out["school_user"] = await user("school1", "clinic", "城关第一中学值日行政", facility_id=out["school"])
+    # weekly routine inspections from today for four weeks, and two logistics staff
+    start = today_in_china()
+    async with write_tx():
+        schedule = RoutineSchedule(
+            facility=out["school"],
+            round=out["school_round"],
+            standard_version_id=ROUTINE_STANDARD,
+            every_days=7,
+            starts_on=start,
+            ends_on=start + timedelta(days=28),
+            fix_within_days=3,
+            created_by=out["school_user"],
+        )
+        await schedule.save()
+        out["routine_visits"] = []
+        for day in visit_days(start, start + timedelta(days=28), 7):
+            visit = Inspection(
+                facility=out["school"], round=out["school_round"], stage="self", standard_version_id=ROUTINE_STANDARD
+            )
+            await visit.save()
+            await RoutineVisit(schedule=schedule.id, due_on=day, inspection=visit.id).save()
+            out["routine_visits"].append(visit.id)
+        out["staff"] = []
+        for name, post in (("王师傅", "canteen"), ("李阿姨", "shop")):
+            staff = SchoolStaff(facility=out["school"], name=name, post=post)
+            await staff.save()
+            out["staff"].append(staff.id)
     return out

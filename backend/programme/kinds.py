@@ -48,6 +48,8 @@ class ProgrammeKind(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown
     title: str | None = None
     # a failed re-check of a named subject: months given to fix before the next re-check
     fix_within_months: int | None = None
+    # the weighted standard whose raters appraise the subject's staff (school logistics)
+    appraisal_standard: str | None = None
     source: str = ""
 
 

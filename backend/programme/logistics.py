@@ -48,9 +48,18 @@ from backend.programme.logistics_tables import (
 )
 from backend.programme.mch import today_in_china
 from backend.programme.rules import fitting_standard
+from backend.registry.tables import Facility
 from backend.review.answers import read_answers
 from backend.standards import combine_raters
-from backend.standards.schemas import RATER_SEPARATOR, Answer, Article, Section, Standard, WeightedScoring
+from backend.standards.schemas import (
+    RATER_SEPARATOR,
+    Answer,
+    Article,
+    PassFailScoring,
+    Section,
+    Standard,
+    WeightedScoring,
+)
 from backend.standards.services import get_standard
 from sync.tables import Photo
 
@@ -101,12 +110,25 @@ def tally_visit(standard: Standard, items: Mapping[str, Answer]) -> tuple[int, i
 
 
 async def _school_standard(facility_id: UUID, standard_id: str) -> Standard:
+    """The routine checklist of a schedule: a pass/fail standard of the school logistics kind."""
     standard = await fitting_standard(standard_id, facility_id)
     kind = kind_of(standard)
-    if kind is None or kind.code != "school_logistics" or not isinstance(standard.scoring, WeightedScoring):
+    if kind is None or kind.code != "school_logistics" or not isinstance(standard.scoring, PassFailScoring):
         raise Conflict(
-            f"{standard_id} is not a school logistics checklist with raters", code="not_a_logistics_standard"
+            f"{standard_id} is not a routine pass/fail checklist of school logistics",
+            code="not_a_routine_checklist",
         )
+    return standard
+
+
+async def appraisal_standard(routine: Standard) -> Standard:
+    """The weighted standard whose raters appraise the staff (the kind's ``appraisalStandard``)."""
+    kind = kind_of(routine)
+    if kind is None or kind.appraisal_standard is None:
+        raise Conflict(f"the programme of {routine.id} appraises no staff", code="no_appraisal_standard")
+    standard = await get_standard(standard_id=kind.appraisal_standard)
+    if not isinstance(standard.scoring, WeightedScoring):
+        raise Conflict(f"{standard.id} weighs no raters", code="no_appraisal_standard")
     return standard
 
 
@@ -354,6 +376,8 @@ async def list_fixes(
 async def add_staff(*, user: AuthUser, facility_id: UUID, data: StaffIn) -> StaffOut:
     ensure_role(user, "admin", "office", "clinic")
     await ensure_facility_visible(user, facility_id)
+    if not await Facility.exists().where((Facility.id == facility_id) & (Facility.kind == "school")):
+        raise Conflict("logistics staff belong to a school", code="not_a_school")
     async with write_tx():
         if await SchoolStaff.exists().where(
             (SchoolStaff.facility == facility_id) & (SchoolStaff.name == data.name.strip())
@@ -389,7 +413,7 @@ async def record_score(*, user: AuthUser, staff_id: UUID, round_id: UUID, data: 
     staff = await _staff_row(staff_id)
     await ensure_facility_visible(user, staff["facility"])
     schedule = await _schedule_row(staff["facility"], round_id)
-    standard = await get_standard(standard_id=schedule["standard_version_id"])
+    standard = await appraisal_standard(await get_standard(standard_id=schedule["standard_version_id"]))
     assert isinstance(standard.scoring, WeightedScoring)
     raters = {r.code for g in standard.scoring.groups for r in g.raters}
     if data.rater == DUTY_OFFICER:
@@ -419,10 +443,11 @@ async def record_score(*, user: AuthUser, staff_id: UUID, round_id: UUID, data: 
     return await appraisal(user=user, staff_id=staff_id, round_id=round_id)
 
 
-async def duty_officer_score(standard: Standard, visits: list[dict[str, Any]], post: str) -> float | None:
-    """The share of the post's items passed over the submitted visits, × the standard's scale."""
-    assert isinstance(standard.scoring, WeightedScoring)
-    numbers = [a.number for a in _articles(standard.sections, POST_SECTION.get(post))]
+async def duty_officer_score(
+    routine: Standard, scale: float, visits: list[dict[str, Any]], post: str
+) -> float | None:
+    """The share of the post's items passed over the submitted visits, × the appraisal's scale."""
+    numbers = [a.number for a in _articles(routine.sections, POST_SECTION.get(post))]
     passed = applicable = 0
     for visit in visits:
         if visit["status"] not in SUBMITTED:
@@ -434,20 +459,21 @@ async def duty_officer_score(standard: Standard, visits: list[dict[str, Any]], p
                 passed += 1
             if value is True or value is False:
                 applicable += 1
-    return round(passed / applicable * standard.scoring.scale, 2) if applicable else None
+    return round(passed / applicable * scale, 2) if applicable else None
 
 
 async def appraisal(*, user: AuthUser, staff_id: UUID, round_id: UUID) -> AppraisalOut:
     staff = await _staff_row(staff_id)
     await ensure_facility_visible(user, staff["facility"])
     schedule = await _schedule_row(staff["facility"], round_id)
-    standard = await get_standard(standard_id=schedule["standard_version_id"])
-    return await appraisal_of(staff, round_id, standard, await _visits(schedule["id"]))
+    routine = await get_standard(standard_id=schedule["standard_version_id"])
+    return await appraisal_of(staff, round_id, routine, await _visits(schedule["id"]))
 
 
 async def appraisal_of(
-    staff: dict[str, Any], round_id: UUID, standard: Standard, visits: list[dict[str, Any]]
+    staff: dict[str, Any], round_id: UUID, routine: Standard, visits: list[dict[str, Any]]
 ) -> AppraisalOut:
+    standard = await appraisal_standard(routine)
     assert isinstance(standard.scoring, WeightedScoring)
     given: dict[str, list[float]] = {}
     for row in await AppraisalScore.select(AppraisalScore.rater, AppraisalScore.score).where(
@@ -456,9 +482,9 @@ async def appraisal_of(
         given.setdefault(row["rater"], []).append(row["score"])
     scores: dict[str, float] = {}
     counts: dict[str, int] = {}
-    routine = await duty_officer_score(standard, visits, staff["post"])
-    if routine is not None:
-        scores[DUTY_OFFICER] = routine
+    routine_score = await duty_officer_score(routine, standard.scoring.scale, visits, staff["post"])
+    if routine_score is not None:
+        scores[DUTY_OFFICER] = routine_score
         counts[DUTY_OFFICER] = sum(1 for v in visits if v["status"] in SUBMITTED)
     for rater, values in given.items():
         scores[rater] = round(sum(values) / len(values), 2)

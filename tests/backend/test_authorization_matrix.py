@@ -462,6 +462,53 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda ctx, role: {},
         ok=frozenset({403, 404}),
     ),
+    # school logistics: the demo's 基层行 facility is no school (422 / 409), has no schedule (404); no staff exists
+    ("POST", "/api/schools/{facility_id:uuid}/rounds/{round_id:uuid}/schedule"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/schools/{ctx.facility(0)}/rounds/{ctx.demo['round']}/schedule",
+        lambda ctx, role: {
+            "standardVersionId": "school-canteen-logistics-2010",
+            "everyDays": 7,
+            "startsOn": "2027-09-01",
+            "endsOn": "2027-09-29",
+        },
+        ok=frozenset({422}),
+    ),
+    ("GET", "/api/schools/{facility_id:uuid}/rounds/{round_id:uuid}/schedule"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/schools/{ctx.facility(0)}/rounds/{ctx.demo['round']}/schedule",
+        ok=frozenset({404}),
+    ),
+    ("GET", "/api/schools/{facility_id:uuid}/rounds/{round_id:uuid}/fixes"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/schools/{ctx.facility(0)}/rounds/{ctx.demo['round']}/fixes",
+        ok=frozenset({404}),
+    ),
+    ("GET", "/api/schools/{facility_id:uuid}/rounds/{round_id:uuid}/term-report.xlsx"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/schools/{ctx.facility(0)}/rounds/{ctx.demo['round']}/term-report.xlsx",
+        ok=frozenset({404}),
+    ),
+    ("GET", "/api/schools/{facility_id:uuid}/staff"): Row(
+        allow("admin", "office", "clinic"), lambda ctx, role: f"/api/schools/{ctx.facility(0)}/staff"
+    ),
+    ("POST", "/api/schools/{facility_id:uuid}/staff"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/schools/{ctx.facility(0)}/staff",
+        lambda ctx, role: {"name": "王师傅", "post": "canteen"},
+        ok=frozenset({409}),
+    ),
+    ("GET", "/api/staff/{staff_id:uuid}/rounds/{round_id:uuid}/appraisal"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/staff/{UNKNOWN}/rounds/{ctx.demo['round']}/appraisal",
+        ok=frozenset({404}),
+    ),
+    ("POST", "/api/staff/{staff_id:uuid}/rounds/{round_id:uuid}/appraisal/scores"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/staff/{UNKNOWN}/rounds/{ctx.demo['round']}/appraisal/scores",
+        lambda ctx, role: {"rater": "students", "raterName": "x", "score": 80},
+        ok=frozenset({404}),
+    ),
     ("GET", "/api/inspections/{inspection_id:uuid}/points-summary"): Row(
         SIGNED_IN,
         lambda ctx, role: _own_inspection(ctx, role) + "/points-summary",
@@ -776,6 +823,16 @@ SCOPE_CASES: list[ScopeCase] = [
         "clinic1",
         "GET",
         lambda c: f"/api/inspections/{UNKNOWN}",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    # a school's logistics: another facility's staff and schedule are out of scope
+    ("clinic1", "GET", lambda c: f"/api/schools/{c.facility(1)}/staff", None, 403, "out_of_scope"),
+    (
+        "office",
+        "GET",
+        lambda c: f"/api/schools/{c.facility(6)}/rounds/{c.demo['round']}/schedule",
         None,
         403,
         "out_of_scope",

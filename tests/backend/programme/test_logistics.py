@@ -13,8 +13,8 @@ import httpx
 import openpyxl
 import pytest
 
-from backend.inspections.tables import Inspection
-from backend.programme.demo import CANTEEN_STANDARD, MCH_STANDARD, load_programme_demo
+from backend.inspections.tables import Inspection, Round
+from backend.programme.demo import CANTEEN_STANDARD, MCH_STANDARD, ROUTINE_STANDARD, load_programme_demo
 from backend.programme.logistics import visit_days
 from backend.programme.logistics_tables import RoutineFix, RoutineVisit
 from backend.standards import combine_raters, load_shipped
@@ -31,7 +31,11 @@ START = date(2027, 9, 1)
 
 @pytest.fixture
 async def school(demo: dict[str, Any]) -> dict[str, Any]:
-    return {**demo, **await load_programme_demo(demo)}
+    """The demo school (its demo schedule is at the demo's term) with a term of its own for these tests."""
+    ids = {**demo, **await load_programme_demo(demo)}
+    term = Round(name="2027年秋季学期", year=2027, region=demo["counties"][0])
+    await term.save()
+    return {**ids, "school_round": term.id}
 
 
 def _url(school: dict[str, Any], tail: str) -> str:
@@ -42,7 +46,7 @@ async def _schedule(
     client: httpx.AsyncClient, headers: dict[str, str], school: dict[str, Any], **extra: Any
 ) -> httpx.Response:
     body = {
-        "standardVersionId": CANTEEN_STANDARD,
+        "standardVersionId": ROUTINE_STANDARD,
         "everyDays": 7,
         "startsOn": "2027-09-01",
         "endsOn": "2027-09-29",
@@ -78,12 +82,16 @@ async def test_the_schedule_opens_one_inspection_per_visit_day(
     duty = await login(client, "school1")
     admin = await login(client, "admin")
     refused = await _schedule(client, duty, school, endsOn="2027-08-01")
-    assert refused.status_code == 400
+    assert refused.status_code == 400, refused.text
     assert refused.json()["code"] == "bad_dates"
     for standard in (TOWNSHIP, MCH_STANDARD):
         wrong = await _schedule(client, duty, school, standardVersionId=standard)
         assert wrong.status_code == 422, wrong.text
         assert wrong.json()["code"] == "standard_does_not_fit"
+    # the weighted appraisal standard is no routine checklist: the duty officer alone cannot complete it
+    weighted = await _schedule(client, duty, school, standardVersionId=CANTEEN_STANDARD)
+    assert weighted.status_code == 409
+    assert weighted.json()["code"] == "not_a_routine_checklist"
     made = await _schedule(client, duty, school)
     assert made.status_code == 201, made.text
     body = made.json()
@@ -92,7 +100,7 @@ async def test_the_schedule_opens_one_inspection_per_visit_day(
     ids = [UUID(v["inspectionId"]) for v in body["visits"]]
     rows = await Inspection.select().where(Inspection.id.is_in(ids))
     assert {(r["stage"], r["facility"], r["standard_version_id"]) for r in rows} == {
-        ("self", school["school"], CANTEEN_STANDARD)
+        ("self", school["school"], ROUTINE_STANDARD)
     }
     again = await _schedule(client, admin, school)
     assert again.status_code == 409
@@ -109,7 +117,7 @@ async def test_the_schedule_opens_one_inspection_per_visit_day(
 async def _visit(
     inspection: UUID, fails: tuple[str, ...] = (), photos: tuple[str, ...] = (), submit: bool = True
 ) -> None:
-    answers = {f"duty_officer:{n}": n not in fails for n in [*CANTEEN, *SHOP]}
+    answers = {n: n not in fails for n in [*CANTEEN, *SHOP]}
     await put_answers(inspection, answers)
     for item in photos:
         data = uuid.uuid4().hex
@@ -197,10 +205,10 @@ async def test_the_appraisal_weighs_several_raters_per_staff_member(
 ) -> None:
     visits = await _visits(client, school)
     duty = await login(client, "school1")
-    cook = await _staff(client, duty, school, "王师傅", "canteen")
-    clerk = await _staff(client, duty, school, "李阿姨", "shop")
+    cook = await _staff(client, duty, school, "赵师傅", "canteen")
+    clerk = await _staff(client, duty, school, "钱阿姨", "shop")
     dup = await client.post(
-        f"/api/schools/{school['school']}/staff", headers=duty, json={"name": "王师傅", "post": "shop"}
+        f"/api/schools/{school['school']}/staff", headers=duty, json={"name": "赵师傅", "post": "shop"}
     )
     assert dup.status_code == 409
     await _visit(visits[0], fails=("1.3",))
@@ -254,7 +262,7 @@ async def test_the_term_report_per_school_and_per_staff_member(
 ) -> None:
     visits = await _visits(client, school)
     duty = await login(client, "school1")
-    cook = await _staff(client, duty, school, "王师傅", "canteen")
+    cook = await _staff(client, duty, school, "赵师傅", "canteen")
     await _visit(visits[0], fails=("1.3",))
     await _visit(visits[1], photos=("1.3",))
     params = {"facilityId": str(school["school"]), "roundId": str(school["school_round"])}
@@ -265,17 +273,18 @@ async def test_the_term_report_per_school_and_per_staff_member(
     assert "城关第一中学" in html
     assert "1.3 食具天天消毒" in html
     assert "已整改（有整改照片，2027-09-08）" in html
-    assert "王师傅" in html
+    assert "赵师傅" in html
     assert "缺：学生（各班生活委员）" in html
     one = await client.get("/api/printables/term-report", headers=duty, params={**params, "subjectId": cook})
-    assert "后勤人员学期考核：王师傅" in one.json()["html"]
+    assert "后勤人员学期考核：赵师傅" in one.json()["html"]
     xlsx = await client.get(_url(school, "term-report.xlsx"), headers=duty)
     assert xlsx.status_code == 200, xlsx.text
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
     visits_sheet, fixes_sheet, staff_sheet = book.worksheets
     assert visits_sheet.max_row == 1 + 5
     assert [c.value for c in fixes_sheet[2]][:3] == ["1.3 食具天天消毒", "2027-09-01", "2027-09-04"]
-    assert [c.value for c in staff_sheet[2]][:3] == ["王师傅", "食堂", round(21 / 22 * 100, 2)]
+    rows = {row[0].value: [c.value for c in row] for row in staff_sheet.iter_rows(min_row=2)}
+    assert rows["赵师傅"][:3] == ["赵师傅", "食堂", round(21 / 22 * 100, 2)]
     other = await client.get(_url(school, "term-report.xlsx"), headers=await login(client, "clinic1"))
     assert other.status_code == 403
-    assert await RoutineVisit.count() == 5
+    assert await RoutineVisit.count() == 5 + len(school["routine_visits"])
