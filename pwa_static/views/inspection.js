@@ -7,7 +7,7 @@ import {
 import { formatTime } from '../lib/format.js';
 import { Article, articleSig } from './article.js';
 import { Button } from './parts.js';
-import { PointsSummary, Vetoes, applyTiers, problemText } from './programme.js';
+import { Fixes, PointsSummary, Vetoes, applyTiers, problemText } from './programme.js';
 import { useEffect, useMemo, useState } from '../vendor/preact/hooks.js';
 
 // The first screen of articles renders at once; the rest follow in slices between frames, so a long
@@ -87,7 +87,7 @@ function Apply({ app, ctx }) {
   useEffect(() => {
     if (online && mine) load();
   }, [online, inspection.id, mine]);
-  if (!mine) return null;
+  if (!mine || applyTiers(ctx.bundle).length === 0) return null;
   async function apply(tier) {
     setError(null);
     try {
@@ -222,16 +222,17 @@ export function Inspection({ app, id }) {
         <span>${bundle.name}</span></p>
       <div class="progress-line"><span data-testid="progress">${t('answeredOf', { a: progress.answered, b: articleCount })}</span>
         <progress max=${articleCount || 1} value=${progress.answered} aria-label=${t('progress')}></progress></div>
-      ${mode === 'passfail' && html`<label class="field inline"><span>${t('rater')}</span>
+      ${mode === 'passfail' && raters.length > 0 && html`<label class="field inline"><span>${t('rater')}</span>
         <select data-testid="rater" value=${activeRater} onChange=${(e) => setRater(e.currentTarget.value)}>
           ${raters.map((r) => html`<option value=${r.code} key=${r.code}>${r.label}</option>`)}</select></label>`}
-      ${inspection.stage === 'self' && role === 'clinic' && html`<p><a class="btn small" href=${`#/plan/${id}`} data-testid="plan-link">${t('planTitle')}</a></p>`}
+      ${inspection.stage === 'self' && role === 'clinic' && mode === 'graded' && html`<p><a class="btn small" href=${`#/plan/${id}`} data-testid="plan-link">${t('planTitle')}</a></p>`}
     </header>
     <${Conflicts} app=${app} ctx=${ctx} conflicts=${conflicts} />
     <${Opinions} app=${app} ctx=${ctx} />
     <${Apply} app=${app} ctx=${ctx} />
     <${Prerequisites} app=${app} ctx=${ctx} />
     <${Vetoes} app=${app} ctx=${ctx} />
+    <${Fixes} app=${app} ctx=${ctx} />
     ${(bundle.sections || []).map((s) => html`<${Section} key=${s.code} app=${app} ctx=${ctx} section=${s} depth=${0} />`)}
     <${PointsSummary} app=${app} ctx=${ctx} />
     <${SubmitPanel} app=${app} ctx=${ctx} />

@@ -58,7 +58,8 @@ export function PointsSummary({ app, ctx }) {
 // for that title; 基层行 applies for the basic or recommended standard.
 export function applyTiers(bundle) {
   const codes = (bundle?.determination?.tiers || []).map((tier) => tier.code);
-  return codes.includes('demonstration') ? ['demonstration'] : ['basic', 'recommended'];
+  // a programme that applies for nothing (school logistics) offers no button
+  return codes.includes('demonstration') ? ['demonstration'] : ['basic', 'recommended'].filter((c) => codes.includes(c));
 }
 
 // A refusal said from its code (and the fields the problem carries) when the vocabulary has it.
@@ -68,4 +69,58 @@ export function problemText(t, err) {
   const key = `problem_${code}`;
   const text = t(key, err.problem);
   return text === key ? err.message : text;
+}
+
+// School logistics: the fixes of failed critical items at this school's term (online), beside its routine visit.
+export function Fixes({ app, ctx }) {
+  const t = app.state.t;
+  const online = app.state.online.value;
+  const [fixes, setFixes] = useState(null);
+  const { inspection, bundle } = ctx;
+  const school = bundle.programme === '学校后勤服务';
+  useEffect(() => {
+    if (!online || !school) return;
+    app.api.get(`/api/schools/${inspection.facilityId}/rounds/${inspection.roundId}/fixes`)
+      .then((r) => setFixes(r.data), () => setFixes(null));
+  }, [online, school, inspection.id, inspection.version]);
+  const [busy, setBusy] = useState(null);
+  const [error, setError] = useState(null);
+  if (!school || !fixes) return null;
+  // the term report: a PDF printed by the server (an export job, like the improvement plan), or the XLSX
+  async function report(format) {
+    setBusy(format);
+    setError(null);
+    try {
+      const { ACTIVE, download } = await import('./office/files.js');
+      const { facilityId, roundId } = inspection;
+      if (format === 'xlsx') {
+        const url = `/api/schools/${facilityId}/rounds/${roundId}/term-report.xlsx`;
+        await download(app, { downloadUrl: url, filename: `term-report-${facilityId}.xlsx` });
+        return;
+      }
+      let job = (await app.api.post('/api/exports', { kind: 'term-report', format: 'pdf', facilityId, roundId })).data;
+      while (ACTIVE.has(job.status)) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        job = (await app.api.get(`/api/exports/${job.id}`)).data;
+      }
+      if (job.status !== 'done') throw new Error(job.error || job.status);
+      await download(app, job);
+    } catch (err) {
+      setError(problemText(t, err));
+    } finally {
+      setBusy(null);
+    }
+  }
+  const state = (f) => (f.status === 'closed' ? 'closed' : f.passedWithoutPhoto ? 'passed_without_photo' : f.overdue ? 'overdue' : 'open');
+  return html`<section class="section card" data-testid="fixes"><h2>${t('fixesTitle')}</h2>
+    ${fixes.length === 0 ? html`<p class="muted">${t('noFixes')}</p>` : fixes.map((f) => html`<p key=${f.id} data-testid="fix"
+      data-item=${f.article} data-status=${f.status} class=${f.status === 'closed' ? 'ok-text' : f.overdue ? 'banner error' : ''}>
+      <strong>${f.article} ${f.title}</strong> · ${t('termFixDue')} ${f.dueOn} · ${t(`fixState_${state(f)}`, { day: f.closedOn || '' })}</p>`)}
+    <div class="row">
+      <button type="button" class="btn" data-testid="term-pdf" disabled=${busy !== null} onClick=${() => report('pdf')}>
+        ${busy === 'pdf' ? t('pdfMaking') : t('termReportPdf')}</button>
+      <button type="button" class="btn" data-testid="term-xlsx" disabled=${busy !== null} onClick=${() => report('xlsx')}>${t('termReportXlsx')}</button>
+    </div>
+    ${error && html`<p class="warn-text" role="alert">${error}</p>`}
+  </section>`;
 }
