@@ -125,7 +125,10 @@ async def load_programme_demo(ids: dict[str, Any]) -> dict[str, Any]:
         out["routine_visits"] = []
         for day in visit_days(start, start + timedelta(days=28), 7):
             visit = Inspection(
-                facility=out["school"], round=out["school_round"], stage="self", standard_version_id=ROUTINE_STANDARD
+                facility=out["school"],
+                round=out["school_round"],
+                stage="self",
+                standard_version_id=ROUTINE_STANDARD,
             )
             await visit.save()
             await RoutineVisit(schedule=schedule.id, due_on=day, inspection=visit.id).save()
