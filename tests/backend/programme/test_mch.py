@@ -477,3 +477,33 @@ async def test_the_conclusion_shows_the_veto_and_the_floors(
     )
     assert refused.status_code == 409
     assert refused.json()["code"] == "not_points_scored"
+
+
+async def test_rankings_and_exports_work_for_counties(client: httpx.AsyncClient, mch: dict[str, Any]) -> None:
+    points = {
+        "1.1": 80,
+        "1.2": 60,
+        "1.3": 60,
+        "2.1": 70,
+        "2.2": 70,
+        "2.3": 60,
+        "3.1": 70,
+        "3.2": 70,
+        "3.3": 60,
+    }
+    measured = {"4.1": 0.93, "4.2": 0.91, "4.3": 0.99, "4.4": 12.0, "5.1": 120, "5.2": 80}
+    for n, inspection in enumerate(mch["mch_self_inspections"][:2]):
+        await put_answers(inspection, {**points, **measured, "1.1": 80 - 10 * n, "V1": True})
+    office = await login(client, "province")
+    east, west = mch["county_subjects"][:2]
+    ranked = await client.get(
+        f"/api/facilities/{west}/rounds/{mch['mch_round']}/rankings", headers=office, params={"stage": "self"}
+    )
+    assert ranked.status_code == 200, ranked.text
+    article = next(a for a in ranked.json()["articles"] if a["item"] == "1.1")
+    city = next(p for p in article["places"] if p["scope"] == "city")
+    assert (city["rank"], city["of"]) == (2, 2)  # 70 points against 东城县's 80
+    exported = await client.get(f"/api/rounds/{mch['mch_round']}/exports/conclusions", headers=office)
+    assert exported.status_code == 200, exported.text
+    assert "东城县妇幼健康优质服务示范工程" in exported.text
+    assert str(east) in exported.text
