@@ -71,12 +71,8 @@ SUBMITTED = ("submitted", "accepted")
 
 def visit_days(starts_on: date, ends_on: date, every_days: int) -> list[date]:
     """The visit days of a schedule: from ``starts_on`` every ``every_days`` days, up to ``ends_on``."""
-    days = []
-    day = starts_on
-    while day <= ends_on:
-        days.append(day)
-        day += timedelta(days=every_days)
-    return days
+    count = (ends_on - starts_on).days // every_days + 1 if ends_on >= starts_on else 0
+    return [starts_on + timedelta(days=every_days * n) for n in range(count)]
 
 
 def _articles(sections: tuple[Section, ...], under: str | None = None) -> list[Article]:
@@ -150,9 +146,10 @@ async def create_schedule(
             round_row["ends_on"] and edge > round_row["ends_on"]
         ):
             raise BadRequest("the schedule runs outside the round's dates", code="outside_round")
+    count = (data.ends_on - data.starts_on).days // data.every_days + 1
+    if count > MAX_VISITS:
+        raise BadRequest(f"{count} visits; at most {MAX_VISITS} per schedule", code="too_many_visits")
     days = visit_days(data.starts_on, data.ends_on, data.every_days)
-    if len(days) > MAX_VISITS:
-        raise BadRequest(f"{len(days)} visits; at most {MAX_VISITS} per schedule", code="too_many_visits")
     async with write_tx():
         if await RoutineSchedule.exists().where(
             (RoutineSchedule.facility == facility_id) & (RoutineSchedule.round == round_id)

@@ -81,6 +81,9 @@ async def test_the_schedule_opens_one_inspection_per_visit_day(
 ) -> None:
     duty = await login(client, "school1")
     admin = await login(client, "admin")
+    huge = await _schedule(client, duty, school, startsOn="0001-01-01", endsOn="9999-12-31", everyDays=1)
+    assert huge.status_code == 400, huge.text
+    assert huge.json()["code"] == "too_many_visits"
     refused = await _schedule(client, duty, school, endsOn="2027-08-01")
     assert refused.status_code == 400, refused.text
     assert refused.json()["code"] == "bad_dates"
