@@ -11,6 +11,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.guards import AuthUser, current_user, requires_role
+from backend.openapi_contract import problem_responses
 from backend.programme import mch
 from backend.programme.title_schemas import (
     DecideRecheckRequest,
@@ -43,7 +44,7 @@ class SubjectTargetController(Controller):
     tags = ["programme"]
     guards = [requires_role("admin", "office", "clinic")]
 
-    @get("/", operation_id="listSubjectTargets")
+    @get("/", operation_id="listSubjectTargets", responses=problem_responses(409))  # no self-evaluation
     async def list_targets(
         self, round_id: FromPath[UUID], facility_id: FromPath[UUID], request: AuthRequest
     ) -> list[TargetOut]:
@@ -106,7 +107,7 @@ class PointsSummaryController(Controller):
     tags = ["programme"]
     guards = [requires_role("admin", "office", "clinic", "inspector")]
 
-    @get("/", operation_id="getPointsSummary")
+    @get("/", operation_id="getPointsSummary", responses=problem_responses(409))  # not points-scored
     async def points_summary(self, inspection_id: FromPath[UUID], request: AuthRequest) -> PointsSummaryOut:
         """Veto items and indicator floors (national, the subject's own target, measured) beside the conclusion."""
         return await mch.points_summary(user=current_user(request), inspection_id=inspection_id)

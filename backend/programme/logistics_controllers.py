@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
 from backend.guards import AuthUser, current_user, requires_role
+from backend.openapi_contract import problem_responses
 from backend.programme import logistics
 from backend.programme.logistics_schemas import (
     AppraisalOut,
@@ -84,7 +85,7 @@ class AppraisalController(Controller):
     tags = ["programme"]
     guards = [requires_role("admin", "office", "clinic")]
 
-    @get("/", operation_id="getAppraisal")
+    @get("/", operation_id="getAppraisal", responses=problem_responses(409))  # no appraisal standard
     async def get_appraisal(
         self, staff_id: FromPath[UUID], round_id: FromPath[UUID], request: AuthRequest
     ) -> AppraisalOut:
