@@ -7,7 +7,7 @@ import {
 import { formatTime } from '../lib/format.js';
 import { Article, articleSig } from './article.js';
 import { Button } from './parts.js';
-import { Fixes, PointsSummary, Vetoes, applyTiers, problemText } from './programme.js';
+import { Fixes, OwnTargets, PointsSummary, Vetoes, applyTiers, problemText } from './programme.js';
 import { useEffect, useMemo, useState } from '../vendor/preact/hooks.js';
 
 // The first screen of articles renders at once; the rest follow in slices between frames, so a long
@@ -235,6 +235,7 @@ export function Inspection({ app, id }) {
     <${Fixes} app=${app} ctx=${ctx} />
     ${(bundle.sections || []).map((s) => html`<${Section} key=${s.code} app=${app} ctx=${ctx} section=${s} depth=${0} />`)}
     <${PointsSummary} app=${app} ctx=${ctx} />
+    <${OwnTargets} app=${app} ctx=${ctx} />
     <${SubmitPanel} app=${app} ctx=${ctx} />
   </main>`;
 }

@@ -46,7 +46,7 @@ export function PointsSummary({ app, ctx }) {
       class=${v.outcome === 'failed' ? 'banner error' : ''}>${t(`vetoOutcome_${v.outcome}`, { id: v.id, text: v.text })}</p>`)}
     <table class="table"><thead><tr><th scope="col">${t('indicator')}</th><th scope="col">${t('measured')}</th>
       <th scope="col">${t('nationalTarget')}</th><th scope="col">${t('ownTarget')}</th><th scope="col">${t('pointsShort')}</th></tr></thead>
-    <tbody>${summary.floors.map((f) => html`<tr key=${f.article} data-testid="floor" data-item=${f.article} data-met=${String(f.metNational)}>
+    <tbody>${summary.floors.map((f) => html`<tr key=${f.article} data-testid="floor" data-item=${f.article} data-met=${String(f.metNational)} data-met-own=${String(f.metOwn)}>
       <td>${f.article} ${f.title}</td><td>${f.measured}</td>
       <td>${f.op === '>=' ? '≥' : '≤'} ${f.national} ${mark(f.metNational)}</td>
       <td>${f.ownTarget === null ? '—' : html`${f.op === '>=' ? '≥' : '≤'} ${f.ownTarget} ${mark(f.metOwn)}`}</td>
@@ -122,5 +122,47 @@ export function Fixes({ app, ctx }) {
       <button type="button" class="btn" data-testid="term-xlsx" disabled=${busy !== null} onClick=${() => report('xlsx')}>${t('termReportXlsx')}</button>
     </div>
     ${error && html`<p class="warn-text" role="alert">${error}</p>`}
+  </section>`;
+}
+
+// MCH: the county sets its own indicator targets, never below the national values (online; the server refuses
+// a lower one with 422 below_national_target and says which).
+export function OwnTargets({ app, ctx }) {
+  const t = app.state.t;
+  const online = app.state.online.value;
+  const { inspection, mode } = ctx;
+  const mine = mode === 'points' && inspection.stage === 'self' && app.state.session.value?.user?.role === 'clinic';
+  const [rows, setRows] = useState(null);
+  const [draft, setDraft] = useState({});
+  const [problems, setProblems] = useState([]);
+  const [saved, setSaved] = useState(false);
+  const url = `/api/rounds/${inspection.roundId}/subjects/${inspection.facilityId}/targets`;
+  useEffect(() => {
+    if (!online || !mine) return;
+    app.api.get(url).then((r) => setRows(r.data), () => setRows(null));
+  }, [online, mine, inspection.id]);
+  if (!mine || !rows || rows.length === 0) return null;
+  async function save() {
+    setProblems([]);
+    setSaved(false);
+    const targets = Object.entries(draft).filter(([, v]) => v !== '').map(([article, v]) => ({ article, target: Number(v) }));
+    try {
+      setRows((await app.api.put(url, { targets })).data);
+      setDraft({});
+      setSaved(true);
+    } catch (err) {
+      setProblems(err.problem?.problems?.length ? err.problem.problems.map((p) => t(`ownTarget_${p.code}`, p.params)) : [problemText(t, err)]);
+    }
+  }
+  return html`<section class="section card" data-testid="own-targets"><h2>${t('ownTargetsTitle')}</h2>
+    <p class="muted">${t('ownTargetsHelp')}</p>
+    <table class="table"><thead><tr><th scope="col">${t('indicator')}</th><th scope="col">${t('ownTargetFloor')}</th><th scope="col">${t('ownTarget')}</th></tr></thead>
+    <tbody>${rows.map((r) => html`<tr key=${r.article} data-testid="own-target" data-item=${r.article}>
+      <td>${r.article} ${r.title}</td><td>${r.op === '>=' ? '≥' : '≤'} ${r.floor}</td>
+      <td><input type="number" inputmode="decimal" step="any" data-testid="own-target-input" aria-label=${`${t('ownTarget')} ${r.article}`}
+        value=${draft[r.article] ?? (r.target ?? '')} onInput=${(e) => setDraft({ ...draft, [r.article]: e.currentTarget.value })} /></td></tr>`)}</tbody></table>
+    <button type="button" class="btn primary" data-testid="own-targets-save" onClick=${save}>${t('save')}</button>
+    ${saved && html`<span class="ok-text" data-testid="own-targets-saved"> ${t('ownTargetsSaved')}</span>`}
+    ${problems.map((text, i) => html`<p key=${i} class="banner error" role="alert" data-testid="own-target-problem">${text}</p>`)}
   </section>`;
 }

@@ -123,13 +123,30 @@ def test_a_county_scores_offline_and_the_province_samples_and_names_it(
         page.click("[data-testid=sync-now]")
         wait_synced(page)
         page.wait_for_selector("[data-testid=photo][data-state=stored]", timeout=90_000)
-        # online: the points, the veto and the indicator floors beside the conclusion
+        # online: the county's own target may be above the national one, never below it
+        console.expected.append("status of 422 (Unprocessable")  # the refusal the journey asks for
+        own = page.locator("[data-testid=own-target][data-item='4.1'] [data-testid=own-target-input]")
+        own.fill("0.85")
+        page.click("[data-testid=own-targets-save]")
+        problem = page.locator("[data-testid=own-target-problem]")
+        problem.wait_for(timeout=LONG)
+        assert "低于国家目标值 0.9" in problem.inner_text()
+        own.fill("0.95")
+        page.click("[data-testid=own-targets-save]")
+        page.wait_for_selector("[data-testid=own-targets-saved]", timeout=LONG)
+        page.locator("[data-testid=own-targets]").scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "mch-own-targets.png"))
+        page.reload()
+        # the points, the veto and the indicator floors beside the conclusion
         summary = page.locator("[data-testid=points-summary]")
         summary.wait_for(timeout=LONG)
         # 565 article points + 4 indicators at target (60 + 50 + 50 + 40) + 182
         assert "947" in summary.locator("[data-testid=points-total]").inner_text()
         assert page.get_attribute("[data-testid=veto-outcome]", "data-outcome") == "passed"
         assert page.get_attribute("[data-testid=floor][data-item='4.1']", "data-met") == "true"
+        assert (
+            page.get_attribute("[data-testid=floor][data-item='4.1']", "data-met-own") == "false"
+        )  # 0.93 < 0.95
         page.click("[data-testid=submit-inspection]")
         page.wait_for_selector("[data-testid=submitted]", timeout=LONG)
         wait_synced(page)
