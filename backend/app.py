@@ -73,6 +73,8 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RoundOfficeController,
         SampleController,
     )
+    from backend.programme.kind_controllers import PROGRAMME_KIND_ROUTES
+    from backend.programme.logistics_controllers import LOGISTICS_ROUTES
     from backend.programme.stage_controllers import RoundStagesController, TeamDrawController
     from backend.registry.controllers import (
         FacilityAdminController,
@@ -80,6 +82,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RegionAdminController,
         RegionController,
     )
+    from backend.reports.term_controllers import TermReportController
     from backend.review.controllers import (
         ConclusionController,
         ReviewFacilityController,
@@ -120,6 +123,9 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RoundOfficeController,
         RankingController,
         ConflictResolveController,
+        *PROGRAMME_KIND_ROUTES,
+        *LOGISTICS_ROUTES,
+        TermReportController,
         PlanController,
         RoundImprovementController,
         *EXPORT_ROUTES,

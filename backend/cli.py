@@ -52,6 +52,7 @@ async def _migrate(settings: Settings) -> list[str]:
 
 async def _demo(settings: Settings, *, only_if_empty: bool) -> bool:
     from backend.demo import database_is_empty, load_demo
+    from backend.programme.demo import load_programme_demo
 
     await _migrate(settings)
     if not await database_is_empty():
@@ -59,7 +60,7 @@ async def _demo(settings: Settings, *, only_if_empty: bool) -> bool:
             return False
         print("the database is not empty; demo data is loaded only into an empty database", file=sys.stderr)
         raise SystemExit(1)
-    await load_demo()
+    await load_programme_demo(await load_demo())
     return True
 
 
@@ -70,7 +71,9 @@ def cmd_migrate(_: argparse.Namespace) -> None:
 
 def cmd_demo(_: argparse.Namespace) -> None:
     asyncio.run(_demo(_settings(), only_if_empty=False))
-    print("demo data loaded; accounts admin, office, inspector1..6, clinic1 (password: demo)")
+    print(
+        "demo data loaded; accounts admin, office, province, inspector1..6, clinic1, county1, school1 (password: demo)"
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -84,7 +87,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     asyncio.run(_migrate(settings))
     if args.demo and asyncio.run(_demo(settings, only_if_empty=True)):
         print(
-            "empty database: demo data loaded (accounts admin, office, inspector1..6, clinic1; password demo)"
+            "empty database: demo data loaded (accounts admin, office, province, inspector1..6, clinic1, county1, school1; password demo)"
         )
     host = args.host or settings.host
     port = args.port or settings.port

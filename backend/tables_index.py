@@ -9,7 +9,15 @@ from backend.audit.tables import AuditLog
 from backend.evidence.tables import EvidenceReview
 from backend.exports.tables import ExportJob
 from backend.inspections.tables import Application, Inspection, InspectionMember, Round
+from backend.programme.logistics_tables import (
+    AppraisalScore,
+    RoutineFix,
+    RoutineSchedule,
+    RoutineVisit,
+    SchoolStaff,
+)
 from backend.programme.tables import LateApplication, ReturnedOpinion, ReviewSample, RoundDeadline, TeamDraw
+from backend.programme.title_tables import ProgrammeTitle, SubjectTarget, TitleRecheck
 from backend.registry.tables import Facility, Region
 from backend.review.tables import ConfirmedConclusion, IncompleteSubmission
 from backend.standards.tables import StandardVersion
@@ -40,4 +48,12 @@ TABLES: tuple[type[Table], ...] = (
     RoundDeadline,
     LateApplication,
     TeamDraw,
+    SubjectTarget,
+    ProgrammeTitle,
+    TitleRecheck,
+    RoutineSchedule,
+    RoutineVisit,
+    RoutineFix,
+    SchoolStaff,
+    AppraisalScore,
 )

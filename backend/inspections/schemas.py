@@ -10,7 +10,8 @@ import msgspec
 
 Stage = Literal["self", "county", "city", "province"]
 InspectionStatus = Literal["draft", "in_progress", "submitted", "returned", "accepted"]
-Tier = Literal["basic", "recommended", "qualified"]
+# 基层行 tiers; "demonstration" is the MCH programme's title (backend/programme/kind_data/)
+Tier = Literal["basic", "recommended", "qualified", "demonstration"]
 ApplicationStatus = Literal["applied", "withdrawn", "accepted", "returned"]
 
 LongName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]

@@ -10,14 +10,15 @@
 from __future__ import annotations
 
 import calendar
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
 from uuid import UUID
 
 from backend.db import as_utc
 from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.guards import AuthUser
-from backend.inspections.tables import Application, Inspection
+from backend.inspections.tables import Application, Inspection, Round
+from backend.programme.kinds import kind_of, report_due_on, subject_fits
 from backend.programme.tables import ReviewSample
 from backend.registry.tables import Facility, Region
 from backend.review.tables import ConfirmedConclusion
@@ -34,7 +35,11 @@ KIND_NAMES: dict[str, tuple[str, ...]] = {
     "community_centre": ("社区卫生服务中心",),
     "village_clinic": ("村卫生室", "乡镇卫生院"),
     "community_station": ("社区卫生服务站", "社区卫生服务中心"),
+    # subjects of the other programme kinds (kinds.py): a county's programme, a school's canteen and shop
+    "county_programme": ("县（市、区）",),
+    "school": ("学校食堂", "学校小卖部"),
 }
+CHINA = timezone(timedelta(hours=8))  # plans set dates in China Standard Time
 Selection = Literal["all", "drawn", "not_drawn", "not_drawn_yet", "not_reviewed"]
 
 
@@ -58,7 +63,7 @@ async def fitting_standard(standard_id: str, facility_id: UUID) -> Standard:
     if facility is None:
         raise NotFound(f"facility {facility_id} does not exist", code="facility_not_found")
     names = {facility["kind"], *KIND_NAMES.get(facility["kind"], ())}
-    if not names & set(standard.facility_kinds):
+    if not subject_fits(standard, facility["kind"]) or not names & set(standard.facility_kinds):
         raise Unprocessable(
             f"standard {standard_id} ({standard.name}) is for {'、'.join(standard.facility_kinds)}; "
             f"{facility['name']} is a {'/'.join(KIND_NAMES.get(facility['kind'], (facility['kind'],)))}",
@@ -87,6 +92,7 @@ async def ensure_self_assessment_ran(facility_id: UUID, round_id: UUID, now: dat
         standard = await get_standard(standard_id=own["standard_version_id"])
     except NotFound:
         return  # nothing to read the rule from; the self-assessment's standard is checked where it is set
+    await ensure_reported_in_time(standard, round_id, now)
     months = standard.programme_settings.self_assessment_min_months
     if not months:
         return
@@ -98,6 +104,23 @@ async def ensure_self_assessment_ran(facility_id: UUID, round_id: UUID, now: dat
             f"applying: from {allowed_from.date()}",
             code="self_assessment_too_short",
             allowed_from=allowed_from.isoformat(),
+        )
+
+
+async def ensure_reported_in_time(standard: Standard, round_id: UUID, now: datetime | None = None) -> None:
+    """A kind with a report date (MCH: "8月5日前向市卫生计生委报送自评结果") takes applications until that day
+    (China Standard Time, the day of the plan) of the round's year."""
+    kind = kind_of(standard)
+    round_row = await Round.select(Round.year).where(Round.id == round_id).first()
+    if kind is None or round_row is None:
+        return
+    due = report_due_on(kind, round_row["year"])
+    today = (now or datetime.now(UTC)).astimezone(CHINA).date()
+    if due is not None and today > due:
+        raise Conflict(
+            f"the self-evaluation was due at the city by {due.isoformat()}; it is {today.isoformat()}",
+            code="report_overdue",
+            due_on=due.isoformat(),
         )
 
 

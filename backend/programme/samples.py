@@ -23,6 +23,7 @@ from backend.errors import BadRequest, Conflict, Forbidden, NotFound
 from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import round_by_id, round_visible
 from backend.inspections.tables import Application, Inspection
+from backend.programme.kinds import kind_of
 from backend.programme.rules import OPEN_APPLICATION, STAGES, concluded, sample_ratio, selection
 from backend.programme.sampling import draw
 from backend.programme.schemas import DrawnFacility, DrawSampleRequest, SampleOut, StratumOut
@@ -88,6 +89,15 @@ async def standard_of(row: dict[str, Any]) -> Standard | None:
         return await get_standard(standard_id=row["standard_id"])
     except NotFound:
         return None
+
+
+async def pooled_whole(rows: list[dict[str, Any]]) -> bool:
+    for row in rows:
+        standard = await standard_of(row)
+        kind = kind_of(standard) if standard is not None else None
+        if kind is not None and kind.sample_strata == "whole":
+            return True
+    return False
 
 
 async def _ensure_previous_stage_concluded(round_id: UUID, level: str, rows: list[dict[str, Any]]) -> None:
@@ -158,12 +168,15 @@ async def draw_sample(*, user: AuthUser, round_id: UUID, data: DrawSampleRequest
             code="nothing_to_draw",
         )
     seed = data.seed or secrets.token_hex(8)
+    # subjects that are counties are drawn from one pool over the region (kinds.py: sampleStrata)
+    whole = await pooled_whole(pool_rows)
     pools: dict[str, list[str]] = defaultdict(list)
     county_names: dict[str, str] = {}
     names: dict[str, str] = {}
     for row in pool_rows:
-        pools[str(row["county"])].append(str(row["facility"]))
-        county_names[str(row["county"])] = row["county_name"]
+        stratum = str(region["id"]) if whole else str(row["county"])
+        pools[stratum].append(str(row["facility"]))
+        county_names[stratum] = region["name"] if whole else row["county_name"]
         names[str(row["facility"])] = row["name"]
     strata = draw(pools, ratio, seed, county_names)
     stored = [

@@ -9,8 +9,12 @@ from uuid import UUID
 import msgspec
 
 RegionLevel = Literal["province", "city", "county"]
-FacilityKind = Literal["township_centre", "community_centre", "village_clinic", "community_station"]
-LicenceCategory = Literal["B", "C"]
+# a programme's subject (backend/programme/kind_data/): a health facility, a county's programme, a school
+FacilityKind = Literal[
+    "township_centre", "community_centre", "village_clinic", "community_station", "county_programme", "school"
+]
+# "-": not a medical institution (a county's programme, a school), no licence category
+LicenceCategory = Literal["B", "C", "-"]
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 LongName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]

@@ -20,10 +20,10 @@ class Region(Table, tablename="region"):
 class Facility(Table, tablename="facility"):
     id = UUID(primary_key=True)
     name = Varchar(length=200)
-    # township_centre | community_centre | village_clinic | community_station
+    # township_centre | community_centre | village_clinic | community_station | county_programme | school
     kind = Varchar(length=30)
     licence_number = Varchar(length=60, unique=True)
-    # 医疗机构执业许可证登记号分类代码: B or C
+    # 医疗机构执业许可证登记号分类代码: B or C; "-" for a subject that is no medical institution
     licence_category = Varchar(length=1)
     registered_first_name = Varchar(length=200)
     region = ForeignKey(Region, on_delete=OnDelete.restrict)

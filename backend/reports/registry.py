@@ -9,13 +9,17 @@ from __future__ import annotations
 from backend.reports.facility import facility_report
 from backend.reports.plan import improvement_plan
 from backend.reports.printable import Render
+from backend.reports.term import term_report
 
 PRINTABLES: dict[str, Render] = {
     "facility-report": facility_report,
     "improvement-plan": improvement_plan,
+    "term-report": term_report,
 }
 # fields of PrintableParams / ExportRequest each kind needs (400 missing_parameter otherwise)
 NEEDS: dict[str, tuple[str, ...]] = {
     "facility-report": ("facility_id", "round_id"),
     "improvement-plan": ("facility_id", "round_id"),
+    # subjectId (optional): one staff member's report
+    "term-report": ("facility_id", "round_id"),
 }

@@ -95,6 +95,9 @@ export function blockersOf(view, inspectionId, bundle, rater) {
   const blockers = [];
   const prerequisites = (bundle?.prerequisites || []).filter((p) => !isAnswered(answers.get(p.id)));
   if (prerequisites.length) blockers.push({ key: 'blockerPrereq', params: { items: prerequisites.map((p) => p.id).join('、') } });
+  // points mode: every one-vote veto item answered (the server's submit rule asks the same)
+  const vetoes = mode === 'points' ? (bundle?.vetoItems || []).filter((v) => !isAnswered(answers.get(v.id))) : [];
+  if (vetoes.length) blockers.push({ key: 'blockerVeto', params: { items: vetoes.map((v) => v.id).join('、') } });
   const articles = articlesOf(bundle);
   const unanswered = articles.filter((a) => !isAnswered(answers.get(answerItem(mode, rater, a.number))));
   if (unanswered.length) {

@@ -23,6 +23,14 @@ function AnswerButtons({ app, ctx, article, entry, itemCode }) {
       kind="grade pass" onClick=${() => choose(true)}>${t('pass')}<//>`);
     buttons.push(html`<${Button} testid="answer" value="fail" pressed=${current === false} disabled=${locked}
       kind="grade fail" onClick=${() => choose(false)}>${t('fail')}<//>`);
+  } else if (mode === 'points' && article.indicator) {
+    // an indicator's answer is the measured value; the engine scores it against the target
+    const { op, value, unit } = article.indicator;
+    buttons.push(html`<label class="points"><span>${t('indicatorMeasured', { op: op === '>=' ? '≥' : '≤', value, unit: unit === 'ratio' ? '' : (unit || '') })}</span>
+      <input type="number" inputmode="decimal" min="0" step="any" data-testid="answer" data-value="points"
+        aria-pressed=${String(typeof current === 'number')} disabled=${locked}
+        value=${typeof current === 'number' ? current : ''}
+        onChange=${(e) => e.currentTarget.value !== '' && choose(Number(e.currentTarget.value))} /></label>`);
   } else if (mode === 'points') {
     const max = article.points ?? 0;
     buttons.push(html`<label class="points"><span>${t('points', { max })}</span>

@@ -7,6 +7,7 @@ import {
 import { formatTime } from '../lib/format.js';
 import { Article, articleSig } from './article.js';
 import { Button } from './parts.js';
+import { Fixes, OwnTargets, PointsSummary, Vetoes, applyTiers, problemText } from './programme.js';
 import { useEffect, useMemo, useState } from '../vendor/preact/hooks.js';
 
 // The first screen of articles renders at once; the rest follow in slices between frames, so a long
@@ -86,14 +87,14 @@ function Apply({ app, ctx }) {
   useEffect(() => {
     if (online && mine) load();
   }, [online, inspection.id, mine]);
-  if (!mine) return null;
+  if (!mine || applyTiers(ctx.bundle).length === 0) return null;
   async function apply(tier) {
     setError(null);
     try {
       await app.api.post('/api/applications', { facilityId: inspection.facilityId, roundId: inspection.roundId, tier });
       await load();
     } catch (err) {
-      setError(err.problem?.allowedFrom ? `${err.message}（${t('allowedFrom')} ${err.problem.allowedFrom.slice(0, 10)}）` : err.message);
+      setError(err.problem?.allowedFrom ? `${err.message}（${t('allowedFrom')} ${err.problem.allowedFrom.slice(0, 10)}）` : problemText(t, err));
     }
   }
   const open = (apps || []).filter((a) => a.status === 'applied' || a.status === 'accepted');
@@ -102,8 +103,8 @@ function Apply({ app, ctx }) {
       ${t(`tier_${a.tier}`)} · ${t(`app_${a.status}`)}</p>`)}
     ${!online && html`<p class="muted">${t('applyOnline')}</p>`}
     ${online && open.length === 0 && html`<div class="row">
-      <button type="button" class="btn primary" data-testid="apply-basic" onClick=${() => apply('basic')}>${t('applyFor', { tier: t('tier_basic') })}</button>
-      <button type="button" class="btn" data-testid="apply-recommended" onClick=${() => apply('recommended')}>${t('applyFor', { tier: t('tier_recommended') })}</button>
+      ${applyTiers(ctx.bundle).map((tier, i) => html`<button type="button" key=${tier} class=${i === 0 ? 'btn primary' : 'btn'}
+        data-testid=${`apply-${tier}`} onClick=${() => apply(tier)}>${t(tier === 'demonstration' ? 'reportToCity' : 'applyFor', { tier: t(`tier_${tier}`) })}</button>`)}
     </div>`}
     ${error && html`<p class="banner error" role="alert">${error}</p>`}
   </section>`;
@@ -221,16 +222,20 @@ export function Inspection({ app, id }) {
         <span>${bundle.name}</span></p>
       <div class="progress-line"><span data-testid="progress">${t('answeredOf', { a: progress.answered, b: articleCount })}</span>
         <progress max=${articleCount || 1} value=${progress.answered} aria-label=${t('progress')}></progress></div>
-      ${mode === 'passfail' && html`<label class="field inline"><span>${t('rater')}</span>
+      ${mode === 'passfail' && raters.length > 0 && html`<label class="field inline"><span>${t('rater')}</span>
         <select data-testid="rater" value=${activeRater} onChange=${(e) => setRater(e.currentTarget.value)}>
           ${raters.map((r) => html`<option value=${r.code} key=${r.code}>${r.label}</option>`)}</select></label>`}
-      ${inspection.stage === 'self' && role === 'clinic' && html`<p><a class="btn small" href=${`#/plan/${id}`} data-testid="plan-link">${t('planTitle')}</a></p>`}
+      ${inspection.stage === 'self' && role === 'clinic' && mode === 'graded' && html`<p><a class="btn small" href=${`#/plan/${id}`} data-testid="plan-link">${t('planTitle')}</a></p>`}
     </header>
     <${Conflicts} app=${app} ctx=${ctx} conflicts=${conflicts} />
     <${Opinions} app=${app} ctx=${ctx} />
     <${Apply} app=${app} ctx=${ctx} />
     <${Prerequisites} app=${app} ctx=${ctx} />
+    <${Vetoes} app=${app} ctx=${ctx} />
+    <${Fixes} app=${app} ctx=${ctx} />
     ${(bundle.sections || []).map((s) => html`<${Section} key=${s.code} app=${app} ctx=${ctx} section=${s} depth=${0} />`)}
+    <${PointsSummary} app=${app} ctx=${ctx} />
+    <${OwnTargets} app=${app} ctx=${ctx} />
     <${SubmitPanel} app=${app} ctx=${ctx} />
   </main>`;
 }

@@ -467,6 +467,90 @@ MATRIX: dict[tuple[str, str], Row] = {
             f"/api/printables/facility-report?facilityId={ctx.facility(0)}&roundId={ctx.demo['round']}"
         ),
     ),
+    # programme kinds, subject targets, titles and re-checks (the demo data has 基层行 only: a township's
+    # programme sets no targets and names no title, 409; no title exists, 404; a city office names none, 403)
+    ("GET", "/api/programme-kinds"): Row(SIGNED_IN, "/api/programme-kinds"),
+    ("GET", "/api/rounds/{round_id:uuid}/subjects/{facility_id:uuid}/targets"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/subjects/{ctx.facility(0)}/targets",
+    ),
+    ("PUT", "/api/rounds/{round_id:uuid}/subjects/{facility_id:uuid}/targets"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/subjects/{ctx.facility(0)}/targets",
+        lambda ctx, role: {"targets": []},
+        ok=frozenset({409}),
+    ),
+    ("GET", "/api/titles"): Row(allow("admin", "office"), "/api/titles"),
+    ("POST", "/api/rounds/{round_id:uuid}/titles"): Row(
+        allow("admin", "office"),
+        lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/titles",
+        lambda ctx, role: {"facilityId": ctx.facility(0)},
+        ok=frozenset({403, 409}),
+    ),
+    ("POST", "/api/titles/{title_id:uuid}/rechecks"): Row(
+        allow("admin", "office"),
+        f"/api/titles/{UNKNOWN}/rechecks",
+        lambda ctx, role: {"roundId": str(ctx.round2)},
+        ok=frozenset({403, 404}),
+    ),
+    ("POST", "/api/rechecks/{recheck_id:uuid}/decision"): Row(
+        allow("admin", "office"),
+        f"/api/rechecks/{UNKNOWN}/decision",
+        lambda ctx, role: {},
+        ok=frozenset({403, 404}),
+    ),
+    # school logistics: the demo's 基层行 facility is no school (422 / 409), has no schedule (404); no staff exists
+    ("POST", "/api/schools/{facility_id:uuid}/rounds/{round_id:uuid}/schedule"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/schools/{ctx.facility(0)}/rounds/{ctx.demo['round']}/schedule",
+        lambda ctx, role: {
+            "standardVersionId": "school-canteen-logistics-2010",
+            "everyDays": 7,
+            "startsOn": "2027-09-01",
+            "endsOn": "2027-09-29",
+        },
+        ok=frozenset({422}),
+    ),
+    ("GET", "/api/schools/{facility_id:uuid}/rounds/{round_id:uuid}/schedule"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/schools/{ctx.facility(0)}/rounds/{ctx.demo['round']}/schedule",
+        ok=frozenset({404}),
+    ),
+    ("GET", "/api/schools/{facility_id:uuid}/rounds/{round_id:uuid}/fixes"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/schools/{ctx.facility(0)}/rounds/{ctx.demo['round']}/fixes",
+        ok=frozenset({404}),
+    ),
+    ("GET", "/api/schools/{facility_id:uuid}/rounds/{round_id:uuid}/term-report.xlsx"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/schools/{ctx.facility(0)}/rounds/{ctx.demo['round']}/term-report.xlsx",
+        ok=frozenset({404}),
+    ),
+    ("GET", "/api/schools/{facility_id:uuid}/staff"): Row(
+        allow("admin", "office", "clinic"), lambda ctx, role: f"/api/schools/{ctx.facility(0)}/staff"
+    ),
+    ("POST", "/api/schools/{facility_id:uuid}/staff"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/schools/{ctx.facility(0)}/staff",
+        lambda ctx, role: {"name": "王师傅", "post": "canteen"},
+        ok=frozenset({409}),
+    ),
+    ("GET", "/api/staff/{staff_id:uuid}/rounds/{round_id:uuid}/appraisal"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/staff/{UNKNOWN}/rounds/{ctx.demo['round']}/appraisal",
+        ok=frozenset({404}),
+    ),
+    ("POST", "/api/staff/{staff_id:uuid}/rounds/{round_id:uuid}/appraisal/scores"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/staff/{UNKNOWN}/rounds/{ctx.demo['round']}/appraisal/scores",
+        lambda ctx, role: {"rater": "students", "raterName": "x", "score": 80},
+        ok=frozenset({404}),
+    ),
+    ("GET", "/api/inspections/{inspection_id:uuid}/points-summary"): Row(
+        SIGNED_IN,
+        lambda ctx, role: _own_inspection(ctx, role) + "/points-summary",
+        ok=frozenset({409}),
+    ),
 }
 
 
@@ -780,6 +864,49 @@ SCOPE_CASES: list[ScopeCase] = [
         "clinic1",
         "GET",
         lambda c: f"/api/inspections/{UNKNOWN}",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    # a school's logistics: another facility's staff and schedule are out of scope
+    ("clinic1", "GET", lambda c: f"/api/schools/{c.facility(1)}/staff", None, 403, "out_of_scope"),
+    (
+        "office",
+        "GET",
+        lambda c: f"/api/schools/{c.facility(6)}/rounds/{c.demo['round']}/schedule",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    # titles: a city office names and re-checks nothing (the province does)
+    (
+        "office",
+        "POST",
+        lambda c: f"/api/rounds/{c.demo['round']}/titles",
+        lambda c: {"facilityId": c.facility(0)},
+        403,
+        "stage_above_scope",
+    ),
+    (
+        "office",
+        "POST",
+        lambda c: f"/api/titles/{UNKNOWN}/rechecks",
+        lambda c: {"roundId": str(c.round2)},
+        403,
+        "stage_above_scope",
+    ),
+    (
+        "office",
+        "GET",
+        lambda c: f"/api/rounds/{c.demo['round']}/subjects/{c.facility(6)}/targets",
+        None,
+        403,
+        "out_of_scope",
+    ),
+    (
+        "clinic1",
+        "GET",
+        lambda c: f"/api/rounds/{c.demo['round']}/subjects/{c.facility(1)}/targets",
         None,
         403,
         "out_of_scope",

@@ -19,24 +19,30 @@ function ReturnForm({ t, onSubmit, testid, labels = ['returnWithOpinion', 'opini
 
 export { ReturnForm };
 
-function Samples({ app, roundId }) {
+function Samples({ app, roundId, tiers }) {
   const t = app.state.t;
   const lang = app.state.lang.value;
   const samples = useApi(app, `/api/rounds/${roundId}/samples`);
   const [error, setError] = useState(null);
   const [seed, setSeed] = useState('');
+  const [chosen, setTier] = useState(null);
+  // the tiers applied for at this round (基层行: basic first; MCH: demonstration)
+  const tier = chosen && tiers.includes(chosen) ? chosen : tiers[0] || 'basic';
   async function draw(level) {
     setError(null);
     try {
-      await app.api.post(`/api/rounds/${roundId}/samples`, { level, tier: 'basic', ...(seed ? { seed } : {}) });
+      await app.api.post(`/api/rounds/${roundId}/samples`, { level, tier, ...(seed ? { seed } : {}) });
       samples.reload();
     } catch (err) {
       setError(err.message);
     }
   }
   return html`<section class="card" data-testid="samples"><h2>${t('sampling')}</h2>
-    <p class="muted">${t('samplingRule')}</p>
+    <p class="muted">${t(tier === 'demonstration' ? 'samplingRuleMch' : 'samplingRule')}</p>
     <div class="row">
+      ${tiers.length > 1 && html`<label class="field inline"><span>${t('tier')}</span>
+        <select data-testid="sample-tier" value=${tier} onChange=${(e) => setTier(e.currentTarget.value)}>
+          ${tiers.map((code) => html`<option value=${code} key=${code}>${t(`tier_${code}`)}</option>`)}</select></label>`}
       <label class="field inline"><span>${t('seed')}</span><input value=${seed} onInput=${(e) => setSeed(e.currentTarget.value)} placeholder=${t('seedAuto')} /></label>
       <button type="button" class="btn primary" data-testid="draw-city" onClick=${() => draw('city')}>${t('drawCity')}</button>
       <button type="button" class="btn primary" data-testid="draw-province" onClick=${() => draw('province')}>${t('drawProvince')}</button>
@@ -92,6 +98,6 @@ export function Applications({ app, roundId }) {
             onSubmit=${(opinion) => decide(a.id, { status: 'returned', opinion })} />`}
           <a class="btn small" href=${`#/office/report/${a.facilityId}/${roundId}`} data-testid="application-report">${t('report')}</a></td></tr>`)}</tbody></table>`}
     </section>
-    <${Samples} app=${app} roundId=${roundId} />
+    <${Samples} app=${app} roundId=${roundId} tiers=${[...new Set((apps.data || []).map((a) => a.tier))].sort((a, b) => (a === 'basic' ? -1 : b === 'basic' ? 1 : 0))} />
   </section>`;
 }

@@ -12,8 +12,9 @@ import { Rankings } from './rankings.js';
 import { Reconcile } from './reconcile.js';
 import { Report } from './report.js';
 import { Stages } from './stages.js';
+import { Titles } from './titles.js';
 
-const TABS = ['dashboard', 'stages', 'applications', 'reconcile', 'conflicts', 'evidence', 'rankings', 'improvement', 'exports'];
+const TABS = ['dashboard', 'stages', 'applications', 'titles', 'reconcile', 'conflicts', 'evidence', 'rankings', 'improvement', 'exports'];
 
 export function Office({ app, route }) {
   const t = app.state.t;
@@ -43,6 +44,7 @@ export function Office({ app, route }) {
       dashboard: html`<${Dashboard} ...${props} />`,
       stages: html`<${Stages} ...${props} />`,
       applications: html`<${Applications} ...${props} />`,
+      titles: html`<${Titles} ...${props} />`,
       reconcile: html`<${Reconcile} ...${props} />`,
       conflicts: html`<${Conflicts} ...${props} />`,
       rankings: html`<${Rankings} ...${props} />`,

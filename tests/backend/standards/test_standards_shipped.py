@@ -20,7 +20,13 @@ P_ALL = {"P1": True, "P2": True, "P3": True}
 
 
 def test_the_four_standards_are_shipped() -> None:
-    assert shipped_names() == ("community-2018", "mch-1000", "school-canteen-checklist", "township-2018")
+    assert shipped_names() == (
+        "community-2018",
+        "mch-1000",
+        "school-canteen-checklist",
+        "school-canteen-routine",
+        "township-2018",
+    )
 
 
 @pytest.mark.parametrize("name", shipped_names())

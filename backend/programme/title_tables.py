@@ -1,0 +1,71 @@
+"""Records of programmes whose subject earns a title (MCH demonstration counties, seed 001): the county's own
+indicator targets, the title with its validity, and its unannounced re-checks. Owned by ``mch.py``."""
+
+from __future__ import annotations
+
+from piccolo.columns import UUID, Date, DoublePrecision, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from backend.accounts.tables import User
+from backend.inspections.tables import Inspection, Round
+from backend.registry.tables import Facility
+from backend.review.tables import ConfirmedConclusion
+
+
+class SubjectTarget(Table, tablename="subject_target"):
+    """A target the subject set for itself on an indicator article at a round ("各县(区)制订的标准"), never below
+    the standard's national value. One per (facility, round, article): setting it again replaces it."""
+
+    id = UUID(primary_key=True)
+    facility = ForeignKey(Facility, on_delete=OnDelete.restrict)
+    round = ForeignKey(Round, on_delete=OnDelete.restrict)
+    standard_version_id = Varchar(length=120)
+    article = Varchar(length=40)
+    target = DoublePrecision()
+    set_by = ForeignKey(User, on_delete=OnDelete.restrict)
+    set_at = Timestamptz(default=TimestamptzNow())
+
+
+class ProgrammeTitle(Table, tablename="programme_title"):
+    """A title a subject was named with (示范县), valid from ``named_on`` to ``valid_until``.
+    status: named | fix_required (a re-check failed; fix by ``fix_due_on``) | revoked (the fix failed)."""
+
+    id = UUID(primary_key=True)
+    facility = ForeignKey(Facility, on_delete=OnDelete.restrict)
+    round = ForeignKey(Round, on_delete=OnDelete.restrict)
+    kind = Varchar(length=40)
+    tier = Varchar(length=60)
+    tier_label = Varchar(length=200)
+    standard_version_id = Varchar(length=120)
+    # the signed conclusion it rests on (the province's, or the city's for a county not drawn)
+    conclusion = ForeignKey(ConfirmedConclusion, on_delete=OnDelete.restrict)
+    # standard: the conclusion reached the tier; province: the province decided where no threshold exists
+    decided_by = Varchar(length=20)
+    reason = Text(default="")
+    named_on = Date()
+    valid_until = Date()
+    status = Varchar(length=20, default="named")
+    fix_due_on = Date(null=True, default=None)
+    revoked_on = Date(null=True, default=None)
+    named_by = ForeignKey(User, on_delete=OnDelete.restrict)
+    named_at = Timestamptz(default=TimestamptzNow())
+
+
+class TitleRecheck(Table, tablename="title_recheck"):
+    """An unannounced re-check (不定期抽查) of a named subject: a review inspection opened without an application.
+    outcome: open | passed | failed."""
+
+    id = UUID(primary_key=True)
+    title = ForeignKey(ProgrammeTitle, on_delete=OnDelete.restrict)
+    inspection = ForeignKey(Inspection, on_delete=OnDelete.restrict)
+    # the title's status when the re-check opened: named (a routine re-check) or fix_required (checks the fix)
+    checks = Varchar(length=20)
+    outcome = Varchar(length=10, default="open")
+    decided_by = Varchar(length=20, null=True, default=None)
+    reason = Text(default="")
+    fix_due_on = Date(null=True, default=None)
+    opened_by = ForeignKey(User, on_delete=OnDelete.restrict)
+    opened_at = Timestamptz(default=TimestamptzNow())
+    decided_at = Timestamptz(null=True, default=None)

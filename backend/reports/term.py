@@ -1,0 +1,182 @@
+"""The school's term report (学期后勤服务报告, seed 004): routine visits, fixes of critical items and the staff
+appraisal, per school or per staff member (``subjectId``). The printable page and its PDF go through the shared
+printable path (``term-report`` in ``registry.py``); the same rows as an XLSX workbook from ``term_xlsx``.
+Every label is said from the vocabulary (``programmes.json``) in the reader's language."""
+
+from __future__ import annotations
+
+import io
+from uuid import UUID
+
+import anyio
+import xlsxwriter
+
+from backend.errors import BadRequest
+from backend.guards import AuthUser
+from backend.inspections.rounds import round_by_id
+from backend.inspections.scope import ensure_facility_visible
+from backend.programme.logistics import list_fixes, term_data
+from backend.programme.logistics_schemas import AppraisalOut, FixOut, VisitOut
+from backend.programme.logistics_tables import RoutineSchedule
+from backend.registry.tables import Facility
+from backend.reports.printable import Printable, PrintableParams, esc
+from backend.vocabulary import say
+from media.storage import Storage
+
+LANG = "zh"
+
+
+def _fix_state(fix: FixOut, lang: str) -> str:
+    if fix.status == "closed":
+        return say("fixState_closed", lang, day=fix.closed_on)
+    if fix.passed_without_photo:
+        return say("fixState_passed_without_photo", lang)
+    return say("fixState_overdue" if fix.overdue else "fixState_open", lang)
+
+
+def _staff_rows(appraisals: list[AppraisalOut], lang: str) -> list[list[object]]:
+    rows: list[list[object]] = []
+    for a in appraisals:
+        row: list[object] = [a.name, say(f"post_{a.post}", lang)]
+        row += [r.score if r.score is not None else "—" for r in a.raters]
+        row.append(
+            a.combined
+            if a.combined is not None
+            else say("termMissing", lang, raters="、".join(r.label for r in a.raters if r.score is None))
+        )
+        rows.append(row)
+    return rows
+
+
+def _staff_header(appraisals: list[AppraisalOut], lang: str) -> list[str]:
+    raters = appraisals[0].raters if appraisals else []
+    return [
+        say("termStaffName", lang),
+        say("termStaffPost", lang),
+        *[f"{r.label} {r.weight:.0%}" for r in raters],
+        say("termCombined", lang),
+    ]
+
+
+def _visit_rows(visits: list[VisitOut]) -> list[list[object]]:
+    return [
+        [str(v.due_on), v.status, f"{v.passed}/{v.applicable}", "、".join(v.critical_failed) or "—"]
+        for v in visits
+    ]
+
+
+def _table(header: list[str], rows: list[list[object]]) -> str:
+    head = "".join(f"<th>{esc(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="report-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+async def _gather(
+    user: AuthUser, facility_id: UUID, round_id: UUID, staff_id: UUID | None
+) -> tuple[str, str, int, list[VisitOut], list[FixOut], list[AppraisalOut]]:
+    await ensure_facility_visible(user, facility_id)
+    school = await Facility.select(Facility.name).where(Facility.id == facility_id).first()
+    round_row = await round_by_id(round_id)
+    fixes = await list_fixes(user=user, facility_id=facility_id, round_id=round_id)
+    standard, visits, appraisals = await term_data(facility_id, round_id, staff_id)
+    del standard
+    schedule = (
+        await RoutineSchedule.select(RoutineSchedule.every_days)
+        .where((RoutineSchedule.facility == facility_id) & (RoutineSchedule.round == round_id))
+        .first()
+    )
+    every = schedule["every_days"] if schedule else 0
+    return school["name"] if school else "", round_row["name"], every, visits, fixes, appraisals
+
+
+async def term_report(user: AuthUser, params: PrintableParams, storage: Storage) -> Printable:
+    del storage  # no pictures: the fixes name their photos, the photos stay with the visits
+    if params.facility_id is None or params.round_id is None:
+        raise BadRequest("a term report needs facilityId and roundId", code="missing_parameter")
+    school, round_name, every, visits, fixes, appraisals = await _gather(
+        user, params.facility_id, params.round_id, params.subject_id
+    )
+    lang = LANG
+    if params.subject_id is not None:
+        title = say("termStaffReportTitle", lang, name=appraisals[0].name)
+        filename = f"term-staff-{params.subject_id}"
+    else:
+        title = say("termReportTitle", lang)
+        filename = f"term-report-{params.facility_id}"
+    parts = [
+        '<div class="report term-report">',
+        f"<h1>{esc(title)}<small>{esc(school)} · {esc(round_name)}</small></h1>",
+        f'<section class="report-section"><h2>{esc(say("termVisits", lang, every=every, n=len(visits)))}</h2>',
+        _table(
+            [
+                say("termVisitDay", lang),
+                say("termVisitStatus", lang),
+                say("termPassed", lang),
+                say("termCriticalFailed", lang),
+            ],
+            _visit_rows(visits),
+        ),
+        "</section>",
+        f'<section class="report-section"><h2>{esc(say("termFixes", lang))}</h2>',
+        _table(
+            [
+                say("termFixArticle", lang),
+                say("termFixRaised", lang),
+                say("termFixDue", lang),
+                say("termFixState", lang),
+            ],
+            [[f"{f.article} {f.title}", f.raised_on, f.due_on, _fix_state(f, lang)] for f in fixes],
+        ),
+        "</section>",
+        f'<section class="report-section"><h2>{esc(say("termStaff", lang))}</h2>',
+        _table(_staff_header(appraisals, lang), _staff_rows(appraisals, lang))
+        if appraisals
+        else f'<p class="muted">{esc(say("termNoStaff", lang))}</p>',
+        "</section></div>",
+    ]
+    return Printable(title=f"{title} · {school}", filename=filename, body="".join(parts))
+
+
+def _workbook(
+    sheets: list[tuple[str, list[str], list[list[object]]]],
+) -> bytes:
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    bold = book.add_format({"bold": True})
+    for name, header, rows in sheets:
+        sheet = book.add_worksheet(name)
+        sheet.write_row(0, 0, header, bold)
+        for index, row in enumerate(rows, start=1):
+            sheet.write_row(index, 0, [c if isinstance(c, int | float) else str(c) for c in row])
+    book.close()
+    return buffer.getvalue()
+
+
+async def term_xlsx(*, user: AuthUser, facility_id: UUID, round_id: UUID, staff_id: UUID | None) -> bytes:
+    """The term report as a workbook: visits, fixes, staff appraisal (one sheet each)."""
+    _, _, _, visits, fixes, appraisals = await _gather(user, facility_id, round_id, staff_id)
+    lang = LANG
+    sheets: list[tuple[str, list[str], list[list[object]]]] = [
+        (
+            say("termVisitDay", lang),
+            [
+                say("termVisitDay", lang),
+                say("termVisitStatus", lang),
+                say("termPassed", lang),
+                say("termCriticalFailed", lang),
+            ],
+            _visit_rows(visits),
+        ),
+        (
+            say("termFixes", lang),
+            [
+                say("termFixArticle", lang),
+                say("termFixRaised", lang),
+                say("termFixDue", lang),
+                say("termFixState", lang),
+            ],
+            [[f"{f.article} {f.title}", str(f.raised_on), str(f.due_on), _fix_state(f, lang)] for f in fixes],
+        ),
+        (say("termCombined", lang), _staff_header(appraisals, lang), _staff_rows(appraisals, lang)),
+    ]
+    return await anyio.to_thread.run_sync(_workbook, sheets)

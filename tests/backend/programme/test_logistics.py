@@ -1,0 +1,293 @@
+"""School logistics (seed 004) on the shared machinery: the routine schedule, a failed critical item → a fix with
+a deadline → closed only by a later visit's photo of the fix, the appraisal weights, the term report."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+import httpx
+import openpyxl
+import pytest
+
+from backend.inspections.tables import Inspection, Round
+from backend.programme.demo import CANTEEN_STANDARD, MCH_STANDARD, ROUTINE_STANDARD, load_programme_demo
+from backend.programme.logistics import visit_days
+from backend.programme.logistics_tables import RoutineFix, RoutineVisit
+from backend.standards import combine_raters, load_shipped
+from backend.standards.schemas import WeightedScoring
+from sync.tables import Photo
+from tests.backend.programme.support import TOWNSHIP
+from tests.backend.review.test_conclusions import put_answers, set_status
+from tests.conftest import login
+
+CANTEEN = [f"1.{n}" for n in range(1, 12)]
+SHOP = [f"2.{n}" for n in range(1, 8)]
+START = date(2027, 9, 1)
+
+
+@pytest.fixture
+async def school(demo: dict[str, Any]) -> dict[str, Any]:
+    """The demo school (its demo schedule is at the demo's term) with a term of its own for these tests."""
+    ids = {**demo, **await load_programme_demo(demo)}
+    term = Round(name="2027年秋季学期", year=2027, region=demo["counties"][0])
+    await term.save()
+    return {**ids, "school_round": term.id}
+
+
+def _url(school: dict[str, Any], tail: str) -> str:
+    return f"/api/schools/{school['school']}/rounds/{school['school_round']}/{tail}"
+
+
+async def _schedule(
+    client: httpx.AsyncClient, headers: dict[str, str], school: dict[str, Any], **extra: Any
+) -> httpx.Response:
+    body = {
+        "standardVersionId": ROUTINE_STANDARD,
+        "everyDays": 7,
+        "startsOn": "2027-09-01",
+        "endsOn": "2027-09-29",
+    }
+    return await client.post(_url(school, "schedule"), headers=headers, json={**body, **extra})
+
+
+def test_visit_days_recur_on_the_schedule() -> None:
+    assert visit_days(START, date(2027, 9, 29), 7) == [START + timedelta(days=7 * n) for n in range(5)]
+    assert visit_days(START, START, 1) == [START]
+    assert visit_days(START, date(2027, 9, 3), 1) == [START, date(2027, 9, 2), date(2027, 9, 3)]
+
+
+def test_the_appraisal_weights_are_the_seeds() -> None:
+    standard = load_shipped("school-canteen-checklist")
+    assert isinstance(standard.scoring, WeightedScoring)
+    total, terms = combine_raters(
+        standard.scoring,
+        {"duty_officer": 100, "students": 80, "class_teachers": 60, "student_representatives": 90},
+    )
+    assert round(total, 6) == 88.0
+    assert {t.code: t.weight for t in terms} == {
+        "duty_officer": 0.4,
+        "students": 0.15,
+        "class_teachers": 0.15,
+        "student_representatives": 0.3,
+    }
+
+
+async def test_the_schedule_opens_one_inspection_per_visit_day(
+    client: httpx.AsyncClient, school: dict[str, Any]
+) -> None:
+    duty = await login(client, "school1")
+    admin = await login(client, "admin")
+    huge = await _schedule(client, duty, school, startsOn="0001-01-01", endsOn="9999-12-31", everyDays=1)
+    assert huge.status_code == 400, huge.text
+    assert huge.json()["code"] == "too_many_visits"
+    refused = await _schedule(client, duty, school, endsOn="2027-08-01")
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["code"] == "bad_dates"
+    for standard in (TOWNSHIP, MCH_STANDARD):
+        wrong = await _schedule(client, duty, school, standardVersionId=standard)
+        assert wrong.status_code == 422, wrong.text
+        assert wrong.json()["code"] == "standard_does_not_fit"
+    # the weighted appraisal standard is no routine checklist: the duty officer alone cannot complete it
+    weighted = await _schedule(client, duty, school, standardVersionId=CANTEEN_STANDARD)
+    assert weighted.status_code == 409
+    assert weighted.json()["code"] == "not_a_routine_checklist"
+    made = await _schedule(client, duty, school)
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert [v["dueOn"] for v in body["visits"]] == [str(START + timedelta(days=7 * n)) for n in range(5)]
+    assert {v["status"] for v in body["visits"]} == {"draft"}
+    ids = [UUID(v["inspectionId"]) for v in body["visits"]]
+    rows = await Inspection.select().where(Inspection.id.is_in(ids))
+    assert {(r["stage"], r["facility"], r["standard_version_id"]) for r in rows} == {
+        ("self", school["school"], ROUTINE_STANDARD)
+    }
+    again = await _schedule(client, admin, school)
+    assert again.status_code == 409
+    assert again.json()["code"] == "duplicate_schedule"
+    # the duty officer's phone lists the visits (the school's own inspections)
+    listed = (await client.get("/api/assignments", headers=duty)).json()
+    assert set(ids) <= {UUID(a["inspectionId"]) for a in listed}
+    # another school's account (a clinic) sees nothing of it
+    assert (
+        await client.get(_url(school, "schedule"), headers=await login(client, "clinic1"))
+    ).status_code == 403
+
+
+async def _visit(
+    inspection: UUID, fails: tuple[str, ...] = (), photos: tuple[str, ...] = (), submit: bool = True
+) -> None:
+    answers = {n: n not in fails for n in [*CANTEEN, *SHOP]}
+    await put_answers(inspection, answers)
+    for item in photos:
+        data = uuid.uuid4().hex
+        await Photo.insert(
+            Photo(
+                id=uuid.uuid4(),
+                inspection_id=inspection,
+                item_code=item,
+                sha256=data * 2,
+                size=100,
+                mime="image/jpeg",
+            )
+        )
+    if submit:
+        await set_status(inspection, "submitted")
+
+
+async def _visits(client: httpx.AsyncClient, school: dict[str, Any]) -> list[UUID]:
+    made = await _schedule(client, await login(client, "school1"), school)
+    return [UUID(v["inspectionId"]) for v in made.json()["visits"]]
+
+
+async def test_a_failed_critical_item_raises_a_fix_closed_only_with_a_photo(
+    client: httpx.AsyncClient, school: dict[str, Any]
+) -> None:
+    visits = await _visits(client, school)
+    duty = await login(client, "school1")
+    await _visit(visits[0], fails=("1.3", "1.5"))  # 1.3 食具天天消毒 is critical, 1.5 is not
+    fixes = (await client.get(_url(school, "fixes"), headers=duty)).json()
+    assert [(f["article"], f["status"], f["raisedOn"], f["dueOn"]) for f in fixes] == [
+        ("1.3", "open", "2027-09-01", "2027-09-04")
+    ]
+    assert fixes[0]["title"] == "食具天天消毒"
+    assert fixes[0]["overdue"] is False
+    # a later visit passes it without a photo: still open
+    await _visit(visits[1])
+    fixes = (await client.get(_url(school, "fixes"), headers=duty)).json()
+    assert fixes[0]["status"] == "open"
+    assert fixes[0]["passedWithoutPhoto"] is True
+    # a draft visit with the photo does not count until submitted
+    await _visit(visits[2], photos=("1.3",), submit=False)
+    assert (await client.get(_url(school, "fixes"), headers=duty)).json()[0]["status"] == "open"
+    await set_status(visits[2], "submitted")
+    fixes = (await client.get(_url(school, "fixes"), headers=duty)).json()
+    assert fixes[0]["status"] == "closed"
+    assert fixes[0]["closedOn"] == "2027-09-15"
+    photo = await Photo.select(Photo.id).where(Photo.inspection_id == visits[2]).first()
+    assert photo is not None
+    assert fixes[0]["closingPhotoId"] == str(photo["id"])
+    assert fixes[0]["closingInspectionId"] == str(visits[2])
+    assert await RoutineFix.count() == 1  # reading again raises nothing twice
+    schedule = (await client.get(_url(school, "schedule"), headers=duty)).json()
+    assert [(v["passed"], v["applicable"], v["criticalFailed"]) for v in schedule["visits"][:3]] == [
+        (16, 18, ["1.3"]),
+        (18, 18, []),
+        (18, 18, []),
+    ]
+
+
+async def test_an_open_fix_past_its_day_is_overdue(client: httpx.AsyncClient, school: dict[str, Any]) -> None:
+    visits = await _visits(client, school)
+    await _visit(visits[0], fails=("2.4",))
+    duty = await login(client, "school1")
+    await client.get(_url(school, "fixes"), headers=duty)
+    await RoutineFix.update({RoutineFix.due_on: date.today() - timedelta(days=2)}).where(
+        RoutineFix.article == "2.4"
+    )
+    fixes = (await client.get(_url(school, "fixes"), headers=duty)).json()
+    assert fixes[0]["overdue"] is True
+    assert fixes[0]["status"] == "open"
+
+
+async def _staff(
+    client: httpx.AsyncClient, headers: dict[str, str], school: dict[str, Any], name: str, post: str
+) -> str:
+    made = await client.post(
+        f"/api/schools/{school['school']}/staff", headers=headers, json={"name": name, "post": post}
+    )
+    assert made.status_code == 201, made.text
+    return str(made.json()["id"])
+
+
+async def test_the_appraisal_weighs_several_raters_per_staff_member(
+    client: httpx.AsyncClient, school: dict[str, Any]
+) -> None:
+    visits = await _visits(client, school)
+    duty = await login(client, "school1")
+    cook = await _staff(client, duty, school, "赵师傅", "canteen")
+    clerk = await _staff(client, duty, school, "钱阿姨", "shop")
+    dup = await client.post(
+        f"/api/schools/{school['school']}/staff", headers=duty, json={"name": "赵师傅", "post": "shop"}
+    )
+    assert dup.status_code == 409
+    await _visit(visits[0], fails=("1.3",))
+    await _visit(visits[1])
+    await _visit(visits[2])
+    url = f"/api/staff/{cook}/rounds/{school['school_round']}/appraisal"
+    empty = (await client.get(url, headers=duty)).json()
+    assert empty["combined"] is None
+    assert empty["missing"] == ["students", "class_teachers", "student_representatives"]
+    duty_score = {r["rater"]: r for r in empty["raters"]}["duty_officer"]
+    assert duty_score["score"] == round(32 / 33 * 100, 2)  # 11 canteen items × 3 visits, one failed
+    assert duty_score["count"] == 3
+    for rater, name, score in [
+        ("students", "初一(1)班生活委员", 80),
+        ("students", "初一(2)班生活委员", 90),
+        ("class_teachers", "张老师", 70),
+        ("student_representatives", "学生代表", 90),
+    ]:
+        given = await client.post(
+            url + "/scores", headers=duty, json={"rater": rater, "raterName": name, "score": score}
+        )
+        assert given.status_code == 201, given.text
+    body = (await client.get(url, headers=duty)).json()
+    raters = {r["rater"]: r for r in body["raters"]}
+    assert raters["students"]["score"] == 85.0
+    assert raters["students"]["count"] == 2
+    assert body["combined"] == round(0.4 * round(32 / 33 * 100, 2) + 0.15 * 85 + 0.15 * 70 + 0.3 * 90, 2)
+    for bad, code, status in [
+        ({"rater": "duty_officer", "raterName": "x", "score": 90}, "rater_from_routine", 409),
+        ({"rater": "parents", "raterName": "x", "score": 90}, "unknown_rater", 400),
+    ]:
+        refused = await client.post(url + "/scores", headers=duty, json=bad)
+        assert refused.status_code == status
+        assert refused.json()["code"] == code
+    assert (
+        await client.post(
+            url + "/scores", headers=duty, json={"rater": "students", "raterName": "x", "score": 120}
+        )
+    ).status_code == 400
+    # the shop clerk: every shop item passed at the visits → the duty officer gives 100; the seed's 100/80/60/90
+    shop = f"/api/staff/{clerk}/rounds/{school['school_round']}/appraisal"
+    for rater, score in [("students", 80), ("class_teachers", 60), ("student_representatives", 90)]:
+        await client.post(
+            shop + "/scores", headers=duty, json={"rater": rater, "raterName": "评分人", "score": score}
+        )
+    assert (await client.get(shop, headers=duty)).json()["combined"] == 88.0
+
+
+async def test_the_term_report_per_school_and_per_staff_member(
+    client: httpx.AsyncClient, school: dict[str, Any]
+) -> None:
+    visits = await _visits(client, school)
+    duty = await login(client, "school1")
+    cook = await _staff(client, duty, school, "赵师傅", "canteen")
+    await _visit(visits[0], fails=("1.3",))
+    await _visit(visits[1], photos=("1.3",))
+    params = {"facilityId": str(school["school"]), "roundId": str(school["school_round"])}
+    page = await client.get("/api/printables/term-report", headers=duty, params=params)
+    assert page.status_code == 200, page.text
+    html = page.json()["html"]
+    assert "学期后勤服务报告" in html
+    assert "城关第一中学" in html
+    assert "1.3 食具天天消毒" in html
+    assert "已整改（有整改照片，2027-09-08）" in html
+    assert "赵师傅" in html
+    assert "缺：学生（各班生活委员）" in html
+    one = await client.get("/api/printables/term-report", headers=duty, params={**params, "subjectId": cook})
+    assert "后勤人员学期考核：赵师傅" in one.json()["html"]
+    xlsx = await client.get(_url(school, "term-report.xlsx"), headers=duty)
+    assert xlsx.status_code == 200, xlsx.text
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
+    visits_sheet, fixes_sheet, staff_sheet = book.worksheets
+    assert visits_sheet.max_row == 1 + 5
+    assert [c.value for c in fixes_sheet[2]][:3] == ["1.3 食具天天消毒", "2027-09-01", "2027-09-04"]
+    rows = {row[0].value: [c.value for c in row] for row in staff_sheet.iter_rows(min_row=2)}
+    assert rows["赵师傅"][:3] == ["赵师傅", "食堂", round(21 / 22 * 100, 2)]
+    other = await client.get(_url(school, "term-report.xlsx"), headers=await login(client, "clinic1"))
+    assert other.status_code == 403
+    assert await RoutineVisit.count() == 5 + len(school["routine_visits"])

@@ -1,0 +1,130 @@
+"""School logistics in the app (seed 004): the duty officer ticks the canteen and shop checklist on a phone
+offline, a failed critical item raises a fix, the next visit's photo of the fix closes it, and the term report's
+PDF (printed by the server) is read back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pypdfium2
+from playwright.sync_api import Page, Playwright
+
+from tests.backend.media_api.live import LiveServer
+from tests.pwa_static.browser import (
+    LONG,
+    Api,
+    Console,
+    answer,
+    device,
+    first_page,
+    jpeg_files,
+    login,
+    open_inspection,
+    wait_controlled,
+    wait_synced,
+)
+from tests.pwa_static.conftest import SHOTS
+
+PHONE = {"width": 390, "height": 844}
+ITEMS = [f"1.{n}" for n in range(1, 12)] + [f"2.{n}" for n in range(1, 8)]
+CRITICAL = "1.3"  # 食具天天消毒
+
+
+def _tick(page: Page, fails: set[str]) -> None:
+    for item in ITEMS:
+        answer(page, item, "fail" if item in fails else "pass")
+
+
+def _submit(page: Page) -> None:
+    page.click("[data-testid=submit-inspection]")
+    page.wait_for_selector("[data-testid=submitted]", timeout=LONG)
+
+
+def test_a_duty_officer_ticks_offline_and_a_critical_failure_gets_its_fix_photo(
+    playwright: Playwright, server: LiveServer, console: Console, tmp_path: Path
+) -> None:
+    api = Api(server.url, "school1")
+    first_id = api.inspection_id("self")
+    first = api.http.get(f"/api/inspections/{first_id}").json()
+    school, term = first["facilityId"], first["roundId"]
+    schedule = api.http.get(f"/api/schools/{school}/rounds/{term}/schedule").json()
+    visits = [v["inspectionId"] for v in schedule["visits"]]
+    assert len(visits) == 5
+    assert schedule["everyDays"] == 7
+    photos = jpeg_files(tmp_path / "camera", 2)
+
+    with device(playwright, tmp_path / "phone", console, viewport=PHONE) as phone:
+        page = first_page(phone)
+        login(page, server.url, "school1")
+        wait_controlled(page)
+        page.wait_for_selector(
+            f"[data-testid=inspection-card][data-inspection-id='{visits[1]}']", timeout=LONG
+        )
+
+        # the first visit, offline: everything passes but the dishes were not disinfected (critical)
+        open_inspection(page, visits[0])
+        phone.set_offline(True)
+        page.reload()
+        page.wait_for_selector("[data-testid=article]", timeout=LONG)
+        _tick(page, {CRITICAL})
+        page.set_input_files(
+            f"[data-testid=article][data-item='{CRITICAL}'] [data-testid=photo-input]", str(photos[0])
+        )
+        page.wait_for_selector("[data-testid=photo][data-state=queued]", timeout=LONG)
+        page.locator(f"[data-testid=article][data-item='{CRITICAL}']").scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "canteen-phone-offline.png"))
+        _submit(page)
+        assert (
+            int(page.get_attribute("[data-testid=sync-status]", "data-pending") or 0)
+            == len(ITEMS) + 1 + 1 + 1
+        )
+
+        # a connection: the visit reaches the server; the failed critical item is a fix due in 3 days
+        phone.set_offline(False)
+        page.click("[data-testid=sync-now]")
+        wait_synced(page)
+        fix = page.locator(f"[data-testid=fix][data-item='{CRITICAL}']")
+        fix.wait_for(timeout=LONG)
+        assert fix.get_attribute("data-status") == "open"
+
+        # the next visit: the dishes are disinfected now, with a photo of it
+        page.goto(server.url + "/#/")
+        page.wait_for_selector(
+            f"[data-testid=inspection-card][data-inspection-id='{visits[1]}']", timeout=LONG
+        )
+        open_inspection(page, visits[1])
+        _tick(page, set())
+        page.set_input_files(
+            f"[data-testid=article][data-item='{CRITICAL}'] [data-testid=photo-input]", str(photos[1])
+        )
+        page.wait_for_selector(
+            f"[data-testid=article][data-item='{CRITICAL}'] [data-testid=photo]", timeout=LONG
+        )
+        _submit(page)
+        wait_synced(page)
+        page.wait_for_selector("[data-testid=photo][data-state=stored]", timeout=90_000)
+        page.reload()
+        fix = page.locator(f"[data-testid=fix][data-item='{CRITICAL}'][data-status=closed]")
+        fix.wait_for(timeout=LONG)
+        fix.scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "canteen-phone-fixed.png"))
+
+        # the term report, printed to PDF by the server, downloaded and read back
+        with page.expect_download(timeout=LONG * 4) as term_pdf:
+            page.click("[data-testid=term-pdf]")
+        text = (
+            pypdfium2.PdfDocument(Path(term_pdf.value.path()).read_bytes())[0].get_textpage().get_text_range()
+        )
+
+    assert "学期后勤服务报告" in text
+    assert "城关第一中学" in text
+    assert "食具天天消毒" in text
+    assert "已整改" in text
+    fixes = api.http.get(f"/api/schools/{school}/rounds/{term}/fixes").json()
+    closing = [p["photoId"] for p in api.receipt(visits[1])["photos"] if p["itemCode"] == CRITICAL]
+    assert [(f["article"], f["status"], f["closingPhotoId"]) for f in fixes] == [
+        (CRITICAL, "closed", closing[0])
+    ]
+    state = api.pull()
+    assert state[f"answer/{visits[0]}/{CRITICAL}/value"]["value"] is False
+    api.close()
