@@ -13,9 +13,25 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+Param = str | int | float
+
+
+class Message(msgspec.Struct, frozen=True, kw_only=True):
+    """What a person reads, as data: a vocabulary code and its parameters, said by the reader's app or document
+    (an explanation, a flag, a sampling note). ``tests/backend/test_vocabulary.py`` finds every literal code."""
+
+    code: str
+    params: dict[str, Param] = {}
+
+    def say(self, lang: str = "zh") -> str:
+        return say(self.code, lang, **self.params)
 
 
 def vocabulary_dir() -> Path:

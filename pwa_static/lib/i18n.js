@@ -19,3 +19,19 @@ export function translate(lang, key, params = {}) {
   const text = dict[key] ?? VOCABULARY.zh[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => (params[name] ?? `{${name}}`));
 }
+
+// Any error said in the reader's language, never the server's English `detail`: a problem's code with its
+// params (`problem_<code>`, or a refused change's `reason_<code>`), no connection, or the HTTP status.
+export function sayError(lang, err) {
+  if (!err) return '';
+  const problem = err.problem?.code ? err.problem : err.code ? err : null;
+  if (problem) {
+    for (const key of [`problem_${problem.code}`, `reason_${problem.code}`]) {
+      if (knows(key)) return translate(lang, key, problem.params || {});
+    }
+  }
+  if (err.kind === 'network' || err.constructor?.name === 'NetworkError') return translate(lang, 'networkError');
+  if (err.status >= 500) return translate(lang, 'serverError', { status: err.status });
+  if (err.status) return translate(lang, 'problem_status', { status: err.status });
+  return translate(lang, 'errorUnknown');
+}

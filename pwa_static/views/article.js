@@ -84,7 +84,7 @@ function Photo({ app, photo }) {
       ${stateName === 'rejected' && photo.reason && html`<span class="error-text">${t(`photoRejected_${photo.reason}`) || photo.reason}</span>`}
       ${missingFacts.length > 0 && html`<span class="badge not-counted" data-testid="photo-not-counted" data-why=${missingFacts.join(' ')}>
         ${t('notCounted', { why: missingFacts.map((w) => t(`notCounted_${w}`)).join('、') })}</span>`}
-      ${flags.map((f) => html`<span class="badge flag" data-testid="photo-flag" data-code=${f.code} title=${f.detail}>! ${t(`flag_${f.code}`)}${f.detail ? `：${f.detail}` : ''}</span>`)}
+      ${flags.map((f) => html`<span class="badge flag" data-testid="photo-flag" data-code=${f.code} title=${f.message ? t(f.message.code, f.message.params) : ''}>! ${t(`flag_${f.code}`)}${f.message ? `：${t(f.message.code, f.message.params)}` : ''}</span>`)}
     </figcaption>
   </figure>`;
 }

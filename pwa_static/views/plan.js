@@ -240,7 +240,7 @@ function PlanPdf({ app, facilityId, roundId }) {
       if (job.status !== 'done') throw new Error(job.error || job.status);
       await download(app, job);
     } catch (err) {
-      setError(err.message);
+      setError(app.state.sayError(err));
     } finally {
       setBusy(false);
     }

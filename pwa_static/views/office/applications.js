@@ -31,7 +31,7 @@ function Samples({ app, roundId }) {
       await app.api.post(`/api/rounds/${roundId}/samples`, { level, tier: 'basic', ...(seed ? { seed } : {}) });
       samples.reload();
     } catch (err) {
-      setError(err.message);
+      setError(app.state.sayError(err));
     }
   }
   return html`<section class="card" data-testid="samples"><h2>${t('sampling')}</h2>
@@ -69,7 +69,7 @@ export function Applications({ app, roundId }) {
       await app.api.patch(`/api/applications/${id}`, body);
       apps.reload();
     } catch (err) {
-      setError(err.message);
+      setError(app.state.sayError(err));
     }
   }
   return html`<section data-testid="applications">

@@ -19,7 +19,7 @@ function JobRow({ app, job }) {
     <td>${job.rows || ''}</td><td>${size(job.size)}</td>
     <td>${new Date(job.createdAt).toLocaleString()}</td>
     <td>${job.status === 'done' && html`<button type="button" class="btn small" data-testid="export-download"
-        onClick=${() => download(app, job).catch((err) => setError(err.message))}>${t('download')}</button>`}
+        onClick=${() => download(app, job).catch((err) => setError(app.state.sayError(err)))}>${t('download')}</button>`}
       ${error && html`<span class="warn-text">${error}</span>`}</td>
   </tr>`;
 }
@@ -43,7 +43,7 @@ export function Exports({ app, roundId }) {
       await app.api.post('/api/exports', { kind, format, roundId });
       jobs.reload();
     } catch (err) {
-      setError(err.message);
+      setError(app.state.sayError(err));
     }
   }
   return html`<section data-testid="exports">

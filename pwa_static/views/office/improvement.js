@@ -40,7 +40,7 @@ function PlanDetail({ app, plan }) {
   const items = useApi(app, `/api/improvement/inspections/${plan.inspectionId}/items`);
   return html`<section class="card" data-testid="office-plan" data-inspection-id=${plan.inspectionId}>
     <h2>${t('planOf', { facility: plan.facilityName })}</h2>
-    ${items.error && html`<p class="banner error" role="alert">${items.error.message}</p>`}
+    ${items.error && html`<p class="banner error" role="alert">${app.state.sayError(items.error)}</p>`}
     ${(items.data || []).length === 0 ? html`<p class="muted">${t('planEmpty')}</p>` : KINDS.map((kind) => {
       const mine = items.data.filter((i) => i.kind === kind);
       if (!mine.length) return null;
@@ -56,12 +56,12 @@ export function Improvement({ app, roundId }) {
   const support = useApi(app, `/api/improvement/rounds/${roundId}/needs-support`);
   const [open, setOpen] = useState(null);
   const [error, setError] = useState(null);
-  const exportCsv = () => download(app, `/api/improvement/rounds/${roundId}/export`, `improvement-${roundId}.csv`).catch((err) => setError(err.message));
+  const exportCsv = () => download(app, `/api/improvement/rounds/${roundId}/export`, `improvement-${roundId}.csv`).catch((err) => setError(app.state.sayError(err)));
   const chosen = (plans.data || []).find((p) => p.inspectionId === open);
   return html`<section class="office-improvement" data-testid="office-improvement">
     <section class="card"><div class="row"><h2>${t('improvementPlans')}</h2>
       <button type="button" class="btn" data-testid="improvement-export" onClick=${exportCsv}>${t('exportCsv')}</button></div>
-      ${(plans.error || error) && html`<p class="banner error" role="alert">${plans.error?.message || error}</p>`}
+      ${(plans.error || error) && html`<p class="banner error" role="alert">${plans.error ? app.state.sayError(plans.error) : error}</p>`}
       ${(plans.data || []).length === 0 ? html`<p class="muted">${t('noPlans')}</p>` : html`
       <table class="table"><thead><tr><th scope="col">${t('facility')}</th><th scope="col">${t('county')}</th>
         <th scope="col">${t('planProgress')}</th>
@@ -80,7 +80,7 @@ export function Improvement({ app, roundId }) {
     ${chosen && html`<${PlanDetail} key=${chosen.inspectionId} app=${app} plan=${chosen} />`}
     <section class="card" data-testid="needs-support">
       <h2>${t('needsSupportList')}</h2><p class="muted">${t('needsSupportHelp')}</p>
-      ${support.error && html`<p class="banner error" role="alert">${support.error.message}</p>`}
+      ${support.error && html`<p class="banner error" role="alert">${app.state.sayError(support.error)}</p>`}
       ${(support.data || []).length === 0 ? html`<p class="muted">${t('noNeedsSupport')}</p>`
         : html`<${ItemsTable} t=${t} withFacility=${true} items=${support.data} />`}
     </section>

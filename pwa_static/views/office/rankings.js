@@ -35,7 +35,7 @@ export function Rankings({ app, roundId, route }) {
           ${['self', 'county', 'city', 'province'].map((s) => html`<option key=${s} value=${s}>${t(`stage_${s}`)}</option>`)}</select></label>
     </div>
     ${inspections.data && facilities.length === 0 && html`<p class="card muted">${t('noStageYet')}</p>`}
-    ${ranking.error && html`<p class="banner warn" role="status">${ranking.error.message}</p>`}
+    ${ranking.error && html`<p class="banner warn" role="status">${app.state.sayError(ranking.error)}</p>`}
     ${ranking.data && html`<section class="card"><h2>${t('rankings')}</h2><p class="muted">${ranking.data.rule}</p>
       <table class="table" data-testid="ranking-table"><thead><tr><th scope="col">${t('article')}</th><th scope="col">${t('answer')}</th>
         <th scope="col">${t('county')}</th><th scope="col">${t('city')}</th><th scope="col">${t('province')}</th></tr></thead>

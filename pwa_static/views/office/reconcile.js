@@ -24,11 +24,12 @@ function show(t, value) {
 }
 
 function Thumb({ app, photo }) {
+  const t = app.state.t;
   // only a stored photo has a thumbnail; the others show their state
   const url = useThumb(app, photo.state === 'stored' ? photo.photoId : null);
   return html`<figure class="mini" data-testid="reconcile-photo" data-photo-id=${photo.photoId}>
     ${url ? html`<img src=${url} alt=${`${photo.itemCode}`} />` : html`<div class="noimg" title=${photo.state}></div>`}
-    ${(photo.flags || []).length > 0 && html`<figcaption class="warn-text">${photo.flags.map((f) => f.detail || f.code).join('；')}</figcaption>`}
+    ${(photo.flags || []).length > 0 && html`<figcaption class="warn-text">${photo.flags.map((f) => (f.message ? t(f.message.code, f.message.params) : t(`flag_${f.code}`))).join('；')}</figcaption>`}
   </figure>`;
 }
 
@@ -48,7 +49,7 @@ function StageConclusion({ app, stage, signed, onChange }) {
       view.reload();
       onChange();
     } catch (err) {
-      setError(err.message);
+      setError(app.state.sayError(err));
     }
   }
   const c = view.data?.conclusion;
@@ -99,7 +100,7 @@ function FacilityReconcile({ app, roundId, facilityId }) {
   const receipts = useReceipts(app, stages.map((s) => s.inspectionId));
   const conclusions = useApi(app, `/api/facilities/${facilityId}/conclusions`);
   const signedBy = new Map((conclusions.data || []).map((c) => [c.inspectionId, c]));
-  if (view.error) return html`<p class="banner error" role="alert">${view.error.message}</p>`;
+  if (view.error) return html`<p class="banner error" role="alert">${app.state.sayError(view.error)}</p>`;
   if (!data) return html`<p class="muted">${t('loading')}</p>`;
   const photosBy = stages.map((_, i) => {
     const map = new Map();

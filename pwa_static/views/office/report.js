@@ -16,7 +16,7 @@ export function Report({ app, facilityId, roundId, kind = 'facility-report' }) {
     return () => (document.title = t('appName'));
   }, [report.data]);
   useEffect(() => {
-    if (job?.status === 'done') download(app, job).catch((err) => setError(err.message));
+    if (job?.status === 'done') download(app, job).catch((err) => setError(app.state.sayError(err)));
   }, [job?.status]);
   async function pdf() {
     setError(null);
@@ -24,7 +24,7 @@ export function Report({ app, facilityId, roundId, kind = 'facility-report' }) {
       const r = await app.api.post('/api/exports', { kind, format: 'pdf', facilityId, roundId });
       setJobId(r.data.id);
     } catch (err) {
-      setError(err.message);
+      setError(app.state.sayError(err));
     }
   }
   const printing = job && (job.status === 'queued' || job.status === 'running');
@@ -39,7 +39,7 @@ export function Report({ app, facilityId, roundId, kind = 'facility-report' }) {
       ${job?.status === 'failed' && html`<span class="warn-text" role="alert">${job.error}</span>`}
       ${error && html`<span class="warn-text" role="alert">${error}</span>`}
     </div>
-    ${report.error && html`<p class="banner error" role="alert">${report.error.message}</p>`}
+    ${report.error && html`<p class="banner error" role="alert">${app.state.sayError(report.error)}</p>`}
     ${!report.data && !report.error && html`<p class="muted">${t('loading')}</p>`}
     ${report.data && html`<div class="printable" dangerouslySetInnerHTML=${{ __html: report.data.html }}></div>`}
   </section>`;
