@@ -83,7 +83,9 @@ def server_codes() -> dict[str, set[str]]:
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef) and node.name in errors:
                 for stmt in node.body:
-                    target = stmt.targets[0] if isinstance(stmt, ast.Assign) else getattr(stmt, "target", None)
+                    target = (
+                        stmt.targets[0] if isinstance(stmt, ast.Assign) else getattr(stmt, "target", None)
+                    )
                     if isinstance(target, ast.Name) and target.id == "code":
                         add(f"problem_{_text(getattr(stmt, 'value', None))}", where)
             if not isinstance(node, ast.Call):
