@@ -18,20 +18,22 @@ import msgspec
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
-
-
-Param = str | int | float
+JOINERS = {"zh": "；", "en": "; "}
 
 
 class Message(msgspec.Struct, frozen=True, kw_only=True):
     """What a person reads, as data: a vocabulary code and its parameters, said by the reader's app or document
-    (an explanation, a flag, a sampling note). ``tests/backend/test_vocabulary.py`` finds every literal code."""
+    (an explanation, a flag, a sampling note). ``tests/backend/test_vocabulary.py`` finds every literal code.
+    A parameter may itself be a message, or a list of them (said in turn and joined)."""
 
     code: str
     params: dict[str, Param] = {}
 
     def say(self, lang: str = "zh") -> str:
         return say(self.code, lang, **self.params)
+
+
+Param = str | int | float | Message | list[Message]
 
 
 def vocabulary_dir() -> Path:
@@ -63,7 +65,19 @@ def say(code: str, lang: str = DEFAULT_LANGUAGE, **params: Any) -> str:
     if texts is None:
         return code
     text = texts.get(lang) or texts[DEFAULT_LANGUAGE]
-    return _PLACEHOLDER.sub(lambda m: str(params.get(m.group(1), m.group(0))), text)
+    return _PLACEHOLDER.sub(
+        lambda m: _param(params[m.group(1)], lang) if m.group(1) in params else m.group(0), text
+    )
+
+
+def _param(value: Any, lang: str) -> str:
+    if isinstance(value, Message):
+        return value.say(lang)
+    if isinstance(value, dict) and "code" in value:  # a message in its wire form
+        return say(value["code"], lang, **(value.get("params") or {}))
+    if isinstance(value, list | tuple):
+        return JOINERS.get(lang, "; ").join(_param(v, lang) for v in value)
+    return str(value)
 
 
 def placeholders(text: str) -> set[str]:

@@ -13,7 +13,7 @@ from typing import Literal
 
 import msgspec
 
-from backend.vocabulary import Message
+from backend.vocabulary import Message, Param
 
 FlagCode = Literal["near_duplicate", "far_from_facility", "outside_period", "no_capture_time", "no_location"]
 FLAG_CODES: tuple[FlagCode, ...] = (
@@ -115,7 +115,7 @@ def near_duplicate_flag(photo: PhotoFacts, matches: list[tuple[PhotoFacts, int]]
             f"{here} other photo{'s' if here > 1 else ''} of this facility (another article or round)"
         )
     exact = " (the same file)" if related[0].distance == 0 else ""
-    counts: dict[str, str | int | float] = {"elsewhere": elsewhere, "here": here}
+    counts: dict[str, Param] = {"elsewhere": elsewhere, "here": here}
     return StoredFlag(
         code="near_duplicate",
         detail=f"the same picture{exact}, possibly re-encoded, resized or cropped, is also evidence in "

@@ -17,7 +17,14 @@ export function knows(key) {
 export function translate(lang, key, params = {}) {
   const dict = VOCABULARY[lang] || VOCABULARY.zh;
   const text = dict[key] ?? VOCABULARY.zh[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, name) => (params[name] ?? `{${name}}`));
+  return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? param(lang, params[name]) : `{${name}}`));
+}
+
+// A parameter may itself be a server message {code, params}, or a list of them (as backend/vocabulary.py says).
+function param(lang, value) {
+  if (Array.isArray(value)) return value.map((v) => param(lang, v)).join(lang === 'en' ? '; ' : '；');
+  if (value && typeof value === 'object' && value.code) return translate(lang, value.code, value.params || {});
+  return String(value ?? '');
 }
 
 // Any error said in the reader's language, never the server's English `detail`: a problem's code with its

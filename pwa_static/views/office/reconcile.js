@@ -56,9 +56,9 @@ function StageConclusion({ app, stage, signed, onChange }) {
   const mark = view.data?.submittedIncomplete;
   return html`<section class="card stage-conclusion" data-testid="stage-conclusion" data-stage=${stage.stage}>
     <h3>${t(`stage_${stage.stage}`)} · ${t(`status_${stage.status}`)}</h3>
-    ${c && html`<p data-testid="conclusion-known"><strong>${c.known || c.tierLabel || t(`conclusion_${c.status}`)}</strong></p>
+    ${c && html`<p data-testid="conclusion-known"><strong>${c.knownMessage ? t(c.knownMessage.code, c.knownMessage.params) : c.tierLabel || t(`conclusion_${c.status}`)}</strong></p>
       ${(c.standings || []).length > 0 && html`<ul class="standings">${c.standings.map((s) => html`<li key=${s.code} data-standing=${s.standing}>
-        <span class=${`badge standing-${s.standing}`}>${t(`standing_${s.standing}`)}</span> ${s.label}：<span class="muted">${s.reason}</span></li>`)}</ul>`}`}
+        <span class=${`badge standing-${s.standing}`}>${t(`standing_${s.standing}`)}</span> ${s.label}：<span class="muted">${s.message ? t(s.message.code, s.message.params) : ''}</span></li>`)}</ul>`}`}
     ${mark && html`<div class="banner warn stack" data-testid="submitted-incomplete">
       <strong>${t('submittedIncomplete', { by: mark.submittedByName, at: formatTime(mark.submittedAt, app.state.lang.value) })}</strong>
       <p>${t('submittedIncompleteReason', { reason: mark.reason })}</p>
