@@ -119,6 +119,14 @@ def server_codes() -> dict[str, set[str]]:
                     add(f"scope_{condition.scope}", "backend/standards/engine.py")
     for figure in FIGURE_ATTRS:
         add(f"figure_{figure}", "backend/standards/engine.py")
+    from typing import get_args
+
+    from backend.inspections.schemas import Stage, Tier
+
+    for tier in get_args(Tier):
+        add(f"tier_{tier}", "backend/programme/samples.py")
+    for stage in get_args(Stage):
+        add(f"stage_{stage}", "backend/programme/samples.py")
     for outcome in ("failed", "missing"):
         add(f"explain_prerequisite_{outcome}", "backend/standards/engine.py")
 

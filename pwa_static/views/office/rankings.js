@@ -44,7 +44,7 @@ export function Rankings({ app, roundId, route }) {
         return html`<tr key=${a.item}><th scope="row"><span class="num">${a.item}</span> ${a.title}</th><td>${a.value ?? '—'}</td>
           ${['county', 'city', 'province'].map((scope) => {
             const p = place(scope);
-            return html`<td key=${scope} title=${p?.explanation || ''}>${p ? `${p.rank}/${p.of}${p.tied > 1 ? ` (${t('tied', { n: p.tied })})` : ''}` : '—'}</td>`;
+            return html`<td key=${scope} title=${p?.explanationMessage ? t(p.explanationMessage.code, p.explanationMessage.params) : ''}>${p ? `${p.rank}/${p.of}${p.tied > 1 ? ` (${t('tied', { n: p.tied })})` : ''}` : '—'}</td>`;
           })}</tr>`;
       })}</tbody></table></section>`}
     <${Rates} app=${app} roundId=${roundId} stage=${stage === 'self' ? 'county' : stage} />
