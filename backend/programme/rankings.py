@@ -112,6 +112,11 @@ class RankTables:
         key = self._where[facility][SCOPES.index(scope)]
         return self._tables[key][item][value]
 
+    def standard_of(self, facility: str) -> str | None:
+        """The standard a facility was ranked under (None when it was not ranked)."""
+        where = self._where.get(facility)
+        return where[0][0] if where else None
+
     def places_of(self, facility: str) -> Iterator[tuple[str, str, Place]]:
         """(item, scope, place) of one facility."""
         where = self._where.get(facility)

@@ -8,6 +8,8 @@ import inspection from '../vocabulary/inspection.json' with { type: 'json' };
 import office from '../vocabulary/office.json' with { type: 'json' };
 import improvement from '../vocabulary/improvement.json' with { type: 'json' };
 import explanations from '../vocabulary/explanations.json' with { type: 'json' };
+import columns from '../vocabulary/columns.json' with { type: 'json' };
+import reports from '../vocabulary/reports.json' with { type: 'json' };
 import verdict from '../vocabulary/verdict.json' with { type: 'json' };
 import stages from '../vocabulary/stages.json' with { type: 'json' };
 import navigation from '../vocabulary/navigation.json' with { type: 'json' };
@@ -17,7 +19,7 @@ import security from '../vocabulary/security.json' with { type: 'json' };
 import operations from '../vocabulary/operations.json' with { type: 'json' };
 
 const FEATURES = [
-  common, login, sync, inspection, office, improvement, explanations,
+  common, login, sync, inspection, office, improvement, explanations, columns, reports,
   verdict, stages, navigation, programmes, documents, security, operations,
 ];
 

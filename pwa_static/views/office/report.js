@@ -7,7 +7,8 @@ import { download, useJob } from './files.js';
 
 export function Report({ app, facilityId, roundId, kind = 'facility-report' }) {
   const t = app.state.t;
-  const report = useApi(app, `/api/printables/${kind}?facilityId=${facilityId}&roundId=${roundId}`);
+  const lang = app.state.lang.value; // the server writes the report (and its PDF) in the reader's language
+  const report = useApi(app, `/api/printables/${kind}?facilityId=${facilityId}&roundId=${roundId}&lang=${lang}`);
   const [jobId, setJobId] = useState(null);
   const [error, setError] = useState(null);
   const job = useJob(app, jobId);
@@ -21,7 +22,7 @@ export function Report({ app, facilityId, roundId, kind = 'facility-report' }) {
   async function pdf() {
     setError(null);
     try {
-      const r = await app.api.post('/api/exports', { kind, format: 'pdf', facilityId, roundId });
+      const r = await app.api.post('/api/exports', { kind, format: 'pdf', facilityId, roundId, lang });
       setJobId(r.data.id);
     } catch (err) {
       setError(app.state.sayError(err));
