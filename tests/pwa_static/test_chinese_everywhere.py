@@ -19,6 +19,7 @@ from tests.pwa_static.browser import (
     LONG,
     Api,
     Console,
+    answer,
     device,
     first_page,
     login,
@@ -130,8 +131,21 @@ def test_every_main_screen_speaks_chinese(
         seen["assignments"] = english(page)
         open_inspection(page, review_id)
         seen["inspection"] = english(page)
+        # a change the server refuses (the office closed the review meanwhile), said in Chinese
+        tablet.set_offline(True)
+        answer(page, "1.1.1", "D")
+        with Api(server.url, "office") as office_api:
+            closed = office_api.http.post(
+                f"/api/inspections/{review_id}/submit-incomplete", json={"reason": "道路中断，按现有材料提交"}
+            )
+            assert closed.status_code in (200, 201), closed.text
+        tablet.set_offline(False)
         page.click("[data-testid=nav-sync]")
         page.wait_for_selector("[data-testid=sync-centre]")
+        page.click("[data-testid=sync-now]")
+        refused = page.locator("[data-testid=rejection][data-reason=inspection_locked]")
+        refused.wait_for(timeout=LONG)
+        assert "该评审已提交或锁定，不能再修改" in refused.inner_text(), refused.inner_text()
         seen["sync centre"] = english(page)
 
     with device(playwright, tmp_path / "phone", console, viewport={"width": 390, "height": 844}) as phone:
