@@ -423,7 +423,8 @@ class SubmitReadiness(NamedTuple):
     ready: bool
     missing_prerequisites: tuple[str, ...]
     missing: tuple[str, ...]
-    reason: str
+    reason: str  # English, for logs and API clients
+    message: Message  # the reason as a person reads it
 
 
 def submit_readiness(
@@ -443,14 +444,20 @@ def submit_readiness(
     unanswered = tuple(p.id for p in c.standard.prerequisites if not isinstance(prereq.get(p.id), bool))
     missing = tuple(tally.missing)
     parts = []
+    said: list[Message] = []
     if unanswered:
         parts.append(f"prerequisite(s) not answered: {', '.join(unanswered)}")
+        said.append(Message(code="missing_prerequisites", params={"items": ", ".join(unanswered)}))
     if missing:
         shown = ", ".join(missing[:20]) + (" …" if len(missing) > 20 else "")
         parts.append(f"{len(missing)} not answered: {shown}")
+        said.append(Message(code="missing_articles", params={"n": len(missing), "items": shown}))
     return SubmitReadiness(
         ready=not parts,
         missing_prerequisites=unanswered,
         missing=missing,
         reason="; ".join(parts) if parts else "every prerequisite and every article is answered",
+        message=Message(code="missing_parts", params={"parts": said})
+        if said
+        else Message(code="missing_none"),
     )

@@ -78,6 +78,34 @@ def test_every_main_screen_speaks_chinese(
     no_exif.write_bytes(noisy_jpeg(1000, 800))  # no capture time, no position: two flags
     seen: dict[str, list[str]] = {}
 
+    with device(playwright, tmp_path / "tablet", console) as tablet:
+        # the inspector: assignments, the review, the sync centre
+        page = first_page(tablet)
+        login(page, server.url, "inspector1")
+        page.wait_for_selector(
+            f"[data-testid=inspection-card][data-inspection-id='{review_id}']", timeout=LONG
+        )
+        wait_synced(page)
+        seen["assignments"] = english(page)
+        open_inspection(page, review_id)
+        seen["inspection"] = english(page)
+        # a change the server refuses (the office closed the review meanwhile), said in Chinese
+        tablet.set_offline(True)
+        answer(page, "1.1.1", "D")
+        with Api(server.url, "office") as office_api:
+            closed = office_api.http.post(
+                f"/api/inspections/{review_id}/submit-incomplete", json={"reason": "道路中断，按现有材料提交"}
+            )
+            assert closed.status_code in (200, 201), closed.text
+        tablet.set_offline(False)
+        page.click("[data-testid=nav-sync]")
+        page.wait_for_selector("[data-testid=sync-centre]")
+        page.click("[data-testid=sync-now]")
+        refused = page.locator("[data-testid=rejection][data-reason=inspection_locked]")
+        refused.wait_for(timeout=LONG)
+        assert "该评审已提交或锁定，不能再修改" in refused.inner_text(), refused.inner_text()
+        seen["sync centre"] = english(page)
+
     with device(playwright, tmp_path / "desk", console, viewport={"width": 1280, "height": 900}) as desk:
         page = first_page(desk)
         page.goto(server.url + "/")
@@ -109,6 +137,8 @@ def test_every_main_screen_speaks_chinese(
         known.wait_for(timeout=LONG)
         settle(page)
         assert re.search(r"[\u4e00-\u9fff]", known.inner_text()), known.inner_text()
+        missing = page.get_by_text("提交时缺：")  # the office's "submit incomplete" says what was missing
+        assert "条未评定" in missing.first.inner_text() or "前置条件" in missing.first.inner_text()
         seen["office conclusion"] = english(page)
         known.scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "chinese-conclusion.png"))
@@ -119,34 +149,6 @@ def test_every_main_screen_speaks_chinese(
         page.click("[data-testid=nav-sync]")
         page.wait_for_selector("[data-testid=sync-centre]")
         seen["office sync centre"] = english(page)
-
-    with device(playwright, tmp_path / "tablet", console) as tablet:
-        # the inspector: assignments, the review, the sync centre
-        page = first_page(tablet)
-        login(page, server.url, "inspector1")
-        page.wait_for_selector(
-            f"[data-testid=inspection-card][data-inspection-id='{review_id}']", timeout=LONG
-        )
-        wait_synced(page)
-        seen["assignments"] = english(page)
-        open_inspection(page, review_id)
-        seen["inspection"] = english(page)
-        # a change the server refuses (the office closed the review meanwhile), said in Chinese
-        tablet.set_offline(True)
-        answer(page, "1.1.1", "D")
-        with Api(server.url, "office") as office_api:
-            closed = office_api.http.post(
-                f"/api/inspections/{review_id}/submit-incomplete", json={"reason": "道路中断，按现有材料提交"}
-            )
-            assert closed.status_code in (200, 201), closed.text
-        tablet.set_offline(False)
-        page.click("[data-testid=nav-sync]")
-        page.wait_for_selector("[data-testid=sync-centre]")
-        page.click("[data-testid=sync-now]")
-        refused = page.locator("[data-testid=rejection][data-reason=inspection_locked]")
-        refused.wait_for(timeout=LONG)
-        assert "该评审已提交或锁定，不能再修改" in refused.inner_text(), refused.inner_text()
-        seen["sync centre"] = english(page)
 
     with device(playwright, tmp_path / "phone", console, viewport={"width": 390, "height": 844}) as phone:
         # the clinic on a phone: its self-assessment with a flagged photo, and its plan

@@ -62,7 +62,7 @@ function StageConclusion({ app, stage, signed, onChange }) {
     ${mark && html`<div class="banner warn stack" data-testid="submitted-incomplete">
       <strong>${t('submittedIncomplete', { by: mark.submittedByName, at: formatTime(mark.submittedAt, app.state.lang.value) })}</strong>
       <p>${t('submittedIncompleteReason', { reason: mark.reason })}</p>
-      ${mark.missing && html`<p class="muted">${t('submittedIncompleteMissing', { missing: mark.missing })}</p>`}</div>`}
+      ${mark.missingMessage && html`<p class="muted">${t('submittedIncompleteMissing', { missing: mark.missingMessage })}</p>`}</div>`}
     ${signed && html`<p class="ok-text" data-testid="signed-off">✓ ${t('signedOff', { tier: signed.tierLabel || t(`conclusion_${signed.status}`), by: signed.confirmedByName })}</p>`}
     ${error && html`<p class="banner error" role="alert">${error}</p>`}
     <div class="row">
