@@ -49,9 +49,13 @@ OFFICE_TABS = (
 )
 
 
+# a date written the US way (12/3/2026) instead of the zh-CN form (2026年12月3日)
+SLASHED_DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{4}\b")
+
+
 def english(page: Page) -> list[str]:
     text: str = page.evaluate(VISIBLE)
-    return sorted({w for w in WORD.findall(text) if w not in ALLOWED})
+    return sorted({w for w in WORD.findall(text) if w not in ALLOWED} | set(SLASHED_DATE.findall(text)))
 
 
 def settle(page: Page) -> None:
@@ -139,6 +143,8 @@ def test_every_main_screen_speaks_chinese(
         assert re.search(r"[\u4e00-\u9fff]", known.inner_text()), known.inner_text()
         missing = page.get_by_text("提交时缺：")  # the office's "submit incomplete" says what was missing
         assert "条未评定" in missing.first.inner_text() or "前置条件" in missing.first.inner_text()
+        when = page.get_by_text("未完成强制提交").first.inner_text()
+        assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}", when), when  # the one date formatter
         seen["office conclusion"] = english(page)
         known.scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "chinese-conclusion.png"))
