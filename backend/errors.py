@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from litestar import Request, Response
@@ -45,11 +46,14 @@ class AppError(Exception):
     code: ClassVar[str] = "bad_request"
     title: ClassVar[str] = "Bad request"
 
-    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, detail: str, *, code: str | None = None, params: Mapping[str, Any] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
-        self.detail = detail
+        self.detail = detail  # English, for logs and API clients; people read the code said with its params
         if code is not None:
             self.code = code  # type: ignore[misc]
+        self.params = dict(params or {})
         self.extra = extra
 
 
@@ -99,14 +103,21 @@ class TooManyRequests(AppError):
     title = "Too many requests"
 
 
-def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+def problem(
+    status: int, code: str, title: str, detail: str, *, params: Mapping[str, Any] | None = None, **extra: Any
+) -> Response[dict[str, Any]]:
+    """Problem details; ``code`` with ``params`` is what a person reads (vocabulary ``problem_<code>``), and
+    every plain extra field (``retryAfter``, ``expectedId``, …) is a parameter too."""
+    fields = {_camel(k): v for k, v in extra.items()}
+    said = {k: v for k, v in fields.items() if isinstance(v, str | int | float) and not isinstance(v, bool)}
     body = {
         "type": f"https://fieldcheck.invalid/problems/{code}",
         "title": title,
         "status": status,
         "code": code,
         "detail": detail,
-        **{_camel(k): v for k, v in extra.items()},
+        "params": {**said, **(params or {})},
+        **fields,
     }
     headers = {}
     if "retry_after" in extra:
@@ -120,7 +131,7 @@ def _camel(name: str) -> str:
 
 
 def _app_error(_: Request[Any, Any, Any], exc: AppError) -> Response[dict[str, Any]]:
-    return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+    return problem(exc.status, exc.code, exc.title, exc.detail, params=exc.params, **exc.extra)
 
 
 # The sync engine's refusals (it knows no HTTP): each class answers as one of ours, same code and detail.
@@ -166,7 +177,7 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response
     return problem(400, "invalid_input", "Invalid input", str(exc.detail), errors=exc.extra or [])
 
 
-_HTTP_CODES = {
+HTTP_CODES = {
     400: "malformed_request",
     401: "unauthorized",
     403: "forbidden",
@@ -178,7 +189,7 @@ _HTTP_CODES = {
 
 
 def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
-    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    code = HTTP_CODES.get(exc.status_code, "http_error")
     response = problem(exc.status_code, code, code.replace("_", " ").capitalize(), str(exc.detail))
     # e.g. Allow on a 405, as RFC 9110 requires
     response.headers.update(exc.headers or {})

@@ -42,6 +42,8 @@ class Problem(msgspec.Struct, rename="camel", kw_only=True):
     status: int
     code: str
     detail: str
+    # what a person reads: the vocabulary's ``problem_<code>`` said with these (pwa_static/vocabulary/common.json)
+    params: dict[str, Any] = msgspec.field(default_factory=dict)
     # which inputs were wrong (validation) or what the standard's rules found (standards)
     errors: list[Any] | None = None
     problems: list[Any] | None = None

@@ -31,7 +31,15 @@ def visible_flags(raw: str | None, can_read: Callable[[UUID], bool]) -> list[dic
             for r in flag.get("related") or []
             if isinstance(r, dict) and _readable(r.get("inspectionId"), can_read)
         ]
-        out.append({"code": flag.get("code"), "detail": flag.get("detail", ""), "relatedPhotoIds": ids})
+        message = flag.get("message")  # {code, params}: what a person reads, said by the app in its language
+        out.append(
+            {
+                "code": flag.get("code"),
+                "detail": flag.get("detail", ""),
+                "relatedPhotoIds": ids,
+                "message": message if isinstance(message, dict) else None,
+            }
+        )
     return out
 
 

@@ -145,6 +145,7 @@ async def list_round_flags(
                 OfficeFlag(
                     code=flag.code,
                     detail=flag.detail,
+                    message=flag.message,
                     photo=FlaggedPhotoRef(**_ref(row)),
                     related=shown,
                     related_hidden=len(flag.related) - len(shown),

@@ -13,6 +13,8 @@ from typing import Literal
 
 import msgspec
 
+from backend.vocabulary import Message, Param
+
 FlagCode = Literal["near_duplicate", "far_from_facility", "outside_period", "no_capture_time", "no_location"]
 FLAG_CODES: tuple[FlagCode, ...] = (
     "near_duplicate",
@@ -38,8 +40,10 @@ class Related(msgspec.Struct, rename="camel", kw_only=True, frozen=True):
 
 class StoredFlag(msgspec.Struct, rename="camel", kw_only=True, frozen=True):
     code: FlagCode
-    detail: str
+    detail: str  # English, for logs and API clients; people read ``message``
     related: tuple[Related, ...] = ()
+    # None on flags stored before messages were kept: the app then says the code's name only
+    message: Message | None = None
 
 
 class PhotoFacts(msgspec.Struct, kw_only=True, frozen=True):
@@ -111,17 +115,27 @@ def near_duplicate_flag(photo: PhotoFacts, matches: list[tuple[PhotoFacts, int]]
             f"{here} other photo{'s' if here > 1 else ''} of this facility (another article or round)"
         )
     exact = " (the same file)" if related[0].distance == 0 else ""
+    counts: dict[str, Param] = {"elsewhere": elsewhere, "here": here}
     return StoredFlag(
         code="near_duplicate",
         detail=f"the same picture{exact}, possibly re-encoded, resized or cropped, is also evidence in "
         + " and ".join(parts),
         related=tuple(related),
+        message=Message(code="flagDetail_near_duplicate_exact", params=counts)
+        if exact
+        else Message(code="flagDetail_near_duplicate", params=counts),
     )
 
 
 def place_flags(photo: PhotoFacts, place: Place | None) -> list[StoredFlag]:
     if photo.latitude is None or photo.longitude is None:
-        return [StoredFlag(code="no_location", detail="the photo carries no GPS position (EXIF)")]
+        return [
+            StoredFlag(
+                code="no_location",
+                detail="the photo carries no GPS position (EXIF)",
+                message=Message(code="flagDetail_no_location"),
+            )
+        ]
     if place is None or place.latitude is None or place.longitude is None:
         return []  # nothing to compare with until the facility's coordinates are set
     km = haversine_km(photo.latitude, photo.longitude, place.latitude, place.longitude)
@@ -131,12 +145,29 @@ def place_flags(photo: PhotoFacts, place: Place | None) -> list[StoredFlag]:
         StoredFlag(
             code="far_from_facility",
             detail=f"taken {km:.1f} km from the facility (the programme allows {place.radius_km:g} km)",
+            message=Message(
+                code="flagDetail_far_from_facility",
+                params={"km": f"{km:.1f}", "radiusKm": f"{place.radius_km:g}"},
+            ),
         )
     ]
 
 
-def _outside(detail: str) -> list[StoredFlag]:
-    return [StoredFlag(code="outside_period", detail=detail)]
+def _outside(detail: str, message: Message) -> list[StoredFlag]:
+    return [StoredFlag(code="outside_period", detail=detail, message=message)]
+
+
+def _before(taken: date, starts: date) -> Message:
+    return Message(
+        code="flagDetail_outside_period_before",
+        params={"taken": taken.isoformat(), "starts": starts.isoformat()},
+    )
+
+
+def _after(taken: date, ends: date) -> Message:
+    return Message(
+        code="flagDetail_outside_period_after", params={"taken": taken.isoformat(), "ends": ends.isoformat()}
+    )
 
 
 def _local_day(text: str | None) -> date | None:
@@ -151,27 +182,42 @@ def _local_day(text: str | None) -> date | None:
 def time_flags(photo: PhotoFacts, period: Period | None) -> list[StoredFlag]:
     day = _local_day(photo.capture_local)
     if photo.capture_time is None and day is None:
-        return [StoredFlag(code="no_capture_time", detail="the photo carries no capture time (EXIF)")]
+        return [
+            StoredFlag(
+                code="no_capture_time",
+                detail="the photo carries no capture time (EXIF)",
+                message=Message(code="flagDetail_no_capture_time"),
+            )
+        ]
     if period is None:
         return []
     starts, ends = period.starts_on, period.ends_on
     if day is not None:
         if starts is not None and day < starts:
-            return _outside(f"taken {day.isoformat()}, before the round began on {starts.isoformat()}")
+            return _outside(
+                f"taken {day.isoformat()}, before the round began on {starts.isoformat()}",
+                _before(day, starts),
+            )
         if ends is not None and day > ends:
-            return _outside(f"taken {day.isoformat()}, after the round ended on {ends.isoformat()}")
+            return _outside(
+                f"taken {day.isoformat()}, after the round ended on {ends.isoformat()}", _after(day, ends)
+            )
         return []
     assert photo.capture_time is not None
     when = photo.capture_time if photo.capture_time.tzinfo else photo.capture_time.replace(tzinfo=UTC)
     if starts is not None and when < datetime.combine(starts, datetime.min.time(), UTC) - PERIOD_SLACK:
         return _outside(
-            f"taken {when.date().isoformat()} (UTC), before the round began on {starts.isoformat()}"
+            f"taken {when.date().isoformat()} (UTC), before the round began on {starts.isoformat()}",
+            _before(when.date(), starts),
         )
     if (
         ends is not None
         and when >= datetime.combine(ends + timedelta(days=1), datetime.min.time(), UTC) + PERIOD_SLACK
     ):
-        return _outside(f"taken {when.date().isoformat()} (UTC), after the round ended on {ends.isoformat()}")
+        return _outside(
+            f"taken {when.date().isoformat()} (UTC), after the round ended on {ends.isoformat()}",
+            _after(when.date(), ends),
+        )
     return []
 
 

@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from backend.evidence.rules import FlagCode
+from backend.vocabulary import Message
 
 ReviewStatus = Literal["accepted", "disputed"]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
@@ -48,7 +49,8 @@ class RelatedPhoto(FlaggedPhotoRef, kw_only=True):
 
 class OfficeFlag(msgspec.Struct, rename="camel", kw_only=True):
     code: FlagCode
-    detail: str
+    detail: str  # English, for logs and API clients; people read ``message``
+    message: Message | None
     photo: FlaggedPhotoRef
     # related photos the caller may see; the others are only counted
     related: list[RelatedPhoto]

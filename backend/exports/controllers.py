@@ -18,6 +18,7 @@ from backend.guards import AuthUser, current_user, requires_role
 from backend.openapi_contract import problem_responses
 from backend.reports.printable import PrintableParams
 from backend.reports.registry import PRINTABLES
+from backend.vocabulary import Lang
 from media.storage import Storage, content_disposition
 
 AuthRequest = Request[AuthUser, str, State]
@@ -92,13 +93,14 @@ class PrintableController(Controller):
         facility_id: Annotated[UUID | None, QueryParameter(name="facilityId")] = None,
         round_id: Annotated[UUID | None, QueryParameter(name="roundId")] = None,
         subject_id: Annotated[UUID | None, QueryParameter(name="subjectId")] = None,
+        lang: Annotated[Lang, QueryParameter()] = "zh",
     ) -> PrintableOut:
         """A printable report as an HTML fragment for the app's print page (styles: /static/report.css);
         the same report as PDF: ``POST /api/exports`` with ``format: pdf``."""
         render = PRINTABLES.get(kind)
         if render is None:
             raise NotFound(f"no printable report {kind!r}", code="unknown_report")
-        params = PrintableParams(facility_id=facility_id, round_id=round_id, subject_id=subject_id)
+        params = PrintableParams(facility_id=facility_id, round_id=round_id, subject_id=subject_id, lang=lang)
         printable = await render(current_user(request), params, state.storage)
         return PrintableOut(
             kind=kind, title=printable.title, filename=printable.filename, html=printable.body

@@ -31,6 +31,7 @@ from backend.inspections.scope import visible_facility_ids
 from backend.reports.printable import PrintableParams, to_pdf
 from backend.reports.registry import PRINTABLES
 from backend.settings import Settings
+from backend.vocabulary import Lang
 from media import spool
 from media.storage import Storage
 from media.worker import JobFailed, JobHandler, Lease
@@ -74,23 +75,24 @@ async def run_export(job: dict[str, Any], *, lease: Lease, settings: Settings, s
         raise PermissionError("the user who asked for this export is no longer active")
     user = auth_user_from_row(user_row)  # the requester's rights now, not when it was queued
     progress = _Progress(job["id"], lease)
+    lang: Lang = "en" if params.get("lang") == "en" else "zh"  # older jobs have none: Chinese
     with tempfile.TemporaryDirectory(prefix="fc-export-") as tmp:
-        path = Path(tmp) / job["filename"]
+        # storage keys are ASCII; the readable (Chinese) name is the download's, from the row
+        path = Path(tmp) / f"export.{job['format']}"
         if job["kind"] in ROUND_KINDS:
             visible = await visible_facility_ids(user)
-            source = await round_source(job["kind"], UUID(params["round_id"]), visible)
+            source = await round_source(job["kind"], UUID(params["round_id"]), visible, lang)
             rows = await _write_table(source, job["format"], path, progress)
         else:
             render = PRINTABLES[job["kind"]]
-            printable = await render(
-                user, PrintableParams(**{k: UUID(v) for k, v in params.items()}), storage
-            )
+            about = {k: UUID(v) for k, v in params.items() if k.endswith("_id")}
+            printable = await render(user, PrintableParams(**about, lang=lang), storage)
             await progress.report(0.5, "printing", 0, force=True)
             pdf = await to_pdf(printable, chromium=settings.chromium, pwa_dir=settings.pwa_dir)
             await anyio.to_thread.run_sync(path.write_bytes, pdf)
             rows = 0
         digest, size = await anyio.to_thread.run_sync(spool.sha256_file, path)
-        key = f"exports/{job['id']}/{job['filename']}"
+        key = f"exports/{job['id']}/export.{job['format']}"
         if not await lease.renew():
             raise LeaseLost
         await storage.put_file(key, path, digest, size, content_type=job["content_type"])

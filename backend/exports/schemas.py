@@ -8,6 +8,8 @@ from uuid import UUID
 
 import msgspec
 
+from backend.vocabulary import Lang
+
 ExportFormat = Literal["csv", "xlsx", "pdf"]
 ExportStatus = Literal["queued", "running", "done", "failed"]
 
@@ -21,6 +23,7 @@ class ExportRequest(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown
     round_id: UUID | None = None
     facility_id: UUID | None = None
     subject_id: UUID | None = None
+    lang: Lang = "zh"  # the reader's language: column titles, words and the file's name (Chinese by default)
 
 
 class ExportJobOut(msgspec.Struct, rename="camel", kw_only=True):

@@ -22,7 +22,9 @@ from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import round_by_id, round_visible
 from backend.inspections.scope import ensure_facility_visible
 from backend.registry.scope import region_subtree
+from backend.registry.tables import Facility
 from backend.reports.registry import NEEDS, PRINTABLES
+from backend.vocabulary import file_name, say
 from media.tables import Job
 from media.uploads import now_ms
 
@@ -43,9 +45,10 @@ async def start_export(*, user: AuthUser, data: ExportRequest) -> ExportJobOut:
             raise BadRequest(f"a round export is csv or xlsx, not {data.format}", code="unsupported_format")
         if data.round_id is None:
             raise BadRequest("a round export needs roundId", code="missing_parameter")
-        if not await round_visible(user, await round_by_id(data.round_id)):
+        round_row = await round_by_id(data.round_id)
+        if not await round_visible(user, round_row):
             raise Forbidden("that round is outside your scope", code="out_of_scope")
-        filename = f"round-{data.round_id}-{data.kind}.{data.format}"
+        filename = file_name(round_row["name"], say(f"export_{data.kind}", data.lang), extension=data.format)
     elif data.kind in PRINTABLES:
         ensure_role(user, "admin", "office", "clinic")
         if data.format != "pdf":
@@ -53,11 +56,14 @@ async def start_export(*, user: AuthUser, data: ExportRequest) -> ExportJobOut:
         missing = [n for n in NEEDS.get(data.kind, ()) if getattr(data, n) is None]
         if missing:
             raise BadRequest(f"{data.kind} needs {', '.join(missing)}", code="missing_parameter")
+        about: list[object] = []
         if data.facility_id is not None:
             await ensure_facility_visible(user, data.facility_id)
+            facility = await Facility.select(Facility.name).where(Facility.id == data.facility_id).first()
+            about.append(facility["name"] if facility else data.facility_id)
         if data.round_id is not None:
-            await round_by_id(data.round_id)
-        filename = f"{data.kind}-{data.facility_id or data.subject_id or 'all'}.pdf"
+            about.append((await round_by_id(data.round_id))["name"])
+        filename = file_name(*about, say(f"export_{data.kind}", data.lang), extension="pdf")
     else:
         known = ", ".join((*ROUND_KINDS, *PRINTABLES))
         raise BadRequest(f"unknown export {data.kind!r}; one of {known}", code="unknown_export_kind")
@@ -65,6 +71,7 @@ async def start_export(*, user: AuthUser, data: ExportRequest) -> ExportJobOut:
         value = getattr(data, name)
         if value is not None:
             params[name] = str(value)
+    params["lang"] = data.lang  # the file is written in the language of who asked for it
     job_id = uuid.uuid4()
     now = now_ms()
     async with write_tx():

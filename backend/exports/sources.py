@@ -23,13 +23,13 @@ from piccolo.engine.postgres import PostgresEngine
 from backend.db import current_engine, fetch
 from backend.errors import NotFound
 from backend.programme.analysis import region_chains
-from backend.programme.exports import STAGES, conclusion_rows
-from backend.programme.rankings import RankTables
+from backend.programme.exports import STAGES, article_titles, conclusion_rows, ranking_rows
 from backend.programme.round_results import RoundResults, round_results
 from backend.registry.tables import Facility
 from backend.review.discrepancies import compare, grade_rank
 from backend.standards.schemas import NA, Answer, Standard
 from backend.standards.services import get_standard
+from backend.vocabulary import DEFAULT_LANGUAGE, answer_text, header, say
 
 ROUND_KINDS = ("answers", "conclusions", "rankings", "discrepancies")
 BLOCK_ROWS = 5000
@@ -54,7 +54,26 @@ def _ready(blocks: Blocks) -> Callable[[], Awaitable[Blocks]]:
     return part
 
 
-async def round_source(kind: str, round_id: UUID, visible: set[UUID] | None) -> Source:
+# Columns in the reader's language (``col_<name>``): facilities by name with their county, stages and answers
+# in words, each article with its title; no bare ids (the answers export keeps none, the others never had any).
+ANSWER_COLUMNS = ("facility", "county", "stage", "item", "article", "value")
+DISCREPANCY_COLUMNS = (
+    "facility",
+    "county",
+    "stage",
+    "item",
+    "article",
+    "self_value",
+    "stage_value",
+    "difference",
+    "gap",
+    "wide_gap",
+)
+
+
+async def round_source(
+    kind: str, round_id: UUID, visible: set[UUID] | None, lang: str = DEFAULT_LANGUAGE
+) -> Source:
     query = Facility.select(Facility.id, Facility.name, Facility.region)
     facilities = {str(r["id"]): r for r in await query if visible is None or r["id"] in visible}
     _, names = await region_chains()
@@ -67,39 +86,58 @@ async def round_source(kind: str, round_id: UUID, visible: set[UUID] | None) -> 
         present = [stage for stage in STAGES if any(r["stage"] == stage for r in stages)]
         if kind == "conclusions":
             total = sum(1 for r in stages if r["facility"] in facilities and r["stage"] in STAGES)
-            header = [str(name) for name in next(conclusion_rows(RoundResults(), facilities, county))]
+            columns = [
+                str(name) for name in next(conclusion_rows(RoundResults(), facilities, county, lang=lang))
+            ]
             counter = [0]
 
             def conclusions_of(stage: str) -> Callable[[], Awaitable[Blocks]]:
                 async def part() -> Blocks:
                     results = await round_results(round_id, [stage])
-                    rows = conclusion_rows(results, facilities, county)
+                    rows = conclusion_rows(results, facilities, county, lang=lang)
                     next(rows)  # the header, written once
                     return _counted(rows, counter)
 
                 return part
 
-            return Source(header, "conclusions", total, [conclusions_of(stage) for stage in present])
+            sheet = say("export_conclusions", lang)
+            return Source(columns, sheet, total, [conclusions_of(stage) for stage in present])
         done = [0]
+        titles = await article_titles(
+            r["standard_version_id"]
+            for r in await fetch(
+                'SELECT "standard_version_id" FROM "inspection" WHERE "round" = {}', [round_id]
+            )
+        )
 
         def rankings_of(stage: str) -> Callable[[], Awaitable[Blocks]]:
             async def part() -> Blocks:
                 results = await round_results(round_id, [stage])
                 table = results.rankings.get(stage)
-                return _ranking_blocks(stage, table, facilities, county, done) if table else iter(())
+                if not table:
+                    return iter(())
+                rows = ranking_rows(
+                    RoundResults(rankings={stage: table}), facilities, county, titles, lang=lang
+                )
+                next(rows)  # the header, written once
+                return _per_facility(rows, done)
 
             return part
 
-        header = ["facility_id", "facility", "county", "stage", "item", "scope", "rank", "tied", "of"]
+        columns = [
+            str(name) for name in next(ranking_rows(RoundResults(), facilities, county, {}, lang=lang))
+        ]
         parts = [rankings_of(stage) for stage in present]
-        return Source(header, "rankings", len(present) * len(facilities), parts)
+        return Source(columns, say("export_rankings", lang), len(present) * len(facilities), parts)
     registers = await _registers(round_id, set(facilities))
+    titles = await article_titles({i[2] for i in registers.inspections.values()})
+    words = Words(lang, titles)
     if kind == "answers":
         return Source(
-            ["facility_id", "facility", "county", "stage", "inspection_id", "item", "value"],
-            "answers",
+            header(ANSWER_COLUMNS, lang),
+            say("export_answers", lang),
             len(registers.inspections),
-            [_ready(_answer_blocks(registers, facilities, county))],
+            [_ready(_answer_blocks(registers, facilities, county, words))],
         )
     if kind == "discrepancies":
         standards: dict[str, Standard | None] = {}
@@ -112,21 +150,10 @@ async def round_source(kind: str, round_id: UUID, visible: set[UUID] | None) -> 
         for iid, (facility, stage, _) in registers.inspections.items():
             by_facility[facility][stage] = iid
         return Source(
-            [
-                "facility_id",
-                "facility",
-                "county",
-                "stage",
-                "item",
-                "self_value",
-                "stage_value",
-                "difference",
-                "gap",
-                "wide_gap",
-            ],
-            "discrepancies",
+            header(DISCREPANCY_COLUMNS, lang),
+            say("export_discrepancies", lang),
             len(by_facility),
-            [_ready(_discrepancy_blocks(registers, by_facility, standards, facilities, county))],
+            [_ready(_discrepancy_blocks(registers, by_facility, standards, facilities, county, words))],
         )
     raise NotFound(f"no round export {kind!r}", code="unknown_export_kind")
 
@@ -143,21 +170,15 @@ def _counted(rows: Iterator[Row], counter: list[int]) -> Blocks:
     yield block, counter[0]
 
 
-def _ranking_blocks(
-    stage: str,
-    table: RankTables,
-    facilities: dict[str, dict[str, Any]],
-    county: dict[str, str],
-    done: list[int],
-) -> Blocks:
+def _per_facility(rows: Iterator[Row], done: list[int]) -> Blocks:
+    """Ranking rows in blocks; progress counts facilities (the rows come facility by facility)."""
     block: list[Row] = []
-    for facility in sorted(facilities):
-        name = facilities[facility]["name"]
-        for item, scope, place in table.places_of(facility):
-            block.append(
-                [facility, name, county[facility], stage, item, scope, place.rank, place.tied, place.of]
-            )
-        done[0] += 1
+    last: object = None
+    for row in rows:
+        if row[0] != last:
+            done[0] += 1
+            last = row[0]
+        block.append(row)
         if len(block) >= BLOCK_ROWS:
             yield block, done[0]
             block = []
@@ -215,25 +236,42 @@ async def _registers(round_id: UUID, facilities: set[str]) -> Registers:
     return Registers({r["id"]: (r["facility"], r["stage"], r["standard_version_id"]) for r in rows}, pairs)
 
 
-def cell(value: Answer | None) -> Any:
-    """Numbers stay numbers; met/not met and N/A as words a spreadsheet user reads."""
-    if value is None:
-        return ""
-    if value is True:
-        return "met"
-    if value is False:
-        return "not_met"
-    return value
+@dataclass(frozen=True)
+class Words:
+    """How a document says stages, answers and articles to its reader."""
+
+    lang: str
+    titles: dict[str, dict[str, str]]  # standard id → article number → title
+
+    def stage(self, stage: str) -> str:
+        return say(f"stage_{stage}", self.lang)
+
+    def title(self, standard_id: str, item: str) -> str:
+        return self.titles.get(standard_id, {}).get(item, "")
+
+
+def cell(value: Answer | None, lang: str = DEFAULT_LANGUAGE) -> Any:
+    """Numbers stay numbers; met / not met and N/A as words a spreadsheet user reads."""
+    return answer_text(value, lang)
 
 
 def _answer_blocks(
-    registers: Registers, facilities: dict[str, dict[str, Any]], county: dict[str, str]
+    registers: Registers, facilities: dict[str, dict[str, Any]], county: dict[str, str], words: Words
 ) -> Iterator[tuple[list[Row], int]]:
     block: list[Row] = []
-    for done, (iid, (facility, stage, _)) in enumerate(registers.inspections.items(), 1):
+    for done, (iid, (facility, stage, sid)) in enumerate(registers.inspections.items(), 1):
         name = facilities[facility]["name"]
         for item, value in registers.answers(iid).items():
-            block.append([facility, name, county[facility], stage, iid, item, cell(value)])
+            block.append(
+                [
+                    name,
+                    county[facility],
+                    words.stage(stage),
+                    item,
+                    words.title(sid, item),
+                    cell(value, words.lang),
+                ]
+            )
         if len(block) >= BLOCK_ROWS:
             yield block, done
             block = []
@@ -246,6 +284,7 @@ def _discrepancy_blocks(
     standards: dict[str, Standard | None],
     facilities: dict[str, dict[str, Any]],
     county: dict[str, str],
+    words: Words,
 ) -> Iterator[tuple[list[Row], int]]:
     block: list[Row] = []
     done = 0
@@ -256,7 +295,8 @@ def _discrepancy_blocks(
             iid = stages.get(stage)
             if iid is None:
                 continue
-            standard = standards.get(registers.inspections[iid][2])
+            sid = registers.inspections[iid][2]
+            standard = standards.get(sid)
             theirs = registers.answers(iid)
             for item in sorted(own.keys() | theirs.keys()):
                 mine, review = own.get(item), theirs.get(item)
@@ -269,16 +309,16 @@ def _discrepancy_blocks(
                 wide = isinstance(gap, float) and gap >= 2
                 block.append(
                     [
-                        facility,
                         facilities[facility]["name"],
                         county[facility],
-                        stage,
+                        words.stage(stage),
                         item,
-                        cell(mine),
-                        cell(review),
-                        difference,
+                        words.title(sid, item),
+                        cell(mine, words.lang),
+                        cell(review, words.lang),
+                        say(f"diff_{difference}", words.lang),
                         gap,
-                        "yes" if wide else "",
+                        say("yes", words.lang) if wide else "",
                     ]
                 )
         if len(block) >= BLOCK_ROWS:

@@ -7,12 +7,14 @@ from uuid import UUID
 
 from litestar import Controller, Request, get
 from litestar.datastructures import State
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
 from backend.guards import AuthUser, current_user, requires_role
 from backend.improvement import exports, services
 from backend.improvement.schemas import ItemOut, NeedsSupportOut, PlanSummary, TargetsOut
+from backend.vocabulary import Lang
+from media.storage import content_disposition
 
 AuthRequest = Request[AuthUser, str, State]
 
@@ -52,11 +54,13 @@ class RoundImprovementController(Controller):
         return await services.needs_support(user=current_user(request), round_id=round_id)
 
     @get("/export", operation_id="exportImprovement")
-    async def export(self, round_id: FromPath[UUID], request: AuthRequest) -> Response[bytes]:
-        """The round's improvement items as CSV (UTF-8 with BOM)."""
-        data = await exports.export_csv(user=current_user(request), round_id=round_id)
+    async def export(
+        self, round_id: FromPath[UUID], request: AuthRequest, lang: FromQuery[Lang] = "zh"
+    ) -> Response[bytes]:
+        """The round's improvement items as CSV (UTF-8 with BOM), in ``lang`` (Chinese by default)."""
+        name, data = await exports.export_csv(user=current_user(request), round_id=round_id, lang=lang)
         return Response(
             data,
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="round-{round_id}-improvement.csv"'},
+            headers={"Content-Disposition": content_disposition(name, "attachment")},
         )

@@ -9,9 +9,11 @@ from uuid import UUID
 
 from backend.guards import AuthUser
 from backend.improvement.services import round_items
+from backend.inspections.rounds import round_by_id
+from backend.vocabulary import DEFAULT_LANGUAGE, date_text, file_name, header, say
 
-HEADER = [
-    "facility_id",
+# column titles in the reader's language (col_<name>); kinds, states and marks spelled out, no bare ids
+COLUMNS = (
     "facility",
     "county",
     "item",
@@ -20,7 +22,7 @@ HEADER = [
     "requirement",
     "kind",
     "status",
-    "gap",
+    "gap_text",
     "owner",
     "due_date",
     "overdue",
@@ -28,38 +30,41 @@ HEADER = [
     "grade_now",
     "improved",
     "photos",
-]
+)
 
 
-async def export_csv(*, user: AuthUser, round_id: UUID) -> bytes:
+async def export_csv(*, user: AuthUser, round_id: UUID, lang: str = DEFAULT_LANGUAGE) -> tuple[str, bytes]:
+    """The file's readable name and its bytes."""
     items, inspections, names = await round_items(user=user, round_id=round_id)
+    round_row = await round_by_id(round_id)
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
-    writer.writerow(HEADER)
+    writer.writerow(header(COLUMNS, lang))
+    yes = say("yes", lang)
     for item in sorted(
         items, key=lambda i: (str(inspections[i.inspection_id]["facility_name"]), i.item_code)
     ):
         where = inspections[item.inspection_id]
         writer.writerow(
             [
-                item.facility_id,
                 where["facility_name"],
                 names.get(where["region"], ""),
                 item.item_code,
                 item.article_title,
                 f"{item.section_code} {item.section_title}",
                 item.requirement_id or "",
-                item.kind,
-                item.status,
+                say(f"kind_{item.kind}", lang),
+                say(f"istatus_{item.status}", lang),
                 item.gap,
                 item.owner,
-                item.due_date or "",
-                "yes" if item.overdue else "",
+                date_text(item.due_date, lang) if item.due_date else "",
+                yes if item.overdue else "",
                 "" if item.grade_before is None else item.grade_before,
                 "" if item.current_grade is None else item.current_grade,
-                "yes" if item.improved else "",
+                yes if item.improved else "",
                 len(item.photo_ids),
             ]
         )
-    return buffer.getvalue().encode()
+    name = file_name(round_row["name"], say("export_improvement", lang), extension="csv")
+    return name, buffer.getvalue().encode()

@@ -96,6 +96,7 @@ async def create_application(
             raise Conflict(
                 f"a returned facility may re-apply no sooner than 6 months later: from {allowed_from.date()}",
                 code="reapply_too_soon",
+                params={"allowedFrom": allowed_from.date().isoformat()},
                 allowed_from=allowed_from.isoformat(),
             )
     late = await hooks.ensure_application_window(data.facility_id, data.round_id)

@@ -8,6 +8,8 @@ from uuid import UUID
 
 import msgspec
 
+from backend.vocabulary import Message
+
 PhotoState = Literal["awaiting_upload", "received", "stored", "rejected"]
 Variant = Literal["thumb", "preview", "original"]
 VARIANTS: tuple[Variant, ...] = ("thumb", "preview", "original")
@@ -34,8 +36,10 @@ class EvidenceFlag(msgspec.Struct, rename="camel", kw_only=True):
     """DESIGN §7: informs a person, never rejects. ``relatedPhotoIds`` holds only photos the reader may see."""
 
     code: Literal["near_duplicate", "far_from_facility", "outside_period", "no_capture_time", "no_location"]
-    detail: str
+    detail: str  # English, for logs and API clients
     related_photo_ids: list[str]
+    # what a person reads (the vocabulary's code and params); None on flags stored before it was kept
+    message: Message | None = None
 
 
 NotCounted = Literal["not_received", "no_capture_time", "no_location"]

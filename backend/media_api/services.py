@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
+import msgspec
 from piccolo.engine.base import Engine
 
 from backend.db import write_tx
@@ -41,6 +42,7 @@ from backend.media_api.schemas import (
 from backend.settings import Settings
 from backend.storage import build_storage
 from backend.sync_api.services import min_photos_by_article, photo_requirements
+from backend.vocabulary import Message
 from media import uploads
 from media.spool_s3 import S3Spool
 from media.storage import S3Storage
@@ -235,7 +237,12 @@ def evidence_flags(raw: str | None, readable: set[UUID] | None) -> list[Evidence
     """The photo's flags with only the related photos this reader may see (DESIGN §7)."""
     ids = None if readable is None else {str(i) for i in readable}
     return [
-        EvidenceFlag(code=f["code"], detail=f["detail"], related_photo_ids=f["relatedPhotoIds"])
+        EvidenceFlag(
+            code=f["code"],
+            detail=f["detail"],
+            related_photo_ids=f["relatedPhotoIds"],
+            message=msgspec.convert(f["message"], Message) if f.get("message") else None,
+        )
         for f in visible_flags(raw, lambda iid: ids is None or str(iid) in ids)
     ]
 

@@ -18,7 +18,7 @@ from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import round_by_id, round_visible
 from backend.inspections.scope import ensure_facility_visible, visible_facility_ids
 from backend.inspections.tables import Inspection, Round
-from backend.programme.rankings import explain, rank_round, value_of
+from backend.programme.rankings import explain, explain_message, rank_round, value_of
 from backend.programme.schemas import (
     ArticleRankOut,
     DiscrepancyRatesOut,
@@ -153,6 +153,7 @@ async def facility_rankings(
                         tied=place.tied,
                         of=place.of,
                         explanation=explain(place, names.get(region, ""), shown),
+                        explanation_message=explain_message(place, names.get(region, ""), shown),
                     )
                 )
         articles.append(

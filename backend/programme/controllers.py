@@ -25,6 +25,8 @@ from backend.programme.schemas import (
     ReturnRequest,
     SampleOut,
 )
+from backend.vocabulary import Lang
+from media.storage import content_disposition
 
 AuthRequest = Request[AuthUser, str, State]
 
@@ -99,14 +101,21 @@ class RoundOfficeController(Controller):
 
     @get("/exports/{kind:str}", operation_id="exportRound")
     async def export(
-        self, round_id: FromPath[UUID], kind: FromPath[exports.ExportKind], request: AuthRequest
+        self,
+        round_id: FromPath[UUID],
+        kind: FromPath[exports.ExportKind],
+        request: AuthRequest,
+        lang: FromQuery[Lang] = "zh",
     ) -> Stream:
-        """The round's conclusions or rankings as CSV (UTF-8 with BOM), streamed."""
-        blocks = await exports.export_csv(user=current_user(request), round_id=round_id, kind=kind)
+        """The round's conclusions or rankings as CSV (UTF-8 with BOM), streamed; headers and words in
+        ``lang`` (Chinese by default), the file named after the round."""
+        filename, blocks = await exports.export_csv(
+            user=current_user(request), round_id=round_id, kind=kind, lang=lang
+        )
         return Stream(
             blocks,
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="round-{round_id}-{kind}.csv"'},
+            headers={"Content-Disposition": content_disposition(filename, "attachment")},
         )
 
     @get("/discrepancy-rates", operation_id="getDiscrepancyRates")

@@ -9,27 +9,33 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Literal
 from uuid import UUID
 
-from backend.errors import Forbidden
+from backend.errors import Forbidden, NotFound
 from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import round_by_id, round_visible
 from backend.inspections.scope import visible_facility_ids
 from backend.programme.analysis import region_chains
 from backend.programme.round_results import RoundResults, round_results
 from backend.registry.tables import Facility
+from backend.standards.services import get_standard
+from backend.standards.validation import walk_articles
+from backend.vocabulary import DEFAULT_LANGUAGE, file_name, header, say
 
 ExportKind = Literal["conclusions", "rankings"]
 STAGES = ("self", "county", "city", "province")
 _BLOCK = 2000
 
 
-async def export_csv(*, user: AuthUser, round_id: UUID, kind: ExportKind) -> Iterator[bytes]:
+async def export_csv(
+    *, user: AuthUser, round_id: UUID, kind: ExportKind, lang: str = DEFAULT_LANGUAGE
+) -> tuple[str, Iterator[bytes]]:
     """The CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese names) as byte blocks."""
     ensure_role(user, "admin", "office")
-    if not await round_visible(user, await round_by_id(round_id)):
+    round_row = await round_by_id(round_id)
+    if not await round_visible(user, round_row):
         raise Forbidden("that round is outside your scope", code="out_of_scope")
     visible = await visible_facility_ids(user)
     results = await round_results(round_id, STAGES)
@@ -38,63 +44,107 @@ async def export_csv(*, user: AuthUser, round_id: UUID, kind: ExportKind) -> Ite
     _, names = await region_chains()
     county = {f: names.get(r["region"], "") for f, r in facilities.items()}
     rows = (
-        conclusion_rows(results, facilities, county)
+        conclusion_rows(results, facilities, county, lang=lang)
         if kind == "conclusions"
-        else ranking_rows(results, facilities, county)
+        else ranking_rows(results, facilities, county, await _ranked_titles(results), lang=lang)
     )
-    return _blocks(rows)
+    return file_name(round_row["name"], say(f"export_{kind}", lang), extension="csv"), _blocks(rows)
+
+
+# Columns in the reader's language (``col_<name>`` of the vocabulary); facilities by name, codes spelled out.
+CONCLUSION_COLUMNS = (
+    "facility",
+    "county",
+    "stage",
+    "status",
+    "tier",
+    "highest_certain",
+    "known",
+    "verification",
+)
+RANKING_COLUMNS = ("facility", "county", "stage", "item", "article", "scope", "rank", "tied", "of")
 
 
 def conclusion_rows(
-    results: RoundResults, facilities: dict[str, dict[str, object]], county: dict[str, str]
+    results: RoundResults,
+    facilities: dict[str, dict[str, object]],
+    county: dict[str, str],
+    *,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> Iterator[list[object]]:
-    yield [
-        "facility_id",
-        "facility",
-        "county",
-        "stage",
-        "inspection_id",
-        "status",
-        "tier",
-        "highest_certain",
-        "known",
-        "verification",
-        "error",
-    ]
+    yield list[object](header(CONCLUSION_COLUMNS, lang))
     for iid, (facility, stage) in sorted(
-        results.where.items(), key=lambda kv: (kv[1][0], STAGES.index(kv[1][1]))
+        results.where.items(),
+        key=lambda kv: (str(facilities.get(kv[1][0], {}).get("name")), kv[1][0], STAGES.index(kv[1][1])),
     ):
         if facility not in facilities:
             continue
         c = results.conclusions.get(iid)
-        base = [facility, facilities[facility]["name"], county[facility], stage, iid]
-        if c is None:
-            yield [*base, "", "", "", "", "", results.errors.get(iid, "")]
-        else:
-            yield [*base, c.status, c.tier or "", c.highest_certain or "", c.known, c.verification, ""]
+        base = [facilities[facility]["name"], county[facility], say(f"stage_{stage}", lang)]
+        if c is None:  # an unknown standard, or answers that do not fit it
+            yield [*base, say("conclusion_error", lang), "", "", "", ""]
+            continue
+        known = c.known_message.say(lang) if c.known_message else c.known
+        yield [
+            *base,
+            say(f"conclusion_{c.status}", lang),
+            c.tier_label or "",
+            c.highest_certain_label or "",
+            known,
+            say(f"verification_{c.verification}", lang),
+        ]
 
 
 def ranking_rows(
-    results: RoundResults, facilities: dict[str, dict[str, object]], county: dict[str, str]
+    results: RoundResults,
+    facilities: dict[str, dict[str, object]],
+    county: dict[str, str],
+    titles: dict[str, dict[str, str]],
+    *,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> Iterator[list[object]]:
-    yield ["facility_id", "facility", "county", "stage", "item", "scope", "rank", "tied", "of"]
+    """``titles``: standard id → article number → title (an article with no title found shows none)."""
+    yield list[object](header(RANKING_COLUMNS, lang))
     for stage in STAGES:
         tables = results.rankings.get(stage)
         if tables is None:
             continue
-        for facility in sorted(facilities):
+        for facility in sorted(facilities, key=lambda f: (str(facilities[f]["name"]), f)):
+            named = titles.get(tables.standard_of(facility) or "", {})
             for item, scope, place in tables.places_of(facility):
                 yield [
-                    facility,
                     facilities[facility]["name"],
                     county[facility],
-                    stage,
+                    say(f"stage_{stage}", lang),
                     item,
-                    scope,
+                    named.get(item, ""),
+                    say(scope, lang),
                     place.rank,
                     place.tied,
                     place.of,
                 ]
+
+
+async def _ranked_titles(results: RoundResults) -> dict[str, dict[str, str]]:
+    standards = {
+        sid
+        for tables in results.rankings.values()
+        for f in {where[0] for where in results.where.values()}
+        if (sid := tables.standard_of(f))
+    }
+    return await article_titles(standards)
+
+
+async def article_titles(standard_ids: Iterable[str]) -> dict[str, dict[str, str]]:
+    """standard id → article number → title, for the standards that are known."""
+    out: dict[str, dict[str, str]] = {}
+    for sid in set(standard_ids):
+        try:
+            standard = await get_standard(standard_id=sid)
+        except NotFound:
+            continue
+        out[sid] = {article.number: article.title for _, article, _ in walk_articles(standard)}
+    return out
 
 
 def _blocks(rows: Iterator[list[object]]) -> Iterator[bytes]:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from backend.standards.schemas import NA, Answer, GradedScoring, Standard
+from backend.vocabulary import Message, Param
 
 SCOPES = ("county", "city", "province")
 
@@ -111,6 +112,11 @@ class RankTables:
         key = self._where[facility][SCOPES.index(scope)]
         return self._tables[key][item][value]
 
+    def standard_of(self, facility: str) -> str | None:
+        """The standard a facility was ranked under (None when it was not ranked)."""
+        where = self._where.get(facility)
+        return where[0][0] if where else None
+
     def places_of(self, facility: str) -> Iterator[tuple[str, str, Place]]:
         """(item, scope, place) of one facility."""
         where = self._where.get(facility)
@@ -149,6 +155,14 @@ def rank_round(
 def ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+def explain_message(place: Place, region_name: str, shown: str) -> Message:
+    """:func:`explain` as a person reads it (the vocabulary's ``rank_place`` / ``rank_place_tied``)."""
+    params: dict[str, Param] = {"rank": place.rank, "of": place.of, "region": region_name}
+    if place.tied:
+        return Message(code="rank_place_tied", params=params | {"tied": place.tied, "value": shown})
+    return Message(code="rank_place", params=params)
 
 
 def explain(place: Place, region_name: str, shown: str) -> str:

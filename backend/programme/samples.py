@@ -32,6 +32,7 @@ from backend.registry.scope import region_subtree, visible_region_ids
 from backend.registry.tables import Region
 from backend.standards.schemas import Standard
 from backend.standards.services import get_standard
+from backend.vocabulary import Message
 
 
 async def _region(user: AuthUser, data: DrawSampleRequest) -> dict[str, Any]:
@@ -253,6 +254,16 @@ async def _sample_out(row: dict[str, Any]) -> SampleOut:
                     for f in s["pool"]
                 ],
                 why=s["why"],
+                message=Message(
+                    code="sample_stratum",
+                    params={
+                        "county": s["countyName"],
+                        "drawn": len(drawn),
+                        "pool": len(s["pool"]),
+                        "ratio": f"{row['ratio']:.0%}",
+                        "seed": row["seed"],
+                    },
+                ),
             )
         )
     pool = sum(s.pool_size for s in strata)
@@ -274,6 +285,17 @@ async def _sample_out(row: dict[str, Any]) -> SampleOut:
         explanation=(
             f"{drawn_total} of {pool} {row['tier']}-tier applicant(s) drawn for the {row['level']} review: at "
             f"least {row['ratio']:.0%} of each county's applicants (rounded up), seed {row['seed']}"
+        ),
+        explanation_message=Message(
+            code="sample_explanation",
+            params={
+                "drawn": drawn_total,
+                "pool": pool,
+                "tier": Message(code=f"tier_{row['tier']}"),
+                "stage": Message(code=f"stage_{row['level']}"),
+                "ratio": f"{row['ratio']:.0%}",
+                "seed": row["seed"],
+            },
         ),
     )
 

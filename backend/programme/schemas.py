@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from backend.standards.schemas import Answer
+from backend.vocabulary import Message
 
 Opinion = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 
@@ -42,7 +43,8 @@ class StratumOut(_Out):
     pool_size: int
     drawn_count: int
     facilities: list[DrawnFacility]
-    why: str
+    why: str  # English, for logs and API clients; people read ``message``
+    message: Message
 
 
 class SampleOut(_Out):
@@ -59,7 +61,8 @@ class SampleOut(_Out):
     in_use: bool
     drawn_by: UUID
     drawn_at: datetime
-    explanation: str
+    explanation: str  # English, for logs and API clients; people read ``explanation_message``
+    explanation_message: Message
 
 
 class ReturnRequest(_In):
@@ -85,7 +88,8 @@ class PlaceOut(_Out):
     rank: int
     tied: int
     of: int
-    explanation: str
+    explanation: str  # English, for logs and API clients; people read ``explanation_message``
+    explanation_message: Message
 
 
 class ArticleRankOut(_Out):

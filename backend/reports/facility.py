@@ -26,36 +26,14 @@ from backend.review.schemas import ArticleRow, ConclusionView, StoredConclusion
 from backend.standards.schemas import NA, Answer, GradedScoring, Standard
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
+from backend.vocabulary import answer_text, date_text, file_name, say
 from media.storage import Storage, StorageError
 from media.tables import Blob
 from media.worker import derivative_key
 from sync.tables import Photo
 
 STAGES = ("self", "county", "city", "province")
-STAGE_LABEL = {"self": "自评 Self", "county": "县级 County", "city": "市级 City", "province": "省级 Province"}
 STAGE_COLOUR = {"self": "#64748b", "county": "#2563eb", "city": "#16a34a", "province": "#b45309"}
-KIND_LABEL = {
-    "township_centre": "乡镇卫生院 Township health centre",
-    "community_centre": "社区卫生服务中心 Community health centre",
-    "village_clinic": "村卫生室 Village clinic",
-    "community_station": "社区卫生服务站 Community health station",
-}
-STATUS_LABEL = {
-    "in_progress": "进行中 in progress",
-    "submitted": "已提交 submitted",
-    "returned": "已退回 returned",
-    "accepted": "已通过 accepted",
-}
-RESULT_LABEL = {
-    "undetermined": "待定 undetermined",
-    "not_evaluated": "不予评价 not evaluated",
-    "incomplete": "未完成 incomplete",
-}
-STANDING_LABEL = {
-    "reached": "达到 reached",
-    "not_reached": "未达到 not reached",
-    "undetermined": "待定 undetermined",
-}
 PHOTOS_PER_ARTICLE = 4
 PHOTOS_PER_REPORT = 240
 
@@ -82,12 +60,13 @@ async def facility_report(user: AuthUser, params: PrintableParams, storage: Stor
     rows.sort(key=lambda r: STAGES.index(r["stage"]) if r["stage"] in STAGES else 9)
     ids = {r["id"] for r in rows}
 
+    lang = params.lang
     conclusions: dict[str, ConclusionView | str] = {}
     for r in rows:
         try:
             conclusions[r["stage"]] = await review.compute_conclusion(user=user, inspection_id=r["id"])
         except AppError as problem:  # a clinic reads no review conclusion; an unknown standard says so
-            conclusions[r["stage"]] = problem.detail
+            conclusions[r["stage"]] = say(f"problem_{problem.code}", lang, **problem.params)
     signed: dict[str, StoredConclusion] = {}
     if user.role != "clinic":
         for stored in await review.list_conclusions(user=user, facility_id=facility_id, round_id=round_id):
@@ -104,81 +83,102 @@ async def facility_report(user: AuthUser, params: PrintableParams, storage: Stor
     body = "".join(
         [
             '<article class="report" data-testid="report">',
-            '<header class="report-head"><h1>基层医疗卫生机构服务能力评审报告 <small>Facility review report</small>'
-            f'</h1><p class="report-sub">{esc(round_row["name"])} · {esc(facility["name"])}</p></header>',
-            _facility_section(facility, [names.get(c, "") for c in chain]),
-            _conclusion_section(rows, conclusions, signed),
+            f'<header class="report-head"><h1>{esc(say("report_title", lang))}</h1>'
+            f'<p class="report-sub">{esc(round_row["name"])} · {esc(facility["name"])}</p></header>',
+            _facility_section(facility, [names.get(c, "") for c in chain], lang),
+            _conclusion_section(rows, conclusions, signed, lang),
             _chart_section(
-                standard, view.items, [s.stage for s in view.reviews], view.self_assessment is not None
+                standard, view.items, [s.stage for s in view.reviews], view.self_assessment is not None, lang
             ),
-            _discrepancy_section(standard, view.items, [s.stage for s in view.reviews]),
-            _photo_section(view.items, photos),
+            _discrepancy_section(standard, view.items, [s.stage for s in view.reviews], lang),
+            _photo_section(view.items, photos, lang),
             "</article>",
         ]
     )
-    return Printable(title=title, filename=f"report-{facility_id}-{round_id}", body=body)
+    filename = file_name(
+        facility["name"], round_row["name"], say("export_facility-report", lang), extension="pdf"
+    )
+    return Printable(
+        title=title, filename=filename.removesuffix(".pdf"), body=body, lang="en" if lang == "en" else "zh-CN"
+    )
 
 
-def _facility_section(facility: dict[str, Any], chain: list[str]) -> str:
+def _facility_section(facility: dict[str, Any], chain: list[str], lang: str) -> str:
     county, city, province = chain
     rows = [
-        ("机构名称 Name", facility["name"]),
-        ("类别 Kind", KIND_LABEL.get(facility["kind"], facility["kind"])),
-        ("执业许可证登记号 Licence", facility["licence_number"]),
-        ("所在地区 Region", " / ".join(x for x in (province, city, county) if x)),
-        ("卫生技术人员数 Medical staff", facility["medical_staff_count"] or "—"),
-        ("服务人口 Service population", facility["service_population"] or "—"),
+        ("report_name", facility["name"]),
+        ("report_kind", say(f"facilityKind_{facility['kind']}", lang)),
+        ("report_licence", facility["licence_number"]),
+        ("report_region", " / ".join(x for x in (province, city, county) if x)),
+        ("report_staff", facility["medical_staff_count"] or "—"),
+        ("report_population", facility["service_population"] or "—"),
     ]
-    cells = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
-    return f'<section class="report-section"><h2>机构信息 Facility</h2><dl class="report-facts">{cells}</dl></section>'
+    cells = "".join(f"<dt>{esc(say(k, lang))}</dt><dd>{esc(v)}</dd>" for k, v in rows)
+    return (
+        f'<section class="report-section"><h2>{esc(say("report_facility", lang))}</h2>'
+        f'<dl class="report-facts">{cells}</dl></section>'
+    )
 
 
 def _conclusion_section(
     rows: list[dict[str, Any]],
     conclusions: dict[str, ConclusionView | str],
     signed: dict[str, StoredConclusion],
+    lang: str,
 ) -> str:
+    heading = f'<section class="report-section"><h2>{esc(say("report_conclusion", lang))}</h2>'
     if not rows:
-        return '<section class="report-section"><h2>评审结论 Conclusion</h2><p>本轮尚无评审 No inspection in this round.</p></section>'
+        return f"{heading}<p>{esc(say('report_noInspection', lang))}</p></section>"
     lines = []
     furthest: ConclusionView | None = None
     for r in rows:
         found = conclusions.get(r["stage"])
         stored = signed.get(r["stage"])
         sign = (
-            f"{esc(stored.confirmed_by_name)} {esc(stored.confirmed_at.date().isoformat())}"
-            if stored
-            else "—"
+            f"{esc(stored.confirmed_by_name)} {esc(date_text(stored.confirmed_at, lang))}" if stored else "—"
         )
+        stage = esc(say(f"stage_{r['stage']}", lang))
+        status = esc(say(f"status_{r['status']}", lang))
         if isinstance(found, ConclusionView):
             c = found.conclusion
             furthest = found
+            known = c.known_message.say(lang) if c.known_message else c.known
             lines.append(
-                f'<tr data-stage="{esc(r["stage"])}"><th>{esc(STAGE_LABEL.get(r["stage"], r["stage"]))}</th>'
-                f"<td>{esc(STATUS_LABEL.get(r['status'], r['status']))}</td>"
-                f"<td>{esc(c.tier_label or RESULT_LABEL.get(c.status, c.status))}</td>"
-                f"<td>{esc(c.highest_certain_label or '—')}</td><td>{esc(c.known)}</td><td>{sign}</td></tr>"
+                f'<tr data-stage="{esc(r["stage"])}"><th>{stage}</th><td>{status}</td>'
+                f"<td>{esc(c.tier_label or say(f'conclusion_{c.status}', lang))}</td>"
+                f"<td>{esc(c.highest_certain_label or '—')}</td><td>{esc(known)}</td><td>{sign}</td></tr>"
             )
         else:
             lines.append(
-                f'<tr data-stage="{esc(r["stage"])}"><th>{esc(STAGE_LABEL.get(r["stage"], r["stage"]))}</th>'
-                f'<td>{esc(STATUS_LABEL.get(r["status"], r["status"]))}</td><td colspan="3" class="muted">{esc(found or "")}</td><td>{sign}</td></tr>'
+                f'<tr data-stage="{esc(r["stage"])}"><th>{stage}</th><td>{status}</td>'
+                f'<td colspan="3" class="muted">{esc(found or "")}</td><td>{sign}</td></tr>'
             )
     standings = ""
     if furthest is not None:
+        c = furthest.conclusion
         items = "".join(
             f'<li class="standing {esc(s.standing)}"><strong>{esc(s.label)}</strong>: '
-            f"{esc(STANDING_LABEL.get(s.standing, s.standing))} — {esc(s.reason)}</li>"
-            for s in furthest.conclusion.standings
+            f"{esc(say(f'standing_{s.standing}', lang))} — {esc(s.message.say(lang) if s.message else s.reason)}</li>"
+            for s in c.standings
         )
+        known = c.known_message.say(lang) if c.known_message else c.known
         standings = (
-            f'<p class="report-known" data-testid="report-known">{esc(furthest.conclusion.known)}</p>'
+            f'<p class="report-known" data-testid="report-known">{esc(known)}</p>'
             f'<ul class="report-standings">{items}</ul>'
         )
+    head = "".join(
+        f"<th>{esc(say(code, lang))}</th>"
+        for code in (
+            "col_stage",
+            "col_status",
+            "col_tier",
+            "col_highest_certain",
+            "col_known",
+            "report_signed",
+        )
+    )
     return (
-        '<section class="report-section"><h2>评审结论 Conclusion</h2>'
-        '<table class="report-table"><thead><tr><th>阶段 Stage</th><th>状态 Status</th><th>结论 Result</th>'
-        "<th>确定达到 Certain</th><th>已知 What is known</th><th>签署 Signed off</th></tr></thead>"
+        f'{heading}<table class="report-table"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(lines)}</tbody></table>{standings}</section>"
     )
 
@@ -214,7 +214,7 @@ def _score(standard: Standard, value: Answer | None) -> float | None:
 
 
 def _chart_section(
-    standard: Standard | None, items: list[ArticleRow], reviews: list[str], has_self: bool
+    standard: Standard | None, items: list[ArticleRow], reviews: list[str], has_self: bool, lang: str
 ) -> str:
     section_of, sections = _sections(standard)
     stages = (["self"] if has_self else []) + reviews
@@ -235,7 +235,7 @@ def _chart_section(
     height = group * len(sections) + 40
     parts = [
         f'<svg class="report-chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-        'aria-label="分章节得分 Score by section" xmlns="http://www.w3.org/2000/svg">'
+        f'aria-label="{esc(say("report_chart", lang))}" xmlns="http://www.w3.org/2000/svg">'
     ]
     scale = width - label_w - 60
     for i, (code, title) in enumerate(sections):
@@ -255,7 +255,7 @@ def _chart_section(
             w = max(1.0, share * scale)
             parts.append(
                 f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar - 2}" fill="{STAGE_COLOUR[stage]}">'
-                f"<title>{esc(STAGE_LABEL[stage])}: {share:.0%}</title></rect>"
+                f"<title>{esc(say(f'stage_{stage}', lang))}: {share:.0%}</title></rect>"
                 f'<text x="{label_w + w + 4:.1f}" y="{y + bar - 4}" font-size="10" fill="#1f2933">{share:.0%}</text>'
             )
     legend_y = height - 14
@@ -263,35 +263,27 @@ def _chart_section(
         x = label_w + k * 110
         parts.append(
             f'<rect x="{x}" y="{legend_y - 10}" width="12" height="12" fill="{STAGE_COLOUR[stage]}"></rect>'
-            f'<text x="{x + 16}" y="{legend_y}" font-size="11" fill="#1f2933">{esc(STAGE_LABEL[stage])}</text>'
+            f'<text x="{x + 16}" y="{legend_y}" font-size="11" fill="#1f2933">{esc(say(f"stage_{stage}", lang))}</text>'
         )
     parts.append("</svg>")
     return (
-        '<section class="report-section chart"><h2>分章节得分 Score by section</h2>'
-        '<p class="muted">各章节条款平均等级（最高等级为 100%）Mean grade of the section\'s articles (top grade = 100%)</p>'
+        f'<section class="report-section chart"><h2>{esc(say("report_chart", lang))}</h2>'
+        f'<p class="muted">{esc(say("report_chartHelp", lang))}</p>'
         f"{''.join(parts)}</section>"
     )
 
 
-def show(value: Answer | None) -> str:
-    if value is None:
-        return "—"
-    if value is True:
-        return "符合 met"
-    if value is False:
-        return "不符合 not met"
-    if value == NA:
-        return "不适用 N/A"
-    return str(value)
+def show(value: Answer | None, lang: str = "zh") -> str:
+    return "—" if value is None else str(answer_text(value, lang))
 
 
-def _discrepancy_section(standard: Standard | None, items: list[ArticleRow], reviews: list[str]) -> str:
+def _discrepancy_section(
+    standard: Standard | None, items: list[ArticleRow], reviews: list[str], lang: str
+) -> str:
+    heading = f'<section class="report-section"><h2>{esc(say("report_discrepancies", lang))}</h2>'
     if not reviews:
-        return (
-            '<section class="report-section"><h2>自评与评审差异 Self-assessment and reviews</h2>'
-            "<p>尚无可比较的评审 No review to compare yet.</p></section>"
-        )
-    head = "".join(f"<th>{esc(STAGE_LABEL[s])}</th>" for s in reviews)
+        return f"{heading}<p>{esc(say('report_noReview', lang))}</p></section>"
+    head = "".join(f"<th>{esc(say(f'stage_{s}', lang))}</th>" for s in reviews)
     lines = []
     wide_rows = 0
     for row in items:
@@ -311,17 +303,18 @@ def _discrepancy_section(standard: Standard | None, items: list[ArticleRow], rev
                 else ("differs" if c.difference in ("higher", "lower") else "")
             )
             wide = wide or cls == "gap-wide"
-            cells.append(f'<td class="{cls}">{esc(show(c.value))}</td>')
+            cells.append(f'<td class="{cls}">{esc(show(c.value, lang))}</td>')
         wide_rows += wide
         lines.append(
             f'<tr class="{"wide-gap" if wide else ""}" data-item="{esc(row.item)}" data-wide-gap="{str(wide).lower()}">'
-            f"<th>{esc(row.item)}</th><td>{esc(row.title)}</td><td>{esc(show(row.self_value))}</td>{''.join(cells)}</tr>"
+            f"<th>{esc(row.item)}</th><td>{esc(row.title)}</td><td>{esc(show(row.self_value, lang))}</td>"
+            f"{''.join(cells)}</tr>"
         )
     return (
-        '<section class="report-section"><h2>自评与评审差异 Self-assessment and reviews</h2>'
-        f'<p class="muted">相差两级及以上 {wide_rows} 条（标红）· {wide_rows} articles differ by two grades or more (marked)</p>'
-        '<table class="report-table discrepancies"><thead><tr><th>条款 Article</th><th>标题 Title</th>'
-        f"<th>{esc(STAGE_LABEL['self'])}</th>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table></section>"
+        f'{heading}<p class="muted">{esc(say("report_wideRows", lang, n=wide_rows))}</p>'
+        f'<table class="report-table discrepancies"><thead><tr><th>{esc(say("col_item", lang))}</th>'
+        f"<th>{esc(say('col_article', lang))}</th><th>{esc(say('stage_self', lang))}</th>{head}</tr></thead>"
+        f"<tbody>{''.join(lines)}</tbody></table></section>"
     )
 
 
@@ -363,18 +356,21 @@ async def _photos(
     return out
 
 
-def _photo_section(items: list[ArticleRow], photos: dict[str, list[tuple[str, str]]]) -> str:
+def _photo_section(items: list[ArticleRow], photos: dict[str, list[tuple[str, str]]], lang: str) -> str:
+    heading = f"<h2>{esc(say('report_photos', lang))}</h2>"
     if not photos:
-        return '<section class="report-section"><h2>佐证照片 Photos</h2><p>暂无已存储的照片 No stored photo yet.</p></section>'
+        return (
+            f'<section class="report-section">{heading}<p>{esc(say("report_noPhotos", lang))}</p></section>'
+        )
     titles = {row.item: row.title for row in items}
     blocks = []
     for item in [row.item for row in items if row.item in photos] + sorted(set(photos) - set(titles)):
         figures = "".join(
-            f'<figure><img src="{uri}" alt="{esc(item)}"><figcaption>{esc(STAGE_LABEL.get(stage, stage))}</figcaption></figure>'
+            f'<figure><img src="{uri}" alt="{esc(item)}"><figcaption>{esc(say(f"stage_{stage}", lang))}</figcaption></figure>'
             for stage, uri in photos[item]
         )
         blocks.append(
             f'<div class="report-photos" data-item="{esc(item)}"><h3>{esc(item)} {esc(titles.get(item, ""))}</h3>'
             f'<div class="thumbs">{figures}</div></div>'
         )
-    return f'<section class="report-section photos"><h2>佐证照片 Photos</h2>{"".join(blocks)}</section>'
+    return f'<section class="report-section photos">{heading}{"".join(blocks)}</section>'

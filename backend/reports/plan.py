@@ -14,6 +14,6 @@ async def improvement_plan(user: AuthUser, params: PrintableParams, storage: Sto
         raise BadRequest("an improvement plan needs facilityId and roundId", code="missing_parameter")
     # plan_fragment checks the scope: a clinic its own plan, an office its region
     title, filename, body = await plan_fragment(
-        user=user, facility_id=params.facility_id, round_id=params.round_id
+        user=user, facility_id=params.facility_id, round_id=params.round_id, lang=params.lang
     )
-    return Printable(title=title, filename=filename, body=body)
+    return Printable(title=title, filename=filename, body=body, lang="en" if params.lang == "en" else "zh-CN")

@@ -21,6 +21,7 @@ from uuid import UUID
 import msgspec
 
 from backend.guards import AuthUser
+from backend.vocabulary import Lang
 from backend.web.assets import default_pwa_dir
 from media.storage import Storage
 
@@ -33,12 +34,13 @@ class PrintableParams(msgspec.Struct, rename="camel", kw_only=True, forbid_unkno
     facility_id: UUID | None = None
     round_id: UUID | None = None
     subject_id: UUID | None = None
+    lang: Lang = "zh"  # the reader's language (backend/vocabulary.py), Chinese by default
 
 
 @dataclass(frozen=True, slots=True)
 class Printable:
     title: str
-    filename: str  # without extension; ASCII letters, digits, '-' and '_'
+    filename: str  # without extension; readable (facility, round, what it is: backend/vocabulary.file_name)
     body: str  # an escaped HTML fragment, no script, no style attribute (the app's CSP)
     lang: str = "zh-CN"
 

@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from backend.standards.schemas import Answer, Conclusion
+from backend.vocabulary import Message
 
 Difference = Literal["same", "higher", "lower", "missing", "not_comparable"]
 
@@ -41,10 +42,11 @@ class IncompleteSubmissionOut(_Out):
     id: UUID
     inspection_id: UUID
     reason: str
-    missing: str
+    missing: str  # English, for logs and API clients; people read ``missing_message``
     submitted_by: UUID
     submitted_by_name: str
     submitted_at: datetime
+    missing_message: Message | None = None  # None on marks older than migration m0022
 
 
 class SubmitIncompleteRequest(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):

@@ -328,7 +328,7 @@ async def submit_incomplete(
                 code="conflicts_open",
                 items=sorted(answers.conflicted_items),
             )
-        missing = submissions.missing_words(standard, answers.items)
+        missing, missing_message = submissions.missing_words(standard, answers.items)
         await Inspection.update(
             {
                 Inspection.status: "submitted",
@@ -337,7 +337,12 @@ async def submit_incomplete(
             }
         ).where(Inspection.id == inspection_id)
         saved = IncompleteSubmission(
-            inspection=inspection_id, reason=reason, missing=missing, submitted_by=user.id, submitted_at=now
+            inspection=inspection_id,
+            reason=reason,
+            missing=missing,
+            missing_message=msgspec.json.encode(missing_message).decode(),
+            submitted_by=user.id,
+            submitted_at=now,
         )
         await saved.save()
         await record(

@@ -12,21 +12,34 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from backend.db import as_utc
 from backend.review.answers import engine_input
 from backend.review.schemas import IncompleteSubmissionOut
 from backend.review.tables import IncompleteSubmission
 from backend.standards import AnswerValidationError, Standard, submit_readiness
+from backend.vocabulary import Message
 
 
-def missing_words(standard: Standard, items: dict[str, Any]) -> str:
-    """What is not answered, in the submit rule's words (:func:`backend.standards.submit_readiness`)."""
+def missing_words(standard: Standard, items: dict[str, Any]) -> tuple[str, Message]:
+    """What is not answered, in the submit rule's words (:func:`backend.standards.submit_readiness`): English
+    for the record, and the message a person reads."""
     answers, prerequisites = engine_input(standard, items)
     try:
         readiness = submit_readiness(standard, answers, prerequisites)
     except AnswerValidationError as error:
-        return f"answers do not fit the standard: {error}"
-    return readiness.reason
+        return f"answers do not fit the standard: {error}", Message(code="problem_answers_do_not_fit")
+    return readiness.reason, readiness.message
+
+
+def _message(raw: str | None) -> Message | None:
+    if not raw:
+        return None
+    try:
+        return msgspec.json.decode(raw, type=Message)
+    except msgspec.DecodeError:
+        return None
 
 
 async def current_mark(inspection_id: UUID, submitted_at: datetime | None) -> IncompleteSubmissionOut | None:
@@ -56,6 +69,7 @@ async def marks(where: Any) -> list[IncompleteSubmissionOut]:
             inspection_id=r["inspection"],
             reason=r["reason"],
             missing=r["missing"],
+            missing_message=_message(r["missing_message"]),
             submitted_by=r["submitted_by"],
             submitted_by_name=r["by_name"] or r["by_username"],
             submitted_at=as_utc(r["submitted_at"]),

@@ -45,6 +45,8 @@ class IncompleteSubmission(Table, tablename="incomplete_submission"):
     reason = Text()
     # what the inspection lacked at the time (the submit rule's words), kept with the decision
     missing = Text(default="")
+    # the same as a message of the vocabulary ({code, params} as JSON; null on rows older than m0022)
+    missing_message = Text(null=True, default=None)
     submitted_by = ForeignKey(User, on_delete=OnDelete.restrict)
     # the inspection's submitted_at set by this submit (a later ordinary submit sets a newer one)
     submitted_at = Timestamptz(default=TimestamptzNow())

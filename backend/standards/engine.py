@@ -39,6 +39,7 @@ from backend.standards.schemas import (
 )
 from backend.standards.tally import TALLIES, Tally, combine_raters
 from backend.standards.validation import AnswerValidationError, Problem, check_answers
+from backend.vocabulary import Message
 
 __all__ = [
     "CompiledStandard",
@@ -49,7 +50,7 @@ __all__ = [
     "submit_readiness",
 ]
 
-_FIGURE_ATTRS = {
+FIGURE_ATTRS = {
     "medicalStaffCount": "medical_staff_count",
     "servicePopulation": "service_population",
     "bedCount": "bed_count",
@@ -64,28 +65,47 @@ def _pct(value: float) -> str:
     return f"{value * 100:.4g}%"
 
 
+def scope_message(scope: str, grade_at_least: str | None) -> Message:
+    """A condition's scope as a person reads it: 基本条款 ≥ B 档, 第 2 章, 全部条款."""
+    if scope.startswith("section:"):
+        where = Message(code="scope_section", params={"section": scope.removeprefix("section:")})
+    else:
+        where = Message(code=f"scope_{scope}")  # scope_all, scope_basic, scope_recommended
+    if grade_at_least:
+        return Message(code="scope_at_grade", params={"scope": where, "grade": grade_at_least})
+    return where
+
+
 def _condition(cond: CompiledCondition, tally: Tally) -> _ConditionResult:
     num, den, pulled = tally.stats(cond)
     c = cond.condition
     label = f"{c.scope} ≥ {c.grade_at_least}" if c.grade_at_least else c.scope
+    said: dict[str, str | int | float | Message | list[Message]] = {
+        "scope": scope_message(c.scope, c.grade_at_least)
+    }
     required = c.min_ratio
     actual: float | None = None
     outcome: Literal["met", "not_met", "unknown"]
     if den <= 0:
         outcome = "unknown"
         reason = f"{label}: nothing applicable in this scope (all N/A), cannot decide"
+        message = Message(code="explain_condition_all_na", params=said)
     else:
         actual = num / den
         share = f"{num:g}/{den:g} = {_pct(actual)}"
+        said |= {"num": f"{num:g}", "den": f"{den:g}", "actual": _pct(actual)}
         if required is None:
             outcome = "unknown"
             reason = f"{label}: {share}; the required ratio is not transcribed yet (null), cannot decide"
+            message = Message(code="explain_condition_null", params=said)
         elif num >= required * den - EPS * max(1.0, den):
             outcome = "met"
             reason = f"{label}: {share}, required {_pct(required)}: met"
+            message = Message(code="explain_condition_met", params=said | {"required": _pct(required)})
         else:
             outcome = "not_met"
             reason = f"{label}: {share}, required {_pct(required)}: not met"
+            message = Message(code="explain_condition_not_met", params=said | {"required": _pct(required)})
     return _ConditionResult(
         scope=c.scope,
         grade_at_least=c.grade_at_least,
@@ -96,6 +116,7 @@ def _condition(cond: CompiledCondition, tally: Tally) -> _ConditionResult:
         outcome=outcome,
         pulled_down=pulled,
         reason=reason,
+        message=message,
     )
 
 
@@ -115,7 +136,7 @@ def _tier(ct: CompiledTier, tally: Tally, facility: FacilityFigures) -> TierResu
     if tier.eligibility is not None:
         results = []
         for rule in tier.eligibility.rules:
-            actual = getattr(facility, _FIGURE_ATTRS[rule.figure])
+            actual = getattr(facility, FIGURE_ATTRS[rule.figure])
             holds = None if actual is None else bool(_OPS[rule.op](actual, rule.value))
             results.append(
                 RuleResult(figure=rule.figure, op=rule.op, value=rule.value, actual=actual, holds=holds)
@@ -132,6 +153,19 @@ def _tier(ct: CompiledTier, tally: Tally, facility: FacilityFigures) -> TierResu
                 for r in rules
                 if r.holds is False and r.actual is not None
             )
+            rules_said = [
+                Message(
+                    code="explain_rule_fails",
+                    params={
+                        "figure": Message(code=f"figure_{r.figure}"),
+                        "actual": f"{r.actual:g}",
+                        "op": r.op,
+                        "value": f"{r.value:g}",
+                    },
+                )
+                for r in rules
+                if r.holds is False and r.actual is not None
+            ]
             return TierResult(
                 code=tier.code,
                 label=tier.label,
@@ -139,9 +173,13 @@ def _tier(ct: CompiledTier, tally: Tally, facility: FacilityFigures) -> TierResu
                 reason=f"{name} skipped: the facility is not eligible ({failing})",
                 eligibility=rules,
                 conditions=(),
+                message=Message(
+                    code="explain_tier_ineligible", params={"tier": tier.label, "rules": rules_said}
+                ),
             )
         if eligible is None:
             unknown = ", ".join(r.figure for r in rules if r.holds is None)
+            figures = [Message(code=f"figure_{r.figure}") for r in rules if r.holds is None]
             return TierResult(
                 code=tier.code,
                 label=tier.label,
@@ -149,21 +187,28 @@ def _tier(ct: CompiledTier, tally: Tally, facility: FacilityFigures) -> TierResu
                 reason=f"{name}: eligibility cannot be checked, facility figure(s) not known: {unknown}",
                 eligibility=rules,
                 conditions=(),
+                message=Message(
+                    code="explain_tier_figures_unknown", params={"tier": tier.label, "figures": figures}
+                ),
             )
     conditions = tuple(_condition(cond, tally) for cond in ct.conditions)
     failed = [i for i, r in enumerate(conditions) if r.outcome == "not_met"]
     unknown_idx = [i for i, r in enumerate(conditions) if r.outcome == "unknown"]
+    said = [conditions[i].message for i in (failed or unknown_idx)]
     if failed:
         outcome: Literal["reached", "not_reached", "undecidable"] = "not_reached"
         reason = f"{name} not reached: " + "; ".join(conditions[i].reason for i in failed)
+        code = "explain_tier_not_reached"
     elif unknown_idx:
         outcome = "undecidable"
         reason = f"{name} cannot be decided: " + "; ".join(
             f"condition {i + 1} ({conditions[i].reason})" for i in unknown_idx
         )
+        code = "explain_tier_undecidable"
     else:
         outcome = "reached"
         reason = f"{name} reached: every condition met"
+        code = "explain_tier_reached"
     return TierResult(
         code=tier.code,
         label=tier.label,
@@ -171,6 +216,9 @@ def _tier(ct: CompiledTier, tally: Tally, facility: FacilityFigures) -> TierResu
         reason=reason,
         eligibility=rules,
         conditions=conditions,
+        message=Message(
+            code=code, params={"tier": tier.label, "conditions": [m for m in said if m is not None]}
+        ),
     )
 
 
@@ -220,9 +268,15 @@ def conclude(
             verified = verified and p.verification == "verified"
     if blocking:
         failed = any(r.outcome == "failed" for r in prereq_results)
+        said = [
+            Message(code=f"explain_prerequisite_{r.outcome}", params={"id": r.id, "text": r.text})
+            for r in prereq_results
+            if r.outcome != "passed"
+        ]  # explain_prerequisite_failed, explain_prerequisite_missing
         known = knowledge_.unknown_for_all(
             std,
             f"not evaluated: {'; '.join(blocking)}",
+            Message(code="explain_not_evaluated", params={"prerequisites": said}),
             "not_reached" if failed else "undetermined",
         )
         return Conclusion(
@@ -235,13 +289,18 @@ def conclude(
             prerequisites=tuple(prereq_results),
             standings=known[0],
             known=known[3],
+            known_message=known[4],
         )
     prereqs = tuple(prereq_results)
 
     # 2. Completeness.
     if tally.missing:
         shown = ", ".join(tally.missing[:20]) + (" …" if len(tally.missing) > 20 else "")
-        known = knowledge_.unknown_for_all(std, f"incomplete: {len(tally.missing)} not answered: {shown}")
+        known = knowledge_.unknown_for_all(
+            std,
+            f"incomplete: {len(tally.missing)} not answered: {shown}",
+            Message(code="explain_incomplete", params={"n": len(tally.missing), "items": shown}),
+        )
         return Conclusion(
             standard_id=std.id,
             status="incomplete",
@@ -254,6 +313,7 @@ def conclude(
             score=tally.score,
             standings=known[0],
             known=known[3],
+            known_message=known[4],
         )
 
     fallback = std.determination.fallback
@@ -352,6 +412,7 @@ def _result(
         highest_certain=known[1],
         highest_certain_label=known[2],
         known=known[3],
+        known_message=known[4],
     )
 
 
@@ -362,7 +423,8 @@ class SubmitReadiness(NamedTuple):
     ready: bool
     missing_prerequisites: tuple[str, ...]
     missing: tuple[str, ...]
-    reason: str
+    reason: str  # English, for logs and API clients
+    message: Message  # the reason as a person reads it
 
 
 def submit_readiness(
@@ -382,14 +444,20 @@ def submit_readiness(
     unanswered = tuple(p.id for p in c.standard.prerequisites if not isinstance(prereq.get(p.id), bool))
     missing = tuple(tally.missing)
     parts = []
+    said: list[Message] = []
     if unanswered:
         parts.append(f"prerequisite(s) not answered: {', '.join(unanswered)}")
+        said.append(Message(code="missing_prerequisites", params={"items": ", ".join(unanswered)}))
     if missing:
         shown = ", ".join(missing[:20]) + (" …" if len(missing) > 20 else "")
         parts.append(f"{len(missing)} not answered: {shown}")
+        said.append(Message(code="missing_articles", params={"n": len(missing), "items": shown}))
     return SubmitReadiness(
         ready=not parts,
         missing_prerequisites=unanswered,
         missing=missing,
         reason="; ".join(parts) if parts else "every prerequisite and every article is answered",
+        message=Message(code="missing_parts", params={"parts": said})
+        if said
+        else Message(code="missing_none"),
     )

@@ -12,6 +12,8 @@ from typing import Annotated, Literal, TypeAlias
 import msgspec
 from msgspec import Meta, Struct, field
 
+from backend.vocabulary import Message
+
 Verification: TypeAlias = Literal["verified", "illustrative"]
 ScoringMode: TypeAlias = Literal["graded", "points", "passfail", "weighted"]
 ArticleKind: TypeAlias = Literal["basic", "recommended"]
@@ -340,7 +342,8 @@ class ConditionResult(_Out, frozen=True):
     denominator: float
     outcome: Literal["met", "not_met", "unknown"]
     pulled_down: tuple[ArticleMark, ...]
-    reason: str
+    reason: str  # English, for logs and API clients; people read ``message``
+    message: Message | None = None
 
 
 class TierResult(_Out, frozen=True):
@@ -350,6 +353,7 @@ class TierResult(_Out, frozen=True):
     reason: str
     eligibility: tuple[RuleResult, ...]
     conditions: tuple[ConditionResult, ...]
+    message: Message | None = None
 
 
 class SectionTotal(_Out, frozen=True):
@@ -408,6 +412,7 @@ class TierStanding(_Out, frozen=True):
     label: str
     standing: Literal["reached", "not_reached", "undetermined"]
     reason: str
+    message: Message | None = None
 
 
 class Conclusion(_Out, frozen=True):
@@ -427,6 +432,8 @@ class Conclusion(_Out, frozen=True):
     highest_certain: str | None = None
     highest_certain_label: str | None = None
     known: str = ""
+    # ``known`` as a person reads it, in their language (backend/vocabulary.py; None on older stored ones)
+    known_message: Message | None = None
 
 
 def to_builtins(obj: Struct) -> object:

@@ -1,6 +1,6 @@
 // The app's state as signals. Functions that change it live in actions.js.
 import { computed, signal } from '../vendor/signals/signals.js';
-import { translate } from '../lib/i18n.js';
+import { sayError as sayErrorIn, translate } from '../lib/i18n.js';
 import { buildView } from '../sync/mutators.js';
 
 export function createAppState() {
@@ -37,10 +37,11 @@ export function createAppState() {
   );
 
   const t = (key, params) => translate(lang.value, key, params);
+  const sayError = (err) => sayErrorIn(lang.value, err); // an error in plain words, in the reader's language
 
   return {
     lang, session, authExpired, online, confirmed, pending, photos, progress, standards, assignments,
-    sync, rejections, receipts, planTargets, storage, update, route, notice, me, view, photosToSend, pendingCount, t,
+    sync, rejections, receipts, planTargets, storage, update, route, notice, me, view, photosToSend, pendingCount, t, sayError,
   };
 }
 

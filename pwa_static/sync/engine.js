@@ -167,7 +167,7 @@ export function createSyncEngine({ db, api, hooks }) {
       }
       const retryable = err instanceof NetworkError || (err instanceof HttpError && err.retryable);
       const error = err instanceof HttpError
-        ? { kind: 'http', status: err.status, code: err.problem.code, message: err.message }
+        ? { kind: 'http', status: err.status, code: err.problem.code, params: err.problem.params, message: err.message }
         : err instanceof NetworkError
           ? { kind: 'network', message: err.message }
           : { kind: 'bug', message: String(err?.message || err) };

@@ -52,7 +52,14 @@ export async function sendBytes({ photo, token, onProgress, onStart }) {
         if (String(error?.message || '').includes('without an endpoint') || status === 404 || status === 410) {
           reject(new UploadGone(String(error.message)));
         } else if (status === 422 || status === 413 || status === 415) {
-          reject(new UploadRefused(`${status}`));
+          // the refusal's code (sha256_mismatch, corrupt, upload_too_large, …): the app says it as photoRejected_<code>
+          let code = '';
+          try {
+            code = JSON.parse(error.originalResponse.getBody() || '{}').code || '';
+          } catch {
+            code = '';
+          }
+          reject(new UploadRefused(code || `${status}`));
         } else if (status >= 400 && status < 500 && status !== 409 && status !== 423 && status !== 460) {
           reject(new HttpError(status, {}));
         } else {

@@ -75,6 +75,13 @@ function Notes({ app, ctx, article, notes }) {
   </div>`;
 }
 
+// why the server refused a photo's file, from its code; a code with no text yet still says it was refused
+function rejectedText(t, reason) {
+  const key = `photoRejected_${reason}`;
+  const text = t(key);
+  return text === key ? t('photoRejected_other') : text;
+}
+
 function Photo({ app, photo }) {
   const t = app.state.t;
   const url = thumbUrl(photo);
@@ -89,10 +96,10 @@ function Photo({ app, photo }) {
       <span class="photo-state">${t(`photo_${stateName}`)}</span>
       ${stateName === 'uploading' && html`<${ProgressBar} value=${progress} label=${t('photo_uploading')} />`}
       ${photo.size ? html`<span class="muted">${formatBytes(photo.size)}</span>` : ''}
-      ${stateName === 'rejected' && photo.reason && html`<span class="error-text">${t(`photoRejected_${photo.reason}`) || photo.reason}</span>`}
+      ${stateName === 'rejected' && photo.reason && html`<span class="error-text">${rejectedText(t, photo.reason)}</span>`}
       ${missingFacts.length > 0 && html`<span class="badge not-counted" data-testid="photo-not-counted" data-why=${missingFacts.join(' ')}>
         ${t('notCounted', { why: missingFacts.map((w) => t(`notCounted_${w}`)).join('、') })}</span>`}
-      ${flags.map((f) => html`<span class="badge flag" data-testid="photo-flag" data-code=${f.code} title=${f.detail}>! ${t(`flag_${f.code}`)}${f.detail ? `：${f.detail}` : ''}</span>`)}
+      ${flags.map((f) => html`<span class="badge flag" data-testid="photo-flag" data-code=${f.code} title=${f.message ? t(f.message.code, f.message.params) : ''}>! ${t(`flag_${f.code}`)}${f.message ? `：${t(f.message.code, f.message.params)}` : ''}</span>`)}
     </figcaption>
   </figure>`;
 }

@@ -13,7 +13,7 @@ export function SyncStatus({ app }) {
     <span>${online ? t('online') : t('offline')}</span>
     <span class="sep" aria-hidden="true">·</span>
     <span>${pending ? t('pendingChanges', { n: pending }) : t('allSynced')}</span>
-    ${error && error.kind !== 'auth' && html`<span class="err-dot" title=${error.message || ''}>!</span>`}
+    ${error && error.kind !== 'auth' && html`<span class="err-dot" title=${state.sayError(error)}>!</span>`}
     <button type="button" class="btn small" data-testid="sync-now" disabled=${running}
       onClick=${() => engines.sync.syncNow('manual')}>${running ? t('syncing') : t('syncNow')}</button>
   </div>`;

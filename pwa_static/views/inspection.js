@@ -94,7 +94,7 @@ function Apply({ app, ctx }) {
       await app.api.post('/api/applications', { facilityId: inspection.facilityId, roundId: inspection.roundId, tier });
       await load();
     } catch (err) {
-      setError(err.problem?.allowedFrom ? `${err.message}（${t('allowedFrom')} ${err.problem.allowedFrom.slice(0, 10)}）` : problemText(t, err));
+      setError(app.state.sayError(err)); // a re-application too soon says from when (its params)
     }
   }
   const open = (apps || []).filter((a) => a.status === 'applied' || a.status === 'accepted');

@@ -20,9 +20,9 @@ export function Login({ app }) {
     } catch (err) {
       if (err.message === 'other-user-queue') setError(t('otherUserQueue', err.params));
       else if (err instanceof HttpError && (err.status === 401 || err.status === 400 || err.status === 422)) setError(t('loginFailed'));
-      else if (err instanceof HttpError && err.status === 429) setError(err.message);
+      else if (err instanceof HttpError && err.status === 429) setError(app.state.sayError(err));
       else if (err instanceof NetworkError) setError(t('loginOfflineFirst'));
-      else setError(t('errorGeneric', { msg: err.message }));
+      else setError(state.sayError(err));
     } finally {
       setBusy(false);
     }

@@ -3,6 +3,7 @@
 // Works offline: the items are the view (confirmed state + queue replayed), the targets a kept copy.
 import { useEffect, useState } from '../vendor/preact/hooks.js';
 import { html } from '../lib/html.js';
+import { formatDate } from '../lib/format.js';
 import { answersOf, walkSections } from '../lib/inspection.js';
 import { CAMERA, thumbUrl } from './parts.js';
 
@@ -194,7 +195,7 @@ function Item({ app, item, index, grades, ranks, conflicts, readOnly }) {
     <p class="gap">${item.gap}</p>
     <p class="meta muted">
       <span>${t('planOwner')}：${item.owner || '—'}</span>
-      <span>${t('planDue')}：${item.dueDate || '—'}</span>
+      <span>${t('planDue')}：${formatDate(item.dueDate, app.state.lang.value)}</span>
       ${typeof current === 'string' && html`<span>${t('gradeNow')}：${current}</span>`}
     </p>
     <${FieldConflicts} app=${app} item=${item} conflicts=${conflicts} />
@@ -232,7 +233,7 @@ function PlanPdf({ app, facilityId, roundId }) {
     setError(null);
     try {
       const { ACTIVE, download } = await import('./office/files.js');
-      let job = (await app.api.post('/api/exports', { kind: 'improvement-plan', format: 'pdf', facilityId, roundId })).data;
+      let job = (await app.api.post('/api/exports', { kind: 'improvement-plan', format: 'pdf', facilityId, roundId, lang: app.state.lang.value })).data;
       while (ACTIVE.has(job.status)) {
         await new Promise((resolve) => setTimeout(resolve, 1000));
         job = (await app.api.get(`/api/exports/${job.id}`)).data;
@@ -240,7 +241,7 @@ function PlanPdf({ app, facilityId, roundId }) {
       if (job.status !== 'done') throw new Error(job.error || job.status);
       await download(app, job);
     } catch (err) {
-      setError(err.message);
+      setError(app.state.sayError(err));
     } finally {
       setBusy(false);
     }

@@ -64,11 +64,19 @@ export function applyTiers(bundle) {
 
 // A refusal said from its code (and the fields the problem carries) when the vocabulary has it.
 export function problemText(t, err) {
-  const code = err?.problem?.code;
-  if (!code) return err?.message || '';
-  const key = `problem_${code}`;
-  const text = t(key, err.problem);
-  return text === key ? err.message : text;
+  const problem = err?.problem;
+  const code = problem?.code;
+  if (code) {
+    const params = { ...problem, ...(problem.params || {}) };
+    for (const key of [`problem_${code}`, `reason_${code}`, code]) {
+      const text = t(key, params);
+      if (text !== key) return text;
+    }
+  }
+  if (err?.kind === 'network' || err?.constructor?.name === 'NetworkError') return t('networkError');
+  if (err?.status >= 500) return t('serverError', { status: err.status });
+  if (err?.status) return t('problem_status', { status: err.status });
+  return t('errorUnknown');
 }
 
 // School logistics: the fixes of failed critical items at this school's term (online), beside its routine visit.

@@ -46,7 +46,7 @@ function OfficeLazy({ app, route }) {
   useEffect(() => {
     import('./office/index.js').then(setMod, setError);
   }, []);
-  if (error) return html`<main class="page"><p class="banner error" role="alert">${error.message}</p></main>`;
+  if (error) return html`<main class="page"><p class="banner error" role="alert">${app.state.sayError(error)}</p></main>`;
   if (!mod) return html`<main class="page"><p class="muted">${app.state.t('loading')}</p></main>`;
   return html`<${mod.Office} app=${app} route=${route} />`;
 }

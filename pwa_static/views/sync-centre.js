@@ -8,12 +8,12 @@ function reasonText(t, r) {
   return text === key ? t('reason_other', { reason: r.reason }) : text;
 }
 
-function errorText(t, error) {
+function errorText(t, state, error) {
   if (!error) return t('noErrors');
   if (error.kind === 'network') return t('networkError');
   if (error.kind === 'http' && error.status >= 500) return t('serverError', { status: error.status });
   if (error.kind === 'auth') return t('loginExpired', { n: '' });
-  return t('errorGeneric', { msg: error.message || error.code || '' });
+  return state.sayError(error);
 }
 
 export function SyncCentre({ app }) {
@@ -35,7 +35,7 @@ export function SyncCentre({ app }) {
         <div><dt>${t('lastSync')}</dt><dd data-testid="last-sync">${formatTime(sync.lastSyncAt, lang)}</dd></div>
       </dl>
       <p><span class="label">${t('lastError')}</span>
-        <span class=${sync.error ? 'error-text' : 'muted'} data-testid="last-error">${errorText(t, sync.error)}</span>
+        <span class=${sync.error ? 'error-text' : 'muted'} data-testid="last-error">${errorText(t, state, sync.error)}</span>
         ${retryIn !== null && sync.error && html` <span class="muted">(${t('nextRetry', { s: retryIn })})</span>`}</p>
       <button type="button" class="btn primary" data-testid="sync-retry" disabled=${sync.running}
         onClick=${() => engines.sync.syncNow('manual')}>${sync.running ? t('syncing') : t('retry')}</button>
@@ -44,8 +44,7 @@ export function SyncCentre({ app }) {
       <h2>${t('rejectedTitle')}</h2>
       ${rejections.length === 0 ? html`<p class="muted">${t('rejectedNone')}</p>` : html`
         <ul class="rejections" data-testid="rejections">${rejections.map((r) => html`<li key=${r.id} data-testid="rejection" data-reason=${r.reason}>
-          <strong>${t(`mutation_${r.name}`, { item: r.args?.itemCode || '' })}</strong>：${reasonText(t, r)}
-          ${r.detail && html`<span class="muted"> — ${r.detail}</span>`}</li>`)}</ul>
+          <strong>${t(`mutation_${r.name}`, { item: r.args?.itemCode || '' })}</strong>：${reasonText(t, r)}</li>`)}</ul>
         <button type="button" class="btn" onClick=${() => actions.dismissRejections()}>${t('dismiss')}</button>`}
     </section>
     <section class="card">

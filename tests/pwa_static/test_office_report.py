@@ -135,17 +135,19 @@ def test_office_prints_the_report_and_exports_the_round(
             )
         xlsx_path = tmp_path / "answers.xlsx"
         xlsx_download.value.save_as(xlsx_path)
-        assert xlsx_download.value.suggested_filename == f"round-{round_id}-answers.xlsx"
+        # a readable name, Chinese titles, stages spelled out and each article's title
+        assert xlsx_download.value.suggested_filename == "2026年度“优质服务基层行”活动-评分明细.xlsx"
         rows = list(
-            openpyxl.load_workbook(io.BytesIO(xlsx_path.read_bytes()), read_only=True)["answers"].iter_rows(
+            openpyxl.load_workbook(io.BytesIO(xlsx_path.read_bytes()), read_only=True)["评分明细"].iter_rows(
                 values_only=True
             )
         )
-        assert rows[0][:4] == ("facility_id", "facility", "county", "stage")
-        assert {(r[4], r[5]) for r in rows[1:] if r[5] == articles[0]} == {
-            (self_id, articles[0]),
-            (review_id, articles[0]),
+        assert rows[0] == ("机构", "县（区）", "阶段", "条款编号", "条款名称", "评定")
+        assert {(r[0], r[2]) for r in rows[1:] if r[3] == articles[0]} == {
+            ("城关镇卫生院", "自评"),
+            ("城关镇卫生院", "县级初审"),
         }
+        assert all(r[4] for r in rows[1:] if r[3] == articles[0])
 
     clinic_api.close()
     lead_api.close()

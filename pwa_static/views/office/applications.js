@@ -34,7 +34,7 @@ function Samples({ app, roundId, tiers }) {
       await app.api.post(`/api/rounds/${roundId}/samples`, { level, tier, ...(seed ? { seed } : {}) });
       samples.reload();
     } catch (err) {
-      setError(err.message);
+      setError(app.state.sayError(err));
     }
   }
   return html`<section class="card" data-testid="samples"><h2>${t('sampling')}</h2>
@@ -51,10 +51,10 @@ function Samples({ app, roundId, tiers }) {
     ${(samples.data || []).map((s) => html`<article class="sample" key=${s.id} data-testid="sample" data-level=${s.level}>
       <h3>${t(`stage_${s.level}`)} · ${t(`tier_${s.tier}`)} · ${Math.round(s.ratio * 100)}% · ${t('drawnOf', { n: s.drawnCount, of: s.poolSize })}</h3>
       <p class="muted">${t('seed')} <code>${s.seed}</code> · ${formatTime(s.drawnAt, lang)} ${s.inUse ? ` · ${t('sampleInUse')}` : ''}</p>
-      <p>${s.explanation}</p>
+      <p>${s.explanationMessage ? t(s.explanationMessage.code, s.explanationMessage.params) : ''}</p>
       <table class="table"><thead><tr><th scope="col">${t('county')}</th><th scope="col">${t('pool')}</th><th scope="col">${t('drawn')}</th><th scope="col">${t('why')}</th></tr></thead>
       <tbody>${s.strata.map((st) => html`<tr key=${st.countyId}><td>${st.countyName}</td><td>${st.poolSize}</td>
-        <td>${st.facilities.filter((f) => f.drawn).map((f) => f.name).join('、') || '—'}</td><td class="muted">${st.why}</td></tr>`)}</tbody></table>
+        <td>${st.facilities.filter((f) => f.drawn).map((f) => f.name).join('、') || '—'}</td><td class="muted">${st.message ? t(st.message.code, st.message.params) : ''}</td></tr>`)}</tbody></table>
     </article>`)}
   </section>`;
 }
@@ -75,7 +75,7 @@ export function Applications({ app, roundId }) {
       await app.api.patch(`/api/applications/${id}`, body);
       apps.reload();
     } catch (err) {
-      setError(err.message);
+      setError(app.state.sayError(err));
     }
   }
   return html`<section data-testid="applications">

@@ -13,7 +13,7 @@ function Resolve({ app, conflict, onDone }) {
       await app.api.post(`/api/conflicts/${conflict.id}/resolve`, { value, baseVersion: conflict.version, reason });
       onDone();
     } catch (err) {
-      setError(err.message);
+      setError(app.state.sayError(err));
     }
   }
   return html`<div class="resolve" data-testid="office-conflict" data-item=${conflict.itemCode}>
@@ -30,7 +30,7 @@ function Resolve({ app, conflict, onDone }) {
 export function Conflicts({ app, roundId }) {
   const t = app.state.t;
   const queue = useApi(app, `/api/rounds/${roundId}/conflicts`);
-  if (queue.error) return html`<p class="banner error" role="alert">${queue.error.message}</p>`;
+  if (queue.error) return html`<p class="banner error" role="alert">${app.state.sayError(queue.error)}</p>`;
   const groups = queue.data || [];
   return html`<section data-testid="conflict-queue">
     ${groups.length === 0 && html`<p class="card muted">${t('noConflicts')}</p>`}

@@ -40,7 +40,7 @@ export function Dashboard({ app, roundId }) {
   const t = app.state.t;
   const lang = app.state.lang.value;
   const { data, error, loading } = useApi(app, `/api/rounds/${roundId}/dashboard`);
-  if (error) return html`<p class="banner error" role="alert">${error.message}</p>`;
+  if (error) return html`<p class="banner error" role="alert">${app.state.sayError(error)}</p>`;
   if (loading || !data) return html`<p class="muted">${t('loading')}</p>`;
   const stages = ['self', 'county', 'city', 'province'];
   const statuses = ['draft', 'in_progress', 'submitted', 'returned', 'accepted'];

@@ -28,7 +28,7 @@ function Review({ app, flag, onDone }) {
       await app.api.put(`/api/evidence/photos/${flag.photo.photoId}/flags/${flag.code}/review`, { status, reason });
       onDone();
     } catch (err) {
-      setError(err.message);
+      setError(app.state.sayError(err));
     }
   }
   return html`<div class="row">
@@ -42,13 +42,13 @@ function Review({ app, flag, onDone }) {
 export function Evidence({ app, roundId }) {
   const t = app.state.t;
   const list = useApi(app, `/api/evidence/rounds/${roundId}/flags`);
-  if (list.error) return html`<p class="banner error" role="alert">${list.error.message}</p>`;
+  if (list.error) return html`<p class="banner error" role="alert">${app.state.sayError(list.error)}</p>`;
   if (!list.data) return html`<p class="muted">${t('loading')}</p>`;
   const flags = list.data.flags;
   return html`<section data-testid="evidence-flags">
     <p class="muted">${Object.entries(list.data.counts).map(([code, n]) => `${t(`flag_${code}`)} ${n}`).join(' · ') || t('noFlags')}</p>
     ${flags.map((f, i) => html`<article class="card flag" key=${`${f.photo.photoId}-${f.code}-${i}`} data-testid="evidence-flag" data-code=${f.code}>
-      <h3><span class="badge flag">${t(`flag_${f.code}`)}</span> ${f.detail}</h3>
+      <h3><span class="badge flag">${t(`flag_${f.code}`)}</span> ${f.message ? t(f.message.code, f.message.params) : ''}</h3>
       <div class="side-by-side">
         <${Side} app=${app} photo=${f.photo} label=${t('thisPhoto')} />
         ${f.related.map((r) => html`<${Side} key=${r.photoId} app=${app} photo=${r} label=${t('relatedPhoto')} />`)}

@@ -2,6 +2,7 @@
 // the background: start one, watch its progress, download it when done.
 import { useEffect, useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
+import { formatTime } from '../../lib/format.js';
 import { useApi } from './data.js';
 import { ACTIVE, download, size } from './files.js';
 
@@ -14,12 +15,12 @@ function JobRow({ app, job }) {
   return html`<tr data-testid="export-job" data-export-id=${job.id} data-kind=${job.kind} data-format=${job.format} data-status=${job.status}>
     <td>${t(`export_${job.kind}`) || job.kind}</td><td>${job.format.toUpperCase()}</td>
     <td><span class=${`badge export-${job.status}`}>${t(`exportStatus_${job.status}`)}</span>
-      ${job.error && html`<div class="warn-text" data-testid="export-error">${job.error}</div>`}</td>
+      ${job.error && html`<div class="warn-text" data-testid="export-error">${t('problem_export_failed')}</div>`}</td>
     <td><progress max="100" value=${pct} aria-label=${t('progress')}></progress> <small class="muted" data-testid="export-progress">${pct}%</small></td>
     <td>${job.rows || ''}</td><td>${size(job.size)}</td>
-    <td>${new Date(job.createdAt).toLocaleString()}</td>
+    <td>${formatTime(job.createdAt, app.state.lang.value)}</td>
     <td>${job.status === 'done' && html`<button type="button" class="btn small" data-testid="export-download"
-        onClick=${() => download(app, job).catch((err) => setError(err.message))}>${t('download')}</button>`}
+        onClick=${() => download(app, job).catch((err) => setError(app.state.sayError(err)))}>${t('download')}</button>`}
       ${error && html`<span class="warn-text">${error}</span>`}</td>
   </tr>`;
 }
@@ -40,10 +41,10 @@ export function Exports({ app, roundId }) {
     e.preventDefault();
     setError(null);
     try {
-      await app.api.post('/api/exports', { kind, format, roundId });
+      await app.api.post('/api/exports', { kind, format, roundId, lang: app.state.lang.value });
       jobs.reload();
     } catch (err) {
-      setError(err.message);
+      setError(app.state.sayError(err));
     }
   }
   return html`<section data-testid="exports">

@@ -2,23 +2,26 @@
 // support across the region (the list the office takes upward), and the CSV export.
 import { useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
+import { formatDate } from '../../lib/format.js';
 import { useApi } from './data.js';
 
 const KINDS = ['soon', 'continuous', 'needs_support'];
 
-async function download(app, path, filename) {
+async function download(app, path, fallback) {
   const token = app.state.session.value?.token;
   const response = await fetch(path, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
   if (!response.ok) throw new Error(`${response.status}`);
+  // the server names the file readably (round, what it holds) in the reader's language
+  const named = /filename\*=UTF-8''([^;]+)/.exec(response.headers.get('Content-Disposition') || '');
   const url = URL.createObjectURL(await response.blob());
   const link = document.createElement('a');
   link.href = url;
-  link.download = filename;
+  link.download = named ? decodeURIComponent(named[1]) : fallback;
   link.click();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-function ItemsTable({ t, items, withFacility }) {
+function ItemsTable({ t, lang, items, withFacility }) {
   return html`<table class="table"><thead><tr>
       ${withFacility && html`<th scope="col">${t('facility')}</th><th scope="col">${t('county')}</th>`}
       <th scope="col">${t('article')}</th><th scope="col">${t('planGap')}</th><th scope="col">${t('planKind')}</th>
@@ -29,7 +32,7 @@ function ItemsTable({ t, items, withFacility }) {
       <td><span class="num">${item.itemCode}</span> ${item.articleTitle}<br /><span class="muted">${item.sectionCode} ${item.sectionTitle}</span></td>
       <td>${item.gap}${item.photoIds.length > 0 && html`<br /><span class="muted">${t('photosOfFix', { n: item.photoIds.length })}</span>`}</td>
       <td>${t(`kind_${item.kind}`)}</td><td>${item.owner || '—'}</td>
-      <td class="overdue-cell">${item.dueDate || '—'}${item.overdue ? ` · ${t('overdue')}` : ''}</td>
+      <td class="overdue-cell">${formatDate(item.dueDate, lang)}${item.overdue ? ` · ${t('overdue')}` : ''}</td>
       <td>${t(`istatus_${item.status}`)}
         ${item.improved && html` <span class="badge improved" data-testid="improved">${t('improvedFrom', { from: item.gradeBefore, to: item.currentGrade })}</span>`}</td>
     </tr>`)}</tbody></table>`;
@@ -40,12 +43,12 @@ function PlanDetail({ app, plan }) {
   const items = useApi(app, `/api/improvement/inspections/${plan.inspectionId}/items`);
   return html`<section class="card" data-testid="office-plan" data-inspection-id=${plan.inspectionId}>
     <h2>${t('planOf', { facility: plan.facilityName })}</h2>
-    ${items.error && html`<p class="banner error" role="alert">${items.error.message}</p>`}
+    ${items.error && html`<p class="banner error" role="alert">${app.state.sayError(items.error)}</p>`}
     ${(items.data || []).length === 0 ? html`<p class="muted">${t('planEmpty')}</p>` : KINDS.map((kind) => {
       const mine = items.data.filter((i) => i.kind === kind);
       if (!mine.length) return null;
       return html`<div key=${kind}><h3>${t(`kind_${kind}`)} <span class="muted">${mine.filter((i) => i.status === 'done').length}/${mine.length}</span></h3>
-        <${ItemsTable} t=${t} items=${mine.map((item) => ({ item }))} /></div>`;
+        <${ItemsTable} t=${t} lang=${app.state.lang.value} items=${mine.map((item) => ({ item }))} /></div>`;
     })}
   </section>`;
 }
@@ -56,12 +59,12 @@ export function Improvement({ app, roundId }) {
   const support = useApi(app, `/api/improvement/rounds/${roundId}/needs-support`);
   const [open, setOpen] = useState(null);
   const [error, setError] = useState(null);
-  const exportCsv = () => download(app, `/api/improvement/rounds/${roundId}/export`, `improvement-${roundId}.csv`).catch((err) => setError(err.message));
+  const exportCsv = () => download(app, `/api/improvement/rounds/${roundId}/export?lang=${app.state.lang.value}`, `${t('export_improvement')}.csv`).catch((err) => setError(app.state.sayError(err)));
   const chosen = (plans.data || []).find((p) => p.inspectionId === open);
   return html`<section class="office-improvement" data-testid="office-improvement">
     <section class="card"><div class="row"><h2>${t('improvementPlans')}</h2>
       <button type="button" class="btn" data-testid="improvement-export" onClick=${exportCsv}>${t('exportCsv')}</button></div>
-      ${(plans.error || error) && html`<p class="banner error" role="alert">${plans.error?.message || error}</p>`}
+      ${(plans.error || error) && html`<p class="banner error" role="alert">${plans.error ? app.state.sayError(plans.error) : error}</p>`}
       ${(plans.data || []).length === 0 ? html`<p class="muted">${t('noPlans')}</p>` : html`
       <table class="table"><thead><tr><th scope="col">${t('facility')}</th><th scope="col">${t('county')}</th>
         <th scope="col">${t('planProgress')}</th>
@@ -80,9 +83,9 @@ export function Improvement({ app, roundId }) {
     ${chosen && html`<${PlanDetail} key=${chosen.inspectionId} app=${app} plan=${chosen} />`}
     <section class="card" data-testid="needs-support">
       <h2>${t('needsSupportList')}</h2><p class="muted">${t('needsSupportHelp')}</p>
-      ${support.error && html`<p class="banner error" role="alert">${support.error.message}</p>`}
+      ${support.error && html`<p class="banner error" role="alert">${app.state.sayError(support.error)}</p>`}
       ${(support.data || []).length === 0 ? html`<p class="muted">${t('noNeedsSupport')}</p>`
-        : html`<${ItemsTable} t=${t} withFacility=${true} items=${support.data} />`}
+        : html`<${ItemsTable} t=${t} lang=${app.state.lang.value} withFacility=${true} items=${support.data} />`}
     </section>
   </section>`;
 }

@@ -65,7 +65,7 @@ export function Office({ app, route }) {
       ${TABS.map((name) => html`<a key=${name} href=${`#/office/${name}`} data-testid=${`office-tab-${name}`}
         class=${name === tab ? 'tab active' : 'tab'} aria-current=${name === tab ? 'page' : undefined}>${t(`office_${name}`)}</a>`)}
     </nav>
-    ${rounds.error && html`<p class="banner error" role="alert">${rounds.error.message}</p>`}
+    ${rounds.error && html`<p class="banner error" role="alert">${app.state.sayError(rounds.error)}</p>`}
     ${body}
   </main>`;
 }

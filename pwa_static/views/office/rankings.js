@@ -35,7 +35,7 @@ export function Rankings({ app, roundId, route }) {
           ${['self', 'county', 'city', 'province'].map((s) => html`<option key=${s} value=${s}>${t(`stage_${s}`)}</option>`)}</select></label>
     </div>
     ${inspections.data && facilities.length === 0 && html`<p class="card muted">${t('noStageYet')}</p>`}
-    ${ranking.error && html`<p class="banner warn" role="status">${ranking.error.message}</p>`}
+    ${ranking.error && html`<p class="banner warn" role="status">${app.state.sayError(ranking.error)}</p>`}
     ${ranking.data && html`<section class="card"><h2>${t('rankings')}</h2><p class="muted">${ranking.data.rule}</p>
       <table class="table" data-testid="ranking-table"><thead><tr><th scope="col">${t('article')}</th><th scope="col">${t('answer')}</th>
         <th scope="col">${t('county')}</th><th scope="col">${t('city')}</th><th scope="col">${t('province')}</th></tr></thead>
@@ -44,7 +44,7 @@ export function Rankings({ app, roundId, route }) {
         return html`<tr key=${a.item}><th scope="row"><span class="num">${a.item}</span> ${a.title}</th><td>${a.value ?? '—'}</td>
           ${['county', 'city', 'province'].map((scope) => {
             const p = place(scope);
-            return html`<td key=${scope} title=${p?.explanation || ''}>${p ? `${p.rank}/${p.of}${p.tied > 1 ? ` (${t('tied', { n: p.tied })})` : ''}` : '—'}</td>`;
+            return html`<td key=${scope} title=${p?.explanationMessage ? t(p.explanationMessage.code, p.explanationMessage.params) : ''}>${p ? `${p.rank}/${p.of}${p.tied > 1 ? ` (${t('tied', { n: p.tied })})` : ''}` : '—'}</td>`;
           })}</tr>`;
       })}</tbody></table></section>`}
     <${Rates} app=${app} roundId=${roundId} stage=${stage === 'self' ? 'county' : stage} />

@@ -24,11 +24,12 @@ function show(t, value) {
 }
 
 function Thumb({ app, photo }) {
+  const t = app.state.t;
   // only a stored photo has a thumbnail; the others show their state
   const url = useThumb(app, photo.state === 'stored' ? photo.photoId : null);
   return html`<figure class="mini" data-testid="reconcile-photo" data-photo-id=${photo.photoId}>
     ${url ? html`<img src=${url} alt=${`${photo.itemCode}`} />` : html`<div class="noimg" title=${photo.state}></div>`}
-    ${(photo.flags || []).length > 0 && html`<figcaption class="warn-text">${photo.flags.map((f) => f.detail || f.code).join('；')}</figcaption>`}
+    ${(photo.flags || []).length > 0 && html`<figcaption class="warn-text">${photo.flags.map((f) => (f.message ? t(f.message.code, f.message.params) : t(`flag_${f.code}`))).join('；')}</figcaption>`}
   </figure>`;
 }
 
@@ -48,20 +49,20 @@ function StageConclusion({ app, stage, signed, onChange }) {
       view.reload();
       onChange();
     } catch (err) {
-      setError(err.message);
+      setError(app.state.sayError(err));
     }
   }
   const c = view.data?.conclusion;
   const mark = view.data?.submittedIncomplete;
   return html`<section class="card stage-conclusion" data-testid="stage-conclusion" data-stage=${stage.stage}>
     <h3>${t(`stage_${stage.stage}`)} · ${t(`status_${stage.status}`)}</h3>
-    ${c && html`<p data-testid="conclusion-known"><strong>${c.known || c.tierLabel || t(`conclusion_${c.status}`)}</strong></p>
+    ${c && html`<p data-testid="conclusion-known"><strong>${c.knownMessage ? t(c.knownMessage.code, c.knownMessage.params) : c.tierLabel || t(`conclusion_${c.status}`)}</strong></p>
       ${(c.standings || []).length > 0 && html`<ul class="standings">${c.standings.map((s) => html`<li key=${s.code} data-standing=${s.standing}>
-        <span class=${`badge standing-${s.standing}`}>${t(`standing_${s.standing}`)}</span> ${s.label}：<span class="muted">${s.reason}</span></li>`)}</ul>`}`}
+        <span class=${`badge standing-${s.standing}`}>${t(`standing_${s.standing}`)}</span> ${s.label}：<span class="muted">${s.message ? t(s.message.code, s.message.params) : ''}</span></li>`)}</ul>`}`}
     ${mark && html`<div class="banner warn stack" data-testid="submitted-incomplete">
       <strong>${t('submittedIncomplete', { by: mark.submittedByName, at: formatTime(mark.submittedAt, app.state.lang.value) })}</strong>
       <p>${t('submittedIncompleteReason', { reason: mark.reason })}</p>
-      ${mark.missing && html`<p class="muted">${t('submittedIncompleteMissing', { missing: mark.missing })}</p>`}</div>`}
+      ${mark.missingMessage && html`<p class="muted">${t('submittedIncompleteMissing', { missing: mark.missingMessage })}</p>`}</div>`}
     ${signed && html`<p class="ok-text" data-testid="signed-off">✓ ${t('signedOff', { tier: signed.tierLabel || t(`conclusion_${signed.status}`), by: signed.confirmedByName })}</p>`}
     ${error && html`<p class="banner error" role="alert">${error}</p>`}
     <div class="row">
@@ -99,7 +100,7 @@ function FacilityReconcile({ app, roundId, facilityId }) {
   const receipts = useReceipts(app, stages.map((s) => s.inspectionId));
   const conclusions = useApi(app, `/api/facilities/${facilityId}/conclusions`);
   const signedBy = new Map((conclusions.data || []).map((c) => [c.inspectionId, c]));
-  if (view.error) return html`<p class="banner error" role="alert">${view.error.message}</p>`;
+  if (view.error) return html`<p class="banner error" role="alert">${app.state.sayError(view.error)}</p>`;
   if (!data) return html`<p class="muted">${t('loading')}</p>`;
   const photosBy = stages.map((_, i) => {
     const map = new Map();

@@ -7,7 +7,8 @@ import { download, useJob } from './files.js';
 
 export function Report({ app, facilityId, roundId, kind = 'facility-report' }) {
   const t = app.state.t;
-  const report = useApi(app, `/api/printables/${kind}?facilityId=${facilityId}&roundId=${roundId}`);
+  const lang = app.state.lang.value; // the server writes the report (and its PDF) in the reader's language
+  const report = useApi(app, `/api/printables/${kind}?facilityId=${facilityId}&roundId=${roundId}&lang=${lang}`);
   const [jobId, setJobId] = useState(null);
   const [error, setError] = useState(null);
   const job = useJob(app, jobId);
@@ -16,15 +17,15 @@ export function Report({ app, facilityId, roundId, kind = 'facility-report' }) {
     return () => (document.title = t('appName'));
   }, [report.data]);
   useEffect(() => {
-    if (job?.status === 'done') download(app, job).catch((err) => setError(err.message));
+    if (job?.status === 'done') download(app, job).catch((err) => setError(app.state.sayError(err)));
   }, [job?.status]);
   async function pdf() {
     setError(null);
     try {
-      const r = await app.api.post('/api/exports', { kind, format: 'pdf', facilityId, roundId });
+      const r = await app.api.post('/api/exports', { kind, format: 'pdf', facilityId, roundId, lang });
       setJobId(r.data.id);
     } catch (err) {
-      setError(err.message);
+      setError(app.state.sayError(err));
     }
   }
   const printing = job && (job.status === 'queued' || job.status === 'running');
@@ -39,7 +40,7 @@ export function Report({ app, facilityId, roundId, kind = 'facility-report' }) {
       ${job?.status === 'failed' && html`<span class="warn-text" role="alert">${job.error}</span>`}
       ${error && html`<span class="warn-text" role="alert">${error}</span>`}
     </div>
-    ${report.error && html`<p class="banner error" role="alert">${report.error.message}</p>`}
+    ${report.error && html`<p class="banner error" role="alert">${app.state.sayError(report.error)}</p>`}
     ${!report.data && !report.error && html`<p class="muted">${t('loading')}</p>`}
     ${report.data && html`<div class="printable" dangerouslySetInnerHTML=${{ __html: report.data.html }}></div>`}
   </section>`;

@@ -4,6 +4,7 @@ import { useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
 import { formatTime } from '../../lib/format.js';
 import { useApi } from './data.js';
+import { problemText } from '../programme.js';
 
 const STATE_CLASS = { overdue: 'badge overdue-badge', due_soon: 'badge flag', closed: 'badge status-accepted', open: 'badge stage', not_set: 'badge' };
 
@@ -19,16 +20,6 @@ const LEVEL_WORDS = { 初级: 'junior', 中级: 'intermediate', 副高级: 'depu
 const levelName = (t, word) => (word ? (LEVEL_WORDS[word] ? t(`stages_level_${LEVEL_WORDS[word]}`) : word) : '—');
 
 const percent = (share) => (share == null ? '—' : `${Math.round(share * 1000) / 10}%`);
-
-// A refusal said from its code when the vocabulary has it, else the server's words.
-function problemText(t, err) {
-  const code = err?.problem?.code;
-  if (code) {
-    const text = t(code, err.problem);
-    if (text !== code) return text;
-  }
-  return err?.message || String(err);
-}
 
 function Calendar({ app, roundId }) {
   const t = app.state.t;

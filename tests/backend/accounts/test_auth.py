@@ -4,6 +4,7 @@ from typing import Any
 
 import httpx
 
+from backend.vocabulary import say
 from tests.conftest import login
 
 
@@ -35,6 +36,12 @@ async def test_wrong_password_is_401_and_repeated_failures_are_throttled(
     throttled = await client.post("/api/auth/login", json={"username": "office", "password": "demo"})
     assert throttled.status_code == 429
     assert int(throttled.headers["retry-after"]) > 0
+    # the code and its seconds, which the app says in the reader's language (never the English detail)
+    problem = throttled.json()
+    assert problem["code"] == "login_throttled"
+    assert problem["params"] == {"retryAfter": int(throttled.headers["retry-after"])}
+    said = say(f"problem_{problem['code']}", "zh", **problem["params"])
+    assert said == f"登录失败次数过多，请 {problem['params']['retryAfter']} 秒后再试"
     # Another account from another address is not affected.
     other = await login(client, "admin")
     assert other["Authorization"].startswith("Bearer ")

@@ -117,6 +117,8 @@ async def test_copies_at_another_facility_are_near_duplicates_and_distinct_photo
         "code": "near_duplicate",
         "detail": flag["detail"],
         "relatedPhotoIds": [str(elsewhere)],
+        # what a person reads: a code of the vocabulary with its numbers, no English
+        "message": {"code": "flagDetail_near_duplicate_exact", "params": {"elsewhere": 1, "here": 0}},
     }
 
     # the office may read both facilities: its pull names the original

@@ -101,7 +101,10 @@ def test_a_reader_sees_only_the_related_photos_it_may_read() -> None:
     raw = encode_flags(flags)
     assert decode_flags(raw) == flags
     seen = visible_flags(raw, lambda iid: iid == mine)
-    assert seen == [{"code": "near_duplicate", "detail": flags[0].detail, "relatedPhotoIds": ["a"]}]
+    message = {"code": "flagDetail_near_duplicate", "params": {"elsewhere": 1, "here": 1}}
+    assert seen == [
+        {"code": "near_duplicate", "detail": flags[0].detail, "relatedPhotoIds": ["a"], "message": message}
+    ]
     assert visible_flags(raw, lambda iid: True)[0]["relatedPhotoIds"] == ["a", "b"]
     assert visible_flags(None, lambda iid: True) == []
     assert visible_flags("not json", lambda iid: True) == []

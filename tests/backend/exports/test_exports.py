@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -19,10 +20,19 @@ from backend.accounts.schemas import CreateUserRequest
 from backend.accounts.services import create_user
 from backend.audit.tables import AuditLog
 from backend.exports.tables import ExportJob
+from backend.registry.tables import Facility
 from backend.workers import build_media_worker
 from media.worker import WorkerConfig
 from tests.backend.review.test_conclusions import ARTICLES, PASSED, put_answers
 from tests.conftest import login
+
+
+def _is_uuid(value: object) -> bool:
+    try:
+        UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 async def run_jobs(app: Litestar, **settings: Any) -> int:
@@ -92,25 +102,29 @@ async def test_xlsx_and_csv_exports_run_in_the_background(
     assert got.status_code == 200
     assert got.headers["content-type"].startswith("application/vnd.openxmlformats")
     assert "attachment" in got.headers["content-disposition"]
+    # a readable file name: the round's and what it holds (UTF-8 filename*, an ASCII fallback)
+    assert job["filename"] == "2026年度“优质服务基层行”活动-评分明细.xlsx"
+    assert "filename*=UTF-8''2026" in got.headers["content-disposition"]
     book = openpyxl.load_workbook(io.BytesIO(got.content), read_only=True)
-    rows = list(book["answers"].iter_rows(values_only=True))
-    assert rows[0] == ("facility_id", "facility", "county", "stage", "inspection_id", "item", "value")
+    rows = list(book["评分明细"].iter_rows(values_only=True))
+    # Chinese column titles, facilities by name, stages and answers in words, each article with its title
+    assert rows[0] == ("机构", "县（区）", "阶段", "条款编号", "条款名称", "评定")
     assert len(rows) == 1 + n_answers
-    first = str(demo["facilities"][0])
-    mine = {(r[3], r[5]): r[6] for r in rows[1:] if r[0] == first}
-    assert mine[("self", ARTICLES[0])] == "A"
-    assert mine[("county", ARTICLES[0])] == "C"
-    assert mine[("self", "P1")] == "met"
-    assert {r[1] for r in rows[1:] if r[0] == first} == {"城关镇卫生院"}
+    mine = {(r[2], r[3]): r[5] for r in rows[1:] if r[0] == "城关镇卫生院"}
+    assert mine[("自评", ARTICLES[0])] == "A"
+    assert mine[("县级初审", ARTICLES[0])] == "C"
+    assert mine[("自评", "P1")] == "符合"
+    assert all(r[4] for r in rows[1:] if r[3] == ARTICLES[0]), "every graded article has its title"
+    assert not any(_is_uuid(v) for r in rows for v in r), "no bare id columns"
 
     gap_book = openpyxl.load_workbook(
         io.BytesIO((await client.get(f"/api/exports/{gaps['id']}/file", headers=office)).content),
         read_only=True,
     )
-    gap_rows = list(gap_book["discrepancies"].iter_rows(values_only=True))
-    wide = [r for r in gap_rows[1:] if r[9] == "yes"]
-    assert [(r[3], r[4], r[5], r[6], r[7], r[8]) for r in wide] == [
-        ("county", ARTICLES[0], "A", "C", "lower", 2)
+    gap_rows = list(gap_book["自评与评审差异"].iter_rows(values_only=True))
+    wide = [r for r in gap_rows[1:] if r[9] == "是"]
+    assert [(r[2], r[3], r[5], r[6], r[7], r[8]) for r in wide] == [
+        ("县级初审", ARTICLES[0], "A", "C", "低于自评", 2)
     ]
 
     text = (await client.get(f"/api/exports/{conclusions['id']}/file", headers=office)).content.decode(
@@ -119,12 +133,15 @@ async def test_xlsx_and_csv_exports_run_in_the_background(
     assert text.startswith("\ufeff")
     table = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
     assert len(table) == 7  # 甲市's six self-assessments and the county review; nothing of 乙市
-    assert {r["facility_id"] for r in table} == {str(f) for f in demo["facilities"][:6]}
+    names = await Facility.select(Facility.name).where(Facility.id.is_in(demo["facilities"][:6]))
+    assert {r["机构"] for r in table} == {n["name"] for n in names}
+    assert {r["阶段"] for r in table} == {"自评", "县级初审"}
     ranked = (await client.get(f"/api/exports/{rankings['id']}/file", headers=office)).content.decode()
-    places = [r for r in csv.DictReader(io.StringIO(ranked.lstrip("\ufeff"))) if r["facility_id"] == first]
-    assert {(r["stage"], r["scope"], r["rank"]) for r in places if r["item"] == ARTICLES[0]} >= {
-        ("self", "county", "1")
+    places = [r for r in csv.DictReader(io.StringIO(ranked.lstrip("\ufeff"))) if r["机构"] == "城关镇卫生院"]
+    assert {(r["阶段"], r["排名范围"], r["名次"]) for r in places if r["条款编号"] == ARTICLES[0]} >= {
+        ("自评", "县", "1")
     }
+    assert all(r["条款名称"] for r in places)
 
     # the office of another region sees none of it; a clinic starts no round export
     elsewhere = await other_office(demo, client)
@@ -166,9 +183,15 @@ async def test_the_report_says_what_is_known_in_scope(
     assert 'data-stage="county"' in body
     assert f'data-item="{ARTICLES[0]}" data-wide-gap="true"' in body
     assert f'data-item="{ARTICLES[1]}" data-wide-gap="false"' in body
-    assert "at least" in body or "no tier is certain" in body  # the conclusion's "what is known"
+    assert "至少达到" in body or "尚无确定的档次" in body  # the conclusion's "what is known", in Chinese
     assert "<script" not in body
     assert "style=" not in body
+    # in the reader's language, Chinese by default: no English word in the visible text
+    visible = re.sub(r"<[^>]+>", " ", re.sub(r'src="[^"]*"', "", body))
+    assert re.findall(r"\b[A-Za-z]{2,}\b", visible) == []  # codes such as a licence number are data
+    english = (await client.get(f"{url}&lang=en", headers=office)).json()["html"]
+    assert "Facility review report" in english
+    assert "At least" in english or "at least" in english or "no tier is certain" in english
     # a clinic reads its own report, without the county's conclusion; no other facility's
     clinic = await login(client, "clinic1")
     own = (await client.get(url, headers=clinic)).json()["html"]
@@ -250,8 +273,8 @@ async def test_a_job_run_twice_after_a_lost_lease_leaves_one_whole_file(
     assert row is not None
     assert row["status"] == "done"
     files = list((Path(app.state.settings.data_dir) / "storage" / "exports").rglob("*"))
-    assert [f.name for f in files if f.is_file()] == [job["filename"]]
+    assert [f.name for f in files if f.is_file()] == ["export.xlsx"]  # an ASCII key; the name is the row's
     book = openpyxl.load_workbook(
         io.BytesIO((await client.get(f"/api/exports/{job['id']}/file", headers=office)).content)
     )
-    assert book["answers"].max_row > 1
+    assert book["评分明细"].max_row > 1

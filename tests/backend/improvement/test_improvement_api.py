@@ -123,10 +123,18 @@ async def test_suggestions_improved_link_and_the_office_view(
     assert exported.headers["content-type"].startswith("text/csv")
     text = exported.content.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert sorted(r["item"] for r in rows) == ["1.1.1", "1.2.1", "1.2.2", "2.1.4"]
-    row = next(r for r in rows if r["item"] == "1.2.1")
-    assert (row["kind"], row["status"], row["overdue"], row["gap"]) == ("soon", "open", "yes", "制度未更新")
-    assert next(r for r in rows if r["item"] == "1.1.1")["improved"] == "yes"
+    # Chinese column titles, kinds and states spelled out, no bare ids; a readable file name
+    assert "filename*=UTF-8''" in exported.headers["content-disposition"]
+    assert "facility_id" not in text
+    assert sorted(r["条款编号"] for r in rows) == ["1.1.1", "1.2.1", "1.2.2", "2.1.4"]
+    row = next(r for r in rows if r["条款编号"] == "1.2.1")
+    assert (row["类别"], row["状态"], row["已逾期"], row["差距"]) == (
+        "近期能够实现",
+        "未开始",
+        "是",
+        "制度未更新",
+    )
+    assert next(r for r in rows if r["条款编号"] == "1.1.1")["已改进"] == "是"
     assert str(late)
 
 
@@ -155,13 +163,13 @@ async def test_the_printable_plan(client: httpx.AsyncClient, demo: dict[str, Any
         user=clinic, facility_id=demo["facilities"][0], round_id=demo["round"]
     )
     assert title.startswith("整改计划 · ")
-    assert filename == f"improvement-plan-{demo['facilities'][0]}"
+    assert filename == "城关镇卫生院-2026年度“优质服务基层行”活动-整改计划"
     assert "制度&lt;未&gt;更新 &amp; 缺记录" in body
     assert "<未>" not in body
     assert "近期能够实现（1/1）" in body
     assert "需要政府或部门支持（0/1）" in body
     assert "已完成（已改进 C→A）" in body
-    assert '<td class="gap-wide">2020-01-01（已逾期）</td>' in body
+    assert '<td class="gap-wide">2020年1月1日（已逾期）</td>' in body
     other = AuthUser(id=demo["clinic"], username="clinic1", role="clinic", facility_id=demo["facilities"][1])
     with pytest.raises(Forbidden):
         await plan_fragment(user=other, facility_id=demo["facilities"][0], round_id=demo["round"])

@@ -9,6 +9,7 @@ import httpx
 
 from backend.audit.tables import AuditLog
 from backend.programme.rankings import Place, places, rank_round
+from backend.vocabulary import say
 from sync.tables import AnswerRegister, Photo, SyncConflict
 from tests.backend.programme.support import sign_off
 from tests.backend.review.test_conclusions import ARTICLES, open_conflict, other_city_office, put_answers
@@ -64,6 +65,8 @@ async def test_a_facility_sees_where_each_article_ranks(
     assert got == {"county": (1, 0, 2), "city": (1, 1, 4), "province": (1, 1, 4)}
     city = next(p for p in first["places"] if p["scope"] == "city")
     assert city["explanation"] == "1st of 4 in 甲市, tied with 1 other at A"
+    said = city["explanationMessage"]
+    assert say(said["code"], "zh", **said["params"]) == "在甲市排第 1 名（共 4 家），与另外 1 家同为 A"
     # N/A is not ranked: three peers for the second article
     second = next(a for a in body["articles"] if a["item"] == ARTICLES[1])
     assert {p["scope"]: p["of"] for p in second["places"]}["city"] == 3

@@ -29,26 +29,37 @@ async def test_conclusions_and_rankings_export(client: httpx.AsyncClient, demo: 
     office = await login(client, "office")
     base = f"/api/rounds/{demo['round']}/exports"
 
-    conclusions = _rows(await client.get(f"{base}/conclusions", headers=office))
-    # 甲市's six self-assessments and the county review; nothing of 乙市
+    got = await client.get(f"{base}/conclusions", headers=office)
+    assert "filename*=UTF-8''2026" in got.headers["content-disposition"]  # the round's name, readable
+    conclusions = _rows(got)
+    # 甲市's six self-assessments and the county review; nothing of 乙市; Chinese titles, no ids
     assert len(conclusions) == 7
-    assert {r["facility_id"] for r in conclusions} == {str(f) for f in demo["facilities"][:6]}
-    first = next(r for r in conclusions if r["inspection_id"] == str(selfs[0]))
-    assert (first["facility"], first["county"], first["stage"]) == ("城关镇卫生院", "东城县", "self")
-    assert first["status"] == "undetermined"
-    assert first["known"].startswith("at least 合格标准") or first["known"].startswith("no tier is certain")
-    empty = next(r for r in conclusions if r["inspection_id"] == str(selfs[2]))
-    assert empty["status"] == "not_evaluated"
+    assert list(conclusions[0]) == [
+        "机构",
+        "县（区）",
+        "阶段",
+        "状态",
+        "结论",
+        "确定达到",
+        "已知情况",
+        "判定依据",
+    ]
+    first = next(r for r in conclusions if r["机构"] == "城关镇卫生院" and r["阶段"] == "自评")
+    assert first["县（区）"] == "东城县"
+    assert first["状态"] == "待定"
+    assert first["已知情况"].startswith(("至少达到合格标准", "尚无确定的档次"))
+    assert "not_evaluated" not in {r["状态"] for r in conclusions}
+    assert "不予评价" in {r["状态"] for r in conclusions}  # the self-assessment with no answers
 
     rankings = _rows(await client.get(f"{base}/rankings", headers=office))
-    mine = [
-        r for r in rankings if r["facility_id"] == str(demo["facilities"][0]) and r["item"] == ARTICLES[0]
-    ]
-    assert {r["scope"]: (r["rank"], r["of"]) for r in mine} == {
-        "county": ("1", "2"),
-        "city": ("1", "2"),
-        "province": ("1", "2"),
+    mine = [r for r in rankings if r["机构"] == "城关镇卫生院" and r["条款编号"] == ARTICLES[0]]
+    assert {r["排名范围"]: (r["名次"], r["参与排名数"]) for r in mine} == {
+        "县": ("1", "2"),
+        "市": ("1", "2"),
+        "省": ("1", "2"),
     }
+    english = _rows(await client.get(f"{base}/rankings?lang=en", headers=office))
+    assert {r["Ranked within"] for r in english} == {"County", "City", "Province"}
 
     assert (await client.get(f"{base}/rankings", headers=await login(client, "clinic1"))).status_code == 403
     assert (await client.get(f"{base}/nonsense", headers=office)).status_code == 400

@@ -13,6 +13,7 @@ from backend.programme.rules import add_months
 from backend.programme.sampling import draw
 from backend.programme.tables import ReviewSample
 from backend.review.tables import ConfirmedConclusion
+from backend.vocabulary import say
 from tests.backend.programme.support import TOWNSHIP, sign_off
 from tests.backend.review.test_conclusions import ARTICLES, other_city_office, put_answers, set_status
 from tests.conftest import login
@@ -155,6 +156,8 @@ async def test_the_programme_from_applications_to_the_province_sample(
     assert (sample["ratio"], sample["seed"], sample["poolSize"], sample["drawnCount"]) == (0.5, "s1", 5, 3)
     assert sorted((s["poolSize"], s["drawnCount"]) for s in sample["strata"]) == [(2, 1), (3, 2)]
     assert "3 of 5 basic-tier applicant(s) drawn" in sample["explanation"]
+    said = sample["explanationMessage"]
+    assert say(said["code"], "zh", **said["params"]).startswith("市级复核抽样：基本标准申请 5 家中抽取 3 家")
     chosen = {f["facilityId"] for s in sample["strata"] for f in s["facilities"] if f["drawn"]}
     entry = await AuditLog.select().order_by(AuditLog.id, ascending=False).first()
     assert entry is not None

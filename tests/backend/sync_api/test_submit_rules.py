@@ -13,6 +13,7 @@ import msgspec
 from backend.audit.tables import AuditLog
 from backend.db import fetch
 from backend.inspections.tables import Inspection
+from backend.vocabulary import say
 from tests.backend.review.test_conclusions import ARTICLES
 from tests.backend.sync_api.sync_support import (
     Devices,
@@ -155,6 +156,8 @@ async def test_office_submits_incomplete_with_a_reason_and_no_tier_is_signed_off
     body = done.json()
     assert body["reason"] == reason
     assert body["missing"].startswith("prerequisite(s) not answered: P1, P2, P3; 40 not answered")
+    said = body["missingMessage"]  # what a person reads, in their language
+    assert say(said["code"], "zh", **said["params"]).startswith("前置条件未填写：P1, P2, P3；40 条未评定")
     again = await client.post(url, headers=office, json={"reason": reason})
     assert (again.status_code, again.json()["code"]) == (409, "inspection_locked")
 
