@@ -43,7 +43,7 @@ export function Assignments({ app }) {
         </div>
         <p class="meta"><span class="badge stage">${t(`stage_${c.inspection.stage}`)}</span>
           ${c.listedRow.isLead && html`<span class="badge lead">${t('lead')}</span>`}
-          <span>${c.bundle?.name || c.listedRow.standardName || c.inspection.standardVersionId}</span></p>
+          <span>${c.bundle?.name || c.listedRow.standardName || "…"}</span></p>
         ${c.listedRow.roundName && html`<p class="muted">${c.listedRow.roundName}${c.listedRow.regionName ? ` · ${c.listedRow.regionName}` : ''}</p>`}
         <div class="progress-line">
           <span>${t('answeredOf', { a: c.answered, b: c.total })}</span>

@@ -34,11 +34,22 @@ def test_the_office_sees_its_stages_and_draws_a_team(
     playwright: Playwright, server: LiveServer, console: Console, tmp_path: Path
 ) -> None:
     with Api(server.url, "admin") as admin, Api(server.url, "office") as office_api:
-        round_id = office_api.http.get("/api/rounds").json()[0]["id"]
+        # the 基层行 demo round (the demo also holds the other programmes' rounds)
+        round_id = next(
+            r["id"]
+            for r in office_api.http.get("/api/rounds").json()
+            if r["name"] == "2026年度“优质服务基层行”活动"
+        )
         facilities = office_api.http.get("/api/facilities").json()
         by_name = {f["name"]: f["id"] for f in facilities}
         first = by_name["城关镇卫生院"]
-        for facility in (first, facilities[1]["id"]):
+        # a second 基层行 facility (the demo also holds the other programmes' counties and schools)
+        second = next(
+            f["id"]
+            for f in facilities
+            if f["kind"] in ("township_centre", "community_centre") and f["id"] != first
+        )
+        for facility in (first, second):
             applied = office_api.http.post(
                 "/api/applications", json={"facilityId": facility, "roundId": round_id, "tier": "basic"}
             )
@@ -55,7 +66,11 @@ def test_the_office_sees_its_stages_and_draws_a_team(
             },
         )
         assert calendar.status_code == 200, calendar.text
-        late_facility = facilities[2]
+        late_facility = next(
+            f
+            for f in facilities
+            if f["kind"] in ("township_centre", "community_centre") and f["id"] not in (first, second)
+        )
 
         with device(playwright, tmp_path / "desk", console, viewport={"width": 1280, "height": 900}) as desk:
             page = first_page(desk)
