@@ -16,6 +16,7 @@ from litestar.exceptions import (
 )
 from litestar.types import ExceptionHandlersMap
 
+from backend.metrics import REQUEST_ID
 from media.uploads import (
     ChunkChecksumMismatch,
     ContentRejected,
@@ -108,6 +109,9 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Re
         "detail": detail,
         **{_camel(k): v for k, v in extra.items()},
     }
+    request_id = REQUEST_ID.get()
+    if request_id:
+        body["requestId"] = request_id  # the X-Request-ID of the answer, also in the server's log lines
     headers = {}
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])

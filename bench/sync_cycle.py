@@ -132,7 +132,7 @@ async def run(args: argparse.Namespace, data_dir: Path, database_url: str) -> li
             while not queue.empty():
                 await cycle(app, queue.get_nowait())
 
-        profiler = cProfile.Profile() if args.profile else None
+        profiler = cProfile.Profile(time.thread_time) if args.profile else None  # CPU of the loop thread
         for round_no in range(args.rounds + 1):
             for device in devices:
                 queue.put_nowait(device)

@@ -14,7 +14,7 @@ from backend.accounts.passwords import hash_password, verify_password
 from backend.accounts.schemas import CreateUserRequest, LoginResponse, UpdateUserRequest, UserOut
 from backend.accounts.tables import AuthToken, LoginThrottle, User
 from backend.audit.services import changed_fields, record
-from backend.db import as_utc, fetch, write_tx
+from backend.db import as_utc, read_fetch, write_tx
 from backend.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized
 from backend.guards import AuthUser, Role
 from backend.registry.tables import Facility, Region
@@ -140,7 +140,7 @@ async def user_for_token(token: str) -> AuthUser | None:
         if time.monotonic() < fresh_until and expires_at > _now():
             return user
         del _token_cache[digest]
-    rows = await fetch(USER_BY_DIGEST_SQL, [digest])
+    rows = await read_fetch(USER_BY_DIGEST_SQL, [digest])
     found = rows[0] if rows else None
     if not found or as_utc(found["expires_at"]) <= _now() or not found["active"]:
         return None
