@@ -212,6 +212,9 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
         before_send=[security_headers_hook(), response_metrics_hook()],
         plugins=[OpenAPIContractPlugin(), StrictStructSchemaPlugin()],
         debug=False,
+        # logging is the server's (backend.metrics.log_config: JSON lines); Litestar's default would replace
+        # the root logger's handlers in each worker process
+        logging_config=None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics(settings.metrics_dir)
