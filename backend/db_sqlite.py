@@ -90,6 +90,10 @@ class ConnectionPool:
         self._closed = False
         self.readers = InlineReaders(engine)
 
+    @property
+    def idle_count(self) -> int:
+        return len(self._idle)
+
     async def acquire(self) -> Any:
         if self._idle:
             return self._idle.pop()

@@ -137,7 +137,7 @@ def pool_use(engine: Any) -> tuple[int, int]:
     if hasattr(pool, "get_size"):  # asyncpg
         idle = pool.get_idle_size()
         return pool.get_size() - idle, idle
-    return 0, len(getattr(pool, "_idle", ()))
+    return 0, int(getattr(pool, "idle_count", 0))
 
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
