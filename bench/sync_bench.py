@@ -535,14 +535,50 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+async def big_history(url: str, setup: dict[str, Any], rounds: int = 100) -> dict[str, str]:
+    """The 100-article bench inspection after ``rounds`` x 100 updates; returns its reader's headers."""
+    big, items = setup["big"], setup["big_items"]
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        login = await http.post("/api/auth/login", json={"username": "benchpull", "password": "bench-pass-1"})
+        reader = {"Authorization": f"Bearer {login.json()['token']}", "content-type": "application/json"}
+        writer = Device(
+            client_id=str(uuid.uuid4()), inspection=big, items=items, headers=(await tokens(url))[0]
+        )
+        for _ in range(rounds):
+            mutations = []
+            for item in items:
+                args = {"inspectionId": str(big), "itemCode": item, "field": "value"}
+                args |= {"value": random.choice(GRADES), "baseVersion": writer.versions.get(item, 0)}
+                mutations.append({"id": writer.next_id, "name": "setAnswer", "args": args})
+                writer.next_id += 1
+            body = {
+                "protocolVersion": 1,
+                "clientGroupId": "w",
+                "clientId": writer.client_id,
+                "mutations": mutations,
+            }
+            answer = await http.post("/api/sync/push", json=body, headers=writer.headers)
+            for item, result in zip(items, answer.json()["results"], strict=True):
+                writer.versions[item] = result["version"]
+    return reader
+
+
 async def soak(
-    url: str, setup: dict[str, Any], n: int, seconds: float, server_pids: list[int], timing: str = "10s"
+    url: str,
+    setup: dict[str, Any],
+    n: int,
+    seconds: float,
+    server_pids: list[int],
+    timing: str = "10s",
+    probe: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Open loop: each of ``n`` devices pushes a 20-mutation batch every 10 s and then pulls from its cookie
     (``timing="10s"``), or as the app does (``"app"``, pwa_static/sync/engine.js): a push of the one change at
     each change (one every 10 s on average, Poisson) then a pull, and a pull on its 30-s timer. The servers'
     RSS is sampled every second (the largest process counts). Device k is member k % 5 of its team's
-    inspection and grades its fifth of the articles."""
+    inspection and grades its fifth of the articles. With ``probe`` (a reader of the 100-article inspection
+    after 10,000 updates, :func:`big_history`), that reader's first pull (cookie null, every page) is timed
+    twice a second during the soak."""
     devices = []
     for inspection, members in setup["teams"]:
         for slot, member in enumerate(members):
@@ -625,8 +661,24 @@ async def soak(
                 else:
                     timer += 30.0
 
+        probes: list[float] = []
+
+        async def probe_loop() -> None:
+            assert probe is not None
+            reader = Device(client_id=str(uuid.uuid4()), inspection=setup["big"], items=[], headers=probe)
+            while not stop.is_set():
+                reader.cookie = None
+                took, status = await pull_once(http, reader)
+                if status == 200:
+                    probes.append(took)
+                else:
+                    errors[f"probe {status}"] = errors.get(f"probe {status}", 0) + 1
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 0.5)
+
         loop_of = app_device if timing == "app" else device_loop
         sampler = asyncio.ensure_future(sample())
+        prober = asyncio.ensure_future(probe_loop()) if probe is not None else None
         rng = random.Random(7)
         tasks = [asyncio.ensure_future(loop_of(d, rng.uniform(0, 10))) for d in devices]
         _, pending = await asyncio.wait(tasks, timeout=seconds + 30)
@@ -635,12 +687,17 @@ async def soak(
         await asyncio.gather(*pending, return_exceptions=True)
         stop.set()
         await sampler
+        if prober is not None:
+            await prober
         cpu = sum(cpu_seconds(pid) for pid in server_pids) - cpu_start
         wall = time.perf_counter() - start
     scheduled = n * max(1, round(seconds / 10))
     return {
         "timing": timing,
         "processes": len(server_pids),
+        "probe_pulls": len(probes),
+        "probe_p50": _pct(probes, 50) * 1000,
+        "probe_p99": _pct(probes, 99) * 1000,
         "pulls": len(pulls),
         "devices": n,
         "seconds": seconds,
@@ -815,9 +872,16 @@ async def _measure(url: str, setup: dict[str, Any], args: argparse.Namespace) ->
 
 async def _soak(server: Server, setup: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     await server.wait_workers(args.soak_workers)
+    probe = await big_history(server.url, setup) if args.soak_probe else None
     result = await soak(
-        server.url, setup, args.soak_devices, args.soak_seconds, server.pids(), args.soak_timing
+        server.url, setup, args.soak_devices, args.soak_seconds, server.pids(), args.soak_timing, probe
     )
+    if probe is not None:
+        print(
+            f"  probe: first pull of the 100-article inspection after 10,000 updates, {result['probe_pulls']} "
+            f"pulls, p50 {result['probe_p50']:.1f} ms p99 {result['probe_p99']:.1f} ms",
+            flush=True,
+        )
     print(
         f"  soak: push p50 {result['push_p50']:.1f} ms p99 {result['push_p99']:.1f} ms, pull p99 "
         f"{result['pull_p99']:.1f} ms, {result['pushes']} / {result['scheduled']} pushes, errors "
@@ -943,6 +1007,8 @@ def main() -> None:
     # server processes (uvicorn --workers N; CPU summed over them, RSS of the largest) and the devices' timing
     parser.add_argument("--soak-workers", type=int, default=1)
     parser.add_argument("--soak-timing", choices=["10s", "app"], default="10s")
+    # time a reader's first pull of the 100-article inspection after 10,000 updates during the soak
+    parser.add_argument("--soak-probe", action="store_true")
     args = parser.parse_args()
     if args.write and (args.parts != "abc" or not args.baselines or args.devices != [1, 10, 50]):
         parser.error("--write needs the full run (--parts abc, with baselines)")
