@@ -19,13 +19,22 @@ from backend.accounts.auth import auth_middleware
 from backend.accounts.controllers import AuthController, ExpertAdminController, UserAdminController
 from backend.accounts.services import demo_accounts_exist
 from backend.api_docs import LocalScalarRenderPlugin
-from backend.db import bind_engine, close_held_writer, make_engine, open_held_writer, prepare_engine
+from backend.db import (
+    bind_engine,
+    close_held_writer,
+    make_engine,
+    open_held_writer,
+    pg_pool_options,
+    prepare_engine,
+)
 from backend.db_sqlite import close_pool, open_pool
 from backend.errors import exception_handlers
 from backend.evidence.services import refresh_for_facility, refresh_for_round
 from backend.health import health
 from backend.hooks import Hooks
 from backend.inspections.scope import ensure_facility_visible, visible_facility_ids
+from backend.metrics import Metrics, request_metrics_middleware, response_metrics_hook
+from backend.metrics_api import metrics
 from backend.openapi_contract import BEARER, OpenAPIContractPlugin, StrictStructSchemaPlugin
 from backend.programme.calendar import ensure_application_window
 from backend.programme.returns import record_opinion
@@ -94,6 +103,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
 
     return [
         health,
+        metrics,
         AuthController,
         UserAdminController,
         RegionController,
@@ -185,7 +195,7 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
             log.info("published the shipped standards %s", ", ".join(installed))
         pool = engine if start_pool and isinstance(engine, PostgresEngine) else None
         if pool is not None:
-            await pool.start_connection_pool(min_size=2, max_size=20)
+            await pool.start_connection_pool(**pg_pool_options())
         if await demo_accounts_exist():
             log.warning("demo accounts with the password 'demo' exist: never run this database in production")
         workers = _start_workers(app) if settings.workers else None
@@ -203,17 +213,21 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
 
     app = Litestar(
         route_handlers=route_handlers(),
-        middleware=[auth_middleware()],
+        middleware=[request_metrics_middleware, auth_middleware()],
         exception_handlers=exception_handlers(),
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
         cors_config=cors_config(settings),
-        before_send=[security_headers_hook()],
+        before_send=[security_headers_hook(), response_metrics_hook()],
         plugins=[OpenAPIContractPlugin(), StrictStructSchemaPlugin()],
         debug=False,
+        # logging is the server's (backend.metrics.log_config: JSON lines); Litestar's default would replace
+        # the root logger's handlers in each worker process
+        logging_config=None,
     )
     app.state.settings = settings
+    app.state.metrics = Metrics(settings.metrics_dir)
     app.state.engine = engine
     app.state.storage = build_storage(settings)
     app.state.secret_key = _secret_key(settings)

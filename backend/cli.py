@@ -6,6 +6,9 @@ import argparse
 import asyncio
 import getpass
 import logging
+import logging.config
+import os
+import shutil
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -81,7 +84,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     from backend.allocator import tune_for_large_bodies
     from backend.app import create_app
+    from backend.metrics import log_config
 
+    logging.config.dictConfig(log_config())  # the server logs JSON lines from its first one
     tune_for_large_bodies()
     settings = _settings()
     asyncio.run(_migrate(settings))
@@ -91,7 +96,25 @@ def cmd_serve(args: argparse.Namespace) -> None:
         )
     host = args.host or settings.host
     port = args.port or settings.port
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    if args.workers <= 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=log_config())
+        return
+    # N processes on one port (uvicorn's supervisor; the kernel spreads connections over them). Each builds
+    # the app from the environment (backend/asgi.py) and runs the background workers too: jobs are claimed
+    # under leases in the database, so N pollers never run one job twice. Metrics: multiprocess mode.
+    if not settings.metrics_dir:
+        metrics_dir = settings.data_path / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)  # samples of an earlier run's processes
+        metrics_dir.mkdir(parents=True)
+        os.environ["FIELDCHECK_METRICS_DIR"] = str(metrics_dir)
+    uvicorn.run(
+        "backend.asgi:app",
+        host=host,
+        port=port,
+        workers=args.workers,
+        log_level="info",
+        log_config=log_config(),
+    )
 
 
 def cmd_create_user(args: argparse.Namespace) -> None:
@@ -198,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--demo", action="store_true", help="load demo data when the database is empty")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="server processes on the one port (see docs/operations.md)"
+    )
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("demo", help="load demo data into an empty database").set_defaults(func=cmd_demo)

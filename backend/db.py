@@ -26,6 +26,17 @@ def make_engine(settings: Settings) -> Engine[Any]:
     return PooledSQLiteEngine(path=str(settings.sqlite_path), timeout=30)
 
 
+async def keep_session(connection: Any) -> None:
+    """The PostgreSQL pool's reset of a released connection: nothing beyond what asyncpg always does (roll
+    back an open transaction, drop listeners). Its default ``RESET ALL; CLOSE ALL; UNLISTEN *;
+    pg_advisory_unlock_all()`` is one more round trip per transaction, for session state this app never sets
+    (its advisory locks and ``SET LOCAL`` end with their transaction)."""
+
+
+def pg_pool_options() -> dict[str, Any]:
+    return {"min_size": 2, "max_size": 20, "reset": keep_session}
+
+
 def bind_engine(engine: Engine[Any], tables: Iterable[type[Table]]) -> None:
     """Make ``engine`` the app's and every one of ``tables``' (all of them: ``backend.tables_index.TABLES``)."""
     global _engine
@@ -131,6 +142,27 @@ async def prepare_engine(engine: Engine[Any]) -> None:
     """Per-database settings that persist in the file (WAL) or must be checked once."""
     if isinstance(engine, SQLiteEngine):
         await engine.run_ddl("PRAGMA journal_mode=WAL")
+
+
+def read_tx(engine: Engine[Any] | None = None) -> Any:
+    """A read-only transaction (one snapshot) for short reads on the sync path. SQLite: on a query-only
+    connection used by the event loop's own thread (``db_sqlite.InlineConnection``: no trip to a connection
+    thread per statement); a write inside it fails. PostgreSQL: an ordinary transaction."""
+    engine = engine or current_engine()
+    if isinstance(engine, PooledSQLiteEngine):
+        return engine.read_transaction()
+    return engine.transaction()
+
+
+async def read_fetch(
+    sql: str, args: Sequence[Any] = (), engine: Engine[Any] | None = None
+) -> list[dict[str, Any]]:
+    """:func:`fetch` for one short read outside a transaction: on SQLite in a :func:`read_tx` (inline)."""
+    engine = engine or current_engine()
+    if isinstance(engine, PooledSQLiteEngine) and engine.current_transaction.get() is None:
+        async with read_tx(engine):
+            return await fetch(sql, args, engine)
+    return await fetch(sql, args, engine)
 
 
 async def fetch(

@@ -17,6 +17,7 @@ from litestar.exceptions import (
 )
 from litestar.types import ExceptionHandlersMap
 
+from backend.metrics import REQUEST_ID
 from media.uploads import (
     ChunkChecksumMismatch,
     ContentRejected,
@@ -119,6 +120,9 @@ def problem(
         "params": {**said, **(params or {})},
         **fields,
     }
+    request_id = REQUEST_ID.get()
+    if request_id:
+        body["requestId"] = request_id  # the X-Request-ID of the answer, also in the server's log lines
     headers = {}
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])

@@ -43,7 +43,8 @@ def ensure_role(user: AuthUser, *roles: str) -> None:
 def requires_role(*roles: Role) -> Any:
     """A guard: the caller's role must be one of ``roles``."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # async: Litestar runs a plain function guard in its thread pool, a thread hop on every request
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         # OPTIONS (Allow, CORS preflight) is answered without a token and reveals nothing: no user to check
         if connection.scope.get("method") == "OPTIONS":
             return

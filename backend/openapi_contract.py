@@ -49,6 +49,8 @@ class Problem(msgspec.Struct, rename="camel", kw_only=True):
     problems: list[Any] | None = None
     # seconds to wait (429; also in the Retry-After header)
     retry_after: int | None = None
+    # the answer's X-Request-ID, also in the server's log lines for this request
+    request_id: str | None = None
 
 
 _DESCRIPTIONS = {

@@ -47,6 +47,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cors_origins: str = ""
     # Prints reports to PDF (headless, run by the export jobs); FIELDCHECK_CHROMIUM.
     chromium: str = "/usr/bin/chromium"
+    # GET /metrics answers only with "Authorization: Bearer <this>"; empty: no metrics endpoint (404).
+    metrics_token: str = ""
+    # prometheus-client's multiprocess mode: every server process writes its samples here (an empty directory
+    # per start; `fieldcheck serve --workers N` makes one when unset).
+    metrics_dir: str = ""
 
     @property
     def data_path(self) -> Path:

@@ -193,7 +193,7 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, data_dir: Path, database_url: str) -> None:
+    def __init__(self, data_dir: Path, database_url: str, workers: int = 1) -> None:
         self.port = free_port()
         env = {
             **os.environ,
@@ -214,6 +214,7 @@ class Server:
                 "--log-level",
                 "warning",
                 "--no-access-log",
+                *(["--workers", str(workers)] if workers > 1 else []),
             ],
             cwd=ROOT,
             env=env,
@@ -230,6 +231,21 @@ class Server:
                     pass
                 await asyncio.sleep(0.1)
         raise RuntimeError("server did not start")
+
+    def pids(self) -> list[int]:
+        """The processes that serve: uvicorn's workers when it runs several, else the one process."""
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        workers = [
+            int(c) for c in children if b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()
+        ]
+        return workers or [self.proc.pid]
+
+    async def wait_workers(self, count: int) -> None:
+        for _ in range(200):
+            if count <= 1 or len(self.pids()) >= count:
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"{count} server processes did not start")
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -519,10 +535,50 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-async def soak(url: str, setup: dict[str, Any], n: int, seconds: float, server_pid: int) -> dict[str, Any]:
-    """Open loop: each of ``n`` devices pushes a 20-mutation batch every 10 s and then pulls from its cookie;
-    the server's RSS is sampled every second. Device k is member k % 5 of its team's inspection and grades
-    its fifth of the articles."""
+async def big_history(url: str, setup: dict[str, Any], rounds: int = 100) -> dict[str, str]:
+    """The 100-article bench inspection after ``rounds`` x 100 updates; returns its reader's headers."""
+    big, items = setup["big"], setup["big_items"]
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        login = await http.post("/api/auth/login", json={"username": "benchpull", "password": "bench-pass-1"})
+        reader = {"Authorization": f"Bearer {login.json()['token']}", "content-type": "application/json"}
+        writer = Device(
+            client_id=str(uuid.uuid4()), inspection=big, items=items, headers=(await tokens(url))[0]
+        )
+        for _ in range(rounds):
+            mutations = []
+            for item in items:
+                args = {"inspectionId": str(big), "itemCode": item, "field": "value"}
+                args |= {"value": random.choice(GRADES), "baseVersion": writer.versions.get(item, 0)}
+                mutations.append({"id": writer.next_id, "name": "setAnswer", "args": args})
+                writer.next_id += 1
+            body = {
+                "protocolVersion": 1,
+                "clientGroupId": "w",
+                "clientId": writer.client_id,
+                "mutations": mutations,
+            }
+            answer = await http.post("/api/sync/push", json=body, headers=writer.headers)
+            for item, result in zip(items, answer.json()["results"], strict=True):
+                writer.versions[item] = result["version"]
+    return reader
+
+
+async def soak(
+    url: str,
+    setup: dict[str, Any],
+    n: int,
+    seconds: float,
+    server_pids: list[int],
+    timing: str = "10s",
+    probe: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Open loop: each of ``n`` devices pushes a 20-mutation batch every 10 s and then pulls from its cookie
+    (``timing="10s"``), or as the app does (``"app"``, pwa_static/sync/engine.js): a push of the one change at
+    each change (one every 10 s on average, Poisson) then a pull, and a pull on its 30-s timer. The servers'
+    RSS is sampled every second (the largest process counts). Device k is member k % 5 of its team's
+    inspection and grades its fifth of the articles. With ``probe`` (a reader of the 100-article inspection
+    after 10,000 updates, :func:`big_history`), that reader's first pull (cookie null, every page) is timed
+    twice a second during the soak."""
     devices = []
     for inspection, members in setup["teams"]:
         for slot, member in enumerate(members):
@@ -541,17 +597,17 @@ async def soak(url: str, setup: dict[str, Any], n: int, seconds: float, server_p
     pulls: list[float] = []
     errors: dict[str, int] = {}
     late = 0
-    rss: list[int] = [rss_kib(server_pid)]
+    rss: list[int] = [max(rss_kib(pid) for pid in server_pids)]
     load_before = os.getloadavg()[0]
     async with RawHttp(url, 200) as http:
         await push_once(http, devices[0], 1)
-        cpu_start = cpu_seconds(server_pid)
+        cpu_start = sum(cpu_seconds(pid) for pid in server_pids)
         start = time.perf_counter()
         stop = asyncio.Event()
 
         async def sample() -> None:
             while not stop.is_set():
-                rss.append(rss_kib(server_pid))
+                rss.append(max(rss_kib(pid) for pid in server_pids))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
 
@@ -576,19 +632,73 @@ async def soak(url: str, setup: dict[str, Any], n: int, seconds: float, server_p
                     errors[key] = errors.get(key, 0) + 1
                 tick += 10.0
 
+        async def app_device(device: Device, offset: float) -> None:
+            """A change every 10 s on average, pushed at once with a pull; a pull every 30 s on the timer."""
+            nonlocal late
+            rng = random.Random(offset)
+            timer = start + offset * 3
+            change = start + rng.expovariate(0.1)
+            while min(timer, change) < start + seconds:
+                due, is_change = (change, True) if change < timer else (timer, False)
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                elif delay < -1:
+                    late += 1
+                try:
+                    if is_change:
+                        elapsed, _ = await push_once(http, device, 1)
+                        pushes.append(elapsed)
+                    took, status = await pull_once(http, device)
+                    pulls.append(took)
+                    if status != 200:
+                        errors[f"pull {status}"] = errors.get(f"pull {status}", 0) + 1
+                except (RuntimeError, ConnectionError, OSError) as error:
+                    key = str(error)[:60]
+                    errors[key] = errors.get(key, 0) + 1
+                if is_change:
+                    change += rng.expovariate(0.1)
+                else:
+                    timer += 30.0
+
+        probes: list[float] = []
+
+        async def probe_loop() -> None:
+            assert probe is not None
+            reader = Device(client_id=str(uuid.uuid4()), inspection=setup["big"], items=[], headers=probe)
+            while not stop.is_set():
+                reader.cookie = None
+                took, status = await pull_once(http, reader)
+                if status == 200:
+                    probes.append(took)
+                else:
+                    errors[f"probe {status}"] = errors.get(f"probe {status}", 0) + 1
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 0.5)
+
+        loop_of = app_device if timing == "app" else device_loop
         sampler = asyncio.ensure_future(sample())
+        prober = asyncio.ensure_future(probe_loop()) if probe is not None else None
         rng = random.Random(7)
-        tasks = [asyncio.ensure_future(device_loop(d, rng.uniform(0, 10))) for d in devices]
+        tasks = [asyncio.ensure_future(loop_of(d, rng.uniform(0, 10))) for d in devices]
         _, pending = await asyncio.wait(tasks, timeout=seconds + 30)
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
         stop.set()
         await sampler
-        cpu = cpu_seconds(server_pid) - cpu_start
+        if prober is not None:
+            await prober
+        cpu = sum(cpu_seconds(pid) for pid in server_pids) - cpu_start
         wall = time.perf_counter() - start
     scheduled = n * max(1, round(seconds / 10))
     return {
+        "timing": timing,
+        "processes": len(server_pids),
+        "probe_pulls": len(probes),
+        "probe_p50": _pct(probes, 50) * 1000,
+        "probe_p99": _pct(probes, 99) * 1000,
+        "pulls": len(pulls),
         "devices": n,
         "seconds": seconds,
         "push_p50": _pct(pushes, 50) * 1000,
@@ -724,7 +834,7 @@ def run_db(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         setup = asyncio.run(prepare(tmp, database_url, inspections=50))
         if args.soak:
             setup["teams"] = asyncio.run(prepare_teams(tmp, database_url, args.soak_devices, setup))
-        server = Server(tmp, database_url)
+        server = Server(tmp, database_url, workers=args.soak_workers if args.soak else 1)
         try:
             asyncio.run(server.wait())
             if args.soak:
@@ -761,7 +871,17 @@ async def _measure(url: str, setup: dict[str, Any], args: argparse.Namespace) ->
 
 
 async def _soak(server: Server, setup: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    result = await soak(server.url, setup, args.soak_devices, args.soak_seconds, server.proc.pid)
+    await server.wait_workers(args.soak_workers)
+    probe = await big_history(server.url, setup) if args.soak_probe else None
+    result = await soak(
+        server.url, setup, args.soak_devices, args.soak_seconds, server.pids(), args.soak_timing, probe
+    )
+    if probe is not None:
+        print(
+            f"  probe: first pull of the 100-article inspection after 10,000 updates, {result['probe_pulls']} "
+            f"pulls, p50 {result['probe_p50']:.1f} ms p99 {result['probe_p99']:.1f} ms",
+            flush=True,
+        )
     print(
         f"  soak: push p50 {result['push_p50']:.1f} ms p99 {result['push_p99']:.1f} ms, pull p99 "
         f"{result['pull_p99']:.1f} ms, {result['pushes']} / {result['scheduled']} pushes, errors "
@@ -777,13 +897,16 @@ def render_soak(results: dict[str, dict[str, Any]], args: argparse.Namespace) ->
     lines = [
         SOAK_SECTION,
         "",
-        f"{args.soak_devices:,} devices against one uvicorn process, open loop for {args.soak_seconds:g} s: "
+        f"{args.soak_devices:,} devices against uvicorn ({args.soak_workers} process(es)), open loop for "
+        f"{args.soak_seconds:g} s, timing {args.soak_timing} (10s: a 20-mutation push then a pull every 10 s; app: "
+        "a push of each change, one every 10 s on average, with a pull, and a pull every 30 s): "
         f"{args.soak_devices // 5} inspections, each with a team of five inspectors, one device each; each "
         "device pushes a 20-mutation batch every 10 s (a random phase each) and then pulls from its cookie, "
         "every page; the server's RSS (VmRSS) is sampled every second. Python "
         f"{platform.python_version()}, {os.cpu_count()} cores (load generator and server share them), "
         f"{platform.machine()}. Command: `.venv/bin/python bench/sync_bench.py --soak --db {args.db} "
-        f"--soak-devices {args.soak_devices} --soak-seconds {args.soak_seconds:g} --write`.",
+        f"--soak-devices {args.soak_devices} --soak-seconds {args.soak_seconds:g} --soak-workers {args.soak_workers} "
+        f"--soak-timing {args.soak_timing} --write`.",
         "",
         "| database | p50 push | p99 push | p50 pull | p99 pull | pushes done / scheduled | late starts | errors "
         "| server RSS at start | max | at end | server CPU per push + pull | server CPU use | machine load average |",
@@ -881,6 +1004,11 @@ def main() -> None:
     parser.add_argument("--soak", action="store_true")
     parser.add_argument("--soak-devices", type=int, default=2000)
     parser.add_argument("--soak-seconds", type=float, default=60.0)
+    # server processes (uvicorn --workers N; CPU summed over them, RSS of the largest) and the devices' timing
+    parser.add_argument("--soak-workers", type=int, default=1)
+    parser.add_argument("--soak-timing", choices=["10s", "app"], default="10s")
+    # time a reader's first pull of the 100-article inspection after 10,000 updates during the soak
+    parser.add_argument("--soak-probe", action="store_true")
     args = parser.parse_args()
     if args.write and (args.parts != "abc" or not args.baselines or args.devices != [1, 10, 50]):
         parser.error("--write needs the full run (--parts abc, with baselines)")

@@ -454,6 +454,14 @@ async def pending_jobs(kind: str | None = None) -> int:
     return int(await query)
 
 
+async def queue_summary(now_ms: int) -> list[tuple[str, int, float]]:
+    """Per kind: (kind, jobs not done, seconds since the oldest of them fell due; 0 when none is due yet)."""
+    rows = await Job.raw(
+        "SELECT kind, COUNT(*) AS depth, MIN(due_at) AS oldest FROM media_job WHERE done_at IS NULL GROUP BY kind"
+    )
+    return [(str(r["kind"]), int(r["depth"]), max(0.0, (now_ms - int(r["oldest"])) / 1000)) for r in rows]
+
+
 def image_deriver(*, max_pixels: int, max_bytes: int) -> DeriveFn:
     """Thumb and preview through media.images.make_derivatives (one draft() decode, upright, no EXIF), after
     a JPEG's compressed data is checked whole (media.image_structure.check_jpeg_data)."""

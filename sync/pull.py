@@ -63,6 +63,9 @@ class PullContext:
     limits: Limits
     # patch operations per page (rows of synced tables; inspection/facility/standard refs come on top)
     page_size: int = 2000
+    # the read transaction (the backend's: on SQLite a query-only connection on the loop's thread); None: the
+    # engine's own
+    transaction: Callable[[], Any] | None = None
 
 
 _ROW_QUERIES = {
@@ -106,7 +109,7 @@ async def pull(body: bytes, *, caller: CallerSource, ctx: PullContext) -> PullRe
     """Answer one pull. Raises ``ProtocolError`` (400) for a malformed request. A callable ``caller`` is
     resolved inside the read transaction (one connection, one snapshot for scope and data)."""
     request = decode_pull(body)
-    async with ctx.engine.transaction():
+    async with ctx.engine.transaction() if ctx.transaction is None else ctx.transaction():
         sql = Sql(ctx.engine)
         resolved = await resolve_caller(caller)
         page_size = ctx.page_size if request.max_ops is None else max(1, min(ctx.page_size, request.max_ops))

@@ -14,6 +14,7 @@ from backend.guards import current_user, ensure_role, requires_role
 
 PUBLIC_PATHS = {
     "/health",
+    "/metrics",  # its own token (backend/metrics_api.py)
     "/api/auth/login",
     "/schema",
     "/api/media/signed",

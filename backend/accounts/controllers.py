@@ -19,7 +19,9 @@ from backend.accounts.schemas import (
     UpdateUserRequest,
     UserOut,
 )
+from backend.errors import TooManyRequests, Unauthorized
 from backend.guards import AuthUser
+from backend.metrics import Metrics
 from backend.openapi_contract import problem_responses
 from backend.settings import Settings
 
@@ -38,14 +40,19 @@ class AuthController(Controller):
     async def login(self, data: JSONBody[LoginRequest], request: Request[Any, Any, State]) -> LoginResponse:
         settings: Settings = request.app.state.settings
         address = request.client.host if request.client else "unknown"
-        return await services.login(
-            username=data.username,
-            password=data.password,
-            address=address,
-            ttl_seconds=settings.token_ttl_seconds,
-            max_failures=settings.login_max_failures,
-            lockout_seconds=settings.login_lockout_seconds,
-        )
+        try:
+            return await services.login(
+                username=data.username,
+                password=data.password,
+                address=address,
+                ttl_seconds=settings.token_ttl_seconds,
+                max_failures=settings.login_max_failures,
+                lockout_seconds=settings.login_lockout_seconds,
+            )
+        except (Unauthorized, TooManyRequests):
+            metrics: Metrics = request.app.state.metrics
+            metrics.login_failures.inc()
+            raise
 
     @post("/auth/logout", operation_id="logout", status_code=204)
     async def logout(self, request: Request[AuthUser, str, State]) -> None:

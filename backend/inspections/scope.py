@@ -47,10 +47,9 @@ async def visible_inspection_ids(user: AuthUser) -> set[UUID] | None:
     if user.role == "admin":
         return None
     if user.role == "inspector":
-        rows = await InspectionMember.select(InspectionMember.inspection).where(
-            InspectionMember.user == user.id
-        )
-        return {row["inspection"] for row in rows}
+        # written out: the ORM query costs more than the lookup, and every pull of an inspector runs it
+        rows = await fetch('SELECT "inspection" FROM "inspection_member" WHERE "user" = {}', [user.id])
+        return {as_uuid(row["inspection"]) for row in rows}
     facilities = await visible_facility_ids(user) or set()
     if not facilities:
         return set()

@@ -31,6 +31,7 @@ from backend.media_api.schemas import (
     UploadComplete,
     UploadCreated,
 )
+from backend.metrics import Metrics
 from backend.openapi_contract import problem_responses
 from backend.settings import Settings
 from media import uploads
@@ -164,7 +165,10 @@ class UploadController(Controller):
             # nobody is listening any more; the bytes that arrived are fsynced and counted
             return Response(None, status_code=400, headers=_tus_headers())
         headers = _tus_headers(**{"Upload-Offset": str(result.offset)})
+        metrics: Metrics = state.metrics
+        metrics.upload_bytes.inc(max(0, result.offset - int(offset_header)))
         if result.complete:
+            metrics.uploads_completed.inc()
             assert result.sha256 is not None
             await services.after_blob_change(result.sha256)
             headers["Upload-State"] = "received" if result.blob_state == "spooled" else str(result.blob_state)

@@ -7,9 +7,10 @@ from litestar import Controller, Request, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 
-from backend.db import current_engine
+from backend.db import current_engine, read_tx
 from backend.errors import PayloadTooLarge
 from backend.guards import AuthUser, current_user, requires_role
+from backend.metrics import Metrics
 from backend.settings import Settings
 from backend.sync_api.services import caller_for, push_and_refresh
 from sync.api import Caller, PullContext, pull
@@ -69,7 +70,14 @@ class SyncController(Controller):
         async def caller() -> Caller:  # resolved inside the push transaction
             return await caller_for(user, with_readable=False, with_writable=True)
 
-        return await push_and_refresh(body, caller=caller, max_mutations=settings.sync_max_mutations)
+        metrics: Metrics = request.app.state.metrics
+        try:
+            response = await push_and_refresh(body, caller=caller, max_mutations=settings.sync_max_mutations)
+        except Exception:
+            metrics.pushes.labels("refused").inc()  # the whole push (gap, malformed, too large, ...)
+            raise
+        metrics.note_push(response.results)
+        return response
 
     @post("/pull", operation_id="syncPull", status_code=200, description=PULL_DOC)
     async def pull(self, request: AuthRequest) -> PullResponse:
@@ -82,6 +90,7 @@ class SyncController(Controller):
 
         ctx = PullContext(
             engine=current_engine(),
+            transaction=read_tx,
             limits=Limits(max_mutations=settings.sync_max_mutations, max_body_bytes=settings.max_body_bytes),
         )
         return await pull(body, caller=caller, ctx=ctx)

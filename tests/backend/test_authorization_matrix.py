@@ -114,6 +114,8 @@ _INSPECT_FACILITY = {"admin": 6, "office": 3, "clinic": 0, "inspector": 0, "anon
 MATRIX: dict[tuple[str, str], Row] = {
     # public
     ("GET", "/health"): Row(PUBLIC, "/health"),
+    # closed by its own token (FIELDCHECK_METRICS_TOKEN, none here), not by roles: a user's token gets 404
+    ("GET", "/metrics"): Row(PUBLIC, "/metrics", ok=frozenset({404})),
     # the app's files are public (the data behind them is not)
     ("GET", "/"): Row(PUBLIC, "/"),
     ("GET", "/sw.js"): Row(PUBLIC, "/sw.js"),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.db import fetch, write_tx
+from backend.db import fetch, prepare_engine, read_fetch, read_tx, write_tx
 from backend.db_sqlite import PooledSQLiteEngine, close_pool, open_pool
 
 
@@ -89,3 +89,34 @@ async def _insert_then_fail(engine: PooledSQLiteEngine) -> None:
     async with write_tx(engine):
         await fetch("INSERT INTO probe (n) VALUES ({})", [3], engine=engine)
         raise RuntimeError("rolled back")
+
+
+async def test_read_transactions_run_inline_and_refuse_writes(engine: PooledSQLiteEngine) -> None:
+    """read_tx/read_fetch (the pull, the token lookup): query-only connections on the loop's own thread, one
+    snapshot, no new thread, and a write fails at once instead of waiting for the write lock."""
+    await prepare_engine(engine)  # WAL, as the app's lifespan sets it: readers never block the writer
+    pool = await open_pool(engine)
+    assert pool is not None
+    try:
+        await fetch("CREATE TABLE probe (n INTEGER PRIMARY KEY, at TIMESTAMPTZ)", engine=engine)
+        await fetch("INSERT INTO probe (n, at) VALUES ({}, {})", [1, "2026-12-03 10:00:00"], engine=engine)
+        threads = threading.active_count()
+        async with read_tx(engine) as tx:
+            assert tx.connection.raw is not None  # an InlineConnection
+            assert await fetch("SELECT n FROM probe", engine=engine) == [{"n": 1}]
+            # a write committed meanwhile by another connection is not in this snapshot
+            other = sqlite3.connect(engine.path)
+            try:
+                other.execute("INSERT INTO probe (n) VALUES (2)")
+                other.commit()
+            finally:
+                other.close()
+            assert await fetch("SELECT COUNT(*) AS c FROM probe", engine=engine) == [{"c": 1}]
+            with pytest.raises(sqlite3.OperationalError, match="readonly"):
+                await fetch("INSERT INTO probe (n) VALUES ({})", [3], engine=engine)
+        rows = await read_fetch("SELECT n, at FROM probe WHERE n = {}", [1], engine=engine)
+        assert rows[0]["at"].year == 2026  # the declared types are converted as on the other connections
+        assert await read_fetch("SELECT COUNT(*) AS c FROM probe", engine=engine) == [{"c": 2}]
+        assert threading.active_count() <= threads  # no connection thread for the reads
+    finally:
+        await close_pool(pool)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -71,3 +72,56 @@ def test_demo_warning_is_logged(served: tuple[str, subprocess.Popen[str]]) -> No
     process.terminate()
     output, _ = process.communicate(timeout=30)
     assert "demo accounts with the password 'demo' exist" in output
+
+
+def test_serve_with_two_processes_on_one_port(tmp_path: Path) -> None:
+    """`fieldcheck serve --workers 2`: both processes answer on the one port, /metrics sums them, logs are
+    JSON lines."""
+    port = _free_port()
+    data = tmp_path / "data"
+    env = {
+        **os.environ,
+        "FIELDCHECK_DATA_DIR": str(data),
+        "FIELDCHECK_PORT": str(port),
+        "FIELDCHECK_METRICS_TOKEN": "t0ken-for-the-test",
+        "FIELDCHECK_WORKERS": "false",
+    }
+    env.pop("FIELDCHECK_DATABASE_URL", None)
+    env.pop("FIELDCHECK_METRICS_DIR", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "serve", "--demo", "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        pids: set[str] = set()
+        asked = 0
+        while time.monotonic() < deadline and len(pids) < 2:
+            try:
+                # a new connection each time: the kernel hands connections to either process
+                asked += httpx.get(f"{base}/health", timeout=2).status_code == 200
+            except httpx.TransportError:
+                time.sleep(0.2)
+                continue
+            pids = {p.name.rsplit("_", 1)[-1] for p in (data / "metrics").glob("histogram_*.db")}
+        assert len(pids) == 2, f"one process answered all {asked} requests"
+        scraped = httpx.get(
+            f"{base}/metrics", headers={"Authorization": "Bearer t0ken-for-the-test"}, timeout=5
+        )
+        assert scraped.status_code == 200
+        counts = [
+            float(line.rsplit(" ", 1)[1])
+            for line in scraped.text.splitlines()
+            if line.startswith("fieldcheck_http_request_duration_seconds_count") and 'route="health"' in line
+        ]
+        assert sum(counts) == asked  # both processes' samples, summed
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert any("demo accounts" in line["message"] for line in lines), output
+    assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)

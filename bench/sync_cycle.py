@@ -1,0 +1,195 @@
+"""Server CPU per device cycle (a 20-mutation push, then a pull from the device's cookie), in process.
+
+    .venv/bin/python bench/sync_cycle.py [--db sqlite|postgres] [--devices 200] [--rounds 3] [--concurrency 8]
+                                         [--gap 10.5]
+                                         [--profile out.pstats]
+
+The app (``create_app``) is driven through raw ASGI calls (no HTTP client, no sockets) so that what is timed is
+the app's own CPU: ``time.process_time()`` of this process (the event loop and SQLite's threads; PostgreSQL's
+server work is not counted). Devices are teams of five on one inspection each, as in the soak
+(``sync_bench.py --soak``); ``--concurrency`` devices run their cycles at once, so pushes meet in group commits
+as they do under load. Prints the CPU per cycle of each round after a warm-up round. For A/B runs against
+another commit, run this file with that commit's code first on ``PYTHONPATH`` (it imports ``backend`` from
+there and only the soak's setup from ``bench/sync_bench.py`` beside it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import sync_bench  # noqa: E402  (the soak's setup and device model)
+
+
+async def asgi_post(app: Any, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    raw_headers.append((b"content-length", str(len(body)).encode()))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": raw_headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            await asyncio.sleep(3600)
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    status = 0
+    chunks: list[bytes] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, b"".join(chunks)
+
+
+async def cycle(app: Any, device: sync_bench.Device) -> None:
+    status, content = await asgi_post(app, "/api/sync/push", device.body(20), device.headers)
+    if status != 200:
+        raise RuntimeError(f"push {status}: {content[:200]!r}")
+    while True:
+        body = msgspec.json.encode(
+            {"protocolVersion": 1, "clientGroupId": device.client_id, "cookie": device.cookie}
+        )
+        status, content = await asgi_post(app, "/api/sync/pull", body, device.headers)
+        if status != 200:
+            raise RuntimeError(f"pull {status}: {content[:200]!r}")
+        page = msgspec.json.decode(content)
+        device.cookie = page["cookie"]
+        for op in page["patch"]:
+            parts = op["key"].split("/")
+            value = op.get("value")
+            if (
+                op["op"] == "put"
+                and parts[0] == "answer"
+                and parts[-1] == "value"
+                and isinstance(value, dict)
+            ):
+                device.versions[parts[2]] = int(value.get("version", device.versions.get(parts[2], 0)))
+        if not page["hasMore"]:
+            return
+
+
+async def run(args: argparse.Namespace, data_dir: Path, database_url: str) -> list[float]:
+    from backend.app import create_app
+    from backend.settings import Settings
+
+    setup = await sync_bench.prepare(data_dir, database_url, inspections=5)
+    teams = await sync_bench.prepare_teams(data_dir, database_url, args.devices, setup)
+    devices = []
+    for inspection, members in teams:
+        for slot, member in enumerate(members):
+            items = [it for k, it in enumerate(setup["items"]) if k % 5 == slot]
+            devices.append(
+                sync_bench.Device(
+                    client_id=str(uuid.uuid4()), inspection=inspection, items=items, headers=member
+                )
+            )
+    settings = Settings(
+        data_dir=str(data_dir),
+        database_url=database_url,
+        workers=False,
+        secret_key="bench",  # noqa: S106
+    )
+    app = create_app(settings)
+    per_cycle: list[float] = []
+    async with app.lifespan():
+        queue: asyncio.Queue[sync_bench.Device] = asyncio.Queue()
+
+        async def worker() -> None:
+            while not queue.empty():
+                await cycle(app, queue.get_nowait())
+
+        profiler = cProfile.Profile(time.thread_time) if args.profile else None  # CPU of the loop thread
+        for round_no in range(args.rounds + 1):
+            for device in devices:
+                queue.put_nowait(device)
+            if round_no > 0 and args.gap > 0:
+                await asyncio.sleep(
+                    args.gap
+                )  # as in the soak: a device's next cycle finds its token cache stale
+            if round_no == 1 and profiler is not None:
+                profiler.enable()
+            started, main_started = time.process_time(), time.thread_time()
+            await asyncio.gather(*(worker() for _ in range(args.concurrency)))
+            took = time.process_time() - started
+            main = time.thread_time() - main_started
+            if round_no > 0:  # round 0 warms the caches up (and is every device's first pull)
+                per_cycle.append(took * 1000 / len(devices))
+                print(
+                    f"  round {round_no}: {per_cycle[-1]:.2f} ms CPU per cycle, of which the event loop's "
+                    f"thread {main * 1000 / len(devices):.2f} ms",
+                    flush=True,
+                )
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+    return per_cycle
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--devices", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--profile", default="")
+    # seconds between rounds: the soak's devices cycle every 10 s, past the token cache's freshness (10 s)
+    parser.add_argument("--gap", type=float, default=10.5)
+    args = parser.parse_args()
+    data_dir = Path(tempfile.mkdtemp(prefix="fc-cycle-"))
+    database_url = ""
+    dbname = ""
+    if args.db == "postgres":
+        dbname = f"fc_cycle_{uuid.uuid4().hex[:10]}"
+        asyncio.run(sync_bench._pg_admin(f'CREATE DATABASE "{dbname}"'))
+        database_url = sync_bench.PG_ADMIN.rsplit("/", 1)[0] + "/" + dbname
+    try:
+        per_cycle = asyncio.run(run(args, data_dir, database_url))
+    finally:
+        if dbname:
+            asyncio.run(sync_bench._pg_admin(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+    best = min(per_cycle)
+    import backend
+
+    print(
+        f"RESULT {args.db} {Path(backend.__file__).parents[1].name} devices={args.devices} "
+        f"cpu_per_cycle_ms min={best:.2f} median={sorted(per_cycle)[len(per_cycle) // 2]:.2f} "
+        f"load={os.getloadavg()[0]:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
