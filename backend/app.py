@@ -28,7 +28,7 @@ from backend.hooks import Hooks
 from backend.inspections.scope import ensure_facility_visible, visible_facility_ids
 from backend.openapi_contract import BEARER, OpenAPIContractPlugin, StrictStructSchemaPlugin
 from backend.programme.returns import record_opinion
-from backend.programme.rules import ensure_self_assessment_ran, ensure_stage_open, fitting_standard
+from backend.programme.rules import ensure_may_apply, ensure_stage_open, fitting_standard
 from backend.settings import Settings
 from backend.standards.services import install_shipped_standards
 from backend.storage import build_storage, prepare_storage
@@ -82,6 +82,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         ConclusionController,
         ReviewFacilityController,
         SubmitIncompleteController,
+        ThresholdController,
     )
     from backend.standards.controllers import StandardAdminController, StandardController
     from backend.sync_api.controllers import SyncController
@@ -109,6 +110,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         ConclusionController,
         ReviewFacilityController,
         SubmitIncompleteController,
+        ThresholdController,
         EvidenceController,
         SampleController,
         ReturnController,
@@ -214,7 +216,7 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
         ensure_facility_visible=ensure_facility_visible,
         fitting_standard=fitting_standard,
         ensure_stage_open=ensure_stage_open,
-        ensure_self_assessment_ran=ensure_self_assessment_ran,
+        ensure_may_apply=ensure_may_apply,
         record_opinion=record_opinion,
     )
     app.state.app_files = load_app_files(Path(settings.pwa_dir) if settings.pwa_dir else default_pwa_dir())

@@ -51,7 +51,8 @@ class Hooks:
     # the programme's rules (backend/programme/rules.py, returns.py)
     fitting_standard: Callable[[str, UUID], Awaitable[Standard]]  # published and fits the facility's kind
     ensure_stage_open: StageCheck  # stage order and samples
-    ensure_self_assessment_ran: Callable[[UUID, UUID], Awaitable[None]]  # (facility, round) before applying
+    # (facility, round, tier) before applying: self-assessment finished, tier eligible, re-apply interval
+    ensure_may_apply: Callable[[UUID, UUID, str], Awaitable[None]]
     record_opinion: OpinionWriter  # a return's written opinion (inside the caller's transaction)
 
 

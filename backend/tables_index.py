@@ -11,7 +11,12 @@ from backend.exports.tables import ExportJob
 from backend.inspections.tables import Application, Inspection, InspectionMember, Round
 from backend.programme.tables import ReturnedOpinion, ReviewSample
 from backend.registry.tables import Facility, Region
-from backend.review.tables import ConfirmedConclusion, IncompleteSubmission
+from backend.review.tables import (
+    ConfirmedConclusion,
+    IncompleteSubmission,
+    ListConfirmation,
+    ProvinceThreshold,
+)
 from backend.standards.tables import StandardVersion
 from media.tables import MEDIA_TABLES
 from sync.tables import SYNC_TABLES
@@ -31,10 +36,12 @@ TABLES: tuple[type[Table], ...] = (
     StandardVersion,
     *SYNC_TABLES,
     *MEDIA_TABLES,
+    ProvinceThreshold,
     ConfirmedConclusion,
     EvidenceReview,
     ReviewSample,
     ReturnedOpinion,
     IncompleteSubmission,
     ExportJob,
+    ListConfirmation,
 )
