@@ -86,6 +86,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
     )
     from backend.standards.controllers import StandardAdminController, StandardController
     from backend.sync_api.controllers import SyncController
+    from backend.verdict.controllers import VERDICT_ROUTES
     from backend.web.controllers import AppShellController
 
     return [
@@ -121,6 +122,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         PlanController,
         RoundImprovementController,
         *EXPORT_ROUTES,
+        *VERDICT_ROUTES,
         AppShellController,
     ]
 
