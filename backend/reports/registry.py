@@ -9,13 +9,18 @@ from __future__ import annotations
 from backend.reports.facility import facility_report
 from backend.reports.plan import improvement_plan
 from backend.reports.printable import Render
+from backend.reports.verdict import confirmation_notice, national_filing
 
 PRINTABLES: dict[str, Render] = {
     "facility-report": facility_report,
     "improvement-plan": improvement_plan,
+    "confirmation-notice": confirmation_notice,
+    "national-filing": national_filing,
 }
 # fields of PrintableParams / ExportRequest each kind needs (400 missing_parameter otherwise)
 NEEDS: dict[str, tuple[str, ...]] = {
     "facility-report": ("facility_id", "round_id"),
     "improvement-plan": ("facility_id", "round_id"),
+    "confirmation-notice": ("round_id",),
+    "national-filing": ("round_id",),
 }

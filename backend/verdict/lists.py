@@ -23,6 +23,7 @@ from backend.registry.tables import Facility
 from backend.review.flow import Flow, round_flows
 from backend.review.tables import ListConfirmation
 from backend.verdict.schemas import ConfirmationOut, ConfirmedEntry, ListEntry, ListState, RoundListsOut
+from backend.vocabulary import say
 
 
 def state_of(flow: Flow, confirmed: bool, drawn: bool) -> ListState:
@@ -165,3 +166,52 @@ async def round_lists(*, user: AuthUser, round_id: UUID, state: str | None = Non
         counts=dict(counts),
         confirmations=await confirmations(round_id),
     )
+
+
+LIST_COLUMNS = (
+    "verdict.col.province",
+    "verdict.col.city",
+    "verdict.col.county",
+    "verdict.col.facility",
+    "verdict.col.licence",
+    "verdict.col.applied",
+    "verdict.col.self",
+    "verdict.col.county_found",
+    "verdict.col.city_found",
+    "verdict.col.province_found",
+    "verdict.col.tier",
+    "verdict.col.state",
+    "verdict.col.removed_at",
+    "verdict.col.opinion",
+    "verdict.col.document",
+)
+
+
+def tier_words(tier: str | None, lang: str) -> str:
+    return say(f"verdict.tier.{tier}", lang) if tier else ""
+
+
+def list_table(entries: list[ListEntry], lang: str = "zh") -> tuple[list[str], list[list[str]]]:
+    """The lists as a table with the reader's headers (Chinese by default): names and codes, no bare ids."""
+    header = [say(code, lang) for code in LIST_COLUMNS]
+    rows = [
+        [
+            e.province_name,
+            e.city_name,
+            e.county_name,
+            e.facility_name,
+            e.licence_number,
+            tier_words(e.applied_tier, lang),
+            tier_words(e.self_result, lang),
+            tier_words(e.found.get("county"), lang),
+            tier_words(e.found.get("city"), lang),
+            tier_words(e.found.get("province"), lang),
+            tier_words(e.carried_tier, lang),
+            say(f"verdict.state.{e.state}", lang),
+            say(f"verdict.stage.{e.removed_at}", lang) if e.removed_at else "",
+            e.removal_opinion or "",
+            e.confirmation_document or "",
+        ]
+        for e in entries
+    ]
+    return header, rows

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import httpx
+import pypdfium2
+from litestar import Litestar
 
 from backend.review.tables import ConfirmedConclusion
+from tests.backend.exports.test_exports import run_jobs
 from tests.backend.verdict.support import OPINION, REMOVED, county_stage, later_stages
 from tests.conftest import login
 
@@ -153,3 +158,62 @@ async def test_the_clinic_sees_its_grades_and_places_and_nothing_per_expert(
         f"/api/facilities/{demo['facilities'][1]}/rounds/{demo['round']}/result", headers=clinic
     )
     assert other.status_code == 403
+
+
+async def test_the_lists_export_and_the_two_documents_with_their_pdf(
+    app: Litestar, client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    office = await login(client, "office")
+    round_id = str(demo["round"])
+    await county_stage(client, demo)
+    sheng = await later_stages(client, demo)
+    # the confirmation notice as a draft before the province confirms, then with its document number
+    draft = await client.get(
+        "/api/printables/confirmation-notice", headers=sheng, params={"roundId": round_id}
+    )
+    assert draft.status_code == 200, draft.text
+    assert 'data-testid="doc-draft"' in draft.json()["html"]
+    city = await client.get(
+        "/api/printables/confirmation-notice", headers=office, params={"roundId": round_id}
+    )
+    assert (city.status_code, city.json()["code"]) == (403, "not_a_province")
+    confirmed = await client.post(
+        f"/api/rounds/{round_id}/confirmations", headers=sheng, json={"kind": "confirmation", **DOCUMENT}
+    )
+    assert confirmed.status_code == 201, confirmed.text
+    notice = (
+        await client.get("/api/printables/confirmation-notice", headers=sheng, params={"roundId": round_id})
+    ).json()
+    assert DOCUMENT["documentNo"] in notice["html"]
+    assert notice["html"].count("<tr><td>") == 3
+    assert "河口镇卫生院" not in notice["html"]
+    filing = (
+        await client.get("/api/printables/national-filing", headers=sheng, params={"roundId": round_id})
+    ).json()
+    assert filing["html"].count("<tr><td>") == 0  # no recommended-tier facility in this round
+
+    started = await client.post(
+        "/api/exports",
+        headers=sheng,
+        json={"kind": "confirmation-notice", "format": "pdf", "roundId": round_id},
+    )
+    assert started.status_code == 202, started.text
+    lists = await client.post(
+        "/api/exports", headers=office, json={"kind": "lists", "format": "csv", "roundId": round_id}
+    )
+    assert lists.status_code == 202, lists.text
+    assert await run_jobs(app) == 2
+    pdf = await client.get(f"/api/exports/{started.json()['id']}/file", headers=sheng)
+    assert pdf.status_code == 200, pdf.text
+    document = pypdfium2.PdfDocument(pdf.content)
+    text = "".join(document[i].get_textpage().get_text_range() for i in range(len(document)))
+    assert "城关镇卫生院" in text
+    assert DOCUMENT["documentNo"] in text
+    table = await client.get(f"/api/exports/{lists.json()['id']}/file", headers=office)
+    assert table.status_code == 200, table.text
+    rows = list(csv.reader(io.StringIO(table.content.decode("utf-8-sig"))))
+    assert rows[0][:6] == ["省", "市", "县（区）", "机构名称", "执业许可证登记号", "申报等级"]
+    by_name = {r[3]: r for r in rows[1:]}
+    assert by_name["河口镇卫生院"][11:13] == ["已剔除", "县级初审"]
+    assert by_name["城关镇卫生院"][10:12] == ["基本标准", "省级已确认"]
+    assert not any(len(cell) == 36 and cell.count("-") == 4 for row in rows for cell in row)  # no bare UUIDs
