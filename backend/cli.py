@@ -51,7 +51,7 @@ async def _migrate(settings: Settings) -> list[str]:
 
 
 async def _demo(settings: Settings, *, only_if_empty: bool) -> bool:
-    from backend.demo import database_is_empty, load_demo
+    from backend.demo import database_is_empty, load_demo, load_demo_verdicts
 
     await _migrate(settings)
     if not await database_is_empty():
@@ -59,7 +59,8 @@ async def _demo(settings: Settings, *, only_if_empty: bool) -> bool:
             return False
         print("the database is not empty; demo data is loaded only into an empty database", file=sys.stderr)
         raise SystemExit(1)
-    await load_demo()
+    ids = await load_demo()
+    await load_demo_verdicts(ids)
     return True
 
 

@@ -99,6 +99,7 @@ def public_page(results: PublicResults, lang: str) -> str:
         f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(head)}</title>"
+        '<link rel="icon" href="/static/icons/icon-192.png">'
         '<link rel="stylesheet" href="/static/report.css"></head>'
         f'<body><main class="report" data-testid="public-results"><h1>{escape(head)}</h1>{body}'
         f'<p class="muted">{escape(say("verdict.public.note", lang))} '

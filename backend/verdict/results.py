@@ -50,6 +50,8 @@ async def clinic_result(*, user: AuthUser, facility_id: UUID, round_id: UUID) ->
             ConfirmedConclusion.standard_version_id,
             ConfirmedConclusion.explanation,
             ConfirmedConclusion.confirmed_at,
+            ConfirmedConclusion.threshold_setting.document_no.as_alias("document_no"),
+            ConfirmedConclusion.threshold_setting.document_date.as_alias("document_date"),
         )
         .where((ConfirmedConclusion.facility == facility_id) & (ConfirmedConclusion.round == round_id))
         .order_by(ConfirmedConclusion.confirmed_at)
@@ -126,6 +128,8 @@ async def clinic_result(*, user: AuthUser, facility_id: UUID, round_id: UUID) ->
         reason=latest["decision_reason"],
         overridden=bool(latest["overridden"]),
         computed_tier=latest["computed_tier"],
+        document_no=latest["document_no"],
+        document_date=str(latest["document_date"]) if latest["document_date"] else None,
     )
     return ClinicResultOut(
         facility_id=facility_id,

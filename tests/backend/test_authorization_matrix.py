@@ -430,6 +430,46 @@ MATRIX: dict[tuple[str, str], Row] = {
             f"/api/printables/facility-report?facilityId={ctx.facility(0)}&roundId={ctx.demo['round']}"
         ),
     ),
+    # verdicts: the province's thresholds (set by a province office or admin: the demo office is a city's, so
+    # past the guard it is refused 403 out_of_scope), the lists, their confirmation (the demo round's verdicts
+    # are pending: 409 for admin), the clinic's result, and the public results (no sign-in)
+    ("GET", "/api/thresholds"): Row(allow("admin", "office"), "/api/thresholds"),
+    ("POST", "/api/thresholds"): Row(
+        allow("admin", "office"),
+        "/api/thresholds",
+        lambda ctx, role: {
+            "standardId": "cn-thc-capacity-2018",
+            "thresholds": {"basic": [0.8, None, None]},
+            "documentNo": f"test-{ctx.next()}",
+            "documentDate": "2026-01-01",
+            "regionId": str(ctx.demo["province"]),
+        },
+        ok=frozenset({201, 403}),
+    ),
+    ("GET", "/api/rounds/{round_id:uuid}/lists"): Row(
+        allow("admin", "office"), lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/lists"
+    ),
+    ("POST", "/api/rounds/{round_id:uuid}/confirmations"): Row(
+        allow("admin", "office"),
+        lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/confirmations",
+        lambda ctx, role: {
+            "kind": "confirmation",
+            "documentNo": "test",
+            "documentDate": "2026-01-01",
+            "regionId": str(ctx.demo["province"]),
+        },
+        ok=frozenset({403, 409}),
+    ),
+    ("GET", "/api/facilities/{facility_id:uuid}/rounds/{round_id:uuid}/result"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/facilities/{ctx.facility(0)}/rounds/{ctx.demo['round']}/result",
+    ),
+    ("GET", "/api/public/rounds/{round_id:uuid}/results"): Row(
+        PUBLIC, lambda ctx, role: f"/api/public/rounds/{ctx.demo['round']}/results"
+    ),
+    ("GET", "/public/rounds/{round_id:uuid}"): Row(
+        PUBLIC, lambda ctx, role: f"/public/rounds/{ctx.demo['round']}"
+    ),
 }
 
 

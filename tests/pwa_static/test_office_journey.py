@@ -128,6 +128,10 @@ def test_office_runs_a_round_and_the_clinic_reads_the_returned_opinion(
 ) -> None:
     with Api(server.url, "clinic1") as clinic_api:
         self_id = clinic_api.inspection_id("self")
+        # an application needs the self-assessment finished (graded, evidence uploaded, submitted)
+        clinic_team = Inspector(clinic_api)
+        clinic_team.grade_all(self_id)
+        assert clinic_team.submit(self_id)["status"] == "applied"
     lead_api = Api(server.url, "inspector1")
     review_id = lead_api.inspection_id("county")
     facility_id = lead_api.http.get(f"/api/inspections/{review_id}").json()["facilityId"]

@@ -6,13 +6,15 @@ import { Conflicts } from './conflicts.js';
 import { Dashboard } from './dashboard.js';
 import { Evidence } from './evidence.js';
 import { Improvement } from './improvement.js';
+import { Lists } from './lists.js';
+import { Thresholds } from './thresholds.js';
 import { Exports } from './exports.js';
 import { useApi } from './data.js';
 import { Rankings } from './rankings.js';
 import { Reconcile } from './reconcile.js';
 import { Report } from './report.js';
 
-const TABS = ['dashboard', 'applications', 'reconcile', 'conflicts', 'evidence', 'rankings', 'improvement', 'exports'];
+const TABS = ['dashboard', 'applications', 'reconcile', 'conflicts', 'evidence', 'rankings', 'improvement', 'lists', 'thresholds', 'exports'];
 
 export function Office({ app, route }) {
   const t = app.state.t;
@@ -46,6 +48,8 @@ export function Office({ app, route }) {
       rankings: html`<${Rankings} ...${props} />`,
       evidence: html`<${Evidence} ...${props} />`,
       improvement: html`<${Improvement} ...${props} />`,
+      lists: html`<${Lists} ...${props} />`,
+      thresholds: html`<${Thresholds} ...${props} />`,
       exports: html`<${Exports} ...${props} />`,
     }[tab];
   }

@@ -5,9 +5,10 @@ import { html } from '../../lib/html.js';
 import { useApi } from './data.js';
 import { download, useJob } from './files.js';
 
-export function Report({ app, facilityId, roundId, kind = 'facility-report' }) {
+export function Report({ app, facilityId, roundId, kind = 'facility-report', back = null }) {
   const t = app.state.t;
-  const report = useApi(app, `/api/printables/${kind}?facilityId=${facilityId}&roundId=${roundId}`);
+  const query = facilityId ? `facilityId=${facilityId}&roundId=${roundId}` : `roundId=${roundId}`;
+  const report = useApi(app, `/api/printables/${kind}?${query}`);
   const [jobId, setJobId] = useState(null);
   const [error, setError] = useState(null);
   const job = useJob(app, jobId);
@@ -21,7 +22,7 @@ export function Report({ app, facilityId, roundId, kind = 'facility-report' }) {
   async function pdf() {
     setError(null);
     try {
-      const r = await app.api.post('/api/exports', { kind, format: 'pdf', facilityId, roundId });
+      const r = await app.api.post('/api/exports', { kind, format: 'pdf', roundId, ...(facilityId ? { facilityId } : {}) });
       setJobId(r.data.id);
     } catch (err) {
       setError(err.message);
@@ -30,7 +31,7 @@ export function Report({ app, facilityId, roundId, kind = 'facility-report' }) {
   const printing = job && (job.status === 'queued' || job.status === 'running');
   return html`<section class="report-page" data-testid="report-page">
     <div class="row no-print">
-      <a class="btn" href=${`#/office/reconcile/${facilityId}`}>← ${t('reportBack')}</a>
+      <a class="btn" href=${back || `#/office/reconcile/${facilityId}`}>← ${t('reportBack')}</a>
       <button type="button" class="btn primary" data-testid="report-print" onClick=${() => window.print()}>${t('print')}</button>
       <button type="button" class="btn" data-testid="report-pdf" disabled=${printing} onClick=${pdf}>
         ${printing ? `${t('pdfMaking')} ${Math.round((job.progress || 0) * 100)}%` : t('pdf')}</button>
