@@ -78,12 +78,12 @@ export function Thresholds({ app }) {
   const seen = new Set();
   return html`<section data-testid="thresholds">
     <p class="card muted">${t('verdict.ui.thresholds_intro')}</p>
-    <${SetForm} app=${app} onSaved=${settings.reload} />
     ${settings.error && html`<p class="banner error" role="alert">${settings.error.message}</p>`}
     ${(settings.data || []).map((s) => {
       const current = !seen.has(`${s.regionId}/${s.standardId}`);
       seen.add(`${s.regionId}/${s.standardId}`);
       return html`<${Setting} key=${s.id} app=${app} setting=${s} current=${current} />`;
     })}
+    <${SetForm} app=${app} onSaved=${settings.reload} />
   </section>`;
 }
