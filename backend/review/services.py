@@ -36,6 +36,7 @@ from backend.review.answers import (
     read_registers,
 )
 from backend.review.decision import statement, tier_label
+from backend.review.flow import carried_tier
 from backend.review.schemas import (
     ComputedFrom,
     ConclusionView,
@@ -311,11 +312,13 @@ async def _stored(where: Any) -> list[StoredConclusion]:
         words = []
         if r["decided_by"] is not None:
             standard = await get_standard(standard_id=r["standard_version_id"])
+            flow = await carried_tier(r["round"], r["facility"])
             words = statement(
                 standard,
                 r["tier"],
                 r["decided_by"],
                 explanation,
+                applied=flow.applied if flow else None,
                 reason=r["decision_reason"],
                 overridden=r["overridden"],
                 computed_tier=r["computed_tier"],
