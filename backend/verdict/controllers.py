@@ -73,7 +73,12 @@ class PublicResultController(Controller):
         """The facilities the province confirmed at a round, with their tier (no sign-in)."""
         return await public.public_results(round_id, language_of(lang))
 
-    @get("/public/rounds/{round_id:uuid}", operation_id="getPublicResultsPage", security=[])
+    @get(
+        "/public/rounds/{round_id:uuid}",
+        operation_id="getPublicResultsPage",
+        security=[],
+        include_in_schema=False,
+    )
     async def page(
         self, round_id: FromPath[UUID], request: Request[Any, Any, State], lang: FromQuery[str | None] = None
     ) -> Response[str]:
