@@ -166,7 +166,9 @@ def test_a_whole_round_on_screens(
         clinic.wait_for_selector("[data-testid=result-tier][data-state=confirmed]", timeout=LONG)
         assert clinic.locator("[data-testid=result-article]").count() > 10
         # who decided, with the province's document (the demo province's setting)
-        assert "示卫基层发〔2026〕8号（演示）" in clinic.locator("[data-testid=result-statement]").inner_text()
+        assert (
+            "示卫基层发〔2026〕8号（演示）" in clinic.locator("[data-testid=result-statement]").inner_text()
+        )
         clinic.screenshot(path=str(SHOTS / "verdict-clinic-result.png"), full_page=False)
         body: dict[str, Any] = clinic_api.http.get(
             f"/api/facilities/{facility_id}/rounds/{round_id}/result"
