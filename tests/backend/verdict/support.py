@@ -27,6 +27,7 @@ async def reviewed(
     stage: str,
     answers: dict[str, Any],
     body: dict[str, Any],
+    standard: str = "cn-thc-capacity-2018",
 ) -> UUID:
     facility = demo["facilities"][index] if isinstance(index, int) else UUID(index)
     existing = (
@@ -43,13 +44,16 @@ async def reviewed(
             facility=facility,
             round=demo["round"],
             stage=stage,
-            standard_version_id="cn-thc-capacity-2018",
+            standard_version_id=standard,
             status="in_progress",
         )
         await inspection.save()
         inspection_id = inspection.id
     else:
         inspection_id = existing["id"]  # the demo's county review of 城关
+        await Inspection.update({Inspection.standard_version_id: standard}).where(
+            Inspection.id == inspection_id
+        )
     await put_answers(inspection_id, answers)
     await Inspection.update({Inspection.status: "submitted"}).where(Inspection.id == inspection_id)
     signed = await sign(client, headers, inspection_id, body)
