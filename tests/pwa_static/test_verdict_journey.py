@@ -153,6 +153,15 @@ def test_a_whole_round_on_screens(
         assert DOCUMENT_NO in text
         assert "城关镇卫生院" in text
 
+        # `make run`'s concluded demo round: tiers, removals with their opinions, the confirmed list
+        demo_round = next(r["id"] for r in admin.http.get("/api/rounds").json() if "示范省结果" in r["name"])
+        office_tab(sheng, "lists")
+        sheng.select_option("[data-testid=round-select]", demo_round)
+        sheng.wait_for_selector("[data-testid=list-entry][data-state=removed]", timeout=LONG)
+        assert sheng.locator("[data-testid=list-entry][data-state=confirmed]").count() >= 4
+        sheng.screenshot(path=str(SHOTS / "verdict-demo-lists.png"), full_page=True)
+        sheng.select_option("[data-testid=round-select]", round_id)
+
         # the public page: no sign-in, confirmed facilities only
         public = first_page(public_desk)
         public.goto(f"{server.url}/public/rounds/{round_id}")
