@@ -18,6 +18,20 @@ export function Result({ app, roundId }) {
       .catch((err) => setError(err.message));
   }, [roundId, user?.facilityId]);
   const scopeName = (p) => `${t(`verdict.scope.${p.scope}`)}`;
+  // the clinic's self-assessment at this round holds its plan: a low-ranked article is taken into it
+  const view = app.state.view.value;
+  let selfId = null;
+  for (const [key, value] of view) {
+    if (key.startsWith('inspection/') && value.stage === 'self' && value.roundId === roundId) selfId = value.id;
+  }
+  const planned = new Set();
+  for (const [key, value] of view) {
+    if (key.startsWith('improvement/') && value.inspectionId === selfId && !value.deleted) planned.add(value.itemCode);
+  }
+  const take = (s) => app.actions.createImprovement(selfId, {
+    itemCode: s.item, kind: 'continuous',
+    gap: t('verdict.ui.low_gap', { title: s.title, grade: s.value, scope: t(`verdict.scope.${s.scope}`), rank: s.rank, of: s.of }),
+  });
   return html`<main class="page result" data-testid="clinic-result">
     <p><a class="btn" href="#/">← ${t('back')}</a></p>
     <h1>${t('verdict.ui.result_title')}</h1>
@@ -32,7 +46,10 @@ export function Result({ app, roundId }) {
       ${data.suggestions.length > 0 && html`<section class="card" data-testid="result-suggestions"><h2>${t('verdict.ui.suggestions')}</h2>
         <p class="muted">${t('verdict.ui.kinds', { kinds: data.improvementKinds.join('、') })}</p>
         <ul>${data.suggestions.map((s) => html`<li key=${s.item} data-testid="result-suggestion" data-item=${s.item}>
-          <span class="num">${s.item}</span> ${s.title} · ${s.value} · ${t(`verdict.scope.${s.scope}`)} ${s.rank}/${s.of}</li>`)}</ul></section>`}
+          <span class="num">${s.item}</span> ${s.title} · ${s.value} · ${t(`verdict.scope.${s.scope}`)} ${s.rank}/${s.of}
+          ${selfId && (planned.has(s.item) ? html` <span class="badge" data-testid="result-suggestion-planned">${t('verdict.ui.in_plan')}</span>`
+            : html` <button type="button" class="btn small primary" data-testid="result-suggestion-take" onClick=${() => take(s)}>${t('verdict.ui.take')}</button>`)}</li>`)}</ul>
+        ${selfId && html`<a class="btn small" href=${`#/plan/${selfId}`} data-testid="result-plan-link">${t('planTitle')}</a>`}</section>`}
       <section class="card"><table class="table" data-testid="result-articles"><thead><tr>
         <th scope="col">${t('article')}</th><th scope="col">${t('verdict.ui.final_grade')}</th>
         ${data.rankScopes.map((s) => html`<th scope="col" key=${s}>${t(`verdict.scope.${s}`)}</th>`)}</tr></thead>
