@@ -16,12 +16,16 @@ from backend.errors import Forbidden
 from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import round_by_id, round_visible
 from backend.inspections.scope import visible_facility_ids
+from backend.inspections.tables import Inspection
 from backend.programme.analysis import region_chains
 from backend.programme.round_results import round_results
 from backend.programme.tables import ReturnedOpinion, ReviewSample
 from backend.registry.tables import Facility
+from backend.review.decision import with_province
 from backend.review.flow import Flow, round_flows
 from backend.review.tables import ListConfirmation
+from backend.review.thresholds import province_of, setting_for
+from backend.standards.schemas import Standard
 from backend.verdict.schemas import ConfirmationOut, ConfirmedEntry, ListEntry, ListState, RoundListsOut
 from backend.vocabulary import say
 
@@ -112,7 +116,25 @@ async def list_entries(
                 confirmed[str(e.facility_id)] = c.document_no
     own: dict[str, str] = {}
     if self_results:
-        results = await round_results(round_id, ("self",))
+        # the self-assessment's own result, under the province's thresholds where it has set them
+        settings: dict[str, Any] = {}
+        round_row = await round_by_id(round_id)
+        round_province = await province_of(round_row["region"])
+
+        def adjust(standard: Standard) -> Standard:
+            setting = settings.get(standard.id)
+            return with_province(standard, setting["thresholds"]) if setting else standard
+
+        standard_ids = (
+            await Inspection.select(Inspection.standard_version_id)
+            .where((Inspection.round == round_id) & (Inspection.stage == "self"))
+            .distinct()
+        )
+        for used in standard_ids:
+            found = await setting_for(round_province, used["standard_version_id"])
+            if found is not None:
+                settings[used["standard_version_id"]] = found
+        results = await round_results(round_id, ("self",), adjust)
         for iid, conclusion in results.conclusions.items():
             facility, _ = results.where[iid]
             own[facility] = (
