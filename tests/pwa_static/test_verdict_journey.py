@@ -5,6 +5,7 @@ clinic reads its result and places. Teams grade over the sync API (their screens
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,20 @@ from tests.pwa_static.test_office_journey import Inspector, office_tab
 
 DOCUMENT_NO = "示卫基层函〔2026〕99号"
 DESK = {"width": 1280, "height": 900}
+
+
+def wait_thumbs(api: Api, *inspections: str) -> None:
+    """Every photo of the inspections has its thumbnail (the reconciliation shows them; a busy machine's
+    derivative worker may lag behind the upload)."""
+    deadline = time.monotonic() + 180
+    for inspection in inspections:
+        for photo in api.receipt(inspection)["photos"]:
+            while (
+                api.http.get(f"/api/photos/{photo['photoId']}/thumb", follow_redirects=True).status_code
+                != 200
+            ):
+                assert time.monotonic() < deadline, f"no thumbnail for {photo['photoId']}"
+                time.sleep(0.5)
 
 
 def sign_stage(page: Page, facility_id: str, stage: str) -> None:
@@ -52,6 +67,7 @@ def review_stage(
     assert put.status_code == 200, put.text
     lead.grade_all(inspection)
     assert lead.submit(inspection)["status"] == "applied"
+    wait_thumbs(admin, inspection)
 
 
 def test_a_whole_round_on_screens(
@@ -91,6 +107,7 @@ def test_a_whole_round_on_screens(
         login(office, server.url, "office")
         office.click("[data-testid=nav-office]")
         office.wait_for_selector("[data-testid=dashboard]", timeout=LONG)
+        wait_thumbs(admin, self_id, review_id)
         sign_stage(office, facility_id, "county")
         office.locator("[data-testid=stage-conclusion][data-stage=county]").scroll_into_view_if_needed()
         office.screenshot(path=str(SHOTS / "verdict-county-signed.png"))
