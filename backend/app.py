@@ -38,7 +38,7 @@ from backend.metrics_api import metrics
 from backend.openapi_contract import BEARER, OpenAPIContractPlugin, StrictStructSchemaPlugin
 from backend.programme.calendar import ensure_application_window
 from backend.programme.returns import record_opinion
-from backend.programme.rules import ensure_self_assessment_ran, ensure_stage_open, fitting_standard
+from backend.programme.rules import ensure_may_apply, ensure_stage_open, fitting_standard
 from backend.settings import Settings
 from backend.standards.services import install_shipped_standards
 from backend.storage import build_storage, prepare_storage
@@ -96,9 +96,11 @@ def route_handlers() -> list[ControllerRouterHandler]:
         ConclusionController,
         ReviewFacilityController,
         SubmitIncompleteController,
+        ThresholdController,
     )
     from backend.standards.controllers import StandardAdminController, StandardController
     from backend.sync_api.controllers import SyncController
+    from backend.verdict.controllers import VERDICT_ROUTES
     from backend.web.controllers import AppShellController
 
     return [
@@ -124,6 +126,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         ConclusionController,
         ReviewFacilityController,
         SubmitIncompleteController,
+        ThresholdController,
         EvidenceController,
         SampleController,
         RoundStagesController,
@@ -139,6 +142,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         PlanController,
         RoundImprovementController,
         *EXPORT_ROUTES,
+        *VERDICT_ROUTES,
         AppShellController,
     ]
 
@@ -238,7 +242,7 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
         ensure_facility_visible=ensure_facility_visible,
         fitting_standard=fitting_standard,
         ensure_stage_open=ensure_stage_open,
-        ensure_self_assessment_ran=ensure_self_assessment_ran,
+        ensure_may_apply=ensure_may_apply,
         ensure_application_window=ensure_application_window,
         record_opinion=record_opinion,
     )

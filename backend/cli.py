@@ -54,7 +54,7 @@ async def _migrate(settings: Settings) -> list[str]:
 
 
 async def _demo(settings: Settings, *, only_if_empty: bool) -> bool:
-    from backend.demo import database_is_empty, load_demo
+    from backend.demo import database_is_empty, load_demo, load_demo_verdicts
     from backend.programme.demo import load_programme_demo
 
     await _migrate(settings)
@@ -63,7 +63,9 @@ async def _demo(settings: Settings, *, only_if_empty: bool) -> bool:
             return False
         print("the database is not empty; demo data is loaded only into an empty database", file=sys.stderr)
         raise SystemExit(1)
-    await load_programme_demo(await load_demo())
+    ids = await load_demo()
+    await load_demo_verdicts(ids)
+    await load_programme_demo(ids)
     return True
 
 

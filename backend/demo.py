@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+
+import msgspec
 
 from backend.accounts.schemas import CreateUserRequest
 from backend.accounts.services import create_user
 from backend.accounts.tables import ExpertProfile, User
 from backend.db import write_tx
-from backend.inspections.tables import Inspection, InspectionMember, Round
+from backend.guards import AuthUser
+from backend.inspections.tables import Application, Inspection, InspectionMember, Round
 from backend.registry.tables import Facility, Region
 from backend.standards.services import install_shipped_standards
 
@@ -141,4 +144,192 @@ async def load_demo() -> dict[str, Any]:
         ids["review_inspection"] = review.id
         for n, inspector in enumerate(ids["inspectors"][:5]):
             await InspectionMember(inspection=review.id, user=inspector, is_lead=n == 0).save()
+    return ids
+
+
+# ---------------------------------------------------------------------------------------------- the verdicts
+
+# The demo province's own thresholds where the standards leave them open: a setting for the demo, NOT the
+# national standard (whose thresholds are not transcribed yet; docs/standards.md).
+DEMO_THRESHOLDS = {
+    TOWNSHIP_STANDARD: {"recommended": [0.9, 0.5, 0.2, 0.8], "basic": [0.8, 0.3, 0.05]},
+    COMMUNITY_STANDARD: {"recommended": [0.9, 0.5, 0.2, 0.8], "basic": [0.8, 0.3, 0.05]},
+}
+DEMO_DOCUMENT = "示卫基层发〔2026〕8号（演示）"
+DEMO_RESULTS_ROUND = "2026年度 示范省结果（演示）"  # sorts before the demo round, which stays the default
+# facility index → (tier applied for, county grades, city grades, province grades); "good" reaches 推荐 under
+# the demo thresholds, "fair" 基本, "poor" none
+DEMO_PLAN: dict[int, tuple[str, str, str, str]] = {
+    1: ("basic", "fair", "fair", "fair"),
+    3: ("recommended", "good", "good", "good"),
+    4: ("basic", "poor", "", ""),
+    6: ("basic", "fair", "poor", "fair"),
+    7: ("basic", "fair", "poor", "fair"),
+    9: ("basic", "fair", "fair", "fair"),
+    10: ("basic", "fair", "fair", "fair"),
+}
+
+
+def demo_grades(articles: list[str], quality: str) -> dict[str, str]:
+    shares = {"good": (0.3, 0.6, 1.0), "fair": (0.1, 0.4, 1.0), "poor": (0.0, 0.2, 0.6)}[quality]
+    out = {}
+    for i, number in enumerate(articles):
+        position = (i + 0.5) / len(articles)
+        a, b, c = shares
+        out[number] = "A" if position < a else "B" if position < b else "C" if position < c else "D"
+    return out
+
+
+async def _answers(inspection_id: uuid.UUID, items: dict[str, Any]) -> None:
+    from sync.tables import AnswerRegister
+
+    rows = [
+        AnswerRegister(
+            key=f"{inspection_id}/{item}/value",
+            inspection_id=inspection_id,
+            item_code=item,
+            field="value",
+            value=msgspec.json.encode(value).decode(),
+            version=n,
+        )
+        for n, (item, value) in enumerate(items.items(), 1)
+    ]
+    await AnswerRegister.insert(*rows)
+    await Inspection.update({Inspection.version: len(rows)}).where(Inspection.id == inspection_id)
+
+
+async def load_demo_verdicts(ids: dict[str, Any]) -> dict[str, Any]:
+    """A concluded demo round beside the open one: the province's thresholds (marked as the demo's), county,
+    city and province verdicts, two removals with their opinions, the confirmed list and the national filing;
+    the office's 达标名单, the dashboard's tiers and the public page show them."""
+    from backend.evidence.services import refresh_for_facility, refresh_for_round
+    from backend.hooks import Hooks
+    from backend.inspections.scope import ensure_facility_visible, visible_facility_ids
+    from backend.programme.calendar import ensure_application_window
+    from backend.programme.returns import record_opinion
+    from backend.programme.rules import ensure_may_apply, ensure_stage_open, fitting_standard
+    from backend.programme.samples import draw_sample
+    from backend.programme.schemas import DrawSampleRequest
+    from backend.review.schemas import ConfirmRequest, SetThresholdsRequest
+    from backend.review.services import confirm_conclusion
+    from backend.review.thresholds import set_thresholds
+    from backend.standards import load_shipped
+    from backend.standards.validation import walk_articles
+    from backend.verdict.confirm import confirm_list
+    from backend.verdict.schemas import ConfirmListRequest
+
+    hooks = Hooks(
+        facility_moved=refresh_for_facility,
+        round_dates_changed=refresh_for_round,
+        visible_facility_ids=visible_facility_ids,
+        ensure_facility_visible=ensure_facility_visible,
+        fitting_standard=fitting_standard,
+        ensure_stage_open=ensure_stage_open,
+        ensure_may_apply=ensure_may_apply,
+        ensure_application_window=ensure_application_window,
+        record_opinion=record_opinion,
+    )
+    sheng_id = (
+        await create_user(
+            data=CreateUserRequest(
+                username="office_sheng",
+                password=DEMO_PASSWORD,
+                role="office",
+                region_id=ids["province"],
+                display_name="示范省卫健委",
+            ),
+            actor_id=None,
+            is_demo=True,
+        )
+    ).id
+    sheng = AuthUser(id=sheng_id, username="office_sheng", role="office", region_id=ids["province"])
+    admin = AuthUser(id=ids["admin"], username="admin", role="admin")
+    for standard_id, thresholds in DEMO_THRESHOLDS.items():
+        await set_thresholds(
+            user=sheng,
+            data=SetThresholdsRequest(
+                standard_id=standard_id,
+                thresholds=thresholds,  # type: ignore[arg-type]
+                document_no=DEMO_DOCUMENT,
+                document_date=date(2026, 3, 1),
+                note="演示省份的设定，并非国家标准 (the demo province's setting, not the national standard)",
+            ),
+        )
+    township = load_shipped("township-2018")
+    articles = [a.number for _, a, _ in walk_articles(township)]
+    prerequisites = {p.id: True for p in township.prerequisites}
+    started = datetime.now(UTC) - timedelta(days=230)
+    async with write_tx():
+        results_round = Round(name=DEMO_RESULTS_ROUND, year=2026, region=ids["province"])
+        await results_round.save()
+        for index, (tier, county, _, _) in DEMO_PLAN.items():
+            own = Inspection(
+                facility=ids["facilities"][index],
+                round=results_round.id,
+                stage="self",
+                standard_version_id=TOWNSHIP_STANDARD,
+                status="submitted",
+                created_at=started,
+            )
+            await own.save()
+            await _answers(own.id, {**prerequisites, **demo_grades(articles, county)})
+            await Application(facility=ids["facilities"][index], round=results_round.id, tier=tier).save()
+    ids["results_round"] = results_round.id
+
+    async def review(index: int, stage: str, quality: str) -> None:
+        inspection = Inspection(
+            facility=ids["facilities"][index],
+            round=results_round.id,
+            stage=stage,
+            standard_version_id=TOWNSHIP_STANDARD,
+            status="submitted",
+        )
+        async with write_tx():
+            await inspection.save()
+            await _answers(inspection.id, {**prerequisites, **demo_grades(articles, quality)})
+        opinion = None
+        if quality == "poor":
+            opinion = "书面反馈复核意见：基本条款多项未达C档，请对照整改后，6个月后再申报。（演示）"
+        await confirm_conclusion(
+            user=sheng,
+            inspection_id=inspection.id,
+            hooks=hooks,
+            data=ConfirmRequest(opinion=opinion) if opinion else None,
+        )
+
+    for index, (_, county, _, _) in DEMO_PLAN.items():
+        await review(index, "county", county)
+    for level in ("city", "province"):
+        regions = ids["cities"] if level == "city" else [ids["province"]]
+        drawn: set[str] = set()
+        for region in regions:
+            sample = await draw_sample(
+                user=admin,
+                round_id=results_round.id,
+                data=DrawSampleRequest(level=level, region_id=region, seed=f"demo-{level}"),
+            )
+            drawn.update(str(f.facility_id) for s in sample.strata for f in s.facilities if f.drawn)
+        for index, (tier, _, city, province) in DEMO_PLAN.items():
+            quality = city if level == "city" else province
+            on_list = await Application.exists().where(
+                (Application.facility == ids["facilities"][index])
+                & (Application.round == results_round.id)
+                & (Application.status == "applied")
+            )
+            if on_list and quality and (tier == "recommended" or str(ids["facilities"][index]) in drawn):
+                await review(index, level, quality)
+    await confirm_list(
+        user=sheng,
+        round_id=results_round.id,
+        data=ConfirmListRequest(
+            kind="confirmation", document_no="示卫基层函〔2026〕30号（演示）", document_date=date(2026, 6, 25)
+        ),
+    )
+    await confirm_list(
+        user=sheng,
+        round_id=results_round.id,
+        data=ConfirmListRequest(
+            kind="filing", document_no="示卫基层函〔2026〕31号（演示）", document_date=date(2026, 6, 28)
+        ),
+    )
     return ids

@@ -51,7 +51,8 @@ class Hooks:
     # the programme's rules (backend/programme/rules.py, returns.py)
     fitting_standard: Callable[[str, UUID], Awaitable[Standard]]  # published and fits the facility's kind
     ensure_stage_open: StageCheck  # stage order and samples
-    ensure_self_assessment_ran: Callable[[UUID, UUID], Awaitable[None]]  # (facility, round) before applying
+    # (facility, round, tier) before applying: self-assessment finished, tier eligible, re-apply interval
+    ensure_may_apply: Callable[[UUID, UUID, str], Awaitable[None]]
     # (facility, round): refuses an application after the round's window unless an office let it in late;
     # returns that override's id (backend/programme/calendar.py)
     ensure_application_window: Callable[[UUID, UUID], Awaitable[UUID | None]]

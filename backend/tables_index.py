@@ -19,7 +19,12 @@ from backend.programme.logistics_tables import (
 from backend.programme.tables import LateApplication, ReturnedOpinion, ReviewSample, RoundDeadline, TeamDraw
 from backend.programme.title_tables import ProgrammeTitle, SubjectTarget, TitleRecheck
 from backend.registry.tables import Facility, Region
-from backend.review.tables import ConfirmedConclusion, IncompleteSubmission
+from backend.review.tables import (
+    ConfirmedConclusion,
+    IncompleteSubmission,
+    ListConfirmation,
+    ProvinceThreshold,
+)
 from backend.standards.tables import StandardVersion
 from media.tables import MEDIA_TABLES
 from sync.tables import SYNC_TABLES
@@ -39,6 +44,7 @@ TABLES: tuple[type[Table], ...] = (
     StandardVersion,
     *SYNC_TABLES,
     *MEDIA_TABLES,
+    ProvinceThreshold,
     ConfirmedConclusion,
     EvidenceReview,
     ReviewSample,
@@ -56,4 +62,5 @@ TABLES: tuple[type[Table], ...] = (
     RoutineFix,
     SchoolStaff,
     AppraisalScore,
+    ListConfirmation,
 )

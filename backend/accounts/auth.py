@@ -47,7 +47,13 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
 
 def auth_middleware() -> DefineMiddleware:
     # Public paths are matched as regexes by Litestar; anchor them.
-    excluded = [f"^{p}$" for p in PUBLIC_PATHS] + ["^/schema", "^/static/", "^/api/media/signed/"]
+    excluded = [f"^{p}$" for p in PUBLIC_PATHS] + [
+        "^/schema",
+        "^/static/",
+        "^/api/media/signed/",
+        "^/api/public/",
+        "^/public/",
+    ]
     return DefineMiddleware(BearerTokenMiddleware, exclude=excluded)
 
 

@@ -29,9 +29,10 @@ from backend.registry.tables import Facility
 from backend.review.discrepancies import compare, grade_rank
 from backend.standards.schemas import NA, Answer, Standard
 from backend.standards.services import get_standard
+from backend.verdict.lists import list_entries, list_table
 from backend.vocabulary import DEFAULT_LANGUAGE, answer_text, header, say
 
-ROUND_KINDS = ("answers", "conclusions", "rankings", "discrepancies")
+ROUND_KINDS = ("answers", "conclusions", "rankings", "discrepancies", "lists")
 BLOCK_ROWS = 5000
 _decode = msgspec.json.Decoder()
 
@@ -74,6 +75,10 @@ DISCREPANCY_COLUMNS = (
 async def round_source(
     kind: str, round_id: UUID, visible: set[UUID] | None, lang: str = DEFAULT_LANGUAGE
 ) -> Source:
+    if kind == "lists":
+        # the lists (达标名单) with Chinese headers, names and licence numbers (backend/verdict/lists.py)
+        list_columns, rows = list_table(await list_entries(round_id, visible))
+        return Source(list_columns, "达标名单", len(rows), [_ready(iter([(list(rows), len(rows))]))])
     query = Facility.select(Facility.id, Facility.name, Facility.region)
     facilities = {str(r["id"]): r for r in await query if visible is None or r["id"] in visible}
     _, names = await region_chains()

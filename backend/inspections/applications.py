@@ -2,18 +2,18 @@
 
 Who may do what (checked by the controllers' guards and again here): a clinic applies for its own facility,
 an office for a facility of its region, or admin. Only an office (in scope) or admin accepts or returns an
-application; the applicant side may withdraw. A returned facility re-applies no sooner than 6 months after the
-return.
+application; the applicant side may withdraw. The programme's rules (a finished self-assessment, a tier the
+facility can be eligible for, the re-apply interval after a return) are checked by ``hooks.ensure_may_apply``.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from backend.audit.services import record
-from backend.db import as_utc, write_tx
+from backend.db import write_tx
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound
 from backend.guards import AuthUser, ensure_role
 from backend.hooks import Hooks
@@ -22,8 +22,6 @@ from backend.inspections.schemas import ApplicationOut, CreateApplicationRequest
 from backend.inspections.scope import ensure_facility_visible, visible_facility_ids
 from backend.inspections.tables import Application
 from backend.registry.tables import Facility
-
-REAPPLY_AFTER = timedelta(days=183)  # "no sooner than 6 months"
 
 
 def _now() -> datetime:
@@ -84,23 +82,8 @@ async def create_application(
         raise Conflict(
             "this facility already has an open application at that round", code="duplicate_application"
         )
-    returned = (
-        await Application.select(Application.decided_at)
-        .where((Application.facility == data.facility_id) & (Application.status == "returned"))
-        .order_by(Application.decided_at, ascending=False)
-        .first()
-    )
-    if returned and returned["decided_at"] is not None:
-        allowed_from = as_utc(returned["decided_at"]) + REAPPLY_AFTER
-        if _now() < allowed_from:
-            raise Conflict(
-                f"a returned facility may re-apply no sooner than 6 months later: from {allowed_from.date()}",
-                code="reapply_too_soon",
-                params={"allowedFrom": allowed_from.date().isoformat()},
-                allowed_from=allowed_from.isoformat(),
-            )
     late = await hooks.ensure_application_window(data.facility_id, data.round_id)
-    await hooks.ensure_self_assessment_ran(data.facility_id, data.round_id)
+    await hooks.ensure_may_apply(data.facility_id, data.round_id, data.tier)
     async with write_tx():
         application = Application(facility=data.facility_id, round=data.round_id, tier=data.tier)
         await application.save()

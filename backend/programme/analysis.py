@@ -133,6 +133,7 @@ async def facility_rankings(
             if (number := value_of(standard, value)) is not None
         }
     me = str(facility_id)
+    scopes = set(standard.programme_settings.rank_scopes or ("county", "city", "province"))
     ranked = rank_round(regions, values, [me])
     mine = answers.get(own["id"], {})
     chain = chains[own["county"]]
@@ -142,6 +143,8 @@ async def facility_rankings(
         shown = str(value) if value is not None else ""
         places = []
         for scope, region in zip(("county", "city", "province"), chain, strict=True):
+            if scope not in scopes:
+                continue  # the programme ranks only within its rankScopes
             place = ranked.get((me, article.number, scope))
             if place is not None:
                 places.append(

@@ -107,6 +107,8 @@ async def _opinions(where: Any) -> list[OpinionOut]:
     return [
         OpinionOut(
             id=r["id"],
+            kind="review" if r["inspection"] is not None else "application",
+            removal=r["application"] is not None and r["inspection"] is not None,
             facility_id=r["facility"],
             round_id=r["round"],
             application_id=r["application"],

@@ -8,7 +8,7 @@ standard compiled once, and each stage ranked in one pass (``rankings.rank_round
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -43,8 +43,11 @@ class RoundResults:
 
 
 async def round_results(
-    round_id: UUID, stages: Iterable[str] = ("county", "city", "province")
+    round_id: UUID,
+    stages: Iterable[str] = ("county", "city", "province"),
+    adjust: Callable[[Standard], Standard] | None = None,
 ) -> RoundResults:
+    """``adjust``: a standard as it is concluded (e.g. with a province's thresholds filled in)."""
     wanted = list(stages)
     marks = ", ".join("{}" for _ in wanted)
     in_round = f'i."round" = {{}} AND i."stage" IN ({marks})'  # placeholders only
@@ -88,7 +91,8 @@ async def round_results(
         out.where[iid] = (row["facility"], row["stage"])
         if sid not in compiled:
             try:
-                compiled[sid] = compile_standard(await get_standard(standard_id=sid))
+                standard = await get_standard(standard_id=sid)
+                compiled[sid] = compile_standard(adjust(standard) if adjust else standard)
             except NotFound:
                 compiled[sid] = None
         c = compiled[sid]

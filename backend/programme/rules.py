@@ -1,7 +1,8 @@
 """The programme's rules at the edges, read from the standard's programme settings (rules as data).
 
 - an inspection's standard exists, is published and fits the facility's kind;
-- an application needs the facility's self-assessment at that round to have run ``selfAssessmentMinMonths``;
+- an application needs the facility's self-assessment at that round submitted and run ``selfAssessmentMinMonths``,
+  a tier the facility can be eligible for, and ``reapplyMinIntervalMonths`` after a return;
 - stage order: a city or province review opens for a facility only once every earlier stage it had to pass
   (county always; city when its tier is reviewed in full there or it was drawn in the city sample) has a
   signed-off conclusion, and only if the facility is selected at that stage (tier reviewed in full, or drawn).
@@ -21,8 +22,10 @@ from backend.inspections.tables import Application, Inspection, Round
 from backend.programme.kinds import kind_of, report_due_on, subject_fits
 from backend.programme.tables import ReviewSample
 from backend.registry.tables import Facility, Region
+from backend.review.flow import carried_tier
 from backend.review.tables import ConfirmedConclusion
-from backend.standards.schemas import Standard
+from backend.standards.engine import eligibility
+from backend.standards.schemas import FacilityFigures, Standard
 from backend.standards.services import get_standard
 from backend.standards.tables import StandardVersion
 
@@ -72,10 +75,19 @@ async def fitting_standard(standard_id: str, facility_id: UUID) -> Standard:
     return standard
 
 
-async def ensure_self_assessment_ran(facility_id: UUID, round_id: UUID, now: datetime | None = None) -> None:
-    """An application needs the self-assessment (自评) at that round to have run the standard's minimum."""
+async def ensure_may_apply(facility_id: UUID, round_id: UUID, tier: str, now: datetime | None = None) -> None:
+    """An application needs a finished self-assessment (自评) at that round that has run the standard's
+    minimum (``selfAssessmentMinMonths``), a tier of that standard the facility can be eligible for, and, after
+    a return, the standard's re-apply interval (``reapplyMinIntervalMonths``) to have passed."""
+    now = now or datetime.now(UTC)
     own = (
-        await Inspection.select(Inspection.created_at, Inspection.standard_version_id)
+        await Inspection.select(
+            Inspection.created_at,
+            Inspection.standard_version_id,
+            Inspection.status,
+            Inspection.facility.medical_staff_count.as_alias("staff"),
+            Inspection.facility.service_population.as_alias("population"),
+        )
         .where(
             (Inspection.facility == facility_id)
             & (Inspection.round == round_id)
@@ -91,19 +103,54 @@ async def ensure_self_assessment_ran(facility_id: UUID, round_id: UUID, now: dat
     try:
         standard = await get_standard(standard_id=own["standard_version_id"])
     except NotFound:
-        return  # nothing to read the rule from; the self-assessment's standard is checked where it is set
+        return  # nothing to read the rules from; the self-assessment's standard is checked where it is set
     await ensure_reported_in_time(standard, round_id, now)
-    months = standard.programme_settings.self_assessment_min_months
-    if not months:
-        return
-    started = as_utc(own["created_at"])
-    allowed_from = add_months(started, months)
-    if (now or datetime.now(UTC)) < allowed_from:
+    settings = standard.programme_settings
+    returned = (
+        await Application.select(Application.decided_at)
+        .where((Application.facility == facility_id) & (Application.status == "returned"))
+        .order_by(Application.decided_at, ascending=False)
+        .first()
+    )
+    interval = settings.reapply_min_interval_months
+    if returned and returned["decided_at"] is not None and interval:
+        allowed_from = add_months(as_utc(returned["decided_at"]), interval)
+        if now < allowed_from:
+            raise Conflict(
+                f"a returned facility may re-apply no sooner than {interval} months later: "
+                f"from {allowed_from.date()}",
+                code="reapply_too_soon",
+                params={"allowedFrom": allowed_from.date().isoformat()},
+                allowed_from=allowed_from.isoformat(),
+            )
+    if own["status"] not in ("submitted", "accepted"):
         raise Conflict(
-            f"the self-assessment started on {started.date()} must run at least {months} months before "
-            f"applying: from {allowed_from.date()}",
-            code="self_assessment_too_short",
-            allowed_from=allowed_from.isoformat(),
+            f"the self-assessment is {own['status']}: the facility applies once it has submitted it",
+            code="self_assessment_not_submitted",
+        )
+    months = settings.self_assessment_min_months
+    if months:
+        started = as_utc(own["created_at"])
+        allowed_from = add_months(started, months)
+        if now < allowed_from:
+            raise Conflict(
+                f"the self-assessment started on {started.date()} must run at least {months} months before "
+                f"applying: from {allowed_from.date()}",
+                code="self_assessment_too_short",
+                allowed_from=allowed_from.isoformat(),
+            )
+    tiers = {t.code: t for t in standard.determination.tiers}
+    if tier not in tiers:
+        raise Conflict(
+            f"{standard.name} has no tier {tier} ({', '.join(tiers)})", code="tier_not_in_standard"
+        )
+    figures = FacilityFigures(
+        medical_staff_count=own["staff"] or None, service_population=own["population"] or None
+    )
+    if eligibility(tiers[tier], figures)[0] is False:
+        raise Conflict(
+            f"the facility can never be eligible for {tiers[tier].label} ({tier}): its figures rule it out",
+            code="tier_not_eligible",
         )
 
 
@@ -193,7 +240,9 @@ async def ensure_stage_open(*, facility_id: UUID, round_id: UUID, stage: str, st
     application = await open_application(facility_id, round_id)
     if application is None:
         return  # the caller refuses a review without an application
-    tier = application["tier"]
+    flow = await carried_tier(round_id, facility_id)
+    # on the list, a facility carries the tier its county found (review/flow.py), not the one applied for
+    tier = flow.carried if flow is not None and flow.carried is not None else application["tier"]
     name_row = await Facility.select(Facility.name).where(Facility.id == facility_id).first()
     name = name_row["name"] if name_row else str(facility_id)
     for earlier in STAGES[: STAGES.index(stage)]:

@@ -6,8 +6,10 @@ any region it names; both read the samples of their scope.
 
 The draw opens only once the stage before it has concluded over the region: every open applicant reviewed
 there (county: all; city: recommended ones and those drawn) has a signed-off conclusion, and the earlier
-samples are drawn. The pool is every open applicant of the tier in the region, grouped by county; the share
-comes from the facilities' standards (``programmeSettings.reviewChain[level].sampleRatios[tier]``).
+samples are drawn. The pool is every facility of the region still on the list with that tier (reported by its
+county with the tier found there, not removed since: review/flow.py), grouped by county; the share comes from
+the facilities' standards (``programmeSettings.reviewChain[level].sampleRatios[tier]``), counted on that pool
+(上报数).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from backend.programme.schemas import DrawnFacility, DrawSampleRequest, SampleOu
 from backend.programme.tables import ReviewSample
 from backend.registry.scope import region_subtree, visible_region_ids
 from backend.registry.tables import Region
+from backend.review.flow import round_flows
 from backend.standards.schemas import Standard
 from backend.standards.services import get_standard
 from backend.vocabulary import Message
@@ -77,9 +80,15 @@ async def applicants(round_id: UUID, regions: set[UUID]) -> list[dict[str, Any]]
         )
     }
     county_names = {r["id"]: r["name"] for r in await Region.select(Region.id, Region.name)}
+    # a facility the county reported carries the tier found there (上报数 counts those), not the one applied for
+    flows = await round_flows(round_id, [r["facility"] for r in rows])
     for row in rows:
         row["standard_id"] = own.get(row["facility"])
         row["county_name"] = county_names.get(row["county"], str(row["county"]))
+        flow = flows.get(row["facility"])
+        row["reported"] = flow is not None and flow.carried is not None
+        if flow is not None and flow.carried is not None:
+            row["tier"] = flow.carried
     return list(rows)
 
 
@@ -148,7 +157,7 @@ async def draw_sample(*, user: AuthUser, round_id: UUID, data: DrawSampleRequest
     rows = await applicants(round_id, regions)
     await _ensure_previous_stage_concluded(round_id, data.level, rows)
 
-    pool_rows = [r for r in rows if r["tier"] == data.tier]
+    pool_rows = [r for r in rows if r["tier"] == data.tier and r["reported"]]
     if not pool_rows:
         raise Conflict(
             f"no open {data.tier}-tier application in {region['name']} at this round", code="empty_pool"

@@ -71,6 +71,11 @@ class ReturnRequest(_In):
 
 class OpinionOut(_Out):
     id: UUID
+    # the two kinds of return, named apart: the application's (退回申请: the application sent back) and the
+    # review's (复核意见: a review stage's written opinion, with the inspection; a removal (剔除) is one)
+    kind: Literal["application", "review"]
+    # the return took the facility off the round's list (剔除 / 未上报): its re-apply interval runs from it
+    removal: bool
     facility_id: UUID
     round_id: UUID
     application_id: UUID | None

@@ -10,11 +10,14 @@ from backend.reports.facility import facility_report
 from backend.reports.plan import improvement_plan
 from backend.reports.printable import Render
 from backend.reports.term import term_report
+from backend.reports.verdict import confirmation_notice, national_filing
 
 PRINTABLES: dict[str, Render] = {
     "facility-report": facility_report,
     "improvement-plan": improvement_plan,
     "term-report": term_report,
+    "confirmation-notice": confirmation_notice,
+    "national-filing": national_filing,
 }
 # fields of PrintableParams / ExportRequest each kind needs (400 missing_parameter otherwise)
 NEEDS: dict[str, tuple[str, ...]] = {
@@ -22,4 +25,6 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "improvement-plan": ("facility_id", "round_id"),
     # subjectId (optional): one staff member's report
     "term-report": ("facility_id", "round_id"),
+    "confirmation-notice": ("round_id",),
+    "national-filing": ("round_id",),
 }

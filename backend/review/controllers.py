@@ -9,13 +9,17 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.guards import AuthUser, current_user, requires_role
-from backend.review import discrepancies, services
+from backend.hooks import hooks_of
+from backend.review import discrepancies, services, thresholds
 from backend.review.schemas import (
     ConclusionView,
+    ConfirmRequest,
     DiscrepancyView,
     IncompleteSubmissionOut,
+    SetThresholdsRequest,
     StoredConclusion,
     SubmitIncompleteRequest,
+    ThresholdSettingOut,
 )
 
 AuthRequest = Request[AuthUser, str, State]
@@ -40,9 +44,17 @@ class ConclusionController(Controller):
         guards=[requires_role("admin", "office")],
         status_code=201,
     )
-    async def confirm(self, inspection_id: FromPath[UUID], request: AuthRequest) -> StoredConclusion:
-        """Sign off the conclusion of a submitted review (初步结论): computed again and stored."""
-        return await services.confirm_conclusion(user=current_user(request), inspection_id=inspection_id)
+    async def confirm(
+        self,
+        inspection_id: FromPath[UUID],
+        request: AuthRequest,
+        data: JSONBody[ConfirmRequest | None] = None,
+    ) -> StoredConclusion:
+        """Sign off the conclusion of a submitted review (初步结论): computed again, decided (by the standard,
+        the province's setting, or the review group with a reason) and stored; the inspection is accepted."""
+        return await services.confirm_conclusion(
+            user=current_user(request), inspection_id=inspection_id, hooks=hooks_of(request), data=data
+        )
 
 
 class ReviewFacilityController(Controller):
@@ -86,3 +98,23 @@ class SubmitIncompleteController(Controller):
         return await services.submit_incomplete(
             user=current_user(request), inspection_id=inspection_id, data=data
         )
+
+
+class ThresholdController(Controller):
+    path = "/api/thresholds"
+    tags = ["review"]
+    guards = [requires_role("admin", "office")]
+
+    @get("/", operation_id="listProvinceThresholds")
+    async def list_thresholds(
+        self, request: AuthRequest, region_id: FromQuery[UUID | None] = None
+    ) -> list[ThresholdSettingOut]:
+        """The province's threshold settings, newest first (the first per standard is in force)."""
+        return await thresholds.list_thresholds(user=current_user(request), region_id=region_id)
+
+    @post("/", operation_id="setProvinceThresholds", status_code=201)
+    async def set_thresholds(
+        self, data: JSONBody[SetThresholdsRequest], request: AuthRequest
+    ) -> ThresholdSettingOut:
+        """Set the province's thresholds where the standard leaves them open, with the document (文号, date)."""
+        return await thresholds.set_thresholds(user=current_user(request), data=data)

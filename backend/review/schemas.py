@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -69,6 +69,8 @@ class ConclusionView(_Out):
     conclusion: Conclusion
     # set when the inspection's current submit is the office's "submit incomplete" (no tier sign-off then)
     submitted_incomplete: IncompleteSubmissionOut | None = None
+    # what a sign-off would decide now, and who would decide it
+    verdict: ProposedVerdict | None = None
 
 
 class StoredConclusion(_Out):
@@ -90,6 +92,13 @@ class StoredConclusion(_Out):
     confirmed_by_name: str
     confirmed_at: datetime
     explanation: Conclusion
+    # who decided the tier (standard | province | group; null on conclusions signed before this was kept)
+    decided_by: str | None = None
+    decision_reason: str | None = None
+    computed_tier: str | None = None
+    overridden: bool = False
+    setting: ThresholdRef | None = None
+    statement: list[Said] = msgspec.field(default_factory=list)
 
 
 class StageRef(_Out):
@@ -138,3 +147,70 @@ class DiscrepancyView(_Out):
     reviews: list[StageRef]
     items: list[ArticleRow]
     summary: list[StageSummary]
+
+
+# ---------------------------------------------------------------------------------------------- verdicts
+
+Said = dict[str, object]  # {"code": …, "params": {…}}: said by the app from pwa_static/vocabulary
+
+
+class ThresholdRef(_Out):
+    """The province setting a tier was decided under."""
+
+    id: UUID
+    document_no: str
+    document_date: date
+
+
+class SetThresholdsRequest(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
+    standard_id: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+    # tier code → one ratio (or null: left open) per condition of that tier, in the standard's order
+    thresholds: dict[str, list[Annotated[float, msgspec.Meta(ge=0, le=1)] | None]]
+    document_no: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]  # 文号
+    document_date: date
+    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    # the province (admin only; a province office sets its own)
+    region_id: UUID | None = None
+
+
+class ThresholdSettingOut(_Out):
+    id: UUID
+    region_id: UUID
+    region_name: str
+    standard_id: str
+    thresholds: dict[str, list[float | None]]
+    document_no: str
+    document_date: date
+    note: str
+    set_by: UUID
+    set_by_name: str
+    set_at: datetime
+    # the tiers and conditions of the standard, with the standard's own ratio (null: left open) beside each
+    conditions: dict[str, list[dict[str, object]]]
+
+
+class GroupDecisionIn(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
+    tier: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+    reason: Annotated[str, msgspec.Meta(max_length=4000)] = ""
+
+
+class ConfirmRequest(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
+    # the review group's decision: required where the rules leave the tier undetermined (待定), an override
+    # (with its reason) where it differs from the rules' tier
+    decision: GroupDecisionIn | None = None
+    # 书面反馈复核意见: required when the verdict takes the facility off the upward list
+    opinion: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
+
+
+class ProposedVerdict(_Out):
+    """What a sign-off would decide now: the source (null: the group must decide), the tier, the statement."""
+
+    decided_by: str | None
+    tier: str | None
+    tier_label: str | None
+    setting: ThresholdRef | None
+    # the engine's conclusion with the province's thresholds filled in (null: no province setting)
+    provincial: Conclusion | None
+    applied_tier: str | None
+    carried_tier: str | None
+    statement: list[Said]

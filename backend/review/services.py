@@ -21,6 +21,7 @@ from backend.audit.services import record
 from backend.db import as_utc, current_engine, fetch, write_tx
 from backend.errors import Conflict, Forbidden, NotFound
 from backend.guards import AuthUser, ensure_role
+from backend.hooks import Hooks
 from backend.inspections.scope import ensure_facility_visible, ensure_inspection_visible
 from backend.inspections.services import LEVEL_RANK, REVIEW_STAGES
 from backend.inspections.tables import Inspection
@@ -28,20 +29,26 @@ from backend.registry.tables import Region
 from backend.review import submissions
 from backend.review.answers import (
     conclude_answers,
+    engine_input,
     facility_figures,
     inspection_columns,
     read_answers,
     read_registers,
 )
+from backend.review.decision import statement, tier_label
+from backend.review.flow import carried_tier
 from backend.review.schemas import (
     ComputedFrom,
     ConclusionView,
+    ConfirmRequest,
     FiguresUsed,
     IncompleteSubmissionOut,
     StoredConclusion,
     SubmitIncompleteRequest,
 )
-from backend.review.tables import ConfirmedConclusion, IncompleteSubmission
+from backend.review.tables import ConfirmedConclusion, IncompleteSubmission, ProvinceThreshold
+from backend.review.thresholds import ref
+from backend.review.verdicts import decided, ensure_round_open, move_list, proposed, rules_for
 from backend.standards.schemas import Conclusion
 from backend.standards.services import get_standard
 
@@ -110,6 +117,15 @@ async def _view(row: Mapping[str, Any]) -> ConclusionView:
             if row["status"] == "submitted"
             else None
         ),
+        verdict=(
+            await proposed(
+                row,
+                standard,
+                await rules_for(row, standard, result, engine_input(standard, answers.items)),
+            )
+            if row["stage"] in REVIEW_STAGES and result.status != "incomplete"
+            else None
+        ),
     )
 
 
@@ -141,7 +157,9 @@ async def _office_review(user: AuthUser, inspection_id: UUID, refusal: str) -> d
     return row
 
 
-async def confirm_conclusion(*, user: AuthUser, inspection_id: UUID) -> StoredConclusion:
+async def confirm_conclusion(
+    *, user: AuthUser, inspection_id: UUID, hooks: Hooks, data: ConfirmRequest | None = None
+) -> StoredConclusion:
     row = await _office_review(
         user,
         inspection_id,
@@ -194,31 +212,54 @@ async def confirm_conclusion(*, user: AuthUser, inspection_id: UUID) -> StoredCo
                 "this inspection's conclusion is already confirmed at its current version",
                 code="already_confirmed",
             )
+        rules = await rules_for(row, standard, result, engine_input(standard, answers.items))
+        await ensure_round_open(row["round"], rules.province)
+        decision = decided(standard, rules, facility_figures(row), data)
+        await move_list(
+            user=user, hooks=hooks, row=row, inspection_id=inspection_id, tier=decision.tier, data=data
+        )
         stored = ConfirmedConclusion(
             inspection=inspection_id,
             facility=row["facility"],
             round=row["round"],
             stage=row["stage"],
             standard_version_id=standard.id,
-            status=result.status,
-            tier=result.tier,
-            tier_label=result.tier_label,
-            verification=result.verification,
-            explanation=msgspec.json.encode(result).decode(),
+            status="not_evaluated" if decision.tier == "not_evaluated" else "determined",
+            tier=decision.tier,
+            tier_label=decision.tier_label,
+            verification=decision.conclusion.verification,
+            explanation=msgspec.json.encode(decision.conclusion).decode(),
             computed_from_version=answers.version,
             answer_count=answer_count,
             confirmed_by=user.id,
             confirmed_at=datetime.now(UTC),
+            decided_by=decision.decided_by,
+            decision_reason=decision.reason,
+            computed_tier=decision.computed_tier,
+            overridden=decision.overridden,
+            threshold_setting=(
+                rules.setting["id"]
+                if rules.setting is not None and decision.conclusion is rules.provincial
+                else None
+            ),
         )
         await stored.save()
+        # signed off: the inspection is accepted (its devices and the clinic pull the new status)
+        await Inspection.update(
+            {Inspection.status: "accepted", Inspection.version: Inspection.version + 1}
+        ).where(Inspection.id == inspection_id)
         await record(
             user_id=str(user.id),
-            action="conclusion.confirm",
+            action="conclusion.override" if decision.overridden else "conclusion.confirm",
             entity=f"inspection/{inspection_id}",
             details={
                 "conclusion": str(stored.id),
                 "status": result.status,
-                "tier": result.tier,
+                "tier": decision.tier,
+                "decidedBy": decision.decided_by,
+                "computedTier": decision.computed_tier,
+                "reason": decision.reason,
+                "setting": str(rules.setting["id"]) if rules.setting else None,
                 "version": answers.version,
                 "verification": result.verification,
             },
@@ -244,6 +285,11 @@ _STORED_COLUMNS = (
     ConfirmedConclusion.confirmed_by.display_name.as_alias("confirmed_by_name"),
     ConfirmedConclusion.confirmed_by.username.as_alias("confirmed_by_username"),
     ConfirmedConclusion.confirmed_at,
+    ConfirmedConclusion.decided_by,
+    ConfirmedConclusion.decision_reason,
+    ConfirmedConclusion.computed_tier,
+    ConfirmedConclusion.overridden,
+    ConfirmedConclusion.threshold_setting,
 )
 
 
@@ -253,27 +299,62 @@ async def _stored(where: Any) -> list[StoredConclusion]:
         .where(where)
         .order_by(ConfirmedConclusion.confirmed_at)
     )
-    return [
-        StoredConclusion(
-            id=r["id"],
-            inspection_id=r["inspection"],
-            facility_id=r["facility"],
-            round_id=r["round"],
-            stage=r["stage"],
-            standard_id=r["standard_version_id"],
-            status=r["status"],
-            tier=r["tier"],
-            tier_label=r["tier_label"],
-            verification=r["verification"],
-            computed_from_version=r["computed_from_version"],
-            answer_count=r["answer_count"],
-            confirmed_by=r["confirmed_by"],
-            confirmed_by_name=r["confirmed_by_name"] or r["confirmed_by_username"],
-            confirmed_at=as_utc(r["confirmed_at"]),
-            explanation=msgspec.json.decode(r["explanation"], type=Conclusion),
+    setting_ids = [r["threshold_setting"] for r in rows if r["threshold_setting"] is not None]
+    settings = (
+        {s["id"]: s for s in await ProvinceThreshold.select().where(ProvinceThreshold.id.is_in(setting_ids))}
+        if setting_ids
+        else {}
+    )
+    out = []
+    for r in rows:
+        explanation = msgspec.json.decode(r["explanation"], type=Conclusion)
+        setting = settings.get(r["threshold_setting"])
+        words = []
+        if r["decided_by"] is not None:
+            standard = await get_standard(standard_id=r["standard_version_id"])
+            flow = await carried_tier(r["round"], r["facility"])
+            words = statement(
+                standard,
+                r["tier"],
+                r["decided_by"],
+                explanation,
+                applied=flow.applied if flow else None,
+                reason=r["decision_reason"],
+                overridden=r["overridden"],
+                computed_tier=r["computed_tier"],
+                document_no=setting["document_no"] if setting else None,
+                document_date=str(setting["document_date"]) if setting else None,
+            )
+            label = tier_label(standard, r["tier"]) if r["tier"] else r["tier_label"]
+        else:
+            label = r["tier_label"]
+        out.append(
+            StoredConclusion(
+                id=r["id"],
+                inspection_id=r["inspection"],
+                facility_id=r["facility"],
+                round_id=r["round"],
+                stage=r["stage"],
+                standard_id=r["standard_version_id"],
+                status=r["status"],
+                tier=r["tier"],
+                tier_label=label,
+                verification=r["verification"],
+                computed_from_version=r["computed_from_version"],
+                answer_count=r["answer_count"],
+                confirmed_by=r["confirmed_by"],
+                confirmed_by_name=r["confirmed_by_name"] or r["confirmed_by_username"],
+                confirmed_at=as_utc(r["confirmed_at"]),
+                explanation=explanation,
+                decided_by=r["decided_by"],
+                decision_reason=r["decision_reason"],
+                computed_tier=r["computed_tier"],
+                overridden=bool(r["overridden"]),
+                setting=ref(setting),
+                statement=words,
+            )
         )
-        for r in rows
-    ]
+    return out
 
 
 async def list_conclusions(

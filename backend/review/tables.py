@@ -1,15 +1,32 @@
-"""Signed-off preliminary conclusions (初步结论)."""
+"""Signed-off preliminary conclusions (初步结论), who decided them, the province's thresholds and its lists."""
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from backend.accounts.tables import User
 from backend.inspections.tables import Inspection, Round
-from backend.registry.tables import Facility
+from backend.registry.tables import Facility, Region
+
+
+class ProvinceThreshold(Table, tablename="province_threshold"):
+    """A province's own thresholds for a standard's tiers, where the standard leaves them open (``minRatio``
+    null), with the document they come from (文号, date). Append-only: a new setting is a new row; a sign-off
+    uses the latest one, and a signed conclusion keeps the one it was decided under (never recomputed)."""
+
+    id = UUID(primary_key=True)
+    region = ForeignKey(Region, on_delete=OnDelete.restrict)  # the province
+    standard_version_id = Varchar(length=120)
+    # {"tierCode": [ratio or null, one per condition of the tier, in the standard's order]}
+    thresholds = JSONB(default={})
+    document_no = Varchar(length=200)
+    document_date = Date()
+    note = Text(default="")
+    set_by = ForeignKey(User, on_delete=OnDelete.restrict)
+    set_at = Timestamptz(default=TimestamptzNow())
 
 
 class ConfirmedConclusion(Table, tablename="review_conclusion"):
@@ -32,6 +49,31 @@ class ConfirmedConclusion(Table, tablename="review_conclusion"):
     # the inspection version and number of answers the conclusion was computed from
     computed_from_version = Integer()
     answer_count = Integer()
+    confirmed_by = ForeignKey(User, on_delete=OnDelete.restrict)
+    confirmed_at = Timestamptz(default=TimestamptzNow())
+    # who decided the tier: standard | province | group (null on rows signed before decisions were recorded)
+    decided_by = Varchar(length=20, null=True, default=None)
+    # the review group's written reason (a decision where no rule exists, or an override)
+    decision_reason = Text(null=True, default=None)
+    # the tier the rules gave (null: undetermined, so the group decided)
+    computed_tier = Varchar(length=60, null=True, default=None)
+    overridden = Boolean(default=False)
+    threshold_setting = ForeignKey(ProvinceThreshold, null=True, default=None, on_delete=OnDelete.restrict)
+
+
+class ListConfirmation(Table, tablename="list_confirmation"):
+    """The province's confirmation of a round's list by a document (发文确认), or the list filed nationally
+    (备案): the facilities and tiers as they stood, with the document. Once confirmed, the round takes no
+    further sign-off in that province and its confirmed facilities are public."""
+
+    id = UUID(primary_key=True)
+    round = ForeignKey(Round, on_delete=OnDelete.restrict)
+    region = ForeignKey(Region, on_delete=OnDelete.restrict)  # the province
+    kind = Varchar(length=20)  # confirmation | filing
+    document_no = Varchar(length=200)
+    document_date = Date()
+    # [{"facilityId": …, "tier": …}] as confirmed
+    entries = JSONB(default=[])
     confirmed_by = ForeignKey(User, on_delete=OnDelete.restrict)
     confirmed_at = Timestamptz(default=TimestamptzNow())
 

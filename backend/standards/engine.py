@@ -31,6 +31,7 @@ from backend.standards.schemas import (
     PrerequisiteResult,
     RuleResult,
     Standard,
+    Tier,
     TierResult,
     Verification,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "combine_raters",
     "compile_standard",
     "conclude",
+    "eligibility",
     "submit_readiness",
 ]
 
@@ -129,24 +131,32 @@ _OPS = {
 }
 
 
+def eligibility(tier: Tier, facility: FacilityFigures) -> tuple[bool | None, tuple[RuleResult, ...]]:
+    """Whether the facility may hold ``tier`` at all (None: a figure it needs is unknown), with each rule."""
+    if tier.eligibility is None:
+        return True, ()
+    rules = tuple(
+        RuleResult(
+            figure=rule.figure,
+            op=rule.op,
+            value=rule.value,
+            actual=(actual := getattr(facility, FIGURE_ATTRS[rule.figure])),
+            holds=None if actual is None else bool(_OPS[rule.op](actual, rule.value)),
+        )
+        for rule in tier.eligibility.rules
+    )
+    flags = [r.holds for r in rules]
+    if tier.eligibility.match == "all":
+        return (False if False in flags else (None if None in flags else True)), rules
+    return (True if True in flags else (None if None in flags else False)), rules
+
+
 def _tier(ct: CompiledTier, tally: Tally, facility: FacilityFigures) -> TierResult:
     tier = ct.tier
     name = f"tier {tier.code} ({tier.label})"
     rules: tuple[RuleResult, ...] = ()
     if tier.eligibility is not None:
-        results = []
-        for rule in tier.eligibility.rules:
-            actual = getattr(facility, FIGURE_ATTRS[rule.figure])
-            holds = None if actual is None else bool(_OPS[rule.op](actual, rule.value))
-            results.append(
-                RuleResult(figure=rule.figure, op=rule.op, value=rule.value, actual=actual, holds=holds)
-            )
-        rules = tuple(results)
-        flags = [r.holds for r in rules]
-        if tier.eligibility.match == "all":
-            eligible = False if False in flags else (None if None in flags else True)
-        else:
-            eligible = True if True in flags else (None if None in flags else False)
+        eligible, rules = eligibility(tier, facility)
         if eligible is False:
             failing = ", ".join(
                 f"{r.figure} {r.actual:g} is not {r.op} {r.value:g}"

@@ -50,6 +50,7 @@ export function parseRoute(hash) {
   if (parts[0] === 'i' && parts[1]) return { name: 'inspection', id: parts[1] };
   if (parts[0] === 'sync') return { name: 'sync' };
   if (parts[0] === 'plan' && parts[1]) return { name: 'plan', id: parts[1] };
+  if (parts[0] === 'result' && parts[1]) return { name: 'result', id: parts[1] };
   if (parts[0] === 'office') return { name: 'office', tab: parts[1] || 'dashboard', id: parts[2] || null, sub: parts[3] || null };
   return { name: 'assignments' };
 }

@@ -56,6 +56,8 @@ export function Assignments({ app }) {
       </a>
       ${c.inspection.stage === 'self' && role === 'clinic' && html`<a class="btn small plan-link" href=${`#/plan/${c.inspection.id}`}
         data-testid="plan-link" data-inspection-id=${c.inspection.id}>${t('planTitle')}${c.planCount ? ` · ${t('planDoneOf', c.planCount)}` : ''}</a>`}
+      ${c.inspection.stage === 'self' && role === 'clinic' && c.inspection.roundId && html`<a class="btn small result-link" href=${`#/result/${c.inspection.roundId}`}
+        data-testid="result-link">${t('verdict.ui.result_link')}</a>`}
       </li>`)}
     </ul></main>`;
 }

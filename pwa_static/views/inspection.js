@@ -81,9 +81,14 @@ function Apply({ app, ctx }) {
   const [error, setError] = useState(null);
   const online = app.state.online.value;
   const mine = inspection.stage === 'self' && app.state.session.value?.user?.role === 'clinic';
-  const load = () =>
-    app.api.get(`/api/applications?facilityId=${inspection.facilityId}&roundId=${inspection.roundId}`)
+  // the two kinds of return, named apart: the application's (退回申请) and the review's (复核意见, 剔除)
+  const [returns, setReturns] = useState([]);
+  const load = () => {
+    app.api.get(`/api/facilities/${inspection.facilityId}/opinions?roundId=${inspection.roundId}`)
+      .then((r) => setReturns(r.data), () => setReturns([]));
+    return app.api.get(`/api/applications?facilityId=${inspection.facilityId}&roundId=${inspection.roundId}`)
       .then((r) => setApps(r.data), () => setApps(null));
+  };
   useEffect(() => {
     if (online && mine) load();
   }, [online, inspection.id, mine]);
@@ -101,6 +106,8 @@ function Apply({ app, ctx }) {
   return html`<section class="section card" data-testid="apply"><h2>${t('applyTitle')}</h2>
     ${(apps || []).map((a) => html`<p key=${a.id} data-testid="application-status" data-status=${a.status}>
       ${t(`tier_${a.tier}`)} · ${t(`app_${a.status}`)}</p>`)}
+    ${returns.map((o) => html`<p key=${o.id} class="return-opinion" data-testid="return-opinion" data-kind=${o.kind} data-removal=${String(o.removal)}>
+      <strong>${t(o.removal ? 'verdict.ui.return_removal' : `verdict.ui.return_${o.kind}`, { stage: o.stage ? t(`verdict.stage.${o.stage}`) : '' })}</strong>：${o.opinion}</p>`)}
     ${!online && html`<p class="muted">${t('applyOnline')}</p>`}
     ${online && open.length === 0 && html`<div class="row">
       ${applyTiers(ctx.bundle).map((tier, i) => html`<button type="button" key=${tier} class=${i === 0 ? 'btn primary' : 'btn'}

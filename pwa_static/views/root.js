@@ -5,6 +5,7 @@ import { Header } from './header.js';
 import { Inspection } from './inspection.js';
 import { Login } from './login.js';
 import { Plan } from './plan.js';
+import { Result } from './result.js';
 import { SyncCentre } from './sync-centre.js';
 
 function Banners({ app }) {
@@ -60,6 +61,7 @@ export function Root({ app }) {
   if (route.name === 'inspection') page = html`<${Inspection} key=${route.id} app=${app} id=${route.id} />`;
   else if (route.name === 'sync') page = html`<${SyncCentre} app=${app} />`;
   else if (route.name === 'plan') page = html`<${Plan} key=${route.id} app=${app} id=${route.id} />`;
+  else if (route.name === 'result') page = html`<${Result} key=${route.id} app=${app} roundId=${route.id} />`;
   else if (route.name === 'office' && ['office', 'admin'].includes(session.user?.role)) page = html`<${OfficeLazy} app=${app} route=${route} />`;
   else page = html`<${Assignments} app=${app} />`;
   return html`<${Header} app=${app} /><${Banners} app=${app} />${page}<${UpdateToast} app=${app} />`;

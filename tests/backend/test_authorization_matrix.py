@@ -38,6 +38,7 @@ from backend.inspections.rounds import create_round
 from backend.inspections.schemas import CreateRoundRequest
 from backend.inspections.tables import Application
 from backend.settings import Settings
+from tests.backend.programme.support import finish_self_assessment
 from tests.backend.review.test_conclusions import ARTICLES, open_conflict, put_answers
 from tests.conftest import login
 
@@ -553,6 +554,46 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda ctx, role: _own_inspection(ctx, role) + "/points-summary",
         ok=frozenset({409}),
     ),
+    # verdicts: the province's thresholds (set by a province office or admin: the demo office is a city's, so
+    # past the guard it is refused 403 out_of_scope), the lists, their confirmation (admin: 201, or 409 while a
+    # verdict is pending; the city office: 403), the clinic's result, and the public results (no sign-in)
+    ("GET", "/api/thresholds"): Row(allow("admin", "office"), "/api/thresholds"),
+    ("POST", "/api/thresholds"): Row(
+        allow("admin", "office"),
+        "/api/thresholds",
+        lambda ctx, role: {
+            "standardId": "cn-thc-capacity-2018",
+            "thresholds": {"basic": [0.8, None, None]},
+            "documentNo": f"test-{ctx.next()}",
+            "documentDate": "2026-01-01",
+            "regionId": str(ctx.demo["province"]),
+        },
+        ok=frozenset({201, 403}),
+    ),
+    ("GET", "/api/rounds/{round_id:uuid}/lists"): Row(
+        allow("admin", "office"), lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/lists"
+    ),
+    ("POST", "/api/rounds/{round_id:uuid}/confirmations"): Row(
+        allow("admin", "office"),
+        lambda ctx, role: f"/api/rounds/{ctx.demo['round']}/confirmations",
+        lambda ctx, role: {
+            "kind": "confirmation",
+            "documentNo": "test",
+            "documentDate": "2026-01-01",
+            "regionId": str(ctx.demo["province"]),
+        },
+        ok=frozenset({201, 403, 409}),
+    ),
+    ("GET", "/api/facilities/{facility_id:uuid}/rounds/{round_id:uuid}/result"): Row(
+        allow("admin", "office", "clinic"),
+        lambda ctx, role: f"/api/facilities/{ctx.facility(0)}/rounds/{ctx.demo['round']}/result",
+    ),
+    ("GET", "/api/public/rounds/{round_id:uuid}/results"): Row(
+        PUBLIC, lambda ctx, role: f"/api/public/rounds/{ctx.demo['round']}/results"
+    ),
+    ("GET", "/public/rounds/{round_id:uuid}"): Row(
+        PUBLIC, lambda ctx, role: f"/public/rounds/{ctx.demo['round']}"
+    ),
 }
 
 
@@ -597,6 +638,9 @@ async def _context(demo: dict[str, Any]) -> Ctx:
     own_city = await create_round(
         user=admin, data=CreateRoundRequest(name="甲市专项", year=2026, region_id=demo["cities"][0])
     )
+    # the facilities the matrix applies for at the demo round have finished their self-assessment
+    for index in set(_APPLY_FACILITY.values()):
+        await finish_self_assessment(demo["facilities"][index], demo["round"])
     applications: dict[str, UUID] = {}
     for role, index in (("admin", 2), ("office", 1), ("clinic", 0)):
         # inserted as they stand: round2 has no self-assessments that ran 6 months (the rule is tested elsewhere)

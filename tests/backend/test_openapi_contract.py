@@ -10,7 +10,7 @@ import pytest
 from backend.errors import PROBLEM_JSON
 from tests.conftest import login
 
-PUBLIC = {"health", "login", "getSignedMedia"}
+PUBLIC = {"health", "login", "getSignedMedia", "getPublicResults"}
 
 
 @pytest.fixture

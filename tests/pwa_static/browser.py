@@ -142,9 +142,9 @@ def jpeg_files(folder: Path, count: int) -> list[Path]:
 class Api:
     """The server as the office would check it: plain HTTP, no browser."""
 
-    def __init__(self, base: str, username: str) -> None:
+    def __init__(self, base: str, username: str, password: str = "demo") -> None:
         self.http = httpx.Client(base_url=base, timeout=30)
-        token = self.http.post("/api/auth/login", json={"username": username, "password": "demo"}).json()[
+        token = self.http.post("/api/auth/login", json={"username": username, "password": password}).json()[
             "token"
         ]
         self.http.headers["Authorization"] = f"Bearer {token}"

@@ -23,6 +23,7 @@ from tests.pwa_static.browser import (
     wait_synced,
 )
 from tests.pwa_static.conftest import SHOTS
+from tests.pwa_static.test_office_journey import Inspector
 
 GRADES = {"1.1.1": "D", "1.2.1": "C", "1.2.2": "D"}
 
@@ -132,7 +133,17 @@ def test_clinic_plans_offline_and_the_office_sees_it(
             page.click("[data-testid=plan-pdf]")
         document = pypdfium2.PdfDocument(Path(plan_pdf.value.path()).read_bytes())
         assert "整改计划" in document[0].get_textpage().get_text_range()
-        # the clinic applies (online); its plan's progress goes with the application to the reviewers
+        # the clinic finishes its self-assessment (the articles it has not graded, their photos; then submits:
+        # an application needs it finished) and applies online; its plan's progress goes with the application
+        with Api(server.url, "clinic1") as finishing:
+            graded = frozenset(
+                key.split("/")[2] for key in finishing.pull() if key.startswith(f"answer/{self_id}/")
+            )
+            clinic_team = Inspector(finishing)
+            clinic_team.grade_all(self_id, keep=graded)
+            assert clinic_team.submit(self_id)["status"] == "applied"
+        page.click("[data-testid=sync-now]")
+        wait_synced(page)
         page.click("text=返回自评")
         page.click("[data-testid=apply-basic]", timeout=LONG)
         page.wait_for_selector("[data-testid=application-status][data-status=applied]", timeout=LONG)

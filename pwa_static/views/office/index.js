@@ -6,6 +6,8 @@ import { Conflicts } from './conflicts.js';
 import { Dashboard } from './dashboard.js';
 import { Evidence } from './evidence.js';
 import { Improvement } from './improvement.js';
+import { Lists } from './lists.js';
+import { Thresholds } from './thresholds.js';
 import { Exports } from './exports.js';
 import { useApi } from './data.js';
 import { Rankings } from './rankings.js';
@@ -14,7 +16,7 @@ import { Report } from './report.js';
 import { Stages } from './stages.js';
 import { Titles } from './titles.js';
 
-const TABS = ['dashboard', 'stages', 'applications', 'titles', 'reconcile', 'conflicts', 'evidence', 'rankings', 'improvement', 'exports'];
+const TABS = ['dashboard', 'stages', 'applications', 'titles', 'reconcile', 'conflicts', 'evidence', 'rankings', 'improvement', 'lists', 'thresholds', 'exports'];
 
 export function Office({ app, route }) {
   const t = app.state.t;
@@ -50,6 +52,8 @@ export function Office({ app, route }) {
       rankings: html`<${Rankings} ...${props} />`,
       evidence: html`<${Evidence} ...${props} />`,
       improvement: html`<${Improvement} ...${props} />`,
+      lists: html`<${Lists} ...${props} />`,
+      thresholds: html`<${Thresholds} ...${props} />`,
       exports: html`<${Exports} ...${props} />`,
     }[tab];
   }

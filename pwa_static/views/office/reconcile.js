@@ -5,6 +5,7 @@ import { html } from '../../lib/html.js';
 import { formatTime } from '../../lib/format.js';
 import { ReturnForm } from './applications.js';
 import { useApi, useThumb } from './data.js';
+import { VerdictSignOff } from './verdict.js';
 
 const GRADE_RANK = { A: 4, B: 3, C: 2, D: 1 };
 // still open for edits: the team submits it, or the office submits it incomplete with a reason
@@ -63,11 +64,10 @@ function StageConclusion({ app, stage, signed, onChange }) {
       <strong>${t('submittedIncomplete', { by: mark.submittedByName, at: formatTime(mark.submittedAt, app.state.lang.value) })}</strong>
       <p>${t('submittedIncompleteReason', { reason: mark.reason })}</p>
       ${mark.missingMessage && html`<p class="muted">${t('submittedIncompleteMissing', { missing: mark.missingMessage })}</p>`}</div>`}
-    ${signed && html`<p class="ok-text" data-testid="signed-off">✓ ${t('signedOff', { tier: signed.tierLabel || t(`conclusion_${signed.status}`), by: signed.confirmedByName })}</p>`}
+    ${stage.stage !== 'self' && !mark && html`<${VerdictSignOff} app=${app} stage=${stage} view=${view.data} signed=${signed}
+      onSigned=${() => { view.reload(); onChange(); }} />`}
     ${error && html`<p class="banner error" role="alert">${error}</p>`}
     <div class="row">
-      ${stage.stage !== 'self' && !signed && !mark && html`<button type="button" class="btn primary" data-testid="conclusion-confirm"
-        onClick=${() => post(`/api/inspections/${stage.inspectionId}/conclusion/confirm`, {})}>${t('signOff')}</button>`}
       ${stage.status === 'submitted' && html`<${ReturnForm} t=${t} testid="inspection-return"
         onSubmit=${(opinion) => post(`/api/inspections/${stage.inspectionId}/return`, { opinion })} />`}
       ${stage.stage !== 'self' && OPEN.has(stage.status) && html`<${ReturnForm} t=${t} testid="submit-incomplete"

@@ -5,10 +5,11 @@ import { html } from '../../lib/html.js';
 import { useApi } from './data.js';
 import { download, useJob } from './files.js';
 
-export function Report({ app, facilityId, roundId, kind = 'facility-report' }) {
+export function Report({ app, facilityId, roundId, kind = 'facility-report', back = null }) {
   const t = app.state.t;
   const lang = app.state.lang.value; // the server writes the report (and its PDF) in the reader's language
-  const report = useApi(app, `/api/printables/${kind}?facilityId=${facilityId}&roundId=${roundId}&lang=${lang}`);
+  const query = facilityId ? `facilityId=${facilityId}&roundId=${roundId}` : `roundId=${roundId}`;
+  const report = useApi(app, `/api/printables/${kind}?${query}&lang=${lang}`);
   const [jobId, setJobId] = useState(null);
   const [error, setError] = useState(null);
   const job = useJob(app, jobId);
@@ -22,7 +23,7 @@ export function Report({ app, facilityId, roundId, kind = 'facility-report' }) {
   async function pdf() {
     setError(null);
     try {
-      const r = await app.api.post('/api/exports', { kind, format: 'pdf', facilityId, roundId, lang });
+      const r = await app.api.post('/api/exports', { kind, format: 'pdf', roundId, lang, ...(facilityId ? { facilityId } : {}) });
       setJobId(r.data.id);
     } catch (err) {
       setError(app.state.sayError(err));
@@ -31,7 +32,7 @@ export function Report({ app, facilityId, roundId, kind = 'facility-report' }) {
   const printing = job && (job.status === 'queued' || job.status === 'running');
   return html`<section class="report-page" data-testid="report-page">
     <div class="row no-print">
-      <a class="btn" href=${`#/office/reconcile/${facilityId}`}>← ${t('reportBack')}</a>
+      <a class="btn" href=${back || `#/office/reconcile/${facilityId}`}>← ${t('reportBack')}</a>
       <button type="button" class="btn primary" data-testid="report-print" onClick=${() => window.print()}>${t('print')}</button>
       <button type="button" class="btn" data-testid="report-pdf" disabled=${printing} onClick=${pdf}>
         ${printing ? `${t('pdfMaking')} ${Math.round((job.progress || 0) * 100)}%` : t('pdf')}</button>

@@ -16,8 +16,10 @@ from backend.accounts.schemas import AuthUser
 from backend.errors import Forbidden
 from backend.improvement.report import plan_fragment
 from backend.improvement.targets import aimed_tier, article_targets, improved
+from backend.inspections.tables import Inspection
 from backend.standards import load_shipped
 from tests.backend.exports.test_exports import run_jobs
+from tests.backend.programme.support import finish_self_assessment
 from tests.backend.sync_api.sync_support import Devices
 from tests.conftest import login
 
@@ -66,12 +68,16 @@ async def test_suggestions_improved_link_and_the_office_view(
     assert answer["suggestions"][0]["sectionCode"] == "1"
     assert answer["suggestions"][0]["grade"] == "D"
     assert answer["suggestions"][0]["target"] == "C"
+    # an application needs the self-assessment submitted; reopened afterwards, as the plan's follow-up
+    # grades it again below
+    await finish_self_assessment(demo["facilities"][0], demo["round"])
     applied = await client.post(
         "/api/applications",
         headers=clinic,
         json={"facilityId": str(demo["facilities"][0]), "roundId": str(demo["round"]), "tier": "recommended"},
     )
     assert applied.status_code == 201, applied.text
+    await Inspection.update({Inspection.status: "in_progress"}).where(Inspection.id == plan)
     answer = (await client.get(url, headers=clinic)).json()
     assert answer["tier"] == "recommended"
     assert [s["itemCode"] for s in answer["suggestions"]] == ["1.1.1", "1.2.2", "2.1.4"]

@@ -9,6 +9,7 @@ import httpx
 from backend.audit.services import verify_chain
 from backend.audit.tables import AuditLog
 from backend.db import fetch
+from tests.backend.programme.support import finish_self_assessment
 from tests.conftest import login
 
 
@@ -43,6 +44,7 @@ async def _admin_changes(client: httpx.AsyncClient, demo: dict[str, Any]) -> lis
     )
     expected.append(("round.create", f"round/{round_made.json()['id']}"))
 
+    await finish_self_assessment(facility, demo["round"])
     applied = await client.post(
         "/api/applications",
         headers=office,

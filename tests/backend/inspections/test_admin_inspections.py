@@ -10,7 +10,7 @@ import httpx
 from backend.accounts.tables import User
 from backend.audit.tables import AuditLog
 from backend.inspections.tables import Application, Inspection, InspectionMember
-from tests.backend.programme.support import second_township_standard, sign_off
+from tests.backend.programme.support import finish_self_assessment, second_township_standard, sign_off
 from tests.conftest import login
 
 
@@ -153,6 +153,7 @@ async def test_application_then_review_inspection(client: httpx.AsyncClient, dem
     assert refused.status_code == 409
     assert refused.json()["code"] == "no_application"
 
+    await finish_self_assessment(facility, round_id)
     applied = await client.post(
         "/api/applications",
         headers=clinic,
@@ -239,6 +240,7 @@ async def test_returned_facility_reapplies_no_sooner_than_six_months(
     facility = demo["facilities"][1]
     round_id = demo["round"]
     body = {"facilityId": str(facility), "roundId": str(round_id), "tier": "basic"}
+    await finish_self_assessment(facility, round_id)
     applied = await client.post("/api/applications", headers=admin, json=body)
     returned = await client.patch(
         f"/api/applications/{applied.json()['id']}",
@@ -265,6 +267,7 @@ async def test_office_stage_limit_and_inactive_facility(
     office = await login(client, "office")
     facility = str(demo["facilities"][2])
     body = {"facilityId": facility, "roundId": str(demo["round"]), "tier": "recommended"}
+    await finish_self_assessment(facility, demo["round"])
     assert (await client.post("/api/applications", headers=admin, json=body)).status_code == 201
     for stage in ("county", "city"):
         await sign_off(facility, demo["round"], stage, demo["admin"], "cn-chsc-capacity-2018")
@@ -382,6 +385,7 @@ async def test_a_draft_whose_standard_changes_is_pulled_again(
     office = await login(client, "office")
     clinic = await login(client, "clinic1")
     facility, round_id = str(demo["facilities"][0]), str(demo["round"])
+    await finish_self_assessment(facility, round_id)
     applied = await client.post(
         "/api/applications",
         headers=clinic,

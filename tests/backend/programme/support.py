@@ -67,3 +67,10 @@ async def second_township_standard() -> str:
     standard = msgspec.structs.replace(load_shipped("township-2018"), id=TOWNSHIP_B)
     await save_standard(standard=standard, actor_id=None, publish=True, source="test")
     return TOWNSHIP_B
+
+
+async def finish_self_assessment(facility: Any, round_id: Any) -> None:
+    """The facility's self-assessment at the round submitted (an application needs it finished)."""
+    await Inspection.update({Inspection.status: "submitted"}).where(
+        (Inspection.facility == facility) & (Inspection.round == round_id) & (Inspection.stage == "self")
+    )

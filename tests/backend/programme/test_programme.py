@@ -14,7 +14,7 @@ from backend.programme.sampling import draw
 from backend.programme.tables import ReviewSample
 from backend.review.tables import ConfirmedConclusion
 from backend.vocabulary import say
-from tests.backend.programme.support import TOWNSHIP, sign_off
+from tests.backend.programme.support import TOWNSHIP, finish_self_assessment, sign_off
 from tests.backend.review.test_conclusions import ARTICLES, other_city_office, put_answers, set_status
 from tests.conftest import login
 
@@ -88,6 +88,9 @@ async def test_an_application_waits_for_six_months_of_self_assessment(
         "/api/admin/inspections", headers=admin, json=_inspection(facility, round_id, "self")
     )
     assert made.status_code == 201, made.text
+    unfinished = await client.post("/api/applications", headers=admin, json=body)
+    assert (unfinished.status_code, unfinished.json()["code"]) == (409, "self_assessment_not_submitted")
+    await finish_self_assessment(facility, round_id)
     early = await client.post("/api/applications", headers=admin, json=body)
     assert early.status_code == 409
     assert early.json()["code"] == "self_assessment_too_short"
@@ -127,6 +130,7 @@ async def test_the_programme_from_applications_to_the_province_sample(
     for index, facility in enumerate(facilities):
         tier = "recommended" if index == 0 else "basic"
         body = {"facilityId": str(facility), "roundId": str(round_id), "tier": tier}
+        await finish_self_assessment(facility, round_id)
         assert (await client.post("/api/applications", headers=admin, json=body)).status_code == 201
 
     # stage order: no province review and no city sample before the county stage concluded
@@ -143,7 +147,8 @@ async def test_the_programme_from_applications_to_the_province_sample(
 
     for index, facility in enumerate(facilities):
         standard = COMMUNITY if index % 3 == 2 else TOWNSHIP
-        await sign_off(facility, round_id, "county", demo["office"], standard)
+        tier = "recommended" if index == 0 else "basic"  # the county found the tier applied for
+        await sign_off(facility, round_id, "county", demo["office"], standard, tier)
     not_yet = await client.post(
         "/api/admin/inspections", headers=office, json=_inspection(facilities[1], round_id, "city")
     )
@@ -217,7 +222,8 @@ async def test_the_programme_from_applications_to_the_province_sample(
         if not await ConfirmedConclusion.exists().where(
             (ConfirmedConclusion.facility == facility) & (ConfirmedConclusion.stage == "city")
         ):
-            await sign_off(facility, round_id, "city", demo["admin"], standard_of(facility))
+            found = "recommended" if facility == str(facilities[0]) else "basic"
+            await sign_off(facility, round_id, "city", demo["admin"], standard_of(facility), found)
     provincial = await client.post(f"/api/rounds/{round_id}/samples", headers=admin, json=province)
     assert provincial.status_code == 201, provincial.text
     assert provincial.json()["ratio"] == 0.2
@@ -298,4 +304,5 @@ async def test_a_result_with_unanswered_prerequisites_is_not_signed_off(
     await put_answers(review, {"P2": False, "P3": True})
     signed = await client.post(url, headers=office)
     assert signed.status_code == 201, signed.text
-    assert (signed.json()["status"], signed.json()["tier"]) == ("not_evaluated", None)
+    assert (signed.json()["status"], signed.json()["tier"]) == ("not_evaluated", "not_evaluated")
+    assert signed.json()["decidedBy"] == "standard"

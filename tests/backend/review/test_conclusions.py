@@ -283,8 +283,10 @@ async def test_who_may_read_a_conclusion(client: httpx.AsyncClient, demo: dict[s
 # ---------------------------------------------------------------------------------------------- confirm
 
 
-async def confirm(client: httpx.AsyncClient, headers: dict[str, str], inspection: UUID) -> httpx.Response:
-    return await client.post(f"/api/inspections/{inspection}/conclusion/confirm", headers=headers)
+async def confirm(
+    client: httpx.AsyncClient, headers: dict[str, str], inspection: UUID, body: dict[str, Any] | None = None
+) -> httpx.Response:
+    return await client.post(f"/api/inspections/{inspection}/conclusion/confirm", headers=headers, json=body)
 
 
 async def test_confirm_refusals_and_the_stored_conclusion(
@@ -319,14 +321,30 @@ async def test_confirm_refusals_and_the_stored_conclusion(
     assert await ConfirmedConclusion.count() == 0
 
     await SyncConflict.update({SyncConflict.status: "resolved"}).where(SyncConflict.id == conflict_id)
-    audit_before = await AuditLog.count()
-    response = await confirm(client, office, review)
-    assert response.status_code == 201, response.text
-    stored = response.json()
     version = (await Inspection.select(Inspection.version).where(Inspection.id == review).first() or {})[
         "version"
     ]
-    assert stored["status"] == "undetermined"
+    # the rules leave it undetermined (待定): no sign-off without the review group's decision and reason
+    undecided = await confirm(client, office, review)
+    assert undecided.status_code == 409
+    assert undecided.json()["code"] == "decision_required"
+    no_reason = await confirm(client, office, review, {"decision": {"tier": "basic"}})
+    assert no_reason.status_code == 400
+    assert no_reason.json()["code"] == "reason_required"
+    assert await ConfirmedConclusion.count() == 0
+    audit_before = await AuditLog.count()
+    decision = {"decision": {"tier": "basic", "reason": "复核小组讨论：基本条款整体达到B档"}}
+    response = await confirm(client, office, review, decision)
+    assert response.status_code == 201, response.text
+    stored = response.json()
+    assert (stored["status"], stored["tier"], stored["decidedBy"]) == ("determined", "basic", "group")
+    assert stored["decisionReason"] == "复核小组讨论：基本条款整体达到B档"
+    assert stored["computedTier"] is None
+    assert {"code": "verdict.by_group", "params": {"reason": stored["decisionReason"]}} in stored["statement"]
+    after = (
+        await Inspection.select(Inspection.status, Inspection.version).where(Inspection.id == review).first()
+    )
+    assert after == {"status": "accepted", "version": version + 1}
     assert stored["computedFromVersion"] == version
     assert stored["answerCount"] == len(ARTICLES)
     assert stored["confirmedBy"] == str(demo["office"])
@@ -337,9 +355,9 @@ async def test_confirm_refusals_and_the_stored_conclusion(
     assert entry is not None
     assert entry["action"] == "conclusion.confirm"
 
-    again = await confirm(client, office, review)
+    again = await confirm(client, office, review, decision)
     assert again.status_code == 409
-    assert again.json()["code"] == "already_confirmed"
+    assert again.json()["code"] == "inspection_not_submitted"
 
     listed = await client.get(f"/api/facilities/{demo['facilities'][0]}/conclusions", headers=office)
     assert listed.status_code == 200

@@ -1,0 +1,89 @@
+// The province's thresholds where a standard leaves them open (省确定的服务能力推荐标准): each setting with its
+// document (文号, date), who set it and when; a province office (or admin) sets a new one.
+import { useState } from '../../vendor/preact/hooks.js';
+import { html } from '../../lib/html.js';
+import { formatTime } from '../../lib/format.js';
+import { useApi } from './data.js';
+
+const STANDARDS = ['cn-thc-capacity-2018', 'cn-chsc-capacity-2018'];
+
+function Setting({ app, setting, current }) {
+  const t = app.state.t;
+  return html`<article class="card" data-testid="threshold-setting" data-current=${String(current)}>
+    <h3>${setting.standardId} · ${setting.documentNo} · ${setting.documentDate} ${current && html`<span class="badge">${t('verdict.ui.in_force')}</span>`}</h3>
+    <p class="muted">${setting.regionName} · ${t('verdict.ui.set_by', { by: setting.setByName, at: formatTime(setting.setAt, app.state.lang.value) })}
+      ${setting.note && html` · ${setting.note}`}</p>
+    <table class="table"><tbody>${Object.entries(setting.conditions).map(([tier, conds]) => html`<tr key=${tier}>
+      <th scope="row">${conds[0]?.label || tier}</th>
+      ${conds.map((c, i) => {
+        const own = c.standardRatio;
+        const set = (setting.thresholds[tier] || [])[i];
+        return html`<td key=${i}>${c.scope} ≥${c.gradeAtLeast || ''}: ${own !== null ? t('verdict.ui.standard_ratio', { ratio: own })
+          : set !== null && set !== undefined ? html`<strong>${set}</strong>` : t('verdict.ui.open_threshold')}</td>`;
+      })}</tr>`)}</tbody></table>
+  </article>`;
+}
+
+function SetForm({ app, onSaved }) {
+  const t = app.state.t;
+  const [standardId, setStandard] = useState(STANDARDS[0]);
+  const standard = useApi(app, `/api/standards/${standardId}`);
+  const [ratios, setRatios] = useState({});
+  const [documentNo, setNo] = useState('');
+  const [documentDate, setDate] = useState(new Date().toISOString().slice(0, 10));
+  const [error, setError] = useState(null);
+  const tiers = standard.data?.determination?.tiers || [];
+  async function save(e) {
+    e.preventDefault();
+    setError(null);
+    const thresholds = {};
+    for (const tier of tiers) {
+      if (!tier.conditions.some((c) => c.minRatio === null)) continue;
+      thresholds[tier.code] = tier.conditions.map((c, i) => {
+        const v = ratios[`${tier.code}.${i}`];
+        return c.minRatio === null && v !== undefined && v !== '' ? Number(v) : null;
+      });
+    }
+    try {
+      await app.api.post('/api/thresholds', { standardId, thresholds, documentNo, documentDate });
+      onSaved();
+    } catch (err) {
+      setError(err.message);
+    }
+  }
+  return html`<form class="card stack" data-testid="thresholds-form" onSubmit=${save}>
+    <label class="field inline"><span>${t('verdict.ui.standard')}</span>
+      <select value=${standardId} onChange=${(e) => { setStandard(e.currentTarget.value); setRatios({}); }}>
+        ${STANDARDS.map((s) => html`<option key=${s} value=${s}>${s}</option>`)}</select></label>
+    ${tiers.map((tier) => html`<fieldset key=${tier.code}><legend>${tier.label}</legend>
+      ${tier.conditions.map((c, i) => html`<label class="field inline" key=${i}><span>${c.scope} ≥${c.gradeAtLeast || ''}</span>
+        ${c.minRatio !== null ? html`<span class="muted">${t('verdict.ui.standard_ratio', { ratio: c.minRatio })}</span>`
+          : html`<input type="number" min="0" max="1" step="0.01" data-testid=${`threshold-${tier.code}-${i}`}
+            value=${ratios[`${tier.code}.${i}`] ?? ''} onInput=${(e) => setRatios({ ...ratios, [`${tier.code}.${i}`]: e.currentTarget.value })} />`}
+      </label>`)}</fieldset>`)}
+    <div class="row">
+      <label class="field inline"><span>${t('verdict.ui.document_no')}</span>
+        <input data-testid="threshold-document-no" required value=${documentNo} onInput=${(e) => setNo(e.currentTarget.value)} /></label>
+      <label class="field inline"><span>${t('verdict.ui.document_date')}</span>
+        <input type="date" required value=${documentDate} onInput=${(e) => setDate(e.currentTarget.value)} /></label>
+      <button type="submit" class="btn primary" data-testid="threshold-save">${t('verdict.ui.save_thresholds')}</button>
+    </div>
+    ${error && html`<p class="banner error" role="alert">${error}</p>`}
+  </form>`;
+}
+
+export function Thresholds({ app }) {
+  const t = app.state.t;
+  const settings = useApi(app, '/api/thresholds');
+  const seen = new Set();
+  return html`<section data-testid="thresholds">
+    <p class="card muted">${t('verdict.ui.thresholds_intro')}</p>
+    ${settings.error && html`<p class="banner error" role="alert">${settings.error.message}</p>`}
+    ${(settings.data || []).map((s) => {
+      const current = !seen.has(`${s.regionId}/${s.standardId}`);
+      seen.add(`${s.regionId}/${s.standardId}`);
+      return html`<${Setting} key=${s.id} app=${app} setting=${s} current=${current} />`;
+    })}
+    <${SetForm} app=${app} onSaved=${settings.reload} />
+  </section>`;
+}

@@ -1,0 +1,206 @@
+"""The programme's verdict on screens, a whole round: the clinic applies with a finished self-assessment → the
+county decides (the province's setting decides the tier) → reported up → the city draws and decides → the
+province draws and decides → the province confirms the list and its PDF is read back → the public page → the
+clinic reads its result and places. Teams grade over the sync API (their screens are covered elsewhere)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pypdfium2
+from playwright.sync_api import Page, Playwright
+
+from tests.backend.media_api.live import LiveServer
+from tests.pwa_static.browser import LONG, Api, Console, device, first_page, login, open_inspection
+from tests.pwa_static.conftest import SHOTS
+from tests.pwa_static.test_office_journey import Inspector, office_tab
+
+DOCUMENT_NO = "示卫基层函〔2026〕99号"
+DESK = {"width": 1280, "height": 900}
+
+
+def wait_thumbs(api: Api, *inspections: str) -> None:
+    """Every photo of the inspections has its thumbnail (the reconciliation shows them; a busy machine's
+    derivative worker may lag behind the upload)."""
+    deadline = time.monotonic() + 180
+    for inspection in inspections:
+        for photo in api.receipt(inspection)["photos"]:
+            while (
+                api.http.get(f"/api/photos/{photo['photoId']}/thumb", follow_redirects=True).status_code
+                != 200
+            ):
+                assert time.monotonic() < deadline, f"no thumbnail for {photo['photoId']}"
+                time.sleep(0.5)
+
+
+def sign_stage(page: Page, facility_id: str, stage: str) -> None:
+    office_tab(page, "reconcile")
+    page.click(f"[data-testid=reconcile-facility][data-facility-id='{facility_id}']")
+    box = page.locator(f"[data-testid=stage-conclusion][data-stage={stage}]")
+    box.locator("[data-testid=verdict]").wait_for(timeout=LONG)
+    # the demo province's thresholds decide: shown as its setting, not the national standard
+    assert box.locator("[data-testid=verdict]").get_attribute("data-decided-by") == "province"
+    box.locator("[data-testid=province-setting]").wait_for(timeout=LONG)
+    box.locator("[data-testid=conclusion-confirm]").click()
+    box.locator("[data-testid=verdict-signed][data-decided-by=province]").wait_for(timeout=LONG)
+
+
+def review_stage(
+    admin: Api, lead: Inspector, facility_id: str, round_id: str, stage: str, team: list[str]
+) -> None:
+    made = admin.http.post(
+        "/api/admin/inspections",
+        json={
+            "facilityId": facility_id,
+            "roundId": round_id,
+            "stage": stage,
+            "standardVersionId": "cn-thc-capacity-2018",
+        },
+    )
+    assert made.status_code == 201, made.text
+    inspection = made.json()["id"]
+    put = admin.http.put(
+        f"/api/admin/inspections/{inspection}/team", json={"members": team, "leadId": team[0]}
+    )
+    assert put.status_code == 200, put.text
+    lead.grade_all(inspection)
+    assert lead.submit(inspection)["status"] == "applied"
+    wait_thumbs(admin, inspection)
+
+
+def test_a_whole_round_on_screens(
+    playwright: Playwright, server: LiveServer, console: Console, tmp_path: Path
+) -> None:
+    clinic_api = Api(server.url, "clinic1")
+    self_id = clinic_api.inspection_id("self")
+    own = clinic_api.http.get(f"/api/inspections/{self_id}").json()
+    facility_id, round_id = own["facilityId"], own["roundId"]
+    # the self-assessment is finished (every article graded, evidence uploaded, submitted) before applying
+    clinic_team = Inspector(clinic_api)
+    clinic_team.grade_all(self_id)
+    assert clinic_team.submit(self_id)["status"] == "applied"
+    lead_api = Api(server.url, "inspector1")
+    lead = Inspector(lead_api)
+    admin = Api(server.url, "admin")
+    users = {u["username"]: u["id"] for u in admin.http.get("/api/admin/users").json()}
+    team = [users[f"inspector{n}"] for n in range(1, 6)]
+
+    with (
+        device(playwright, tmp_path / "clinic", console) as clinic_tablet,
+        device(playwright, tmp_path / "desk", console, viewport=DESK) as desk,
+        device(playwright, tmp_path / "sheng", console, viewport=DESK) as sheng_desk,
+        device(playwright, tmp_path / "public", console, viewport=DESK) as public_desk,
+    ):
+        clinic = first_page(clinic_tablet)
+        login(clinic, server.url, "clinic1")
+        open_inspection(clinic, self_id)
+        clinic.click("[data-testid=apply-basic]")
+        clinic.wait_for_selector("[data-testid=application-status][data-status=applied]", timeout=LONG)
+
+        # county: the team grades and submits; the office signs, the province's setting decides the tier
+        review_id = lead_api.inspection_id("county")
+        lead.grade_all(review_id)
+        assert lead.submit(review_id)["status"] == "applied"
+        office = first_page(desk)
+        login(office, server.url, "office")
+        office.click("[data-testid=nav-office]")
+        office.wait_for_selector("[data-testid=dashboard]", timeout=LONG)
+        wait_thumbs(admin, self_id, review_id)
+        sign_stage(office, facility_id, "county")
+        office.locator("[data-testid=stage-conclusion][data-stage=county]").scroll_into_view_if_needed()
+        office.screenshot(path=str(SHOTS / "verdict-county-signed.png"))
+
+        # reported up with the tier found
+        office_tab(office, "lists")
+        office.wait_for_selector(
+            f"[data-testid=list-entry][data-facility-id='{facility_id}'][data-state=reported]", timeout=LONG
+        )
+        office.screenshot(path=str(SHOTS / "verdict-lists-reported.png"))
+
+        # city: the sample counts the reported facilities; the drawn one is reviewed and decided
+        office_tab(office, "applications")
+        office.click("[data-testid=draw-city]")
+        office.wait_for_selector("[data-testid=sample][data-level=city]", timeout=LONG)
+        review_stage(admin, lead, facility_id, round_id, "city", team)
+        sign_stage(office, facility_id, "city")
+
+        # province: the province office draws, decides, confirms the list by its document
+        sheng = first_page(sheng_desk)
+        login(sheng, server.url, "office_sheng")
+        sheng.click("[data-testid=nav-office]")
+        sheng.wait_for_selector("[data-testid=dashboard]", timeout=LONG)
+        sheng.select_option("[data-testid=round-select]", round_id)
+        office_tab(sheng, "applications")
+        sheng.click("[data-testid=draw-province]")
+        sheng.wait_for_selector("[data-testid=sample][data-level=province]", timeout=LONG)
+        review_stage(admin, lead, facility_id, round_id, "province", team)
+        sign_stage(sheng, facility_id, "province")
+        office_tab(sheng, "thresholds")
+        sheng.wait_for_selector("[data-testid=threshold-setting][data-current=true]", timeout=LONG)
+        sheng.screenshot(path=str(SHOTS / "verdict-thresholds.png"))
+        office_tab(sheng, "lists")
+        sheng.wait_for_selector("[data-testid=confirm-form]", timeout=LONG)
+        sheng.fill("[data-testid=confirm-document-no]", DOCUMENT_NO)
+        sheng.click("[data-testid=confirm-list]")
+        sheng.wait_for_selector("[data-testid=confirmation][data-kind=confirmation]", timeout=LONG)
+        sheng.wait_for_selector(
+            f"[data-testid=list-entry][data-facility-id='{facility_id}'][data-state=confirmed]", timeout=LONG
+        )
+        sheng.screenshot(path=str(SHOTS / "verdict-lists-confirmed.png"))
+
+        # the confirmation notice, its PDF printed by the server and read back
+        sheng.click("[data-testid=doc-confirmation]")
+        sheng.wait_for_selector("[data-testid=verdict-document][data-kind=confirmation]", timeout=LONG)
+        assert DOCUMENT_NO in sheng.locator("[data-testid=verdict-document]").inner_text()
+        sheng.screenshot(path=str(SHOTS / "verdict-confirmation-notice.png"))
+        sheng.click("[data-testid=report-pdf]")
+        sheng.wait_for_selector("[data-testid=report-pdf-download]", timeout=LONG * 2)
+        with Api(server.url, "office_sheng") as sheng_api:
+            job = next(
+                j
+                for j in sheng_api.http.get(f"/api/exports?roundId={round_id}").json()
+                if j["kind"] == "confirmation-notice" and j["status"] == "done"
+            )
+            pdf = sheng_api.http.get(f"/api/exports/{job['id']}/file")
+            assert pdf.status_code == 200
+        document = pypdfium2.PdfDocument(pdf.content)
+        text = "".join(document[i].get_textpage().get_text_range() for i in range(len(document)))
+        assert DOCUMENT_NO in text
+        assert "城关镇卫生院" in text
+
+        # `make run`'s concluded demo round: tiers, removals with their opinions, the confirmed list
+        demo_round = next(r["id"] for r in admin.http.get("/api/rounds").json() if "示范省结果" in r["name"])
+        office_tab(sheng, "lists")
+        sheng.select_option("[data-testid=round-select]", demo_round)
+        sheng.wait_for_selector("[data-testid=list-entry][data-state=removed]", timeout=LONG)
+        assert sheng.locator("[data-testid=list-entry][data-state=confirmed]").count() >= 4
+        sheng.screenshot(path=str(SHOTS / "verdict-demo-lists.png"), full_page=True)
+        sheng.select_option("[data-testid=round-select]", round_id)
+
+        # the public page: no sign-in, confirmed facilities only
+        public = first_page(public_desk)
+        public.goto(f"{server.url}/public/rounds/{round_id}")
+        public.wait_for_selector("[data-testid=public-results]", timeout=LONG)
+        names = public.locator("[data-testid=public-entry]").all_inner_texts()
+        assert any("城关镇卫生院" in n for n in names), names
+        public.screenshot(path=str(SHOTS / "verdict-public.png"))
+
+        # the clinic reads its result: tier, final grades and places, low-ranked articles to improve
+        clinic.goto(f"{server.url}/#/result/{round_id}")
+        clinic.wait_for_selector("[data-testid=result-tier][data-state=confirmed]", timeout=LONG)
+        assert clinic.locator("[data-testid=result-article]").count() > 10
+        # who decided, with the province's document (the demo province's setting)
+        assert (
+            "示卫基层发〔2026〕8号（演示）" in clinic.locator("[data-testid=result-statement]").inner_text()
+        )
+        clinic.screenshot(path=str(SHOTS / "verdict-clinic-result.png"), full_page=False)
+        body: dict[str, Any] = clinic_api.http.get(
+            f"/api/facilities/{facility_id}/rounds/{round_id}/result"
+        ).json()
+        assert body["tier"] == "basic"
+        assert {p["scope"] for p in body["articles"][0]["places"]} == {"county", "city", "province"}
+
+    for api in (clinic_api, lead_api, admin):
+        api.close()
