@@ -17,6 +17,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from backend.accounts.auth import auth_middleware
 from backend.accounts.controllers import AuthController, ExpertAdminController, UserAdminController
+from backend.accounts.passwords import use_password_hashing
 from backend.accounts.services import demo_accounts_exist
 from backend.api_docs import LocalScalarRenderPlugin
 from backend.db import bind_engine, close_held_writer, make_engine, open_held_writer, prepare_engine
@@ -165,6 +166,7 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
         )
     engine = make_engine(settings)
     bind_engine(engine, TABLES)
+    use_password_hashing(settings.password_hashing)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -178,6 +180,8 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
             await pool.start_connection_pool(min_size=2, max_size=20)
         if await demo_accounts_exist():
             log.warning("demo accounts with the password 'demo' exist: never run this database in production")
+        if settings.password_hashing != "argon2id":  # noqa: S105 - a profile name
+            log.warning("password hashing %s is for the test suite only", settings.password_hashing)
         workers = _start_workers(app) if settings.workers else None
         writer = await open_held_writer(engine)
         idle = await open_pool(engine)

@@ -11,6 +11,7 @@ import msgspec
 
 StorageKind = Literal["local", "s3"]
 SpoolKind = Literal["local", "s3"]
+PasswordHashing = Literal["argon2id", "argon2id-tests-only"]
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -47,6 +48,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cors_origins: str = ""
     # Prints reports to PDF (headless, run by the export jobs); FIELDCHECK_CHROMIUM.
     chromium: str = "/usr/bin/chromium"
+    # "argon2id-tests-only" (argon2's minimum cost) is for the test suite; the server warns when it is on.
+    password_hashing: PasswordHashing = "argon2id"  # noqa: S105 - a profile name
 
     @property
     def data_path(self) -> Path:
