@@ -77,6 +77,7 @@ async def start_export(*, user: AuthUser, data: ExportRequest) -> ExportJobOut:
                 requested_by=user.id,
                 scope_region=user.region_id if user.role == "office" else None,
                 scope_facility=user.facility_id if user.role == "clinic" else None,
+                round_id=data.round_id,
                 filename=filename,
                 content_type=CONTENT_TYPES[data.format],
             )
@@ -159,15 +160,9 @@ async def list_exports(
         query = query.where(
             ExportJob.scope_region.is_in(regions or [uuid.UUID(int=0)]) | (ExportJob.requested_by == user.id)
         )
-    out = []
-    for row in await query.limit(limit * 4):
-        item = job_out(row)
-        if round_id is not None and item.round_id != round_id:
-            continue
-        out.append(item)
-        if len(out) >= limit:
-            break
-    return out
+    if round_id is not None:
+        query = query.where(ExportJob.round_id == round_id)
+    return [job_out(row) for row in await query.limit(limit)]
 
 
 async def ready_file(*, user: AuthUser, export_id: UUID) -> dict[str, Any]:
