@@ -22,7 +22,6 @@ from tests.backend.sync_api.sync_support import (
     walk_articles,
 )
 
-
 NA_VARIANT = "test-thc-na-photos"
 
 
