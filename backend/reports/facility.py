@@ -111,7 +111,7 @@ async def facility_report(user: AuthUser, params: PrintableParams, storage: Stor
             _chart_section(
                 standard, view.items, [s.stage for s in view.reviews], view.self_assessment is not None
             ),
-            _discrepancy_section(standard, view.items, [s.stage for s in view.reviews]),
+            _discrepancy_section(view.items, [s.stage for s in view.reviews]),
             _photo_section(view.items, photos),
             "</article>",
         ]
@@ -285,7 +285,7 @@ def show(value: Answer | None) -> str:
     return str(value)
 
 
-def _discrepancy_section(standard: Standard | None, items: list[ArticleRow], reviews: list[str]) -> str:
+def _discrepancy_section(items: list[ArticleRow], reviews: list[str]) -> str:
     if not reviews:
         return (
             '<section class="report-section"><h2>自评与评审差异 Self-assessment and reviews</h2>'
@@ -300,16 +300,7 @@ def _discrepancy_section(standard: Standard | None, items: list[ArticleRow], rev
         cells = []
         wide = False
         for c in row.stages:
-            gap = None
-            if standard is not None and row.self_value is not None and c.value is not None:
-                a, b = grade_rank(standard, row.self_value), grade_rank(standard, c.value)
-                if a is not None and b is not None and not isinstance(c.value, bool):
-                    gap = abs(a - b)
-            cls = (
-                "gap-wide"
-                if gap is not None and gap >= 2
-                else ("differs" if c.difference in ("higher", "lower") else "")
-            )
+            cls = "gap-wide" if c.wide else ("differs" if c.difference in ("higher", "lower") else "")
             wide = wide or cls == "gap-wide"
             cells.append(f'<td class="{cls}">{esc(show(c.value))}</td>')
         wide_rows += wide
