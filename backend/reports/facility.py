@@ -26,6 +26,7 @@ from backend.review.schemas import ArticleRow, ConclusionView, StoredConclusion
 from backend.standards.schemas import NA, Answer, GradedScoring, Standard
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
+from backend.vocabulary import say
 from media.storage import Storage, StorageError
 from media.tables import Blob
 from media.worker import derivative_key
@@ -150,6 +151,20 @@ def _conclusion_section(
             if stored
             else "—"
         )
+        if (
+            stored is not None
+            and isinstance(found, ConclusionView)
+            and stored.computed_from_version != found.computed_from.inspection_version
+        ):
+            # the sign-off is of an earlier version: its tier, not the one computed now, is what was signed
+            said = {
+                "version": stored.computed_from_version,
+                "tier": stored.tier_label or RESULT_LABEL.get(stored.status, stored.status),
+            }
+            sign += (
+                f'<br><small class="muted" data-testid="signed-earlier">{esc(say("signedEarlierVersion", "zh", **said))}'
+                f" {esc(say('signedEarlierVersion', 'en', **said))}</small>"
+            )
         if isinstance(found, ConclusionView):
             c = found.conclusion
             furthest = found
