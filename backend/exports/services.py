@@ -23,8 +23,7 @@ from backend.inspections.rounds import round_by_id, round_visible
 from backend.inspections.scope import ensure_facility_visible
 from backend.registry.scope import region_subtree
 from backend.reports.registry import NEEDS, PRINTABLES
-from media.tables import Job
-from media.uploads import now_ms
+from media.jobs import enqueue_job
 
 TABLE_FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
@@ -66,7 +65,6 @@ async def start_export(*, user: AuthUser, data: ExportRequest) -> ExportJobOut:
         if value is not None:
             params[name] = str(value)
     job_id = uuid.uuid4()
-    now = now_ms()
     async with write_tx():
         await ExportJob.insert(
             ExportJob(
@@ -82,7 +80,7 @@ async def start_export(*, user: AuthUser, data: ExportRequest) -> ExportJobOut:
                 content_type=CONTENT_TYPES[data.format],
             )
         )
-        await Job.insert(Job(id=uuid.uuid4(), kind=JOB_KIND, key=str(job_id), due_at=now, created_at_ms=now))
+        await enqueue_job(JOB_KIND, str(job_id))
         # who took which data out, and when
         await record(
             user_id=str(user.id),
