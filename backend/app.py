@@ -28,7 +28,7 @@ from backend.health import health
 from backend.hooks import Hooks
 from backend.inspections.scope import ensure_facility_visible, visible_facility_ids
 from backend.openapi_contract import BEARER, OpenAPIContractPlugin, StrictStructSchemaPlugin
-from backend.programme.returns import record_opinion
+from backend.programme.returns import inspection_opinions, record_opinion
 from backend.programme.rules import ensure_self_assessment_ran, ensure_stage_open, fitting_standard
 from backend.settings import Settings
 from backend.standards.services import install_shipped_standards
@@ -220,6 +220,7 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
         ensure_stage_open=ensure_stage_open,
         ensure_self_assessment_ran=ensure_self_assessment_ran,
         record_opinion=record_opinion,
+        inspection_opinions=inspection_opinions,
     )
     app.state.app_files = load_app_files(Path(settings.pwa_dir) if settings.pwa_dir else default_pwa_dir())
     return app

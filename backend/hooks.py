@@ -53,6 +53,8 @@ class Hooks:
     ensure_stage_open: StageCheck  # stage order and samples
     ensure_self_assessment_ran: Callable[[UUID, UUID], Awaitable[None]]  # (facility, round) before applying
     record_opinion: OpinionWriter  # a return's written opinion (inside the caller's transaction)
+    # the opinions of returned inspections, by inspection id, oldest first (sync's pull sends them)
+    inspection_opinions: Callable[[list[UUID]], Awaitable[list[dict[str, Any]]]]
 
 
 def hooks_of(request: Any) -> Hooks:

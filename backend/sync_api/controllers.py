@@ -7,12 +7,12 @@ from litestar import Controller, Request, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 
-from backend.db import current_engine
 from backend.errors import PayloadTooLarge
 from backend.guards import AuthUser, current_user, requires_role
+from backend.hooks import hooks_of
 from backend.settings import Settings
-from backend.sync_api.services import caller_for, push_and_refresh
-from sync.api import Caller, PullContext, pull
+from backend.sync_api.services import caller_for, pull_context, push_and_refresh
+from sync.api import Caller, pull
 from sync.protocol import MUTATION_TYPES, Limits, PullResponse, PushResponse
 
 AuthRequest = Request[AuthUser, str, State]
@@ -82,8 +82,8 @@ class SyncController(Controller):
         async def caller() -> Caller:  # resolved inside the pull's read transaction
             return await caller_for(user, with_readable=True, with_writable=False)
 
-        ctx = PullContext(
-            engine=current_engine(),
+        ctx = pull_context(
+            hooks=hooks_of(request),
             limits=Limits(max_mutations=settings.sync_max_mutations, max_body_bytes=settings.max_body_bytes),
         )
         return await pull(body, caller=caller, ctx=ctx)
