@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FIELDCHECK_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: run test test-fast lint bench install clean
+# pytest-xdist workers for `make test` (each migrates its own templates; docs/development.md)
+TEST_WORKERS ?= auto
+
+.PHONY: run test test-fast screenshots lint bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +22,14 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/fieldcheck serve --demo
 
-## The whole suite on SQLite and PostgreSQL, then the lint gates.
+## The whole suite on SQLite and PostgreSQL on parallel workers, then the lint gates.
 test: $(STAMP)
-	$(BIN)/pytest -p no:cacheprovider
+	$(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist worksteal
 	$(MAKE) --no-print-directory lint
+
+## The browser journeys, writing the screenshots that docs/app.md shows into docs/screenshots/.
+screenshots: $(STAMP)
+	FIELDCHECK_SCREENSHOTS=1 $(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS) tests/pwa_static
 
 ## SQLite only, for the quick loop.
 test-fast: $(STAMP)

@@ -17,6 +17,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from backend.accounts.auth import auth_middleware
 from backend.accounts.controllers import AuthController, ExpertAdminController, UserAdminController
+from backend.accounts.passwords import use_password_hashing
 from backend.accounts.services import demo_accounts_exist
 from backend.api_docs import LocalScalarRenderPlugin
 from backend.db import (
@@ -37,7 +38,7 @@ from backend.metrics import Metrics, request_metrics_middleware, response_metric
 from backend.metrics_api import metrics
 from backend.openapi_contract import BEARER, OpenAPIContractPlugin, StrictStructSchemaPlugin
 from backend.programme.calendar import ensure_application_window
-from backend.programme.returns import record_opinion
+from backend.programme.returns import inspection_opinions, record_opinion
 from backend.programme.rules import ensure_may_apply, ensure_stage_open, fitting_standard
 from backend.settings import Settings
 from backend.standards.services import install_shipped_standards
@@ -189,6 +190,7 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
         )
     engine = make_engine(settings)
     bind_engine(engine, TABLES)
+    use_password_hashing(settings.password_hashing)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -202,6 +204,8 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
             await pool.start_connection_pool(**pg_pool_options())
         if await demo_accounts_exist():
             log.warning("demo accounts with the password 'demo' exist: never run this database in production")
+        if settings.password_hashing != "argon2id":  # noqa: S105 - a profile name
+            log.warning("password hashing %s is for the test suite only", settings.password_hashing)
         workers = _start_workers(app) if settings.workers else None
         writer = await open_held_writer(engine)
         idle = await open_pool(engine)
@@ -245,6 +249,7 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
         ensure_may_apply=ensure_may_apply,
         ensure_application_window=ensure_application_window,
         record_opinion=record_opinion,
+        inspection_opinions=inspection_opinions,
     )
     app.state.app_files = load_app_files(Path(settings.pwa_dir) if settings.pwa_dir else default_pwa_dir())
     return app

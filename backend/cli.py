@@ -37,11 +37,13 @@ def _settings() -> Settings:
 
 
 async def _bound(settings: Settings) -> None:
+    from backend.accounts.passwords import use_password_hashing
     from backend.db import bind_engine, make_engine, prepare_engine
     from backend.tables_index import TABLES
 
     engine = make_engine(settings)
     bind_engine(engine, TABLES)
+    use_password_hashing(settings.password_hashing)
     await prepare_engine(engine)
 
 

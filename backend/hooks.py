@@ -57,6 +57,8 @@ class Hooks:
     # returns that override's id (backend/programme/calendar.py)
     ensure_application_window: Callable[[UUID, UUID], Awaitable[UUID | None]]
     record_opinion: OpinionWriter  # a return's written opinion (inside the caller's transaction)
+    # the opinions of returned inspections, by inspection id, oldest first (sync's pull sends them)
+    inspection_opinions: Callable[[list[UUID]], Awaitable[list[dict[str, Any]]]]
 
 
 def hooks_of(request: Any) -> Hooks:

@@ -11,6 +11,7 @@ import msgspec
 
 StorageKind = Literal["local", "s3"]
 SpoolKind = Literal["local", "s3"]
+PasswordHashing = Literal["argon2id", "argon2id-tests-only"]
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,6 +53,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # prometheus-client's multiprocess mode: every server process writes its samples here (an empty directory
     # per start; `fieldcheck serve --workers N` makes one when unset).
     metrics_dir: str = ""
+    # "argon2id-tests-only" (argon2's minimum cost) is for the test suite; the server warns when it is on.
+    password_hashing: PasswordHashing = "argon2id"  # noqa: S105 - a profile name
 
     @property
     def data_path(self) -> Path:

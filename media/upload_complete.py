@@ -15,8 +15,9 @@ from piccolo.engine.base import Engine
 
 from media import spool
 from media.db import write_tx
+from media.jobs import enqueue_job
 from media.storage import blob_key
-from media.tables import Blob, Job, Upload
+from media.tables import Blob, Upload
 from media.upload_errors import ContentRejected, DigestMismatch
 from media.upload_types import (
     ContentFacts,
@@ -104,12 +105,8 @@ async def finalize(
             .returning(Blob.sha256)
         )
         if inserted:
-            await Job.insert(
-                *(
-                    Job(id=uuid.uuid4(), kind=kind, key=sha, due_at=now, created_at_ms=now)
-                    for kind in JOB_KINDS
-                )
-            )
+            for kind in JOB_KINDS:
+                await enqueue_job(kind, sha, now=now)
         await Upload.delete().where(Upload.id == upload.id)
     # after the commit: a crash before this leaves a finished session without a row, which a resumed PATCH
     # finishes (the blob exists) and housekeeping otherwise removes once idle past the TTL

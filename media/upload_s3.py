@@ -24,9 +24,10 @@ from piccolo.engine.base import Engine
 from piccolo.querystring import QueryString
 
 from media.db import is_postgres, write_tx
+from media.jobs import enqueue_job
 from media.spool_s3 import PART_MIN_BYTES, S3Spool
 from media.storage import blob_key
-from media.tables import Blob, Job, Upload
+from media.tables import Blob, Upload
 from media.upload_complete import blob_state, new_blob, record_rejection
 from media.upload_errors import (
     ChunkChecksumMismatch,
@@ -263,10 +264,7 @@ async def finalize(
                     .returning(Blob.sha256)
                 )
                 if inserted:  # (another session of the same file may have finished first)
-                    now = now_ms()
-                    await Job.insert(
-                        Job(id=uuid.uuid4(), kind="derive", key=sha, due_at=now, created_at_ms=now)
-                    )
+                    await enqueue_job("derive", sha)
         await Upload.delete().where(Upload.id == upload_id)
     # after the commit: the session's objects (a crash here leaves them to housekeeping's orphan sweep)
     with contextlib.suppress(Exception):

@@ -29,6 +29,7 @@ from piccolo.querystring import QueryString
 
 from media import spool
 from media.db import is_postgres, write_tx
+from media.jobs import enqueue_jobs
 from media.phash import bands, to_signed
 from media.storage import BucketMissingError, SourceMismatchError, Storage, StorageError, validate_key
 from media.tables import BAND_COLUMNS, Blob, Job
@@ -438,12 +439,7 @@ async def enqueue_missing_hashes(
         return 0
     now = clock()
     async with write_tx(engine):
-        await Job.insert(
-            *(
-                Job(id=uuid.uuid4(), kind="derive", key=r["sha256"], due_at=now, created_at_ms=now)
-                for r in rows
-            )
-        )
+        await enqueue_jobs("derive", (r["sha256"] for r in rows), now=now)
     return len(rows)
 
 

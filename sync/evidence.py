@@ -44,9 +44,15 @@ def answer_items(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return values
 
 
+def na_answered(answers: Mapping[str, Any]) -> set[str]:
+    """Items whose answer (:func:`answer_items`) is N/A, by the N/A register or a ``"NA"`` value alike: they
+    need no photos."""
+    return {item for item, value in answers.items() if value == NA_ANSWER}
+
+
 async def na_items(inspection_id: UUID) -> set[str]:
-    """Items of the inspection marked N/A (on the caller's transaction, if one is open)."""
-    rows = await AnswerRegister.select(AnswerRegister.item_code, AnswerRegister.value).where(
-        (AnswerRegister.inspection_id == inspection_id) & (AnswerRegister.field == "na")
-    )
-    return {row["item_code"] for row in rows if na_marked(row["value"])}
+    """Items of the inspection answered N/A (on the caller's transaction, if one is open)."""
+    rows = await AnswerRegister.select(
+        AnswerRegister.item_code, AnswerRegister.field, AnswerRegister.value
+    ).where((AnswerRegister.inspection_id == inspection_id) & AnswerRegister.field.is_in(["value", "na"]))
+    return na_answered(answer_items(rows))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -57,10 +57,18 @@ def decode_cookie(cookie: str) -> dict[str, tuple[int, str]] | None:
     return decoded.i
 
 
+# What a pull sends of the backend's rows, read by functions the backend hands in (the engine runs no SQL on
+# the backend's tables): facilities by id (id, name, kind, region) and the opinions of returned inspections
+# by inspection id (id, inspection, facility, stage, opinion, returned_at; oldest first).
+RowsById = Callable[[list[UUID]], Awaitable[Sequence[Mapping[str, Any]]]]
+
+
 @dataclass(frozen=True, kw_only=True)
 class PullContext:
     engine: Engine[Any]
     limits: Limits
+    facilities: RowsById
+    opinions: RowsById
     # patch operations per page (rows of synced tables; inspection/facility/standard refs come on top)
     page_size: int = 2000
     # the read transaction (the backend's: on SQLite a query-only connection on the loop's thread); None: the
@@ -168,9 +176,9 @@ async def _pull(
         if status == "returned":
             returned.append(iid)
     if returned:
-        patch.extend(await _opinion_ops(sql, returned))
+        patch.extend(_opinion_ops(await ctx.opinions([UUID(i) for i in returned])))
     if new_facilities:
-        patch.extend(await _facility_ops(sql, new_facilities))
+        patch.extend(_facility_ops(await ctx.facilities(sorted(UUID(f) for f in new_facilities))))
     clients = await sql.fetch(
         'SELECT "client_id", "last_mutation_id" FROM "sync_client" WHERE "client_group_id" = ? AND "user_id" = ?',
         [group_id, caller.user_id],
@@ -198,10 +206,8 @@ async def _readable_inspections(sql: Sql, caller: Caller) -> dict[str, dict[str,
     return {str(r["id"]): r for r in rows}
 
 
-async def _facility_ops(sql: Sql, facility_ids: set[str]) -> list[PatchOp]:
+def _facility_ops(rows: Sequence[Mapping[str, Any]]) -> list[PatchOp]:
     """The facilities of inspections new to the device."""
-    select = 'SELECT "id", "name", "kind", "region" FROM "facility"'
-    rows = await sql.fetch_in(select, '"id"', sorted(UUID(f) for f in facility_ids))
     return [
         PutOp(
             f"facility/{fac['id']}",
@@ -211,14 +217,8 @@ async def _facility_ops(sql: Sql, facility_ids: set[str]) -> list[PatchOp]:
     ]
 
 
-async def _opinion_ops(sql: Sql, iids: list[str]) -> list[PatchOp]:
+def _opinion_ops(rows: Sequence[Mapping[str, Any]]) -> list[PatchOp]:
     """The written opinions of returned inspections sent in this pull (DESIGN §6: they reach the clinic)."""
-    cond, args = sql.in_list('"inspection"', [UUID(i) for i in iids])
-    rows = await sql.fetch(
-        f'SELECT "id", "inspection", "facility", "stage", "opinion", "returned_at" FROM "returned_opinion" '  # noqa: S608
-        f'WHERE {cond} ORDER BY "returned_at"',
-        args,
-    )
     return [
         PutOp(
             f"opinion/{r['id']}",

@@ -25,8 +25,7 @@ from backend.registry.scope import region_subtree
 from backend.registry.tables import Facility
 from backend.reports.registry import NEEDS, PRINTABLES
 from backend.vocabulary import file_name, say
-from media.tables import Job
-from media.uploads import now_ms
+from media.jobs import enqueue_job
 
 TABLE_FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
@@ -73,7 +72,6 @@ async def start_export(*, user: AuthUser, data: ExportRequest) -> ExportJobOut:
             params[name] = str(value)
     params["lang"] = data.lang  # the file is written in the language of who asked for it
     job_id = uuid.uuid4()
-    now = now_ms()
     async with write_tx():
         await ExportJob.insert(
             ExportJob(
@@ -84,11 +82,12 @@ async def start_export(*, user: AuthUser, data: ExportRequest) -> ExportJobOut:
                 requested_by=user.id,
                 scope_region=user.region_id if user.role == "office" else None,
                 scope_facility=user.facility_id if user.role == "clinic" else None,
+                round_id=data.round_id,
                 filename=filename,
                 content_type=CONTENT_TYPES[data.format],
             )
         )
-        await Job.insert(Job(id=uuid.uuid4(), kind=JOB_KIND, key=str(job_id), due_at=now, created_at_ms=now))
+        await enqueue_job(JOB_KIND, str(job_id))
         # who took which data out, and when
         await record(
             user_id=str(user.id),
@@ -166,15 +165,9 @@ async def list_exports(
         query = query.where(
             ExportJob.scope_region.is_in(regions or [uuid.UUID(int=0)]) | (ExportJob.requested_by == user.id)
         )
-    out = []
-    for row in await query.limit(limit * 4):
-        item = job_out(row)
-        if round_id is not None and item.round_id != round_id:
-            continue
-        out.append(item)
-        if len(out) >= limit:
-            break
-    return out
+    if round_id is not None:
+        query = query.where(ExportJob.round_id == round_id)
+    return [job_out(row) for row in await query.limit(limit)]
 
 
 async def ready_file(*, user: AuthUser, export_id: UUID) -> dict[str, Any]:

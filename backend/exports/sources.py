@@ -26,7 +26,7 @@ from backend.programme.analysis import region_chains
 from backend.programme.exports import STAGES, article_titles, conclusion_rows, ranking_rows
 from backend.programme.round_results import RoundResults, round_results
 from backend.registry.tables import Facility
-from backend.review.discrepancies import compare, grade_rank
+from backend.review.discrepancies import compare, grade_gap, is_wide
 from backend.standards.schemas import NA, Answer, Standard
 from backend.standards.services import get_standard
 from backend.verdict.lists import list_entries, list_table
@@ -306,12 +306,8 @@ def _discrepancy_blocks(
             for item in sorted(own.keys() | theirs.keys()):
                 mine, review = own.get(item), theirs.get(item)
                 difference = compare(standard, mine, review) if standard is not None else "not_comparable"
-                gap: Any = ""
-                if standard is not None and mine is not None and review is not None:
-                    a, b = grade_rank(standard, mine), grade_rank(standard, review)
-                    if a is not None and b is not None and not isinstance(review, bool):
-                        gap = abs(a - b)
-                wide = isinstance(gap, float) and gap >= 2
+                gap = grade_gap(standard, mine, review) if standard is not None else None
+                wide = standard is not None and is_wide(standard, gap)
                 block.append(
                     [
                         facilities[facility]["name"],
@@ -322,7 +318,7 @@ def _discrepancy_blocks(
                         cell(mine, words.lang),
                         cell(review, words.lang),
                         say(f"diff_{difference}", words.lang),
-                        gap,
+                        "" if gap is None else gap,
                         say("yes", words.lang) if wide else "",
                     ]
                 )

@@ -19,6 +19,8 @@ class ExportJob(Table, tablename="export_job"):
     requested_by = UUID(index=True)
     scope_region = UUID(null=True, default=None, index=True)
     scope_facility = UUID(null=True, default=None, index=True)
+    # params' round_id as a column, so a round's exports are found by the database (list_exports)
+    round_id = UUID(null=True, default=None, index=True)
     status = Varchar(length=10, default="queued")
     progress = Float(default=0.0)
     progress_note = Text(default="")

@@ -27,8 +27,8 @@ from backend.programme.schemas import (
     SectionRate,
 )
 from backend.registry.tables import Region
-from backend.review.discrepancies import compare
-from backend.standards.schemas import NA, Answer, GradedScoring, Standard
+from backend.review.discrepancies import compare, grade_gap, is_wide
+from backend.standards.schemas import NA, Answer, Standard
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
 from sync.tables import AnswerRegister
@@ -204,7 +204,6 @@ async def discrepancy_rates(*, user: AuthUser, round_id: UUID, stage: str) -> Di
             except NotFound:
                 continue
         standard = standards[sid]
-        graded = isinstance(standard.scoring, GradedScoring)
         mine, theirs = answers.get(own["id"], {}), answers.get(review["id"], {})
         for _, article, sections in walk_articles(standard):
             key = (sid, sections[0].code)
@@ -217,9 +216,9 @@ async def discrepancy_rates(*, user: AuthUser, round_id: UUID, stage: str) -> Di
             if difference != "same":
                 c["differing"] += 1
                 c[difference] += 1
-                a = value_of(standard, mine.get(article.number))
-                b = value_of(standard, theirs.get(article.number))
-                if graded and a is not None and b is not None and abs(a - b) >= 2:
+                if is_wide(
+                    standard, grade_gap(standard, mine.get(article.number), theirs.get(article.number))
+                ):
                     c["wide"] += 1
     rates = [
         SectionRate(

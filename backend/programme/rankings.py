@@ -12,7 +12,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from backend.standards.schemas import NA, Answer, GradedScoring, Standard
+from backend.review.discrepancies import grade_rank
+from backend.standards.schemas import Answer, Standard
 from backend.vocabulary import Message, Param
 
 SCOPES = ("county", "city", "province")
@@ -27,17 +28,7 @@ class Place:
 
 def value_of(standard: Standard, value: Answer | None) -> float | None:
     """A comparable number: grade rank, points, pass (1) / fail (0); None for N/A, unanswered or unknown."""
-    if value is None or value == NA:
-        return None
-    if isinstance(value, bool):
-        return 1.0 if value else 0.0
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(standard.scoring, GradedScoring):
-        for grade in standard.scoring.grades:
-            if grade.code == value:
-                return float(grade.rank)
-    return None
+    return None if value is None else grade_rank(standard, value)
 
 
 def places(values: Mapping[str, float]) -> dict[str, Place]:

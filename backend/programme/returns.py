@@ -131,3 +131,22 @@ async def list_opinions(
     if round_id is not None:
         where = where & (ReturnedOpinion.round == round_id)
     return await _opinions(where)
+
+
+async def inspection_opinions(inspection_ids: list[UUID]) -> list[dict[str, Any]]:
+    """The opinions given with these inspections' returns, oldest first (what a pull sends the clinic;
+    handed to sync as ``Hooks.inspection_opinions``)."""
+    if not inspection_ids:
+        return []
+    return await (
+        ReturnedOpinion.select(
+            ReturnedOpinion.id,
+            ReturnedOpinion.inspection,
+            ReturnedOpinion.facility,
+            ReturnedOpinion.stage,
+            ReturnedOpinion.opinion,
+            ReturnedOpinion.returned_at,
+        )
+        .where(ReturnedOpinion.inspection.is_in(inspection_ids))
+        .order_by(ReturnedOpinion.returned_at)
+    )

@@ -263,3 +263,12 @@ async def update_facility(
 def _ensure_both(latitude: float | None, longitude: float | None) -> None:
     if (latitude is None) != (longitude is None):
         raise BadRequest("latitude and longitude go together", code="coordinates_incomplete")
+
+
+async def facility_rows(ids: list[UUID]) -> list[dict[str, Any]]:
+    """id, name, kind and region of these facilities (what a pull sends a device; sync.api.PullContext)."""
+    if not ids:
+        return []
+    return await Facility.select(Facility.id, Facility.name, Facility.kind, Facility.region).where(
+        Facility.id.is_in(ids)
+    )

@@ -90,7 +90,7 @@ async def facility_report(user: AuthUser, params: PrintableParams, storage: Stor
             _chart_section(
                 standard, view.items, [s.stage for s in view.reviews], view.self_assessment is not None, lang
             ),
-            _discrepancy_section(standard, view.items, [s.stage for s in view.reviews], lang),
+            _discrepancy_section(view.items, [s.stage for s in view.reviews], lang),
             _photo_section(view.items, photos, lang),
             "</article>",
         ]
@@ -137,6 +137,19 @@ def _conclusion_section(
         sign = (
             f"{esc(stored.confirmed_by_name)} {esc(date_text(stored.confirmed_at, lang))}" if stored else "—"
         )
+        if (
+            stored is not None
+            and isinstance(found, ConclusionView)
+            # the sign-off itself moves an inspection it accepts one version on (the status, not the answers)
+            and found.computed_from.inspection_version
+            > stored.computed_from_version + (found.computed_from.inspection_status == "accepted")
+        ):
+            # the sign-off is of an earlier version: its tier, not the one computed now, is what was signed
+            said = {
+                "version": stored.computed_from_version,
+                "tier": stored.tier_label or say(f"conclusion_{stored.status}", lang),
+            }
+            sign += f'<br><small class="muted" data-testid="signed-earlier">{esc(say("signedEarlierVersion", lang, **said))}</small>'
         stage = esc(say(f"stage_{r['stage']}", lang))
         status = esc(say(f"status_{r['status']}", lang))
         if isinstance(found, ConclusionView):
@@ -277,9 +290,7 @@ def show(value: Answer | None, lang: str = "zh") -> str:
     return "—" if value is None else str(answer_text(value, lang))
 
 
-def _discrepancy_section(
-    standard: Standard | None, items: list[ArticleRow], reviews: list[str], lang: str
-) -> str:
+def _discrepancy_section(items: list[ArticleRow], reviews: list[str], lang: str) -> str:
     heading = f'<section class="report-section"><h2>{esc(say("report_discrepancies", lang))}</h2>'
     if not reviews:
         return f"{heading}<p>{esc(say('report_noReview', lang))}</p></section>"
@@ -292,16 +303,7 @@ def _discrepancy_section(
         cells = []
         wide = False
         for c in row.stages:
-            gap = None
-            if standard is not None and row.self_value is not None and c.value is not None:
-                a, b = grade_rank(standard, row.self_value), grade_rank(standard, c.value)
-                if a is not None and b is not None and not isinstance(c.value, bool):
-                    gap = abs(a - b)
-            cls = (
-                "gap-wide"
-                if gap is not None and gap >= 2
-                else ("differs" if c.difference in ("higher", "lower") else "")
-            )
+            cls = "gap-wide" if c.wide else ("differs" if c.difference in ("higher", "lower") else "")
             wide = wide or cls == "gap-wide"
             cells.append(f'<td class="{cls}">{esc(show(c.value, lang))}</td>')
         wide_rows += wide

@@ -42,6 +42,24 @@ def grade_rank(standard: Standard, value: Answer) -> float | None:
     return None
 
 
+# grades this far apart stand out (the app's reconciliation, the report, the exports, the programme's rates)
+WIDE_GAP = 2
+
+
+def grade_gap(standard: Standard, self_value: Answer | None, review: Answer | None) -> float | None:
+    """How many grade ranks (or points) apart two answers are; ``None`` when they cannot be compared (one
+    missing, N/A, pass/fail, a value the standard does not grade). The one gap rule."""
+    if self_value is None or review is None or isinstance(self_value, bool) or isinstance(review, bool):
+        return None
+    mine, theirs = grade_rank(standard, self_value), grade_rank(standard, review)
+    return None if mine is None or theirs is None else abs(mine - theirs)
+
+
+def is_wide(standard: Standard, gap: float | None) -> bool:
+    """A gap that stands out: graded standards only (points apart are not grades apart)."""
+    return isinstance(standard.scoring, GradedScoring) and gap is not None and gap >= WIDE_GAP
+
+
 def compare(standard: Standard, self_value: Answer | None, review: Answer | None) -> Difference:
     """How a review stage's answer stands against the self-assessment's."""
     if self_value is None or review is None:
@@ -147,12 +165,16 @@ async def build_discrepancies(
             difference: Difference = (
                 compare(reference, mine, theirs) if reference is not None else "not_comparable"
             )
+            gap = grade_gap(reference, mine, theirs) if reference is not None else None
+            wide = reference is not None and is_wide(reference, gap)
             counts[stage.ref.stage][difference] += 1
             cells.append(
                 StageCell(
                     stage=stage.ref.stage,
                     value=theirs,
                     difference=difference,
+                    gap=gap,
+                    wide=wide,
                     conflicted=code in stage.answers.conflicted_items,
                 )
             )

@@ -119,6 +119,9 @@ class StageCell(_Out):
     stage: str
     value: Answer | None
     difference: Difference  # this stage compared with the self-assessment
+    # grade ranks (or points) apart from the self-assessment, null when not comparable; wide: it stands out
+    gap: float | None
+    wide: bool
     conflicted: bool
 
 

@@ -7,30 +7,32 @@ from litestar import Controller, Request, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 
-from backend.db import current_engine, read_tx
 from backend.errors import PayloadTooLarge
 from backend.guards import AuthUser, current_user, requires_role
+from backend.hooks import hooks_of
 from backend.metrics import Metrics
 from backend.settings import Settings
-from backend.sync_api.services import caller_for, push_and_refresh
-from sync.api import Caller, PullContext, pull
-from sync.protocol import Limits, PullResponse, PushResponse
+from backend.sync_api.services import caller_for, pull_context, push_and_refresh
+from sync.api import Caller, pull
+from sync.protocol import MUTATION_TYPES, Limits, PullResponse, PushResponse
 
 AuthRequest = Request[AuthUser, str, State]
 
+# the mutation names come from the protocol's own list, so a new mutation is documented with it
 PUSH_DOC = """Push a batch of mutations (DESIGN §6): `{protocolVersion: 1, clientGroupId, clientId, mutations:
-[{id, name, hlc, args}]}`. Mutation names: setAnswer, addNote, editNote, addPhoto, removePhoto, setPhotoCaption,
-resolveConflict, submitInspection. Ids increase by one per client; ids already seen are skipped (a retry);
+[{id, name, hlc, args}]}`. Mutation names: {names}. Ids increase by one per client; ids already seen are skipped (a retry);
 a gap answers 409 `mutation_gap` with `expected`. A mutation refused by policy is consumed with
 `status: "rejected"` and a `reason`. **Limits:** at most `maxMutations` mutations per push (setting
 `sync_max_mutations`, default 500) and `maxBodyBytes` bytes of body (setting `max_body_bytes`, default 2 MiB);
-over either answers 413 naming the limit. The current limits are also in every pull answer (`limits`)."""
+over either answers 413 naming the limit. The current limits are also in every pull answer (`limits`).""".replace(
+    "{names}", ", ".join(str(t.__struct_config__.tag) for t in MUTATION_TYPES)
+)
 
 PULL_DOC = """Pull the changes since `cookie` (null for a full snapshot) for everything the caller may see:
 `{protocolVersion: 1, clientGroupId, cookie}`. Answers patch operations (`put`/`del` on keys `inspection/…`,
-`answer/…`, `note/…`, `photo/…`, `conflict/…`, `facility/…`, `standardRef/…`), the conflicts changed, the
-last mutation id of each client of the group, `hasMore` when another page follows, and `reset: true` when
-the cookie is unknown or outdated (drop the local store, a full snapshot follows)."""
+`answer/…`, `note/…`, `photo/…`, `conflict/…`, `facility/…`, `standardRef/…`, `opinion/…`, `improvement/…`),
+the conflicts changed, the last mutation id of each client of the group, `hasMore` when another page follows,
+and `reset: true` when the cookie is unknown or outdated (drop the local store, a full snapshot follows)."""
 
 
 def _settings(request: AuthRequest) -> Settings:
@@ -88,9 +90,8 @@ class SyncController(Controller):
         async def caller() -> Caller:  # resolved inside the pull's read transaction
             return await caller_for(user, with_readable=True, with_writable=False)
 
-        ctx = PullContext(
-            engine=current_engine(),
-            transaction=read_tx,
+        ctx = pull_context(
+            hooks=hooks_of(request),
             limits=Limits(max_mutations=settings.sync_max_mutations, max_body_bytes=settings.max_body_bytes),
         )
         return await pull(body, caller=caller, ctx=ctx)

@@ -12,11 +12,13 @@ from uuid import UUID
 import msgspec
 
 from backend.audit.services import record_many
-from backend.db import current_engine, push_tx
+from backend.db import current_engine, push_tx, read_tx
 from backend.errors import NotFound
 from backend.evidence.services import refresh_after_removal
 from backend.guards import AuthUser
+from backend.hooks import Hooks
 from backend.inspections.scope import visible_inspection_ids, writable_inspection_ids
+from backend.registry.services import facility_rows
 from backend.review.answers import engine_input
 from backend.standards import (
     NA,
@@ -41,11 +43,12 @@ from sync.api import (
     CallerSource,
     ItemRules,
     PhotoRequirement,
+    PullContext,
     PushContext,
     Violation,
     push,
 )
-from sync.protocol import PushResponse, RemovePhoto
+from sync.protocol import Limits, PushResponse, RemovePhoto
 
 REMOVE_PHOTO = f"sync.{RemovePhoto.__struct_config__.tag}"  # the audit action of an applied removePhoto
 
@@ -279,6 +282,20 @@ def push_context(*, audit: AuditHook, max_mutations: int) -> PushContext:
         audit=audit,
         blobs_stored=stored_blobs,
         max_mutations=max_mutations,
+    )
+
+
+def pull_context(*, hooks: Hooks, limits: Limits, page_size: int | None = None) -> PullContext:
+    """What a pull needs from the backend: the database and the rows of the backend's own tables it sends
+    (facilities from the registry, the returns' opinions from the programme, through ``hooks``)."""
+    extra = {} if page_size is None else {"page_size": page_size}
+    return PullContext(
+        engine=current_engine(),
+        limits=limits,
+        facilities=facility_rows,
+        opinions=hooks.inspection_opinions,
+        transaction=read_tx,
+        **extra,
     )
 
 

@@ -9,6 +9,12 @@ const TIMER_MS = 30_000;
 const MAX_BACKOFF_MS = 60_000;
 const KEEP_REJECTIONS = 50;
 
+// The photos a device still has to send: their bytes are here and the server has neither stored nor
+// refused them (a rejected photo is never sent again, so it is not queued).
+export function heldPhotos(photos) {
+  return photos.filter((p) => p.blob && p.state !== 'stored' && p.state !== 'rejected');
+}
+
 export function createSyncEngine({ db, api, hooks }) {
   let running = null;
   let again = false;
@@ -22,7 +28,7 @@ export function createSyncEngine({ db, api, hooks }) {
 
   async function clientState() {
     const queued = await db.count('mutations');
-    const photos = (await db.getAll('photos')).filter((p) => p.blob && p.state !== 'stored');
+    const photos = heldPhotos(await db.getAll('photos'));
     return {
       appVersion: hooks.appVersion(),
       queuedMutations: queued,

@@ -30,6 +30,7 @@ def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
+@pytest.mark.no_database
 async def test_every_operation_declares_security_and_its_problems(spec: dict[str, Any]) -> None:
     assert "security" not in spec  # per operation, so that public ones can say so
     ops = operations(spec)
@@ -56,6 +57,7 @@ async def test_every_operation_declares_security_and_its_problems(spec: dict[str
     assert problem.get("additionalProperties") is not False  # problems carry more fields
 
 
+@pytest.mark.no_database
 async def test_structs_that_refuse_unknown_fields_say_so(spec: dict[str, Any]) -> None:
     schemas = spec["components"]["schemas"]
     assert schemas["CreateRoundRequest"]["additionalProperties"] is False
@@ -72,6 +74,7 @@ async def test_a_huge_year_is_refused_not_an_overflow(client: httpx.AsyncClient,
     assert {r["year"] for r in ok.json()} == {2026}
 
 
+@pytest.mark.no_database
 async def test_options_on_a_guarded_route_is_answered_without_a_token(client: httpx.AsyncClient) -> None:
     response = await client.options("/api/sync/push")
     assert response.status_code == 204
@@ -80,6 +83,7 @@ async def test_options_on_a_guarded_route_is_answered_without_a_token(client: ht
     assert (await client.post("/api/sync/push", content=b"{}")).status_code == 401
 
 
+@pytest.mark.no_database
 async def test_unsupported_method_is_a_405_problem_with_allow(client: httpx.AsyncClient) -> None:
     response = await client.request("TRACE", "/api/regions")
     assert response.status_code == 405

@@ -92,6 +92,7 @@ class _Page(HTMLParser):
             self.inline_bodies.append(data)
 
 
+@pytest.mark.no_database
 @pytest.mark.parametrize("path", ["/schema", "/schema/scalar"])
 async def test_api_docs_are_served_by_us_without_inline_script(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path)
@@ -125,6 +126,7 @@ def test_the_vendored_bundle_is_the_npm_file() -> None:
     assert hashlib.sha256((ASSETS / SCALAR_FILE).read_bytes()).hexdigest() == SCALAR_SHA256
 
 
+@pytest.mark.no_database
 async def test_no_cors_by_default(client: httpx.AsyncClient) -> None:
     preflight = await client.options(
         "/api/auth/login",
@@ -146,6 +148,7 @@ async def cors_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+@pytest.mark.no_database
 async def test_cors_for_configured_origins_only(cors_client: httpx.AsyncClient) -> None:
     preflight = await cors_client.options(
         "/api/auth/login",

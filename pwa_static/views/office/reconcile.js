@@ -1,5 +1,5 @@
 // Reconciliation: a facility's self-assessment beside each review stage, article by article, with both
-// sides' photos; gaps of two grades or more stand out. Each stage's conclusion, its sign-off and its return.
+// sides' photos; gaps the server marks wide stand out. Each stage's conclusion, its sign-off and its return.
 import { useEffect, useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
 import { formatTime } from '../../lib/format.js';
@@ -7,20 +7,14 @@ import { ReturnForm } from './applications.js';
 import { useApi, useThumb } from './data.js';
 import { VerdictSignOff } from './verdict.js';
 
-const GRADE_RANK = { A: 4, B: 3, C: 2, D: 1 };
 // still open for edits: the team submits it, or the office submits it incomplete with a reason
 const OPEN = new Set(['draft', 'in_progress', 'returned']);
-
-function gap(a, b) {
-  if (!(a in GRADE_RANK) || !(b in GRADE_RANK)) return 0;
-  return Math.abs(GRADE_RANK[a] - GRADE_RANK[b]);
-}
 
 function show(t, value) {
   if (value === null || value === undefined) return '—';
   if (value === true) return t('met');
   if (value === false) return t('notMet');
-  if (value === 'na') return t('na');
+  if (value === 'NA') return t('na'); // the standards' N/A answer, as the server sends it
   return String(value);
 }
 
@@ -118,7 +112,8 @@ function FacilityReconcile({ app, roundId, facilityId }) {
       <thead><tr><th scope="col">${t('article')}</th>${stages.map((s) => html`<th scope="col" key=${s.stage}>${t(`stage_${s.stage}`)}</th>`)}</tr></thead>
       <tbody>${data.items.map((row) => {
         const cells = [{ stage: 'self', value: row.selfValue }, ...row.stages];
-        const wide = row.stages.some((c) => gap(row.selfValue, c.value) >= 2);
+        // the server judges the gap by the standard's own grades (review/discrepancies.py)
+        const wide = row.stages.some((c) => c.wide);
         return html`<tr key=${row.item} class=${wide ? 'wide-gap' : ''} data-testid="reconcile-row" data-item=${row.item} data-wide-gap=${String(wide)}>
           <th scope="row"><span class="num">${row.item}</span> ${row.title}</th>
           ${cells.map((cell, i) => html`<td key=${i} class=${cell.difference ? `diff-${cell.difference}` : ''}>

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sync import policy
-from sync.evidence import answer_items, na_marked
+from sync.evidence import answer_items, na_answered
 from sync.protocol import MutationResult, SubmitInspection
 from sync.push import checks
 from sync.push.batch import PushBatch
@@ -52,13 +52,14 @@ async def submit_inspection(batch: PushBatch, m: SubmitInspection) -> MutationRe
         ),
         requirements,
     )
+    answers = answer_items(register_rows)
     refusal = policy.submit_refusal(
         inspection.status,
         int(open_rows[0]["n"]),
         rules.min_photos(),
         counted,
-        {r["item_code"] for r in register_rows if r["field"] == "na" and na_marked(r["value"])},
-        gaps=policy.AnswerGaps(*rules.answer_gaps(answer_items(register_rows))),
+        na_answered(answers),
+        gaps=policy.AnswerGaps(*rules.answer_gaps(answers)),
         not_counted=not_counted,
     )
     if refusal is not None:

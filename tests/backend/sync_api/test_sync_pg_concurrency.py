@@ -21,6 +21,8 @@ from piccolo.engine.postgres import PostgresEngine
 from backend.audit.services import record_many, verify_chain
 from backend.db import bind_engine, write_tx
 from backend.inspections.tables import Inspection
+from backend.programme.returns import inspection_opinions
+from backend.registry.services import facility_rows
 from backend.settings import Settings
 from backend.sync_api.services import BackendStandardRules, stored_blobs
 from backend.tables_index import TABLES
@@ -71,7 +73,12 @@ async def _run(engine: PostgresEngine, demo: dict[str, Any]) -> None:
         audit=record_many,
         blobs_stored=stored_blobs,
     )
-    pull_ctx = PullContext(engine=engine, limits=Limits(max_mutations=500, max_body_bytes=1 << 21))
+    pull_ctx = PullContext(
+        engine=engine,
+        limits=Limits(max_mutations=500, max_body_bytes=1 << 21),
+        facilities=facility_rows,
+        opinions=inspection_opinions,
+    )
     committed: dict[str, tuple[str, int]] = {}  # note id -> (inspection, version)
     done = asyncio.Event()
 

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+from litestar import Litestar
 
 from backend.audit.services import verify_chain
 from backend.db import fetch
@@ -525,12 +526,13 @@ async def test_pull_reset_on_unknown_cookie_and_incremental_pulls(
     assert [op["key"] for op in delta["patch"]] == [f"answer/{review}/1.2.1/value", f"inspection/{review}"]
 
 
-async def test_pull_pages_end_on_version_boundaries(client: httpx.AsyncClient, demo: dict[str, Any]) -> None:
+async def test_pull_pages_end_on_version_boundaries(
+    app: Litestar, client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
     from backend.accounts.services import user_for_token
-    from backend.db import current_engine
-    from backend.sync_api.services import caller_for
+    from backend.sync_api.services import caller_for, pull_context
     from sync.protocol import Limits, PullResponse
-    from sync.pull import PullContext, pull
+    from sync.pull import pull
 
     devices = Devices(client)
     a = await devices.device("inspector1")
@@ -547,11 +549,13 @@ async def test_pull_pages_end_on_version_boundaries(client: httpx.AsyncClient, d
     user = await user_for_token(devices.headers["inspector1"]["Authorization"].split()[1])
     assert user is not None
     caller = await caller_for(user, with_readable=True, with_writable=False)
-    ctx = PullContext(engine=current_engine(), limits=Limits(max_mutations=1, max_body_bytes=1), page_size=3)
+    hooks = app.state.hooks
+    limits = Limits(max_mutations=1, max_body_bytes=1)
+    ctx = pull_context(hooks=hooks, limits=limits, page_size=3)
     full = await pull(
         b'{"protocolVersion":1,"clientGroupId":"x"}',
         caller=caller,
-        ctx=PullContext(engine=ctx.engine, limits=ctx.limits),
+        ctx=pull_context(hooks=hooks, limits=limits),
     )
     store: dict[str, Any] = {}
     cookie = None

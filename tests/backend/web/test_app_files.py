@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[3]
 PWA = ROOT / "pwa_static"
 
 
+@pytest.mark.no_database
 async def test_shell_worker_manifest_and_assets_are_served_with_their_types_and_cache_rules(
     client: httpx.AsyncClient,
 ) -> None:
@@ -48,6 +49,7 @@ async def test_shell_worker_manifest_and_assets_are_served_with_their_types_and_
     assert again.status_code == 304
 
 
+@pytest.mark.no_database
 @pytest.mark.parametrize(
     "path", ["/static/../backend/app.py", "/static/nothing.js", "/static/%2e%2e/README.md"]
 )
