@@ -19,6 +19,7 @@ from backend.accounts.auth import auth_middleware
 from backend.accounts.controllers import AuthController, ExpertAdminController, UserAdminController
 from backend.accounts.services import demo_accounts_exist
 from backend.api_docs import LocalScalarRenderPlugin
+from backend.client_address import trusted_networks
 from backend.db import bind_engine, close_held_writer, make_engine, open_held_writer, prepare_engine
 from backend.db_sqlite import close_pool, open_pool
 from backend.errors import exception_handlers
@@ -163,6 +164,7 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
         raise ValueError(
             "FIELDCHECK_UPLOAD_SPOOL=s3 needs FIELDCHECK_STORAGE=s3 (the spool lives in its bucket)"
         )
+    trusted_networks(settings.trusted_proxies)  # a bad FIELDCHECK_TRUSTED_PROXIES fails at start-up
     engine = make_engine(settings)
     bind_engine(engine, TABLES)
 

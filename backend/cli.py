@@ -88,7 +88,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         )
     host = args.host or settings.host
     port = args.port or settings.port
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # uvicorn would believe X-Forwarded-For from 127.0.0.1; the app decides (FIELDCHECK_TRUSTED_PROXIES)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False)
 
 
 def cmd_create_user(args: argparse.Namespace) -> None:

@@ -6,6 +6,10 @@ import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+# NIST SP 800-63B's floor for a chosen password; the ceiling only bounds the hashing work of one request.
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+
 # 19 MiB, 2 passes: OWASP's argon2id baseline; a login costs tens of milliseconds.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified when the username is unknown, so a miss costs the same time as a wrong password.

@@ -20,7 +20,7 @@ export function Login({ app }) {
     } catch (err) {
       if (err.message === 'other-user-queue') setError(t('otherUserQueue', err.params));
       else if (err instanceof HttpError && (err.status === 401 || err.status === 400 || err.status === 422)) setError(t('loginFailed'));
-      else if (err instanceof HttpError && err.status === 429) setError(err.message);
+      else if (err instanceof HttpError && err.status === 429) setError(t('login_throttled', err.problem.params || {}));
       else if (err instanceof NetworkError) setError(t('loginOfflineFirst'));
       else setError(t('errorGeneric', { msg: err.message }));
     } finally {
