@@ -139,7 +139,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/admin/users"): Row(
         allow("admin"),
         "/api/admin/users",
-        lambda ctx, role: {"username": f"matrix{ctx.next()}", "password": "secret1", "role": "inspector"},
+        lambda ctx, role: {"username": f"matrix{ctx.next()}", "password": "secret12", "role": "inspector"},
     ),
     ("PATCH", "/api/admin/users/{user_id:uuid}"): Row(
         allow("admin"),

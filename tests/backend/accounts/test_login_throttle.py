@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import msgspec
+import pytest
 from litestar import Litestar
 
 from backend.app import create_app
@@ -33,7 +34,9 @@ async def attempt(http: httpx.AsyncClient, username: str, password: str, **heade
     return response.status_code
 
 
-async def test_parallel_wrong_passwords_meet_the_lock(client: httpx.AsyncClient, demo: dict[str, Any]) -> None:
+async def test_parallel_wrong_passwords_meet_the_lock(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
     statuses = await asyncio.gather(*(attempt(client, "office", f"wrong-{n}") for n in range(40)))
     # counted before the password is checked: only max_failures (5) get an answer on the password
     assert statuses.count(401) == 5, statuses
@@ -58,9 +61,7 @@ async def test_an_attacker_elsewhere_cannot_lock_the_owner_out(app: Litestar, de
         assert await attempt(owner, "office", "demo") == 429
 
 
-async def test_many_addresses_meet_the_softer_account_wide_limit(
-    app: Litestar, demo: dict[str, Any]
-) -> None:
+async def test_many_addresses_meet_the_softer_account_wide_limit(app: Litestar, demo: dict[str, Any]) -> None:
     async with from_address(app, "10.0.0.1") as owner:
         assert await attempt(owner, "office", "demo") == 200
     for n in range(50):  # ACCOUNT_FACTOR (10) × 5, one guess from each of 50 addresses
@@ -132,7 +133,9 @@ async def test_new_and_changed_passwords_have_a_minimum_length(
         changed = await client.patch(f"/api/admin/users/{me['id']}", headers=admin, json={"password": short})
         assert changed.status_code == 400, changed.text
         created = await client.post(
-            "/api/admin/users", headers=admin, json={"username": "shorty", "password": short, "role": "inspector"}
+            "/api/admin/users",
+            headers=admin,
+            json={"username": "shorty", "password": short, "role": "inspector"},
         )
         assert created.status_code == 400, created.text
     assert await attempt(client, "inspector1", "") == 401
@@ -147,12 +150,9 @@ async def test_create_user_service_refuses_a_short_password(app: Litestar, demo:
     from backend.accounts.services import create_user
     from backend.errors import BadRequest
 
-    try:
+    with pytest.raises(BadRequest) as refused:
         await create_user(
             data=CreateUserRequest(username="cli", password="short", role="inspector"), actor_id=None
         )
-    except BadRequest as error:
-        assert error.code == "password_too_short"
-        assert error.extra["params"] == {"min": 8}
-    else:
-        raise AssertionError("a 5-character password was accepted")
+    assert refused.value.code == "password_too_short"
+    assert refused.value.extra["params"] == {"min": 8}

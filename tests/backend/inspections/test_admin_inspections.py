@@ -89,7 +89,7 @@ async def test_an_expert_without_a_profile_or_inactive_cannot_join(
     created = await client.post(
         "/api/admin/users",
         headers=admin,
-        json={"username": "newbie", "password": "secret1", "role": "inspector"},
+        json={"username": "newbie", "password": "secret12", "role": "inspector"},
     )
     assert created.status_code == 201, created.text
     newbie = created.json()["id"]
@@ -316,7 +316,7 @@ async def test_clinic_user_belongs_to_exactly_one_facility(
     admin = await login(client, "admin")
     users_before = await User.count()
     without = await client.post(
-        "/api/admin/users", headers=admin, json={"username": "c2", "password": "secret1", "role": "clinic"}
+        "/api/admin/users", headers=admin, json={"username": "c2", "password": "secret12", "role": "clinic"}
     )
     assert without.status_code == 400
     assert without.json()["code"] == "facility_required"
@@ -325,7 +325,7 @@ async def test_clinic_user_belongs_to_exactly_one_facility(
         headers=admin,
         json={
             "username": "c2",
-            "password": "secret1",
+            "password": "secret12",
             "role": "clinic",
             "facilityId": str(demo["facilities"][1]),
             "regionId": str(demo["counties"][0]),
@@ -338,7 +338,7 @@ async def test_clinic_user_belongs_to_exactly_one_facility(
         headers=admin,
         json={
             "username": "c2",
-            "password": "secret1",
+            "password": "secret12",
             "role": "clinic",
             "facilityId": _ids(demo["facilities"][:2]),
         },
@@ -350,13 +350,13 @@ async def test_clinic_user_belongs_to_exactly_one_facility(
         headers=admin,
         json={
             "username": "c2",
-            "password": "secret1",
+            "password": "secret12",
             "role": "clinic",
             "facilityId": str(demo["facilities"][1]),
         },
     )
     assert made.status_code == 201, made.text
-    clinic2 = await login(client, "c2", "secret1")
+    clinic2 = await login(client, "c2", "secret12")
     listed = await client.get("/api/facilities", headers=clinic2)
     assert [f["id"] for f in listed.json()] == [str(demo["facilities"][1])]
     # Only clinic users belong to a facility.
@@ -365,7 +365,7 @@ async def test_clinic_user_belongs_to_exactly_one_facility(
         headers=admin,
         json={
             "username": "o2",
-            "password": "secret1",
+            "password": "secret12",
             "role": "office",
             "regionId": str(demo["cities"][1]),
             "facilityId": str(demo["facilities"][6]),

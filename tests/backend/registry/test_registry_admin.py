@@ -125,7 +125,7 @@ async def test_expert_pool(client: httpx.AsyncClient, demo: dict[str, Any]) -> N
     user = await client.post(
         "/api/admin/users",
         headers=admin,
-        json={"username": "expert7", "password": "secret1", "role": "inspector"},
+        json={"username": "expert7", "password": "secret12", "role": "inspector"},
     )
     user_id = user.json()["id"]
     body = {
