@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -46,9 +47,15 @@ def _secret_key(settings: Settings) -> str:
         return settings.secret_key
     path = settings.data_path / "secret_key"
     if not path.exists():
-        settings.data_path.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
+        settings.data_path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            # created with its mode (never readable by others, even briefly) and only once across processes
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(32))
     return path.read_text().strip()
 
 

@@ -6,12 +6,15 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 from uuid import UUID
 
 from backend.settings import Settings
+
+log = logging.getLogger("fieldcheck")
 
 
 def fail(message: str, status: int = 2) -> NoReturn:
@@ -73,6 +76,12 @@ def cmd_demo(_: argparse.Namespace) -> None:
     print("demo data loaded; accounts admin, office, inspector1..6, clinic1 (password: demo)")
 
 
+def private_files() -> None:
+    """Everything this process creates (database, photos, spool, exports, backups, keys) is the service's
+    alone: files 0600, directories 0700 (docs/operations.md, Security)."""
+    os.umask(0o077)
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -81,6 +90,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     tune_for_large_bodies()
     settings = _settings()
+    if settings.data_path.is_dir() and settings.data_path.stat().st_mode & 0o077:
+        log.warning("the data dir %s was readable by others: made private (0700)", settings.data_path)
+        settings.data_path.chmod(0o700)
     asyncio.run(_migrate(settings))
     if args.demo and asyncio.run(_demo(settings, only_if_empty=True)):
         print(
@@ -228,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    private_files()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     from backend.errors import AppError
