@@ -486,7 +486,9 @@ async def _context(demo: dict[str, Any]) -> Ctx:
     await put_answers(demo["review_inspection"], {ARTICLES[0]: "A"})
     conflict = await open_conflict(demo["review_inspection"], ARTICLES[0])
     inspector7 = await create_user(
-        data=CreateUserRequest(username="inspector7", password="demo", role="inspector"), actor_id=None
+        data=CreateUserRequest(username="inspector7", password="demo", role="inspector"),
+        actor_id=None,
+        is_demo=True,
     )
     exports: dict[str, UUID] = {}
     for role, request in (

@@ -55,6 +55,7 @@ async def other_office(demo: dict[str, Any], client: httpx.AsyncClient) -> dict[
             username="office2", password="demo", role="office", region_id=demo["cities"][1]
         ),
         actor_id=None,
+        is_demo=True,  # the demo password, as the demo accounts
     )
     return await login(client, "office2")
 
