@@ -2,7 +2,7 @@
 
 from backend.allocator import tune_for_large_bodies
 from backend.app import create_app
-from backend.cli import private_files
+from backend.process import private_files
 from backend.settings import Settings
 
 private_files()

@@ -6,12 +6,12 @@ import argparse
 import asyncio
 import getpass
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 from uuid import UUID
 
+from backend.process import private_files
 from backend.settings import Settings
 
 log = logging.getLogger("fieldcheck")
@@ -74,12 +74,6 @@ def cmd_migrate(_: argparse.Namespace) -> None:
 def cmd_demo(_: argparse.Namespace) -> None:
     asyncio.run(_demo(_settings(), only_if_empty=False))
     print("demo data loaded; accounts admin, office, inspector1..6, clinic1 (password: demo)")
-
-
-def private_files() -> None:
-    """Everything this process creates (database, photos, spool, exports, backups, keys) is the service's
-    alone: files 0600, directories 0700 (docs/operations.md, Security)."""
-    os.umask(0o077)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:

@@ -3,10 +3,10 @@ exports in backend/programme/exports.py): one row per item, with its clinic, cou
 
 from __future__ import annotations
 
-import csv
 import io
 from uuid import UUID
 
+from backend.csv_cells import SafeCsvWriter
 from backend.guards import AuthUser
 from backend.improvement.services import round_items
 
@@ -35,7 +35,7 @@ async def export_csv(*, user: AuthUser, round_id: UUID) -> bytes:
     items, inspections, names = await round_items(user=user, round_id=round_id)
     buffer = io.StringIO()
     buffer.write("\ufeff")
-    writer = csv.writer(buffer)
+    writer = SafeCsvWriter(buffer)
     writer.writerow(HEADER)
     for item in sorted(
         items, key=lambda i: (str(inspections[i.inspection_id]["facility_name"]), i.item_code)
