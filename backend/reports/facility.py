@@ -27,7 +27,8 @@ from backend.standards.schemas import NA, Answer, GradedScoring, Standard
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
 from media.storage import Storage, StorageError
-from media.tables import Blob
+from media.tables import Blob, BlobHolder
+from media.upload_complete import holder_key
 from media.worker import derivative_key
 from sync.tables import Photo
 
@@ -332,12 +333,22 @@ async def _photos(
     if not inspections:
         return {}
     rows = (
-        await Photo.select(Photo.inspection_id, Photo.item_code, Photo.sha256)
+        await Photo.select(Photo.inspection_id, Photo.item_code, Photo.sha256, Photo.created_by)
         .where(
             Photo.inspection_id.is_in(list(inspections)) & (Photo.deleted == False)  # noqa: E712
         )
         .order_by(Photo.created_at)
     )
+    # only bytes the photo's author uploaded (issue 21: a known hash is no right to read)
+    held = {
+        r["key"]
+        for r in await BlobHolder.select(BlobHolder.key).where(
+            BlobHolder.key.is_in(
+                [holder_key(r["sha256"], r["created_by"]) for r in rows if r["created_by"]] or [""]
+            )
+        )
+    }
+    rows = [r for r in rows if r["created_by"] is None or holder_key(r["sha256"], r["created_by"]) in held]
     shas = {r["sha256"] for r in rows}
     derived = {
         b["sha256"]

@@ -22,8 +22,9 @@ from backend.audit.services import record_many, verify_chain
 from backend.db import bind_engine, write_tx
 from backend.inspections.tables import Inspection
 from backend.settings import Settings
-from backend.sync_api.services import BackendStandardRules, stored_blobs
+from backend.sync_api.services import BackendStandardRules
 from backend.tables_index import TABLES
+from media.uploads import stored_blobs_held
 from sync.api import PushContext, push
 from sync.context import Caller
 from sync.protocol import Limits, PullResponse, PutOp
@@ -69,7 +70,7 @@ async def _run(engine: PostgresEngine, demo: dict[str, Any]) -> None:
         transaction=lambda: write_tx(engine),
         rules=BackendStandardRules(),
         audit=record_many,
-        blobs_stored=stored_blobs,
+        blobs_stored=stored_blobs_held,
     )
     pull_ctx = PullContext(engine=engine, limits=Limits(max_mutations=500, max_body_bytes=1 << 21))
     committed: dict[str, tuple[str, int]] = {}  # note id -> (inspection, version)
