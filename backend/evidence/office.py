@@ -24,8 +24,8 @@ from backend.evidence.schemas import (
 )
 from backend.evidence.tables import EvidenceReview
 from backend.guards import AuthUser, ensure_role
+from backend.inspections.rounds import round_by_id, round_visible
 from backend.inspections.scope import ensure_inspection_visible, visible_inspection_ids
-from backend.inspections.tables import Round
 from backend.registry.scope import region_subtree
 from sync.tables import Photo
 
@@ -81,8 +81,9 @@ async def list_round_flags(
     ensure_role(user, "admin", "office")
     if code is not None and code not in FLAG_CODES:
         raise BadRequest(f"code must be one of {', '.join(FLAG_CODES)}", code="bad_flag_code")
-    if not await Round.exists().where(Round.id == round_id):
-        raise NotFound(f"round {round_id} does not exist", code="round_not_found")
+    # an out-of-scope round is refused as the other round endpoints refuse it (not an empty list)
+    if not await round_visible(user, await round_by_id(round_id)):
+        raise Forbidden("that round is outside your scope", code="out_of_scope")
     regions = await _regions_in_scope(user, region_id)
     sql = _PHOTOS + 'AND i."round" = {} AND p."flags" IS NOT NULL AND p."flags" <> {} '
     args: list[Any] = [False, round_id, "[]"]
