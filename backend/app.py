@@ -208,7 +208,7 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
         cors_config=cors_config(settings),
-        before_send=[security_headers_hook()],
+        before_send=[security_headers_hook(hsts_seconds=settings.hsts_seconds)],
         plugins=[OpenAPIContractPlugin(), StrictStructSchemaPlugin()],
         debug=False,
     )

@@ -28,7 +28,7 @@ from media.uploads import now_ms
 
 TABLE_FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Litestar adds "; charset=utf-8" to text/* types
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
 }

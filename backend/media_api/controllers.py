@@ -31,7 +31,7 @@ from backend.media_api.schemas import (
     UploadComplete,
     UploadCreated,
 )
-from backend.openapi_contract import problem_responses
+from backend.openapi_contract import CHUNK_BODY, problem_responses
 from backend.settings import Settings
 from media import uploads
 from media.storage import (
@@ -131,6 +131,7 @@ class UploadController(Controller):
     @patch(
         "/{upload_id:uuid}",
         operation_id="appendUpload",
+        operation_class=CHUNK_BODY,
         # every answer is built below (204 on success); Litestar refuses a 204 default with a Response type
         status_code=HTTP_200_OK,
         # a chunk may be up to 4 MiB; the app-wide limit (2 MiB) stays for JSON bodies

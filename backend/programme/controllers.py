@@ -97,7 +97,7 @@ class RoundOfficeController(Controller):
         """Open conflicts of the round, by inspection and section."""
         return await dashboard.conflict_queue(user=current_user(request), round_id=round_id)
 
-    @get("/exports/{kind:str}", operation_id="exportRound")
+    @get("/exports/{kind:str}", operation_id="exportRound", media_type="text/csv")
     async def export(
         self, round_id: FromPath[UUID], kind: FromPath[exports.ExportKind], request: AuthRequest
     ) -> Stream:
@@ -105,7 +105,7 @@ class RoundOfficeController(Controller):
         blocks = await exports.export_csv(user=current_user(request), round_id=round_id, kind=kind)
         return Stream(
             blocks,
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8"
             headers={"Content-Disposition": f'attachment; filename="round-{round_id}-{kind}.csv"'},
         )
 

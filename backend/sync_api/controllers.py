@@ -10,6 +10,7 @@ from litestar.exceptions import HTTPException
 from backend.db import current_engine
 from backend.errors import PayloadTooLarge
 from backend.guards import AuthUser, current_user, requires_role
+from backend.openapi_contract import PULL_BODY, PUSH_BODY
 from backend.settings import Settings
 from backend.sync_api.services import caller_for, push_and_refresh
 from sync.api import Caller, PullContext, pull
@@ -60,7 +61,7 @@ class SyncController(Controller):
     tags = ["sync"]
     guards = [requires_role("admin", "office", "inspector", "clinic")]
 
-    @post("/push", operation_id="syncPush", status_code=200, description=PUSH_DOC)
+    @post("/push", operation_id="syncPush", status_code=200, description=PUSH_DOC, operation_class=PUSH_BODY)
     async def push(self, request: AuthRequest) -> PushResponse:
         settings = _settings(request)
         body = await _body(request, settings.max_body_bytes)
@@ -71,7 +72,7 @@ class SyncController(Controller):
 
         return await push_and_refresh(body, caller=caller, max_mutations=settings.sync_max_mutations)
 
-    @post("/pull", operation_id="syncPull", status_code=200, description=PULL_DOC)
+    @post("/pull", operation_id="syncPull", status_code=200, description=PULL_DOC, operation_class=PULL_BODY)
     async def pull(self, request: AuthRequest) -> PullResponse:
         settings = _settings(request)
         body = await _body(request, settings.max_body_bytes)

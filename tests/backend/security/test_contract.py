@@ -63,3 +63,45 @@ async def test_a_rejection_does_not_name_a_foreign_photos_inspection(
     results = response.json()["results"]
     assert [r["reason"] for r in results] == ["out_of_scope"] * 3
     assert review not in response.text
+
+
+async def test_options_allow_every_method_of_a_path(client: httpx.AsyncClient, demo: dict[str, Any]) -> None:
+    import re
+
+    spec = (await client.get("/schema/openapi.json")).json()
+    admin = await Devices(client).auth("admin")
+    short = []
+    for path, operations in spec["paths"].items():
+        methods = {m.upper() for m in operations if m in ("get", "post", "put", "patch", "delete", "head")}
+        url = re.sub(r"\{[^}]+\}", "00000000-0000-4000-8000-000000000000", path)
+        response = await client.options(url, headers=admin)
+        allow = {m.strip() for m in response.headers.get("allow", "").split(",") if m.strip()}
+        if not methods <= allow:
+            short.append((path, sorted(methods - allow)))
+    assert short == []
+
+
+async def test_csv_is_documented_and_sent_as_csv_with_one_charset(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    spec = (await client.get("/schema/openapi.json")).json()
+    operations = {
+        o["operationId"]: o for ops in spec["paths"].values() for o in ops.values() if isinstance(o, dict)
+    }
+    for name in ("exportRound", "exportImprovement"):
+        assert list(operations[name]["responses"]["200"]["content"]) == ["text/csv"], name
+    for name, media in [
+        ("syncPush", "application/json"),
+        ("syncPull", "application/json"),
+        ("appendUpload", "application/offset+octet-stream"),
+        ("importStandard", "application/json"),
+    ]:
+        assert list(operations[name]["requestBody"]["content"]) == [media], name
+    office = await Devices(client).auth("office")
+    for url in (
+        f"/api/rounds/{demo['round']}/exports/rankings",
+        f"/api/improvement/rounds/{demo['round']}/export",
+    ):
+        response = await client.get(url, headers=office)
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/csv; charset=utf-8", url
