@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 from uuid import UUID
 
-from backend.process import private_files
+from backend.process import private_files, redact_access_log
 from backend.settings import Settings
 
 log = logging.getLogger("fieldcheck")
@@ -94,6 +94,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         )
     host = args.host or settings.host
     port = args.port or settings.port
+    redact_access_log()
     # uvicorn would believe X-Forwarded-For from 127.0.0.1; the app decides (FIELDCHECK_TRUSTED_PROXIES)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False)
 
