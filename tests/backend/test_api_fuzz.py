@@ -17,6 +17,7 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import APIOperation
 from schemathesis.checks import CHECKS, CheckContext
@@ -34,6 +35,8 @@ ACCOUNTS = ("admin", "office", "inspector1", "clinic1")
 # logout would revoke the token the rest of the run uses; it is covered by tests/backend/accounts
 SKIPPED = {"logout"}
 PROBLEM_FIELDS = {"type", "title", "status", "code", "detail"}
+# upload chunks are raw bytes (tus): generated as such
+schemathesis.openapi.media_type("application/offset+octet-stream", st.binary(max_size=4096))
 
 
 @dataclass
