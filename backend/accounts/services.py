@@ -21,7 +21,7 @@ from backend.accounts.schemas import CreateUserRequest, LoginResponse, UpdateUse
 from backend.accounts.tables import AuthToken, User
 from backend.audit.services import changed_fields, record
 from backend.db import as_utc, write_tx
-from backend.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized
+from backend.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized, Unprocessable
 from backend.guards import AuthUser, Role
 from backend.registry.tables import Facility, Region
 
@@ -123,21 +123,22 @@ async def logout(*, token: str) -> None:
         await AuthToken.delete().where(AuthToken.token_hash == digest)
 
 
+# A body the schema allows but a rule across its fields refuses: 422 (a rule of the domain), not 400.
 async def _check_role_links(role: Role, region_id: UUID | None, facility_id: UUID | None) -> None:
     if role == "clinic":
         if facility_id is None:
-            raise BadRequest(
+            raise Unprocessable(
                 "a clinic user belongs to exactly one facility: facilityId is required",
                 code="facility_required",
             )
         if region_id is not None:
-            raise BadRequest("a clinic user is scoped by its facility; regionId must be empty")
+            raise Unprocessable("a clinic user is scoped by its facility; regionId must be empty")
     elif facility_id is not None:
-        raise BadRequest(f"only clinic users belong to a facility, not {role} users")
+        raise Unprocessable(f"only clinic users belong to a facility, not {role} users")
     if role == "office" and region_id is None:
-        raise BadRequest("an office user needs regionId (the region it oversees)", code="region_required")
+        raise Unprocessable("an office user needs regionId (the region it oversees)", code="region_required")
     if role in ("admin", "inspector") and region_id is not None:
-        raise BadRequest(f"{role} users have no region scope")
+        raise Unprocessable(f"{role} users have no region scope")
     if facility_id is not None and not await Facility.exists().where(Facility.id == facility_id):
         raise NotFound(f"facility {facility_id} does not exist")
     if region_id is not None and not await Region.exists().where(Region.id == region_id):

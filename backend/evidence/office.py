@@ -13,7 +13,7 @@ from uuid import UUID
 from backend.audit.services import record
 from backend.db import as_utc, fetch, write_tx
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound
-from backend.evidence.rules import FLAG_CODES, decode_flags
+from backend.evidence.rules import FLAG_CODES, FlagCode, decode_flags
 from backend.evidence.schemas import (
     FlaggedPhotoRef,
     FlagReview,
@@ -76,7 +76,7 @@ async def list_round_flags(
     region_id: UUID | None = None,
     facility_id: UUID | None = None,
     item_code: str | None = None,
-    code: str | None = None,
+    code: FlagCode | None = None,
 ) -> OfficeFlagList:
     ensure_role(user, "admin", "office")
     if code is not None and code not in FLAG_CODES:

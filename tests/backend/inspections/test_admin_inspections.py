@@ -318,7 +318,7 @@ async def test_clinic_user_belongs_to_exactly_one_facility(
     without = await client.post(
         "/api/admin/users", headers=admin, json={"username": "c2", "password": "secret12", "role": "clinic"}
     )
-    assert without.status_code == 400
+    assert without.status_code == 422  # schema-valid, refused by a rule across fields
     assert without.json()["code"] == "facility_required"
     with_region = await client.post(
         "/api/admin/users",
@@ -331,7 +331,7 @@ async def test_clinic_user_belongs_to_exactly_one_facility(
             "regionId": str(demo["counties"][0]),
         },
     )
-    assert with_region.status_code == 400
+    assert with_region.status_code == 422
     # Facilities as a list are not a thing: a clinic has one facilityId.
     two = await client.post(
         "/api/admin/users",
@@ -371,7 +371,7 @@ async def test_clinic_user_belongs_to_exactly_one_facility(
             "facilityId": str(demo["facilities"][6]),
         },
     )
-    assert office.status_code == 400
+    assert office.status_code == 422
 
 
 async def test_a_draft_whose_standard_changes_is_pulled_again(
