@@ -89,7 +89,8 @@ def statuses_for(handler: HTTPRouteHandler, route: HTTPRoute) -> set[int]:
     public = handler.security == []
     writes = bool(handler.http_methods & WRITES)
     if not public:
-        statuses |= {401, 403, 404}
+        # 422: input the schema allows but a rule across its fields or of the domain refuses
+        statuses |= {401, 403, 404, 422}
     if route.path_parameters:
         statuses.add(404)
     if writes:

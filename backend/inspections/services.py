@@ -21,7 +21,7 @@ from uuid import UUID
 from backend.accounts.tables import ExpertProfile, User
 from backend.audit.services import record
 from backend.db import write_tx
-from backend.errors import BadRequest, Conflict, Forbidden, NotFound
+from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.guards import AuthUser, ensure_role
 from backend.hooks import Hooks
 from backend.inspections.applications import active_facility
@@ -248,16 +248,16 @@ async def set_team(*, user: AuthUser, inspection_id: UUID, data: SetTeamRequest)
         raise Conflict(f"the inspection is {row['status']}; its team is fixed", code="inspection_locked")
     members = data.members
     if len(set(members)) != len(members):
-        raise BadRequest("a member is listed twice", code="duplicate_member")
+        raise Unprocessable("a member is listed twice", code="duplicate_member")
     if len(members) < MIN_TEAM or len(members) % 2 == 0:
-        raise BadRequest(
+        raise Unprocessable(
             f"an expert group has at least {MIN_TEAM} members and an odd number; got {len(members)}",
             code="team_size",
         )
     if data.lead_id is None:
-        raise BadRequest("name exactly one lead (leadId)", code="lead_required")
+        raise Unprocessable("name exactly one lead (leadId)", code="lead_required")
     if data.lead_id not in members:
-        raise BadRequest("the lead must be one of the members", code="lead_not_member")
+        raise Unprocessable("the lead must be one of the members", code="lead_not_member")
     users = {
         r["id"]: r
         for r in await User.select(User.id, User.username, User.display_name, User.role, User.active).where(
@@ -276,13 +276,13 @@ async def set_team(*, user: AuthUser, inspection_id: UUID, data: SetTeamRequest)
     for member in members:
         person = users[member]
         if person["role"] != "inspector" or member not in profiles:
-            raise BadRequest(
+            raise Unprocessable(
                 f"{person['username']} is not an expert: members must be inspector users with an expert profile",
                 code="not_an_expert",
                 user_id=str(member),
             )
         if not person["active"]:
-            raise BadRequest(
+            raise Unprocessable(
                 f"{person['username']} is deactivated", code="inactive_member", user_id=str(member)
             )
     facility = str(row["facility"])

@@ -43,12 +43,12 @@ async def test_team_rules(client: httpx.AsyncClient, demo: dict[str, Any]) -> No
     audit_before = await AuditLog.count()
 
     cases: list[tuple[list[str], str | None, int, str]] = [
-        (inspectors[:3], inspectors[0], 400, "team_size"),  # fewer than 5
-        (inspectors[:4], inspectors[0], 400, "team_size"),  # even
-        ([*inspectors[:4], inspectors[0]], inspectors[0], 400, "duplicate_member"),
-        (inspectors[:5], None, 400, "lead_required"),
-        (inspectors[:5], inspectors[5], 400, "lead_not_member"),
-        ([*inspectors[:4], str(demo["admin"])], inspectors[0], 400, "not_an_expert"),
+        (inspectors[:3], inspectors[0], 422, "team_size"),  # fewer than 5
+        (inspectors[:4], inspectors[0], 422, "team_size"),  # even
+        ([*inspectors[:4], inspectors[0]], inspectors[0], 422, "duplicate_member"),
+        (inspectors[:5], None, 422, "lead_required"),
+        (inspectors[:5], inspectors[5], 422, "lead_not_member"),
+        ([*inspectors[:4], str(demo["admin"])], inspectors[0], 422, "not_an_expert"),
         ([*inspectors[:4], "00000000-0000-4000-8000-000000000000"], inspectors[0], 404, "user_not_found"),
         # inspector6 is tied to facility 0 (回避制度)
         (inspectors[1:6], inspectors[1], 409, "recusal"),
@@ -96,13 +96,13 @@ async def test_an_expert_without_a_profile_or_inactive_cannot_join(
     response = await _put_team(
         client, admin, demo["review_inspection"], [*inspectors[:4], newbie], inspectors[0]
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["code"] == "not_an_expert"
     assert "newbie" in response.json()["detail"]
 
     await User.update({User.active: False}).where(User.id == demo["inspectors"][4])
     response = await _put_team(client, admin, demo["review_inspection"], inspectors[:5], inspectors[0])
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["code"] == "inactive_member"
 
 
@@ -223,7 +223,7 @@ async def test_application_then_review_inspection(client: httpx.AsyncClient, dem
     assert twice.json()["code"] == "application_decided"
     # An accepted application may still be returned after a review, with a written opinion.
     bare = await client.patch(f"/api/applications/{application}", headers=office, json={"status": "returned"})
-    assert bare.status_code == 400
+    assert bare.status_code == 422
     assert bare.json()["code"] == "opinion_required"
     returned = await client.patch(
         f"/api/applications/{application}", headers=office, json={"status": "returned", "opinion": "台账不全"}
@@ -300,7 +300,7 @@ async def test_rounds_admin(client: httpx.AsyncClient, demo: dict[str, Any]) -> 
     assert created.status_code == 201, created.text
     round_id = created.json()["id"]
     bad = await client.patch(f"/api/admin/rounds/{round_id}", headers=admin, json={"endsOn": "2026-12-31"})
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     assert bad.json()["code"] == "bad_dates"
     ok = await client.patch(f"/api/admin/rounds/{round_id}", headers=admin, json={"endsOn": "2027-12-31"})
     assert ok.status_code == 200
