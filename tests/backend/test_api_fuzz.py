@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -101,6 +102,10 @@ def fuzz_schema(target: Target) -> Any:
     return schema
 
 
+# requests sent, for the figures of a longer run (printed with -s)
+SENT = {"cases": 0, "stateful": 0}
+
+
 def fuzz_operation(operation: APIOperation, target: Target, mode: GenerationMode) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
@@ -112,6 +117,7 @@ def fuzz_operation(operation: APIOperation, target: Target, mode: GenerationMode
     )
     def run(case: schemathesis.Case) -> None:
         for headers in target.headers.values():
+            SENT["cases"] += 1
             case.call_and_validate(
                 base_url=target.url, headers=headers, checks=ALL_CHECKS, additional_checks=[problem_detail]
             )
@@ -137,6 +143,7 @@ def test_api_as_every_role(target: Target) -> None:
             except (Exception, FailureGroup) as error:  # every operation is fuzzed, then all are reported
                 failures.append(f"{operation.method.upper()} {operation.path} ({mode.value}): {error}")
     assert tested >= 45
+    sys.stdout.write(f"\nfuzz: {tested} operations, {SENT['cases']} requests so far\n")
     assert not failures, "\n\n".join(failures)
 
 
@@ -158,6 +165,7 @@ def test_stateful_as_every_role(target: Target, account: str) -> None:
             additional_checks: object = None,
             **kwargs: object,
         ) -> None:
+            SENT["stateful"] += 1
             super().validate_response(response, case, additional_checks=[problem_detail], **kwargs)
 
     AsRole.run(
@@ -170,3 +178,4 @@ def test_stateful_as_every_role(target: Target, account: str) -> None:
             phases=[Phase.generate],
         )
     )
+    sys.stdout.write(f"\nstateful as {account}: {SENT['stateful']} stateful requests so far\n")
