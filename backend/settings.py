@@ -42,7 +42,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: str = ""
     # Sends Strict-Transport-Security (seconds) when > 0: only for deployments served over TLS.
     hsts_seconds: int = 0
-    password_min_length: int = 8
     demo: bool = False
     workers: bool = True
     # How long a worker holds a claimed media job; a crashed process's jobs are taken over after it.
