@@ -204,4 +204,19 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
         info = msgspec.inspect.type_info(field_definition.type_)
         if isinstance(info, msgspec.inspect.StructType) and info.forbid_unknown_fields:
             schema.additional_properties = False
+        if isinstance(info, msgspec.inspect.StructType):
+            _keep_zero_minimums(info, schema)
         return schema
+
+
+def _keep_zero_minimums(info: msgspec.inspect.StructType, schema: Schema) -> None:
+    """Litestar drops a bound of 0 from an optional number (``Annotated[int, Meta(ge=0)] | None`` documents no
+    minimum: it tests the bound for truth), so a schema-valid -1 was refused; put it back."""
+    for field in info.fields:
+        if not isinstance(field.type, msgspec.inspect.UnionType):
+            continue
+        for member in field.type.types:
+            if isinstance(member, msgspec.inspect.IntType | msgspec.inspect.FloatType) and member.ge == 0:
+                prop = (schema.properties or {}).get(field.encode_name)
+                if isinstance(prop, Schema) and prop.minimum is None:
+                    prop.minimum = 0
