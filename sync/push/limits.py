@@ -24,13 +24,13 @@ from sync.protocol import (
 )
 from sync.tables import AnswerRegister, ImprovementItem, NoteEntry, Photo, SyncClient
 
-# args type -> wire field (snake case) -> column it is stored in
+# args type -> wire field (snake case) -> column it is stored in (a sha256 is checked whole by its mutator:
+# exactly 64 hex digits)
 _ARGS: dict[type[msgspec.Struct], dict[str, Varchar]] = {
     SetAnswerArgs: {"item_code": AnswerRegister.item_code},
     AddNoteArgs: {"item_code": NoteEntry.item_code},
     AddPhotoArgs: {
         "item_code": Photo.item_code,
-        "sha256": Photo.sha256,
         "mime": Photo.mime,
         "requirement_id": Photo.requirement_id,
         "taken_at": Photo.taken_at,
