@@ -36,7 +36,9 @@ SCALAR_OPTIONS: dict[str, Any] = {
 )
 def scalar_script() -> Response[bytes]:
     # the name carries the version, so the file may be cached for a year
-    return Response((ASSETS / SCALAR_FILE).read_bytes(), media_type="text/javascript; charset=utf-8")
+    return Response(
+        (ASSETS / SCALAR_FILE).read_bytes(), media_type="text/javascript"
+    )  # Litestar adds the charset
 
 
 class LocalScalarRenderPlugin(ScalarRenderPlugin):

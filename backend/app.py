@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from backend.accounts.controllers import AuthController, ExpertAdminController, 
 from backend.accounts.passwords import use_password_hashing
 from backend.accounts.services import demo_accounts_exist
 from backend.api_docs import LocalScalarRenderPlugin
+from backend.client_address import trusted_networks
 from backend.db import (
     bind_engine,
     close_held_writer,
@@ -56,9 +58,15 @@ def _secret_key(settings: Settings) -> str:
         return settings.secret_key
     path = settings.data_path / "secret_key"
     if not path.exists():
-        settings.data_path.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
+        settings.data_path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            # created with its mode (never readable by others, even briefly) and only once across processes
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(32))
     return path.read_text().strip()
 
 
@@ -188,6 +196,7 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
         raise ValueError(
             "FIELDCHECK_UPLOAD_SPOOL=s3 needs FIELDCHECK_STORAGE=s3 (the spool lives in its bucket)"
         )
+    trusted_networks(settings.trusted_proxies)  # a bad FIELDCHECK_TRUSTED_PROXIES fails at start-up
     engine = make_engine(settings)
     bind_engine(engine, TABLES)
     use_password_hashing(settings.password_hashing)
@@ -227,7 +236,7 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
         cors_config=cors_config(settings),
-        before_send=[security_headers_hook(), response_metrics_hook()],
+        before_send=[security_headers_hook(hsts_seconds=settings.hsts_seconds), response_metrics_hook()],
         plugins=[OpenAPIContractPlugin(), StrictStructSchemaPlugin()],
         debug=False,
         # logging is the server's (backend.metrics.log_config: JSON lines); Litestar's default would replace

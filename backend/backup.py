@@ -104,8 +104,12 @@ def _integrity(path: Path) -> str:
 
 
 def _fsync_tree(root: Path) -> None:
+    """Flush every file and directory under ``root``, private to the service (files 0600, directories 0700:
+    the database holds password hashes) whatever modes the copied files had."""
     for directory, _, names in os.walk(root):
+        os.chmod(directory, 0o700)
         for name in names:
+            os.chmod(Path(directory) / name, 0o600)
             with open(Path(directory) / name, "rb") as handle:
                 os.fsync(handle.fileno())
         fd = os.open(directory, os.O_RDONLY)
@@ -126,7 +130,7 @@ def backup(settings: Settings, dest: Path) -> Summary:
     # built beside dest and renamed at the end, so a half-made backup never looks like a backup
     work = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
     shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    work.mkdir(mode=0o700, parents=True)
     try:
         started = time.time()
         source = sqlite3.connect(source_db, timeout=30)
@@ -204,6 +208,18 @@ def _move_spool_paths(database: Path, old_root: str, new_root: str) -> None:
         conn.close()
 
 
+def _revoke_tokens(database: Path) -> None:
+    """A restore starts a new token epoch: every sign-in of the backup ends. A token logged out (or whose
+    password changed, or user deactivated) after the backup was taken is still in the backup's table and
+    would be valid again otherwise."""
+    conn = sqlite3.connect(database)
+    try:
+        with conn:
+            conn.execute('DELETE FROM "auth_token"')
+    finally:
+        conn.close()
+
+
 def restore(settings: Settings, src: Path, *, force: bool = False) -> Summary:
     """Bring a backup into the data dir of ``settings``; the server must not be running on it."""
     _refuse_unless_embedded(settings, "restore")
@@ -220,6 +236,7 @@ def restore(settings: Settings, src: Path, *, force: bool = False) -> Summary:
     database = data / "fieldcheck.sqlite"
     shutil.copy2(src / "fieldcheck.sqlite", database)
     _move_spool_paths(database, manifest["spoolRoot"], _spool_root(settings))
+    _revoke_tokens(database)
     integrity = _integrity(database)
     if integrity != "ok":
         raise BackupError(f"the restored database fails its integrity check: {integrity}")

@@ -14,7 +14,10 @@ from collections.abc import Sequence
 from typing import NoReturn
 from uuid import UUID
 
+from backend.process import private_files, redact_access_log
 from backend.settings import Settings
+
+log = logging.getLogger("fieldcheck")
 
 
 def fail(message: str, status: int = 2) -> NoReturn:
@@ -93,6 +96,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
     logging.config.dictConfig(log_config())  # the server logs JSON lines from its first one
     tune_for_large_bodies()
     settings = _settings()
+    if settings.data_path.is_dir() and settings.data_path.stat().st_mode & 0o077:
+        log.warning("the data dir %s was readable by others: made private (0700)", settings.data_path)
+        settings.data_path.chmod(0o700)
     asyncio.run(_migrate(settings))
     if args.demo and asyncio.run(_demo(settings, only_if_empty=True)):
         print(
@@ -100,8 +106,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
         )
     host = args.host or settings.host
     port = args.port or settings.port
+    redact_access_log()
     if args.workers <= 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=log_config())
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1; the app decides (FIELDCHECK_TRUSTED_PROXIES)
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="info",
+            log_config=log_config(),
+            proxy_headers=False,
+        )
         return
     # N processes on one port (uvicorn's supervisor; the kernel spreads connections over them). Each builds
     # the app from the environment (backend/asgi.py) and runs the background workers too: jobs are claimed
@@ -118,6 +133,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         log_level="info",
         log_config=log_config(),
+        proxy_headers=False,
     )
 
 
@@ -260,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    private_files()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     from backend.errors import AppError

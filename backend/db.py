@@ -21,7 +21,7 @@ _engine: Engine[Any] | None = None
 def make_engine(settings: Settings) -> Engine[Any]:
     if settings.is_postgres:
         return PostgresEngine(config={"dsn": settings.database_url})
-    settings.data_path.mkdir(parents=True, exist_ok=True)
+    settings.data_path.mkdir(mode=0o700, parents=True, exist_ok=True)
     # timeout is SQLite's busy timeout: writers queue instead of failing with "database is locked".
     return PooledSQLiteEngine(path=str(settings.sqlite_path), timeout=30)
 

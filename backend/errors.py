@@ -212,6 +212,13 @@ def _unstorable_text(_: Request[Any, Any, Any], exc: Exception) -> Response[dict
     return problem(400, "invalid_text", "Bad request", "text may not contain NUL (\\u0000)")
 
 
+def _recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, Any]]:
+    # msgspec refuses JSON nested deeper than it can follow with a RecursionError: bad input, not a fault
+    if "deserializing" in str(exc):
+        return problem(400, "too_deeply_nested", "Bad request", "the JSON document is nested too deeply")
+    return _internal(request, exc)
+
+
 def _internal(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error", exc_info=exc)
     return problem(500, "internal_error", "Internal error", "an unexpected error occurred; it was logged")
@@ -232,6 +239,7 @@ def exception_handlers() -> ExceptionHandlersMap:
         asyncpg.IntegrityConstraintViolationError: _integrity,
         asyncpg.CharacterNotInRepertoireError: _unstorable_text,
         asyncpg.UntranslatableCharacterError: _unstorable_text,
+        RecursionError: _recursion,
         Exception: _internal,
     }
     return handlers

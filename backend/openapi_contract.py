@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -20,14 +21,17 @@ import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.plugins import ReceiveRoutePlugin
 from litestar.routes import BaseRoute, HTTPRoute
+from piccolo.columns import Varchar
 
 from backend.errors import PROBLEM_JSON
+from sync.protocol import PROTOCOL_VERSION
+from sync.tables import SyncClient
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
-    from litestar.openapi.spec import Schema
     from litestar.typing import FieldDefinition
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -87,7 +91,8 @@ def statuses_for(handler: HTTPRouteHandler, route: HTTPRoute) -> set[int]:
     public = handler.security == []
     writes = bool(handler.http_methods & WRITES)
     if not public:
-        statuses |= {401, 403, 404}
+        # 422: input the schema allows but a rule across its fields or of the domain refuses
+        statuses |= {401, 403, 404, 422}
     if route.path_parameters:
         statuses.add(404)
     if writes:
@@ -114,6 +119,85 @@ class OpenAPIContractPlugin(ReceiveRoutePlugin):
             handler.responses = {**rules, **own}
 
 
+def _length(column: Varchar) -> int:
+    assert column.length is not None
+    return column.length
+
+
+def raw_body(media_type: str, schema: Schema, description: str) -> type[Operation]:
+    """An ``operation_class`` that documents the request body of a handler that reads ``request.body()``
+    itself (the sync envelopes are decoded one mutation at a time; upload chunks are bytes)."""
+
+    @dataclass
+    class WithBody(Operation):
+        def __post_init__(self) -> None:
+            if self.request_body is None:
+                self.request_body = RequestBody(
+                    content={media_type: OpenAPIMediaType(schema=schema)},
+                    required=True,
+                    description=description,
+                )
+
+    return WithBody
+
+
+def _text(max_length: int, *, min_length: int = 1) -> Schema:
+    return Schema(type=OpenAPIType.STRING, min_length=min_length, max_length=max_length)
+
+
+# The sync envelopes (DESIGN §6). Only what refuses the whole request (400) is constrained here: a mutation's
+# name and args are decoded one by one and a bad one is consumed as "rejected" (200), by design; unknown
+# fields are ignored (old apps stay in the field for weeks). Lengths are the columns' (sync/tables.py).
+PUSH_BODY = raw_body(
+    "application/json",
+    Schema(
+        type=OpenAPIType.OBJECT,
+        required=["protocolVersion", "clientGroupId", "clientId"],
+        properties={
+            "protocolVersion": Schema(type=OpenAPIType.INTEGER, enum=[PROTOCOL_VERSION]),
+            "clientGroupId": _text(_length(SyncClient.client_group_id)),
+            "clientId": _text(_length(SyncClient.client_id)),
+            "mutations": Schema(
+                type=OpenAPIType.ARRAY,
+                items=Schema(
+                    type=OpenAPIType.OBJECT,
+                    required=["id"],
+                    properties={"id": Schema(type=OpenAPIType.INTEGER, minimum=1, maximum=2**53 - 1)},
+                ),
+            ),
+            "clientState": Schema(type=OpenAPIType.OBJECT),
+        },
+    ),
+    "A batch of mutations (setAnswer, addNote, addPhoto, …): docs/sync.md",
+)
+PULL_BODY = raw_body(
+    "application/json",
+    Schema(
+        type=OpenAPIType.OBJECT,
+        required=["protocolVersion", "clientGroupId"],
+        properties={
+            "protocolVersion": Schema(type=OpenAPIType.INTEGER, enum=[PROTOCOL_VERSION]),
+            "clientGroupId": _text(_length(SyncClient.client_group_id)),
+            "cookie": Schema(one_of=[Schema(type=OpenAPIType.STRING), Schema(type=OpenAPIType.NULL)]),
+            "maxOps": Schema(
+                one_of=[Schema(type=OpenAPIType.INTEGER, minimum=1), Schema(type=OpenAPIType.NULL)]
+            ),
+        },
+    ),
+    "Changes since a cookie (null: everything): docs/sync.md",
+)
+CHUNK_BODY = raw_body(
+    "application/offset+octet-stream",
+    Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY),
+    "The bytes from Upload-Offset on (tus 1.0): docs/media-uploads.md",
+)
+STANDARD_BODY = raw_body(
+    "application/json",
+    Schema(type=OpenAPIType.OBJECT, required=["id"]),
+    "A standard file (schema: backend/standards/schemas.py, docs/standards.md)",
+)
+
+
 class StrictStructSchemaPlugin(StructSchemaPlugin):
     """Litestar's own Struct schema (not re-exported publicly; litestar is pinned below 3), plus the flag."""
 
@@ -122,4 +206,19 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
         info = msgspec.inspect.type_info(field_definition.type_)
         if isinstance(info, msgspec.inspect.StructType) and info.forbid_unknown_fields:
             schema.additional_properties = False
+        if isinstance(info, msgspec.inspect.StructType):
+            _keep_zero_minimums(info, schema)
         return schema
+
+
+def _keep_zero_minimums(info: msgspec.inspect.StructType, schema: Schema) -> None:
+    """Litestar drops a bound of 0 from an optional number (``Annotated[int, Meta(ge=0)] | None`` documents no
+    minimum: it tests the bound for truth), so a schema-valid -1 was refused; put it back."""
+    for field in info.fields:
+        if not isinstance(field.type, msgspec.inspect.UnionType):
+            continue
+        for member in field.type.types:
+            if isinstance(member, msgspec.inspect.IntType | msgspec.inspect.FloatType) and member.ge == 0:
+                prop = (schema.properties or {}).get(field.encode_name)
+                if isinstance(prop, Schema) and prop.minimum is None:
+                    prop.minimum = 0

@@ -38,6 +38,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sync_max_mutations: int = 500
     login_max_failures: int = 5
     login_lockout_seconds: int = 60
+    # Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is believed; empty: no
+    # header is believed and the client is the socket's peer (docs/operations.md, Security).
+    trusted_proxies: str = ""
+    # Sends Strict-Transport-Security (seconds) when > 0: only for deployments served over TLS.
+    hsts_seconds: int = 0
     demo: bool = False
     workers: bool = True
     # How long a worker holds a claimed media job; a crashed process's jobs are taken over after it.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import MutableScopeHeaders
+from litestar.routes import HTTPRoute
 from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
 from backend.settings import Settings
@@ -34,8 +35,12 @@ def is_docs_path(path: str) -> bool:
     return path == DOCS_PREFIX or path.startswith(DOCS_PREFIX + "/")
 
 
-def security_headers_hook() -> BeforeMessageSendHookHandler:
-    """A ``before_send`` hook: it sees every response, errors and unknown paths included."""
+def security_headers_hook(*, hsts_seconds: int = 0) -> BeforeMessageSendHookHandler:
+    """A ``before_send`` hook: it sees every response, errors and unknown paths included.
+
+    ``hsts_seconds`` > 0 adds Strict-Transport-Security (``FIELDCHECK_HSTS_SECONDS``): only for a deployment
+    reached over TLS alone, since browsers then refuse plain HTTP to this host for that long."""
+    allowed: dict[str, str] = {}
 
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
@@ -44,6 +49,22 @@ def security_headers_hook() -> BeforeMessageSendHookHandler:
         for name, value in COMMON_HEADERS.items():
             headers[name] = value
         headers["Content-Security-Policy"] = DOCS_CSP if is_docs_path(scope.get("path", "")) else APP_CSP
+        if hsts_seconds > 0:
+            headers["Strict-Transport-Security"] = f"max-age={hsts_seconds}"
+        if scope.get("method") == "OPTIONS" and "allow" in headers:
+            # Litestar 2's automatic OPTIONS answer lists the methods of one handler of a path only
+            # (litestar-org/litestar#4169, fixed in v3): answer with every method of the path
+            if not allowed:
+                allowed.update(
+                    {
+                        route.path_format: ", ".join(sorted(route.methods))
+                        for route in scope["app"].routes
+                        if isinstance(route, HTTPRoute)
+                    }
+                )
+            methods = allowed.get(scope.get("path_template", ""))
+            if methods:
+                headers["Allow"] = methods
 
     return add_headers
 

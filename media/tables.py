@@ -49,6 +49,20 @@ class Blob(Table, tablename="media_blob"):
     stored_at = Timestamptz(null=True, default=None)
 
 
+class BlobHolder(Table, tablename="media_blob_holder"):
+    """Who proved they hold a blob's bytes by uploading them (issue 21: knowing a sha256 is no right to read).
+
+    Storage is deduplicated silently, but a photo's bytes are served, and its upload counted as done, only
+    when the user who added the photo is a holder: a new owner uploads the bytes, which are then discarded.
+    ``key`` is ``<sha256>:<user id>``.
+    """
+
+    key = Varchar(length=101, primary_key=True)
+    sha256 = Varchar(length=64, index=True)
+    user_id = UUID()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 class Upload(Table, tablename="media_upload"):
     """A tus upload session for one photo's bytes; removed once the file is verified (or refused).
 
@@ -95,4 +109,4 @@ class Job(Table, tablename="media_job"):
 
 BAND_COLUMNS = (Blob.ph0, Blob.ph1, Blob.ph2, Blob.ph3)
 
-MEDIA_TABLES: tuple[type[Table], ...] = (Blob, Upload, Job)
+MEDIA_TABLES: tuple[type[Table], ...] = (Blob, BlobHolder, Upload, Job)

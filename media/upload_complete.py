@@ -17,7 +17,7 @@ from media import spool
 from media.db import write_tx
 from media.jobs import enqueue_job
 from media.storage import blob_key
-from media.tables import Blob, Upload
+from media.tables import Blob, BlobHolder, Upload
 from media.upload_errors import ContentRejected, DigestMismatch
 from media.upload_types import (
     ContentFacts,
@@ -48,6 +48,34 @@ async def stored_blobs(digests: Collection[str]) -> set[str]:
         return set()
     rows = await Blob.select(Blob.sha256).where((Blob.state == "stored") & Blob.sha256.is_in(list(digests)))
     return {row["sha256"] for row in rows}
+
+
+def holder_key(sha256_hex: str, user_id: uuid.UUID) -> str:
+    return f"{sha256_hex}:{user_id}"
+
+
+async def held_blobs(digests: Collection[str], user_id: uuid.UUID) -> set[str]:
+    """Which of these digests ``user_id`` proved to hold (uploaded the bytes of) at least once."""
+    if not digests:
+        return set()
+    rows = await BlobHolder.select(BlobHolder.sha256).where(
+        BlobHolder.key.is_in([holder_key(sha, user_id) for sha in digests])
+    )
+    return {row["sha256"] for row in rows}
+
+
+async def stored_blobs_held(digests: Collection[str], user_id: uuid.UUID) -> set[str]:
+    """Stored blobs the user holds: only these need no upload (the push's ``uploadRequired``)."""
+    stored = await stored_blobs(digests)
+    return stored & await held_blobs(stored, user_id)
+
+
+async def add_holder(engine: Engine[Any], sha256_hex: str, user_id: uuid.UUID) -> None:
+    """Record that ``user_id`` sent the whole file of ``sha256_hex`` (verified by its hash)."""
+    async with write_tx(engine):
+        await BlobHolder.insert(
+            BlobHolder(key=holder_key(sha256_hex, user_id), sha256=sha256_hex, user_id=user_id)
+        ).on_conflict(action="DO NOTHING")
 
 
 async def finalize(

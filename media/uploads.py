@@ -23,11 +23,14 @@ from typing import Any
 from piccolo.engine.base import Engine
 
 from media import upload_expiry, upload_local, upload_s3
+from media.upload_complete import add_holder as add_holder
 from media.upload_complete import blob_state as blob_state
 from media.upload_complete import blobs as blobs
 from media.upload_complete import finalize as finalize
+from media.upload_complete import held_blobs as held_blobs
 from media.upload_complete import image_validator as image_validator
 from media.upload_complete import stored_blobs as stored_blobs
+from media.upload_complete import stored_blobs_held as stored_blobs_held
 from media.upload_errors import ChunkChecksumMismatch as ChunkChecksumMismatch
 from media.upload_errors import ClientGone as ClientGone
 from media.upload_errors import ContentRejected as ContentRejected
@@ -74,8 +77,10 @@ async def create_upload(
     if blob is not None:
         if blob["state"] == "rejected":
             raise ContentRejected(blob["reject_reason"] or "this file was refused", code="content_rejected")
-        # spooled or stored: the bytes are already safe here, nothing to send
-        return Created(complete=True, blob_state=blob["state"])
+        # spooled or stored: nothing to send for a user who uploaded these bytes before; anyone else proves
+        # possession by sending them (verified, then discarded: storage stays deduplicated)
+        if await held_blobs([sha256_hex], user_id):
+            return Created(complete=True, blob_state=blob["state"])
     create = upload_s3.create if config.s3 is not None else upload_local.create
     return await create(
         engine=engine,

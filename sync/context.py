@@ -79,8 +79,9 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
 
 # Appends entries inside the caller's write transaction (keeps the audit hash chain).
 AuditHook = Callable[[list[AuditEntry]], Awaitable[None]]
-# Of these sha256 digests, which blobs are already stored.
-BlobsStored = Callable[[Collection[str]], Awaitable[set[str]]]
+# Of these sha256 digests, which blobs are already stored *and* held by this user (who proved possession by
+# uploading them once): the others need an upload (issue 21: knowing a hash is no right to read).
+BlobsStored = Callable[[Collection[str], UUID], Awaitable[set[str]]]
 # Opens the one write transaction of a push (BEGIN IMMEDIATE on SQLite).
 TransactionFactory = Callable[[], AbstractAsyncContextManager[Any]]
 

@@ -324,7 +324,7 @@ def decode_push(body: bytes) -> tuple[PushRequest, list[MutationHead]]:
     try:
         request = _push_decoder.decode(body)
         heads = [_head_decoder.decode(raw) for raw in request.mutations]
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:  # msgspec refuses deep nesting with RecursionError
         raise ProtocolError(f"malformed push: {exc}") from None
     check_protocol(request.protocol_version)
     if not request.client_id or not request.client_group_id:
@@ -353,7 +353,7 @@ def decode_mutation(raw: msgspec.Raw | bytes, head: MutationHead) -> Mutation | 
         )
     try:
         mutation = _mutation_decoder.decode(raw)
-    except msgspec.ValidationError as exc:
+    except (msgspec.ValidationError, RecursionError) as exc:
         return MutationResult(id=head.id, status="rejected", reason="invalid_args", detail=str(exc))
     if _NUL_ESCAPE in bytes(raw) and _holds_nul(mutation):
         return MutationResult(
@@ -374,7 +374,7 @@ def _holds_nul(mutation: Mutation) -> bool:
 def decode_pull(body: bytes) -> PullRequest:
     try:
         request = _pull_decoder.decode(body)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:
         raise ProtocolError(f"malformed pull: {exc}") from None
     check_protocol(request.protocol_version)
     if not request.client_group_id:

@@ -163,7 +163,10 @@ async def _pull(
             )
         since = seen[0] if seen is not None else 0
         upto = current
-        if since < current:
+        # a clinic reads a review returned to it through its opinions only (DESIGN §6): not the inspectors'
+        # notes, grades, photos or conflicts with their per-expert candidates
+        opinions_only = caller.role == "clinic" and row["stage"] != "self"
+        if since < current and not opinions_only:
             ops, found, upto = await _changes(
                 sql, iid, since, current, budget, full=seen is None, can_read=caller.can_read
             )

@@ -19,6 +19,7 @@ from backend.accounts.schemas import (
     UpdateUserRequest,
     UserOut,
 )
+from backend.client_address import client_address
 from backend.errors import TooManyRequests, Unauthorized
 from backend.guards import AuthUser
 from backend.metrics import Metrics
@@ -39,7 +40,11 @@ class AuthController(Controller):
     )
     async def login(self, data: JSONBody[LoginRequest], request: Request[Any, Any, State]) -> LoginResponse:
         settings: Settings = request.app.state.settings
-        address = request.client.host if request.client else "unknown"
+        address = client_address(
+            request.client.host if request.client else None,
+            request.headers.getall("x-forwarded-for", []),
+            settings.trusted_proxies,
+        )
         try:
             return await services.login(
                 username=data.username,

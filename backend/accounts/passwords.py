@@ -8,6 +8,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from backend.settings import PasswordHashing
 
+# NIST SP 800-63B's floor for a chosen password; the ceiling only bounds the hashing work of one request.
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+
 _HASHERS: dict[PasswordHashing, PasswordHasher] = {
     # 19 MiB, 2 passes: OWASP's argon2id baseline; a login costs tens of milliseconds.
     "argon2id": PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1),

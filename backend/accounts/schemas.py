@@ -6,6 +6,8 @@ from uuid import UUID
 
 import msgspec
 
+from backend.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from backend.accounts.tables import User
 from backend.guards import AuthUser as AuthUser  # defined with the guards; kept importable from here
 from backend.guards import Role
 
@@ -17,11 +19,22 @@ class CamelStruct(msgspec.Struct, rename="camel", kw_only=True):
 # PostgreSQL text cannot hold NUL: such a name or password is refused as bad input (400), not a 500
 # from the failed-login bookkeeping that stores the name (found by the API fuzzing on PostgreSQL).
 NoNul = Annotated[str, msgspec.Meta(pattern="^[^\x00]*$")]
+# The lengths are the columns' (backend/accounts/tables.py), checked when the body is decoded: a longer name
+# answered 500 on PostgreSQL before.
+Username = Annotated[str, msgspec.Meta(max_length=User.username.length, pattern="^[^\x00]*$")]
+NewUsername = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=User.username.length, pattern="^[^\x00]*$")
+]
+Password = Annotated[str, msgspec.Meta(max_length=MAX_PASSWORD_LENGTH, pattern="^[^\x00]*$")]
+NewPassword = Annotated[
+    str, msgspec.Meta(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH, pattern="^[^\x00]*$")
+]
+DisplayName = Annotated[str, msgspec.Meta(max_length=User.display_name.length, pattern="^[^\x00]*$")]
 
 
 class LoginRequest(CamelStruct):
-    username: NoNul = msgspec.field()
-    password: NoNul = msgspec.field()
+    username: Username = msgspec.field()
+    password: Password = msgspec.field()
 
 
 class LoginResponse(CamelStruct):
@@ -31,10 +44,10 @@ class LoginResponse(CamelStruct):
 
 
 class CreateUserRequest(CamelStruct):
-    username: str
-    password: str
+    username: NewUsername
+    password: NewPassword
     role: Role
-    display_name: str = ""
+    display_name: DisplayName = ""
     region_id: UUID | None = None
     facility_id: UUID | None = None
 
@@ -50,8 +63,8 @@ class UserOut(CamelStruct):
 
 
 class UpdateUserRequest(CamelStruct):
-    display_name: str | None = None
-    password: str | None = None
+    display_name: DisplayName | None = None
+    password: NewPassword | None = None
     active: bool | None = None
     region_id: UUID | None = None
     facility_id: UUID | None = None

@@ -10,17 +10,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from backend.accounts.passwords import hash_password, verify_password
+from backend.accounts import throttle
+from backend.accounts.passwords import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    verify_password,
+)
 from backend.accounts.schemas import CreateUserRequest, LoginResponse, UpdateUserRequest, UserOut
-from backend.accounts.tables import AuthToken, LoginThrottle, User
+from backend.accounts.tables import AuthToken, User
 from backend.audit.services import changed_fields, record
 from backend.db import as_utc, read_fetch, write_tx
-from backend.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized
+from backend.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized, Unprocessable
 from backend.guards import AuthUser, Role
 from backend.registry.tables import Facility, Region
-
-MAX_LOCKOUT_SECONDS = 15 * 60
-ADDRESS_FACTOR = 4
 
 
 def _now() -> datetime:
@@ -42,57 +45,22 @@ def auth_user_from_row(row: dict[str, Any]) -> AuthUser:
     )
 
 
-async def _throttle_state(keys: list[str]) -> int:
-    """Seconds the caller must still wait (0 when free)."""
-    rows = await LoginThrottle.select().where(LoginThrottle.key.is_in(keys))
-    now = _now()
-    wait = 0
-    for row in rows:
-        if row["locked_until"] is not None:
-            wait = max(wait, int((as_utc(row["locked_until"]) - now).total_seconds() + 0.999))
-    return max(wait, 0)
-
-
-async def _note_failure(keys: list[str], *, max_failures: int, lockout_seconds: int) -> None:
-    now = _now()
-    async with write_tx():
-        for key in keys:
-            row = await LoginThrottle.select().where(LoginThrottle.key == key).first()
-            failures = (row["failures"] if row else 0) + 1
-            # An address can front a whole office (NAT), so it gets more tries than one account.
-            limit = max_failures if key.startswith("user:") else max_failures * ADDRESS_FACTOR
-            locked_until = None
-            if failures >= limit:
-                # Each further failure doubles the wait, up to a ceiling.
-                seconds = min(lockout_seconds * 2 ** (failures - limit), MAX_LOCKOUT_SECONDS)
-                locked_until = now + timedelta(seconds=seconds)
-            if row:
-                await LoginThrottle.update(
-                    {
-                        LoginThrottle.failures: failures,
-                        LoginThrottle.locked_until: locked_until,
-                        LoginThrottle.updated_at: now,
-                    }
-                ).where(LoginThrottle.key == key)
-            else:
-                await LoginThrottle.insert(
-                    LoginThrottle(key=key, failures=failures, locked_until=locked_until, updated_at=now)
-                )
-
-
 async def login(
     *, username: str, password: str, address: str, ttl_seconds: int, max_failures: int, lockout_seconds: int
 ) -> LoginResponse:
-    keys = [f"user:{username.lower()}", f"addr:{address}"]
-    wait = await _throttle_state(keys)
+    attempt = throttle.Attempt(username=username, address=address)
+    # counted before the password is checked, so parallel guesses meet the lock (backend/accounts/throttle.py)
+    wait = await throttle.begin(attempt, max_failures=max_failures, lockout_seconds=lockout_seconds)
     if wait > 0:
         raise TooManyRequests(
-            f"too many failed logins; try again in {wait} s", code="login_throttled", retry_after=wait
+            f"too many failed logins; try again in {wait} s",
+            code="login_throttled",
+            params={"seconds": wait},
+            retry_after=wait,
         )
     row = await User.select().where(User.username == username).first()
     ok = await verify_password(row["password_hash"] if row else None, password)
     if not row or not ok or not row["active"]:
-        await _note_failure(keys, max_failures=max_failures, lockout_seconds=lockout_seconds)
         raise Unauthorized("wrong username or password", code="bad_credentials")
     token = secrets.token_urlsafe(32)
     expires_at = _now() + timedelta(seconds=ttl_seconds)
@@ -100,7 +68,7 @@ async def login(
         await AuthToken.insert(
             AuthToken(token_hash=token_digest(token), user=row["id"], expires_at=expires_at)
         )
-        await LoginThrottle.delete().where(LoginThrottle.key == keys[0])
+        await throttle.succeeded(attempt, max_failures=max_failures)
         await record(user_id=str(row["id"]), action="login", entity=f"user/{row['id']}")
     return LoginResponse(token=token, expires_at=expires_at, user=auth_user_from_row(row))
 
@@ -158,25 +126,39 @@ async def logout(*, token: str) -> None:
         await AuthToken.delete().where(AuthToken.token_hash == digest)
 
 
+# A body the schema allows but a rule across its fields refuses: 422 (a rule of the domain), not 400.
 async def _check_role_links(role: Role, region_id: UUID | None, facility_id: UUID | None) -> None:
     if role == "clinic":
         if facility_id is None:
-            raise BadRequest(
+            raise Unprocessable(
                 "a clinic user belongs to exactly one facility: facilityId is required",
                 code="facility_required",
             )
         if region_id is not None:
-            raise BadRequest("a clinic user is scoped by its facility; regionId must be empty")
+            raise Unprocessable("a clinic user is scoped by its facility; regionId must be empty")
     elif facility_id is not None:
-        raise BadRequest(f"only clinic users belong to a facility, not {role} users")
+        raise Unprocessable(f"only clinic users belong to a facility, not {role} users")
     if role == "office" and region_id is None:
-        raise BadRequest("an office user needs regionId (the region it oversees)", code="region_required")
+        raise Unprocessable("an office user needs regionId (the region it oversees)", code="region_required")
     if role in ("admin", "inspector") and region_id is not None:
-        raise BadRequest(f"{role} users have no region scope")
+        raise Unprocessable(f"{role} users have no region scope")
     if facility_id is not None and not await Facility.exists().where(Facility.id == facility_id):
         raise NotFound(f"facility {facility_id} does not exist")
     if region_id is not None and not await Region.exists().where(Region.id == region_id):
         raise NotFound(f"region {region_id} does not exist")
+
+
+def _check_password(password: str, *, is_demo: bool) -> None:
+    # the HTTP body is checked when decoded (schemas.py); this also covers `fieldcheck create-user`.
+    # The demo's documented password "demo" is shorter: demo databases are never production ones.
+    if len(password) < MIN_PASSWORD_LENGTH and not is_demo:
+        raise BadRequest(
+            f"a password needs at least {MIN_PASSWORD_LENGTH} characters",
+            code="password_too_short",
+            params={"min": MIN_PASSWORD_LENGTH},
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise BadRequest(f"a password takes at most {MAX_PASSWORD_LENGTH} characters")
 
 
 def _user_out(row: dict[str, Any]) -> UserOut:
@@ -194,8 +176,7 @@ def _user_out(row: dict[str, Any]) -> UserOut:
 async def create_user(*, data: CreateUserRequest, actor_id: str | None, is_demo: bool = False) -> UserOut:
     if not data.username.strip() or len(data.username) > 64:
         raise BadRequest("username must be 1 to 64 characters")
-    if len(data.password) < 4:
-        raise BadRequest("password must have at least 4 characters")
+    _check_password(data.password, is_demo=is_demo)
     await _check_role_links(data.role, data.region_id, data.facility_id)
     if await User.exists().where(User.username == data.username.strip()):
         raise Conflict(f"username {data.username.strip()} is taken", code="username_taken")
@@ -246,6 +227,7 @@ async def update_user(*, user_id: UUID, data: UpdateUserRequest, actor_id: str) 
     if data.active is not None:
         values[User.active] = data.active
     if data.password is not None:
+        _check_password(data.password, is_demo=False)
         values[User.password_hash] = await hash_password(data.password)
     forget_tokens(user_id=user_id)
     async with write_tx():

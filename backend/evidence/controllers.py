@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.evidence import office
+from backend.evidence.rules import FlagCode
 from backend.evidence.schemas import FlagReview, OfficeFlagList, ReviewFlagRequest
 from backend.guards import AuthUser, current_user, requires_role
 
@@ -29,7 +30,8 @@ class EvidenceController(Controller):
         region_id: Annotated[UUID | None, QueryParameter(name="regionId")] = None,
         facility_id: Annotated[UUID | None, QueryParameter(name="facilityId")] = None,
         item_code: Annotated[str | None, QueryParameter(name="itemCode")] = None,
-        code: Annotated[str | None, QueryParameter(name="code")] = None,
+        # the five codes, in the schema: any other value is refused when decoded (400)
+        code: Annotated[FlagCode | None, QueryParameter(name="code")] = None,
     ) -> OfficeFlagList:
         return await office.list_round_flags(
             user=current_user(request),

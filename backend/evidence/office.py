@@ -12,8 +12,8 @@ from uuid import UUID
 
 from backend.audit.services import record
 from backend.db import as_utc, fetch, write_tx
-from backend.errors import BadRequest, Conflict, Forbidden, NotFound
-from backend.evidence.rules import FLAG_CODES, decode_flags
+from backend.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
+from backend.evidence.rules import FLAG_CODES, FlagCode, decode_flags
 from backend.evidence.schemas import (
     FlaggedPhotoRef,
     FlagReview,
@@ -24,8 +24,8 @@ from backend.evidence.schemas import (
 )
 from backend.evidence.tables import EvidenceReview
 from backend.guards import AuthUser, ensure_role
+from backend.inspections.rounds import round_by_id, round_visible
 from backend.inspections.scope import ensure_inspection_visible, visible_inspection_ids
-from backend.inspections.tables import Round
 from backend.registry.scope import region_subtree
 from sync.tables import Photo
 
@@ -76,13 +76,14 @@ async def list_round_flags(
     region_id: UUID | None = None,
     facility_id: UUID | None = None,
     item_code: str | None = None,
-    code: str | None = None,
+    code: FlagCode | None = None,
 ) -> OfficeFlagList:
     ensure_role(user, "admin", "office")
     if code is not None and code not in FLAG_CODES:
         raise BadRequest(f"code must be one of {', '.join(FLAG_CODES)}", code="bad_flag_code")
-    if not await Round.exists().where(Round.id == round_id):
-        raise NotFound(f"round {round_id} does not exist", code="round_not_found")
+    # an out-of-scope round is refused as the other round endpoints refuse it (not an empty list)
+    if not await round_visible(user, await round_by_id(round_id)):
+        raise Forbidden("that round is outside your scope", code="out_of_scope")
     regions = await _regions_in_scope(user, region_id)
     sql = _PHOTOS + 'AND i."round" = {} AND p."flags" IS NOT NULL AND p."flags" <> {} '
     args: list[Any] = [False, round_id, "[]"]
@@ -182,7 +183,7 @@ async def review_flag(*, user: AuthUser, photo_id: UUID, code: str, data: Review
     now = datetime.now(UTC)
     reason = data.reason.strip()
     if not reason:
-        raise BadRequest("a review needs a reason", code="reason_required")
+        raise Unprocessable("a review needs a reason", code="reason_required")
     async with write_tx():
         existing = await EvidenceReview.select(EvidenceReview.id).where(
             (EvidenceReview.photo_id == photo_id) & (EvidenceReview.code == code)

@@ -65,7 +65,8 @@ class ExportController(Controller):
             )
         return Stream(
             _chunks(storage, row["storage_key"]),
-            media_type=row["content_type"],
+            # rows written before held "; charset=utf-8", which Litestar adds itself to text/* types
+            media_type=row["content_type"].split(";")[0],
             headers={
                 "Content-Disposition": content_disposition(row["filename"], "attachment"),
                 "Content-Length": str(row["size"]),

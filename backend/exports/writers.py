@@ -6,12 +6,13 @@ Blocking; the export job calls them in a worker thread.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 import xlsxwriter
+
+from backend.csv_cells import SafeCsvWriter
 
 # an XLSX sheet holds 1,048,576 rows; a longer export continues on "<name> (2)" with the header again
 XLSX_MAX_ROWS = 1_048_576
@@ -25,7 +26,7 @@ class TableWriter(Protocol):
 class CsvWriter:
     def __init__(self, path: Path, header: Sequence[str]) -> None:
         self._file: IO[str] = path.open("w", encoding="utf-8-sig", newline="")
-        self._csv = csv.writer(self._file)
+        self._csv = SafeCsvWriter(self._file)
         self._csv.writerow(header)
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:

@@ -53,7 +53,7 @@ class RoundImprovementController(Controller):
         """Items that need government or departmental support and are not done, across the region."""
         return await services.needs_support(user=current_user(request), round_id=round_id)
 
-    @get("/export", operation_id="exportImprovement")
+    @get("/export", operation_id="exportImprovement", media_type="text/csv")
     async def export(
         self, round_id: FromPath[UUID], request: AuthRequest, lang: FromQuery[Lang] = "zh"
     ) -> Response[bytes]:
@@ -61,6 +61,6 @@ class RoundImprovementController(Controller):
         name, data = await exports.export_csv(user=current_user(request), round_id=round_id, lang=lang)
         return Response(
             data,
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8"
             headers={"Content-Disposition": content_disposition(name, "attachment")},
         )

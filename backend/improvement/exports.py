@@ -3,10 +3,10 @@ exports in backend/programme/exports.py): one row per item, with its clinic, cou
 
 from __future__ import annotations
 
-import csv
 import io
 from uuid import UUID
 
+from backend.csv_cells import SafeCsvWriter
 from backend.guards import AuthUser
 from backend.improvement.services import round_items
 from backend.inspections.rounds import round_by_id
@@ -39,7 +39,7 @@ async def export_csv(*, user: AuthUser, round_id: UUID, lang: str = DEFAULT_LANG
     round_row = await round_by_id(round_id)
     buffer = io.StringIO()
     buffer.write("\ufeff")
-    writer = csv.writer(buffer)
+    writer = SafeCsvWriter(buffer)
     writer.writerow(header(COLUMNS, lang))
     yes = say("yes", lang)
     for item in sorted(

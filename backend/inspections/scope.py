@@ -4,16 +4,42 @@ one rule of who may write an inspection (used by the sync push and the uploads a
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
 from backend.db import fetch
 from backend.errors import Forbidden, NotFound
 from backend.guards import AuthUser
-from backend.inspections.tables import Inspection, InspectionMember
+from backend.inspections.tables import Inspection
 from backend.registry.scope import region_subtree
 from backend.registry.tables import Facility
 from sync.api import as_uuid
+
+
+async def recused_facility_ids(user: AuthUser) -> set[UUID]:
+    """The facilities an expert is tied to (回避制度). Checked at every access, not only when a team is set:
+    a tie recorded after the assignment takes the expert off that facility's inspections at once."""
+    if user.role != "inspector":
+        return set()
+    rows = await fetch('SELECT "tied_facility_ids" FROM "expert_profile" WHERE "user" = {}', [user.id])
+    if not rows:
+        return set()
+    value = rows[0]["tied_facility_ids"]
+    tied = json.loads(value) if isinstance(value, str) else value
+    return {as_uuid(item) for item in tied or []}
+
+
+async def _assigned(user: AuthUser) -> list[dict[str, Any]]:
+    """The inspections whose team the inspector is on, with their facility, less those it is recused from."""
+    # raw SQL: the ORM query costs more than the lookup itself, and this runs inside every push
+    rows = await fetch(
+        'SELECT m."inspection" AS "id", i."facility" AS "facility" FROM "inspection_member" m '
+        'JOIN "inspection" i ON i."id" = m."inspection" WHERE m."user" = {}',
+        [user.id],
+    )
+    recused = await recused_facility_ids(user)
+    return [row for row in rows if as_uuid(row["facility"]) not in recused]
 
 
 async def visible_facility_ids(user: AuthUser) -> set[UUID] | None:
@@ -28,10 +54,7 @@ async def visible_facility_ids(user: AuthUser) -> set[UUID] | None:
         regions = await region_subtree(user.region_id)
         rows = await Facility.select(Facility.id).where(Facility.region.is_in(list(regions)))
         return {row["id"] for row in rows}
-    rows = await InspectionMember.select(InspectionMember.inspection.facility.as_alias("facility")).where(
-        InspectionMember.user == user.id
-    )
-    return {row["facility"] for row in rows}
+    return {as_uuid(row["facility"]) for row in await _assigned(user)}
 
 
 async def ensure_facility_visible(user: AuthUser, facility_id: UUID) -> None:
@@ -47,9 +70,7 @@ async def visible_inspection_ids(user: AuthUser) -> set[UUID] | None:
     if user.role == "admin":
         return None
     if user.role == "inspector":
-        # written out: the ORM query costs more than the lookup, and every pull of an inspector runs it
-        rows = await fetch('SELECT "inspection" FROM "inspection_member" WHERE "user" = {}', [user.id])
-        return {as_uuid(row["inspection"]) for row in rows}
+        return {as_uuid(row["id"]) for row in await _assigned(user)}
     facilities = await visible_facility_ids(user) or set()
     if not facilities:
         return set()
@@ -76,10 +97,7 @@ async def writable_inspection_ids(user: AuthUser) -> frozenset[UUID] | None:
         return None
     rows: list[dict[str, Any]]
     if user.role == "inspector":
-        # raw SQL: the ORM query costs more than the lookup itself, and this runs inside every push
-        rows = await fetch(
-            'SELECT "inspection" AS "id" FROM "inspection_member" WHERE "user" = {}', [user.id]
-        )
+        rows = await _assigned(user)
     elif user.role == "clinic" and user.facility_id is not None:
         rows = await fetch(
             'SELECT "id" FROM "inspection" WHERE "facility" = {} AND "stage" = {}', [user.facility_id, "self"]

@@ -32,7 +32,7 @@ from backend.media_api.schemas import (
     UploadCreated,
 )
 from backend.metrics import Metrics
-from backend.openapi_contract import problem_responses
+from backend.openapi_contract import CHUNK_BODY, problem_responses
 from backend.settings import Settings
 from media import uploads
 from media.storage import (
@@ -132,6 +132,7 @@ class UploadController(Controller):
     @patch(
         "/{upload_id:uuid}",
         operation_id="appendUpload",
+        operation_class=CHUNK_BODY,
         # every answer is built below (204 on success); Litestar refuses a 204 default with a Response type
         status_code=HTTP_200_OK,
         # a chunk may be up to 4 MiB; the app-wide limit (2 MiB) stays for JSON bodies
@@ -170,6 +171,8 @@ class UploadController(Controller):
         if result.complete:
             metrics.uploads_completed.inc()
             assert result.sha256 is not None
+            # the whole file arrived and matched its hash: this user holds these bytes from now on
+            await uploads.add_holder(state.engine, result.sha256, current_user(request).id)
             await services.after_blob_change(result.sha256)
             headers["Upload-State"] = "received" if result.blob_state == "spooled" else str(result.blob_state)
         return Response(None, status_code=HTTP_204_NO_CONTENT, headers=headers)

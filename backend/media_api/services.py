@@ -172,6 +172,7 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
     )
     shas = sorted({p["sha256"] for p in photos})
     found = await uploads.blobs(shas)
+    held = await _held_photos(photos)
     offsets = await uploads.uploaded_bytes(config, [p["id"] for p in photos])
     readable = await visible_inspection_ids(user)
     out: list[ReceiptPhoto] = []
@@ -179,7 +180,7 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
     have: dict[str, int] = {}
     requirements = await photo_requirements(inspection["standard_version_id"])
     for photo in photos:
-        state, reason = photo_state(photo, found.get(photo["sha256"]))
+        state, reason = photo_state(photo, found.get(photo["sha256"]) if photo["id"] in held else None)
         counts[state] += 1
         # counts toward its article's minimum: its file is here and carries what the article requires
         not_counted = photo_not_counted(
@@ -264,7 +265,29 @@ async def readable_photo(*, user: AuthUser, photo_id: UUID) -> tuple[dict[str, A
         raise NotFound(f"photo {photo_id} does not exist", code="unknown_photo")
     await ensure_inspection_visible(user, photo["inspection_id"])
     blob = await uploads.blob_state(photo["sha256"])
+    if blob is not None and not await _author_holds(photo):
+        return photo, None  # its author never sent these bytes: as if nothing had arrived
     return photo, blob
+
+
+async def _author_holds(photo: dict[str, Any]) -> bool:
+    author = photo["created_by"]
+    # a photo without an author predates authors being recorded (every push records one): as before
+    return author is None or bool(await uploads.held_blobs([photo["sha256"]], author))
+
+
+async def _held_photos(photos: list[dict[str, Any]]) -> set[UUID]:
+    """The photos whose author proved possession of their bytes (only those count as received)."""
+    by_author: dict[UUID, set[str]] = {}
+    for photo in photos:
+        if photo["created_by"] is not None:
+            by_author.setdefault(photo["created_by"], set()).add(photo["sha256"])
+    held = {author: await uploads.held_blobs(shas, author) for author, shas in by_author.items()}
+    return {
+        photo["id"]
+        for photo in photos
+        if photo["created_by"] is None or photo["sha256"] in held[photo["created_by"]]
+    }
 
 
 def spool_file(blob: dict[str, Any]) -> Path | None:

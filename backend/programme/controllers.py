@@ -99,7 +99,7 @@ class RoundOfficeController(Controller):
         """Open conflicts of the round, by inspection and section."""
         return await dashboard.conflict_queue(user=current_user(request), round_id=round_id)
 
-    @get("/exports/{kind:str}", operation_id="exportRound")
+    @get("/exports/{kind:str}", operation_id="exportRound", media_type="text/csv")
     async def export(
         self,
         round_id: FromPath[UUID],
@@ -114,7 +114,7 @@ class RoundOfficeController(Controller):
         )
         return Stream(
             blocks,
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8"
             headers={"Content-Disposition": content_disposition(filename, "attachment")},
         )
 

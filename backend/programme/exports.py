@@ -7,12 +7,12 @@ a province), then written out in blocks of rows, so the response never holds the
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Iterator
 from typing import Literal
 from uuid import UUID
 
+from backend.csv_cells import SafeCsvWriter
 from backend.errors import Forbidden, NotFound
 from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import round_by_id, round_visible
@@ -149,7 +149,7 @@ async def article_titles(standard_ids: Iterable[str]) -> dict[str, dict[str, str
 
 def _blocks(rows: Iterator[list[object]]) -> Iterator[bytes]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeCsvWriter(buffer)
     buffer.write("\ufeff")
     for n, row in enumerate(rows, 1):
         writer.writerow(row)

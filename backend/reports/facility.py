@@ -13,7 +13,7 @@ from collections import defaultdict
 from typing import Any
 from uuid import UUID
 
-from backend.errors import AppError, BadRequest, NotFound
+from backend.errors import AppError, NotFound, Unprocessable
 from backend.guards import AuthUser, ensure_role
 from backend.inspections.scope import ensure_facility_visible, visible_inspection_ids
 from backend.inspections.tables import Inspection, Round
@@ -28,7 +28,8 @@ from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
 from backend.vocabulary import answer_text, date_text, file_name, say
 from media.storage import Storage, StorageError
-from media.tables import Blob
+from media.tables import Blob, BlobHolder
+from media.upload_complete import holder_key
 from media.worker import derivative_key
 from sync.tables import Photo
 
@@ -41,7 +42,7 @@ PHOTOS_PER_REPORT = 240
 async def facility_report(user: AuthUser, params: PrintableParams, storage: Storage) -> Printable:
     ensure_role(user, "admin", "office", "clinic")
     if params.facility_id is None or params.round_id is None:
-        raise BadRequest("a facility report needs facilityId and roundId", code="missing_parameter")
+        raise Unprocessable("a facility report needs facilityId and roundId", code="missing_parameter")
     facility_id, round_id = params.facility_id, params.round_id
     await ensure_facility_visible(user, facility_id)
     round_row = await Round.select(Round.name, Round.year).where(Round.id == round_id).first()
@@ -327,12 +328,22 @@ async def _photos(
     if not inspections:
         return {}
     rows = (
-        await Photo.select(Photo.inspection_id, Photo.item_code, Photo.sha256)
+        await Photo.select(Photo.inspection_id, Photo.item_code, Photo.sha256, Photo.created_by)
         .where(
             Photo.inspection_id.is_in(list(inspections)) & (Photo.deleted == False)  # noqa: E712
         )
         .order_by(Photo.created_at)
     )
+    # only bytes the photo's author uploaded (issue 21: a known hash is no right to read)
+    held = {
+        r["key"]
+        for r in await BlobHolder.select(BlobHolder.key).where(
+            BlobHolder.key.is_in(
+                [holder_key(r["sha256"], r["created_by"]) for r in rows if r["created_by"]] or [""]
+            )
+        )
+    }
+    rows = [r for r in rows if r["created_by"] is None or holder_key(r["sha256"], r["created_by"]) in held]
     shas = {r["sha256"] for r in rows}
     derived = {
         b["sha256"]

@@ -7,6 +7,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 
 from backend.guards import AuthUser, current_user, requires_role
+from backend.openapi_contract import STANDARD_BODY
 from backend.standards import services
 from backend.standards.api_schemas import StandardSummary
 
@@ -44,7 +45,7 @@ class StandardAdminController(Controller):
     tags = ["admin", "standards"]
     guards = [requires_role("admin")]
 
-    @post("/", operation_id="importStandard", status_code=201)
+    @post("/", operation_id="importStandard", status_code=201, operation_class=STANDARD_BODY)
     async def import_standard(
         self, request: Request[AuthUser, str, State], publish: FromQuery[bool] = False
     ) -> StandardSummary:

@@ -11,6 +11,7 @@ from backend.errors import PayloadTooLarge
 from backend.guards import AuthUser, current_user, requires_role
 from backend.hooks import hooks_of
 from backend.metrics import Metrics
+from backend.openapi_contract import PULL_BODY, PUSH_BODY
 from backend.settings import Settings
 from backend.sync_api.services import caller_for, pull_context, push_and_refresh
 from sync.api import Caller, pull
@@ -63,7 +64,7 @@ class SyncController(Controller):
     tags = ["sync"]
     guards = [requires_role("admin", "office", "inspector", "clinic")]
 
-    @post("/push", operation_id="syncPush", status_code=200, description=PUSH_DOC)
+    @post("/push", operation_id="syncPush", status_code=200, description=PUSH_DOC, operation_class=PUSH_BODY)
     async def push(self, request: AuthRequest) -> PushResponse:
         settings = _settings(request)
         body = await _body(request, settings.max_body_bytes)
@@ -81,7 +82,7 @@ class SyncController(Controller):
         metrics.note_push(response.results)
         return response
 
-    @post("/pull", operation_id="syncPull", status_code=200, description=PULL_DOC)
+    @post("/pull", operation_id="syncPull", status_code=200, description=PULL_DOC, operation_class=PULL_BODY)
     async def pull(self, request: AuthRequest) -> PullResponse:
         settings = _settings(request)
         body = await _body(request, settings.max_body_bytes)

@@ -35,6 +35,7 @@ from backend.standards.schemas import GradedScoring, PassFailScoring, PointsScor
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
 from media.uploads import stored_blobs as stored_blobs
+from media.uploads import stored_blobs_held
 from sync.api import (
     AnswerGapsTuple,
     AuditEntry,
@@ -280,7 +281,7 @@ def push_context(*, audit: AuditHook, max_mutations: int) -> PushContext:
         transaction=push_tx,
         rules=STANDARD_RULES,
         audit=audit,
-        blobs_stored=stored_blobs,
+        blobs_stored=stored_blobs_held,
         max_mutations=max_mutations,
     )
 

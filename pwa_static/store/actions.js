@@ -90,9 +90,19 @@ export function createActions({ state, db, api, engines }) {
     engines.sync.syncNow('login');
   }
 
+  // Signing out with nothing unsent leaves nothing of this person's work on the device. With something
+  // unsent the view asks first (views/header.js); the queue and its photos then stay for the next sign-in.
   async function logout() {
     await api.post('/api/auth/logout').catch(() => {});
-    await db.delete('meta', 'session'); // the queue and photos stay for the next sign-in
+    if (state.pendingCount.value) {
+      await db.delete('meta', 'session');
+    } else {
+      const stores = ['meta', 'state', 'mutations', 'photos'];
+      const tx = db.transaction(stores, 'readwrite', STRICT);
+      await Promise.all([...stores.map((name) => tx.objectStore(name).clear()), tx.done]);
+      state.assignments.value = [];
+      await refresh();
+    }
     state.session.value = null;
   }
 

@@ -1,3 +1,4 @@
+import { useState } from '../vendor/preact/hooks.js';
 import { html } from '../lib/html.js';
 
 export function SyncStatus({ app }) {
@@ -24,6 +25,7 @@ export function Header({ app }) {
   const t = state.t;
   const route = state.route.value.name;
   const user = state.session.value?.user;
+  const [asking, setAsking] = useState(false);
   return html`<header class="top">
     <div class="brand"><a href="#/" class="brand-link">${t('appName')}</a>
       ${user && html`<span class="muted user">${user.displayName || user.username}</span>`}</div>
@@ -39,7 +41,16 @@ export function Header({ app }) {
     <div class="top-actions">
       <button type="button" class="btn small" data-testid="lang-toggle"
         onClick=${() => actions.setLang(state.lang.value === 'zh' ? 'en' : 'zh')}>${t('langToggle')}</button>
-      <button type="button" class="btn small" data-testid="logout" onClick=${() => actions.logout()}>${t('logout')}</button>
+      <button type="button" class="btn small" data-testid="logout"
+        onClick=${() => (state.pendingCount.value ? setAsking(true) : actions.logout())}>${t('logout')}</button>
     </div>
+    ${asking && html`<div class="banner warn logout-confirm" role="alertdialog" aria-labelledby="logout-unsent"
+        data-testid="logout-confirm">
+      <p id="logout-unsent">${t('logout_unsent', { n: state.pendingCount.value })}</p>
+      <button type="button" class="btn small" data-testid="logout-keep"
+        onClick=${() => { setAsking(false); actions.logout(); }}>${t('logout_keep_unsent')}</button>
+      <button type="button" class="btn small" data-testid="logout-cancel"
+        onClick=${() => setAsking(false)}>${t('logout_cancel')}</button>
+    </div>`}
   </header>`;
 }

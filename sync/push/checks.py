@@ -29,10 +29,13 @@ def target_inspection(
     if target is None:
         raise Rejected("unknown_target", "the note, photo or conflict named does not exist")
     declared = getattr(m.args, "inspection_id", None)
+    if not batch.caller.can_write(target):
+        if declared == target:  # the caller's own words
+            raise Rejected("out_of_scope", f"inspection {target} is outside what you may change")
+        # a note, photo or conflict of someone else's inspection: which one is not the caller's to learn
+        raise Rejected("out_of_scope", "the note, photo or conflict named is outside what you may change")
     if declared is not None and declared is not target and declared != target:
         raise Rejected("wrong_inspection", f"that belongs to inspection {target}, not {declared}")
-    if not batch.caller.can_write(target):
-        raise Rejected("out_of_scope", f"inspection {target} is outside what you may change")
     inspection = batch.inspections.get(target)
     if inspection is None:
         raise Rejected("unknown_inspection", f"inspection {target} does not exist")

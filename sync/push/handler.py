@@ -14,6 +14,7 @@ from sync.context import CallerSource, PushContext
 from sync.errors import TooManyMutations
 from sync.protocol import PushResponse, decode_push
 from sync.push import group_commit
+from sync.push.limits import check_envelope
 from sync.push.transaction import push_in_tx
 
 
@@ -23,6 +24,7 @@ async def push(body: bytes, *, caller: CallerSource, ctx: PushContext) -> PushRe
     ``caller`` may be a callable: it is then resolved inside the push transaction, so the scope is read
     under the same locks as the writes (and, on SQLite, on the transaction's connection)."""
     request, heads = decode_push(body)
+    check_envelope(request)
     if len(heads) > ctx.max_mutations:
         raise TooManyMutations(
             f"a push carries at most {ctx.max_mutations} mutations (maxMutations); this one has {len(heads)}",

@@ -85,7 +85,7 @@ async def load(batch: PushBatch, mutations: list[Mutation]) -> None:
         await _photos(batch, list(wanted.photos))
     shas = wanted.shas | {p.sha256 for p in batch.photos.values()}
     if shas:
-        batch.stored_blobs = await batch.ctx.blobs_stored(shas)
+        batch.stored_blobs = await batch.ctx.blobs_stored(shas, batch.caller.user_id)
 
 
 async def _owners(batch: PushBatch, wanted: Wanted) -> None:

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import msgspec
+
 from sync.context import CallerSource, PushContext, resolve_caller
 from sync.errors import MutationGap
 from sync.protocol import Mutation, MutationHead, MutationResult, PushRequest, PushResponse, decode_mutation
 from sync.push.batch import PushBatch
 from sync.push.checks import Rejected
 from sync.push.clients import appended, lock_client, replayed, store_client
+from sync.push.limits import too_long
 from sync.push.load import load
 from sync.push.mutators import REGISTRY
 from sync.push.write import write
@@ -36,7 +39,7 @@ async def push_in_tx(
     if not fresh:
         return PushResponse(last_mutation_id=last, results=seen)
     batch = PushBatch(sql, caller, request.client_id, ctx)
-    decoded = [decode_mutation(raw, head) for raw, head in fresh]
+    decoded = [_decode(raw, head) for raw, head in fresh]
     await load(batch, [m for m in decoded if not isinstance(m, MutationResult)])
     results = await apply_all(batch, decoded)
     await write(batch)
@@ -52,6 +55,13 @@ async def push_in_tx(
     )
     await ctx.audit(batch.audit)
     return PushResponse(last_mutation_id=new_last, results=seen + results)
+
+
+def _decode(raw: msgspec.Raw, head: MutationHead) -> Mutation | MutationResult:
+    mutation = decode_mutation(raw, head)
+    if isinstance(mutation, MutationResult):
+        return mutation
+    return too_long(mutation, head) or mutation
 
 
 async def apply_all(batch: PushBatch, decoded: Sequence[Mutation | MutationResult]) -> list[MutationResult]:

@@ -144,7 +144,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/admin/users"): Row(
         allow("admin"),
         "/api/admin/users",
-        lambda ctx, role: {"username": f"matrix{ctx.next()}", "password": "secret1", "role": "inspector"},
+        lambda ctx, role: {"username": f"matrix{ctx.next()}", "password": "secret12", "role": "inspector"},
     ),
     ("PATCH", "/api/admin/users/{user_id:uuid}"): Row(
         allow("admin"),
@@ -656,7 +656,9 @@ async def _context(demo: dict[str, Any]) -> Ctx:
     await put_answers(demo["review_inspection"], {ARTICLES[0]: "A"})
     conflict = await open_conflict(demo["review_inspection"], ARTICLES[0])
     inspector7 = await create_user(
-        data=CreateUserRequest(username="inspector7", password="demo", role="inspector"), actor_id=None
+        data=CreateUserRequest(username="inspector7", password="demo", role="inspector"),
+        actor_id=None,
+        is_demo=True,
     )
     exports: dict[str, UUID] = {}
     for role, request in (

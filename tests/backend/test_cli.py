@@ -35,8 +35,8 @@ def _last_line(result: subprocess.CompletedProcess[str]) -> str:
             ("import-standard", "no-such-file.json"),
             "fieldcheck: cannot read no-such-file.json: No such file or directory",
         ),
-        (("create-user", "c1", "--role", "clinic", "--password", "secret1"), "give --facility-id"),
-        (("create-user", "o1", "--role", "office", "--password", "secret1"), "give --region-id"),
+        (("create-user", "c1", "--role", "clinic", "--password", "secret12"), "give --facility-id"),
+        (("create-user", "o1", "--role", "office", "--password", "secret12"), "give --region-id"),
         (
             ("create-user", "i1", "--role", "inspector"),
             "no terminal to ask for the password: give --password",
@@ -52,9 +52,9 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, args: tuple[str, ...], mess
 
 
 def test_a_taken_username_says_so(tmp_path: Path) -> None:
-    first = _run(tmp_path, "create-user", "expert1", "--role", "inspector", "--password", "secret1")
+    first = _run(tmp_path, "create-user", "expert1", "--role", "inspector", "--password", "secret12")
     assert first.returncode == 0, first.stderr
-    again = _run(tmp_path, "create-user", "expert1", "--role", "inspector", "--password", "secret1")
+    again = _run(tmp_path, "create-user", "expert1", "--role", "inspector", "--password", "secret12")
     assert again.returncode == 1
     assert _last_line(again) == "fieldcheck: username expert1 is taken"
     unknown = _run(
@@ -64,7 +64,7 @@ def test_a_taken_username_says_so(tmp_path: Path) -> None:
         "--role",
         "clinic",
         "--password",
-        "secret1",
+        "secret12",
         "--facility-id",
         "00000000-0000-4000-8000-000000000000",
     )

@@ -40,6 +40,8 @@ async def add_note(batch: PushBatch, m: AddNote) -> MutationResult:
         mutation_id=m.id,
     )
     batch.dirty_notes.add(a.note_id)
+    # an edit later in this push may name the note without its inspection
+    batch.owners[a.note_id] = inspection.id
     batch.log(m, f"note/{a.note_id}", {"item": a.item_code, "length": len(a.text)})
     return MutationResult(id=m.id, status="applied", version=version)
 

@@ -73,6 +73,8 @@ async def add_photo(batch: PushBatch, m: AddPhoto) -> MutationResult:
             is_new=True,
         )
         batch.photos[photo.id] = photo
+        # a caption or removal later in this push may name the photo without its inspection
+        batch.owners[photo.id] = inspection.id
     else:
         # Add-wins: a re-add revives a removed photo.
         photo.deleted, photo.version, photo.add_version = False, version, version

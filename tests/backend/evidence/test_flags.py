@@ -313,7 +313,8 @@ async def test_coordinates_csv_is_all_or_nothing_with_a_reason_per_row(
     half = await client.patch(
         f"/api/admin/facilities/{demo['facilities'][0]}", json={"latitude": 1.0}, headers=admin
     )
-    assert half.status_code == 400
+    assert half.status_code == 422  # schema-valid, refused by a rule across fields
+    assert half.json()["code"] == "coordinates_incomplete"
 
 
 async def test_blobs_stored_before_hashes_existed_get_one(

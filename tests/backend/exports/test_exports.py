@@ -65,6 +65,7 @@ async def other_office(demo: dict[str, Any], client: httpx.AsyncClient) -> dict[
             username="office2", password="demo", role="office", region_id=demo["cities"][1]
         ),
         actor_id=None,
+        is_demo=True,  # the demo password, as the demo accounts
     )
     return await login(client, "office2")
 
@@ -160,7 +161,7 @@ async def test_xlsx_and_csv_exports_run_in_the_background(
     assert bad.status_code == 400
     assert bad.json()["code"] == "unsupported_format"
     bad = await client.post("/api/exports", json={"kind": "nonsense", "format": "csv"}, headers=office)
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     assert bad.json()["code"] == "unknown_export_kind"
 
 
@@ -201,7 +202,7 @@ async def test_the_report_says_what_is_known_in_scope(
     assert (await client.get(other, headers=clinic)).status_code == 403
     assert (await client.get(url, headers=await other_office(demo, client))).status_code == 403
     missing = await client.get(f"/api/printables/facility-report?facilityId={facility}", headers=office)
-    assert missing.status_code == 400
+    assert missing.status_code == 422
     assert missing.json()["code"] == "missing_parameter"
     assert (await client.get("/api/printables/nonsense", headers=office)).status_code == 404
 

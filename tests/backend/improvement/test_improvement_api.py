@@ -149,7 +149,7 @@ async def test_a_review_inspection_has_no_plan(client: httpx.AsyncClient, demo: 
     answer = await client.get(
         f"/api/improvement/inspections/{demo['review_inspection']}/items", headers=office
     )
-    assert answer.status_code == 400
+    assert answer.status_code == 422
     assert answer.json()["code"] == "not_self_assessment"
 
 

@@ -43,12 +43,12 @@ async def test_team_rules(client: httpx.AsyncClient, demo: dict[str, Any]) -> No
     audit_before = await AuditLog.count()
 
     cases: list[tuple[list[str], str | None, int, str]] = [
-        (inspectors[:3], inspectors[0], 400, "team_size"),  # fewer than 5
-        (inspectors[:4], inspectors[0], 400, "team_size"),  # even
-        ([*inspectors[:4], inspectors[0]], inspectors[0], 400, "duplicate_member"),
-        (inspectors[:5], None, 400, "lead_required"),
-        (inspectors[:5], inspectors[5], 400, "lead_not_member"),
-        ([*inspectors[:4], str(demo["admin"])], inspectors[0], 400, "not_an_expert"),
+        (inspectors[:3], inspectors[0], 422, "team_size"),  # fewer than 5
+        (inspectors[:4], inspectors[0], 422, "team_size"),  # even
+        ([*inspectors[:4], inspectors[0]], inspectors[0], 422, "duplicate_member"),
+        (inspectors[:5], None, 422, "lead_required"),
+        (inspectors[:5], inspectors[5], 422, "lead_not_member"),
+        ([*inspectors[:4], str(demo["admin"])], inspectors[0], 422, "not_an_expert"),
         ([*inspectors[:4], "00000000-0000-4000-8000-000000000000"], inspectors[0], 404, "user_not_found"),
         # inspector6 is tied to facility 0 (回避制度)
         (inspectors[1:6], inspectors[1], 409, "recusal"),
@@ -89,20 +89,20 @@ async def test_an_expert_without_a_profile_or_inactive_cannot_join(
     created = await client.post(
         "/api/admin/users",
         headers=admin,
-        json={"username": "newbie", "password": "secret1", "role": "inspector"},
+        json={"username": "newbie", "password": "secret12", "role": "inspector"},
     )
     assert created.status_code == 201, created.text
     newbie = created.json()["id"]
     response = await _put_team(
         client, admin, demo["review_inspection"], [*inspectors[:4], newbie], inspectors[0]
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["code"] == "not_an_expert"
     assert "newbie" in response.json()["detail"]
 
     await User.update({User.active: False}).where(User.id == demo["inspectors"][4])
     response = await _put_team(client, admin, demo["review_inspection"], inspectors[:5], inspectors[0])
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["code"] == "inactive_member"
 
 
@@ -224,7 +224,7 @@ async def test_application_then_review_inspection(client: httpx.AsyncClient, dem
     assert twice.json()["code"] == "application_decided"
     # An accepted application may still be returned after a review, with a written opinion.
     bare = await client.patch(f"/api/applications/{application}", headers=office, json={"status": "returned"})
-    assert bare.status_code == 400
+    assert bare.status_code == 422
     assert bare.json()["code"] == "opinion_required"
     returned = await client.patch(
         f"/api/applications/{application}", headers=office, json={"status": "returned", "opinion": "台账不全"}
@@ -303,7 +303,7 @@ async def test_rounds_admin(client: httpx.AsyncClient, demo: dict[str, Any]) -> 
     assert created.status_code == 201, created.text
     round_id = created.json()["id"]
     bad = await client.patch(f"/api/admin/rounds/{round_id}", headers=admin, json={"endsOn": "2026-12-31"})
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     assert bad.json()["code"] == "bad_dates"
     ok = await client.patch(f"/api/admin/rounds/{round_id}", headers=admin, json={"endsOn": "2027-12-31"})
     assert ok.status_code == 200
@@ -319,29 +319,29 @@ async def test_clinic_user_belongs_to_exactly_one_facility(
     admin = await login(client, "admin")
     users_before = await User.count()
     without = await client.post(
-        "/api/admin/users", headers=admin, json={"username": "c2", "password": "secret1", "role": "clinic"}
+        "/api/admin/users", headers=admin, json={"username": "c2", "password": "secret12", "role": "clinic"}
     )
-    assert without.status_code == 400
+    assert without.status_code == 422  # schema-valid, refused by a rule across fields
     assert without.json()["code"] == "facility_required"
     with_region = await client.post(
         "/api/admin/users",
         headers=admin,
         json={
             "username": "c2",
-            "password": "secret1",
+            "password": "secret12",
             "role": "clinic",
             "facilityId": str(demo["facilities"][1]),
             "regionId": str(demo["counties"][0]),
         },
     )
-    assert with_region.status_code == 400
+    assert with_region.status_code == 422
     # Facilities as a list are not a thing: a clinic has one facilityId.
     two = await client.post(
         "/api/admin/users",
         headers=admin,
         json={
             "username": "c2",
-            "password": "secret1",
+            "password": "secret12",
             "role": "clinic",
             "facilityId": _ids(demo["facilities"][:2]),
         },
@@ -353,13 +353,13 @@ async def test_clinic_user_belongs_to_exactly_one_facility(
         headers=admin,
         json={
             "username": "c2",
-            "password": "secret1",
+            "password": "secret12",
             "role": "clinic",
             "facilityId": str(demo["facilities"][1]),
         },
     )
     assert made.status_code == 201, made.text
-    clinic2 = await login(client, "c2", "secret1")
+    clinic2 = await login(client, "c2", "secret12")
     listed = await client.get("/api/facilities", headers=clinic2)
     assert [f["id"] for f in listed.json()] == [str(demo["facilities"][1])]
     # Only clinic users belong to a facility.
@@ -368,13 +368,13 @@ async def test_clinic_user_belongs_to_exactly_one_facility(
         headers=admin,
         json={
             "username": "o2",
-            "password": "secret1",
+            "password": "secret12",
             "role": "office",
             "regionId": str(demo["cities"][1]),
             "facilityId": str(demo["facilities"][6]),
         },
     )
-    assert office.status_code == 400
+    assert office.status_code == 422
 
 
 async def test_a_draft_whose_standard_changes_is_pulled_again(

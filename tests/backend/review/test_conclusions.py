@@ -99,6 +99,7 @@ async def other_city_office(demo: dict[str, Any]) -> None:
             username="office_yi", password="demo", role="office", region_id=demo["cities"][1]
         ),
         actor_id=None,
+        is_demo=True,  # the demo password, as the demo accounts
     )
 
 

@@ -24,8 +24,9 @@ from backend.inspections.tables import Inspection
 from backend.programme.returns import inspection_opinions
 from backend.registry.services import facility_rows
 from backend.settings import Settings
-from backend.sync_api.services import BackendStandardRules, stored_blobs
+from backend.sync_api.services import BackendStandardRules
 from backend.tables_index import TABLES
+from media.uploads import stored_blobs_held
 from sync.api import PushContext, push
 from sync.context import Caller
 from sync.protocol import Limits, PullResponse, PutOp
@@ -71,7 +72,7 @@ async def _run(engine: PostgresEngine, demo: dict[str, Any]) -> None:
         transaction=lambda: write_tx(engine),
         rules=BackendStandardRules(),
         audit=record_many,
-        blobs_stored=stored_blobs,
+        blobs_stored=stored_blobs_held,
     )
     pull_ctx = PullContext(
         engine=engine,

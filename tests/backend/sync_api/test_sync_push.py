@@ -358,6 +358,12 @@ async def test_uploads_not_required_for_stored_blobs(client: httpx.AsyncClient, 
     )
     assert await services.stored_blobs({sha(9), sha(10)}) == {sha(9)}
     a = await Devices(client).device("inspector1")
+    # inspector1 uploaded sha(9) once (a stored blob it never sent would need its bytes: issue 21)
+    me = (await client.get("/api/me", headers=await Devices(client).auth("inspector1"))).json()
+    await fetch(
+        "INSERT INTO media_blob_holder (key, sha256, user_id, created_at) VALUES ({}, {}, {}, {})",
+        [f"{sha(9)}:{me['id']}", sha(9), uuid.UUID(me["id"]), datetime.now(UTC)],
+    )
     a.add_photo(demo["review_inspection"], "1.2.1", sha(9), 5)
     a.add_photo(demo["review_inspection"], "1.2.1", sha(10), 5)
     await a.push()
