@@ -39,7 +39,7 @@ async def test_wrong_password_is_401_and_repeated_failures_are_throttled(
     # the code and its seconds, which the app says in the reader's language (never the English detail)
     problem = throttled.json()
     assert problem["code"] == "login_throttled"
-    assert problem["params"] == {"retryAfter": int(throttled.headers["retry-after"])}
+    assert problem["params"]["retryAfter"] == int(throttled.headers["retry-after"])
     said = say(f"problem_{problem['code']}", "zh", **problem["params"])
     assert said == f"登录失败次数过多，请 {problem['params']['retryAfter']} 秒后再试"
     # Another account from another address is not affected.

@@ -155,4 +155,4 @@ async def test_create_user_service_refuses_a_short_password(app: Litestar, demo:
             data=CreateUserRequest(username="cli", password="short", role="inspector"), actor_id=None
         )
     assert refused.value.code == "password_too_short"
-    assert refused.value.extra["params"] == {"min": 8}
+    assert refused.value.params == {"min": 8}

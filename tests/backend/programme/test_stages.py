@@ -126,7 +126,7 @@ async def test_the_title_gate_holds_for_a_hand_picked_team(
     assert levels["inspector1"] == "senior"
     # the size rule is the programme's (5 and odd), with its figures on the refusal
     even = await client.put(url, headers=office, json={"members": inspectors[:4], "leadId": inspectors[0]})
-    assert even.status_code == 400
+    assert even.status_code == 422
     assert even.json()["code"] == "team_size"
     assert even.json()["minSize"] == 5
 
@@ -202,7 +202,7 @@ async def test_a_seeded_draw_honours_recusal_and_the_title_gate_and_is_audited(
     assert too_big.json()["code"] == "pool_too_small"
     assert too_big.json()["poolSize"] == 8
     even = await client.post(url, headers=office, json={"size": 6})
-    assert even.status_code == 400
+    assert even.status_code == 422
     assert even.json()["code"] == "team_size"
     # a clinic or an inspector may not draw
     clinic = await login(client, "clinic1")
