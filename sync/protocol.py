@@ -53,6 +53,11 @@ class EditNoteArgs(_Wire):
     inspection_id: UUID | None = None
 
 
+class DeleteNoteArgs(_Wire):
+    note_id: UUID
+    inspection_id: UUID | None = None
+
+
 class AddPhotoArgs(_Wire):
     inspection_id: UUID
     item_code: str
@@ -147,6 +152,10 @@ class EditNote(_Mutation, tag="editNote"):
     args: EditNoteArgs
 
 
+class DeleteNote(_Mutation, tag="deleteNote"):
+    args: DeleteNoteArgs
+
+
 class AddPhoto(_Mutation, tag="addPhoto"):
     args: AddPhotoArgs
 
@@ -187,6 +196,7 @@ Mutation: TypeAlias = (
     SetAnswer
     | AddNote
     | EditNote
+    | DeleteNote
     | AddPhoto
     | RemovePhoto
     | SetPhotoCaption
@@ -201,6 +211,7 @@ MUTATION_TYPES: tuple[type[Mutation], ...] = (
     SetAnswer,
     AddNote,
     EditNote,
+    DeleteNote,
     AddPhoto,
     RemovePhoto,
     SetPhotoCaption,

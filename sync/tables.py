@@ -69,6 +69,8 @@ class NoteEntry(Table, tablename="note_entry"):
     item_code = Varchar(length=40)
     author_id = UUID()
     text = Text(default="")
+    # deleteNote by its author: a tombstone, so pull sends the deletion to every device
+    deleted = Boolean(default=False)
     version = Integer(default=0)
     client_id = Varchar(length=100, default="")
     hlc = Varchar(length=60, default="")

@@ -138,6 +138,40 @@ export function createActions({ state, db, api, engines }) {
     await act('addNote', { inspectionId, itemCode, noteId: uuid(), text });
   }
 
+  // Undo and correct (docs/sync.md: notes are one author's, photos an add-wins set, captions registers).
+  async function clearAnswer(inspectionId, itemCode) {
+    const view = state.view.value;
+    if (view.get(`answer/${inspectionId}/${itemCode}/na`)?.value === true) await setAnswer(inspectionId, itemCode, 'na', false);
+    const value = view.get(`answer/${inspectionId}/${itemCode}/value`)?.value;
+    if (value !== null && value !== undefined) await setAnswer(inspectionId, itemCode, 'value', null);
+  }
+
+  async function editNote(note, text) {
+    await act('editNote', { noteId: note.id, inspectionId: note.inspectionId, text });
+  }
+
+  async function deleteNote(note) {
+    await act('deleteNote', { noteId: note.id, inspectionId: note.inspectionId });
+  }
+
+  async function removePhoto(inspectionId, photoId) {
+    // the version this device saw: a later re-add it has not seen wins over the removal
+    const seen = state.confirmed.value.get(`photo/${photoId}`)?.version;
+    const args = { photoId, inspectionId };
+    if (seen) args.baseVersion = seen;
+    await act('removePhoto', args, { dropPhotoId: photoId });
+  }
+
+  async function replacePhoto(inspectionId, itemCode, photoId, file) {
+    await addPhoto(inspectionId, itemCode, file);
+    await removePhoto(inspectionId, photoId);
+  }
+
+  async function setPhotoCaption(inspectionId, photoId, caption) {
+    const baseVersion = state.confirmed.value.get(`photo/${photoId}`)?.captionVersion || 0;
+    await act('setPhotoCaption', { photoId, inspectionId, caption, baseVersion });
+  }
+
   async function addPhoto(inspectionId, itemCode, file, requirementId = null) {
     const photoId = uuid();
     const [sha256, thumb] = await Promise.all([sha256Hex(file), makeThumb(file)]);
@@ -217,7 +251,8 @@ export function createActions({ state, db, api, engines }) {
 
   return {
     refresh, loadStandards, loadSession, login, logout, fetchAssignments, answerArticle, setAnswer, addNote,
-    addPhoto, resolveConflict, submitInspection, dismissRejections, setLang, createImprovement,
+    addPhoto, resolveConflict, submitInspection, clearAnswer, editNote, deleteNote, removePhoto, replacePhoto,
+    setPhotoCaption, dismissRejections, setLang, createImprovement,
     setImprovementField, setImprovementStatus, addImprovementPhoto, loadPlanTargets,
   };
 }

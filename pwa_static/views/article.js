@@ -35,6 +35,11 @@ function AnswerButtons({ app, ctx, article, entry, itemCode }) {
     buttons.push(html`<${Button} testid="answer" value="na" pressed=${current === 'na'} disabled=${locked}
       kind="grade na" onClick=${() => choose('na')}>${t('na')}<//>`);
   }
+  const answered = entry?.na || (entry?.value !== null && entry?.value !== undefined && entry?.value !== '');
+  if (answered && !locked) {
+    buttons.push(html`<${Button} testid="answer-clear" kind="ghost-btn" label=${t('nav.answerClearLabel', { item: article.number })}
+      onClick=${() => actions.clearAnswer(inspection.id, itemCode)}>${t('nav.answerClear')}<//>`);
+  }
   return html`<div class="answers" role="group" aria-label=${`${t('answer')} ${article.number}`}>${buttons}</div>`;
 }
 
@@ -58,8 +63,9 @@ function Notes({ app, ctx, article, notes }) {
     await actions.addNote(ctx.inspection.id, article.number, value);
     setText('');
   }
+  const me = state.session.value?.user?.id;
   return html`<div class="notes">
-    ${notes.map((n) => html`<p class="note" data-testid="note" key=${n.id}>${n.text}${n.pending ? html` <span class="muted">(${t('notSynced')})</span>` : ''}</p>`)}
+    ${notes.map((n) => html`<${NoteEntry} key=${n.id} app=${app} note=${n} mine=${!ctx.locked && (n.authorId === me || !n.authorId)} />`)}
     ${!ctx.locked && html`<label for=${id} class="label">${t('notes')}</label>
     <textarea id=${id} data-testid="note-input" rows="2" placeholder=${t('notePlaceholder')} value=${text}
       onInput=${(e) => setText(e.currentTarget.value)}></textarea>
@@ -67,8 +73,51 @@ function Notes({ app, ctx, article, notes }) {
   </div>`;
 }
 
-function Photo({ app, photo }) {
+// One note; its author may edit or delete it (queued like every change, offline too).
+function NoteEntry({ app, note, mine }) {
+  const { actions, state } = app;
+  const t = state.t;
+  const [editing, setEditing] = useState(null);
+  if (editing !== null) {
+    const save = async () => {
+      const value = editing.trim();
+      if (value && value !== note.text) await actions.editNote(note, value);
+      setEditing(null);
+    };
+    return html`<div class="note editing" data-testid="note" data-note-id=${note.id}>
+      <label class="visually-hidden" for=${`edit-${note.id}`}>${t('nav.noteEdit')}</label>
+      <textarea id=${`edit-${note.id}`} data-testid="note-edit-input" rows="2" value=${editing}
+        onInput=${(e) => setEditing(e.currentTarget.value)}></textarea>
+      <div class="row"><${Button} testid="note-edit-save" kind="primary small" disabled=${!editing.trim()} onClick=${save}>${t('saveNote')}<//>
+        <${Button} testid="note-edit-cancel" kind="small" onClick=${() => setEditing(null)}>${t('nav.confirm.cancel')}<//></div>
+    </div>`;
+  }
+  return html`<div class="note" data-testid="note" data-note-id=${note.id}>
+    <p class="note-text">${note.text}${note.pending ? html` <span class="muted">(${t('notSynced')})</span>` : ''}</p>
+    ${mine && html`<div class="note-actions">
+      <${Button} testid="note-edit" kind="small link" onClick=${() => setEditing(note.text)}>${t('nav.noteEdit')}<//>
+      <${Button} testid="note-delete" kind="small link danger-text" onClick=${() => actions.deleteNote(note)}>${t('nav.noteDelete')}<//>
+    </div>`}
+  </div>`;
+}
+
+function Photo({ app, ctx, photo }) {
+  const { actions } = app;
   const t = app.state.t;
+  const editable = ctx && !ctx.locked;
+  const [caption, setCaption] = useState(null);
+  const shownCaption = caption ?? photo.caption ?? '';
+  const saveCaption = () => {
+    if (caption !== null && caption !== (photo.caption ?? '')) actions.setPhotoCaption(ctx.inspection.id, photo.photoId, caption);
+    setCaption(null);
+  };
+  async function replaced(event) {
+    const input = event.currentTarget;
+    const [file] = input.files;
+    input.value = '';
+    if (file) await actions.replacePhoto(ctx.inspection.id, photo.itemCode, photo.photoId, file);
+  }
+  const replaceId = `replace-${photo.photoId}`;
   const url = thumbUrl(photo);
   const progress = app.state.progress.value.get(photo.photoId);
   const stateName = photo.state || 'queued';
@@ -85,6 +134,17 @@ function Photo({ app, photo }) {
       ${missingFacts.length > 0 && html`<span class="badge not-counted" data-testid="photo-not-counted" data-why=${missingFacts.join(' ')}>
         ${t('notCounted', { why: missingFacts.map((w) => t(`notCounted_${w}`)).join('、') })}</span>`}
       ${flags.map((f) => html`<span class="badge flag" data-testid="photo-flag" data-code=${f.code} title=${f.detail}>! ${t(`flag_${f.code}`)}${f.detail ? `：${f.detail}` : ''}</span>`)}
+      ${editable ? html`<label class="visually-hidden" for=${`cap-${photo.photoId}`}>${t('nav.caption')}</label>
+        <input id=${`cap-${photo.photoId}`} class="caption-input" data-testid="photo-caption" placeholder=${t('nav.captionHint')}
+          value=${shownCaption} maxlength="200" onInput=${(e) => setCaption(e.currentTarget.value)} onBlur=${saveCaption}
+          onKeyDown=${(e) => e.key === 'Enter' && e.currentTarget.blur()} />
+        <div class="photo-actions">
+          <label class="btn small" for=${replaceId}>${t('nav.photoReplace')}</label>
+          <input id=${replaceId} class="visually-hidden" type="file" accept="image/*" capture="environment"
+            data-testid="photo-replace" onChange=${replaced} />
+          <${Button} testid="photo-delete" kind="small danger-text" label=${t('nav.photoDeleteLabel', { n: photo.name || '' })}
+            onClick=${() => actions.removePhoto(ctx.inspection.id, photo.photoId)}>${t('nav.photoDelete')}<//>
+        </div>` : photo.caption ? html`<span class="photo-caption-text" data-testid="photo-caption-text">${photo.caption}</span>` : ''}
     </figcaption>
   </figure>`;
 }
@@ -112,7 +172,7 @@ function Photos({ app, ctx, article, photos }) {
       <input id=${id} class="visually-hidden" type="file" accept="image/*" capture="environment" multiple
         data-testid="photo-input" onChange=${chosen} />`}
     </div>
-    ${photos.length > 0 && html`<div class="photo-grid">${photos.map((p) => html`<${Photo} key=${p.photoId} app=${app} photo=${p} />`)}</div>`}
+    ${photos.length > 0 && html`<div class="photo-grid">${photos.map((p) => html`<${Photo} key=${p.photoId} app=${app} ctx=${ctx} photo=${p} />`)}</div>`}
   </div>`;
 }
 
@@ -134,8 +194,8 @@ export function articleSig(ctx, article, lang, progress) {
   const photos = ctx.photosByItem.get(article.number) || [];
   return [
     lang, ctx.locked, ctx.mode, ctx.rater, JSON.stringify(entry?.value), entry?.na, ctx.resolvedByItem.get(item)?.resolution,
-    notes.map((n) => `${n.id}${n.pending ? '*' : ''}${n.text}`).join('|'),
-    photos.map((p) => `${p.photoId}:${p.state}:${progress.get(p.photoId) ?? ''}:${(p.flags || []).length}:${(p.notCounted || []).join('+')}:${p.thumb ? 1 : 0}`).join('|'),
+    notes.map((n) => `${n.id}${n.pending ? '*' : ''}${n.authorId}${n.text}`).join('|'),
+    photos.map((p) => `${p.photoId}:${p.state}:${progress.get(p.photoId) ?? ''}:${(p.flags || []).length}:${(p.notCounted || []).join('+')}:${p.thumb ? 1 : 0}:${p.caption ?? ''}`).join('|'),
   ].join('§');
 }
 
@@ -149,7 +209,7 @@ function ArticleBody({ app, ctx, article }) {
   return html`<article class=${`article ${answered ? 'answered' : ''}`} data-testid="article" data-item=${article.number}
       aria-labelledby=${`a-${article.number}`}>
     <header class="article-head">
-      <h4 id=${`a-${article.number}`}><span class="num">${article.number}</span> ${article.title}</h4>
+      <h4 id=${`a-${article.number}`} tabindex="-1"><span class="num">${article.number}</span> ${article.title}</h4>
       <span class=${`badge ${article.kind === 'recommended' ? 'rec' : 'basic'}`}>
         ${article.kind === 'recommended' ? t('recommendedArticle') : t('basicArticle')}</span>
     </header>

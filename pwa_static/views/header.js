@@ -1,4 +1,5 @@
 import { html } from '../lib/html.js';
+import { useState } from '../vendor/preact/hooks.js';
 
 export function SyncStatus({ app }) {
   const { state, engines } = app;
@@ -10,7 +11,7 @@ export function SyncStatus({ app }) {
   return html`<div class="sync-status" data-testid="sync-status" data-online=${String(online)}
       data-pending=${String(pending)} role="status" aria-live="polite">
     <span class=${`dot ${online ? 'on' : 'off'}`} aria-hidden="true"></span>
-    <span>${online ? t('online') : t('offline')}</span>
+    <span class="online-word">${online ? t('online') : t('offline')}</span>
     <span class="sep" aria-hidden="true">·</span>
     <span>${pending ? t('pendingChanges', { n: pending }) : t('allSynced')}</span>
     ${error && error.kind !== 'auth' && html`<span class="err-dot" title=${error.message || ''}>!</span>`}
@@ -24,9 +25,14 @@ export function Header({ app }) {
   const t = state.t;
   const route = state.route.value.name;
   const user = state.session.value?.user;
-  return html`<header class="top">
+  // on a phone the tabs and actions fold behind a menu button, so the header stays one row (≤ 64 px)
+  const [menu, setMenu] = useState(false);
+  return html`<header class=${`top${menu ? ' menu-open' : ''}`} onClick=${(e) => e.target.closest('a') && setMenu(false)}>
     <div class="brand"><a href="#/" class="brand-link">${t('appName')}</a>
       ${user && html`<span class="muted user">${user.displayName || user.username}</span>`}</div>
+    <button type="button" class="btn small menu-toggle" data-testid="menu-toggle" aria-expanded=${String(menu)}
+      aria-controls="top-more" onClick=${() => setMenu(!menu)}>☰ ${t('nav.menu')}</button>
+    <div class="top-more" id="top-more">
     <nav class="tabs" aria-label=${t('appName')}>
       <a href="#/" class=${route === 'assignments' || route === 'inspection' ? 'tab active' : 'tab'}
         aria-current=${route === 'assignments' ? 'page' : undefined}>${t('assignments')}</a>
@@ -35,11 +41,12 @@ export function Header({ app }) {
       <a href="#/sync" class=${route === 'sync' ? 'tab active' : 'tab'} data-testid="nav-sync"
         aria-current=${route === 'sync' ? 'page' : undefined}>${t('syncCentre')}</a>
     </nav>
-    <${SyncStatus} app=${app} />
     <div class="top-actions">
       <button type="button" class="btn small" data-testid="lang-toggle"
         onClick=${() => actions.setLang(state.lang.value === 'zh' ? 'en' : 'zh')}>${t('langToggle')}</button>
       <button type="button" class="btn small" data-testid="logout" onClick=${() => actions.logout()}>${t('logout')}</button>
     </div>
+    </div>
+    <${SyncStatus} app=${app} />
   </header>`;
 }
