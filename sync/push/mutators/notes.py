@@ -23,7 +23,11 @@ async def add_note(batch: PushBatch, m: AddNote) -> MutationResult:
     checks.check_text(a.text)
     existing = batch.notes.get(a.note_id)
     if existing is not None:
-        if existing.deleted or existing.author_id != batch.caller.user_id or existing.inspection_id != inspection.id:
+        if (
+            existing.deleted
+            or existing.author_id != batch.caller.user_id
+            or existing.inspection_id != inspection.id
+        ):
             raise Rejected("note_exists", f"note {a.note_id} already exists")
         if existing.text == a.text:
             return MutationResult(id=m.id, status="applied", version=existing.version)
