@@ -80,7 +80,10 @@ export function matchArticles(facts, query, filters) {
     if (q) {
       const a = f.article;
       const words = [a.title, ...(a.levels || []).flatMap((l) => (l.items || []).map((i) => i.text)), ...(a.evidence?.docs || [])];
-      if (!normal(number).startsWith(q) && !words.some((w) => normal(w).includes(q))) continue;
+      // a code matches by whole segments: "2.1" finds 2.1.x, "2.2.1" finds 2.2.1 but not 2.2.10
+      const code = normal(number);
+      const byCode = code === q.replace(/\.$/, '') || code.startsWith(q.endsWith('.') ? q : `${q}.`);
+      if (!byCode && !words.some((w) => normal(w).includes(q))) continue;
     }
     out.add(number);
   }
