@@ -141,6 +141,7 @@ def test_office_runs_a_round_and_the_clinic_reads_the_returned_opinion(
         login(clinic, server.url, "clinic1")
         open_inspection(clinic, self_id)
         clinic.click("[data-testid=apply-basic]")
+        clinic.locator("[data-testid=confirm-dialog] >> visible=true").locator("[data-testid=confirm-ok]").click()
         clinic.wait_for_selector("[data-testid=application-status][data-status=applied]", timeout=LONG)
 
         office = first_page(desk)
@@ -162,6 +163,7 @@ def test_office_runs_a_round_and_the_clinic_reads_the_returned_opinion(
         county.locator("[data-testid=inspection-return-open]").click()
         county.locator("[data-testid=inspection-return-opinion]").fill(OPINION)
         county.locator("[data-testid=inspection-return-submit]").click()
+        office.locator("[data-testid=confirm-dialog] >> visible=true").locator("[data-testid=confirm-ok]").click()
         office.wait_for_selector(
             "[data-testid=stage-conclusion][data-stage=county] >> text=已退回", timeout=LONG
         )
@@ -181,6 +183,14 @@ def test_office_runs_a_round_and_the_clinic_reads_the_returned_opinion(
         known = county.locator("[data-testid=conclusion-known]").inner_text()
         assert "合格" in known, known
         county.locator("[data-testid=conclusion-confirm]").click()
+        signing = office.locator("[data-testid=confirm-dialog] >> visible=true")
+        assert "合格" in signing.locator("[data-testid=confirm-happens]").inner_text()
+        office.screenshot(path=str(SHOTS / "confirm-sign-off.png"))
+        signing.locator("[data-testid=confirm-cancel]").click()
+        signing.wait_for(state="hidden")
+        assert county.locator("[data-testid=signed-off]").count() == 0  # cancel signed off nothing
+        county.locator("[data-testid=conclusion-confirm]").click()
+        office.locator("[data-testid=confirm-dialog] >> visible=true").locator("[data-testid=confirm-ok]").click()
         office.wait_for_selector(
             "[data-testid=stage-conclusion][data-stage=county] >> [data-testid=signed-off]", timeout=LONG
         )

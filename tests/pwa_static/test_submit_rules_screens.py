@@ -96,6 +96,7 @@ def test_not_counted_photo_device_queue_and_submit_incomplete(
         county.locator("[data-testid=submit-incomplete-open]").click()
         county.locator("[data-testid=submit-incomplete-opinion]").fill(REASON)
         county.locator("[data-testid=submit-incomplete-submit]").click()
+        office.locator("[data-testid=confirm-dialog] >> visible=true").locator("[data-testid=confirm-ok]").click()
         mark = county.locator("[data-testid=submitted-incomplete]")
         mark.wait_for(timeout=LONG)
         assert REASON[:10] in mark.inner_text()

@@ -2,6 +2,7 @@
 // sides' photos; gaps of two grades or more stand out. Each stage's conclusion, its sign-off and its return.
 import { useEffect, useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
+import { Confirm } from '../confirm.js';
 import { formatTime } from '../../lib/format.js';
 import { ReturnForm } from './applications.js';
 import { useApi, useThumb } from './data.js';
@@ -41,6 +42,7 @@ function StageConclusion({ app, stage, signed, onChange }) {
   const t = app.state.t;
   const view = useApi(app, `/api/inspections/${stage.inspectionId}/conclusion`);
   const [error, setError] = useState(null);
+  const [signing, setSigning] = useState(false);
   async function post(path, body) {
     setError(null);
     try {
@@ -66,11 +68,22 @@ function StageConclusion({ app, stage, signed, onChange }) {
     ${error && html`<p class="banner error" role="alert">${error}</p>`}
     <div class="row">
       ${stage.stage !== 'self' && !signed && !mark && html`<button type="button" class="btn primary" data-testid="conclusion-confirm"
-        onClick=${() => post(`/api/inspections/${stage.inspectionId}/conclusion/confirm`, {})}>${t('signOff')}</button>`}
+        onClick=${() => setSigning(true)}>${t('signOff')}</button>`}
+      <${Confirm} t=${t} open=${signing} title=${t('signOff')}
+        happens=${[t('nav.confirm.signHappens', { stage: t(`stage_${stage.stage}`), tier: c ? (c.known || c.tierLabel || t(`conclusion_${c.status}`)) : '—' })]}
+        missing=${[
+          c?.status === 'undetermined' && t('nav.confirm.signUndetermined'),
+          stage.status !== 'submitted' && stage.status !== 'accepted' && t('nav.confirm.signNotSubmitted', { status: t(`status_${stage.status}`) }),
+          ...(c?.standings || []).filter((x) => x.standing !== 'reached').map((x) => `${x.label}：${x.reason}`),
+        ].filter(Boolean)}
+        final=${[t('nav.confirm.signFinal')]} okLabel=${t('nav.confirm.signOk')} onCancel=${() => setSigning(false)}
+        onOk=${() => { setSigning(false); post(`/api/inspections/${stage.inspectionId}/conclusion/confirm`, {}); }} />
       ${stage.status === 'submitted' && html`<${ReturnForm} t=${t} testid="inspection-return"
+        confirm=${{ title: t('returnWithOpinion'), happens: [t('nav.confirm.returnHappens', { stage: t(`stage_${stage.stage}`) })], final: [t('nav.confirm.returnFinal')] }}
         onSubmit=${(opinion) => post(`/api/inspections/${stage.inspectionId}/return`, { opinion })} />`}
       ${stage.stage !== 'self' && OPEN.has(stage.status) && html`<${ReturnForm} t=${t} testid="submit-incomplete"
         labels=${['submitIncomplete', 'submitIncompleteReason', 'submitIncompleteConfirm']}
+        confirm=${{ title: t('submitIncomplete'), happens: [t('nav.confirm.incompleteHappens', { stage: t(`stage_${stage.stage}`) })], final: [t('nav.confirm.submitFinal')] }}
         onSubmit=${(reason) => post(`/api/inspections/${stage.inspectionId}/submit-incomplete`, { reason })} />`}
     </div>
   </section>`;
