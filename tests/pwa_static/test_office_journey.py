@@ -13,7 +13,7 @@ from playwright.sync_api import Page, Playwright
 
 from tests.backend.media_api.helpers import noisy_jpeg
 from tests.backend.media_api.live import LiveServer
-from tests.pwa_static.browser import LONG, Api, Console, device, first_page, login, open_inspection
+from tests.pwa_static.browser import LONG, Api, Console, confirm, device, first_page, login, open_inspection
 from tests.pwa_static.conftest import SHOTS
 
 OPINION = "院感管理佐证不足：请补充医疗废物交接记录的照片后重新提交。"
@@ -141,7 +141,7 @@ def test_office_runs_a_round_and_the_clinic_reads_the_returned_opinion(
         login(clinic, server.url, "clinic1")
         open_inspection(clinic, self_id)
         clinic.click("[data-testid=apply-basic]")
-        clinic.locator("[data-testid=confirm-dialog] >> visible=true").locator("[data-testid=confirm-ok]").click()
+        confirm(clinic)
         clinic.wait_for_selector("[data-testid=application-status][data-status=applied]", timeout=LONG)
 
         office = first_page(desk)
@@ -163,7 +163,7 @@ def test_office_runs_a_round_and_the_clinic_reads_the_returned_opinion(
         county.locator("[data-testid=inspection-return-open]").click()
         county.locator("[data-testid=inspection-return-opinion]").fill(OPINION)
         county.locator("[data-testid=inspection-return-submit]").click()
-        office.locator("[data-testid=confirm-dialog] >> visible=true").locator("[data-testid=confirm-ok]").click()
+        confirm(office)
         office.wait_for_selector(
             "[data-testid=stage-conclusion][data-stage=county] >> text=已退回", timeout=LONG
         )
@@ -190,7 +190,7 @@ def test_office_runs_a_round_and_the_clinic_reads_the_returned_opinion(
         signing.wait_for(state="hidden")
         assert county.locator("[data-testid=signed-off]").count() == 0  # cancel signed off nothing
         county.locator("[data-testid=conclusion-confirm]").click()
-        office.locator("[data-testid=confirm-dialog] >> visible=true").locator("[data-testid=confirm-ok]").click()
+        confirm(office)
         office.wait_for_selector(
             "[data-testid=stage-conclusion][data-stage=county] >> [data-testid=signed-off]", timeout=LONG
         )
