@@ -92,6 +92,7 @@ async function main() {
           if (err instanceof AuthExpired) throw err;
         });
         await fetchReceipts();
+        await actions.cacheTeamThumbs();
         engines.upload.kick().then(() => fetchReceipts().catch(() => {}));
         state.storage.value = await storageInfo();
       },
@@ -125,6 +126,7 @@ async function main() {
     actions.refresh(),
     actions.loadStandards(),
     db.get('meta', 'receipts'),
+    actions.loadTeamThumbs(),
   ]);
   state.receipts.value = new Map(receipts || []);
   performance.mark('fc-data');

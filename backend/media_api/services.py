@@ -205,6 +205,7 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
                 reused_elsewhere=bool(photo["reused_elsewhere"]),
                 not_counted=[cast(NotCounted, why) for why in not_counted],
                 flags=evidence_flags(photo["flags"], readable),
+                thumb_ready=state == "stored" and bool((found.get(photo["sha256"]) or {}).get("derived")),
             )
         )
     minimums = await min_photos_by_article(inspection["standard_version_id"])

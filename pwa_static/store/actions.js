@@ -3,6 +3,7 @@ import { batch } from '../vendor/signals/signals.js';
 import { STRICT } from '../db/open.js';
 import { sha256Hex, uuid } from '../lib/ids.js';
 import { enqueue } from '../sync/queue.js';
+import { cacheThumbs, loadThumbs, thumbUsage } from '../upload/thumbs.js';
 
 const THUMB_PX = 320;
 
@@ -68,12 +69,13 @@ export function createActions({ state, db, api, engines }) {
       err.params = { n: count, user: owner.username };
       throw err;
     }
-    const tx = db.transaction(['meta', 'state', 'photos'], 'readwrite', STRICT);
+    const tx = db.transaction(['meta', 'state', 'photos', 'thumbs'], 'readwrite', STRICT);
     const meta = tx.objectStore('meta');
     if (!owner || owner.id !== user.id) {
       // another person on this device: a new client and an empty store (their scope differs)
       await tx.objectStore('state').clear();
       await tx.objectStore('photos').clear();
+      await tx.objectStore('thumbs').clear();
       await meta.put(uuid(), 'clientId');
       await meta.put(uuid(), 'clientGroupId');
       await meta.put(1, 'nextMutationId');
@@ -238,6 +240,35 @@ export function createActions({ state, db, api, engines }) {
     await act('submitInspection', { inspectionId });
   }
 
+  // The team's photos: thumbnails of photos stored on the server that this device did not take.
+  async function loadTeamThumbs() {
+    const [thumbs, usage] = await Promise.all([loadThumbs(db), thumbUsage(db)]);
+    batch(() => {
+      state.teamThumbs.value = thumbs;
+      state.thumbUsage.value = usage;
+    });
+  }
+
+  async function cacheTeamThumbs() {
+    const local = state.photos.value;
+    const wanted = [];
+    for (const receipt of state.receipts.value.values()) {
+      for (const p of receipt.photos || []) {
+        if (p.thumbReady && !local.get(p.photoId)?.thumb) wanted.push({ photoId: p.photoId, inspectionId: receipt.inspectionId });
+      }
+    }
+    wanted.reverse(); // the receipt lists the oldest first; the budget keeps the newest
+    const token = state.session.value?.token;
+    if (token && navigator.onLine) await cacheThumbs({ db, token, wanted });
+    await loadTeamThumbs();
+  }
+
+  // The original opens on demand (online): a short-lived signed URL in a new tab.
+  async function openOriginal(photoId) {
+    const response = await api.get(`/api/photos/${photoId}/original?as=json`);
+    window.open(response.data.url, '_blank', 'noopener');
+  }
+
   async function dismissRejections() {
     await db.put('meta', [], 'rejections');
     await refresh();
@@ -252,7 +283,7 @@ export function createActions({ state, db, api, engines }) {
   return {
     refresh, loadStandards, loadSession, login, logout, fetchAssignments, answerArticle, setAnswer, addNote,
     addPhoto, resolveConflict, submitInspection, clearAnswer, editNote, deleteNote, removePhoto, replacePhoto,
-    setPhotoCaption, dismissRejections, setLang, createImprovement,
+    setPhotoCaption, loadTeamThumbs, cacheTeamThumbs, openOriginal, dismissRejections, setLang, createImprovement,
     setImprovementField, setImprovementStatus, addImprovementPhoto, loadPlanTargets,
   };
 }

@@ -19,6 +19,8 @@ export function createAppState() {
   const receipts = signal(new Map()); // inspectionId -> the server's receipt (photo states, flags)
   const planTargets = signal(new Map()); // inspectionId -> target grades for the tier aimed at (kept offline)
   const storage = signal({ usage: 0, quota: 0, persisted: null });
+  const teamThumbs = signal(new Map()); // photoId -> server thumbnail kept for offline use (upload/thumbs.js)
+  const thumbUsage = signal({ count: 0, bytes: 0, budget: 0 });
   const update = signal({ ready: false, applying: false, offlineReady: false });
   const route = signal(parseRoute(location.hash));
   const notice = signal(null);
@@ -40,7 +42,7 @@ export function createAppState() {
 
   return {
     lang, session, authExpired, online, confirmed, pending, photos, progress, standards, assignments,
-    sync, rejections, receipts, planTargets, storage, update, route, notice, me, view, photosToSend, pendingCount, t,
+    sync, rejections, receipts, planTargets, storage, teamThumbs, thumbUsage, update, route, notice, me, view, photosToSend, pendingCount, t,
   };
 }
 

@@ -125,9 +125,11 @@ function Photo({ app, ctx, photo }) {
   // what the file lacks that the article requires (not_received: its state above already says so)
   const missingFacts = (photo.notCounted || []).filter((w) => w !== 'not_received');
   return html`<figure class=${`photo state-${stateName}`} data-testid="photo" data-photo-id=${photo.photoId} data-state=${stateName}>
-    ${url ? html`<img src=${url} alt=${photo.name || photo.photoId} loading="lazy" />` : html`<div class="noimg" aria-hidden="true">${CAMERA}</div>`}
+    ${url ? html`<img src=${url} alt=${photo.caption || photo.name || t('nav.photoAlt', { item: photo.itemCode })} loading="lazy" />` : html`<div class="noimg" aria-hidden="true">${CAMERA}</div>`}
     <figcaption>
       <span class="photo-state">${t(`photo_${stateName}`)}</span>
+      ${stateName === 'stored' && html`<${Button} testid="photo-original" kind="small link"
+        onClick=${() => actions.openOriginal(photo.photoId).catch(() => (app.state.notice.value = t('nav.needsConnection')))}>${t('nav.photoOriginal')}<//>`}
       ${stateName === 'uploading' && html`<${ProgressBar} value=${progress} label=${t('photo_uploading')} />`}
       ${photo.size ? html`<span class="muted">${formatBytes(photo.size)}</span>` : ''}
       ${stateName === 'rejected' && photo.reason && html`<span class="error-text">${t(`photoRejected_${photo.reason}`) || photo.reason}</span>`}

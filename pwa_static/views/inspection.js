@@ -257,7 +257,9 @@ export function Inspection({ app, id }) {
     const notCounted = server?.notCounted || [];
     return mine
       ? { ...mine, caption: p.caption, flags: server?.flags || mine.flags || [], notCounted }
-      : { photoId: p.id, itemCode: p.itemCode, size: p.size, caption: p.caption, state: remoteState, flags: server?.flags || [], reason: server?.reason, notCounted };
+      : { photoId: p.id, itemCode: p.itemCode, size: p.size, caption: p.caption, state: remoteState, flags: server?.flags || [], reason: server?.reason, notCounted,
+        // a teammate's photo: the server's thumbnail, kept on this device for offline use
+        thumb: state.teamThumbs.value.get(p.id) || null, remote: true };
   });
   const conflicts = openConflictsOf(view, id);
   const resolved = [...view.values()].filter((v) => v && v.registerKey && v.inspectionId === id && v.status === 'resolved');

@@ -51,6 +51,8 @@ export function SyncCentre({ app }) {
     <section class="card">
       <h2>${t('storage')}</h2>
       <p data-testid="storage-used">${t('storageUsed', { used: formatBytes(storage.usage), quota: formatBytes(storage.quota) })}</p>
+      <p data-testid="thumb-cache" data-count=${state.thumbUsage.value.count} data-bytes=${state.thumbUsage.value.bytes}>
+        ${t('nav.thumbCache')}：${t('nav.thumbCacheUse', { n: state.thumbUsage.value.count, used: formatBytes(state.thumbUsage.value.bytes), budget: formatBytes(state.thumbUsage.value.budget) })}</p>
       <p data-testid="storage-persisted" data-persisted=${String(storage.persisted)}>
         ${storage.persisted ? t('persisted') : t('notPersisted')}</p>
     </section>
