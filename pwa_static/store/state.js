@@ -52,5 +52,6 @@ export function parseRoute(hash) {
   if (parts[0] === 'sync') return { name: 'sync' };
   if (parts[0] === 'plan' && parts[1]) return { name: 'plan', id: parts[1] };
   if (parts[0] === 'office') return { name: 'office', tab: parts[1] || 'dashboard', id: parts[2] || null, sub: parts[3] || null };
-  return { name: 'assignments' };
+  if (parts[0] === 'tasks') return { name: 'assignments' };
+  return { name: 'home' }; // the role's own start: assignments, or the office's screens
 }

@@ -43,6 +43,20 @@ function AnswerButtons({ app, ctx, article, entry, itemCode }) {
   return html`<div class="answers" role="group" aria-label=${`${t('answer')} ${article.number}`}>${buttons}</div>`;
 }
 
+// A change the server refused, said at its article (the sync centre lists them all).
+function Refusals({ app, refusals }) {
+  const t = app.state.t;
+  if (!refusals.length) return null;
+  const reason = (r) => {
+    const text = t(`reason_${r.reason}`);
+    return text === `reason_${r.reason}` ? t('reason_other', { reason: r.reason }) : text;
+  };
+  return html`<div class="banner error stack" role="alert" data-testid="article-refusal" data-reason=${refusals[0].reason}>
+    ${refusals.slice(0, 3).map((r) => html`<p key=${r.id}><strong>${t('nav.refused')}</strong> ${reason(r)}</p>`)}
+    <button type="button" class="btn small" data-testid="refusal-dismiss" onClick=${() => app.actions.dismissRejections()}>${t('dismiss')}</button>
+  </div>`;
+}
+
 function Levels({ article }) {
   const levels = (article.levels || []).filter((l) => (l.items || []).length);
   if (!levels.length) return null;
@@ -195,7 +209,7 @@ export function articleSig(ctx, article, lang, progress) {
   const notes = ctx.notesByItem.get(article.number) || [];
   const photos = ctx.photosByItem.get(article.number) || [];
   return [
-    lang, ctx.locked, ctx.mode, ctx.rater, JSON.stringify(entry?.value), entry?.na, ctx.resolvedByItem.get(item)?.resolution,
+    lang, ctx.locked, ctx.mode, (ctx.refusalsByItem.get(article.number) || []).map((r) => r.id).join(','), ctx.rater, JSON.stringify(entry?.value), entry?.na, ctx.resolvedByItem.get(item)?.resolution,
     notes.map((n) => `${n.id}${n.pending ? '*' : ''}${n.authorId}${n.text}`).join('|'),
     photos.map((p) => `${p.photoId}:${p.state}:${progress.get(p.photoId) ?? ''}:${(p.flags || []).length}:${(p.notCounted || []).join('+')}:${p.thumb ? 1 : 0}:${p.caption ?? ''}`).join('|'),
   ].join('§');
@@ -219,6 +233,7 @@ function ArticleBody({ app, ctx, article }) {
       ${article.methods.map((m) => html`<span class="chip" key=${m}>${methods.get(m) || m}</span>`)}</p>`}
     <${Levels} article=${article} />
     ${article.evidence?.docs?.length > 0 && html`<p class="docs muted"><span class="label">${app.state.t('docs')}</span>${article.evidence.docs.join('；')}</p>`}
+    <${Refusals} app=${app} refusals=${ctx.refusalsByItem.get(article.number) || []} />
     <${AnswerButtons} app=${app} ctx=${ctx} article=${article} entry=${entry} itemCode=${itemCode} />
     ${resolved && html`<p class="muted" data-testid="conflict-resolved">✓ ${String(resolved.resolution)}</p>`}
     <${Notes} app=${app} ctx=${ctx} article=${article} notes=${notesByItem.get(article.number) || []} />

@@ -14,6 +14,8 @@ export function SyncStatus({ app }) {
     <span class="online-word">${online ? t('online') : t('offline')}</span>
     <span class="sep" aria-hidden="true">·</span>
     <span>${pending ? t('pendingChanges', { n: pending }) : t('allSynced')}</span>
+    ${state.rejections.value.length > 0 && html`<a href="#/sync" class="badge refused" data-testid="refused-count"
+      data-n=${state.rejections.value.length}>${t('nav.refusedCount', { n: state.rejections.value.length })}</a>`}
     ${error && error.kind !== 'auth' && html`<span class="err-dot" title=${error.message || ''}>!</span>`}
     <button type="button" class="btn small" data-testid="sync-now" disabled=${running}
       onClick=${() => engines.sync.syncNow('manual')}>${running ? t('syncing') : t('syncNow')}</button>
@@ -27,6 +29,9 @@ export function Header({ app }) {
   const user = state.session.value?.user;
   // on a phone the tabs and actions fold behind a menu button, so the header stays one row (≤ 64 px)
   const [menu, setMenu] = useState(false);
+  const officeRole = ['office', 'admin'].includes(user?.role);
+  const officeHere = route === 'office' || (route === 'home' && officeRole);
+  const tasks = route === 'assignments' || route === 'inspection' || (route === 'home' && !officeRole);
   return html`<header class=${`top${menu ? ' menu-open' : ''}`} onClick=${(e) => e.target.closest('a') && setMenu(false)}>
     <div class="brand"><a href="#/" class="brand-link">${t('appName')}</a>
       ${user && html`<span class="muted user">${user.displayName || user.username}</span>`}</div>
@@ -34,10 +39,10 @@ export function Header({ app }) {
       aria-controls="top-more" onClick=${() => setMenu(!menu)}>☰ ${t('nav.menu')}</button>
     <div class="top-more" id="top-more">
     <nav class="tabs" aria-label=${t('appName')}>
-      <a href="#/" class=${route === 'assignments' || route === 'inspection' ? 'tab active' : 'tab'}
-        aria-current=${route === 'assignments' ? 'page' : undefined}>${t('assignments')}</a>
-      ${['office', 'admin'].includes(user?.role) && html`<a href="#/office" class=${route === 'office' ? 'tab active' : 'tab'}
-        data-testid="nav-office" aria-current=${route === 'office' ? 'page' : undefined}>${t('office')}</a>`}
+      <a href="#/tasks" class=${tasks ? 'tab active' : 'tab'} data-testid="nav-tasks"
+        aria-current=${tasks && route !== 'inspection' ? 'page' : undefined}>${t('assignments')}</a>
+      ${officeRole && html`<a href="#/office" class=${officeHere ? 'tab active' : 'tab'}
+        data-testid="nav-office" aria-current=${officeHere ? 'page' : undefined}>${t('office')}</a>`}
       <a href="#/sync" class=${route === 'sync' ? 'tab active' : 'tab'} data-testid="nav-sync"
         aria-current=${route === 'sync' ? 'page' : undefined}>${t('syncCentre')}</a>
     </nav>

@@ -19,6 +19,19 @@ const SLICE = 20;
 
 const LOCKED = new Set(['submitted', 'accepted']);
 
+// Who may change this inspection: the server's rule (backend/inspections/scope.py) said before a tap, so a
+// read-only screen says why instead of letting a change vanish. null: may write.
+function readOnlyReason(user, inspection, listed) {
+  if (!user) return 'nav.readonly.signedOut';
+  if (user.role === 'admin') return null;
+  if (user.role === 'office') return inspection.stage === 'self' ? 'nav.readonly.officeSelf' : 'nav.readonly.officeReview';
+  if (user.role === 'clinic') {
+    return inspection.stage === 'self' && inspection.facilityId === user.facilityId ? null : 'nav.readonly.clinicReview';
+  }
+  if (user.role === 'inspector') return (listed?.team || []).some((m) => m.userId === user.id) ? null : 'nav.readonly.notTeam';
+  return 'nav.readonly.role';
+}
+
 function candidateLabel(t, value) {
   if (value === true) return t('yes');
   if (value === false) return t('no');
@@ -40,6 +53,7 @@ function Conflicts({ app, ctx, conflicts }) {
           ${cand.hlc ? ` · ${formatTime(cand.hlc.slice(0, 24), app.state.lang.value)}` : ''}</span>
       </div>`)}</div>
       ${!ctx.canResolve && html`<p class="muted">${t('conflictLeadOnly')}</p>`}
+      ${ctx.canResolve && ctx.inspection.stage === 'self' && html`<p class="muted" data-testid="conflict-clinic-decides">${t('nav.conflictClinicDecides')}</p>`}
     </div>`)}
   </section>`;
 }
@@ -129,6 +143,7 @@ const LINKS_SHOWN = 24;
 function SubmitPanel({ app, ctx }) {
   const t = app.state.t;
   const [asking, setAsking] = useState(false);
+  if (ctx.readOnly && !LOCKED.has(ctx.inspection.status)) return null;
   if (ctx.locked) return html`<section class="submit card"><p class="ok-text" data-testid="submitted">${t('submitted')}</p></section>`;
   const blockers = blockersOf(app.state.view.value, ctx.inspection.id, ctx.bundle, ctx.rater);
   const self = ctx.inspection.stage === 'self';
@@ -234,11 +249,11 @@ export function Inspection({ app, id }) {
       window.removeEventListener('scroll', onScroll);
     };
   }, [id]);
-  if (!inspection) return html`<main class="page"><a class="btn link" href="#/">← ${t('back')}</a><p class="card empty">${t('noAssignments')}</p></main>`;
+  if (!inspection) return html`<main class="page"><a class="btn link" href="#/tasks">← ${t('back')}</a><p class="card empty">${t('noAssignments')}</p></main>`;
   const bundle = state.standards.value.get(inspection.standardVersionId);
   const facility = view.get(`facility/${inspection.facilityId}`);
   if (!bundle) {
-    return html`<main class="page"><a class="btn link" href="#/">← ${t('back')}</a>
+    return html`<main class="page"><a class="btn link" href="#/tasks">← ${t('back')}</a>
       <h1>${facility?.name || ''}</h1><p class="card empty">${t('syncing')}</p></main>`;
   }
   const mode = scoringMode(bundle);
@@ -263,15 +278,22 @@ export function Inspection({ app, id }) {
   });
   const conflicts = openConflictsOf(view, id);
   const resolved = [...view.values()].filter((v) => v && v.registerKey && v.inspectionId === id && v.status === 'resolved');
+  const user = state.session.value?.user;
+  const readOnly = readOnlyReason(user, inspection, listed);
+  const rejections = state.rejections.value.filter((r) => r.args?.inspectionId === id && r.args?.itemCode);
   const ctx = {
-    inspection, bundle, mode, rater: activeRater, order, shown,
-    locked: LOCKED.has(inspection.status),
+    inspection, bundle, mode, rater: activeRater, order, shown, readOnly,
+    locked: LOCKED.has(inspection.status) || Boolean(readOnly),
+    // changes the server refused, shown at the article they concern
+    refusalsByItem: groupBy(rejections.map((r) => ({ ...r, itemCode: r.args.itemCode.split(':').pop() })), 'itemCode'),
     answers: answersOf(view, id),
     notesByItem: groupBy(notesOf(view, id), 'itemCode'),
     photosByItem: groupBy(photos, 'itemCode'),
     resolvedByItem: new Map(resolved.map((c) => [c.itemCode, c])),
     methods: new Map((bundle.evaluationMethods || []).map((m) => [m.code, m.label])),
-    canResolve: role === 'office' || role === 'admin' || Boolean(listed?.isLead),
+    // a review's lead (or the office) decides; a self-assessment has no team: the clinic's own account decides
+    canResolve: role === 'office' || role === 'admin' || Boolean(listed?.isLead)
+      || (role === 'clinic' && inspection.stage === 'self' && !readOnly),
     userName: (userId) => {
       const member = (listed?.team || []).find((m) => m.userId === userId);
       if (member) return member.displayName || member.username;
@@ -313,7 +335,7 @@ export function Inspection({ app, id }) {
   };
   const next = nextUnanswered(facts, null);
   return html`<main class="page inspection" data-inspection-id=${id}>
-    <a class="btn link" href="#/">← ${t('back')}</a>
+    <a class="btn link" href="#/tasks">← ${t('back')}</a>
     <header class="inspection-head card">
       <h1>${facility?.name || listed?.facilityName || ''}</h1>
       <p class="meta"><span class="badge stage">${t(`stage_${inspection.stage}`)}</span>
@@ -328,6 +350,8 @@ export function Inspection({ app, id }) {
       <${Finder} app=${app} query=${query} filters=${filters} matched=${match ? match.size : facts.size}
         onQuery=${onQuery} onFilter=${onFilter} onClear=${onClear} />
     </header>
+    ${readOnly && !LOCKED.has(inspection.status) && html`<p class="banner info" role="note" data-testid="read-only" data-reason=${readOnly}>
+      ${t('nav.readonly.title')} ${t(readOnly)}</p>`}
     <${Conflicts} app=${app} ctx=${ctx} conflicts=${conflicts} />
     <${Opinions} app=${app} ctx=${ctx} />
     <${Apply} app=${app} ctx=${ctx} />
