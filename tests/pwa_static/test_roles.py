@@ -5,6 +5,7 @@ clinic resolves the conflict between two of its own devices."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +20,25 @@ from tests.pwa_static.browser import (
     article,
     device,
     first_page,
+    jpeg_files,
     login,
     open_inspection,
     wait_synced,
 )
 from tests.pwa_static.conftest import SHOTS
+from tests.pwa_static.test_office_journey import Inspector
+from tests.pwa_static.test_office_report import upload_photo
 
 DESK = {"width": 1280, "height": 800}
 
 
 def push(api: Api, mutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
     client = f"other-{uuid.uuid4().hex[:8]}"
-    numbered = [{"id": n, "hlc": f"h{n}", **m} for n, m in enumerate(mutations, start=1)]
+    # the device's hybrid clock, as the app writes it: ISO time, counter, node
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    numbered = [
+        {"id": n, "hlc": f"{now}-{n:04d}-{client[:8]}", **m} for n, m in enumerate(mutations, start=1)
+    ]
     body = {"protocolVersion": 1, "clientGroupId": client, "clientId": client, "mutations": numbered}
     response = api.http.post("/api/sync/push", json=body)
     response.raise_for_status()
@@ -138,3 +146,44 @@ def test_a_clinic_resolves_its_own_conflict(
     assert state[f"answer/{self_id}/{item}/value"]["value"] == "C"
     assert {v["status"] for k, v in state.items() if k.startswith("conflict/")} == {"resolved"}
     clinic.close()
+
+
+def test_the_offices_conflict_queue_shows_the_article_both_sides_notes_and_photos(
+    playwright: Playwright, server: LiveServer, console: Console, tmp_path: Path
+) -> None:
+    lead, mate = Api(server.url, "inspector1"), Api(server.url, "inspector2")
+    review_id = lead.inspection_id("county")
+    item = "1.2.1"
+    grade = {"name": "setAnswer", "args": {"inspectionId": review_id, "itemCode": item, "field": "value"}}
+    note = {
+        "inspectionId": review_id,
+        "itemCode": item,
+        "noteId": str(uuid.uuid4()),
+        "text": "床位数与核定文件不符",
+    }
+    assert (
+        push(lead, [{**grade, "args": {**grade["args"], "value": "A"}}, {"name": "addNote", "args": note}])[
+            0
+        ]["status"]
+        == "applied"
+    )
+    assert push(mate, [{**grade, "args": {**grade["args"], "value": "C"}}])[0]["status"] == "conflict"
+    upload_photo(mate, Inspector(mate), review_id, item, jpeg_files(tmp_path / "mate", 1)[0])
+    with device(playwright, tmp_path / "desk", console, viewport=DESK) as desk:
+        page = first_page(desk)
+        login(page, server.url, "office")
+        page.click("[data-testid=office-tab-conflicts]")
+        queued = page.locator(f"[data-testid=office-conflict][data-item='{item}']")
+        queued.wait_for(timeout=LONG)
+        assert "床位设置" in queued.locator("h3").inner_text()  # the article's title
+        sides = queued.locator("[data-testid=office-conflict-side]").all_inner_texts()
+        assert len(sides) == 2
+        assert any(s.startswith("A") and "评审专家1" in s for s in sides), sides
+        assert any(s.startswith("C") and "评审专家2" in s for s in sides), sides
+        assert "床位数与核定文件不符" in queued.locator("[data-testid=office-conflict-notes]").inner_text()
+        assert queued.locator("[data-testid=office-conflict-photo]").count() == 1
+        assert queued.locator("[data-testid=office-conflict-when]").count() == 2
+        queued.scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "office-conflict-queue.png"))
+    lead.close()
+    mate.close()
