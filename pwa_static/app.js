@@ -22,6 +22,7 @@ async function main() {
   const api = createApi(() => state.session.value?.token);
   const engines = {};
   const actions = createActions({ state, db, api, engines });
+  actions.applyComfort();
   let bridge = { applyUpdate: async () => {}, requestSync: () => {} };
   let receiptTimer = null;
 

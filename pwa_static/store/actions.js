@@ -274,6 +274,23 @@ export function createActions({ state, db, api, engines }) {
     await refresh();
   }
 
+  function applyComfort() {
+    document.documentElement.dataset.theme = state.theme.value;
+    document.documentElement.dataset.textSize = state.textSize.value;
+  }
+
+  function setTheme(theme) {
+    localStorage.setItem('fieldcheck.theme', theme);
+    state.theme.value = theme;
+    applyComfort();
+  }
+
+  function setTextSize(size) {
+    localStorage.setItem('fieldcheck.textSize', size);
+    state.textSize.value = size;
+    applyComfort();
+  }
+
   function setLang(lang) {
     localStorage.setItem('fieldcheck.lang', lang);
     state.lang.value = lang;
@@ -283,7 +300,7 @@ export function createActions({ state, db, api, engines }) {
   return {
     refresh, loadStandards, loadSession, login, logout, fetchAssignments, answerArticle, setAnswer, addNote,
     addPhoto, resolveConflict, submitInspection, clearAnswer, editNote, deleteNote, removePhoto, replacePhoto,
-    setPhotoCaption, loadTeamThumbs, cacheTeamThumbs, openOriginal, dismissRejections, setLang, createImprovement,
+    setPhotoCaption, applyComfort, setTheme, setTextSize, loadTeamThumbs, cacheTeamThumbs, openOriginal, dismissRejections, setLang, createImprovement,
     setImprovementField, setImprovementStatus, addImprovementPhoto, loadPlanTargets,
   };
 }

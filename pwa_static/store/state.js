@@ -5,6 +5,9 @@ import { buildView } from '../sync/mutators.js';
 
 export function createAppState() {
   const lang = signal(localStorage.getItem('fieldcheck.lang') || 'zh');
+  // comfort outdoors, remembered on the device: a high-contrast theme and the text size
+  const theme = signal(localStorage.getItem('fieldcheck.theme') || 'default');
+  const textSize = signal(localStorage.getItem('fieldcheck.textSize') || 'normal');
   const session = signal(null); // {token, user, expiresAt}
   const authExpired = signal(false);
   const online = signal(navigator.onLine);
@@ -41,7 +44,7 @@ export function createAppState() {
   const t = (key, params) => translate(lang.value, key, params);
 
   return {
-    lang, session, authExpired, online, confirmed, pending, photos, progress, standards, assignments,
+    lang, theme, textSize, session, authExpired, online, confirmed, pending, photos, progress, standards, assignments,
     sync, rejections, receipts, planTargets, storage, teamThumbs, thumbUsage, update, route, notice, me, view, photosToSend, pendingCount, t,
   };
 }

@@ -47,6 +47,12 @@ export function Header({ app }) {
         aria-current=${route === 'sync' ? 'page' : undefined}>${t('syncCentre')}</a>
     </nav>
     <div class="top-actions">
+      <button type="button" class="btn small" data-testid="theme-toggle" aria-pressed=${String(state.theme.value === 'contrast')}
+        onClick=${() => actions.setTheme(state.theme.value === 'contrast' ? 'default' : 'contrast')}>${t('nav.themeContrast')}</button>
+      <label class="text-size"><span class="visually-hidden">${t('nav.textSize')}</span>
+        <select data-testid="text-size" value=${state.textSize.value} onChange=${(e) => actions.setTextSize(e.currentTarget.value)}>
+          ${['normal', 'large', 'xlarge'].map((size) => html`<option value=${size} key=${size}>${t(`nav.textSize.${size}`)}</option>`)}
+        </select></label>
       <button type="button" class="btn small" data-testid="lang-toggle"
         onClick=${() => actions.setLang(state.lang.value === 'zh' ? 'en' : 'zh')}>${t('langToggle')}</button>
       <button type="button" class="btn small" data-testid="logout" onClick=${() => actions.logout()}>${t('logout')}</button>
