@@ -128,6 +128,7 @@ async function main() {
     actions.loadStandards(),
     db.get('meta', 'receipts'),
     actions.loadTeamThumbs(),
+    actions.loadDeviceName(),
   ]);
   state.receipts.value = new Map(receipts || []);
   performance.mark('fc-data');

@@ -114,6 +114,8 @@ class SyncClient(Table, tablename="sync_client"):
     queued_photos = Integer(null=True, default=None)
     queued_bytes = BigInt(null=True, default=None)
     state_at = Timestamptz(null=True, default=None)
+    # the name the device goes by on the office's dashboard (given on the device, or its model)
+    device_name = Varchar(length=100, null=True, default=None)
 
 
 class ImprovementItem(Table, tablename="improvement_item"):

@@ -139,7 +139,7 @@ async def dashboard(*, user: AuthUser, round_id: UUID) -> DashboardOut:
             u["id"]: u["username"]
             for u in await User.select(User.id, User.username).where(User.id.is_in(list(people)))
         }
-        for d in (
+        rows = (
             await SyncClient.select(
                 SyncClient.client_id,
                 SyncClient.user_id,
@@ -149,10 +149,16 @@ async def dashboard(*, user: AuthUser, round_id: UUID) -> DashboardOut:
                 SyncClient.queued_mutations,
                 SyncClient.queued_photos,
                 SyncClient.queued_bytes,
+                SyncClient.state_at,
+                SyncClient.device_name,
             )
             .where(SyncClient.user_id.is_in(list(people)))
             .order_by(SyncClient.updated_at, ascending=False)
-        ):
+        )
+        # photos a device reported still to send that have arrived since (an upload needs no push)
+        since_report = await _arrived_since(rows)
+        for d in rows:
+            arrived_count, arrived_bytes = since_report[d["client_id"]]
             devices.append(
                 DeviceOut(
                     client_id=d["client_id"],
@@ -162,8 +168,13 @@ async def dashboard(*, user: AuthUser, round_id: UUID) -> DashboardOut:
                     last_sync_at=as_utc(d["updated_at"]),
                     app_version=d["app_version"],
                     queued_mutations=d["queued_mutations"],
-                    queued_photos=d["queued_photos"],
-                    queued_bytes=d["queued_bytes"],
+                    queued_photos=None
+                    if d["queued_photos"] is None
+                    else max(0, d["queued_photos"] - arrived_count),
+                    queued_bytes=None
+                    if d["queued_bytes"] is None
+                    else max(0, d["queued_bytes"] - arrived_bytes),
+                    device_name=d["device_name"],
                 )
             )
     return DashboardOut(
@@ -322,3 +333,28 @@ def _is_uuid(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+async def _arrived_since(clients: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Per device: how many of its photos (and their bytes) reached the server after its last report."""
+    out: dict[str, tuple[int, int]] = {c["client_id"]: (0, 0) for c in clients}
+    reported = {c["client_id"]: as_utc(c["state_at"]) for c in clients if c["state_at"] is not None}
+    if not reported:
+        return out
+    photos = await Photo.select(Photo.client_id, Photo.sha256, Photo.size).where(
+        Photo.client_id.is_in(sorted(reported)) & (Photo.deleted == False)  # noqa: E712
+    )
+    if not photos:
+        return out
+    blobs = {
+        b["sha256"]: as_utc(b["created_at"])
+        for b in await Blob.select(Blob.sha256, Blob.created_at).where(
+            Blob.sha256.is_in(sorted({p["sha256"] for p in photos})) & (Blob.state != "rejected")
+        )
+    }
+    for p in photos:
+        arrived = blobs.get(p["sha256"])
+        if arrived is not None and arrived > reported[p["client_id"]]:
+            count, size = out[p["client_id"]]
+            out[p["client_id"]] = (count + 1, size + int(p["size"]))
+    return out

@@ -183,6 +183,8 @@ class DeviceOut(_Out):
     queued_mutations: int | None = None
     queued_photos: int | None = None
     queued_bytes: int | None = None
+    # what the device is called: a name given on it, or its model (clientState.deviceName)
+    device_name: str | None = None
 
 
 class DashboardOut(_Out):

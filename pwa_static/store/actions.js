@@ -274,6 +274,19 @@ export function createActions({ state, db, api, engines }) {
     await refresh();
   }
 
+  // The name this device goes by on the office's dashboard (sent with every push).
+  async function setDeviceName(name) {
+    const value = name.trim().slice(0, 100);
+    if (value) await db.put('meta', value, 'deviceName');
+    else await db.delete('meta', 'deviceName');
+    state.deviceName.value = value;
+    engines.syncSoon();
+  }
+
+  async function loadDeviceName() {
+    state.deviceName.value = (await db.get('meta', 'deviceName')) || '';
+  }
+
   function applyComfort() {
     document.documentElement.dataset.theme = state.theme.value;
     document.documentElement.dataset.textSize = state.textSize.value;
@@ -300,7 +313,7 @@ export function createActions({ state, db, api, engines }) {
   return {
     refresh, loadStandards, loadSession, login, logout, fetchAssignments, answerArticle, setAnswer, addNote,
     addPhoto, resolveConflict, submitInspection, clearAnswer, editNote, deleteNote, removePhoto, replacePhoto,
-    setPhotoCaption, applyComfort, setTheme, setTextSize, loadTeamThumbs, cacheTeamThumbs, openOriginal, dismissRejections, setLang, createImprovement,
+    setPhotoCaption, setDeviceName, loadDeviceName, applyComfort, setTheme, setTextSize, loadTeamThumbs, cacheTeamThumbs, openOriginal, dismissRejections, setLang, createImprovement,
     setImprovementField, setImprovementStatus, addImprovementPhoto, loadPlanTargets,
   };
 }

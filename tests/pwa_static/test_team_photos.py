@@ -75,3 +75,41 @@ def test_the_lead_sees_a_teammates_photo_offline_after_one_sync(
         assert int(cache.get_attribute("data-bytes") or 0) > 1000
         assert "上限" in cache.inner_text()
     mate.close()
+
+
+def test_the_dashboard_names_the_device_and_is_fresh_after_its_uploads(
+    playwright: Playwright, server: LiveServer, console: Console, tmp_path: Path
+) -> None:
+    with Api(server.url, "inspector1") as lead:
+        inspection_id = lead.inspection_id("county")
+    with (
+        device(playwright, tmp_path / "tablet", console) as tablet,
+        device(playwright, tmp_path / "desk", console, viewport={"width": 1280, "height": 800}) as desk,
+    ):
+        page = first_page(tablet)
+        login(page, server.url, "inspector1")
+        page.click("[data-testid=nav-sync]")
+        page.fill("[data-testid=device-name]", "三号平板")
+        page.click("[data-testid=device-name-save]")
+        page.goto(server.url + "/#/tasks")
+        open_inspection(page, inspection_id)
+        page.set_input_files(
+            "[data-testid=article][data-item='1.2.1'] [data-testid=photo-input]",
+            [str(p) for p in jpeg_files(tmp_path / "cam", 2)],
+        )
+        page.wait_for_selector("[data-testid=photo][data-state=stored] >> nth=1", timeout=90_000)
+        client_id = page.evaluate(
+            """() => new Promise((ok) => { const r = indexedDB.open('fieldcheck'); r.onsuccess = () => {
+                 const g = r.result.transaction('meta').objectStore('meta').get('clientId');
+                 g.onsuccess = () => { ok(g.result); r.result.close(); }; }; })"""
+        )
+
+        office = first_page(desk)
+        login(office, server.url, "office")
+        row = office.locator(f"[data-testid=device][data-client-id='{client_id}']")
+        row.wait_for(timeout=LONG)
+        assert row.locator("[data-testid=device-name]").inner_text() == "三号平板"
+        # the push reported two photos to send; both arrived since, with no push after them
+        assert row.locator("[data-testid=device-queued-photos]").inner_text() == "0"
+        row.scroll_into_view_if_needed()
+        office.screenshot(path=str(SHOTS / "office-devices-named.png"))

@@ -254,3 +254,50 @@ async def test_client_state_is_checked_stored_and_shown_on_the_dashboard(
     assert device["appVersion"] == "2026.11.1"
     assert device["username"] == "inspector1"
     assert device["lastSyncAt"]
+
+
+async def test_the_dashboard_names_the_device_and_counts_photos_that_arrived_after_its_report(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    headers = await login(client, "inspector1")
+    review = str(demo["review_inspection"])
+    photos = [camera_photo(), camera_photo()]
+    adds = [
+        {
+            "id": n,
+            "name": "addPhoto",
+            "hlc": f"h{n}",
+            "args": {
+                "inspectionId": review,
+                "itemCode": "1.2.1",
+                "photoId": str(p.id),
+                "sha256": p.sha256,
+                "size": p.size,
+                "mime": "image/jpeg",
+            },
+        }
+        for n, p in enumerate(photos, start=1)
+    ]
+    body = msgspec.json.decode(push_body("dev-named", adds))
+    body["clientState"] = {
+        "appVersion": "2026.12.1",
+        "deviceName": "三号平板",
+        "queuedMutations": 2,
+        "queuedPhotos": 2,
+        "queuedBytes": sum(p.size for p in photos),
+    }
+    response = await client.post("/api/sync/push", content=msgspec.json.encode(body), headers=headers)
+    assert response.status_code == 200, response.text
+    office = await login(client, "office")
+
+    async def device() -> dict[str, Any]:
+        dash = (await client.get(f"/api/rounds/{demo['round']}/dashboard", headers=office)).json()
+        found: dict[str, Any] = next(d for d in dash["devices"] if d["clientId"] == "dev-named")
+        return found
+
+    before = await device()
+    assert (before["deviceName"], before["queuedPhotos"]) == ("三号平板", 2)
+    await upload_all(client, headers, photos[:1])  # an upload, and no push after it
+    after = await device()
+    assert (after["queuedPhotos"], after["queuedBytes"]) == (1, photos[1].size)
+    assert after["queuedMutations"] == 0
