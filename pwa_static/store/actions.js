@@ -1,6 +1,7 @@
 // User intents and the plumbing that keeps the signals equal to IndexedDB.
 import { batch } from '../vendor/signals/signals.js';
 import { STRICT } from '../db/open.js';
+import { localIso, readCaptureFacts } from '../lib/exif.js';
 import { sha256Hex, uuid } from '../lib/ids.js';
 import { enqueue } from '../sync/queue.js';
 import { cacheThumbs, loadThumbs, thumbUsage } from '../upload/thumbs.js';
@@ -176,11 +177,12 @@ export function createActions({ state, db, api, engines }) {
 
   async function addPhoto(inspectionId, itemCode, file, requirementId = null) {
     const photoId = uuid();
-    const [sha256, thumb] = await Promise.all([sha256Hex(file), makeThumb(file)]);
+    const [sha256, thumb, facts] = await Promise.all([sha256Hex(file), makeThumb(file), readCaptureFacts(file)]);
     const mime = file.type || 'application/octet-stream';
-    const takenAt = file.lastModified ? new Date(file.lastModified).toISOString() : null;
+    // with this device's UTC offset: an EXIF time without one is placed in it by the server
+    const takenAt = file.lastModified ? localIso(new Date(file.lastModified)) : null;
     const photo = {
-      photoId, inspectionId, itemCode, sha256, size: file.size, mime, blob: file, thumb,
+      photoId, inspectionId, itemCode, sha256, size: file.size, mime, blob: file, thumb, facts,
       state: 'queued', uploadUrl: null, name: file.name, addedAt: new Date().toISOString(),
     };
     const args = { inspectionId, itemCode, photoId, sha256, size: file.size, mime, takenAt };

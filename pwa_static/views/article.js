@@ -1,6 +1,6 @@
 // One article: requirement items per level, evaluation methods, answer buttons, notes, photos, evidence.
 import { Component } from '../vendor/preact/preact.js';
-import { useState } from '../vendor/preact/hooks.js';
+import { useEffect, useState } from '../vendor/preact/hooks.js';
 import { html } from '../lib/html.js';
 import { formatBytes } from '../lib/format.js';
 import { answerItem, gradeCodes, isAnswered, minPhotos } from '../lib/inspection.js';
@@ -136,8 +136,9 @@ function Photo({ app, ctx, photo }) {
   const progress = app.state.progress.value.get(photo.photoId);
   const stateName = photo.state || 'queued';
   const flags = photo.flags || [];
-  // what the file lacks that the article requires (not_received: its state above already says so)
-  const missingFacts = (photo.notCounted || []).filter((w) => w !== 'not_received');
+  // what the file lacks that the article requires (not_received: its state above already says so); before
+  // the server has the file, what the device read from it at capture says so at once
+  const missingFacts = missingOf(photo, ctx?.requires);
   return html`<figure class=${`photo state-${stateName}`} data-testid="photo" data-photo-id=${photo.photoId} data-state=${stateName}>
     ${url ? html`<img src=${url} alt=${photo.caption || photo.name || t('nav.photoAlt', { item: photo.itemCode })} loading="lazy" />` : html`<div class="noimg" aria-hidden="true">${CAMERA}</div>`}
     <figcaption>
@@ -165,12 +166,56 @@ function Photo({ app, ctx, photo }) {
   </figure>`;
 }
 
+// Why a photo will not count: the server's word once it has the file, else the device's own reading.
+function missingOf(photo, requires) {
+  const server = (photo.notCounted || []).filter((w) => w !== 'not_received');
+  const arrived = photo.state === 'received' || photo.state === 'stored';
+  if (arrived || server.length || !photo.facts || !requires) return server;
+  const missing = [];
+  if (requires.time && !photo.facts.time) missing.push('no_capture_time');
+  if (requires.location && !photo.facts.gps) missing.push('no_location');
+  return missing;
+}
+
+function requirementsOf(bundle, article) {
+  const own = article.evidence || {};
+  const defaults = bundle?.evidenceDefaults || {};
+  return { time: own.requireCaptureTime ?? defaults.requireCaptureTime ?? false, location: own.requireLocation ?? defaults.requireLocation ?? false };
+}
+
+// The location permission, asked at the moment an article needs it (a camera may leave GPS out of its
+// photos when the app may not use the location).
+function LocationNote({ app }) {
+  const t = app.state.t;
+  const [status, setStatus] = useState(null);
+  useEffect(() => {
+    let live = true;
+    navigator.permissions?.query({ name: 'geolocation' }).then((p) => {
+      if (!live) return;
+      setStatus(p.state);
+      p.onchange = () => setStatus(p.state);
+    }, () => {});
+    return () => {
+      live = false;
+    };
+  }, []);
+  if (status === 'prompt') {
+    return html`<p class="muted location-note" data-testid="location-ask-note">${t('nav.locationWhy')}
+      <button type="button" class="btn small" data-testid="location-ask"
+        onClick=${() => navigator.geolocation.getCurrentPosition(() => setStatus('granted'), () => setStatus('denied'))}>${t('nav.locationAllow')}</button></p>`;
+  }
+  if (status === 'denied') return html`<p class="warn-text location-note" data-testid="location-denied">${t('nav.locationDenied')}</p>`;
+  return null;
+}
+
 function Photos({ app, ctx, article, photos }) {
   const { actions, state } = app;
   const t = state.t;
   const need = minPhotos(ctx.bundle, article);
-  // photos lacking the capture time or location the article requires do not count (the server's receipt)
-  const have = photos.filter((p) => p.state !== 'rejected' && !(p.notCounted || []).some((w) => w !== 'not_received')).length;
+  const requires = requirementsOf(ctx.bundle, article);
+  // photos lacking the capture time or location the article requires do not count (the server's receipt,
+  // or the device's own reading of the file until the server has it)
+  const have = photos.filter((p) => p.state !== 'rejected' && !missingOf(p, requires).length).length;
   const id = `photo-${article.number}`;
   async function chosen(event) {
     const input = event.currentTarget;
@@ -188,7 +233,8 @@ function Photos({ app, ctx, article, photos }) {
       <input id=${id} class="visually-hidden" type="file" accept="image/*" capture="environment" multiple
         data-testid="photo-input" onChange=${chosen} />`}
     </div>
-    ${photos.length > 0 && html`<div class="photo-grid">${photos.map((p) => html`<${Photo} key=${p.photoId} app=${app} ctx=${ctx} photo=${p} />`)}</div>`}
+    ${!ctx.locked && need > 0 && requires.location && html`<${LocationNote} app=${app} />`}
+    ${photos.length > 0 && html`<div class="photo-grid">${photos.map((p) => html`<${Photo} key=${p.photoId} app=${app} ctx=${{ ...ctx, requires }} photo=${p} />`)}</div>`}
   </div>`;
 }
 
@@ -211,7 +257,7 @@ export function articleSig(ctx, article, lang, progress) {
   return [
     lang, ctx.locked, ctx.mode, (ctx.refusalsByItem.get(article.number) || []).map((r) => r.id).join(','), ctx.rater, JSON.stringify(entry?.value), entry?.na, ctx.resolvedByItem.get(item)?.resolution,
     notes.map((n) => `${n.id}${n.pending ? '*' : ''}${n.authorId}${n.text}`).join('|'),
-    photos.map((p) => `${p.photoId}:${p.state}:${progress.get(p.photoId) ?? ''}:${(p.flags || []).length}:${(p.notCounted || []).join('+')}:${p.thumb ? 1 : 0}:${p.caption ?? ''}`).join('|'),
+    photos.map((p) => `${p.photoId}:${p.state}:${progress.get(p.photoId) ?? ''}:${(p.flags || []).length}:${(p.notCounted || []).join('+')}:${p.thumb ? 1 : 0}:${p.caption ?? ''}:${p.facts ? `${Boolean(p.facts.time)}${p.facts.gps}` : ''}`).join('|'),
   ].join('§');
 }
 
