@@ -185,15 +185,20 @@ function requirementsOf(bundle, article) {
 
 // The location permission, asked at the moment an article needs it (a camera may leave GPS out of its
 // photos when the app may not use the location).
+let geolocation = null; // one permission query for every article that needs the place
+
 function LocationNote({ app }) {
   const t = app.state.t;
   const [status, setStatus] = useState(null);
   useEffect(() => {
     let live = true;
-    navigator.permissions?.query({ name: 'geolocation' }).then((p) => {
-      if (!live) return;
-      setStatus(p.state);
-      p.onchange = () => setStatus(p.state);
+    geolocation ||= navigator.permissions?.query({ name: 'geolocation' }) || Promise.reject(new Error('no permissions API'));
+    const follow = (p) => {
+      if (live) setStatus(p.state);
+    };
+    geolocation.then((p) => {
+      follow(p);
+      p.addEventListener('change', () => follow(p));
     }, () => {});
     return () => {
       live = false;
