@@ -74,8 +74,8 @@ function Notes({ app, ctx, article, notes }) {
   async function save() {
     const value = text.trim();
     if (!value) return;
+    setText(''); // cleared before the save, so what is typed meanwhile is kept
     await actions.addNote(ctx.inspection.id, article.number, value);
-    setText('');
   }
   const me = state.session.value?.user?.id;
   return html`<div class="notes">
