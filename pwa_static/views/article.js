@@ -183,11 +183,11 @@ function requirementsOf(bundle, article) {
   return { time: own.requireCaptureTime ?? defaults.requireCaptureTime ?? false, location: own.requireLocation ?? defaults.requireLocation ?? false };
 }
 
-// The location permission, asked at the moment an article needs it (a camera may leave GPS out of its
-// photos when the app may not use the location).
+// The location permission, asked on an inspection whose articles need the place of their photos (a camera
+// may leave GPS out of its photos when the app may not use the location). One note, under the title.
 let geolocation = null; // one permission query for every article that needs the place
 
-function LocationNote({ app }) {
+export function LocationNote({ app }) {
   const t = app.state.t;
   const [status, setStatus] = useState(null);
   useEffect(() => {
@@ -205,11 +205,11 @@ function LocationNote({ app }) {
     };
   }, []);
   if (status === 'prompt') {
-    return html`<p class="muted location-note" data-testid="location-ask-note">${t('nav.locationWhy')}
+    return html`<p class="banner info location-note" data-testid="location-ask-note">${t('nav.locationWhy')}
       <button type="button" class="btn small" data-testid="location-ask"
         onClick=${() => navigator.geolocation.getCurrentPosition(() => setStatus('granted'), () => setStatus('denied'))}>${t('nav.locationAllow')}</button></p>`;
   }
-  if (status === 'denied') return html`<p class="warn-text location-note" data-testid="location-denied">${t('nav.locationDenied')}</p>`;
+  if (status === 'denied') return html`<p class="banner warn location-note" data-testid="location-denied">${t('nav.locationDenied')}</p>`;
   return null;
 }
 
@@ -238,7 +238,6 @@ function Photos({ app, ctx, article, photos }) {
       <input id=${id} class="visually-hidden" type="file" accept="image/*" capture="environment" multiple
         data-testid="photo-input" onChange=${chosen} />`}
     </div>
-    ${!ctx.locked && need > 0 && requires.location && html`<${LocationNote} app=${app} />`}
     ${photos.length > 0 && html`<div class="photo-grid">${photos.map((p) => html`<${Photo} key=${p.photoId} app=${app} ctx=${{ ...ctx, requires }} photo=${p} />`)}</div>`}
   </div>`;
 }

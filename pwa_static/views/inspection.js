@@ -6,7 +6,7 @@ import {
 } from '../lib/inspection.js';
 import { formatTime } from '../lib/format.js';
 import { articleFacts, matchArticles, nextUnanswered, sectionProgress } from '../lib/navigation.js';
-import { Article, articleSig } from './article.js';
+import { Article, LocationNote, articleSig } from './article.js';
 import { Confirm } from './confirm.js';
 import { Finder, NavBar, SectionIndex, articleAtTop, loadPlace, savePlace, scrollToArticle } from './navigator.js';
 import { Button } from './parts.js';
@@ -183,6 +183,13 @@ function Section({ app, ctx, section, depth }) {
   </section>`;
 }
 
+// Some article wants photos that carry where they were taken (its own policy or the standard's default).
+function needsPlace(bundle) {
+  const byDefault = bundle.evidenceDefaults?.requireLocation ?? false;
+  return walkSections(bundle.sections).some(({ article }) => (article.evidence?.requireLocation ?? byDefault)
+    && ((article.evidence?.minPhotos ?? bundle.evidenceDefaults?.minPhotos ?? 0) > 0));
+}
+
 function groupBy(items, key) {
   const map = new Map();
   for (const item of items) {
@@ -351,6 +358,7 @@ export function Inspection({ app, id }) {
       <${Finder} app=${app} query=${query} filters=${filters} matched=${match ? match.size : facts.size}
         onQuery=${onQuery} onFilter=${onFilter} onClear=${onClear} />
     </header>
+    ${!ctx.locked && needsPlace(bundle) && html`<${LocationNote} app=${app} />`}
     ${readOnly && !LOCKED.has(inspection.status) && html`<p class="banner info" role="note" data-testid="read-only" data-reason=${readOnly}>
       ${t('nav.readonly.title')} ${t(readOnly)}</p>`}
     <${Conflicts} app=${app} ctx=${ctx} conflicts=${conflicts} />

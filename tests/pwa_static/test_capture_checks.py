@@ -43,11 +43,11 @@ def test_a_photo_without_its_place_is_said_not_to_count_at_once_offline(
         open_inspection(page, inspection_id)
         wait_synced(page)
         card = article(page, ITEM)
-        # the article needs the place: the app asks for the location permission there
-        card.locator("[data-testid=location-ask-note]").wait_for(timeout=LONG)
-        assert card.locator("[data-testid=location-ask]").is_visible()
+        # its articles need the place: the app asks for the location permission, once, under the title
+        page.locator("[data-testid=location-ask-note]").wait_for(timeout=LONG)
+        assert page.locator("[data-testid=location-ask]").is_visible()
         tablet.grant_permissions(["geolocation"], origin=server.url)  # as the person's "allow" would
-        card.locator("[data-testid=location-ask-note]").wait_for(state="detached", timeout=LONG)
+        page.locator("[data-testid=location-ask-note]").wait_for(state="detached", timeout=LONG)
 
         tablet.set_offline(True)
         page.set_input_files(
