@@ -22,6 +22,7 @@ async function main() {
   const api = createApi(() => state.session.value?.token);
   const engines = {};
   const actions = createActions({ state, db, api, engines });
+  actions.applyComfort();
   let bridge = { applyUpdate: async () => {}, requestSync: () => {} };
   let receiptTimer = null;
 
@@ -92,6 +93,7 @@ async function main() {
           if (err instanceof AuthExpired) throw err;
         });
         await fetchReceipts();
+        await actions.cacheTeamThumbs();
         engines.upload.kick().then(() => fetchReceipts().catch(() => {}));
         state.storage.value = await storageInfo();
       },
@@ -125,6 +127,8 @@ async function main() {
     actions.refresh(),
     actions.loadStandards(),
     db.get('meta', 'receipts'),
+    actions.loadTeamThumbs(),
+    actions.loadDeviceName(),
   ]);
   state.receipts.value = new Map(receipts || []);
   performance.mark('fc-data');

@@ -29,6 +29,8 @@ from sync.protocol import (
     AttachImprovementPhotoArgs,
     CreateImprovement,
     CreateImprovementArgs,
+    DeleteNote,
+    DeleteNoteArgs,
     DelOp,
     EditNote,
     EditNoteArgs,
@@ -176,6 +178,10 @@ class SyncClient:
     def edit_note(self, note_id: UUID, text: str) -> int:
         mid, hlc = self._new()
         return self._queue(EditNote(id=mid, hlc=hlc, args=EditNoteArgs(note_id=note_id, text=text)))
+
+    def delete_note(self, note_id: UUID) -> int:
+        mid, hlc = self._new()
+        return self._queue(DeleteNote(id=mid, hlc=hlc, args=DeleteNoteArgs(note_id=note_id)))
 
     def add_photo(
         self,

@@ -53,6 +53,11 @@ class EditNoteArgs(_Wire):
     inspection_id: UUID | None = None
 
 
+class DeleteNoteArgs(_Wire):
+    note_id: UUID
+    inspection_id: UUID | None = None
+
+
 class AddPhotoArgs(_Wire):
     inspection_id: UUID
     item_code: str
@@ -147,6 +152,10 @@ class EditNote(_Mutation, tag="editNote"):
     args: EditNoteArgs
 
 
+class DeleteNote(_Mutation, tag="deleteNote"):
+    args: DeleteNoteArgs
+
+
 class AddPhoto(_Mutation, tag="addPhoto"):
     args: AddPhotoArgs
 
@@ -187,6 +196,7 @@ Mutation: TypeAlias = (
     SetAnswer
     | AddNote
     | EditNote
+    | DeleteNote
     | AddPhoto
     | RemovePhoto
     | SetPhotoCaption
@@ -201,6 +211,7 @@ MUTATION_TYPES: tuple[type[Mutation], ...] = (
     SetAnswer,
     AddNote,
     EditNote,
+    DeleteNote,
     AddPhoto,
     RemovePhoto,
     SetPhotoCaption,
@@ -232,6 +243,8 @@ class ClientState(_Wire):
     what it still holds, counted before this push (mutations queued, photos and their bytes not yet sent)."""
 
     app_version: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    # what the office's dashboard calls the device: a name given on it, else its model
+    device_name: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     queued_mutations: _Count = 0
     queued_photos: _Count = 0
     queued_bytes: Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)] = 0
@@ -334,6 +347,8 @@ def decode_push(body: bytes) -> tuple[PushRequest, list[MutationHead]]:
     state = request.client_state
     if state is not None and state.app_version is not None and "\x00" in state.app_version:
         raise ProtocolError("clientState.appVersion may not contain NUL (\\u0000)")
+    if state is not None and state.device_name is not None and "\x00" in state.device_name:
+        raise ProtocolError("clientState.deviceName may not contain NUL (\\u0000)")
     for previous, head in itertools.pairwise(heads):
         if head.id != previous.id + 1:
             raise ProtocolError(

@@ -84,7 +84,8 @@ _ROW_QUERIES = {
         "AND \"key\" NOT LIKE 'improvement/%' "
     ),
     "note": (
-        'SELECT "id", "inspection_id", "item_code", "author_id", "text", "version", "hlc" FROM "note_entry" '
+        'SELECT "id", "inspection_id", "item_code", "author_id", "text", "version", "hlc", "deleted" '
+        'FROM "note_entry" '
         'WHERE "inspection_id" = ? '
     ),
     "photo": (
@@ -311,6 +312,8 @@ def _op(
         }
         return PutOp(key, value), None
     if kind == "note":
+        if r["deleted"]:
+            return None if full else (DelOp(f"note/{r['id']}"), None)
         return PutOp(
             f"note/{r['id']}",
             {

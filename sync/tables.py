@@ -69,6 +69,8 @@ class NoteEntry(Table, tablename="note_entry"):
     item_code = Varchar(length=40)
     author_id = UUID()
     text = Text(default="")
+    # deleteNote by its author: a tombstone, so pull sends the deletion to every device
+    deleted = Boolean(default=False)
     version = Integer(default=0)
     client_id = Varchar(length=100, default="")
     hlc = Varchar(length=60, default="")
@@ -112,6 +114,8 @@ class SyncClient(Table, tablename="sync_client"):
     queued_photos = Integer(null=True, default=None)
     queued_bytes = BigInt(null=True, default=None)
     state_at = Timestamptz(null=True, default=None)
+    # the name the device goes by on the office's dashboard (given on the device, or its model)
+    device_name = Varchar(length=100, null=True, default=None)
 
 
 class ImprovementItem(Table, tablename="improvement_item"):

@@ -61,6 +61,8 @@ class ReceiptPhoto(msgspec.Struct, rename="camel", kw_only=True):
     # requireLocation): not_received (its file is not here yet), no_capture_time, no_location; empty: it counts
     not_counted: list[NotCounted] = msgspec.field(default_factory=list)
     flags: list[EvidenceFlag] = msgspec.field(default_factory=list)
+    # its thumbnail and preview are made: GET /api/photos/{id}/thumb answers (every device shows it)
+    thumb_ready: bool = False
 
 
 class ArticleShortfall(msgspec.Struct, rename="camel", kw_only=True):

@@ -20,9 +20,7 @@ from uuid import UUID
 import msgspec
 from piccolo.engine.base import Engine
 
-from backend.db import write_tx
 from backend.errors import Conflict, NotFound, Unprocessable
-from backend.evidence.services import refresh_for_blob
 from backend.guards import AuthUser
 from backend.inspections.scope import (
     ensure_inspection_visible,
@@ -41,6 +39,11 @@ from backend.media_api.schemas import (
 )
 from backend.settings import Settings
 from backend.storage import build_storage
+
+# the blob facts hook lives with the sync wiring (a push may add a photo of bytes already stored)
+from backend.sync_api.services import after_blob_change as after_blob_change
+from backend.sync_api.services import flag_reused_photos as flag_reused_photos
+from backend.sync_api.services import link_blob_facts as link_blob_facts
 from backend.sync_api.services import min_photos_by_article, photo_requirements
 from backend.vocabulary import Message
 from media import uploads
@@ -48,11 +51,9 @@ from media.spool_s3 import S3Spool
 from media.storage import S3Storage
 from sync.api import (
     PhotoFacts,
-    flag_reused,
     missing_evidence,
     na_items,
     photo_not_counted,
-    record_capture_facts,
 )
 from sync.flags import visible_flags
 from sync.tables import Photo
@@ -130,34 +131,6 @@ async def start_upload(
     return created
 
 
-async def after_blob_change(sha256_hex: str) -> None:
-    """Hook for the upload path and the workers: copy facts to photos, flag reuse across facilities, compute
-    the evidence flags (backend.evidence)."""
-    await link_blob_facts(sha256_hex)
-    await flag_reused_photos(sha256_hex=sha256_hex)
-    await refresh_for_blob(sha256_hex)
-
-
-async def link_blob_facts(sha256_hex: str) -> None:
-    """Hand a blob's EXIF capture time and GPS to the sync engine, for the photos of those bytes."""
-    blob = await uploads.blob_state(sha256_hex)
-    if blob is None or blob["state"] == "rejected":
-        return
-    await record_capture_facts(
-        sha256_hex,
-        capture_time=blob["capture_time"],
-        capture_local=blob["capture_local"],
-        gps_lat=blob["gps_lat"],
-        gps_lon=blob["gps_lon"],
-        transaction=write_tx,
-    )
-
-
-async def flag_reused_photos(*, sha256_hex: str | None = None) -> int:
-    """Flag photos whose bytes also appear at another facility (:func:`sync.photo_facts.flag_reused`)."""
-    return await flag_reused(transaction=write_tx, sha256_hex=sha256_hex)
-
-
 # -- receipt --
 async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.UploadConfig) -> Receipt:
     await ensure_inspection_visible(user, inspection_id)
@@ -208,6 +181,7 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
                 reused_elsewhere=bool(photo["reused_elsewhere"]),
                 not_counted=[cast(NotCounted, why) for why in not_counted],
                 flags=evidence_flags(photo["flags"], readable),
+                thumb_ready=state == "stored" and bool((found.get(photo["sha256"]) or {}).get("derived")),
             )
         )
     minimums = await min_photos_by_article(inspection["standard_version_id"])

@@ -20,12 +20,20 @@ from backend.inspections.rounds import round_by_id, round_visible
 from backend.inspections.scope import visible_facility_ids
 from backend.inspections.tables import Application, Inspection, InspectionMember
 from backend.programme.analysis import region_chains
-from backend.programme.schemas import ConflictGroup, CountyTiers, DashboardOut, DeviceOut, QueuedConflict
+from backend.programme.schemas import (
+    ConflictGroup,
+    CountyTiers,
+    DashboardOut,
+    DeviceOut,
+    QueuedConflict,
+    QueuedNote,
+    QueuedPhoto,
+)
 from backend.review.tables import ConfirmedConclusion
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
 from media.tables import Blob
-from sync.tables import Photo, SyncClient, SyncConflict
+from sync.tables import NoteEntry, Photo, SyncClient, SyncConflict
 
 _STAGE_ORDER = {"self": 0, "county": 1, "city": 2, "province": 3}
 
@@ -131,7 +139,7 @@ async def dashboard(*, user: AuthUser, round_id: UUID) -> DashboardOut:
             u["id"]: u["username"]
             for u in await User.select(User.id, User.username).where(User.id.is_in(list(people)))
         }
-        for d in (
+        rows = (
             await SyncClient.select(
                 SyncClient.client_id,
                 SyncClient.user_id,
@@ -141,10 +149,16 @@ async def dashboard(*, user: AuthUser, round_id: UUID) -> DashboardOut:
                 SyncClient.queued_mutations,
                 SyncClient.queued_photos,
                 SyncClient.queued_bytes,
+                SyncClient.state_at,
+                SyncClient.device_name,
             )
             .where(SyncClient.user_id.is_in(list(people)))
             .order_by(SyncClient.updated_at, ascending=False)
-        ):
+        )
+        # photos a device reported still to send that have arrived since (an upload needs no push)
+        since_report = await _arrived_since(rows)
+        for d in rows:
+            arrived_count, arrived_bytes = since_report[d["client_id"]]
             devices.append(
                 DeviceOut(
                     client_id=d["client_id"],
@@ -154,8 +168,13 @@ async def dashboard(*, user: AuthUser, round_id: UUID) -> DashboardOut:
                     last_sync_at=as_utc(d["updated_at"]),
                     app_version=d["app_version"],
                     queued_mutations=d["queued_mutations"],
-                    queued_photos=d["queued_photos"],
-                    queued_bytes=d["queued_bytes"],
+                    queued_photos=None
+                    if d["queued_photos"] is None
+                    else max(0, d["queued_photos"] - arrived_count),
+                    queued_bytes=None
+                    if d["queued_bytes"] is None
+                    else max(0, d["queued_bytes"] - arrived_bytes),
+                    device_name=d["device_name"],
                 )
             )
     return DashboardOut(
@@ -195,7 +214,8 @@ async def conflict_queue(*, user: AuthUser, round_id: UUID) -> list[ConflictGrou
         .where(SyncConflict.inspection_id.is_in(list(inspections)) & (SyncConflict.status == "open"))
         .order_by(SyncConflict.created_at)
     )
-    sections: dict[str, dict[str, tuple[str, str]]] = {}
+    context = await _conflict_context(rows)
+    sections: dict[str, dict[str, tuple[str, str, str]]] = {}
     groups: dict[tuple[UUID, str], ConflictGroup] = {}
     for c in rows:
         inspection = inspections[c["inspection_id"]]
@@ -203,11 +223,16 @@ async def conflict_queue(*, user: AuthUser, round_id: UUID) -> list[ConflictGrou
         if sid not in sections:
             try:
                 standard = await get_standard(standard_id=sid)
-                sections[sid] = {a.number: (s[0].code, s[0].title) for _, a, s in walk_articles(standard)}
-                sections[sid].update({p.id: ("prerequisites", "前置条件") for p in standard.prerequisites})
+                sections[sid] = {
+                    a.number: (s[0].code, s[0].title, a.title) for _, a, s in walk_articles(standard)
+                }
+                sections[sid].update(
+                    {p.id: ("prerequisites", "前置条件", p.text) for p in standard.prerequisites}
+                )
             except NotFound:
                 sections[sid] = {}
-        code, title = sections[sid].get(c["item_code"], ("other", ""))
+        article = c["item_code"].rsplit(":", 1)[-1]  # weighted standards: "<rater>:<article>"
+        code, title, article_title = sections[sid].get(article, ("other", "", ""))
         key = (c["inspection_id"], code)
         if key not in groups:
             groups[key] = ConflictGroup(
@@ -219,14 +244,117 @@ async def conflict_queue(*, user: AuthUser, round_id: UUID) -> list[ConflictGrou
                 section_title=title,
                 conflicts=[],
             )
+        where = (c["inspection_id"], article)
         groups[key].conflicts.append(
             QueuedConflict(
                 id=c["id"],
                 item_code=c["item_code"],
                 field=c["field"],
                 version=int(c["version"]),
-                candidates=msgspec.json.decode(c["candidates"]),
+                candidates=[
+                    {**cand, "userName": context.names.get(str(cand.get("userId")), "")}
+                    for cand in msgspec.json.decode(c["candidates"])
+                ],
                 created_at=as_utc(c["created_at"]),
+                article_title=article_title,
+                notes=context.notes.get(where, []),
+                photos=context.photos.get(where, []),
             )
         )
     return list(groups.values())
+
+
+class _ConflictContext(msgspec.Struct):
+    names: dict[str, str]
+    notes: dict[tuple[UUID, str], list[QueuedNote]]
+    photos: dict[tuple[UUID, str], list[QueuedPhoto]]
+
+
+async def _conflict_context(rows: list[dict[str, Any]]) -> _ConflictContext:
+    """Who wrote each candidate, and the notes and photos of the conflicted articles (one query each)."""
+    inspection_ids = sorted({r["inspection_id"] for r in rows})
+    notes_rows = (
+        await NoteEntry.select(
+            NoteEntry.inspection_id, NoteEntry.item_code, NoteEntry.text, NoteEntry.author_id
+        )
+        .where(NoteEntry.inspection_id.is_in(inspection_ids) & (NoteEntry.deleted == False))  # noqa: E712
+        .order_by(NoteEntry.created_at)
+        if inspection_ids
+        else []
+    )
+    photo_rows = (
+        await Photo.select(
+            Photo.id, Photo.inspection_id, Photo.item_code, Photo.caption, Photo.created_by, Photo.sha256
+        )
+        .where(Photo.inspection_id.is_in(inspection_ids) & (Photo.deleted == False))  # noqa: E712
+        .order_by(Photo.created_at)
+        if inspection_ids
+        else []
+    )
+    user_ids = {str(cand.get("userId")) for r in rows for cand in msgspec.json.decode(r["candidates"])}
+    user_ids |= {str(n["author_id"]) for n in notes_rows} | {str(p["created_by"]) for p in photo_rows}
+    users = (
+        await User.select(User.id, User.username, User.display_name).where(
+            User.id.is_in([UUID(u) for u in user_ids if _is_uuid(u)])
+        )
+        if any(_is_uuid(u) for u in user_ids)
+        else []
+    )
+    names = {str(u["id"]): u["display_name"] or u["username"] for u in users}
+    derived = {
+        b["sha256"]
+        for b in await Blob.select(Blob.sha256).where(
+            Blob.sha256.is_in(sorted({p["sha256"] for p in photo_rows}) or [""])
+            & (Blob.state == "stored")
+            & (Blob.derived == True)  # noqa: E712
+        )
+    }
+    notes: dict[tuple[UUID, str], list[QueuedNote]] = defaultdict(list)
+    for n in notes_rows:
+        notes[(n["inspection_id"], n["item_code"])].append(
+            QueuedNote(text=n["text"], author_name=names.get(str(n["author_id"]), ""))
+        )
+    photos: dict[tuple[UUID, str], list[QueuedPhoto]] = defaultdict(list)
+    for p in photo_rows:
+        photos[(p["inspection_id"], p["item_code"])].append(
+            QueuedPhoto(
+                photo_id=p["id"],
+                caption=p["caption"],
+                by_name=names.get(str(p["created_by"]), ""),
+                thumb_ready=p["sha256"] in derived,
+            )
+        )
+    return _ConflictContext(names=names, notes=dict(notes), photos=dict(photos))
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+async def _arrived_since(clients: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Per device: how many of its photos (and their bytes) reached the server after its last report."""
+    out: dict[str, tuple[int, int]] = {c["client_id"]: (0, 0) for c in clients}
+    reported = {c["client_id"]: as_utc(c["state_at"]) for c in clients if c["state_at"] is not None}
+    if not reported:
+        return out
+    photos = await Photo.select(Photo.client_id, Photo.sha256, Photo.size).where(
+        Photo.client_id.is_in(sorted(reported)) & (Photo.deleted == False)  # noqa: E712
+    )
+    if not photos:
+        return out
+    blobs = {
+        b["sha256"]: as_utc(b["created_at"])
+        for b in await Blob.select(Blob.sha256, Blob.created_at).where(
+            Blob.sha256.is_in(sorted({p["sha256"] for p in photos})) & (Blob.state != "rejected")
+        )
+    }
+    for p in photos:
+        arrived = blobs.get(p["sha256"])
+        if arrived is not None and arrived > reported[p["client_id"]]:
+            count, size = out[p["client_id"]]
+            out[p["client_id"]] = (count + 1, size + int(p["size"]))
+    return out

@@ -134,13 +134,31 @@ class DiscrepancyRatesOut(_Out):
     sections: list[SectionRate]
 
 
+class QueuedNote(_Out):
+    text: str
+    author_name: str
+
+
+class QueuedPhoto(_Out):
+    photo_id: UUID
+    caption: str
+    by_name: str
+    # its thumbnail is made (GET /api/photos/{id}/thumb answers)
+    thumb_ready: bool
+
+
 class QueuedConflict(_Out):
     id: UUID
     item_code: str
     field: str
     version: int
+    # every candidate: value, userId, clientId, hlc (the device's time), mutationId, and userName
     candidates: list[dict[str, object]]
     created_at: datetime
+    article_title: str = ""
+    # what both sides wrote and photographed for that article, to decide on
+    notes: list[QueuedNote] = msgspec.field(default_factory=list)
+    photos: list[QueuedPhoto] = msgspec.field(default_factory=list)
 
 
 class ConflictGroup(_Out):
@@ -174,6 +192,8 @@ class DeviceOut(_Out):
     queued_mutations: int | None = None
     queued_photos: int | None = None
     queued_bytes: int | None = None
+    # what the device is called: a name given on it, or its model (clientState.deviceName)
+    device_name: str | None = None
 
 
 class DashboardOut(_Out):

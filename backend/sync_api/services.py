@@ -12,9 +12,9 @@ from uuid import UUID
 import msgspec
 
 from backend.audit.services import record_many
-from backend.db import current_engine, push_tx, read_tx
+from backend.db import current_engine, push_tx, read_tx, write_tx
 from backend.errors import NotFound
-from backend.evidence.services import refresh_after_removal
+from backend.evidence.services import refresh_after_removal, refresh_for_blob
 from backend.guards import AuthUser
 from backend.hooks import Hooks
 from backend.inspections.scope import visible_inspection_ids, writable_inspection_ids
@@ -34,8 +34,8 @@ from backend.standards.engine import compile_standard
 from backend.standards.schemas import GradedScoring, PassFailScoring, PointsScoring, Section, WeightedScoring
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
+from media.uploads import blob_state, stored_blobs_held
 from media.uploads import stored_blobs as stored_blobs
-from media.uploads import stored_blobs_held
 from sync.api import (
     AnswerGapsTuple,
     AuditEntry,
@@ -47,11 +47,14 @@ from sync.api import (
     PullContext,
     PushContext,
     Violation,
+    flag_reused,
     push,
+    record_capture_facts,
 )
-from sync.protocol import Limits, PushResponse, RemovePhoto
+from sync.protocol import AddPhoto, Limits, PushResponse, RemovePhoto
 
 REMOVE_PHOTO = f"sync.{RemovePhoto.__struct_config__.tag}"  # the audit action of an applied removePhoto
+ADD_PHOTO = f"sync.{AddPhoto.__struct_config__.tag}"  # the audit action of an addPhoto
 
 
 class StandardItemRules:
@@ -304,9 +307,13 @@ async def push_and_refresh(body: bytes, *, caller: CallerSource, max_mutations: 
     """One push (the sync engine, audited in its transaction); then, once it committed, the evidence flags of
     the near duplicates of the photos it removed are recomputed, so none points at a removed photo."""
     removed: set[UUID] = set()
+    added: set[str] = set()
 
     async def audit(entries: list[AuditEntry]) -> None:
         await record_many(entries)
+        added.update(
+            str(e.details["sha256"]) for e in entries if e.action == ADD_PHOTO and "sha256" in e.details
+        )
         # an applied removal is audited on the photo (a removal that changed nothing, on the mutation)
         removed.update(
             UUID(e.entity.removeprefix("photo/"))
@@ -317,4 +324,35 @@ async def push_and_refresh(body: bytes, *, caller: CallerSource, max_mutations: 
     response = await push(body, caller=caller, ctx=push_context(audit=audit, max_mutations=max_mutations))
     if removed:
         await refresh_after_removal(sorted(removed, key=str))
+    # a photo of bytes the server already stored gets no upload: it takes their EXIF facts and flags now
+    for sha256_hex in sorted(added & await stored_blobs(added)):
+        await after_blob_change(sha256_hex)
     return response
+
+
+async def after_blob_change(sha256_hex: str) -> None:
+    """After a blob arrived or changed (uploads, the workers) or a photo of stored bytes was added (a push):
+    copy its facts to its photos, flag reuse across facilities, compute the evidence flags (backend.evidence)."""
+    await link_blob_facts(sha256_hex)
+    await flag_reused_photos(sha256_hex=sha256_hex)
+    await refresh_for_blob(sha256_hex)
+
+
+async def link_blob_facts(sha256_hex: str) -> None:
+    """Hand a blob's EXIF capture time and GPS to the sync engine, for the photos of those bytes."""
+    blob = await blob_state(sha256_hex)
+    if blob is None or blob["state"] == "rejected":
+        return
+    await record_capture_facts(
+        sha256_hex,
+        capture_time=blob["capture_time"],
+        capture_local=blob["capture_local"],
+        gps_lat=blob["gps_lat"],
+        gps_lon=blob["gps_lon"],
+        transaction=write_tx,
+    )
+
+
+async def flag_reused_photos(*, sha256_hex: str | None = None) -> int:
+    """Flag photos whose bytes also appear at another facility (:func:`sync.photo_facts.flag_reused`)."""
+    return await flag_reused(transaction=write_tx, sha256_hex=sha256_hex)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from litestar import Controller, Request, Response, get
@@ -22,14 +23,44 @@ def _files(request: Request[Any, Any, State]) -> AppFiles:
     return files
 
 
+def accepted_encoding(accept_encoding: str | None, offered: Iterable[str]) -> str | None:
+    """The encoding to send: brotli before gzip, among those the request accepts (a q of 0 refuses)."""
+    accepted: dict[str, float] = {}
+    for part in (accept_encoding or "").split(","):
+        name, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if name:
+            accepted[name.strip().lower()] = q
+    for coding in ("br", "gzip"):
+        if coding in offered and accepted.get(coding, accepted.get("*", 0.0)) > 0:
+            return coding
+    return None
+
+
 def _serve(request: Request[Any, Any, State], key: str, cache_control: str) -> Response[bytes]:
     asset: Asset | None = _files(request).get(key)
     if asset is None:
         raise NotFound(f"/{key} is not part of the app", code="not_found")
-    headers = {"Cache-Control": cache_control, "ETag": asset.etag}
-    if request.headers.get("if-none-match") == asset.etag:
-        return Response(b"", status_code=304, headers=headers, media_type=asset.content_type)
-    return Response(asset.body, headers=headers, media_type=asset.content_type)
+    body, etag = asset.body, asset.etag
+    # the type as it is, once: Litestar would append a second charset to a media_type of text/*
+    headers = {"Cache-Control": cache_control, "Content-Type": asset.content_type}
+    if asset.encoded:
+        headers["Vary"] = "Accept-Encoding"  # caches keep one copy per encoding
+        coding = accepted_encoding(request.headers.get("accept-encoding"), asset.encoded)
+        if coding is not None:
+            body, etag = asset.encoded[coding]
+            headers["Content-Encoding"] = coding
+    headers["ETag"] = etag
+    if request.headers.get("if-none-match") == etag:
+        return Response(b"", status_code=304, headers=headers)
+    return Response(body, headers=headers)
 
 
 class AppShellController(Controller):

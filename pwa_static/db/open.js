@@ -2,7 +2,7 @@
 import { openDB } from '../vendor/idb/index.js';
 
 export const DB_NAME = 'fieldcheck';
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
 // Every write that holds a user's work is made durable before it resolves.
 export const STRICT = { durability: 'strict' };
 
@@ -16,6 +16,10 @@ export function openAppDb({ onBlocking } = {}) {
         const photos = db.createObjectStore('photos', { keyPath: 'photoId' }); // bytes until stored
         photos.createIndex('byInspection', 'inspectionId');
         db.createObjectStore('standards', { keyPath: 'id' }); // standard bundles for offline use
+      }
+      if (oldVersion < 2) {
+        // the team's photos: server thumbnails kept for offline use, within a budget (upload/thumbs.js)
+        db.createObjectStore('thumbs', { keyPath: 'photoId' });
       }
     },
     blocking() {

@@ -102,16 +102,17 @@ export function blockersOf(view, inspectionId, bundle, rater) {
   const unanswered = articles.filter((a) => !isAnswered(answers.get(answerItem(mode, rater, a.number))));
   if (unanswered.length) {
     const items = unanswered.slice(0, 8).map((a) => a.number).join('、') + (unanswered.length > 8 ? '…' : '');
-    blockers.push({ key: 'blockerUnanswered', params: { n: unanswered.length, items } });
+    // `links`: the articles a blocker names, each a link to its article on screen
+    blockers.push({ key: 'blockerUnanswered', params: { n: unanswered.length, items }, links: unanswered.map((a) => a.number) });
   }
   for (const conflict of openConflictsOf(view, inspectionId)) {
-    blockers.push({ key: 'blockerConflict', params: { item: conflict.itemCode } });
+    blockers.push({ key: 'blockerConflict', params: { item: conflict.itemCode }, links: [conflict.itemCode.split(':').pop()] });
   }
   for (const article of articles) {
     const need = minPhotos(bundle, article);
     if (!need || answers.get(article.number)?.na) continue;
     const have = photos.filter((p) => p.itemCode === article.number).length;
-    if (have < need) blockers.push({ key: 'blockerEvidence', params: { item: article.number, have, need } });
+    if (have < need) blockers.push({ key: 'blockerEvidence', params: { item: article.number, have, need }, links: [article.number] });
   }
   return blockers;
 }

@@ -1,8 +1,10 @@
 // User intents and the plumbing that keeps the signals equal to IndexedDB.
 import { batch } from '../vendor/signals/signals.js';
 import { STRICT } from '../db/open.js';
+import { localIso, readCaptureFacts } from '../lib/exif.js';
 import { sha256Hex, uuid } from '../lib/ids.js';
 import { enqueue } from '../sync/queue.js';
+import { cacheThumbs, loadThumbs, thumbUsage } from '../upload/thumbs.js';
 
 const THUMB_PX = 320;
 
@@ -68,12 +70,13 @@ export function createActions({ state, db, api, engines }) {
       err.params = { n: count, user: owner.username };
       throw err;
     }
-    const tx = db.transaction(['meta', 'state', 'photos'], 'readwrite', STRICT);
+    const tx = db.transaction(['meta', 'state', 'photos', 'thumbs'], 'readwrite', STRICT);
     const meta = tx.objectStore('meta');
     if (!owner || owner.id !== user.id) {
       // another person on this device: a new client and an empty store (their scope differs)
       await tx.objectStore('state').clear();
       await tx.objectStore('photos').clear();
+      await tx.objectStore('thumbs').clear();
       await meta.put(uuid(), 'clientId');
       await meta.put(uuid(), 'clientGroupId');
       await meta.put(1, 'nextMutationId');
@@ -148,13 +151,48 @@ export function createActions({ state, db, api, engines }) {
     await act('addNote', { inspectionId, itemCode, noteId: uuid(), text });
   }
 
+  // Undo and correct (docs/sync.md: notes are one author's, photos an add-wins set, captions registers).
+  async function clearAnswer(inspectionId, itemCode) {
+    const view = state.view.value;
+    if (view.get(`answer/${inspectionId}/${itemCode}/na`)?.value === true) await setAnswer(inspectionId, itemCode, 'na', false);
+    const value = view.get(`answer/${inspectionId}/${itemCode}/value`)?.value;
+    if (value !== null && value !== undefined) await setAnswer(inspectionId, itemCode, 'value', null);
+  }
+
+  async function editNote(note, text) {
+    await act('editNote', { noteId: note.id, inspectionId: note.inspectionId, text });
+  }
+
+  async function deleteNote(note) {
+    await act('deleteNote', { noteId: note.id, inspectionId: note.inspectionId });
+  }
+
+  async function removePhoto(inspectionId, photoId) {
+    // the version this device saw: a later re-add it has not seen wins over the removal
+    const seen = state.confirmed.value.get(`photo/${photoId}`)?.version;
+    const args = { photoId, inspectionId };
+    if (seen) args.baseVersion = seen;
+    await act('removePhoto', args, { dropPhotoId: photoId });
+  }
+
+  async function replacePhoto(inspectionId, itemCode, photoId, file) {
+    await addPhoto(inspectionId, itemCode, file);
+    await removePhoto(inspectionId, photoId);
+  }
+
+  async function setPhotoCaption(inspectionId, photoId, caption) {
+    const baseVersion = state.confirmed.value.get(`photo/${photoId}`)?.captionVersion || 0;
+    await act('setPhotoCaption', { photoId, inspectionId, caption, baseVersion });
+  }
+
   async function addPhoto(inspectionId, itemCode, file, requirementId = null) {
     const photoId = uuid();
-    const [sha256, thumb] = await Promise.all([sha256Hex(file), makeThumb(file)]);
+    const [sha256, thumb, facts] = await Promise.all([sha256Hex(file), makeThumb(file), readCaptureFacts(file)]);
     const mime = file.type || 'application/octet-stream';
-    const takenAt = file.lastModified ? new Date(file.lastModified).toISOString() : null;
+    // with this device's UTC offset: an EXIF time without one is placed in it by the server
+    const takenAt = file.lastModified ? localIso(new Date(file.lastModified)) : null;
     const photo = {
-      photoId, inspectionId, itemCode, sha256, size: file.size, mime, blob: file, thumb,
+      photoId, inspectionId, itemCode, sha256, size: file.size, mime, blob: file, thumb, facts,
       state: 'queued', uploadUrl: null, name: file.name, addedAt: new Date().toISOString(),
     };
     const args = { inspectionId, itemCode, photoId, sha256, size: file.size, mime, takenAt };
@@ -214,9 +252,68 @@ export function createActions({ state, db, api, engines }) {
     await act('submitInspection', { inspectionId });
   }
 
+  // The team's photos: thumbnails of photos stored on the server that this device did not take.
+  async function loadTeamThumbs() {
+    const [thumbs, usage] = await Promise.all([loadThumbs(db), thumbUsage(db)]);
+    batch(() => {
+      state.teamThumbs.value = thumbs;
+      state.thumbUsage.value = usage;
+    });
+  }
+
+  async function cacheTeamThumbs() {
+    const local = state.photos.value;
+    const wanted = [];
+    for (const receipt of state.receipts.value.values()) {
+      for (const p of receipt.photos || []) {
+        if (p.thumbReady && !local.get(p.photoId)?.thumb) wanted.push({ photoId: p.photoId, inspectionId: receipt.inspectionId });
+      }
+    }
+    wanted.reverse(); // the receipt lists the oldest first; the budget keeps the newest
+    const token = state.session.value?.token;
+    if (token && navigator.onLine) await cacheThumbs({ db, token, wanted });
+    await loadTeamThumbs();
+  }
+
+  // The original opens on demand (online): a short-lived signed URL in a new tab.
+  async function openOriginal(photoId) {
+    const response = await api.get(`/api/photos/${photoId}/original?as=json`);
+    window.open(response.data.url, '_blank', 'noopener');
+  }
+
   async function dismissRejections() {
     await db.put('meta', [], 'rejections');
     await refresh();
+  }
+
+  // The name this device goes by on the office's dashboard (sent with every push).
+  async function setDeviceName(name) {
+    const value = name.trim().slice(0, 100);
+    if (value) await db.put('meta', value, 'deviceName');
+    else await db.delete('meta', 'deviceName');
+    state.deviceName.value = value;
+    engines.syncSoon();
+  }
+
+  async function loadDeviceName() {
+    state.deviceName.value = (await db.get('meta', 'deviceName')) || '';
+  }
+
+  function applyComfort() {
+    document.documentElement.dataset.theme = state.theme.value;
+    document.documentElement.dataset.textSize = state.textSize.value;
+  }
+
+  function setTheme(theme) {
+    localStorage.setItem('fieldcheck.theme', theme);
+    state.theme.value = theme;
+    applyComfort();
+  }
+
+  function setTextSize(size) {
+    localStorage.setItem('fieldcheck.textSize', size);
+    state.textSize.value = size;
+    applyComfort();
   }
 
   function setLang(lang) {
@@ -227,7 +324,8 @@ export function createActions({ state, db, api, engines }) {
 
   return {
     refresh, loadStandards, loadSession, login, logout, fetchAssignments, answerArticle, setAnswer, addNote,
-    addPhoto, resolveConflict, submitInspection, dismissRejections, setLang, createImprovement,
+    addPhoto, resolveConflict, submitInspection, clearAnswer, editNote, deleteNote, removePhoto, replacePhoto,
+    setPhotoCaption, setDeviceName, loadDeviceName, applyComfort, setTheme, setTextSize, loadTeamThumbs, cacheTeamThumbs, openOriginal, dismissRejections, setLang, createImprovement,
     setImprovementField, setImprovementStatus, addImprovementPhoto, loadPlanTargets,
   };
 }

@@ -5,6 +5,9 @@ import { buildView } from '../sync/mutators.js';
 
 export function createAppState() {
   const lang = signal(localStorage.getItem('fieldcheck.lang') || 'zh');
+  // comfort outdoors, remembered on the device: a high-contrast theme and the text size
+  const theme = signal(localStorage.getItem('fieldcheck.theme') || 'default');
+  const textSize = signal(localStorage.getItem('fieldcheck.textSize') || 'normal');
   const session = signal(null); // {token, user, expiresAt}
   const authExpired = signal(false);
   const online = signal(navigator.onLine);
@@ -19,6 +22,9 @@ export function createAppState() {
   const receipts = signal(new Map()); // inspectionId -> the server's receipt (photo states, flags)
   const planTargets = signal(new Map()); // inspectionId -> target grades for the tier aimed at (kept offline)
   const storage = signal({ usage: 0, quota: 0, persisted: null });
+  const deviceName = signal(''); // given on this device for the office's dashboard ('' = its model)
+  const teamThumbs = signal(new Map()); // photoId -> server thumbnail kept for offline use (upload/thumbs.js)
+  const thumbUsage = signal({ count: 0, bytes: 0, budget: 0 });
   const update = signal({ ready: false, applying: false, offlineReady: false });
   const route = signal(parseRoute(location.hash));
   const notice = signal(null);
@@ -40,8 +46,8 @@ export function createAppState() {
   const sayError = (err) => sayErrorIn(lang.value, err); // an error in plain words, in the reader's language
 
   return {
-    lang, session, authExpired, online, confirmed, pending, photos, progress, standards, assignments,
-    sync, rejections, receipts, planTargets, storage, update, route, notice, me, view, photosToSend, pendingCount, t, sayError,
+    lang, theme, textSize, session, authExpired, online, confirmed, pending, photos, progress, standards, assignments,
+    sync, rejections, receipts, planTargets, storage, deviceName, teamThumbs, thumbUsage, update, route, notice, me, view, photosToSend, pendingCount, t, sayError,
   };
 }
 
@@ -52,5 +58,6 @@ export function parseRoute(hash) {
   if (parts[0] === 'plan' && parts[1]) return { name: 'plan', id: parts[1] };
   if (parts[0] === 'result' && parts[1]) return { name: 'result', id: parts[1] };
   if (parts[0] === 'office') return { name: 'office', tab: parts[1] || 'dashboard', id: parts[2] || null, sub: parts[3] || null };
-  return { name: 'assignments' };
+  if (parts[0] === 'tasks') return { name: 'assignments' };
+  return { name: 'home' }; // the role's own start: assignments, or the office's screens
 }

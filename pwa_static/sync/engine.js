@@ -2,6 +2,7 @@
 // Background Sync. Network errors and 5xx back off; `rejected` results are kept for the user, never retried.
 import { STRICT } from '../db/open.js';
 import { AuthExpired, HttpError, NetworkError } from '../lib/api.js';
+import { deviceModel } from '../lib/device.js';
 import { acknowledge, pendingMutations, renumberFrom } from './queue.js';
 
 const PUSH_BATCH = 100;
@@ -29,8 +30,10 @@ export function createSyncEngine({ db, api, hooks }) {
   async function clientState() {
     const queued = await db.count('mutations');
     const photos = heldPhotos(await db.getAll('photos'));
+    const name = ((await meta('deviceName')) || deviceModel()).slice(0, 100);
     return {
       appVersion: hooks.appVersion(),
+      ...(name ? { deviceName: name } : {}),
       queuedMutations: queued,
       queuedPhotos: photos.length,
       queuedBytes: photos.reduce((sum, p) => sum + (p.size || 0), 0),

@@ -29,6 +29,9 @@ export const MUTATORS = {
     const note = view.get(key);
     if (note) put(view, key, { ...note, text: a.text, pending: true });
   },
+  deleteNote(view, a) {
+    view.delete(`note/${a.noteId}`);
+  },
   addPhoto(view, a, me) {
     put(view, `photo/${a.photoId}`, {
       id: a.photoId,

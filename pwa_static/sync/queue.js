@@ -3,8 +3,9 @@
 import { STRICT } from '../db/open.js';
 import { hlcNow } from '../lib/ids.js';
 
-export async function enqueue(db, name, args, { photo } = {}) {
-  const stores = photo ? ['meta', 'mutations', 'photos'] : ['meta', 'mutations'];
+// `dropPhotoId`: a removed photo's bytes leave the device in the same transaction (never uploaded).
+export async function enqueue(db, name, args, { photo, dropPhotoId } = {}) {
+  const stores = photo || dropPhotoId ? ['meta', 'mutations', 'photos'] : ['meta', 'mutations'];
   const tx = db.transaction(stores, 'readwrite', STRICT);
   const meta = tx.objectStore('meta');
   const id = (await meta.get('nextMutationId')) ?? 1;
@@ -13,6 +14,7 @@ export async function enqueue(db, name, args, { photo } = {}) {
   await tx.objectStore('mutations').add(mutation);
   await meta.put(id + 1, 'nextMutationId');
   if (photo) await tx.objectStore('photos').put(photo);
+  if (dropPhotoId) await tx.objectStore('photos').delete(dropPhotoId);
   await tx.done;
   return mutation;
 }

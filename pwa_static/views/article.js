@@ -1,6 +1,6 @@
 // One article: requirement items per level, evaluation methods, answer buttons, notes, photos, evidence.
 import { Component } from '../vendor/preact/preact.js';
-import { useState } from '../vendor/preact/hooks.js';
+import { useEffect, useState } from '../vendor/preact/hooks.js';
 import { html } from '../lib/html.js';
 import { formatBytes } from '../lib/format.js';
 import { answerItem, gradeCodes, isAnswered, minPhotos } from '../lib/inspection.js';
@@ -43,7 +43,26 @@ function AnswerButtons({ app, ctx, article, entry, itemCode }) {
     buttons.push(html`<${Button} testid="answer" value="na" pressed=${current === 'na'} disabled=${locked}
       kind="grade na" onClick=${() => choose('na')}>${t('na')}<//>`);
   }
+  const answered = entry?.na || (entry?.value !== null && entry?.value !== undefined && entry?.value !== '');
+  if (answered && !locked) {
+    buttons.push(html`<${Button} testid="answer-clear" kind="ghost-btn" label=${t('nav.answerClearLabel', { item: article.number })}
+      onClick=${() => actions.clearAnswer(inspection.id, itemCode)}>${t('nav.answerClear')}<//>`);
+  }
   return html`<div class="answers" role="group" aria-label=${`${t('answer')} ${article.number}`}>${buttons}</div>`;
+}
+
+// A change the server refused, said at its article (the sync centre lists them all).
+function Refusals({ app, refusals }) {
+  const t = app.state.t;
+  if (!refusals.length) return null;
+  const reason = (r) => {
+    const text = t(`reason_${r.reason}`);
+    return text === `reason_${r.reason}` ? t('reason_other', { reason: r.reason }) : text;
+  };
+  return html`<div class="banner error stack" role="alert" data-testid="article-refusal" data-reason=${refusals[0].reason}>
+    ${refusals.slice(0, 3).map((r) => html`<p key=${r.id}><strong>${t('nav.refused')}</strong> ${reason(r)}</p>`)}
+    <button type="button" class="btn small" data-testid="refusal-dismiss" onClick=${() => app.actions.dismissRejections()}>${t('dismiss')}</button>
+  </div>`;
 }
 
 function Levels({ article }) {
@@ -63,11 +82,12 @@ function Notes({ app, ctx, article, notes }) {
   async function save() {
     const value = text.trim();
     if (!value) return;
+    setText(''); // cleared before the save, so what is typed meanwhile is kept
     await actions.addNote(ctx.inspection.id, article.number, value);
-    setText('');
   }
+  const me = state.session.value?.user?.id;
   return html`<div class="notes">
-    ${notes.map((n) => html`<p class="note" data-testid="note" key=${n.id}>${n.text}${n.pending ? html` <span class="muted">(${t('notSynced')})</span>` : ''}</p>`)}
+    ${notes.map((n) => html`<${NoteEntry} key=${n.id} app=${app} note=${n} mine=${!ctx.locked && (n.authorId === me || !n.authorId)} />`)}
     ${!ctx.locked && html`<label for=${id} class="label">${t('notes')}</label>
     <textarea id=${id} data-testid="note-input" rows="2" placeholder=${t('notePlaceholder')} value=${text}
       onInput=${(e) => setText(e.currentTarget.value)}></textarea>
@@ -82,34 +102,140 @@ function rejectedText(t, reason) {
   return text === key ? t('photoRejected_other') : text;
 }
 
-function Photo({ app, photo }) {
+// One note; its author may edit or delete it (queued like every change, offline too).
+function NoteEntry({ app, note, mine }) {
+  const { actions, state } = app;
+  const t = state.t;
+  const [editing, setEditing] = useState(null);
+  if (editing !== null) {
+    const save = async () => {
+      const value = editing.trim();
+      if (value && value !== note.text) await actions.editNote(note, value);
+      setEditing(null);
+    };
+    return html`<div class="note editing" data-testid="note" data-note-id=${note.id}>
+      <label class="visually-hidden" for=${`edit-${note.id}`}>${t('nav.noteEdit')}</label>
+      <textarea id=${`edit-${note.id}`} data-testid="note-edit-input" rows="2" value=${editing}
+        onInput=${(e) => setEditing(e.currentTarget.value)}></textarea>
+      <div class="row"><${Button} testid="note-edit-save" kind="primary small" disabled=${!editing.trim()} onClick=${save}>${t('saveNote')}<//>
+        <${Button} testid="note-edit-cancel" kind="small" onClick=${() => setEditing(null)}>${t('nav.confirm.cancel')}<//></div>
+    </div>`;
+  }
+  return html`<div class="note" data-testid="note" data-note-id=${note.id}>
+    <p class="note-text">${note.text}${note.pending ? html` <span class="muted">(${t('notSynced')})</span>` : ''}</p>
+    ${mine && html`<div class="note-actions">
+      <${Button} testid="note-edit" kind="small link" onClick=${() => setEditing(note.text)}>${t('nav.noteEdit')}<//>
+      <${Button} testid="note-delete" kind="small link danger-text" onClick=${() => actions.deleteNote(note)}>${t('nav.noteDelete')}<//>
+    </div>`}
+  </div>`;
+}
+
+function Photo({ app, ctx, photo }) {
+  const { actions } = app;
   const t = app.state.t;
+  const editable = ctx && !ctx.locked;
+  const [caption, setCaption] = useState(null);
+  const shownCaption = caption ?? photo.caption ?? '';
+  const saveCaption = () => {
+    if (caption !== null && caption !== (photo.caption ?? '')) actions.setPhotoCaption(ctx.inspection.id, photo.photoId, caption);
+    setCaption(null);
+  };
+  async function replaced(event) {
+    const input = event.currentTarget;
+    const [file] = input.files;
+    input.value = '';
+    if (file) await actions.replacePhoto(ctx.inspection.id, photo.itemCode, photo.photoId, file);
+  }
+  const replaceId = `replace-${photo.photoId}`;
   const url = thumbUrl(photo);
   const progress = app.state.progress.value.get(photo.photoId);
   const stateName = photo.state || 'queued';
   const flags = photo.flags || [];
-  // what the file lacks that the article requires (not_received: its state above already says so)
-  const missingFacts = (photo.notCounted || []).filter((w) => w !== 'not_received');
+  // what the file lacks that the article requires (not_received: its state above already says so); before
+  // the server has the file, what the device read from it at capture says so at once
+  const missingFacts = missingOf(photo, ctx?.requires);
   return html`<figure class=${`photo state-${stateName}`} data-testid="photo" data-photo-id=${photo.photoId} data-state=${stateName}>
-    ${url ? html`<img src=${url} alt=${photo.name || photo.photoId} loading="lazy" />` : html`<div class="noimg" aria-hidden="true">${CAMERA}</div>`}
+    ${url ? html`<img src=${url} alt=${photo.caption || photo.name || t('nav.photoAlt', { item: photo.itemCode })} loading="lazy" />` : html`<div class="noimg" aria-hidden="true">${CAMERA}</div>`}
     <figcaption>
       <span class="photo-state">${t(`photo_${stateName}`)}</span>
+      ${stateName === 'stored' && html`<${Button} testid="photo-original" kind="small link"
+        onClick=${() => actions.openOriginal(photo.photoId).catch(() => (app.state.notice.value = t('nav.needsConnection')))}>${t('nav.photoOriginal')}<//>`}
       ${stateName === 'uploading' && html`<${ProgressBar} value=${progress} label=${t('photo_uploading')} />`}
       ${photo.size ? html`<span class="muted">${formatBytes(photo.size)}</span>` : ''}
       ${stateName === 'rejected' && photo.reason && html`<span class="error-text">${rejectedText(t, photo.reason)}</span>`}
       ${missingFacts.length > 0 && html`<span class="badge not-counted" data-testid="photo-not-counted" data-why=${missingFacts.join(' ')}>
         ${t('notCounted', { why: missingFacts.map((w) => t(`notCounted_${w}`)).join('、') })}</span>`}
       ${flags.map((f) => html`<span class="badge flag" data-testid="photo-flag" data-code=${f.code} title=${f.message ? t(f.message.code, f.message.params) : ''}>! ${t(`flag_${f.code}`)}${f.message ? `：${t(f.message.code, f.message.params)}` : ''}</span>`)}
+      ${editable ? html`<label class="visually-hidden" for=${`cap-${photo.photoId}`}>${t('nav.caption')}</label>
+        <input id=${`cap-${photo.photoId}`} class="caption-input" data-testid="photo-caption" placeholder=${t('nav.captionHint')}
+          value=${shownCaption} maxlength="200" onInput=${(e) => setCaption(e.currentTarget.value)} onBlur=${saveCaption}
+          onKeyDown=${(e) => e.key === 'Enter' && e.currentTarget.blur()} />
+        <div class="photo-actions">
+          <label class="btn small" for=${replaceId}>${t('nav.photoReplace')}</label>
+          <input id=${replaceId} class="visually-hidden" type="file" accept="image/*" capture="environment"
+            data-testid="photo-replace" onChange=${replaced} />
+          <${Button} testid="photo-delete" kind="small danger-text" label=${t('nav.photoDeleteLabel', { n: photo.name || '' })}
+            onClick=${() => actions.removePhoto(ctx.inspection.id, photo.photoId)}>${t('nav.photoDelete')}<//>
+        </div>` : photo.caption ? html`<span class="photo-caption-text" data-testid="photo-caption-text">${photo.caption}</span>` : ''}
     </figcaption>
   </figure>`;
+}
+
+// Why a photo will not count: the server's word once it has the file, else the device's own reading.
+function missingOf(photo, requires) {
+  const server = (photo.notCounted || []).filter((w) => w !== 'not_received');
+  const arrived = photo.state === 'received' || photo.state === 'stored';
+  if (arrived || server.length || !photo.facts || !requires) return server;
+  const missing = [];
+  if (requires.time && !photo.facts.time) missing.push('no_capture_time');
+  if (requires.location && !photo.facts.gps) missing.push('no_location');
+  return missing;
+}
+
+function requirementsOf(bundle, article) {
+  const own = article.evidence || {};
+  const defaults = bundle?.evidenceDefaults || {};
+  return { time: own.requireCaptureTime ?? defaults.requireCaptureTime ?? false, location: own.requireLocation ?? defaults.requireLocation ?? false };
+}
+
+// The location permission, asked on an inspection whose articles need the place of their photos (a camera
+// may leave GPS out of its photos when the app may not use the location). One note, under the title.
+let geolocation = null; // one permission query for every article that needs the place
+
+export function LocationNote({ app }) {
+  const t = app.state.t;
+  const [status, setStatus] = useState(null);
+  useEffect(() => {
+    let live = true;
+    geolocation ||= navigator.permissions?.query({ name: 'geolocation' }) || Promise.reject(new Error('no permissions API'));
+    const follow = (p) => {
+      if (live) setStatus(p.state);
+    };
+    geolocation.then((p) => {
+      follow(p);
+      p.addEventListener('change', () => follow(p));
+    }, () => {});
+    return () => {
+      live = false;
+    };
+  }, []);
+  if (status === 'prompt') {
+    return html`<p class="banner info location-note" data-testid="location-ask-note">${t('nav.locationWhy')}
+      <button type="button" class="btn small" data-testid="location-ask"
+        onClick=${() => navigator.geolocation.getCurrentPosition(() => setStatus('granted'), () => setStatus('denied'))}>${t('nav.locationAllow')}</button></p>`;
+  }
+  if (status === 'denied') return html`<p class="banner warn location-note" data-testid="location-denied">${t('nav.locationDenied')}</p>`;
+  return null;
 }
 
 function Photos({ app, ctx, article, photos }) {
   const { actions, state } = app;
   const t = state.t;
   const need = minPhotos(ctx.bundle, article);
-  // photos lacking the capture time or location the article requires do not count (the server's receipt)
-  const have = photos.filter((p) => p.state !== 'rejected' && !(p.notCounted || []).some((w) => w !== 'not_received')).length;
+  const requires = requirementsOf(ctx.bundle, article);
+  // photos lacking the capture time or location the article requires do not count (the server's receipt,
+  // or the device's own reading of the file until the server has it)
+  const have = photos.filter((p) => p.state !== 'rejected' && !missingOf(p, requires).length).length;
   const id = `photo-${article.number}`;
   async function chosen(event) {
     const input = event.currentTarget;
@@ -127,7 +253,7 @@ function Photos({ app, ctx, article, photos }) {
       <input id=${id} class="visually-hidden" type="file" accept="image/*" capture="environment" multiple
         data-testid="photo-input" onChange=${chosen} />`}
     </div>
-    ${photos.length > 0 && html`<div class="photo-grid">${photos.map((p) => html`<${Photo} key=${p.photoId} app=${app} photo=${p} />`)}</div>`}
+    ${photos.length > 0 && html`<div class="photo-grid">${photos.map((p) => html`<${Photo} key=${p.photoId} app=${app} ctx=${{ ...ctx, requires }} photo=${p} />`)}</div>`}
   </div>`;
 }
 
@@ -148,9 +274,9 @@ export function articleSig(ctx, article, lang, progress) {
   const notes = ctx.notesByItem.get(article.number) || [];
   const photos = ctx.photosByItem.get(article.number) || [];
   return [
-    lang, ctx.locked, ctx.mode, ctx.rater, JSON.stringify(entry?.value), entry?.na, ctx.resolvedByItem.get(item)?.resolution,
-    notes.map((n) => `${n.id}${n.pending ? '*' : ''}${n.text}`).join('|'),
-    photos.map((p) => `${p.photoId}:${p.state}:${progress.get(p.photoId) ?? ''}:${(p.flags || []).length}:${(p.notCounted || []).join('+')}:${p.thumb ? 1 : 0}`).join('|'),
+    lang, ctx.locked, ctx.mode, (ctx.refusalsByItem.get(article.number) || []).map((r) => r.id).join(','), ctx.rater, JSON.stringify(entry?.value), entry?.na, ctx.resolvedByItem.get(item)?.resolution,
+    notes.map((n) => `${n.id}${n.pending ? '*' : ''}${n.authorId}${n.text}`).join('|'),
+    photos.map((p) => `${p.photoId}:${p.state}:${progress.get(p.photoId) ?? ''}:${(p.flags || []).length}:${(p.notCounted || []).join('+')}:${p.thumb ? 1 : 0}:${p.caption ?? ''}:${p.facts ? `${Boolean(p.facts.time)}${p.facts.gps}` : ''}`).join('|'),
   ].join('§');
 }
 
@@ -164,7 +290,7 @@ function ArticleBody({ app, ctx, article }) {
   return html`<article class=${`article ${answered ? 'answered' : ''}`} data-testid="article" data-item=${article.number}
       aria-labelledby=${`a-${article.number}`}>
     <header class="article-head">
-      <h4 id=${`a-${article.number}`}><span class="num">${article.number}</span> ${article.title}</h4>
+      <h4 id=${`a-${article.number}`} tabindex="-1"><span class="num">${article.number}</span> ${article.title}</h4>
       <span class=${`badge ${article.kind === 'recommended' ? 'rec' : 'basic'}`}>
         ${article.kind === 'recommended' ? t('recommendedArticle') : t('basicArticle')}</span>
     </header>
@@ -172,6 +298,7 @@ function ArticleBody({ app, ctx, article }) {
       ${article.methods.map((m) => html`<span class="chip" key=${m}>${methods.get(m) || m}</span>`)}</p>`}
     <${Levels} article=${article} />
     ${article.evidence?.docs?.length > 0 && html`<p class="docs muted"><span class="label">${app.state.t('docs')}</span>${article.evidence.docs.join('；')}</p>`}
+    <${Refusals} app=${app} refusals=${ctx.refusalsByItem.get(article.number) || []} />
     <${AnswerButtons} app=${app} ctx=${ctx} article=${article} entry=${entry} itemCode=${itemCode} />
     ${resolved && html`<p class="muted" data-testid="conflict-resolved">✓ ${String(resolved.resolution)}</p>`}
     <${Notes} app=${app} ctx=${ctx} article=${article} notes=${notesByItem.get(article.number) || []} />

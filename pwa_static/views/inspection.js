@@ -5,17 +5,34 @@ import {
   scoringMode, walkSections,
 } from '../lib/inspection.js';
 import { formatTime } from '../lib/format.js';
-import { Article, articleSig } from './article.js';
+import { articleFacts, matchArticles, nextUnanswered, sectionProgress } from '../lib/navigation.js';
+import { Article, LocationNote, articleSig } from './article.js';
+import { Confirm } from './confirm.js';
+import { Finder, NavBar, SectionIndex, articleAtTop, loadPlace, savePlace, scrollToArticle } from './navigator.js';
 import { Button } from './parts.js';
 import { Fixes, OwnTargets, PointsSummary, Vetoes, applyTiers, problemText } from './programme.js';
-import { useEffect, useMemo, useState } from '../vendor/preact/hooks.js';
+import { useEffect, useMemo, useRef, useState } from '../vendor/preact/hooks.js';
 
 // The first screen of articles renders at once; the rest follow in slices between frames, so a long
 // standard on a slow tablet answers a tap while it is still being laid out.
+// Small slices keep each task short (total blocking time on a slow phone), at the cost of a few more frames.
 const FIRST_SLICE = 6;
-const SLICE = 20;
+const SLICE = 6;
 
 const LOCKED = new Set(['submitted', 'accepted']);
+
+// Who may change this inspection: the server's rule (backend/inspections/scope.py) said before a tap, so a
+// read-only screen says why instead of letting a change vanish. null: may write.
+function readOnlyReason(user, inspection, listed) {
+  if (!user) return 'nav.readonly.signedOut';
+  if (user.role === 'admin') return null;
+  if (user.role === 'office') return inspection.stage === 'self' ? 'nav.readonly.officeSelf' : 'nav.readonly.officeReview';
+  if (user.role === 'clinic') {
+    return inspection.stage === 'self' && inspection.facilityId === user.facilityId ? null : 'nav.readonly.clinicReview';
+  }
+  if (user.role === 'inspector') return (listed?.team || []).some((m) => m.userId === user.id) ? null : 'nav.readonly.notTeam';
+  return 'nav.readonly.role';
+}
 
 function candidateLabel(t, value) {
   if (value === true) return t('yes');
@@ -38,6 +55,7 @@ function Conflicts({ app, ctx, conflicts }) {
           ${cand.hlc ? ` · ${formatTime(cand.hlc.slice(0, 24), app.state.lang.value)}` : ''}</span>
       </div>`)}</div>
       ${!ctx.canResolve && html`<p class="muted">${t('conflictLeadOnly')}</p>`}
+      ${ctx.canResolve && ctx.inspection.stage === 'self' && html`<p class="muted" data-testid="conflict-clinic-decides">${t('nav.conflictClinicDecides')}</p>`}
     </div>`)}
   </section>`;
 }
@@ -79,6 +97,7 @@ function Apply({ app, ctx }) {
   const { inspection } = ctx;
   const [apps, setApps] = useState(null);
   const [error, setError] = useState(null);
+  const [asking, setAsking] = useState(null); // the tier awaiting confirmation
   const online = app.state.online.value;
   const mine = inspection.stage === 'self' && app.state.session.value?.user?.role === 'clinic';
   // the two kinds of return, named apart: the application's (退回申请) and the review's (复核意见, 剔除)
@@ -103,6 +122,13 @@ function Apply({ app, ctx }) {
     }
   }
   const open = (apps || []).filter((a) => a.status === 'applied' || a.status === 'accepted');
+  const facts = ctx.facts;
+  const unanswered = [...facts.values()].filter((f) => !f.answered).length;
+  const short = [...facts.values()].reduce((n, f) => n + f.short, 0);
+  const missing = [
+    unanswered && t('nav.confirm.unanswered', { n: unanswered, total: facts.size }),
+    short && t('nav.confirm.photosShort', { n: short }),
+  ].filter(Boolean);
   return html`<section class="section card" data-testid="apply"><h2>${t('applyTitle')}</h2>
     ${(apps || []).map((a) => html`<p key=${a.id} data-testid="application-status" data-status=${a.status}>
       ${t(`tier_${a.tier}`)} · ${t(`app_${a.status}`)}</p>`)}
@@ -111,34 +137,65 @@ function Apply({ app, ctx }) {
     ${!online && html`<p class="muted">${t('applyOnline')}</p>`}
     ${online && open.length === 0 && html`<div class="row">
       ${applyTiers(ctx.bundle).map((tier, i) => html`<button type="button" key=${tier} class=${i === 0 ? 'btn primary' : 'btn'}
-        data-testid=${`apply-${tier}`} onClick=${() => apply(tier)}>${t(tier === 'demonstration' ? 'reportToCity' : 'applyFor', { tier: t(`tier_${tier}`) })}</button>`)}
+        data-testid=${`apply-${tier}`} onClick=${() => setAsking(tier)}>${t(tier === 'demonstration' ? 'reportToCity' : 'applyFor', { tier: t(`tier_${tier}`) })}</button>`)}
     </div>`}
+    <${Confirm} t=${t} open=${Boolean(asking)} title=${asking ? t('applyFor', { tier: t(`tier_${asking}`) }) : ''}
+      happens=${[t('nav.confirm.applyHappens', { tier: asking ? t(`tier_${asking}`) : '' })]}
+      missing=${missing} final=${[t('nav.confirm.applyFinal')]} okLabel=${t('nav.confirm.applyOk')}
+      onCancel=${() => setAsking(null)} onOk=${() => { const tier = asking; setAsking(null); apply(tier); }} />
     ${error && html`<p class="banner error" role="alert">${error}</p>`}
   </section>`;
 }
 
+const LINKS_SHOWN = 24;
+
 function SubmitPanel({ app, ctx }) {
   const t = app.state.t;
+  const [asking, setAsking] = useState(false);
+  if (ctx.readOnly && !LOCKED.has(ctx.inspection.status)) return null;
   if (ctx.locked) return html`<section class="submit card"><p class="ok-text" data-testid="submitted">${t('submitted')}</p></section>`;
   const blockers = blockersOf(app.state.view.value, ctx.inspection.id, ctx.bundle, ctx.rater);
-  return html`<section class="submit card">
+  const self = ctx.inspection.stage === 'self';
+  const photosUnsent = [...app.state.photos.value.values()].filter((p) => p.inspectionId === ctx.inspection.id
+    && p.hasBytes && !['stored', 'received', 'rejected'].includes(p.state)).length;
+  const na = [...ctx.answers.values()].filter((a) => a.na).length;
+  const label = self ? t('submitSelf') : t('submit');
+  return html`<section class="submit card" id="submit">
     ${blockers.length > 0 && html`<div data-testid="submit-blockers"><p>${t('blockers')}</p>
-      <ul>${blockers.map((b, i) => html`<li key=${i}>${t(b.key, b.params)}</li>`)}</ul></div>`}
+      <ul>${blockers.map((b, i) => html`<li key=${i}>${t(b.key, b.params)}
+        ${(b.links || []).length > 0 && html`<span class="blocker-links">${b.links.slice(0, LINKS_SHOWN).map((item) => html`<a
+          href=${`#/i/${ctx.inspection.id}`} class="blocker-link" data-testid="blocker-link" data-item=${item} key=${item}
+          onClick=${(e) => { e.preventDefault(); ctx.jump(item); }}>${item}</a>`)}${b.links.length > LINKS_SHOWN ? ' …' : ''}</span>`}
+      </li>`)}</ul></div>`}
     <${Button} testid="submit-inspection" kind="primary wide" disabled=${blockers.length > 0}
-      onClick=${() => app.actions.submitInspection(ctx.inspection.id)}>
-      ${ctx.inspection.stage === 'self' ? t('submitSelf') : t('submit')}<//>
+      onClick=${() => setAsking(true)}>${label}<//>
+    <${Confirm} t=${t} open=${asking} title=${label}
+      happens=${[t(self ? 'nav.confirm.submitSelfHappens' : 'nav.confirm.submitHappens', { n: ctx.facts.size }),
+        app.state.online.value ? t('nav.confirm.sendNow') : t('nav.confirm.sendLater')]}
+      missing=${[photosUnsent && t('nav.confirm.photosUnsent', { n: photosUnsent }), na && t('nav.confirm.naCount', { n: na })].filter(Boolean)}
+      final=${[t('nav.confirm.submitFinal')]} okLabel=${t('nav.confirm.submitOk')}
+      onCancel=${() => setAsking(false)} onOk=${() => { setAsking(false); app.actions.submitInspection(ctx.inspection.id); }} />
   </section>`;
 }
 
 function Section({ app, ctx, section, depth }) {
   const Heading = depth === 0 ? 'h2' : 'h3';
   if ((ctx.order.sections.get(section.code) ?? 0) >= ctx.shown) return null;
+  // a search or filter shows only the sections holding a match
+  if (ctx.match && !ctx.order.members.get(section.code)?.some((n) => ctx.match.has(n))) return null;
   return html`<section class=${`section depth-${depth}`} data-testid="section" data-section=${section.code}>
     <${Heading}><span class="num">${section.code}</span> ${section.title}<//>
-    ${(section.articles || []).filter((a) => ctx.order.articles.get(a.number) < ctx.shown).map((a) => html`<${Article} key=${a.number} app=${app} ctx=${ctx} article=${a}
+    ${(section.articles || []).filter((a) => ctx.order.articles.get(a.number) < ctx.shown && (!ctx.match || ctx.match.has(a.number))).map((a) => html`<${Article} key=${a.number} app=${app} ctx=${ctx} article=${a}
       sig=${articleSig(ctx, a, app.state.lang.value, app.state.progress.value)} />`)}
     ${(section.sections || []).map((s) => html`<${Section} key=${s.code} app=${app} ctx=${ctx} section=${s} depth=${depth + 1} />`)}
   </section>`;
+}
+
+// Some article wants photos that carry where they were taken (its own policy or the standard's default).
+function needsPlace(bundle) {
+  const byDefault = bundle.evidenceDefaults?.requireLocation ?? false;
+  return walkSections(bundle.sections).some(({ article }) => (article.evidence?.requireLocation ?? byDefault)
+    && ((article.evidence?.minPhotos ?? bundle.evidenceDefaults?.minPhotos ?? 0) > 0));
 }
 
 function groupBy(items, key) {
@@ -159,28 +216,60 @@ export function Inspection({ app, id }) {
   const raters = [];
   const [rater, setRater] = useState(null);
   const [shown, setShown] = useState(FIRST_SLICE);
+  const place = useMemo(() => loadPlace(id), [id]);
+  const [query, setQuery] = useState(place.query || '');
+  const [filters, setFilters] = useState(place.filters || {});
+  const [indexOpen, setIndexOpen] = useState(false);
+  const [target, setTarget] = useState(place.item || null); // an article to scroll to once rendered
   const standardId = inspection?.standardVersionId;
   const bundleForOrder = state.standards.value.get(standardId);
   // reading order: each article's index, and each section's first article index (to skip empty sections)
   const order = useMemo(() => {
     const articles = new Map();
     const sections = new Map();
+    const members = new Map(); // section code -> article numbers inside it (at any depth)
     walkSections(bundleForOrder?.sections).forEach(({ article, chain }, index) => {
       articles.set(article.number, index);
-      for (const section of chain) if (!sections.has(section.code)) sections.set(section.code, index);
+      for (const section of chain) {
+        if (!sections.has(section.code)) sections.set(section.code, index);
+        if (!members.has(section.code)) members.set(section.code, []);
+        members.get(section.code).push(article.number);
+      }
     });
-    return { articles, sections };
+    return { articles, sections, members };
   }, [bundleForOrder]);
   useEffect(() => {
     if (shown >= order.articles.size) return undefined;
-    const timer = setTimeout(() => setShown((n) => n + SLICE), 0);
+    // a jump (or a place kept from before a reload) renders everything at once, then scrolls
+    const timer = setTimeout(() => setShown((n) => (target ? order.articles.size : n + SLICE)), 0);
     return () => clearTimeout(timer);
-  }, [shown, order]);
-  if (!inspection) return html`<main class="page"><a class="btn link" href="#/">← ${t('back')}</a><p class="card empty">${t('noAssignments')}</p></main>`;
+  }, [shown, order, target]);
+  useEffect(() => {
+    if (!target || !order.articles.size || shown < order.articles.size) return;
+    scrollToArticle(target); // an article hidden by a kept filter stays where the list starts
+    setTarget(null);
+  });
+  // the article at the top of the screen is the place kept across reloads
+  const placeTimer = useRef(null);
+  useEffect(() => {
+    const onScroll = () => {
+      clearTimeout(placeTimer.current);
+      placeTimer.current = setTimeout(() => {
+        const item = articleAtTop();
+        if (item) savePlace(id, { item });
+      }, 250);
+    };
+    window.addEventListener('scroll', onScroll, { passive: true });
+    return () => {
+      clearTimeout(placeTimer.current);
+      window.removeEventListener('scroll', onScroll);
+    };
+  }, [id]);
+  if (!inspection) return html`<main class="page"><a class="btn link" href="#/tasks">← ${t('back')}</a><p class="card empty">${t('noAssignments')}</p></main>`;
   const bundle = state.standards.value.get(inspection.standardVersionId);
   const facility = view.get(`facility/${inspection.facilityId}`);
   if (!bundle) {
-    return html`<main class="page"><a class="btn link" href="#/">← ${t('back')}</a>
+    return html`<main class="page"><a class="btn link" href="#/tasks">← ${t('back')}</a>
       <h1>${facility?.name || ''}</h1><p class="card empty">${t('syncing')}</p></main>`;
   }
   const mode = scoringMode(bundle);
@@ -198,20 +287,29 @@ export function Inspection({ app, id }) {
     // notCounted: why the server does not count it toward the article's minimum (receipt)
     const notCounted = server?.notCounted || [];
     return mine
-      ? { ...mine, flags: server?.flags || mine.flags || [], notCounted }
-      : { photoId: p.id, itemCode: p.itemCode, size: p.size, state: remoteState, flags: server?.flags || [], reason: server?.reason, notCounted };
+      ? { ...mine, caption: p.caption, flags: server?.flags || mine.flags || [], notCounted }
+      : { photoId: p.id, itemCode: p.itemCode, size: p.size, caption: p.caption, state: remoteState, flags: server?.flags || [], reason: server?.reason, notCounted,
+        // a teammate's photo: the server's thumbnail, kept on this device for offline use
+        thumb: state.teamThumbs.value.get(p.id) || null, remote: true };
   });
   const conflicts = openConflictsOf(view, id);
   const resolved = [...view.values()].filter((v) => v && v.registerKey && v.inspectionId === id && v.status === 'resolved');
+  const user = state.session.value?.user;
+  const readOnly = readOnlyReason(user, inspection, listed);
+  const rejections = state.rejections.value.filter((r) => r.args?.inspectionId === id && r.args?.itemCode);
   const ctx = {
-    inspection, bundle, mode, rater: activeRater, order, shown,
-    locked: LOCKED.has(inspection.status),
+    inspection, bundle, mode, rater: activeRater, order, shown, readOnly,
+    locked: LOCKED.has(inspection.status) || Boolean(readOnly),
+    // changes the server refused, shown at the article they concern
+    refusalsByItem: groupBy(rejections.map((r) => ({ ...r, itemCode: r.args.itemCode.split(':').pop() })), 'itemCode'),
     answers: answersOf(view, id),
     notesByItem: groupBy(notesOf(view, id), 'itemCode'),
     photosByItem: groupBy(photos, 'itemCode'),
     resolvedByItem: new Map(resolved.map((c) => [c.itemCode, c])),
     methods: new Map((bundle.evaluationMethods || []).map((m) => [m.code, m.label])),
-    canResolve: role === 'office' || role === 'admin' || Boolean(listed?.isLead),
+    // a review's lead (or the office) decides; a self-assessment has no team: the clinic's own account decides
+    canResolve: role === 'office' || role === 'admin' || Boolean(listed?.isLead)
+      || (role === 'clinic' && inspection.stage === 'self' && !readOnly),
     userName: (userId) => {
       const member = (listed?.team || []).find((m) => m.userId === userId);
       if (member) return member.displayName || member.username;
@@ -220,8 +318,40 @@ export function Inspection({ app, id }) {
   };
   const progress = progressOf(view, id, bundle, activeRater);
   const articleCount = walkSections(bundle.sections).length;
+  const facts = articleFacts(view, id, bundle, activeRater, receipt);
+  const match = matchArticles(facts, query, filters);
+  ctx.facts = facts;
+  ctx.match = match;
+  if (match && shown < order.articles.size) ctx.shown = order.articles.size;
+  const jump = (item) => {
+    if (match && !match.has(item)) {
+      setQuery('');
+      setFilters({});
+      savePlace(id, { query: '', filters: {} });
+    }
+    setIndexOpen(false);
+    setShown(order.articles.size);
+    setTarget(item);
+    savePlace(id, { item });
+  };
+  ctx.jump = jump;
+  const onQuery = (q) => {
+    setQuery(q);
+    savePlace(id, { query: q });
+  };
+  const onFilter = (f) => {
+    const next = { ...filters, [f]: !filters[f] };
+    setFilters(next);
+    savePlace(id, { filters: next });
+  };
+  const onClear = () => {
+    setQuery('');
+    setFilters({});
+    savePlace(id, { query: '', filters: {} });
+  };
+  const next = nextUnanswered(facts, null);
   return html`<main class="page inspection" data-inspection-id=${id}>
-    <a class="btn link" href="#/">← ${t('back')}</a>
+    <a class="btn link" href="#/tasks">← ${t('back')}</a>
     <header class="inspection-head card">
       <h1>${facility?.name || listed?.facilityName || ''}</h1>
       <p class="meta"><span class="badge stage">${t(`stage_${inspection.stage}`)}</span>
@@ -233,7 +363,12 @@ export function Inspection({ app, id }) {
         <select data-testid="rater" value=${activeRater} onChange=${(e) => setRater(e.currentTarget.value)}>
           ${raters.map((r) => html`<option value=${r.code} key=${r.code}>${r.label}</option>`)}</select></label>`}
       ${inspection.stage === 'self' && role === 'clinic' && mode === 'graded' && html`<p><a class="btn small" href=${`#/plan/${id}`} data-testid="plan-link">${t('planTitle')}</a></p>`}
+      <${Finder} app=${app} query=${query} filters=${filters} matched=${match ? match.size : facts.size}
+        onQuery=${onQuery} onFilter=${onFilter} onClear=${onClear} />
     </header>
+    ${!ctx.locked && needsPlace(bundle) && html`<${LocationNote} app=${app} />`}
+    ${readOnly && !LOCKED.has(inspection.status) && html`<p class="banner info" role="note" data-testid="read-only" data-reason=${readOnly}>
+      ${t('nav.readonly.title')} ${t(readOnly)}</p>`}
     <${Conflicts} app=${app} ctx=${ctx} conflicts=${conflicts} />
     <${Opinions} app=${app} ctx=${ctx} />
     <${Apply} app=${app} ctx=${ctx} />
@@ -244,5 +379,9 @@ export function Inspection({ app, id }) {
     <${PointsSummary} app=${app} ctx=${ctx} />
     <${OwnTargets} app=${app} ctx=${ctx} />
     <${SubmitPanel} app=${app} ctx=${ctx} />
+    <${NavBar} app=${app} answered=${progress.answered} total=${articleCount} allDone=${!next}
+      onIndex=${() => setIndexOpen(true)} onNext=${() => { const n = nextUnanswered(facts, articleAtTop()); if (n) jump(n); }} />
+    <${SectionIndex} app=${app} open=${indexOpen} sections=${indexOpen ? sectionProgress(bundle, facts) : []}
+      facts=${facts} onJump=${jump} onClose=${() => setIndexOpen(false)} />
   </main>`;
 }

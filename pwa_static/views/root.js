@@ -63,6 +63,8 @@ export function Root({ app }) {
   else if (route.name === 'plan') page = html`<${Plan} key=${route.id} app=${app} id=${route.id} />`;
   else if (route.name === 'result') page = html`<${Result} key=${route.id} app=${app} roundId=${route.id} />`;
   else if (route.name === 'office' && ['office', 'admin'].includes(session.user?.role)) page = html`<${OfficeLazy} app=${app} route=${route} />`;
+  // office and admin start on the office's screens; their 我的任务 tab stays one tap away
+  else if (route.name === 'home' && ['office', 'admin'].includes(session.user?.role)) page = html`<${OfficeLazy} app=${app} route=${{ name: 'office', tab: 'dashboard' }} />`;
   else page = html`<${Assignments} app=${app} />`;
   return html`<${Header} app=${app} /><${Banners} app=${app} />${page}<${UpdateToast} app=${app} />`;
 }

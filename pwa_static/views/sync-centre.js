@@ -1,6 +1,7 @@
 // What is still on this device, what went wrong in plain words, and a retry.
 import { html } from '../lib/html.js';
 import { formatBytes, formatTime } from '../lib/format.js';
+import { deviceModel } from '../lib/device.js';
 
 function reasonText(t, r) {
   const key = `reason_${r.reason}`;
@@ -50,6 +51,13 @@ export function SyncCentre({ app }) {
     <section class="card">
       <h2>${t('storage')}</h2>
       <p data-testid="storage-used">${t('storageUsed', { used: formatBytes(storage.usage), quota: formatBytes(storage.quota) })}</p>
+      <form class="row" onSubmit=${(e) => { e.preventDefault(); actions.setDeviceName(e.currentTarget.elements.deviceName.value); }}>
+        <label class="field inline"><span>${t('nav.deviceName')}</span>
+          <input name="deviceName" data-testid="device-name" maxlength="100" value=${state.deviceName.value}
+            placeholder=${deviceModel() || t('nav.deviceNameHint')} /></label>
+        <button type="submit" class="btn small" data-testid="device-name-save">${t('saveNote')}</button></form>
+      <p data-testid="thumb-cache" data-count=${state.thumbUsage.value.count} data-bytes=${state.thumbUsage.value.bytes}>
+        ${t('nav.thumbCache')}：${t('nav.thumbCacheUse', { n: state.thumbUsage.value.count, used: formatBytes(state.thumbUsage.value.bytes), budget: formatBytes(state.thumbUsage.value.budget) })}</p>
       <p data-testid="storage-persisted" data-persisted=${String(storage.persisted)}>
         ${storage.persisted ? t('persisted') : t('notPersisted')}</p>
     </section>

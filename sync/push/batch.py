@@ -57,6 +57,7 @@ class NoteRow:
     client_id: str
     hlc: str
     mutation_id: int
+    deleted: bool = False
 
 
 @dataclass(slots=True)

@@ -87,8 +87,8 @@ async def store_client(
         return
     await sql.execute(
         'UPDATE "sync_client" SET "last_mutation_id" = ?, "recent_results" = ?, "updated_at" = ?, '
-        '"app_version" = ?, "queued_mutations" = ?, "queued_photos" = ?, "queued_bytes" = ?, "state_at" = ? '
-        'WHERE "client_id" = ?',
+        '"app_version" = ?, "queued_mutations" = ?, "queued_photos" = ?, "queued_bytes" = ?, "state_at" = ?, '
+        '"device_name" = COALESCE(?, "device_name") WHERE "client_id" = ?',
         [
             last,
             dump_window(window),
@@ -98,6 +98,7 @@ async def store_client(
             state.queued_photos,
             state.queued_bytes,
             now,
+            state.device_name,
             client_id,
         ],
     )

@@ -167,7 +167,7 @@ async def _conflicts(batch: PushBatch, ids: list[UUID]) -> None:
 async def _notes(batch: PushBatch, ids: list[UUID]) -> None:
     select = (
         'SELECT "id", "inspection_id", "item_code", "author_id", "text", "version", "client_id", "hlc", '
-        '"mutation_id" FROM "note_entry"'
+        '"mutation_id", "deleted" FROM "note_entry"'
     )
     for row in await batch.sql.fetch_in(select, '"id"', ids):
         note = NoteRow(
@@ -180,6 +180,7 @@ async def _notes(batch: PushBatch, ids: list[UUID]) -> None:
             client_id=row["client_id"],
             hlc=row["hlc"],
             mutation_id=int(row["mutation_id"]),
+            deleted=bool(row["deleted"]),
         )
         batch.notes[note.id] = note
 

@@ -96,9 +96,10 @@ async def _conflicts(sql: Sql, batch: PushBatch, now: datetime) -> None:
 async def _notes(sql: Sql, batch: PushBatch, now: datetime) -> None:
     await sql.executemany(
         'INSERT INTO "note_entry" ("id", "inspection_id", "item_code", "author_id", "text", "version", '
-        '"client_id", "hlc", "mutation_id", "created_at") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) '
+        '"client_id", "hlc", "mutation_id", "created_at", "deleted") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) '
         'ON CONFLICT ("id") DO UPDATE SET "text" = excluded."text", "version" = excluded."version", '
-        '"client_id" = excluded."client_id", "hlc" = excluded."hlc", "mutation_id" = excluded."mutation_id"',
+        '"client_id" = excluded."client_id", "hlc" = excluded."hlc", "mutation_id" = excluded."mutation_id", '
+        '"deleted" = excluded."deleted"',
         [
             (
                 n.id,
@@ -111,6 +112,7 @@ async def _notes(sql: Sql, batch: PushBatch, now: datetime) -> None:
                 n.hlc,
                 n.mutation_id,
                 now,
+                n.deleted,
             )
             for n in (batch.notes[i] for i in sorted(batch.dirty_notes))
         ],

@@ -201,3 +201,8 @@ def session_expiry(page: Page) -> str:
         _IDB_READ % "return (await ask(db.transaction('meta').objectStore('meta').get('session'))).expiresAt;"
     )
     return expires
+
+
+def confirm(page: Page) -> None:
+    """Accept the confirmation dialog on screen (a summary before an action that cannot be undone)."""
+    page.locator("[data-testid=confirm-dialog] >> visible=true").locator("[data-testid=confirm-ok]").click()

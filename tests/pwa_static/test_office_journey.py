@@ -13,7 +13,7 @@ from playwright.sync_api import Page, Playwright
 
 from tests.backend.media_api.helpers import noisy_jpeg
 from tests.backend.media_api.live import LiveServer
-from tests.pwa_static.browser import LONG, Api, Console, device, first_page, login, open_inspection
+from tests.pwa_static.browser import LONG, Api, Console, confirm, device, first_page, login, open_inspection
 from tests.pwa_static.conftest import SHOTS
 
 OPINION = "院感管理佐证不足：请补充医疗废物交接记录的照片后重新提交。"
@@ -148,6 +148,7 @@ def test_office_runs_a_round_and_the_clinic_reads_the_returned_opinion(
         login(clinic, server.url, "clinic1")
         open_inspection(clinic, self_id)
         clinic.click("[data-testid=apply-basic]")
+        confirm(clinic)
         clinic.wait_for_selector("[data-testid=application-status][data-status=applied]", timeout=LONG)
 
         office = first_page(desk)
@@ -169,6 +170,7 @@ def test_office_runs_a_round_and_the_clinic_reads_the_returned_opinion(
         county.locator("[data-testid=inspection-return-open]").click()
         county.locator("[data-testid=inspection-return-opinion]").fill(OPINION)
         county.locator("[data-testid=inspection-return-submit]").click()
+        confirm(office)
         office.wait_for_selector(
             "[data-testid=stage-conclusion][data-stage=county] >> text=已退回", timeout=LONG
         )
@@ -188,6 +190,14 @@ def test_office_runs_a_round_and_the_clinic_reads_the_returned_opinion(
         known = county.locator("[data-testid=conclusion-known]").inner_text()
         assert "合格" in known, known
         county.locator("[data-testid=conclusion-confirm]").click()
+        signing = office.locator("[data-testid=confirm-dialog] >> visible=true")
+        assert "合格" in signing.locator("[data-testid=confirm-happens]").inner_text()
+        office.screenshot(path=str(SHOTS / "confirm-sign-off.png"))
+        signing.locator("[data-testid=confirm-cancel]").click()
+        signing.wait_for(state="hidden")
+        assert county.locator("[data-testid=signed-off]").count() == 0  # cancel signed off nothing
+        county.locator("[data-testid=conclusion-confirm]").click()
+        confirm(office)
         office.wait_for_selector(
             "[data-testid=stage-conclusion][data-stage=county] >> [data-testid=signed-off]", timeout=LONG
         )

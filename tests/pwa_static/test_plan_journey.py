@@ -14,6 +14,7 @@ from tests.pwa_static.browser import (
     Api,
     Console,
     answer,
+    confirm,
     device,
     first_page,
     jpeg_files,
@@ -146,6 +147,7 @@ def test_clinic_plans_offline_and_the_office_sees_it(
         wait_synced(page)
         page.click("text=返回自评")
         page.click("[data-testid=apply-basic]", timeout=LONG)
+        confirm(page)
         page.wait_for_selector("[data-testid=application-status][data-status=applied]", timeout=LONG)
         page.goto(server.url + "/#/")
         page.wait_for_selector(f"[data-testid=plan-link][data-inspection-id='{self_id}']", timeout=LONG)

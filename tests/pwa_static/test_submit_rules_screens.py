@@ -15,6 +15,7 @@ from tests.pwa_static.browser import (
     LONG,
     Api,
     Console,
+    confirm,
     device,
     first_page,
     login,
@@ -96,6 +97,7 @@ def test_not_counted_photo_device_queue_and_submit_incomplete(
         county.locator("[data-testid=submit-incomplete-open]").click()
         county.locator("[data-testid=submit-incomplete-opinion]").fill(REASON)
         county.locator("[data-testid=submit-incomplete-submit]").click()
+        confirm(office)
         mark = county.locator("[data-testid=submitted-incomplete]")
         mark.wait_for(timeout=LONG)
         assert REASON[:10] in mark.inner_text()

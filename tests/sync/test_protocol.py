@@ -34,8 +34,9 @@ def answer(mid: int, **extra: object) -> dict[str, object]:
 
 
 def test_every_design_mutation_is_known() -> None:
-    # DESIGN §6's mutations, plus the improvement plan's (docs/improvement.md)
+    # DESIGN §6's mutations, plus the improvement plan's (docs/improvement.md) and deleteNote (docs/sync.md)
     assert {
+        "deleteNote",
         "createImprovement",
         "setImprovementField",
         "setImprovementStatus",

@@ -37,4 +37,6 @@ def test_the_client_view_replays_through_the_registry() -> None:
     assert view[f"inspection/{inspection}"]["status"] == "submitted"
     client.remove_photo(photo)
     assert f"photo/{photo}" not in client.view()
+    client.delete_note(note)
+    assert f"note/{note}" not in client.view()
     assert client.store == {f"inspection/{inspection}": {"status": "in_progress"}}  # the store is untouched

@@ -1,19 +1,26 @@
 // Applications of a round, with accept / return (a written opinion), and the city and province samples.
 import { useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
+import { Confirm } from '../confirm.js';
 import { formatTime } from '../../lib/format.js';
 import { useApi } from './data.js';
 
 // A written text then a confirm: a return's opinion, or the reason of a "submit incomplete" (other labels).
-function ReturnForm({ t, onSubmit, testid, labels = ['returnWithOpinion', 'opinion', 'returnConfirm'] }) {
+// `confirm`: {title, happens, final}: the written opinion goes out only after a summary is confirmed.
+function ReturnForm({ t, onSubmit, testid, labels = ['returnWithOpinion', 'opinion', 'returnConfirm'], confirm }) {
   const [open, setOpen] = useState(false);
+  const [asking, setAsking] = useState(false);
   const [text, setText] = useState('');
   const [openLabel, fieldLabel, confirmLabel] = labels;
   if (!open) return html`<button type="button" class="btn" data-testid=${`${testid}-open`} onClick=${() => setOpen(true)}>${t(openLabel)}</button>`;
-  return html`<form class="return-form" onSubmit=${(e) => { e.preventDefault(); if (text.trim()) onSubmit(text.trim()); }}>
+  const summary = confirm || { title: t(confirmLabel), happens: [], final: [t('nav.confirm.returnFinal')] };
+  return html`<form class="return-form" onSubmit=${(e) => { e.preventDefault(); if (text.trim()) setAsking(true); }}>
     <label class="field"><span>${t(fieldLabel)}</span>
       <textarea data-testid=${`${testid}-opinion`} rows="3" required value=${text} onInput=${(e) => setText(e.currentTarget.value)}></textarea></label>
     <button type="submit" class="btn primary" data-testid=${`${testid}-submit`} disabled=${!text.trim()}>${t(confirmLabel)}</button>
+    <${Confirm} t=${t} open=${asking} title=${summary.title} happens=${[...summary.happens, t('nav.confirm.opinionSent', { text: text.trim() })]}
+      final=${summary.final} okLabel=${t(confirmLabel)} onCancel=${() => setAsking(false)}
+      onOk=${() => { setAsking(false); onSubmit(text.trim()); }} />
   </form>`;
 }
 

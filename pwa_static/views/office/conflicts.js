@@ -1,7 +1,16 @@
 // The office's queue of open conflicts, by inspection and section; resolved with a written reason.
 import { useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
-import { useApi } from './data.js';
+import { formatTime } from '../../lib/format.js';
+import { useApi, useThumb } from './data.js';
+
+function QueuedPhoto({ app, photo }) {
+  const url = useThumb(app, photo.thumbReady ? photo.photoId : null);
+  const t = app.state.t;
+  return html`<figure class="mini" data-testid="office-conflict-photo" data-photo-id=${photo.photoId}>
+    ${url ? html`<img src=${url} alt=${photo.caption || t('nav.photoAlt', { item: '' })} />` : html`<div class="noimg"></div>`}
+    <figcaption>${photo.byName}${photo.caption ? ` · ${photo.caption}` : ''}</figcaption></figure>`;
+}
 
 function Resolve({ app, conflict, onDone }) {
   const t = app.state.t;
@@ -17,7 +26,14 @@ function Resolve({ app, conflict, onDone }) {
     }
   }
   return html`<div class="resolve" data-testid="office-conflict" data-item=${conflict.itemCode}>
-    <p><span class="num">${conflict.itemCode}</span> ${t('candidates')}</p>
+    <h3><span class="num">${conflict.itemCode}</span> ${conflict.articleTitle || ''}</h3>
+    <ul class="office-candidates">${conflict.candidates.map((c) => html`<li key=${`${c.clientId}${c.mutationId}`} data-testid="office-conflict-side">
+      <strong>${String(c.value)}</strong> · ${t('nav.conflictSide', { user: c.userName || '—', device: String(c.clientId || '').slice(0, 8) })}
+      ${!Number.isNaN(Date.parse(String(c.hlc || '').slice(0, 24))) ? html` · <time data-testid="office-conflict-when">${formatTime(String(c.hlc).slice(0, 24), app.state.lang.value)}</time>` : ''}</li>`)}</ul>
+    ${(conflict.notes || []).length > 0 && html`<div data-testid="office-conflict-notes"><span class="label">${t('notes')}</span>
+      ${conflict.notes.map((n, i) => html`<p class="note" key=${i}>${n.text} <span class="muted">— ${n.authorName}</span></p>`)}</div>`}
+    ${(conflict.photos || []).length > 0 && html`<div class="mini-grid">${conflict.photos.map((ph) => html`<${QueuedPhoto} key=${ph.photoId} app=${app} photo=${ph} />`)}</div>`}
+    <p>${t('candidates')}</p>
     <label class="field"><span>${t('reason')}</span>
       <input data-testid="office-conflict-reason" value=${reason} required onInput=${(e) => setReason(e.currentTarget.value)} /></label>
     <div class="row">${conflict.candidates.map((c) => html`<button type="button" class="btn primary" key=${c.clientId + c.mutationId}

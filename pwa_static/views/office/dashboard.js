@@ -63,7 +63,7 @@ export function Dashboard({ app, roundId }) {
       ${data.devices?.length ? html`<table class="table"><thead><tr><th scope="col">${t('username')}</th><th scope="col">${t('device')}</th>
         <th scope="col">${t('lastSync')}</th><th scope="col">${t('queuedMutations')}</th><th scope="col">${t('queuedPhotos')}</th></tr></thead>
         <tbody>${data.devices.map((d) => html`<tr key=${d.clientId} data-testid="device" data-client-id=${d.clientId}>
-          <td>${d.username}</td><td><code title=${d.appVersion || ''}>${d.clientId.slice(0, 8)}</code></td>
+          <td>${d.username}</td><td data-testid="device-name" title=${`${d.clientId} · ${d.appVersion || ''}`}>${d.deviceName || html`<code>${d.clientId.slice(0, 8)}</code>`}</td>
           <td>${formatTime(d.lastSyncAt, lang)}</td><td data-testid="device-queued-mutations">${d.queuedMutations ?? '—'}</td>
           <td data-testid="device-queued-photos">${d.queuedPhotos == null ? '—' : `${d.queuedPhotos}${d.queuedBytes ? `（${formatBytes(d.queuedBytes)}）` : ''}`}</td></tr>`)}</tbody></table>`
         : html`<p class="muted">—</p>`}

@@ -2,6 +2,7 @@
 // sides' photos; gaps the server marks wide stand out. Each stage's conclusion, its sign-off and its return.
 import { useEffect, useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
+import { Confirm } from '../confirm.js';
 import { formatTime } from '../../lib/format.js';
 import { ReturnForm } from './applications.js';
 import { useApi, useThumb } from './data.js';
@@ -37,6 +38,7 @@ function StageConclusion({ app, stage, signed, onChange }) {
   const t = app.state.t;
   const view = useApi(app, `/api/inspections/${stage.inspectionId}/conclusion`);
   const [error, setError] = useState(null);
+  const [signing, setSigning] = useState(false);
   async function post(path, body) {
     setError(null);
     try {
@@ -63,9 +65,11 @@ function StageConclusion({ app, stage, signed, onChange }) {
     ${error && html`<p class="banner error" role="alert">${error}</p>`}
     <div class="row">
       ${stage.status === 'submitted' && html`<${ReturnForm} t=${t} testid="inspection-return"
+        confirm=${{ title: t('returnWithOpinion'), happens: [t('nav.confirm.returnHappens', { stage: t(`stage_${stage.stage}`) })], final: [t('nav.confirm.returnFinal')] }}
         onSubmit=${(opinion) => post(`/api/inspections/${stage.inspectionId}/return`, { opinion })} />`}
       ${stage.stage !== 'self' && OPEN.has(stage.status) && html`<${ReturnForm} t=${t} testid="submit-incomplete"
         labels=${['submitIncomplete', 'submitIncompleteReason', 'submitIncompleteConfirm']}
+        confirm=${{ title: t('submitIncomplete'), happens: [t('nav.confirm.incompleteHappens', { stage: t(`stage_${stage.stage}`) })], final: [t('nav.confirm.submitFinal')] }}
         onSubmit=${(reason) => post(`/api/inspections/${stage.inspectionId}/submit-incomplete`, { reason })} />`}
     </div>
   </section>`;

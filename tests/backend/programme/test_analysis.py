@@ -10,7 +10,7 @@ import httpx
 from backend.audit.tables import AuditLog
 from backend.programme.rankings import Place, places, rank_round
 from backend.vocabulary import say
-from sync.tables import AnswerRegister, Photo, SyncConflict
+from sync.tables import AnswerRegister, NoteEntry, Photo, SyncConflict
 from tests.backend.programme.support import sign_off
 from tests.backend.review.test_conclusions import ARTICLES, open_conflict, other_city_office, put_answers
 from tests.conftest import login
@@ -134,6 +134,30 @@ async def test_discrepancy_rates_dashboard_and_conflicts(
     assert [c["id"] for c in group["conflicts"]] == [str(conflict)]
     assert len(group["conflicts"][0]["candidates"]) == 2
     assert group["conflicts"][0]["version"] == 0
+    # what the office decides on: the article, the notes and photos of both sides
+    await NoteEntry.insert(
+        NoteEntry(
+            id=uuid4(), inspection_id=review, item_code=ARTICLES[0], author_id=demo["office"], text="现场核实"
+        )
+    )
+    await NoteEntry.insert(
+        NoteEntry(
+            id=uuid4(),
+            inspection_id=review,
+            item_code=ARTICLES[0],
+            author_id=demo["office"],
+            text="已删除",
+            deleted=True,
+        )
+    )
+    [group] = (await client.get(f"/api/rounds/{demo['round']}/conflicts", headers=office)).json()
+    [queued] = group["conflicts"]
+    assert queued["articleTitle"]
+    assert [n["text"] for n in queued["notes"]] == ["现场核实"]
+    assert queued["notes"][0]["authorName"]
+    assert [
+        (p["itemCode"] if "itemCode" in p else ARTICLES[0], p["thumbReady"]) for p in queued["photos"]
+    ] == [(ARTICLES[0], False)]
 
 
 async def test_the_office_resolves_a_conflict_with_a_reason(

@@ -257,3 +257,85 @@ async def test_client_state_is_checked_stored_and_shown_on_the_dashboard(
     assert device["appVersion"] == "2026.11.1"
     assert device["username"] == "inspector1"
     assert device["lastSyncAt"]
+
+
+async def test_the_dashboard_names_the_device_and_counts_photos_that_arrived_after_its_report(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    headers = await login(client, "inspector1")
+    review = str(demo["review_inspection"])
+    photos = [camera_photo(), camera_photo()]
+    adds = [
+        {
+            "id": n,
+            "name": "addPhoto",
+            "hlc": f"h{n}",
+            "args": {
+                "inspectionId": review,
+                "itemCode": "1.2.1",
+                "photoId": str(p.id),
+                "sha256": p.sha256,
+                "size": p.size,
+                "mime": "image/jpeg",
+            },
+        }
+        for n, p in enumerate(photos, start=1)
+    ]
+    body = msgspec.json.decode(push_body("dev-named", adds))
+    body["clientState"] = {
+        "appVersion": "2026.12.1",
+        "deviceName": "三号平板",
+        "queuedMutations": 2,
+        "queuedPhotos": 2,
+        "queuedBytes": sum(p.size for p in photos),
+    }
+    response = await client.post("/api/sync/push", content=msgspec.json.encode(body), headers=headers)
+    assert response.status_code == 200, response.text
+    office = await login(client, "office")
+
+    async def device() -> dict[str, Any]:
+        dash = (await client.get(f"/api/rounds/{demo['round']}/dashboard", headers=office)).json()
+        found: dict[str, Any] = next(d for d in dash["devices"] if d["clientId"] == "dev-named")
+        return found
+
+    before = await device()
+    assert (before["deviceName"], before["queuedPhotos"]) == ("三号平板", 2)
+    await upload_all(client, headers, photos[:1])  # an upload, and no push after it
+    after = await device()
+    assert (after["queuedPhotos"], after["queuedBytes"]) == (1, photos[1].size)
+    assert after["queuedMutations"] == 0
+
+
+async def test_a_photo_of_bytes_already_on_the_server_gets_their_capture_time_and_place(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    """The same file added again (another article, another device): no upload happens, so the push itself
+    hands the blob's EXIF facts to the new photo (its offset-less EXIF time placed in the device's zone)."""
+    from uuid import uuid4
+
+    from media.tables import Blob
+    from sync.tables import Photo
+    from tests.backend.media_api.helpers import PhotoFile
+
+    devices = Devices(client)
+    review = demo["review_inspection"]
+    first = camera_photo()
+    tablet = await devices.device("inspector1")
+    add_camera_photo(tablet, review, "1.2.1", first)
+    await tablet.push()
+    await upload_all(client, await devices.auth("inspector1"), [first])
+    await Blob.update({Blob.state: "stored"}).where(Blob.sha256 == first.sha256)  # the transfer done
+
+    again = PhotoFile(uuid4(), first.data, first.sha256)
+    phone = await devices.device("inspector2")
+    add_camera_photo(phone, review, "1.2.2", again)
+    await phone.push()
+    assert phone.results[1].upload_required is False
+    row = await Photo.select(Photo.capture_time, Photo.gps_lat).where(Photo.id == again.id).first()
+    assert row is not None
+    assert row["capture_time"] is not None
+    assert row["gps_lat"] is not None
+    office = await login(client, "office")
+    receipt = (await client.get(f"/api/inspections/{review}/receipt", headers=office)).json()
+    [entry] = [p for p in receipt["photos"] if p["photoId"] == str(again.id)]
+    assert entry["notCounted"] == []

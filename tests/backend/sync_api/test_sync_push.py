@@ -391,6 +391,50 @@ async def test_notes_have_one_author(client: httpx.AsyncClient, demo: dict[str, 
     assert texts == ["my own note", "stairs lack a handrail (ward 2)"]
 
 
+async def test_a_note_is_deleted_by_its_author_only_and_the_deletion_reaches_every_device(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    devices = Devices(client)
+    review = demo["review_inspection"]
+    tablet = await devices.device("inspector1")
+    phone = await devices.device("inspector1")  # the same author on a second device
+    other = await devices.device("inspector2")
+    note = tablet.add_note(review, "1.1.1", "wrong article")
+    kept = tablet.add_note(review, "1.1.1", "stays")
+    await tablet.sync()
+    await phone.pull()
+    await other.pull()
+    assert f"note/{note}" in phone.store
+
+    other.delete_note(note)
+    await other.sync()
+    assert (other.results[1].status, other.results[1].reason) == ("rejected", "not_author")
+
+    tablet.delete_note(note)
+    assert f"note/{note}" not in tablet.view()  # shown at once, before the server answers
+    await tablet.sync()
+    assert tablet.results[3].status == "applied"
+
+    phone.edit_note(note, "edited after the deletion")  # from a device that had not pulled yet
+    phone.delete_note(note)
+    await phone.sync()
+    assert (phone.results[1].status, phone.results[1].reason) == ("rejected", "unknown_note")
+    assert phone.results[2].status == "applied"  # deleted already: nothing to do
+    assert f"note/{note}" not in phone.store  # pull sent the deletion
+    assert f"note/{kept}" in phone.store
+
+    tablet.add_note(review, "1.1.1", "wrong article", note_id=note)  # a deleted id is not revived
+    await tablet.sync()
+    assert (tablet.results[4].status, tablet.results[4].reason) == ("rejected", "note_exists")
+
+    fresh = await devices.device("inspector3")
+    await fresh.pull()
+    notes = [v["text"] for k, v in fresh.store.items() if k.startswith("note/")]
+    assert notes == ["stays"]  # a full snapshot leaves the tombstone out
+    rows = await fetch('SELECT "deleted" FROM "note_entry" WHERE "id" = {}', [note])
+    assert [bool(r["deleted"]) for r in rows] == [True]
+
+
 async def test_conflicts_keep_every_candidate_and_resolution(
     client: httpx.AsyncClient, demo: dict[str, Any]
 ) -> None:

@@ -51,6 +51,43 @@ async def test_shell_worker_manifest_and_assets_are_served_with_their_types_and_
 
 @pytest.mark.no_database
 @pytest.mark.parametrize(
+    ("accept", "coding"),
+    [
+        ("br, gzip", "br"),
+        ("gzip, deflate", "gzip"),
+        ("gzip;q=0, br;q=0", None),
+        ("identity", None),
+        ("*", "br"),
+    ],
+)
+async def test_static_files_are_precompressed_with_one_charset_and_vary(
+    client: httpx.AsyncClient, accept: str, coding: str | None
+) -> None:
+    response = await client.get("/static/app.js", headers={"Accept-Encoding": accept})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/javascript; charset=utf-8"  # one charset
+    assert response.headers["vary"] == "Accept-Encoding"
+    assert response.headers.get("content-encoding") == coding
+    assert response.content == (PWA / "app.js").read_bytes()  # decoded by httpx, byte for byte
+    if coding is not None:
+        assert int(response.headers["content-length"]) < len(response.content) / 2
+    again = await client.get(
+        "/static/app.js", headers={"Accept-Encoding": accept, "If-None-Match": response.headers["etag"]}
+    )
+    assert again.status_code == 304
+    other = "identity" if coding else "br"
+    fresh = await client.get(
+        "/static/app.js", headers={"Accept-Encoding": other, "If-None-Match": response.headers["etag"]}
+    )
+    assert fresh.status_code == 200  # another representation, another ETag
+    shell = await client.get("/", headers={"Accept-Encoding": accept})
+    assert shell.headers["content-type"] == "text/html; charset=utf-8"
+    icon = await client.get("/static/icons/icon-192.png", headers={"Accept-Encoding": accept})
+    assert "content-encoding" not in icon.headers  # PNG is compressed already
+    assert "vary" not in icon.headers
+
+
+@pytest.mark.parametrize(
     "path", ["/static/../backend/app.py", "/static/nothing.js", "/static/%2e%2e/README.md"]
 )
 async def test_only_the_apps_own_files_are_served(client: httpx.AsyncClient, path: str) -> None:
@@ -108,14 +145,15 @@ def test_the_app_and_the_server_know_the_same_mutations() -> None:
 
 
 def test_app_module_imports_run_one_way() -> None:
-    """views -> store, lib, vendor; store -> sync, upload, db, lib; sync and upload -> db, lib; db -> vendor."""
+    """views -> store, lib, vendor; store -> sync, upload, db, lib; sync and upload -> db, lib; db -> vendor;
+    lib -> vocabulary (the JSON texts)."""
     allowed = {
         "views": {"views", "store", "lib", "vendor"},
         "store": {"store", "sync", "upload", "db", "lib", "vendor"},
         "sync": {"sync", "db", "lib", "vendor"},
         "upload": {"upload", "db", "lib", "vendor"},
         "db": {"db", "vendor"},
-        "lib": {"lib", "vendor", "vocabulary"},
+        "lib": {"lib", "vendor", "vocabulary"},  # lib/vocabulary.js reads the JSON texts
     }
     for folder, may in allowed.items():
         for path in (PWA / folder).rglob("*.js"):

@@ -1,0 +1,115 @@
+"""The team's evidence (issue 20): the lead's tablet shows a teammate's stored photo after one sync, from the
+server's thumbnail kept on the device, and still shows it offline after a reload; the sync centre says how
+much the kept thumbnails take of their budget."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from playwright.sync_api import Playwright
+
+from tests.backend.media_api.live import LiveServer
+from tests.pwa_static.browser import (
+    LONG,
+    Api,
+    Console,
+    device,
+    first_page,
+    jpeg_files,
+    login,
+    open_inspection,
+    wait_controlled,
+    wait_synced,
+)
+from tests.pwa_static.conftest import SHOTS
+from tests.pwa_static.test_office_journey import Inspector
+from tests.pwa_static.test_office_report import upload_photo
+
+IMG = "[data-testid=photo][data-photo-id='{}'] img"
+LOADED = "(img) => img.complete && img.naturalWidth > 0"
+
+
+def test_the_lead_sees_a_teammates_photo_offline_after_one_sync(
+    playwright: Playwright, server: LiveServer, console: Console, tmp_path: Path
+) -> None:
+    mate = Api(server.url, "inspector2")
+    inspection_id = mate.inspection_id("county")
+    upload_photo(mate, Inspector(mate), inspection_id, "1.2.1", jpeg_files(tmp_path / "mate", 1)[0])
+    deadline = time.monotonic() + 60
+    while not all(p["thumbReady"] for p in mate.receipt(inspection_id)["photos"]):
+        assert time.monotonic() < deadline, "the workers made no thumbnail"
+        time.sleep(0.3)
+    [photo_id] = [p["photoId"] for p in mate.receipt(inspection_id)["photos"]]
+
+    with device(playwright, tmp_path / "lead", console) as tablet:
+        page = first_page(tablet)
+        login(page, server.url, "inspector1")  # signing in is the one sync
+        wait_controlled(page)
+        open_inspection(page, inspection_id)
+        wait_synced(page)
+        img = page.locator(IMG.format(photo_id))
+        img.wait_for(timeout=LONG)
+        page.wait_for_function(f"() => ({LOADED})(document.querySelector(`{IMG.format(photo_id)}`))")
+        assert img.get_attribute("src", timeout=LONG).startswith("blob:")  # kept on the device, not linked
+        assert (
+            page.locator(
+                f"[data-testid=photo][data-photo-id='{photo_id}'] [data-testid=photo-original]"
+            ).count()
+            == 1
+        )
+
+        tablet.set_offline(True)
+        page.reload()
+        page.wait_for_selector("[data-testid=article]", timeout=LONG)
+        page.wait_for_function(
+            f"() => ({LOADED})(document.querySelector(`{IMG.format(photo_id)}`) || {{}})", timeout=LONG
+        )
+        card = page.locator("[data-testid=article][data-item='1.2.1']")
+        card.scroll_into_view_if_needed()
+        card.screenshot(path=str(SHOTS / "team-photo-offline.png"))
+        page.click("[data-testid=nav-sync]")
+        cache = page.locator("[data-testid=thumb-cache]")
+        cache.wait_for(timeout=LONG)
+        assert cache.get_attribute("data-count") == "1"
+        assert int(cache.get_attribute("data-bytes") or 0) > 1000
+        assert "上限" in cache.inner_text()
+    mate.close()
+
+
+def test_the_dashboard_names_the_device_and_is_fresh_after_its_uploads(
+    playwright: Playwright, server: LiveServer, console: Console, tmp_path: Path
+) -> None:
+    with Api(server.url, "inspector1") as lead:
+        inspection_id = lead.inspection_id("county")
+    with (
+        device(playwright, tmp_path / "tablet", console) as tablet,
+        device(playwright, tmp_path / "desk", console, viewport={"width": 1280, "height": 800}) as desk,
+    ):
+        page = first_page(tablet)
+        login(page, server.url, "inspector1")
+        page.click("[data-testid=nav-sync]")
+        page.fill("[data-testid=device-name]", "三号平板")
+        page.click("[data-testid=device-name-save]")
+        page.goto(server.url + "/#/tasks")
+        open_inspection(page, inspection_id)
+        page.set_input_files(
+            "[data-testid=article][data-item='1.2.1'] [data-testid=photo-input]",
+            [str(p) for p in jpeg_files(tmp_path / "cam", 2)],
+        )
+        page.wait_for_selector("[data-testid=photo][data-state=stored] >> nth=1", timeout=90_000)
+        client_id = page.evaluate(
+            """() => new Promise((ok) => { const r = indexedDB.open('fieldcheck'); r.onsuccess = () => {
+                 const g = r.result.transaction('meta').objectStore('meta').get('clientId');
+                 g.onsuccess = () => { ok(g.result); r.result.close(); }; }; })"""
+        )
+
+        office = first_page(desk)
+        login(office, server.url, "office")
+        row = office.locator(f"[data-testid=device][data-client-id='{client_id}']")
+        row.wait_for(timeout=LONG)
+        assert row.locator("[data-testid=device-name]").inner_text() == "三号平板"
+        # the push reported two photos to send; both arrived since, with no push after them
+        assert row.locator("[data-testid=device-queued-photos]").inner_text() == "0"
+        row.scroll_into_view_if_needed()
+        office.screenshot(path=str(SHOTS / "office-devices-named.png"))
