@@ -80,7 +80,7 @@ def s3_spool(settings: Settings) -> S3Spool:
 
 
 def validator(settings: Settings) -> uploads.Validator:
-    return uploads.image_validator(max_pixels=settings.max_image_pixels, max_bytes=settings.max_upload_bytes)
+    return uploads.evidence_validator(max_pixels=settings.max_image_pixels, max_bytes=settings.max_upload_bytes)
 
 
 def media_url_secret(secret_key: str) -> bytes:
