@@ -52,6 +52,11 @@ class DocumentFacts:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def has_page_image(mime: str) -> bool:
+    """Whether the derivative worker makes a thumb and preview for this type (photos and PDFs; not DOCX/XLSX)."""
+    return mime not in DOCUMENT_MIMES or mime == PDF
+
+
 def sniff_document(header: bytes) -> str | None:
     """PDF, a ZIP (maybe OOXML: :func:`check_document` decides which) or an OLE compound file, from the
     first 1,024 bytes; the OOXML answer is only ``application/zip`` until the members are read."""
@@ -138,12 +143,16 @@ def _check_ooxml(path: Path) -> DocumentFacts:
         if "[Content_Types].xml" not in names:
             raise DocumentRejected("corrupt", "no [Content_Types].xml", format=fmt)
         if any(name.lower().endswith("vbaproject.bin") for name in names):
-            raise DocumentRejected("macro_enabled", "the file carries VBA macros (vbaProject.bin)", format=fmt)
+            raise DocumentRejected(
+                "macro_enabled", "the file carries VBA macros (vbaProject.bin)", format=fmt
+            )
         try:
             with archive.open("[Content_Types].xml") as handle:
                 types = handle.read(CONTENT_TYPES_MAX)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-            raise DocumentRejected("corrupt", f"[Content_Types].xml does not read: {exc}", format=fmt) from exc
+            raise DocumentRejected(
+                "corrupt", f"[Content_Types].xml does not read: {exc}", format=fmt
+            ) from exc
         # .docm/.xlsm declare their main part macroEnabled even when the macro part was removed
         if b"macroenabled" in types.lower():
             raise DocumentRejected("macro_enabled", "a macro-enabled file (.docm/.xlsm)", format=fmt)
@@ -165,7 +174,9 @@ def check_zip_sizes(members: list[zipfile.ZipInfo]) -> None:
                 format="ZIP",
             )
     if total > MAX_UNPACKED_BYTES:
-        raise DocumentRejected("zip_bomb", f"{total} bytes unpacked (at most {MAX_UNPACKED_BYTES})", format="ZIP")
+        raise DocumentRejected(
+            "zip_bomb", f"{total} bytes unpacked (at most {MAX_UNPACKED_BYTES})", format="ZIP"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,8 @@ class EvidenceFlag(msgspec.Struct, rename="camel", kw_only=True):
     related_photo_ids: list[str]
 
 
+# a photo, or a PDF/DOCX/XLSX ledger attached the same way (addPhoto with a document mime; docs/media.md)
+EvidenceKind = Literal["photo", "document"]
 NotCounted = Literal["not_received", "no_capture_time", "no_location"]
 
 
@@ -57,6 +59,8 @@ class ReceiptPhoto(msgspec.Struct, rename="camel", kw_only=True):
     # requireLocation): not_received (its file is not here yet), no_capture_time, no_location; empty: it counts
     not_counted: list[NotCounted] = msgspec.field(default_factory=list)
     flags: list[EvidenceFlag] = msgspec.field(default_factory=list)
+    kind: EvidenceKind = "photo"
+    mime: str = ""
 
 
 class ArticleShortfall(msgspec.Struct, rename="camel", kw_only=True):
@@ -64,6 +68,8 @@ class ArticleShortfall(msgspec.Struct, rename="camel", kw_only=True):
     title: str
     required: int
     have: int
+    # which minimum: the article's minPhotos or its minDocuments
+    evidence: EvidenceKind = "photo"
 
 
 class Receipt(msgspec.Struct, rename="camel", kw_only=True):

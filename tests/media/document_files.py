@@ -36,8 +36,8 @@ def _padded(password: bytes) -> bytes:
 
 def encryption_r2(user: bytes, owner: bytes, permissions: int = -44) -> tuple[bytes, bytes, bytes]:
     """(O, U, file key) of a revision-2 (40-bit RC4) standard security handler (Algorithms 3, 2 and 4)."""
-    o_value = _rc4(hashlib.md5(_padded(owner)).digest()[:5], _padded(user))
-    key = hashlib.md5(_padded(user) + o_value + struct.pack("<i", permissions) + DOC_ID).digest()[:5]
+    o_value = _rc4(hashlib.md5(_padded(owner)).digest()[:5], _padded(user))  # noqa: S324 (the PDF standard security handler)
+    key = hashlib.md5(_padded(user) + o_value + struct.pack("<i", permissions) + DOC_ID).digest()[:5]  # noqa: S324 (the PDF standard security handler)
     return o_value, _rc4(key, PAD), key
 
 
@@ -67,13 +67,13 @@ def pdf_bytes(
             + b"> >>"
         )
     for i in range(pages):
-        page_no, content_no = 3 + 2 * i, 4 + 2 * i
+        content_no = 4 + 2 * i
         objects.append(
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {content_no} 0 R >>".encode()
         )
         stream = content
         if key is not None:
-            object_key = hashlib.md5(key + struct.pack("<i", content_no)[:3] + b"\x00\x00").digest()[:10]
+            object_key = hashlib.md5(key + struct.pack("<i", content_no)[:3] + b"\x00\x00").digest()[:10]  # noqa: S324 (the PDF standard security handler)
             stream = _rc4(object_key, stream)
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
     if encrypt is not None:
@@ -88,7 +88,11 @@ def pdf_bytes(
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
     for offset in offsets:
         out.write(b"%010d 00000 n \n" % offset)
-    trailer = b"<< /Size %d /Root 1 0 R /ID [<%s> <%s>]" % (len(objects) + 1, DOC_ID.hex().encode(), DOC_ID.hex().encode())
+    trailer = b"<< /Size %d /Root 1 0 R /ID [<%s> <%s>]" % (
+        len(objects) + 1,
+        DOC_ID.hex().encode(),
+        DOC_ID.hex().encode(),
+    )
     if encrypt is not None:
         trailer += b" /Encrypt %d 0 R" % len(objects)
     out.write(b"trailer\n" + trailer + b" >>\nstartxref\n%d\n%%%%EOF\n" % xref)
@@ -144,7 +148,9 @@ def xlsx_bytes(*, macro: bool = False, vba: bool = False) -> bytes:
     out = io.BytesIO()
     workbook = xlsxwriter.Workbook(out, {"in_memory": True})
     sheet = workbook.add_worksheet("台账")
-    for row, values in enumerate([("日期", "项目", "签名"), ("2026-05-01", "消毒", "张三"), ("2026-05-02", "消毒", "李四")]):
+    for row, values in enumerate(
+        [("日期", "项目", "签名"), ("2026-05-01", "消毒", "张三"), ("2026-05-02", "消毒", "李四")]
+    ):
         sheet.write_row(row, 0, values)
     workbook.close()
     data = out.getvalue()
