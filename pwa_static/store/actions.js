@@ -2,6 +2,7 @@
 import { batch } from '../vendor/signals/signals.js';
 import { STRICT } from '../db/open.js';
 import { sha256Hex, uuid } from '../lib/ids.js';
+import { documentMime, isDocument } from '../lib/documents.js';
 import { enqueue } from '../sync/queue.js';
 
 const THUMB_PX = 320;
@@ -140,8 +141,9 @@ export function createActions({ state, db, api, engines }) {
 
   async function addPhoto(inspectionId, itemCode, file, requirementId = null) {
     const photoId = uuid();
-    const [sha256, thumb] = await Promise.all([sha256Hex(file), makeThumb(file)]);
-    const mime = file.type || 'application/octet-stream';
+    // a ledger (PDF/DOCX/XLSX) goes the same way as a photo; the device draws no thumbnail of it
+    const mime = documentMime(file);
+    const [sha256, thumb] = await Promise.all([sha256Hex(file), isDocument(mime) ? null : makeThumb(file)]);
     const takenAt = file.lastModified ? new Date(file.lastModified).toISOString() : null;
     const photo = {
       photoId, inspectionId, itemCode, sha256, size: file.size, mime, blob: file, thumb,
