@@ -5,6 +5,7 @@ document satisfied by one (receipt and submit)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import uuid
@@ -229,3 +230,47 @@ async def test_a_minimum_satisfied_by_a_document(
     device.submit_inspection(review)
     await device.push()
     assert device.results[max(device.results)].status == "applied"
+
+
+@pytest.mark.s3
+async def test_ledgers_stored_in_s3_with_the_pdf_page(
+    client: httpx.AsyncClient, app: Litestar, demo: dict[str, Any], inspector: dict[str, str]
+) -> None:
+    """The same path with S3 storage (moto): the original byte for byte under its blob key, the PDF's
+    first-page thumb and preview beside it, a DOCX with no derivative."""
+    from backend.workers import build_media_worker
+    from media.storage import blob_key
+    from media.worker import WorkerConfig, derivative_key
+    from tests.backend.media_api.test_s3_outage import list_objects
+    from tests.media.s3servers import make_s3_storage, running_moto
+
+    with running_moto() as server:
+        storage = make_s3_storage(server, verify_readback=True)  # moto ignores Content-MD5
+        await storage.ensure_bucket()
+        app.state.storage = storage
+        worker = build_media_worker(
+            app.state.settings,
+            app.state.engine,
+            storage,
+            WorkerConfig(backoff_base_seconds=0.01, backoff_cap_seconds=0.05, lease_seconds=30),
+        )
+        devices = Devices(client)
+        pdf = await document(devices, demo["review_inspection"], pdf_bytes(), PDF)
+        docx = await document(devices, demo["review_inspection"], docx_bytes(), DOCX)
+        for ledger in (pdf, docx):
+            assert (await upload(client, inspector, ledger)).status_code == 204
+        assert await worker.run_once() == 4  # a transfer and a derive each
+        objects = await asyncio.to_thread(list_objects, server, storage.bucket)
+        assert objects[blob_key(pdf.sha256)] == pdf.data
+        assert objects[blob_key(docx.sha256)] == docx.data
+        for variant in ("thumb", "preview"):
+            with Image.open(io.BytesIO(objects[derivative_key(pdf.sha256, variant)])) as im:
+                assert im.format == "JPEG"
+            assert derivative_key(docx.sha256, variant) not in objects
+        assert len(objects) == 4
+        link = await client.get(f"/api/photos/{pdf.id}/original", params={"as": "json"}, headers=inspector)
+        assert link.status_code == 200
+        async with httpx.AsyncClient() as plain:
+            got = await plain.get(link.json()["url"])  # the presigned GET
+        assert got.content == pdf.data
+        assert got.headers["content-type"] == PDF
