@@ -21,7 +21,7 @@ class Blob(Table, tablename="media_blob"):
     sha256 = Varchar(length=64, primary_key=True)
     size = BigInt()
     # sniffed from the bytes, never taken from the client's claim
-    mime = Varchar(length=40)
+    mime = Varchar(length=100)  # room for the OOXML types (71 characters); m0027
     storage_key = Varchar(length=200)
     state = Varchar(length=10, default="spooled", index=True)
     spool_path = Text(null=True, default=None)
@@ -74,7 +74,7 @@ class Upload(Table, tablename="media_upload"):
     photo_id = UUID(index=True)
     sha256 = Varchar(length=64)
     size = BigInt()
-    mime = Varchar(length=40, default="")
+    mime = Varchar(length=100, default="")  # m0027
     # local spool: 0, not maintained (the part file's size is the offset); S3 spool: the offset
     offset = BigInt(default=0)
     spool_path = Text()

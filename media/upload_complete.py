@@ -232,3 +232,25 @@ def image_validator(*, max_pixels: int, max_bytes: int) -> Validator:
         )
 
     return validate
+
+
+def evidence_validator(*, max_pixels: int, max_bytes: int) -> Validator:
+    """Photos as :func:`image_validator`; a PDF, DOCX or XLSX (told by its bytes) through
+    media.documents.check_document (encrypted, macro-enabled and zip-bomb files refused with a reason code and
+    its parameters)."""
+    photos = image_validator(max_pixels=max_pixels, max_bytes=max_bytes)
+
+    def validate(path: Path) -> ContentFacts:
+        from media.documents import DocumentRejected, check_document, is_document_header
+
+        with path.open("rb") as handle:
+            header = handle.read(1024)
+        if not is_document_header(header):
+            return photos(path)
+        try:
+            facts = check_document(path, max_bytes=max_bytes)
+        except DocumentRejected as exc:
+            raise ContentRejected(exc.detail, code=exc.reason, params=exc.params) from exc
+        return ContentFacts(mime=facts.mime)
+
+    return validate

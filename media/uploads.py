@@ -11,7 +11,7 @@ Two spools (``UploadConfig.s3``, set from ``FIELDCHECK_UPLOAD_SPOOL``):
 
 Also: errors and header parsing in media/upload_errors.py, config and result types in media/upload_types.py,
 a PATCH's bytes onto a local part in media/upload_chunk.py, the last-byte step of the local spool (finalize,
-image_validator) in media/upload_complete.py; the names the backend uses are re-exported here.
+image_validator, evidence_validator) in media/upload_complete.py; the names the backend uses are re-exported here.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from media import upload_expiry, upload_local, upload_s3
 from media.upload_complete import add_holder as add_holder
 from media.upload_complete import blob_state as blob_state
 from media.upload_complete import blobs as blobs
+from media.upload_complete import evidence_validator as evidence_validator
 from media.upload_complete import finalize as finalize
 from media.upload_complete import held_blobs as held_blobs
 from media.upload_complete import image_validator as image_validator

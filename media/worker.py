@@ -459,12 +459,25 @@ async def queue_summary(now_ms: int) -> list[tuple[str, int, float]]:
 
 
 def image_deriver(*, max_pixels: int, max_bytes: int) -> DeriveFn:
-    """Thumb and preview through media.images.make_derivatives (one draft() decode, upright, no EXIF), after
+    """PDFs: the first page (media.documents.render_first_page); DOCX/XLSX: nothing. Photos: thumb and
+    preview through media.images.make_derivatives (one draft() decode, upright, no EXIF), after
     a JPEG's compressed data is checked whole (media.image_structure.check_jpeg_data)."""
 
     def derive(path: Path, sizes: dict[str, int]) -> Derived:
+        from media.documents import PDF, DocumentRejected, render_first_page, sniff_document
         from media.images import ImageRejected, check_jpeg_data, make_derivatives, sniff_file
 
+        with path.open("rb") as handle:
+            document = sniff_document(handle.read(1024))
+        if document == PDF:
+            # a PDF's first page stands for it (no perceptual hash: near-duplicate photos are about pictures)
+            try:
+                pages = render_first_page(path, sizes)
+            except DocumentRejected as exc:
+                raise DecodeRejected(exc.reason, exc.detail) from exc
+            return Derived({name: page.data for name, page in pages.items()}, None)
+        if document is not None:
+            return Derived({}, None)  # DOCX/XLSX: no render, the app shows a type icon
         try:
             if sniff_file(path) == "image/jpeg":
                 check_jpeg_data(path)  # damage in the middle that the decode below would paint grey

@@ -50,6 +50,10 @@ class ItemRules(Protocol):
         """Minimum photos per item code (items needing none may be left out)."""
         ...
 
+    def min_documents(self) -> Mapping[str, int]:
+        """Minimum documents (PDF/DOCX/XLSX ledgers) per item code (items needing none may be left out)."""
+        ...
+
     def photo_requirements(self) -> Mapping[str, tuple[bool, bool]]:
         """Item code → (capture time required, location required) of the photos that count toward its minimum."""
         ...

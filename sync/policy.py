@@ -215,12 +215,29 @@ class PhotoRequirement:
     location: bool = False
 
 
+# Ledgers (台账) attach like photos (addPhoto with one of these mimes); they count toward an article's
+# minDocuments, never toward its minPhotos, and carry no EXIF, so photo requirements do not apply to them.
+# media.documents.DOCUMENT_MIMES is the same set (sync may not import media; a test keeps them equal).
+DOCUMENT_MIMES = frozenset(
+    {
+        "application/pdf",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
+)
+
+
+def is_document(mime: str | None) -> bool:
+    return mime in DOCUMENT_MIMES
+
+
 @dataclass(frozen=True, slots=True)
 class PhotoFacts:
     item_code: str
     received: bool  # its file reached the server (its EXIF was read)
     has_capture_time: bool
     has_location: bool
+    document: bool = False  # a PDF/DOCX/XLSX ledger, counted by counting_documents
 
 
 def photo_not_counted(facts: PhotoFacts, requirement: PhotoRequirement | None) -> tuple[str, ...]:
@@ -244,9 +261,20 @@ def counting_photos(
     counted: dict[str, int] = {}
     not_counted: dict[str, int] = {}
     for photo in photos:
+        if photo.document:
+            continue
         target = not_counted if photo_not_counted(photo, requirements.get(photo.item_code)) else counted
         target[photo.item_code] = target.get(photo.item_code, 0) + 1
     return counted, not_counted
+
+
+def counting_documents(photos: Iterable[PhotoFacts]) -> dict[str, int]:
+    """Item → documents attached (toward its minDocuments)."""
+    counted: dict[str, int] = {}
+    for photo in photos:
+        if photo.document:
+            counted[photo.item_code] = counted.get(photo.item_code, 0) + 1
+    return counted
 
 
 def missing_evidence(
@@ -302,6 +330,8 @@ def submit_refusal(
     na_items: Set[str],
     gaps: AnswerGaps | None = None,
     not_counted: Mapping[str, int] | None = None,
+    min_documents: Mapping[str, int] | None = None,
+    document_counts: Mapping[str, int] | None = None,
 ) -> tuple[str, str] | None:
     """Why an inspection may not be submitted, as (reason, detail); ``None`` when it may.
     ``photo_counts`` holds the photos that count, ``not_counted`` those that do not (for the words)."""
@@ -322,4 +352,8 @@ def submit_refusal(
                 "or their file not uploaded yet"
             )
         return "evidence_missing", detail
+    missing = missing_evidence(min_documents or {}, document_counts or {}, na_items)
+    if missing:
+        listed = ", ".join(f"{item} ({have}/{need})" for item, (have, need) in list(missing.items())[:20])
+        return "evidence_missing", f"{len(missing)} item(s) short of their minimum documents: {listed}"
     return None

@@ -17,7 +17,7 @@ class Photo(Table, tablename="photo"):
     requirement_id = Varchar(length=20, null=True, default=None)
     sha256 = Varchar(length=64, index=True)
     size = Integer()
-    mime = Varchar(length=40)
+    mime = Varchar(length=100)  # room for the OOXML types (71 characters); m0027
     taken_at = Varchar(length=40, null=True, default=None)
     caption = Text(default="")
     caption_version = Integer(default=0)

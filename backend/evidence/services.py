@@ -24,12 +24,13 @@ from backend.errors import NotFound
 from backend.evidence.rules import Period, PhotoFacts, Place, encode_flags, photo_flags
 from media.phash import find_similar, from_signed
 from sync.api import record_flags
+from sync.policy import is_document
 
 log = logging.getLogger("fieldcheck.evidence")
 
 _FACTS = (
     'SELECT p."id", p."inspection_id", p."item_code", p."sha256", p."capture_time", p."gps_lat", p."gps_lon", '
-    'p."flags", i."facility", i."round", i."standard_version_id", b."state" AS "blob_state", b."phash", '
+    'p."flags", p."mime", i."facility", i."round", i."standard_version_id", b."state" AS "blob_state", b."phash", '
     'b."capture_local" '
     'FROM "photo" p JOIN "inspection" i ON i."id" = p."inspection_id" '
     'LEFT JOIN "media_blob" b ON b."sha256" = p."sha256" WHERE p."deleted" = {} AND '
@@ -158,6 +159,12 @@ async def _refresh(rows: list[dict[str, Any]], *, follow_matches: bool = True) -
     for row in rows:
         if row["blob_state"] is None or row["blob_state"] == "rejected":
             continue  # facts unknown until the bytes arrive; a rejected photo is already refused
+        if is_document(row["mime"]):
+            # a ledger carries no capture time or place, and near duplicates are about pictures: no flags
+            encoded = encode_flags([])
+            if encoded != row["flags"]:
+                updates.setdefault(row["inspection_id"], []).append((row["id"], encoded))
+            continue
         facts = _facts(row)
         matches = [
             (other, distance)

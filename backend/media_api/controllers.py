@@ -35,6 +35,7 @@ from backend.metrics import Metrics
 from backend.openapi_contract import CHUNK_BODY, problem_responses
 from backend.settings import Settings
 from media import uploads
+from media.documents import has_page_image
 from media.storage import (
     InvalidKeyError,
     LocalStorage,
@@ -231,6 +232,10 @@ class PhotoController(Controller):
                 )
             key, content_type = blob["storage_key"], blob["mime"]
         else:
+            if not has_page_image(blob["mime"]):
+                raise NotFound(
+                    f"a {blob['mime']} document has no {variant}; show its type icon", code="no_variant"
+                )
             if not blob["derived"]:
                 raise NotFound(f"the {variant} is not made yet; try again shortly", code="variant_not_ready")
             key, content_type = derivative_key(blob["sha256"], variant), "image/jpeg"

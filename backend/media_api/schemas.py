@@ -42,6 +42,8 @@ class EvidenceFlag(msgspec.Struct, rename="camel", kw_only=True):
     message: Message | None = None
 
 
+# a photo, or a PDF/DOCX/XLSX ledger attached the same way (addPhoto with a document mime; docs/media.md)
+EvidenceKind = Literal["photo", "document"]
 NotCounted = Literal["not_received", "no_capture_time", "no_location"]
 
 
@@ -63,6 +65,8 @@ class ReceiptPhoto(msgspec.Struct, rename="camel", kw_only=True):
     flags: list[EvidenceFlag] = msgspec.field(default_factory=list)
     # its thumbnail and preview are made: GET /api/photos/{id}/thumb answers (every device shows it)
     thumb_ready: bool = False
+    kind: EvidenceKind = "photo"
+    mime: str = ""
 
 
 class ArticleShortfall(msgspec.Struct, rename="camel", kw_only=True):
@@ -70,6 +74,8 @@ class ArticleShortfall(msgspec.Struct, rename="camel", kw_only=True):
     title: str
     required: int
     have: int
+    # which minimum: the article's minPhotos or its minDocuments
+    evidence: EvidenceKind = "photo"
 
 
 class Receipt(msgspec.Struct, rename="camel", kw_only=True):

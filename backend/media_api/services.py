@@ -12,6 +12,7 @@ import functools
 import hashlib
 import hmac
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -32,6 +33,7 @@ from backend.media_api.schemas import (
     ArticleShortfall,
     CreateUploadRequest,
     EvidenceFlag,
+    EvidenceKind,
     NotCounted,
     PhotoState,
     Receipt,
@@ -44,7 +46,7 @@ from backend.storage import build_storage
 from backend.sync_api.services import after_blob_change as after_blob_change
 from backend.sync_api.services import flag_reused_photos as flag_reused_photos
 from backend.sync_api.services import link_blob_facts as link_blob_facts
-from backend.sync_api.services import min_photos_by_article, photo_requirements
+from backend.sync_api.services import min_documents_by_article, min_photos_by_article, photo_requirements
 from backend.vocabulary import Message
 from media import uploads
 from media.spool_s3 import S3Spool
@@ -56,6 +58,7 @@ from sync.api import (
     photo_not_counted,
 )
 from sync.flags import visible_flags
+from sync.policy import is_document
 from sync.tables import Photo
 
 log = logging.getLogger("fieldcheck.media")
@@ -83,7 +86,9 @@ def s3_spool(settings: Settings) -> S3Spool:
 
 
 def validator(settings: Settings) -> uploads.Validator:
-    return uploads.image_validator(max_pixels=settings.max_image_pixels, max_bytes=settings.max_upload_bytes)
+    return uploads.evidence_validator(
+        max_pixels=settings.max_image_pixels, max_bytes=settings.max_upload_bytes
+    )
 
 
 def media_url_secret(secret_key: str) -> bytes:
@@ -152,9 +157,21 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
     counts: dict[str, int] = {"awaiting_upload": 0, "received": 0, "stored": 0, "rejected": 0}
     have: dict[str, int] = {}
     requirements = await photo_requirements(inspection["standard_version_id"])
+    have_documents: dict[str, int] = {}
     for photo in photos:
         state, reason = photo_state(photo, found.get(photo["sha256"]) if photo["id"] in held else None)
         counts[state] += 1
+        # its thumbnail and preview are made: every device may show it (GET /api/photos/{id}/thumb)
+        ready = state == "stored" and bool((found.get(photo["sha256"]) or {}).get("derived"))
+        document = is_document(photo["mime"])
+        if document:
+            # a ledger counts toward its article's minDocuments once its file is here (no EXIF to require)
+            if state in ("received", "stored"):
+                have_documents[photo["item_code"]] = have_documents.get(photo["item_code"], 0) + 1
+            out.append(
+                receipt_photo(photo, state, reason, offsets, [], readable, kind="document", thumb_ready=ready)
+            )
+            continue
         # counts toward its article's minimum: its file is here and carries what the article requires
         not_counted = photo_not_counted(
             PhotoFacts(
@@ -168,30 +185,29 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
         if state in ("received", "stored") and not not_counted:
             have[photo["item_code"]] = have.get(photo["item_code"], 0) + 1
         out.append(
-            ReceiptPhoto(
-                photo_id=photo["id"],
-                item_code=photo["item_code"],
-                requirement_id=photo["requirement_id"],
-                sha256=photo["sha256"],
-                size=photo["size"],
-                state=state,
-                reason=reason,
-                uploaded_bytes=offsets.get(photo["id"]) if state == "awaiting_upload" else None,
-                capture_time=photo["capture_time"],
-                reused_elsewhere=bool(photo["reused_elsewhere"]),
-                not_counted=[cast(NotCounted, why) for why in not_counted],
-                flags=evidence_flags(photo["flags"], readable),
-                thumb_ready=state == "stored" and bool((found.get(photo["sha256"]) or {}).get("derived")),
+            receipt_photo(
+                photo, state, reason, offsets, not_counted, readable, kind="photo", thumb_ready=ready
             )
         )
     minimums = await min_photos_by_article(inspection["standard_version_id"])
     short: list[ArticleShortfall] = []
     if minimums is not None:
+        skipped = await na_items(inspection_id)
         needs = {code: need for code, (_, need) in minimums.items()}
-        missing = missing_evidence(needs, have, await na_items(inspection_id))
+        missing = missing_evidence(needs, have, skipped)
         short = [
             ArticleShortfall(item_code=code, title=title, required=need, have=missing[code][0])
             for code, (title, need) in minimums.items()  # the standard's order
+            if code in missing
+        ]
+        document_minimums = await min_documents_by_article(inspection["standard_version_id"])
+        needs = {code: need for code, (_, need) in document_minimums.items()}
+        missing = missing_evidence(needs, have_documents, skipped)
+        short += [
+            ArticleShortfall(
+                item_code=code, title=title, required=need, have=missing[code][0], evidence="document"
+            )
+            for code, (title, need) in document_minimums.items()
             if code in missing
         ]
     return Receipt(
@@ -205,6 +221,36 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
         and not short
         and minimums is not None,
         minimums_source="standard" if minimums is not None else "unavailable",
+    )
+
+
+def receipt_photo(
+    photo: dict[str, Any],
+    state: PhotoState,
+    reason: str | None,
+    offsets: dict[Any, int],
+    not_counted: Sequence[str],
+    readable: set[UUID] | None,
+    *,
+    kind: EvidenceKind,
+    thumb_ready: bool = False,
+) -> ReceiptPhoto:
+    return ReceiptPhoto(
+        photo_id=photo["id"],
+        item_code=photo["item_code"],
+        requirement_id=photo["requirement_id"],
+        sha256=photo["sha256"],
+        size=photo["size"],
+        state=state,
+        reason=reason,
+        uploaded_bytes=offsets.get(photo["id"]) if state == "awaiting_upload" else None,
+        capture_time=photo["capture_time"],
+        reused_elsewhere=bool(photo["reused_elsewhere"]),
+        not_counted=[cast(NotCounted, why) for why in not_counted],
+        flags=evidence_flags(photo["flags"], readable),
+        kind=kind,
+        mime=photo["mime"],
+        thumb_ready=thumb_ready,
     )
 
 

@@ -51,6 +51,9 @@ class EvaluationMethod(_Wire, frozen=True):
 
 class EvidencePolicy(_Wire, frozen=True):
     min_photos: int = 0
+    # PDF/DOCX/XLSX ledgers (台账) attached to the article; a document never counts as a photo, nor a photo as
+    # a document ("a document instead of a photo": minPhotos 0, minDocuments 1)
+    min_documents: int = 0
     docs: tuple[str, ...] = ()
     require_capture_time: bool = False
     require_location: bool = False

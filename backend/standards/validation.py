@@ -201,6 +201,8 @@ def _check_article(
             yield Problem(f"{path}.methods[{k}]", f"unknown evaluation method {method!r}")
     if article.evidence is not None and article.evidence.min_photos < 0:
         yield Problem(f"{path}.evidence.minPhotos", "must not be negative")
+    if article.evidence is not None and article.evidence.min_documents < 0:
+        yield Problem(f"{path}.evidence.minDocuments", "must not be negative")
     if article.levels and not isinstance(scoring, GradedScoring):
         yield Problem(f"{path}.levels", "grade levels are only used in graded mode")
     level_grades: set[str] = set()

@@ -87,6 +87,9 @@ class StandardItemRules:
             for number, article in self.articles.items()
         }
         self._min_photos = {number: policy.min_photos for number, policy in policies.items()}
+        self._min_documents = {
+            number: policy.min_documents for number, policy in policies.items() if policy.min_documents > 0
+        }
         self._photo_requirements = {
             number: (policy.require_capture_time, policy.require_location)
             for number, policy in policies.items()
@@ -173,6 +176,9 @@ class StandardItemRules:
     def photo_requirements(self) -> Mapping[str, tuple[bool, bool]]:
         return self._photo_requirements
 
+    def min_documents(self) -> Mapping[str, int]:
+        return self._min_documents
+
     def answer_gaps(self, items: Mapping[str, Any]) -> AnswerGapsTuple:
         """What a submit lacks: :func:`backend.standards.submit_readiness` over the registers' answers."""
         answers, prerequisites = engine_input(self.standard, items)
@@ -238,6 +244,15 @@ async def min_photos_by_article(standard_id: str) -> dict[str, tuple[str, int]] 
     if rules is None:
         return None
     return {code: (rules.articles[code].title, need) for code, need in rules.min_photos().items() if need > 0}
+
+
+async def min_documents_by_article(standard_id: str) -> dict[str, tuple[str, int]]:
+    """Article number → (title, minimum documents) for the articles that need documents, in the standard's
+    order; empty when the standard is unknown."""
+    rules = await STANDARD_RULES.standard_rules(standard_id)
+    if rules is None:
+        return {}
+    return {code: (rules.articles[code].title, need) for code, need in rules.min_documents().items()}
 
 
 async def photo_requirements(standard_id: str) -> dict[str, PhotoRequirement]:

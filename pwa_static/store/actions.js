@@ -3,6 +3,7 @@ import { batch } from '../vendor/signals/signals.js';
 import { STRICT } from '../db/open.js';
 import { localIso, readCaptureFacts } from '../lib/exif.js';
 import { sha256Hex, uuid } from '../lib/ids.js';
+import { documentMime, isDocument } from '../lib/documents.js';
 import { enqueue } from '../sync/queue.js';
 import { cacheThumbs, loadThumbs, thumbUsage } from '../upload/thumbs.js';
 
@@ -187,8 +188,14 @@ export function createActions({ state, db, api, engines }) {
 
   async function addPhoto(inspectionId, itemCode, file, requirementId = null) {
     const photoId = uuid();
-    const [sha256, thumb, facts] = await Promise.all([sha256Hex(file), makeThumb(file), readCaptureFacts(file)]);
-    const mime = file.type || 'application/octet-stream';
+    // a ledger (PDF/DOCX/XLSX) goes the same way as a photo; the device draws no thumbnail of it
+    const mime = documentMime(file);
+    const document = isDocument(mime);
+    const [sha256, thumb, facts] = await Promise.all([
+      sha256Hex(file),
+      document ? null : makeThumb(file),
+      document ? null : readCaptureFacts(file),
+    ]);
     // with this device's UTC offset: an EXIF time without one is placed in it by the server
     const takenAt = file.lastModified ? localIso(new Date(file.lastModified)) : null;
     const photo = {

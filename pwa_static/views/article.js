@@ -5,6 +5,7 @@ import { html } from '../lib/html.js';
 import { formatBytes } from '../lib/format.js';
 import { answerItem, gradeCodes, isAnswered, minPhotos } from '../lib/inspection.js';
 import { Button, CAMERA, ProgressBar, thumbUrl } from './parts.js';
+import { DOCUMENT_ACCEPT, DocumentIcon, documentFormat, documentRefusal, isDocument, minDocuments, notADocument, PAGE } from '../lib/documents.js';
 
 function AnswerButtons({ app, ctx, article, entry, itemCode }) {
   const { actions, state } = app;
@@ -228,6 +229,60 @@ export function LocationNote({ app }) {
   return null;
 }
 
+// A ledger: its type icon (the device renders no document), name, state and, if refused, why in words.
+function Document({ app, doc }) {
+  const t = app.state.t;
+  const progress = app.state.progress.value.get(doc.photoId);
+  const stateName = doc.state || 'queued';
+  return html`<figure class=${`photo document state-${stateName}`} data-testid="document" data-photo-id=${doc.photoId}
+      data-state=${stateName} data-format=${documentFormat(doc.mime)}>
+    <${DocumentIcon} t=${t} mime=${doc.mime} />
+    <figcaption>
+      ${doc.name && html`<span class="doc-name">${doc.name}</span>`}
+      <span class="photo-state">${t(`photo_${stateName}`)}</span>
+      ${stateName === 'uploading' && html`<${ProgressBar} value=${progress} label=${t('photo_uploading')} />`}
+      ${doc.size ? html`<span class="muted">${formatBytes(doc.size)}</span>` : ''}
+      ${stateName === 'rejected' && html`<span class="error-text" data-testid="document-refused">${documentRefusal(t, doc.mime, doc.reason)}</span>`}
+    </figcaption>
+  </figure>`;
+}
+
+function Documents({ app, ctx, article, docs }) {
+  const { actions, state } = app;
+  const t = state.t;
+  const need = minDocuments(ctx.bundle, article);
+  const have = docs.filter((d) => d.state !== 'rejected').length;
+  const id = `doc-${article.number}`;
+  const [refused, setRefused] = useState([]);
+  async function chosen(event) {
+    const input = event.currentTarget;
+    const files = [...input.files];
+    input.value = '';
+    const notTaken = [];
+    for (const file of files) {
+      // a type the server never accepts is said at once, offline too (the server still checks every byte)
+      const why = notADocument(file);
+      if (why) notTaken.push({ name: file.name, ...why });
+      else await actions.addPhoto(ctx.inspection.id, article.number, file);
+    }
+    setRefused(notTaken);
+  }
+  if (ctx.locked && !docs.length && need === 0) return null;
+  return html`<div class="photos documents">
+    <div class="photos-head">
+      <span class="label">${t('documents')}</span>
+      ${need > 0 && html`<span class=${`evidence ${have >= need ? 'ok-text' : 'warn-text'}`} data-testid="document-evidence"
+        data-have=${have} data-need=${need}>${have >= need ? '✓ ' : ''}${t('documentEvidence', { have, need })}</span>`}
+      ${!ctx.locked && html`<label class="btn" for=${id} title=${t('documentTypes')}>${PAGE} ${t('attachDocument')}</label>
+      <input id=${id} class="visually-hidden" type="file" accept=${DOCUMENT_ACCEPT} multiple
+        data-testid="document-input" onChange=${chosen} />`}
+    </div>
+    ${refused.map((r) => html`<p class="error-text" data-testid="document-not-taken" data-code=${r.code} key=${r.name}>
+      ${r.name}：${t(`documentRejected_${r.code}`, { format: r.format })}</p>`)}
+    ${docs.length > 0 && html`<div class="photo-grid">${docs.map((d) => html`<${Document} key=${d.photoId} app=${app} doc=${d} />`)}</div>`}
+  </div>`;
+}
+
 function Photos({ app, ctx, article, photos }) {
   const { actions, state } = app;
   const t = state.t;
@@ -276,7 +331,7 @@ export function articleSig(ctx, article, lang, progress) {
   return [
     lang, ctx.locked, ctx.mode, (ctx.refusalsByItem.get(article.number) || []).map((r) => r.id).join(','), ctx.rater, JSON.stringify(entry?.value), entry?.na, ctx.resolvedByItem.get(item)?.resolution,
     notes.map((n) => `${n.id}${n.pending ? '*' : ''}${n.authorId}${n.text}`).join('|'),
-    photos.map((p) => `${p.photoId}:${p.state}:${progress.get(p.photoId) ?? ''}:${(p.flags || []).length}:${(p.notCounted || []).join('+')}:${p.thumb ? 1 : 0}:${p.caption ?? ''}:${p.facts ? `${Boolean(p.facts.time)}${p.facts.gps}` : ''}`).join('|'),
+    photos.map((p) => `${p.photoId}:${p.mime}:${p.state}:${progress.get(p.photoId) ?? ''}:${(p.flags || []).length}:${(p.notCounted || []).join('+')}:${p.thumb ? 1 : 0}:${p.caption ?? ''}:${p.facts ? `${Boolean(p.facts.time)}${p.facts.gps}` : ''}`).join('|'),
   ].join('§');
 }
 
@@ -302,6 +357,7 @@ function ArticleBody({ app, ctx, article }) {
     <${AnswerButtons} app=${app} ctx=${ctx} article=${article} entry=${entry} itemCode=${itemCode} />
     ${resolved && html`<p class="muted" data-testid="conflict-resolved">✓ ${String(resolved.resolution)}</p>`}
     <${Notes} app=${app} ctx=${ctx} article=${article} notes=${notesByItem.get(article.number) || []} />
-    <${Photos} app=${app} ctx=${ctx} article=${article} photos=${photosByItem.get(article.number) || []} />
+    <${Photos} app=${app} ctx=${ctx} article=${article} photos=${(photosByItem.get(article.number) || []).filter((p) => !isDocument(p.mime))} />
+    <${Documents} app=${app} ctx=${ctx} article=${article} docs=${(photosByItem.get(article.number) || []).filter((p) => isDocument(p.mime))} />
   </article>`;
 }

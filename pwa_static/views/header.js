@@ -1,6 +1,5 @@
 import { useState } from '../vendor/preact/hooks.js';
 import { html } from '../lib/html.js';
-import { useState } from '../vendor/preact/hooks.js';
 
 export function SyncStatus({ app }) {
   const { state, engines } = app;

@@ -223,3 +223,29 @@ def test_conflict_only_when_another_client_changed_since_base(steps: list[tuple[
         version += 1
         current = policy.applied(current, w, version)
         history.append((version, client))
+
+
+def test_documents_count_only_toward_minimum_documents() -> None:
+    facts = [
+        policy.PhotoFacts(item_code="1.1", received=True, has_capture_time=True, has_location=True),
+        policy.PhotoFacts(
+            item_code="1.1", received=True, has_capture_time=False, has_location=False, document=True
+        ),
+    ]
+    counted, not_counted = policy.counting_photos(facts, {})
+    assert (counted, not_counted) == ({"1.1": 1}, {})  # the ledger is not a photo
+    assert policy.counting_documents(facts) == {"1.1": 1}
+    assert policy.is_document("application/pdf")
+    assert not policy.is_document("image/jpeg")
+    # a photo does not stand in for a document: 1.2 has a photo and needs a ledger
+    refusal = policy.submit_refusal(
+        "in_progress",
+        0,
+        {},
+        {"1.2": 1},
+        set(),
+        min_documents={"1.1": 1, "1.2": 1},
+        document_counts={"1.1": 1},
+    )
+    assert refusal == ("evidence_missing", "1 item(s) short of their minimum documents: 1.2 (0/1)")
+    assert policy.submit_refusal("in_progress", 0, {}, {}, {"1.2"}, min_documents={"1.2": 1}) is None  # N/A

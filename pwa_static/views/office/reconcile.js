@@ -7,6 +7,7 @@ import { formatTime } from '../../lib/format.js';
 import { ReturnForm } from './applications.js';
 import { useApi, useThumb } from './data.js';
 import { VerdictSignOff } from './verdict.js';
+import { DocumentIcon, documentFormat, documentRefusal } from '../../lib/documents.js';
 
 // still open for edits: the team submits it, or the office submits it incomplete with a reason
 const OPEN = new Set(['draft', 'in_progress', 'returned']);
@@ -19,7 +20,46 @@ function show(t, value) {
   return String(value);
 }
 
+// A ledger beside the photos: a PDF's first page (the server's thumbnail) or the type's icon, and a button that
+// opens the document itself (fetched with the session, shown by the browser in a new tab).
+function DocumentTile({ app, photo }) {
+  const t = app.state.t;
+  const format = documentFormat(photo.mime);
+  const url = useThumb(app, photo.state === 'stored' && format === 'PDF' ? photo.photoId : null);
+  const [failed, setFailed] = useState(null);
+  const [opened, setOpened] = useState(null); // bytes shown in the tab
+  async function open() {
+    // the tab is opened now, inside the click, so no popup blocker stops it; the bytes follow
+    const tab = window.open('', '_blank');
+    try {
+      const token = app.state.session.value?.token;
+      const response = await fetch(`/api/photos/${photo.photoId}/original`, {
+        headers: { Authorization: `Bearer ${token}` }, cache: 'no-store',
+      });
+      if (!response.ok) throw new Error(String(response.status));
+      const bytes = await response.blob();
+      const objectUrl = URL.createObjectURL(new Blob([bytes], { type: photo.mime }));
+      if (tab) tab.location.href = objectUrl;
+      setOpened(bytes.size);
+      setFailed(null);
+    } catch (err) {
+      tab?.close();
+      setFailed(String(err.message || err));
+    }
+  }
+  return html`<figure class="mini document" data-testid="reconcile-document" data-photo-id=${photo.photoId} data-format=${format}
+      data-state=${photo.state} data-opened-size=${opened ?? undefined}>
+    ${url ? html`<img src=${url} alt=${t('documentIcon', { format })} />` : html`<${DocumentIcon} t=${t} mime=${photo.mime} />`}
+    ${photo.state === 'rejected'
+      ? html`<figcaption class="error-text">${documentRefusal(t, photo.mime, photo.reason)}</figcaption>`
+      : html`<button type="button" class="btn doc-open" data-testid="reconcile-document-open" disabled=${photo.state === 'awaiting_upload'}
+          onClick=${open}>${t('documentOpen', { format })}</button>`}
+    ${failed && html`<figcaption class="error-text">${t('documentOpenFailed', { reason: failed })}</figcaption>`}
+  </figure>`;
+}
+
 function Thumb({ app, photo }) {
+  if (photo.kind === 'document') return html`<${DocumentTile} app=${app} photo=${photo} />`;
   const t = app.state.t;
   // only a stored photo has a thumbnail; the others show their state
   const url = useThumb(app, photo.state === 'stored' ? photo.photoId : null);

@@ -16,6 +16,8 @@ from sync.push.registers import register_row, write_register
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 PHOTO_MIMES = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"})
+# ledgers attach through the same mutation: the mime says the kind (the upload sniffs the bytes)
+EVIDENCE_MIMES = PHOTO_MIMES | policy.DOCUMENT_MIMES
 
 
 def add_needs(m: AddPhoto, wanted: Wanted) -> None:
@@ -44,8 +46,8 @@ async def add_photo(batch: PushBatch, m: AddPhoto) -> MutationResult:
         raise Rejected("invalid_args", "sha256 must be 64 lowercase hex digits")
     if a.size <= 0:
         raise Rejected("invalid_args", "size must be positive")
-    if a.mime not in PHOTO_MIMES:
-        raise Rejected("unsupported_mime", f"{a.mime!r} is not one of {sorted(PHOTO_MIMES)}")
+    if a.mime not in EVIDENCE_MIMES:
+        raise Rejected("unsupported_mime", f"{a.mime!r} is not one of {sorted(EVIDENCE_MIMES)}")
     photo = batch.photos.get(a.photo_id)
     if photo is not None and (photo.inspection_id != inspection.id or photo.sha256 != a.sha256):
         raise Rejected("photo_exists", f"photo {a.photo_id} already exists with other content")

@@ -1,5 +1,5 @@
 """``submitInspection``: closes an inspection for edits once nothing is missing (no open conflict, every
-prerequisite and every article answered, every item's minimum of photos that count unless it is N/A); the
+prerequisite and every article answered, every item's minimum of photos that count and of documents unless it is N/A); the
 checks are :func:`sync.policy.submit_refusal`, what is unanswered is the standard's (``ItemRules.answer_gaps``)."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ async def submit_inspection(batch: PushBatch, m: SubmitInspection) -> MutationRe
         [iid, "open"],
     )
     photo_rows = await sql.fetch(
-        'SELECT "item_code", "capture_time", "gps_lat" FROM "photo" WHERE "inspection_id" = ? AND "deleted" = ?',
+        'SELECT "item_code", "capture_time", "gps_lat", "mime" FROM "photo" WHERE "inspection_id" = ? AND "deleted" = ?',
         [iid, False],
     )
     register_rows = await sql.fetch(
@@ -40,18 +40,17 @@ async def submit_inspection(batch: PushBatch, m: SubmitInspection) -> MutationRe
         for item, (time, place) in rules.photo_requirements().items()
     }
     # a photo without the facts has either none in its file or no file here yet: it does not count either way
-    counted, not_counted = policy.counting_photos(
-        (
-            policy.PhotoFacts(
-                item_code=r["item_code"],
-                received=True,
-                has_capture_time=r["capture_time"] is not None,
-                has_location=r["gps_lat"] is not None,
-            )
-            for r in photo_rows
-        ),
-        requirements,
-    )
+    facts = [
+        policy.PhotoFacts(
+            item_code=r["item_code"],
+            received=True,
+            has_capture_time=r["capture_time"] is not None,
+            has_location=r["gps_lat"] is not None,
+            document=policy.is_document(r["mime"]),
+        )
+        for r in photo_rows
+    ]
+    counted, not_counted = policy.counting_photos(facts, requirements)
     answers = answer_items(register_rows)
     refusal = policy.submit_refusal(
         inspection.status,
@@ -61,6 +60,8 @@ async def submit_inspection(batch: PushBatch, m: SubmitInspection) -> MutationRe
         na_answered(answers),
         gaps=policy.AnswerGaps(*rules.answer_gaps(answers)),
         not_counted=not_counted,
+        min_documents=rules.min_documents(),
+        document_counts=policy.counting_documents(facts),
     )
     if refusal is not None:
         raise Rejected(*refusal)

@@ -35,13 +35,15 @@ def _truncated_jpeg() -> bytes:
 BAD_FILES: dict[str, tuple[Any, set[str]]] = {
     "decompression bomb": (_bomb_png, {"too_many_pixels", "decompression_bomb"}),
     "truncated jpeg": (_truncated_jpeg, {"truncated"}),
-    "pdf named .jpg": (
+    # PDFs are evidence now (docs/media.md § Documents): this one has no page tree or xref, so it is broken
+    "broken pdf named .jpg": (
         lambda: b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + b"0" * 4000,
-        {"unsupported_format"},
+        {"corrupt"},
     ),
-    "zip named .jpg": (
+    # a ZIP may be a DOCX/XLSX ledger: this one has no central directory, so it does not open
+    "broken zip named .jpg": (
         lambda: b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + b"\x00" * 4000,
-        {"unsupported_format"},
+        {"corrupt"},
     ),
     "html named .jpg": (
         lambda: b"<!doctype html><html><body><script>alert(1)</script></body></html>",

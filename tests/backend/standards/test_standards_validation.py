@@ -215,3 +215,19 @@ def test_validation_does_not_mutate_input() -> None:
     before = copy.deepcopy(raw)
     validate_standard(raw)
     assert raw == before
+
+
+def test_evidence_can_ask_for_documents_and_not_a_negative_number() -> None:
+    raw = graded()
+    raw["sections"][0]["articles"][0]["evidence"] = {
+        "minPhotos": 0,
+        "minDocuments": 1,
+        "docs": ["核定床位文件"],
+    }
+    standard = validate_standard(copy.deepcopy(raw))
+    first = standard.sections[0].articles[0]
+    assert first.evidence is not None
+    assert (first.evidence.min_photos, first.evidence.min_documents) == (0, 1)
+    raw["sections"][0]["articles"][0]["evidence"]["minDocuments"] = -1
+    problems = refused(raw)
+    assert any(path.endswith(".evidence.minDocuments") for path in problems), problems
