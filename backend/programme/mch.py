@@ -237,7 +237,13 @@ async def _latest_conclusion(where: Any) -> dict[str, Any] | None:
 
 def _decide(conclusion: dict[str, Any], tier: str, reason: str | None) -> tuple[bool, str, str]:
     """(reached, decided_by, reason) from a signed conclusion: the standard where it decides, else the province
-    with its written reason."""
+    with its written reason. A sign-off that recorded who decided its tier (review/verdicts.py: the standard,
+    the province's setting or the review group with its reason) is taken as it stands."""
+    if conclusion.get("decided_by") is not None:
+        written = conclusion.get("decision_reason") or ""
+        if not written:
+            written = "; ".join(msgspec.json.decode(conclusion["explanation"]).get("reasons", []))
+        return conclusion["tier"] == tier, conclusion["decided_by"], written
     if conclusion["status"] in ("determined", "not_evaluated"):
         reasons = msgspec.json.decode(conclusion["explanation"]).get("reasons", [])
         return conclusion["tier"] == tier, "standard", "; ".join(reasons)
