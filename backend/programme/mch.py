@@ -45,6 +45,7 @@ from backend.programme.title_schemas import (
     VetoOut,
 )
 from backend.programme.title_tables import ProgrammeTitle, SubjectTarget, TitleRecheck
+from backend.review.flow import carried_tier
 from backend.review.services import compute_conclusion
 from backend.review.tables import ConfirmedConclusion
 from backend.standards.schemas import Article, Conclusion, Section, Standard
@@ -288,7 +289,11 @@ async def name_title(
     )
     if city is None:
         raise Conflict("the city has not checked this county (no signed city conclusion)", code="stage_order")
-    chosen, ratio = await selection(facility_id, round_id, "province", kind.title, standard)
+    flow = await carried_tier(round_id, facility_id)
+    if flow is not None and flow.removed_at == "city":
+        chosen, ratio = "not_drawn", None  # the city did not report it up: its check decides (not reached)
+    else:
+        chosen, ratio = await selection(facility_id, round_id, "province", kind.title, standard)
     if chosen == "not_drawn_yet":
         raise Conflict(
             f"draw the province sample first ({ratio or 0:.0%} of the counties are checked)",

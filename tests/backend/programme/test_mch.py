@@ -235,6 +235,40 @@ async def test_the_province_samples_at_least_ten_percent_of_the_counties_after_t
     assert refused.json()["code"] == "not_in_sample"
 
 
+async def test_a_county_the_city_found_short_is_not_in_the_province_pool(
+    client: httpx.AsyncClient, mch: dict[str, Any]
+) -> None:
+    subjects = [*mch["county_subjects"], *await _more_counties(mch, 8)]  # 12 counties
+    admin, province = await login(client, "admin"), await login(client, "province")
+    for subject in subjects:
+        await finish_self_assessment(subject, mch["mch_round"])
+        assert (await _apply(client, admin, subject, mch["mch_round"])).status_code == 201
+    short = subjects[:2]
+    for subject in subjects:
+        # the city's group decides each 待定 check: two counties short of the demonstration standard
+        tier = "not_reached" if subject in short else DEMONSTRATION
+        await sign_off(
+            subject,
+            mch["mch_round"],
+            "city",
+            mch["office"],
+            MCH_STANDARD,
+            tier,
+            decided_by="group",
+            reason="市级评估",
+        )
+    drawn = await _draw(client, province, mch)
+    assert drawn.status_code == 201, drawn.text
+    body = drawn.json()
+    pool = {f["facilityId"] for f in body["strata"][0]["facilities"]}
+    assert body["poolSize"] == 10  # the counties the city reported up, not the 12 that applied
+    assert pool == {str(s) for s in subjects[2:]}
+    assert body["drawnCount"] == math.ceil(0.1 * 10)
+    named = await _name(client, province, mch, short[0])
+    assert named.status_code == 409
+    assert named.json()["code"] == "title_not_reached"
+
+
 async def _drawn_and_not(client: httpx.AsyncClient, mch: dict[str, Any]) -> tuple[str, str]:
     subjects = mch["county_subjects"]
     # the city check is 待定 (the award score is null): its review group decides the tier, with its reason
