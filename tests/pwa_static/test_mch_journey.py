@@ -232,6 +232,9 @@ def test_a_county_scores_offline_and_the_province_samples_and_names_it(
         # the award score is not transcribed: the review group decided at sign-off, so the title follows it
         row.locator("[data-testid=title-name]").click()
         row.locator("[data-testid=title-state][data-state=named]").wait_for(timeout=LONG)
+        said = row.inner_text()
+        assert "评估组决定" in said, said  # who decided, in words (never the raw code)
+        assert "decidedBy" not in said
         office.screenshot(path=str(SHOTS / "mch-titles.png"))
 
     titles = admin.http.get("/api/titles", params={"roundId": round_id}).json()
