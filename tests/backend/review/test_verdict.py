@@ -62,6 +62,7 @@ async def province_office(demo: dict[str, Any]) -> None:
             username="office_sheng", password="demo", role="office", region_id=demo["province"]
         ),
         actor_id=None,
+        is_demo=True,
     )
 
 

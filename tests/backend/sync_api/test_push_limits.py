@@ -32,6 +32,7 @@ def base_mutations(demo: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]
             {"inspectionId": review, "itemCode": "1.1.1", "noteId": some(), "text": "n"},
         ),
         "editNote": ("inspector1", {"noteId": some(), "text": "n", "inspectionId": review}),
+        "deleteNote": ("inspector1", {"noteId": some(), "inspectionId": review}),
         "addPhoto": (
             "inspector1",
             {

@@ -309,8 +309,9 @@ async def test_the_dashboard_names_the_device_and_counts_photos_that_arrived_aft
 async def test_a_photo_of_bytes_already_on_the_server_gets_their_capture_time_and_place(
     client: httpx.AsyncClient, demo: dict[str, Any]
 ) -> None:
-    """The same file added again (another article, another device): no upload happens, so the push itself
-    hands the blob's EXIF facts to the new photo (its offset-less EXIF time placed in the device's zone)."""
+    """The same file added again by its owner (another article, another device): no upload happens, so the
+    push itself hands the blob's EXIF facts to the new photo (its offset-less EXIF time placed in the device's
+    zone). Another user would have to upload the bytes first (proof of possession, docs/security.md)."""
     from uuid import uuid4
 
     from media.tables import Blob
@@ -327,7 +328,7 @@ async def test_a_photo_of_bytes_already_on_the_server_gets_their_capture_time_an
     await Blob.update({Blob.state: "stored"}).where(Blob.sha256 == first.sha256)  # the transfer done
 
     again = PhotoFile(uuid4(), first.data, first.sha256)
-    phone = await devices.device("inspector2")
+    phone = await devices.device("inspector1")
     add_camera_photo(phone, review, "1.2.2", again)
     await phone.push()
     assert phone.results[1].upload_required is False
