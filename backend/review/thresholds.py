@@ -15,7 +15,7 @@ from uuid import UUID
 
 from backend.audit.services import record
 from backend.db import as_utc, write_tx
-from backend.errors import BadRequest, Forbidden, NotFound, Unprocessable
+from backend.errors import Forbidden, NotFound, Unprocessable
 from backend.guards import AuthUser, ensure_role
 from backend.registry.tables import Region
 from backend.review.decision import check_thresholds
@@ -45,7 +45,7 @@ async def _target_province(user: AuthUser, region_id: UUID | None) -> dict[str, 
             raise Forbidden("an office sets the thresholds of its own province", code="out_of_scope")
         region_id = user.region_id
     elif region_id is None:
-        raise BadRequest("name the province (regionId)", code="region_required")
+        raise Unprocessable("name the province (regionId)", code="region_required")
     row: dict[str, Any] | None = (
         await Region.select(Region.id, Region.name, Region.level).where(Region.id == region_id).first()
     )

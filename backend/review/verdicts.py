@@ -150,7 +150,7 @@ async def move_list(
         return before, after
     opinion = ((data.opinion if data else None) or "").strip()
     if not opinion:
-        raise BadRequest(
+        raise Unprocessable(
             "this verdict takes the facility off the list (剔除): it is returned with a written opinion "
             "(书面反馈复核意见, opinion)",
             code="opinion_required",

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from backend.audit.services import record
 from backend.db import write_tx
-from backend.errors import BadRequest, Conflict, Forbidden, NotFound
+from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import round_by_id
 from backend.inspections.tables import Inspection
@@ -30,7 +30,7 @@ async def _province(user: AuthUser, region_id: UUID | None) -> dict[str, Any]:
             raise Forbidden("an office confirms the list of its own province", code="out_of_scope")
         region_id = user.region_id
     elif region_id is None:
-        raise BadRequest("name the province (regionId)", code="region_required")
+        raise Unprocessable("name the province (regionId)", code="region_required")
     row: dict[str, Any] | None = (
         await Region.select(Region.id, Region.name, Region.level).where(Region.id == region_id).first()
     )

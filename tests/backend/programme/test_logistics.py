@@ -82,10 +82,10 @@ async def test_the_schedule_opens_one_inspection_per_visit_day(
     duty = await login(client, "school1")
     admin = await login(client, "admin")
     huge = await _schedule(client, duty, school, startsOn="0001-01-01", endsOn="9999-12-31", everyDays=1)
-    assert huge.status_code == 400, huge.text
+    assert huge.status_code == 422, huge.text
     assert huge.json()["code"] == "too_many_visits"
     refused = await _schedule(client, duty, school, endsOn="2027-08-01")
-    assert refused.status_code == 400, refused.text
+    assert refused.status_code == 422, refused.text
     assert refused.json()["code"] == "bad_dates"
     for standard in (TOWNSHIP, MCH_STANDARD):
         wrong = await _schedule(client, duty, school, standardVersionId=standard)
@@ -241,7 +241,7 @@ async def test_the_appraisal_weighs_several_raters_per_staff_member(
     assert body["combined"] == round(0.4 * round(32 / 33 * 100, 2) + 0.15 * 85 + 0.15 * 70 + 0.3 * 90, 2)
     for bad, code, status in [
         ({"rater": "duty_officer", "raterName": "x", "score": 90}, "rater_from_routine", 409),
-        ({"rater": "parents", "raterName": "x", "score": 90}, "unknown_rater", 400),
+        ({"rater": "parents", "raterName": "x", "score": 90}, "unknown_rater", 422),
     ]:
         refused = await client.post(url + "/scores", headers=duty, json=bad)
         assert refused.status_code == status

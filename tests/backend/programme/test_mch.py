@@ -376,7 +376,7 @@ async def test_an_unannounced_recheck_failure_gives_a_fix_deadline_and_failing_a
     province = await login(client, "province")
     subject = UUID(title["facilityId"])
     same = await _recheck(client, province, title["id"], mch["mch_round"])
-    assert same.status_code == 400
+    assert same.status_code == 422
     assert same.json()["code"] == "same_round"
     first_round = await _later_round(mch, "2028年不定期抽查")
     opened = await _recheck(client, province, title["id"], first_round)

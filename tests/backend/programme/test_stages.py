@@ -239,7 +239,7 @@ async def test_desk_and_onsite_reviews_are_kept_apart(
         headers=admin,
         json={**body, "facilityId": str(demo["facilities"][1]), "stage": "self", "reviewMode": "desk"},
     )
-    assert self_mode.status_code == 400
+    assert self_mode.status_code == 422
     assert self_mode.json()["code"] == "not_a_review"
     # a basic-tier facility's city review may be a desk review (资料复核)
     basic = str(demo["facilities"][3])
@@ -293,7 +293,7 @@ async def test_the_calendar_from_the_programme_and_its_rules(
     backwards = await client.put(
         url, headers=admin, json={"deadlines": {"county": "2026-05-10", "city": "2026-05-01"}}
     )
-    assert backwards.status_code == 400
+    assert backwards.status_code == 422
     assert backwards.json()["code"] == "deadlines_out_of_order"
     assert (await client.get(url, headers=admin)).json()["set"] is False  # nothing changed
 
@@ -356,7 +356,7 @@ async def test_an_application_after_the_window_needs_an_audited_override(
         await client.post(late_url, headers=clinic, json={"facilityId": facility, "reason": "x"})
     ).status_code == 403
     blank = await client.post(late_url, headers=office, json={"facilityId": facility, "reason": "   "})
-    assert blank.status_code == 400
+    assert blank.status_code == 422
     granted = await client.post(
         late_url,
         headers=office,

@@ -55,7 +55,7 @@ async def test_a_county_failed_facility_stays_out_of_the_city_pool_and_is_return
     # 河口 (1) does not reach: no sign-off without the written opinion, then removed with it
     failing = {"decision": {"tier": "not_reached", "reason": "基本条款多项为D档"}}
     refused = await sign(client, office, reviews[1], failing)
-    assert (refused.status_code, refused.json()["code"]) == (400, "opinion_required")
+    assert (refused.status_code, refused.json()["code"]) == (422, "opinion_required")
     opinion = "书面反馈复核意见：基本条款1.1至1.3未达C档，请整改后再申报"
     removed = await sign(client, office, reviews[1], {**failing, "opinion": opinion})
     assert removed.status_code == 201, removed.text
