@@ -45,6 +45,7 @@ from backend.programme.title_schemas import (
     VetoOut,
 )
 from backend.programme.title_tables import ProgrammeTitle, SubjectTarget, TitleRecheck
+from backend.review.flow import carried_tier
 from backend.review.services import compute_conclusion
 from backend.review.tables import ConfirmedConclusion
 from backend.standards.schemas import Article, Conclusion, Section, Standard
@@ -237,7 +238,13 @@ async def _latest_conclusion(where: Any) -> dict[str, Any] | None:
 
 def _decide(conclusion: dict[str, Any], tier: str, reason: str | None) -> tuple[bool, str, str]:
     """(reached, decided_by, reason) from a signed conclusion: the standard where it decides, else the province
-    with its written reason."""
+    with its written reason. A sign-off that recorded who decided its tier (review/verdicts.py: the standard,
+    the province's setting or the review group with its reason) is taken as it stands."""
+    if conclusion.get("decided_by") is not None:
+        written = conclusion.get("decision_reason") or ""
+        if not written:
+            written = "; ".join(msgspec.json.decode(conclusion["explanation"]).get("reasons", []))
+        return conclusion["tier"] == tier, conclusion["decided_by"], written
     if conclusion["status"] in ("determined", "not_evaluated"):
         reasons = msgspec.json.decode(conclusion["explanation"]).get("reasons", [])
         return conclusion["tier"] == tier, "standard", "; ".join(reasons)
@@ -282,7 +289,11 @@ async def name_title(
     )
     if city is None:
         raise Conflict("the city has not checked this county (no signed city conclusion)", code="stage_order")
-    chosen, ratio = await selection(facility_id, round_id, "province", kind.title, standard)
+    flow = await carried_tier(round_id, facility_id)
+    if flow is not None and flow.removed_at == "city":
+        chosen, ratio = "not_drawn", None  # the city did not report it up: its check decides (not reached)
+    else:
+        chosen, ratio = await selection(facility_id, round_id, "province", kind.title, standard)
     if chosen == "not_drawn_yet":
         raise Conflict(
             f"draw the province sample first ({ratio or 0:.0%} of the counties are checked)",

@@ -4,8 +4,10 @@ province's 推荐标准), over the caller's region. Read in a few set queries; n
 
 A facility is expected at a review stage when it has an open application and the programme reviews its tier
 there: in full (county always), or drawn in that stage's sample (an undrawn sample is counted apart as
-``awaitingSample``). It is done once the stage has a signed-off conclusion. A stage past its date with
-facilities still pending is overdue.
+``awaitingSample``). Above its first stage only the facilities on the list count, with the tier they carry
+(reported up with a tier found, not removed since: review/flow.py). It is done once the stage has a signed-off
+conclusion. A stage past its date with facilities still pending is overdue. "Reaching" a tier counts the tier
+a facility carries on the list after its signed verdicts.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from backend.programme.stage_schemas import (
 from backend.programme.tables import LateApplication, ReviewSample
 from backend.registry.scope import region_subtree
 from backend.registry.tables import Facility
+from backend.review.flow import round_flows
 from backend.review.tables import ConfirmedConclusion
 from backend.standards.schemas import Standard
 from backend.standards.services import get_standard
@@ -111,6 +114,7 @@ async def calendar(*, user: AuthUser, round_id: UUID) -> CalendarOut:
             LateApplication.round == round_id
         )
     }
+    flows = await round_flows(round_id, list(open_tier))
 
     stages = []
     for stage in DEADLINE_STAGES:
@@ -125,6 +129,11 @@ async def calendar(*, user: AuthUser, round_id: UUID) -> CalendarOut:
         else:
             late_count = 0
             for facility, tier in open_tier.items():
+                flow = flows.get(facility)
+                if flow is not None and STAGES.index(stage) > STAGES.index(flow.first):
+                    if flow.carried is None:
+                        continue  # not reported up (yet), or removed: not in this stage's pool
+                    tier = flow.carried
                 standard = standards.get(standard_of.get(facility, ""))
                 ratio = (
                     sample_ratio(standard, stage, tier) if standard else (1.0 if stage == "county" else None)
@@ -181,16 +190,6 @@ async def calendar(*, user: AuthUser, round_id: UUID) -> CalendarOut:
     return out
 
 
-def _latest_tiers(rows: list[dict[str, Any]]) -> dict[UUID, str | None]:
-    """Each facility's tier at its furthest signed-off stage (the latest sign-off there)."""
-    best: dict[UUID, tuple[int, datetime, str | None]] = {}
-    for r in rows:
-        key = (STAGES.index(r["stage"]) if r["stage"] in STAGES else -1, r["confirmed_at"], r["tier"])
-        if r["facility"] not in best or key[:2] > best[r["facility"]][:2]:
-            best[r["facility"]] = key
-    return {f: v[2] for f, v in best.items()}
-
-
 async def targets(*, user: AuthUser, round_id: UUID) -> TargetsOut:
     round_row, _ = await calendar_base(user, round_id)
     facilities = await _facilities(round_row, await visible_facility_ids(user))
@@ -201,14 +200,7 @@ async def targets(*, user: AuthUser, round_id: UUID) -> TargetsOut:
             (Application.round == round_id) & (Application.status != "withdrawn")
         )
     }
-    tiers = _latest_tiers(
-        await ConfirmedConclusion.select(
-            ConfirmedConclusion.facility,
-            ConfirmedConclusion.stage,
-            ConfirmedConclusion.tier,
-            ConfirmedConclusion.confirmed_at,
-        ).where(ConfirmedConclusion.round == round_id)
-    )
+    tiers = {f: flow.carried for f, flow in (await round_flows(round_id)).items()}
     published = await StandardVersion.select(StandardVersion.id).where(StandardVersion.status == "published")
     standards = await _standards({r["id"] for r in published})
     kind_order = list(KIND_NAMES)

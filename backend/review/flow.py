@@ -1,7 +1,8 @@
 """The list that flows upward, gated by the signed verdicts (the rule is pure; one read per round).
 
 - County (县级初审): a facility whose signed county conclusion found a tier is reported upward (上报) with the
-  tier found, never above the tier it applied for; one found reaching no tier is not reported.
+  tier found, never above the tier it applied for; one found reaching no tier is not reported. A programme
+  whose review chain starts higher (MCH: the city checks every county) reports from its first stage instead.
 - City and province: a facility on the list whose signed conclusion there finds it below the tier it carries
   is removed (剔除); one found at or above it stays with the tier it carries.
 The city's and the province's pools, and their shares (≥ 50 % / ≥ 20 % of basic-tier facilities), count the
@@ -16,13 +17,15 @@ from typing import Any
 from uuid import UUID
 
 from backend.db import as_utc
-from backend.inspections.tables import Application
+from backend.errors import NotFound
+from backend.inspections.tables import Application, Inspection
 from backend.review.decision import NOT_EVALUATED, NOT_REACHED
 from backend.review.tables import ConfirmedConclusion
+from backend.standards.services import get_standard
 
 STAGES = ("county", "city", "province")
 # the tiers a facility applies for (inspections.schemas.Tier), lowest first
-TIER_RANK = {"qualified": 1, "basic": 2, "recommended": 3}
+TIER_RANK = {"qualified": 1, "basic": 2, "recommended": 3, "demonstration": 1}  # MCH's title: its only tier
 
 
 def rank(tier: str | None) -> int:
@@ -41,18 +44,20 @@ class Flow:
     # the tier it carries upward after the last stage signed (None: not on the list)
     carried: str | None = None
     reported: bool = False  # reported upward by the county
-    removed_at: str | None = None  # the stage that removed it (county: not reported)
+    removed_at: str | None = None  # the stage that removed it (its first stage: not reported)
+    first: str = "county"  # the stage that reports upward
 
 
-def walk(applied: str | None, found: Mapping[str, str]) -> Flow:
-    flow = Flow(applied=applied, found=dict(found))
-    for stage in STAGES:
+def walk(applied: str | None, found: Mapping[str, str], first: str = "county") -> Flow:
+    """``first``: the stage that reports upward (the first level of the standard's review chain)."""
+    flow = Flow(applied=applied, found=dict(found), first=first)
+    for stage in STAGES[STAGES.index(first) :]:
         tier = found.get(stage)
         if tier is None:
             continue
-        if stage == "county":
+        if stage == first:
             if rank(tier) == 0:
-                flow.removed_at = "county"
+                flow.removed_at = stage
                 return flow
             # reported with the tier found, never above the one applied for
             flow.carried = tier if applied is None or rank(tier) <= rank(applied) else applied
@@ -102,7 +107,33 @@ async def round_flows(round_id: UUID, facilities: Sequence[UUID] | None = None) 
         if a["status"] != "withdrawn":
             applied[a["facility"]] = a["tier"]
     found = latest_found(await signed)
-    return {f: walk(applied.get(f), found.get(f, {})) for f in set(applied) | set(found)}
+    everyone = set(applied) | set(found)
+    first = await _first_stages(round_id, everyone)
+    return {f: walk(applied.get(f), found.get(f, {}), first.get(f, "county")) for f in everyone}
+
+
+async def _first_stages(round_id: UUID, facilities: set[UUID]) -> dict[UUID, str]:
+    """facility → the first review stage of its self-assessment's standard (county where it names none)."""
+    if not facilities:
+        return {}
+    rows = await Inspection.select(Inspection.facility, Inspection.standard_version_id).where(
+        (Inspection.round == round_id)
+        & (Inspection.stage == "self")
+        & Inspection.facility.is_in(list(facilities))
+    )
+    chains: dict[str, str] = {}
+    out: dict[UUID, str] = {}
+    for row in rows:
+        standard_id = row["standard_version_id"]
+        if standard_id not in chains:
+            try:
+                chain = (await get_standard(standard_id=standard_id)).programme_settings.review_chain
+            except NotFound:
+                chain = ()
+            levels = [step.level for step in chain if step.level in STAGES]
+            chains[standard_id] = levels[0] if levels else "county"
+        out[row["facility"]] = chains[standard_id]
+    return out
 
 
 async def carried_tier(round_id: UUID, facility_id: UUID) -> Flow | None:

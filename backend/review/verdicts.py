@@ -134,7 +134,7 @@ async def move_list(
     before = await carried_tier(row["round"], row["facility"])
     if before is None:
         return None, None
-    after = walk(before.applied, {**before.found, row["stage"]: tier})
+    after = walk(before.applied, {**before.found, row["stage"]: tier}, before.first)
     if after.removed_at != row["stage"] or before.removed_at is not None:
         return before, after
     application = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -206,3 +207,17 @@ def session_expiry(page: Page) -> str:
 def confirm(page: Page) -> None:
     """Accept the confirmation dialog on screen (a summary before an action that cannot be undone)."""
     page.locator("[data-testid=confirm-dialog] >> visible=true").locator("[data-testid=confirm-ok]").click()
+
+
+def wait_thumbs(api: Api, *inspections: str) -> None:
+    """Every photo of the inspections has its thumbnail (the reconciliation shows them; a busy machine's
+    derivative worker may lag behind the upload)."""
+    deadline = time.monotonic() + 180
+    for inspection in inspections:
+        for photo in api.receipt(inspection)["photos"]:
+            while (
+                api.http.get(f"/api/photos/{photo['photoId']}/thumb", follow_redirects=True).status_code
+                != 200
+            ):
+                assert time.monotonic() < deadline, f"no thumbnail for {photo['photoId']}"
+                time.sleep(0.5)

@@ -13,7 +13,17 @@ from playwright.sync_api import Page, Playwright
 
 from tests.backend.media_api.helpers import noisy_jpeg
 from tests.backend.media_api.live import LiveServer
-from tests.pwa_static.browser import LONG, Api, Console, confirm, device, first_page, login, open_inspection
+from tests.pwa_static.browser import (
+    LONG,
+    Api,
+    Console,
+    confirm,
+    device,
+    first_page,
+    login,
+    open_inspection,
+    wait_thumbs,
+)
 from tests.pwa_static.conftest import SHOTS
 
 OPINION = "院感管理佐证不足：请补充医疗废物交接记录的照片后重新提交。"
@@ -161,6 +171,8 @@ def test_office_runs_a_round_and_the_clinic_reads_the_returned_opinion(
 
         team.grade_all(review_id)
         assert team.submit(review_id)["status"] == "applied"
+        with Api(server.url, "admin") as admin:
+            wait_thumbs(admin, self_id, review_id)  # the reconciliation shows them
 
         # the office reads self vs county side by side and returns the review with a written opinion
         office_tab(office, "reconcile")

@@ -13,6 +13,7 @@ from playwright.sync_api import Playwright
 from tests.backend.media_api.live import LiveServer
 from tests.pwa_static.browser import LONG, Api, Console, device, first_page, login
 from tests.pwa_static.conftest import SHOTS
+from tests.pwa_static.test_office_journey import Inspector
 
 SEED = "2026-county-01"
 REASON = "因系统故障未能按期提交，经研究同意补报"
@@ -30,6 +31,27 @@ def _expert(admin: Api, username: str, title: str) -> None:
     assert expert.status_code == 201, expert.text
 
 
+def _self_assessed(base: str, admin: Api, facility_id: str, round_id: str, username: str) -> None:
+    """The facility's team grades and submits its self-assessment (an application needs it finished)."""
+    if username != "clinic1":
+        made = admin.http.post(
+            "/api/admin/users",
+            json={"username": username, "password": "demo-pass", "role": "clinic", "facilityId": facility_id},
+        )
+        assert made.status_code == 201, made.text
+    with Api(base, username, "demo" if username == "clinic1" else "demo-pass") as clinic:
+        team = Inspector(clinic)
+        inspection = next(
+            row["inspectionId"]
+            for row in clinic.http.get("/api/assignments").json()
+            if row["stage"] == "self" and row["roundId"] == round_id and row["facilityId"] == facility_id
+        )
+        if clinic.http.get(f"/api/inspections/{inspection}").json()["status"] in ("submitted", "accepted"):
+            return  # the demo has submitted it already
+        team.grade_all(inspection)
+        assert team.submit(inspection)["status"] == "applied"
+
+
 def test_the_office_sees_its_stages_and_draws_a_team(
     playwright: Playwright, server: LiveServer, console: Console, tmp_path: Path
 ) -> None:
@@ -44,12 +66,9 @@ def test_the_office_sees_its_stages_and_draws_a_team(
         by_name = {f["name"]: f["id"] for f in facilities}
         first = by_name["城关镇卫生院"]
         # a second 基层行 facility (the demo also holds the other programmes' counties and schools)
-        second = next(
-            f["id"]
-            for f in facilities
-            if f["kind"] in ("township_centre", "community_centre") and f["id"] != first
-        )
-        for facility in (first, second):
+        second = next(f["id"] for f in facilities if f["kind"] == "township_centre" and f["id"] != first)
+        for facility, username in ((first, "clinic1"), (second, "clinic_second")):
+            _self_assessed(server.url, admin, facility, round_id, username)
             applied = office_api.http.post(
                 "/api/applications", json={"facilityId": facility, "roundId": round_id, "tier": "basic"}
             )
@@ -67,10 +86,9 @@ def test_the_office_sees_its_stages_and_draws_a_team(
         )
         assert calendar.status_code == 200, calendar.text
         late_facility = next(
-            f
-            for f in facilities
-            if f["kind"] in ("township_centre", "community_centre") and f["id"] not in (first, second)
+            f for f in facilities if f["kind"] == "township_centre" and f["id"] not in (first, second)
         )
+        _self_assessed(server.url, admin, late_facility["id"], round_id, "clinic_late")
 
         with device(playwright, tmp_path / "desk", console, viewport={"width": 1280, "height": 900}) as desk:
             page = first_page(desk)

@@ -5,7 +5,6 @@ clinic reads its result and places. Teams grade over the sync API (their screens
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,26 +12,22 @@ import pypdfium2
 from playwright.sync_api import Page, Playwright
 
 from tests.backend.media_api.live import LiveServer
-from tests.pwa_static.browser import LONG, Api, Console, confirm, device, first_page, login, open_inspection
+from tests.pwa_static.browser import (
+    LONG,
+    Api,
+    Console,
+    confirm,
+    device,
+    first_page,
+    login,
+    open_inspection,
+    wait_thumbs,
+)
 from tests.pwa_static.conftest import SHOTS
 from tests.pwa_static.test_office_journey import Inspector, office_tab
 
 DOCUMENT_NO = "示卫基层函〔2026〕99号"
 DESK = {"width": 1280, "height": 900}
-
-
-def wait_thumbs(api: Api, *inspections: str) -> None:
-    """Every photo of the inspections has its thumbnail (the reconciliation shows them; a busy machine's
-    derivative worker may lag behind the upload)."""
-    deadline = time.monotonic() + 180
-    for inspection in inspections:
-        for photo in api.receipt(inspection)["photos"]:
-            while (
-                api.http.get(f"/api/photos/{photo['photoId']}/thumb", follow_redirects=True).status_code
-                != 200
-            ):
-                assert time.monotonic() < deadline, f"no thumbnail for {photo['photoId']}"
-                time.sleep(0.5)
 
 
 def sign_stage(page: Page, facility_id: str, stage: str) -> None:

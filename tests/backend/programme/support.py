@@ -24,8 +24,11 @@ async def sign_off(
     by: Any,
     standard: str = TOWNSHIP,
     tier: str | None = "qualified",
+    decided_by: str | None = None,
+    reason: str | None = None,
 ) -> UUID:
-    """A signed-off conclusion of ``stage`` for the facility (its inspection made, or reused, as accepted)."""
+    """A signed-off conclusion of ``stage`` for the facility (its inspection made, or reused, as accepted);
+    ``decided_by``/``reason`` record who decided the tier, as the verdict's sign-off does (null: an older row)."""
     row = (
         await Inspection.select(Inspection.id)
         .where(
@@ -58,6 +61,9 @@ async def sign_off(
         answer_count=0,
         confirmed_by=by,
         confirmed_at=datetime.now(UTC),
+        decided_by=decided_by,
+        decision_reason=reason,
+        computed_tier=None if decided_by == "group" else tier,
     ).save()
     return inspection_id
 

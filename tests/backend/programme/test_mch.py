@@ -19,11 +19,12 @@ from backend.programme.demo import MCH_STANDARD, add_county_subject, load_progra
 from backend.programme.mch import add_months, today_in_china
 from backend.programme.title_tables import ProgrammeTitle, SubjectTarget, TitleRecheck
 from backend.registry.tables import Region
-from tests.backend.programme.support import TOWNSHIP, sign_off
+from tests.backend.programme.support import TOWNSHIP, finish_self_assessment, sign_off
 from tests.backend.review.test_conclusions import put_answers, set_status
 from tests.conftest import login
 
 DEMONSTRATION = "demonstration"
+CITY_REASON = "市级评估组：各项指标达到示范要求"
 
 
 @pytest.fixture
@@ -59,7 +60,11 @@ async def _more_counties(mch: dict[str, Any], count: int) -> list[UUID]:
             await county.save()
             subject = await add_county_subject(county.id)
             await Inspection(
-                facility=subject, round=mch["mch_round"], stage="self", standard_version_id=MCH_STANDARD
+                facility=subject,
+                round=mch["mch_round"],
+                stage="self",
+                standard_version_id=MCH_STANDARD,
+                status="submitted",  # a county reports to the city once its self-evaluation is submitted
             ).save()
             subjects.append(subject)
     return subjects
@@ -164,17 +169,24 @@ async def test_the_county_reports_to_the_city_by_the_date_set(
     assert refused.json()["code"] == "report_overdue"
     assert refused.json()["dueOn"] == "2025-08-05"
     assert not await Application.exists().where(Application.round == late.id)
+    unfinished = await _apply(client, county, subject, mch["mch_round"])
+    assert unfinished.status_code == 409, unfinished.text
+    assert unfinished.json()["code"] == "self_assessment_not_submitted"
+    await finish_self_assessment(subject, mch["mch_round"])
     ok = await _apply(client, county, subject, mch["mch_round"])
     assert ok.status_code == 201, ok.text
 
 
 async def _reported_and_city_checked(
-    client: httpx.AsyncClient, mch: dict[str, Any], subjects: list[UUID], tier: str | None = DEMONSTRATION
+    client: httpx.AsyncClient, mch: dict[str, Any], subjects: list[UUID], **decision: Any
 ) -> None:
     admin = await login(client, "admin")
     for subject in subjects:
+        await finish_self_assessment(subject, mch["mch_round"])
         assert (await _apply(client, admin, subject, mch["mch_round"])).status_code == 201
-        await sign_off(subject, mch["mch_round"], "city", mch["office"], MCH_STANDARD, tier)
+        await sign_off(
+            subject, mch["mch_round"], "city", mch["office"], MCH_STANDARD, DEMONSTRATION, **decision
+        )
 
 
 async def _draw(client: httpx.AsyncClient, headers: dict[str, str], mch: dict[str, Any]) -> httpx.Response:
@@ -192,6 +204,7 @@ async def test_the_province_samples_at_least_ten_percent_of_the_counties_after_t
     province = await login(client, "province")
     admin = await login(client, "admin")
     for subject in subjects:
+        await finish_self_assessment(subject, mch["mch_round"])
         assert (await _apply(client, admin, subject, mch["mch_round"])).status_code == 201
     early = await _draw(client, province, mch)
     assert early.status_code == 409
@@ -222,9 +235,44 @@ async def test_the_province_samples_at_least_ten_percent_of_the_counties_after_t
     assert refused.json()["code"] == "not_in_sample"
 
 
+async def test_a_county_the_city_found_short_is_not_in_the_province_pool(
+    client: httpx.AsyncClient, mch: dict[str, Any]
+) -> None:
+    subjects = [*mch["county_subjects"], *await _more_counties(mch, 8)]  # 12 counties
+    admin, province = await login(client, "admin"), await login(client, "province")
+    for subject in subjects:
+        await finish_self_assessment(subject, mch["mch_round"])
+        assert (await _apply(client, admin, subject, mch["mch_round"])).status_code == 201
+    short = subjects[:2]
+    for subject in subjects:
+        # the city's group decides each 待定 check: two counties short of the demonstration standard
+        tier = "not_reached" if subject in short else DEMONSTRATION
+        await sign_off(
+            subject,
+            mch["mch_round"],
+            "city",
+            mch["office"],
+            MCH_STANDARD,
+            tier,
+            decided_by="group",
+            reason="市级评估",
+        )
+    drawn = await _draw(client, province, mch)
+    assert drawn.status_code == 201, drawn.text
+    body = drawn.json()
+    pool = {f["facilityId"] for f in body["strata"][0]["facilities"]}
+    assert body["poolSize"] == 10  # the counties the city reported up, not the 12 that applied
+    assert pool == {str(s) for s in subjects[2:]}
+    assert body["drawnCount"] == math.ceil(0.1 * 10)
+    named = await _name(client, province, mch, short[0])
+    assert named.status_code == 409
+    assert named.json()["code"] == "title_not_reached"
+
+
 async def _drawn_and_not(client: httpx.AsyncClient, mch: dict[str, Any]) -> tuple[str, str]:
     subjects = mch["county_subjects"]
-    await _reported_and_city_checked(client, mch, subjects, None)  # the city check: undetermined (null award)
+    # the city check is 待定 (the award score is null): its review group decides the tier, with its reason
+    await _reported_and_city_checked(client, mch, subjects, decided_by="group", reason=CITY_REASON)
     body = (await _draw(client, await login(client, "province"), mch)).json()
     facilities = body["strata"][0]["facilities"]
     return (
@@ -260,18 +308,16 @@ async def test_a_passing_county_is_named_for_three_years_on_the_conclusion_that_
     assert vetoed.status_code == 409
     assert vetoed.json()["code"] == "title_not_reached"
     assert not await ProgrammeTitle.exists()
-    # not drawn: named on the city's check; undetermined (award score null) → the province decides with a reason
-    silent = await _name(client, province, mch, not_drawn)
-    assert silent.status_code == 409
-    assert silent.json()["code"] == "decision_needs_reason"
-    named = await _name(client, province, mch, not_drawn, reason="省示范工程领导小组2026年第3号决定")
+    # not drawn: named on the city's check, whose review group decided the tier at sign-off (award score null)
+    named = await _name(client, province, mch, not_drawn)
     assert named.status_code == 201, named.text
     title = named.json()
+    assert title["reason"] == CITY_REASON
     today = today_in_china()
     assert title["namedOn"] == today.isoformat()
     assert date.fromisoformat(title["validUntil"]) == add_months(today, 36)
     assert title["status"] == "named"
-    assert title["decidedBy"] == "province"
+    assert title["decidedBy"] == "group"
     assert title["tierLabel"] == "妇幼健康优质服务示范县（市、区）"
     again = await _name(client, province, mch, not_drawn, reason="again")
     assert again.status_code == 409
@@ -291,7 +337,7 @@ async def test_the_standard_decides_where_its_threshold_does(
     client: httpx.AsyncClient, mch: dict[str, Any]
 ) -> None:
     subjects = mch["county_subjects"]
-    await _reported_and_city_checked(client, mch, subjects, DEMONSTRATION)
+    await _reported_and_city_checked(client, mch, subjects, decided_by="standard")
     province = await login(client, "province")
     body = (await _draw(client, province, mch)).json()
     not_drawn = next(f["facilityId"] for f in body["strata"][0]["facilities"] if not f["drawn"])
@@ -505,5 +551,7 @@ async def test_rankings_and_exports_work_for_counties(client: httpx.AsyncClient,
     assert (city["rank"], city["of"]) == (2, 2)  # 70 points against 东城县's 80
     exported = await client.get(f"/api/rounds/{mch['mch_round']}/exports/conclusions", headers=office)
     assert exported.status_code == 200, exported.text
+    # names, never bare ids (the verdict's exports)
     assert "东城县妇幼健康优质服务示范工程" in exported.text
-    assert str(east) in exported.text
+    assert "西山县妇幼健康优质服务示范工程" in exported.text
+    assert str(east) not in exported.text

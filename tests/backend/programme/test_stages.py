@@ -18,7 +18,7 @@ from backend.inspections.tables import Application, InspectionMember
 from backend.programme.calendar import closes_at
 from backend.programme.expert_draw import draw_team
 from backend.standards.titles import meets_minimum, title_level
-from tests.backend.programme.support import sign_off
+from tests.backend.programme.support import finish_self_assessment, sign_off
 from tests.conftest import login
 
 TOWNSHIP = "cn-thc-capacity-2018"
@@ -219,6 +219,8 @@ async def test_desk_and_onsite_reviews_are_kept_apart(
     clinic = await login(client, "clinic1")
     round_id = str(demo["round"])
     recommended = str(demo["facilities"][0])
+    for facility in (demo["facilities"][0], demo["facilities"][3]):
+        await finish_self_assessment(facility, demo["round"])
     applied = await client.post(
         "/api/applications",
         headers=clinic,
@@ -332,6 +334,7 @@ async def test_an_application_after_the_window_needs_an_audited_override(
     today = datetime.now(UTC).date()
     body = {"facilityId": facility, "roundId": round_id, "tier": "basic"}
     late_url = f"/api/rounds/{round_id}/late-applications"
+    await finish_self_assessment(demo["facilities"][0], demo["round"])
 
     # open window: the facility applies as usual, and no override is needed (nor given)
     await _set_dates(client, admin, round_id, application=today + timedelta(days=30))
@@ -399,6 +402,7 @@ async def test_the_dashboard_shows_what_is_due_and_overdue(
     today = datetime.now(UTC).date()
     first, second = str(demo["facilities"][0]), str(demo["facilities"][1])
     for facility in (first, second):
+        await finish_self_assessment(facility, demo["round"])
         response = await client.post(
             "/api/applications",
             headers=office,
@@ -414,7 +418,7 @@ async def test_the_dashboard_shows_what_is_due_and_overdue(
         city=today + timedelta(days=3),
         province=today + timedelta(days=40),
     )
-    await sign_off(demo["facilities"][0], demo["round"], "county", demo["office"])
+    await sign_off(demo["facilities"][0], demo["round"], "county", demo["office"], tier="basic")
     stages = {
         s["stage"]: s
         for s in (await client.get(f"/api/rounds/{round_id}/calendar", headers=office)).json()["stages"]
@@ -423,26 +427,53 @@ async def test_the_dashboard_shows_what_is_due_and_overdue(
     county = stages["county"]
     assert (county["state"], county["expected"], county["done"], county["pending"]) == ("overdue", 2, 1, 1)
     assert [f["facilityId"] for f in county["pendingFacilities"]] == [second]
-    # basic tier is sampled at 50% in the city: until the sample is drawn, its applicants wait for it
+    # basic tier is sampled at 50% in the city: until the sample is drawn, the facilities the county reported
+    # up wait for it (the second is not reported yet: its county conclusion is not signed)
     assert (stages["city"]["state"], stages["city"]["awaitingSample"], stages["city"]["expected"]) == (
         "due_soon",
-        2,
+        1,
         0,
     )
     assert stages["province"]["state"] == "open"
 
-    await sign_off(demo["facilities"][1], demo["round"], "county", demo["office"])
+    await sign_off(demo["facilities"][1], demo["round"], "county", demo["office"], tier="basic")
     stages = {
         s["stage"]: s
         for s in (await client.get(f"/api/rounds/{round_id}/calendar", headers=office)).json()["stages"]
     }
     assert (stages["county"]["state"], stages["county"]["pending"]) == ("closed", 0)
+    assert stages["city"]["awaitingSample"] == 2
+
+
+async def test_a_facility_the_county_did_not_report_is_not_awaited_above(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    office = await login(client, "office")
+    round_id = str(demo["round"])
+    facility = demo["facilities"][0]
+    await finish_self_assessment(facility, demo["round"])
+    response = await client.post(
+        "/api/applications",
+        headers=office,
+        json={"facilityId": str(facility), "roundId": round_id, "tier": "recommended"},
+    )
+    assert response.status_code == 201, response.text
+    url = f"/api/rounds/{round_id}/calendar"
+    # recommended tier is reviewed in full at city and province, once the county reports it up
+    before = {s["stage"]: s for s in (await client.get(url, headers=office)).json()["stages"]}
+    assert [before[stage]["expected"] for stage in ("county", "city", "province")] == [1, 0, 0]
+    # found reaching basic only: reported up with basic (sampled at city), never expected as recommended
+    await sign_off(facility, demo["round"], "county", demo["office"], tier="basic")
+    after = {s["stage"]: s for s in (await client.get(url, headers=office)).json()["stages"]}
+    assert (after["city"]["expected"], after["city"]["awaitingSample"]) == (0, 1)
+    assert after["province"]["expected"] == 0
 
 
 async def test_the_programme_targets_per_county(client: httpx.AsyncClient, demo: dict[str, Any]) -> None:
     office = await login(client, "office")
     round_id = str(demo["round"])
     township = str(demo["facilities"][0])
+    await finish_self_assessment(township, demo["round"])
     response = await client.post(
         "/api/applications",
         headers=office,
@@ -450,6 +481,16 @@ async def test_the_programme_targets_per_county(client: httpx.AsyncClient, demo:
     )
     assert response.status_code == 201, response.text
     await sign_off(demo["facilities"][0], demo["round"], "county", demo["office"], tier="recommended")
+    # applied for basic, found recommended: it carries basic on the list, so it does not reach 推荐
+    basic = demo["facilities"][3]
+    await finish_self_assessment(basic, demo["round"])
+    response = await client.post(
+        "/api/applications",
+        headers=office,
+        json={"facilityId": str(basic), "roundId": round_id, "tier": "basic"},
+    )
+    assert response.status_code == 201, response.text
+    await sign_off(basic, demo["round"], "county", demo["office"], tier="recommended")
     targets = (await client.get(f"/api/rounds/{round_id}/targets", headers=office)).json()["targets"]
     by = {(t["standardId"], t["measure"]): t for t in targets}
     applying = by[(TOWNSHIP, "applying")]
@@ -457,11 +498,12 @@ async def test_the_programme_targets_per_county(client: httpx.AsyncClient, demo:
     assert applying["facilityKinds"] == ["township_centre"]
     first_county = applying["counties"][0]
     county_of = {c["countyId"]: c for c in applying["counties"]}
-    assert applying["count"] == 1
+    assert applying["count"] == 2
     assert sum(c["total"] for c in applying["counties"]) == applying["total"]
-    hit = next(c for c in county_of.values() if c["count"] == 1)
-    assert hit["share"] == pytest.approx(1 / hit["total"])
-    assert hit["met"] is (1 / hit["total"] >= 0.2)
+    assert sum(c["count"] for c in applying["counties"]) == 2
+    for hit in county_of.values():
+        assert hit["share"] == pytest.approx(hit["count"] / hit["total"])
+        assert hit["met"] is (hit["count"] / hit["total"] >= 0.2)
     assert first_county["countyName"]
     reaching = by[(TOWNSHIP, "reaching")]
     assert (reaching["tier"], reaching["minShare"], reaching["count"]) == ("recommended", 0.3, 1)
