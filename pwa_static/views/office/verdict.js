@@ -49,7 +49,8 @@ export function VerdictSignOff({ app, stage, view, signed, onSigned }) {
   // the tier the sign-off records: the group's choice, else the rules' (a 待定 one cannot be signed as it is)
   const chosen = tier === 'not_reached' ? t('verdict.tier.not_reached') : tiers.find((x) => x.code === tier)?.label;
   const recorded = chosen || verdict.tierLabel || '—';
-  const short = (view?.conclusion?.standings || []).filter((x) => x.standing !== 'reached');
+  // what the deciding conclusion (the province's setting where it decides) finds short
+  const short = (conclusion?.standings || []).filter((x) => x.standing !== 'reached');
   async function sign() {
     setAsking(false);
     setError(null);
