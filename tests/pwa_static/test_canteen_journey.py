@@ -15,6 +15,7 @@ from tests.pwa_static.browser import (
     Api,
     Console,
     answer,
+    confirm,
     device,
     first_page,
     jpeg_files,
@@ -37,6 +38,7 @@ def _tick(page: Page, fails: set[str]) -> None:
 
 def _submit(page: Page) -> None:
     page.click("[data-testid=submit-inspection]")
+    confirm(page)
     page.wait_for_selector("[data-testid=submitted]", timeout=LONG)
 
 

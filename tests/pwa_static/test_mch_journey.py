@@ -15,6 +15,7 @@ from tests.pwa_static.browser import (
     Api,
     Console,
     article,
+    confirm,
     device,
     first_page,
     jpeg_files,
@@ -173,9 +174,11 @@ def test_a_county_scores_offline_and_the_province_samples_and_names_it(
             page.get_attribute("[data-testid=floor][data-item='4.1']", "data-met-own") == "false"
         )  # 0.93 < 0.95
         page.click("[data-testid=submit-inspection]")
+        confirm(page)
         page.wait_for_selector("[data-testid=submitted]", timeout=LONG)
         wait_synced(page)
         page.click("[data-testid=apply-demonstration]")
+        confirm(page)
         page.wait_for_selector("[data-testid=application-status][data-status=applied]", timeout=LONG)
         summary.scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "mch-county-summary.png"))

@@ -16,6 +16,7 @@ from tests.pwa_static.browser import (
     LONG,
     Api,
     Console,
+    confirm,
     device,
     first_page,
     login,
@@ -38,6 +39,7 @@ def sign_stage(page: Page, facility_id: str, stage: str) -> None:
     assert box.locator("[data-testid=verdict]").get_attribute("data-decided-by") == "province"
     box.locator("[data-testid=province-setting]").wait_for(timeout=LONG)
     box.locator("[data-testid=conclusion-confirm]").click()
+    confirm(page)
     box.locator("[data-testid=verdict-signed][data-decided-by=province]").wait_for(timeout=LONG)
 
 
@@ -91,6 +93,7 @@ def test_a_whole_round_on_screens(
         login(clinic, server.url, "clinic1")
         open_inspection(clinic, self_id)
         clinic.click("[data-testid=apply-basic]")
+        confirm(clinic)
         clinic.wait_for_selector("[data-testid=application-status][data-status=applied]", timeout=LONG)
 
         # county: the team grades and submits; the office signs, the province's setting decides the tier

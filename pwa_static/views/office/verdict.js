@@ -4,6 +4,7 @@
 import { useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
 import { say } from '../../lib/i18n.js';
+import { Confirm } from '../confirm.js';
 
 const pct = (v) => (v === null || v === undefined ? '—' : `${Math.round(v * 1000) / 10}%`);
 
@@ -36,6 +37,7 @@ export function VerdictSignOff({ app, stage, view, signed, onSigned }) {
   const [reason, setReason] = useState('');
   const [opinion, setOpinion] = useState('');
   const [error, setError] = useState(null);
+  const [asking, setAsking] = useState(false);
   if (signed) {
     return html`<div data-testid="verdict-signed" data-decided-by=${signed.decidedBy || ''} data-tier=${signed.tier || ''}>
       <p class="ok-text" data-testid="signed-off">✓ ${t('verdict.ui.signed', { tier: signed.tierLabel || signed.tier, by: signed.confirmedByName })}</p>
@@ -44,8 +46,13 @@ export function VerdictSignOff({ app, stage, view, signed, onSigned }) {
   }
   if (!verdict) return null;
   const needsGroup = !verdict.decidedBy;
-  async function sign(e) {
-    e.preventDefault();
+  // the tier the sign-off records: the group's choice, else the rules' (a 待定 one cannot be signed as it is)
+  const chosen = tier === 'not_reached' ? t('verdict.tier.not_reached') : tiers.find((x) => x.code === tier)?.label;
+  const recorded = chosen || verdict.tierLabel || '—';
+  // what the deciding conclusion (the province's setting where it decides) finds short
+  const short = (conclusion?.standings || []).filter((x) => x.standing !== 'reached');
+  async function sign() {
+    setAsking(false);
     setError(null);
     const body = {};
     if (tier) body.decision = { tier, reason: reason.trim() };
@@ -57,7 +64,8 @@ export function VerdictSignOff({ app, stage, view, signed, onSigned }) {
       setError(err.message);
     }
   }
-  return html`<form class="verdict stack" data-testid="verdict" data-decided-by=${verdict.decidedBy || 'group'} onSubmit=${sign}>
+  return html`<form class="verdict stack" data-testid="verdict" data-decided-by=${verdict.decidedBy || 'group'}
+      onSubmit=${(e) => { e.preventDefault(); setAsking(true); }}>
     <h4>${t('verdict.ui.proposal')}</h4>
     <${Statement} app=${app} lines=${verdict.statement} />
     ${verdict.decidedBy === 'province' && html`<p class="badge demo-setting" data-testid="province-setting">${t('verdict.ui.demo_setting')}</p>`}
@@ -75,5 +83,12 @@ export function VerdictSignOff({ app, stage, view, signed, onSigned }) {
       <textarea data-testid="verdict-opinion" rows="2" value=${opinion} onInput=${(e) => setOpinion(e.currentTarget.value)}></textarea></label>
     ${error && html`<p class="banner error" role="alert" data-testid="verdict-error">${error}</p>`}
     <button type="submit" class="btn primary" data-testid="conclusion-confirm" disabled=${needsGroup && (!tier || !reason.trim())}>${t('verdict.ui.sign')}</button>
+    <${Confirm} t=${t} open=${asking} title=${t('verdict.ui.sign')}
+      happens=${[t('nav.confirm.signHappens', { stage: t(`stage_${stage.stage}`), tier: recorded })]}
+      missing=${[
+        stage.status !== 'submitted' && stage.status !== 'accepted' && t('nav.confirm.signNotSubmitted', { status: t(`status_${stage.status}`) }),
+        ...short.map((x) => `${x.label}：${x.message ? t(x.message.code, x.message.params) : t(`standing_${x.standing}`)}`),
+      ].filter(Boolean)}
+      final=${[t('nav.confirm.signFinal')]} okLabel=${t('nav.confirm.signOk')} onCancel=${() => setAsking(false)} onOk=${sign} />
   </form>`;
 }
