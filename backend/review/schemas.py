@@ -167,8 +167,10 @@ class ThresholdRef(_Out):
 
 class SetThresholdsRequest(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
     standard_id: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
-    # tier code → one ratio (or null: left open) per condition of that tier, in the standard's order
-    thresholds: dict[str, list[Annotated[float, msgspec.Meta(ge=0, le=1)] | None]]
+    # tier code → one ratio (or null: left open) per condition of that tier, in the standard's order; each
+    # ratio's range (0 to 1) is checked with the other rules (decision.check_thresholds: 422 thresholds_invalid),
+    # since Litestar's schema cannot say a bound inside a list in a map
+    thresholds: dict[str, list[float | None]]
     document_no: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]  # 文号
     document_date: date
     note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
