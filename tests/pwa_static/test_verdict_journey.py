@@ -13,7 +13,7 @@ import pypdfium2
 from playwright.sync_api import Page, Playwright
 
 from tests.backend.media_api.live import LiveServer
-from tests.pwa_static.browser import LONG, Api, Console, device, first_page, login, open_inspection
+from tests.pwa_static.browser import LONG, Api, Console, confirm, device, first_page, login, open_inspection
 from tests.pwa_static.conftest import SHOTS
 from tests.pwa_static.test_office_journey import Inspector, office_tab
 
@@ -44,6 +44,7 @@ def sign_stage(page: Page, facility_id: str, stage: str) -> None:
     assert box.locator("[data-testid=verdict]").get_attribute("data-decided-by") == "province"
     box.locator("[data-testid=province-setting]").wait_for(timeout=LONG)
     box.locator("[data-testid=conclusion-confirm]").click()
+    confirm(page)
     box.locator("[data-testid=verdict-signed][data-decided-by=province]").wait_for(timeout=LONG)
 
 

@@ -4,6 +4,7 @@
 import { useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
 import { say } from '../../lib/i18n.js';
+import { Confirm } from '../confirm.js';
 
 const pct = (v) => (v === null || v === undefined ? '—' : `${Math.round(v * 1000) / 10}%`);
 
@@ -36,6 +37,7 @@ export function VerdictSignOff({ app, stage, view, signed, onSigned }) {
   const [reason, setReason] = useState('');
   const [opinion, setOpinion] = useState('');
   const [error, setError] = useState(null);
+  const [asking, setAsking] = useState(false);
   if (signed) {
     return html`<div data-testid="verdict-signed" data-decided-by=${signed.decidedBy || ''} data-tier=${signed.tier || ''}>
       <p class="ok-text" data-testid="signed-off">✓ ${t('verdict.ui.signed', { tier: signed.tierLabel || signed.tier, by: signed.confirmedByName })}</p>
@@ -44,9 +46,14 @@ export function VerdictSignOff({ app, stage, view, signed, onSigned }) {
   }
   if (!verdict) return null;
   const needsGroup = !verdict.decidedBy;
-  async function sign(e) {
+  // signing off cannot be taken back: the form asks first, with what will be recorded and what is missing
+  function ask(e) {
     e.preventDefault();
     setError(null);
+    setAsking(true);
+  }
+  async function sign() {
+    setAsking(false);
     const body = {};
     if (tier) body.decision = { tier, reason: reason.trim() };
     if (opinion.trim()) body.opinion = opinion.trim();
@@ -54,10 +61,18 @@ export function VerdictSignOff({ app, stage, view, signed, onSigned }) {
       await app.api.post(`/api/inspections/${stage.inspectionId}/conclusion/confirm`, body);
       onSigned();
     } catch (err) {
-      setError(err.message);
+      setError(app.state.sayError(err));
     }
   }
-  return html`<form class="verdict stack" data-testid="verdict" data-decided-by=${verdict.decidedBy || 'group'} onSubmit=${sign}>
+  const c = view?.conclusion;
+  const chosen = tier === 'not_reached' ? t('verdict.tier.not_reached') : tiers.find((x) => x.code === tier)?.label;
+  const outcome = chosen || (c ? (c.knownMessage ? t(c.knownMessage.code, c.knownMessage.params) : c.tierLabel || t(`conclusion_${c.status}`)) : '—');
+  const missing = [
+    !tier && c?.status === 'undetermined' && t('nav.confirm.signUndetermined'),
+    stage.status !== 'submitted' && stage.status !== 'accepted' && t('nav.confirm.signNotSubmitted', { status: t(`status_${stage.status}`) }),
+    ...(c?.standings || []).filter((x) => x.standing !== 'reached').map((x) => `${x.label}：${x.message ? t(x.message.code, x.message.params) : t(`standing_${x.standing}`)}`),
+  ].filter(Boolean);
+  return html`<form class="verdict stack" data-testid="verdict" data-decided-by=${verdict.decidedBy || 'group'} onSubmit=${ask}>
     <h4>${t('verdict.ui.proposal')}</h4>
     <${Statement} app=${app} lines=${verdict.statement} />
     ${verdict.decidedBy === 'province' && html`<p class="badge demo-setting" data-testid="province-setting">${t('verdict.ui.demo_setting')}</p>`}
@@ -75,5 +90,9 @@ export function VerdictSignOff({ app, stage, view, signed, onSigned }) {
       <textarea data-testid="verdict-opinion" rows="2" value=${opinion} onInput=${(e) => setOpinion(e.currentTarget.value)}></textarea></label>
     ${error && html`<p class="banner error" role="alert" data-testid="verdict-error">${error}</p>`}
     <button type="submit" class="btn primary" data-testid="conclusion-confirm" disabled=${needsGroup && (!tier || !reason.trim())}>${t('verdict.ui.sign')}</button>
+    <${Confirm} t=${t} open=${asking} title=${t('verdict.ui.sign')}
+      happens=${[t('nav.confirm.signHappens', { stage: t(`stage_${stage.stage}`), tier: outcome })]}
+      missing=${missing} final=${[t('nav.confirm.signFinal')]} okLabel=${t('nav.confirm.signOk')}
+      onCancel=${() => setAsking(false)} onOk=${sign} />
   </form>`;
 }
