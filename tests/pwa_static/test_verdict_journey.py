@@ -98,6 +98,7 @@ def test_a_whole_round_on_screens(
         login(clinic, server.url, "clinic1")
         open_inspection(clinic, self_id)
         clinic.click("[data-testid=apply-basic]")
+        confirm(clinic)
         clinic.wait_for_selector("[data-testid=application-status][data-status=applied]", timeout=LONG)
 
         # county: the team grades and submits; the office signs, the province's setting decides the tier
