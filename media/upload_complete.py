@@ -84,6 +84,7 @@ async def finalize(
     config: UploadConfig,
     validator: Validator,
     upload: UploadStatus,
+    user_id: uuid.UUID,
     digest: str | None = None,
 ) -> str:
     """Whole-file sha256, content check, then blob + transfer/derive jobs in one transaction.
@@ -121,7 +122,7 @@ async def finalize(
         facts = await checked
     except ContentRejected as exc:
         await drop_upload(engine, config, upload.id)
-        await record_rejection(engine, sha, size, exc)
+        await record_rejection(engine, sha, size, exc, holder=user_id)
         raise
     target = spool.spooled_path(config.spool_root, sha)
     await anyio.to_thread.run_sync(spool.link_verified, part, target)
@@ -167,9 +168,17 @@ async def drop_upload(engine: Engine[Any], config: UploadConfig, upload_id: uuid
         await Upload.delete().where(Upload.id == upload_id)
 
 
-async def record_rejection(engine: Engine[Any], sha: str, size: int, exc: ContentRejected) -> None:
-    """Remember why these bytes were refused (no bytes kept), so the receipt can say it."""
+async def record_rejection(
+    engine: Engine[Any], sha: str, size: int, exc: ContentRejected, *, holder: uuid.UUID
+) -> None:
+    """Remember why these bytes were refused (no bytes kept), so the receipt can say it.
+
+    The sender sent the whole file and it matched its hash: it holds these bytes like any uploader, or its
+    photo's receipt would read ``awaiting_upload`` instead of the refusal."""
     async with write_tx(engine):
+        await BlobHolder.insert(
+            BlobHolder(key=holder_key(sha, holder), sha256=sha, user_id=holder)
+        ).on_conflict(action="DO NOTHING")
         if not await Blob.exists().where(Blob.sha256 == sha):
             await Blob.insert(
                 Blob(

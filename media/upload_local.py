@@ -284,7 +284,7 @@ async def append(
         forget_hash(upload_id)
         digest = whole.hexdigest() if whole is not None else None
         state = await finalize(
-            engine=engine, config=config, validator=validator, upload=status, digest=digest
+            engine=engine, config=config, validator=validator, upload=status, user_id=user_id, digest=digest
         )
         return Appended(offset=size, size=size, complete=True, blob_state=state, sha256=status.sha256)
     finally:

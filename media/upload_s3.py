@@ -270,7 +270,7 @@ async def finalize(
     with contextlib.suppress(Exception):
         await asyncio.to_thread(spool.discard, key, row["multipart_id"])
     if isinstance(failure, ContentRejected):
-        await record_rejection(engine, sha, size, failure)
+        await record_rejection(engine, sha, size, failure, holder=user_id)
     if failure is not None:
         raise failure
     return state

@@ -49,6 +49,7 @@ from backend.sync_api.services import link_blob_facts as link_blob_facts
 from backend.sync_api.services import min_documents_by_article, min_photos_by_article, photo_requirements
 from backend.vocabulary import Message
 from media import uploads
+from media.documents import has_page_image
 from media.spool_s3 import S3Spool
 from media.storage import S3Storage
 from sync.api import (
@@ -161,8 +162,13 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
     for photo in photos:
         state, reason = photo_state(photo, found.get(photo["sha256"]) if photo["id"] in held else None)
         counts[state] += 1
-        # its thumbnail and preview are made: every device may show it (GET /api/photos/{id}/thumb)
-        ready = state == "stored" and bool((found.get(photo["sha256"]) or {}).get("derived"))
+        # its thumbnail and preview are made: every device may show it (GET /api/photos/{id}/thumb); a DOCX or
+        # XLSX has none (its type icon stands for it), so it is never ready
+        ready = (
+            state == "stored"
+            and has_page_image(photo["mime"])
+            and bool((found.get(photo["sha256"]) or {}).get("derived"))
+        )
         document = is_document(photo["mime"])
         if document:
             # a ledger counts toward its article's minDocuments once its file is here (no EXIF to require)

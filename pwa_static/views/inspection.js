@@ -122,6 +122,8 @@ function Apply({ app, ctx }) {
     }
   }
   const open = (apps || []).filter((a) => a.status === 'applied' || a.status === 'accepted');
+  // the server takes an application only once the self-assessment is submitted: no button before that
+  const submitted = LOCKED.has(inspection.status);
   const facts = ctx.facts;
   const unanswered = [...facts.values()].filter((f) => !f.answered).length;
   const short = [...facts.values()].reduce((n, f) => n + f.short, 0);
@@ -135,7 +137,8 @@ function Apply({ app, ctx }) {
     ${returns.map((o) => html`<p key=${o.id} class="return-opinion" data-testid="return-opinion" data-kind=${o.kind} data-removal=${String(o.removal)}>
       <strong>${t(o.removal ? 'verdict.ui.return_removal' : `verdict.ui.return_${o.kind}`, { stage: o.stage ? t(`verdict.stage.${o.stage}`) : '' })}</strong>：${o.opinion}</p>`)}
     ${!online && html`<p class="muted">${t('applyOnline')}</p>`}
-    ${online && open.length === 0 && html`<div class="row">
+    ${online && open.length === 0 && !submitted && html`<p class="muted" data-testid="apply-submit-first">${t('problem_self_assessment_not_submitted')}</p>`}
+    ${online && open.length === 0 && submitted && html`<div class="row">
       ${applyTiers(ctx.bundle).map((tier, i) => html`<button type="button" key=${tier} class=${i === 0 ? 'btn primary' : 'btn'}
         data-testid=${`apply-${tier}`} onClick=${() => setAsking(tier)}>${t(tier === 'demonstration' ? 'reportToCity' : 'applyFor', { tier: t(`tier_${tier}`) })}</button>`)}
     </div>`}

@@ -140,11 +140,23 @@ def jpeg_files(folder: Path, count: int) -> list[Path]:
     return paths
 
 
+# every Api client not closed yet (closed after each test by the conftest's fixture)
+OPEN_CLIENTS: list[Api] = []
+
+
+def close_open_clients() -> None:
+    """Close the Api clients a journey left open (it failed before its close()): their sockets would otherwise
+    be collected later, inside the next test, as an unraisable ResourceWarning that fails it instead."""
+    while OPEN_CLIENTS:
+        OPEN_CLIENTS[-1].close()
+
+
 class Api:
     """The server as the office would check it: plain HTTP, no browser."""
 
     def __init__(self, base: str, username: str, password: str = "demo") -> None:
         self.http = httpx.Client(base_url=base, timeout=30)
+        OPEN_CLIENTS.append(self)
         token = self.http.post("/api/auth/login", json={"username": username, "password": password}).json()[
             "token"
         ]
@@ -168,6 +180,8 @@ class Api:
 
     def close(self) -> None:
         self.http.close()
+        if self in OPEN_CLIENTS:
+            OPEN_CLIENTS.remove(self)
 
     def __enter__(self) -> Api:
         return self

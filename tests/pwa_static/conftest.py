@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Playwright, sync_playwright
 
 from tests.backend.media_api.live import LiveServer, live_server
-from tests.pwa_static.browser import CHROMIUM, Console
+from tests.pwa_static.browser import CHROMIUM, Console, close_open_clients
 
 # The screenshots that docs/app.md shows are tracked: the journeys write them there only when asked
 # (`make screenshots`, or FIELDCHECK_SCREENSHOTS=1), so a test run leaves the tree clean; otherwise they still
@@ -45,7 +45,10 @@ def playwright() -> Iterator[Playwright]:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LiveServer]:
     with live_server(tmp_path, workers=True) as live:
-        yield live
+        try:
+            yield live
+        finally:
+            close_open_clients()
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from tests.pwa_static.browser import (
     wait_synced,
 )
 from tests.pwa_static.conftest import SHOTS
+from tests.pwa_static.test_office_journey import Inspector
 
 PHONE = {"width": 390, "height": 844}
 ARTICLES = [a.number for _, a, _ in walk_articles(load_shipped("township-2018"))]
@@ -284,7 +285,8 @@ def test_confirmations_say_what_happens_and_cancel_changes_nothing(
     assert lead.pull()[f"inspection/{inspection_id}"]["status"] == "in_progress"
     lead.close()
 
-    # the clinic applies for a tier: the dialog says what is still missing; cancel applies for nothing
+    # the clinic applies for a tier: not before its self-assessment is submitted (the server refuses it: said
+    # instead of a button), then the dialog says what happens and what cannot be undone; cancel applies for nothing
     with Api(server.url, "clinic1") as clinic:
         self_id = clinic.inspection_id("self")
         facility = clinic.http.get(f"/api/inspections/{self_id}").json()["facilityId"]
@@ -293,12 +295,23 @@ def test_confirmations_say_what_happens_and_cancel_changes_nothing(
             page = first_page(phone)
             login(page, server.url, "clinic1")
             open_inspection(page, self_id)
+            first = page.locator("[data-testid=apply-submit-first]")
+            first.wait_for(timeout=LONG)
+            assert "自评尚未提交" in first.inner_text()
+            assert page.locator("[data-testid=apply-basic]").count() == 0
+            team = Inspector(clinic)
+            team.grade_all(self_id)
+            assert team.submit(self_id)["status"] == "applied"
+            page.click("[data-testid=sync-now]")
+            wait_synced(page)
             apply = page.locator("[data-testid=apply-basic]")
             apply.wait_for(timeout=LONG)
+            assert first.count() == 0
             apply.click()
             dialog = page.locator("[data-testid=confirm-dialog] >> visible=true")
             dialog.wait_for()
-            assert "条未评" in dialog.locator("[data-testid=confirm-missing]").inner_text()
+            assert "基本" in dialog.locator("[data-testid=confirm-happens]").inner_text()
+            assert dialog.locator("[data-testid=confirm-missing]").count() == 0  # submitted: nothing missing
             assert "6 个月" in dialog.locator("[data-testid=confirm-final]").inner_text()
             page.screenshot(path=str(SHOTS / "confirm-apply.png"))
             dialog.locator("[data-testid=confirm-cancel]").click()

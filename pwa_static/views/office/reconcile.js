@@ -2,7 +2,6 @@
 // sides' photos; gaps the server marks wide stand out. Each stage's conclusion, its sign-off and its return.
 import { useEffect, useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
-import { Confirm } from '../confirm.js';
 import { formatTime } from '../../lib/format.js';
 import { ReturnForm } from './applications.js';
 import { useApi, useThumb } from './data.js';
@@ -25,7 +24,7 @@ function show(t, value) {
 function DocumentTile({ app, photo }) {
   const t = app.state.t;
   const format = documentFormat(photo.mime);
-  const url = useThumb(app, photo.state === 'stored' && format === 'PDF' ? photo.photoId : null);
+  const url = useThumb(app, photo.thumbReady && format === 'PDF' ? photo.photoId : null);
   const [failed, setFailed] = useState(null);
   const [opened, setOpened] = useState(null); // bytes shown in the tab
   async function open() {
@@ -61,8 +60,8 @@ function DocumentTile({ app, photo }) {
 function Thumb({ app, photo }) {
   if (photo.kind === 'document') return html`<${DocumentTile} app=${app} photo=${photo} />`;
   const t = app.state.t;
-  // only a stored photo has a thumbnail; the others show their state
-  const url = useThumb(app, photo.state === 'stored' ? photo.photoId : null);
+  // only a photo whose thumbnail is made (thumbReady) shows it; the others show their state
+  const url = useThumb(app, photo.thumbReady ? photo.photoId : null);
   return html`<figure class="mini" data-testid="reconcile-photo" data-photo-id=${photo.photoId}>
     ${url ? html`<img src=${url} alt=${`${photo.itemCode}`} />` : html`<div class="noimg" title=${photo.state}></div>`}
     ${(photo.flags || []).length > 0 && html`<figcaption class="warn-text">${photo.flags.map((f) => (f.message ? t(f.message.code, f.message.params) : t(`flag_${f.code}`))).join('；')}</figcaption>`}
@@ -78,7 +77,6 @@ function StageConclusion({ app, stage, signed, onChange }) {
   const t = app.state.t;
   const view = useApi(app, `/api/inspections/${stage.inspectionId}/conclusion`);
   const [error, setError] = useState(null);
-  const [signing, setSigning] = useState(false);
   async function post(path, body) {
     setError(null);
     try {
@@ -116,15 +114,30 @@ function StageConclusion({ app, stage, signed, onChange }) {
 }
 
 // every stage's receipt (its photos by article), fetched together once the stages are known
+// A photo whose bytes arrived but whose thumbnail is not made yet (a worker makes it shortly) is asked for again
+// a few times: its thumbnail is requested only once the receipt says thumbReady (no 404 on the way).
+const RECEIPT_RETRY_MS = 2000;
+const RECEIPT_RETRIES = 30;
+const pending = (photo) => photo.state === 'received'
+  || (photo.state === 'stored' && !photo.thumbReady && (photo.kind !== 'document' || documentFormat(photo.mime) === 'PDF'));
+
 function useReceipts(app, inspectionIds) {
   const [receipts, setReceipts] = useState({});
   const key = inspectionIds.join(',');
   useEffect(() => {
     let live = true;
-    Promise.all(inspectionIds.map((id) => app.api.get(`/api/inspections/${id}/receipt`).then((r) => [id, r.data]).catch(() => [id, null])))
-      .then((pairs) => live && setReceipts(Object.fromEntries(pairs)));
+    let timer = null;
+    const load = (tries) => Promise.all(inspectionIds.map((id) => app.api.get(`/api/inspections/${id}/receipt`).then((r) => [id, r.data]).catch(() => [id, null])))
+      .then((pairs) => {
+        if (!live) return;
+        setReceipts(Object.fromEntries(pairs));
+        const waiting = pairs.some(([, r]) => (r?.photos || []).some(pending));
+        if (waiting && tries < RECEIPT_RETRIES) timer = setTimeout(() => load(tries + 1), RECEIPT_RETRY_MS);
+      });
+    load(0);
     return () => {
       live = false;
+      clearTimeout(timer);
     };
   }, [key]);
   return receipts;

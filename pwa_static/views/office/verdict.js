@@ -61,7 +61,7 @@ export function VerdictSignOff({ app, stage, view, signed, onSigned }) {
       await app.api.post(`/api/inspections/${stage.inspectionId}/conclusion/confirm`, body);
       onSigned();
     } catch (err) {
-      setError(err.message);
+      setError(app.state.sayError(err));
     }
   }
   return html`<form class="verdict stack" data-testid="verdict" data-decided-by=${verdict.decidedBy || 'group'}

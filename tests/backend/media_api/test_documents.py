@@ -92,6 +92,8 @@ async def test_ledger_uploads_stores_and_derives(
     (entry,) = receipt["photos"]
     assert (entry["kind"], entry["mime"], entry["state"]) == ("document", mime, "stored")
     assert entry["flags"] == []  # no capture time or place is asked of a ledger
+    # only a PDF gets a thumbnail: a device asks for none of a DOCX or XLSX (no 404 on the way)
+    assert entry["thumbReady"] is (mime == PDF)
 
     thumb = await client.get(f"/api/photos/{photo.id}/thumb", params={"as": "json"}, headers=inspector)
     if mime != PDF:
