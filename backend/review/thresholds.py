@@ -38,11 +38,14 @@ async def province_of(region_id: UUID | None) -> UUID | None:
     return None
 
 
-async def _target_province(user: AuthUser, region_id: UUID | None) -> dict[str, Any]:
+async def acting_province(user: AuthUser, region_id: UUID | None, *, what: str) -> dict[str, Any]:
+    """The province an office or admin acts for: an office its own (403 ``out_of_scope`` for another), an
+    admin the one it names; a region that is not a province is refused (403 ``not_a_province``). ``what``
+    says the act in the refusals' English detail ("sets the thresholds", "confirms the list")."""
     ensure_role(user, "admin", "office")
     if user.role == "office":
         if region_id is not None and region_id != user.region_id:
-            raise Forbidden("an office sets the thresholds of its own province", code="out_of_scope")
+            raise Forbidden(f"an office {what} of its own province", code="out_of_scope")
         region_id = user.region_id
     elif region_id is None:
         raise Unprocessable("name the province (regionId)", code="region_required")
@@ -52,10 +55,7 @@ async def _target_province(user: AuthUser, region_id: UUID | None) -> dict[str, 
     if row is None:
         raise NotFound(f"region {region_id} does not exist", code="region_not_found")
     if row["level"] != "province":
-        raise Forbidden(
-            f"thresholds are the province's to set; {row['name']} is a {row['level']}",
-            code="not_a_province",
-        )
+        raise Forbidden(f"only a province {what}; {row['name']} is a {row['level']}", code="not_a_province")
     return row
 
 
@@ -75,7 +75,7 @@ def conditions_of(standard: Standard) -> dict[str, list[dict[str, object]]]:
 
 
 async def set_thresholds(*, user: AuthUser, data: SetThresholdsRequest) -> ThresholdSettingOut:
-    region = await _target_province(user, data.region_id)
+    region = await acting_province(user, data.region_id, what="sets the thresholds")
     standard = await get_standard(standard_id=data.standard_id)
     problems = check_thresholds(standard, data.thresholds)
     if problems:

@@ -10,37 +10,18 @@ from uuid import UUID
 
 from backend.audit.services import record
 from backend.db import write_tx
-from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
-from backend.guards import AuthUser, ensure_role
+from backend.errors import Conflict
+from backend.guards import AuthUser
 from backend.inspections.rounds import round_by_id
 from backend.inspections.tables import Inspection
 from backend.programme.rules import concluded, selection
 from backend.programme.samples import standard_of
 from backend.registry.scope import region_subtree
-from backend.registry.tables import Facility, Region
+from backend.registry.tables import Facility
 from backend.review.tables import ListConfirmation
+from backend.review.thresholds import acting_province
 from backend.verdict.lists import confirmations, list_entries
 from backend.verdict.schemas import ConfirmationOut, ConfirmListRequest
-
-
-async def _province(user: AuthUser, region_id: UUID | None) -> dict[str, Any]:
-    ensure_role(user, "admin", "office")
-    if user.role == "office":
-        if region_id is not None and region_id != user.region_id:
-            raise Forbidden("an office confirms the list of its own province", code="out_of_scope")
-        region_id = user.region_id
-    elif region_id is None:
-        raise Unprocessable("name the province (regionId)", code="region_required")
-    row: dict[str, Any] | None = (
-        await Region.select(Region.id, Region.name, Region.level).where(Region.id == region_id).first()
-    )
-    if row is None:
-        raise NotFound(f"region {region_id} does not exist", code="region_not_found")
-    if row["level"] != "province":
-        raise Forbidden(
-            f"the list is confirmed by the province; {row['name']} is a {row['level']}", code="not_a_province"
-        )
-    return row
 
 
 async def _pending(round_id: UUID, entries: list[Any]) -> list[str]:
@@ -72,7 +53,7 @@ async def _pending(round_id: UUID, entries: list[Any]) -> list[str]:
 
 
 async def confirm_list(*, user: AuthUser, round_id: UUID, data: ConfirmListRequest) -> ConfirmationOut:
-    province = await _province(user, data.region_id)
+    province = await acting_province(user, data.region_id, what="confirms the list")
     await round_by_id(round_id)
     regions = await region_subtree(province["id"])
     visible = {
