@@ -53,7 +53,7 @@ export function SyncCentre({ app }) {
       <p data-testid="storage-used">${t('storageUsed', { used: formatBytes(storage.usage), quota: formatBytes(storage.quota) })}</p>
       <form class="row" onSubmit=${(e) => { e.preventDefault(); actions.setDeviceName(e.currentTarget.elements.deviceName.value); }}>
         <label class="field inline"><span>${t('nav.deviceName')}</span>
-          <input name="deviceName" data-testid="device-name" maxlength="100" value=${state.deviceName.value}
+          <input name="deviceName" data-testid="device-name" maxlength="100" value=${state.deviceName.value} data-saved=${state.deviceName.value}
             placeholder=${deviceModel() || t('nav.deviceNameHint')} /></label>
         <button type="submit" class="btn small" data-testid="device-name-save">${t('saveNote')}</button></form>
       <p data-testid="thumb-cache" data-count=${state.thumbUsage.value.count} data-bytes=${state.thumbUsage.value.bytes}>

@@ -91,6 +91,7 @@ def test_the_dashboard_names_the_device_and_is_fresh_after_its_uploads(
         page.click("[data-testid=nav-sync]")
         page.fill("[data-testid=device-name]", "三号平板")
         page.click("[data-testid=device-name-save]")
+        page.wait_for_selector("[data-testid=device-name][data-saved='三号平板']")
         page.goto(server.url + "/#/tasks")
         open_inspection(page, inspection_id)
         page.set_input_files(
