@@ -1,6 +1,7 @@
 // What is still on this device, what went wrong in plain words, and a retry.
 import { html } from '../lib/html.js';
 import { formatBytes, formatTime } from '../lib/format.js';
+import { useState } from '../vendor/preact/hooks.js';
 import { deviceModel } from '../lib/device.js';
 
 function reasonText(t, r) {
@@ -15,6 +16,25 @@ function errorText(t, state, error) {
   if (error.kind === 'http' && error.status >= 500) return t('serverError', { status: error.status });
   if (error.kind === 'auth') return t('loginExpired', { n: '' });
   return state.sayError(error);
+}
+
+// The device's name for the office's dashboard. What is typed is kept in the form's own state: the sync centre
+// re-renders while a sync runs, and a value bound to the saved name would wipe what is being typed.
+function DeviceName({ app }) {
+  const { state, actions } = app;
+  const t = state.t;
+  const saved = state.deviceName.value;
+  const [draft, setDraft] = useState(null);
+  const save = async (e) => {
+    e.preventDefault();
+    await actions.setDeviceName(draft ?? saved);
+    setDraft(null);
+  };
+  return html`<form class="row" onSubmit=${save}>
+    <label class="field inline"><span>${t('nav.deviceName')}</span>
+      <input name="deviceName" data-testid="device-name" maxlength="100" value=${draft ?? saved} data-saved=${saved}
+        placeholder=${deviceModel() || t('nav.deviceNameHint')} onInput=${(e) => setDraft(e.currentTarget.value)} /></label>
+    <button type="submit" class="btn small" data-testid="device-name-save">${t('saveNote')}</button></form>`;
 }
 
 export function SyncCentre({ app }) {
@@ -51,11 +71,7 @@ export function SyncCentre({ app }) {
     <section class="card">
       <h2>${t('storage')}</h2>
       <p data-testid="storage-used">${t('storageUsed', { used: formatBytes(storage.usage), quota: formatBytes(storage.quota) })}</p>
-      <form class="row" onSubmit=${(e) => { e.preventDefault(); actions.setDeviceName(e.currentTarget.elements.deviceName.value); }}>
-        <label class="field inline"><span>${t('nav.deviceName')}</span>
-          <input name="deviceName" data-testid="device-name" maxlength="100" value=${state.deviceName.value} data-saved=${state.deviceName.value}
-            placeholder=${deviceModel() || t('nav.deviceNameHint')} /></label>
-        <button type="submit" class="btn small" data-testid="device-name-save">${t('saveNote')}</button></form>
+      <${DeviceName} app=${app} />
       <p data-testid="thumb-cache" data-count=${state.thumbUsage.value.count} data-bytes=${state.thumbUsage.value.bytes}>
         ${t('nav.thumbCache')}：${t('nav.thumbCacheUse', { n: state.thumbUsage.value.count, used: formatBytes(state.thumbUsage.value.bytes), budget: formatBytes(state.thumbUsage.value.budget) })}</p>
       <p data-testid="storage-persisted" data-persisted=${String(storage.persisted)}>
