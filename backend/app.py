@@ -100,7 +100,6 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RegionAdminController,
         RegionController,
     )
-    from backend.reports.term_controllers import TermReportController
     from backend.review.controllers import (
         ConclusionController,
         ReviewFacilityController,
@@ -147,7 +146,6 @@ def route_handlers() -> list[ControllerRouterHandler]:
         ConflictResolveController,
         *PROGRAMME_KIND_ROUTES,
         *LOGISTICS_ROUTES,
-        TermReportController,
         PlanController,
         RoundImprovementController,
         *EXPORT_ROUTES,

@@ -94,19 +94,15 @@ export function Fixes({ app, ctx }) {
   const [busy, setBusy] = useState(null);
   const [error, setError] = useState(null);
   if (!school || !fixes) return null;
-  // the term report: a PDF printed by the server (an export job, like the improvement plan), or the XLSX
+  // the term report in the reader's language: a PDF or an XLSX, each made by an export job (like the improvement plan)
   async function report(format) {
     setBusy(format);
     setError(null);
     try {
       const { ACTIVE, download } = await import('./office/files.js');
       const { facilityId, roundId } = inspection;
-      if (format === 'xlsx') {
-        const url = `/api/schools/${facilityId}/rounds/${roundId}/term-report.xlsx`;
-        await download(app, { downloadUrl: url, filename: `term-report-${facilityId}.xlsx` });
-        return;
-      }
-      let job = (await app.api.post('/api/exports', { kind: 'term-report', format: 'pdf', facilityId, roundId })).data;
+      const lang = app.state.lang.value;
+      let job = (await app.api.post('/api/exports', { kind: 'term-report', format, facilityId, roundId, lang })).data;
       while (ACTIVE.has(job.status)) {
         await new Promise((resolve) => setTimeout(resolve, 1000));
         job = (await app.api.get(`/api/exports/${job.id}`)).data;

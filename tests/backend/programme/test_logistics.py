@@ -12,6 +12,7 @@ from uuid import UUID
 import httpx
 import openpyxl
 import pytest
+from litestar import Litestar
 
 from backend.inspections.tables import Inspection, Round
 from backend.programme.demo import CANTEEN_STANDARD, MCH_STANDARD, ROUTINE_STANDARD, load_programme_demo
@@ -20,6 +21,7 @@ from backend.programme.logistics_tables import RoutineFix, RoutineVisit
 from backend.standards import combine_raters, load_shipped
 from backend.standards.schemas import WeightedScoring
 from sync.tables import Photo
+from tests.backend.exports.test_exports import run_jobs
 from tests.backend.programme.support import TOWNSHIP
 from tests.backend.review.test_conclusions import put_answers, set_status
 from tests.conftest import login
@@ -261,7 +263,7 @@ async def test_the_appraisal_weighs_several_raters_per_staff_member(
 
 
 async def test_the_term_report_per_school_and_per_staff_member(
-    client: httpx.AsyncClient, school: dict[str, Any]
+    app: Litestar, client: httpx.AsyncClient, school: dict[str, Any]
 ) -> None:
     visits = await _visits(client, school)
     duty = await login(client, "school1")
@@ -275,19 +277,58 @@ async def test_the_term_report_per_school_and_per_staff_member(
     assert "学期后勤服务报告" in html
     assert "城关第一中学" in html
     assert "1.3 食具天天消毒" in html
-    assert "已整改（有整改照片，2027-09-08）" in html
+    assert "已整改（有整改照片，2027年9月8日）" in html
     assert "赵师傅" in html
     assert "缺：学生（各班生活委员）" in html
     one = await client.get("/api/printables/term-report", headers=duty, params={**params, "subjectId": cook})
     assert "后勤人员学期考核：赵师傅" in one.json()["html"]
-    xlsx = await client.get(_url(school, "term-report.xlsx"), headers=duty)
-    assert xlsx.status_code == 200, xlsx.text
-    book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
-    visits_sheet, fixes_sheet, staff_sheet = book.worksheets
+    english = await client.get("/api/printables/term-report", headers=duty, params={**params, "lang": "en"})
+    assert english.status_code == 200, english.text
+    text = english.json()["html"]
+    assert "Term logistics report" in text
+    assert "Fixed (photo of the fix, 8 Sep 2027)" in text
+    assert "missing: Students (class welfare monitors)" in text
+    assert "学期" not in text.replace("2027年秋季学期", "")  # only the round's own name is Chinese
+    # the workbook is an export job like the PDF, in the reader's language
+    books = {}
+    for lang in ("zh", "en"):
+        job = await client.post(
+            "/api/exports",
+            headers=duty,
+            json={"kind": "term-report", "format": "xlsx", "lang": lang, **params},
+        )
+        assert job.status_code == 202, job.text
+        assert job.json()["filename"].endswith(".xlsx")
+        assert await run_jobs(app) == 1
+        done = (await client.get(f"/api/exports/{job.json()['id']}", headers=duty)).json()
+        assert done["status"] == "done", done
+        file = await client.get(done["downloadUrl"], headers=duty)
+        assert file.status_code == 200
+        books[lang] = openpyxl.load_workbook(io.BytesIO(file.content))
+    visits_sheet, fixes_sheet, staff_sheet = books["zh"].worksheets
     assert visits_sheet.max_row == 1 + 5
-    assert [c.value for c in fixes_sheet[2]][:3] == ["1.3 食具天天消毒", "2027-09-01", "2027-09-04"]
+    assert [c.value for c in visits_sheet[2]][:2] == ["2027年9月1日", "已提交"]
+    assert [c.value for c in fixes_sheet[2]][:3] == ["1.3 食具天天消毒", "2027年9月1日", "2027年9月4日"]
     rows = {row[0].value: [c.value for c in row] for row in staff_sheet.iter_rows(min_row=2)}
     assert rows["赵师傅"][:3] == ["赵师傅", "食堂", round(21 / 22 * 100, 2)]
-    other = await client.get(_url(school, "term-report.xlsx"), headers=await login(client, "clinic1"))
+    en_visits, en_fixes, en_staff = books["en"].worksheets
+    assert [c.value for c in en_visits[1]] == ["Day", "Status", "Items passed", "Critical items failed"]
+    assert [c.value for c in en_visits[2]][:2] == ["1 Sep 2027", "Submitted"]
+    assert [c.value for c in en_fixes[2]][1:] == [
+        "1 Sep 2027",
+        "4 Sep 2027",
+        "Fixed (photo of the fix, 8 Sep 2027)",
+    ]
+    assert [c.value for c in en_staff[1]][:3] == ["Name", "Post", "Duty officer 40%"]
+    assert {row[0].value: row[1].value for row in en_staff.iter_rows(min_row=2)}["赵师傅"] == "Canteen"
+    refused = await client.post(
+        "/api/exports", headers=duty, json={"kind": "facility-report", "format": "xlsx", **params}
+    )
+    assert refused.status_code == 400
+    other = await client.post(
+        "/api/exports",
+        headers=await login(client, "clinic1"),
+        json={"kind": "term-report", "format": "xlsx", **params},
+    )
     assert other.status_code == 403
     assert await RoutineVisit.count() == 5 + len(school["routine_visits"])
