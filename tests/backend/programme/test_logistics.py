@@ -23,7 +23,7 @@ from backend.standards.schemas import WeightedScoring
 from sync.tables import Photo
 from tests.backend.exports.test_exports import run_jobs
 from tests.backend.programme.support import TOWNSHIP
-from tests.backend.review.test_conclusions import put_answers, set_status
+from tests.backend.review.test_conclusions import put_answers
 from tests.conftest import login
 
 CANTEEN = [f"1.{n}" for n in range(1, 12)]
@@ -119,8 +119,25 @@ async def test_the_schedule_opens_one_inspection_per_visit_day(
     ).status_code == 403
 
 
+async def _submit(client: httpx.AsyncClient, inspection: UUID) -> None:
+    """The duty officer's submit, through the push like the phone's (the fixes are stored in its transaction)."""
+    body = {
+        "protocolVersion": 1,
+        "clientGroupId": f"g-{uuid.uuid4()}",
+        "clientId": f"c-{uuid.uuid4()}",
+        "mutations": [{"id": 1, "name": "submitInspection", "args": {"inspectionId": str(inspection)}}],
+    }
+    response = await client.post("/api/sync/push", json=body, headers=await login(client, "school1"))
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["status"] == "applied", response.text
+
+
 async def _visit(
-    inspection: UUID, fails: tuple[str, ...] = (), photos: tuple[str, ...] = (), submit: bool = True
+    client: httpx.AsyncClient,
+    inspection: UUID,
+    fails: tuple[str, ...] = (),
+    photos: tuple[str, ...] = (),
+    submit: bool = True,
 ) -> None:
     answers = {n: n not in fails for n in [*CANTEEN, *SHOP]}
     await put_answers(inspection, answers)
@@ -137,7 +154,7 @@ async def _visit(
             )
         )
     if submit:
-        await set_status(inspection, "submitted")
+        await _submit(client, inspection)
 
 
 async def _visits(client: httpx.AsyncClient, school: dict[str, Any]) -> list[UUID]:
@@ -150,7 +167,12 @@ async def test_a_failed_critical_item_raises_a_fix_closed_only_with_a_photo(
 ) -> None:
     visits = await _visits(client, school)
     duty = await login(client, "school1")
-    await _visit(visits[0], fails=("1.3", "1.5"))  # 1.3 食具天天消毒 is critical, 1.5 is not
+    await _visit(client, visits[0], fails=("1.3", "1.5"), submit=False)  # 1.3 食具天天消毒 is critical
+    assert await RoutineFix.count() == 0  # a draft raises nothing
+    await _submit(client, visits[0])
+    # stored by the submit itself, before anyone reads the fixes
+    stored = await RoutineFix.select(RoutineFix.article, RoutineFix.status, RoutineFix.due_on)
+    assert stored == [{"article": "1.3", "status": "open", "due_on": date(2027, 9, 4)}]
     fixes = (await client.get(_url(school, "fixes"), headers=duty)).json()
     assert [(f["article"], f["status"], f["raisedOn"], f["dueOn"]) for f in fixes] == [
         ("1.3", "open", "2027-09-01", "2027-09-04")
@@ -158,14 +180,16 @@ async def test_a_failed_critical_item_raises_a_fix_closed_only_with_a_photo(
     assert fixes[0]["title"] == "食具天天消毒"
     assert fixes[0]["overdue"] is False
     # a later visit passes it without a photo: still open
-    await _visit(visits[1])
+    await _visit(client, visits[1])
     fixes = (await client.get(_url(school, "fixes"), headers=duty)).json()
     assert fixes[0]["status"] == "open"
     assert fixes[0]["passedWithoutPhoto"] is True
     # a draft visit with the photo does not count until submitted
-    await _visit(visits[2], photos=("1.3",), submit=False)
+    await _visit(client, visits[2], photos=("1.3",), submit=False)
     assert (await client.get(_url(school, "fixes"), headers=duty)).json()[0]["status"] == "open"
-    await set_status(visits[2], "submitted")
+    await _submit(client, visits[2])
+    closed = await RoutineFix.select(RoutineFix.status, RoutineFix.closing_inspection).first()
+    assert closed == {"status": "closed", "closing_inspection": visits[2]}  # closed at that submit
     fixes = (await client.get(_url(school, "fixes"), headers=duty)).json()
     assert fixes[0]["status"] == "closed"
     assert fixes[0]["closedOn"] == "2027-09-15"
@@ -182,11 +206,23 @@ async def test_a_failed_critical_item_raises_a_fix_closed_only_with_a_photo(
     ]
 
 
+async def test_a_visit_submitted_late_is_closed_by_an_earlier_submitted_later_visit(
+    client: httpx.AsyncClient, school: dict[str, Any]
+) -> None:
+    """Visits submitted out of order: the fix raised now is closed at once by a later visit already submitted
+    with the photo of the fix; a visit due before the failing one never closes it."""
+    visits = await _visits(client, school)
+    await _visit(client, visits[0], photos=("1.3",))  # due before the failure: closes nothing
+    await _visit(client, visits[2], photos=("1.3",))
+    await _visit(client, visits[1], fails=("1.3",))
+    rows = await RoutineFix.select(RoutineFix.inspection, RoutineFix.status, RoutineFix.closing_inspection)
+    assert rows == [{"inspection": visits[1], "status": "closed", "closing_inspection": visits[2]}]
+
+
 async def test_an_open_fix_past_its_day_is_overdue(client: httpx.AsyncClient, school: dict[str, Any]) -> None:
     visits = await _visits(client, school)
-    await _visit(visits[0], fails=("2.4",))
+    await _visit(client, visits[0], fails=("2.4",))
     duty = await login(client, "school1")
-    await client.get(_url(school, "fixes"), headers=duty)
     await RoutineFix.update({RoutineFix.due_on: date.today() - timedelta(days=2)}).where(
         RoutineFix.article == "2.4"
     )
@@ -216,9 +252,9 @@ async def test_the_appraisal_weighs_several_raters_per_staff_member(
         f"/api/schools/{school['school']}/staff", headers=duty, json={"name": "赵师傅", "post": "shop"}
     )
     assert dup.status_code == 409
-    await _visit(visits[0], fails=("1.3",))
-    await _visit(visits[1])
-    await _visit(visits[2])
+    await _visit(client, visits[0], fails=("1.3",))
+    await _visit(client, visits[1])
+    await _visit(client, visits[2])
     url = f"/api/staff/{cook}/rounds/{school['school_round']}/appraisal"
     empty = (await client.get(url, headers=duty)).json()
     assert empty["combined"] is None
@@ -268,8 +304,8 @@ async def test_the_term_report_per_school_and_per_staff_member(
     visits = await _visits(client, school)
     duty = await login(client, "school1")
     cook = await _staff(client, duty, school, "赵师傅", "canteen")
-    await _visit(visits[0], fails=("1.3",))
-    await _visit(visits[1], photos=("1.3",))
+    await _visit(client, visits[0], fails=("1.3",))
+    await _visit(client, visits[1], photos=("1.3",))
     params = {"facilityId": str(school["school"]), "roundId": str(school["school_round"])}
     page = await client.get("/api/printables/term-report", headers=duty, params=params)
     assert page.status_code == 200, page.text
