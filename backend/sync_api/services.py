@@ -34,7 +34,7 @@ from backend.standards.engine import compile_standard
 from backend.standards.schemas import GradedScoring, PassFailScoring, PointsScoring, Section, WeightedScoring
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
-from media.uploads import blob_state, stored_blobs_held
+from media.uploads import arrived_blobs_held, blob_state, stored_blobs_held
 from media.uploads import stored_blobs as stored_blobs
 from sync.api import (
     AnswerGapsTuple,
@@ -301,6 +301,7 @@ def push_context(*, audit: AuditHook, max_mutations: int) -> PushContext:
         rules=STANDARD_RULES,
         audit=audit,
         blobs_stored=stored_blobs_held,
+        blobs_arrived=arrived_blobs_held,
         max_mutations=max_mutations,
     )
 
