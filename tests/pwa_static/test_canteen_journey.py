@@ -10,6 +10,7 @@ import pypdfium2
 from playwright.sync_api import Page, Playwright
 
 from tests.backend.media_api.live import LiveServer
+from tests.media.document_files import pdf_bytes
 from tests.pwa_static.browser import (
     LONG,
     Api,
@@ -29,11 +30,21 @@ from tests.pwa_static.conftest import SHOTS
 PHONE = {"width": 390, "height": 844}
 ITEMS = [f"1.{n}" for n in range(1, 12)] + [f"2.{n}" for n in range(1, 8)]
 CRITICAL = "1.3"  # 食具天天消毒
+LEDGER = "2.7"  # 认真做好台帐，接受上级检查: one document
 
 
 def _tick(page: Page, fails: set[str]) -> None:
     for item in ITEMS:
         answer(page, item, "fail" if item in fails else "pass")
+
+
+def _ledger(page: Page, path: Path) -> None:
+    """Attach the shop's ledger to 2.7 and wait until the server has its whole file."""
+    here = page.locator(f"[data-testid=article][data-item='{LEDGER}']")
+    here.locator("[data-testid=document-input]").set_input_files(str(path))
+    here.locator("[data-testid=document][data-state=stored]").wait_for(timeout=90_000)
+    evidence = here.locator("[data-testid=document-evidence]")
+    assert (evidence.get_attribute("data-have"), evidence.get_attribute("data-need")) == ("1", "1")
 
 
 def _submit(page: Page) -> None:
@@ -54,6 +65,8 @@ def test_a_duty_officer_ticks_offline_and_a_critical_failure_gets_its_fix_photo(
     assert len(visits) == 5
     assert schedule["everyDays"] == 7
     photos = jpeg_files(tmp_path / "camera", 2)
+    ledger = tmp_path / "小卖部台帐.pdf"
+    ledger.write_bytes(pdf_bytes())
 
     with device(playwright, tmp_path / "phone", console, viewport=PHONE) as phone:
         page = first_page(phone)
@@ -63,8 +76,10 @@ def test_a_duty_officer_ticks_offline_and_a_critical_failure_gets_its_fix_photo(
             f"[data-testid=inspection-card][data-inspection-id='{visits[1]}']", timeout=LONG
         )
 
-        # the first visit, offline: everything passes but the dishes were not disinfected (critical)
+        # the first visit: the shop's ledger (2.7 asks for a document, seed 004) is attached while online, then
+        # offline everything passes but the dishes were not disinfected (critical)
         open_inspection(page, visits[0])
+        _ledger(page, ledger)
         phone.set_offline(True)
         page.reload()
         page.wait_for_selector("[data-testid=article]", timeout=LONG)
@@ -102,6 +117,7 @@ def test_a_duty_officer_ticks_offline_and_a_critical_failure_gets_its_fix_photo(
         page.wait_for_selector(
             f"[data-testid=article][data-item='{CRITICAL}'] [data-testid=photo]", timeout=LONG
         )
+        _ledger(page, ledger)  # a submit counts the ledger once its file has arrived
         _submit(page)
         wait_synced(page)
         page.wait_for_selector("[data-testid=photo][data-state=stored]", timeout=90_000)

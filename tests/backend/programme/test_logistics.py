@@ -14,12 +14,15 @@ import openpyxl
 import pytest
 from litestar import Litestar
 
+from backend.accounts.tables import User
 from backend.inspections.tables import Inspection, Round
 from backend.programme.demo import CANTEEN_STANDARD, MCH_STANDARD, ROUTINE_STANDARD, load_programme_demo
 from backend.programme.logistics import visit_days
 from backend.programme.logistics_tables import RoutineFix, RoutineVisit
 from backend.standards import combine_raters, load_shipped
 from backend.standards.schemas import WeightedScoring
+from media.tables import Blob, BlobHolder
+from media.upload_complete import holder_key
 from sync.tables import Photo
 from tests.backend.exports.test_exports import run_jobs
 from tests.backend.programme.support import TOWNSHIP
@@ -29,6 +32,7 @@ from tests.conftest import login
 CANTEEN = [f"1.{n}" for n in range(1, 12)]
 SHOP = [f"2.{n}" for n in range(1, 8)]
 START = date(2027, 9, 1)
+LEDGER = "2.7"  # 认真做好台帐，接受上级检查: a document
 
 
 @pytest.fixture
@@ -138,7 +142,9 @@ async def _visit(
     fails: tuple[str, ...] = (),
     photos: tuple[str, ...] = (),
     submit: bool = True,
+    ledger: bool = True,
 ) -> None:
+    school_user = (await User.select(User.id).where(User.username == "school1").first())["id"]
     answers = {n: n not in fails for n in [*CANTEEN, *SHOP]}
     await put_answers(inspection, answers)
     for item in photos:
@@ -153,8 +159,30 @@ async def _visit(
                 mime="image/jpeg",
             )
         )
+    if ledger:
+        await _ledger(inspection, school_user)
     if submit:
         await _submit(client, inspection)
+
+
+async def _ledger(inspection: UUID, author: UUID) -> None:
+    """The shop's ledger on 2.7 (seed 004 asks for it: minDocuments 1), its whole file arrived from its author."""
+    digest = uuid.uuid4().hex * 2
+    await Photo.insert(
+        Photo(
+            id=uuid.uuid4(),
+            inspection_id=inspection,
+            item_code=LEDGER,
+            sha256=digest,
+            size=100,
+            mime="application/pdf",
+            created_by=author,
+        )
+    )
+    await Blob.insert(
+        Blob(sha256=digest, size=100, mime="application/pdf", storage_key=f"blobs/{digest}", state="stored")
+    )
+    await BlobHolder.insert(BlobHolder(key=holder_key(digest, author), sha256=digest, user_id=author))
 
 
 async def _visits(client: httpx.AsyncClient, school: dict[str, Any]) -> list[UUID]:
@@ -217,6 +245,27 @@ async def test_a_visit_submitted_late_is_closed_by_an_earlier_submitted_later_vi
     await _visit(client, visits[1], fails=("1.3",))
     rows = await RoutineFix.select(RoutineFix.inspection, RoutineFix.status, RoutineFix.closing_inspection)
     assert rows == [{"inspection": visits[1], "status": "closed", "closing_inspection": visits[2]}]
+
+
+async def test_a_visit_is_submitted_only_with_the_shops_ledger(
+    client: httpx.AsyncClient, school: dict[str, Any]
+) -> None:
+    visits = await _visits(client, school)
+    await _visit(client, visits[0], submit=False, ledger=False)
+    body = {
+        "protocolVersion": 1,
+        "clientGroupId": "g-ledger",
+        "clientId": "c-ledger",
+        "mutations": [{"id": 1, "name": "submitInspection", "args": {"inspectionId": str(visits[0])}}],
+    }
+    refused = await client.post("/api/sync/push", json=body, headers=await login(client, "school1"))
+    result = refused.json()["results"][0]
+    assert (result["status"], result["reason"]) == ("rejected", "evidence_missing")
+    assert result["detail"] == "1 item(s) short of their minimum documents: 2.7 (0/1)"
+    await _visit(client, visits[0])  # with the ledger
+    assert (await Inspection.select(Inspection.status).where(Inspection.id == visits[0]).first()) == {
+        "status": "submitted"
+    }
 
 
 async def test_an_open_fix_past_its_day_is_overdue(client: httpx.AsyncClient, school: dict[str, Any]) -> None:
