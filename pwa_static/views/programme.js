@@ -4,6 +4,7 @@
 import { html } from '../lib/html.js';
 import { Button } from './parts.js';
 import { useEffect, useState } from '../vendor/preact/hooks.js';
+import { Appraisal } from './appraisal.js';
 
 export function Vetoes({ app, ctx }) {
   const t = app.state.t;
@@ -127,6 +128,13 @@ export function Fixes({ app, ctx }) {
     </div>
     ${error && html`<p class="warn-text" role="alert">${error}</p>`}
   </section>`;
+}
+
+// School logistics: the term's staff appraisal (online), below the routine visit the duty officer opened.
+export function SchoolAppraisal({ app, ctx }) {
+  const { inspection, bundle } = ctx;
+  if (!app.state.online.value || bundle.programme !== '学校后勤服务' || inspection.stage !== 'self') return null;
+  return html`<${Appraisal} app=${app} facilityId=${inspection.facilityId} roundId=${inspection.roundId} />`;
 }
 
 // MCH: the county sets its own indicator targets, never below the national values (online; the server refuses
