@@ -96,7 +96,7 @@ export function Appraisal({ app, facilityId, roundId, editable = true }) {
     ${staff.error && html`<p class="banner error" role="alert">${app.state.sayError(staff.error)}</p>`}
     ${(staff.data || []).length === 0 && !staff.error ? html`<p class="muted">${t('termNoStaff')}</p>` : ''}
     ${(staff.data || []).map((s) => html`<${StaffAppraisal} key=${s.id} app=${app} staff=${s} roundId=${roundId} editable=${editable} />`)}
-    ${editable && html`<form class="row" data-testid="staff-form" onSubmit=${add}>
+    ${editable && html`<h3>${t('appraisalAddStaff')}</h3><form class="row" data-testid="staff-form" onSubmit=${add}>
       <label class="field inline"><span>${t('termStaffName')}</span><input name="name" required maxlength="100" data-testid="staff-name" /></label>
       <label class="field inline"><span>${t('termStaffPost')}</span><select name="post" data-testid="staff-post">
         <option value="canteen">${t('post_canteen')}</option><option value="shop">${t('post_shop')}</option></select></label>

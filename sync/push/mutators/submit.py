@@ -71,7 +71,11 @@ async def submit_inspection(batch: PushBatch, m: SubmitInspection) -> MutationRe
         documents_on_the_way=policy.documents_on_the_way(facts),
     )
     if refusal is not None:
-        raise Rejected(*refusal)
+        params = None
+        if refusal[0] == "documents_on_the_way":  # the app names the ledgers still uploading
+            waiting = policy.documents_on_the_way(facts)
+            params = {"items": sorted(waiting), "n": sum(waiting.values())}
+        raise Rejected(*refusal, params=params)
     version = batch.bump(inspection)
     inspection.status = "submitted"
     inspection.submitted_at = datetime.now(UTC)

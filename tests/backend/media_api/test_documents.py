@@ -231,6 +231,7 @@ async def test_a_minimum_satisfied_by_a_document(
     waiting = device.results[max(device.results)]
     assert (waiting.status, waiting.reason) == ("rejected", "documents_on_the_way")
     assert waiting.detail == "1 document(s) still on their way to the server: 1.2.1 (1)"
+    assert waiting.params == {"items": ["1.2.1"], "n": 1}  # the app says it in the reader's words
     assert await Inspection.select(Inspection.status).where(Inspection.id == review).first() == {
         "status": "in_progress"
     }
