@@ -6,6 +6,9 @@ import { Button } from './parts.js';
 import { useEffect, useState } from '../vendor/preact/hooks.js';
 import { Appraisal } from './appraisal.js';
 
+// points as a reader reads them: one decimal at most (a linear indicator scores a share of its maximum)
+const tenth = (x) => Math.round(x * 10) / 10;
+
 export function Vetoes({ app, ctx }) {
   const t = app.state.t;
   const list = ctx.mode === 'points' ? ctx.bundle.vetoItems || [] : [];
@@ -41,17 +44,18 @@ export function PointsSummary({ app, ctx }) {
   if (ctx.mode !== 'points' || !summary) return null;
   return html`<section class="section card" data-testid="points-summary" data-status=${summary.status}>
     <h2>${t('pointsSummaryTitle')}</h2>
-    <p data-testid="points-total">${t('pointsTotal', { points: summary.points ?? 0, max: summary.maxPoints ?? 0 })}
+    <p data-testid="points-total">${t('pointsTotal', { points: tenth(summary.points ?? 0), max: summary.maxPoints ?? 0 })}
       ${summary.tierLabel ? ` · ${summary.tierLabel}` : ` · ${t(`conclusion_${summary.status}`)}`}</p>
     ${summary.vetoes.map((v) => html`<p key=${v.id} data-testid="veto-outcome" data-outcome=${v.outcome}
       class=${v.outcome === 'failed' ? 'banner error' : ''}>${t(`vetoOutcome_${v.outcome}`, { id: v.id, text: v.text })}</p>`)}
     <table class="table"><thead><tr><th scope="col">${t('indicator')}</th><th scope="col">${t('measured')}</th>
       <th scope="col">${t('nationalTarget')}</th><th scope="col">${t('ownTarget')}</th><th scope="col">${t('pointsShort')}</th></tr></thead>
-    <tbody>${summary.floors.map((f) => html`<tr key=${f.article} data-testid="floor" data-item=${f.article} data-met=${String(f.metNational)} data-met-own=${String(f.metOwn)}>
+    <tbody>${summary.floors.map((f) => html`<tr key=${f.article} data-testid="floor" data-item=${f.article} data-met=${String(f.metNational)} data-met-own=${String(f.metOwn)}
+        data-scored-against=${f.scoredAgainst}>
       <td>${f.article} ${f.title}</td><td>${f.measured}</td>
       <td>${f.op === '>=' ? '≥' : '≤'} ${f.national} ${mark(f.metNational)}</td>
       <td>${f.ownTarget === null ? '—' : html`${f.op === '>=' ? '≥' : '≤'} ${f.ownTarget} ${mark(f.metOwn)}`}</td>
-      <td>${f.points}/${f.maxPoints}</td></tr>`)}</tbody></table>
+      <td>${tenth(f.points)}/${f.maxPoints}<br /><span class="muted" data-testid="scored-against">${t(`scoredAgainst_${f.scoredAgainst}`)}</span></td></tr>`)}</tbody></table>
   </section>`;
 }
 

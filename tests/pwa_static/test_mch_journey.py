@@ -184,8 +184,12 @@ def test_a_county_scores_offline_and_the_province_samples_and_names_it(
         # the points, the veto and the indicator floors beside the conclusion
         summary = page.locator("[data-testid=points-summary]")
         summary.wait_for(timeout=LONG)
-        # 565 article points + 4 indicators at target (60 + 50 + 50 + 40) + 182
-        assert "947" in summary.locator("[data-testid=points-total]").inner_text()
+        # 565 article points + 4 indicators (60 + 50 + 50 + 40 at the national targets) + 182 = 947, but 4.1 is
+        # scored against the county's own 0.95: 0.93 of it earns 60 × 0.93 / 0.95 (947 − 1.26 → 945.7)
+        assert "945.7" in summary.locator("[data-testid=points-total]").inner_text()
+        assert page.get_attribute("[data-testid=floor][data-item='4.1']", "data-scored-against") == "own"
+        assert page.get_attribute("[data-testid=floor][data-item='4.2']", "data-scored-against") == "national"
+        assert "按本县目标值计分" in page.locator("[data-testid=floor][data-item='4.1']").inner_text()
         assert page.get_attribute("[data-testid=veto-outcome]", "data-outcome") == "passed"
         assert page.get_attribute("[data-testid=floor][data-item='4.1']", "data-met") == "true"
         assert (
@@ -294,8 +298,12 @@ def test_a_county_scores_offline_and_the_province_samples_and_names_it(
 
     titles = admin.http.get("/api/titles", params={"roundId": round_id}).json()
     assert [(t["facilityId"], t["status"], t["decidedBy"], t["reason"]) for t in titles] == [
-        (subject, "named", "group", REASON if subject in drawn else CITY_REASON)
-    ]
+        (subject, "fix_required", "group", REASON if subject in drawn else CITY_REASON)
+    ]  # named, then the re-check failed: a deadline to fix
     named_on, valid_until = titles[0]["namedOn"], titles[0]["validUntil"]
     assert int(valid_until[:4]) - int(named_on[:4]) == 3
+    assert titles[0]["fixDueOn"] is not None
+    assert [(r["outcome"], r["decidedBy"], r["reason"]) for r in titles[0]["rechecks"]] == [
+        ("failed", "group", FAIL_REASON)
+    ]
     admin.close()
