@@ -120,7 +120,11 @@ def test_a_duty_officer_ticks_offline_and_a_critical_failure_gets_its_fix_photo(
         page.wait_for_selector(
             f"[data-testid=article][data-item='{CRITICAL}'] [data-testid=photo]", timeout=LONG
         )
+        blockers = page.locator("[data-testid=submit-blockers]")
+        blockers.wait_for(timeout=LONG)
+        assert "条款 2.7 缺少台账文档（0/1）" in blockers.inner_text()  # said before the tap, not after
         _ledger(page, ledger)  # a submit counts the ledger once its file has arrived
+        blockers.wait_for(state="detached", timeout=LONG)
         _submit(page)
         wait_synced(page)
         page.wait_for_selector("[data-testid=photo][data-state=stored]", timeout=90_000)
