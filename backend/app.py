@@ -40,6 +40,7 @@ from backend.metrics import Metrics, request_metrics_middleware, response_metric
 from backend.metrics_api import metrics
 from backend.openapi_contract import BEARER, OpenAPIContractPlugin, StrictStructSchemaPlugin
 from backend.programme.calendar import ensure_application_window
+from backend.programme.fixes import fixes_at_submit
 from backend.programme.returns import inspection_opinions, record_opinion
 from backend.programme.rules import ensure_may_apply, ensure_stage_open, fitting_standard
 from backend.settings import Settings
@@ -100,7 +101,6 @@ def route_handlers() -> list[ControllerRouterHandler]:
         RegionAdminController,
         RegionController,
     )
-    from backend.reports.term_controllers import TermReportController
     from backend.review.controllers import (
         ConclusionController,
         ReviewFacilityController,
@@ -147,7 +147,6 @@ def route_handlers() -> list[ControllerRouterHandler]:
         ConflictResolveController,
         *PROGRAMME_KIND_ROUTES,
         *LOGISTICS_ROUTES,
-        TermReportController,
         PlanController,
         RoundImprovementController,
         *EXPORT_ROUTES,
@@ -259,6 +258,7 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
         ensure_application_window=ensure_application_window,
         record_opinion=record_opinion,
         inspection_opinions=inspection_opinions,
+        inspections_submitted=fixes_at_submit,
     )
     app.state.app_files = load_app_files(Path(settings.pwa_dir) if settings.pwa_dir else default_pwa_dir())
     return app

@@ -206,6 +206,7 @@ async def load_demo_verdicts(ids: dict[str, Any]) -> dict[str, Any]:
     from backend.hooks import Hooks
     from backend.inspections.scope import ensure_facility_visible, visible_facility_ids
     from backend.programme.calendar import ensure_application_window
+    from backend.programme.fixes import fixes_at_submit
     from backend.programme.returns import inspection_opinions, record_opinion
     from backend.programme.rules import ensure_may_apply, ensure_stage_open, fitting_standard
     from backend.programme.samples import draw_sample
@@ -229,6 +230,7 @@ async def load_demo_verdicts(ids: dict[str, Any]) -> dict[str, Any]:
         ensure_application_window=ensure_application_window,
         record_opinion=record_opinion,
         inspection_opinions=inspection_opinions,
+        inspections_submitted=fixes_at_submit,
     )
     sheng_id = (
         await create_user(

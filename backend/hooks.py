@@ -59,6 +59,9 @@ class Hooks:
     record_opinion: OpinionWriter  # a return's written opinion (inside the caller's transaction)
     # the opinions of returned inspections, by inspection id, oldest first (sync's pull sends them)
     inspection_opinions: Callable[[list[UUID]], Awaitable[list[dict[str, Any]]]]
+    # inspections a push just submitted, called inside that push's transaction: what the programme stores at a
+    # submit (the fixes of a routine visit's failed critical items, backend/programme/fixes.py)
+    inspections_submitted: Callable[[list[UUID]], Awaitable[None]]
 
 
 def hooks_of(request: Any) -> Hooks:

@@ -70,6 +70,18 @@ async def stored_blobs_held(digests: Collection[str], user_id: uuid.UUID) -> set
     return stored & await held_blobs(stored, user_id)
 
 
+async def arrived_blobs_held(digests: Collection[str], user_id: uuid.UUID) -> set[str]:
+    """Blobs whose whole verified file is here (spooled or stored, not rejected) that the user holds: a ledger
+    counts toward its article's minimum documents only then, as in the receipt (``received`` or ``stored``)."""
+    if not digests:
+        return set()
+    rows = await Blob.select(Blob.sha256).where(
+        Blob.state.is_in(["spooled", "stored"]) & Blob.sha256.is_in(list(digests))
+    )
+    arrived = {row["sha256"] for row in rows}
+    return arrived & await held_blobs(arrived, user_id)
+
+
 async def add_holder(engine: Engine[Any], sha256_hex: str, user_id: uuid.UUID) -> None:
     """Record that ``user_id`` sent the whole file of ``sha256_hex`` (verified by its hash)."""
     async with write_tx(engine):

@@ -86,6 +86,9 @@ AuditHook = Callable[[list[AuditEntry]], Awaitable[None]]
 # Of these sha256 digests, which blobs are already stored *and* held by this user (who proved possession by
 # uploading them once): the others need an upload (issue 21: knowing a hash is no right to read).
 BlobsStored = Callable[[Collection[str], UUID], Awaitable[set[str]]]
+# Of these sha256 digests, which files have arrived whole (verified, not refused) *and* are held by this user:
+# a ledger (document) counts toward its article's minimum only then (submit).
+BlobsArrived = Callable[[Collection[str], UUID], Awaitable[set[str]]]
 # Opens the one write transaction of a push (BEGIN IMMEDIATE on SQLite).
 TransactionFactory = Callable[[], AbstractAsyncContextManager[Any]]
 
@@ -107,6 +110,7 @@ class PushContext:
     rules: StandardRules
     audit: AuditHook
     blobs_stored: BlobsStored
+    blobs_arrived: BlobsArrived
     max_mutations: int = 500
     # how many recent results a client keeps, so a retried push gets the very same answer
     results_window: int = 1000

@@ -269,12 +269,21 @@ def counting_photos(
 
 
 def counting_documents(photos: Iterable[PhotoFacts]) -> dict[str, int]:
-    """Item → documents attached (toward its minDocuments)."""
+    """Item → documents whose file has arrived (toward its minDocuments); one still on its way does not count."""
     counted: dict[str, int] = {}
     for photo in photos:
-        if photo.document:
+        if photo.document and photo.received:
             counted[photo.item_code] = counted.get(photo.item_code, 0) + 1
     return counted
+
+
+def documents_on_the_way(photos: Iterable[PhotoFacts]) -> dict[str, int]:
+    """Item → documents attached whose file has not arrived yet (named in the refusal)."""
+    waiting: dict[str, int] = {}
+    for photo in photos:
+        if photo.document and not photo.received:
+            waiting[photo.item_code] = waiting.get(photo.item_code, 0) + 1
+    return waiting
 
 
 def missing_evidence(
@@ -332,6 +341,7 @@ def submit_refusal(
     not_counted: Mapping[str, int] | None = None,
     min_documents: Mapping[str, int] | None = None,
     document_counts: Mapping[str, int] | None = None,
+    documents_on_the_way: Mapping[str, int] | None = None,
 ) -> tuple[str, str] | None:
     """Why an inspection may not be submitted, as (reason, detail); ``None`` when it may.
     ``photo_counts`` holds the photos that count, ``not_counted`` those that do not (for the words)."""
@@ -355,5 +365,16 @@ def submit_refusal(
     missing = missing_evidence(min_documents or {}, document_counts or {}, na_items)
     if missing:
         listed = ", ".join(f"{item} ({have}/{need})" for item, (have, need) in list(missing.items())[:20])
-        return "evidence_missing", f"{len(missing)} item(s) short of their minimum documents: {listed}"
+        waiting = {item: n for item, n in (documents_on_the_way or {}).items() if item in missing}
+        if waiting and all(have + waiting.get(item, 0) >= need for item, (have, need) in missing.items()):
+            # every shortfall is made up by documents whose files are still uploading: say which
+            named = ", ".join(f"{item} ({n})" for item, n in sorted(waiting.items())[:20])
+            return (
+                "documents_on_the_way",
+                f"{sum(waiting.values())} document(s) still on their way to the server: {named}",
+            )
+        detail = f"{len(missing)} item(s) short of their minimum documents: {listed}"
+        if waiting:
+            detail += f"; {sum(waiting.values())} document(s) of these still on their way"
+        return "evidence_missing", detail
     return None

@@ -277,6 +277,8 @@ class MutationResult(_Wire):
     upload_required: bool | None = None
     reason: str | None = None
     detail: str | None = None
+    # the refusal's parameters for the reader's words (``reason_<reason>`` of the app's vocabulary), when it has any
+    params: dict[str, Any] | None = None
 
 
 class PushResponse(_Wire):

@@ -29,7 +29,7 @@ from backend.exports.tables import ExportJob
 from backend.exports.writers import TableWriter, open_writer
 from backend.inspections.scope import visible_facility_ids
 from backend.reports.printable import PrintableParams, to_pdf
-from backend.reports.registry import PRINTABLES
+from backend.reports.registry import PRINTABLES, WORKBOOKS
 from backend.settings import Settings
 from backend.vocabulary import Lang
 from media import spool
@@ -83,6 +83,11 @@ async def run_export(job: dict[str, Any], *, lease: Lease, settings: Settings, s
             visible = await visible_facility_ids(user)
             source = await round_source(job["kind"], UUID(params["round_id"]), visible, lang)
             rows = await _write_table(source, job["format"], path, progress)
+        elif job["format"] == "xlsx":  # a report made as a workbook (WORKBOOKS)
+            about = {k: UUID(v) for k, v in params.items() if k.endswith("_id")}
+            book = await WORKBOOKS[job["kind"]](user, PrintableParams(**about, lang=lang))
+            await anyio.to_thread.run_sync(path.write_bytes, book)
+            rows = 0
         else:
             render = PRINTABLES[job["kind"]]
             about = {k: UUID(v) for k, v in params.items() if k.endswith("_id")}

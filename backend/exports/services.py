@@ -23,7 +23,7 @@ from backend.inspections.rounds import round_by_id, round_visible
 from backend.inspections.scope import ensure_facility_visible
 from backend.registry.scope import region_subtree
 from backend.registry.tables import Facility
-from backend.reports.registry import NEEDS, PRINTABLES
+from backend.reports.registry import NEEDS, PRINTABLES, WORKBOOKS
 from backend.vocabulary import file_name, say
 from media.jobs import enqueue_job
 
@@ -50,7 +50,7 @@ async def start_export(*, user: AuthUser, data: ExportRequest) -> ExportJobOut:
         filename = file_name(round_row["name"], say(f"export_{data.kind}", data.lang), extension=data.format)
     elif data.kind in PRINTABLES:
         ensure_role(user, "admin", "office", "clinic")
-        if data.format != "pdf":
+        if data.format != "pdf" and not (data.format == "xlsx" and data.kind in WORKBOOKS):
             raise BadRequest(f"a report is printed as pdf, not {data.format}", code="unsupported_format")
         missing = [n for n in NEEDS.get(data.kind, ()) if getattr(data, n) is None]
         if missing:
@@ -62,7 +62,7 @@ async def start_export(*, user: AuthUser, data: ExportRequest) -> ExportJobOut:
             about.append(facility["name"] if facility else data.facility_id)
         if data.round_id is not None:
             about.append((await round_by_id(data.round_id))["name"])
-        filename = file_name(*about, say(f"export_{data.kind}", data.lang), extension="pdf")
+        filename = file_name(*about, say(f"export_{data.kind}", data.lang), extension=data.format)
     else:
         known = ", ".join((*ROUND_KINDS, *PRINTABLES))
         raise Unprocessable(f"unknown export {data.kind!r}; one of {known}", code="unknown_export_kind")

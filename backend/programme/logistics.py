@@ -4,9 +4,9 @@
   inspects its own canteen and shop) per visit day, every ``everyDays`` days over the term; the duty officer ticks
   the pass/fail checklist as the ``duty_officer`` rater (answers ``duty_officer:<article>``) offline with photos,
   through sync and the uploads like any inspection.
-- Fixes: a submitted visit with a failed critical item raises a fix due ``fixWithinDays`` after the visit day;
-  it closes only when a later submitted visit passes that item with a photo on it (the photo of the fix). A pass
-  without a photo leaves it open (``passedWithoutPhoto``). Fixes are brought up to date whenever they are read.
+- Fixes (``fixes.py``): a visit submitted with a failed critical item raises a fix due ``fixWithinDays`` after
+  the visit day, stored in the submit's own transaction; it closes only when a later submitted visit passes that
+  item with a photo on it (the photo of the fix). A pass without a photo leaves it open (``passedWithoutPhoto``).
 - Staff appraisal: Σ weight × score over the standard's raters (routine 70 % = duty officer 40 % + students
   15 % + class teachers 15 %; end of term 30 %). The duty officer's score of a staff member is the share of their
   post's items (canteen: section 1, shop: section 2) passed over the term's submitted visits × 100; the other
@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -31,7 +31,6 @@ from backend.programme.kinds import kind_of
 from backend.programme.logistics_schemas import (
     AppraisalOut,
     CreateScheduleRequest,
-    FixOut,
     RaterScoreOut,
     ScheduleOut,
     ScoreIn,
@@ -41,12 +40,10 @@ from backend.programme.logistics_schemas import (
 )
 from backend.programme.logistics_tables import (
     AppraisalScore,
-    RoutineFix,
     RoutineSchedule,
     RoutineVisit,
     SchoolStaff,
 )
-from backend.programme.mch import today_in_china
 from backend.programme.rules import fitting_standard
 from backend.registry.tables import Facility
 from backend.review.answers import read_answers
@@ -61,7 +58,6 @@ from backend.standards.schemas import (
     WeightedScoring,
 )
 from backend.standards.services import get_standard
-from sync.tables import Photo
 
 DUTY_OFFICER = "duty_officer"
 POST_SECTION = {"canteen": "1", "shop": "2"}
@@ -75,17 +71,17 @@ def visit_days(starts_on: date, ends_on: date, every_days: int) -> list[date]:
     return [starts_on + timedelta(days=every_days * n) for n in range(count)]
 
 
-def _articles(sections: tuple[Section, ...], under: str | None = None) -> list[Article]:
+def checklist_articles(sections: tuple[Section, ...], under: str | None = None) -> list[Article]:
     found: list[Article] = []
     for section in sections:
         inside = under is None or section.code == under
         if inside:
             found.extend(section.articles)
-        found.extend(_articles(section.sections, None if inside else under))
+        found.extend(checklist_articles(section.sections, None if inside else under))
     return found
 
 
-def _checklist_answer(items: Mapping[str, Answer], article: str) -> Answer | None:
+def checklist_answer(items: Mapping[str, Answer], article: str) -> Answer | None:
     return items.get(f"{DUTY_OFFICER}{RATER_SEPARATOR}{article}", items.get(article))
 
 
@@ -93,8 +89,8 @@ def tally_visit(standard: Standard, items: Mapping[str, Answer]) -> tuple[int, i
     """(passed, applicable, failed critical articles) of one visit's duty-officer answers."""
     passed = applicable = 0
     critical: list[str] = []
-    for article in _articles(standard.sections):
-        value = _checklist_answer(items, article.number)
+    for article in checklist_articles(standard.sections):
+        value = checklist_answer(items, article.number)
         if value is True:
             passed += 1
             applicable += 1
@@ -185,7 +181,7 @@ async def create_schedule(
     return await get_schedule(user=user, facility_id=facility_id, round_id=round_id)
 
 
-async def _schedule_row(facility_id: UUID, round_id: UUID) -> dict[str, Any]:
+async def schedule_row(facility_id: UUID, round_id: UUID) -> dict[str, Any]:
     row: dict[str, Any] | None = (
         await RoutineSchedule.select()
         .where((RoutineSchedule.facility == facility_id) & (RoutineSchedule.round == round_id))
@@ -196,7 +192,7 @@ async def _schedule_row(facility_id: UUID, round_id: UUID) -> dict[str, Any]:
     return row
 
 
-async def _visits(schedule_id: UUID) -> list[dict[str, Any]]:
+async def schedule_visits(schedule_id: UUID) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = (
         await RoutineVisit.select(
             RoutineVisit.due_on,
@@ -229,7 +225,7 @@ async def _visit_outs(standard: Standard, visits: list[dict[str, Any]]) -> list[
 
 async def get_schedule(*, user: AuthUser, facility_id: UUID, round_id: UUID) -> ScheduleOut:
     await ensure_facility_visible(user, facility_id)
-    row = await _schedule_row(facility_id, round_id)
+    row = await schedule_row(facility_id, round_id)
     standard = await get_standard(standard_id=row["standard_version_id"])
     return ScheduleOut(
         id=row["id"],
@@ -240,131 +236,8 @@ async def get_schedule(*, user: AuthUser, facility_id: UUID, round_id: UUID) -> 
         starts_on=row["starts_on"],
         ends_on=row["ends_on"],
         fix_within_days=row["fix_within_days"],
-        visits=await _visit_outs(standard, await _visits(row["id"])),
+        visits=await _visit_outs(standard, await schedule_visits(row["id"])),
     )
-
-
-# ------------------------------------------------------------------------------------------------- fixes
-
-
-async def _fix_photo(inspection_id: UUID, article: str) -> UUID | None:
-    row = (
-        await Photo.select(Photo.id)
-        .where(
-            (Photo.inspection_id == inspection_id)
-            & Photo.item_code.is_in([article, f"{DUTY_OFFICER}{RATER_SEPARATOR}{article}"])
-            & (Photo.deleted == False)  # noqa: E712 - a SQL comparison
-        )
-        .order_by(Photo.created_at)
-        .first()
-    )
-    return row["id"] if row else None
-
-
-async def refresh_fixes(facility_id: UUID, round_id: UUID) -> None:
-    """Raise a fix for each failed critical item of a submitted visit; close each open fix that a later
-    submitted visit passed with a photo on the item."""
-    schedule = await _schedule_row(facility_id, round_id)
-    standard = await get_standard(standard_id=schedule["standard_version_id"])
-    visits = [v for v in await _visits(schedule["id"]) if v["status"] in SUBMITTED]
-    answers = {v["inspection"]: (await read_answers(v["inspection"])).items for v in visits}
-    async with write_tx():
-        existing = {
-            (r["inspection"], r["article"]): r
-            for r in await RoutineFix.select().where(
-                (RoutineFix.facility == facility_id) & (RoutineFix.round == round_id)
-            )
-        }
-        for visit in visits:
-            _, _, critical = tally_visit(standard, answers[visit["inspection"]])
-            for article in critical:
-                if (visit["inspection"], article) in existing:
-                    continue
-                fix = RoutineFix(
-                    facility=facility_id,
-                    round=round_id,
-                    inspection=visit["inspection"],
-                    article=article,
-                    raised_on=visit["due_on"],
-                    due_on=visit["due_on"] + timedelta(days=schedule["fix_within_days"]),
-                )
-                await fix.save()
-                existing[(visit["inspection"], article)] = {
-                    "id": fix.id,
-                    "status": "open",
-                    "raised_on": visit["due_on"],
-                    "article": article,
-                    "inspection": visit["inspection"],
-                }
-        for row in existing.values():
-            if row["status"] != "open":
-                continue
-            for later in visits:
-                if later["due_on"] <= row["raised_on"] or later["inspection"] == row["inspection"]:
-                    continue
-                if _checklist_answer(answers[later["inspection"]], row["article"]) is not True:
-                    continue
-                photo = await _fix_photo(later["inspection"], row["article"])
-                if photo is None:
-                    continue
-                await RoutineFix.update(
-                    {
-                        RoutineFix.status: "closed",
-                        RoutineFix.closing_inspection: later["inspection"],
-                        RoutineFix.closing_photo_id: photo,
-                        RoutineFix.closed_on: later["due_on"],
-                    }
-                ).where(RoutineFix.id == row["id"])
-                await record(
-                    user_id=None,
-                    action="routine.fix_closed",
-                    entity=f"facility/{facility_id}",
-                    details={"fix": str(row["id"]), "article": row["article"], "photo": str(photo)},
-                )
-                break
-
-
-async def list_fixes(
-    *, user: AuthUser, facility_id: UUID, round_id: UUID, now: datetime | None = None
-) -> list[FixOut]:
-    await ensure_facility_visible(user, facility_id)
-    await refresh_fixes(facility_id, round_id)
-    schedule = await _schedule_row(facility_id, round_id)
-    standard = await get_standard(standard_id=schedule["standard_version_id"])
-    titles = {a.number: a.title for a in _articles(standard.sections)}
-    visits = await _visits(schedule["id"])
-    today = today_in_china(now)
-    rows = (
-        await RoutineFix.select()
-        .where((RoutineFix.facility == facility_id) & (RoutineFix.round == round_id))
-        .order_by(RoutineFix.raised_on)
-    )
-    out = []
-    for row in rows:
-        passed_without_photo = False
-        if row["status"] == "open":
-            for later in visits:
-                if later["due_on"] > row["raised_on"] and later["status"] in SUBMITTED:
-                    items = (await read_answers(later["inspection"])).items
-                    if _checklist_answer(items, row["article"]) is True:
-                        passed_without_photo = True
-        out.append(
-            FixOut(
-                id=row["id"],
-                inspection_id=row["inspection"],
-                article=row["article"],
-                title=titles.get(row["article"], ""),
-                raised_on=row["raised_on"],
-                due_on=row["due_on"],
-                status=row["status"],
-                overdue=row["status"] == "open" and today > row["due_on"],
-                passed_without_photo=passed_without_photo,
-                closing_inspection_id=row["closing_inspection"],
-                closing_photo_id=row["closing_photo_id"],
-                closed_on=row["closed_on"],
-            )
-        )
-    return out
 
 
 # ------------------------------------------------------------------------------------------------- appraisal
@@ -409,7 +282,7 @@ async def record_score(*, user: AuthUser, staff_id: UUID, round_id: UUID, data: 
     ensure_role(user, "admin", "office", "clinic")
     staff = await _staff_row(staff_id)
     await ensure_facility_visible(user, staff["facility"])
-    schedule = await _schedule_row(staff["facility"], round_id)
+    schedule = await schedule_row(staff["facility"], round_id)
     standard = await appraisal_standard(await get_standard(standard_id=schedule["standard_version_id"]))
     assert isinstance(standard.scoring, WeightedScoring)
     raters = {r.code for g in standard.scoring.groups for r in g.raters}
@@ -444,14 +317,14 @@ async def duty_officer_score(
     routine: Standard, scale: float, visits: list[dict[str, Any]], post: str
 ) -> float | None:
     """The share of the post's items passed over the submitted visits, × the appraisal's scale."""
-    numbers = [a.number for a in _articles(routine.sections, POST_SECTION.get(post))]
+    numbers = [a.number for a in checklist_articles(routine.sections, POST_SECTION.get(post))]
     passed = applicable = 0
     for visit in visits:
         if visit["status"] not in SUBMITTED:
             continue
         items = (await read_answers(visit["inspection"])).items
         for number in numbers:
-            value = _checklist_answer(items, number)
+            value = checklist_answer(items, number)
             if value is True:
                 passed += 1
             if value is True or value is False:
@@ -462,9 +335,9 @@ async def duty_officer_score(
 async def appraisal(*, user: AuthUser, staff_id: UUID, round_id: UUID) -> AppraisalOut:
     staff = await _staff_row(staff_id)
     await ensure_facility_visible(user, staff["facility"])
-    schedule = await _schedule_row(staff["facility"], round_id)
+    schedule = await schedule_row(staff["facility"], round_id)
     routine = await get_standard(standard_id=schedule["standard_version_id"])
-    return await appraisal_of(staff, round_id, routine, await _visits(schedule["id"]))
+    return await appraisal_of(staff, round_id, routine, await schedule_visits(schedule["id"]))
 
 
 async def appraisal_of(
@@ -518,9 +391,9 @@ async def term_data(
     facility_id: UUID, round_id: UUID, staff_id: UUID | None = None
 ) -> tuple[Standard, list[VisitOut], list[AppraisalOut]]:
     """What the term report shows (the caller checks the scope): visits, and each staff member's appraisal."""
-    schedule = await _schedule_row(facility_id, round_id)
+    schedule = await schedule_row(facility_id, round_id)
     standard = await get_standard(standard_id=schedule["standard_version_id"])
-    visits = await _visits(schedule["id"])
+    visits = await schedule_visits(schedule["id"])
     query = SchoolStaff.select().where(SchoolStaff.facility == facility_id).order_by(SchoolStaff.name)
     if staff_id is not None:
         query = query.where(SchoolStaff.id == staff_id)

@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody
 
 from backend.guards import AuthUser, current_user, requires_role
 from backend.openapi_contract import problem_responses
-from backend.programme import logistics
+from backend.programme import fixes, logistics
 from backend.programme.logistics_schemas import (
     AppraisalOut,
     CreateScheduleRequest,
@@ -58,9 +58,7 @@ class RoutineController(Controller):
         self, facility_id: FromPath[UUID], round_id: FromPath[UUID], request: AuthRequest
     ) -> list[FixOut]:
         """Fixes of failed critical items: due day, overdue, closed by a later visit's photo of the fix."""
-        return await logistics.list_fixes(
-            user=current_user(request), facility_id=facility_id, round_id=round_id
-        )
+        return await fixes.list_fixes(user=current_user(request), facility_id=facility_id, round_id=round_id)
 
 
 class StaffController(Controller):

@@ -45,6 +45,7 @@ from backend.programme.title_schemas import (
     VetoOut,
 )
 from backend.programme.title_tables import ProgrammeTitle, SubjectTarget, TitleRecheck
+from backend.review.answers import own_targets
 from backend.review.flow import carried_tier
 from backend.review.services import compute_conclusion
 from backend.review.tables import ConfirmedConclusion
@@ -128,17 +129,10 @@ async def _self_standard(facility_id: UUID, round_id: UUID) -> Standard:
     return await get_standard(standard_id=row["standard_version_id"])
 
 
-async def _own_targets(facility_id: UUID, round_id: UUID) -> dict[str, float]:
-    rows = await SubjectTarget.select(SubjectTarget.article, SubjectTarget.target).where(
-        (SubjectTarget.facility == facility_id) & (SubjectTarget.round == round_id)
-    )
-    return {r["article"]: r["target"] for r in rows}
-
-
 async def list_targets(*, user: AuthUser, facility_id: UUID, round_id: UUID) -> list[TargetOut]:
     await ensure_facility_visible(user, facility_id)
     standard = await _self_standard(facility_id, round_id)
-    own = await _own_targets(facility_id, round_id)
+    own = await own_targets(facility_id, round_id, standard.id)
     out = []
     for number, article in indicator_articles(standard).items():
         assert article.indicator is not None
@@ -608,12 +602,16 @@ async def points_summary(*, user: AuthUser, inspection_id: UUID) -> PointsSummar
         raise Conflict("the inspection's standard is not scored in points", code="not_points_scored")
     standard = await get_standard(standard_id=view.standard_id)
     articles = indicator_articles(standard)
-    own = await _own_targets(view.facility_id, view.round_id)
+    own = await own_targets(view.facility_id, view.round_id, standard.id)
     floors = []
     for result in conclusion.score.indicators:
         article = articles[result.number]
         assert article.indicator is not None
         target = own.get(result.number)
+        national = article.indicator.value
+        met_national = (
+            result.measured >= national - 1e-9 if result.op == ">=" else result.measured <= national + 1e-9
+        )
         floors.append(
             FloorOut(
                 article=result.number,
@@ -623,7 +621,8 @@ async def points_summary(*, user: AuthUser, inspection_id: UUID) -> PointsSummar
                 national=article.indicator.value,
                 floor=lowest_own_target(article),
                 own_target=target,
-                met_national=result.met,
+                met_national=met_national,
+                scored_against=result.target_source,
                 met_own=(
                     None
                     if target is None

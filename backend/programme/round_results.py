@@ -20,7 +20,7 @@ from backend.db import current_engine, fetch
 from backend.errors import NotFound
 from backend.programme.analysis import region_chains
 from backend.programme.rankings import RankTables, value_of
-from backend.review.answers import engine_input
+from backend.review.answers import engine_input, round_targets
 from backend.standards import AnswerValidationError, FacilityFigures, compile_standard, conclude
 from backend.standards.engine import CompiledStandard
 from backend.standards.schemas import NA, Answer, Conclusion, GradedScoring, Standard
@@ -80,6 +80,7 @@ async def round_results(
         registers += _put(answers, found, na=kind == "na")
 
     out = RoundResults(inspections=len(rows), registers=registers)
+    targets = await round_targets(round_id)  # subjects' own indicator targets (points standards)
     compiled: dict[str, CompiledStandard | None] = {}
     chains = {
         str(county): tuple(str(r) for r in chain) for county, chain in (await region_chains())[0].items()
@@ -106,7 +107,8 @@ async def round_results(
             service_population=row["service_population"] or None,
         )
         try:
-            out.conclusions[iid] = conclude(c, engine_answers, figures, prerequisites)
+            own = targets.get((str(row["facility"]), sid))
+            out.conclusions[iid] = conclude(c, engine_answers, figures, prerequisites, own)
         except AnswerValidationError as error:
             out.errors[iid] = "; ".join(f"{p.path}: {p.message}" for p in error.problems[:5])
         chain = chains.get(row["region"])

@@ -116,6 +116,8 @@ class FloorOut(_Out):
     own_target: float | None
     met_national: bool
     met_own: bool | None
+    # the target the conclusion scored this indicator against: the county's own where it set one
+    scored_against: Literal["national", "own"]
     points: float
     max_points: float
     mandatory: bool

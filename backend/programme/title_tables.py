@@ -1,9 +1,10 @@
 """Records of programmes whose subject earns a title (MCH demonstration counties, seed 001): the county's own
-indicator targets, the title with its validity, and its unannounced re-checks. Owned by ``mch.py``."""
+indicator targets (the table lives in ``backend/review/tables.py``: conclusions are scored with them), the title
+with its validity, and its unannounced re-checks. Owned by ``mch.py``."""
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, Date, DoublePrecision, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import UUID, Date, ForeignKey, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -12,20 +13,7 @@ from backend.accounts.tables import User
 from backend.inspections.tables import Inspection, Round
 from backend.registry.tables import Facility
 from backend.review.tables import ConfirmedConclusion
-
-
-class SubjectTarget(Table, tablename="subject_target"):
-    """A target the subject set for itself on an indicator article at a round ("各县(区)制订的标准"), never below
-    the standard's national value. One per (facility, round, article): setting it again replaces it."""
-
-    id = UUID(primary_key=True)
-    facility = ForeignKey(Facility, on_delete=OnDelete.restrict)
-    round = ForeignKey(Round, on_delete=OnDelete.restrict)
-    standard_version_id = Varchar(length=120)
-    article = Varchar(length=40)
-    target = DoublePrecision()
-    set_by = ForeignKey(User, on_delete=OnDelete.restrict)
-    set_at = Timestamptz(default=TimestamptzNow())
+from backend.review.tables import SubjectTarget as SubjectTarget  # the conclusions score with it (review)
 
 
 class ProgrammeTitle(Table, tablename="programme_title"):

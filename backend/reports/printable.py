@@ -47,6 +47,8 @@ class Printable:
 
 # (caller, params, storage for pictures) -> the report; raises Forbidden / NotFound / BadRequest itself
 Render = Callable[[AuthUser, PrintableParams, Storage], Awaitable[Printable]]
+# (caller, params) -> the same report as an XLSX workbook's bytes, in params.lang
+WorkbookRender = Callable[[AuthUser, PrintableParams], Awaitable[bytes]]
 
 
 def esc(value: object) -> str:

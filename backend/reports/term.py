@@ -1,6 +1,7 @@
 """The school's term report (学期后勤服务报告, seed 004): routine visits, fixes of critical items and the staff
 appraisal, per school or per staff member (``subjectId``). The printable page and its PDF go through the shared
-printable path (``term-report`` in ``registry.py``); the same rows as an XLSX workbook from ``term_xlsx``.
+printable path (``term-report`` in ``registry.py``); the same rows as an XLSX workbook from ``term_workbook``,
+both made by export jobs.
 Every label is said from the vocabulary (``programmes.json``) in the reader's language."""
 
 from __future__ import annotations
@@ -15,23 +16,48 @@ from backend.errors import Unprocessable
 from backend.guards import AuthUser
 from backend.inspections.rounds import round_by_id
 from backend.inspections.scope import ensure_facility_visible
-from backend.programme.logistics import list_fixes, term_data
+from backend.programme.fixes import list_fixes
+from backend.programme.logistics import term_data
 from backend.programme.logistics_schemas import AppraisalOut, FixOut, VisitOut
 from backend.programme.logistics_tables import RoutineSchedule
 from backend.registry.tables import Facility
 from backend.reports.printable import Printable, PrintableParams, esc
-from backend.vocabulary import say
+from backend.vocabulary import date_text, say
 from media.storage import Storage
 
-LANG = "zh"
+
+def _rater(code: str, label: str, lang: str) -> str:
+    """A rater kind in the reader's words (``rater_<code>``); the standard's own label where none is known."""
+    said = say(f"rater_{code}", lang)
+    return label if said == f"rater_{code}" else said
+
+
+def _joiner(lang: str) -> str:
+    return "、" if lang == "zh" else ", "
+
+
+def _status(status: str, lang: str) -> str:
+    return say(f"status_{status}", lang)
 
 
 def _fix_state(fix: FixOut, lang: str) -> str:
     if fix.status == "closed":
-        return say("fixState_closed", lang, day=fix.closed_on)
+        return say("fixState_closed", lang, day=date_text(fix.closed_on, lang))
     if fix.passed_without_photo:
         return say("fixState_passed_without_photo", lang)
     return say("fixState_overdue" if fix.overdue else "fixState_open", lang)
+
+
+def _fix_rows(fixes: list[FixOut], lang: str) -> list[list[object]]:
+    return [
+        [
+            f"{f.article} {f.title}",
+            date_text(f.raised_on, lang),
+            date_text(f.due_on, lang),
+            _fix_state(f, lang),
+        ]
+        for f in fixes
+    ]
 
 
 def _staff_rows(appraisals: list[AppraisalOut], lang: str) -> list[list[object]]:
@@ -42,7 +68,13 @@ def _staff_rows(appraisals: list[AppraisalOut], lang: str) -> list[list[object]]
         row.append(
             a.combined
             if a.combined is not None
-            else say("termMissing", lang, raters="、".join(r.label for r in a.raters if r.score is None))
+            else say(
+                "termMissing",
+                lang,
+                raters=_joiner(lang).join(
+                    _rater(r.rater, r.label, lang) for r in a.raters if r.score is None
+                ),
+            )
         )
         rows.append(row)
     return rows
@@ -53,14 +85,20 @@ def _staff_header(appraisals: list[AppraisalOut], lang: str) -> list[str]:
     return [
         say("termStaffName", lang),
         say("termStaffPost", lang),
-        *[f"{r.label} {r.weight:.0%}" for r in raters],
+        *[f"{_rater(r.rater, r.label, lang)} {r.weight:.0%}" for r in raters],
         say("termCombined", lang),
     ]
 
 
-def _visit_rows(visits: list[VisitOut]) -> list[list[object]]:
+def _visit_rows(visits: list[VisitOut], lang: str) -> list[list[object]]:
+    joiner = _joiner(lang)
     return [
-        [str(v.due_on), v.status, f"{v.passed}/{v.applicable}", "、".join(v.critical_failed) or "—"]
+        [
+            date_text(v.due_on, lang),
+            _status(v.status, lang),
+            f"{v.passed}/{v.applicable}",
+            joiner.join(v.critical_failed) or "—",
+        ]
         for v in visits
     ]
 
@@ -96,7 +134,7 @@ async def term_report(user: AuthUser, params: PrintableParams, storage: Storage)
     school, round_name, every, visits, fixes, appraisals = await _gather(
         user, params.facility_id, params.round_id, params.subject_id
     )
-    lang = LANG
+    lang = params.lang
     if params.subject_id is not None:
         title = say("termStaffReportTitle", lang, name=appraisals[0].name)
         filename = f"term-staff-{params.subject_id}"
@@ -114,7 +152,7 @@ async def term_report(user: AuthUser, params: PrintableParams, storage: Storage)
                 say("termPassed", lang),
                 say("termCriticalFailed", lang),
             ],
-            _visit_rows(visits),
+            _visit_rows(visits, lang),
         ),
         "</section>",
         f'<section class="report-section"><h2>{esc(say("termFixes", lang))}</h2>',
@@ -125,7 +163,7 @@ async def term_report(user: AuthUser, params: PrintableParams, storage: Storage)
                 say("termFixDue", lang),
                 say("termFixState", lang),
             ],
-            [[f"{f.article} {f.title}", f.raised_on, f.due_on, _fix_state(f, lang)] for f in fixes],
+            _fix_rows(fixes, lang),
         ),
         "</section>",
         f'<section class="report-section"><h2>{esc(say("termStaff", lang))}</h2>',
@@ -134,7 +172,12 @@ async def term_report(user: AuthUser, params: PrintableParams, storage: Storage)
         else f'<p class="muted">{esc(say("termNoStaff", lang))}</p>',
         "</section></div>",
     ]
-    return Printable(title=f"{title} · {school}", filename=filename, body="".join(parts))
+    return Printable(
+        title=f"{title} · {school}",
+        filename=filename,
+        body="".join(parts),
+        lang="en" if lang == "en" else "zh-CN",
+    )
 
 
 def _workbook(
@@ -152,10 +195,15 @@ def _workbook(
     return buffer.getvalue()
 
 
-async def term_xlsx(*, user: AuthUser, facility_id: UUID, round_id: UUID, staff_id: UUID | None) -> bytes:
-    """The term report as a workbook: visits, fixes, staff appraisal (one sheet each)."""
-    _, _, _, visits, fixes, appraisals = await _gather(user, facility_id, round_id, staff_id)
-    lang = LANG
+async def term_workbook(user: AuthUser, params: PrintableParams) -> bytes:
+    """The term report as a workbook in the reader's language: visits, fixes, staff appraisal (one sheet each);
+    made by an export job (``POST /api/exports {kind: "term-report", format: "xlsx"}``)."""
+    if params.facility_id is None or params.round_id is None:
+        raise Unprocessable("a term report needs facilityId and roundId", code="missing_parameter")
+    lang = params.lang
+    _, _, _, visits, fixes, appraisals = await _gather(
+        user, params.facility_id, params.round_id, params.subject_id
+    )
     sheets: list[tuple[str, list[str], list[list[object]]]] = [
         (
             say("termVisitDay", lang),
@@ -165,7 +213,7 @@ async def term_xlsx(*, user: AuthUser, facility_id: UUID, round_id: UUID, staff_
                 say("termPassed", lang),
                 say("termCriticalFailed", lang),
             ],
-            _visit_rows(visits),
+            _visit_rows(visits, lang),
         ),
         (
             say("termFixes", lang),
@@ -175,7 +223,7 @@ async def term_xlsx(*, user: AuthUser, facility_id: UUID, round_id: UUID, staff_
                 say("termFixDue", lang),
                 say("termFixState", lang),
             ],
-            [[f"{f.article} {f.title}", str(f.raised_on), str(f.due_on), _fix_state(f, lang)] for f in fixes],
+            _fix_rows(fixes, lang),
         ),
         (say("termCombined", lang), _staff_header(appraisals, lang), _staff_rows(appraisals, lang)),
     ]

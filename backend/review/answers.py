@@ -18,8 +18,16 @@ from uuid import UUID
 
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.inspections.tables import Inspection
+from backend.review.tables import SubjectTarget
 from backend.standards import AnswerValidationError, FacilityFigures, conclude
-from backend.standards.schemas import RATER_SEPARATOR, Answer, AnswerValue, Conclusion, Standard
+from backend.standards.schemas import (
+    RATER_SEPARATOR,
+    Answer,
+    AnswerValue,
+    Conclusion,
+    PointsScoring,
+    Standard,
+)
 from sync.api import answer_items
 from sync.tables import AnswerRegister, SyncConflict
 
@@ -127,13 +135,48 @@ def inspection_columns() -> tuple[Any, ...]:
     )
 
 
+async def own_targets(facility_id: Any, round_id: Any, standard_id: str) -> dict[str, float]:
+    """The indicator targets a subject set for itself at a round under this standard (article → value): its
+    conclusions are scored against them instead of the national values (MCH counties, seed 001)."""
+    rows = await SubjectTarget.select(SubjectTarget.article, SubjectTarget.target).where(
+        (SubjectTarget.facility == facility_id)
+        & (SubjectTarget.round == round_id)
+        & (SubjectTarget.standard_version_id == standard_id)
+    )
+    return {r["article"]: r["target"] for r in rows}
+
+
+async def round_targets(round_id: Any) -> dict[tuple[str, str], dict[str, float]]:
+    """Every subject's own targets at a round, by (facility id, standard id) as text."""
+    out: dict[tuple[str, str], dict[str, float]] = {}
+    for r in await SubjectTarget.select(
+        SubjectTarget.facility, SubjectTarget.standard_version_id, SubjectTarget.article, SubjectTarget.target
+    ).where(SubjectTarget.round == round_id):
+        out.setdefault((str(r["facility"]), r["standard_version_id"]), {})[r["article"]] = r["target"]
+    return out
+
+
+async def conclude_row(
+    standard: Standard, answers: Answers, row: Mapping[str, Any]
+) -> tuple[Conclusion, int, int]:
+    """:func:`conclude_answers` for an inspection row (its facility figures, and its subject's own targets in a
+    points standard)."""
+    targets = None
+    if isinstance(standard.scoring, PointsScoring):
+        targets = await own_targets(row["facility"], row["round"], standard.id)
+    return conclude_answers(standard, answers, facility_figures(row), targets)
+
+
 def conclude_answers(
-    standard: Standard, answers: Answers, figures: FacilityFigures
+    standard: Standard,
+    answers: Answers,
+    figures: FacilityFigures,
+    targets: Mapping[str, float] | None = None,
 ) -> tuple[Conclusion, int, int]:
     """(conclusion, answer count, prerequisite count); answers that do not fit → 422 with JSON paths."""
     engine_answers, prerequisites = engine_input(standard, answers.items)
     try:
-        result = conclude(standard, engine_answers, figures, prerequisites)
+        result = conclude(standard, engine_answers, figures, prerequisites, targets)
     except AnswerValidationError as error:
         raise Unprocessable(
             "the stored answers do not fit the inspection's standard",

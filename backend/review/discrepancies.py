@@ -16,8 +16,7 @@ from backend.inspections.services import REVIEW_STAGES
 from backend.inspections.tables import Inspection, Round
 from backend.review.answers import (
     Answers,
-    conclude_answers,
-    facility_figures,
+    conclude_row,
     inspection_columns,
     read_answers,
 )
@@ -98,7 +97,7 @@ async def _stage(row: dict[str, Any]) -> _Stage:
     status = tier = error = None
     try:
         standard = await get_standard(standard_id=row["standard_version_id"])
-        result, _, _ = conclude_answers(standard, answers, facility_figures(row))
+        result, _, _ = await conclude_row(standard, answers, row)
         status, tier = result.status, result.tier
     except NotFound:
         error = f"standard {row['standard_version_id']} is not known to this server"

@@ -28,7 +28,7 @@ from backend.inspections.tables import Inspection
 from backend.registry.tables import Region
 from backend.review import submissions
 from backend.review.answers import (
-    conclude_answers,
+    conclude_row,
     engine_input,
     facility_figures,
     inspection_columns,
@@ -83,7 +83,7 @@ async def _view(row: Mapping[str, Any]) -> ConclusionView:
     standard = await get_standard(standard_id=row["standard_version_id"])
     answers = await read_answers(row["id"])
     figures = facility_figures(row)
-    result, answer_count, prereq_count = conclude_answers(standard, answers, figures)
+    result, answer_count, prereq_count = await conclude_row(standard, answers, row)
     provisional_reason = None
     if answers.open_conflicts:
         provisional_reason = (
@@ -189,7 +189,7 @@ async def confirm_conclusion(
                 code="conflicts_open",
                 items=sorted(answers.conflicted_items),
             )
-        result, answer_count, _ = conclude_answers(standard, answers, facility_figures(row))
+        result, answer_count, _ = await conclude_row(standard, answers, row)
         if result.status == "incomplete":
             raise Conflict(
                 f"the result is incomplete: {len(result.missing)} item(s) not answered",

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from piccolo.columns import JSONB, UUID, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    JSONB,
+    UUID,
+    Boolean,
+    Date,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -92,3 +103,17 @@ class IncompleteSubmission(Table, tablename="incomplete_submission"):
     submitted_by = ForeignKey(User, on_delete=OnDelete.restrict)
     # the inspection's submitted_at set by this submit (a later ordinary submit sets a newer one)
     submitted_at = Timestamptz(default=TimestamptzNow())
+
+
+class SubjectTarget(Table, tablename="subject_target"):
+    """A target the subject set for itself on an indicator article at a round ("各县(区)制订的标准"), never below
+    the standard's national value. One per (facility, round, article): setting it again replaces it."""
+
+    id = UUID(primary_key=True)
+    facility = ForeignKey(Facility, on_delete=OnDelete.restrict)
+    round = ForeignKey(Round, on_delete=OnDelete.restrict)
+    standard_version_id = Varchar(length=120)
+    article = Varchar(length=40)
+    target = DoublePrecision()
+    set_by = ForeignKey(User, on_delete=OnDelete.restrict)
+    set_at = Timestamptz(default=TimestamptzNow())

@@ -38,7 +38,7 @@ from backend.standards.schemas import (
 from backend.standards.schemas import (
     ConditionResult as _ConditionResult,
 )
-from backend.standards.tally import TALLIES, Tally, combine_raters
+from backend.standards.tally import TALLIES, Tally, combine_raters, tally_answers
 from backend.standards.validation import AnswerValidationError, Problem, check_answers
 from backend.vocabulary import Message
 
@@ -240,6 +240,7 @@ def conclude(
     answers: Mapping[str, AnswerValue],
     facility: FacilityFigures | None = None,
     prerequisites: Mapping[str, bool] | None = None,
+    targets: Mapping[str, float] | None = None,
 ) -> Conclusion:
     """The conclusion for one facility (or inspection) under `standard`.
 
@@ -248,12 +249,14 @@ def conclude(
       rater code → overall score, or a mapping of that rater's checklist answers.
     facility: figures used by tier eligibility (None: none known).
     prerequisites: prerequisite id → passed.
+    targets: a points standard's indicator targets the subject set for itself (article → value), scored against
+      instead of the national value; each indicator result says which it used (``targetSource``).
     Raises AnswerValidationError (with JSON paths) for answers that do not fit the standard.
     """
     c = standard if isinstance(standard, CompiledStandard) else compile_standard(standard)
     std = c.standard
     prereq = prerequisites if prerequisites is not None else {}
-    tally = TALLIES[c.mode](c, answers)
+    tally = tally_answers(c, answers, targets)
     known_prereqs = sum(1 for p in std.prerequisites if p.id in prereq)
     if tally.invalid or known_prereqs != len(prereq) or any(not isinstance(v, bool) for v in prereq.values()):
         problems = check_answers(std, answers, prereq) or [

@@ -371,10 +371,12 @@ class IndicatorResult(_Out, frozen=True):
     title: str
     measured: float
     op: str
-    target: float
+    target: float  # the target scored against: the subject's own where it set one, else the national value
     met: bool
     points: float
     max_points: float
+    national: float | None = None  # the standard's (national) target value
+    target_source: Literal["national", "own"] = "national"  # which target ``target`` is
 
 
 class VetoResult(_Out, frozen=True):

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from itertools import chain
 from typing import Literal
 
+import msgspec
+
 from backend.standards.compiled import EPS, CompiledCondition, CompiledStandard
 from backend.standards.schemas import (
     NA,
@@ -102,8 +104,10 @@ def _tally_items(
     points_mode: bool,
     tally: Tally,
     prefix: str = "",
+    targets: Mapping[str, float] | None = None,
 ) -> tuple[list[float], list[float], list[IndicatorResult], list[str], int, int]:
-    """Pass/fail or points items. Returns section points/maxima, indicators, critical failures, passed, applicable."""
+    """Pass/fail or points items. Returns section points/maxima, indicators, critical failures, passed, applicable.
+    ``targets``: the subject's own indicator targets by article (scored against instead of the national value)."""
     num, den, pulled = tally.num, tally.den, tally.pulled
     sec_points = [0.0] * len(c.sections)
     sec_max = [0.0] * len(c.sections)
@@ -131,23 +135,28 @@ def _tally_items(
                 if not (math.isfinite(value) and value >= 0):
                     tally.invalid = True
                     continue
-                met, got = _indicator_points(art.indicator, float(value), maximum)
+                own = (targets or {}).get(art.number)
+                target = art.indicator if own is None else msgspec.structs.replace(art.indicator, value=own)
+                met, got = _indicator_points(target, float(value), maximum)
                 indicators.append(
                     IndicatorResult(
                         number=art.number,
                         title=art.title,
                         measured=float(value),
                         op=art.indicator.op,
-                        target=art.indicator.value,
+                        target=target.value,
                         met=met,
                         points=got,
                         max_points=maximum,
+                        national=art.indicator.value,
+                        target_source="national" if own is None else "own",
                     )
                 )
                 if not met and art.indicator.mandatory:
+                    whose = "" if own is None else "own "
                     tally.decisive.append(
-                        f"indicator {art.number} {art.title}: {value:g} misses the mandatory target "
-                        f"{art.indicator.op} {art.indicator.value:g}"
+                        f"indicator {art.number} {art.title}: {value:g} misses the mandatory {whose}target "
+                        f"{art.indicator.op} {target.value:g}"
                     )
             else:
                 if not 0 <= value <= maximum:
@@ -187,14 +196,16 @@ def _tally_items(
     return sec_points, sec_max, indicators, critical_failed, passed, applicable
 
 
-def _tally_points(c: CompiledStandard, answers: Mapping[str, AnswerValue]) -> Tally:
+def _tally_points(
+    c: CompiledStandard, answers: Mapping[str, AnswerValue], targets: Mapping[str, float] | None = None
+) -> Tally:
     tally = Tally(len(c.scopes))
     vetoes = c.standard.veto_items
     items: Mapping[str, AnswerValue] = answers
     if vetoes:
         veto_ids = {v.id for v in vetoes}
         items = {k: v for k, v in answers.items() if k not in veto_ids}
-    sec_points, sec_max, indicators, _, _, _ = _tally_items(c, items, True, tally)
+    sec_points, sec_max, indicators, _, _, _ = _tally_items(c, items, True, tally, targets=targets)
     veto_results = []
     for veto in vetoes:
         value = answers.get(veto.id)
@@ -325,3 +336,13 @@ TALLIES = {
     "passfail": _tally_passfail,
     "weighted": _tally_weighted,
 }
+
+
+def tally_answers(
+    c: CompiledStandard, answers: Mapping[str, AnswerValue], targets: Mapping[str, float] | None = None
+) -> Tally:
+    """One pass over the answers in the standard's mode; a points standard scores its indicators against the
+    subject's own ``targets`` where it set them (the national value otherwise)."""
+    if c.mode == "points":
+        return _tally_points(c, answers, targets)
+    return TALLIES[c.mode](c, answers)

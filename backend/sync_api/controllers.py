@@ -75,7 +75,12 @@ class SyncController(Controller):
 
         metrics: Metrics = request.app.state.metrics
         try:
-            response = await push_and_refresh(body, caller=caller, max_mutations=settings.sync_max_mutations)
+            response = await push_and_refresh(
+                body,
+                caller=caller,
+                max_mutations=settings.sync_max_mutations,
+                on_submit=hooks_of(request).inspections_submitted,
+            )
         except Exception:
             metrics.pushes.labels("refused").inc()  # the whole push (gap, malformed, too large, ...)
             raise

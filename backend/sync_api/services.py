@@ -5,7 +5,7 @@ What a push leaves for others to do once it committed (flags naming a removed ph
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -34,7 +34,7 @@ from backend.standards.engine import compile_standard
 from backend.standards.schemas import GradedScoring, PassFailScoring, PointsScoring, Section, WeightedScoring
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
-from media.uploads import blob_state, stored_blobs_held
+from media.uploads import arrived_blobs_held, blob_state, stored_blobs_held
 from media.uploads import stored_blobs as stored_blobs
 from sync.api import (
     AnswerGapsTuple,
@@ -51,10 +51,11 @@ from sync.api import (
     push,
     record_capture_facts,
 )
-from sync.protocol import AddPhoto, Limits, PushResponse, RemovePhoto
+from sync.protocol import AddPhoto, Limits, PushResponse, RemovePhoto, SubmitInspection
 
 REMOVE_PHOTO = f"sync.{RemovePhoto.__struct_config__.tag}"  # the audit action of an applied removePhoto
 ADD_PHOTO = f"sync.{AddPhoto.__struct_config__.tag}"  # the audit action of an addPhoto
+SUBMIT = f"sync.{SubmitInspection.__struct_config__.tag}"  # the audit action of an applied submit
 
 
 class StandardItemRules:
@@ -300,6 +301,7 @@ def push_context(*, audit: AuditHook, max_mutations: int) -> PushContext:
         rules=STANDARD_RULES,
         audit=audit,
         blobs_stored=stored_blobs_held,
+        blobs_arrived=arrived_blobs_held,
         max_mutations=max_mutations,
     )
 
@@ -318,14 +320,28 @@ def pull_context(*, hooks: Hooks, limits: Limits, page_size: int | None = None) 
     )
 
 
-async def push_and_refresh(body: bytes, *, caller: CallerSource, max_mutations: int) -> PushResponse:
-    """One push (the sync engine, audited in its transaction); then, once it committed, the evidence flags of
-    the near duplicates of the photos it removed are recomputed, so none points at a removed photo."""
+async def push_and_refresh(
+    body: bytes,
+    *,
+    caller: CallerSource,
+    max_mutations: int,
+    on_submit: Callable[[list[UUID]], Awaitable[None]] | None = None,
+) -> PushResponse:
+    """One push (the sync engine, audited in its transaction; the inspections it submitted handed to
+    ``on_submit`` in that same transaction); then, once it committed, the evidence flags of the near duplicates
+    of the photos it removed are recomputed, so none points at a removed photo."""
     removed: set[UUID] = set()
     added: set[str] = set()
 
     async def audit(entries: list[AuditEntry]) -> None:
         await record_many(entries)
+        submitted = [
+            UUID(e.entity.removeprefix("inspection/"))
+            for e in entries
+            if e.action == SUBMIT and e.entity.startswith("inspection/")
+        ]
+        if submitted and on_submit is not None:
+            await on_submit(submitted)
         added.update(
             str(e.details["sha256"]) for e in entries if e.action == ADD_PHOTO and "sha256" in e.details
         )

@@ -88,6 +88,13 @@ export function progressOf(view, inspectionId, bundle, rater) {
   return { answered, total: articles.length };
 }
 
+// the ledger types (lib/documents.js says the same; this module stays free of the view code)
+const LEDGER_MIMES = new Set([
+  'application/pdf',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+]);
+
 export function blockersOf(view, inspectionId, bundle, rater) {
   const mode = scoringMode(bundle);
   const answers = answersOf(view, inspectionId);
@@ -109,10 +116,17 @@ export function blockersOf(view, inspectionId, bundle, rater) {
     blockers.push({ key: 'blockerConflict', params: { item: conflict.itemCode }, links: [conflict.itemCode.split(':').pop()] });
   }
   for (const article of articles) {
+    if (answers.get(article.number)?.na) continue;
+    const mine = photos.filter((p) => p.itemCode === article.number);
+    // a ledger (PDF/DOCX/XLSX) counts toward the article's minDocuments only, a photo toward its minPhotos only
     const need = minPhotos(bundle, article);
-    if (!need || answers.get(article.number)?.na) continue;
-    const have = photos.filter((p) => p.itemCode === article.number).length;
-    if (have < need) blockers.push({ key: 'blockerEvidence', params: { item: article.number, have, need }, links: [article.number] });
+    const have = mine.filter((p) => !LEDGER_MIMES.has(p.mime)).length;
+    if (need && have < need) blockers.push({ key: 'blockerEvidence', params: { item: article.number, have, need }, links: [article.number] });
+    const needDocs = article?.evidence?.minDocuments ?? bundle?.evidenceDefaults?.minDocuments ?? 0;
+    const haveDocs = mine.filter((p) => LEDGER_MIMES.has(p.mime)).length;
+    if (needDocs && haveDocs < needDocs) {
+      blockers.push({ key: 'blockerDocuments', params: { item: article.number, have: haveDocs, need: needDocs }, links: [article.number] });
+    }
   }
   return blockers;
 }

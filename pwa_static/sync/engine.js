@@ -48,7 +48,7 @@ export function createSyncEngine({ db, api, hooks }) {
     const list = (await tx.objectStore('meta').get('rejections')) || [];
     for (const r of rejected) {
       const m = byId.get(r.id) || {};
-      list.unshift({ id: r.id, name: m.name, args: m.args, reason: r.reason, detail: r.detail, at: new Date().toISOString() });
+      list.unshift({ id: r.id, name: m.name, args: m.args, reason: r.reason, detail: r.detail, params: r.params || {}, at: new Date().toISOString() });
       if (m.name === 'addPhoto') {
         const photo = await tx.objectStore('photos').get(m.args.photoId);
         if (photo) await tx.objectStore('photos').put({ ...photo, state: 'rejected', reason: r.reason });

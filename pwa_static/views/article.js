@@ -57,7 +57,7 @@ function Refusals({ app, refusals }) {
   const t = app.state.t;
   if (!refusals.length) return null;
   const reason = (r) => {
-    const text = t(`reason_${r.reason}`);
+    const text = t(`reason_${r.reason}`, r.params || {});
     return text === `reason_${r.reason}` ? t('reason_other', { reason: r.reason }) : text;
   };
   return html`<div class="banner error stack" role="alert" data-testid="article-refusal" data-reason=${refusals[0].reason}>

@@ -10,7 +10,7 @@ import { Article, LocationNote, articleSig } from './article.js';
 import { Confirm } from './confirm.js';
 import { Finder, NavBar, SectionIndex, articleAtTop, loadPlace, savePlace, scrollToArticle } from './navigator.js';
 import { Button } from './parts.js';
-import { Fixes, OwnTargets, PointsSummary, Vetoes, applyTiers, problemText } from './programme.js';
+import { Fixes, OwnTargets, PointsSummary, SchoolAppraisal, Vetoes, applyTiers, problemText } from './programme.js';
 import { useEffect, useMemo, useRef, useState } from '../vendor/preact/hooks.js';
 
 // The first screen of articles renders at once; the rest follow in slices between frames, so a long
@@ -381,6 +381,7 @@ export function Inspection({ app, id }) {
     ${(bundle.sections || []).map((s) => html`<${Section} key=${s.code} app=${app} ctx=${ctx} section=${s} depth=${0} />`)}
     <${PointsSummary} app=${app} ctx=${ctx} />
     <${OwnTargets} app=${app} ctx=${ctx} />
+    <${SchoolAppraisal} app=${app} ctx=${ctx} />
     <${SubmitPanel} app=${app} ctx=${ctx} />
     <${NavBar} app=${app} answered=${progress.answered} total=${articleCount} allDone=${!next}
       onIndex=${() => setIndexOpen(true)} onNext=${() => { const n = nextUnanswered(facts, articleAtTop()); if (n) jump(n); }} />

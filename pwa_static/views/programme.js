@@ -4,6 +4,10 @@
 import { html } from '../lib/html.js';
 import { Button } from './parts.js';
 import { useEffect, useState } from '../vendor/preact/hooks.js';
+import { Appraisal } from './appraisal.js';
+
+// points as a reader reads them: one decimal at most (a linear indicator scores a share of its maximum)
+const tenth = (x) => Math.round(x * 10) / 10;
 
 export function Vetoes({ app, ctx }) {
   const t = app.state.t;
@@ -40,17 +44,18 @@ export function PointsSummary({ app, ctx }) {
   if (ctx.mode !== 'points' || !summary) return null;
   return html`<section class="section card" data-testid="points-summary" data-status=${summary.status}>
     <h2>${t('pointsSummaryTitle')}</h2>
-    <p data-testid="points-total">${t('pointsTotal', { points: summary.points ?? 0, max: summary.maxPoints ?? 0 })}
+    <p data-testid="points-total">${t('pointsTotal', { points: tenth(summary.points ?? 0), max: summary.maxPoints ?? 0 })}
       ${summary.tierLabel ? ` · ${summary.tierLabel}` : ` · ${t(`conclusion_${summary.status}`)}`}</p>
     ${summary.vetoes.map((v) => html`<p key=${v.id} data-testid="veto-outcome" data-outcome=${v.outcome}
       class=${v.outcome === 'failed' ? 'banner error' : ''}>${t(`vetoOutcome_${v.outcome}`, { id: v.id, text: v.text })}</p>`)}
     <table class="table"><thead><tr><th scope="col">${t('indicator')}</th><th scope="col">${t('measured')}</th>
       <th scope="col">${t('nationalTarget')}</th><th scope="col">${t('ownTarget')}</th><th scope="col">${t('pointsShort')}</th></tr></thead>
-    <tbody>${summary.floors.map((f) => html`<tr key=${f.article} data-testid="floor" data-item=${f.article} data-met=${String(f.metNational)} data-met-own=${String(f.metOwn)}>
+    <tbody>${summary.floors.map((f) => html`<tr key=${f.article} data-testid="floor" data-item=${f.article} data-met=${String(f.metNational)} data-met-own=${String(f.metOwn)}
+        data-scored-against=${f.scoredAgainst}>
       <td>${f.article} ${f.title}</td><td>${f.measured}</td>
       <td>${f.op === '>=' ? '≥' : '≤'} ${f.national} ${mark(f.metNational)}</td>
       <td>${f.ownTarget === null ? '—' : html`${f.op === '>=' ? '≥' : '≤'} ${f.ownTarget} ${mark(f.metOwn)}`}</td>
-      <td>${f.points}/${f.maxPoints}</td></tr>`)}</tbody></table>
+      <td>${tenth(f.points)}/${f.maxPoints}<br /><span class="muted" data-testid="scored-against">${t(`scoredAgainst_${f.scoredAgainst}`)}</span></td></tr>`)}</tbody></table>
   </section>`;
 }
 
@@ -94,19 +99,15 @@ export function Fixes({ app, ctx }) {
   const [busy, setBusy] = useState(null);
   const [error, setError] = useState(null);
   if (!school || !fixes) return null;
-  // the term report: a PDF printed by the server (an export job, like the improvement plan), or the XLSX
+  // the term report in the reader's language: a PDF or an XLSX, each made by an export job (like the improvement plan)
   async function report(format) {
     setBusy(format);
     setError(null);
     try {
       const { ACTIVE, download } = await import('./office/files.js');
       const { facilityId, roundId } = inspection;
-      if (format === 'xlsx') {
-        const url = `/api/schools/${facilityId}/rounds/${roundId}/term-report.xlsx`;
-        await download(app, { downloadUrl: url, filename: `term-report-${facilityId}.xlsx` });
-        return;
-      }
-      let job = (await app.api.post('/api/exports', { kind: 'term-report', format: 'pdf', facilityId, roundId })).data;
+      const lang = app.state.lang.value;
+      let job = (await app.api.post('/api/exports', { kind: 'term-report', format, facilityId, roundId, lang })).data;
       while (ACTIVE.has(job.status)) {
         await new Promise((resolve) => setTimeout(resolve, 1000));
         job = (await app.api.get(`/api/exports/${job.id}`)).data;
@@ -131,6 +132,13 @@ export function Fixes({ app, ctx }) {
     </div>
     ${error && html`<p class="warn-text" role="alert">${error}</p>`}
   </section>`;
+}
+
+// School logistics: the term's staff appraisal (online), below the routine visit the duty officer opened.
+export function SchoolAppraisal({ app, ctx }) {
+  const { inspection, bundle } = ctx;
+  if (!app.state.online.value || bundle.programme !== '学校后勤服务' || inspection.stage !== 'self') return null;
+  return html`<${Appraisal} app=${app} facilityId=${inspection.facilityId} roundId=${inspection.roundId} />`;
 }
 
 // MCH: the county sets its own indicator targets, never below the national values (online; the server refuses

@@ -6,7 +6,7 @@ import { deviceModel } from '../lib/device.js';
 
 function reasonText(t, r) {
   const key = `reason_${r.reason}`;
-  const text = t(key);
+  const text = t(key, r.params || {});
   return text === key ? t('reason_other', { reason: r.reason }) : text;
 }
 

@@ -4,6 +4,7 @@ in the caller's scope, open for edits), the standard and the item, text length. 
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from sync import policy
@@ -15,10 +16,11 @@ MAX_TEXT = 20_000
 
 
 class Rejected(Exception):
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, params: dict[str, Any] | None = None) -> None:
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+        self.params = params
 
 
 def target_inspection(

@@ -80,7 +80,11 @@ async def apply_all(batch: PushBatch, decoded: Sequence[Mutation | MutationResul
                 batch.log(item, f"mutation/{batch.client_id}/{item.id}", {"unchanged": result.detail or True})
         except Rejected as rejected:
             result = MutationResult(
-                id=item.id, status="rejected", reason=rejected.reason, detail=rejected.detail
+                id=item.id,
+                status="rejected",
+                reason=rejected.reason,
+                detail=rejected.detail,
+                params=rejected.params,
             )
             batch.log_rejected(result, item.hlc, type(item).__struct_config__.tag)
         results.append(result)

@@ -524,11 +524,6 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda ctx, role: f"/api/schools/{ctx.facility(0)}/rounds/{ctx.demo['round']}/fixes",
         ok=frozenset({404}),
     ),
-    ("GET", "/api/schools/{facility_id:uuid}/rounds/{round_id:uuid}/term-report.xlsx"): Row(
-        allow("admin", "office", "clinic"),
-        lambda ctx, role: f"/api/schools/{ctx.facility(0)}/rounds/{ctx.demo['round']}/term-report.xlsx",
-        ok=frozenset({404}),
-    ),
     ("GET", "/api/schools/{facility_id:uuid}/staff"): Row(
         allow("admin", "office", "clinic"), lambda ctx, role: f"/api/schools/{ctx.facility(0)}/staff"
     ),

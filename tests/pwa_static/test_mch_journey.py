@@ -33,6 +33,7 @@ POINTS = {"1.1": 75, "1.2": 55, "1.3": 58, "2.1": 66, "2.2": 70, "2.3": 52, "3.1
 MEASURED = {"4.1": 0.93, "4.2": 0.91, "4.3": 0.98, "4.4": 12.5, "5.1": 110, "5.2": 72}
 REASON = "省妇幼健康优质服务示范工程领导小组审定（2027年第1号）"
 CITY_REASON = "市级评估组：各项指标达到示范要求，无一票否决项"
+FAIL_REASON = "省级抽查：孕产妇系统管理台账不完整，限期整改"
 
 
 def _articles(api: Api) -> list[str]:
@@ -111,6 +112,23 @@ def _review(
     assert signed.status_code == 201, signed.text
 
 
+def _sign(base: str, office: Api, inspection: str, experts: list[str], tier: str, reason: str) -> None:
+    """An opened province review (a re-check): team, answers, submit, and the review group's signed decision."""
+    team = office.http.put(
+        f"/api/admin/inspections/{inspection}/team", json={"members": experts, "leadId": experts[0]}
+    )
+    assert team.status_code == 200, team.text
+    lead = Inspector(Api(base, "inspector1"))
+    assert {r["status"] for r in lead.push(_scored(inspection))} == {"applied"}
+    assert lead.submit(inspection)["status"] == "applied"
+    lead.api.close()
+    signed = office.http.post(
+        f"/api/inspections/{inspection}/conclusion/confirm",
+        json={"decision": {"tier": tier, "reason": reason}, "opinion": reason},
+    )
+    assert signed.status_code == 201, signed.text
+
+
 def test_a_county_scores_offline_and_the_province_samples_and_names_it(
     playwright: Playwright, server: LiveServer, console: Console, tmp_path: Path
 ) -> None:
@@ -166,8 +184,12 @@ def test_a_county_scores_offline_and_the_province_samples_and_names_it(
         # the points, the veto and the indicator floors beside the conclusion
         summary = page.locator("[data-testid=points-summary]")
         summary.wait_for(timeout=LONG)
-        # 565 article points + 4 indicators at target (60 + 50 + 50 + 40) + 182
-        assert "947" in summary.locator("[data-testid=points-total]").inner_text()
+        # 565 article points + 4 indicators (60 + 50 + 50 + 40 at the national targets) + 182 = 947, but 4.1 is
+        # scored against the county's own 0.95: 0.93 of it earns 60 × 0.93 / 0.95 (947 − 1.26 → 945.7)
+        assert "945.7" in summary.locator("[data-testid=points-total]").inner_text()
+        assert page.get_attribute("[data-testid=floor][data-item='4.1']", "data-scored-against") == "own"
+        assert page.get_attribute("[data-testid=floor][data-item='4.2']", "data-scored-against") == "national"
+        assert "按本县目标值计分" in page.locator("[data-testid=floor][data-item='4.1']").inner_text()
         assert page.get_attribute("[data-testid=veto-outcome]", "data-outcome") == "passed"
         assert page.get_attribute("[data-testid=floor][data-item='4.1']", "data-met") == "true"
         assert (
@@ -240,10 +262,48 @@ def test_a_county_scores_offline_and_the_province_samples_and_names_it(
         assert "decidedBy" not in said
         office.screenshot(path=str(SHOTS / "mch-titles.png"))
 
+        # a later round: the province re-checks the named county unannounced, in the titles tab
+        this = admin.http.get(f"/api/rounds/{round_id}").json()
+        later = admin.http.post(
+            "/api/admin/rounds",
+            json={
+                "name": f"{this['year'] + 1}年示范县不定期抽查",
+                "year": this["year"] + 1,
+                "regionId": this["regionId"],
+            },
+        )
+        assert later.status_code == 201, later.text
+        later_id = later.json()["id"]
+        office.reload()
+        office.wait_for_selector("[data-testid=round-select]", timeout=LONG)
+        office.select_option("[data-testid=round-select]", later_id)
+        office_tab(office, "titles")
+        held = office.locator("[data-testid=held-title][data-state=named]")
+        held.wait_for(timeout=LONG)
+        held.locator("[data-testid=recheck-open]").click()
+        held.locator("[data-testid=recheck][data-outcome=open]").wait_for(timeout=LONG)
+        assert "抽查中" in held.inner_text()
+        recheck = admin.http.get("/api/titles", params={"roundId": round_id}).json()[0]["rechecks"][0]
+        # the province review of the re-check: its team scores, the review group finds it short and signs
+        with Api(server.url, "province") as province_api:
+            _sign(server.url, province_api, recheck["inspectionId"], experts, "not_reached", FAIL_REASON)
+        held.locator("[data-testid=recheck-decide]").click()
+        fix = office.locator("[data-testid=held-title][data-state=fix_required]")
+        fix.locator("[data-testid=fix-due]").wait_for(timeout=LONG)
+        said = fix.inner_text()
+        assert "限期整改" in said, said
+        assert "不合格" in said, said
+        fix.scroll_into_view_if_needed()
+        office.screenshot(path=str(SHOTS / "mch-recheck.png"))
+
     titles = admin.http.get("/api/titles", params={"roundId": round_id}).json()
     assert [(t["facilityId"], t["status"], t["decidedBy"], t["reason"]) for t in titles] == [
-        (subject, "named", "group", REASON if subject in drawn else CITY_REASON)
-    ]
+        (subject, "fix_required", "group", REASON if subject in drawn else CITY_REASON)
+    ]  # named, then the re-check failed: a deadline to fix
     named_on, valid_until = titles[0]["namedOn"], titles[0]["validUntil"]
     assert int(valid_until[:4]) - int(named_on[:4]) == 3
+    assert titles[0]["fixDueOn"] is not None
+    assert [(r["outcome"], r["decidedBy"], r["reason"]) for r in titles[0]["rechecks"]] == [
+        ("failed", "group", FAIL_REASON)
+    ]
     admin.close()

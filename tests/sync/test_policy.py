@@ -249,3 +249,51 @@ def test_documents_count_only_toward_minimum_documents() -> None:
     )
     assert refusal == ("evidence_missing", "1 item(s) short of their minimum documents: 1.2 (0/1)")
     assert policy.submit_refusal("in_progress", 0, {}, {}, {"1.2"}, min_documents={"1.2": 1}) is None  # N/A
+
+
+def test_a_document_counts_only_once_its_file_has_arrived() -> None:
+    facts = [
+        policy.PhotoFacts(
+            item_code="1.1", received=True, has_capture_time=False, has_location=False, document=True
+        ),
+        policy.PhotoFacts(
+            item_code="1.2", received=False, has_capture_time=False, has_location=False, document=True
+        ),
+        policy.PhotoFacts(
+            item_code="1.3", received=False, has_capture_time=False, has_location=False, document=True
+        ),
+    ]
+    counted, waiting = policy.counting_documents(facts), policy.documents_on_the_way(facts)
+    assert (counted, waiting) == ({"1.1": 1}, {"1.2": 1, "1.3": 1})
+    needs = {"1.1": 1, "1.2": 1}
+    refusal = policy.submit_refusal(
+        "in_progress",
+        0,
+        {},
+        {},
+        set(),
+        min_documents=needs,
+        document_counts=counted,
+        documents_on_the_way=waiting,
+    )
+    assert refusal == ("documents_on_the_way", "1 document(s) still on their way to the server: 1.2 (1)")
+    # short beyond what is on its way: the minimum is missing, and the refusal says what is uploading
+    refusal = policy.submit_refusal(
+        "in_progress",
+        0,
+        {},
+        {},
+        set(),
+        min_documents={**needs, "1.4": 1},
+        document_counts=counted,
+        documents_on_the_way=waiting,
+    )
+    assert refusal == (
+        "evidence_missing",
+        "2 item(s) short of their minimum documents: 1.2 (0/1), 1.4 (0/1); 1 document(s) of these still on their way",
+    )
+    arrived = {**counted, "1.2": 1}
+    assert (
+        policy.submit_refusal("in_progress", 0, {}, {}, set(), min_documents=needs, document_counts=arrived)
+        is None
+    )

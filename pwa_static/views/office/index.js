@@ -7,6 +7,7 @@ import { Dashboard } from './dashboard.js';
 import { Evidence } from './evidence.js';
 import { Improvement } from './improvement.js';
 import { Lists } from './lists.js';
+import { Logistics } from './logistics.js';
 import { Thresholds } from './thresholds.js';
 import { Exports } from './exports.js';
 import { useApi } from './data.js';
@@ -16,7 +17,7 @@ import { Report } from './report.js';
 import { Stages } from './stages.js';
 import { Titles } from './titles.js';
 
-const TABS = ['dashboard', 'stages', 'applications', 'titles', 'reconcile', 'conflicts', 'evidence', 'rankings', 'improvement', 'lists', 'thresholds', 'exports'];
+const TABS = ['dashboard', 'stages', 'applications', 'titles', 'logistics', 'reconcile', 'conflicts', 'evidence', 'rankings', 'improvement', 'lists', 'thresholds', 'exports'];
 
 export function Office({ app, route }) {
   const t = app.state.t;
@@ -47,6 +48,7 @@ export function Office({ app, route }) {
       stages: html`<${Stages} ...${props} />`,
       applications: html`<${Applications} ...${props} />`,
       titles: html`<${Titles} ...${props} />`,
+      logistics: html`<${Logistics} ...${props} />`,
       reconcile: html`<${Reconcile} ...${props} />`,
       conflicts: html`<${Conflicts} ...${props} />`,
       rankings: html`<${Rankings} ...${props} />`,

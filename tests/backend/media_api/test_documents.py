@@ -225,6 +225,16 @@ async def test_a_minimum_satisfied_by_a_document(
     ledger = await document(devices, review, xlsx_bytes(), XLSX, item="1.2.1")
     receipt = (await client.get(f"/api/inspections/{review}/receipt", headers=inspector)).json()
     assert [s["itemCode"] for s in receipt["shortArticles"]] == ["1.2.1"]  # its file is not here yet
+    # a submit before the file arrived: refused, and the refusal names the ledger still on its way
+    device.submit_inspection(review)
+    await device.push()
+    waiting = device.results[max(device.results)]
+    assert (waiting.status, waiting.reason) == ("rejected", "documents_on_the_way")
+    assert waiting.detail == "1 document(s) still on their way to the server: 1.2.1 (1)"
+    assert waiting.params == {"items": ["1.2.1"], "n": 1}  # the app says it in the reader's words
+    assert await Inspection.select(Inspection.status).where(Inspection.id == review).first() == {
+        "status": "in_progress"
+    }
     assert (await upload(client, inspector, ledger)).status_code == 204
     receipt = (await client.get(f"/api/inspections/{review}/receipt", headers=inspector)).json()
     assert receipt["shortArticles"] == []

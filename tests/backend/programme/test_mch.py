@@ -525,6 +525,65 @@ async def test_the_conclusion_shows_the_veto_and_the_floors(
     assert refused.json()["code"] == "not_points_scored"
 
 
+async def test_the_conclusion_scores_against_the_countys_own_targets_where_it_set_them(
+    client: httpx.AsyncClient, mch: dict[str, Any]
+) -> None:
+    """4.1 (linear to target, 60 points): 0.93 measured meets the national 0.9 (60 points) but not the county's
+    own 0.95 (60 × 0.93 / 0.95); a county with no own target is scored against the national value."""
+    points = {
+        "1.1": 80,
+        "1.2": 60,
+        "1.3": 60,
+        "2.1": 70,
+        "2.2": 70,
+        "2.3": 60,
+        "3.1": 70,
+        "3.2": 70,
+        "3.3": 60,
+    }
+    measured = {"4.1": 0.93, "4.2": 0.9, "4.3": 0.99, "4.4": 12.0, "5.1": 120, "5.2": 80}
+    own, other = mch["mch_self_inspections"][:2]
+    for inspection in (own, other):
+        await put_answers(inspection, {**points, **measured, "V1": True})
+    county = await login(client, "county1")
+    url = f"/api/rounds/{mch['mch_round']}/subjects/{mch['county_subjects'][0]}/targets"
+    assert (
+        await client.put(url, headers=county, json={"targets": [{"article": "4.1", "target": 0.95}]})
+    ).status_code == 200
+    admin = await login(client, "admin")
+
+    async def score(inspection: UUID) -> dict[str, Any]:
+        response = await client.get(f"/api/inspections/{inspection}/conclusion", headers=admin)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()["conclusion"]["score"]
+        return result
+
+    mine, theirs = await score(own), await score(other)
+    indicator = {i["number"]: i for i in mine["indicators"]}["4.1"]
+    assert indicator["targetSource"] == "own"
+    assert (indicator["target"], indicator["national"]) == (0.95, 0.9)
+    assert indicator["met"] is False
+    assert indicator["points"] == pytest.approx(60 * 0.93 / 0.95)
+    national = {i["number"]: i for i in theirs["indicators"]}["4.1"]
+    assert (national["targetSource"], national["target"], national["met"], national["points"]) == (
+        "national",
+        0.9,
+        True,
+        60,
+    )
+    assert {i["targetSource"] for i in mine["indicators"] if i["number"] != "4.1"} == {"national"}
+    assert theirs["points"] - mine["points"] == pytest.approx(60 - 60 * 0.93 / 0.95)
+    # the floors beside the conclusion say which target it was scored against
+    body = (await client.get(f"/api/inspections/{own}/points-summary", headers=county)).json()
+    floors = {f["article"]: f for f in body["floors"]}
+    assert (floors["4.1"]["scoredAgainst"], floors["4.1"]["metNational"], floors["4.1"]["metOwn"]) == (
+        "own",
+        True,
+        False,
+    )
+    assert floors["4.2"]["scoredAgainst"] == "national"
+
+
 async def test_rankings_and_exports_work_for_counties(client: httpx.AsyncClient, mch: dict[str, Any]) -> None:
     points = {
         "1.1": 80,

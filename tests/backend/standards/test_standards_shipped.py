@@ -106,3 +106,15 @@ def test_school_appraisal_weights_from_the_seed() -> None:
         ("end_of_term", 0.3): [("各班学生代表", 0.3)],
     }
     assert any(a.critical for _, a, _ in walk_articles(std))
+
+
+def test_the_shop_ledger_of_seed_004_is_asked_for_as_a_document() -> None:
+    """Seed 004 (小卖部工作 七) asks the shop to keep its ledger (认真做好台帐，接受上级检查): the routine checklist's
+    2.7 needs one document; it is the only article of the shipped standards the seeds ask a document for."""
+    asked: dict[str, list[str]] = {}
+    for name in shipped_names():
+        standard = load_shipped(name)
+        for _, article, _ in walk_articles(standard):
+            if article.evidence is not None and article.evidence.min_documents > 0:
+                asked.setdefault(name, []).append(article.number)
+    assert asked == {"school-canteen-routine": ["2.7"]}

@@ -26,7 +26,7 @@ from backend.registry.services import facility_rows
 from backend.settings import Settings
 from backend.sync_api.services import BackendStandardRules
 from backend.tables_index import TABLES
-from media.uploads import stored_blobs_held
+from media.uploads import arrived_blobs_held, stored_blobs_held
 from sync.api import PushContext, push
 from sync.context import Caller
 from sync.protocol import Limits, PullResponse, PutOp
@@ -73,6 +73,7 @@ async def _run(engine: PostgresEngine, demo: dict[str, Any]) -> None:
         rules=BackendStandardRules(),
         audit=record_many,
         blobs_stored=stored_blobs_held,
+        blobs_arrived=arrived_blobs_held,
     )
     pull_ctx = PullContext(
         engine=engine,
