@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +59,50 @@ SAMPLE_FACILITIES = 6
 GRADE_WEIGHTS = (("A", 3), ("B", 4), ("C", 3), ("D", 1))
 
 
+def _township(c: int, k: int, n: int, county: uuid.UUID) -> Any:
+    from backend.registry.tables import Facility
+
+    return Facility(
+        name=f"卫生院{c}.{k}.{n}",
+        kind="township_centre",
+        licence_number=f"BL{c}{k}{n:04d}",
+        licence_category="C",
+        registered_first_name=f"卫生院{c}.{k}.{n}",
+        region=county,
+        medical_staff_count=5 + n % 30,
+        service_population=5000 + n * 100,
+    )
+
+
+async def province_round(
+    code: str, make_facility: Callable[[int, int, int, uuid.UUID], Any]
+) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    """The province-scale round's regions and facilities, shared by the benches (stages_bench too): one
+    province 基准省 of CITIES × COUNTIES counties with PER_COUNTY facilities each, ``make_facility(city,
+    county, n, county id)`` making each facility; region codes start with ``code``. Runs in the caller's
+    write transaction. Returns the province's id and the facilities' ids in order."""
+    from backend.registry.tables import Facility, Region
+
+    province = Region(name="基准省", level="province", code=f"{code}P")
+    await province.save()
+    facilities: list[uuid.UUID] = []
+    for c in range(CITIES):
+        city = Region(name=f"市{c}", level="city", code=f"{code}C{c}", parent=province.id)
+        await city.save()
+        for k in range(COUNTIES):
+            county = Region(name=f"县{c}.{k}", level="county", code=f"{code}K{c}.{k}", parent=city.id)
+            await county.save()
+            rows = [make_facility(c, k, n, county.id) for n in range(PER_COUNTY)]
+            await Facility.insert(*rows)
+            facilities.extend(r.id for r in rows)
+    return province.id, facilities
+
+
 async def seed(database_url: str, data_dir: Path) -> dict[str, Any]:
     from backend.db import bind_engine, fetch, make_engine, prepare_engine, write_tx
     from backend.guards import AuthUser
     from backend.inspections.tables import Round
     from backend.migrations import migrate
-    from backend.registry.tables import Facility, Region
     from backend.settings import Settings
     from backend.standards.services import save_standard
     from backend.standards.validation import walk_articles
@@ -80,31 +119,8 @@ async def seed(database_url: str, data_dir: Path) -> dict[str, Any]:
     codes, weights = zip(*GRADE_WEIGHTS, strict=True)
     started = time.perf_counter()
     async with write_tx():
-        province = Region(name="基准省", level="province", code="BP")
-        await province.save()
-        facilities: list[uuid.UUID] = []
-        for c in range(CITIES):
-            city = Region(name=f"市{c}", level="city", code=f"BC{c}", parent=province.id)
-            await city.save()
-            for k in range(COUNTIES):
-                county = Region(name=f"县{c}.{k}", level="county", code=f"BK{c}.{k}", parent=city.id)
-                await county.save()
-                rows = [
-                    Facility(
-                        name=f"卫生院{c}.{k}.{n}",
-                        kind="township_centre",
-                        licence_number=f"BL{c}{k}{n:04d}",
-                        licence_category="C",
-                        registered_first_name=f"卫生院{c}.{k}.{n}",
-                        region=county.id,
-                        medical_staff_count=5 + n % 30,
-                        service_population=5000 + n * 100,
-                    )
-                    for n in range(PER_COUNTY)
-                ]
-                await Facility.insert(*rows)
-                facilities.extend(r.id for r in rows)
-        bench_round = Round(name="基准轮次", year=2026, region=province.id)
+        province, facilities = await province_round("B", _township)
+        bench_round = Round(name="基准轮次", year=2026, region=province)
         await bench_round.save()
         inspections: list[tuple[uuid.UUID, uuid.UUID, str]] = []
         insert = 'INSERT INTO "inspection" ("id", "facility", "round", "stage", "standard_version_id", "status") VALUES '
