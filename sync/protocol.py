@@ -295,6 +295,22 @@ class PullRequest(_Wire):
     max_ops: int | None = None
 
 
+class OpinionValue(msgspec.Struct, rename="camel", kw_only=True):
+    """The value of ``opinion/<id>`` in a pull: an office's written opinion the clinic and the team read.
+    ``kind``: ``review`` (given with an inspection: a return, or the sign-off that removed the facility) or
+    ``application`` (given with an application alone); ``removal``: it removed the facility from the list
+    (剔除) and returned its application. Every field is always sent."""
+
+    id: str
+    inspection_id: str | None
+    facility_id: str
+    stage: str | None
+    kind: Literal["application", "review"]
+    removal: bool
+    opinion: str
+    returned_at: str | None
+
+
 class PutOp(msgspec.Struct, tag="put", tag_field="op"):
     key: str
     value: dict[str, Any]

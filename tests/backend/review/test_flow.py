@@ -11,6 +11,7 @@ import httpx
 
 from backend.inspections.tables import Application, Inspection
 from backend.review.flow import walk
+from sync.client import HttpxTransport, SyncClient
 from tests.backend.programme.support import finish_self_assessment
 from tests.backend.review.test_conclusions import put_answers
 from tests.backend.review.test_verdict import graded, review, sign
@@ -75,6 +76,13 @@ async def test_a_county_failed_facility_stays_out_of_the_city_pool_and_is_return
     assert [(o["kind"], o["removal"], o["stage"], o["opinion"]) for o in opinions] == [
         ("review", True, "county", opinion)
     ]
+    # and through sync, on the reference client: the removal's opinion comes with the accepted inspection,
+    # its kind and removal said (the clinic's app tells a removal from a return by them)
+    device = SyncClient(HttpxTransport(client, admin))
+    await device.pull()
+    [pulled] = device.opinions(reviews[1])
+    assert (pulled.kind, pulled.removal, pulled.stage, pulled.opinion) == ("review", True, "county", opinion)
+    assert pulled.facility_id == str(demo["facilities"][1])
     # its 6-month clock runs from the removal
     again = await client.post(
         "/api/applications",
