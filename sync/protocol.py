@@ -95,7 +95,9 @@ class SubmitInspectionArgs(_Wire):
 
 
 # The improvement plan (docs/improvement.md): kinds, statuses and the fields that are registers.
-ImprovementKind = Literal["soon", "continuous", "needs_support"]
+# a kind is one of the protocol's codes (soon, continuous, needs_support) or one the programme's settings name
+# (improvementListKinds); the push checks which (unknown_improvement_kind)
+ImprovementKind = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
 ImprovementStatus = Literal["open", "in_progress", "done", "needs_support"]
 ImprovementField = Literal["gap", "kind", "owner", "dueDate"]
 
