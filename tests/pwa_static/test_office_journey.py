@@ -4,6 +4,7 @@ clinic's app, the review submitted again and its preliminary conclusion signed o
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -207,6 +208,9 @@ def test_office_runs_a_round_and_the_clinic_reads_the_returned_opinion(
         # thresholds (基本标准), beside the national conclusion's 合格 shown above
         happens = signing.locator("[data-testid=confirm-happens]").inner_text()
         assert "签发县级初审的初步结论：基本标准" in happens, happens
+        # what the verdict finds short, each tier said once (not "合格标准：合格标准…")
+        said = signing.inner_text()
+        assert not re.search(r"([^\s：]{2,})：\1", said), said
         office.screenshot(path=str(SHOTS / "confirm-sign-off.png"))
         signing.locator("[data-testid=confirm-cancel]").click()
         signing.wait_for(state="hidden")
