@@ -191,6 +191,10 @@ def test_office_runs_a_round_and_the_clinic_reads_the_returned_opinion(
         # the opinion reaches the clinic's app through sync
         clinic.click("[data-testid=sync-now]")
         clinic.wait_for_selector(f"[data-testid=opinion] >> text={OPINION[:10]}", timeout=LONG)
+        # named as the review's return (not an application's, not a removal), from the kind sync carries
+        card = clinic.locator("[data-testid=opinion]", has_text=OPINION[:10])
+        assert (card.get_attribute("data-kind"), card.get_attribute("data-removal")) == ("review", "false")
+        assert "复核退回意见（县级初审）" in card.inner_text()
         clinic.locator("[data-testid=opinions]").scroll_into_view_if_needed()
         clinic.screenshot(path=str(SHOTS / "clinic-opinion.png"))
 
