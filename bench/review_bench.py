@@ -554,7 +554,8 @@ def render(results: dict[str, dict[str, Any]]) -> str:
         "with it, so read the figures with the load in mind; the speed-ups are ratios within one run. The CPU "
         "time (`time.process_time()`, this process's threads: the app and, on SQLite, the database's reads; "
         "PostgreSQL's server works in its own processes, not counted) is what the work costs without the wait "
-        "for a core, and what the wall time comes down to on a quiet machine.",
+        "for a core: the wall time is never below it, and comes close to it only on a quiet machine (the < 3 s "
+        "target is shown by the wall time, so a run under load does not show it).",
         "- The lists used to take 1.5 to 2.4 s of this: asking for the self-assessments' results, SQLite scanned "
         "every answer register of the database twice (values, then N/A) even where the round has no "
         "self-assessment; round_results now starts from the round's inspections of the stages asked for and "
