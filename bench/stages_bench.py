@@ -33,14 +33,30 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from review_bench import CITIES, COUNTIES, PER_COUNTY, province_round  # noqa: E402 - the same province round
 
 HEADING = "## Stages: calendar and targets of a province round"
 DOCS = ROOT / "docs" / "benchmarks.md"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-CITIES, COUNTIES, PER_COUNTY = 4, 5, 100
 TARGET_SECONDS = 1.0
 SAMPLE = 60
 TOWNSHIP, COMMUNITY = "cn-thc-capacity-2018", "cn-chsc-capacity-2018"
+
+
+def _facility(c: int, k: int, n: int, county: uuid.UUID) -> Any:
+    """Every third facility a 社区卫生服务中心 (the community standard), the others 乡镇卫生院."""
+    from backend.registry.tables import Facility
+
+    return Facility(
+        name=f"机构{c}.{k}.{n}",
+        kind="community_centre" if n % 3 == 2 else "township_centre",
+        licence_number=f"SL{c}{k}{n:04d}",
+        licence_category="B" if n % 3 == 2 else "C",
+        registered_first_name=f"机构{c}.{k}.{n}",
+        region=county,
+    )
 
 
 async def seed(database_url: str, data_dir: Path) -> dict[str, Any]:
@@ -50,7 +66,6 @@ async def seed(database_url: str, data_dir: Path) -> dict[str, Any]:
     from backend.inspections.tables import Application, Inspection, Round
     from backend.migrations import migrate
     from backend.programme.tables import RoundDeadline
-    from backend.registry.tables import Facility, Region
     from backend.review.tables import ConfirmedConclusion
     from backend.settings import Settings
     from backend.standards.services import install_shipped_standards
@@ -68,30 +83,9 @@ async def seed(database_url: str, data_dir: Path) -> dict[str, Any]:
     async with write_tx():
         admin = User(username="bench", password_hash="-", role="admin")  # noqa: S106 - never signs in
         await admin.save()
-        province = Region(name="基准省", level="province", code="SP")
-        await province.save()
-        bench_round = Round(name="基准轮次", year=2026, region=province.id)
+        province, facilities = await province_round("S", _facility)
+        bench_round = Round(name="基准轮次", year=2026, region=province)
         await bench_round.save()
-        facilities: list[uuid.UUID] = []
-        for c in range(CITIES):
-            city = Region(name=f"市{c}", level="city", code=f"SC{c}", parent=province.id)
-            await city.save()
-            for k in range(COUNTIES):
-                county = Region(name=f"县{c}.{k}", level="county", code=f"SK{c}.{k}", parent=city.id)
-                await county.save()
-                rows = [
-                    Facility(
-                        name=f"机构{c}.{k}.{n}",
-                        kind="community_centre" if n % 3 == 2 else "township_centre",
-                        licence_number=f"SL{c}{k}{n:04d}",
-                        licence_category="B" if n % 3 == 2 else "C",
-                        registered_first_name=f"机构{c}.{k}.{n}",
-                        region=county.id,
-                    )
-                    for n in range(PER_COUNTY)
-                ]
-                await Facility.insert(*rows)
-                facilities.extend(r.id for r in rows)
         kinds = {f: (COMMUNITY if i % 3 == 2 else TOWNSHIP) for i, f in enumerate(facilities)}
         for start in range(0, len(facilities), 250):
             part = facilities[start : start + 250]

@@ -40,6 +40,7 @@ from sync.protocol import (
     ImprovementStatus,
     Mutation,
     MutationResult,
+    OpinionValue,
     PullRequest,
     PullResponse,
     PushBody,
@@ -378,3 +379,15 @@ class SyncClient:
         for m in self.pending:
             REGISTRY[type(m)].replay(view, m)
         return view
+
+    def opinions(self, inspection_id: UUID | str | None = None) -> list[OpinionValue]:
+        """The written opinions pulled (of one inspection, or all), oldest first, with their kind
+        (``application`` / ``review``) and whether they removed the facility (``removal``)."""
+        found = [
+            msgspec.convert(value, OpinionValue)
+            for key, value in self.store.items()
+            if key.startswith("opinion/")
+        ]
+        if inspection_id is not None:
+            found = [o for o in found if o.inspection_id == str(inspection_id)]
+        return sorted(found, key=lambda o: o.returned_at or "")

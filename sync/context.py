@@ -3,7 +3,7 @@ the hooks for audit and stored blobs (:class:`PushContext`). ``sync`` never impo
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -52,6 +52,11 @@ class ItemRules(Protocol):
 
     def min_documents(self) -> Mapping[str, int]:
         """Minimum documents (PDF/DOCX/XLSX ledgers) per item code (items needing none may be left out)."""
+        ...
+
+    def improvement_kinds(self) -> Sequence[str]:
+        """The improvement plan's kinds the programme's settings name (``improvementListKinds``), beside the
+        protocol's own codes; empty when the settings name none."""
         ...
 
     def photo_requirements(self) -> Mapping[str, tuple[bool, bool]]:

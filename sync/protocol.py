@@ -95,7 +95,9 @@ class SubmitInspectionArgs(_Wire):
 
 
 # The improvement plan (docs/improvement.md): kinds, statuses and the fields that are registers.
-ImprovementKind = Literal["soon", "continuous", "needs_support"]
+# a kind is one of the protocol's codes (soon, continuous, needs_support) or one the programme's settings name
+# (improvementListKinds); the push checks which (unknown_improvement_kind)
+ImprovementKind = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
 ImprovementStatus = Literal["open", "in_progress", "done", "needs_support"]
 ImprovementField = Literal["gap", "kind", "owner", "dueDate"]
 
@@ -295,6 +297,22 @@ class PullRequest(_Wire):
     cookie: str | None = None
     # optional: a smaller page than the server's (slow links); the server's page size is the ceiling
     max_ops: int | None = None
+
+
+class OpinionValue(msgspec.Struct, rename="camel", kw_only=True):
+    """The value of ``opinion/<id>`` in a pull: an office's written opinion the clinic and the team read.
+    ``kind``: ``review`` (given with an inspection: a return, or the sign-off that removed the facility) or
+    ``application`` (given with an application alone); ``removal``: it removed the facility from the list
+    (剔除) and returned its application. Every field is always sent."""
+
+    id: str
+    inspection_id: str | None
+    facility_id: str
+    stage: str | None
+    kind: Literal["application", "review"]
+    removal: bool
+    opinion: str
+    returned_at: str | None
 
 
 class PutOp(msgspec.Struct, tag="put", tag_field="op"):

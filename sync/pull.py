@@ -26,7 +26,7 @@ from piccolo.engine.base import Engine
 
 from sync.context import Caller, CallerSource, resolve_caller
 from sync.flags import visible_flags
-from sync.protocol import DelOp, Limits, PatchOp, PullResponse, PutOp, decode_pull
+from sync.protocol import DelOp, Limits, OpinionValue, PatchOp, PullResponse, PutOp, decode_pull
 from sync.sql import Sql
 
 COOKIE_FORMAT = 1
@@ -59,7 +59,7 @@ def decode_cookie(cookie: str) -> dict[str, tuple[int, str]] | None:
 
 # What a pull sends of the backend's rows, read by functions the backend hands in (the engine runs no SQL on
 # the backend's tables): facilities by id (id, name, kind, region) and the opinions of returned inspections
-# by inspection id (id, inspection, facility, stage, opinion, returned_at; oldest first).
+# by inspection id (id, inspection, application, facility, stage, opinion, returned_at; oldest first).
 RowsById = Callable[[list[UUID]], Awaitable[Sequence[Mapping[str, Any]]]]
 
 
@@ -177,7 +177,9 @@ async def _pull(
             has_more = has_more or upto < current
         patch.append(PutOp(f"inspection/{iid}", _inspection_value(row, upto)))
         state[iid] = (upto, status)
-        if status == "returned":
+        # a return's opinion comes with the returned inspection; a removal's (剔除, given at the sign-off that
+        # found the facility short) with the accepted one
+        if status in ("returned", "accepted"):
             returned.append(iid)
     if returned:
         patch.extend(_opinion_ops(await ctx.opinions([UUID(i) for i in returned])))
@@ -222,18 +224,25 @@ def _facility_ops(rows: Sequence[Mapping[str, Any]]) -> list[PatchOp]:
 
 
 def _opinion_ops(rows: Sequence[Mapping[str, Any]]) -> list[PatchOp]:
-    """The written opinions of returned inspections sent in this pull (DESIGN §6: they reach the clinic)."""
+    """The written opinions of the returned (and accepted) inspections sent in this pull (DESIGN §6: they
+    reach the clinic), each with its kind: ``review`` (given with an inspection) or ``application`` (with an
+    application alone), and ``removal`` when it removed the facility from the list (剔除: an inspection's
+    opinion that also returned the application)."""
     return [
         PutOp(
             f"opinion/{r['id']}",
-            {
-                "id": str(r["id"]),
-                "inspectionId": str(r["inspection"]),
-                "facilityId": str(r["facility"]),
-                "stage": r["stage"],
-                "opinion": r["opinion"],
-                "returnedAt": _iso(r["returned_at"]),
-            },
+            msgspec.to_builtins(
+                OpinionValue(
+                    id=str(r["id"]),
+                    inspection_id=_s(r["inspection"]),
+                    facility_id=str(r["facility"]),
+                    stage=r["stage"],
+                    kind="review" if r["inspection"] is not None else "application",
+                    removal=r["inspection"] is not None and r.get("application") is not None,
+                    opinion=r["opinion"],
+                    returned_at=_iso(r["returned_at"]),
+                )
+            ),
         )
         for r in rows
     ]

@@ -28,6 +28,7 @@ class Expert:
     title: str
     active: bool
     tied: frozenset[str]
+    specialties: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -67,6 +68,11 @@ def check_size(rules: ExpertTeamRules, size: int) -> None:
         )
 
 
+def _json_list(value: Any) -> list[Any]:
+    loaded = json.loads(value) if isinstance(value, str) else value
+    return list(loaded or [])
+
+
 def _ids(value: Any) -> frozenset[str]:
     loaded = json.loads(value) if isinstance(value, str) else value
     return frozenset(str(item) for item in loaded or [])
@@ -77,6 +83,7 @@ async def experts(user_ids: list[UUID] | None = None) -> dict[UUID, Expert]:
     query = ExpertProfile.select(
         ExpertProfile.user,
         ExpertProfile.title,
+        ExpertProfile.specialties,
         ExpertProfile.tied_facility_ids,
         ExpertProfile.user.username.as_alias("username"),
         ExpertProfile.user.display_name.as_alias("display_name"),
@@ -93,6 +100,7 @@ async def experts(user_ids: list[UUID] | None = None) -> dict[UUID, Expert]:
             title=row["title"],
             active=row["active"],
             tied=_ids(row["tied_facility_ids"]),
+            specialties=tuple(str(s) for s in _json_list(row["specialties"])),
         )
         for row in await query
         if row["role"] == "inspector"

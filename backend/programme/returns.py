@@ -142,6 +142,7 @@ async def inspection_opinions(inspection_ids: list[UUID]) -> list[dict[str, Any]
         ReturnedOpinion.select(
             ReturnedOpinion.id,
             ReturnedOpinion.inspection,
+            ReturnedOpinion.application,
             ReturnedOpinion.facility,
             ReturnedOpinion.stage,
             ReturnedOpinion.opinion,

@@ -46,8 +46,11 @@ async def round_results(
     round_id: UUID,
     stages: Iterable[str] = ("county", "city", "province"),
     adjust: Callable[[Standard], Standard] | None = None,
+    *,
+    rank: bool = True,
 ) -> RoundResults:
-    """``adjust``: a standard as it is concluded (e.g. with a province's thresholds filled in)."""
+    """``adjust``: a standard as it is concluded (e.g. with a province's thresholds filled in); ``rank``:
+    False for the conclusions alone (no rank tables built)."""
     wanted = list(stages)
     marks = ", ".join("{}" for _ in wanted)
     in_round = f'i."round" = {{}} AND i."stage" IN ({marks})'  # placeholders only
@@ -59,25 +62,34 @@ async def round_results(
         f'JOIN "facility" f ON f."id" = i."facility" WHERE {in_round}',
         [round_id, *wanted],
     )
-    # one row per inspection and field: the registers joined as "item=value" by the database, which turns
-    # 600k rows into 6k (most of the read's cost is per row); JSON escapes control characters, so the unit
-    # separator never occurs inside a value, and item codes hold no "="
-    postgres = isinstance(current_engine(), PostgresEngine)
-    joined = (
-        'string_agg(r."item_code" || \'=\' || r."value", chr(31))'
-        if postgres
-        else 'group_concat(r."item_code" || \'=\' || r."value", char(31))'
-    )
     answers: dict[str, dict[str, Answer]] = defaultdict(dict)
     registers = 0
-    for kind in ("value", "na"):
-        found = await fetch(
-            f'SELECT CAST(r."inspection_id" AS TEXT) AS "i", {joined} AS "pairs" '  # noqa: S608
-            f'FROM "answer_register" r JOIN "inspection" i ON i."id" = r."inspection_id" WHERE {in_round} '
-            'AND r."field" = {} GROUP BY r."inspection_id"',
-            [round_id, *wanted, kind],
+    if rows:
+        # one row per inspection, its registers joined as "item=value" by the database (values and N/A flags
+        # apart), which turns 600k rows into 6k (most of the read's cost is per row) in one pass; JSON escapes
+        # control characters, so the unit separator never occurs inside a value, and item codes hold no "=".
+        # SQLite is told to start from the round's inspections (CROSS JOIN keeps the order, and the groups
+        # come in the inspections' order): its planner would otherwise scan every register of the database,
+        # even for a stage with few.
+        postgres = isinstance(current_engine(), PostgresEngine)
+        agg, sep, join = (
+            ("string_agg", "chr(31)", "JOIN") if postgres else ("group_concat", "char(31)", "CROSS JOIN")
         )
-        registers += _put(answers, found, na=kind == "na")
+
+        def joined(kind: str) -> str:
+            return (
+                f'{agg}(CASE WHEN r."field" = \'{kind}\' THEN r."item_code" || \'=\' || r."value" END, {sep})'
+            )
+
+        found = await fetch(
+            f'SELECT CAST(i."id" AS TEXT) AS "i", {joined("value")} AS "pairs", {joined("na")} AS "na" '  # noqa: S608
+            f'FROM "inspection" i {join} "answer_register" r ON r."inspection_id" = i."id" WHERE {in_round} '
+            "AND r.\"field\" IN ('value', 'na') GROUP BY i.\"id\"",
+            [round_id, *wanted],
+        )
+        registers += _put(answers, found, "pairs", na=False)
+        # N/A (put second) wins over a value also present
+        registers += _put(answers, found, "na", na=True)
 
     out = RoundResults(inspections=len(rows), registers=registers)
     targets = await round_targets(round_id)  # subjects' own indicator targets (points standards)
@@ -112,7 +124,7 @@ async def round_results(
         except AnswerValidationError as error:
             out.errors[iid] = "; ".join(f"{p.path}: {p.message}" for p in error.problems[:5])
         chain = chains.get(row["region"])
-        if chain is None:
+        if chain is None or not rank:
             continue
         regions, values = by_stage.setdefault(row["stage"], ({}, {}))
         facility = row["facility"]
@@ -123,13 +135,15 @@ async def round_results(
     return out
 
 
-def _put(answers: dict[str, dict[str, Answer]], rows: list[dict[str, Any]], *, na: bool) -> int:
-    """Put the joined registers into ``answers``; N/A (read second) wins over a value also present."""
+def _put(answers: dict[str, dict[str, Answer]], rows: list[dict[str, Any]], column: str, *, na: bool) -> int:
+    """Put the joined registers of ``column`` into ``answers``."""
     decode = _decode.decode
     count = 0
     for r in rows:
+        if not r[column]:
+            continue
         items = answers[r["i"]]
-        for pair in r["pairs"].split("\x1f"):
+        for pair in r[column].split("\x1f"):
             item, _, raw = pair.partition("=")
             value = decode(raw)
             count += 1

@@ -141,6 +141,8 @@ class ExpertBrief(_Out):
     username: str
     display_name: str
     title: str
+    # the specialties recorded on the expert's profile (the draw balances the team across them)
+    specialties: list[str] = msgspec.field(default_factory=list)
     is_lead: bool = False
     # why the expert was left out of the pool: inactive | recusal | title_unrecognised | title_below_minimum
     reason: str | None = None

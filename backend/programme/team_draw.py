@@ -2,7 +2,8 @@
 
 The pool is every active inspector with an expert profile that the programme's rules let review the facility
 (backend/inspections/teams.py: recusal, the title gate); who is left out is kept with why. The team is drawn
-by ``expert_draw.draw_team`` from the pool and a seed (given, or made and recorded), the first drawn leads, and
+by ``expert_draw.draw_team`` from the pool and a seed (given, or made and recorded), balanced across the
+experts' recorded specialties (kept with the draw), the first drawn leads, and
 the team, the draw (seed, pool, left out, drawn, rules) and its audit entry are written in one transaction.
 Any draw can be made again from what is stored: ``reproduced`` says it gives the same team.
 
@@ -42,6 +43,7 @@ def _brief(expert: Expert | None, user_id: str, **extra: Any) -> ExpertBrief:
         username=expert.username,
         display_name=expert.display_name,
         title=expert.title,
+        specialties=list(expert.specialties),
         **extra,
     )
 
@@ -56,8 +58,10 @@ def _draw_out(row: dict[str, Any], pool: dict[UUID, Expert]) -> TeamDrawOut:
     stored_pool = [str(x) for x in _json(row["pool"])]
     excluded = _json(row["excluded"])
     rules = _json(row["rules"]) or {}
+    # the specialties the draw balanced, as they were (absent: a draw from before they were balanced)
+    balanced = rules.get("specialties")
     try:
-        again = draw_team(stored_pool, row["size"], row["seed"], str(row["inspection"]))
+        again = draw_team(stored_pool, row["size"], row["seed"], str(row["inspection"]), balanced)
     except ValueError:
         again = ()
     return TeamDrawOut(
@@ -105,7 +109,10 @@ async def draw(*, user: AuthUser, inspection_id: UUID, data: DrawTeamRequest) ->
             size=size,
         )
     seed = data.seed or secrets.token_hex(8)
-    drawn = draw_team(pool, size, seed, str(inspection_id))
+    # balanced across the specialties recorded on the pool's experts (expert_draw), kept with the draw so it
+    # is reproduced from what is stored even after a profile changes
+    specialties = {p: list(everyone[UUID(p)].specialties) for p in pool}
+    drawn = draw_team(pool, size, seed, str(inspection_id), specialties)
     members = [UUID(d) for d in drawn]
     draw_row = TeamDraw(
         inspection=inspection_id,
@@ -114,7 +121,7 @@ async def draw(*, user: AuthUser, inspection_id: UUID, data: DrawTeamRequest) ->
         pool=pool,
         excluded=excluded,
         drawn=list(drawn),
-        rules=msgspec.to_builtins(rules),
+        rules={**msgspec.to_builtins(rules), "specialties": specialties},
         drawn_by=user.id,
     )
     async with write_tx():
@@ -131,6 +138,7 @@ async def draw(*, user: AuthUser, inspection_id: UUID, data: DrawTeamRequest) ->
                 "pool": pool,
                 "excluded": excluded,
                 "members": list(drawn),
+                "specialties": {d: specialties[d] for d in drawn},
                 "lead": drawn[0],
             },
         )

@@ -141,9 +141,10 @@ def _conclusion_section(
         if (
             stored is not None
             and isinstance(found, ConclusionView)
-            # the sign-off itself moves an inspection it accepts one version on (the status, not the answers)
+            # the sign-off moved the inspection it accepted one version on (the status, not the answers): a
+            # version past the one it left is a change since
             and found.computed_from.inspection_version
-            > stored.computed_from_version + (found.computed_from.inspection_status == "accepted")
+            > (stored.signed_version if stored.signed_version is not None else stored.computed_from_version)
         ):
             # the sign-off is of an earlier version: its tier, not the one computed now, is what was signed
             said = {

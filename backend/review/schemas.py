@@ -99,6 +99,8 @@ class StoredConclusion(_Out):
     overridden: bool = False
     setting: ThresholdRef | None = None
     statement: list[Said] = msgspec.field(default_factory=list)
+    # the inspection's version once the sign-off accepted it (a later one: answers changed since)
+    signed_version: int | None = None
 
 
 class StageRef(_Out):

@@ -243,11 +243,17 @@ async def confirm_conclusion(
                 else None
             ),
         )
+        # signed off: the inspection is accepted (its devices and the clinic pull the new status); the
+        # conclusion keeps the version the sign-off left it at
+        moved = (
+            await Inspection.update(
+                {Inspection.status: "accepted", Inspection.version: Inspection.version + 1}
+            )
+            .where(Inspection.id == inspection_id)
+            .returning(Inspection.version)
+        )
+        stored.signed_version = moved[0]["version"]
         await stored.save()
-        # signed off: the inspection is accepted (its devices and the clinic pull the new status)
-        await Inspection.update(
-            {Inspection.status: "accepted", Inspection.version: Inspection.version + 1}
-        ).where(Inspection.id == inspection_id)
         await record(
             user_id=str(user.id),
             action="conclusion.override" if decision.overridden else "conclusion.confirm",
@@ -280,6 +286,7 @@ _STORED_COLUMNS = (
     ConfirmedConclusion.verification,
     ConfirmedConclusion.explanation,
     ConfirmedConclusion.computed_from_version,
+    ConfirmedConclusion.signed_version,
     ConfirmedConclusion.answer_count,
     ConfirmedConclusion.confirmed_by,
     ConfirmedConclusion.confirmed_by.display_name.as_alias("confirmed_by_name"),
@@ -341,6 +348,7 @@ async def _stored(where: Any) -> list[StoredConclusion]:
                 tier_label=label,
                 verification=r["verification"],
                 computed_from_version=r["computed_from_version"],
+                signed_version=r["signed_version"],
                 answer_count=r["answer_count"],
                 confirmed_by=r["confirmed_by"],
                 confirmed_by_name=r["confirmed_by_name"] or r["confirmed_by_username"],

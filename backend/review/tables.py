@@ -59,6 +59,9 @@ class ConfirmedConclusion(Table, tablename="review_conclusion"):
     explanation = Text()
     # the inspection version and number of answers the conclusion was computed from
     computed_from_version = Integer()
+    # the inspection's version once the sign-off accepted it (the status moves it on, not the answers): a later
+    # version than this means the answers changed after the sign-off
+    signed_version = Integer(null=True, default=None)
     answer_count = Integer()
     confirmed_by = ForeignKey(User, on_delete=OnDelete.restrict)
     confirmed_at = Timestamptz(default=TimestamptzNow())

@@ -180,6 +180,9 @@ class StandardItemRules:
     def min_documents(self) -> Mapping[str, int]:
         return self._min_documents
 
+    def improvement_kinds(self) -> tuple[str, ...]:
+        return self.standard.programme_settings.improvement_list_kinds
+
     def answer_gaps(self, items: Mapping[str, Any]) -> AnswerGapsTuple:
         """What a submit lacks: :func:`backend.standards.submit_readiness` over the registers' answers."""
         answers, prerequisites = engine_input(self.standard, items)

@@ -134,7 +134,7 @@ async def list_entries(
             found = await setting_for(round_province, used["standard_version_id"])
             if found is not None:
                 settings[used["standard_version_id"]] = found
-        results = await round_results(round_id, ("self",), adjust)
+        results = await round_results(round_id, ("self",), adjust, rank=False)
         for iid, conclusion in results.conclusions.items():
             facility, _ = results.where[iid]
             own[facility] = (

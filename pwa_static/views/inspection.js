@@ -84,9 +84,9 @@ function Opinions({ app, ctx }) {
   const opinions = opinionsOf(app.state.view.value, ctx.inspection.id, ctx.inspection.facilityId);
   if (ctx.inspection.stage !== 'self' && !opinions.length) return null;
   return html`<section class="section card" data-testid="opinions"><h2>${t('opinions')}</h2>
-    ${opinions.length ? opinions.map((o) => html`<blockquote class="opinion" data-testid="opinion" key=${o.id}>
-      <p>${o.opinion || o.text}</p><footer class="muted">${o.stage ? t(`stage_${o.stage}`) : ''}
-        ${o.returnedByName ? ` · ${o.returnedByName}` : ''} · ${formatTime(o.returnedAt || o.createdAt, app.state.lang.value)}</footer>
+    ${opinions.length ? opinions.map((o) => html`<blockquote class="opinion" data-testid="opinion" key=${o.id} data-kind=${o.kind || 'review'} data-removal=${String(Boolean(o.removal))}>
+      <strong>${t(o.removal ? 'verdict.ui.return_removal' : `verdict.ui.return_${o.kind || 'review'}`, { stage: o.stage ? t(`verdict.stage.${o.stage}`) : '' })}</strong>
+      <p>${o.opinion || o.text}</p><footer class="muted">${o.returnedByName ? `${o.returnedByName} · ` : ''}${formatTime(o.returnedAt || o.createdAt, app.state.lang.value)}</footer>
     </blockquote>`) : html`<p class="muted">${t('noOpinions')}</p>`}
   </section>`;
 }

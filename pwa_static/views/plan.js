@@ -8,6 +8,23 @@ import { answersOf, walkSections } from '../lib/inspection.js';
 import { CAMERA, thumbUrl } from './parts.js';
 
 export const KINDS = ['soon', 'continuous', 'needs_support'];
+// the seed's words for the codes (docs/improvement.md): the server stores a programme's kind so named as the code
+const CODE_OF_LABEL = { 近期能够实现: 'soon', 持续改进: 'continuous', 需要政府或部门支持: 'needs_support' };
+
+// The plan's kinds: the protocol's codes, then the programme's own (its settings' improvementListKinds, as the
+// result page offers them), then any an item already carries.
+export function planKinds(bundle, items = []) {
+  const kinds = [...KINDS];
+  for (const k of [...(bundle?.programmeSettings?.improvementListKinds || []), ...items.map((i) => i.kind)]) {
+    const kind = CODE_OF_LABEL[k] || k;
+    if (kind && !kinds.includes(kind)) kinds.push(kind);
+  }
+  return kinds;
+}
+
+export function kindLabel(t, kind) {
+  return KINDS.includes(kind) ? t(`kind_${kind}`) : kind;
+}
 // status -> the statuses it may move to (the server checks the same, sync/push/mutators/improvement.py)
 const NEXT = {
   open: ['in_progress', 'done', 'needs_support'],
@@ -67,7 +84,7 @@ function Suggestions({ app, inspectionId, suggestions }) {
   </section>`;
 }
 
-function NewItem({ app, inspectionId, index }) {
+function NewItem({ app, inspectionId, index, kinds }) {
   const t = app.state.t;
   const [open, setOpen] = useState(false);
   const [itemCode, setItemCode] = useState('');
@@ -91,13 +108,13 @@ function NewItem({ app, inspectionId, index }) {
       <textarea data-testid="plan-new-gap" rows="2" required value=${gap} onInput=${(e) => setGap(e.currentTarget.value)}></textarea></label>
     <label class="field"><span>${t('planKind')}</span>
       <select data-testid="plan-new-kind" value=${kind} onChange=${(e) => setKind(e.currentTarget.value)}>
-        ${KINDS.map((k) => html`<option key=${k} value=${k}>${t(`kind_${k}`)}</option>`)}</select></label>
+        ${kinds.map((k) => html`<option key=${k} value=${k}>${kindLabel(t, k)}</option>`)}</select></label>
     <div class="row"><button type="submit" class="btn primary" data-testid="plan-new-save">${t('save')}</button>
       <button type="button" class="btn" onClick=${() => setOpen(false)}>${t('cancel')}</button></div>
   </form>`;
 }
 
-function EditForm({ app, item, onDone }) {
+function EditForm({ app, item, kinds, onDone }) {
   const t = app.state.t;
   const [gap, setGap] = useState(item.gap || '');
   const [kind, setKind] = useState(item.kind);
@@ -127,7 +144,7 @@ function EditForm({ app, item, onDone }) {
     <div class="row">
       <label class="field inline"><span>${t('planKind')}</span>
         <select data-testid="improvement-kind" value=${kind} onChange=${(e) => changeKind(e.currentTarget.value)}>
-          ${KINDS.map((k) => html`<option key=${k} value=${k}>${t(`kind_${k}`)}</option>`)}</select></label>
+          ${kinds.map((k) => html`<option key=${k} value=${k}>${kindLabel(t, k)}</option>`)}</select></label>
       <label class="field inline"><span>${t('planOwner')}</span>
         <input data-testid="improvement-owner" value=${owner} maxlength="200" onInput=${(e) => setOwner(e.currentTarget.value)} /></label>
       <label class="field inline"><span>${t('planDue')}</span>
@@ -168,7 +185,7 @@ function FieldConflicts({ app, item, conflicts }) {
   </div>`)}`;
 }
 
-function Item({ app, item, index, grades, ranks, conflicts, readOnly }) {
+function Item({ app, item, index, grades, ranks, conflicts, readOnly, kinds }) {
   const t = app.state.t;
   const [editing, setEditing] = useState(false);
   const entry = index.get(item.itemCode);
@@ -200,7 +217,7 @@ function Item({ app, item, index, grades, ranks, conflicts, readOnly }) {
     </p>
     <${FieldConflicts} app=${app} item=${item} conflicts=${conflicts} />
     <${ItemPhotos} app=${app} item=${item} />
-    ${readOnly ? null : editing ? html`<${EditForm} app=${app} item=${item} onDone=${() => setEditing(false)} />` : html`<div class="row no-print">
+    ${readOnly ? null : editing ? html`<${EditForm} app=${app} item=${item} kinds=${kinds} onDone=${() => setEditing(false)} />` : html`<div class="row no-print">
       <button type="button" class="btn small" data-testid="improvement-edit" onClick=${() => setEditing(true)}>${t('edit')}</button>
       ${quick.map((s) => html`<button type="button" key=${s} class=${`btn small ${s === 'done' ? 'primary' : ''}`} data-testid="improvement-set-status"
         data-value=${s} onClick=${() => app.actions.setImprovementStatus(item, s)}>${t(item.status === 'done' ? 'reopen' : `istatusTo_${s}`)}</button>`)}
@@ -211,13 +228,13 @@ function Item({ app, item, index, grades, ranks, conflicts, readOnly }) {
   </article>`;
 }
 
-function Progress({ t, items }) {
-  return html`<div class="plan-progress" data-testid="plan-progress">${KINDS.map((kind) => {
+function Progress({ t, items, kinds }) {
+  return html`<div class="plan-progress" data-testid="plan-progress">${kinds.map((kind) => {
     const mine = items.filter((i) => i.kind === kind);
     const done = mine.filter((i) => i.status === 'done').length;
     return html`<div class="kind-progress" key=${kind} data-kind=${kind} data-done=${done} data-total=${mine.length}>
-      <span>${t(`kind_${kind}`)}</span><strong>${done}/${mine.length}</strong>
-      <progress max=${mine.length || 1} value=${done} aria-label=${t(`kind_${kind}`)}></progress></div>`;
+      <span>${kindLabel(t, kind)}</span><strong>${done}/${mine.length}</strong>
+      <progress max=${mine.length || 1} value=${done} aria-label=${kindLabel(t, kind)}></progress></div>`;
   })}</div>`;
 }
 
@@ -266,6 +283,7 @@ export function Plan({ app, id }) {
   if (!bundle) return html`<main class="page"><p class="card empty">${t('syncing')}</p></main>`;
   const index = articleIndex(bundle);
   const items = planItems(view, id);
+  const kinds = planKinds(bundle, items);
   const grades = answersOf(view, id);
   const targets = state.planTargets.value.get(id);
   const ranks = targets?.ranks || null;
@@ -288,7 +306,7 @@ export function Plan({ app, id }) {
         ${targets?.tierLabel && html`<span class="badge">${t('planAim', { tier: targets.tierLabel })}</span>`}
         <span data-testid="plan-total">${t('planDoneOf', { done: items.filter((i) => i.status === 'done').length, total: items.length })}</span>
         ${overdue > 0 && html`<span class="badge overdue-badge" data-testid="plan-overdue">${t('overdueCount', { n: overdue })}</span>`}</p>
-      <${Progress} t=${t} items=${items} />
+      <${Progress} t=${t} items=${items} kinds=${kinds} />
       <div class="row no-print">
         <button type="button" class="btn" data-testid="plan-print" onClick=${() => window.print()}>${t('print')}</button>
         <${PlanPdf} app=${app} facilityId=${inspection.facilityId} roundId=${listed?.roundId || inspection.roundId} />
@@ -296,9 +314,9 @@ export function Plan({ app, id }) {
       </div>
     </header>
     ${!readOnly && html`<${Suggestions} app=${app} inspectionId=${id} suggestions=${suggestions} />`}
-    ${!readOnly && html`<${NewItem} app=${app} inspectionId=${id} index=${index} />`}
+    ${!readOnly && html`<${NewItem} app=${app} inspectionId=${id} index=${index} kinds=${kinds} />`}
     ${items.length === 0 && html`<p class="card empty">${t('planEmpty')}</p>`}
-    ${KINDS.map((kind) => {
+    ${kinds.map((kind) => {
       const mine = items.filter((i) => i.kind === kind);
       if (!mine.length) return null;
       const chapters = new Map();
@@ -309,10 +327,10 @@ export function Plan({ app, id }) {
         chapters.get(key).items.push(item);
       }
       return html`<section class="plan-kind" key=${kind} data-testid="plan-kind" data-kind=${kind}>
-        <h2>${t(`kind_${kind}`)} <span class="muted">${mine.filter((i) => i.status === 'done').length}/${mine.length}</span></h2>
+        <h2>${kindLabel(t, kind)} <span class="muted">${mine.filter((i) => i.status === 'done').length}/${mine.length}</span></h2>
         ${[...chapters.values()].map(({ chapter, items: inChapter }) => html`<section class="plan-chapter" key=${chapter?.code || '-'} data-testid="plan-chapter" data-section=${chapter?.code || ''}>
           <h3><span class="num">${chapter?.code || ''}</span> ${chapter?.title || ''}</h3>
-          ${inChapter.map((item) => html`<${Item} key=${item.id} app=${app} item=${item} index=${index} grades=${grades} ranks=${ranks} readOnly=${readOnly}
+          ${inChapter.map((item) => html`<${Item} key=${item.id} app=${app} item=${item} index=${index} grades=${grades} ranks=${ranks} readOnly=${readOnly} kinds=${kinds}
             conflicts=${conflicts.filter((c) => c.registerKey.startsWith(`improvement/${item.id}/`))} />`)}
         </section>`)}
       </section>`;

@@ -4,6 +4,7 @@ clinic's app, the review submitted again and its preliminary conclusion signed o
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -190,6 +191,10 @@ def test_office_runs_a_round_and_the_clinic_reads_the_returned_opinion(
         # the opinion reaches the clinic's app through sync
         clinic.click("[data-testid=sync-now]")
         clinic.wait_for_selector(f"[data-testid=opinion] >> text={OPINION[:10]}", timeout=LONG)
+        # named as the review's return (not an application's, not a removal), from the kind sync carries
+        card = clinic.locator("[data-testid=opinion]", has_text=OPINION[:10])
+        assert (card.get_attribute("data-kind"), card.get_attribute("data-removal")) == ("review", "false")
+        assert "复核退回意见（县级初审）" in card.inner_text()
         clinic.locator("[data-testid=opinions]").scroll_into_view_if_needed()
         clinic.screenshot(path=str(SHOTS / "clinic-opinion.png"))
 
@@ -207,6 +212,9 @@ def test_office_runs_a_round_and_the_clinic_reads_the_returned_opinion(
         # thresholds (基本标准), beside the national conclusion's 合格 shown above
         happens = signing.locator("[data-testid=confirm-happens]").inner_text()
         assert "签发县级初审的初步结论：基本标准" in happens, happens
+        # what the verdict finds short, each tier said once (not "合格标准：合格标准…")
+        said = signing.inner_text()
+        assert not re.search(r"([^\s：]{2,})：\1", said), said
         office.screenshot(path=str(SHOTS / "confirm-sign-off.png"))
         signing.locator("[data-testid=confirm-cancel]").click()
         signing.wait_for(state="hidden")

@@ -5,6 +5,7 @@ clinic reads its result and places. Teams grade over the sync API (their screens
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ from tests.pwa_static.conftest import SHOTS
 from tests.pwa_static.test_office_journey import Inspector, office_tab
 
 DOCUMENT_NO = "示卫基层函〔2026〕99号"
+# a tier's label said twice in a row ("合格标准：合格标准…")
+REPEATED_LABEL = re.compile(r"([^\s：]{2,})：\1")
 DESK = {"width": 1280, "height": 900}
 
 
@@ -38,7 +41,14 @@ def sign_stage(page: Page, facility_id: str, stage: str) -> None:
     # the demo province's thresholds decide: shown as its setting, not the national standard
     assert box.locator("[data-testid=verdict]").get_attribute("data-decided-by") == "province"
     box.locator("[data-testid=province-setting]").wait_for(timeout=LONG)
+    # each tier's standing said once: its label is not repeated before the engine's sentence naming it
+    lines = box.locator("[data-testid=standing-line]").all_inner_texts()
+    assert lines
+    assert not [line for line in lines if REPEATED_LABEL.search(line)], lines
     box.locator("[data-testid=conclusion-confirm]").click()
+    dialog = page.locator("[data-testid=confirm-dialog] >> visible=true")
+    said = dialog.inner_text()
+    assert not REPEATED_LABEL.search(said), said
     confirm(page)
     box.locator("[data-testid=verdict-signed][data-decided-by=province]").wait_for(timeout=LONG)
 
@@ -142,9 +152,13 @@ def test_a_whole_round_on_screens(
         sheng.fill("[data-testid=confirm-document-no]", DOCUMENT_NO)
         sheng.click("[data-testid=confirm-list]")
         sheng.wait_for_selector("[data-testid=confirmation][data-kind=confirmation]", timeout=LONG)
-        sheng.wait_for_selector(
-            f"[data-testid=list-entry][data-facility-id='{facility_id}'][data-state=confirmed]", timeout=LONG
+        entry = sheng.locator(
+            f"[data-testid=list-entry][data-facility-id='{facility_id}'][data-state=confirmed]"
         )
+        entry.wait_for(timeout=LONG)
+        # the confirmation's document in its own column, not under the written opinion's heading
+        assert entry.locator("[data-testid=list-document]").inner_text() == DOCUMENT_NO
+        assert entry.locator("[data-testid=list-opinion]").inner_text() == ""
         sheng.screenshot(path=str(SHOTS / "verdict-lists-confirmed.png"))
 
         # the confirmation notice, its PDF printed by the server and read back

@@ -33,9 +33,16 @@ def test_field_values_are_checked_and_normalised() -> None:
     assert check_field("owner", None) == ""
     assert check_field("dueDate", "") is None
     assert check_field("dueDate", "2026-02-28") == "2026-02-28"
+    # the programme's kinds beside the codes; its words for the codes stored as the codes
+    assert check_field("kind", "专项督办", ["专项督办"]) == "专项督办"
+    assert check_field("kind", "持续改进", ["持续改进"]) == "continuous"
+    assert check_field("kind", "soon", ["专项督办"]) == "soon"
+    with pytest.raises(Rejected) as refused:
+        check_field("kind", "持续改进")  # not in this programme's settings
+    assert refused.value.reason == "unknown_improvement_kind"
     for field, value, reason in [
         ("gap", " ", "invalid_value"),
-        ("kind", "later", "invalid_value"),
+        ("kind", "later", "unknown_improvement_kind"),
         ("dueDate", "2026-2-28", "invalid_value"),
         ("dueDate", "2026-02-30", "invalid_value"),
         ("owner", "x" * 201, "too_long"),

@@ -66,7 +66,7 @@ export function Lists({ app, roundId, route }) {
         class=${`badge list-${s}`} data-state=${s}>${t(`verdict.state.${s}`)} ${data.counts[s]}</span> `)}</p>`}
       ${lists.error && html`<p class="banner error" role="alert">${lists.error.message}</p>`}
       ${data && html`<table class="table" data-testid="list-table"><thead><tr>
-        ${['city', 'county', 'facility', 'licence', 'applied', 'self', 'county_found', 'city_found', 'province_found', 'tier', 'state', 'opinion']
+        ${['city', 'county', 'facility', 'licence', 'applied', 'self', 'county_found', 'city_found', 'province_found', 'tier', 'state', 'opinion', 'document']
           .map((c) => html`<th scope="col" key=${c}>${t(`verdict.col.${c}`)}</th>`)}</tr></thead>
         <tbody>${data.entries.map((e) => html`<tr key=${e.facilityId} data-testid="list-entry" data-state=${e.state} data-facility-id=${e.facilityId}>
           <td>${e.cityName}</td><td>${e.countyName}</td><td>${e.facilityName}</td><td><code>${e.licenceNumber}</code></td>
@@ -75,7 +75,8 @@ export function Lists({ app, roundId, route }) {
           <td><strong>${tierWord(t, e.carriedTier)}</strong></td>
           <td><span class=${`badge list-${e.state}`}>${t(`verdict.state.${e.state}`)}</span>
             ${e.removedAt && html` <small class="muted">${t(`verdict.stage.${e.removedAt}`)}</small>`}</td>
-          <td class="muted">${e.removalOpinion || e.confirmationDocument || ''}</td></tr>`)}</tbody></table>`}
+          <td class="muted" data-testid="list-opinion">${e.removalOpinion || ''}</td>
+          <td class="muted" data-testid="list-document">${e.confirmationDocument || ''}</td></tr>`)}</tbody></table>`}
     </section>
     <section class="card" data-testid="confirmations"><h2>${t('verdict.ui.confirm_title')}</h2>
       ${(data?.confirmations || []).map((c) => html`<p key=${c.id} data-testid="confirmation" data-kind=${c.kind}>${t('verdict.ui.confirmed_by', {

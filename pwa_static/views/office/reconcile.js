@@ -5,7 +5,7 @@ import { html } from '../../lib/html.js';
 import { formatTime } from '../../lib/format.js';
 import { ReturnForm } from './applications.js';
 import { useApi, useThumb } from './data.js';
-import { VerdictSignOff } from './verdict.js';
+import { VerdictSignOff, standingLine } from './verdict.js';
 import { DocumentIcon, documentFormat, documentRefusal } from '../../lib/documents.js';
 
 // still open for edits: the team submits it, or the office submits it incomplete with a reason
@@ -93,7 +93,7 @@ function StageConclusion({ app, stage, signed, onChange }) {
     <h3>${t(`stage_${stage.stage}`)} · ${t(`status_${stage.status}`)}</h3>
     ${c && html`<p data-testid="conclusion-known"><strong>${c.knownMessage ? t(c.knownMessage.code, c.knownMessage.params) : c.tierLabel || t(`conclusion_${c.status}`)}</strong></p>
       ${(c.standings || []).length > 0 && html`<ul class="standings">${c.standings.map((s) => html`<li key=${s.code} data-standing=${s.standing}>
-        <span class=${`badge standing-${s.standing}`}>${t(`standing_${s.standing}`)}</span> ${s.label}：<span class="muted">${s.message ? t(s.message.code, s.message.params) : ''}</span></li>`)}</ul>`}`}
+        <span class=${`badge standing-${s.standing}`}>${t(`standing_${s.standing}`)}</span> <span class="muted" data-testid="standing-line">${standingLine(t, s)}</span></li>`)}</ul>`}`}
     ${mark && html`<div class="banner warn stack" data-testid="submitted-incomplete">
       <strong>${t('submittedIncomplete', { by: mark.submittedByName, at: formatTime(mark.submittedAt, app.state.lang.value) })}</strong>
       <p>${t('submittedIncompleteReason', { reason: mark.reason })}</p>

@@ -7,6 +7,13 @@ import { useApi } from './data.js';
 
 const STANDARDS = ['cn-thc-capacity-2018', 'cn-chsc-capacity-2018'];
 
+// a condition in the reader's words: "基本条款达到 B 档及以上" (the scope's code where it has no text)
+function conditionText(t, c) {
+  const key = `scope_${c.scope}`;
+  const scope = t(key) === key ? c.scope : t(key);
+  return c.gradeAtLeast ? t('scope_at_grade', { scope, grade: c.gradeAtLeast }) : scope;
+}
+
 function Setting({ app, setting, current }) {
   const t = app.state.t;
   return html`<article class="card" data-testid="threshold-setting" data-current=${String(current)}>
@@ -18,7 +25,7 @@ function Setting({ app, setting, current }) {
       ${conds.map((c, i) => {
         const own = c.standardRatio;
         const set = (setting.thresholds[tier] || [])[i];
-        return html`<td key=${i}>${c.scope} ≥${c.gradeAtLeast || ''}: ${own !== null ? t('verdict.ui.standard_ratio', { ratio: own })
+        return html`<td key=${i}>${conditionText(t, c)}：${own !== null ? t('verdict.ui.standard_ratio', { ratio: own })
           : set !== null && set !== undefined ? html`<strong>${set}</strong>` : t('verdict.ui.open_threshold')}</td>`;
       })}</tr>`)}</tbody></table>
   </article>`;
@@ -56,7 +63,7 @@ function SetForm({ app, onSaved }) {
       <select value=${standardId} onChange=${(e) => { setStandard(e.currentTarget.value); setRatios({}); }}>
         ${STANDARDS.map((s) => html`<option key=${s} value=${s}>${s}</option>`)}</select></label>
     ${tiers.map((tier) => html`<fieldset key=${tier.code}><legend>${tier.label}</legend>
-      ${tier.conditions.map((c, i) => html`<label class="field inline" key=${i}><span>${c.scope} ≥${c.gradeAtLeast || ''}</span>
+      ${tier.conditions.map((c, i) => html`<label class="field inline" key=${i}><span>${conditionText(t, c)}</span>
         ${c.minRatio !== null ? html`<span class="muted">${t('verdict.ui.standard_ratio', { ratio: c.minRatio })}</span>`
           : html`<input type="number" min="0" max="1" step="0.01" data-testid=${`threshold-${tier.code}-${i}`}
             value=${ratios[`${tier.code}.${i}`] ?? ''} onInput=${(e) => setRatios({ ...ratios, [`${tier.code}.${i}`]: e.currentTarget.value })} />`}

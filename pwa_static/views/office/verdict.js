@@ -6,6 +6,13 @@ import { html } from '../../lib/html.js';
 import { say } from '../../lib/i18n.js';
 import { Confirm } from '../confirm.js';
 
+// One tier's standing as one line: its label, then what the engine says of it. The engine's sentence most
+// often names the tier already ("合格标准：机构不符合申报条件"): then it is the line, the label not said twice.
+export function standingLine(t, standing) {
+  const said = standing.message ? t(standing.message.code, standing.message.params) : t(`standing_${standing.standing}`);
+  return said.includes(standing.label) ? said : `${standing.label}：${said}`;
+}
+
 const pct = (v) => (v === null || v === undefined ? '—' : `${Math.round(v * 1000) / 10}%`);
 
 export function Statement({ app, lines, testid = 'verdict-statement' }) {
@@ -87,7 +94,7 @@ export function VerdictSignOff({ app, stage, view, signed, onSigned }) {
       happens=${[t('nav.confirm.signHappens', { stage: t(`stage_${stage.stage}`), tier: recorded })]}
       missing=${[
         stage.status !== 'submitted' && stage.status !== 'accepted' && t('nav.confirm.signNotSubmitted', { status: t(`status_${stage.status}`) }),
-        ...short.map((x) => `${x.label}：${x.message ? t(x.message.code, x.message.params) : t(`standing_${x.standing}`)}`),
+        ...short.map((x) => standingLine(t, x)),
       ].filter(Boolean)}
       final=${[t('nav.confirm.signFinal')]} okLabel=${t('nav.confirm.signOk')} onCancel=${() => setAsking(false)} onOk=${sign} />
   </form>`;

@@ -10,6 +10,7 @@ the fix are ordinary ``addPhoto`` photos of the same inspection and article, lin
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from uuid import UUID
 
@@ -27,6 +28,9 @@ from sync.push.mutators.base import Mutator, Owners, View, mark_pending, named_i
 from sync.push.registers import register_row, write_register
 
 KINDS = frozenset({"soon", "continuous", "needs_support"})
+# the seed's words for the protocol's kinds (docs/improvement.md): a programme naming its kinds so has them
+# stored as the codes, so the plan, its report and the dashboards read one kind, not two
+CODE_OF_LABEL = {"近期能够实现": "soon", "持续改进": "continuous", "需要政府或部门支持": "needs_support"}
 MAX_OWNER = 200
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -50,8 +54,21 @@ def transition_refusal(kind: str, current: str, new: str) -> str | None:
     return None
 
 
-def check_field(field: str, value: str | None) -> str | None:
-    """The value an improvement field register stores (normalised), or :class:`Rejected`."""
+def check_kind(value: str | None, kinds: Sequence[str] = ()) -> str:
+    """The kind stored: one of the protocol's codes, or one of ``kinds`` (the programme's settings, its
+    labels of the codes stored as the codes), or :class:`Rejected` (``unknown_improvement_kind``)."""
+    value = (value or "").strip()
+    if value in KINDS:
+        return value
+    if value in kinds:
+        return CODE_OF_LABEL.get(value, value)
+    named = [*sorted(KINDS), *kinds]
+    raise Rejected("unknown_improvement_kind", f"kind {value!r} is not one of {named}")
+
+
+def check_field(field: str, value: str | None, kinds: Sequence[str] = ()) -> str | None:
+    """The value an improvement field register stores (normalised), or :class:`Rejected`; ``kinds``: the
+    programme's improvement kinds (``check_kind``)."""
     if field == "gap":
         text = (value or "").strip()
         if not text:
@@ -59,9 +76,7 @@ def check_field(field: str, value: str | None) -> str | None:
         checks.check_text(text)
         return text
     if field == "kind":
-        if value not in KINDS:
-            raise Rejected("invalid_value", f"kind must be one of {sorted(KINDS)}")
-        return value
+        return check_kind(value, kinds)
     if field == "owner":
         text = (value or "").strip()
         if len(text) > MAX_OWNER:
@@ -86,6 +101,12 @@ def _plan_inspection(batch: PushBatch, m: CreateImprovement) -> InspectionRow:
     if plan is None or plan.stage != "self":
         raise Rejected("not_self_assessment", "an improvement plan belongs to a self-assessment (自评)")
     return inspection
+
+
+def _kinds(batch: PushBatch, inspection: InspectionRow) -> Sequence[str]:
+    """The improvement kinds the inspection's programme settings name (none when its standard is unknown)."""
+    rules = batch.rules.get(inspection.standard_id)
+    return () if rules is None else rules.improvement_kinds()
 
 
 def improvement_target(
@@ -135,6 +156,7 @@ async def create_improvement(batch: PushBatch, m: CreateImprovement) -> Mutation
         # the same item sent again (a device re-queued it): nothing new
         return MutationResult(id=m.id, status="applied", version=existing.version)
     gap = check_field("gap", a.gap)
+    kind = check_kind(a.kind, _kinds(batch, inspection))
     owner = check_field("owner", a.owner)
     due = check_field("dueDate", a.due_date)
     if a.requirement_id is not None and len(a.requirement_id) > 20:
@@ -151,10 +173,10 @@ async def create_improvement(batch: PushBatch, m: CreateImprovement) -> Mutation
         item_code=a.item_code,
         requirement_id=a.requirement_id,
         gap=gap or "",
-        kind=a.kind,
+        kind=kind,
         owner=owner or "",
         due_date=due,
-        status="needs_support" if a.kind == "needs_support" else "open",
+        status="needs_support" if kind == "needs_support" else "open",
         photo_ids=[],
         grade_before=None if answer is None else answer.state.value,
         done_version=0,
@@ -171,7 +193,7 @@ async def create_improvement(batch: PushBatch, m: CreateImprovement) -> Mutation
     batch.log(
         m,
         f"improvement/{item.id}",
-        {"item": a.item_code, "kind": a.kind, "status": item.status, "gradeBefore": item.grade_before},
+        {"item": a.item_code, "kind": kind, "status": item.status, "gradeBefore": item.grade_before},
     )
     return MutationResult(id=m.id, status="applied", version=version)
 
@@ -179,7 +201,7 @@ async def create_improvement(batch: PushBatch, m: CreateImprovement) -> Mutation
 async def set_field(batch: PushBatch, m: SetImprovementField) -> MutationResult:
     a = m.args
     inspection, item = _item(batch, m)
-    value = check_field(a.field, a.value)
+    value = check_field(a.field, a.value, _kinds(batch, inspection))
     row = register_row(
         batch, improvement_register_key(item.id, a.field), inspection.id, item.item_code, a.field
     )
@@ -233,16 +255,17 @@ def replay_create(view: View, m: CreateImprovement) -> None:
     key = improvement_key(a.improvement_id)
     if key in view:
         return
+    kind = CODE_OF_LABEL.get(a.kind, a.kind)
     view[key] = {
         "id": str(a.improvement_id),
         "inspectionId": str(a.inspection_id),
         "itemCode": a.item_code,
         "requirementId": a.requirement_id,
         "gap": a.gap,
-        "kind": a.kind,
+        "kind": kind,
         "owner": a.owner,
         "dueDate": a.due_date,
-        "status": "needs_support" if a.kind == "needs_support" else "open",
+        "status": "needs_support" if kind == "needs_support" else "open",
         "photoIds": [],
         "pending": True,
     }

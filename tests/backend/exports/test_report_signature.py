@@ -27,6 +27,9 @@ async def test_a_signature_of_an_earlier_version_is_said_to_be_one(
     body = (await client.get(url, headers=office)).json()["html"]
     assert 'data-testid="signed-earlier"' not in body
     version = signed.json()["computedFromVersion"]
+    # the conclusion keeps the version the sign-off left the inspection at (accepting it moved it on)
+    inspection = (await client.get(f"/api/inspections/{review}", headers=office)).json()
+    assert signed.json()["signedVersion"] == inspection["version"] == version + 1
 
     await put_answers(review, dict.fromkeys(ARTICLES, "D"))  # the answers change after the sign-off
     body = (await client.get(url, headers=office)).json()["html"]

@@ -14,6 +14,9 @@ import pytest
 from backend.accounts.schemas import CreateUserRequest
 from backend.accounts.services import create_user
 from backend.db import fetch, write_tx
+from backend.inspections.tables import Inspection
+from backend.standards import parse_standard, shipped_bytes
+from backend.standards.services import save_standard
 from sync.client import SyncClient
 from tests.backend.sync_api.sync_support import Devices, push_body, sha
 
@@ -115,7 +118,7 @@ async def test_refused_mutations(client: httpx.AsyncClient, demo: dict[str, Any]
             ),
             "invalid_value",
         ),
-        (phone.set_improvement_field(soon, "kind", "someday"), "invalid_value"),
+        (phone.set_improvement_field(soon, "kind", "someday"), "unknown_improvement_kind"),
         (phone.set_improvement_field(uuid.uuid4(), "gap", "x"), "unknown_target"),
         (phone.attach_improvement_photo(soon, uuid.uuid4()), "unknown_photo"),
         (phone.set_improvement_status(soon, "done"), None),
@@ -130,7 +133,8 @@ async def test_refused_mutations(client: httpx.AsyncClient, demo: dict[str, Any]
     assert phone.store[f"improvement/{support}"]["status"] == "open"
     rejected = await fetch("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'sync.rejected'")
     assert rejected[0]["n"] == 9
-    # a kind outside the three is refused while decoding
+    # a kind is a short text, or refused while decoding; one neither the protocol nor the settings name is
+    # refused by the push (unknown_improvement_kind)
     raw = {
         "id": 1,
         "name": "createImprovement",
@@ -139,12 +143,52 @@ async def test_refused_mutations(client: httpx.AsyncClient, demo: dict[str, Any]
             "improvementId": str(uuid.uuid4()),
             "itemCode": "1.1.1",
             "gap": "x",
-            "kind": "later",
+            "kind": "x" * 61,
         },
     }
     headers = await devices.auth("clinic1")
     response = await client.post("/api/sync/push", content=push_body("raw", [raw]), headers=headers)
     assert response.json()["results"][0]["reason"] == "invalid_args"
+    raw["args"]["kind"] = "later"  # type: ignore[index]
+    response = await client.post("/api/sync/push", content=push_body("raw-2", [raw]), headers=headers)
+    assert response.json()["results"][0]["reason"] == "unknown_improvement_kind"
+
+
+async def test_the_programme_s_improvement_kinds_are_accepted(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    """Kinds from the programme's settings (improvementListKinds, offered on the result page) are accepted
+    beside the protocol's codes; the settings' words for the codes are stored as the codes; others refused."""
+    raw = json.loads(shipped_bytes("township-2018"))
+    raw["id"] = "test-township-plan-kinds"
+    raw["programmeSettings"]["improvementListKinds"] = ["近期能够实现", "需要政府或部门支持", "专项督办"]
+    await save_standard(standard=parse_standard(json.dumps(raw)), actor_id=None, publish=True)
+    plan = demo["self_inspections"][0]
+    async with write_tx():
+        await Inspection.update({Inspection.standard_version_id: raw["id"]}).where(Inspection.id == plan)
+    phone = await Devices(client).device("clinic1")
+    own = phone.create_improvement(plan, "1.1.1", "缺少制度", "专项督办")
+    support = phone.create_improvement(plan, "1.2.1", "缺少救护车", "需要政府或部门支持")
+    code = phone.create_improvement(plan, "1.2.2", "缺少培训", "continuous")
+    refused = queued(phone, lambda: phone.create_improvement(plan, "1.2.3", "x", "长期"))
+    await phone.sync()
+    assert status_of(phone, refused) == ("rejected", "unknown_improvement_kind")
+    items = improvements(phone)
+    assert (items[f"improvement/{own}"]["kind"], items[f"improvement/{own}"]["status"]) == (
+        "专项督办",
+        "open",
+    )
+    assert (items[f"improvement/{support}"]["kind"], items[f"improvement/{support}"]["status"]) == (
+        "needs_support",
+        "needs_support",
+    )
+    assert items[f"improvement/{code}"]["kind"] == "continuous"
+    changed = phone.set_improvement_field(code, "kind", "专项督办")
+    wrong = phone.set_improvement_field(code, "kind", "长期")
+    await phone.sync()
+    assert status_of(phone, changed) == ("applied", None)
+    assert status_of(phone, wrong) == ("rejected", "unknown_improvement_kind")
+    assert improvements(phone)[f"improvement/{code}"]["kind"] == "专项督办"
 
 
 async def test_retries_never_duplicate(client: httpx.AsyncClient, demo: dict[str, Any]) -> None:

@@ -284,6 +284,11 @@ async def test_a_return_carries_an_opinion_that_the_clinic_reads(
     assert ops[f"inspection/{review}"]["status"] == "returned"
     assert ops[f"opinion/{opinion['id']}"]["opinion"] == "第2章佐证材料不足，请补充后重新提交"
     assert ops[f"opinion/{opinion['id']}"]["inspectionId"] == str(review)
+    # a return's opinion, named apart from an application's and from a removal's
+    assert (ops[f"opinion/{opinion['id']}"]["kind"], ops[f"opinion/{opinion['id']}"]["removal"]) == (
+        "review",
+        False,
+    )
     assert datetime.fromisoformat(ops[f"opinion/{opinion['id']}"]["returnedAt"]).tzinfo is not None
 
 

@@ -4,6 +4,7 @@ calendar with its application window and the late override, what is due and over
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from backend.accounts.services import create_user
 from backend.accounts.tables import ExpertProfile
 from backend.audit.tables import AuditLog
 from backend.inspections.tables import Application, InspectionMember
+from backend.inspections.teams import experts
 from backend.programme.calendar import closes_at
 from backend.programme.expert_draw import draw_team
 from backend.standards.titles import meets_minimum, title_level
@@ -70,6 +72,39 @@ def test_a_team_draw_is_reproduced_from_its_seed() -> None:
     assert draw_team(pool, 5, "seed-1", "inspection-b") != first
     with pytest.raises(ValueError, match="pool of 4"):
         draw_team(pool[:4], 5, "seed-1", "inspection-a")
+
+
+def test_a_draw_balances_the_specialties_recorded_on_the_experts() -> None:
+    # 9 in the pool: three 医疗, three 护理, one each of 公共卫生, 财务, 信息化; a team of 5 has each once
+    recorded = {
+        **{f"doctor-{n}": ["医疗"] for n in range(3)},
+        **{f"nurse-{n}": ["护理"] for n in range(3)},
+        "public": ["公共卫生"],
+        "finance": ["财务"],
+        "it": ["信息化"],
+    }
+    leads = set()
+    for seed in ("a", "b", "c", "d", "e", "f"):
+        team = draw_team(list(recorded), 5, seed, "inspection-a", recorded)
+        assert sorted(recorded[m][0] for m in team) == sorted(["医疗", "护理", "公共卫生", "财务", "信息化"])
+        assert draw_team(list(reversed(recorded)), 5, seed, "inspection-a", recorded) == team
+        leads.add(team[0])
+    assert len(leads) > 1  # still a random draw: the seed decides who, and who leads
+    # two specialties, six experts each: 3 and 2 in a team of 5, never 4 and 1
+    halves = {f"m{n}": ["医疗"] for n in range(6)} | {f"n{n}": ["护理"] for n in range(6)}
+    for seed in ("a", "b", "c"):
+        counts = Counter(halves[m][0] for m in draw_team(list(halves), 5, seed, "x", halves))
+        assert sorted(counts.values()) == [2, 3]
+    # experts with no specialty recorded are a kind of their own
+    unrecorded: dict[str, list[str]] = {
+        "blank-1": [],
+        "blank-2": [],
+        "doctor-1": ["医疗"],
+        "doctor-2": ["医疗"],
+    }
+    for seed in ("a", "b", "c"):
+        pair = draw_team(list(unrecorded), 2, seed, "x", unrecorded)
+        assert sorted(bool(unrecorded[m]) for m in pair) == [False, True]
 
 
 def test_a_stage_closes_at_the_end_of_its_day_in_china() -> None:
@@ -166,8 +201,16 @@ async def test_a_seeded_draw_honours_recusal_and_the_title_gate_and_is_audited(
         )
     }
     assert members == {m: i == 0 for i, m in enumerate(team)}
-    # reproduced from its seed: the pure draw over the stored pool gives the same team
-    assert list(draw_team(sorted(eligible), 5, "2026-county-1", str(demo["review_inspection"]))) == team
+    # balanced across the specialties recorded on the pool's experts: the demo's five inspectors have five
+    # different ones, the three added experts 医疗 as one of them; so each specialty once, never 医疗 twice
+    recorded = {str(k): list(v.specialties) for k, v in (await experts()).items()}
+    assert sorted(s for m in out["drawn"] for s in m["specialties"]) == sorted(
+        {s for e in eligible for s in recorded[e]}
+    )
+    assert len({s for m in out["drawn"] for s in m["specialties"]}) == 5
+    # reproduced from its seed: the pure draw over the stored pool and specialties gives the same team
+    again_drawn = draw_team(sorted(eligible), 5, "2026-county-1", str(demo["review_inspection"]), recorded)
+    assert list(again_drawn) == team
     again = await client.post(url, headers=office, json={"seed": "2026-county-1"})
     assert [m["userId"] for m in again.json()["drawn"]] == team
     entry = await AuditLog.select().where(AuditLog.action == "inspection.team_draw").first()

@@ -11,6 +11,7 @@ import httpx
 
 from backend.inspections.tables import Application, Inspection
 from backend.review.flow import walk
+from sync.client import HttpxTransport, SyncClient
 from tests.backend.programme.support import finish_self_assessment
 from tests.backend.review.test_conclusions import put_answers
 from tests.backend.review.test_verdict import graded, review, sign
@@ -75,6 +76,13 @@ async def test_a_county_failed_facility_stays_out_of_the_city_pool_and_is_return
     assert [(o["kind"], o["removal"], o["stage"], o["opinion"]) for o in opinions] == [
         ("review", True, "county", opinion)
     ]
+    # and through sync, on the reference client: the removal's opinion comes with the accepted inspection,
+    # its kind and removal said (the clinic's app tells a removal from a return by them)
+    device = SyncClient(HttpxTransport(client, admin))
+    await device.pull()
+    [pulled] = device.opinions(reviews[1])
+    assert (pulled.kind, pulled.removal, pulled.stage, pulled.opinion) == ("review", True, "county", opinion)
+    assert pulled.facility_id == str(demo["facilities"][1])
     # its 6-month clock runs from the removal
     again = await client.post(
         "/api/applications",
@@ -153,3 +161,20 @@ async def test_an_application_needs_a_finished_self_assessment_and_an_eligible_t
     assert (never.status_code, never.json()["code"]) == (409, "tier_not_eligible")
     assert not await Application.exists()
     assert (await client.post("/api/applications", headers=admin, json=body)).status_code == 201
+
+
+async def test_an_application_s_return_is_named_apart_from_a_review_s(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    admin, office = await login(client, "admin"), await login(client, "office")
+    application = await apply(client, admin, demo, 0)
+    said = "申请材料不全：请补充执业许可证复印件"
+    returned = await client.patch(
+        f"/api/applications/{application}", headers=office, json={"status": "returned", "opinion": said}
+    )
+    assert returned.status_code == 200, returned.text
+    clinic = await login(client, "clinic1")
+    opinions = (await client.get(f"/api/facilities/{demo['facilities'][0]}/opinions", headers=clinic)).json()
+    assert [(o["kind"], o["removal"], o["stage"], o["opinion"]) for o in opinions] == [
+        ("application", False, None, said)
+    ]
