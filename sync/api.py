@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from piccolo.engine.base import Engine
+
+from sync import lifecycle
 from sync.context import (
     AnswerGapsTuple,
     AuditEntry,
@@ -22,6 +29,7 @@ from sync.errors import (
     TooManyMutations,
 )
 from sync.evidence import NA_ANSWER, answer_items, na_items, na_marked
+from sync.lifecycle import EDITABLE, INITIAL, TEAM_FIXED, Move, Moved, MoveRefused
 from sync.photo_facts import flag_reused, record_capture_facts, record_flags
 from sync.policy import (
     NO_CAPTURE_TIME,
@@ -35,13 +43,16 @@ from sync.policy import (
 )
 from sync.pull import PullContext, pull
 from sync.push.handler import push
-from sync.sql import as_uuid
+from sync.sql import Sql, as_uuid
 
 __all__ = [
+    "EDITABLE",
+    "INITIAL",
     "NA_ANSWER",
     "NOT_RECEIVED",
     "NO_CAPTURE_TIME",
     "NO_LOCATION",
+    "TEAM_FIXED",
     "AnswerGapsTuple",
     "AuditEntry",
     "AuditHook",
@@ -50,6 +61,9 @@ __all__ = [
     "ClientGroupMismatch",
     "ClientNotYours",
     "ItemRules",
+    "Move",
+    "MoveRefused",
+    "Moved",
     "MutationGap",
     "PhotoFacts",
     "PhotoRequirement",
@@ -62,9 +76,12 @@ __all__ = [
     "Violation",
     "answer_items",
     "as_uuid",
+    "bump_inspection",
     "counting_photos",
     "flag_reused",
+    "lock_inspection",
     "missing_evidence",
+    "move_inspection",
     "na_items",
     "na_marked",
     "photo_not_counted",
@@ -73,3 +90,20 @@ __all__ = [
     "record_capture_facts",
     "record_flags",
 ]
+
+
+async def move_inspection(
+    engine: Engine[Any], inspection_id: UUID, to: Move, *, at: datetime | None = None
+) -> Moved:
+    """The lifecycle's move (sync/lifecycle.py) inside the caller's open write transaction on ``engine``."""
+    return await lifecycle.move(Sql(engine), inspection_id, to, at=at)
+
+
+async def bump_inspection(engine: Engine[Any], inspection_id: UUID) -> int:
+    """A new version of the inspection (its devices pull it again), inside the caller's write transaction."""
+    return await lifecycle.bump(Sql(engine), inspection_id)
+
+
+async def lock_inspection(engine: Engine[Any], inspection_id: UUID) -> None:
+    """Hold the inspection's row lock (the one a push takes) until the caller's write transaction ends."""
+    await lifecycle.lock(Sql(engine), [inspection_id])

@@ -19,7 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from backend.audit.services import record
-from backend.db import write_tx
+from backend.db import current_engine, write_tx
 from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.guards import AuthUser, ensure_role
 from backend.hooks import Hooks
@@ -42,11 +42,12 @@ from backend.inspections.scope import (
 from backend.inspections.tables import Application, Inspection, InspectionMember
 from backend.inspections.teams import check_size, experts, replace_team, team_rules, users_exist
 from backend.registry.tables import Region
+from sync.api import TEAM_FIXED, bump_inspection
 
 # the review stages in order, and each office level's rank (a level may act on its stage and below)
 REVIEW_STAGES = ("county", "city", "province")
 LEVEL_RANK = {"county": 1, "city": 2, "province": 3}
-LOCKED_STATUSES = ("submitted", "returned", "accepted")
+LOCKED_STATUSES = TEAM_FIXED
 
 
 _INSPECTION_COLUMNS = (
@@ -202,7 +203,6 @@ async def create_inspection(
             round=data.round_id,
             stage=data.stage,
             standard_version_id=data.standard_version_id,
-            status="draft",
             review_mode=mode,
         )
         await inspection.save()
@@ -236,12 +236,10 @@ async def update_inspection(
         await hooks.fitting_standard(data.standard_version_id, row["facility"])
         async with write_tx():
             # a new version, so devices that pulled the draft get it (and its standard) again
-            await Inspection.update(
-                {
-                    Inspection.standard_version_id: data.standard_version_id,
-                    Inspection.version: Inspection.version + 1,
-                }
-            ).where(Inspection.id == inspection_id)
+            await Inspection.update({Inspection.standard_version_id: data.standard_version_id}).where(
+                Inspection.id == inspection_id
+            )
+            await bump_inspection(current_engine(), inspection_id)
             await record(
                 user_id=str(user.id),
                 action="inspection.update",

@@ -172,7 +172,6 @@ async def create_schedule(
                 round=round_id,
                 stage="self",
                 standard_version_id=data.standard_version_id,
-                status="draft",
             )
             await inspection.save()
             await RoutineVisit(schedule=schedule.id, due_on=day, inspection=inspection.id).save()

@@ -505,7 +505,6 @@ async def open_recheck(
             round=data.round_id,
             stage="province",
             standard_version_id=standard_id,
-            status="draft",
         )
         await inspection.save()
         recheck = TitleRecheck(

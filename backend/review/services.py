@@ -15,10 +15,9 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from piccolo.engine.postgres import PostgresEngine
 
 from backend.audit.services import record
-from backend.db import as_utc, current_engine, fetch, write_tx
+from backend.db import as_utc, current_engine, write_tx
 from backend.errors import Conflict, Forbidden, NotFound
 from backend.guards import AuthUser, ensure_role
 from backend.hooks import Hooks
@@ -51,6 +50,7 @@ from backend.review.thresholds import ref
 from backend.review.verdicts import decided, ensure_round_open, move_list, proposed, rules_for
 from backend.standards.schemas import Conclusion
 from backend.standards.services import get_standard
+from sync.api import EDITABLE, lock_inspection, move_inspection
 
 
 async def _inspection(inspection_id: UUID) -> dict[str, Any]:
@@ -142,8 +142,7 @@ async def _ensure_office_level(user: AuthUser, stage: str) -> None:
 async def _lock_inspection(inspection_id: UUID) -> None:
     # SQLite's write transaction is BEGIN IMMEDIATE (already exclusive); PostgreSQL needs the row lock that
     # sync push takes, so no push moves the inspection between the read and the stored conclusion.
-    if isinstance(current_engine(), PostgresEngine):
-        await fetch('SELECT "id" FROM "inspection" WHERE "id" = {} FOR UPDATE', [inspection_id])
+    await lock_inspection(current_engine(), inspection_id)
 
 
 async def _office_review(user: AuthUser, inspection_id: UUID, refusal: str) -> dict[str, Any]:
@@ -245,9 +244,7 @@ async def confirm_conclusion(
         )
         await stored.save()
         # signed off: the inspection is accepted (its devices and the clinic pull the new status)
-        await Inspection.update(
-            {Inspection.status: "accepted", Inspection.version: Inspection.version + 1}
-        ).where(Inspection.id == inspection_id)
+        await move_inspection(current_engine(), inspection_id, "accept")
         await record(
             user_id=str(user.id),
             action="conclusion.override" if decision.overridden else "conclusion.confirm",
@@ -368,10 +365,6 @@ async def list_conclusions(
     return await _stored(where)
 
 
-# statuses a submit starts from (the sync engine's SUBMITTABLE_STATUSES)
-SUBMITTABLE = ("draft", "in_progress", "returned")
-
-
 async def submit_incomplete(
     *,
     user: AuthUser,
@@ -396,7 +389,7 @@ async def submit_incomplete(
     async with write_tx():
         await _lock_inspection(inspection_id)
         row = await _inspection(inspection_id)
-        if row["status"] not in SUBMITTABLE:
+        if row["status"] not in EDITABLE:
             raise Conflict(
                 f"the inspection is {row['status']}; only one still open for edits is submitted",
                 code="inspection_locked",
@@ -410,13 +403,7 @@ async def submit_incomplete(
                 items=sorted(answers.conflicted_items),
             )
         missing, missing_message = submissions.missing_words(standard, answers.items)
-        await Inspection.update(
-            {
-                Inspection.status: "submitted",
-                Inspection.submitted_at: now,
-                Inspection.version: Inspection.version + 1,
-            }
-        ).where(Inspection.id == inspection_id)
+        await move_inspection(current_engine(), inspection_id, "submit", at=now)
         saved = IncompleteSubmission(
             inspection=inspection_id,
             reason=reason,

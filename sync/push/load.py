@@ -8,6 +8,7 @@ from uuid import UUID
 
 import msgspec
 
+from sync import lifecycle
 from sync.policy import Candidate, ConflictState, Register
 from sync.protocol import Mutation
 from sync.push.batch import (
@@ -103,15 +104,7 @@ async def _owners(batch: PushBatch, wanted: Wanted) -> None:
 
 
 async def _lock_inspections(batch: PushBatch, ordered: list[UUID]) -> None:
-    sql = batch.sql
-    cond, args = sql.in_list('"id"', ordered)
-    lock = " FOR UPDATE" if sql.postgres else ""
-    rows = await sql.fetch(
-        'SELECT "id", "version", "status", "standard_version_id" FROM "inspection" '  # noqa: S608
-        f'WHERE {cond} ORDER BY "id"{lock}',
-        args,
-    )
-    for row in rows:
+    for row in await lifecycle.lock(batch.sql, ordered):
         iid = as_uuid(row["id"])
         batch.inspections[iid] = InspectionRow(
             id=iid, version=int(row["version"]), status=row["status"], standard_id=row["standard_version_id"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from sync import lifecycle
 from sync.push.batch import PushBatch
 from sync.sql import Sql
 
@@ -193,13 +194,8 @@ async def _improvements(sql: Sql, batch: PushBatch, now: datetime) -> None:
 
 async def _inspections(sql: Sql, batch: PushBatch) -> None:
     dirty = [i for i in batch.inspections.values() if i.dirty]
-    await sql.executemany(
-        'UPDATE "inspection" SET "version" = ? WHERE "id" = ?', [(i.version, i.id) for i in dirty]
-    )
+    await lifecycle.write_versions(sql, [(i.version, i.id) for i in dirty])
     for inspection in dirty:
         if inspection.submitted_at is not None:
-            await sql.execute(
-                'UPDATE "inspection" SET "status" = ?, "submitted_at" = ? WHERE "id" = ?',
-                [inspection.status, inspection.submitted_at, inspection.id],
-            )
+            await lifecycle.write_submitted(sql, inspection.id, inspection.submitted_at)
         inspection.dirty = False

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sync import policy
+from sync import lifecycle, policy
 from sync.evidence import answer_items, na_answered
 from sync.protocol import MutationResult, SubmitInspection
 from sync.push import checks
@@ -66,14 +66,14 @@ async def submit_inspection(batch: PushBatch, m: SubmitInspection) -> MutationRe
     if refusal is not None:
         raise Rejected(*refusal)
     version = batch.bump(inspection)
-    inspection.status = "submitted"
+    inspection.status = lifecycle.SUBMITTED
     inspection.submitted_at = datetime.now(UTC)
-    batch.log(m, f"inspection/{iid}", {"status": "submitted"})
+    batch.log(m, f"inspection/{iid}", {"status": lifecycle.SUBMITTED})
     return MutationResult(id=m.id, status="applied", version=version)
 
 
 def replay(view: View, m: SubmitInspection) -> None:
-    mark_pending(view, f"inspection/{m.args.inspection_id}", {"status": "submitted"})
+    mark_pending(view, f"inspection/{m.args.inspection_id}", {"status": lifecycle.SUBMITTED})
 
 
 SUBMIT_INSPECTION = Mutator(
