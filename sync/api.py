@@ -41,8 +41,9 @@ from sync.policy import (
     missing_evidence,
     photo_not_counted,
 )
+from sync.protocol import Mutation, MutationResult, ResolveConflict, ResolveConflictArgs
 from sync.pull import PullContext, pull
-from sync.push.handler import push
+from sync.push.handler import apply, push
 from sync.sql import Sql, as_uuid
 
 __all__ = [
@@ -64,17 +65,22 @@ __all__ = [
     "Move",
     "MoveRefused",
     "Moved",
+    "Mutation",
     "MutationGap",
+    "MutationResult",
     "PhotoFacts",
     "PhotoRequirement",
     "ProtocolError",
     "PullContext",
     "PushContext",
+    "ResolveConflict",
+    "ResolveConflictArgs",
     "StandardRules",
     "SyncError",
     "TooManyMutations",
     "Violation",
     "answer_items",
+    "apply",
     "as_uuid",
     "bump_inspection",
     "counting_photos",

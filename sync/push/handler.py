@@ -9,13 +9,14 @@ read with a handful of set-based queries, decided in memory by :mod:`sync.policy
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 from sync.context import CallerSource, PushContext
 from sync.errors import TooManyMutations
-from sync.protocol import PushResponse, decode_push
+from sync.protocol import Mutation, MutationResult, PushResponse, decode_push
 from sync.push import group_commit
 from sync.push.limits import check_envelope
-from sync.push.transaction import push_in_tx
+from sync.push.transaction import apply_in_tx, push_in_tx
 
 
 async def push(body: bytes, *, caller: CallerSource, ctx: PushContext) -> PushResponse:
@@ -38,3 +39,24 @@ async def push(body: bytes, *, caller: CallerSource, ctx: PushContext) -> PushRe
             return await work()
     response: PushResponse = await grouped.run(ctx.engine, ctx.transaction, len(heads), work)
     return response
+
+
+async def apply(
+    caller: CallerSource, mutations: Sequence[Mutation], *, ctx: PushContext, client_id: str
+) -> list[MutationResult]:
+    """The one entry for mutations made on the server (no device, no JSON): applied in process, in one
+    transaction (the group committer's on SQLite), by the same mutators and policy as a device's push.
+    ``client_id`` names the writer (an office user: ``office-<user id>``); no ``sync_client`` row is kept."""
+    if len(mutations) > ctx.max_mutations:
+        raise TooManyMutations(
+            f"a push carries at most {ctx.max_mutations} mutations (maxMutations); this one has {len(mutations)}",
+            limit="maxMutations",
+            max=ctx.max_mutations,
+        )
+    work = functools.partial(apply_in_tx, mutations, caller, ctx, client_id)
+    grouped = group_commit.committer(ctx.engine)
+    if grouped is None:
+        async with ctx.transaction():
+            return await work()
+    results: list[MutationResult] = await grouped.run(ctx.engine, ctx.transaction, len(mutations), work)
+    return results

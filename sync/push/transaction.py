@@ -57,6 +57,20 @@ async def push_in_tx(
     return PushResponse(last_mutation_id=new_last, results=seen + results)
 
 
+async def apply_in_tx(
+    mutations: Sequence[Mutation], source: CallerSource, ctx: PushContext, client_id: str
+) -> list[MutationResult]:
+    """Mutations the host made itself (an office's resolution), applied in the open transaction as a push's
+    are (load, the mutators, write, audit) but with no client: no ``sync_client`` row, no mutation ids to
+    keep, no result window. ``client_id`` names the writer in the registers and the audit."""
+    batch = PushBatch(Sql(ctx.engine), await resolve_caller(source), client_id, ctx)
+    await load(batch, list(mutations))
+    results = await apply_all(batch, mutations)
+    await write(batch)
+    await ctx.audit(batch.audit)
+    return results
+
+
 def _decode(raw: msgspec.Raw, head: MutationHead) -> Mutation | MutationResult:
     mutation = decode_mutation(raw, head)
     if isinstance(mutation, MutationResult):
