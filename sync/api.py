@@ -30,7 +30,7 @@ from sync.errors import (
 )
 from sync.evidence import NA_ANSWER, answer_items, na_items, na_marked
 from sync.lifecycle import EDITABLE, INITIAL, TEAM_FIXED, Move, Moved, MoveRefused
-from sync.photo_facts import flag_reused, record_capture_facts, record_flags
+from sync.photo_facts import record_capture_facts, record_flags
 from sync.policy import (
     NO_CAPTURE_TIME,
     NO_LOCATION,
@@ -84,7 +84,6 @@ __all__ = [
     "as_uuid",
     "bump_inspection",
     "counting_photos",
-    "flag_reused",
     "lock_inspection",
     "missing_evidence",
     "move_inspection",

@@ -94,3 +94,20 @@ def test_sync_runs_no_sql_on_the_backends_tables() -> None:
         if re.search(rf'(FROM|JOIN|INTO|UPDATE)\s+\\?"?{table}\b', text)
     }
     assert named == set()
+
+
+def test_the_reuse_at_another_facility_is_decided_once() -> None:
+    """``photo.reused_elsewhere`` is decided by backend/evidence/rules.py: reused_elsewhere (in the flags' pass)
+    and written with the flags by sync/photo_facts.py: record_flags; no second computation in SQL or elsewhere."""
+    writers = {
+        name
+        for name, text in sources("backend", "sync", "media").items()
+        if re.search(r"Photo\.reused_elsewhere\s*:|\"reused_elsewhere\"\s*=", text)
+    }
+    assert writers == {"sync/photo_facts.py"}
+    deciders = {
+        name
+        for name, text in sources("backend", "sync", "media").items()
+        if re.search(r"HAVING\s+COUNT\(DISTINCT\s+\w+\.\"facility\"\)|def reused_elsewhere\(", text)
+    }
+    assert deciders == {"backend/evidence/rules.py"}
