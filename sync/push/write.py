@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from sync import lifecycle
-from sync.push.batch import PushBatch
+from sync.push.batch import ROW_KINDS, PushBatch
 from sync.sql import Sql
 
 _enc = msgspec.json.Encoder()
@@ -31,10 +31,8 @@ async def write(batch: PushBatch) -> None:
     await _improvements(sql, batch, now)
     await _inspections(sql, batch)
     batch.dirty_registers.clear()
-    batch.dirty_conflicts.clear()
-    batch.dirty_notes.clear()
-    batch.dirty_photos.clear()
-    batch.dirty_improvements.clear()
+    for kind in ROW_KINDS:
+        getattr(batch, kind.dirty).clear()
 
 
 async def _registers(sql: Sql, batch: PushBatch) -> None:
