@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
+from sync.errors import SyncError
+
 DRAFT = "draft"
 IN_PROGRESS = "in_progress"
 SUBMITTED = "submitted"
@@ -93,10 +95,11 @@ class Moved:
     version: int
 
 
-class MoveRefused(Exception):
+class MoveRefused(SyncError):
+    """The inspection is not in a status the move starts from (``backend/errors.py`` answers 409)."""
+
     def __init__(self, code: str, status: str) -> None:
-        super().__init__(f"the inspection is {status}")
-        self.code = code
+        super().__init__(f"the inspection is {status}", code=code, current=status)
         self.status = status
 
 

@@ -11,7 +11,7 @@ from uuid import UUID
 
 import msgspec
 
-from backend.errors import Forbidden, NotFound, Unprocessable
+from backend.errors import Forbidden, NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.improvement import targets as rules
 from backend.improvement.schemas import (
@@ -49,7 +49,7 @@ async def _self_inspection(user: AuthUser, inspection_id: UUID) -> dict[str, Any
     row = await Inspection.select().where(Inspection.id == inspection_id).first()
     assert row is not None  # ensure_inspection_visible answered 404 otherwise
     if row["stage"] != "self":
-        raise Unprocessable(
+        raise RuleRefused(
             "an improvement plan belongs to a self-assessment (自评)", code="not_self_assessment"
         )
     return row

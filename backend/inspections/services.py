@@ -20,7 +20,7 @@ from uuid import UUID
 
 from backend.audit.services import record
 from backend.db import current_engine, write_tx
-from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
+from backend.errors import Conflict, Forbidden, NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.hooks import Hooks
 from backend.inspections.applications import active_facility
@@ -253,25 +253,25 @@ async def set_team(*, user: AuthUser, inspection_id: UUID, data: SetTeamRequest)
     row = await team_target(user, inspection_id)
     members = data.members
     if len(set(members)) != len(members):
-        raise Unprocessable("a member is listed twice", code="duplicate_member")
+        raise RuleRefused("a member is listed twice", code="duplicate_member")
     rules = await team_rules(row["standard_version_id"])
     check_size(rules, len(members))
     if data.lead_id is None:
-        raise Unprocessable("name exactly one lead (leadId)", code="lead_required")
+        raise RuleRefused("name exactly one lead (leadId)", code="lead_required")
     if data.lead_id not in members:
-        raise Unprocessable("the lead must be one of the members", code="lead_not_member")
+        raise RuleRefused("the lead must be one of the members", code="lead_not_member")
     users = await users_exist(members)
     pool = await experts(members)
     for member in members:
         person = users[member]
         if person["role"] != "inspector" or member not in pool:
-            raise Unprocessable(
+            raise RuleRefused(
                 f"{person['username']} is not an expert: members must be inspector users with an expert profile",
                 code="not_an_expert",
                 user_id=str(member),
             )
         if not person["active"]:
-            raise Unprocessable(
+            raise RuleRefused(
                 f"{person['username']} is deactivated", code="inactive_member", user_id=str(member)
             )
     left_out = {m: pool[m].left_out(row["facility"], rules) for m in members}

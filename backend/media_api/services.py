@@ -21,7 +21,7 @@ from uuid import UUID
 import msgspec
 from piccolo.engine.base import Engine
 
-from backend.errors import Conflict, NotFound, Unprocessable
+from backend.errors import Conflict, NotFound, RuleRefused
 from backend.guards import AuthUser
 from backend.inspections.scope import (
     ensure_inspection_visible,
@@ -117,7 +117,7 @@ async def start_upload(
     if photo["deleted"]:
         raise Conflict("that photo was removed; nothing to upload", code="photo_removed")
     if data.sha256 != photo["sha256"] or data.size != photo["size"]:
-        raise Unprocessable(
+        raise RuleRefused(
             "sha256 and size must be those of the addPhoto mutation for this photo",
             code="photo_mismatch",
             expected_sha256=photo["sha256"],

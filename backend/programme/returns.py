@@ -20,7 +20,7 @@ from backend.inspections.tables import Inspection
 from backend.programme.rules import ensure_office_level
 from backend.programme.schemas import OpinionOut, ReturnRequest
 from backend.programme.tables import ReturnedOpinion
-from sync.api import MoveRefused, move_inspection
+from sync.api import move_inspection
 
 
 async def return_inspection(*, user: AuthUser, inspection_id: UUID, data: ReturnRequest) -> OpinionOut:
@@ -41,13 +41,8 @@ async def return_inspection(*, user: AuthUser, inspection_id: UUID, data: Return
     if not opinion:
         raise Conflict("a return carries a written opinion", code="opinion_required")
     async with write_tx():
-        try:
-            await move_inspection(current_engine(), inspection_id, "return")
-        except MoveRefused as refused:
-            raise Conflict(
-                f"the inspection is {refused.status}; only a submitted inspection is returned",
-                code="inspection_not_submitted",
-            ) from None
+        # not submitted: MoveRefused, answered 409 inspection_not_submitted (backend/errors.py)
+        await move_inspection(current_engine(), inspection_id, "return")
         saved = await record_opinion(
             facility=row["facility"],
             round=row["round"],

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from backend.db import as_utc
-from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
+from backend.errors import Conflict, Forbidden, NotFound, RuleRefused
 from backend.guards import AuthUser
 from backend.inspections.tables import Application, Inspection, Round
 from backend.programme.kinds import kind_of, report_due_on, subject_fits
@@ -58,7 +58,7 @@ async def fitting_standard(standard_id: str, facility_id: UUID) -> Standard:
         await StandardVersion.select(StandardVersion.status).where(StandardVersion.id == standard_id).first()
     )
     if row is None or row["status"] != "published":
-        raise Unprocessable(
+        raise RuleRefused(
             f"standard {standard_id} is not a published standard of this server", code="unknown_standard"
         )
     standard = await get_standard(standard_id=standard_id)
@@ -67,7 +67,7 @@ async def fitting_standard(standard_id: str, facility_id: UUID) -> Standard:
         raise NotFound(f"facility {facility_id} does not exist", code="facility_not_found")
     names = {facility["kind"], *KIND_NAMES.get(facility["kind"], ())}
     if not subject_fits(standard, facility["kind"]) or not names & set(standard.facility_kinds):
-        raise Unprocessable(
+        raise RuleRefused(
             f"standard {standard_id} ({standard.name}) is for {'、'.join(standard.facility_kinds)}; "
             f"{facility['name']} is a {'/'.join(KIND_NAMES.get(facility['kind'], (facility['kind'],)))}",
             code="standard_does_not_fit",

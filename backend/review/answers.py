@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from backend.errors import Conflict, NotFound, Unprocessable
+from backend.errors import Conflict, NotFound, RuleRefused
 from backend.inspections.tables import Inspection
 from backend.standards import AnswerValidationError, FacilityFigures, conclude
 from backend.standards.schemas import RATER_SEPARATOR, Answer, AnswerValue, Conclusion, Standard
@@ -135,7 +135,7 @@ def conclude_answers(
     try:
         result = conclude(standard, engine_answers, figures, prerequisites)
     except AnswerValidationError as error:
-        raise Unprocessable(
+        raise RuleRefused(
             "the stored answers do not fit the inspection's standard",
             code="answers_do_not_fit",
             problems=[{"path": p.path, "message": p.message} for p in error.problems],

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from backend.errors import NotFound, Unprocessable
+from backend.errors import NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.inspections.scope import ensure_facility_visible
 from backend.inspections.services import REVIEW_STAGES
@@ -102,7 +102,7 @@ async def _stage(row: dict[str, Any]) -> _Stage:
         status, tier = result.status, result.tier
     except NotFound:
         error = f"standard {row['standard_version_id']} is not known to this server"
-    except Unprocessable as problem:
+    except RuleRefused as problem:
         error = problem.detail
     ref = StageRef(
         stage=row["stage"],

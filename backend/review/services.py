@@ -18,7 +18,7 @@ import msgspec
 
 from backend.audit.services import record
 from backend.db import as_utc, current_engine, write_tx
-from backend.errors import Conflict, Forbidden, NotFound
+from backend.errors import Conflict, Forbidden, NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.hooks import Hooks
 from backend.inspections.scope import ensure_facility_visible, ensure_inspection_visible
@@ -383,7 +383,9 @@ async def submit_incomplete(
     )
     reason = data.reason.strip()
     if not reason:
-        raise Conflict("submitting an incomplete inspection needs a written reason", code="reason_required")
+        raise RuleRefused(
+            "submitting an incomplete inspection needs a written reason", code="reason_required"
+        )
     standard = await get_standard(standard_id=row["standard_version_id"])
     now = datetime.now(UTC)
     async with write_tx():
