@@ -28,7 +28,15 @@ from sync.errors import (
     SyncError,
     TooManyMutations,
 )
-from sync.evidence import NA_ANSWER, answer_items, na_items, na_marked
+from sync.evidence import (
+    NA_ANSWER,
+    PAIR_SEPARATOR,
+    answer_items,
+    answers_by_inspection,
+    answers_from_pairs,
+    na_items,
+    na_marked,
+)
 from sync.lifecycle import EDITABLE, INITIAL, TEAM_FIXED, Move, Moved, MoveRefused
 from sync.photo_facts import record_capture_facts, record_flags
 from sync.policy import (
@@ -53,6 +61,7 @@ __all__ = [
     "NOT_RECEIVED",
     "NO_CAPTURE_TIME",
     "NO_LOCATION",
+    "PAIR_SEPARATOR",
     "TEAM_FIXED",
     "AnswerGapsTuple",
     "AuditEntry",
@@ -80,6 +89,8 @@ __all__ = [
     "TooManyMutations",
     "Violation",
     "answer_items",
+    "answers_by_inspection",
+    "answers_from_pairs",
     "apply",
     "as_uuid",
     "bump_inspection",

@@ -28,6 +28,7 @@ from backend.inspections.tables import Application, Inspection
 from backend.registry.tables import Region
 from backend.standards.schemas import Standard
 from backend.sync_api.services import STANDARD_RULES
+from sync.api import NA_ANSWER, answers_by_inspection
 from sync.tables import AnswerRegister, ImprovementItem
 
 KINDS = ("soon", "continuous", "needs_support")
@@ -76,17 +77,13 @@ async def _grades(inspection_ids: list[UUID]) -> dict[tuple[UUID, str], Any]:
     rows = await AnswerRegister.select(
         AnswerRegister.inspection_id, AnswerRegister.item_code, AnswerRegister.field, AnswerRegister.value
     ).where(AnswerRegister.inspection_id.is_in(inspection_ids) & AnswerRegister.field.is_in(["value", "na"]))
-    values: dict[tuple[UUID, str], Any] = {}
-    na: set[tuple[UUID, str]] = set()
-    for r in rows:
-        key = (r["inspection_id"], r["item_code"])
-        value = msgspec.json.decode(r["value"])
-        if r["field"] == "na":
-            if value is True:
-                na.add(key)
-        else:
-            values[key] = value
-    return {k: v for k, v in values.items() if k not in na}
+    # the one reading of the registers (sync.api.answers_by_inspection): N/A wins, and reads as no grade here
+    return {
+        (iid, item): value
+        for iid, answers in answers_by_inspection(rows).items()
+        for item, value in answers.items()
+        if value != NA_ANSWER
+    }
 
 
 async def targets(*, user: AuthUser, inspection_id: UUID) -> TargetsOut:

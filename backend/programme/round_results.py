@@ -7,26 +7,20 @@ standard compiled once, and each stage ranked in one pass (``rankings.rank_round
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-import msgspec
-from piccolo.engine.postgres import PostgresEngine
-
-from backend.db import current_engine, fetch
+from backend.db import fetch
 from backend.errors import NotFound
 from backend.programme.analysis import region_chains
 from backend.programme.rankings import RankTables, value_of
-from backend.review.answers import engine_input
+from backend.review.answers import engine_input, round_answers
 from backend.standards import AnswerValidationError, FacilityFigures, compile_standard, conclude
 from backend.standards.engine import CompiledStandard
-from backend.standards.schemas import NA, Answer, Conclusion, GradedScoring, Standard
+from backend.standards.schemas import Answer, Conclusion, GradedScoring, Standard
 from backend.standards.services import get_standard
-
-_decode = msgspec.json.Decoder()
 
 
 @dataclass(slots=True)
@@ -59,26 +53,7 @@ async def round_results(
         f'JOIN "facility" f ON f."id" = i."facility" WHERE {in_round}',
         [round_id, *wanted],
     )
-    # one row per inspection and field: the registers joined as "item=value" by the database, which turns
-    # 600k rows into 6k (most of the read's cost is per row); JSON escapes control characters, so the unit
-    # separator never occurs inside a value, and item codes hold no "="
-    postgres = isinstance(current_engine(), PostgresEngine)
-    joined = (
-        'string_agg(r."item_code" || \'=\' || r."value", chr(31))'
-        if postgres
-        else 'group_concat(r."item_code" || \'=\' || r."value", char(31))'
-    )
-    answers: dict[str, dict[str, Answer]] = defaultdict(dict)
-    registers = 0
-    for kind in ("value", "na"):
-        found = await fetch(
-            f'SELECT CAST(r."inspection_id" AS TEXT) AS "i", {joined} AS "pairs" '  # noqa: S608
-            f'FROM "answer_register" r JOIN "inspection" i ON i."id" = r."inspection_id" WHERE {in_round} '
-            'AND r."field" = {} GROUP BY r."inspection_id"',
-            [round_id, *wanted, kind],
-        )
-        registers += _put(answers, found, na=kind == "na")
-
+    answers, registers = await round_answers(round_id, wanted)
     out = RoundResults(inspections=len(rows), registers=registers)
     compiled: dict[str, CompiledStandard | None] = {}
     chains = {
@@ -119,24 +94,6 @@ async def round_results(
     for stage, (regions, values) in by_stage.items():
         out.rankings[stage] = RankTables(regions, values)
     return out
-
-
-def _put(answers: dict[str, dict[str, Answer]], rows: list[dict[str, Any]], *, na: bool) -> int:
-    """Put the joined registers into ``answers``; N/A (read second) wins over a value also present."""
-    decode = _decode.decode
-    count = 0
-    for r in rows:
-        items = answers[r["i"]]
-        for pair in r["pairs"].split("\x1f"):
-            item, _, raw = pair.partition("=")
-            value = decode(raw)
-            count += 1
-            if na:
-                if value is True:
-                    items[item] = NA
-            elif value is not None:
-                items[item] = value
-    return count
 
 
 def _values(
