@@ -99,20 +99,14 @@ export function Fixes({ app, ctx }) {
     setBusy(format);
     setError(null);
     try {
-      const { ACTIVE, download } = await import('./office/files.js');
+      const { download, exportAndDownload } = await import('./office/files.js');
       const { facilityId, roundId } = inspection;
       if (format === 'xlsx') {
         const url = `/api/schools/${facilityId}/rounds/${roundId}/term-report.xlsx`;
         await download(app, { downloadUrl: url, filename: `term-report-${facilityId}.xlsx` });
         return;
       }
-      let job = (await app.api.post('/api/exports', { kind: 'term-report', format: 'pdf', facilityId, roundId })).data;
-      while (ACTIVE.has(job.status)) {
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        job = (await app.api.get(`/api/exports/${job.id}`)).data;
-      }
-      if (job.status !== 'done') throw new Error(job.error || job.status);
-      await download(app, job);
+      await exportAndDownload(app, { kind: 'term-report', format: 'pdf', facilityId, roundId });
     } catch (err) {
       setError(problemText(t, err));
     } finally {
