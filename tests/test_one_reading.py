@@ -48,3 +48,33 @@ def test_the_scans_find_the_copies_they_forbid() -> None:
     assert na_judges(copies) == {"exports.py", "assignments.py", "round.py", "improvement.py"}
     sql = {"a.py": "joined = 'string_agg(r.\"item_code\" || '=' || r.\"value\", chr(31))'"}
     assert register_joins(sql) == {"a.py"}
+
+
+STAGE_LIST = re.compile(
+    r'\(\s*"(self|county)",\s*"(county|city)",\s*"(city|province)"|"self":\s*0,\s*"county":\s*1'
+)
+# region levels (rank scopes) are spelled the same and are not stages
+SCOPE_LISTS = {
+    "backend/standards/validation.py",
+    "backend/programme/rankings.py",
+    "backend/verdict/results.py",
+    "backend/programme/analysis.py",
+}
+
+
+def test_the_stage_list_is_written_once() -> None:
+    """Self-assessment, county, city, province: backend/inspections/schemas.py (STAGES, REVIEW_STAGES,
+    STAGE_ORDER); it used to be written in six places."""
+    from backend.inspections.schemas import REVIEW_STAGES, STAGE_ORDER, STAGES
+
+    assert STAGES == ("self", "county", "city", "province")
+    assert STAGES[1:] == REVIEW_STAGES
+    assert [STAGE_ORDER[s] for s in STAGES] == [0, 1, 2, 3]
+    writers = {
+        name
+        for name, text in sources("backend").items()
+        if STAGE_LIST.search(text) and name not in SCOPE_LISTS
+    }
+    assert writers == set()
+    assert STAGE_LIST.search('STAGES = ("county", "city", "province")')
+    assert STAGE_LIST.search('_STAGE_ORDER = {"self": 0, "county": 1, "city": 2, "province": 3}')

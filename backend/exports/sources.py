@@ -19,8 +19,9 @@ from uuid import UUID
 
 from backend.db import fetch
 from backend.errors import NotFound
+from backend.inspections.schemas import STAGES
 from backend.programme.analysis import region_chains
-from backend.programme.exports import STAGES, article_titles, conclusion_rows, ranking_rows
+from backend.programme.exports import article_titles, conclusion_rows, ranking_rows
 from backend.programme.round_results import RoundResults, round_results
 from backend.registry.tables import Facility
 from backend.review.answers import round_answers

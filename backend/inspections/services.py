@@ -27,6 +27,8 @@ from backend.inspections.applications import active_facility
 from backend.inspections.review_mode import review_mode_for
 from backend.inspections.rounds import ensure_round_covers, round_by_id, round_visible
 from backend.inspections.schemas import (
+    REVIEW_STAGES,
+    STAGE_ORDER,
     CreateInspectionRequest,
     InspectionDetail,
     InspectionOut,
@@ -44,9 +46,8 @@ from backend.inspections.teams import check_size, experts, replace_team, team_ru
 from backend.registry.tables import Region
 from sync.api import TEAM_FIXED, bump_inspection
 
-# the review stages in order, and each office level's rank (a level may act on its stage and below)
-REVIEW_STAGES = ("county", "city", "province")
-LEVEL_RANK = {"county": 1, "city": 2, "province": 3}
+# each office level's rank (a level may act on its stage and below): a review stage's place in the stage list
+LEVEL_RANK = {stage: STAGE_ORDER[stage] for stage in REVIEW_STAGES}
 LOCKED_STATUSES = TEAM_FIXED
 
 

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from backend.db import fetch
 from backend.errors import NotFound
+from backend.inspections.schemas import REVIEW_STAGES
 from backend.programme.analysis import region_chains
 from backend.programme.rankings import RankTables, value_of
 from backend.review.answers import engine_input, round_answers
@@ -38,7 +39,7 @@ class RoundResults:
 
 async def round_results(
     round_id: UUID,
-    stages: Iterable[str] = ("county", "city", "province"),
+    stages: Iterable[str] = REVIEW_STAGES,
     adjust: Callable[[Standard], Standard] | None = None,
 ) -> RoundResults:
     """``adjust``: a standard as it is concluded (e.g. with a province's thresholds filled in)."""

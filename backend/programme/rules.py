@@ -18,6 +18,7 @@ from uuid import UUID
 from backend.db import as_utc
 from backend.errors import Conflict, Forbidden, NotFound, RuleRefused
 from backend.guards import AuthUser
+from backend.inspections.schemas import REVIEW_STAGES
 from backend.inspections.tables import Application, Inspection, Round
 from backend.programme.kinds import kind_of, report_due_on, subject_fits
 from backend.programme.tables import ReviewSample
@@ -29,7 +30,7 @@ from backend.standards.schemas import FacilityFigures, Standard
 from backend.standards.services import get_standard
 from backend.standards.tables import StandardVersion
 
-STAGES = ("county", "city", "province")
+STAGES = REVIEW_STAGES
 OPEN_APPLICATION = ("applied", "accepted")
 # the registry's facility kinds and the names standards use for them (村卫生室 and 社区卫生服务站 may take part
 # under the standard of the centre above them)

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from backend.errors import AppError, NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
+from backend.inspections.schemas import STAGES
 from backend.inspections.scope import ensure_facility_visible, visible_inspection_ids
 from backend.inspections.tables import Inspection, Round
 from backend.programme.analysis import region_chains
@@ -33,7 +34,6 @@ from media.upload_complete import holder_key
 from media.worker import derivative_key
 from sync.tables import Photo
 
-STAGES = ("self", "county", "city", "province")
 STAGE_COLOUR = {"self": "#64748b", "county": "#2563eb", "city": "#16a34a", "province": "#b45309"}
 PHOTOS_PER_ARTICLE = 4
 PHOTOS_PER_REPORT = 240

@@ -11,8 +11,8 @@ from uuid import UUID
 
 from backend.errors import NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
+from backend.inspections.schemas import REVIEW_STAGES
 from backend.inspections.scope import ensure_facility_visible
-from backend.inspections.services import REVIEW_STAGES
 from backend.inspections.tables import Inspection, Round
 from backend.review.answers import (
     Answers,

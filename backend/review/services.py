@@ -21,8 +21,9 @@ from backend.db import as_utc, current_engine, write_tx
 from backend.errors import Conflict, Forbidden, NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.hooks import Hooks
+from backend.inspections.schemas import REVIEW_STAGES
 from backend.inspections.scope import ensure_facility_visible, ensure_inspection_visible
-from backend.inspections.services import LEVEL_RANK, REVIEW_STAGES
+from backend.inspections.services import LEVEL_RANK
 from backend.inspections.tables import Inspection
 from backend.registry.tables import Region
 from backend.review import submissions
