@@ -31,6 +31,7 @@ from media.uploads import (
 from sync.api import (
     ClientGroupMismatch,
     ClientNotYours,
+    MoveRefused,
     MutationGap,
     ProtocolError,
     SyncError,
@@ -92,7 +93,12 @@ class PayloadTooLarge(AppError):
     title = "Payload too large"
 
 
-class Unprocessable(AppError):
+class RuleRefused(AppError):
+    """The one rule refusal of every area: input the schema allows but a rule of the domain (across fields, or
+    against stored state the caller can change) refuses: 422 with a code and its parameters. A schema error
+    stays 400 (``BadRequest``, msgspec's decoding); pure modules raise their own subclass
+    (``backend.review.decision.DecisionRefused``) rather than a refusal each caller converts."""
+
     status = 422
     code = "unprocessable"
     title = "Unprocessable content"
@@ -144,6 +150,7 @@ _SYNC_ERRORS: dict[type[SyncError], type[AppError]] = {
     ClientGroupMismatch: BadRequest,
     ClientNotYours: Forbidden,
     MutationGap: Conflict,
+    MoveRefused: Conflict,
     TooManyMutations: PayloadTooLarge,
 }
 

@@ -18,7 +18,7 @@ from piccolo.engine.base import Engine
 from backend.evidence.services import refresh_unflagged
 from backend.exports.runner import export_handler
 from backend.exports.services import JOB_KIND
-from backend.media_api.services import after_blob_change, flag_reused_photos, upload_config
+from backend.media_api.services import after_blob_derived, upload_config
 from backend.settings import Settings
 from media import uploads
 from media.storage import Storage
@@ -37,19 +37,18 @@ def build_media_worker(
         storage=storage,
         derive=image_deriver(max_pixels=settings.max_image_pixels, max_bytes=settings.max_upload_bytes),
         config=config or WorkerConfig(lease_seconds=settings.worker_lease_seconds),
-        on_blob=after_blob_change,
+        on_blob=after_blob_derived,
         handlers={JOB_KIND: export_handler(settings=settings, storage=storage)},
     )
 
 
 async def housekeeping(engine: Engine[Any], settings: Settings) -> None:
-    """Drop expired upload sessions, flag photos reused across facilities (also caught after addPhoto) and
-    queue blobs stored before perceptual hashes existed, and compute the evidence flags of photos whose bytes
-    were already stored when they were added."""
+    """Drop expired upload sessions, queue blobs stored before perceptual hashes existed, and compute the
+    evidence flags (and the reuse at another facility) of photos whose bytes were on the server when they were
+    added."""
     expired = await uploads.expire_uploads(engine, upload_config(settings))
     if expired:
         log.info("removed %d expired upload sessions", expired)
-    await flag_reused_photos()
     hashing = await enqueue_missing_hashes(engine)
     if hashing:
         log.info("queued %d stored photos for their perceptual hash", hashing)

@@ -50,6 +50,14 @@ async def stored_blobs(digests: Collection[str]) -> set[str]:
     return {row["sha256"] for row in rows}
 
 
+async def received_blobs(digests: Collection[str]) -> set[str]:
+    """Which of these digests arrived whole and were not refused (spooled or stored): their facts are known."""
+    if not digests:
+        return set()
+    rows = await Blob.select(Blob.sha256).where((Blob.state != "rejected") & Blob.sha256.is_in(list(digests)))
+    return {row["sha256"] for row in rows}
+
+
 def holder_key(sha256_hex: str, user_id: uuid.UUID) -> str:
     return f"{sha256_hex}:{user_id}"
 

@@ -31,6 +31,7 @@ from media.upload_complete import evidence_validator as evidence_validator
 from media.upload_complete import finalize as finalize
 from media.upload_complete import held_blobs as held_blobs
 from media.upload_complete import image_validator as image_validator
+from media.upload_complete import received_blobs as received_blobs
 from media.upload_complete import stored_blobs as stored_blobs
 from media.upload_complete import stored_blobs_held as stored_blobs_held
 from media.upload_errors import ChunkChecksumMismatch as ChunkChecksumMismatch

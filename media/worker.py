@@ -48,7 +48,8 @@ class Derived:
 
 # Blocking: (source file, {variant: longest side}) -> the derivatives; runs in a worker thread.
 DeriveFn = Callable[[Path, dict[str, int]], Derived]
-# Called after a blob's state changed (stored, derived): the backend links facts to photos.
+# Called once per blob, when its derive job finished (derivatives and perceptual hash made): the backend
+# computes its photos' evidence flags. Not after the transfer: nothing a photo shows changes there.
 BlobHook = Callable[[str], Awaitable[None]]
 
 
@@ -253,7 +254,7 @@ class MediaWorker:
             await self._retry(job, f"{type(exc).__name__}: {exc}")
             return
         await self._finish(job)
-        if self.on_blob is not None:
+        if self.on_blob is not None and job.kind == "derive":
             await self.on_blob(job.key)
 
     # -- transfer --

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from piccolo.engine.base import Engine
+
+from sync import lifecycle
 from sync.context import (
     AnswerGapsTuple,
     AuditEntry,
@@ -21,8 +28,17 @@ from sync.errors import (
     SyncError,
     TooManyMutations,
 )
-from sync.evidence import NA_ANSWER, answer_items, na_items, na_marked
-from sync.photo_facts import flag_reused, record_capture_facts, record_flags
+from sync.evidence import (
+    NA_ANSWER,
+    PAIR_SEPARATOR,
+    answer_items,
+    answers_by_inspection,
+    answers_from_pairs,
+    na_items,
+    na_marked,
+)
+from sync.lifecycle import EDITABLE, INITIAL, TEAM_FIXED, Move, Moved, MoveRefused
+from sync.photo_facts import record_capture_facts, record_flags
 from sync.policy import (
     NO_CAPTURE_TIME,
     NO_LOCATION,
@@ -33,15 +49,20 @@ from sync.policy import (
     missing_evidence,
     photo_not_counted,
 )
+from sync.protocol import Mutation, MutationResult, ResolveConflict, ResolveConflictArgs
 from sync.pull import PullContext, pull
-from sync.push.handler import push
-from sync.sql import as_uuid
+from sync.push.handler import apply, push
+from sync.sql import Sql, as_uuid
 
 __all__ = [
+    "EDITABLE",
+    "INITIAL",
     "NA_ANSWER",
     "NOT_RECEIVED",
     "NO_CAPTURE_TIME",
     "NO_LOCATION",
+    "PAIR_SEPARATOR",
+    "TEAM_FIXED",
     "AnswerGapsTuple",
     "AuditEntry",
     "AuditHook",
@@ -50,21 +71,33 @@ __all__ = [
     "ClientGroupMismatch",
     "ClientNotYours",
     "ItemRules",
+    "Move",
+    "MoveRefused",
+    "Moved",
+    "Mutation",
     "MutationGap",
+    "MutationResult",
     "PhotoFacts",
     "PhotoRequirement",
     "ProtocolError",
     "PullContext",
     "PushContext",
+    "ResolveConflict",
+    "ResolveConflictArgs",
     "StandardRules",
     "SyncError",
     "TooManyMutations",
     "Violation",
     "answer_items",
+    "answers_by_inspection",
+    "answers_from_pairs",
+    "apply",
     "as_uuid",
+    "bump_inspection",
     "counting_photos",
-    "flag_reused",
+    "lock_inspection",
     "missing_evidence",
+    "move_inspection",
     "na_items",
     "na_marked",
     "photo_not_counted",
@@ -73,3 +106,20 @@ __all__ = [
     "record_capture_facts",
     "record_flags",
 ]
+
+
+async def move_inspection(
+    engine: Engine[Any], inspection_id: UUID, to: Move, *, at: datetime | None = None
+) -> Moved:
+    """The lifecycle's move (sync/lifecycle.py) inside the caller's open write transaction on ``engine``."""
+    return await lifecycle.move(Sql(engine), inspection_id, to, at=at)
+
+
+async def bump_inspection(engine: Engine[Any], inspection_id: UUID) -> int:
+    """A new version of the inspection (its devices pull it again), inside the caller's write transaction."""
+    return await lifecycle.bump(Sql(engine), inspection_id)
+
+
+async def lock_inspection(engine: Engine[Any], inspection_id: UUID) -> None:
+    """Hold the inspection's row lock (the one a push takes) until the caller's write transaction ends."""
+    await lifecycle.lock(Sql(engine), [inspection_id])

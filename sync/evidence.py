@@ -44,6 +44,36 @@ def answer_items(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return values
 
 
+def answers_by_inspection(rows: Iterable[Mapping[str, Any]]) -> dict[Any, dict[str, Any]]:
+    """:func:`answer_items` for the registers of many inspections (rows with ``inspection_id``): inspection →
+    item code → answer."""
+    grouped: dict[Any, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row["inspection_id"], []).append(row)
+    return {inspection: answer_items(registers) for inspection, registers in grouped.items()}
+
+
+# what the databases join a round's registers with (string_agg / group_concat): "item=json" pairs separated by
+# the unit separator (JSON escapes control characters, item codes hold no "=")
+PAIR_SEPARATOR = "\x1f"
+
+
+def answers_from_pairs(value: str | None, na: str | None) -> dict[str, Any]:
+    """Item code → answer from an inspection's ``value`` and ``na`` registers as the database joined them
+    (``item=json`` pairs, :data:`PAIR_SEPARATOR`): read as :func:`answer_items` reads rows (a cleared value left
+    out, the N/A register marked by ``true`` only, and winning). Returns the answers and how many registers."""
+    values: dict[str, Any] = {}
+    for pair in value.split(PAIR_SEPARATOR) if value else ():
+        item, _, raw = pair.partition("=")
+        if (decoded := _decode.decode(raw)) is not None:
+            values[item] = decoded
+    for pair in na.split(PAIR_SEPARATOR) if na else ():
+        item, _, raw = pair.partition("=")
+        if na_marked(raw):
+            values[item] = NA_ANSWER
+    return values
+
+
 def na_answered(answers: Mapping[str, Any]) -> set[str]:
     """Items whose answer (:func:`answer_items`) is N/A, by the N/A register or a ``"NA"`` value alike: they
     need no photos."""

@@ -62,30 +62,11 @@ def _with_device_offset(wall_clock: str | None, taken_at: str | None) -> datetim
     return local.replace(tzinfo=device.tzinfo)
 
 
-async def flag_reused(*, transaction: TransactionFactory, sha256_hex: str | None = None) -> int:
-    """Flag photos whose bytes also appear at another facility (for the review office). Returns how many.
-
-    With ``sha256_hex`` only the photos of those bytes are looked at (after an upload); without, all of them
-    (housekeeping)."""
-    only = ' AND q."sha256" = {}' if sha256_hex is not None else ""
-    rows = await Photo.raw(
-        'SELECT p."id" FROM "photo" p WHERE p."reused_elsewhere" = {} AND p."deleted" = {} AND p."sha256" IN ('  # noqa: S608
-        ' SELECT q."sha256" FROM "photo" q JOIN "inspection" i ON i."id" = q."inspection_id"'
-        f' WHERE q."deleted" = {{}}{only} GROUP BY q."sha256" HAVING COUNT(DISTINCT i."facility") > 1)',
-        *[False, False, False, *([sha256_hex] if sha256_hex is not None else [])],
-    )
-    ids = [row["id"] for row in rows]
-    if ids:
-        async with transaction():
-            await Photo.update({Photo.reused_elsewhere: True}).where(Photo.id.is_in(ids))
-        log.info("flagged %d photos reused across facilities", len(ids))
-    return len(ids)
-
-
 async def record_flags(
-    updates: Mapping[Any, list[tuple[Any, str]]], *, transaction: TransactionFactory
+    updates: Mapping[Any, list[tuple[Any, str, bool]]], *, transaction: TransactionFactory
 ) -> None:
-    """Store evidence flags (JSON the backend computed) on photos, ``{inspection id: [(photo id, flags)]}``.
+    """Store evidence flags (JSON the backend computed) and the reuse the backend found on photos,
+    ``{inspection id: [(photo id, flags, reused at another facility)]}``.
     Unlike the facts above, flags are shown in pull: each inspection's version is bumped under its row's lock
     (inspections in sorted order, as a push locks them) and the photos take that version, so the next pull
     sends them again."""
@@ -98,5 +79,7 @@ async def record_flags(
                 inspection_id,
             )
             version = int(bumped[0]["version"])
-            for photo_id, encoded in updates[inspection_id]:
-                await Photo.update({Photo.flags: encoded, Photo.version: version}).where(Photo.id == photo_id)
+            for photo_id, encoded, reused in updates[inspection_id]:
+                await Photo.update(
+                    {Photo.flags: encoded, Photo.reused_elsewhere: reused, Photo.version: version}
+                ).where(Photo.id == photo_id)

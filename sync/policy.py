@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-EDITABLE_STATUSES = frozenset({"draft", "in_progress", "returned"})
-SUBMITTABLE_STATUSES = EDITABLE_STATUSES
+from sync import lifecycle
+
+# the lifecycle's (sync/lifecycle.py owns the statuses and their moves)
+EDITABLE_STATUSES = lifecycle.EDITABLE
 
 
 @dataclass(slots=True)
@@ -197,7 +199,7 @@ def remove_wins(add_version: int, remove_base: int | None) -> bool:
 
 
 def edit_refusal(status: str) -> str | None:
-    return None if status in EDITABLE_STATUSES else "inspection_locked"
+    return lifecycle.edit_refusal(status)
 
 
 # Why a photo does not count toward its article's minimum (the standard's requireCaptureTime /
@@ -345,8 +347,9 @@ def submit_refusal(
 ) -> tuple[str, str] | None:
     """Why an inspection may not be submitted, as (reason, detail); ``None`` when it may.
     ``photo_counts`` holds the photos that count, ``not_counted`` those that do not (for the words)."""
-    if status not in SUBMITTABLE_STATUSES:
-        return "inspection_locked", f"the inspection is {status}"
+    code = lifecycle.refusal(status, "submit")
+    if code is not None:
+        return code, f"the inspection is {status}"
     if open_conflicts:
         return "open_conflicts", f"{open_conflicts} conflict(s) must be resolved first"
     if gaps is not None and not gaps.complete:

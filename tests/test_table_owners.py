@@ -26,9 +26,54 @@ def test_only_media_jobs_adds_media_jobs() -> None:
     assert writers == []
 
 
-# The inspection row's version and lock are still taken by the push (sync/push/load.py, write.py) and pull
-# reads it: an inspection lifecycle owner is not built yet (issue 24), so it is the one named exception.
+# The inspection row: its lifecycle owner (sync/lifecycle.py) locks and writes it, pull and the photo facts
+# read it and bump its version; the one named exception.
 SYNC_MAY_READ = {"inspection"}
+
+LIFECYCLE = "sync/lifecycle.py"
+# demo data seeds inspections at a given status (fixtures, never a move)
+SEEDS = {"backend/demo.py", "backend/programme/demo.py"}
+STATUS_WRITES = (
+    re.compile(r"Inspection\.status\s*:"),  # Piccolo's update({Inspection.status: ...})
+    re.compile(r'UPDATE\s+\\?"?inspection\\?"?\s+SET[^;]*?\bstatus\b', re.IGNORECASE | re.DOTALL),
+    re.compile(r"Inspection\([^()]*\bstatus\s*=", re.DOTALL),  # a new row at a status of its own
+    re.compile(r"Inspection\.update\(\s*\{[^}]*[\"']status[\"']"),
+)
+
+
+def status_writers(files: dict[str, str]) -> set[str]:
+    return {
+        name
+        for name, text in files.items()
+        if name != LIFECYCLE and name not in SEEDS and any(p.search(text) for p in STATUS_WRITES)
+    }
+
+
+def test_only_the_lifecycle_writes_an_inspections_status() -> None:
+    """draft → submitted → returned / accepted: every move is sync/lifecycle.py's (the push's submit, the
+    office's submit, a return, a sign-off reach it through sync.api), so the moves and their refusals live once."""
+    assert status_writers(sources("backend", "sync", "media")) == set()
+
+
+def test_the_status_scan_finds_the_writes_it_forbids() -> None:
+    """The scan is no test that cannot fail: each way a status was written before the owner is caught."""
+    samples = {
+        "a.py": 'await Inspection.update({Inspection.status: "accepted"}).where(Inspection.id == i)',
+        "b.py": 'await sql.execute(\'UPDATE "inspection" SET "status" = ?, "submitted_at" = ? WHERE "id" = ?\')',
+        "c.py": 'Inspection(id=i, facility=f, status="submitted", stage="self")',
+        "d.py": "UPDATE inspection SET version = version + 1, status = 'returned'",
+        "e.py": "await Inspection.update({Inspection.version: 3}).where(Inspection.id == i)",
+        LIFECYCLE: 'UPDATE "inspection" SET "status" = ?',
+    }
+    assert status_writers(samples) == {"a.py", "b.py", "c.py", "d.py"}
+
+
+def test_the_columns_default_is_the_lifecycles_first_status() -> None:
+    from backend.inspections.tables import Inspection
+    from sync import lifecycle
+
+    assert Inspection.status.default == lifecycle.INITIAL
+    assert set(lifecycle.EDITABLE) | set(lifecycle.TEAM_FIXED) == set(lifecycle.STATUSES)
 
 
 def test_sync_runs_no_sql_on_the_backends_tables() -> None:
@@ -49,3 +94,20 @@ def test_sync_runs_no_sql_on_the_backends_tables() -> None:
         if re.search(rf'(FROM|JOIN|INTO|UPDATE)\s+\\?"?{table}\b', text)
     }
     assert named == set()
+
+
+def test_the_reuse_at_another_facility_is_decided_once() -> None:
+    """``photo.reused_elsewhere`` is decided by backend/evidence/rules.py: reused_elsewhere (in the flags' pass)
+    and written with the flags by sync/photo_facts.py: record_flags; no second computation in SQL or elsewhere."""
+    writers = {
+        name
+        for name, text in sources("backend", "sync", "media").items()
+        if re.search(r"Photo\.reused_elsewhere\s*:|\"reused_elsewhere\"\s*=", text)
+    }
+    assert writers == {"sync/photo_facts.py"}
+    deciders = {
+        name
+        for name, text in sources("backend", "sync", "media").items()
+        if re.search(r"HAVING\s+COUNT\(DISTINCT\s+\w+\.\"facility\"\)|def reused_elsewhere\(", text)
+    }
+    assert deciders == {"backend/evidence/rules.py"}

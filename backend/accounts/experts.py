@@ -11,7 +11,7 @@ from backend.accounts.schemas import CreateExpertRequest, ExpertOut, UpdateExper
 from backend.accounts.tables import ExpertProfile, User
 from backend.audit.services import changed_fields, record
 from backend.db import write_tx
-from backend.errors import Conflict, NotFound, Unprocessable
+from backend.errors import Conflict, NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.registry.tables import Facility
 from backend.standards.titles import title_level
@@ -79,7 +79,7 @@ async def create_expert(*, user: AuthUser, data: CreateExpertRequest) -> ExpertO
     if target is None:
         raise NotFound(f"user {data.user_id} does not exist", code="user_not_found")
     if target["role"] != "inspector":
-        raise Unprocessable(
+        raise RuleRefused(
             f"an expert profile belongs to an inspector user; {target['username']} is {target['role']}",
             code="not_an_inspector",
         )

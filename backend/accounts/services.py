@@ -21,7 +21,7 @@ from backend.accounts.schemas import CreateUserRequest, LoginResponse, UpdateUse
 from backend.accounts.tables import AuthToken, User
 from backend.audit.services import changed_fields, record
 from backend.db import as_utc, read_fetch, write_tx
-from backend.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized, Unprocessable
+from backend.errors import BadRequest, Conflict, NotFound, RuleRefused, TooManyRequests, Unauthorized
 from backend.guards import AuthUser, Role
 from backend.registry.tables import Facility, Region
 
@@ -130,18 +130,18 @@ async def logout(*, token: str) -> None:
 async def _check_role_links(role: Role, region_id: UUID | None, facility_id: UUID | None) -> None:
     if role == "clinic":
         if facility_id is None:
-            raise Unprocessable(
+            raise RuleRefused(
                 "a clinic user belongs to exactly one facility: facilityId is required",
                 code="facility_required",
             )
         if region_id is not None:
-            raise Unprocessable("a clinic user is scoped by its facility; regionId must be empty")
+            raise RuleRefused("a clinic user is scoped by its facility; regionId must be empty")
     elif facility_id is not None:
-        raise Unprocessable(f"only clinic users belong to a facility, not {role} users")
+        raise RuleRefused(f"only clinic users belong to a facility, not {role} users")
     if role == "office" and region_id is None:
-        raise Unprocessable("an office user needs regionId (the region it oversees)", code="region_required")
+        raise RuleRefused("an office user needs regionId (the region it oversees)", code="region_required")
     if role in ("admin", "inspector") and region_id is not None:
-        raise Unprocessable(f"{role} users have no region scope")
+        raise RuleRefused(f"{role} users have no region scope")
     if facility_id is not None and not await Facility.exists().where(Facility.id == facility_id):
         raise NotFound(f"facility {facility_id} does not exist")
     if region_id is not None and not await Region.exists().where(Region.id == region_id):

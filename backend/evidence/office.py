@@ -12,7 +12,7 @@ from uuid import UUID
 
 from backend.audit.services import record
 from backend.db import as_utc, fetch, write_tx
-from backend.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
+from backend.errors import BadRequest, Conflict, Forbidden, NotFound, RuleRefused
 from backend.evidence.rules import FLAG_CODES, FlagCode, decode_flags
 from backend.evidence.schemas import (
     FlaggedPhotoRef,
@@ -183,7 +183,7 @@ async def review_flag(*, user: AuthUser, photo_id: UUID, code: str, data: Review
     now = datetime.now(UTC)
     reason = data.reason.strip()
     if not reason:
-        raise Unprocessable("a review needs a reason", code="reason_required")
+        raise RuleRefused("a review needs a reason", code="reason_required")
     async with write_tx():
         existing = await EvidenceReview.select(EvidenceReview.id).where(
             (EvidenceReview.photo_id == photo_id) & (EvidenceReview.code == code)

@@ -8,6 +8,7 @@ see (``sync.flags.visible_flags``): a clinic gets the flag and the reason in wor
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
@@ -75,6 +76,12 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def reused_elsewhere(photo: PhotoFacts, same_bytes: Iterable[PhotoFacts]) -> bool:
+    """The one rule of a photo reused at another facility: its very bytes are evidence of another facility too
+    (stored as ``photo.reused_elsewhere``, shown in the receipt)."""
+    return any(other.facility_id != photo.facility_id for other in same_bytes)
 
 
 def is_related(photo: PhotoFacts, other: PhotoFacts) -> bool:

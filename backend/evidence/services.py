@@ -21,7 +21,7 @@ from uuid import UUID
 
 from backend.db import current_engine, fetch, write_tx
 from backend.errors import NotFound
-from backend.evidence.rules import Period, PhotoFacts, Place, encode_flags, photo_flags
+from backend.evidence.rules import Period, PhotoFacts, Place, encode_flags, photo_flags, reused_elsewhere
 from media.phash import find_similar, from_signed
 from sync.api import record_flags
 from sync.policy import is_document
@@ -30,7 +30,7 @@ log = logging.getLogger("fieldcheck.evidence")
 
 _FACTS = (
     'SELECT p."id", p."inspection_id", p."item_code", p."sha256", p."capture_time", p."gps_lat", p."gps_lon", '
-    'p."flags", p."mime", i."facility", i."round", i."standard_version_id", b."state" AS "blob_state", b."phash", '
+    'p."flags", p."reused_elsewhere", p."mime", i."facility", i."round", i."standard_version_id", b."state" AS "blob_state", b."phash", '
     'b."capture_local" '
     'FROM "photo" p JOIN "inspection" i ON i."id" = p."inspection_id" '
     'LEFT JOIN "media_blob" b ON b."sha256" = p."sha256" WHERE p."deleted" = {} AND '
@@ -131,10 +131,12 @@ async def _refresh(rows: list[dict[str, Any]], *, follow_matches: bool = True) -
     async def look_up(candidates: list[dict[str, Any]]) -> None:
         for row in candidates:
             sha = row["sha256"]
-            if sha in matches_by_sha or row["phash"] is None or row["blob_state"] == "rejected":
+            if sha in matches_by_sha or row["blob_state"] is None or row["blob_state"] == "rejected":
                 continue
-            lookup = await find_similar(engine, from_signed(int(row["phash"])))
-            found = {m.sha256: m.distance for m in lookup.matches}
+            found: dict[str, int] = {}
+            if row["phash"] is not None:
+                lookup = await find_similar(engine, from_signed(int(row["phash"])))
+                found = {m.sha256: m.distance for m in lookup.matches}
             found[sha] = 0  # the same bytes elsewhere are the closest duplicate of all
             matches_by_sha[sha] = found
 
@@ -155,17 +157,18 @@ async def _refresh(rows: list[dict[str, Any]], *, follow_matches: bool = True) -
     places = await _places({row["facility"] for row in rows}, {row["standard_version_id"] for row in rows})
     periods = await _periods({row["round"] for row in rows if row["round"] is not None})
 
-    updates: dict[Any, list[tuple[Any, str]]] = {}
+    updates: dict[Any, list[tuple[Any, str, bool]]] = {}
     for row in rows:
         if row["blob_state"] is None or row["blob_state"] == "rejected":
             continue  # facts unknown until the bytes arrive; a rejected photo is already refused
+        facts = _facts(row)
+        reused = reused_elsewhere(facts, by_sha.get(row["sha256"], []))
         if is_document(row["mime"]):
             # a ledger carries no capture time or place, and near duplicates are about pictures: no flags
             encoded = encode_flags([])
-            if encoded != row["flags"]:
-                updates.setdefault(row["inspection_id"], []).append((row["id"], encoded))
+            if encoded != row["flags"] or reused != bool(row["reused_elsewhere"]):
+                updates.setdefault(row["inspection_id"], []).append((row["id"], encoded, reused))
             continue
-        facts = _facts(row)
         matches = [
             (other, distance)
             for sha, distance in matches_by_sha.get(row["sha256"], {}).items()
@@ -178,8 +181,8 @@ async def _refresh(rows: list[dict[str, Any]], *, follow_matches: bool = True) -
             period=periods.get(str(row["round"])) if row["round"] is not None else None,
         )
         encoded = encode_flags(flags)
-        if encoded != row["flags"]:
-            updates.setdefault(row["inspection_id"], []).append((row["id"], encoded))
+        if encoded != row["flags"] or reused != bool(row["reused_elsewhere"]):
+            updates.setdefault(row["inspection_id"], []).append((row["id"], encoded, reused))
     await record_flags(updates, transaction=write_tx)  # the photo rows are the sync engine's to write
     return sum(len(items) for items in updates.values())
 

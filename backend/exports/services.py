@@ -14,7 +14,7 @@ from uuid import UUID
 
 from backend.audit.services import record
 from backend.db import write_tx
-from backend.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
+from backend.errors import Conflict, Forbidden, NotFound, RuleRefused
 from backend.exports.schemas import ExportJobOut, ExportRequest
 from backend.exports.sources import ROUND_KINDS
 from backend.exports.tables import ExportJob
@@ -41,9 +41,9 @@ async def start_export(*, user: AuthUser, data: ExportRequest) -> ExportJobOut:
     if data.kind in ROUND_KINDS:
         ensure_role(user, "admin", "office")
         if data.format not in TABLE_FORMATS:
-            raise BadRequest(f"a round export is csv or xlsx, not {data.format}", code="unsupported_format")
+            raise RuleRefused(f"a round export is csv or xlsx, not {data.format}", code="unsupported_format")
         if data.round_id is None:
-            raise Unprocessable("a round export needs roundId", code="missing_parameter")
+            raise RuleRefused("a round export needs roundId", code="missing_parameter")
         round_row = await round_by_id(data.round_id)
         if not await round_visible(user, round_row):
             raise Forbidden("that round is outside your scope", code="out_of_scope")
@@ -51,10 +51,10 @@ async def start_export(*, user: AuthUser, data: ExportRequest) -> ExportJobOut:
     elif data.kind in PRINTABLES:
         ensure_role(user, "admin", "office", "clinic")
         if data.format != "pdf" and not (data.format == "xlsx" and data.kind in WORKBOOKS):
-            raise BadRequest(f"a report is printed as pdf, not {data.format}", code="unsupported_format")
+            raise RuleRefused(f"a report is printed as pdf, not {data.format}", code="unsupported_format")
         missing = [n for n in NEEDS.get(data.kind, ()) if getattr(data, n) is None]
         if missing:
-            raise Unprocessable(f"{data.kind} needs {', '.join(missing)}", code="missing_parameter")
+            raise RuleRefused(f"{data.kind} needs {', '.join(missing)}", code="missing_parameter")
         about: list[object] = []
         if data.facility_id is not None:
             await ensure_facility_visible(user, data.facility_id)
@@ -65,7 +65,7 @@ async def start_export(*, user: AuthUser, data: ExportRequest) -> ExportJobOut:
         filename = file_name(*about, say(f"export_{data.kind}", data.lang), extension=data.format)
     else:
         known = ", ".join((*ROUND_KINDS, *PRINTABLES))
-        raise Unprocessable(f"unknown export {data.kind!r}; one of {known}", code="unknown_export_kind")
+        raise RuleRefused(f"unknown export {data.kind!r}; one of {known}", code="unknown_export_kind")
     for name in ("round_id", "facility_id", "subject_id"):
         value = getattr(data, name)
         if value is not None:

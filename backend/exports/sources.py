@@ -17,24 +17,22 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import msgspec
-from piccolo.engine.postgres import PostgresEngine
-
-from backend.db import current_engine, fetch
+from backend.db import fetch
 from backend.errors import NotFound
+from backend.inspections.schemas import STAGES
 from backend.programme.analysis import region_chains
-from backend.programme.exports import STAGES, article_titles, conclusion_rows, ranking_rows
+from backend.programme.exports import article_titles, conclusion_rows, ranking_rows
 from backend.programme.round_results import RoundResults, round_results
 from backend.registry.tables import Facility
+from backend.review.answers import round_answers
 from backend.review.discrepancies import compare, grade_gap, is_wide
-from backend.standards.schemas import NA, Answer, Standard
+from backend.standards.schemas import Answer, Standard
 from backend.standards.services import get_standard
 from backend.verdict.lists import list_entries, list_table
 from backend.vocabulary import DEFAULT_LANGUAGE, answer_text, header, say
 
 ROUND_KINDS = ("answers", "conclusions", "rankings", "discrepancies", "lists")
 BLOCK_ROWS = 5000
-_decode = msgspec.json.Decoder()
 
 Row = list[Any]
 Blocks = Iterator[tuple[list[Row], int]]  # (rows, units done so far in the whole source)
@@ -194,24 +192,11 @@ def _per_facility(rows: Iterator[Row], done: list[int]) -> Blocks:
 class Registers:
     # inspection id → (facility id, stage, standard id), in (facility, stage) order
     inspections: dict[str, tuple[str, str, str]]
-    # (inspection id, field) → "item=json␟item=json…"
-    pairs: dict[tuple[str, str], str]
+    # inspection id → item → answer (backend.review.answers.round_answers: N/A wins)
+    by_inspection: dict[str, dict[str, Answer]]
 
     def answers(self, iid: str) -> dict[str, Answer]:
-        items: dict[str, Answer] = {}
-        for field in ("value", "na"):
-            joined = self.pairs.get((iid, field))
-            if not joined:
-                continue
-            for pair in joined.split("\x1f"):
-                item, _, raw = pair.partition("=")
-                value = _decode.decode(raw)
-                if field == "na":
-                    if value is True:
-                        items[item] = NA
-                elif value is not None:
-                    items[item] = value
-        return dict(sorted(items.items()))
+        return dict(sorted(self.by_inspection.get(iid, {}).items()))
 
 
 async def _registers(round_id: UUID, facilities: set[str]) -> Registers:
@@ -223,22 +208,8 @@ async def _registers(round_id: UUID, facilities: set[str]) -> Registers:
     order = {s: n for n, s in enumerate(STAGES)}
     rows = [r for r in rows if r["facility"] in facilities and r["stage"] in order]
     rows.sort(key=lambda r: (r["facility"], order[r["stage"]]))
-    postgres = isinstance(current_engine(), PostgresEngine)
-    joined = (
-        'string_agg(r."item_code" || \'=\' || r."value", chr(31))'
-        if postgres
-        else 'group_concat(r."item_code" || \'=\' || r."value", char(31))'
-    )
-    pairs: dict[tuple[str, str], str] = {}
-    found = await fetch(
-        f'SELECT CAST(r."inspection_id" AS TEXT) AS "i", r."field" AS "f", {joined} AS "pairs" '  # noqa: S608
-        'FROM "answer_register" r JOIN "inspection" i ON i."id" = r."inspection_id" WHERE i."round" = {} '
-        'AND r."field" IN ({}, {}) GROUP BY r."inspection_id", r."field"',
-        [round_id, "value", "na"],
-    )
-    for r in found:
-        pairs[(r["i"], r["f"])] = r["pairs"]
-    return Registers({r["id"]: (r["facility"], r["stage"], r["standard_version_id"]) for r in rows}, pairs)
+    answers, _ = await round_answers(round_id)
+    return Registers({r["id"]: (r["facility"], r["stage"], r["standard_version_id"]) for r in rows}, answers)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from uuid import UUID
 
 import msgspec
 
-from backend.errors import Forbidden, NotFound, Unprocessable
+from backend.errors import Forbidden, NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.improvement import targets as rules
 from backend.improvement.schemas import (
@@ -28,6 +28,7 @@ from backend.inspections.tables import Application, Inspection
 from backend.registry.tables import Region
 from backend.standards.schemas import Standard
 from backend.sync_api.services import STANDARD_RULES
+from sync.api import NA_ANSWER, answers_by_inspection
 from sync.tables import AnswerRegister, ImprovementItem
 
 KINDS = ("soon", "continuous", "needs_support")
@@ -49,7 +50,7 @@ async def _self_inspection(user: AuthUser, inspection_id: UUID) -> dict[str, Any
     row = await Inspection.select().where(Inspection.id == inspection_id).first()
     assert row is not None  # ensure_inspection_visible answered 404 otherwise
     if row["stage"] != "self":
-        raise Unprocessable(
+        raise RuleRefused(
             "an improvement plan belongs to a self-assessment (自评)", code="not_self_assessment"
         )
     return row
@@ -76,17 +77,13 @@ async def _grades(inspection_ids: list[UUID]) -> dict[tuple[UUID, str], Any]:
     rows = await AnswerRegister.select(
         AnswerRegister.inspection_id, AnswerRegister.item_code, AnswerRegister.field, AnswerRegister.value
     ).where(AnswerRegister.inspection_id.is_in(inspection_ids) & AnswerRegister.field.is_in(["value", "na"]))
-    values: dict[tuple[UUID, str], Any] = {}
-    na: set[tuple[UUID, str]] = set()
-    for r in rows:
-        key = (r["inspection_id"], r["item_code"])
-        value = msgspec.json.decode(r["value"])
-        if r["field"] == "na":
-            if value is True:
-                na.add(key)
-        else:
-            values[key] = value
-    return {k: v for k, v in values.items() if k not in na}
+    # the one reading of the registers (sync.api.answers_by_inspection): N/A wins, and reads as no grade here
+    return {
+        (iid, item): value
+        for iid, answers in answers_by_inspection(rows).items()
+        for item, value in answers.items()
+        if value != NA_ANSWER
+    }
 
 
 async def targets(*, user: AuthUser, inspection_id: UUID) -> TargetsOut:

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from backend.audit.services import record
 from backend.db import write_tx
-from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
+from backend.errors import Conflict, Forbidden, NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.hooks import Hooks
 from backend.inspections.rounds import ensure_round_covers, round_by_id
@@ -113,7 +113,7 @@ async def update_application(
         ensure_role(user, "admin", "office")
     opinion = (data.opinion or "").strip()
     if data.status == "returned" and not opinion:
-        raise Unprocessable("a return carries a written opinion (opinion)", code="opinion_required")
+        raise RuleRefused("a return carries a written opinion (opinion)", code="opinion_required")
     if row["status"] not in ("applied", "accepted") or (
         row["status"] == "accepted" and data.status == "accepted"
     ):

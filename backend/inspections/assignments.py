@@ -13,10 +13,8 @@ from backend.inspections.scope import visible_inspection_ids
 from backend.inspections.tables import Inspection, InspectionMember
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
+from sync.api import answers_by_inspection
 from sync.tables import AnswerRegister, Photo
-
-# registers hold JSON text; null (or nothing) is a cleared answer
-_UNANSWERED = ("null", "")
 
 
 async def _standard_facts(standard_ids: set[str]) -> dict[str, tuple[str, frozenset[str]]]:
@@ -76,14 +74,11 @@ async def list_assignments(*, user: AuthUser) -> list[AssignmentOut]:
             )
         )
     facts = await _standard_facts({row["standard_version_id"] for row in rows})
-    answered: dict[UUID, set[str]] = {}
     registers = await AnswerRegister.select(
         AnswerRegister.inspection_id, AnswerRegister.item_code, AnswerRegister.field, AnswerRegister.value
-    ).where(AnswerRegister.inspection_id.is_in(ids) & AnswerRegister.value.not_in(list(_UNANSWERED)))
-    for register in registers:
-        # the N/A register answers the article only when set; a value register whenever it holds one
-        if register["field"] == "value" or register["value"] == "true":
-            answered.setdefault(register["inspection_id"], set()).add(register["item_code"])
+    ).where(AnswerRegister.inspection_id.is_in(ids) & AnswerRegister.field.is_in(["value", "na"]))
+    # the one reading of the registers (sync.api.answers_by_inspection): a cleared value is no answer
+    answered = {iid: set(answers) for iid, answers in answers_by_inspection(registers).items()}
     photos = Counter(
         row["inspection_id"]
         for row in await Photo.select(Photo.inspection_id).where(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from backend.errors import Conflict, Unprocessable
+from backend.errors import Conflict, RuleRefused
 from backend.standards.schemas import Standard
 
 ReviewMode = Literal["onsite", "desk"]
@@ -27,7 +27,7 @@ def review_mode_for(
     requires the tier on site is refused (409 ``onsite_required``)."""
     if stage == "self":
         if requested is not None:
-            raise Unprocessable(
+            raise RuleRefused(
                 "a self-assessment (自评) is not a review: it has no review mode", code="not_a_review"
             )
         return None

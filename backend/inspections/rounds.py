@@ -12,7 +12,7 @@ from uuid import UUID
 
 from backend.audit.services import changed_fields, record
 from backend.db import write_tx
-from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
+from backend.errors import Conflict, Forbidden, NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.hooks import Hooks
 from backend.inspections.schemas import CreateRoundRequest, RoundOut, UpdateRoundRequest
@@ -108,7 +108,7 @@ async def get_round(*, user: AuthUser, round_id: UUID) -> RoundOut:
 
 def _check_dates(starts_on: Any, ends_on: Any) -> None:
     if starts_on is not None and ends_on is not None and ends_on < starts_on:
-        raise Unprocessable("endsOn is before startsOn", code="bad_dates")
+        raise RuleRefused("endsOn is before startsOn", code="bad_dates")
 
 
 async def create_round(*, user: AuthUser, data: CreateRoundRequest) -> RoundOut:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 from uuid import UUID
 
 import msgspec
 
 Stage = Literal["self", "county", "city", "province"]
+# the one stage list, in order: the self-assessment, then the review stages (every area imports these)
+STAGES: tuple[str, ...] = get_args(Stage)
+REVIEW_STAGES: tuple[str, ...] = STAGES[1:]
+STAGE_ORDER: dict[str, int] = {stage: n for n, stage in enumerate(STAGES)}
 InspectionStatus = Literal["draft", "in_progress", "submitted", "returned", "accepted"]
 # 基层行 tiers; "demonstration" is the MCH programme's title (backend/programme/kind_data/)
 Tier = Literal["basic", "recommended", "qualified", "demonstration"]

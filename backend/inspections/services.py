@@ -19,14 +19,16 @@ from typing import Any
 from uuid import UUID
 
 from backend.audit.services import record
-from backend.db import write_tx
-from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
+from backend.db import current_engine, write_tx
+from backend.errors import Conflict, Forbidden, NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.hooks import Hooks
 from backend.inspections.applications import active_facility
 from backend.inspections.review_mode import review_mode_for
 from backend.inspections.rounds import ensure_round_covers, round_by_id, round_visible
 from backend.inspections.schemas import (
+    REVIEW_STAGES,
+    STAGE_ORDER,
     CreateInspectionRequest,
     InspectionDetail,
     InspectionOut,
@@ -42,11 +44,11 @@ from backend.inspections.scope import (
 from backend.inspections.tables import Application, Inspection, InspectionMember
 from backend.inspections.teams import check_size, experts, replace_team, team_rules, users_exist
 from backend.registry.tables import Region
+from sync.api import TEAM_FIXED, bump_inspection
 
-# the review stages in order, and each office level's rank (a level may act on its stage and below)
-REVIEW_STAGES = ("county", "city", "province")
-LEVEL_RANK = {"county": 1, "city": 2, "province": 3}
-LOCKED_STATUSES = ("submitted", "returned", "accepted")
+# each office level's rank (a level may act on its stage and below): a review stage's place in the stage list
+LEVEL_RANK = {stage: STAGE_ORDER[stage] for stage in REVIEW_STAGES}
+LOCKED_STATUSES = TEAM_FIXED
 
 
 _INSPECTION_COLUMNS = (
@@ -202,7 +204,6 @@ async def create_inspection(
             round=data.round_id,
             stage=data.stage,
             standard_version_id=data.standard_version_id,
-            status="draft",
             review_mode=mode,
         )
         await inspection.save()
@@ -236,12 +237,10 @@ async def update_inspection(
         await hooks.fitting_standard(data.standard_version_id, row["facility"])
         async with write_tx():
             # a new version, so devices that pulled the draft get it (and its standard) again
-            await Inspection.update(
-                {
-                    Inspection.standard_version_id: data.standard_version_id,
-                    Inspection.version: Inspection.version + 1,
-                }
-            ).where(Inspection.id == inspection_id)
+            await Inspection.update({Inspection.standard_version_id: data.standard_version_id}).where(
+                Inspection.id == inspection_id
+            )
+            await bump_inspection(current_engine(), inspection_id)
             await record(
                 user_id=str(user.id),
                 action="inspection.update",
@@ -255,25 +254,25 @@ async def set_team(*, user: AuthUser, inspection_id: UUID, data: SetTeamRequest)
     row = await team_target(user, inspection_id)
     members = data.members
     if len(set(members)) != len(members):
-        raise Unprocessable("a member is listed twice", code="duplicate_member")
+        raise RuleRefused("a member is listed twice", code="duplicate_member")
     rules = await team_rules(row["standard_version_id"])
     check_size(rules, len(members))
     if data.lead_id is None:
-        raise Unprocessable("name exactly one lead (leadId)", code="lead_required")
+        raise RuleRefused("name exactly one lead (leadId)", code="lead_required")
     if data.lead_id not in members:
-        raise Unprocessable("the lead must be one of the members", code="lead_not_member")
+        raise RuleRefused("the lead must be one of the members", code="lead_not_member")
     users = await users_exist(members)
     pool = await experts(members)
     for member in members:
         person = users[member]
         if person["role"] != "inspector" or member not in pool:
-            raise Unprocessable(
+            raise RuleRefused(
                 f"{person['username']} is not an expert: members must be inspector users with an expert profile",
                 code="not_an_expert",
                 user_id=str(member),
             )
         if not person["active"]:
-            raise Unprocessable(
+            raise RuleRefused(
                 f"{person['username']} is deactivated", code="inactive_member", user_id=str(member)
             )
     left_out = {m: pool[m].left_out(row["facility"], rules) for m in members}

@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from backend.accounts.tables import ExpertProfile, User
-from backend.errors import NotFound, Unprocessable
+from backend.errors import NotFound, RuleRefused
 from backend.inspections.tables import InspectionMember
 from backend.standards.schemas import ExpertTeamRules
 from backend.standards.services import get_standard
@@ -60,7 +60,7 @@ async def team_rules(standard_version_id: str) -> ExpertTeamRules:
 def check_size(rules: ExpertTeamRules, size: int) -> None:
     if size < rules.min_size or (rules.odd_size and size % 2 == 0):
         odd = " and an odd number" if rules.odd_size else ""
-        raise Unprocessable(
+        raise RuleRefused(
             f"an expert group has at least {rules.min_size} members{odd}; got {size}",
             code="team_size",
             min_size=rules.min_size,

@@ -21,7 +21,7 @@ from uuid import UUID
 import msgspec
 from piccolo.engine.base import Engine
 
-from backend.errors import Conflict, NotFound, Unprocessable
+from backend.errors import Conflict, NotFound, RuleRefused
 from backend.guards import AuthUser
 from backend.inspections.scope import (
     ensure_inspection_visible,
@@ -43,8 +43,8 @@ from backend.settings import Settings
 from backend.storage import build_storage
 
 # the blob facts hook lives with the sync wiring (a push may add a photo of bytes already stored)
-from backend.sync_api.services import after_blob_change as after_blob_change
-from backend.sync_api.services import flag_reused_photos as flag_reused_photos
+from backend.sync_api.services import after_blob_derived as after_blob_derived
+from backend.sync_api.services import after_blob_received as after_blob_received
 from backend.sync_api.services import link_blob_facts as link_blob_facts
 from backend.sync_api.services import min_documents_by_article, min_photos_by_article, photo_requirements
 from backend.vocabulary import Message
@@ -117,13 +117,15 @@ async def start_upload(
     if photo["deleted"]:
         raise Conflict("that photo was removed; nothing to upload", code="photo_removed")
     if data.sha256 != photo["sha256"] or data.size != photo["size"]:
-        raise Unprocessable(
+        raise RuleRefused(
             "sha256 and size must be those of the addPhoto mutation for this photo",
             code="photo_mismatch",
             expected_sha256=photo["sha256"],
             expected_size=photo["size"],
         )
-    created = await uploads.create_upload(
+    # complete at once when the server has these bytes already: their photos took their facts when they
+    # arrived (after_blob_received) or when the photo was pushed (push_and_refresh): nothing to do per holder
+    return await uploads.create_upload(
         engine=engine,
         config=upload_config(settings),
         photo_id=data.photo_id,
@@ -132,9 +134,6 @@ async def start_upload(
         mime=data.mime,
         user_id=user.id,
     )
-    if created.complete:
-        await after_blob_change(data.sha256)
-    return created
 
 
 # -- receipt --

@@ -11,8 +11,6 @@ from collections import defaultdict
 from typing import Any
 from uuid import UUID
 
-import msgspec
-
 from backend.errors import Forbidden, NotFound
 from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import round_by_id, round_visible
@@ -28,9 +26,10 @@ from backend.programme.schemas import (
 )
 from backend.registry.tables import Region
 from backend.review.discrepancies import compare, grade_gap, is_wide
-from backend.standards.schemas import NA, Answer, Standard
+from backend.standards.schemas import Answer, Standard
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
+from sync.api import answers_by_inspection
 from sync.tables import AnswerRegister
 
 RULE = (
@@ -38,7 +37,6 @@ RULE = (
     "the rank and the next rank skips (1, 2, 2, 4); unanswered and N/A articles are not ranked; peers are the "
     "facilities assessed under the same standard at the same stage of this round in the same region"
 )
-_decode = msgspec.json.Decoder()
 
 
 async def register_values(inspection_ids: list[UUID]) -> dict[UUID, dict[str, Answer]]:
@@ -49,16 +47,8 @@ async def register_values(inspection_ids: list[UUID]) -> dict[UUID, dict[str, An
     rows = await AnswerRegister.select(
         AnswerRegister.inspection_id, AnswerRegister.item_code, AnswerRegister.field, AnswerRegister.value
     ).where(AnswerRegister.inspection_id.is_in(inspection_ids) & AnswerRegister.field.is_in(["value", "na"]))
-    na: list[tuple[UUID, str]] = []
-    for row in rows:
-        decoded = _decode.decode(row["value"])
-        if row["field"] == "na":
-            if decoded is True:
-                na.append((row["inspection_id"], row["item_code"]))
-        elif decoded is not None:
-            out[row["inspection_id"]][row["item_code"]] = decoded
-    for inspection, item in na:
-        out[inspection][item] = NA
+    # the one reading of the registers (sync.api.answers_by_inspection)
+    out.update(answers_by_inspection(rows))
     return out
 
 

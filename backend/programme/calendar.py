@@ -19,7 +19,7 @@ from uuid import UUID
 
 from backend.audit.services import record
 from backend.db import as_utc, write_tx
-from backend.errors import Conflict, Forbidden, Unprocessable
+from backend.errors import Conflict, Forbidden, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import ensure_round_covers, round_by_id, round_visible
 from backend.inspections.scope import ensure_facility_visible, visible_facility_ids
@@ -126,7 +126,7 @@ async def set_calendar(*, user: AuthUser, round_id: UUID, data: SetCalendarReque
     dated = [(stage, wanted[stage]) for stage in DEADLINE_STAGES if stage in wanted]
     for (first, first_due), (then, then_due) in pairwise(dated):
         if then_due < first_due:
-            raise Unprocessable(
+            raise RuleRefused(
                 f"the {then} deadline ({then_due}) comes before the {first} deadline ({first_due})",
                 code="deadlines_out_of_order",
                 stage=then,
@@ -189,7 +189,7 @@ async def grant_late_application(
     await ensure_round_covers(round_row, data.facility_id)
     reason = data.reason.strip()
     if not reason:
-        raise Unprocessable("a late application is let in with a written reason", code="reason_required")
+        raise RuleRefused("a late application is let in with a written reason", code="reason_required")
     deadline = (await round_deadlines(round_id)).get("application")
     if deadline is None or _now() < closes_at(deadline["due_on"]):
         raise Conflict(

@@ -17,6 +17,7 @@ from backend.db import as_utc
 from backend.errors import Forbidden, NotFound
 from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import round_by_id, round_visible
+from backend.inspections.schemas import STAGE_ORDER
 from backend.inspections.scope import visible_facility_ids
 from backend.inspections.tables import Application, Inspection, InspectionMember
 from backend.programme.analysis import region_chains
@@ -34,8 +35,6 @@ from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
 from media.tables import Blob
 from sync.tables import NoteEntry, Photo, SyncClient, SyncConflict
-
-_STAGE_ORDER = {"self": 0, "county": 1, "city": 2, "province": 3}
 
 
 async def _scope(user: AuthUser, round_id: UUID) -> set[UUID] | None:
@@ -110,8 +109,8 @@ async def dashboard(*, user: AuthUser, round_id: UUID) -> DashboardOut:
         if c["facility"] not in county_of:
             continue
         best = latest.get(c["facility"])
-        key = (_STAGE_ORDER.get(c["stage"], 0), as_utc(c["confirmed_at"]))
-        if best is None or key > (_STAGE_ORDER.get(best["stage"], 0), as_utc(best["confirmed_at"])):
+        key = (STAGE_ORDER.get(c["stage"], 0), as_utc(c["confirmed_at"]))
+        if best is None or key > (STAGE_ORDER.get(best["stage"], 0), as_utc(best["confirmed_at"])):
             latest[c["facility"]] = c
     counties: dict[UUID, Counter[str]] = defaultdict(Counter)
     for facility, c in latest.items():
@@ -181,7 +180,7 @@ async def dashboard(*, user: AuthUser, round_id: UUID) -> DashboardOut:
         round_id=round_id,
         facilities=len({r["facility"] for r in inspections}),
         inspections={
-            stage: dict(c) for stage, c in sorted(by_stage.items(), key=lambda kv: _STAGE_ORDER.get(kv[0], 9))
+            stage: dict(c) for stage, c in sorted(by_stage.items(), key=lambda kv: STAGE_ORDER.get(kv[0], 9))
         },
         applications={tier: dict(c) for tier, c in sorted(applications.items())},
         photos_expected=expected,

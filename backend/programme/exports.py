@@ -16,6 +16,7 @@ from backend.csv_cells import SafeCsvWriter
 from backend.errors import Forbidden, NotFound
 from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import round_by_id, round_visible
+from backend.inspections.schemas import STAGES
 from backend.inspections.scope import visible_facility_ids
 from backend.programme.analysis import region_chains
 from backend.programme.round_results import RoundResults, round_results
@@ -25,7 +26,6 @@ from backend.standards.validation import walk_articles
 from backend.vocabulary import DEFAULT_LANGUAGE, file_name, header, say
 
 ExportKind = Literal["conclusions", "rankings"]
-STAGES = ("self", "county", "city", "province")
 _BLOCK = 2000
 
 

@@ -22,7 +22,7 @@ from uuid import UUID
 
 from backend.audit.services import record
 from backend.db import write_tx
-from backend.errors import Conflict, NotFound, Unprocessable
+from backend.errors import Conflict, NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import ensure_round_covers, round_by_id
 from backend.inspections.scope import ensure_facility_visible
@@ -136,15 +136,15 @@ async def create_schedule(
     await ensure_round_covers(round_row, facility_id)
     await _school_standard(facility_id, data.standard_version_id)
     if data.ends_on < data.starts_on:
-        raise Unprocessable("endsOn is before startsOn", code="bad_dates")
+        raise RuleRefused("endsOn is before startsOn", code="bad_dates")
     for edge in (data.starts_on, data.ends_on):
         if (round_row["starts_on"] and edge < round_row["starts_on"]) or (
             round_row["ends_on"] and edge > round_row["ends_on"]
         ):
-            raise Unprocessable("the schedule runs outside the round's dates", code="outside_round")
+            raise RuleRefused("the schedule runs outside the round's dates", code="outside_round")
     count = (data.ends_on - data.starts_on).days // data.every_days + 1
     if count > MAX_VISITS:
-        raise Unprocessable(f"{count} visits; at most {MAX_VISITS} per schedule", code="too_many_visits")
+        raise RuleRefused(f"{count} visits; at most {MAX_VISITS} per schedule", code="too_many_visits")
     days = visit_days(data.starts_on, data.ends_on, data.every_days)
     async with write_tx():
         if await RoutineSchedule.exists().where(
@@ -168,7 +168,6 @@ async def create_schedule(
                 round=round_id,
                 stage="self",
                 standard_version_id=data.standard_version_id,
-                status="draft",
             )
             await inspection.save()
             await RoutineVisit(schedule=schedule.id, due_on=day, inspection=inspection.id).save()
@@ -292,7 +291,7 @@ async def record_score(*, user: AuthUser, staff_id: UUID, round_id: UUID, data: 
             code="rater_from_routine",
         )
     if data.rater not in raters:
-        raise Unprocessable(
+        raise RuleRefused(
             f"unknown rater {data.rater}; one of {', '.join(sorted(raters))}", code="unknown_rater"
         )
     async with write_tx():

@@ -24,7 +24,7 @@ import msgspec
 
 from backend.audit.services import record
 from backend.db import write_tx
-from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
+from backend.errors import Conflict, Forbidden, NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import ensure_round_covers, round_by_id, round_visible
 from backend.inspections.scope import ensure_facility_visible, visible_facility_ids
@@ -188,7 +188,7 @@ async def set_targets(
             )
         seen.add(item.article)
     if problems:
-        raise Unprocessable(
+        raise RuleRefused(
             "; ".join(f"{p['code']} {p['params']['article']}" for p in problems),
             code=problems[0]["code"],
             problems=problems,
@@ -478,7 +478,7 @@ async def open_recheck(
     if status not in ACTIVE:
         raise Conflict(f"the title is {status}; only a held title is re-checked", code="title_not_active")
     if data.round_id == title["round"]:
-        raise Unprocessable("a re-check runs at a later round than the naming", code="same_round")
+        raise RuleRefused("a re-check runs at a later round than the naming", code="same_round")
     round_row = await round_by_id(data.round_id)
     if not await round_visible(user, round_row):
         raise Forbidden("that round is outside your scope", code="out_of_scope")
@@ -499,7 +499,6 @@ async def open_recheck(
             round=data.round_id,
             stage="province",
             standard_version_id=standard_id,
-            status="draft",
         )
         await inspection.save()
         recheck = TitleRecheck(

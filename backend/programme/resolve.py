@@ -2,7 +2,8 @@
 
 Who may do it (the guard checks the role; this function checks the scope again): admin, or an office of the
 facility's region for review stages up to its own level (and any self-assessment of its region). The choice is
-applied as a ``resolveConflict`` mutation by the office user, scoped to that one inspection, so the same
+applied as a ``resolveConflict`` mutation by the office user through ``sync.api.apply`` (in process: no JSON
+push, no throwaway client), scoped to that one inspection, so the same
 policy holds as on a device: a conflict that changed after the office saw it (``baseVersion``) keeps every
 candidate and stays open. The reason is written into the same audit entry, in the same transaction.
 """
@@ -10,7 +11,7 @@ candidate and stays open. The reason is written into the same audit entry, in th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import msgspec
 
@@ -22,7 +23,7 @@ from backend.inspections.tables import Inspection
 from backend.programme.rules import ensure_office_level
 from backend.programme.schemas import ResolveConflictRequest, ResolvedConflictOut
 from backend.sync_api.services import push_context
-from sync.api import AuditEntry, Caller, SyncError, push
+from sync.api import AuditEntry, Caller, ResolveConflict, ResolveConflictArgs, SyncError, apply
 from sync.tables import SyncConflict
 
 
@@ -61,33 +62,24 @@ async def resolve_conflict(
             ]
         )
 
-    body = msgspec.json.encode(
-        {
-            "protocolVersion": 1,
-            # one client per resolution: its mutation id 1 can never be mistaken for a retry of another one
-            "clientGroupId": f"office-{user.id}",
-            "clientId": f"office-{uuid4()}",
-            "mutations": [
-                {
-                    "name": "resolveConflict",
-                    "id": 1,
-                    "args": {
-                        "conflictId": str(conflict_id),
-                        "value": data.value,
-                        "baseVersion": data.base_version,
-                        "inspectionId": str(inspection_id),
-                    },
-                }
-            ],
-        }
+    mutation = ResolveConflict(
+        id=1,
+        args=ResolveConflictArgs(
+            conflict_id=conflict_id,
+            value=data.value,
+            base_version=data.base_version,
+            inspection_id=inspection_id,
+        ),
     )
     scope = frozenset({inspection_id})
     caller = Caller(user_id=user.id, role=user.role, readable=scope, writable=scope)
     try:
-        response = await push(body, caller=caller, ctx=push_context(audit=audit, max_mutations=1))
+        # in process, by the same mutator and policy as a device's push; no client row is left behind
+        [result] = await apply(
+            caller, [mutation], ctx=push_context(audit=audit, max_mutations=1), client_id=f"office-{user.id}"
+        )
     except SyncError as error:
         raise Conflict(error.detail, code=error.code) from None
-    [result] = response.results
     if result.status == "conflict":
         raise Conflict(
             "the conflict changed after you saw it: your choice joined its candidates; look again",

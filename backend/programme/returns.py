@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from backend.audit.services import record
-from backend.db import as_utc, write_tx
+from backend.db import as_utc, current_engine, write_tx
 from backend.errors import Conflict, Forbidden, NotFound
 from backend.guards import AuthUser, ensure_role
 from backend.inspections.scope import ensure_facility_visible
@@ -20,6 +20,7 @@ from backend.inspections.tables import Inspection
 from backend.programme.rules import ensure_office_level
 from backend.programme.schemas import OpinionOut, ReturnRequest
 from backend.programme.tables import ReturnedOpinion
+from sync.api import move_inspection
 
 
 async def return_inspection(*, user: AuthUser, inspection_id: UUID, data: ReturnRequest) -> OpinionOut:
@@ -40,18 +41,8 @@ async def return_inspection(*, user: AuthUser, inspection_id: UUID, data: Return
     if not opinion:
         raise Conflict("a return carries a written opinion", code="opinion_required")
     async with write_tx():
-        updated = (
-            await Inspection.update(
-                {Inspection.status: "returned", Inspection.version: Inspection.version + 1}
-            )
-            .where((Inspection.id == inspection_id) & (Inspection.status == "submitted"))
-            .returning(Inspection.id)
-        )
-        if not updated:
-            raise Conflict(
-                f"the inspection is {row['status']}; only a submitted inspection is returned",
-                code="inspection_not_submitted",
-            )
+        # not submitted: MoveRefused, answered 409 inspection_not_submitted (backend/errors.py)
+        await move_inspection(current_engine(), inspection_id, "return")
         saved = await record_opinion(
             facility=row["facility"],
             round=row["round"],

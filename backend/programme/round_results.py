@@ -7,26 +7,21 @@ standard compiled once, and each stage ranked in one pass (``rankings.rank_round
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-import msgspec
-from piccolo.engine.postgres import PostgresEngine
-
-from backend.db import current_engine, fetch
+from backend.db import fetch
 from backend.errors import NotFound
+from backend.inspections.schemas import REVIEW_STAGES
 from backend.programme.analysis import region_chains
 from backend.programme.rankings import RankTables, value_of
-from backend.review.answers import engine_input, round_targets
+from backend.review.answers import engine_input, round_answers, round_targets
 from backend.standards import AnswerValidationError, FacilityFigures, compile_standard, conclude
 from backend.standards.engine import CompiledStandard
-from backend.standards.schemas import NA, Answer, Conclusion, GradedScoring, Standard
+from backend.standards.schemas import Answer, Conclusion, GradedScoring, Standard
 from backend.standards.services import get_standard
-
-_decode = msgspec.json.Decoder()
 
 
 @dataclass(slots=True)
@@ -44,7 +39,7 @@ class RoundResults:
 
 async def round_results(
     round_id: UUID,
-    stages: Iterable[str] = ("county", "city", "province"),
+    stages: Iterable[str] = REVIEW_STAGES,
     adjust: Callable[[Standard], Standard] | None = None,
     *,
     rank: bool = True,
@@ -62,35 +57,7 @@ async def round_results(
         f'JOIN "facility" f ON f."id" = i."facility" WHERE {in_round}',
         [round_id, *wanted],
     )
-    answers: dict[str, dict[str, Answer]] = defaultdict(dict)
-    registers = 0
-    if rows:
-        # one row per inspection, its registers joined as "item=value" by the database (values and N/A flags
-        # apart), which turns 600k rows into 6k (most of the read's cost is per row) in one pass; JSON escapes
-        # control characters, so the unit separator never occurs inside a value, and item codes hold no "=".
-        # SQLite is told to start from the round's inspections (CROSS JOIN keeps the order, and the groups
-        # come in the inspections' order): its planner would otherwise scan every register of the database,
-        # even for a stage with few.
-        postgres = isinstance(current_engine(), PostgresEngine)
-        agg, sep, join = (
-            ("string_agg", "chr(31)", "JOIN") if postgres else ("group_concat", "char(31)", "CROSS JOIN")
-        )
-
-        def joined(kind: str) -> str:
-            return (
-                f'{agg}(CASE WHEN r."field" = \'{kind}\' THEN r."item_code" || \'=\' || r."value" END, {sep})'
-            )
-
-        found = await fetch(
-            f'SELECT CAST(i."id" AS TEXT) AS "i", {joined("value")} AS "pairs", {joined("na")} AS "na" '  # noqa: S608
-            f'FROM "inspection" i {join} "answer_register" r ON r."inspection_id" = i."id" WHERE {in_round} '
-            "AND r.\"field\" IN ('value', 'na') GROUP BY i.\"id\"",
-            [round_id, *wanted],
-        )
-        registers += _put(answers, found, "pairs", na=False)
-        # N/A (put second) wins over a value also present
-        registers += _put(answers, found, "na", na=True)
-
+    answers, registers = await round_answers(round_id, wanted)
     out = RoundResults(inspections=len(rows), registers=registers)
     targets = await round_targets(round_id)  # subjects' own indicator targets (points standards)
     compiled: dict[str, CompiledStandard | None] = {}
@@ -133,26 +100,6 @@ async def round_results(
     for stage, (regions, values) in by_stage.items():
         out.rankings[stage] = RankTables(regions, values)
     return out
-
-
-def _put(answers: dict[str, dict[str, Answer]], rows: list[dict[str, Any]], column: str, *, na: bool) -> int:
-    """Put the joined registers of ``column`` into ``answers``."""
-    decode = _decode.decode
-    count = 0
-    for r in rows:
-        if not r[column]:
-            continue
-        items = answers[r["i"]]
-        for pair in r[column].split("\x1f"):
-            item, _, raw = pair.partition("=")
-            value = decode(raw)
-            count += 1
-            if na:
-                if value is True:
-                    items[item] = NA
-            elif value is not None:
-                items[item] = value
-    return count
 
 
 def _values(

@@ -16,8 +16,9 @@ from typing import Any, Literal
 from uuid import UUID
 
 from backend.db import as_utc
-from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
+from backend.errors import Conflict, Forbidden, NotFound, RuleRefused
 from backend.guards import AuthUser
+from backend.inspections.schemas import REVIEW_STAGES
 from backend.inspections.tables import Application, Inspection, Round
 from backend.programme.kinds import kind_of, report_due_on, subject_fits
 from backend.programme.tables import ReviewSample
@@ -29,7 +30,7 @@ from backend.standards.schemas import FacilityFigures, Standard
 from backend.standards.services import get_standard
 from backend.standards.tables import StandardVersion
 
-STAGES = ("county", "city", "province")
+STAGES = REVIEW_STAGES
 OPEN_APPLICATION = ("applied", "accepted")
 # the registry's facility kinds and the names standards use for them (村卫生室 and 社区卫生服务站 may take part
 # under the standard of the centre above them)
@@ -58,7 +59,7 @@ async def fitting_standard(standard_id: str, facility_id: UUID) -> Standard:
         await StandardVersion.select(StandardVersion.status).where(StandardVersion.id == standard_id).first()
     )
     if row is None or row["status"] != "published":
-        raise Unprocessable(
+        raise RuleRefused(
             f"standard {standard_id} is not a published standard of this server", code="unknown_standard"
         )
     standard = await get_standard(standard_id=standard_id)
@@ -67,7 +68,7 @@ async def fitting_standard(standard_id: str, facility_id: UUID) -> Standard:
         raise NotFound(f"facility {facility_id} does not exist", code="facility_not_found")
     names = {facility["kind"], *KIND_NAMES.get(facility["kind"], ())}
     if not subject_fits(standard, facility["kind"]) or not names & set(standard.facility_kinds):
-        raise Unprocessable(
+        raise RuleRefused(
             f"standard {standard_id} ({standard.name}) is for {'、'.join(standard.facility_kinds)}; "
             f"{facility['name']} is a {'/'.join(KIND_NAMES.get(facility['kind'], (facility['kind'],)))}",
             code="standard_does_not_fit",

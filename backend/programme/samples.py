@@ -21,7 +21,7 @@ from uuid import UUID
 
 from backend.audit.services import record
 from backend.db import as_utc, write_tx
-from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
+from backend.errors import Conflict, Forbidden, NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import round_by_id, round_visible
 from backend.inspections.tables import Application, Inspection
@@ -45,7 +45,7 @@ async def _region(user: AuthUser, data: DrawSampleRequest) -> dict[str, Any]:
         region_id = user.region_id
     else:
         if data.region_id is None:
-            raise Unprocessable("name the region drawn over (regionId)", code="region_required")
+            raise RuleRefused("name the region drawn over (regionId)", code="region_required")
         region_id = data.region_id
     row: dict[str, Any] | None = (
         await Region.select(Region.id, Region.name, Region.level).where(Region.id == region_id).first()

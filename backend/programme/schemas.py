@@ -212,7 +212,7 @@ class DashboardOut(_Out):
 
 class ResolveConflictRequest(_In):
     # the chosen value (one candidate's, or the office's own), as a setAnswer would carry it
-    value: object
+    value: str | bool | int | float | None
     # the conflict version the office saw in the queue: a conflict that changed since is not overwritten
     base_version: int
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]

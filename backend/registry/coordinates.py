@@ -18,7 +18,7 @@ from uuid import UUID
 
 from backend.audit.services import record
 from backend.db import write_tx
-from backend.errors import BadRequest, Unprocessable
+from backend.errors import BadRequest, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.hooks import Hooks
 from backend.registry.schemas import CoordinatesImported
@@ -115,7 +115,7 @@ async def import_coordinates(*, user: AuthUser, text: str, hooks: Hooks) -> Coor
         changes.append((facility["id"], latitude, longitude))
     if problems:
         problems.sort(key=lambda p: int(p["line"]))
-        raise Unprocessable(
+        raise RuleRefused(
             f"{len(problems)} row(s) of the CSV are wrong; nothing was imported",
             code="bad_coordinates",
             problems=problems,

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from backend.audit.services import changed_fields, record
 from backend.db import write_tx
-from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
+from backend.errors import Conflict, Forbidden, NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.hooks import Hooks
 from backend.registry.schemas import (
@@ -80,13 +80,13 @@ async def create_region(*, user: AuthUser, data: CreateRegionRequest) -> RegionO
     ensure_role(user, "admin")
     wanted_parent = PARENT_LEVEL[data.level]
     if wanted_parent is None and data.parent_id is not None:
-        raise Unprocessable("a province has no parent region", code="bad_parent")
+        raise RuleRefused("a province has no parent region", code="bad_parent")
     if wanted_parent is not None:
         if data.parent_id is None:
-            raise Unprocessable(f"a {data.level} needs parentId (a {wanted_parent})", code="bad_parent")
+            raise RuleRefused(f"a {data.level} needs parentId (a {wanted_parent})", code="bad_parent")
         parent = await _region_row(data.parent_id)
         if parent["level"] != wanted_parent:
-            raise Unprocessable(
+            raise RuleRefused(
                 f"a {data.level} must sit under a {wanted_parent}, not a {parent['level']}", code="bad_parent"
             )
     await _ensure_code_free(data.code)
@@ -176,7 +176,7 @@ async def get_facility(*, user: AuthUser, facility_id: UUID, hooks: Hooks) -> Fa
 async def _ensure_county(region_id: UUID) -> None:
     region = await _region_row(region_id)
     if region["level"] != "county":
-        raise Unprocessable(
+        raise RuleRefused(
             f"a facility belongs to a county (县/区), not a {region['level']}", code="facility_region_level"
         )
 
@@ -262,7 +262,7 @@ async def update_facility(
 
 def _ensure_both(latitude: float | None, longitude: float | None) -> None:
     if (latitude is None) != (longitude is None):
-        raise Unprocessable("latitude and longitude go together", code="coordinates_incomplete")
+        raise RuleRefused("latitude and longitude go together", code="coordinates_incomplete")
 
 
 async def facility_rows(ids: list[UUID]) -> list[dict[str, Any]]:

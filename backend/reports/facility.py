@@ -13,8 +13,9 @@ from collections import defaultdict
 from typing import Any
 from uuid import UUID
 
-from backend.errors import AppError, NotFound, Unprocessable
+from backend.errors import AppError, NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
+from backend.inspections.schemas import STAGES
 from backend.inspections.scope import ensure_facility_visible, visible_inspection_ids
 from backend.inspections.tables import Inspection, Round
 from backend.programme.analysis import region_chains
@@ -33,7 +34,6 @@ from media.upload_complete import holder_key
 from media.worker import derivative_key
 from sync.tables import Photo
 
-STAGES = ("self", "county", "city", "province")
 STAGE_COLOUR = {"self": "#64748b", "county": "#2563eb", "city": "#16a34a", "province": "#b45309"}
 PHOTOS_PER_ARTICLE = 4
 PHOTOS_PER_REPORT = 240
@@ -42,7 +42,7 @@ PHOTOS_PER_REPORT = 240
 async def facility_report(user: AuthUser, params: PrintableParams, storage: Storage) -> Printable:
     ensure_role(user, "admin", "office", "clinic")
     if params.facility_id is None or params.round_id is None:
-        raise Unprocessable("a facility report needs facilityId and roundId", code="missing_parameter")
+        raise RuleRefused("a facility report needs facilityId and roundId", code="missing_parameter")
     facility_id, round_id = params.facility_id, params.round_id
     await ensure_facility_visible(user, facility_id)
     round_row = await Round.select(Round.name, Round.year).where(Round.id == round_id).first()

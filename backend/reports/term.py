@@ -12,7 +12,7 @@ from uuid import UUID
 import anyio
 import xlsxwriter
 
-from backend.errors import Unprocessable
+from backend.errors import RuleRefused
 from backend.guards import AuthUser
 from backend.inspections.rounds import round_by_id
 from backend.inspections.scope import ensure_facility_visible
@@ -130,7 +130,7 @@ async def _gather(
 async def term_report(user: AuthUser, params: PrintableParams, storage: Storage) -> Printable:
     del storage  # no pictures: the fixes name their photos, the photos stay with the visits
     if params.facility_id is None or params.round_id is None:
-        raise Unprocessable("a term report needs facilityId and roundId", code="missing_parameter")
+        raise RuleRefused("a term report needs facilityId and roundId", code="missing_parameter")
     school, round_name, every, visits, fixes, appraisals = await _gather(
         user, params.facility_id, params.round_id, params.subject_id
     )
@@ -199,7 +199,7 @@ async def term_workbook(user: AuthUser, params: PrintableParams) -> bytes:
     """The term report as a workbook in the reader's language: visits, fixes, staff appraisal (one sheet each);
     made by an export job (``POST /api/exports {kind: "term-report", format: "xlsx"}``)."""
     if params.facility_id is None or params.round_id is None:
-        raise Unprocessable("a term report needs facilityId and roundId", code="missing_parameter")
+        raise RuleRefused("a term report needs facilityId and roundId", code="missing_parameter")
     lang = params.lang
     _, _, _, visits, fixes, appraisals = await _gather(
         user, params.facility_id, params.round_id, params.subject_id

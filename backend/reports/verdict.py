@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from backend.errors import Forbidden, Unprocessable
+from backend.errors import Forbidden, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import round_by_id
 from backend.registry.scope import region_subtree
@@ -24,7 +24,7 @@ from media.storage import Storage
 async def _province(user: AuthUser, params: PrintableParams) -> tuple[dict[str, Any], dict[str, Any]]:
     ensure_role(user, "admin", "office")
     if params.round_id is None:
-        raise Unprocessable("this document needs roundId", code="missing_parameter")
+        raise RuleRefused("this document needs roundId", code="missing_parameter")
     round_row = await round_by_id(params.round_id)
     region_id: UUID | None = (
         user.region_id if user.role == "office" else (params.subject_id or round_row["region"])

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from backend.errors import RuleRefused
 from backend.standards.engine import eligibility
 from backend.standards.schemas import Conclusion, FacilityFigures, Standard
 
@@ -25,11 +26,12 @@ DecidedBy = Literal["standard", "province", "group"]
 Thresholds = Mapping[str, Sequence[float | None]]
 
 
-class DecisionRefused(ValueError):
+class DecisionRefused(RuleRefused):
+    """A decision the rules refuse (no tier where the rules leave it undetermined, no reason for the group's
+    tier, an unknown or ineligible tier, a failed prerequisite): 422 as raised, nobody converts it."""
+
     def __init__(self, code: str, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.extra = extra
+        super().__init__(message, code=code, **extra)
 
 
 def with_province(standard: Standard, thresholds: Thresholds) -> Standard:

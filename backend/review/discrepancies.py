@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from backend.errors import NotFound, Unprocessable
+from backend.errors import NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
+from backend.inspections.schemas import REVIEW_STAGES
 from backend.inspections.scope import ensure_facility_visible
-from backend.inspections.services import REVIEW_STAGES
 from backend.inspections.tables import Inspection, Round
 from backend.review.answers import (
     Answers,
@@ -101,7 +101,7 @@ async def _stage(row: dict[str, Any]) -> _Stage:
         status, tier = result.status, result.tier
     except NotFound:
         error = f"standard {row['standard_version_id']} is not known to this server"
-    except Unprocessable as problem:
+    except RuleRefused as problem:
         error = problem.detail
     ref = StageRef(
         stage=row["stage"],

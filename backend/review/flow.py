@@ -18,12 +18,13 @@ from uuid import UUID
 
 from backend.db import as_utc
 from backend.errors import NotFound
+from backend.inspections.schemas import REVIEW_STAGES
 from backend.inspections.tables import Application, Inspection
 from backend.review.decision import NOT_EVALUATED, NOT_REACHED
 from backend.review.tables import ConfirmedConclusion
 from backend.standards.services import get_standard
 
-STAGES = ("county", "city", "province")
+STAGES = REVIEW_STAGES
 # the tiers a facility applies for (inspections.schemas.Tier), lowest first
 TIER_RANK = {"qualified": 1, "basic": 2, "recommended": 3, "demonstration": 1}  # MCH's title: its only tier
 

@@ -15,15 +15,15 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from piccolo.engine.postgres import PostgresEngine
 
 from backend.audit.services import record
-from backend.db import as_utc, current_engine, fetch, write_tx
-from backend.errors import Conflict, Forbidden, NotFound
+from backend.db import as_utc, current_engine, write_tx
+from backend.errors import Conflict, Forbidden, NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.hooks import Hooks
+from backend.inspections.schemas import REVIEW_STAGES
 from backend.inspections.scope import ensure_facility_visible, ensure_inspection_visible
-from backend.inspections.services import LEVEL_RANK, REVIEW_STAGES
+from backend.inspections.services import LEVEL_RANK
 from backend.inspections.tables import Inspection
 from backend.registry.tables import Region
 from backend.review import submissions
@@ -51,6 +51,7 @@ from backend.review.thresholds import ref
 from backend.review.verdicts import decided, ensure_round_open, move_list, proposed, rules_for
 from backend.standards.schemas import Conclusion
 from backend.standards.services import get_standard
+from sync.api import EDITABLE, lock_inspection, move_inspection
 
 
 async def _inspection(inspection_id: UUID) -> dict[str, Any]:
@@ -142,8 +143,7 @@ async def _ensure_office_level(user: AuthUser, stage: str) -> None:
 async def _lock_inspection(inspection_id: UUID) -> None:
     # SQLite's write transaction is BEGIN IMMEDIATE (already exclusive); PostgreSQL needs the row lock that
     # sync push takes, so no push moves the inspection between the read and the stored conclusion.
-    if isinstance(current_engine(), PostgresEngine):
-        await fetch('SELECT "id" FROM "inspection" WHERE "id" = {} FOR UPDATE', [inspection_id])
+    await lock_inspection(current_engine(), inspection_id)
 
 
 async def _office_review(user: AuthUser, inspection_id: UUID, refusal: str) -> dict[str, Any]:
@@ -245,14 +245,8 @@ async def confirm_conclusion(
         )
         # signed off: the inspection is accepted (its devices and the clinic pull the new status); the
         # conclusion keeps the version the sign-off left it at
-        moved = (
-            await Inspection.update(
-                {Inspection.status: "accepted", Inspection.version: Inspection.version + 1}
-            )
-            .where(Inspection.id == inspection_id)
-            .returning(Inspection.version)
-        )
-        stored.signed_version = moved[0]["version"]
+        moved = await move_inspection(current_engine(), inspection_id, "accept")
+        stored.signed_version = moved.version
         await stored.save()
         await record(
             user_id=str(user.id),
@@ -376,10 +370,6 @@ async def list_conclusions(
     return await _stored(where)
 
 
-# statuses a submit starts from (the sync engine's SUBMITTABLE_STATUSES)
-SUBMITTABLE = ("draft", "in_progress", "returned")
-
-
 async def submit_incomplete(
     *,
     user: AuthUser,
@@ -398,13 +388,15 @@ async def submit_incomplete(
     )
     reason = data.reason.strip()
     if not reason:
-        raise Conflict("submitting an incomplete inspection needs a written reason", code="reason_required")
+        raise RuleRefused(
+            "submitting an incomplete inspection needs a written reason", code="reason_required"
+        )
     standard = await get_standard(standard_id=row["standard_version_id"])
     now = datetime.now(UTC)
     async with write_tx():
         await _lock_inspection(inspection_id)
         row = await _inspection(inspection_id)
-        if row["status"] not in SUBMITTABLE:
+        if row["status"] not in EDITABLE:
             raise Conflict(
                 f"the inspection is {row['status']}; only one still open for edits is submitted",
                 code="inspection_locked",
@@ -418,13 +410,7 @@ async def submit_incomplete(
                 items=sorted(answers.conflicted_items),
             )
         missing, missing_message = submissions.missing_words(standard, answers.items)
-        await Inspection.update(
-            {
-                Inspection.status: "submitted",
-                Inspection.submitted_at: now,
-                Inspection.version: Inspection.version + 1,
-            }
-        ).where(Inspection.id == inspection_id)
+        await move_inspection(current_engine(), inspection_id, "submit", at=now)
         saved = IncompleteSubmission(
             inspection=inspection_id,
             reason=reason,

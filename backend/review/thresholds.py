@@ -15,7 +15,7 @@ from uuid import UUID
 
 from backend.audit.services import record
 from backend.db import as_utc, write_tx
-from backend.errors import Forbidden, NotFound, Unprocessable
+from backend.errors import Forbidden, NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.registry.tables import Region
 from backend.review.decision import check_thresholds
@@ -48,7 +48,7 @@ async def acting_province(user: AuthUser, region_id: UUID | None, *, what: str) 
             raise Forbidden(f"an office {what} of its own province", code="out_of_scope")
         region_id = user.region_id
     elif region_id is None:
-        raise Unprocessable("name the province (regionId)", code="region_required")
+        raise RuleRefused("name the province (regionId)", code="region_required")
     row: dict[str, Any] | None = (
         await Region.select(Region.id, Region.name, Region.level).where(Region.id == region_id).first()
     )
@@ -79,7 +79,7 @@ async def set_thresholds(*, user: AuthUser, data: SetThresholdsRequest) -> Thres
     standard = await get_standard(standard_id=data.standard_id)
     problems = check_thresholds(standard, data.thresholds)
     if problems:
-        raise Unprocessable(
+        raise RuleRefused(
             "these thresholds cannot be set: " + "; ".join(problems),
             code="thresholds_invalid",
             problems=problems,

@@ -10,26 +10,18 @@ from typing import Any
 from uuid import UUID
 
 from backend.audit.services import record
-from backend.errors import BadRequest, Conflict, Unprocessable
+from backend.errors import Conflict, RuleRefused
 from backend.guards import AuthUser
 from backend.hooks import Hooks
 from backend.inspections.tables import Application
 from backend.registry.tables import Facility
-from backend.review.decision import Decision, DecisionRefused, decide, proposal, statement, with_province
+from backend.review.decision import Decision, decide, proposal, statement, with_province
 from backend.review.flow import Flow, carried_tier, walk
 from backend.review.schemas import ConfirmRequest, ProposedVerdict, Said
 from backend.review.tables import ListConfirmation
 from backend.review.thresholds import province_of, ref, setting_for
 from backend.standards import AnswerValidationError, conclude
 from backend.standards.schemas import Conclusion, FacilityFigures, Standard
-
-_REFUSALS = {
-    "decision_required": Conflict,
-    "reason_required": BadRequest,
-    "unknown_tier": Unprocessable,
-    "prerequisite_failed": Conflict,
-    "tier_not_eligible": Conflict,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,19 +84,15 @@ def decided(
     standard: Standard, rules: Rules, figures: FacilityFigures, data: ConfirmRequest | None
 ) -> Decision:
     group = data.decision if data else None
-    try:
-        return decide(
-            standard,
-            rules.own,
-            rules.provincial,
-            figures,
-            group.tier if group else None,
-            group.reason if group else None,
-        )
-    except DecisionRefused as refused:
-        raise _REFUSALS.get(refused.code, Conflict)(
-            str(refused), code=refused.code, **refused.extra
-        ) from None
+    # a refusal is a DecisionRefused: 422 as raised (backend.errors.RuleRefused)
+    return decide(
+        standard,
+        rules.own,
+        rules.provincial,
+        figures,
+        group.tier if group else None,
+        group.reason if group else None,
+    )
 
 
 async def ensure_round_open(round_id: UUID, province: UUID | None) -> None:
@@ -150,7 +138,7 @@ async def move_list(
         return before, after
     opinion = ((data.opinion if data else None) or "").strip()
     if not opinion:
-        raise Unprocessable(
+        raise RuleRefused(
             "this verdict takes the facility off the list (剔除): it is returned with a written opinion "
             "(书面反馈复核意见, opinion)",
             code="opinion_required",

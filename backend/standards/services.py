@@ -10,7 +10,7 @@ import msgspec
 
 from backend.audit.services import record
 from backend.db import write_tx
-from backend.errors import Conflict, NotFound, Unprocessable
+from backend.errors import Conflict, NotFound, RuleRefused
 from backend.standards.api_schemas import StandardSummary
 from backend.standards.loader import load_shipped, parse_standard, shipped_names
 from backend.standards.schemas import Standard
@@ -42,7 +42,7 @@ def parse_or_422(raw: bytes) -> Standard:
     try:
         return parse_standard(raw)
     except StandardValidationError as error:
-        raise Unprocessable(
+        raise RuleRefused(
             f"the standard was refused: {error}",
             code="invalid_standard",
             problems=[{"path": p.path, "message": p.message} for p in error.problems],

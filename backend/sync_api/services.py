@@ -34,8 +34,7 @@ from backend.standards.engine import compile_standard
 from backend.standards.schemas import GradedScoring, PassFailScoring, PointsScoring, Section, WeightedScoring
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
-from media.uploads import arrived_blobs_held, blob_state, stored_blobs_held
-from media.uploads import stored_blobs as stored_blobs
+from media.uploads import arrived_blobs_held, blob_state, received_blobs, stored_blobs_held
 from sync.api import (
     AnswerGapsTuple,
     AuditEntry,
@@ -47,7 +46,6 @@ from sync.api import (
     PullContext,
     PushContext,
     Violation,
-    flag_reused,
     push,
     record_capture_facts,
 )
@@ -358,17 +356,23 @@ async def push_and_refresh(
     response = await push(body, caller=caller, ctx=push_context(audit=audit, max_mutations=max_mutations))
     if removed:
         await refresh_after_removal(sorted(removed, key=str))
-    # a photo of bytes the server already stored gets no upload: it takes their EXIF facts and flags now
-    for sha256_hex in sorted(added & await stored_blobs(added)):
-        await after_blob_change(sha256_hex)
+    # a photo of bytes the server already received joins them now: their EXIF facts, its flags and reuse
+    # (bytes still to come: the upload's after_blob_received and the worker's after_blob_derived do it)
+    for sha256_hex in sorted(added & await received_blobs(added)):
+        await link_blob_facts(sha256_hex)
+        await refresh_for_blob(sha256_hex)
     return response
 
 
-async def after_blob_change(sha256_hex: str) -> None:
-    """After a blob arrived or changed (uploads, the workers) or a photo of stored bytes was added (a push):
-    copy its facts to its photos, flag reuse across facilities, compute the evidence flags (backend.evidence)."""
+async def after_blob_received(sha256_hex: str) -> None:
+    """Once per blob, when its last byte arrived and matched (the upload that completed it): its EXIF facts
+    onto its photos, so a submit counts them at once. Not for a holder proving bytes the server has."""
     await link_blob_facts(sha256_hex)
-    await flag_reused_photos(sha256_hex=sha256_hex)
+
+
+async def after_blob_derived(sha256_hex: str) -> None:
+    """Once per blob, when the worker made its derivatives and perceptual hash (``MediaWorker.on_blob``): the
+    evidence flags and the reuse at another facility of its photos and of their near duplicates."""
     await refresh_for_blob(sha256_hex)
 
 
@@ -385,8 +389,3 @@ async def link_blob_facts(sha256_hex: str) -> None:
         gps_lon=blob["gps_lon"],
         transaction=write_tx,
     )
-
-
-async def flag_reused_photos(*, sha256_hex: str | None = None) -> int:
-    """Flag photos whose bytes also appear at another facility (:func:`sync.photo_facts.flag_reused`)."""
-    return await flag_reused(transaction=write_tx, sha256_hex=sha256_hex)

@@ -15,6 +15,7 @@ from backend.db import as_utc
 from backend.errors import Forbidden
 from backend.guards import AuthUser, ensure_role
 from backend.inspections.rounds import round_by_id, round_visible
+from backend.inspections.schemas import REVIEW_STAGES
 from backend.inspections.scope import visible_facility_ids
 from backend.inspections.tables import Inspection
 from backend.programme.analysis import region_chains
@@ -164,7 +165,7 @@ async def list_entries(
                 state=state_of(flow, key in confirmed, key in drawn),
                 removed_at=flow.removed_at,
                 removal_opinion=opinions.get(facility_id) if flow.removed_at else None,
-                reviewed_at=[s for s in ("county", "city", "province") if s in flow.found],
+                reviewed_at=[s for s in REVIEW_STAGES if s in flow.found],
                 confirmation_document=confirmed.get(key) if flow.carried else None,
             )
         )

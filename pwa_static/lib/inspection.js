@@ -65,6 +65,24 @@ export function photosOf(view, inspectionId) {
   return byPrefix(view, 'photo/').filter((p) => p.inspectionId === inspectionId);
 }
 
+// The view model of an inspection's photos, as its screen shows them: each synced photo row merged with this
+// device's own record of it (`local`: photoId → its upload state and thumbnail) and with the server's receipt
+// (its state, flags, why it does not count toward the article's minimum: `notCounted`); a teammate's photo
+// takes the server's thumbnail kept on this device (`teamThumbs`).
+export function mergedPhotos(view, inspectionId, { local, receipt, teamThumbs }) {
+  const receiptStates = new Map((receipt?.photos || []).map((p) => [p.photoId, p]));
+  return photosOf(view, inspectionId).map((p) => {
+    const mine = local.get(p.id);
+    const server = receiptStates.get(p.id);
+    const remoteState = server ? ({ awaiting_upload: 'queued' }[server.state] || server.state) : 'received';
+    const notCounted = server?.notCounted || [];
+    return mine
+      ? { ...mine, caption: p.caption, flags: server?.flags || mine.flags || [], notCounted }
+      : { photoId: p.id, itemCode: p.itemCode, size: p.size, caption: p.caption, state: remoteState, flags: server?.flags || [], reason: server?.reason, notCounted,
+        thumb: teamThumbs.get(p.id) || null, remote: true };
+  });
+}
+
 export function openConflictsOf(view, inspectionId) {
   return byPrefix(view, 'conflict/').filter((c) => c.inspectionId === inspectionId && c.status === 'open');
 }

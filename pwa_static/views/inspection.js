@@ -1,7 +1,7 @@
 // An opened inspection: conflicts first, then prerequisites, then sections -> articles, then submit.
 import { html } from '../lib/html.js';
 import {
-  answersOf, blockersOf, notesOf, openConflictsOf, opinionsOf, photosOf, progressOf, raterCodes,
+  answersOf, blockersOf, mergedPhotos, notesOf, openConflictsOf, opinionsOf, progressOf, raterCodes,
   scoringMode, walkSections,
 } from '../lib/inspection.js';
 import { formatTime } from '../lib/format.js';
@@ -282,19 +282,7 @@ export function Inspection({ app, id }) {
   const role = state.session.value?.user?.role;
   const local = state.photos.value;
   const receipt = state.receipts.value.get(id);
-  const receiptStates = new Map((receipt?.photos || []).map((p) => [p.photoId, p]));
-  const photos = photosOf(view, id).map((p) => {
-    const mine = local.get(p.id);
-    const server = receiptStates.get(p.id);
-    const remoteState = server ? ({ awaiting_upload: 'queued' }[server.state] || server.state) : 'received';
-    // notCounted: why the server does not count it toward the article's minimum (receipt)
-    const notCounted = server?.notCounted || [];
-    return mine
-      ? { ...mine, caption: p.caption, flags: server?.flags || mine.flags || [], notCounted }
-      : { photoId: p.id, itemCode: p.itemCode, size: p.size, caption: p.caption, state: remoteState, flags: server?.flags || [], reason: server?.reason, notCounted,
-        // a teammate's photo: the server's thumbnail, kept on this device for offline use
-        thumb: state.teamThumbs.value.get(p.id) || null, remote: true };
-  });
+  const photos = mergedPhotos(view, id, { local, receipt, teamThumbs: state.teamThumbs.value });
   const conflicts = openConflictsOf(view, id);
   const resolved = [...view.values()].filter((v) => v && v.registerKey && v.inspectionId === id && v.status === 'resolved');
   const user = state.session.value?.user;

@@ -249,14 +249,8 @@ function PlanPdf({ app, facilityId, roundId }) {
     setBusy(true);
     setError(null);
     try {
-      const { ACTIVE, download } = await import('./office/files.js');
-      let job = (await app.api.post('/api/exports', { kind: 'improvement-plan', format: 'pdf', facilityId, roundId, lang: app.state.lang.value })).data;
-      while (ACTIVE.has(job.status)) {
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        job = (await app.api.get(`/api/exports/${job.id}`)).data;
-      }
-      if (job.status !== 'done') throw new Error(job.error || job.status);
-      await download(app, job);
+      const { exportAndDownload } = await import('./office/files.js');
+      await exportAndDownload(app, { kind: 'improvement-plan', format: 'pdf', facilityId, roundId, lang: app.state.lang.value });
     } catch (err) {
       setError(app.state.sayError(err));
     } finally {

@@ -104,16 +104,9 @@ export function Fixes({ app, ctx }) {
     setBusy(format);
     setError(null);
     try {
-      const { ACTIVE, download } = await import('./office/files.js');
+      const { download, exportAndDownload } = await import('./office/files.js');
       const { facilityId, roundId } = inspection;
-      const lang = app.state.lang.value;
-      let job = (await app.api.post('/api/exports', { kind: 'term-report', format, facilityId, roundId, lang })).data;
-      while (ACTIVE.has(job.status)) {
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        job = (await app.api.get(`/api/exports/${job.id}`)).data;
-      }
-      if (job.status !== 'done') throw new Error(job.error || job.status);
-      await download(app, job);
+      await exportAndDownload(app, { kind: 'term-report', format, facilityId, roundId, lang: app.state.lang.value });
     } catch (err) {
       setError(problemText(t, err));
     } finally {

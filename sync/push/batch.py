@@ -4,6 +4,7 @@ audit entries. Mutators change it only through the rows and the few methods here
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -137,12 +138,49 @@ class Wanted:
     plans: set[UUID] = field(default_factory=set)
 
 
+@dataclass(frozen=True, slots=True)
+class RowKind:
+    """A synced row kind of a push: its table, the ids of it the mutations name (``Wanted.<rows>``), the rows
+    read (``PushBatch.<rows>``) and the changed ones (``PushBatch.<dirty>``). :mod:`sync.push.load` and
+    :mod:`sync.push.write` iterate over :data:`ROW_KINDS`."""
+
+    name: str
+    table: str
+    rows: str
+    dirty: str
+
+
+ROW_KINDS = (
+    RowKind(name="note", table="note_entry", rows="notes", dirty="dirty_notes"),
+    RowKind(name="photo", table="photo", rows="photos", dirty="dirty_photos"),
+    RowKind(name="conflict", table="sync_conflict", rows="conflicts", dirty="dirty_conflicts"),
+    RowKind(name="improvement", table="improvement_item", rows="improvements", dirty="dirty_improvements"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterKind:
+    """Registers a row of their own carries, keyed ``<prefix><row id>[/<field>]`` (a photo's caption, an
+    improvement item's fields): a conflict on one loads that row (``rows``, a :class:`RowKind`'s), and a
+    changed one moves it (``follow``). Declared by the family's mutator module, listed in
+    ``sync.push.mutators.REGISTER_KINDS``; answers (keyed by inspection id) are the default kind."""
+
+    prefix: str
+    rows: str
+    follow: Callable[[PushBatch, RegisterRow], None]
+
+    def row_id(self, key: str) -> UUID:
+        return UUID(key[len(self.prefix) :].split("/", 1)[0])
+
+
 @dataclass
 class PushBatch:
     sql: Sql
     caller: Caller
     client_id: str
     ctx: PushContext
+    # the register kinds of the mutation families (sync.push.mutators.REGISTER_KINDS), handed in
+    register_kinds: tuple[RegisterKind, ...]
     inspections: dict[UUID, InspectionRow] = field(default_factory=dict)
     rules: dict[str, ItemRules | None] = field(default_factory=dict)
     registers: dict[str, RegisterRow] = field(default_factory=dict)
@@ -165,6 +203,9 @@ class PushBatch:
 
     def __post_init__(self) -> None:
         self.user_text = str(self.caller.user_id)
+
+    def register_kind(self, key: str) -> RegisterKind | None:
+        return next((k for k in self.register_kinds if key.startswith(k.prefix)), None)
 
     @staticmethod
     def bump(inspection: InspectionRow) -> int:

@@ -9,13 +9,15 @@ read with a handful of set-based queries, decided in memory by :mod:`sync.policy
 from __future__ import annotations
 
 import functools
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from sync.context import CallerSource, PushContext
 from sync.errors import TooManyMutations
-from sync.protocol import PushResponse, decode_push
+from sync.protocol import Mutation, MutationResult, PushResponse, decode_push
 from sync.push import group_commit
 from sync.push.limits import check_envelope
-from sync.push.transaction import push_in_tx
+from sync.push.transaction import apply_in_tx, push_in_tx
 
 
 async def push(body: bytes, *, caller: CallerSource, ctx: PushContext) -> PushResponse:
@@ -25,16 +27,35 @@ async def push(body: bytes, *, caller: CallerSource, ctx: PushContext) -> PushRe
     under the same locks as the writes (and, on SQLite, on the transaction's connection)."""
     request, heads = decode_push(body)
     check_envelope(request)
-    if len(heads) > ctx.max_mutations:
+    response: PushResponse = await _in_transaction(
+        ctx, len(heads), functools.partial(push_in_tx, request, heads, caller, ctx)
+    )
+    return response
+
+
+async def apply(
+    caller: CallerSource, mutations: Sequence[Mutation], *, ctx: PushContext, client_id: str
+) -> list[MutationResult]:
+    """The one entry for mutations made on the server (no device, no JSON): applied in process, in one
+    transaction (the group committer's on SQLite), by the same mutators and policy as a device's push.
+    ``client_id`` names the writer (an office user: ``office-<user id>``); no ``sync_client`` row is kept."""
+    results: list[MutationResult] = await _in_transaction(
+        ctx, len(mutations), functools.partial(apply_in_tx, mutations, caller, ctx, client_id)
+    )
+    return results
+
+
+async def _in_transaction(ctx: PushContext, count: int, work: Callable[[], Awaitable[Any]]) -> Any:
+    """``count`` mutations within the limit, run in one transaction: the group committer's on SQLite, a
+    transaction of its own on PostgreSQL."""
+    if count > ctx.max_mutations:
         raise TooManyMutations(
-            f"a push carries at most {ctx.max_mutations} mutations (maxMutations); this one has {len(heads)}",
+            f"a push carries at most {ctx.max_mutations} mutations (maxMutations); this one has {count}",
             limit="maxMutations",
             max=ctx.max_mutations,
         )
-    work = functools.partial(push_in_tx, request, heads, caller, ctx)
     grouped = group_commit.committer(ctx.engine)
     if grouped is None:
         async with ctx.transaction():
             return await work()
-    response: PushResponse = await grouped.run(ctx.engine, ctx.transaction, len(heads), work)
-    return response
+    return await grouped.run(ctx.engine, ctx.transaction, count, work)

@@ -8,9 +8,11 @@ from uuid import UUID
 
 import msgspec
 
+from sync import lifecycle
 from sync.policy import Candidate, ConflictState, Register
 from sync.protocol import Mutation
 from sync.push.batch import (
+    ROW_KINDS,
     ImprovementRow,
     InspectionRow,
     NoteRow,
@@ -46,14 +48,13 @@ async def load(batch: PushBatch, mutations: list[Mutation]) -> None:
     # Everything below is read under the inspection locks.
     if wanted.conflicts:
         await _conflicts(batch, list(wanted.conflicts))
-    # a resolution of a conflict on an improvement field moves that item too
-    improvement_ids = wanted.improvements | {
-        UUID(c.register_key.split("/")[1])
-        for c in batch.conflicts.values()
-        if c.register_key.startswith("improvement/")
-    }
-    if improvement_ids:
-        await _improvements(batch, list(improvement_ids))
+    # a resolution of a conflict on a register a row carries moves that row too: read it (its kind says which)
+    for c in batch.conflicts.values():
+        kind = batch.register_kind(c.register_key)
+        if kind is not None:
+            getattr(wanted, kind.rows).add(kind.row_id(c.register_key))
+    if wanted.improvements:
+        await _improvements(batch, list(wanted.improvements))
     if wanted.plans:
         await _plan_inspections(batch, [i for i in wanted.plans if i in batch.inspections])
     keys = {
@@ -90,12 +91,8 @@ async def load(batch: PushBatch, mutations: list[Mutation]) -> None:
 
 async def _owners(batch: PushBatch, wanted: Wanted) -> None:
     sql = batch.sql
-    for table, ids in (
-        ("note_entry", wanted.notes),
-        ("photo", wanted.photos),
-        ("sync_conflict", wanted.conflicts),
-        ("improvement_item", wanted.improvements),
-    ):
+    for kind in ROW_KINDS:
+        table, ids = kind.table, getattr(wanted, kind.rows)
         if ids:
             select = f'SELECT "id", "inspection_id" FROM "{table}"'  # noqa: S608
             for row in await sql.fetch_in(select, '"id"', list(ids)):
@@ -103,15 +100,7 @@ async def _owners(batch: PushBatch, wanted: Wanted) -> None:
 
 
 async def _lock_inspections(batch: PushBatch, ordered: list[UUID]) -> None:
-    sql = batch.sql
-    cond, args = sql.in_list('"id"', ordered)
-    lock = " FOR UPDATE" if sql.postgres else ""
-    rows = await sql.fetch(
-        'SELECT "id", "version", "status", "standard_version_id" FROM "inspection" '  # noqa: S608
-        f'WHERE {cond} ORDER BY "id"{lock}',
-        args,
-    )
-    for row in rows:
+    for row in await lifecycle.lock(batch.sql, ordered):
         iid = as_uuid(row["id"])
         batch.inspections[iid] = InspectionRow(
             id=iid, version=int(row["version"]), status=row["status"], standard_id=row["standard_version_id"]

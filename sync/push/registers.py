@@ -1,5 +1,5 @@
-"""Register writes (answer values, N/A flags, photo captions), decided by :mod:`sync.policy`: a write
-applies, merges as the same value, opens a conflict or joins the open one. Used by the answer, caption and
+"""Register writes (answer values, N/A flags, the registers a row carries), decided by :mod:`sync.policy`: a write
+applies, merges as the same value, opens a conflict or joins the open one. Used by the answer, photo and
 conflict mutators."""
 
 from __future__ import annotations
@@ -95,27 +95,10 @@ def _same_value(
     return MutationResult(id=m.id, status="applied", version=version)
 
 
-# improvement fields on the wire -> their column on the item row
-IMPROVEMENT_COLUMNS = {"gap": "gap", "kind": "kind", "owner": "owner", "dueDate": "due_date"}
-
-
 def register_changed(batch: PushBatch, row: RegisterRow) -> None:
-    """Mark the register for writing; a caption register also moves its photo row, an improvement field
-    register its item row."""
+    """Mark the register for writing; a register a row carries (``RegisterKind``: a family's) also moves
+    that row, as its kind says (``PushBatch.register_kinds``): no family's rules here."""
     batch.dirty_registers.add(row.key)
-    if row.key.startswith("improvement/"):
-        _, improvement_id, field = row.key.split("/")
-        item = batch.improvements[UUID(improvement_id)]
-        setattr(item, IMPROVEMENT_COLUMNS[field], row.state.value)
-        if field == "kind" and item.status == "needs_support" and row.state.value != "needs_support":
-            # only an item that needs government support may wait for it
-            item.status = "open"
-        item.field_versions = {**item.field_versions, field: row.state.version}
-        item.version = row.state.version
-        batch.dirty_improvements.add(item.id)
-    elif row.field == "caption":
-        photo = batch.photos[UUID(row.key.removeprefix("caption/"))]
-        photo.caption = str(row.state.value or "")
-        photo.caption_version = row.state.version
-        photo.version = row.state.version
-        batch.dirty_photos.add(photo.id)
+    kind = batch.register_kind(row.key)
+    if kind is not None:
+        kind.follow(batch, row)

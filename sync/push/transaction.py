@@ -16,7 +16,7 @@ from sync.push.checks import Rejected
 from sync.push.clients import appended, lock_client, replayed, store_client
 from sync.push.limits import too_long
 from sync.push.load import load
-from sync.push.mutators import REGISTRY
+from sync.push.mutators import REGISTER_KINDS, REGISTRY
 from sync.push.write import write
 from sync.sql import Sql
 
@@ -38,7 +38,7 @@ async def push_in_tx(
     seen = replayed(window, last, [h.id for h in heads])
     if not fresh:
         return PushResponse(last_mutation_id=last, results=seen)
-    batch = PushBatch(sql, caller, request.client_id, ctx)
+    batch = PushBatch(sql, caller, request.client_id, ctx, REGISTER_KINDS)
     decoded = [_decode(raw, head) for raw, head in fresh]
     await load(batch, [m for m in decoded if not isinstance(m, MutationResult)])
     results = await apply_all(batch, decoded)
@@ -55,6 +55,20 @@ async def push_in_tx(
     )
     await ctx.audit(batch.audit)
     return PushResponse(last_mutation_id=new_last, results=seen + results)
+
+
+async def apply_in_tx(
+    mutations: Sequence[Mutation], source: CallerSource, ctx: PushContext, client_id: str
+) -> list[MutationResult]:
+    """Mutations the host made itself (an office's resolution), applied in the open transaction as a push's
+    are (load, the mutators, write, audit) but with no client: no ``sync_client`` row, no mutation ids to
+    keep, no result window. ``client_id`` names the writer in the registers and the audit."""
+    batch = PushBatch(Sql(ctx.engine), await resolve_caller(source), client_id, ctx, REGISTER_KINDS)
+    await load(batch, list(mutations))
+    results = await apply_all(batch, mutations)
+    await write(batch)
+    await ctx.audit(batch.audit)
+    return results
 
 
 def _decode(raw: msgspec.Raw, head: MutationHead) -> Mutation | MutationResult:

@@ -8,7 +8,8 @@ from typing import Any
 
 import msgspec
 
-from sync.push.batch import PushBatch
+from sync import lifecycle
+from sync.push.batch import ROW_KINDS, PushBatch
 from sync.sql import Sql
 
 _enc = msgspec.json.Encoder()
@@ -30,10 +31,8 @@ async def write(batch: PushBatch) -> None:
     await _improvements(sql, batch, now)
     await _inspections(sql, batch)
     batch.dirty_registers.clear()
-    batch.dirty_conflicts.clear()
-    batch.dirty_notes.clear()
-    batch.dirty_photos.clear()
-    batch.dirty_improvements.clear()
+    for kind in ROW_KINDS:
+        getattr(batch, kind.dirty).clear()
 
 
 async def _registers(sql: Sql, batch: PushBatch) -> None:
@@ -193,13 +192,8 @@ async def _improvements(sql: Sql, batch: PushBatch, now: datetime) -> None:
 
 async def _inspections(sql: Sql, batch: PushBatch) -> None:
     dirty = [i for i in batch.inspections.values() if i.dirty]
-    await sql.executemany(
-        'UPDATE "inspection" SET "version" = ? WHERE "id" = ?', [(i.version, i.id) for i in dirty]
-    )
+    await lifecycle.write_versions(sql, [(i.version, i.id) for i in dirty])
     for inspection in dirty:
         if inspection.submitted_at is not None:
-            await sql.execute(
-                'UPDATE "inspection" SET "status" = ?, "submitted_at" = ? WHERE "id" = ?',
-                [inspection.status, inspection.submitted_at, inspection.id],
-            )
+            await lifecycle.write_submitted(sql, inspection.id, inspection.submitted_at)
         inspection.dirty = False

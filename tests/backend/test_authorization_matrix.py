@@ -331,12 +331,12 @@ MATRIX: dict[tuple[str, str], Row] = {
         ok=frozenset({409}),
     ),
     # the office's "submit incomplete" of the demo review with a blank reason: past the guard and the scope
-    # checks it is refused (409 reason_required) and changes nothing (the other rows use that review)
+    # checks it is refused (422 reason_required) and changes nothing (the other rows use that review)
     ("POST", "/api/inspections/{inspection_id:uuid}/submit-incomplete"): Row(
         allow("admin", "office"),
         lambda ctx, role: f"/api/inspections/{ctx.demo['review_inspection']}/submit-incomplete",
         lambda ctx, role: {"reason": "   "},
-        ok=frozenset({409}),
+        ok=frozenset({422}),
     ),
     # programme: samples, returns, opinions. A draw or a return of the demo data is refused by the programme
     # (409: the county stage has not concluded, the inspection is not submitted): the guard let the caller in.

@@ -58,3 +58,47 @@ def test_rejected_photos_are_not_counted_as_queued(page: Page) -> None:
     ]
     held = json.loads(call(page, "sync/engine.js", "heldPhotos", photos))
     assert [p["photoId"] for p in held] == ["q", "u"]
+
+
+def test_the_photo_view_model_merges_device_rows_and_the_receipt(page: Page) -> None:
+    """lib/inspection.js: mergedPhotos, the view model that used to live in the inspection screen: this
+    device's own photo keeps its upload state, a teammate's takes the receipt's, with flags and notCounted."""
+    merged = page.evaluate(
+        """async (url) => {
+          const { mergedPhotos } = await import(url);
+          const view = new Map([
+            ['photo/a', { id: 'a', inspectionId: 'i', itemCode: '1.1', size: 5, caption: 'door' }],
+            ['photo/b', { id: 'b', inspectionId: 'i', itemCode: '1.2', size: 7, caption: '' }],
+            ['photo/c', { id: 'c', inspectionId: 'i', itemCode: '1.2', size: 9, caption: '' }],
+            ['photo/z', { id: 'z', inspectionId: 'other', itemCode: '1.1', size: 1, caption: '' }],
+          ]);
+          const local = new Map([['a', { photoId: 'a', itemCode: '1.1', state: 'uploading', flags: [] }]]);
+          const receipt = { photos: [
+            { photoId: 'a', state: 'received', flags: [{ code: 'no_location' }], notCounted: ['no_location'] },
+            { photoId: 'b', state: 'awaiting_upload' },
+            { photoId: 'c', state: 'rejected', reason: 'decode_failed' },
+          ] };
+          const teamThumbs = new Map([['b', 'blob:thumb-b']]);
+          return mergedPhotos(view, 'i', { local, receipt, teamThumbs });
+        }""",
+        f"{ORIGIN}/static/lib/inspection.js",
+    )
+    by_id = {p["photoId"]: p for p in merged}
+    assert set(by_id) == {"a", "b", "c"}
+    assert (by_id["a"]["state"], by_id["a"]["caption"], by_id["a"]["notCounted"]) == (
+        "uploading",
+        "door",
+        ["no_location"],
+    )
+    assert by_id["a"]["flags"] == [{"code": "no_location"}]
+    assert "remote" not in by_id["a"]
+    assert (by_id["b"]["state"], by_id["b"]["thumb"], by_id["b"]["remote"]) == (
+        "queued",
+        "blob:thumb-b",
+        True,
+    )
+    assert (by_id["c"]["state"], by_id["c"]["reason"], by_id["c"]["thumb"]) == (
+        "rejected",
+        "decode_failed",
+        None,
+    )

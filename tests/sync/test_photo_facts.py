@@ -40,16 +40,24 @@ async def test_record_flags_stores_them_and_bumps_the_inspection_version(
     before = {row["id"]: row["version"] for row in await Inspection.select(Inspection.id, Inspection.version)}
 
     await record_flags(
-        {first: [(photos[0], '[{"code":"no_location"}]'), (photos[1], "[]")], second: [(photos[2], "[]")]},
+        {
+            first: [(photos[0], '[{"code":"no_location"}]', False), (photos[1], "[]", True)],
+            second: [(photos[2], "[]", False)],
+        },
         transaction=write_tx,
     )
 
     after = {row["id"]: row["version"] for row in await Inspection.select(Inspection.id, Inspection.version)}
     assert after[first] == before[first] + 1
     assert after[second] == before[second] + 1
-    rows = {row["id"]: row for row in await Photo.select(Photo.id, Photo.flags, Photo.version)}
+    rows = {
+        row["id"]: row
+        for row in await Photo.select(Photo.id, Photo.flags, Photo.version, Photo.reused_elsewhere)
+    }
     assert rows[photos[0]]["flags"] == '[{"code":"no_location"}]'
     assert rows[photos[1]]["flags"] == "[]"
+    # the reuse at another facility the backend decided in the same pass
+    assert [rows[p]["reused_elsewhere"] for p in photos] == [False, True, False]
     # each photo takes its inspection's new version: the next pull (cookie below it) sends it again
     assert rows[photos[0]]["version"] == rows[photos[1]]["version"] == after[first]
     assert rows[photos[2]]["version"] == after[second]

@@ -3,29 +3,49 @@ import { useEffect, useState } from '../../vendor/preact/hooks.js';
 
 export const ACTIVE = new Set(['queued', 'running']);
 
-// Poll a job until it is done or failed (once a second); returns the latest state.
+// The one job poller: asks for the job once a second while it is queued or running (a failed request is
+// asked again after 3 s), hands every answer to onChange; returns the function that stops it.
+export function watchJob(app, jobId, onChange) {
+  let live = true;
+  let timer = null;
+  const poll = () =>
+    app.api
+      .get(`/api/exports/${jobId}`)
+      .then((r) => {
+        if (!live) return;
+        onChange(r.data);
+        if (ACTIVE.has(r.data.status)) timer = setTimeout(poll, 1000);
+      })
+      .catch(() => live && (timer = setTimeout(poll, 3000)));
+  poll();
+  return () => {
+    live = false;
+    clearTimeout(timer);
+  };
+}
+
+// A job's latest state in a component (the report's PDF button).
 export function useJob(app, jobId) {
   const [job, setJob] = useState(null);
-  useEffect(() => {
-    if (!jobId) return undefined;
-    let live = true;
-    let timer = null;
-    const poll = () =>
-      app.api
-        .get(`/api/exports/${jobId}`)
-        .then((r) => {
-          if (!live) return;
-          setJob(r.data);
-          if (ACTIVE.has(r.data.status)) timer = setTimeout(poll, 1000);
-        })
-        .catch(() => live && (timer = setTimeout(poll, 3000)));
-    poll();
-    return () => {
-      live = false;
-      clearTimeout(timer);
-    };
-  }, [jobId]);
+  useEffect(() => (jobId ? watchJob(app, jobId, setJob) : undefined), [jobId]);
   return job;
+}
+
+// Start an export job (POST /api/exports with `body`), wait until it ended, download its file; throws when
+// the job failed (the improvement plan's and the term report's PDF buttons).
+export async function exportAndDownload(app, body) {
+  const started = (await app.api.post('/api/exports', body)).data;
+  const job = ACTIVE.has(started.status)
+    ? await new Promise((resolve) => {
+        const stop = watchJob(app, started.id, (latest) => {
+          if (ACTIVE.has(latest.status)) return;
+          stop();
+          resolve(latest);
+        });
+      })
+    : started;
+  if (job.status !== 'done') throw new Error(job.error || job.status);
+  await download(app, job);
 }
 
 // The file needs the bearer token: fetched, then handed to the browser as a download.

@@ -1,7 +1,8 @@
 """The mutation registry: each wire mutation type → its :class:`Mutator`, one module per family. Adding a
 mutation is its Struct in :mod:`sync.protocol`, a module (or a function in a family's module) and one line
 here; the push (:mod:`sync.push.transaction`) and the reference client (:mod:`sync.client`) both dispatch
-through :data:`REGISTRY`."""
+through :data:`REGISTRY`. A family whose registers a row of its own carries (captions, improvement fields)
+declares a :class:`~sync.push.batch.RegisterKind` and adds one line to :data:`REGISTER_KINDS`."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from sync.protocol import (
     SetPhotoCaption,
     SubmitInspection,
 )
+from sync.push.batch import RegisterKind
 from sync.push.mutators import answers, conflicts, improvement, notes, photos, submit
 from sync.push.mutators.base import Mutator
 
@@ -42,3 +44,8 @@ REGISTRY: Mapping[type[Mutation], Mutator[Any]] = {
     SetImprovementStatus: improvement.SET_IMPROVEMENT_STATUS,
     AttachImprovementPhoto: improvement.ATTACH_IMPROVEMENT_PHOTO,
 }
+
+REGISTER_KINDS: tuple[RegisterKind, ...] = (
+    photos.CAPTIONS,
+    improvement.IMPROVEMENT_FIELDS,
+)

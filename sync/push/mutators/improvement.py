@@ -22,7 +22,15 @@ from sync.protocol import (
     SetImprovementStatus,
 )
 from sync.push import checks
-from sync.push.batch import ImprovementRow, InspectionRow, PushBatch, Wanted, improvement_register_key
+from sync.push.batch import (
+    ImprovementRow,
+    InspectionRow,
+    PushBatch,
+    RegisterKind,
+    RegisterRow,
+    Wanted,
+    improvement_register_key,
+)
 from sync.push.checks import Rejected
 from sync.push.mutators.base import Mutator, Owners, View, mark_pending, named_inspection
 from sync.push.registers import register_row, write_register
@@ -288,6 +296,24 @@ def replay_photo(view: View, m: AttachImprovementPhoto) -> None:
         mark_pending(view, key, {"photoIds": ids})
 
 
+# improvement fields on the wire -> their column on the item row
+IMPROVEMENT_COLUMNS = {"gap": "gap", "kind": "kind", "owner": "owner", "dueDate": "due_date"}
+
+
+def field_follows(batch: PushBatch, row: RegisterRow) -> None:
+    """An improvement field register changed: its item row carries the value (and its version)."""
+    _, improvement_id, field = row.key.split("/")
+    item = batch.improvements[UUID(improvement_id)]
+    setattr(item, IMPROVEMENT_COLUMNS[field], row.state.value)
+    if field == "kind" and item.status == "needs_support" and row.state.value != "needs_support":
+        # only an item that needs government support may wait for it
+        item.status = "open"
+    item.field_versions = {**item.field_versions, field: row.state.version}
+    item.version = row.state.version
+    batch.dirty_improvements.add(item.id)
+
+
+IMPROVEMENT_FIELDS = RegisterKind(prefix="improvement/", rows="improvements", follow=field_follows)
 CREATE_IMPROVEMENT = Mutator(
     target=named_inspection, needs=create_needs, apply=create_improvement, replay=replay_create
 )

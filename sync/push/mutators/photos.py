@@ -9,7 +9,7 @@ from uuid import UUID
 from sync import policy
 from sync.protocol import AddPhoto, MutationResult, RemovePhoto, SetPhotoCaption
 from sync.push import checks
-from sync.push.batch import PhotoRow, PushBatch, Wanted, caption_key
+from sync.push.batch import PhotoRow, PushBatch, RegisterKind, RegisterRow, Wanted, caption_key
 from sync.push.checks import Rejected
 from sync.push.mutators.base import Mutator, Owners, View, mark_pending, named_inspection
 from sync.push.registers import register_row, write_register
@@ -133,6 +133,17 @@ def replay_remove(view: View, m: RemovePhoto) -> None:
 def replay_caption(view: View, m: SetPhotoCaption) -> None:
     mark_pending(view, f"photo/{m.args.photo_id}", {"caption": m.args.caption})
 
+
+def caption_follows(batch: PushBatch, row: RegisterRow) -> None:
+    """A caption register changed: its photo row carries the caption (and its version)."""
+    photo = batch.photos[UUID(row.key.removeprefix("caption/"))]
+    photo.caption = str(row.state.value or "")
+    photo.caption_version = row.state.version
+    photo.version = row.state.version
+    batch.dirty_photos.add(photo.id)
+
+
+CAPTIONS = RegisterKind(prefix="caption/", rows="photos", follow=caption_follows)
 
 ADD_PHOTO = Mutator(target=named_inspection, needs=add_needs, apply=add_photo, replay=replay_add)
 REMOVE_PHOTO = Mutator(target=photo_target, needs=remove_needs, apply=remove_photo, replay=replay_remove)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sync import policy
+from sync import lifecycle, policy
 from sync.evidence import answer_items, na_answered
 from sync.protocol import MutationResult, SubmitInspection
 from sync.push import checks
@@ -77,9 +77,9 @@ async def submit_inspection(batch: PushBatch, m: SubmitInspection) -> MutationRe
             params = {"items": sorted(waiting), "n": sum(waiting.values())}
         raise Rejected(*refusal, params=params)
     version = batch.bump(inspection)
-    inspection.status = "submitted"
+    inspection.status = lifecycle.SUBMITTED
     inspection.submitted_at = datetime.now(UTC)
-    batch.log(m, f"inspection/{iid}", {"status": "submitted"})
+    batch.log(m, f"inspection/{iid}", {"status": lifecycle.SUBMITTED})
     return MutationResult(id=m.id, status="applied", version=version)
 
 
@@ -101,7 +101,7 @@ async def _arrived_documents(batch: PushBatch, rows: list[dict[str, Any]]) -> se
 
 
 def replay(view: View, m: SubmitInspection) -> None:
-    mark_pending(view, f"inspection/{m.args.inspection_id}", {"status": "submitted"})
+    mark_pending(view, f"inspection/{m.args.inspection_id}", {"status": lifecycle.SUBMITTED})
 
 
 SUBMIT_INSPECTION = Mutator(

@@ -13,6 +13,7 @@ from backend.evidence.rules import (
     encode_flags,
     haversine_km,
     photo_flags,
+    reused_elsewhere,
 )
 from sync.flags import visible_flags
 
@@ -108,3 +109,13 @@ def test_a_reader_sees_only_the_related_photos_it_may_read() -> None:
     assert visible_flags(raw, lambda iid: True)[0]["relatedPhotoIds"] == ["a", "b"]
     assert visible_flags(None, lambda iid: True) == []
     assert visible_flags("not json", lambda iid: True) == []
+
+
+def test_a_photo_is_reused_elsewhere_only_when_its_bytes_serve_another_facility() -> None:
+    here = _photo()
+    same_centre = _photo(photo_id="p2", inspection_id="i2", item_code="1.1.2")
+    other_centre = _photo(photo_id="p3", inspection_id="i3", facility_id="f2")
+    assert not reused_elsewhere(here, [here, same_centre])
+    assert reused_elsewhere(here, [here, same_centre, other_centre])
+    assert reused_elsewhere(other_centre, [here])
+    assert not reused_elsewhere(here, [])

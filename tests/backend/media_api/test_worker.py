@@ -295,6 +295,33 @@ async def test_reuse_at_another_facility_is_flagged(
     ).status_code == 200
 
 
+async def test_a_blobs_photos_are_refreshed_once_per_blob_not_per_job_or_holder(
+    client: httpx.AsyncClient, app: Litestar, demo: dict[str, Any], inspector: dict[str, str]
+) -> None:
+    """The worker's hook runs after the derive job only (not after the transfer too), once per blob; the
+    evidence flags are there afterwards."""
+    from backend.sync_api.services import after_blob_derived
+    from sync.tables import Photo
+
+    calls: list[str] = []
+
+    async def counted(sha256_hex: str) -> None:
+        calls.append(sha256_hex)
+        await after_blob_derived(sha256_hex)
+
+    photo = await add_photo(demo["review_inspection"], noisy_jpeg(160, 120))
+    assert (await upload(client, inspector, photo)).status_code == 204
+    worker = make_worker(app, app.state.storage, Clock(), "w")
+    worker.on_blob = counted
+    assert await worker.run_once() == 2  # the transfer and the derive job
+    assert calls == [photo.sha256]
+    row = await Photo.select(Photo.flags).where(Photo.id == photo.id).first()
+    assert row is not None
+    assert row["flags"] is not None
+    assert await worker.run_once() == 0
+    assert calls == [photo.sha256]
+
+
 def _damaged_in_the_middle(kind: str) -> bytes:
     """A file whose header and end are intact but whose compressed pixel data is broken in the middle."""
     import io

@@ -10,7 +10,7 @@ import httpx
 from backend.audit.tables import AuditLog
 from backend.programme.rankings import Place, places, rank_round
 from backend.vocabulary import say
-from sync.tables import AnswerRegister, NoteEntry, Photo, SyncConflict
+from sync.tables import AnswerRegister, NoteEntry, Photo, SyncClient, SyncConflict
 from tests.backend.programme.support import sign_off
 from tests.backend.review.test_conclusions import ARTICLES, open_conflict, other_city_office, put_answers
 from tests.conftest import login
@@ -177,9 +177,12 @@ async def test_the_office_resolves_a_conflict_with_a_reason(
     assert bad.status_code == 409
     assert bad.json()["code"] == "invalid_value"
 
+    clients = await SyncClient.count()
     resolved = await client.post(url, headers=office, json=body)
     assert resolved.status_code == 200, resolved.text
     assert resolved.json()["reason"] == "现场照片显示仅达到C档"
+    # applied in process (sync.api.apply): no JSON push, no throwaway client left as a sync_client row
+    assert await SyncClient.count() == clients
     row = (
         await SyncConflict.select(SyncConflict.status, SyncConflict.resolved_by)
         .where(SyncConflict.id == conflict)
@@ -194,6 +197,10 @@ async def test_the_office_resolves_a_conflict_with_a_reason(
     )
     assert register is not None
     assert register["value"] == '"C"'
+    writer = await AnswerRegister.select(AnswerRegister.client_id).where(
+        AnswerRegister.key == f"{review}/{ARTICLES[0]}/value"
+    )
+    assert writer[0]["client_id"] == f"office-{demo['office']}"
     entry = await AuditLog.select().order_by(AuditLog.id, ascending=False).first()
     assert entry is not None
     assert entry["user_id"] == str(demo["office"])

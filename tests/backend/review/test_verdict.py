@@ -82,9 +82,9 @@ async def test_a_tier_from_each_of_the_three_sources(client: httpx.AsyncClient, 
     assert (view["verdict"]["decidedBy"], view["verdict"]["tier"]) == (None, None)
     assert {"code": "verdict.found_undetermined", "params": {}} in view["verdict"]["statement"]
     refused = await sign(client, office, group)
-    assert (refused.status_code, refused.json()["code"]) == (409, "decision_required")
+    assert (refused.status_code, refused.json()["code"]) == (422, "decision_required")
     not_eligible = await sign(client, office, group, {"decision": {"tier": "qualified", "reason": "小机构"}})
-    assert (not_eligible.status_code, not_eligible.json()["code"]) == (409, "tier_not_eligible")
+    assert (not_eligible.status_code, not_eligible.json()["code"]) == (422, "tier_not_eligible")
     unknown = await sign(client, office, group, {"decision": {"tier": "gold", "reason": "…"}})
     assert (unknown.status_code, unknown.json()["code"]) == (422, "unknown_tier")
     assert await ConfirmedConclusion.count() == 0
@@ -170,7 +170,7 @@ async def test_a_tier_from_each_of_the_three_sources(client: httpx.AsyncClient, 
     # an override of a computed tier: written reason, audited as such
     overridden = await review(demo, FOURTH, graded(1.0), THRESHOLDS_ID)
     no_reason = await sign(client, office, overridden, {"decision": {"tier": "basic"}})
-    assert (no_reason.status_code, no_reason.json()["code"]) == (400, "reason_required")
+    assert (no_reason.status_code, no_reason.json()["code"]) == (422, "reason_required")
     done = await sign(
         client, office, overridden, {"decision": {"tier": "basic", "reason": "现场发现台账补记"}}
     )
@@ -199,7 +199,7 @@ async def test_prerequisites_not_answered_and_not_met_are_said_apart(
     assert "verdict.found_not_evaluated" in codes
     # a failed prerequisite is not overridden by a decision
     refused = await sign(client, office, failed, {"decision": {"tier": "basic", "reason": "…"}})
-    assert (refused.status_code, refused.json()["code"]) == (409, "prerequisite_failed")
+    assert (refused.status_code, refused.json()["code"]) == (422, "prerequisite_failed")
     # unanswered prerequisites are a gap, never a result
     gap = await review(demo, FOURTH, {k: v for k, v in graded(0.1).items() if k != "P3"})
     refused = await sign(client, office, gap, {"decision": {"tier": "basic", "reason": "…"}})

@@ -138,7 +138,7 @@ async def test_office_submits_incomplete_with_a_reason_and_no_tier_is_signed_off
     url = f"/api/inspections/{review}/submit-incomplete"
 
     blank = await client.post(url, headers=office, json={"reason": "  "})
-    assert (blank.status_code, blank.json()["code"]) == (409, "reason_required")
+    assert (blank.status_code, blank.json()["code"]) == (422, "reason_required")
     unknown_field = await client.post(url, headers=office, json={"reason": "x", "tier": "basic"})
     assert unknown_field.status_code == 400
     own = await client.post(

@@ -356,7 +356,7 @@ async def test_uploads_not_required_for_stored_blobs(client: httpx.AsyncClient, 
         "INSERT INTO media_blob (sha256, size, mime, storage_key, state, created_at) VALUES ({}, 5, 'image/jpeg', 'k', 'stored', {})",
         [sha(9), datetime.now(UTC)],
     )
-    assert await services.stored_blobs({sha(9), sha(10)}) == {sha(9)}
+    assert await services.received_blobs({sha(9), sha(10)}) == {sha(9)}
     a = await Devices(client).device("inspector1")
     # inspector1 uploaded sha(9) once (a stored blob it never sent would need its bytes: issue 21)
     me = (await client.get("/api/me", headers=await Devices(client).auth("inspector1"))).json()
