@@ -10,7 +10,7 @@ import { Article, LocationNote, articleSig } from './article.js';
 import { Confirm } from './confirm.js';
 import { Finder, NavBar, SectionIndex, articleAtTop, loadPlace, savePlace, scrollToArticle } from './navigator.js';
 import { Button } from './parts.js';
-import { Fixes, OwnTargets, PointsSummary, Vetoes, applyTiers, problemText } from './programme.js';
+import { Fixes, OwnTargets, PointsSummary, Vetoes, applyTiers } from './programme.js';
 import { useEffect, useMemo, useRef, useState } from '../vendor/preact/hooks.js';
 
 // The first screen of articles renders at once; the rest follow in slices between frames, so a long
