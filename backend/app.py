@@ -17,7 +17,12 @@ from litestar.types import ControllerRouterHandler
 from piccolo.engine.postgres import PostgresEngine
 
 from backend.accounts.auth import auth_middleware
-from backend.accounts.controllers import AuthController, ExpertAdminController, UserAdminController
+from backend.accounts.controllers import (
+    AuthController,
+    ConflictResolverController,
+    ExpertAdminController,
+    UserAdminController,
+)
 from backend.accounts.passwords import use_password_hashing
 from backend.accounts.services import demo_accounts_exist
 from backend.api_docs import LocalScalarRenderPlugin
@@ -122,6 +127,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         FacilityController,
         FacilityAdminController,
         ExpertAdminController,
+        ConflictResolverController,
         RoundController,
         RoundAdminController,
         ApplicationController,

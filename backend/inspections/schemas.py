@@ -8,6 +8,8 @@ from uuid import UUID
 
 import msgspec
 
+from backend.accounts.schemas import StaffOut
+
 Stage = Literal["self", "county", "city", "province"]
 InspectionStatus = Literal["draft", "in_progress", "submitted", "returned", "accepted"]
 # 基层行 tiers; "demonstration" is the MCH programme's title (backend/programme/kind_data/)
@@ -136,3 +138,6 @@ class AssignmentOut(msgspec.Struct, rename="camel", kw_only=True):
     submitted_at: datetime | None
     # names for the app to show who wrote a conflicting candidate
     team: list[TeamMemberOut]
+    # a self-assessment: the staff member its facility designated to resolve its conflicts (None: any of its
+    # clinic accounts may)
+    resolver: StaffOut | None = None
