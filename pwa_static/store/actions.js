@@ -97,7 +97,16 @@ export function createActions({ state, db, api, engines }) {
   // Signing out with nothing unsent leaves nothing of this person's work on the device. With something
   // unsent the view asks first (views/header.js); the queue and its photos then stay for the next sign-in.
   async function logout() {
-    await api.post('/api/auth/logout').catch(() => {});
+    await engines.sync.pause();
+    try {
+      await api.post('/api/auth/logout').catch(() => {});
+      await signOutHere();
+    } finally {
+      engines.sync.resume();
+    }
+  }
+
+  async function signOutHere() {
     if (state.pendingCount.value) {
       await db.delete('meta', 'session');
     } else {

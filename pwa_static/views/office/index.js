@@ -13,11 +13,12 @@ import { offlineCopies, useApi } from './data.js';
 import { formatTime } from '../../lib/format.js';
 import { Rankings } from './rankings.js';
 import { Reconcile } from './reconcile.js';
+import { Resolvers } from './resolvers.js';
 import { Report } from './report.js';
 import { Stages } from './stages.js';
 import { Titles } from './titles.js';
 
-const TABS = ['dashboard', 'stages', 'applications', 'titles', 'reconcile', 'conflicts', 'evidence', 'rankings', 'improvement', 'lists', 'thresholds', 'exports'];
+const TABS = ['dashboard', 'stages', 'applications', 'titles', 'reconcile', 'conflicts', 'resolvers', 'evidence', 'rankings', 'improvement', 'lists', 'thresholds', 'exports'];
 
 // Offline (or the server out of reach): which data this screen shows and as of when, or that it has none,
 // and what cannot be done until the connection is back. The screens reload by themselves when it is.
@@ -69,6 +70,7 @@ export function Office({ app, route }) {
       titles: html`<${Titles} ...${props} />`,
       reconcile: html`<${Reconcile} ...${props} />`,
       conflicts: html`<${Conflicts} ...${props} />`,
+      resolvers: html`<${Resolvers} ...${props} />`,
       rankings: html`<${Rankings} ...${props} />`,
       evidence: html`<${Evidence} ...${props} />`,
       improvement: html`<${Improvement} ...${props} />`,
