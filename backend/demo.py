@@ -253,7 +253,7 @@ async def load_demo_verdicts(ids: dict[str, Any]) -> dict[str, Any]:
                 thresholds=thresholds,  # type: ignore[arg-type]
                 document_no=DEMO_DOCUMENT,
                 document_date=date(2026, 3, 1),
-                note="演示省份的设定，并非国家标准 (the demo province's setting, not the national standard)",
+                note="演示省份的设定，并非国家标准",
             ),
         )
     township = load_shipped("township-2018")

@@ -90,6 +90,14 @@ def tablet_shot(page: Page, screen: str) -> None:
         page.set_viewport_size(size)
 
 
+def skip_device_name(page: Page) -> None:
+    """The first start's prompt for the device's name is answered (skipped): it is walked once, then out of
+    the way of the screens photographed."""
+    assert english(page) == [], english(page)
+    page.click("[data-testid=device-name-prompt-skip]")
+    page.wait_for_selector("[data-testid=device-name-prompt]", state="detached")
+
+
 def settle(page: Page) -> None:
     """Let the screen finish loading (no 加载中… left)."""
     page.wait_for_load_state("networkidle")
@@ -118,6 +126,7 @@ def test_every_main_screen_speaks_chinese(
         # the inspector: assignments, the review, the sync centre
         page = first_page(tablet)
         login(page, server.url, "inspector1")
+        skip_device_name(page)
         page.wait_for_selector(
             f"[data-testid=inspection-card][data-inspection-id='{review_id}']", timeout=LONG
         )
@@ -165,6 +174,7 @@ def test_every_main_screen_speaks_chinese(
 
         # the office: every tab, a conclusion with what is known, the report page
         login(page, server.url, "office")
+        skip_device_name(page)
         page.click("[data-testid=nav-office]")
         page.wait_for_selector("[data-testid=dashboard]", timeout=LONG)
         for tab in OFFICE_TABS:
@@ -199,6 +209,7 @@ def test_every_main_screen_speaks_chinese(
         # the clinic on a phone: its self-assessment with a flagged photo, and its plan
         page = first_page(phone)
         login(page, server.url, "clinic1")
+        skip_device_name(page)
         open_inspection(page, self_id)
         page.set_input_files(
             "[data-testid=article][data-item='1.1.1'] [data-testid=photo-input]", str(no_exif)
