@@ -244,16 +244,12 @@ export function Inspection({ app, id }) {
   }, [bundleForOrder]);
   useEffect(() => {
     if (shown >= order.articles.size) return undefined;
-    // slice by slice, a jump (or a place kept from before a reload) too: rendering all 43 articles in one task
-    // blocked the page for a second on a slow phone (Lighthouse's total blocking time on a reopened inspection)
-    const timer = setTimeout(() => setShown((n) => n + SLICE), 0);
+    // a jump (or a place kept from before a reload) renders everything at once, then scrolls
+    const timer = setTimeout(() => setShown((n) => (target ? order.articles.size : n + SLICE)), 0);
     return () => clearTimeout(timer);
   }, [shown, order, target]);
   useEffect(() => {
-    if (!target || !order.articles.size) return;
-    // scrolled to once the articles up to it are drawn (one not in the reading order: once all are)
-    const at = order.articles.get(target);
-    if (at === undefined ? shown < order.articles.size : shown <= at) return;
+    if (!target || !order.articles.size || shown < order.articles.size) return;
     scrollToArticle(target); // an article hidden by a kept filter stays where the list starts
     setTarget(null);
   });
