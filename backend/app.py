@@ -17,7 +17,12 @@ from litestar.types import ControllerRouterHandler
 from piccolo.engine.postgres import PostgresEngine
 
 from backend.accounts.auth import auth_middleware
-from backend.accounts.controllers import AuthController, ExpertAdminController, UserAdminController
+from backend.accounts.controllers import (
+    AuthController,
+    ConflictResolverController,
+    ExpertAdminController,
+    UserAdminController,
+)
 from backend.accounts.passwords import use_password_hashing
 from backend.accounts.services import demo_accounts_exist
 from backend.api_docs import LocalScalarRenderPlugin
@@ -48,7 +53,7 @@ from backend.standards.services import install_shipped_standards
 from backend.storage import build_storage, prepare_storage
 from backend.tables_index import TABLES
 from backend.web.assets import default_pwa_dir, load_app_files
-from backend.web_security import cors_config, security_headers_hook
+from backend.web_security import cors_config, security_headers_hook, storage_origins
 
 log = logging.getLogger("fieldcheck")
 
@@ -122,6 +127,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         FacilityController,
         FacilityAdminController,
         ExpertAdminController,
+        ConflictResolverController,
         RoundController,
         RoundAdminController,
         ApplicationController,
@@ -203,7 +209,7 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await prepare_engine(engine)
-        await prepare_storage(app.state.storage)
+        await prepare_storage(app.state.storage, cors_origins=settings.s3_cors_origin_list)
         installed = await install_shipped_standards()
         if installed:
             log.info("published the shipped standards %s", ", ".join(installed))
@@ -235,7 +241,12 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
         cors_config=cors_config(settings),
-        before_send=[security_headers_hook(hsts_seconds=settings.hsts_seconds), response_metrics_hook()],
+        before_send=[
+            security_headers_hook(
+                hsts_seconds=settings.hsts_seconds, media_origins=storage_origins(settings)
+            ),
+            response_metrics_hook(),
+        ],
         plugins=[OpenAPIContractPlugin(), StrictStructSchemaPlugin()],
         debug=False,
         # logging is the server's (backend.metrics.log_config: JSON lines); Litestar's default would replace

@@ -29,6 +29,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     s3_bucket: str = "fieldcheck"
     s3_access_key: str = ""
     s3_secret_key: str = ""
+    # Origins the app is served from that may read photos straight from the bucket (signed GET URLs): set as the
+    # bucket's CORS rule at start (docs/operations.md, Object storage). "*": any origin; the short-lived
+    # signature, not the origin, is what grants access. Empty: the app leaves the bucket's CORS alone and only
+    # checks it at start.
+    s3_cors_origins: str = "*"
     # Signs local media URLs; generated into the data dir when empty.
     secret_key: str = ""
     token_ttl_seconds: int = 12 * 3600
@@ -72,6 +77,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def cors_origin_list(self) -> tuple[str, ...]:
         return tuple(origin.strip() for origin in self.cors_origins.split(",") if origin.strip())
+
+    @property
+    def s3_cors_origin_list(self) -> tuple[str, ...]:
+        return tuple(origin.strip() for origin in self.s3_cors_origins.split(",") if origin.strip())
 
     @property
     def is_postgres(self) -> bool:

@@ -24,12 +24,28 @@ def build_storage(settings: Settings) -> Storage:
     return storage_from_config("local", root=settings.data_path / "storage")
 
 
-async def prepare_storage(storage: Storage) -> None:
-    """Create the S3 bucket if missing. S3 being down must not stop the app: uploads wait in the spool."""
+async def prepare_storage(storage: Storage, *, cors_origins: tuple[str, ...] = ()) -> None:
+    """Create the S3 bucket if missing and let the app's origins read photos from it (its CORS rule: the
+    team's thumbnails are fetched from signed URLs); with no origins configured the rule is only checked.
+    S3 being down must not stop the app: uploads wait in the spool."""
     if isinstance(storage, S3Storage):
         try:
             await storage.ensure_bucket()
         except Exception as error:  # boto3 raises many kinds; none may stop the app
             log.warning(
                 "object storage not ready at start-up (%s); photos wait in the spool until it is", error
+            )
+            return
+        try:
+            allowed = await storage.ensure_cors(cors_origins, write=bool(cors_origins))
+        except Exception as error:  # e.g. AccessDenied on PutBucketCors: the bucket's owner sets it
+            log.warning(
+                "could not set the bucket's CORS rule (%s); see docs/operations.md, Object storage", error
+            )
+            allowed = False
+        if not allowed:
+            log.warning(
+                "bucket %s lets no browser GET its objects (CORS): the team's photos will not load in the app; "
+                "allow GET from the app's origin (FIELDCHECK_S3_CORS_ORIGINS, docs/operations.md)",
+                storage.bucket,
             )

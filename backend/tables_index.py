@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from piccolo.table import Table
 
-from backend.accounts.tables import AuthToken, ExpertProfile, LoginThrottle, User
+from backend.accounts.tables import AuthToken, ConflictResolver, ExpertProfile, LoginThrottle, User
 from backend.audit.tables import AuditLog
 from backend.evidence.tables import EvidenceReview
 from backend.exports.tables import ExportJob
@@ -36,6 +36,7 @@ TABLES: tuple[type[Table], ...] = (
     AuthToken,
     LoginThrottle,
     ExpertProfile,
+    ConflictResolver,
     Round,
     Application,
     Inspection,

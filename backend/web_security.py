@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import MutableScopeHeaders
 from litestar.routes import HTTPRoute
@@ -24,6 +26,31 @@ DOCS_CSP = (
 )
 DOCS_PREFIX = "/schema"
 
+
+def storage_origins(settings: Settings) -> tuple[str, ...]:
+    """Where browsers fetch photos from besides this origin: the S3 endpoint that the signed thumbnail and
+    original URLs point to (path-style, so the endpoint's origin; AWS's regional and global names when none
+    is set). Local storage signs URLs of this server: nothing more."""
+    if settings.storage != "s3":
+        return ()
+    if settings.s3_endpoint_url:
+        url = urlsplit(settings.s3_endpoint_url)
+        return (f"{url.scheme}://{url.netloc}",)
+    region = settings.s3_region or "us-east-1"
+    return (f"https://s3.{region}.amazonaws.com", "https://s3.amazonaws.com")
+
+
+def app_csp(media_origins: tuple[str, ...] = ()) -> str:
+    """The app's policy, with the object store's origin in img-src and connect-src when photos come from it
+    (the team's thumbnails are fetched, then shown from blob: URLs; an original opens as a link)."""
+    if not media_origins:
+        return APP_CSP
+    extra = " ".join(media_origins)
+    return APP_CSP.replace("img-src 'self' blob: data:;", f"img-src 'self' blob: data: {extra};").replace(
+        "connect-src 'self';", f"connect-src 'self' {extra};"
+    )
+
+
 COMMON_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -35,12 +62,16 @@ def is_docs_path(path: str) -> bool:
     return path == DOCS_PREFIX or path.startswith(DOCS_PREFIX + "/")
 
 
-def security_headers_hook(*, hsts_seconds: int = 0) -> BeforeMessageSendHookHandler:
+def security_headers_hook(
+    *, hsts_seconds: int = 0, media_origins: tuple[str, ...] = ()
+) -> BeforeMessageSendHookHandler:
     """A ``before_send`` hook: it sees every response, errors and unknown paths included.
 
     ``hsts_seconds`` > 0 adds Strict-Transport-Security (``FIELDCHECK_HSTS_SECONDS``): only for a deployment
-    reached over TLS alone, since browsers then refuse plain HTTP to this host for that long."""
+    reached over TLS alone, since browsers then refuse plain HTTP to this host for that long.
+    ``media_origins``: the object store's origins (:func:`storage_origins`), allowed in the app's CSP."""
     allowed: dict[str, str] = {}
+    csp = app_csp(media_origins)
 
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
@@ -48,7 +79,7 @@ def security_headers_hook(*, hsts_seconds: int = 0) -> BeforeMessageSendHookHand
         headers = MutableScopeHeaders.from_message(message)
         for name, value in COMMON_HEADERS.items():
             headers[name] = value
-        headers["Content-Security-Policy"] = DOCS_CSP if is_docs_path(scope.get("path", "")) else APP_CSP
+        headers["Content-Security-Policy"] = DOCS_CSP if is_docs_path(scope.get("path", "")) else csp
         if hsts_seconds > 0:
             headers["Strict-Transport-Security"] = f"max-age={hsts_seconds}"
         if scope.get("method") == "OPTIONS" and "allow" in headers:

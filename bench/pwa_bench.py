@@ -312,7 +312,9 @@ def lighthouse_screens(cli: str) -> list[tuple[str, dict[str, float]]]:
     return rows
 
 
-def lighthouse_report(rows: list[tuple[str, dict[str, float]]], version: str) -> str:
+def lighthouse_report(
+    rows: list[tuple[str, dict[str, float]]], version: str, load: tuple[float, float] | None = None
+) -> str:
     lines = [
         "## PWA: Lighthouse on every main screen",
         "",
@@ -336,7 +338,10 @@ def lighthouse_report(rows: list[tuple[str, dict[str, float]]], version: str) ->
         and all(s["accessibility"] == 100 and s["best-practices"] == 100 for _, s in rows)
         and all(s["tbt"] < TBT_TARGET_MS for _, s in rows)
     )
-    lines += ["", f"Targets met: {'yes' if met else 'no'}.", ""]
+    lines += ["", f"Targets met: {'yes' if met else 'no'}."]
+    if load is not None:
+        lines += ["", f"Load average (1 min, `uptime`) {load[0]:.1f} at the start, {load[1]:.1f} at the end."]
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -364,7 +369,9 @@ def main() -> None:
             [cli, "--version"], capture_output=True, text=True, check=True
         ).stdout.strip()
         os.environ.setdefault("CHROME_PATH", CHROMIUM)
-        report = lighthouse_report(lighthouse_screens(cli), version)
+        load_before = os.getloadavg()[0]
+        rows = lighthouse_screens(cli)
+        report = lighthouse_report(rows, version, load=(load_before, os.getloadavg()[0]))
         print(report)
         if args.write:
             write_section(report, "## PWA: Lighthouse on every main screen")

@@ -169,6 +169,39 @@ class S3Storage:
 
         await self._call(run)
 
+    async def ensure_cors(self, origins: tuple[str, ...], *, write: bool = True) -> bool:
+        """Whether the bucket lets browsers at ``origins`` GET its objects (the app reads the team's photos
+        through signed URLs); with ``write`` a missing rule is added (other rules are kept). No ``origins``:
+        whether any rule allows GET at all."""
+
+        def run() -> bool:
+            from botocore.exceptions import ClientError
+
+            c = self._client()
+            try:
+                rules: list[Any] = list(c.get_bucket_cors(Bucket=self.bucket).get("CORSRules", []))
+            except ClientError as exc:
+                if _code(exc) not in {"NoSuchCORSConfiguration", "404"}:
+                    raise
+                rules = []
+            if cors_allows(rules, origins):
+                return True
+            if not write or not origins:
+                return False
+            kept = [rule for rule in rules if rule.get("ID") != CORS_RULE_ID]
+            rule: Any = {
+                "ID": CORS_RULE_ID,
+                "AllowedMethods": ["GET", "HEAD"],
+                "AllowedOrigins": list(origins),
+                "AllowedHeaders": ["*"],
+                "ExposeHeaders": ["Content-Length", "Content-Type", "ETag"],
+                "MaxAgeSeconds": 3600,
+            }
+            c.put_bucket_cors(Bucket=self.bucket, CORSConfiguration={"CORSRules": [*kept, rule]})
+            return cors_allows(list(c.get_bucket_cors(Bucket=self.bucket).get("CORSRules", [])), origins)
+
+        return await self._call(run)
+
     def _head(self, key: str) -> dict[str, Any] | None:
         from botocore.exceptions import ClientError
 
@@ -298,6 +331,23 @@ class S3Storage:
 
     async def check(self) -> None:
         await self._call(lambda: self._client().head_bucket(Bucket=self.bucket))
+
+
+CORS_RULE_ID = "fieldcheck-photos"
+
+
+def cors_allows(rules: list[Any], origins: tuple[str, ...]) -> bool:
+    """Whether CORS ``rules`` (S3's CORSRules) let every one of ``origins`` GET; no origins: any GET rule."""
+    getters = [rule for rule in rules if "GET" in rule.get("AllowedMethods", [])]
+    if not origins:
+        return bool(getters)
+    return all(
+        any(
+            origin in rule.get("AllowedOrigins", []) or "*" in rule.get("AllowedOrigins", [])
+            for rule in getters
+        )
+        for origin in origins
+    )
 
 
 def _matches(head: dict[str, Any], size: int, sha256_hex: str) -> bool:

@@ -150,8 +150,22 @@ async function main() {
   })
     .then((b) => (bridge = b))
     .catch((err) => console.warn('service worker not registered', err));
-  engines.sync.syncNow('start');
-  engines.upload.kick();
+  // The first sync and upload wait for the first paint and an idle moment (at most 1.5 s): started at once, the
+  // pull's work ran beside the first screen's and made one long task of both (Lighthouse, 4× CPU: 242 ms of
+  // blocking time on the assignments screen).
+  afterFirstPaint(() => {
+    engines.sync.syncNow('start');
+    engines.upload.kick();
+  });
+}
+
+function afterFirstPaint(fn) {
+  requestAnimationFrame(() =>
+    setTimeout(() => {
+      if ('requestIdleCallback' in window) requestIdleCallback(fn, { timeout: 1500 });
+      else setTimeout(fn, 50);
+    }, 0),
+  );
 }
 
 main().catch((err) => {

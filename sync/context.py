@@ -20,12 +20,18 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
     role: str
     readable: frozenset[UUID] | None
     writable: frozenset[UUID] | None
+    # inspections whose conflicts the caller may resolve; ``None``: wherever they may write (a clinic account
+    # other than its facility's designated staff member resolves none)
+    resolvable: frozenset[UUID] | None = None
 
     def can_read(self, inspection_id: UUID) -> bool:
         return self.readable is None or inspection_id in self.readable
 
     def can_write(self, inspection_id: UUID) -> bool:
         return self.writable is None or inspection_id in self.writable
+
+    def can_resolve(self, inspection_id: UUID) -> bool:
+        return self.can_write(inspection_id) and (self.resolvable is None or inspection_id in self.resolvable)
 
 
 class Violation(msgspec.Struct, frozen=True):

@@ -3,18 +3,20 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, get, patch, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
-from backend.accounts import experts, services
+from backend.accounts import experts, resolvers, services
 from backend.accounts.auth import current_user, requires_role
 from backend.accounts.schemas import (
+    ConflictResolverOut,
     CreateExpertRequest,
     CreateUserRequest,
     ExpertOut,
     LoginRequest,
     LoginResponse,
+    SetConflictResolverRequest,
     UpdateExpertRequest,
     UpdateUserRequest,
     UserOut,
@@ -127,3 +129,31 @@ class ExpertAdminController(Controller):
         request: Request[AuthUser, str, State],
     ) -> ExpertOut:
         return await experts.update_expert(user=current_user(request), expert_id=expert_id, data=data)
+
+
+class ConflictResolverController(Controller):
+    """Who at a facility resolves its conflicts: the office and admin designate, a clinic reads its own."""
+
+    path = "/api/conflict-resolvers"
+    tags = ["accounts"]
+    guards = [requires_role("admin", "office", "clinic")]
+
+    @get("/", operation_id="listConflictResolvers")
+    async def list_resolvers(self, request: Request[AuthUser, str, State]) -> list[ConflictResolverOut]:
+        return await resolvers.list_conflict_resolvers(user=current_user(request))
+
+    @put(
+        "/{facility_id:uuid}",
+        operation_id="setConflictResolver",
+        guards=[requires_role("admin", "office")],
+        responses=problem_responses(404, 422),
+    )
+    async def set_resolver(
+        self,
+        facility_id: FromPath[UUID],
+        data: JSONBody[SetConflictResolverRequest],
+        request: Request[AuthUser, str, State],
+    ) -> ConflictResolverOut:
+        return await resolvers.set_conflict_resolver(
+            user=current_user(request), facility_id=facility_id, user_id=data.user_id
+        )

@@ -108,3 +108,24 @@ class UpdateExpertRequest(CamelStruct, forbid_unknown_fields=True):
     title: ExpertTitle | None = None
     specialties: Annotated[list[Specialty], msgspec.Meta(min_length=1, max_length=9)] | None = None
     tied_facility_ids: Annotated[list[UUID], msgspec.Meta(max_length=200)] | None = None
+
+
+class StaffOut(CamelStruct):
+    user_id: UUID
+    username: str
+    display_name: str
+
+
+class ConflictResolverOut(CamelStruct):
+    """A facility's designated staff member for its conflicts (``None``: not designated, any of its clinic
+    accounts may resolve), and the clinic accounts the office may choose from."""
+
+    facility_id: UUID
+    facility_name: str
+    resolver: StaffOut | None
+    designated_at: datetime | None
+    staff: list[StaffOut]
+
+
+class SetConflictResolverRequest(CamelStruct):
+    user_id: UUID | None

@@ -50,3 +50,15 @@ class ExpertProfile(Table, tablename="expert_profile"):
     specialties = JSONB(default=[])
     # facility ids the expert is tied to (recusal, 回避制度)
     tied_facility_ids = JSONB(default=[])
+
+
+class ConflictResolver(Table, tablename="conflict_resolver"):
+    """The staff member a facility designates to resolve its own conflicts (its self-assessment and its
+    improvement plan), one per facility, set by the office or an admin. With none designated any clinic
+    account of the facility may resolve them; the office resolves from its queue either way."""
+
+    id = UUID(primary_key=True)
+    facility = ForeignKey(Facility, unique=True, on_delete=OnDelete.restrict)
+    user = ForeignKey(User, on_delete=OnDelete.restrict)
+    designated_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
+    designated_at = Timestamptz(default=TimestamptzNow())

@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 from uuid import UUID
 
+from backend.accounts.resolvers import resolvers_of
 from backend.errors import NotFound
 from backend.guards import AuthUser
 from backend.inspections.schemas import AssignmentOut, TeamMemberOut
@@ -85,6 +86,7 @@ async def list_assignments(*, user: AuthUser) -> list[AssignmentOut]:
             Photo.inspection_id.is_in(ids) & (Photo.deleted == False)  # noqa: E712
         )
     )
+    resolvers = await resolvers_of(list({row["facility"] for row in rows if row["stage"] == "self"}))
     out = []
     for row in rows:
         name, articles = facts[row["standard_version_id"]]
@@ -107,6 +109,7 @@ async def list_assignments(*, user: AuthUser) -> list[AssignmentOut]:
                 photo_count=photos[row["id"]],
                 submitted_at=row["submitted_at"],
                 team=sorted(teams.get(row["id"], []), key=lambda m: (not m.is_lead, m.username)),
+                resolver=resolvers.get(row["facility"]) if row["stage"] == "self" else None,
             )
         )
     return out

@@ -8,6 +8,8 @@ from uuid import UUID
 
 import msgspec
 
+from backend.accounts.schemas import StaffOut
+
 Stage = Literal["self", "county", "city", "province"]
 # the one stage list, in order: the self-assessment, then the review stages (every area imports these)
 STAGES: tuple[str, ...] = get_args(Stage)
@@ -140,3 +142,6 @@ class AssignmentOut(msgspec.Struct, rename="camel", kw_only=True):
     submitted_at: datetime | None
     # names for the app to show who wrote a conflicting candidate
     team: list[TeamMemberOut]
+    # a self-assessment: the staff member its facility designated to resolve its conflicts (None: any of its
+    # clinic accounts may)
+    resolver: StaffOut | None = None

@@ -8,6 +8,7 @@ import json
 from typing import Any
 from uuid import UUID
 
+from backend.accounts.resolvers import resolvers_of
 from backend.db import fetch
 from backend.errors import Forbidden, NotFound
 from backend.guards import AuthUser
@@ -114,3 +115,14 @@ async def ensure_inspection_writable(user: AuthUser, inspection_id: UUID) -> Non
     writable = await writable_inspection_ids(user)
     if writable is not None and inspection_id not in writable:
         raise Forbidden("you may not add evidence to that inspection", code="out_of_scope")
+
+
+async def resolvable_inspection_ids(user: AuthUser) -> frozenset[UUID] | None:
+    """Inspections whose conflicts the user may resolve; ``None``: wherever they may write. A clinic account
+    resolves its facility's conflicts unless the facility designated another staff member (then none)."""
+    if user.role != "clinic" or user.facility_id is None:
+        return None
+    designated = (await resolvers_of([user.facility_id])).get(user.facility_id)
+    if designated is None or designated.user_id == user.id:
+        return None
+    return frozenset()

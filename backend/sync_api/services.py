@@ -17,7 +17,11 @@ from backend.errors import NotFound
 from backend.evidence.services import refresh_after_removal, refresh_for_blob
 from backend.guards import AuthUser
 from backend.hooks import Hooks
-from backend.inspections.scope import visible_inspection_ids, writable_inspection_ids
+from backend.inspections.scope import (
+    resolvable_inspection_ids,
+    visible_inspection_ids,
+    writable_inspection_ids,
+)
 from backend.registry.services import facility_rows
 from backend.review.answers import engine_input
 from backend.standards import (
@@ -288,9 +292,13 @@ async def caller_for(user: AuthUser, *, with_readable: bool, with_writable: bool
     if with_readable:
         visible = await visible_inspection_ids(user)
         readable = None if visible is None else frozenset(visible)
+    resolvable: frozenset[Any] | None = None
     if with_writable:
         writable = await writable_inspection_ids(user)
-    return Caller(user_id=user.id, role=user.role, readable=readable, writable=writable)
+        resolvable = await resolvable_inspection_ids(user)
+    return Caller(
+        user_id=user.id, role=user.role, readable=readable, writable=writable, resolvable=resolvable
+    )
 
 
 def push_context(*, audit: AuditHook, max_mutations: int) -> PushContext:

@@ -97,13 +97,28 @@ export function createActions({ state, db, api, engines }) {
   // Signing out with nothing unsent leaves nothing of this person's work on the device. With something
   // unsent the view asks first (views/header.js); the queue and its photos then stay for the next sign-in.
   async function logout() {
-    await api.post('/api/auth/logout').catch(() => {});
+    await engines.sync.pause();
+    try {
+      await api.post('/api/auth/logout').catch(() => {});
+      await signOutHere();
+    } finally {
+      engines.sync.resume();
+    }
+  }
+
+  async function signOutHere() {
     if (state.pendingCount.value) {
       await db.delete('meta', 'session');
     } else {
       const stores = ['meta', 'state', 'mutations', 'photos'];
       const tx = db.transaction(stores, 'readwrite', STRICT);
-      await Promise.all([...stores.map((name) => tx.objectStore(name).clear()), tx.done]);
+      // the device's own name (and that it was asked) belongs to the device, not to the person signing out
+      const meta = tx.objectStore('meta');
+      const [name, asked] = await Promise.all([meta.get('deviceName'), meta.get('deviceNameAsked')]);
+      await Promise.all(stores.map((store) => tx.objectStore(store).clear()));
+      if (name) await meta.put(name, 'deviceName');
+      if (asked) await meta.put(asked, 'deviceNameAsked');
+      await tx.done;
       state.assignments.value = [];
       await refresh();
     }
@@ -304,6 +319,15 @@ export function createActions({ state, db, api, engines }) {
 
   async function loadDeviceName() {
     state.deviceName.value = (await db.get('meta', 'deviceName')) || '';
+    state.deviceNameAsked.value = Boolean(state.deviceName.value || (await db.get('meta', 'deviceNameAsked')));
+  }
+
+  // The first start's prompt, answered once per device: a name (saved as in the sync centre), or skipped
+  // (null: the dashboard shows the model). Either way it is not asked again; the sync centre still edits it.
+  async function answerDeviceNamePrompt(name) {
+    await db.put('meta', true, 'deviceNameAsked');
+    state.deviceNameAsked.value = true;
+    if (name !== null) await setDeviceName(name);
   }
 
   function applyComfort() {
@@ -332,7 +356,7 @@ export function createActions({ state, db, api, engines }) {
   return {
     refresh, loadStandards, loadSession, login, logout, fetchAssignments, answerArticle, setAnswer, addNote,
     addPhoto, resolveConflict, submitInspection, clearAnswer, editNote, deleteNote, removePhoto, replacePhoto,
-    setPhotoCaption, setDeviceName, loadDeviceName, applyComfort, setTheme, setTextSize, loadTeamThumbs, cacheTeamThumbs, openOriginal, dismissRejections, setLang, createImprovement,
+    setPhotoCaption, setDeviceName, answerDeviceNamePrompt, loadDeviceName, applyComfort, setTheme, setTextSize, loadTeamThumbs, cacheTeamThumbs, openOriginal, dismissRejections, setLang, createImprovement,
     setImprovementField, setImprovementStatus, addImprovementPhoto, loadPlanTargets,
   };
 }

@@ -23,6 +23,7 @@ export function createAppState() {
   const planTargets = signal(new Map()); // inspectionId -> target grades for the tier aimed at (kept offline)
   const storage = signal({ usage: 0, quota: 0, persisted: null });
   const deviceName = signal(''); // given on this device for the office's dashboard ('' = its model)
+  const deviceNameAsked = signal(true); // whether the first start's prompt for that name was answered (or skipped)
   const teamThumbs = signal(new Map()); // photoId -> server thumbnail kept for offline use (upload/thumbs.js)
   const thumbUsage = signal({ count: 0, bytes: 0, budget: 0 });
   const update = signal({ ready: false, applying: false, offlineReady: false });
@@ -47,7 +48,7 @@ export function createAppState() {
 
   return {
     lang, theme, textSize, session, authExpired, online, confirmed, pending, photos, progress, standards, assignments,
-    sync, rejections, receipts, planTargets, storage, deviceName, teamThumbs, thumbUsage, update, route, notice, me, view, photosToSend, pendingCount, t, sayError,
+    sync, rejections, receipts, planTargets, storage, deviceName, deviceNameAsked, teamThumbs, thumbUsage, update, route, notice, me, view, photosToSend, pendingCount, t, sayError,
   };
 }
 

@@ -22,6 +22,7 @@ export function createSyncEngine({ db, api, hooks }) {
   let failures = 0;
   let retryTimer = null;
   let intervalTimer = null;
+  let paused = false; // while signing out
 
   async function meta(key) {
     return db.get('meta', key);
@@ -193,7 +194,7 @@ export function createSyncEngine({ db, api, hooks }) {
   }
 
   async function syncNow(reason = 'manual') {
-    if (!hooks.canSync()) return;
+    if (paused || !hooks.canSync()) return;
     if (running) {
       again = true;
       return running;
@@ -224,5 +225,17 @@ export function createSyncEngine({ db, api, hooks }) {
     clearTimeout(retryTimer);
   }
 
-  return { syncNow, start, stop, pull };
+  // Signing out: no new sync starts, and the one running ends with the token it has before that token is
+  // revoked (else its pull would meet a 401 and report the sign-in as expired).
+  async function pause() {
+    paused = true;
+    clearTimeout(retryTimer);
+    while (running) await running.catch(() => {});
+  }
+
+  function resume() {
+    paused = false;
+  }
+
+  return { syncNow, start, stop, pull, pause, resume };
 }

@@ -10,7 +10,7 @@ import { Article, LocationNote, articleSig } from './article.js';
 import { Confirm } from './confirm.js';
 import { Finder, NavBar, SectionIndex, articleAtTop, loadPlace, savePlace, scrollToArticle } from './navigator.js';
 import { Button } from './parts.js';
-import { Fixes, OwnTargets, PointsSummary, SchoolAppraisal, Vetoes, applyTiers, problemText } from './programme.js';
+import { Fixes, OwnTargets, PointsSummary, SchoolAppraisal, Vetoes, applyTiers } from './programme.js';
 import { useEffect, useMemo, useRef, useState } from '../vendor/preact/hooks.js';
 
 // The first screen of articles renders at once; the rest follow in slices between frames, so a long
@@ -54,8 +54,9 @@ function Conflicts({ app, ctx, conflicts }) {
         <span class="muted">${t('conflictBy', { user: ctx.userName(cand.userId), client: String(cand.clientId || '').slice(0, 8) })}
           ${cand.hlc ? ` · ${formatTime(cand.hlc.slice(0, 24), app.state.lang.value)}` : ''}</span>
       </div>`)}</div>
-      ${!ctx.canResolve && html`<p class="muted">${t('conflictLeadOnly')}</p>`}
-      ${ctx.canResolve && ctx.inspection.stage === 'self' && html`<p class="muted" data-testid="conflict-clinic-decides">${t('nav.conflictClinicDecides')}</p>`}
+      ${!ctx.canResolve && !ctx.resolver && html`<p class="muted">${t('conflictLeadOnly')}</p>`}
+      ${!ctx.canResolve && ctx.resolver && html`<p class="muted" data-testid="conflict-resolver">${t('nav.conflictResolverDecides', { name: ctx.resolver.displayName || ctx.resolver.username })}</p>`}
+      ${ctx.canResolve && ctx.inspection.stage === 'self' && html`<p class="muted" data-testid="conflict-clinic-decides">${t(ctx.resolver ? 'nav.conflictYouDecide' : 'nav.conflictClinicDecides')}</p>`}
     </div>`)}
   </section>`;
 }
@@ -298,12 +299,15 @@ export function Inspection({ app, id }) {
     photosByItem: groupBy(photos, 'itemCode'),
     resolvedByItem: new Map(resolved.map((c) => [c.itemCode, c])),
     methods: new Map((bundle.evaluationMethods || []).map((m) => [m.code, m.label])),
-    // a review's lead (or the office) decides; a self-assessment has no team: the clinic's own account decides
+    // a review's lead (or the office) decides; a self-assessment has no team: the staff member the facility
+    // designated decides (backend/accounts/resolvers.py), any of its accounts when none is designated
     canResolve: role === 'office' || role === 'admin' || Boolean(listed?.isLead)
-      || (role === 'clinic' && inspection.stage === 'self' && !readOnly),
+      || (role === 'clinic' && inspection.stage === 'self' && !readOnly && (!listed?.resolver || listed.resolver.userId === user?.id)),
+    resolver: inspection.stage === 'self' ? listed?.resolver || null : null,
     userName: (userId) => {
       const member = (listed?.team || []).find((m) => m.userId === userId);
       if (member) return member.displayName || member.username;
+      if (listed?.resolver && listed.resolver.userId === userId) return listed.resolver.displayName || listed.resolver.username;
       return userId === state.session.value?.user?.id ? state.session.value.user.username : String(userId || '').slice(0, 8);
     },
   };

@@ -67,23 +67,6 @@ export function applyTiers(bundle) {
   return codes.includes('demonstration') ? ['demonstration'] : ['basic', 'recommended'].filter((c) => codes.includes(c));
 }
 
-// A refusal said from its code (and the fields the problem carries) when the vocabulary has it.
-export function problemText(t, err) {
-  const problem = err?.problem;
-  const code = problem?.code;
-  if (code) {
-    const params = { ...problem, ...(problem.params || {}) };
-    for (const key of [`problem_${code}`, `reason_${code}`, code]) {
-      const text = t(key, params);
-      if (text !== key) return text;
-    }
-  }
-  if (err?.kind === 'network' || err?.constructor?.name === 'NetworkError') return t('networkError');
-  if (err?.status >= 500) return t('serverError', { status: err.status });
-  if (err?.status) return t('problem_status', { status: err.status });
-  return t('errorUnknown');
-}
-
 // School logistics: the fixes of failed critical items at this school's term (online), beside its routine visit.
 export function Fixes({ app, ctx }) {
   const t = app.state.t;
@@ -108,7 +91,7 @@ export function Fixes({ app, ctx }) {
       const { facilityId, roundId } = inspection;
       await exportAndDownload(app, { kind: 'term-report', format, facilityId, roundId, lang: app.state.lang.value });
     } catch (err) {
-      setError(problemText(t, err));
+      setError(app.state.sayError(err));
     } finally {
       setBusy(null);
     }
@@ -160,7 +143,7 @@ export function OwnTargets({ app, ctx }) {
       setDraft({});
       setSaved(true);
     } catch (err) {
-      setProblems(err.problem?.problems?.length ? err.problem.problems.map((p) => t(`ownTarget_${p.code}`, p.params)) : [problemText(t, err)]);
+      setProblems(err.problem?.problems?.length ? err.problem.problems.map((p) => t(`ownTarget_${p.code}`, p.params)) : [app.state.sayError(err)]);
     }
   }
   return html`<section class="section card" data-testid="own-targets"><h2>${t('ownTargetsTitle')}</h2>

@@ -6,7 +6,7 @@ import { Inspection } from './inspection.js';
 import { Login } from './login.js';
 import { Plan } from './plan.js';
 import { Result } from './result.js';
-import { SyncCentre } from './sync-centre.js';
+import { DeviceNamePrompt, SyncCentre } from './sync-centre.js';
 
 function Banners({ app }) {
   const { state } = app;
@@ -66,5 +66,5 @@ export function Root({ app }) {
   // office and admin start on the office's screens; their 我的任务 tab stays one tap away
   else if (route.name === 'home' && ['office', 'admin'].includes(session.user?.role)) page = html`<${OfficeLazy} app=${app} route=${{ name: 'office', tab: 'dashboard' }} />`;
   else page = html`<${Assignments} app=${app} />`;
-  return html`<${Header} app=${app} /><${Banners} app=${app} />${page}<${UpdateToast} app=${app} />`;
+  return html`<${Header} app=${app} /><${Banners} app=${app} /><${DeviceNamePrompt} app=${app} />${page}<${UpdateToast} app=${app} />`;
 }

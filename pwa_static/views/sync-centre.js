@@ -34,7 +34,7 @@ function DeviceName({ app }) {
     <label class="field inline"><span>${t('nav.deviceName')}</span>
       <input name="deviceName" data-testid="device-name" maxlength="100" value=${draft ?? saved} data-saved=${saved}
         placeholder=${deviceModel() || t('nav.deviceNameHint')} onInput=${(e) => setDraft(e.currentTarget.value)} /></label>
-    <button type="submit" class="btn small" data-testid="device-name-save">${t('saveNote')}</button></form>`;
+    <button type="submit" class="btn small" data-testid="device-name-save">${t('nav.deviceNameSave')}</button></form>`;
 }
 
 export function SyncCentre({ app }) {
@@ -78,4 +78,25 @@ export function SyncCentre({ app }) {
         ${storage.persisted ? t('persisted') : t('notPersisted')}</p>
     </section>
   </main>`;
+}
+
+// Asked once on a device, after its first sign-in: what the office's dashboard calls it. A small card, not a
+// dialog: the model is the default, "skip" keeps it; the sync centre edits the name later.
+export function DeviceNamePrompt({ app }) {
+  const { state, actions } = app;
+  const t = state.t;
+  if (state.deviceNameAsked.value) return null;
+  const model = deviceModel();
+  return html`<form class="card device-prompt" data-testid="device-name-prompt" aria-labelledby="device-prompt-title"
+    onSubmit=${(e) => { e.preventDefault(); actions.answerDeviceNamePrompt(e.currentTarget.elements.deviceName.value); }}>
+    <h2 id="device-prompt-title">${t('nav.deviceNameAsk')}</h2>
+    <p class="muted">${t('nav.deviceNameAskWhy')}</p>
+    <div class="row">
+      <label class="field inline"><span class="visually-hidden">${t('nav.deviceName')}</span>
+        <input name="deviceName" data-testid="device-name-prompt-input" maxlength="100" value=${model}
+          placeholder=${t('nav.deviceNameHint')} /></label>
+      <button type="submit" class="btn primary small" data-testid="device-name-prompt-save">${t('nav.deviceNameSave')}</button>
+      <button type="button" class="btn small ghost" data-testid="device-name-prompt-skip"
+        onClick=${() => actions.answerDeviceNamePrompt(null)}>${t('nav.deviceNameSkip')}</button>
+    </div></form>`;
 }

@@ -221,6 +221,13 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda ctx, role: f"/api/admin/experts/{ctx.expert1}",
         lambda ctx, role: {"title": "主任医师"},
     ),
+    # who at a facility resolves its conflicts (a clinic reads its own; the office and admin designate)
+    ("GET", "/api/conflict-resolvers"): Row(allow("admin", "office", "clinic"), "/api/conflict-resolvers"),
+    ("PUT", "/api/conflict-resolvers/{facility_id:uuid}"): Row(
+        allow("admin", "office"),
+        lambda ctx, role: f"/api/conflict-resolvers/{ctx.facility(0)}",
+        lambda ctx, role: {"userId": str(ctx.demo["clinic"])},
+    ),
     # rounds
     ("GET", "/api/rounds"): Row(SIGNED_IN, "/api/rounds"),
     ("GET", "/api/rounds/{round_id:uuid}"): Row(

@@ -15,7 +15,7 @@ from backend.api_docs import ASSETS, SCALAR_FILE
 from backend.app import create_app
 from backend.db import prepare_engine
 from backend.settings import Settings
-from backend.web_security import APP_CSP, DOCS_CSP
+from backend.web_security import APP_CSP, DOCS_CSP, app_csp, storage_origins
 from tests.conftest import login
 
 # Taken from the npm tarball when it was vendored (see backend/api_docs_assets/README.md).
@@ -175,3 +175,19 @@ async def test_cors_for_configured_origins_only(cors_client: httpx.AsyncClient) 
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
     )
     assert "access-control-allow-origin" not in refused.headers
+
+
+def test_the_object_stores_origin_is_in_the_apps_policy_on_s3() -> None:
+    """Signed photo URLs on S3 point at the bucket's endpoint: the app may fetch and show them from there."""
+    assert storage_origins(Settings(storage="local")) == ()
+    on_rgw = Settings(storage="s3", s3_endpoint_url="https://s3.example.org:7480/")
+    assert storage_origins(on_rgw) == ("https://s3.example.org:7480",)
+    on_aws = Settings(storage="s3", s3_region="cn-north-1")
+    assert storage_origins(on_aws) == ("https://s3.cn-north-1.amazonaws.com", "https://s3.amazonaws.com")
+    assert app_csp(()) == APP_CSP
+    before, after = _directives(APP_CSP), _directives(app_csp(storage_origins(on_rgw)))
+    assert after["img-src"] == [*before["img-src"], "https://s3.example.org:7480"]
+    assert after["connect-src"] == [*before["connect-src"], "https://s3.example.org:7480"]
+    assert {k: v for k, v in after.items() if k not in ("img-src", "connect-src")} == {
+        k: v for k, v in before.items() if k not in ("img-src", "connect-src")
+    }

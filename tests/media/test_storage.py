@@ -29,6 +29,7 @@ from media.storage import (
     validate_key,
     verify_local_signature,
 )
+from media.storage_s3 import cors_allows
 from tests.media.s3servers import make_s3_storage, rgw_available, start_moto, start_rgw
 
 SECRET = "local-url-secret-for-tests-0123456789"
@@ -362,3 +363,33 @@ def test_keys_and_factory(tmp_path: Path) -> None:
     assert "s'" not in repr(s3)
     with pytest.raises(ValueError, match="unknown storage kind"):
         storage_from_config("ftp")
+
+
+@pytest.mark.s3
+@needs_rgw
+async def test_the_buckets_cors_rule_is_added_beside_the_owners_own(rgw_server: Any) -> None:
+    """The app adds its GET rule for the team's photos (backend/storage.py at start) and keeps the owner's."""
+    store = make_s3_storage(rgw_server)
+    await store.ensure_bucket()
+    assert await store.ensure_cors((), write=False) is False  # a new bucket: no rule at all
+    owners = {"ID": "uploads", "AllowedMethods": ["PUT"], "AllowedOrigins": ["https://upload.example.org"]}
+    store.client().put_bucket_cors(Bucket=store.bucket, CORSConfiguration={"CORSRules": [owners]})
+    origins = ("https://app.example.org",)
+    assert await store.ensure_cors(origins, write=False) is False  # only checked: nothing written
+    assert await store.ensure_cors(origins) is True
+    rules = store.client().get_bucket_cors(Bucket=store.bucket)["CORSRules"]
+    assert sorted(r.get("ID", "") for r in rules) == ["fieldcheck-photos", "uploads"]
+    assert await store.ensure_cors(origins, write=False) is True  # found at the next start
+    assert await store.ensure_cors(("https://other.example.org",), write=False) is False
+
+
+def test_cors_rules_are_read_per_origin() -> None:
+    get_any = {"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}
+    get_one = {"AllowedMethods": ["GET", "HEAD"], "AllowedOrigins": ["https://a.example"]}
+    put_any = {"AllowedMethods": ["PUT"], "AllowedOrigins": ["*"]}
+    assert cors_allows([get_any], ("https://a.example", "https://b.example"))
+    assert cors_allows([get_one], ("https://a.example",))
+    assert not cors_allows([get_one], ("https://a.example", "https://b.example"))
+    assert not cors_allows([put_any], ("https://a.example",))
+    assert cors_allows([get_one], ())
+    assert not cors_allows([put_any], ())

@@ -8,6 +8,7 @@ letters and digits (a licence number, a seed) are data.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from pathlib import Path
@@ -18,6 +19,7 @@ from tests.backend.media_api.helpers import noisy_jpeg
 from tests.backend.media_api.live import LiveServer
 from tests.pwa_static.browser import (
     LONG,
+    TABLET,
     Api,
     Console,
     answer,
@@ -40,14 +42,22 @@ VISIBLE = """() => [document.body.innerText,
   ...[...document.querySelectorAll('input[type=submit], input[type=button]')].map((e) => e.value)].join('\\n')"""
 OFFICE_TABS = (
     "dashboard",
+    "stages",
     "applications",
+    "titles",
     "reconcile",
     "conflicts",
+    "resolvers",
     "evidence",
     "rankings",
     "improvement",
+    "lists",
+    "thresholds",
     "exports",
 )
+# FIELDCHECK_SCREENSHOTS=1 (make screenshots): every screen walked is also photographed at the tablet's size
+# (768×1024) into docs/screenshots/zh-tablet-<screen>.png, which docs/app.md shows
+TABLET_SHOTS = os.environ.get("FIELDCHECK_SCREENSHOTS") == "1"
 
 
 # a date written the US way (12/3/2026) instead of the zh-CN form (2026年12月3日)
@@ -64,6 +74,28 @@ def english(page: Page) -> list[str]:
     model: str = page.evaluate(DEVICE_MODEL)
     allowed = ALLOWED | set(WORD.findall(model))
     return sorted({w for w in WORD.findall(text) if w not in allowed} | set(SLASHED_DATE.findall(text)))
+
+
+def tablet_shot(page: Page, screen: str) -> None:
+    """The screen as a 768×1024 tablet shows it (the page's own size is put back after)."""
+    if not TABLET_SHOTS:
+        return
+    size = page.viewport_size
+    if size != TABLET:
+        page.set_viewport_size(TABLET)
+        page.wait_for_timeout(300)  # the layout settles at the new width
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SHOTS / f"zh-tablet-{screen}.png"))
+    if size is not None and size != TABLET:
+        page.set_viewport_size(size)
+
+
+def skip_device_name(page: Page) -> None:
+    """The first start's prompt for the device's name is answered (skipped): it is walked once, then out of
+    the way of the screens photographed."""
+    assert english(page) == [], english(page)
+    page.click("[data-testid=device-name-prompt-skip]")
+    page.wait_for_selector("[data-testid=device-name-prompt]", state="detached")
 
 
 def settle(page: Page) -> None:
@@ -94,13 +126,16 @@ def test_every_main_screen_speaks_chinese(
         # the inspector: assignments, the review, the sync centre
         page = first_page(tablet)
         login(page, server.url, "inspector1")
+        skip_device_name(page)
         page.wait_for_selector(
             f"[data-testid=inspection-card][data-inspection-id='{review_id}']", timeout=LONG
         )
         wait_synced(page)
         seen["assignments"] = english(page)
+        tablet_shot(page, "assignments")
         open_inspection(page, review_id)
         seen["inspection"] = english(page)
+        tablet_shot(page, "inspection")
         # a change the server refuses (the office closed the review meanwhile), said in Chinese
         tablet.set_offline(True)
         answer(page, "1.1.1", "D")
@@ -117,12 +152,14 @@ def test_every_main_screen_speaks_chinese(
         refused.wait_for(timeout=LONG)
         assert "该评审已提交或锁定，不能再修改" in refused.inner_text(), refused.inner_text()
         seen["sync centre"] = english(page)
+        tablet_shot(page, "sync-centre")
 
     with device(playwright, tmp_path / "desk", console, viewport={"width": 1280, "height": 900}) as desk:
         page = first_page(desk)
         page.goto(server.url + "/")
         page.wait_for_selector("input[name=username]")
         seen["login"] = english(page)
+        tablet_shot(page, "login")
         # the login lockout, said by the app from the server's code and its seconds
         for _ in range(6):
             page.fill("input[name=username]", "inspector5")
@@ -137,12 +174,14 @@ def test_every_main_screen_speaks_chinese(
 
         # the office: every tab, a conclusion with what is known, the report page
         login(page, server.url, "office")
+        skip_device_name(page)
         page.click("[data-testid=nav-office]")
         page.wait_for_selector("[data-testid=dashboard]", timeout=LONG)
         for tab in OFFICE_TABS:
             page.click(f"[data-testid=office-tab-{tab}]")
             settle(page)
             seen[f"office {tab}"] = english(page)
+            tablet_shot(page, f"office-{tab}")
         page.click("[data-testid=office-tab-reconcile]")
         page.click(f"[data-testid=reconcile-facility][data-facility-id='{facility_id}']")
         known = page.locator("[data-testid=conclusion-known]").first
@@ -154,12 +193,14 @@ def test_every_main_screen_speaks_chinese(
         when = page.get_by_text("未完成强制提交").first.inner_text()
         assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}", when), when  # the one date formatter
         seen["office conclusion"] = english(page)
+        tablet_shot(page, "office-conclusion")
         known.scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "chinese-conclusion.png"))
         page.goto(f"{server.url}/#/office/report/{facility_id}/{round_id}")
         page.wait_for_selector("[data-testid=report]", timeout=LONG)
         settle(page)
         seen["report"] = english(page)
+        tablet_shot(page, "report")
         page.click("[data-testid=nav-sync]")
         page.wait_for_selector("[data-testid=sync-centre]")
         seen["office sync centre"] = english(page)
@@ -168,6 +209,7 @@ def test_every_main_screen_speaks_chinese(
         # the clinic on a phone: its self-assessment with a flagged photo, and its plan
         page = first_page(phone)
         login(page, server.url, "clinic1")
+        skip_device_name(page)
         open_inspection(page, self_id)
         page.set_input_files(
             "[data-testid=article][data-item='1.1.1'] [data-testid=photo-input]", str(no_exif)
@@ -176,11 +218,13 @@ def test_every_main_screen_speaks_chinese(
         flag.wait_for(timeout=LONG * 2)
         assert "：" in flag.inner_text(), flag.inner_text()  # the flag and why, in Chinese
         seen["self-assessment with flags"] = english(page)
+        tablet_shot(page, "self-assessment")
         page.locator("[data-testid=article][data-item='1.1.1']").scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "chinese-flags-phone.png"))
         page.goto(f"{server.url}/#/plan/{self_id}")
         page.wait_for_selector("[data-testid=plan]", timeout=LONG)
         seen["plan"] = english(page)
+        tablet_shot(page, "plan")
 
     lead_api.close()
     clinic_api.close()

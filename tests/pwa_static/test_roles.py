@@ -187,3 +187,82 @@ def test_the_offices_conflict_queue_shows_the_article_both_sides_notes_and_photo
         page.screenshot(path=str(SHOTS / "office-conflict-queue.png"))
     lead.close()
     mate.close()
+
+
+def test_the_office_designates_who_resolves_a_clinics_conflicts(
+    playwright: Playwright, server: LiveServer, console: Console, tmp_path: Path
+) -> None:
+    clinic = Api(server.url, "clinic1")
+    self_id = clinic.inspection_id("self")
+    facility_id = clinic.http.get("/api/me").json()["facilityId"]
+    with Api(server.url, "admin") as admin:
+        created = admin.http.post(
+            "/api/admin/users",
+            json={
+                "username": "clinic1b",
+                "password": "demo-demo",
+                "role": "clinic",
+                "displayName": "质控科王医生",
+                "facilityId": facility_id,
+            },
+        )
+        assert created.status_code == 201, created.text
+    second_id = created.json()["id"]
+    item = "1.1.1"
+    with (
+        device(playwright, tmp_path / "desk", console, viewport=DESK) as desk,
+        device(playwright, tmp_path / "phone", console) as phone,
+    ):
+        office = first_page(desk)
+        login(office, server.url, "office")
+        office.click("[data-testid=office-tab-resolvers]")
+        row = office.locator(f"[data-testid=resolver-row][data-facility-id='{facility_id}']")
+        row.wait_for(timeout=LONG)
+        assert "未指定" in row.locator("[data-testid=resolver-current]").inner_text()
+        row.locator("[data-testid=resolver-select]").select_option(second_id)
+        office.wait_for_selector(
+            f"[data-testid=resolver-row][data-facility-id='{facility_id}'][data-resolver='{second_id}']",
+            timeout=LONG,
+        )
+        assert "质控科王医生" in row.locator("[data-testid=resolver-current]").inner_text()
+        office.screenshot(path=str(SHOTS / "office-resolvers.png"))
+
+        page = first_page(phone)
+        login(page, server.url, "clinic1")
+        open_inspection(page, self_id)
+        answer(page, item, "A")
+        wait_synced(page)
+        with Api(server.url, "clinic1b", "demo-demo") as other:
+            [result] = push(
+                other,
+                [
+                    {
+                        "name": "setAnswer",
+                        "args": {"inspectionId": self_id, "itemCode": item, "field": "value", "value": "C"},
+                    }
+                ],
+            )
+        assert result["status"] == "conflict"
+        page.click("[data-testid=sync-now]")
+        conflict = page.locator(f"[data-testid=conflict][data-item='{item}']")
+        conflict.wait_for(timeout=LONG)
+        # clinic1 is not the designated staff member: it sees who decides, and cannot pick
+        assert "质控科王医生" in conflict.locator("[data-testid=conflict-resolver]").inner_text()
+        assert not conflict.locator("[data-testid=conflict-candidate][data-value=C]").is_enabled()
+        conflict.scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "clinic-conflict-designated.png"))
+
+        # the designated staff member signs in on the same phone and decides
+        page.click("[data-testid=logout]")
+        login(page, server.url, "clinic1b", "demo-demo")
+        open_inspection(page, self_id)
+        conflict = page.locator(f"[data-testid=conflict][data-item='{item}']")
+        conflict.wait_for(timeout=LONG)
+        assert "指定的冲突裁决人" in conflict.locator("[data-testid=conflict-clinic-decides]").inner_text()
+        conflict.locator("[data-testid=conflict-candidate][data-value=C]").click()
+        conflict.wait_for(state="detached", timeout=LONG)
+        wait_synced(page)
+    state = clinic.pull()
+    assert state[f"answer/{self_id}/{item}/value"]["value"] == "C"
+    assert {v["status"] for k, v in state.items() if k.startswith("conflict/")} == {"resolved"}
+    clinic.close()

@@ -5,11 +5,15 @@ much the kept thumbnails take of their budget."""
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 
+import httpx
+import pytest
 from playwright.sync_api import Playwright
 
-from tests.backend.media_api.live import LiveServer
+from tests.backend.media_api.live import LiveServer, live_server
+from tests.media.s3servers import make_s3_storage, rgw_available, running_rgw
 from tests.pwa_static.browser import (
     LONG,
     Api,
@@ -114,3 +118,57 @@ def test_the_dashboard_names_the_device_and_is_fresh_after_its_uploads(
         assert row.locator("[data-testid=device-queued-photos]").inner_text() == "0"
         row.scroll_into_view_if_needed()
         office.screenshot(path=str(SHOTS / "office-devices-named.png"))
+
+
+@pytest.mark.skipif(not rgw_available(), reason="Ceph RGW not installed (scripts/s3/install-rgw.sh)")
+def test_a_teammates_thumbnail_loads_from_s3(
+    playwright: Playwright, console: Console, tmp_path: Path
+) -> None:
+    """On an S3 deployment the thumbnail's signed URL points at the bucket: the app sets the bucket's CORS rule
+    at start and names the endpoint in its CSP, so Chromium fetches it cross-origin. Ceph RGW, which answers
+    a cross-origin GET only as the bucket's CORS rules say (moto's server allows every origin)."""
+    with running_rgw() as s3:
+        bucket = f"fc-thumbs-{uuid.uuid4().hex[:8]}"
+        env = {**s3.env(), "FIELDCHECK_STORAGE": "s3", "FIELDCHECK_S3_BUCKET": bucket}
+        with live_server(tmp_path, workers=True, extra_env=env) as server:
+            # the bucket's CORS rule, set by the app at start
+            rules = make_s3_storage(s3, bucket).client().get_bucket_cors(Bucket=bucket)["CORSRules"]
+            assert [(r["AllowedOrigins"], r["AllowedMethods"]) for r in rules] == [(["*"], ["GET", "HEAD"])]
+            # the app's CSP lets the page fetch from the bucket's endpoint
+            csp = httpx.get(server.url + "/").headers["content-security-policy"]
+            directives = {d.split()[0]: d.split()[1:] for d in csp.split("; ")}
+            assert s3.endpoint_url in directives["connect-src"]
+            assert s3.endpoint_url in directives["img-src"]
+
+            mate = Api(server.url, "inspector2")
+            inspection_id = mate.inspection_id("county")
+            upload_photo(mate, Inspector(mate), inspection_id, "1.2.1", jpeg_files(tmp_path / "mate", 1)[0])
+            deadline = time.monotonic() + 60
+            while not all(p["thumbReady"] for p in mate.receipt(inspection_id)["photos"]):
+                assert time.monotonic() < deadline, "the workers made no thumbnail"
+                time.sleep(0.3)
+            [photo_id] = [p["photoId"] for p in mate.receipt(inspection_id)["photos"]]
+            redirect = mate.http.get(f"/api/photos/{photo_id}/thumb", follow_redirects=False)
+            assert redirect.status_code == 307
+            assert redirect.headers["location"].startswith(f"{s3.endpoint_url}/{bucket}/")
+
+            with device(playwright, tmp_path / "lead", console) as tablet:
+                page = first_page(tablet)
+                from_s3: list[int] = []
+                page.on(
+                    "response",
+                    lambda r: from_s3.append(r.status) if r.url.startswith(s3.endpoint_url) else None,
+                )
+                login(page, server.url, "inspector1")
+                open_inspection(page, inspection_id)
+                wait_synced(page)
+                img = page.locator(IMG.format(photo_id))
+                img.wait_for(timeout=LONG)
+                page.wait_for_function(f"() => ({LOADED})(document.querySelector(`{IMG.format(photo_id)}`))")
+                assert img.get_attribute("src", timeout=LONG).startswith("blob:")
+                assert from_s3  # fetched from the bucket itself
+                assert set(from_s3) == {200}
+                card = page.locator("[data-testid=article][data-item='1.2.1']")
+                card.scroll_into_view_if_needed()
+                card.screenshot(path=str(SHOTS / "team-photo-s3.png"))
+            mate.close()

@@ -10,18 +10,38 @@ import { Lists } from './lists.js';
 import { Logistics } from './logistics.js';
 import { Thresholds } from './thresholds.js';
 import { Exports } from './exports.js';
-import { useApi } from './data.js';
+import { offlineCopies, useApi } from './data.js';
+import { formatTime } from '../../lib/format.js';
 import { Rankings } from './rankings.js';
 import { Reconcile } from './reconcile.js';
+import { Resolvers } from './resolvers.js';
 import { Report } from './report.js';
 import { Stages } from './stages.js';
 import { Titles } from './titles.js';
 
-const TABS = ['dashboard', 'stages', 'applications', 'titles', 'logistics', 'reconcile', 'conflicts', 'evidence', 'rankings', 'improvement', 'lists', 'thresholds', 'exports'];
+const TABS = ['dashboard', 'stages', 'applications', 'titles', 'logistics', 'reconcile', 'conflicts', 'resolvers', 'evidence', 'rankings', 'improvement', 'lists', 'thresholds', 'exports'];
+
+// Offline (or the server out of reach): which data this screen shows and as of when, or that it has none,
+// and what cannot be done until the connection is back. The screens reload by themselves when it is.
+function OfflineNote({ app, screen }) {
+  const { state } = app;
+  const t = state.t;
+  const copies = offlineCopies.value;
+  if (state.online.value && !copies.size) return null;
+  const times = [...copies.values()];
+  const shown = times.filter((at) => at !== null);
+  const partly = shown.length > 0 && shown.length < times.length;
+  return html`<div class="banner warn stack" role="status" data-testid="office-offline" data-copy=${String(shown.length > 0)}>
+    <strong>${t('officeOffline_title')}</strong>
+    <p>${shown.length ? t('officeOffline_shown', { screen, time: formatTime(Math.min(...shown), state.lang.value) }) : t('officeOffline_nothing', { screen })}</p>
+    ${partly && html`<p>${t('officeOffline_partly')}</p>`}
+    <p>${t('officeOffline_cannot')}</p>
+  </div>`;
+}
 
 export function Office({ app, route }) {
   const t = app.state.t;
-  const rounds = useApi(app, '/api/rounds');
+  const rounds = useApi(app, '/api/rounds', [], { note: false });
   const [roundId, setRoundId] = useState(localStorage.getItem('fieldcheck.round') || null);
   useEffect(() => {
     const list = rounds.data || [];
@@ -35,6 +55,7 @@ export function Office({ app, route }) {
   if (route.tab === 'report' && route.id) {
     const reportRound = route.sub || roundId;
     return html`<main class="page office report-main" data-testid="office">
+      <${OfflineNote} app=${app} screen=${t('office_report')} />
       ${reportRound ? html`<${Report} key=${route.id + reportRound} app=${app} facilityId=${route.id} roundId=${reportRound} />`
         : html`<p class="muted">${t('loading')}</p>`}
     </main>`;
@@ -51,6 +72,7 @@ export function Office({ app, route }) {
       logistics: html`<${Logistics} ...${props} />`,
       reconcile: html`<${Reconcile} ...${props} />`,
       conflicts: html`<${Conflicts} ...${props} />`,
+      resolvers: html`<${Resolvers} ...${props} />`,
       rankings: html`<${Rankings} ...${props} />`,
       evidence: html`<${Evidence} ...${props} />`,
       improvement: html`<${Improvement} ...${props} />`,
@@ -71,6 +93,7 @@ export function Office({ app, route }) {
       ${TABS.map((name) => html`<a key=${name} href=${`#/office/${name}`} data-testid=${`office-tab-${name}`}
         class=${name === tab ? 'tab active' : 'tab'} aria-current=${name === tab ? 'page' : undefined}>${t(`office_${name}`)}</a>`)}
     </nav>
+    <${OfflineNote} app=${app} screen=${t(`office_${tab}`)} />
     ${rounds.error && html`<p class="banner error" role="alert">${app.state.sayError(rounds.error)}</p>`}
     ${body}
   </main>`;

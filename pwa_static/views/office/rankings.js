@@ -36,7 +36,7 @@ export function Rankings({ app, roundId, route }) {
     </div>
     ${inspections.data && facilities.length === 0 && html`<p class="card muted">${t('noStageYet')}</p>`}
     ${ranking.error && html`<p class="banner warn" role="status">${app.state.sayError(ranking.error)}</p>`}
-    ${ranking.data && html`<section class="card"><h2>${t('rankings')}</h2><p class="muted">${ranking.data.rule}</p>
+    ${ranking.data && html`<section class="card"><h2>${t('rankings')}</h2><p class="muted" data-testid="ranking-rule">${t('rankings_rule')}</p>
       <table class="table" data-testid="ranking-table"><thead><tr><th scope="col">${t('article')}</th><th scope="col">${t('answer')}</th>
         <th scope="col">${t('county')}</th><th scope="col">${t('city')}</th><th scope="col">${t('province')}</th></tr></thead>
       <tbody>${ranking.data.articles.map((a) => {

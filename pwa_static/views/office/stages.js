@@ -4,7 +4,6 @@ import { useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
 import { formatTime } from '../../lib/format.js';
 import { useApi } from './data.js';
-import { problemText } from '../programme.js';
 
 const STATE_CLASS = { overdue: 'badge overdue-badge', due_soon: 'badge flag', closed: 'badge status-accepted', open: 'badge stage', not_set: 'badge' };
 
@@ -34,10 +33,10 @@ function Calendar({ app, roundId }) {
       setEditing(null);
       cal.reload();
     } catch (err) {
-      setError(problemText(t, err));
+      setError(app.state.sayError(err));
     }
   }
-  if (cal.error) return html`<section class="card"><p class="banner error" role="alert">${problemText(t, cal.error)}</p></section>`;
+  if (cal.error) return html`<section class="card"><p class="banner error" role="alert">${app.state.sayError(cal.error)}</p></section>`;
   const data = cal.data;
   if (!data) return html`<section class="card"><p class="muted">${t('loading')}</p></section>`;
   return html`<section class="card" data-testid="stage-calendar" data-set=${String(data.set)}><h2>${t('stages_calendar')}</h2>
@@ -70,7 +69,7 @@ function Calendar({ app, roundId }) {
 function Targets({ app, roundId }) {
   const t = app.state.t;
   const targets = useApi(app, `/api/rounds/${roundId}/targets`);
-  if (targets.error) return html`<section class="card"><p class="banner error" role="alert">${problemText(t, targets.error)}</p></section>`;
+  if (targets.error) return html`<section class="card"><p class="banner error" role="alert">${app.state.sayError(targets.error)}</p></section>`;
   if (!targets.data) return html`<section class="card"><p class="muted">${t('loading')}</p></section>`;
   return html`<section class="card" data-testid="targets"><h2>${t('stages_targets')}</h2>
     <p class="muted">${t('stages_targets_help')}</p>
@@ -109,7 +108,7 @@ function LateApplications({ app, roundId }) {
       setReason('');
       late.reload();
     } catch (err) {
-      setError(problemText(t, err));
+      setError(app.state.sayError(err));
     }
   }
   return html`<section class="card" data-testid="late-applications"><h2>${t('stages_late')}</h2>
@@ -147,7 +146,7 @@ function TeamRow({ app, row, onDrawn }) {
       await app.api.post(`/api/inspections/${row.inspectionId}/team-draws`, seed.trim() ? { seed: seed.trim() } : {});
       onDrawn();
     } catch (err) {
-      setError(problemText(t, err));
+      setError(app.state.sayError(err));
     } finally {
       setBusy(false);
     }
@@ -176,7 +175,7 @@ function TeamRow({ app, row, onDrawn }) {
 function Teams({ app, roundId }) {
   const t = app.state.t;
   const teams = useApi(app, `/api/rounds/${roundId}/teams`);
-  if (teams.error) return html`<section class="card"><p class="banner error" role="alert">${problemText(t, teams.error)}</p></section>`;
+  if (teams.error) return html`<section class="card"><p class="banner error" role="alert">${app.state.sayError(teams.error)}</p></section>`;
   return html`<section class="card" data-testid="review-teams"><h2>${t('stages_teams')}</h2>
     <p class="muted">${t('stages_teams_help', { minTitle: levelName(t, teams.data?.find((r) => r.minTitle)?.minTitle) })}</p>
     ${!teams.data ? html`<p class="muted">${t('loading')}</p>` : teams.data.length === 0 ? html`<p class="muted">${t('stages_none')}</p>`

@@ -17,7 +17,7 @@ function conditionText(t, c) {
 function Setting({ app, setting, current }) {
   const t = app.state.t;
   return html`<article class="card" data-testid="threshold-setting" data-current=${String(current)}>
-    <h3>${setting.standardId} · ${setting.documentNo} · ${setting.documentDate} ${current && html`<span class="badge">${t('verdict.ui.in_force')}</span>`}</h3>
+    <h3>${t(`standardName_${setting.standardId}`)} · ${setting.documentNo} · ${setting.documentDate} ${current && html`<span class="badge">${t('verdict.ui.in_force')}</span>`}</h3>
     <p class="muted">${setting.regionName} · ${t('verdict.ui.set_by', { by: setting.setByName, at: formatTime(setting.setAt, app.state.lang.value) })}
       ${setting.note && html` · ${setting.note}`}</p>
     <table class="table"><tbody>${Object.entries(setting.conditions).map(([tier, conds]) => html`<tr key=${tier}>
@@ -61,7 +61,7 @@ function SetForm({ app, onSaved }) {
   return html`<form class="card stack" data-testid="thresholds-form" onSubmit=${save}>
     <label class="field inline"><span>${t('verdict.ui.standard')}</span>
       <select value=${standardId} onChange=${(e) => { setStandard(e.currentTarget.value); setRatios({}); }}>
-        ${STANDARDS.map((s) => html`<option key=${s} value=${s}>${s}</option>`)}</select></label>
+        ${STANDARDS.map((s) => html`<option key=${s} value=${s}>${t(`standardName_${s}`)}</option>`)}</select></label>
     ${tiers.map((tier) => html`<fieldset key=${tier.code}><legend>${tier.label}</legend>
       ${tier.conditions.map((c, i) => html`<label class="field inline" key=${i}><span>${conditionText(t, c)}</span>
         ${c.minRatio !== null ? html`<span class="muted">${t('verdict.ui.standard_ratio', { ratio: c.minRatio })}</span>`

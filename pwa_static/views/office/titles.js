@@ -5,7 +5,6 @@ import { useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
 import { useApi } from './data.js';
 import { ReturnForm } from './applications.js';
-import { problemText } from '../programme.js';
 
 export function Titles({ app, roundId }) {
   const t = app.state.t;
@@ -22,7 +21,7 @@ export function Titles({ app, roundId }) {
       await app.api.post(`/api/rounds/${roundId}/titles`, { facilityId, ...(reason ? { reason } : {}) });
       titles.reload();
     } catch (err) {
-      setError(problemText(t, err));
+      setError(app.state.sayError(err));
     }
   }
   return html`<section class="card" data-testid="titles"><h2>${t('titlesTitle')}</h2>
@@ -62,7 +61,7 @@ function Rechecks({ app, roundId, names }) {
       await app.api.post(path, body);
       titles.reload();
     } catch (err) {
-      setError(problemText(t, err));
+      setError(app.state.sayError(err));
     }
   }
   return html`<section class="card" data-testid="rechecks"><h2>${t('recheckTitle')}</h2>

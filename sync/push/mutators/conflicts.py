@@ -31,6 +31,9 @@ async def resolve_conflict(batch: PushBatch, m: ResolveConflict) -> MutationResu
     inspection = checks.target_inspection(batch, m, target(m, batch.owners), editing=not plan)
     if conflict is None:
         raise Rejected("unknown_conflict", f"conflict {m.args.conflict_id} does not exist")
+    if not batch.caller.can_resolve(inspection.id):
+        # a clinic's conflicts are decided by the staff member its facility designated (or the office)
+        raise Rejected("not_designated_resolver", "your facility designated another staff member to resolve")
     row = batch.registers[conflict.register_key]
     value = m.args.value
     if plan:

@@ -1,0 +1,100 @@
+"""A device's first start: a failed sign-in says why and keeps the name, the device is asked its name once;
+and the office's screens offline say what they show and what cannot be done."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Playwright
+
+from tests.backend.media_api.live import LiveServer
+from tests.pwa_static.browser import LONG, Console, device, first_page
+from tests.pwa_static.conftest import SHOTS
+
+DESK = {"width": 1280, "height": 800}
+
+
+def test_failed_sign_in_then_the_device_is_asked_its_name_once(
+    playwright: Playwright, server: LiveServer, console: Console, tmp_path: Path
+) -> None:
+    console.expected.append("the server responded with a status of 401")
+    with device(playwright, tmp_path / "tablet", console) as tablet:
+        page = first_page(tablet)
+        page.goto(server.url + "/")
+        page.fill("input[name=username]", "inspector1")
+        page.fill("input[name=password]", "wrong-password")
+        page.click("[data-testid=login-submit]")
+        error = page.wait_for_selector("[data-testid=login-error]", timeout=LONG)
+        assert error.inner_text() == "用户名或密码错误"
+        # the name stays, the password is emptied and has the focus for the next try
+        assert page.input_value("input[name=username]") == "inspector1"
+        assert page.input_value("input[name=password]") == ""
+        assert page.evaluate("document.activeElement.name") == "password"
+        page.screenshot(path=str(SHOTS / "login-failed.png"))
+
+        page.fill("input[name=password]", "demo")
+        page.click("[data-testid=login-submit]")
+        prompt = page.wait_for_selector("[data-testid=device-name-prompt]", timeout=LONG)
+        # the default is the device's model as the browser tells it (headless Chromium on Linux)
+        assert page.input_value("[data-testid=device-name-prompt-input]") == "Linux"
+        assert "给这台设备起个名字" in prompt.inner_text()
+        page.screenshot(path=str(SHOTS / "device-name-prompt.png"))
+        page.fill("[data-testid=device-name-prompt-input]", "二号平板")
+        page.click("[data-testid=device-name-prompt-save]")
+        page.wait_for_selector("[data-testid=device-name-prompt]", state="detached")
+        # saved as the sync centre saves it (what the pushes send to the office's dashboard), still editable there
+        page.click("[data-testid=nav-sync]")
+        page.wait_for_selector("[data-testid=device-name][data-saved='二号平板']")
+        page.fill("[data-testid=device-name]", "三号平板")
+        page.click("[data-testid=device-name-save]")
+        page.wait_for_selector("[data-testid=device-name][data-saved='三号平板']")
+        # asked once: not after a reload, nor after signing out and in again (the name is the device's)
+        page.reload()
+        page.wait_for_selector("[data-testid=sync-status]", timeout=LONG)
+        assert page.query_selector("[data-testid=device-name-prompt]") is None
+        page.click("[data-testid=logout]")
+        page.fill("input[name=username]", "inspector1")
+        page.fill("input[name=password]", "demo")
+        page.click("[data-testid=login-submit]")
+        page.wait_for_selector("[data-testid=sync-status]", timeout=LONG)
+        page.click("[data-testid=nav-sync]")
+        page.wait_for_selector("[data-testid=device-name][data-saved='三号平板']")
+        assert page.query_selector("[data-testid=device-name-prompt]") is None
+
+
+def test_office_screens_offline_say_what_they_show_and_what_cannot_be_done(
+    playwright: Playwright, server: LiveServer, console: Console, tmp_path: Path
+) -> None:
+    with device(playwright, tmp_path / "desk", console, viewport=DESK) as desk:
+        page = first_page(desk)
+        page.goto(server.url + "/")
+        page.fill("input[name=username]", "office")
+        page.fill("input[name=password]", "demo")
+        page.click("[data-testid=login-submit]")
+        # the first start's prompt may be skipped: it is not asked again
+        page.click("[data-testid=device-name-prompt-skip]", timeout=LONG)
+        page.wait_for_selector("[data-testid=device-name-prompt]", state="detached")
+        page.wait_for_selector("[data-testid=dashboard]", timeout=LONG)
+        assert page.query_selector("[data-testid=office-offline]") is None
+
+        desk.set_offline(True)
+        # the dashboard keeps what it loaded and says as of when
+        note = page.wait_for_selector("[data-testid=office-offline][data-copy=true]", timeout=LONG)
+        text = note.inner_text()
+        assert "离线" in text
+        assert "「看板」显示的是" in text
+        assert "年" in text
+        assert "离线时不能" in text
+        assert page.query_selector("[data-testid=dashboard]") is not None
+        page.screenshot(path=str(SHOTS / "office-offline.png"))
+        # a screen never loaded says it has nothing to show
+        page.click("[data-testid=office-tab-rankings]")
+        note = page.wait_for_selector("[data-testid=office-offline][data-copy=false]", timeout=LONG)
+        assert "尚未联网载入过" in note.inner_text()
+        assert "离线时不能" in note.inner_text()
+
+        desk.set_offline(False)  # back online: the screen loads by itself and the note goes
+        page.wait_for_selector("[data-testid=office-offline]", state="detached", timeout=LONG)
+        page.click("[data-testid=office-tab-dashboard]")
+        page.wait_for_selector("[data-testid=dashboard]", timeout=LONG)
+        assert page.query_selector("[data-testid=office-offline]") is None
