@@ -15,7 +15,8 @@ ROUND_READER = "backend/review/answers.py"
 NA_JUDGED = re.compile(
     r'"na"[^\n]*\n[^\n]*\bis True\b|\bna\b[^\n]*\n[^\n]*\bis True\b|\["value"\]\s*==\s*"true"|items\[\w+\]\s*=\s*NA\b'
 )
-JOINED = re.compile(r"(string_agg|group_concat)\(\s*r\.\"item_code\"")
+# the aggregate itself, or the "item=value" pair it joins (the aggregate's name may sit in a variable)
+JOINED = re.compile(r"(string_agg|group_concat)\(\s*r\.\"item_code\"|r\.\"item_code\" \|\| \\?'=\\?'")
 
 
 def na_judges(files: dict[str, str]) -> set[str]:

@@ -12,7 +12,7 @@ from backend.accounts.schemas import ConflictResolverOut, StaffOut
 from backend.accounts.tables import ConflictResolver, User
 from backend.audit.services import record
 from backend.db import write_tx
-from backend.errors import NotFound, Unprocessable
+from backend.errors import NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.registry.scope import visible_region_ids
 from backend.registry.tables import Facility
@@ -98,7 +98,7 @@ async def set_conflict_resolver(
             & (User.active == True)  # noqa: E712
         )
         if not staff:
-            raise Unprocessable(
+            raise RuleRefused(
                 "the resolver must be an active clinic account of that facility", code="resolver_not_staff"
             )
     async with write_tx():
