@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
 import io
 import math
 import os
+import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,13 +56,50 @@ def _status_kib(pid: int, field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/{pid}/status")
 
 
+# per process: a SQLite database that `fieldcheck demo` made (see demo_database)
+_DEMO_DATABASE: list[Path] = []
+
+
+def demo_database() -> Path:
+    """A SQLite database with the demo data, made once per process by ``fieldcheck demo`` (migrations, demo,
+    verdicts, programme: 2–5 s) in a folder removed at exit; ``live_server(..., demo_copy=True)`` starts from a
+    copy of it."""
+    if not _DEMO_DATABASE:
+        folder = Path(tempfile.mkdtemp(prefix="fieldcheck-demo-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        env = {**os.environ, "FIELDCHECK_DATA_DIR": str(folder / "data"), "FIELDCHECK_SECRET_KEY": "-"}
+        env.pop("FIELDCHECK_DATABASE_URL", None)
+        made = subprocess.run(
+            [sys.executable, "-m", "backend.cli", "demo"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert made.returncode == 0, made.stderr
+        _DEMO_DATABASE.append(folder / "data" / "fieldcheck.sqlite")
+    return _DEMO_DATABASE[0]
+
+
 @contextmanager
 def live_server(
-    tmp: Path, *, workers: bool, extra_env: dict[str, str] | None = None, port: int | None = None
+    tmp: Path,
+    *,
+    workers: bool,
+    extra_env: dict[str, str] | None = None,
+    port: int | None = None,
+    demo_copy: bool = False,
 ) -> Iterator[LiveServer]:
-    """``fieldcheck serve --demo`` (migrate, demo data, uvicorn) on 127.0.0.1:<port, free by default>."""
+    """``fieldcheck serve --demo`` (migrate, demo data, uvicorn) on 127.0.0.1:<port, free by default>.
+
+    ``demo_copy``: on SQLite, a data dir with no database yet gets a copy of demo_database() first, so the
+    server's migrations find nothing to do and its demo step finds the data there (the browser journeys start
+    ~30 servers; a test of what the service itself creates in its data dir must not ask for it)."""
     port = port or free_port()
     data = tmp / "live-data"
+    database = data / "fieldcheck.sqlite"
+    if demo_copy and "FIELDCHECK_DATABASE_URL" not in (extra_env or {}) and not database.exists():
+        data.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # SQLite's backup: a consistent copy whatever the source's WAL still holds
+        with closing(sqlite3.connect(demo_database())) as source, closing(sqlite3.connect(database)) as copy:
+            source.backup(copy)
+        database.chmod(0o600)
     env = {
         **os.environ,
         "FIELDCHECK_DATA_DIR": str(data),
