@@ -45,7 +45,7 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LiveServer]:
-    with live_server(tmp_path, workers=True, demo_copy=True) as live:
+    with live_server(tmp_path, workers=True, demo_copy=True, fork=True) as live:
         try:
             yield live
         finally:
