@@ -2,8 +2,9 @@
 
 The service worker is stamped with a version (a digest of every file) and the precache list, so a deploy can
 never forget to bump the version, and the worker's bytes change exactly when an asset changed. Text files are
-compressed once here, with brotli and gzip at their highest levels (the files never change while the process
-runs), and served in the encoding the browser accepts (backend/web/controllers.py).
+compressed with brotli and gzip at their highest levels when first asked for, once per process and file (the
+files never change while the process runs; compressing all of them at start cost every process 1.1–1.9 s), and
+served in the encoding the browser accepts (backend/web/controllers.py).
 """
 
 from __future__ import annotations
@@ -46,8 +47,29 @@ class Asset:
     body: bytes
     content_type: str
     etag: str
-    # Content-Encoding -> (body, ETag of that representation); empty for files not worth compressing
-    encoded: dict[str, tuple[bytes, str]]
+    # a text type, worth trying to compress (encodings() says which representations save bytes)
+    compressible: bool
+
+    def encodings_ready(self) -> bool:
+        """Whether encodings() answers at once (not compressible, or compressed already by this process)."""
+        return not self.compressible or self.etag in _ENCODED
+
+    def encodings(self) -> dict[str, tuple[bytes, str]]:
+        """Content-Encoding -> (body, ETag of that representation), for the codings that save bytes; empty
+        for files not worth compressing. Compressed on the first call (brotli 11 takes up to ~0.3 s for the
+        largest module: call it off the event loop unless encodings_ready()), then cached."""
+        if not self.compressible:
+            return {}
+        cached = _ENCODED.get(self.etag)
+        if cached is None:
+            tag = self.etag.strip('"')
+            cached = {}
+            # each representation has its own strong ETag (RFC 9110 §8.8.3)
+            for coding, packed in _compress(self.body).items():
+                if len(packed) < len(self.body):
+                    cached[coding] = (packed, f'"{tag}-{coding}"')
+            _ENCODED[self.etag] = cached
+        return cached
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,27 +90,20 @@ def _asset(body: bytes, suffix: str) -> Asset:
         CONTENT_TYPES.get(suffix) or mimetypes.guess_type("x" + suffix)[0] or "application/octet-stream"
     )
     tag = hashlib.sha256(body).hexdigest()[:32]
-    encoded: dict[str, tuple[bytes, str]] = {}
-    if suffix in COMPRESSIBLE:
-        # each representation has its own strong ETag (RFC 9110 §8.8.3)
-        for coding, packed in _compressed(tag, body).items():
-            if len(packed) < len(body):
-                encoded[coding] = (packed, f'"{tag}-{coding}"')
-    return Asset(body=body, content_type=content_type, etag=f'"{tag}"', encoded=encoded)
+    return Asset(body=body, content_type=content_type, etag=f'"{tag}"', compressible=suffix in COMPRESSIBLE)
 
 
-# Brotli at quality 11 takes about a second for the whole app: one process compresses each distinct file
-# once (an app made again, as the tests do, or a deploy that changed one file, reuses the rest).
-_COMPRESSED: dict[str, dict[str, bytes]] = {}
+# ETag -> the representations that save bytes. Brotli at quality 11 takes 1.1–1.9 s for the whole app, so
+# a process compresses a file only when a client first asks for it, and once (an app made again, as the tests
+# do, or a deploy that changed one file, reuses the rest; the ETag is the digest of the bytes).
+_ENCODED: dict[str, dict[str, tuple[bytes, str]]] = {}
 
 
-def _compressed(tag: str, body: bytes) -> dict[str, bytes]:
-    if tag not in _COMPRESSED:
-        _COMPRESSED[tag] = {
-            "br": brotli.compress(body, quality=11),
-            "gzip": gzip.compress(body, compresslevel=9, mtime=0),
-        }
-    return _COMPRESSED[tag]
+def _compress(body: bytes) -> dict[str, bytes]:
+    return {
+        "br": brotli.compress(body, quality=11),
+        "gzip": gzip.compress(body, compresslevel=9, mtime=0),
+    }
 
 
 def load_app_files(root: Path) -> AppFiles:

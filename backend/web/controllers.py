@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import anyio.to_thread
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
 from litestar.params import FromPath
@@ -44,18 +45,22 @@ def accepted_encoding(accept_encoding: str | None, offered: Iterable[str]) -> st
     return None
 
 
-def _serve(request: Request[Any, Any, State], key: str, cache_control: str) -> Response[bytes]:
+async def _serve(request: Request[Any, Any, State], key: str, cache_control: str) -> Response[bytes]:
     asset: Asset | None = _files(request).get(key)
     if asset is None:
         raise NotFound(f"/{key} is not part of the app", code="not_found")
     body, etag = asset.body, asset.etag
     # the type as it is, once: Litestar would append a second charset to a media_type of text/*
     headers = {"Cache-Control": cache_control, "Content-Type": asset.content_type}
-    if asset.encoded:
+    # compressed on the first request for the file (brotli 11: off the event loop), then from memory
+    encoded = (
+        asset.encodings() if asset.encodings_ready() else await anyio.to_thread.run_sync(asset.encodings)
+    )
+    if encoded:
         headers["Vary"] = "Accept-Encoding"  # caches keep one copy per encoding
-        coding = accepted_encoding(request.headers.get("accept-encoding"), asset.encoded)
+        coding = accepted_encoding(request.headers.get("accept-encoding"), encoded)
         if coding is not None:
-            body, etag = asset.encoded[coding]
+            body, etag = encoded[coding]
             headers["Content-Encoding"] = coding
     headers["ETag"] = etag
     if request.headers.get("if-none-match") == etag:
@@ -72,18 +77,18 @@ class AppShellController(Controller):
 
     @get("/", operation_id="appShell")
     async def shell(self, request: Request[Any, Any, State]) -> Response[bytes]:
-        return _serve(request, "index.html", REVALIDATE)
+        return await _serve(request, "index.html", REVALIDATE)
 
     @get("/sw.js", operation_id="appServiceWorker")
     async def service_worker(self, request: Request[Any, Any, State]) -> Response[bytes]:
-        response = _serve(request, "sw.js", NEVER_CACHE)
+        response = await _serve(request, "sw.js", NEVER_CACHE)
         response.headers["Service-Worker-Allowed"] = "/"
         return response
 
     @get("/manifest.webmanifest", operation_id="appManifest")
     async def manifest(self, request: Request[Any, Any, State]) -> Response[bytes]:
-        return _serve(request, "manifest.webmanifest", REVALIDATE)
+        return await _serve(request, "manifest.webmanifest", REVALIDATE)
 
     @get("/static/{path:path}", operation_id="appStatic")
     async def static(self, request: Request[Any, Any, State], path: FromPath[str]) -> Response[bytes]:
-        return _serve(request, "static/" + path.lstrip("/"), REVALIDATE)
+        return await _serve(request, "static/" + path.lstrip("/"), REVALIDATE)

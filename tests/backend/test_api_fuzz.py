@@ -57,7 +57,7 @@ def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
         env["FIELDCHECK_DATABASE_URL"] = pg_dsn(database)
     try:
-        with live_server(tmp, workers=False, extra_env=env) as server:
+        with live_server(tmp, workers=False, extra_env=env, demo_copy=True, fork=True) as server:
             headers: dict[str, dict[str, str]] = {"anonymous": {}}
             with httpx.Client(base_url=server.url, timeout=30) as client:
                 for account in ACCOUNTS:

@@ -83,7 +83,9 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, lis
             servers = []
             for name in ("a", "b"):  # one after the other: the first loads the demo data
                 (tmp / name).mkdir()
-                servers.append(stack.enter_context(live_server(tmp / name, workers=True, extra_env=env)))
+                servers.append(
+                    stack.enter_context(live_server(tmp / name, workers=True, extra_env=env, fork=True))
+                )
             prefix = tmp / "nginx"
             prefix.mkdir()
             port = free_port()

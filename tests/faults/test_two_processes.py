@@ -78,7 +78,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             started = []
             for name in ("a", "b"):
                 (tmp / name).mkdir()
-                started.append(stack.enter_context(live_server(tmp / name, workers=True, extra_env=env)))
+                started.append(
+                    stack.enter_context(live_server(tmp / name, workers=True, extra_env=env, fork=True))
+                )
             yield Deployment(started, pg_dsn(database))
     finally:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))

@@ -19,6 +19,7 @@ import uvicorn  # noqa: F401 - imported before forking, that is the point
 
 import backend.app
 import backend.cli
+import backend.web.assets
 import backend.workers
 
 # boto3's default session caches the S3 service model it reads from disk: loaded once here, before forking
@@ -29,6 +30,12 @@ boto3.client(
     aws_access_key_id="-",
     aws_secret_access_key="-",
 )
+
+
+# the app's files compressed once here (brotli 11, ~1 s): a forked server answers a browser's first load of
+# them from memory (backend/web/assets.py caches by content, so a server of another copy compresses its own)
+for _asset in backend.web.assets.load_app_files(backend.web.assets.default_pwa_dir()).assets.values():
+    _asset.encodings()
 
 
 def serve(env: dict[str, str], argv: list[str], log: str) -> None:

@@ -1,4 +1,5 @@
-"""Browser journeys: one real server per test (SQLite, demo data, workers on) and Debian's Chromium."""
+"""Browser journeys: one real server per test (SQLite, demo data from a copy made once per worker, workers on)
+and Debian's Chromium."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LiveServer]:
-    with live_server(tmp_path, workers=True) as live:
+    with live_server(tmp_path, workers=True, demo_copy=True, fork=True) as live:
         try:
             yield live
         finally:

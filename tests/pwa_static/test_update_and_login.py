@@ -37,7 +37,9 @@ def test_new_version_deployed_while_changes_are_queued(
     photo = jpeg_files(tmp_path / "camera", 1)[0]
     with device(playwright, tmp_path / "tablet", console) as tablet:
         page = first_page(tablet)
-        with live_server(tmp_path, workers=True, extra_env=env, port=port) as server:
+        with live_server(
+            tmp_path, workers=True, extra_env=env, port=port, demo_copy=True, fork=True
+        ) as server:
             with Api(server.url, "inspector1") as api:
                 inspection_id = api.inspection_id("county")
             login(page, server.url, "inspector1")
@@ -59,7 +61,9 @@ def test_new_version_deployed_while_changes_are_queued(
         # a deploy: one file of the app changed, the server restarted on the same data
         css = pwa_copy / "app.css"
         css.write_text(css.read_text() + "\n/* release 2 */\n")
-        with live_server(tmp_path, workers=True, extra_env=env, port=port) as server:
+        with live_server(
+            tmp_path, workers=True, extra_env=env, port=port, demo_copy=True, fork=True
+        ) as server:
             page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
             page.wait_for_selector("[data-testid=update-ready]", timeout=LONG)
             # deep in the inspection, the toast is still in view (fixed at the bottom of the viewport)
@@ -107,7 +111,13 @@ def test_expired_login_keeps_the_queue_and_syncs_after_signing_in_again(
     ttl = 12
     console.expected.append("the server responded with a status of 401")
     with (
-        live_server(tmp_path, workers=True, extra_env={"FIELDCHECK_TOKEN_TTL_SECONDS": str(ttl)}) as server,
+        live_server(
+            tmp_path,
+            workers=True,
+            extra_env={"FIELDCHECK_TOKEN_TTL_SECONDS": str(ttl)},
+            demo_copy=True,
+            fork=True,
+        ) as server,
         device(playwright, tmp_path / "tablet", console) as tablet,
     ):
         with Api(server.url, "inspector1") as api:

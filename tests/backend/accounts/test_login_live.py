@@ -23,7 +23,7 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
         env["FIELDCHECK_DATABASE_URL"] = pg_dsn(database)
     try:
-        with live_server(tmp_path, workers=False, extra_env=env) as server:
+        with live_server(tmp_path, workers=False, extra_env=env, demo_copy=True, fork=True) as server:
             yield server.url
     finally:
         if request.param == "postgres":

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
 import io
 import math
 import os
+import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +34,7 @@ def free_port() -> int:
 
 @dataclass
 class LiveServer:
-    proc: subprocess.Popen[bytes]
+    proc: subprocess.Popen[bytes] | ForkedServer
     port: int
     data_dir: Path
 
@@ -52,13 +56,53 @@ def _status_kib(pid: int, field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/{pid}/status")
 
 
+# per process: a SQLite database that `fieldcheck demo` made (see demo_database)
+_DEMO_DATABASE: list[Path] = []
+
+
+def demo_database() -> Path:
+    """A SQLite database with the demo data, made once per process by ``fieldcheck demo`` (migrations, demo,
+    verdicts, programme: 2–5 s) in a folder removed at exit; ``live_server(..., demo_copy=True)`` starts from a
+    copy of it."""
+    if not _DEMO_DATABASE:
+        folder = Path(tempfile.mkdtemp(prefix="fieldcheck-demo-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        env = {**os.environ, "FIELDCHECK_DATA_DIR": str(folder / "data"), "FIELDCHECK_SECRET_KEY": "-"}
+        env.pop("FIELDCHECK_DATABASE_URL", None)
+        made = subprocess.run(
+            [sys.executable, "-m", "backend.cli", "demo"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert made.returncode == 0, made.stderr
+        _DEMO_DATABASE.append(folder / "data" / "fieldcheck.sqlite")
+    return _DEMO_DATABASE[0]
+
+
 @contextmanager
 def live_server(
-    tmp: Path, *, workers: bool, extra_env: dict[str, str] | None = None, port: int | None = None
+    tmp: Path,
+    *,
+    workers: bool,
+    extra_env: dict[str, str] | None = None,
+    port: int | None = None,
+    demo_copy: bool = False,
+    fork: bool = False,
 ) -> Iterator[LiveServer]:
-    """``fieldcheck serve --demo`` (migrate, demo data, uvicorn) on 127.0.0.1:<port, free by default>."""
+    """``fieldcheck serve --demo`` (migrate, demo data, uvicorn) on 127.0.0.1:<port, free by default>.
+
+    ``demo_copy``: on SQLite, a data dir with no database yet gets a copy of demo_database() first, so the
+    server's migrations find nothing to do and its demo step finds the data there (the browser journeys start
+    ~30 servers; a test of what the service itself creates in its data dir must not ask for it). ``fork``: the
+    process is forked by a zygote that imported the app and compressed its files once (ForkedServer), as the
+    crash tests start theirs; not for a test that measures the server's memory."""
     port = port or free_port()
     data = tmp / "live-data"
+    database = data / "fieldcheck.sqlite"
+    if demo_copy and "FIELDCHECK_DATABASE_URL" not in (extra_env or {}) and not database.exists():
+        data.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # SQLite's backup: a consistent copy whatever the source's WAL still holds
+        with closing(sqlite3.connect(demo_database())) as source, closing(sqlite3.connect(database)) as copy:
+            source.backup(copy)
+        database.chmod(0o600)
     env = {
         **os.environ,
         "FIELDCHECK_DATA_DIR": str(data),
@@ -66,20 +110,27 @@ def live_server(
         "FIELDCHECK_SECRET_KEY": "live-test-secret",
         **(extra_env or {}),
     }
-    log = open(tmp / f"server-{port}.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", "serve", "--demo", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    log_path = tmp / f"server-{port}.log"
+    argv = ["serve", "--demo", "--port", str(port)]
+    log = None
+    proc: subprocess.Popen[bytes] | ForkedServer
+    if fork:
+        proc = ForkedServer.start(env, argv, log_path)
+    else:
+        log = open(log_path, "wb")  # noqa: SIM115 - closed below
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", *argv],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     server = LiveServer(proc, port, data)
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                raise RuntimeError("server exited: " + (tmp / f"server-{port}.log").read_text()[-3000:])
+                raise RuntimeError("server exited: " + log_path.read_text()[-3000:])
             try:
                 if httpx.get(server.url + "/health", timeout=1).status_code == 200:
                     break
@@ -96,7 +147,52 @@ def live_server(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
-        log.close()
+        if log is not None:
+            log.close()
+
+
+# per process: the zygote that forks the servers of live_server(..., fork=True)
+_ZYGOTE: list[Any] = []
+
+
+@dataclass
+class ForkedServer:
+    """A ``fieldcheck serve`` forked by this process's zygote (tests/faults/zygote.py: the app imported and
+    its files compressed once), with the few calls of subprocess.Popen that live_server makes."""
+
+    pid: int
+    returncode: int | None = None
+
+    @staticmethod
+    def zygote() -> Any:
+        if not _ZYGOTE:
+            from tests.faults.server import Zygote
+
+            _ZYGOTE.append(Zygote())
+            atexit.register(_ZYGOTE[0].close)
+        return _ZYGOTE[0]
+
+    @classmethod
+    def start(cls, env: dict[str, str], argv: list[str], log: Path) -> ForkedServer:
+        return cls(int(cls.zygote().ask({"start": env, "argv": argv, "log": str(log)})["pid"]))
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            answer = self.zygote().ask({"poll": self.pid})  # reaps the child once it ended
+            if not answer["running"]:
+                self.returncode = int(answer["status"])
+        return self.returncode
+
+    def terminate(self) -> None:
+        """SIGTERM, SIGKILL after 15 s (the zygote waits for the child and reaps it)."""
+        if self.poll() is None:
+            self.returncode = int(self.zygote().ask({"term": self.pid})["status"])
+
+    def wait(self, timeout: float) -> int | None:
+        return self.returncode
+
+    def kill(self) -> None:
+        self.terminate()
 
 
 def login(client: httpx.Client, username: str = "inspector1") -> dict[str, str]:

@@ -21,7 +21,7 @@ from tests.backend.media_api.live import live_server, login
 
 def test_the_access_log_keeps_no_query_string(tmp_path: Path) -> None:
     with (
-        live_server(tmp_path, workers=False) as server,
+        live_server(tmp_path, workers=False, demo_copy=True, fork=True) as server,
         httpx.Client(base_url=server.url, timeout=30) as client,
     ):
         headers = login(client)
