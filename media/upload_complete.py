@@ -15,6 +15,7 @@ from piccolo.engine.base import Engine
 
 from media import spool
 from media.db import write_tx
+from media.faults import crash_point
 from media.jobs import enqueue_job
 from media.storage import blob_key
 from media.tables import Blob, BlobHolder, Upload
@@ -70,12 +71,12 @@ async def stored_blobs_held(digests: Collection[str], user_id: uuid.UUID) -> set
     return stored & await held_blobs(stored, user_id)
 
 
-async def add_holder(engine: Engine[Any], sha256_hex: str, user_id: uuid.UUID) -> None:
-    """Record that ``user_id`` sent the whole file of ``sha256_hex`` (verified by its hash)."""
-    async with write_tx(engine):
-        await BlobHolder.insert(
-            BlobHolder(key=holder_key(sha256_hex, user_id), sha256=sha256_hex, user_id=user_id)
-        ).on_conflict(action="DO NOTHING")
+async def hold(sha256_hex: str, user_id: uuid.UUID) -> None:
+    """Record that ``user_id`` sent the whole file of ``sha256_hex`` (verified by its hash), on the caller's
+    transaction: the one that ends the upload session, so a finished upload is never without its holder."""
+    await BlobHolder.insert(
+        BlobHolder(key=holder_key(sha256_hex, user_id), sha256=sha256_hex, user_id=user_id)
+    ).on_conflict(action="DO NOTHING")
 
 
 async def finalize(
@@ -116,7 +117,11 @@ async def finalize(
         raise
     if existing is not None and existing["state"] in ("spooled", "stored"):
         await _settle(checked)
-        await drop_upload(engine, config, upload.id)
+        forget_hash(upload.id)
+        async with write_tx(engine):  # the sender holds the bytes in the commit that ends the session
+            await hold(sha, user_id)
+            await Upload.delete().where(Upload.id == upload.id)
+        await anyio.to_thread.run_sync(remove_files, config.spool_root, str(upload.id))
         return str(existing["state"])
     try:
         facts = await checked
@@ -136,10 +141,14 @@ async def finalize(
         if inserted:
             for kind in JOB_KINDS:
                 await enqueue_job(kind, sha, now=now)
+        # in the same commit: a crash before the answer must not leave a stored file its sender does not hold
+        # (POST would open a new session at offset 0, below what the 204s acknowledged)
+        await hold(sha, user_id)
         await Upload.delete().where(Upload.id == upload.id)
     # after the commit: a crash before this leaves a finished session without a row, which a resumed PATCH
     # finishes (the blob exists) and housekeeping otherwise removes once idle past the TTL
     await anyio.to_thread.run_sync(remove_files, config.spool_root, str(upload.id))
+    crash_point("upload_finished")  # the session is over, its answer not sent
     return "spooled"
 
 
@@ -176,9 +185,7 @@ async def record_rejection(
     The sender sent the whole file and it matched its hash: it holds these bytes like any uploader, or its
     photo's receipt would read ``awaiting_upload`` instead of the refusal."""
     async with write_tx(engine):
-        await BlobHolder.insert(
-            BlobHolder(key=holder_key(sha, holder), sha256=sha, user_id=holder)
-        ).on_conflict(action="DO NOTHING")
+        await hold(sha, holder)
         if not await Blob.exists().where(Blob.sha256 == sha):
             await Blob.insert(
                 Blob(
