@@ -126,8 +126,12 @@ async def finalize(
     try:
         facts = await checked
     except ContentRejected as exc:
-        await drop_upload(engine, config, upload.id)
-        await record_rejection(engine, sha, size, exc, holder=user_id)
+        forget_hash(upload.id)
+        async with write_tx(engine):  # the refusal (its sender a holder) in the commit that ends the session
+            await record_rejection(engine, sha, size, exc, holder=user_id)
+            await Upload.delete().where(Upload.id == upload.id)
+        await anyio.to_thread.run_sync(remove_files, config.spool_root, str(upload.id))
+        crash_point("upload_finished")
         raise
     target = spool.spooled_path(config.spool_root, sha)
     await anyio.to_thread.run_sync(spool.link_verified, part, target)
@@ -180,7 +184,8 @@ async def drop_upload(engine: Engine[Any], config: UploadConfig, upload_id: uuid
 async def record_rejection(
     engine: Engine[Any], sha: str, size: int, exc: ContentRejected, *, holder: uuid.UUID
 ) -> None:
-    """Remember why these bytes were refused (no bytes kept), so the receipt can say it.
+    """Remember why these bytes were refused (no bytes kept), so the receipt can say it. Joins the caller's
+    transaction if one is open (the one that ends the upload session).
 
     The sender sent the whole file and it matched its hash: it holds these bytes like any uploader, or its
     photo's receipt would read ``awaiting_upload`` instead of the refusal."""

@@ -268,6 +268,8 @@ async def finalize(
                 )
                 if inserted:  # (another session of the same file may have finished first)
                     await enqueue_job("derive", sha)
+            elif isinstance(failure, ContentRejected):  # recorded in the commit that ends the session
+                await record_rejection(engine, sha, size, failure, holder=user_id)
         if failure is None:
             # in the commit that ends the session: a kill before the answer (the objects' removal below takes
             # three S3 calls) must not leave a stored file its sender does not hold, or POST would open a new
@@ -278,8 +280,6 @@ async def finalize(
     crash_point("upload_finished")
     with contextlib.suppress(Exception):
         await asyncio.to_thread(spool.discard, key, row["multipart_id"])
-    if isinstance(failure, ContentRejected):
-        await record_rejection(engine, sha, size, failure, holder=user_id)
     if failure is not None:
         raise failure
     return state

@@ -6,7 +6,8 @@ hears an offset below what a 204 acknowledged and ends with its photo stored and
 The points: ``upload_finished`` (the last chunk's commit stored the blob and ended the session; no answer
 sent; on the S3 spool before its objects are removed, on the local spool after its files are), on both spools; on the S3 spool also ``s3_tail_sent`` (a chunk's bytes are in the tail object, the row
 still says less) and ``s3_part_sent`` (the last part is uploaded, the row does not name it).
-``upload_finished`` is the open bug of the crash test's S3 variant: the sender became a holder of the blob only
+A file the content check refuses passes ``upload_finished`` too (the refusal recorded with the session's end:
+POST answers 422, not a new session). ``upload_finished`` is the open bug of the crash test's S3 variant: the sender became a holder of the blob only
 after the answer's commit, so POST opened a new session at offset 0.
 """
 
@@ -113,7 +114,7 @@ async def send_until_cut(uploader: Uploader, url: str, point: str) -> None:
         offset = uploader.acked
 
 
-async def scenario(server: KillableServer, point: str) -> dict[str, Any]:
+async def scenario(server: KillableServer, point: str, refused: bool) -> dict[str, Any]:
     faults = Faults()
     await server.start()
     faults.up.set()
@@ -123,6 +124,8 @@ async def scenario(server: KillableServer, point: str) -> dict[str, Any]:
         await device.pull()
         [key] = [k for k in device.sync.store if k.startswith("inspection/")]
         data = random_jpeg(random.Random(point))
+        if refused:  # cut short: the content check refuses it (truncated) once the last byte arrives
+            data = data[: len(data) * 3 // 4]
         assert len(data) > 2 * CHUNK
         sha = hashlib.sha256(data).hexdigest()
         photo = device.sync.add_photo(uuid.UUID(key.split("/", 1)[1]), "1.1.1", sha, len(data))
@@ -140,6 +143,14 @@ async def scenario(server: KillableServer, point: str) -> dict[str, Any]:
         await server.start()
         seen = await uploader.head(url)
         resumed_at = seen
+        if refused:
+            # the refusal was committed with the session's end: POST says so, it opens no new session
+            assert seen is None
+            body = {"photoId": str(photo), "sha256": sha, "size": len(data), "mime": "image/jpeg"}
+            again = await http.post("/api/uploads", json=body, headers=headers)
+            assert again.status_code == 422, (again.status_code, again.text)
+            server.stop()
+            return {"acked": uploader.acked, "resumed_at": resumed_at, "size": len(data)}
         while seen is not None:
             if await uploader.patch(url, seen):
                 break
@@ -154,17 +165,21 @@ async def scenario(server: KillableServer, point: str) -> dict[str, Any]:
     return {"acked": uploader.acked, "resumed_at": resumed_at, "size": len(data)}
 
 
+S3 = [needs_rgw, pytest.mark.s3]
 POINTS = [
-    pytest.param("upload_finished", "local", id="upload_finished-local-sqlite"),
-    pytest.param("upload_finished", "s3", id="upload_finished-s3", marks=[needs_rgw, pytest.mark.s3]),
-    pytest.param("s3_tail_sent", "s3", id="s3_tail_sent", marks=[needs_rgw, pytest.mark.s3]),
-    pytest.param("s3_part_sent", "s3", id="s3_part_sent", marks=[needs_rgw, pytest.mark.s3]),
+    pytest.param("upload_finished", "local", False, id="upload_finished-local-sqlite"),
+    pytest.param("upload_finished", "s3", False, id="upload_finished-s3", marks=S3),
+    pytest.param("s3_tail_sent", "s3", False, id="s3_tail_sent", marks=S3),
+    pytest.param("s3_part_sent", "s3", False, id="s3_part_sent", marks=S3),
+    # a file the content check refuses: the refusal and the session's end commit together
+    pytest.param("upload_finished", "local", True, id="refused-local-sqlite"),
+    pytest.param("upload_finished", "s3", True, id="refused-s3", marks=S3),
 ]
 
 
-@pytest.mark.parametrize(("point", "spool"), POINTS)
+@pytest.mark.parametrize(("point", "spool", "refused"), POINTS)
 def test_an_upload_killed_at_a_point_resumes_without_losing_what_was_acknowledged(
-    point: str, spool: str, tmp_path: Path, request: pytest.FixtureRequest
+    point: str, spool: str, refused: bool, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     env = {EXIT_AT: point}
     database = ""
@@ -185,7 +200,7 @@ def test_an_upload_killed_at_a_point_resumes_without_losing_what_was_acknowledge
     zygote = Zygote()
     server = KillableServer(zygote, tmp_path / "data", free_port(), tmp_path, env)
     try:
-        summary = asyncio.run(scenario(server, point))
+        summary = asyncio.run(scenario(server, point, refused))
     finally:
         server.stop()
         zygote.close()
