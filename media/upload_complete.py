@@ -15,6 +15,7 @@ from piccolo.engine.base import Engine
 
 from media import spool
 from media.db import write_tx
+from media.faults import crash_point
 from media.jobs import enqueue_job
 from media.storage import blob_key
 from media.tables import Blob, BlobHolder, Upload
@@ -90,12 +91,12 @@ async def arrived_blobs_held(digests: Collection[str], user_id: uuid.UUID) -> se
     return arrived & await held_blobs(arrived, user_id)
 
 
-async def add_holder(engine: Engine[Any], sha256_hex: str, user_id: uuid.UUID) -> None:
-    """Record that ``user_id`` sent the whole file of ``sha256_hex`` (verified by its hash)."""
-    async with write_tx(engine):
-        await BlobHolder.insert(
-            BlobHolder(key=holder_key(sha256_hex, user_id), sha256=sha256_hex, user_id=user_id)
-        ).on_conflict(action="DO NOTHING")
+async def hold(sha256_hex: str, user_id: uuid.UUID) -> None:
+    """Record that ``user_id`` sent the whole file of ``sha256_hex`` (verified by its hash), on the caller's
+    transaction: the one that ends the upload session, so a finished upload is never without its holder."""
+    await BlobHolder.insert(
+        BlobHolder(key=holder_key(sha256_hex, user_id), sha256=sha256_hex, user_id=user_id)
+    ).on_conflict(action="DO NOTHING")
 
 
 async def finalize(
@@ -136,13 +137,21 @@ async def finalize(
         raise
     if existing is not None and existing["state"] in ("spooled", "stored"):
         await _settle(checked)
-        await drop_upload(engine, config, upload.id)
+        forget_hash(upload.id)
+        async with write_tx(engine):  # the sender holds the bytes in the commit that ends the session
+            await hold(sha, user_id)
+            await Upload.delete().where(Upload.id == upload.id)
+        await anyio.to_thread.run_sync(remove_files, config.spool_root, str(upload.id))
         return str(existing["state"])
     try:
         facts = await checked
     except ContentRejected as exc:
-        await drop_upload(engine, config, upload.id)
-        await record_rejection(engine, sha, size, exc, holder=user_id)
+        forget_hash(upload.id)
+        async with write_tx(engine):  # the refusal (its sender a holder) in the commit that ends the session
+            await record_rejection(engine, sha, size, exc, holder=user_id)
+            await Upload.delete().where(Upload.id == upload.id)
+        await anyio.to_thread.run_sync(remove_files, config.spool_root, str(upload.id))
+        crash_point("upload_finished")
         raise
     target = spool.spooled_path(config.spool_root, sha)
     await anyio.to_thread.run_sync(spool.link_verified, part, target)
@@ -156,10 +165,14 @@ async def finalize(
         if inserted:
             for kind in JOB_KINDS:
                 await enqueue_job(kind, sha, now=now)
+        # in the same commit: a crash before the answer must not leave a stored file its sender does not hold
+        # (POST would open a new session at offset 0, below what the 204s acknowledged)
+        await hold(sha, user_id)
         await Upload.delete().where(Upload.id == upload.id)
     # after the commit: a crash before this leaves a finished session without a row, which a resumed PATCH
     # finishes (the blob exists) and housekeeping otherwise removes once idle past the TTL
     await anyio.to_thread.run_sync(remove_files, config.spool_root, str(upload.id))
+    crash_point("upload_finished")  # the session is over, its answer not sent
     return "spooled"
 
 
@@ -191,14 +204,13 @@ async def drop_upload(engine: Engine[Any], config: UploadConfig, upload_id: uuid
 async def record_rejection(
     engine: Engine[Any], sha: str, size: int, exc: ContentRejected, *, holder: uuid.UUID
 ) -> None:
-    """Remember why these bytes were refused (no bytes kept), so the receipt can say it.
+    """Remember why these bytes were refused (no bytes kept), so the receipt can say it. Joins the caller's
+    transaction if one is open (the one that ends the upload session).
 
     The sender sent the whole file and it matched its hash: it holds these bytes like any uploader, or its
     photo's receipt would read ``awaiting_upload`` instead of the refusal."""
     async with write_tx(engine):
-        await BlobHolder.insert(
-            BlobHolder(key=holder_key(sha, holder), sha256=sha, user_id=holder)
-        ).on_conflict(action="DO NOTHING")
+        await hold(sha, holder)
         if not await Blob.exists().where(Blob.sha256 == sha):
             await Blob.insert(
                 Blob(

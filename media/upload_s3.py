@@ -24,11 +24,12 @@ from piccolo.engine.base import Engine
 from piccolo.querystring import QueryString
 
 from media.db import is_postgres, write_tx
+from media.faults import crash_point
 from media.jobs import enqueue_job
 from media.spool_s3 import PART_MIN_BYTES, S3Spool
 from media.storage import blob_key
 from media.tables import Blob, Upload
-from media.upload_complete import blob_state, new_blob, record_rejection
+from media.upload_complete import blob_state, hold, new_blob, record_rejection
 from media.upload_errors import (
     ChunkChecksumMismatch,
     ClientGone,
@@ -217,10 +218,12 @@ async def _store_chunk(spool: S3Spool, row: dict[str, Any], data: bytes, last: b
             multipart_id = await asyncio.to_thread(spool.start, key)
         number = len(parts) + 1
         etag = await asyncio.to_thread(spool.put_part, key, multipart_id, number, buffered)
+        crash_point("s3_part_sent")  # the part is in S3, the row does not name it yet
         parts.append({"n": number, "etag": etag, "size": len(buffered)})
         tail_size = 0
     else:
         await asyncio.to_thread(spool.put_tail, key, buffered)
+        crash_point("s3_tail_sent")  # the tail in S3 is longer than the row says
         tail_size = len(buffered)
     await Upload.update(
         {
@@ -265,12 +268,18 @@ async def finalize(
                 )
                 if inserted:  # (another session of the same file may have finished first)
                     await enqueue_job("derive", sha)
+            elif isinstance(failure, ContentRejected):  # recorded in the commit that ends the session
+                await record_rejection(engine, sha, size, failure, holder=user_id)
+        if failure is None:
+            # in the commit that ends the session: a kill before the answer (the objects' removal below takes
+            # three S3 calls) must not leave a stored file its sender does not hold, or POST would open a new
+            # session at offset 0, below what the 204s acknowledged
+            await hold(sha, user_id)
         await Upload.delete().where(Upload.id == upload_id)
     # after the commit: the session's objects (a crash here leaves them to housekeeping's orphan sweep)
+    crash_point("upload_finished")
     with contextlib.suppress(Exception):
         await asyncio.to_thread(spool.discard, key, row["multipart_id"])
-    if isinstance(failure, ContentRejected):
-        await record_rejection(engine, sha, size, failure, holder=user_id)
     if failure is not None:
         raise failure
     return state

@@ -23,7 +23,6 @@ from typing import Any
 from piccolo.engine.base import Engine
 
 from media import upload_expiry, upload_local, upload_s3
-from media.upload_complete import add_holder as add_holder
 from media.upload_complete import arrived_blobs_held as arrived_blobs_held
 from media.upload_complete import blob_state as blob_state
 from media.upload_complete import blobs as blobs

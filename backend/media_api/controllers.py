@@ -172,8 +172,7 @@ class UploadController(Controller):
         if result.complete:
             metrics.uploads_completed.inc()
             assert result.sha256 is not None
-            # the whole file arrived and matched its hash: this user holds these bytes from now on
-            await uploads.add_holder(state.engine, result.sha256, current_user(request).id)
+            # (the sender became a holder of these bytes in the commit that ended the session)
             await services.after_blob_received(result.sha256)
             headers["Upload-State"] = "received" if result.blob_state == "spooled" else str(result.blob_state)
         return Response(None, status_code=HTTP_204_NO_CONTENT, headers=headers)

@@ -48,16 +48,15 @@ async def lock_client(
     sql: Sql, client_id: str, group_id: str, caller: Caller
 ) -> tuple[int, list[msgspec.Raw]]:
     """Lock (make) the client's row: its last mutation id and its window of recent results."""
-    await sql.execute(
-        'INSERT INTO "sync_client" ("client_id", "client_group_id", "user_id", "last_mutation_id", '
-        '"recent_results", "updated_at") VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT ("client_id") DO NOTHING',
-        [client_id, group_id, caller.user_id, "[]", datetime.now(UTC)],
-    )
-    lock = " FOR UPDATE" if sql.postgres else ""
+    # One statement (one round trip): the upsert's DO UPDATE (a no-op) locks the row as FOR UPDATE would,
+    # and RETURNING gives its latest committed version (PostgreSQL waits for a concurrent push of this client
+    # and then sees its row; SQLite's BEGIN IMMEDIATE already holds the one write lock).
     rows = await sql.fetch(
-        'SELECT "client_group_id", "user_id", "last_mutation_id", "recent_results" FROM "sync_client" '  # noqa: S608
-        f'WHERE "client_id" = ?{lock}',
-        [client_id],
+        'INSERT INTO "sync_client" ("client_id", "client_group_id", "user_id", "last_mutation_id", '
+        '"recent_results", "updated_at") VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT ("client_id") DO UPDATE SET '
+        '"updated_at" = "sync_client"."updated_at" '
+        'RETURNING "client_group_id", "user_id", "last_mutation_id", "recent_results"',
+        [client_id, group_id, caller.user_id, "[]", datetime.now(UTC)],
     )
     row = rows[0]
     if as_uuid(row["user_id"]) != caller.user_id:

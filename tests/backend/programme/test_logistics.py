@@ -409,7 +409,7 @@ async def test_the_term_report_per_school_and_per_staff_member(
     refused = await client.post(
         "/api/exports", headers=duty, json={"kind": "facility-report", "format": "xlsx", **params}
     )
-    assert refused.status_code == 400
+    assert refused.status_code == 422
     other = await client.post(
         "/api/exports",
         headers=await login(client, "clinic1"),
