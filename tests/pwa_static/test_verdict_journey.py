@@ -146,6 +146,19 @@ def test_a_whole_round_on_screens(
         sign_stage(sheng, facility_id, "province")
         office_tab(sheng, "thresholds")
         sheng.wait_for_selector("[data-testid=threshold-setting][data-current=true]", timeout=LONG)
+        # each setting names its standard by its Chinese title, never by the standard's id
+        setting = sheng.locator("[data-testid=threshold-setting][data-current=true]").first
+        standard_id = setting.get_attribute("data-standard-id")
+        named = setting.locator("[data-testid=threshold-standard]")
+        sheng.wait_for_function(
+            "el => /[\\u4e00-\\u9fff]/.test(el.textContent)", arg=named.element_handle(), timeout=LONG
+        )
+        assert standard_id
+        assert standard_id not in setting.locator("h3").inner_text()
+        assert "服务能力标准" in named.inner_text()
+        options = sheng.locator("[data-testid=thresholds-form] select option").all_inner_texts()
+        assert options
+        assert not [o for o in options if o.startswith("cn-")], options
         sheng.screenshot(path=str(SHOTS / "verdict-thresholds.png"))
         office_tab(sheng, "lists")
         sheng.wait_for_selector("[data-testid=confirm-form]", timeout=LONG)
