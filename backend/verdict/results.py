@@ -22,10 +22,12 @@ from backend.standards.services import get_standard
 from backend.verdict.lists import confirmations, state_of
 from backend.verdict.schemas import ArticleResult, ClinicResultOut, Suggestion
 
+LOW_PEERS = 3  # fewer peers than this rank nobody low
+
 
 def low(rank: int, of: int) -> bool:
     """In the lower half of at least three peers (competition ranks: ties share the better rank)."""
-    return of >= 3 and rank > (of + 1) // 2
+    return of >= LOW_PEERS and rank > (of + 1) // 2
 
 
 def top_grade(standard: Standard) -> str | None:
@@ -88,7 +90,8 @@ async def clinic_result(*, user: AuthUser, facility_id: UUID, round_id: UUID) ->
     articles, suggestions = [], []
     for a in ranking.articles:
         places = [p for p in a.places if p.scope in scopes]
-        narrow = places[0] if places else None
+        # the narrowest scope with peers enough to rank among (a county of two says nothing of "low")
+        narrow = next((p for p in places if p.of >= LOW_PEERS), places[0] if places else None)
         ranked_low = narrow is not None and low(narrow.rank, narrow.of) and a.value != best
         articles.append(
             ArticleResult(

@@ -28,6 +28,7 @@ from tests.pwa_static.browser import (
 from tests.pwa_static.conftest import SHOTS
 
 OPINION = "院感管理佐证不足：请补充医疗废物交接记录的照片后重新提交。"
+APPLICATION_OPINION = "申请材料不全：请补充执业许可证复印件。"
 
 
 class Inspector:
@@ -238,6 +239,29 @@ def test_office_runs_a_round_and_the_clinic_reads_the_returned_opinion(
         office_tab(office, "applications")
         office.wait_for_selector("[data-testid=applications] [data-testid=application]", timeout=LONG)
         office.screenshot(path=str(SHOTS / "office-applications.png"))
+
+        # the office returns the application itself: the clinic's app names it apart from the review's return
+        office.click("[data-testid=application-return-open]")
+        office.fill("[data-testid=application-return-opinion]", APPLICATION_OPINION)
+        office.click("[data-testid=application-return-submit]")
+        confirm(office)
+        office.wait_for_selector("[data-testid=application-return-open]", state="detached", timeout=LONG)
+        clinic.reload()
+        clinic.wait_for_selector("[data-testid=application-status][data-status=returned]", timeout=LONG)
+        returns = clinic.locator("[data-testid=apply] [data-testid=return-opinion]")
+        returns.nth(1).wait_for(timeout=LONG)
+        said = {
+            (r.get_attribute("data-kind"), r.get_attribute("data-removal")): r.inner_text()
+            for r in returns.all()
+        }
+        assert set(said) == {("application", "false"), ("review", "false")}, said
+        assert said[("application", "false")].startswith("申请被退回（退回申请）")
+        assert APPLICATION_OPINION in said[("application", "false")]
+        assert said[("review", "false")].startswith("复核退回意见（县级初审）")
+        assert OPINION in said[("review", "false")]
+        assert "申请被退回" not in said[("review", "false")]
+        clinic.locator("[data-testid=apply]").scroll_into_view_if_needed()
+        clinic.screenshot(path=str(SHOTS / "clinic-two-returns.png"))
 
     lead_api.close()
     with Api(server.url, "office") as office_api:

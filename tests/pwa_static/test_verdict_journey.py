@@ -6,6 +6,7 @@ clinic reads its result and places. Teams grade over the sync API (their screens
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,50 @@ def sign_stage(page: Page, facility_id: str, stage: str) -> None:
     assert not REPEATED_LABEL.search(said), said
     confirm(page)
     box.locator("[data-testid=verdict-signed][data-decided-by=province]").wait_for(timeout=LONG)
+
+
+def take_plan(
+    playwright: Playwright, server: LiveServer, console: Console, tmp_path: Path, round_id: str
+) -> None:
+    """clinic_weak takes its first low-ranked article from its result into the plan, offline."""
+    with (
+        Api(server.url, "clinic_weak", "demo-weak") as weak_api,
+        device(playwright, tmp_path / "weak", console) as tablet,
+    ):
+        self_id = next(
+            row["inspectionId"]
+            for row in weak_api.http.get("/api/assignments").json()
+            if row["stage"] == "self" and row["roundId"] == round_id
+        )
+        plan_url = f"/api/improvement/inspections/{self_id}/items"
+        page = first_page(tablet)
+        login(page, server.url, "clinic_weak", "demo-weak")
+        page.goto(f"{server.url}/#/result/{round_id}")
+        suggestion = page.locator("[data-testid=result-suggestion]").first
+        suggestion.wait_for(timeout=LONG)
+        item = suggestion.get_attribute("data-item")
+        assert (
+            page.locator(f"[data-testid=result-article][data-item='{item}']").get_attribute("data-low")
+            == "true"
+        )
+        assert item not in {i["itemCode"] for i in weak_api.http.get(plan_url).json()}
+        tablet.set_offline(True)
+        suggestion.locator("[data-testid=result-suggestion-take]").click()
+        suggestion.locator("[data-testid=result-suggestion-planned]").wait_for(timeout=LONG)
+        assert suggestion.locator("[data-testid=result-suggestion-take]").count() == 0
+        page.screenshot(path=str(SHOTS / "verdict-result-take.png"))
+        page.click("[data-testid=result-plan-link]")
+        planned = page.locator(f"[data-testid=improvement][data-item='{item}']")
+        planned.wait_for(timeout=LONG)
+        assert planned.get_attribute("data-status") == "open"
+        page.screenshot(path=str(SHOTS / "verdict-plan-from-result.png"))
+        assert item not in {i["itemCode"] for i in weak_api.http.get(plan_url).json()}
+        tablet.set_offline(False)
+        page.click("[data-testid=sync-now]")
+        deadline = time.monotonic() + LONG / 1000
+        while item not in {i["itemCode"] for i in weak_api.http.get(plan_url).json()}:
+            assert time.monotonic() < deadline, "the plan item taken offline never reached the server"
+            time.sleep(0.3)
 
 
 def review_stage(
@@ -146,6 +191,19 @@ def test_a_whole_round_on_screens(
         sign_stage(sheng, facility_id, "province")
         office_tab(sheng, "thresholds")
         sheng.wait_for_selector("[data-testid=threshold-setting][data-current=true]", timeout=LONG)
+        # each setting names its standard by its Chinese title, never by the standard's id
+        setting = sheng.locator("[data-testid=threshold-setting][data-current=true]").first
+        standard_id = setting.get_attribute("data-standard-id")
+        named = setting.locator("[data-testid=threshold-standard]")
+        sheng.wait_for_function(
+            "el => /[\\u4e00-\\u9fff]/.test(el.textContent)", arg=named.element_handle(), timeout=LONG
+        )
+        assert standard_id
+        assert standard_id not in setting.locator("h3").inner_text()
+        assert "服务能力标准" in named.inner_text()
+        options = sheng.locator("[data-testid=thresholds-form] select option").all_inner_texts()
+        assert options
+        assert not [o for o in options if o.startswith("cn-")], options
         sheng.screenshot(path=str(SHOTS / "verdict-thresholds.png"))
         office_tab(sheng, "lists")
         sheng.wait_for_selector("[data-testid=confirm-form]", timeout=LONG)
@@ -207,11 +265,29 @@ def test_a_whole_round_on_screens(
             "示卫基层发〔2026〕8号（演示）" in clinic.locator("[data-testid=result-statement]").inner_text()
         )
         clinic.screenshot(path=str(SHOTS / "verdict-clinic-result.png"), full_page=False)
+
         body: dict[str, Any] = clinic_api.http.get(
             f"/api/facilities/{facility_id}/rounds/{round_id}/result"
         ).json()
         assert body["tier"] == "basic"
         assert {p["scope"] for p in body["articles"][0]["places"]} == {"county", "city", "province"}
+
+        # a facility removed in the demo's concluded round ranks low: its clinic takes a low-ranked article from
+        # its result into the improvement plan offline (queued, in the plan at once, on the server after sync)
+        removed = admin.http.get(f"/api/rounds/{demo_round}/lists?state=removed").json()["entries"]
+        weak = next(
+            e["facilityId"]
+            for e in removed
+            if admin.http.get(f"/api/facilities/{e['facilityId']}/rounds/{demo_round}/result").json()[
+                "suggestions"
+            ]
+        )
+        made = admin.http.post(
+            "/api/admin/users",
+            json={"username": "clinic_weak", "password": "demo-weak", "role": "clinic", "facilityId": weak},
+        )
+        assert made.status_code == 201, made.text
+        take_plan(playwright, server, console, tmp_path, demo_round)
 
     for api in (clinic_api, lead_api, admin):
         api.close()

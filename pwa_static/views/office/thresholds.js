@@ -14,10 +14,16 @@ function conditionText(t, c) {
   return c.gradeAtLeast ? t('scope_at_grade', { scope, grade: c.gradeAtLeast }) : scope;
 }
 
-function Setting({ app, setting, current }) {
+// a standard in the reader's words: its title (名称) from the standards the API lists, the id only while they load
+function standardTitle(titles, id) {
+  return titles[id] || id;
+}
+
+function Setting({ app, setting, current, titles }) {
   const t = app.state.t;
-  return html`<article class="card" data-testid="threshold-setting" data-current=${String(current)}>
-    <h3>${t(`standardName_${setting.standardId}`)} · ${setting.documentNo} · ${setting.documentDate} ${current && html`<span class="badge">${t('verdict.ui.in_force')}</span>`}</h3>
+  return html`<article class="card" data-testid="threshold-setting" data-current=${String(current)}
+    data-standard-id=${setting.standardId}>
+    <h3><span data-testid="threshold-standard">${standardTitle(titles, setting.standardId)}</span> · ${setting.documentNo} · ${setting.documentDate} ${current && html`<span class="badge">${t('verdict.ui.in_force')}</span>`}</h3>
     <p class="muted">${setting.regionName} · ${t('verdict.ui.set_by', { by: setting.setByName, at: formatTime(setting.setAt, app.state.lang.value) })}
       ${setting.note && html` · ${setting.note}`}</p>
     <table class="table"><tbody>${Object.entries(setting.conditions).map(([tier, conds]) => html`<tr key=${tier}>
@@ -31,7 +37,7 @@ function Setting({ app, setting, current }) {
   </article>`;
 }
 
-function SetForm({ app, onSaved }) {
+function SetForm({ app, onSaved, titles }) {
   const t = app.state.t;
   const [standardId, setStandard] = useState(STANDARDS[0]);
   const standard = useApi(app, `/api/standards/${standardId}`);
@@ -61,7 +67,7 @@ function SetForm({ app, onSaved }) {
   return html`<form class="card stack" data-testid="thresholds-form" onSubmit=${save}>
     <label class="field inline"><span>${t('verdict.ui.standard')}</span>
       <select value=${standardId} onChange=${(e) => { setStandard(e.currentTarget.value); setRatios({}); }}>
-        ${STANDARDS.map((s) => html`<option key=${s} value=${s}>${t(`standardName_${s}`)}</option>`)}</select></label>
+        ${STANDARDS.map((s) => html`<option key=${s} value=${s}>${standardTitle(titles, s)}</option>`)}</select></label>
     ${tiers.map((tier) => html`<fieldset key=${tier.code}><legend>${tier.label}</legend>
       ${tier.conditions.map((c, i) => html`<label class="field inline" key=${i}><span>${conditionText(t, c)}</span>
         ${c.minRatio !== null ? html`<span class="muted">${t('verdict.ui.standard_ratio', { ratio: c.minRatio })}</span>`
@@ -82,6 +88,8 @@ function SetForm({ app, onSaved }) {
 export function Thresholds({ app }) {
   const t = app.state.t;
   const settings = useApi(app, '/api/thresholds');
+  const standards = useApi(app, '/api/standards');
+  const titles = Object.fromEntries((standards.data || []).map((s) => [s.id, s.name]));
   const seen = new Set();
   return html`<section data-testid="thresholds">
     <p class="card muted">${t('verdict.ui.thresholds_intro')}</p>
@@ -89,8 +97,8 @@ export function Thresholds({ app }) {
     ${(settings.data || []).map((s) => {
       const current = !seen.has(`${s.regionId}/${s.standardId}`);
       seen.add(`${s.regionId}/${s.standardId}`);
-      return html`<${Setting} key=${s.id} app=${app} setting=${s} current=${current} />`;
+      return html`<${Setting} key=${s.id} app=${app} setting=${s} current=${current} titles=${titles} />`;
     })}
-    <${SetForm} app=${app} onSaved=${settings.reload} />
+    <${SetForm} app=${app} onSaved=${settings.reload} titles=${titles} />
   </section>`;
 }

@@ -14,7 +14,7 @@ from backend.review.flow import walk
 from sync.client import HttpxTransport, SyncClient
 from tests.backend.programme.support import finish_self_assessment
 from tests.backend.review.test_conclusions import put_answers
-from tests.backend.review.test_verdict import graded, review, sign
+from tests.backend.review.test_verdict import graded, province_office, review, sign
 from tests.conftest import login
 
 # demo facilities of 甲市 under the township standard: 东城县 0, 1; 西山县 3, 4
@@ -178,3 +178,82 @@ async def test_an_application_s_return_is_named_apart_from_a_review_s(
     assert [(o["kind"], o["removal"], o["stage"], o["opinion"]) for o in opinions] == [
         ("application", False, None, said)
     ]
+
+
+async def test_every_recommended_facility_is_reviewed_on_site_at_province(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    """Seed 000 篇一: "对上报达到推荐标准（A档次）的机构全覆盖现场复核" — no sample is drawn among the recommended,
+    each one's province review opens without a draw, is on site (a desk review refused), and the province
+    cannot confirm its list while one of them has no province verdict."""
+    admin, office = await login(client, "admin"), await login(client, "office")
+    round_id = str(demo["round"])
+    recommended = (0, 3)
+    for i in recommended:
+        facility = demo["facilities"][i]
+        await finish_self_assessment(facility, demo["round"])
+        body = {"facilityId": str(facility), "roundId": round_id, "tier": "recommended"}
+        made = await client.post("/api/applications", headers=admin, json=body)
+        assert made.status_code == 201, made.text
+    found = {"decision": {"tier": "recommended", "reason": "复核小组合议：达到推荐标准"}}
+    for i in recommended:
+        assert (await sign(client, office, await review(demo, i, graded(0.5)), found)).status_code == 201
+    samples = f"/api/rounds/{round_id}/samples"
+    province = {"level": "province", "regionId": str(demo["province"]), "tier": "recommended"}
+
+    def create(i: int, stage: str, **extra: str) -> Any:
+        body = {
+            "facilityId": str(demo["facilities"][i]),
+            "roundId": round_id,
+            "standardVersionId": "cn-thc-capacity-2018",
+            "stage": stage,
+            **extra,
+        }
+        return client.post("/api/admin/inspections", headers=admin, json=body)
+
+    async def signed_review(made: httpx.Response, signer: dict[str, str]) -> None:
+        assert made.status_code == 201, made.text
+        inspection = UUID(made.json()["id"])
+        await put_answers(inspection, graded(0.5))
+        await Inspection.update({Inspection.status: "submitted"}).where(Inspection.id == inspection)
+        signed = await sign(client, signer, inspection, found)
+        assert signed.status_code == 201, signed.text
+
+    # the city reviews them all too: nothing to draw, every one's review opens
+    city = await client.post(samples, headers=office, json={"level": "city", "tier": "recommended"})
+    assert (city.status_code, city.json()["code"]) == (409, "nothing_to_draw")
+    for i in recommended:
+        await signed_review(await create(i, "city"), office)
+
+    # at province: no draw among the recommended (all of them are reviewed), and none of them on paper only
+    drawn = await client.post(samples, headers=admin, json=province)
+    assert (drawn.status_code, drawn.json()["code"]) == (409, "nothing_to_draw")
+    for i in recommended:
+        desk = await create(i, "province", reviewMode="desk")
+        assert (desk.status_code, desk.json()["code"]) == (409, "onsite_required")
+    onsite = {i: await create(i, "province") for i in recommended}
+    modes = {i: (r.status_code, r.json()["reviewMode"]) for i, r in onsite.items()}
+    assert modes == dict.fromkeys(recommended, (201, "onsite"))
+
+    # the list waits for every recommended facility's province verdict, named
+    confirmation = {
+        "kind": "confirmation",
+        "documentNo": "示卫基层函〔2026〕7号",
+        "documentDate": "2026-06-20",
+    }
+    confirm = f"/api/rounds/{round_id}/confirmations"
+    body = {**confirmation, "regionId": str(demo["province"])}
+    waiting = await client.post(confirm, headers=admin, json=body)
+    assert (waiting.status_code, waiting.json()["code"]) == (409, "verdicts_pending")
+    assert len(waiting.json()["waiting"]) == len(recommended)
+    assert all(w.endswith("(province)") for w in waiting.json()["waiting"])
+    await province_office(demo)
+    sheng = await login(client, "office_sheng")
+    await signed_review(onsite[recommended[0]], sheng)
+    still = await client.post(confirm, headers=admin, json=body)
+    assert (still.status_code, still.json()["code"]) == (409, "verdicts_pending")
+    assert len(still.json()["waiting"]) == 1
+    await signed_review(onsite[recommended[1]], sheng)
+    done = await client.post(confirm, headers=admin, json=body)
+    assert done.status_code == 201, done.text
+    assert sorted(e["tier"] for e in done.json()["entries"]) == ["recommended", "recommended"]

@@ -10,6 +10,7 @@ import httpx
 import pypdfium2
 from litestar import Litestar
 
+from backend.demo import load_demo_verdicts
 from backend.review.tables import ConfirmedConclusion
 from tests.backend.exports.test_exports import run_jobs
 from tests.backend.verdict.support import OPINION, REMOVED, county_stage, later_stages
@@ -217,3 +218,27 @@ async def test_the_lists_export_and_the_two_documents_with_their_pdf(
     assert by_name["河口镇卫生院"][11:13] == ["已剔除", "县级初审"]
     assert by_name["城关镇卫生院"][10:12] == ["基本标准", "省级已确认"]
     assert not any(len(cell) == 36 and cell.count("-") == 4 for row in rows for cell in row)  # no bare UUIDs
+
+
+async def test_a_low_place_is_read_in_the_narrowest_scope_with_three_peers(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    # the demo's concluded round: facility 4 was removed at county, where it has one peer (2 of 2 says
+    # nothing of "low"); its city has three, where it ranks last: the articles are read there
+    await load_demo_verdicts(demo)
+    office = await login(client, "office")
+    round_id = next(
+        r["id"] for r in (await client.get("/api/rounds", headers=office)).json() if "示范省结果" in r["name"]
+    )
+    weak = demo["facilities"][4]
+    body = (await client.get(f"/api/facilities/{weak}/rounds/{round_id}/result", headers=office)).json()
+    assert body["signed"]
+    first = {p["scope"]: (p["rank"], p["of"]) for p in body["articles"][0]["places"]}
+    assert first["county"][1] == 2
+    assert body["suggestions"]
+    assert {s["scope"] for s in body["suggestions"]} == {"city"}
+    low = {a["item"] for a in body["articles"] if a["rankedLow"]}
+    assert low == {s["item"] for s in body["suggestions"]}
+    for s in body["suggestions"]:
+        assert s["of"] >= 3
+        assert s["rank"] > (s["of"] + 1) // 2
