@@ -106,7 +106,7 @@ def _review(
     lead.api.close()
     url = f"/api/inspections/{inspection}/conclusion/confirm"
     undecided = office.http.post(url)
-    assert undecided.status_code == 409, undecided.text
+    assert undecided.status_code == 422, undecided.text
     assert undecided.json()["code"] == "decision_required"
     signed = office.http.post(url, json={"decision": {"tier": "demonstration", "reason": reason}})
     assert signed.status_code == 201, signed.text

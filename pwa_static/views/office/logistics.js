@@ -5,7 +5,7 @@ import { useEffect, useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
 import { useApi } from './data.js';
 import { Appraisal } from '../appraisal.js';
-import { ACTIVE, download } from './files.js';
+import { exportAndDownload } from './files.js';
 
 const SUBMITTED = new Set(['submitted', 'accepted']);
 
@@ -56,13 +56,7 @@ function TermReport({ app, facilityId, roundId }) {
     setBusy(format);
     setError(null);
     try {
-      let job = (await app.api.post('/api/exports', { kind: 'term-report', format, facilityId, roundId, lang: app.state.lang.value })).data;
-      while (ACTIVE.has(job.status)) {
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        job = (await app.api.get(`/api/exports/${job.id}`)).data;
-      }
-      if (job.status !== 'done') throw new Error(job.error || job.status);
-      await download(app, job);
+      await exportAndDownload(app, { kind: 'term-report', format, facilityId, roundId, lang: app.state.lang.value });
     } catch (err) {
       setError(app.state.sayError(err));
     } finally {

@@ -93,12 +93,12 @@ export function Thresholds({ app }) {
   const seen = new Set();
   return html`<section data-testid="thresholds">
     <p class="card muted">${t('verdict.ui.thresholds_intro')}</p>
-    ${settings.error && html`<p class="banner error" role="alert">${settings.error.message}</p>`}
-    ${(settings.data || []).map((s) => {
+    ${settings.error && html`<p class="banner error" role="alert">${app.state.sayError(settings.error)}</p>`}
+    ${(standards.data || standards.error ? settings.data || [] : []).map((s) => {
       const current = !seen.has(`${s.regionId}/${s.standardId}`);
       seen.add(`${s.regionId}/${s.standardId}`);
       return html`<${Setting} key=${s.id} app=${app} setting=${s} current=${current} titles=${titles} />`;
     })}
-    <${SetForm} app=${app} onSaved=${settings.reload} titles=${titles} />
+    ${standards.data && html`<${SetForm} app=${app} onSaved=${settings.reload} titles=${titles} />`}
   </section>`;
 }
