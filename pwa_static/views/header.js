@@ -9,7 +9,7 @@ export function SyncStatus({ app }) {
   const running = state.sync.value.running;
   const error = state.sync.value.error;
   return html`<div class="sync-status" data-testid="sync-status" data-online=${String(online)}
-      data-pending=${String(pending)} role="status" aria-live="polite">
+      data-pending=${String(pending)} data-last-sync=${state.sync.value.lastSyncAt || ''} role="status" aria-live="polite">
     <span class=${`dot ${online ? 'on' : 'off'}`} aria-hidden="true"></span>
     <span class="online-word">${online ? t('online') : t('offline')}</span>
     <span class="sep" aria-hidden="true">·</span>

@@ -104,6 +104,11 @@ def wait_synced(page: Page, timeout: float = LONG) -> None:
     page.wait_for_selector("[data-testid=sync-status][data-pending='0']", timeout=timeout)
 
 
+def wait_pulled(page: Page) -> None:
+    """This device has finished a sync since it started (what the account may see is on it)."""
+    page.wait_for_selector("[data-testid=sync-status]:not([data-last-sync=''])", timeout=LONG)
+
+
 def open_inspection(page: Page, inspection_id: str) -> None:
     page.click(f"[data-testid=inspection-card][data-inspection-id='{inspection_id}']")
     page.wait_for_selector("[data-testid=article]", timeout=LONG)

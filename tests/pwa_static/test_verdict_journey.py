@@ -23,6 +23,7 @@ from tests.pwa_static.browser import (
     first_page,
     login,
     open_inspection,
+    wait_pulled,
     wait_thumbs,
 )
 from tests.pwa_static.conftest import SHOTS
@@ -79,6 +80,7 @@ def take_plan(
             == "true"
         )
         assert item not in {i["itemCode"] for i in weak_api.http.get(plan_url).json()}
+        wait_pulled(page)  # its self-assessment is on the device before the connection goes
         tablet.set_offline(True)
         suggestion.locator("[data-testid=result-suggestion-take]").click()
         suggestion.locator("[data-testid=result-suggestion-planned]").wait_for(timeout=LONG)
