@@ -122,7 +122,7 @@ async def set_calendar(*, user: AuthUser, round_id: UUID, data: SetCalendarReque
     wanted: dict[str, date] = {}
     if data.from_programme:
         wanted = {stage: due for stage, (due, _) in (await programme_deadlines(round_row["year"])).items()}
-    wanted.update({str(stage): due for stage, due in data.deadlines.items()})
+    wanted.update(data.deadlines.given())
     dated = [(stage, wanted[stage]) for stage in DEADLINE_STAGES if stage in wanted]
     for (first, first_due), (then, then_due) in pairwise(dated):
         if then_due < first_due:

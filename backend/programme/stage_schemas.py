@@ -24,11 +24,28 @@ class _Out(msgspec.Struct, rename="camel", kw_only=True):
 # ---------------------------------------------------------------------------------------------- calendar
 
 
+class StageDeadlines(_In):
+    """A date per stage, each optional: a Struct rather than a dict keyed by stage, so the API's schema names the
+    keys it takes (a free-keyed object let schema-valid requests be refused)."""
+
+    application: date | None = None
+    county: date | None = None
+    city: date | None = None
+    province: date | None = None
+
+    def given(self) -> dict[str, date]:
+        return {
+            stage: due
+            for stage in ("application", "county", "city", "province")
+            if (due := getattr(self, stage)) is not None
+        }
+
+
 class SetCalendarRequest(_In):
     """The round's deadlines by stage; ``fromProgramme`` takes the programme's dates in the round's year for the
     stages not given. A stage left out (and not taken from the programme) has no deadline."""
 
-    deadlines: dict[DeadlineStage, date] = msgspec.field(default_factory=dict)
+    deadlines: StageDeadlines = msgspec.field(default_factory=StageDeadlines)
     from_programme: bool = False
 
 

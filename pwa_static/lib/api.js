@@ -14,7 +14,21 @@ export class HttpError extends Error {
 }
 
 export function createApi(getToken) {
-  async function request(method, path, body, extraHeaders = {}) {
+  // Sign-out: the requests already sent are let finish, and none is sent with the token being revoked, so none
+  // comes back 401 (which would say the sign-in expired) after the person chose to sign out.
+  const inFlight = new Set();
+  let closing = false;
+
+  function request(method, path, body, extraHeaders = {}, { duringClose = false } = {}) {
+    if (closing && !duringClose) return Promise.reject(new NetworkError('signing out'));
+    const sent = send(method, path, body, extraHeaders);
+    inFlight.add(sent);
+    const done = () => inFlight.delete(sent);
+    sent.then(done, done);
+    return sent;
+  }
+
+  async function send(method, path, body, extraHeaders) {
     const headers = { Accept: 'application/json', ...extraHeaders };
     const token = getToken();
     if (token) headers.Authorization = `Bearer ${token}`;
@@ -45,7 +59,19 @@ export function createApi(getToken) {
     if (!response.ok) throw new HttpError(response.status, data);
     return { status: response.status, headers: response.headers, data };
   }
+  // Runs ``fn`` (the sign-out) once the requests in flight have ended, sending no other request meanwhile.
+  async function closeWith(fn) {
+    closing = true;
+    try {
+      await Promise.allSettled([...inFlight]);
+      return await fn((path) => request('POST', path, {}, {}, { duringClose: true }));
+    } finally {
+      closing = false;
+    }
+  }
+
   return {
+    closeWith,
     get: (path, headers) => request('GET', path, undefined, headers),
     post: (path, body) => request('POST', path, body ?? {}),
     patch: (path, body) => request('PATCH', path, body ?? {}),

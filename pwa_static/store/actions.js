@@ -99,8 +99,10 @@ export function createActions({ state, db, api, engines }) {
   async function logout() {
     await engines.sync.pause();
     try {
-      await api.post('/api/auth/logout').catch(() => {});
-      await signOutHere();
+      await api.closeWith(async (post) => {
+        await post('/api/auth/logout').catch(() => {});
+        await signOutHere();
+      });
     } finally {
       engines.sync.resume();
     }
