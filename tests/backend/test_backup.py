@@ -272,7 +272,8 @@ def test_backup_while_serving_then_restore_serves_the_same_state(tmp_path: Path)
             if key.startswith("inspection/"):  # the writer's notes moved its version on
                 assert after[key]["version"] > value["version"]
                 value = {**value, "version": after[key]["version"]}
-            if key == f"photo/{spooled_id}":  # the restored app's worker may have derived it (flags, a version)
+            # the restored app's worker may have derived the spooled photo (its flags, a new version)
+            if key == f"photo/{spooled_id}":
                 value = {**value, "version": after[key]["version"], "flags": after[key]["flags"]}
             assert after.get(key) == value, f"{key}: {value} != {after.get(key)}"
         # the concurrent writer: whole pushes only, a prefix of what was acknowledged, which the server's
