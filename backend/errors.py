@@ -214,9 +214,9 @@ def _integrity(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, 
 
 
 def _unstorable_text(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    # PostgreSQL text cannot hold NUL (\u0000): input no handler refused before it reached the database
-    log.info("unstorable text mapped to 400: %s", exc)
-    return problem(400, "invalid_text", "Bad request", "text may not contain NUL (\\u0000)")
+    # PostgreSQL text cannot hold NUL (\u0000): schema-valid text a storage rule refuses, so 422 like any rule
+    log.info("unstorable text mapped to 422: %s", exc)
+    return problem(422, "invalid_text", "Unprocessable", "text may not contain NUL (\\u0000)")
 
 
 def _recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, Any]]:
