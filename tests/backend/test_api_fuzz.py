@@ -20,7 +20,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from hypothesis.errors import Unsatisfiable
+from hypothesis.errors import FlakyStrategyDefinition, Unsatisfiable
 from schemathesis import APIOperation
 from schemathesis.checks import CHECKS, CheckContext
 from schemathesis.config import PositiveDataAcceptanceConfig
@@ -34,6 +34,9 @@ EXAMPLES = int(os.environ.get("FIELDCHECK_FUZZ_EXAMPLES", "6"))
 # stateful phase: sequences of calls chained by the links schemathesis infers (ids from one response used in
 # the next request), per role
 STATEFUL_EXAMPLES = int(os.environ.get("FIELDCHECK_FUZZ_STATEFUL", "8"))
+# `make test` sends the same cases every run, so a red run is a regression that repeats, never the luck of a
+# draw; FIELDCHECK_FUZZ_RANDOM=1 (with the longer run above) explores new cases each time
+DERANDOMIZE = os.environ.get("FIELDCHECK_FUZZ_RANDOM", "") != "1"
 ACCOUNTS = ("admin", "office", "inspector1", "clinic1")
 # logout would revoke the token the rest of the run uses; it is covered by tests/backend/accounts
 SKIPPED = {"logout"}
@@ -110,6 +113,7 @@ def fuzz_operation(operation: APIOperation, target: Target, mode: GenerationMode
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
         max_examples=EXAMPLES,
+        derandomize=DERANDOMIZE,
         deadline=None,
         suppress_health_check=list(HealthCheck),
         database=None,
@@ -153,6 +157,9 @@ def test_stateful_as_every_role(target: Target, account: str) -> None:
     schema = fuzz_schema(target).exclude(operation_id=list(SKIPPED))
     machine = schema.as_state_machine()
     headers = target.headers[account]
+    failed: list[
+        str
+    ] = []  # every failed check as it happens (Hypothesis' replay of it may not reach it again)
 
     class AsRole(machine):  # type: ignore[misc,valid-type]
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
@@ -166,16 +173,36 @@ def test_stateful_as_every_role(target: Target, account: str) -> None:
             **kwargs: object,
         ) -> None:
             SENT["stateful"] += 1
-            super().validate_response(response, case, additional_checks=[problem_detail], **kwargs)
+            try:
+                super().validate_response(response, case, additional_checks=[problem_detail], **kwargs)
+            except (Exception, FailureGroup) as error:
+                failed.append(f"{case.method.upper()} {case.path}: {error}")
+                raise
 
-    AsRole.run(
+    try:
+        run_as_role(AsRole)
+    except FlakyStrategyDefinition:
+        # Hypothesis replays a draw and finds the live server's state changed under it (a bundle of ids that
+        # was full is empty now), so the sequence cannot be drawn again: a limit of the harness against a
+        # stateful server, not of the API. A check that failed before it (whose replay this may be) still fails
+        assert not failed, "\n\n".join(failed)
+        assert SENT["stateful"] > 0
+        sys.stdout.write(
+            f"\nstateful as {account}: stopped by a changed server state (FlakyStrategyDefinition)\n"
+        )
+        return
+    sys.stdout.write(f"\nstateful as {account}: {SENT['stateful']} stateful requests so far\n")
+
+
+def run_as_role(machine: Any) -> None:
+    machine.run(
         settings=settings(
             max_examples=STATEFUL_EXAMPLES,
             stateful_step_count=6,
+            derandomize=DERANDOMIZE,
             deadline=None,
             suppress_health_check=list(HealthCheck),
             database=None,
             phases=[Phase.generate],
         )
     )
-    sys.stdout.write(f"\nstateful as {account}: {SENT['stateful']} stateful requests so far\n")
