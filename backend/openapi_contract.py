@@ -208,7 +208,30 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
             schema.additional_properties = False
         if isinstance(info, msgspec.inspect.StructType):
             _keep_zero_minimums(info, schema)
+        _one_number_type(schema)
         return schema
+
+
+def _one_number_type(schema: Schema) -> None:
+    """``int | float`` becomes ``oneOf: [integer, number]``, which no integer satisfies (it matches both, and
+    oneOf wants exactly one): keep ``number``, which holds every integer too (a message's ``{"n": 16}``)."""
+    if schema.one_of:
+        types = {member.type for member in schema.one_of if isinstance(member, Schema)}
+        if {OpenAPIType.INTEGER, OpenAPIType.NUMBER} <= types:
+            schema.one_of = [
+                member
+                for member in schema.one_of
+                if not (isinstance(member, Schema) and member.type == OpenAPIType.INTEGER)
+            ]
+    nested = [
+        *(schema.properties or {}).values(),
+        *(schema.one_of or []),
+        schema.items,
+        schema.additional_properties,
+    ]
+    for child in nested:
+        if isinstance(child, Schema):
+            _one_number_type(child)
 
 
 def _keep_zero_minimums(info: msgspec.inspect.StructType, schema: Schema) -> None:
