@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from backend.standards import load_shipped
-from backend.sync_api.services import StandardItemRules
+from backend.sync_api.rules import StandardItemRules
 
 
 @pytest.fixture(scope="module")
