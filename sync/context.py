@@ -68,15 +68,16 @@ class Checklist(msgspec.Struct, rename="camel", kw_only=True, frozen=True):
     it counts against it offline and knows no rule itself. Every code listed must be answered (N/A counts)."""
 
     standard_id: str
-    # the answer an article takes: a grade, met / not met, or a number of points
+    # the answer an article takes: a grade ("graded"), pass / fail ("passfail") or points ("points")
     answer_kind: str
     grades: list[str]  # best first
     raters: list[ChecklistRater]
     prerequisites: list[str]
     vetoes: list[str]  # one-vote veto items a submit requires answered
     articles: list[ChecklistArticle]
-    # evidence of these types is a document (counts toward min_documents, never toward min_photos)
-    document_mimes: list[str]
+    # evidence of these types (mime → format name) is a document: it counts toward min_documents, never
+    # toward min_photos
+    document_types: dict[str, str]
 
 
 class ItemRules(Protocol):

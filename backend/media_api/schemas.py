@@ -67,6 +67,9 @@ class ReceiptPhoto(msgspec.Struct, rename="camel", kw_only=True):
     thumb_ready: bool = False
     kind: EvidenceKind = "photo"
     mime: str = ""
+    # a document's format name (PDF, DOCX, XLSX), and whether a page image of it is made (a PDF's first page)
+    format: str | None = None
+    page_image: bool = True
 
 
 class ArticleShortfall(msgspec.Struct, rename="camel", kw_only=True):

@@ -56,7 +56,7 @@ from backend.sync_api.services import after_blob_received as after_blob_received
 from backend.sync_api.services import link_blob_facts as link_blob_facts
 from backend.vocabulary import Message
 from media import uploads
-from media.documents import has_page_image
+from media.documents import FORMAT_NAMES, has_page_image
 from media.spool_s3 import S3Spool
 from media.storage import S3Storage
 from media.uploads import arrived_blobs_held
@@ -289,6 +289,8 @@ def receipt_photo(
         kind=kind,
         mime=photo["mime"],
         thumb_ready=thumb_ready,
+        format=FORMAT_NAMES.get(photo["mime"]),
+        page_image=has_page_image(photo["mime"]),
     )
 
 

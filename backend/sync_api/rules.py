@@ -27,8 +27,8 @@ from backend.standards.engine import compile_standard
 from backend.standards.schemas import GradedScoring, PassFailScoring, PointsScoring, Section, WeightedScoring
 from backend.standards.services import get_bundle, get_standard
 from backend.standards.validation import walk_articles
+from media.documents import FORMAT_NAMES
 from sync.api import (
-    DOCUMENT_MIMES,
     AnswerGapsTuple,
     Checklist,
     ChecklistArticle,
@@ -231,8 +231,8 @@ class StandardItemRules:
             )
             for number in self.articles
         ]
+        # a weighted standard's raters answer its articles as its item mode says
         kind: str = scoring.item_mode if isinstance(scoring, WeightedScoring) else self.mode
-        kind = "grade" if kind == "graded" else kind
         return Checklist(
             standard_id=standard.id,
             answer_kind=kind,
@@ -241,7 +241,7 @@ class StandardItemRules:
             prerequisites=list(readiness.missing_prerequisites),
             vetoes=[code for code in readiness.missing if code in vetoes],
             articles=articles,
-            document_mimes=sorted(DOCUMENT_MIMES),
+            document_types=dict(sorted(FORMAT_NAMES.items())),
         )
 
     @property
