@@ -22,6 +22,7 @@ export function Assignments({ app }) {
   const cards = held.map((inspection) => {
     const listedRow = listed.get(inspection.id) || {};
     const facility = view.get(`facility/${inspection.facilityId}`);
+    const bundle = state.standards.value.get(inspection.standardVersionId);
     const checklist = state.checklists.value.get(inspection.standardVersionId);
     const local = checklist ? progressOf(view, inspection.id, checklist) : null;
     const answered = local ? local.answered : listedRow.answeredCount ?? 0;
