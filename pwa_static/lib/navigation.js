@@ -22,7 +22,8 @@ export function articleFacts(view, inspectionId, bundle, checklist, rater, recei
     const item = itemOf(rules, rater, article.number);
     const entry = answers.get(item);
     const mine = photos.get(article.number) || [];
-    const need = entry?.na ? 0 : rules?.minPhotos ?? 0;
+    // an article answered N/A needs no photos (its own item code, as countBlockers reads it)
+    const need = answers.get(article.number)?.na ? 0 : rules?.minPhotos ?? 0;
     const flagged = mine.some((p) => {
       const server = receiptPhotos.get(p.id);
       const notCounted = (server?.notCounted || []).filter((w) => w !== 'not_received');
