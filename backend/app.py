@@ -113,7 +113,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         ThresholdController,
     )
     from backend.standards.controllers import StandardAdminController, StandardController
-    from backend.sync_api.controllers import SyncController
+    from backend.sync_api.controllers import ChecklistController, SyncController
     from backend.verdict.controllers import VERDICT_ROUTES
     from backend.web.controllers import AppShellController
 
@@ -137,6 +137,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         StandardController,
         StandardAdminController,
         SyncController,
+        ChecklistController,
         *MEDIA_ROUTES,
         ConclusionController,
         ReviewFacilityController,

@@ -13,8 +13,12 @@ from sync.context import (
     AnswerGapsTuple,
     AuditEntry,
     AuditHook,
+    BlobsArrived,
     Caller,
     CallerSource,
+    Checklist,
+    ChecklistArticle,
+    ChecklistRater,
     ItemRules,
     PushContext,
     StandardRules,
@@ -40,6 +44,7 @@ from sync.evidence import (
 from sync.lifecycle import EDITABLE, INITIAL, TEAM_FIXED, Move, Moved, MoveRefused
 from sync.photo_facts import record_capture_facts, record_flags
 from sync.policy import (
+    DOCUMENT_MIMES,
     NO_CAPTURE_TIME,
     NO_LOCATION,
     NOT_RECEIVED,
@@ -52,9 +57,12 @@ from sync.policy import (
 from sync.protocol import Mutation, MutationResult, ResolveConflict, ResolveConflictArgs
 from sync.pull import PullContext, pull
 from sync.push.handler import apply, push
+from sync.readiness import Blocker, SubmitState, read_state
+from sync.readiness import blockers as submit_blockers
 from sync.sql import Sql, as_uuid
 
 __all__ = [
+    "DOCUMENT_MIMES",
     "EDITABLE",
     "INITIAL",
     "NA_ANSWER",
@@ -66,8 +74,12 @@ __all__ = [
     "AnswerGapsTuple",
     "AuditEntry",
     "AuditHook",
+    "Blocker",
     "Caller",
     "CallerSource",
+    "Checklist",
+    "ChecklistArticle",
+    "ChecklistRater",
     "ClientGroupMismatch",
     "ClientNotYours",
     "ItemRules",
@@ -85,6 +97,7 @@ __all__ = [
     "ResolveConflict",
     "ResolveConflictArgs",
     "StandardRules",
+    "SubmitState",
     "SyncError",
     "TooManyMutations",
     "Violation",
@@ -103,8 +116,10 @@ __all__ = [
     "photo_not_counted",
     "pull",
     "push",
+    "read_submit_state",
     "record_capture_facts",
     "record_flags",
+    "submit_blockers",
 ]
 
 
@@ -123,3 +138,11 @@ async def bump_inspection(engine: Engine[Any], inspection_id: UUID) -> int:
 async def lock_inspection(engine: Engine[Any], inspection_id: UUID) -> None:
     """Hold the inspection's row lock (the one a push takes) until the caller's write transaction ends."""
     await lifecycle.lock(Sql(engine), [inspection_id])
+
+
+async def read_submit_state(
+    engine: Engine[Any], inspection_id: UUID, status: str, blobs_arrived: BlobsArrived
+) -> SubmitState:
+    """What a submit of the inspection would be judged on (``sync.readiness``), read in the caller's open
+    transaction on ``engine``: the receipt's blockers are the submit check's own judgement."""
+    return await read_state(Sql(engine), inspection_id, status, blobs_arrived)

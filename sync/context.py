@@ -45,6 +45,41 @@ class Violation(msgspec.Struct, frozen=True):
 AnswerGapsTuple = tuple[tuple[str, ...], tuple[str, ...], int, str | None]
 
 
+class ChecklistRater(msgspec.Struct, rename="camel", kw_only=True, frozen=True):
+    code: str
+    label: str
+
+
+class ChecklistArticle(msgspec.Struct, rename="camel", kw_only=True, frozen=True):
+    """One article as a submit judges it: the item code its answer is stored under, per rater (key ``""`` when
+    the standard has no raters), and its minimums of photos and documents (an N/A answer exempts it)."""
+
+    number: str
+    items: dict[str, str]
+    min_photos: int = 0
+    min_documents: int = 0
+    # what a photo must carry to count toward min_photos
+    require_capture_time: bool = False
+    require_location: bool = False
+
+
+class Checklist(msgspec.Struct, rename="camel", kw_only=True, frozen=True):
+    """A standard's submit rules resolved into plain data (``ItemRules.checklist``), sent to the app ready made:
+    it counts against it offline and knows no rule itself. Every code listed must be answered (N/A counts)."""
+
+    standard_id: str
+    # the answer an article takes: a grade ("graded"), pass / fail ("passfail") or points ("points")
+    answer_kind: str
+    grades: list[str]  # best first
+    raters: list[ChecklistRater]
+    prerequisites: list[str]
+    vetoes: list[str]  # one-vote veto items a submit requires answered
+    articles: list[ChecklistArticle]
+    # evidence of these types (mime → format name) is a document: it counts toward min_documents, never
+    # toward min_photos
+    document_types: dict[str, str]
+
+
 class ItemRules(Protocol):
     """The rules of one standard version, answered without I/O."""
 
@@ -72,7 +107,13 @@ class ItemRules(Protocol):
     def answer_gaps(self, items: Mapping[str, Any]) -> AnswerGapsTuple:
         """What a submit still lacks, from item code → current answer (``"NA"`` for an item marked N/A):
         (prerequisites not answered, items not answered, how many items there are, why the answers do not fit
-        the standard or ``None``); ``sync.policy.AnswerGaps`` reads it."""
+        the standard or ``None``); ``sync.policy.AnswerGaps`` reads it. Items are named by the codes their
+        answers are stored under (a rater's checklist answer ``rater:article``; a rater with no answer at all by
+        its own code)."""
+        ...
+
+    def checklist(self) -> Checklist:
+        """The rules a submit applies, as data (computed with ``answer_gaps``'s own function)."""
         ...
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from tests.test_table_owners import sources
+from tests.test_table_owners import ROOT, sources
 
 NA_READER = "sync/evidence.py"
 ROUND_READER = "backend/review/answers.py"
@@ -79,3 +79,63 @@ def test_the_stage_list_is_written_once() -> None:
     assert writers == set()
     assert STAGE_LIST.search('STAGES = ("county", "city", "province")')
     assert STAGE_LIST.search('_STAGE_ORDER = {"self": 0, "county": 1, "city": 2, "province": 3}')
+
+
+# Rule knowledge the server owns and sends the app ready made (the checklist, GET /api/standards/{id}/checklist,
+# and the receipt's `blockers`; sync/readiness.py): the app counts against it and decides none of it. Each entry
+# names what a match would be deciding again on the device.
+APP_RULES = {
+    # an article's evidence minimums and photo requirements, its own or the standard's default: the checklist's
+    # minPhotos, minDocuments, requireCaptureTime, requireLocation per article
+    "evidence defaults": re.compile(r"\bevidenceDefaults\b"),
+    "an article's evidence policy": re.compile(
+        r"\bevidence\??\.(minPhotos|minDocuments|requireCaptureTime|requireLocation)\b"
+    ),
+    # grades in their order of rank: the checklist's `grades`, best first
+    "grades sorted by rank": re.compile(r"\.sort\([^\n]*\brank\b"),
+    # which evidence is a document: the checklist's `documentTypes` (media/documents.py owns the list)
+    "document types": re.compile(r"application/(pdf|vnd\.openxmlformats)"),
+    # how a standard's scoring is answered (weighted standards per rater): the checklist's `answerKind`, `raters`
+    "scoring mode": re.compile(r"['\"]weighted['\"]|\bscoring\??\.(mode|grades|groups|itemMode)\b"),
+    # the item code a rater's answer is stored under: the checklist's `items` per article
+    "rater item codes": re.compile(r"\$\{\w+\}:\$\{"),
+    # which prerequisites or vetoes a submit asks for: the checklist's `prerequisites`, `vetoes`
+    "required yes/no items": re.compile(r"(prerequisites|vetoItems)[^\n]*isAnswered"),
+}
+
+
+def app_rules(files: dict[str, str]) -> set[tuple[str, str]]:
+    return {
+        (name, rule)
+        for name, text in files.items()
+        for rule, found in APP_RULES.items()
+        if found.search(text)
+    }
+
+
+def app_sources() -> dict[str, str]:
+    root = ROOT / "pwa_static"
+    return {
+        str(path.relative_to(ROOT)): path.read_text(encoding="utf-8")
+        for top in ("lib", "views", "store", "sync", "upload")
+        for path in (root / top).rglob("*.js")
+    }
+
+
+def test_the_app_holds_no_rule_the_server_owns() -> None:
+    assert app_rules(app_sources()) == set()
+
+
+def test_the_app_scan_finds_the_rules_as_they_were_written() -> None:
+    """lib/inspection.js and lib/documents.js before the checklist (issue 24)."""
+    copies = {
+        "minPhotos": "return bundle?.evidenceDefaults?.minPhotos ?? 0;",
+        "own": "const own = article?.evidence?.minPhotos;",
+        "grades": "return [...grades].sort((a, b) => (b.rank ?? 0) - (a.rank ?? 0)).map((g) => g.code);",
+        "ledger": "const LEDGER_MIMES = new Set([\n  'application/pdf',",
+        "mode": "if (scoring.mode === 'weighted') return 'passfail';",
+        "item": "return mode === 'passfail' && rater ? `${rater}:${number}` : number;",
+        "prereq": "(bundle?.prerequisites || []).filter((p) => !isAnswered(answers.get(p.id)));",
+        "fine": "const count = checklist.articles.filter((a) => a.minPhotos > 0).length;",
+    }
+    assert {name for name, _ in app_rules(copies)} == set(copies) - {"fine"}

@@ -27,7 +27,7 @@ from backend.inspections.scope import ensure_inspection_visible, visible_facilit
 from backend.inspections.tables import Application, Inspection
 from backend.registry.tables import Region
 from backend.standards.schemas import Standard
-from backend.sync_api.services import STANDARD_RULES
+from backend.sync_api.rules import STANDARD_RULES
 from sync.api import NA_ANSWER, answers_by_inspection
 from sync.tables import AnswerRegister, ImprovementItem
 

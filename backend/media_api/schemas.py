@@ -67,6 +67,9 @@ class ReceiptPhoto(msgspec.Struct, rename="camel", kw_only=True):
     thumb_ready: bool = False
     kind: EvidenceKind = "photo"
     mime: str = ""
+    # a document's format name (PDF, DOCX, XLSX), and whether a page image of it is made (a PDF's first page)
+    format: str | None = None
+    page_image: bool = True
 
 
 class ArticleShortfall(msgspec.Struct, rename="camel", kw_only=True):
@@ -78,9 +81,23 @@ class ArticleShortfall(msgspec.Struct, rename="camel", kw_only=True):
     evidence: EvidenceKind = "photo"
 
 
+class Blocker(msgspec.Struct, rename="camel", kw_only=True):
+    """Why a submit would be refused now, as the app says it (``sync.readiness.blockers``): a vocabulary code
+    (blockerPrereq, blockerVeto, blockerUnanswered, blockerConflict, blockerEvidence, blockerDocuments,
+    blockerInvalid), its params and the articles it names."""
+
+    code: str
+    params: dict[str, str | int]
+    links: list[str] = msgspec.field(default_factory=list)
+
+
 class Receipt(msgspec.Struct, rename="camel", kw_only=True):
     inspection_id: UUID
     standard_id: str
+    # the inspection's version the blockers were judged at (the app's pulled version says whether they are
+    # current) and what keeps it from being submitted (empty once submitted)
+    version: int
+    blockers: list[Blocker]
     photos: list[ReceiptPhoto]
     short_articles: list[ArticleShortfall]
     counts: dict[str, int]

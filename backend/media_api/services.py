@@ -21,6 +21,7 @@ from uuid import UUID
 import msgspec
 from piccolo.engine.base import Engine
 
+from backend.db import current_engine, read_tx
 from backend.errors import Conflict, NotFound, RuleRefused
 from backend.guards import AuthUser
 from backend.inspections.scope import (
@@ -31,6 +32,7 @@ from backend.inspections.scope import (
 from backend.inspections.tables import Inspection
 from backend.media_api.schemas import (
     ArticleShortfall,
+    Blocker,
     CreateUploadRequest,
     EvidenceFlag,
     EvidenceKind,
@@ -41,22 +43,31 @@ from backend.media_api.schemas import (
 )
 from backend.settings import Settings
 from backend.storage import build_storage
+from backend.sync_api.rules import (
+    STANDARD_RULES,
+    min_documents_by_article,
+    min_photos_by_article,
+    photo_requirements,
+)
 
 # the blob facts hook lives with the sync wiring (a push may add a photo of bytes already stored)
 from backend.sync_api.services import after_blob_derived as after_blob_derived
 from backend.sync_api.services import after_blob_received as after_blob_received
 from backend.sync_api.services import link_blob_facts as link_blob_facts
-from backend.sync_api.services import min_documents_by_article, min_photos_by_article, photo_requirements
 from backend.vocabulary import Message
 from media import uploads
-from media.documents import has_page_image
+from media.documents import FORMAT_NAMES, has_page_image
 from media.spool_s3 import S3Spool
 from media.storage import S3Storage
+from media.uploads import arrived_blobs_held
 from sync.api import (
+    EDITABLE,
     PhotoFacts,
     missing_evidence,
     na_items,
     photo_not_counted,
+    read_submit_state,
+    submit_blockers,
 )
 from sync.flags import visible_flags
 from sync.policy import is_document
@@ -215,9 +226,12 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
             for code, (title, need) in document_minimums.items()
             if code in missing
         ]
+    version, blockers = await _blockers(inspection_id, inspection["standard_version_id"])
     return Receipt(
         inspection_id=inspection_id,
         standard_id=inspection["standard_version_id"],
+        version=version,
+        blockers=blockers,
         photos=out,
         short_articles=short,
         counts=counts,
@@ -227,6 +241,25 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
         and minimums is not None,
         minimums_source="standard" if minimums is not None else "unavailable",
     )
+
+
+async def _blockers(inspection_id: UUID, standard_id: str) -> tuple[int, list[Blocker]]:
+    """The inspection's version and what keeps it from being submitted, judged as the submit judges it (one
+    snapshot); none once it is no longer editable."""
+    rules = await STANDARD_RULES.standard_rules(standard_id)
+    async with read_tx():
+        row = (
+            await Inspection.select(Inspection.status, Inspection.version)
+            .where(Inspection.id == inspection_id)
+            .first()
+        )
+        assert row is not None
+        if rules is None or row["status"] not in EDITABLE:
+            return row["version"], []
+        state = await read_submit_state(current_engine(), inspection_id, row["status"], arrived_blobs_held)
+    return row["version"], [
+        Blocker(code=b.code, params=b.params, links=b.links) for b in submit_blockers(rules, state)
+    ]
 
 
 def receipt_photo(
@@ -256,6 +289,8 @@ def receipt_photo(
         kind=kind,
         mime=photo["mime"],
         thumb_ready=thumb_ready,
+        format=FORMAT_NAMES.get(photo["mime"]),
+        page_image=has_page_image(photo["mime"]),
     )
 
 

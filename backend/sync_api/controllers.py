@@ -3,9 +3,12 @@ bad mutation is rejected on its own instead of failing the envelope; the sync en
 
 from __future__ import annotations
 
-from litestar import Controller, Request, post
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
+from litestar.params import FromPath
 
 from backend.errors import PayloadTooLarge
 from backend.guards import AuthUser, current_user, requires_role
@@ -13,6 +16,7 @@ from backend.hooks import hooks_of
 from backend.metrics import Metrics
 from backend.openapi_contract import PULL_BODY, PUSH_BODY
 from backend.settings import Settings
+from backend.sync_api.rules import checklist_bundle
 from backend.sync_api.services import caller_for, pull_context, push_and_refresh
 from sync.api import Caller, pull
 from sync.protocol import MUTATION_TYPES, Limits, PullResponse, PushResponse
@@ -101,3 +105,27 @@ class SyncController(Controller):
             limits=Limits(max_mutations=settings.sync_max_mutations, max_body_bytes=settings.max_body_bytes),
         )
         return await pull(body, caller=caller, ctx=ctx)
+
+
+CHECKLIST_DOC = """A standard's submit rules as plain data (the submit check's own, `sync.readiness`): for each article
+the item code its answer is stored under (per rater in a weighted standard) and its minimum photos and documents;
+the prerequisites and one-vote vetoes a submit requires; the grades best first; which evidence types are
+documents. The app keeps it beside the standard and counts against it offline. ETag as the standard's."""
+
+
+class ChecklistController(Controller):
+    path = "/api/standards"
+    tags = ["standards", "sync"]
+    guards = [requires_role("admin", "office", "inspector", "clinic")]
+
+    @get("/{standard_id:str}/checklist", operation_id="getStandardChecklist", description=CHECKLIST_DOC)
+    async def checklist(self, standard_id: FromPath[str], request: AuthRequest) -> Response[Any]:
+        etag, body = await checklist_bundle(
+            standard_id=standard_id, include_drafts=current_user(request).role == "admin"
+        )
+        quoted = f'"{etag}"'
+        headers = {"ETag": quoted, "Cache-Control": "private, no-cache"}
+        if_none_match = request.headers.get("if-none-match")
+        if if_none_match and quoted in [tag.strip() for tag in if_none_match.split(",")]:
+            return Response(content=b"", status_code=304, headers=headers)
+        return Response(content=body, media_type="application/json", headers=headers)

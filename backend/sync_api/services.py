@@ -4,16 +4,12 @@ What a push leaves for others to do once it committed (flags naming a removed ph
 
 from __future__ import annotations
 
-import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
-import msgspec
-
 from backend.audit.services import record_many
 from backend.db import current_engine, push_tx, read_tx, write_tx
-from backend.errors import NotFound
 from backend.evidence.services import refresh_after_removal, refresh_for_blob
 from backend.guards import AuthUser
 from backend.hooks import Hooks
@@ -23,33 +19,15 @@ from backend.inspections.scope import (
     writable_inspection_ids,
 )
 from backend.registry.services import facility_rows
-from backend.review.answers import engine_input
-from backend.standards import (
-    NA,
-    RATER_SEPARATOR,
-    AnswerValidationError,
-    Standard,
-    check_answers,
-    load_shipped,
-    shipped_names,
-    submit_readiness,
-)
-from backend.standards.engine import compile_standard
-from backend.standards.schemas import GradedScoring, PassFailScoring, PointsScoring, Section, WeightedScoring
-from backend.standards.services import get_standard
-from backend.standards.validation import walk_articles
+from backend.sync_api.rules import STANDARD_RULES
 from media.uploads import arrived_blobs_held, blob_state, received_blobs, stored_blobs_held
 from sync.api import (
-    AnswerGapsTuple,
     AuditEntry,
     AuditHook,
     Caller,
     CallerSource,
-    ItemRules,
-    PhotoRequirement,
     PullContext,
     PushContext,
-    Violation,
     push,
     record_capture_facts,
 )
@@ -58,231 +36,6 @@ from sync.protocol import AddPhoto, Limits, PushResponse, RemovePhoto, SubmitIns
 REMOVE_PHOTO = f"sync.{RemovePhoto.__struct_config__.tag}"  # the audit action of an applied removePhoto
 ADD_PHOTO = f"sync.{AddPhoto.__struct_config__.tag}"  # the audit action of an addPhoto
 SUBMIT = f"sync.{SubmitInspection.__struct_config__.tag}"  # the audit action of an applied submit
-
-
-class StandardItemRules:
-    """Rules of one standard version for the sync engine: items, valid values, N/A, minimum photos."""
-
-    def __init__(self, standard: Standard) -> None:
-        self.standard = standard
-        self.articles = {article.number: article for _, article, _ in walk_articles(standard)}
-        scoring = standard.scoring
-        self._grades = (
-            frozenset(g.code for g in scoring.grades) if isinstance(scoring, GradedScoring) else None
-        )
-        # check_answers walks the whole standard; give it a one-article standard per item instead
-        self._single = {
-            number: msgspec.structs.replace(
-                standard, sections=(Section(code="_", title="_", articles=(article,)),), veto_items=()
-            )
-            for number, article in self.articles.items()
-        }
-        # Yes/no items outside the articles: prerequisites (前置条件) and one-vote vetoes (一票否决).
-        self._flags = {p.id for p in standard.prerequisites} | {v.id for v in standard.veto_items}
-        # Weighted standards are answered per rater: "<rater>" (one overall score) or "<rater>:<article>".
-        self._raters = (
-            {rater.code for group in scoring.groups for rater in group.raters}
-            if isinstance(scoring, WeightedScoring)
-            else set()
-        )
-        policies = {
-            number: (article.evidence if article.evidence is not None else standard.evidence_defaults)
-            for number, article in self.articles.items()
-        }
-        self._min_photos = {number: policy.min_photos for number, policy in policies.items()}
-        self._min_documents = {
-            number: policy.min_documents for number, policy in policies.items() if policy.min_documents > 0
-        }
-        self._photo_requirements = {
-            number: (policy.require_capture_time, policy.require_location)
-            for number, policy in policies.items()
-            if policy.min_photos > 0 and (policy.require_capture_time or policy.require_location)
-        }
-        self._compiled = compile_standard(standard)
-
-    def has_item(self, item_code: str) -> bool:
-        if item_code in self.articles or item_code in self._flags or item_code in self._raters:
-            return True
-        rater, separator, article = item_code.partition(RATER_SEPARATOR)
-        return bool(separator) and rater in self._raters and article in self.articles
-
-    def check_value(self, item_code: str, field: str, value: Any) -> Violation | None:
-        if item_code in self._flags or item_code in self._raters or RATER_SEPARATOR in item_code:
-            return self._check_non_article(item_code, field, value)
-        article = self.articles[item_code]
-        if field == "na":
-            if value is None or value is False:
-                return None
-            if value is not True:
-                return Violation("invalid_value", "the N/A register takes true or false")
-            if not article.na_allowed:
-                return Violation("na_not_allowed", f"article {item_code} may not be answered N/A")
-            return None
-        if value is None:
-            return None  # clearing an answer
-        scoring = self.standard.scoring
-        if isinstance(scoring, WeightedScoring):
-            return Violation(
-                "invalid_item",
-                f"{self.standard.id} is scored by raters: answer {item_code} as '<rater>{RATER_SEPARATOR}{item_code}'",
-            )
-        if value == NA and isinstance(value, str):
-            return (
-                None
-                if article.na_allowed
-                else Violation("na_not_allowed", f"article {item_code} may not be N/A")
-            )
-        if self._grades is not None:
-            # graded: the hot path of every push, answered from a precomputed set
-            if isinstance(value, str) and value in self._grades:
-                return None
-            return Violation("invalid_value", f"{value!r} is not a grade of {self.standard.id} ({item_code})")
-        problems = check_answers(self._single[item_code], {item_code: value}, {})
-        if problems:
-            return Violation(
-                "invalid_value", f"{value!r} is not valid for {item_code}: {problems[0].message}"
-            )
-        return None
-
-    def _check_non_article(self, item_code: str, field: str, value: Any) -> Violation | None:
-        if field == "na":
-            if value is None or value is False:
-                return None
-            return Violation("na_not_allowed", f"{item_code} cannot be N/A")
-        if value is None:
-            return None
-        if item_code in self._flags:
-            if isinstance(value, bool):
-                return None
-            return Violation("invalid_value", f"{item_code} is answered true (met) or false (not met)")
-        scoring = self.standard.scoring
-        assert isinstance(scoring, WeightedScoring)
-        if item_code in self._raters:
-            if _is_number(value) and 0 <= value <= scoring.scale:
-                return None
-            return Violation(
-                "invalid_value", f"{value!r} is not a score from 0 to {scoring.scale:g} for {item_code}"
-            )
-        return self._check_weighted(scoring, item_code.partition(RATER_SEPARATOR)[2], value)
-
-    def _check_weighted(self, scoring: WeightedScoring, item_code: str, value: Any) -> Violation | None:
-        if scoring.item_mode == "passfail":
-            ok = isinstance(value, bool)
-        else:
-            maximum = self.articles[item_code].points or 0.0
-            ok = _is_number(value) and 0 <= value <= maximum
-        return None if ok else Violation("invalid_value", f"{value!r} is not valid for {item_code}")
-
-    def min_photos(self) -> Mapping[str, int]:
-        return self._min_photos
-
-    def photo_requirements(self) -> Mapping[str, tuple[bool, bool]]:
-        return self._photo_requirements
-
-    def min_documents(self) -> Mapping[str, int]:
-        return self._min_documents
-
-    def improvement_kinds(self) -> tuple[str, ...]:
-        return self.standard.programme_settings.improvement_list_kinds
-
-    def answer_gaps(self, items: Mapping[str, Any]) -> AnswerGapsTuple:
-        """What a submit lacks: :func:`backend.standards.submit_readiness` over the registers' answers."""
-        answers, prerequisites = engine_input(self.standard, items)
-        try:
-            readiness = submit_readiness(self._compiled, answers, prerequisites)
-        except AnswerValidationError as error:
-            first = error.problems[0] if error.problems else None
-            return (), (), len(self.articles), f"{first.path}: {first.message}" if first else "not valid"
-        return readiness.missing_prerequisites, readiness.missing, len(self.articles), None
-
-    @property
-    def mode(self) -> str:
-        scoring = self.standard.scoring
-        if isinstance(scoring, PointsScoring):
-            return "points"
-        if isinstance(scoring, PassFailScoring):
-            return "passfail"
-        return "weighted" if isinstance(scoring, WeightedScoring) else "graded"
-
-
-class BackendStandardRules:
-    """Looks standards up in the database (published versions), then among the shipped files."""
-
-    def __init__(self) -> None:
-        self._cache: dict[int, StandardItemRules] = {}
-        self._by_id: dict[str, StandardItemRules] = {}
-
-    async def for_standard(self, standard_id: str) -> ItemRules | None:
-        return await self.standard_rules(standard_id)
-
-    async def standard_rules(self, standard_id: str) -> StandardItemRules | None:
-        # Published versions never change (a new edition gets a new id), so one lookup per id is enough.
-        known = self._by_id.get(standard_id)
-        if known is not None:
-            return known
-        rules = await self._lookup(standard_id)
-        if rules is not None:
-            self._by_id[standard_id] = rules
-        return rules
-
-    async def _lookup(self, standard_id: str) -> StandardItemRules | None:
-        try:
-            standard = await get_standard(standard_id=standard_id)
-        except NotFound:
-            found = _shipped_by_id(standard_id)
-            if found is None:
-                return None
-            standard = found
-        key = id(standard)  # get_standard and load_shipped hand back the same object for the same content
-        if key not in self._cache:
-            self._cache[key] = StandardItemRules(standard)
-        return self._cache[key]
-
-
-# One per process: the sync push and the receipt read a standard's rules (and minimum photos) from here.
-STANDARD_RULES = BackendStandardRules()
-
-
-async def min_photos_by_article(standard_id: str) -> dict[str, tuple[str, int]] | None:
-    """Article number → (title, minimum photos) for the articles that need photos, in the standard's order;
-    ``None`` when the standard is unknown (the sync push's rules, read for the receipt)."""
-    rules = await STANDARD_RULES.standard_rules(standard_id)
-    if rules is None:
-        return None
-    return {code: (rules.articles[code].title, need) for code, need in rules.min_photos().items() if need > 0}
-
-
-async def min_documents_by_article(standard_id: str) -> dict[str, tuple[str, int]]:
-    """Article number → (title, minimum documents) for the articles that need documents, in the standard's
-    order; empty when the standard is unknown."""
-    rules = await STANDARD_RULES.standard_rules(standard_id)
-    if rules is None:
-        return {}
-    return {code: (rules.articles[code].title, need) for code, need in rules.min_documents().items()}
-
-
-async def photo_requirements(standard_id: str) -> dict[str, PhotoRequirement]:
-    """Article number → what its photos must carry to count toward its minimum (articles with a requirement);
-    empty when the standard is unknown (the receipt then has no minimums either)."""
-    rules = await STANDARD_RULES.standard_rules(standard_id)
-    if rules is None:
-        return {}
-    return {
-        code: PhotoRequirement(capture_time=time, location=place)
-        for code, (time, place) in rules.photo_requirements().items()
-    }
-
-
-def _is_number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
-
-
-def _shipped_by_id(standard_id: str) -> Standard | None:
-    for name in shipped_names():
-        standard = load_shipped(name)
-        if standard.id == standard_id:
-            return standard
-    return None
 
 
 async def caller_for(user: AuthUser, *, with_readable: bool, with_writable: bool) -> Caller:

@@ -1,4 +1,5 @@
-// Pure reading of an inspection from the view and its standard: articles, answers, evidence, blockers.
+// Pure reading of an inspection from the view, its standard (what it says) and the server's checklist (its rules
+// as data): articles, answers, evidence, blockers counted. No rule is decided here (tests/pwa_static/test_modules.py).
 
 export function walkSections(sections, chain = [], out = []) {
   for (const section of sections || []) {
@@ -13,27 +14,20 @@ export function articlesOf(bundle) {
   return walkSections(bundle?.sections).map((entry) => entry.article);
 }
 
-export function scoringMode(bundle) {
-  const scoring = bundle?.scoring || {};
-  if (scoring.mode === 'weighted') return 'passfail';
-  return scoring.mode || 'graded';
+// The server's checklist (GET /api/standards/{id}/checklist: the standard's submit rules as data) by article.
+export function checklistArticles(checklist) {
+  return new Map((checklist?.articles || []).map((a) => [a.number, a]));
 }
 
-export function raterCodes(bundle) {
-  const groups = bundle?.scoring?.groups || [];
-  return groups.flatMap((g) => g.raters.map((r) => ({ code: r.code, label: r.label })));
+// The item code an article's answer is stored under, for the rater answering (the checklist names it).
+export function itemOf(entry, rater, number) {
+  const items = entry?.items || {};
+  return items[rater || ''] ?? Object.values(items)[0] ?? number;
 }
 
-// Grade buttons in the standard's own order of rank, best first (A B C D).
-export function gradeCodes(bundle) {
-  const grades = bundle?.scoring?.grades || [];
-  return [...grades].sort((a, b) => (b.rank ?? 0) - (a.rank ?? 0)).map((g) => g.code);
-}
-
-export function minPhotos(bundle, article) {
-  const own = article?.evidence?.minPhotos;
-  if (typeof own === 'number') return own;
-  return bundle?.evidenceDefaults?.minPhotos ?? 0;
+// Evidence of a type the checklist lists as a document (a ledger), not a photo.
+export function isDocumentOf(checklist, mime) {
+  return Object.hasOwn(checklist?.documentTypes || {}, mime || '');
 }
 
 function byPrefix(view, prefix) {
@@ -93,58 +87,56 @@ export function opinionsOf(view, inspectionId, facilityId) {
   );
 }
 
-// The item code an answer is stored under: weighted standards are answered per rater ("rater:article").
-export function answerItem(mode, rater, number) {
-  return mode === 'passfail' && rater ? `${rater}:${number}` : number;
-}
-
-export function progressOf(view, inspectionId, bundle, rater) {
-  const mode = scoringMode(bundle);
+export function progressOf(view, inspectionId, checklist, rater) {
   const answers = answersOf(view, inspectionId);
-  const articles = articlesOf(bundle);
-  const answered = articles.filter((a) => isAnswered(answers.get(answerItem(mode, rater, a.number)))).length;
+  const articles = checklist?.articles || [];
+  const answered = articles.filter((a) => isAnswered(answers.get(itemOf(a, rater, a.number)))).length;
   return { answered, total: articles.length };
 }
 
-// the ledger types (lib/documents.js says the same; this module stays free of the view code)
-const LEDGER_MIMES = new Set([
-  'application/pdf',
-  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-]);
+function listed(items) {
+  return items.slice(0, 8).join('、') + (items.length > 8 ? '…' : '');
+}
 
-export function blockersOf(view, inspectionId, bundle, rater) {
-  const mode = scoringMode(bundle);
+// What keeps the inspection from being submitted, counted on this device against the server's checklist (for
+// changes the server has not seen; its receipt's `blockers` say the same of what it has). Every code the
+// checklist lists must be answered; an article answered N/A needs no evidence; a document counts toward its
+// article's minDocuments, a photo toward its minPhotos. The codes and params are the server's (sync/readiness.py).
+export function countBlockers(view, inspectionId, checklist) {
   const answers = answersOf(view, inspectionId);
   const photos = photosOf(view, inspectionId);
+  const unansweredOf = (codes) => (codes || []).filter((code) => !isAnswered(answers.get(code)));
   const blockers = [];
-  const prerequisites = (bundle?.prerequisites || []).filter((p) => !isAnswered(answers.get(p.id)));
-  if (prerequisites.length) blockers.push({ key: 'blockerPrereq', params: { items: prerequisites.map((p) => p.id).join('、') } });
-  // points mode: every one-vote veto item answered (the server's submit rule asks the same)
-  const vetoes = mode === 'points' ? (bundle?.vetoItems || []).filter((v) => !isAnswered(answers.get(v.id))) : [];
-  if (vetoes.length) blockers.push({ key: 'blockerVeto', params: { items: vetoes.map((v) => v.id).join('、') } });
-  const articles = articlesOf(bundle);
-  const unanswered = articles.filter((a) => !isAnswered(answers.get(answerItem(mode, rater, a.number))));
+  const prerequisites = unansweredOf(checklist.prerequisites);
+  if (prerequisites.length) blockers.push({ key: 'blockerPrereq', params: { items: prerequisites.join('、') } });
+  const vetoes = unansweredOf(checklist.vetoes);
+  if (vetoes.length) blockers.push({ key: 'blockerVeto', params: { items: vetoes.join('、') } });
+  const articleOf = new Map();
+  for (const a of checklist.articles) for (const code of Object.values(a.items)) articleOf.set(code, a.number);
+  const unanswered = checklist.articles.filter((a) => unansweredOf(Object.values(a.items)).length).map((a) => a.number);
   if (unanswered.length) {
-    const items = unanswered.slice(0, 8).map((a) => a.number).join('、') + (unanswered.length > 8 ? '…' : '');
     // `links`: the articles a blocker names, each a link to its article on screen
-    blockers.push({ key: 'blockerUnanswered', params: { n: unanswered.length, items }, links: unanswered.map((a) => a.number) });
+    blockers.push({ key: 'blockerUnanswered', params: { n: unanswered.length, items: listed(unanswered) }, links: unanswered });
   }
   for (const conflict of openConflictsOf(view, inspectionId)) {
-    blockers.push({ key: 'blockerConflict', params: { item: conflict.itemCode }, links: [conflict.itemCode.split(':').pop()] });
+    blockers.push({ key: 'blockerConflict', params: { item: conflict.itemCode }, links: [articleOf.get(conflict.itemCode) || conflict.itemCode] });
   }
-  for (const article of articles) {
-    if (answers.get(article.number)?.na) continue;
-    const mine = photos.filter((p) => p.itemCode === article.number);
-    // a ledger (PDF/DOCX/XLSX) counts toward the article's minDocuments only, a photo toward its minPhotos only
-    const need = minPhotos(bundle, article);
-    const have = mine.filter((p) => !LEDGER_MIMES.has(p.mime)).length;
-    if (need && have < need) blockers.push({ key: 'blockerEvidence', params: { item: article.number, have, need }, links: [article.number] });
-    const needDocs = article?.evidence?.minDocuments ?? bundle?.evidenceDefaults?.minDocuments ?? 0;
-    const haveDocs = mine.filter((p) => LEDGER_MIMES.has(p.mime)).length;
-    if (needDocs && haveDocs < needDocs) {
-      blockers.push({ key: 'blockerDocuments', params: { item: article.number, have: haveDocs, need: needDocs }, links: [article.number] });
-    }
+  for (const a of checklist.articles) {
+    if (answers.get(a.number)?.na) continue;
+    const mine = photos.filter((p) => p.itemCode === a.number);
+    const docs = mine.filter((p) => isDocumentOf(checklist, p.mime)).length;
+    const have = mine.length - docs;
+    if (have < a.minPhotos) blockers.push({ key: 'blockerEvidence', params: { item: a.number, have, need: a.minPhotos }, links: [a.number] });
+    if (docs < a.minDocuments) blockers.push({ key: 'blockerDocuments', params: { item: a.number, have: docs, need: a.minDocuments }, links: [a.number] });
   }
   return blockers;
+}
+
+// The blockers to show: the server's (its receipt, judged as its submit judges) when this device has nothing
+// unsent for the inspection and the receipt is of the version held here; else counted here.
+export function blockersOf(view, inspectionId, checklist, { receipt, version, unsent }) {
+  if (!unsent && receipt && receipt.version === version && Array.isArray(receipt.blockers)) {
+    return receipt.blockers.map((b) => ({ key: b.code, params: b.params, links: b.links }));
+  }
+  return countBlockers(view, inspectionId, checklist);
 }

@@ -1,13 +1,13 @@
-// Finding one's way in a long inspection, read from the view and the standard (no I/O): progress per
+// Finding one's way in a long inspection, read from the view, the standard and its checklist (no I/O): progress per
 // section, the filters, search by code or words, and the next unanswered article.
-import { answerItem, answersOf, isAnswered, minPhotos, openConflictsOf, photosOf, scoringMode, walkSections } from './inspection.js';
+import { answersOf, checklistArticles, isAnswered, itemOf, openConflictsOf, photosOf, walkSections } from './inspection.js';
 
 export const FILTERS = ['unanswered', 'evidence', 'conflict', 'flagged'];
 
 // Per article what the index and the filters need: answered, photos counted against the minimum, in
 // conflict, flagged (a photo with an evidence flag or one that does not count).
-export function articleFacts(view, inspectionId, bundle, rater, receipt) {
-  const mode = scoringMode(bundle);
+export function articleFacts(view, inspectionId, bundle, checklist, rater, receipt) {
+  const entries = checklistArticles(checklist);
   const answers = answersOf(view, inspectionId);
   const conflicted = new Set(openConflictsOf(view, inspectionId).map((c) => c.itemCode));
   const receiptPhotos = new Map((receipt?.photos || []).map((p) => [p.photoId, p]));
@@ -18,10 +18,12 @@ export function articleFacts(view, inspectionId, bundle, rater, receipt) {
   }
   const facts = new Map();
   for (const { article, chain } of walkSections(bundle?.sections)) {
-    const item = answerItem(mode, rater, article.number);
+    const rules = entries.get(article.number);
+    const item = itemOf(rules, rater, article.number);
     const entry = answers.get(item);
     const mine = photos.get(article.number) || [];
-    const need = entry?.na ? 0 : minPhotos(bundle, article);
+    // an article answered N/A needs no photos (its own item code, as countBlockers reads it)
+    const need = answers.get(article.number)?.na ? 0 : rules?.minPhotos ?? 0;
     const flagged = mine.some((p) => {
       const server = receiptPhotos.get(p.id);
       const notCounted = (server?.notCounted || []).filter((w) => w !== 'not_received');

@@ -3,7 +3,7 @@ import { batch } from '../vendor/signals/signals.js';
 import { STRICT } from '../db/open.js';
 import { localIso, readCaptureFacts } from '../lib/exif.js';
 import { sha256Hex, uuid } from '../lib/ids.js';
-import { documentMime, isDocument } from '../lib/documents.js';
+import { documentMime } from '../lib/documents.js';
 import { enqueue } from '../sync/queue.js';
 import { cacheThumbs, loadThumbs, thumbUsage } from '../upload/thumbs.js';
 
@@ -39,7 +39,10 @@ export function createActions({ state, db, api, engines }) {
 
   async function loadStandards() {
     const all = await db.getAll('standards');
-    state.standards.value = new Map(all.map((s) => [s.id, s.bundle]));
+    batch(() => {
+      state.standards.value = new Map(all.map((s) => [s.id, s.bundle]));
+      state.checklists.value = new Map(all.filter((s) => s.checklist).map((s) => [s.id, s.checklist]));
+    });
   }
 
   async function loadSession() {
@@ -206,8 +209,10 @@ export function createActions({ state, db, api, engines }) {
   async function addPhoto(inspectionId, itemCode, file, requirementId = null) {
     const photoId = uuid();
     // a ledger (PDF/DOCX/XLSX) goes the same way as a photo; the device draws no thumbnail of it
-    const mime = documentMime(file);
-    const document = isDocument(mime);
+    const standardId = state.view.value.get(`inspection/${inspectionId}`)?.standardVersionId;
+    const types = state.checklists.value.get(standardId)?.documentTypes || {};
+    const mime = documentMime(types, file);
+    const document = Object.hasOwn(types, mime);
     const [sha256, thumb, facts] = await Promise.all([
       sha256Hex(file),
       document ? null : makeThumb(file),

@@ -16,6 +16,7 @@ export function createAppState() {
   const photos = signal(new Map()); // photoId -> record without bytes (+ hasBytes)
   const progress = signal(new Map()); // photoId -> fraction sent
   const standards = signal(new Map()); // id -> bundle
+  const checklists = signal(new Map()); // standard id -> its submit rules as data (GET /api/standards/{id}/checklist)
   const assignments = signal([]); // from /api/assignments, cached for offline
   const sync = signal({ running: false, lastSyncAt: null, error: null, nextRetryAt: null });
   const rejections = signal([]);
@@ -47,7 +48,7 @@ export function createAppState() {
   const sayError = (err) => sayErrorIn(lang.value, err); // an error in plain words, in the reader's language
 
   return {
-    lang, theme, textSize, session, authExpired, online, confirmed, pending, photos, progress, standards, assignments,
+    lang, theme, textSize, session, authExpired, online, confirmed, pending, photos, progress, standards, checklists, assignments,
     sync, rejections, receipts, planTargets, storage, deviceName, deviceNameAsked, teamThumbs, thumbUsage, update, route, notice, me, view, photosToSend, pendingCount, t, sayError,
   };
 }

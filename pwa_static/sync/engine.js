@@ -145,8 +145,16 @@ export function createSyncEngine({ db, api, hooks }) {
       const held = await db.get('standards', ref.id);
       const headers = held?.etag ? { 'If-None-Match': held.etag } : {};
       const response = await api.get(ref.href || `/api/standards/${ref.id}`, headers);
-      if (response.status === 200) {
-        await db.put('standards', { id: ref.id, etag: response.headers.get('etag'), bundle: response.data });
+      const checklistHeaders = held?.checklistEtag ? { 'If-None-Match': held.checklistEtag } : {};
+      // the standard's submit rules as data (the server's checklist), kept beside it: counted against offline
+      const rules = await api.get(`/api/standards/${ref.id}/checklist`, checklistHeaders);
+      if (response.status === 200 || rules.status === 200) {
+        await db.put('standards', {
+          ...held,
+          id: ref.id,
+          ...(response.status === 200 ? { etag: response.headers.get('etag'), bundle: response.data } : {}),
+          ...(rules.status === 200 ? { checklistEtag: rules.headers.get('etag'), checklist: rules.data } : {}),
+        });
         hooks.standardsChanged();
       }
     }

@@ -3,19 +3,19 @@ import { Component } from '../vendor/preact/preact.js';
 import { useEffect, useState } from '../vendor/preact/hooks.js';
 import { html } from '../lib/html.js';
 import { formatBytes } from '../lib/format.js';
-import { answerItem, gradeCodes, isAnswered, minPhotos } from '../lib/inspection.js';
+import { isAnswered, isDocumentOf, itemOf } from '../lib/inspection.js';
 import { Button, CAMERA, ProgressBar, thumbUrl } from './parts.js';
-import { DOCUMENT_ACCEPT, DocumentIcon, documentFormat, documentRefusal, isDocument, minDocuments, notADocument, PAGE } from '../lib/documents.js';
+import { DocumentIcon, documentAccept, documentFormat, documentRefusal, notADocument, PAGE } from '../lib/documents.js';
 
 function AnswerButtons({ app, ctx, article, entry, itemCode }) {
   const { actions, state } = app;
   const t = state.t;
-  const { bundle, mode, inspection, locked } = ctx;
+  const { checklist, mode, inspection, locked } = ctx;
   const current = entry?.na ? 'na' : entry?.value;
   const choose = (value) => actions.answerArticle(inspection.id, itemCode, value);
   const buttons = [];
   if (mode === 'graded') {
-    for (const code of gradeCodes(bundle)) {
+    for (const code of checklist.grades) {
       buttons.push(html`<${Button} testid="answer" value=${code} pressed=${current === code} disabled=${locked}
         kind=${`grade grade-${code}`} label=${`${t('answer')} ${code}`} onClick=${() => choose(code)}>${code}<//>`);
     }
@@ -44,7 +44,7 @@ function AnswerButtons({ app, ctx, article, entry, itemCode }) {
     buttons.push(html`<${Button} testid="answer" value="na" pressed=${current === 'na'} disabled=${locked}
       kind="grade na" onClick=${() => choose('na')}>${t('na')}<//>`);
   }
-  const answered = entry?.na || (entry?.value !== null && entry?.value !== undefined && entry?.value !== '');
+  const answered = isAnswered(entry);
   if (answered && !locked) {
     buttons.push(html`<${Button} testid="answer-clear" kind="ghost-btn" label=${t('nav.answerClearLabel', { item: article.number })}
       onClick=${() => actions.clearAnswer(inspection.id, itemCode)}>${t('nav.answerClear')}<//>`);
@@ -193,10 +193,8 @@ function missingOf(photo, requires) {
   return missing;
 }
 
-function requirementsOf(bundle, article) {
-  const own = article.evidence || {};
-  const defaults = bundle?.evidenceDefaults || {};
-  return { time: own.requireCaptureTime ?? defaults.requireCaptureTime ?? false, location: own.requireLocation ?? defaults.requireLocation ?? false };
+function requirementsOf(rules) {
+  return { time: Boolean(rules?.requireCaptureTime), location: Boolean(rules?.requireLocation) };
 }
 
 // The location permission, asked on an inspection whose articles need the place of their photos (a camera
@@ -230,19 +228,20 @@ export function LocationNote({ app }) {
 }
 
 // A ledger: its type icon (the device renders no document), name, state and, if refused, why in words.
-function Document({ app, doc }) {
+function Document({ app, doc, types }) {
   const t = app.state.t;
+  const format = documentFormat(types, doc.mime);
   const progress = app.state.progress.value.get(doc.photoId);
   const stateName = doc.state || 'queued';
   return html`<figure class=${`photo document state-${stateName}`} data-testid="document" data-photo-id=${doc.photoId}
-      data-state=${stateName} data-format=${documentFormat(doc.mime)}>
-    <${DocumentIcon} t=${t} mime=${doc.mime} />
+      data-state=${stateName} data-format=${format}>
+    <${DocumentIcon} t=${t} format=${format} />
     <figcaption>
       ${doc.name && html`<span class="doc-name">${doc.name}</span>`}
       <span class="photo-state">${t(`photo_${stateName}`)}</span>
       ${stateName === 'uploading' && html`<${ProgressBar} value=${progress} label=${t('photo_uploading')} />`}
       ${doc.size ? html`<span class="muted">${formatBytes(doc.size)}</span>` : ''}
-      ${stateName === 'rejected' && html`<span class="error-text" data-testid="document-refused">${documentRefusal(t, doc.mime, doc.reason)}</span>`}
+      ${stateName === 'rejected' && html`<span class="error-text" data-testid="document-refused">${documentRefusal(t, format, doc.reason)}</span>`}
     </figcaption>
   </figure>`;
 }
@@ -250,7 +249,8 @@ function Document({ app, doc }) {
 function Documents({ app, ctx, article, docs }) {
   const { actions, state } = app;
   const t = state.t;
-  const need = minDocuments(ctx.bundle, article);
+  const need = ctx.entries.get(article.number)?.minDocuments ?? 0;
+  const types = ctx.checklist.documentTypes;
   const have = docs.filter((d) => d.state !== 'rejected').length;
   const id = `doc-${article.number}`;
   const [refused, setRefused] = useState([]);
@@ -261,7 +261,7 @@ function Documents({ app, ctx, article, docs }) {
     const notTaken = [];
     for (const file of files) {
       // a type the server never accepts is said at once, offline too (the server still checks every byte)
-      const why = notADocument(file);
+      const why = notADocument(types, file);
       if (why) notTaken.push({ name: file.name, ...why });
       else await actions.addPhoto(ctx.inspection.id, article.number, file);
     }
@@ -274,20 +274,21 @@ function Documents({ app, ctx, article, docs }) {
       ${need > 0 && html`<span class=${`evidence ${have >= need ? 'ok-text' : 'warn-text'}`} data-testid="document-evidence"
         data-have=${have} data-need=${need}>${have >= need ? '✓ ' : ''}${t('documentEvidence', { have, need })}</span>`}
       ${!ctx.locked && html`<label class="btn" for=${id} title=${t('documentTypes')}>${PAGE} ${t('attachDocument')}</label>
-      <input id=${id} class="visually-hidden" type="file" accept=${DOCUMENT_ACCEPT} multiple
+      <input id=${id} class="visually-hidden" type="file" accept=${documentAccept(types)} multiple
         data-testid="document-input" onChange=${chosen} />`}
     </div>
     ${refused.map((r) => html`<p class="error-text" data-testid="document-not-taken" data-code=${r.code} key=${r.name}>
       ${r.name}：${t(`documentRejected_${r.code}`, { format: r.format })}</p>`)}
-    ${docs.length > 0 && html`<div class="photo-grid">${docs.map((d) => html`<${Document} key=${d.photoId} app=${app} doc=${d} />`)}</div>`}
+    ${docs.length > 0 && html`<div class="photo-grid">${docs.map((d) => html`<${Document} key=${d.photoId} app=${app} doc=${d} types=${types} />`)}</div>`}
   </div>`;
 }
 
 function Photos({ app, ctx, article, photos }) {
   const { actions, state } = app;
   const t = state.t;
-  const need = minPhotos(ctx.bundle, article);
-  const requires = requirementsOf(ctx.bundle, article);
+  const rules = ctx.entries.get(article.number);
+  const need = rules?.minPhotos ?? 0;
+  const requires = requirementsOf(rules);
   // photos lacking the capture time or location the article requires do not count (the server's receipt,
   // or the device's own reading of the file until the server has it)
   const have = photos.filter((p) => p.state !== 'rejected' && !missingOf(p, requires).length).length;
@@ -324,7 +325,7 @@ export class Article extends Component {
 }
 
 export function articleSig(ctx, article, lang, progress) {
-  const item = answerItem(ctx.mode, ctx.rater, article.number);
+  const item = itemOf(ctx.entries.get(article.number), ctx.rater, article.number);
   const entry = ctx.answers.get(item);
   const notes = ctx.notesByItem.get(article.number) || [];
   const photos = ctx.photosByItem.get(article.number) || [];
@@ -338,7 +339,7 @@ export function articleSig(ctx, article, lang, progress) {
 function ArticleBody({ app, ctx, article }) {
   const t = app.state.t;
   const { mode, rater, answers, notesByItem, photosByItem, methods, resolvedByItem } = ctx;
-  const itemCode = answerItem(mode, rater, article.number);
+  const itemCode = itemOf(ctx.entries.get(article.number), rater, article.number);
   const entry = answers.get(itemCode);
   const answered = isAnswered(entry);
   const resolved = resolvedByItem.get(itemCode);
@@ -357,7 +358,7 @@ function ArticleBody({ app, ctx, article }) {
     <${AnswerButtons} app=${app} ctx=${ctx} article=${article} entry=${entry} itemCode=${itemCode} />
     ${resolved && html`<p class="muted" data-testid="conflict-resolved">✓ ${String(resolved.resolution)}</p>`}
     <${Notes} app=${app} ctx=${ctx} article=${article} notes=${notesByItem.get(article.number) || []} />
-    <${Photos} app=${app} ctx=${ctx} article=${article} photos=${(photosByItem.get(article.number) || []).filter((p) => !isDocument(p.mime))} />
-    <${Documents} app=${app} ctx=${ctx} article=${article} docs=${(photosByItem.get(article.number) || []).filter((p) => isDocument(p.mime))} />
+    <${Photos} app=${app} ctx=${ctx} article=${article} photos=${(photosByItem.get(article.number) || []).filter((p) => !isDocumentOf(ctx.checklist, p.mime))} />
+    <${Documents} app=${app} ctx=${ctx} article=${article} docs=${(photosByItem.get(article.number) || []).filter((p) => isDocumentOf(ctx.checklist, p.mime))} />
   </article>`;
 }

@@ -23,7 +23,8 @@ export function Assignments({ app }) {
     const listedRow = listed.get(inspection.id) || {};
     const facility = view.get(`facility/${inspection.facilityId}`);
     const bundle = state.standards.value.get(inspection.standardVersionId);
-    const local = bundle ? progressOf(view, inspection.id, bundle) : null;
+    const checklist = state.checklists.value.get(inspection.standardVersionId);
+    const local = checklist ? progressOf(view, inspection.id, checklist) : null;
     const answered = local ? local.answered : listedRow.answeredCount ?? 0;
     const total = local ? local.total : listedRow.articleCount ?? 0;
     const toSend = photos.filter((p) => p.inspectionId === inspection.id && p.hasBytes && p.state !== 'stored' && p.state !== 'rejected').length;

@@ -1,8 +1,7 @@
 // An opened inspection: conflicts first, then prerequisites, then sections -> articles, then submit.
 import { html } from '../lib/html.js';
 import {
-  answersOf, blockersOf, mergedPhotos, notesOf, openConflictsOf, opinionsOf, progressOf, raterCodes,
-  scoringMode, walkSections,
+  answersOf, blockersOf, checklistArticles, mergedPhotos, notesOf, openConflictsOf, opinionsOf, progressOf, walkSections,
 } from '../lib/inspection.js';
 import { formatTime } from '../lib/format.js';
 import { articleFacts, matchArticles, nextUnanswered, sectionProgress } from '../lib/navigation.js';
@@ -158,10 +157,15 @@ function SubmitPanel({ app, ctx }) {
   const [asking, setAsking] = useState(false);
   if (ctx.readOnly && !LOCKED.has(ctx.inspection.status)) return null;
   if (ctx.locked) return html`<section class="submit card"><p class="ok-text" data-testid="submitted">${t('submitted')}</p></section>`;
-  const blockers = blockersOf(app.state.view.value, ctx.inspection.id, ctx.bundle, ctx.rater);
   const self = ctx.inspection.stage === 'self';
-  const photosUnsent = [...app.state.photos.value.values()].filter((p) => p.inspectionId === ctx.inspection.id
+  const id = ctx.inspection.id;
+  const photosUnsent = [...app.state.photos.value.values()].filter((p) => p.inspectionId === id
     && p.hasBytes && !['stored', 'received', 'rejected'].includes(p.state)).length;
+  // a queued change of this inspection (or one naming none) or a file still to send: the server has not seen it
+  const unsent = photosUnsent > 0 || app.state.pending.value.some((m) => !m.args?.inspectionId || m.args.inspectionId === id);
+  const blockers = blockersOf(app.state.view.value, id, ctx.checklist, {
+    receipt: app.state.receipts.value.get(id), version: app.state.confirmed.value.get(`inspection/${id}`)?.version, unsent,
+  });
   const na = [...ctx.answers.values()].filter((a) => a.na).length;
   const label = self ? t('submitSelf') : t('submit');
   return html`<section class="submit card" id="submit">
@@ -195,11 +199,9 @@ function Section({ app, ctx, section, depth }) {
   </section>`;
 }
 
-// Some article wants photos that carry where they were taken (its own policy or the standard's default).
-function needsPlace(bundle) {
-  const byDefault = bundle.evidenceDefaults?.requireLocation ?? false;
-  return walkSections(bundle.sections).some(({ article }) => (article.evidence?.requireLocation ?? byDefault)
-    && ((article.evidence?.minPhotos ?? bundle.evidenceDefaults?.minPhotos ?? 0) > 0));
+// Some article wants photos that carry where they were taken (the checklist says which).
+function needsPlace(checklist) {
+  return checklist.articles.some((a) => a.requireLocation && a.minPhotos > 0);
 }
 
 function groupBy(items, key) {
@@ -271,14 +273,15 @@ export function Inspection({ app, id }) {
   }, [id]);
   if (!inspection) return html`<main class="page"><a class="btn link" href="#/tasks">← ${t('back')}</a><p class="card empty">${t('noAssignments')}</p></main>`;
   const bundle = state.standards.value.get(inspection.standardVersionId);
+  const checklist = state.checklists.value.get(inspection.standardVersionId);
   const facility = view.get(`facility/${inspection.facilityId}`);
-  if (!bundle) {
+  if (!bundle || !checklist) {
     return html`<main class="page"><a class="btn link" href="#/tasks">← ${t('back')}</a>
       <h1>${facility?.name || ''}</h1><p class="card empty">${t('syncing')}</p></main>`;
   }
-  const mode = scoringMode(bundle);
-  raters.push(...raterCodes(bundle));
-  const activeRater = mode === 'passfail' && raters.length ? rater || raters[0].code : null;
+  const mode = checklist.answerKind;
+  raters.push(...checklist.raters);
+  const activeRater = raters.length ? rater || raters[0].code : null;
   const listed = state.assignments.value.find((a) => a.inspectionId === id);
   const role = state.session.value?.user?.role;
   const local = state.photos.value;
@@ -290,7 +293,7 @@ export function Inspection({ app, id }) {
   const readOnly = readOnlyReason(user, inspection, listed);
   const rejections = state.rejections.value.filter((r) => r.args?.inspectionId === id && r.args?.itemCode);
   const ctx = {
-    inspection, bundle, mode, rater: activeRater, order, shown, readOnly,
+    inspection, bundle, checklist, entries: checklistArticles(checklist), mode, rater: activeRater, order, shown, readOnly,
     locked: LOCKED.has(inspection.status) || Boolean(readOnly),
     // changes the server refused, shown at the article they concern
     refusalsByItem: groupBy(rejections.map((r) => ({ ...r, itemCode: r.args.itemCode.split(':').pop() })), 'itemCode'),
@@ -311,9 +314,9 @@ export function Inspection({ app, id }) {
       return userId === state.session.value?.user?.id ? state.session.value.user.username : String(userId || '').slice(0, 8);
     },
   };
-  const progress = progressOf(view, id, bundle, activeRater);
+  const progress = progressOf(view, id, checklist, activeRater);
   const articleCount = walkSections(bundle.sections).length;
-  const facts = articleFacts(view, id, bundle, activeRater, receipt);
+  const facts = articleFacts(view, id, bundle, checklist, activeRater, receipt);
   const match = matchArticles(facts, query, filters);
   ctx.facts = facts;
   ctx.match = match;
@@ -354,14 +357,14 @@ export function Inspection({ app, id }) {
         <span>${bundle.name}</span></p>
       <div class="progress-line"><span data-testid="progress">${t('answeredOf', { a: progress.answered, b: articleCount })}</span>
         <progress max=${articleCount || 1} value=${progress.answered} aria-label=${t('progress')}></progress></div>
-      ${mode === 'passfail' && raters.length > 0 && html`<label class="field inline"><span>${t('rater')}</span>
+      ${raters.length > 0 && html`<label class="field inline"><span>${t('rater')}</span>
         <select data-testid="rater" value=${activeRater} onChange=${(e) => setRater(e.currentTarget.value)}>
           ${raters.map((r) => html`<option value=${r.code} key=${r.code}>${r.label}</option>`)}</select></label>`}
       ${inspection.stage === 'self' && role === 'clinic' && mode === 'graded' && html`<p><a class="btn small" href=${`#/plan/${id}`} data-testid="plan-link">${t('planTitle')}</a></p>`}
       <${Finder} app=${app} query=${query} filters=${filters} matched=${match ? match.size : facts.size}
         onQuery=${onQuery} onFilter=${onFilter} onClear=${onClear} />
     </header>
-    ${!ctx.locked && needsPlace(bundle) && html`<${LocationNote} app=${app} />`}
+    ${!ctx.locked && needsPlace(checklist) && html`<${LocationNote} app=${app} />`}
     ${readOnly && !LOCKED.has(inspection.status) && html`<p class="banner info" role="note" data-testid="read-only" data-reason=${readOnly}>
       ${t('nav.readonly.title')} ${t(readOnly)}</p>`}
     <${Conflicts} app=${app} ctx=${ctx} conflicts=${conflicts} />

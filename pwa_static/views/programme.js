@@ -11,7 +11,9 @@ const tenth = (x) => Math.round(x * 10) / 10;
 
 export function Vetoes({ app, ctx }) {
   const t = app.state.t;
-  const list = ctx.mode === 'points' ? ctx.bundle.vetoItems || [] : [];
+  // the vetoes a submit asks for (the checklist's), with their words from the standard
+  const asked = new Set(ctx.checklist.vetoes);
+  const list = (ctx.bundle.vetoItems || []).filter((v) => asked.has(v.id));
   if (!list.length) return null;
   return html`<section class="section card" data-testid="vetoes"><h2>${t('vetoTitle')}</h2>
     <p class="muted">${t('vetoHelp')}</p>

@@ -320,6 +320,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/standards/{standard_id:str}"): Row(
         SIGNED_IN, "/api/standards/no-such-standard", ok=frozenset({404})
     ),
+    ("GET", "/api/standards/{standard_id:str}/checklist"): Row(
+        SIGNED_IN, "/api/standards/no-such-standard/checklist", ok=frozenset({404})
+    ),
     ("POST", "/api/admin/standards"): Row(
         allow("admin"), "/api/admin/standards", lambda ctx, role: {}, ok=frozenset({400, 422})
     ),

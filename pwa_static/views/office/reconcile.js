@@ -6,7 +6,7 @@ import { formatTime } from '../../lib/format.js';
 import { ReturnForm } from './applications.js';
 import { useApi, useThumb } from './data.js';
 import { VerdictSignOff, standingLine } from './verdict.js';
-import { DocumentIcon, documentFormat, documentRefusal } from '../../lib/documents.js';
+import { DocumentIcon, documentRefusal } from '../../lib/documents.js';
 
 // still open for edits: the team submits it, or the office submits it incomplete with a reason
 const OPEN = new Set(['draft', 'in_progress', 'returned']);
@@ -23,8 +23,8 @@ function show(t, value) {
 // opens the document itself (fetched with the session, shown by the browser in a new tab).
 function DocumentTile({ app, photo }) {
   const t = app.state.t;
-  const format = documentFormat(photo.mime);
-  const url = useThumb(app, photo.thumbReady && format === 'PDF' ? photo.photoId : null);
+  const format = photo.format || '?';
+  const url = useThumb(app, photo.thumbReady ? photo.photoId : null);
   const [failed, setFailed] = useState(null);
   const [opened, setOpened] = useState(null); // bytes shown in the tab
   async function open() {
@@ -48,9 +48,9 @@ function DocumentTile({ app, photo }) {
   }
   return html`<figure class="mini document" data-testid="reconcile-document" data-photo-id=${photo.photoId} data-format=${format}
       data-state=${photo.state} data-opened-size=${opened ?? undefined}>
-    ${url ? html`<img src=${url} alt=${t('documentIcon', { format })} />` : html`<${DocumentIcon} t=${t} mime=${photo.mime} />`}
+    ${url ? html`<img src=${url} alt=${t('documentIcon', { format })} />` : html`<${DocumentIcon} t=${t} format=${format} />`}
     ${photo.state === 'rejected'
-      ? html`<figcaption class="error-text">${documentRefusal(t, photo.mime, photo.reason)}</figcaption>`
+      ? html`<figcaption class="error-text">${documentRefusal(t, format, photo.reason)}</figcaption>`
       : html`<button type="button" class="btn doc-open" data-testid="reconcile-document-open" disabled=${photo.state === 'awaiting_upload'}
           onClick=${open}>${t('documentOpen', { format })}</button>`}
     ${failed && html`<figcaption class="error-text">${t('documentOpenFailed', { reason: failed })}</figcaption>`}
@@ -119,7 +119,7 @@ function StageConclusion({ app, stage, signed, onChange }) {
 const RECEIPT_RETRY_MS = 2000;
 const RECEIPT_RETRIES = 30;
 const pending = (photo) => photo.state === 'received'
-  || (photo.state === 'stored' && !photo.thumbReady && (photo.kind !== 'document' || documentFormat(photo.mime) === 'PDF'));
+  || (photo.state === 'stored' && !photo.thumbReady && photo.pageImage);
 
 function useReceipts(app, inspectionIds) {
   const [receipts, setReceipts] = useState({});

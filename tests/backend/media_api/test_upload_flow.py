@@ -278,7 +278,7 @@ async def test_who_may_upload(client: httpx.AsyncClient, demo: dict[str, Any]) -
 async def test_receipt_lists_articles_short_of_their_minimum_photos(
     client: httpx.AsyncClient, demo: dict[str, Any], inspector: dict[str, str], worker: MediaWorker
 ) -> None:
-    from backend.sync_api.services import min_photos_by_article
+    from backend.sync_api.rules import min_photos_by_article
 
     inspection = demo["review_inspection"]  # cn-thc-capacity-2018: 1.2.1 needs 1 photo, 1.2.2 needs 2
     minimums = await min_photos_by_article("cn-thc-capacity-2018")

@@ -74,7 +74,7 @@ def answer_everything(device: SyncClient, inspection: UUID, standard: str = "tow
 
 async def photo_minimums(standard_id: str = "cn-thc-capacity-2018") -> dict[str, int]:
     """Article → minimum photos (articles needing any), from the rules the push applies."""
-    from backend.sync_api.services import BackendStandardRules
+    from backend.sync_api.rules import BackendStandardRules
 
     rules = await BackendStandardRules().for_standard(standard_id)
     assert rules is not None

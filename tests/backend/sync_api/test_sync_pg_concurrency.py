@@ -24,7 +24,7 @@ from backend.inspections.tables import Inspection
 from backend.programme.returns import inspection_opinions
 from backend.registry.services import facility_rows
 from backend.settings import Settings
-from backend.sync_api.services import BackendStandardRules
+from backend.sync_api.rules import BackendStandardRules
 from backend.tables_index import TABLES
 from media.uploads import arrived_blobs_held, stored_blobs_held
 from sync.api import PushContext, push

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from backend.standards import load_shipped
-from backend.sync_api.services import StandardItemRules
+from backend.sync_api.rules import StandardItemRules
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +74,47 @@ def test_weighted_answers_go_per_rater(canteen: StandardItemRules) -> None:
     plain = canteen.check_value("1.1", "value", True)
     assert plain is not None
     assert "duty_officer" in plain.detail or "<rater>" in plain.detail
+
+
+def _all_codes(rules: StandardItemRules) -> dict[str, Any]:
+    """An answer for every code the checklist lists (a grade, met, or 0 points as the kind asks)."""
+    checklist = rules.checklist()
+    value: Any = {"graded": checklist.grades[-1] if checklist.grades else None, "passfail": True}.get(
+        checklist.answer_kind, 0
+    )
+    answers: dict[str, Any] = dict.fromkeys(checklist.prerequisites, True) | dict.fromkeys(
+        checklist.vetoes, True
+    )
+    for article in checklist.articles:
+        answers |= dict.fromkeys(article.items.values(), value)
+    return answers
+
+
+@pytest.mark.parametrize("name", ["township", "mch", "canteen"])
+def test_answering_the_checklist_is_what_a_submit_asks(name: str, request: pytest.FixtureRequest) -> None:
+    """The checklist's codes answered: nothing unanswered; any one of them left out: exactly that one named."""
+    rules: StandardItemRules = request.getfixturevalue(name)
+    answers = _all_codes(rules)
+    assert rules.answer_gaps(answers) == ((), (), len(rules.articles), None)
+    for code in list(answers)[:: max(1, len(answers) // 7)]:
+        prerequisites, items, _, invalid = rules.answer_gaps({k: v for k, v in answers.items() if k != code})
+        assert invalid is None
+        assert (*prerequisites, *items) == (code,)
+
+
+def test_the_checklist_resolves_each_articles_evidence_policy(township: StandardItemRules) -> None:
+    checklist = township.checklist()
+    assert checklist.grades == ["A", "B", "C", "D"]  # best first, from the grades' ranks
+    assert {a.number: a.min_photos for a in checklist.articles} == dict(township.min_photos())
+    assert {a.number: a.min_documents for a in checklist.articles if a.min_documents} == dict(
+        township.min_documents()
+    )
+    required = {
+        a.number: (a.require_capture_time, a.require_location) for a in checklist.articles if a.min_photos > 0
+    }
+    assert {k: v for k, v in required.items() if any(v)} == dict(township.photo_requirements())
+    assert set(checklist.document_types) == {
+        "application/pdf",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }

@@ -1,0 +1,224 @@
+"""The app's checklist and the receipt's blockers say what the submit check refuses on (sync/readiness.py), for
+a graded standard (基层行), a points standard with a one-vote veto (MCH) and a weighted standard answered per
+rater (the canteen appraisal): answering exactly the checklist's codes is what a submit asks, and the receipt's
+blockers are empty exactly when a submit goes through."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+
+from backend.db import write_tx
+from backend.inspections.tables import Inspection
+from backend.programme.demo import CANTEEN_STANDARD, MCH_STANDARD, load_programme_demo
+from sync.client import SyncClient
+from tests.backend.sync_api.sync_support import Devices
+
+TOWNSHIP = "cn-thc-capacity-2018"
+# the blocker each submit refusal shows as
+SHOWN_AS = {
+    "open_conflicts": {"blockerConflict"},
+    "incomplete": {"blockerPrereq", "blockerVeto", "blockerUnanswered", "blockerInvalid"},
+    "evidence_missing": {"blockerEvidence", "blockerDocuments"},
+    "documents_on_the_way": {"blockerDocuments"},
+}
+
+
+async def _checklist(client: httpx.AsyncClient, headers: dict[str, str], standard: str) -> dict[str, Any]:
+    response = await client.get(f"/api/standards/{standard}/checklist", headers=headers)
+    assert response.status_code == 200, response.text
+    again = await client.get(
+        f"/api/standards/{standard}/checklist", headers={**headers, "If-None-Match": response.headers["etag"]}
+    )
+    assert again.status_code == 304
+    checklist: dict[str, Any] = response.json()
+    return checklist
+
+
+async def _blockers(
+    client: httpx.AsyncClient, headers: dict[str, str], inspection: UUID
+) -> list[dict[str, Any]]:
+    receipt = (await client.get(f"/api/inspections/{inspection}/receipt", headers=headers)).json()
+    blockers: list[dict[str, Any]] = receipt["blockers"]
+    return blockers
+
+
+async def _submit(device: SyncClient, inspection: UUID) -> str:
+    """The submit's outcome: "applied" or its refusal's reason."""
+    mutation = device.submit_inspection(inspection)
+    await device.push()
+    result = device.results[mutation]
+    return result.status if result.status == "applied" else str(result.reason)
+
+
+async def _agree(
+    client: httpx.AsyncClient, headers: dict[str, str], device: SyncClient, inspection: UUID
+) -> tuple[list[dict[str, Any]], str]:
+    """The receipt's blockers, then a submit: blockers exactly when refused, of the refusal's kind."""
+    blockers = await _blockers(client, headers, inspection)
+    outcome = await _submit(device, inspection)
+    if outcome == "applied":
+        assert blockers == []
+    else:
+        assert SHOWN_AS[outcome] & {b["code"] for b in blockers}, (outcome, blockers)
+    return blockers, outcome
+
+
+def _codes(blockers: list[dict[str, Any]], code: str) -> list[dict[str, Any]]:
+    return [b for b in blockers if b["code"] == code]
+
+
+async def test_graded_the_checklist_names_what_submit_asks(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    review = demo["review_inspection"]
+    devices = Devices(client)
+    headers = await devices.auth("inspector1")
+    device = await devices.device("inspector1")
+    checklist = await _checklist(client, headers, TOWNSHIP)
+    assert checklist["answerKind"] == "graded"
+    assert checklist["grades"] == ["A", "B", "C", "D"]  # best first
+    assert checklist["raters"] == []
+    assert checklist["vetoes"] == []
+    assert "application/pdf" in checklist["documentTypes"]
+    numbers = [a["number"] for a in checklist["articles"]]
+
+    blockers, outcome = await _agree(client, headers, device, review)
+    assert outcome == "incomplete"
+    assert _codes(blockers, "blockerPrereq")[0]["params"]["items"] == "、".join(checklist["prerequisites"])
+    unanswered = _codes(blockers, "blockerUnanswered")[0]
+    assert unanswered["links"] == numbers
+    assert unanswered["params"]["n"] == len(numbers)
+
+    # every code the checklist lists, answered: nothing is unanswered, and what is left is exactly the
+    # checklist's evidence minimums
+    for code in checklist["prerequisites"]:
+        device.set_answer(review, code, "value", True)
+    for article in checklist["articles"]:
+        for code in article["items"].values():
+            device.set_answer(review, code, "value", checklist["grades"][-1])
+    await device.push()
+    blockers, outcome = await _agree(client, headers, device, review)
+    assert outcome == "evidence_missing"
+    assert not _codes(blockers, "blockerUnanswered")
+    assert not _codes(blockers, "blockerPrereq")
+    short = {b["params"]["item"] for b in _codes(blockers, "blockerEvidence")}
+    assert short == {a["number"] for a in checklist["articles"] if a["minPhotos"] > 0}
+    assert all(b["params"]["have"] == 0 and b["links"] == [b["params"]["item"]] for b in blockers)
+    documents = {b["params"]["item"] for b in _codes(blockers, "blockerDocuments")}
+    assert documents == {a["number"] for a in checklist["articles"] if a["minDocuments"] > 0}
+
+
+@pytest.fixture
+async def programmes(demo: dict[str, Any]) -> dict[str, Any]:
+    return {**demo, **await load_programme_demo(demo)}
+
+
+async def test_points_a_veto_is_asked_like_an_article(
+    client: httpx.AsyncClient, programmes: dict[str, Any]
+) -> None:
+    inspection = programmes["mch_self_inspections"][0]
+    devices = Devices(client)
+    headers = await devices.auth("admin")
+    device = await devices.device("admin")
+    checklist = await _checklist(client, headers, MCH_STANDARD)
+    assert checklist["answerKind"] == "points"
+    assert checklist["vetoes"] == ["V1"]
+    assert checklist["grades"] == []
+
+    blockers, outcome = await _agree(client, headers, device, inspection)
+    assert outcome == "incomplete"
+    assert _codes(blockers, "blockerVeto")[0]["params"] == {"items": "V1"}
+    # every article answered, the veto not: the veto alone keeps it back
+    for article in checklist["articles"]:
+        device.set_answer(inspection, article["items"][""], "value", 0)
+    await device.push()
+    blockers, outcome = await _agree(client, headers, device, inspection)
+    assert outcome == "incomplete"
+    assert [b["code"] for b in blockers if b["code"] not in ("blockerEvidence", "blockerDocuments")] == [
+        "blockerVeto"
+    ]
+    device.set_answer(inspection, "V1", "value", True)
+    await device.push()
+    if any(a["minPhotos"] or a["minDocuments"] for a in checklist["articles"]):
+        blockers, outcome = await _agree(client, headers, device, inspection)
+        assert outcome == "evidence_missing"
+    else:
+        blockers, outcome = await _agree(client, headers, device, inspection)
+        assert (blockers, outcome) == ([], "applied")
+        assert await _blockers(client, headers, inspection) == []  # submitted: nothing to show
+
+
+async def test_weighted_every_rater_answers_every_article(
+    client: httpx.AsyncClient, programmes: dict[str, Any]
+) -> None:
+    async with write_tx():
+        appraisal = Inspection(
+            facility=programmes["school"],
+            round=programmes["school_round"],
+            stage="self",
+            standard_version_id=CANTEEN_STANDARD,
+            status="in_progress",
+        )
+        await appraisal.save()
+    inspection = appraisal.id
+    devices = Devices(client)
+    headers = await devices.auth("admin")
+    device = await devices.device("admin")
+    checklist = await _checklist(client, headers, CANTEEN_STANDARD)
+    raters = [r["code"] for r in checklist["raters"]]
+    assert checklist["answerKind"] == "passfail"
+    assert len(raters) == 4
+    assert all(a["items"] == {r: f"{r}:{a['number']}" for r in raters} for a in checklist["articles"])
+
+    # one rater's whole sheet: the others' articles are still unanswered (a rater with nothing at all names
+    # every one of its articles)
+    first, *others = raters
+    for article in checklist["articles"]:
+        device.set_answer(inspection, article["items"][first], "value", True)
+    await device.push()
+    blockers, outcome = await _agree(client, headers, device, inspection)
+    assert outcome == "incomplete"
+    unanswered = _codes(blockers, "blockerUnanswered")[0]
+    assert unanswered["links"] == [a["number"] for a in checklist["articles"]]
+
+    # every rater but one article of the last: that article alone
+    last = checklist["articles"][-1]["number"]
+    for article in checklist["articles"]:
+        for rater in others:
+            if not (rater == others[-1] and article["number"] == last):
+                device.set_answer(inspection, article["items"][rater], "value", True)
+    await device.push()
+    blockers, outcome = await _agree(client, headers, device, inspection)
+    assert outcome == "incomplete"
+    assert _codes(blockers, "blockerUnanswered")[0]["links"] == [last]
+
+    device.set_answer(inspection, checklist["articles"][-1]["items"][others[-1]], "value", False)
+    await device.push()
+    blockers, outcome = await _agree(client, headers, device, inspection)
+    assert (blockers, outcome) == ([], "applied")
+
+
+async def test_an_open_conflict_blocks_as_the_submit_says(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    review = demo["review_inspection"]
+    devices = Devices(client)
+    headers = await devices.auth("inspector1")
+    one = await devices.device("inspector1")
+    two = await devices.device("inspector2")
+    one.set_answer(review, "1.1.1", "value", "A")
+    await one.push()
+    await two.pull()
+    one.set_answer(review, "1.1.1", "value", "B")
+    two.set_answer(review, "1.1.1", "value", "C")
+    await one.push()
+    await two.push()
+    blockers, outcome = await _agree(client, headers, one, review)
+    assert outcome == "open_conflicts"
+    assert _codes(blockers, "blockerConflict") == [
+        {"code": "blockerConflict", "params": {"item": "1.1.1"}, "links": ["1.1.1"]}
+    ]
