@@ -9,6 +9,9 @@
   others get ``bearer`` (Litestar cannot express an empty requirement under a document-wide one).
 - Structs that refuse unknown fields say ``additionalProperties: false`` (Litestar leaves extras allowed while
   msgspec answers 400 to them).
+- A union of ``int`` and ``float`` is one JSON ``number``: Litestar writes every union as ``oneOf``, and a whole
+  number matches both ``integer`` and ``number``, so every message with a count among its params broke the
+  document (schemathesis ST108 on the samples list), and so did an answer's whole-number value.
 """
 
 from __future__ import annotations
@@ -208,7 +211,23 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
             schema.additional_properties = False
         if isinstance(info, msgspec.inspect.StructType):
             _keep_zero_minimums(info, schema)
+        for prop in (schema.properties or {}).values():
+            _one_number(prop)
         return schema
+
+
+def _one_number(schema: Any) -> None:
+    """Drop ``integer`` from a ``oneOf`` that also has ``number`` (``int | float``), at any depth of a property."""
+    if not isinstance(schema, Schema):
+        return
+    if schema.one_of is not None:
+        types = {branch.type for branch in schema.one_of if isinstance(branch, Schema)}
+        if {OpenAPIType.INTEGER, OpenAPIType.NUMBER} <= types:
+            schema.one_of = [
+                b for b in schema.one_of if not (isinstance(b, Schema) and b.type == OpenAPIType.INTEGER)
+            ]
+    for child in (*(schema.one_of or ()), *(schema.any_of or ()), schema.items, schema.additional_properties):
+        _one_number(child)
 
 
 def _keep_zero_minimums(info: msgspec.inspect.StructType, schema: Schema) -> None:
