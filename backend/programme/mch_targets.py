@@ -11,6 +11,7 @@ from backend.db import write_tx
 from backend.errors import Conflict, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.inspections.scope import ensure_facility_visible
+from backend.inspections.services import self_assessment
 from backend.inspections.tables import Inspection
 from backend.programme.kinds import kind_of
 from backend.programme.title_schemas import FloorOut, PointsSummaryOut, SetTargetsRequest, TargetOut, VetoOut
@@ -47,15 +48,7 @@ def target_allowed(article: Article, target: float) -> bool:
 
 
 async def self_standard(facility_id: UUID, round_id: UUID) -> Standard:
-    row = (
-        await Inspection.select(Inspection.standard_version_id)
-        .where(
-            (Inspection.facility == facility_id)
-            & (Inspection.round == round_id)
-            & (Inspection.stage == "self")
-        )
-        .first()
-    )
+    row = await self_assessment(facility_id, round_id, Inspection.standard_version_id)
     if row is None:
         raise Conflict("the subject has no self-evaluation (自评) at this round", code="no_self_assessment")
     return await get_standard(standard_id=row["standard_version_id"])
