@@ -1,4 +1,5 @@
-"""The only wiring place: ``create_app(settings)`` builds the Litestar app."""
+"""The only wiring place: ``create_app(settings)`` builds the Litestar app (the hooks it hands the lower areas:
+``backend/wiring.py``)."""
 
 from __future__ import annotations
 
@@ -37,23 +38,17 @@ from backend.db import (
 )
 from backend.db_sqlite import close_pool, open_pool
 from backend.errors import exception_handlers
-from backend.evidence.services import refresh_for_facility, refresh_for_round
 from backend.health import health
-from backend.hooks import Hooks
-from backend.inspections.scope import ensure_facility_visible, visible_facility_ids
 from backend.metrics import Metrics, request_metrics_middleware, response_metrics_hook
 from backend.metrics_api import metrics
 from backend.openapi_contract import BEARER, OpenAPIContractPlugin, StrictStructSchemaPlugin
-from backend.programme.calendar import ensure_application_window
-from backend.programme.fixes import fixes_at_submit
-from backend.programme.returns import inspection_opinions, record_opinion
-from backend.programme.rules import ensure_may_apply, ensure_stage_open, fitting_standard
 from backend.settings import Settings
 from backend.standards.services import install_shipped_standards
 from backend.storage import build_storage, prepare_storage
 from backend.tables_index import TABLES
 from backend.web.assets import default_pwa_dir, load_app_files
 from backend.web_security import cors_config, security_headers_hook, storage_origins
+from backend.wiring import wired_hooks
 
 log = logging.getLogger("fieldcheck")
 
@@ -259,18 +254,6 @@ def create_app(settings: Settings, *, start_pool: bool = True) -> Litestar:
     app.state.engine = engine
     app.state.storage = build_storage(settings)
     app.state.secret_key = _secret_key(settings)
-    app.state.hooks = Hooks(
-        facility_moved=refresh_for_facility,
-        round_dates_changed=refresh_for_round,
-        visible_facility_ids=visible_facility_ids,
-        ensure_facility_visible=ensure_facility_visible,
-        fitting_standard=fitting_standard,
-        ensure_stage_open=ensure_stage_open,
-        ensure_may_apply=ensure_may_apply,
-        ensure_application_window=ensure_application_window,
-        record_opinion=record_opinion,
-        inspection_opinions=inspection_opinions,
-        inspections_submitted=fixes_at_submit,
-    )
+    app.state.hooks = wired_hooks()
     app.state.app_files = load_app_files(Path(settings.pwa_dir) if settings.pwa_dir else default_pwa_dir())
     return app

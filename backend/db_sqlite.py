@@ -44,22 +44,18 @@ class InlineConnection:
         self.raw.close()
 
 
-class InlineReaders:
-    """Idle :class:`InlineConnection` s of one event loop (a :class:`ConnectionSource`)."""
+class IdleConnections:
+    """Connections of one event loop kept for reuse, at most ``max_idle``: a connection whose query failed, or
+    that is still in a transaction, is never handed out again (a :class:`ConnectionSource`'s release)."""
 
-    def __init__(self, engine: SQLiteEngine, max_idle: int = 4) -> None:
-        self.engine = engine
+    def __init__(self, max_idle: int) -> None:
         self.max_idle = max_idle
-        self._idle: list[InlineConnection] = []
+        self._idle: list[Any] = []
         self._closed = False
 
-    async def acquire(self) -> InlineConnection:
-        if self._idle:
-            return self._idle.pop()
-        raw = sqlite3.connect(**{**self.engine.connection_kwargs, "timeout": 5})
-        raw.row_factory = dict_factory
-        raw.execute("PRAGMA query_only = 1")
-        return InlineConnection(raw)
+    @property
+    def idle_count(self) -> int:
+        return len(self._idle)
 
     async def release(self, connection: Any, *, reusable: bool) -> None:
         if (
@@ -72,50 +68,51 @@ class InlineReaders:
             return
         await connection.close()
 
-    def close(self) -> None:
+    def _drain(self) -> list[Any]:
+        """Take no more back; the idle connections, for the caller to close."""
         self._closed = True
         idle, self._idle = self._idle, []
-        for connection in idle:
+        return idle
+
+
+class InlineReaders(IdleConnections):
+    """Idle :class:`InlineConnection` s of one event loop (a :class:`ConnectionSource`)."""
+
+    def __init__(self, engine: SQLiteEngine, max_idle: int = 4) -> None:
+        super().__init__(max_idle)
+        self.engine = engine
+
+    async def acquire(self) -> InlineConnection:
+        if self._idle:
+            idle: InlineConnection = self._idle.pop()
+            return idle
+        raw = sqlite3.connect(**{**self.engine.connection_kwargs, "timeout": 5})
+        raw.row_factory = dict_factory
+        raw.execute("PRAGMA query_only = 1")
+        return InlineConnection(raw)
+
+    def close(self) -> None:
+        for connection in self._drain():
             connection.raw.close()
 
 
-class ConnectionPool:
+class ConnectionPool(IdleConnections):
     """Idle connections of one event loop; closed by the lifespan (aiosqlite's threads are not daemons)."""
 
     def __init__(self, engine: PooledSQLiteEngine, max_idle: int = 4) -> None:
+        super().__init__(max_idle)
         self.engine = engine
         self.loop = asyncio.get_running_loop()
-        self.max_idle = max_idle
-        self._idle: list[Any] = []
-        self._closed = False
         self.readers = InlineReaders(engine)
-
-    @property
-    def idle_count(self) -> int:
-        return len(self._idle)
 
     async def acquire(self) -> Any:
         if self._idle:
             return self._idle.pop()
         return await self.engine.get_connection()
 
-    async def release(self, connection: Any, *, reusable: bool) -> None:
-        # a connection whose query failed, or that is still in a transaction, is never handed out again
-        if (
-            reusable
-            and not self._closed
-            and len(self._idle) < self.max_idle
-            and not connection.in_transaction
-        ):
-            self._idle.append(connection)
-            return
-        await connection.close()
-
     async def close(self) -> None:
-        self._closed = True
         self.readers.close()
-        idle, self._idle = self._idle, []
-        for connection in idle:
+        for connection in self._drain():
             await connection.close()
 
 

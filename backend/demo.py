@@ -202,13 +202,6 @@ async def load_demo_verdicts(ids: dict[str, Any]) -> dict[str, Any]:
     """A concluded demo round beside the open one: the province's thresholds (marked as the demo's), county,
     city and province verdicts, two removals with their opinions, the confirmed list and the national filing;
     the office's 达标名单, the dashboard's tiers and the public page show them."""
-    from backend.evidence.services import refresh_for_facility, refresh_for_round
-    from backend.hooks import Hooks
-    from backend.inspections.scope import ensure_facility_visible, visible_facility_ids
-    from backend.programme.calendar import ensure_application_window
-    from backend.programme.fixes import fixes_at_submit
-    from backend.programme.returns import inspection_opinions, record_opinion
-    from backend.programme.rules import ensure_may_apply, ensure_stage_open, fitting_standard
     from backend.programme.samples import draw_sample
     from backend.programme.schemas import DrawSampleRequest
     from backend.review.schemas import ConfirmRequest, SetThresholdsRequest
@@ -218,20 +211,9 @@ async def load_demo_verdicts(ids: dict[str, Any]) -> dict[str, Any]:
     from backend.standards.validation import walk_articles
     from backend.verdict.confirm import confirm_list
     from backend.verdict.schemas import ConfirmListRequest
+    from backend.wiring import wired_hooks
 
-    hooks = Hooks(
-        facility_moved=refresh_for_facility,
-        round_dates_changed=refresh_for_round,
-        visible_facility_ids=visible_facility_ids,
-        ensure_facility_visible=ensure_facility_visible,
-        fitting_standard=fitting_standard,
-        ensure_stage_open=ensure_stage_open,
-        ensure_may_apply=ensure_may_apply,
-        ensure_application_window=ensure_application_window,
-        record_opinion=record_opinion,
-        inspection_opinions=inspection_opinions,
-        inspections_submitted=fixes_at_submit,
-    )
+    hooks = wired_hooks()
     sheng_id = (
         await create_user(
             data=CreateUserRequest(

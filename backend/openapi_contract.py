@@ -9,6 +9,9 @@
   others get ``bearer`` (Litestar cannot express an empty requirement under a document-wide one).
 - Structs that refuse unknown fields say ``additionalProperties: false`` (Litestar leaves extras allowed while
   msgspec answers 400 to them).
+- A union of ``int`` and ``float`` is one JSON ``number``: Litestar writes every union as ``oneOf``, and a whole
+  number matches both ``integer`` and ``number``, so every message with a count among its params broke the
+  document (schemathesis ST108 on the samples list), and so did an answer's whole-number value.
 """
 
 from __future__ import annotations
@@ -226,6 +229,7 @@ def _one_number_type(schema: Schema) -> None:
     nested = [
         *(schema.properties or {}).values(),
         *(schema.one_of or []),
+        *(schema.any_of or []),
         schema.items,
         schema.additional_properties,
     ]

@@ -20,7 +20,6 @@ import os
 import random
 import secrets
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -32,7 +31,8 @@ import msgspec
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import sync_bench  # noqa: E402  (migrations, demo, PostgreSQL admin)
+import sync_bench  # noqa: E402  (the township's articles, percentiles)
+from scratch_store import in_process_settings, scratch_store  # noqa: E402
 
 GRADES = "ABCD"
 
@@ -133,17 +133,10 @@ async def measure(args: argparse.Namespace, data_dir: Path, database_url: str) -
     import httpx
 
     from backend.app import create_app
-    from backend.settings import Settings
     from sync.client import HttpxTransport, SyncClient
 
     setup = await prepare(data_dir, database_url, args.years)
-    settings = Settings(
-        data_dir=str(data_dir),
-        database_url=database_url,
-        workers=False,
-        secret_key="bench",  # noqa: S106
-    )
-    app = create_app(settings)
+    app = create_app(in_process_settings(data_dir, database_url))
     rng = random.Random(7)
     async with app.lifespan():
         transport = httpx.ASGITransport(app=app)
@@ -182,17 +175,8 @@ def main() -> None:
     parser.add_argument("--pulls", type=int, default=40)
     parser.add_argument("--edits", type=int, default=3)
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="fc-clinic-"))
-    database_url = dbname = ""
-    if args.db == "postgres":
-        dbname = f"fc_clinic_{uuid.uuid4().hex[:10]}"
-        asyncio.run(sync_bench._pg_admin(f'CREATE DATABASE "{dbname}"'))
-        database_url = sync_bench.PG_ADMIN.rsplit("/", 1)[0] + "/" + dbname
-    try:
+    with scratch_store(args.db, "clinic") as (data_dir, database_url):
         r = asyncio.run(measure(args, data_dir, database_url))
-    finally:
-        if dbname:
-            asyncio.run(sync_bench._pg_admin(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
     print(
         f"RESULT {args.db} years={args.years} mutations={r['mutations']} built_in={r['build_s']:.1f}s "
         f"rows={r['rows']} pages={r['pages']} first_pull_ms p50={r['p50']:.1f} p99={r['p99']:.1f} "

@@ -10,7 +10,8 @@ server work is not counted). Devices are teams of five on one inspection each, a
 (``sync_bench.py --soak``); ``--concurrency`` devices run their cycles at once, so pushes meet in group commits
 as they do under load. Prints the CPU per cycle of each round after a warm-up round. For A/B runs against
 another commit, run this file with that commit's code first on ``PYTHONPATH`` (it imports ``backend`` from
-there and only the soak's setup from ``bench/sync_bench.py`` beside it).
+there and only the soak's setup and the scratch store from ``bench/sync_bench.py`` and
+``bench/scratch_store.py`` beside it).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import asyncio
 import cProfile
 import os
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import sync_bench  # noqa: E402  (the soak's setup and device model)
+from scratch_store import in_process_settings, scratch_store  # noqa: E402
 
 
 async def asgi_post(app: Any, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
@@ -104,7 +105,6 @@ async def cycle(app: Any, device: sync_bench.Device) -> None:
 
 async def run(args: argparse.Namespace, data_dir: Path, database_url: str) -> list[float]:
     from backend.app import create_app
-    from backend.settings import Settings
 
     setup = await sync_bench.prepare(data_dir, database_url, inspections=5)
     teams = await sync_bench.prepare_teams(data_dir, database_url, args.devices, setup)
@@ -117,13 +117,7 @@ async def run(args: argparse.Namespace, data_dir: Path, database_url: str) -> li
                     client_id=str(uuid.uuid4()), inspection=inspection, items=items, headers=member
                 )
             )
-    settings = Settings(
-        data_dir=str(data_dir),
-        database_url=database_url,
-        workers=False,
-        secret_key="bench",  # noqa: S106
-    )
-    app = create_app(settings)
+    app = create_app(in_process_settings(data_dir, database_url))
     per_cycle: list[float] = []
     async with app.lifespan():
         queue: asyncio.Queue[sync_bench.Device] = asyncio.Queue()
@@ -169,18 +163,8 @@ def main() -> None:
     # seconds between rounds: the soak's devices cycle every 10 s, past the token cache's freshness (10 s)
     parser.add_argument("--gap", type=float, default=10.5)
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="fc-cycle-"))
-    database_url = ""
-    dbname = ""
-    if args.db == "postgres":
-        dbname = f"fc_cycle_{uuid.uuid4().hex[:10]}"
-        asyncio.run(sync_bench._pg_admin(f'CREATE DATABASE "{dbname}"'))
-        database_url = sync_bench.PG_ADMIN.rsplit("/", 1)[0] + "/" + dbname
-    try:
+    with scratch_store(args.db, "cycle") as (data_dir, database_url):
         per_cycle = asyncio.run(run(args, data_dir, database_url))
-    finally:
-        if dbname:
-            asyncio.run(sync_bench._pg_admin(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
     best = min(per_cycle)
     import backend
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import anyio.to_thread
@@ -61,10 +61,12 @@ async def write_chunk(
     return 0, True, whole
 
 
-async def _receive(
-    body: AsyncIterator[bytes], remaining: int, blocks: _Blocks, config: UploadConfig
-) -> tuple[bool, UploadError | None]:
-    """Hand the body's pieces to ``blocks``; returns (connection cut, why the chunk is refused)."""
+async def body_pieces(
+    body: AsyncIterator[bytes], remaining: int, config: UploadConfig
+) -> AsyncGenerator[bytes]:
+    """A chunk's non-empty pieces as they arrive, each within ``idle_timeout_seconds`` (else ``TimeoutError``);
+    :class:`UploadError` ``chunk_past_end`` once they go past the ``remaining`` bytes the upload declared.
+    Both spools read a PATCH's body through this."""
     received = 0
     iterator = body.__aiter__()
     while True:
@@ -72,16 +74,28 @@ async def _receive(
             async with asyncio.timeout(config.idle_timeout_seconds):
                 piece = await iterator.__anext__()
         except StopAsyncIteration:
-            break
-        except (ClientGone, TimeoutError):
-            await blocks.flush()
-            return True, None
+            return
         if not piece:
             continue
         received += len(piece)
         if received > remaining:
-            return False, UploadError("the chunk goes past the declared size", code="chunk_past_end")
-        await blocks.add(piece)
+            raise UploadError("the chunk goes past the declared size", code="chunk_past_end")
+        yield piece
+
+
+async def _receive(
+    body: AsyncIterator[bytes], remaining: int, blocks: _Blocks, config: UploadConfig
+) -> tuple[bool, UploadError | None]:
+    """Hand the body's pieces to ``blocks``; returns (connection cut, why the chunk is refused)."""
+    try:
+        async with contextlib.aclosing(body_pieces(body, remaining, config)) as pieces:
+            async for piece in pieces:
+                await blocks.add(piece)
+    except (ClientGone, TimeoutError):
+        await blocks.flush()
+        return True, None
+    except UploadError as refused:
+        return False, refused
     await blocks.flush()
     return False, None
 

@@ -29,6 +29,7 @@ from media.jobs import enqueue_job
 from media.spool_s3 import PART_MIN_BYTES, S3Spool
 from media.storage import blob_key
 from media.tables import Blob, Upload
+from media.upload_chunk import body_pieces
 from media.upload_complete import blob_state, hold, new_blob, record_rejection
 from media.upload_errors import (
     ChunkChecksumMismatch,
@@ -151,20 +152,13 @@ async def _session(
 
 async def _read_body(body: AsyncIterator[bytes], remaining: int, config: UploadConfig) -> bytes:
     pieces: list[bytes] = []
-    received = 0
-    iterator = body.__aiter__()
-    while True:
-        try:
-            async with asyncio.timeout(config.idle_timeout_seconds):
-                piece = await iterator.__anext__()
-        except StopAsyncIteration:
-            return b"".join(pieces)
-        except TimeoutError as exc:
-            raise ClientGone("no bytes for too long") from exc
-        received += len(piece)
-        if received > remaining:
-            raise UploadError("the chunk goes past the declared size", code="chunk_past_end")
-        pieces.append(piece)
+    try:
+        async with contextlib.aclosing(body_pieces(body, remaining, config)) as arriving:
+            async for piece in arriving:
+                pieces.append(piece)
+    except TimeoutError as exc:
+        raise ClientGone("no bytes for too long") from exc
+    return b"".join(pieces)
 
 
 async def append(

@@ -129,9 +129,16 @@ async def move(sql: Statements, inspection_id: UUID, to: Move, *, at: datetime |
 
 async def bump(sql: Statements, inspection_id: UUID) -> int:
     """A new version of the inspection (something its devices pull changed: its standard); locked here."""
-    rows = await lock(sql, [inspection_id])
-    if not rows:
+    versions = await bump_all(sql, [inspection_id])
+    if not versions:
         raise MoveRefused("inspection_not_found", "unknown")
-    version = int(rows[0]["version"]) + 1
-    await sql.execute('UPDATE "inspection" SET "version" = ? WHERE "id" = ?', [version, inspection_id])
-    return version
+    return versions[inspection_id]
+
+
+async def bump_all(sql: Statements, ids: Sequence[UUID]) -> dict[UUID, int]:
+    """New versions of several inspections, locked here in the push's order (sorted ids), so a concurrent push
+    waits rather than deadlocks; ``{id: new version}`` for the ids that exist (a photo's evidence flags)."""
+    asked = {str(i): i for i in ids}
+    versions = {asked[str(row["id"])]: int(row["version"]) + 1 for row in await lock(sql, ids)}
+    await write_versions(sql, [(version, i) for i, version in versions.items()])
+    return versions

@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from sync import lifecycle
 from sync.context import TransactionFactory
+from sync.sql import Sql
 from sync.tables import Photo
 
 log = logging.getLogger("fieldcheck.sync")
@@ -67,19 +69,20 @@ async def record_flags(
 ) -> None:
     """Store evidence flags (JSON the backend computed) and the reuse the backend found on photos,
     ``{inspection id: [(photo id, flags, reused at another facility)]}``.
-    Unlike the facts above, flags are shown in pull: each inspection's version is bumped under its row's lock
-    (inspections in sorted order, as a push locks them) and the photos take that version, so the next pull
-    sends them again."""
+    Unlike the facts above, flags are shown in pull: the lifecycle bumps each inspection's version under its
+    row's lock (inspections in sorted order, as a push locks them) and the photos take that version, so the
+    next pull sends them again."""
     if not updates:
         return
-    async with transaction():
-        for inspection_id in sorted(updates, key=str):
-            bumped = await Photo.raw(
-                'UPDATE "inspection" SET "version" = "version" + 1 WHERE "id" = {} RETURNING "version"',
-                inspection_id,
-            )
-            version = int(bumped[0]["version"])
-            for photo_id, encoded, reused in updates[inspection_id]:
+    async with transaction() as tx:
+        # the version is the lifecycle's to write (sync/lifecycle.py), under the lock a push takes
+        versions = await lifecycle.bump_all(Sql(tx.engine), list(updates))
+        for inspection_id, photos in updates.items():
+            for photo_id, encoded, reused in photos:
                 await Photo.update(
-                    {Photo.flags: encoded, Photo.reused_elsewhere: reused, Photo.version: version}
+                    {
+                        Photo.flags: encoded,
+                        Photo.reused_elsewhere: reused,
+                        Photo.version: versions[inspection_id],
+                    }
                 ).where(Photo.id == photo_id)

@@ -26,8 +26,8 @@ def test_only_media_jobs_adds_media_jobs() -> None:
     assert writers == []
 
 
-# The inspection row: its lifecycle owner (sync/lifecycle.py) locks and writes it, pull and the photo facts
-# read it and bump its version; the one named exception.
+# The inspection row: its lifecycle owner (sync/lifecycle.py) locks and writes it, pull reads it; the one named
+# exception.
 SYNC_MAY_READ = {"inspection"}
 
 LIFECYCLE = "sync/lifecycle.py"
@@ -41,18 +41,47 @@ STATUS_WRITES = (
 )
 
 
-def status_writers(files: dict[str, str]) -> set[str]:
+# its version (devices' cookies are built from it): bumped under the row lock, by the lifecycle only
+VERSION_WRITES = (
+    re.compile(r"Inspection\.version\s*:"),
+    re.compile(r'UPDATE\s+\\?"?inspection\\?"?\s+SET[^;]{0,300}?\bversion\b', re.IGNORECASE | re.DOTALL),
+    re.compile(r"Inspection\([^()]*\bversion\s*=", re.DOTALL),
+    re.compile(r"Inspection\.update\(\s*\{[^}]*[\"']version[\"']"),
+)
+# its lock: a row lock (the table has no lock column), taken in one order (sorted ids) so pushes do not deadlock
+LOCKS = (
+    re.compile(
+        r'FROM\s+\\?"?inspection\\?"?\s[^;]{0,300}?\bFOR\s+(NO\s+KEY\s+)?(UPDATE|SHARE)\b',
+        re.IGNORECASE | re.DOTALL,
+    ),
+    re.compile(r"Inspection\.(select|objects)\([^;]{0,400}?\.lock_rows\(", re.DOTALL),
+)
+
+
+def writers(files: dict[str, str], patterns: tuple[re.Pattern[str], ...]) -> set[str]:
     return {
         name
         for name, text in files.items()
-        if name != LIFECYCLE and name not in SEEDS and any(p.search(text) for p in STATUS_WRITES)
+        if name != LIFECYCLE and name not in SEEDS and any(p.search(text) for p in patterns)
     }
+
+
+def status_writers(files: dict[str, str]) -> set[str]:
+    return writers(files, STATUS_WRITES)
 
 
 def test_only_the_lifecycle_writes_an_inspections_status() -> None:
     """draft → submitted → returned / accepted: every move is sync/lifecycle.py's (the push's submit, the
     office's submit, a return, a sign-off reach it through sync.api), so the moves and their refusals live once."""
     assert status_writers(sources("backend", "sync", "media")) == set()
+
+
+def test_only_the_lifecycle_writes_an_inspections_version_or_locks_it() -> None:
+    """The version and the row lock are the lifecycle's too: a push, a move, a new standard and a photo's
+    evidence flags (sync/photo_facts.py, which bumped it by its own SQL) all reach sync/lifecycle.py."""
+    files = sources("backend", "sync", "media")
+    assert writers(files, VERSION_WRITES) == set()
+    assert writers(files, LOCKS) == set()
 
 
 def test_the_status_scan_finds_the_writes_it_forbids() -> None:
@@ -66,6 +95,28 @@ def test_the_status_scan_finds_the_writes_it_forbids() -> None:
         LIFECYCLE: 'UPDATE "inspection" SET "status" = ?',
     }
     assert status_writers(samples) == {"a.py", "b.py", "c.py", "d.py"}
+
+
+def test_the_version_and_lock_scans_find_what_they_forbid() -> None:
+    samples = {
+        # the photo flags' own bump, before it went through the lifecycle
+        "photo_facts.py": """bumped = await Photo.raw(
+                'UPDATE "inspection" SET "version" = "version" + 1 WHERE "id" = {} RETURNING "version"',""",
+        "orm.py": "await Inspection.update({Inspection.version: Inspection.version + 1})",
+        "new.py": "Inspection(facility=f, stage='self', version=4)",
+        "status.py": "await Inspection.update({Inspection.status: 'accepted'})",
+        "read.py": 'SELECT "version" FROM "inspection" WHERE "id" = ?',
+        LIFECYCLE: 'UPDATE "inspection" SET "version" = ? WHERE "id" = ?',
+    }
+    assert writers(samples, VERSION_WRITES) == {"photo_facts.py", "orm.py", "new.py"}
+    locks = {
+        "raw.py": 'await sql.fetch(\'SELECT "id" FROM "inspection" WHERE "id" = ? FOR UPDATE\', [i])',
+        "orm.py": "await Inspection.select(Inspection.id).where(Inspection.id == i).lock_rows()",
+        "other.py": 'SELECT * FROM "media_upload" WHERE "id" = {} FOR UPDATE',
+        "read.py": 'SELECT "version" FROM "inspection" WHERE "id" = ?',
+        LIFECYCLE: 'SELECT "id" FROM "inspection" WHERE {cond} ORDER BY "id" FOR UPDATE',
+    }
+    assert writers(locks, LOCKS) == {"raw.py", "orm.py"}
 
 
 def test_the_columns_default_is_the_lifecycles_first_status() -> None:

@@ -11,6 +11,7 @@ from backend.errors import NotFound
 from backend.guards import AuthUser
 from backend.improvement.schemas import ItemOut
 from backend.improvement.services import plan_items, targets, today
+from backend.inspections.services import self_assessment
 from backend.inspections.tables import Inspection, Round
 from backend.registry.tables import Facility
 from backend.vocabulary import DEFAULT_LANGUAGE, date_text, file_name, say
@@ -77,15 +78,7 @@ async def plan_fragment(
 ) -> tuple[str, str, str]:
     """(title, file name without extension, HTML fragment) of a facility's plan at a round; the scope is
     checked by the services (a clinic its own plan, an office its region)."""
-    row = (
-        await Inspection.select(Inspection.id)
-        .where(
-            (Inspection.facility == facility_id)
-            & (Inspection.round == round_id)
-            & (Inspection.stage == "self")
-        )
-        .first()
-    )
+    row = await self_assessment(facility_id, round_id, Inspection.id)
     if row is None:
         raise NotFound("that facility has no self-assessment at that round", code="inspection_not_found")
     items = await plan_items(user=user, inspection_id=row["id"])

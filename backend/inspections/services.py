@@ -321,3 +321,17 @@ async def team_target(user: AuthUser, inspection_id: UUID) -> dict[str, Any]:
 
 async def inspection_detail(inspection_id: UUID) -> InspectionDetail:
     return await _detail(inspection_id)
+
+
+async def self_assessment(facility_id: UUID, round_id: UUID, *columns: Any) -> dict[str, Any] | None:
+    """The facility's self-assessment (自评) at a round, its ``columns``; ``None`` when it has none."""
+    row: dict[str, Any] | None = (
+        await Inspection.select(*columns)
+        .where(
+            (Inspection.facility == facility_id)
+            & (Inspection.round == round_id)
+            & (Inspection.stage == "self")
+        )
+        .first()
+    )
+    return row

@@ -25,10 +25,9 @@ from backend.programme.logistics import (
     SUBMITTED,
     checklist_answer,
     checklist_articles,
-    schedule_row,
-    schedule_visits,
     tally_visit,
 )
+from backend.programme.logistics_schedule import schedule_row, schedule_visits
 from backend.programme.logistics_schemas import FixOut
 from backend.programme.logistics_tables import RoutineFix, RoutineSchedule, RoutineVisit
 from backend.programme.mch import today_in_china

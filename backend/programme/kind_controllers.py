@@ -1,5 +1,5 @@
 """Programme kinds, subject targets, titles and re-checks over HTTP. Guards check the role; services check the
-scope again (``mch.py``)."""
+scope again (``mch.py`` and its ``mch_*`` modules)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.guards import AuthUser, current_user, requires_role
 from backend.openapi_contract import problem_responses
-from backend.programme import mch
+from backend.programme import mch, mch_rechecks, mch_targets, mch_titles
 from backend.programme.title_schemas import (
     DecideRecheckRequest,
     KindOut,
@@ -49,7 +49,9 @@ class SubjectTargetController(Controller):
         self, round_id: FromPath[UUID], facility_id: FromPath[UUID], request: AuthRequest
     ) -> list[TargetOut]:
         """The indicator articles with the national value, the floor and the subject's own target."""
-        return await mch.list_targets(user=current_user(request), facility_id=facility_id, round_id=round_id)
+        return await mch_targets.list_targets(
+            user=current_user(request), facility_id=facility_id, round_id=round_id
+        )
 
     @put("/", operation_id="setSubjectTargets")
     async def set_targets(
@@ -60,7 +62,7 @@ class SubjectTargetController(Controller):
         request: AuthRequest,
     ) -> list[TargetOut]:
         """Set the subject's own targets (all or none; never below the national value: 422)."""
-        return await mch.set_targets(
+        return await mch_targets.set_targets(
             user=current_user(request), facility_id=facility_id, round_id=round_id, data=data
         )
 
@@ -75,7 +77,7 @@ class TitleController(Controller):
         self, round_id: FromPath[UUID], data: JSONBody[NameTitleRequest], request: AuthRequest
     ) -> TitleOut:
         """Name a county (示范县) on the conclusion that decides it; valid the standard's titleValidYears."""
-        return await mch.name_title(user=current_user(request), round_id=round_id, data=data)
+        return await mch_titles.name_title(user=current_user(request), round_id=round_id, data=data)
 
     @get("/titles", operation_id="listTitles")
     async def list_titles(
@@ -85,21 +87,23 @@ class TitleController(Controller):
         facility_id: Annotated[UUID | None, QueryParameter(name="facilityId")] = None,
     ) -> list[TitleOut]:
         """Titles in scope with their state (named, fix_required, revoked, expired) and re-checks."""
-        return await mch.list_titles(user=current_user(request), round_id=round_id, facility_id=facility_id)
+        return await mch_titles.list_titles(
+            user=current_user(request), round_id=round_id, facility_id=facility_id
+        )
 
     @post("/titles/{title_id:uuid}/rechecks", operation_id="openRecheck", status_code=201)
     async def open_recheck(
         self, title_id: FromPath[UUID], data: JSONBody[OpenRecheckRequest], request: AuthRequest
     ) -> RecheckOut:
         """Open an unannounced re-check: a province review of the named county, without an application."""
-        return await mch.open_recheck(user=current_user(request), title_id=title_id, data=data)
+        return await mch_rechecks.open_recheck(user=current_user(request), title_id=title_id, data=data)
 
     @post("/rechecks/{recheck_id:uuid}/decision", operation_id="decideRecheck", status_code=200)
     async def decide_recheck(
         self, recheck_id: FromPath[UUID], data: JSONBody[DecideRecheckRequest], request: AuthRequest
     ) -> TitleOut:
         """Decide a re-check from its signed conclusion: fail → fix deadline; fail while fixing → revoked."""
-        return await mch.decide_recheck(user=current_user(request), recheck_id=recheck_id, data=data)
+        return await mch_rechecks.decide_recheck(user=current_user(request), recheck_id=recheck_id, data=data)
 
 
 class PointsSummaryController(Controller):
@@ -110,7 +114,7 @@ class PointsSummaryController(Controller):
     @get("/", operation_id="getPointsSummary", responses=problem_responses(409))  # not points-scored
     async def points_summary(self, inspection_id: FromPath[UUID], request: AuthRequest) -> PointsSummaryOut:
         """Veto items and indicator floors (national, the subject's own target, measured) beside the conclusion."""
-        return await mch.points_summary(user=current_user(request), inspection_id=inspection_id)
+        return await mch_targets.points_summary(user=current_user(request), inspection_id=inspection_id)
 
 
 PROGRAMME_KIND_ROUTES = [

@@ -5,7 +5,7 @@ kind is a registry facility row, so rounds, applications, samples, teams, sync, 
 exports run unchanged: a 乡镇卫生院 (``facility``), a county's programme run by its health bureau (``region``,
 facility kind ``county_programme``, placed in that county), or a school with its canteen and shop (``school``).
 What differs between kinds is read from here; the few rules only one kind has live in its own module
-(``mch.py``). Pure: no database.
+(``mch.py``, ``logistics.py`` and the modules beside them). Pure: no database.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The school logistics programme over HTTP: schedule, fixes, staff and appraisal. Guards check the role;
-services check the scope again (``logistics.py``)."""
+services check the scope again (``logistics_schedule.py``, ``logistics_appraisal.py``, ``fixes.py``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody
 
 from backend.guards import AuthUser, current_user, requires_role
 from backend.openapi_contract import problem_responses
-from backend.programme import fixes, logistics
+from backend.programme import fixes, logistics_appraisal, logistics_schedule
 from backend.programme.logistics_schemas import (
     AppraisalOut,
     CreateScheduleRequest,
@@ -40,7 +40,7 @@ class RoutineController(Controller):
         request: AuthRequest,
     ) -> ScheduleOut:
         """Schedule the routine inspections of the term: one school inspection per visit day."""
-        return await logistics.create_schedule(
+        return await logistics_schedule.create_schedule(
             user=current_user(request), facility_id=facility_id, round_id=round_id, data=data
         )
 
@@ -49,7 +49,7 @@ class RoutineController(Controller):
         self, facility_id: FromPath[UUID], round_id: FromPath[UUID], request: AuthRequest
     ) -> ScheduleOut:
         """The schedule with each visit's status, items passed and critical failures."""
-        return await logistics.get_schedule(
+        return await logistics_schedule.get_schedule(
             user=current_user(request), facility_id=facility_id, round_id=round_id
         )
 
@@ -68,14 +68,16 @@ class StaffController(Controller):
 
     @get("/", operation_id="listSchoolStaff")
     async def list_staff(self, facility_id: FromPath[UUID], request: AuthRequest) -> list[StaffOut]:
-        return await logistics.list_staff(user=current_user(request), facility_id=facility_id)
+        return await logistics_appraisal.list_staff(user=current_user(request), facility_id=facility_id)
 
     @post("/", operation_id="addSchoolStaff", status_code=201)
     async def add_staff(
         self, facility_id: FromPath[UUID], data: JSONBody[StaffIn], request: AuthRequest
     ) -> StaffOut:
         """Register a logistics staff member (post: canteen or shop)."""
-        return await logistics.add_staff(user=current_user(request), facility_id=facility_id, data=data)
+        return await logistics_appraisal.add_staff(
+            user=current_user(request), facility_id=facility_id, data=data
+        )
 
 
 class AppraisalController(Controller):
@@ -88,7 +90,9 @@ class AppraisalController(Controller):
         self, staff_id: FromPath[UUID], round_id: FromPath[UUID], request: AuthRequest
     ) -> AppraisalOut:
         """Each rater's score, weight and contribution, and the combined score once every rater has one."""
-        return await logistics.appraisal(user=current_user(request), staff_id=staff_id, round_id=round_id)
+        return await logistics_appraisal.appraisal(
+            user=current_user(request), staff_id=staff_id, round_id=round_id
+        )
 
     @post("/scores", operation_id="recordAppraisalScore", status_code=201)
     async def record_score(
@@ -99,7 +103,7 @@ class AppraisalController(Controller):
         request: AuthRequest,
     ) -> AppraisalOut:
         """One rater's score (students, class teachers, end of term); the duty officer's comes from the visits."""
-        return await logistics.record_score(
+        return await logistics_appraisal.record_score(
             user=current_user(request), staff_id=staff_id, round_id=round_id, data=data
         )
 

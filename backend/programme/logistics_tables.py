@@ -1,5 +1,6 @@
 """Records of the school logistics programme (seed 004): the routine inspection schedule and its visits, the
-fixes a failed critical item raises, the staff and the raters' appraisal scores. Owned by ``logistics.py``."""
+fixes a failed critical item raises, the staff and the raters' appraisal scores. The schedule and its visits are
+``logistics_schedule.py``'s, the fixes ``fixes.py``'s, the staff and scores ``logistics_appraisal.py``'s."""
 
 from __future__ import annotations
 

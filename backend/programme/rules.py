@@ -19,6 +19,7 @@ from backend.db import as_utc
 from backend.errors import Conflict, Forbidden, NotFound, RuleRefused
 from backend.guards import AuthUser
 from backend.inspections.schemas import REVIEW_STAGES
+from backend.inspections.services import self_assessment
 from backend.inspections.tables import Application, Inspection, Round
 from backend.programme.kinds import kind_of, report_due_on, subject_fits
 from backend.programme.tables import ReviewSample
@@ -81,20 +82,14 @@ async def ensure_may_apply(facility_id: UUID, round_id: UUID, tier: str, now: da
     minimum (``selfAssessmentMinMonths``), a tier of that standard the facility can be eligible for, and, after
     a return, the standard's re-apply interval (``reapplyMinIntervalMonths``) to have passed."""
     now = now or datetime.now(UTC)
-    own = (
-        await Inspection.select(
-            Inspection.created_at,
-            Inspection.standard_version_id,
-            Inspection.status,
-            Inspection.facility.medical_staff_count.as_alias("staff"),
-            Inspection.facility.service_population.as_alias("population"),
-        )
-        .where(
-            (Inspection.facility == facility_id)
-            & (Inspection.round == round_id)
-            & (Inspection.stage == "self")
-        )
-        .first()
+    own = await self_assessment(
+        facility_id,
+        round_id,
+        Inspection.created_at,
+        Inspection.standard_version_id,
+        Inspection.status,
+        Inspection.facility.medical_staff_count.as_alias("staff"),
+        Inspection.facility.service_population.as_alias("population"),
     )
     if own is None:
         raise Conflict(

@@ -1,6 +1,6 @@
 """Records of programmes whose subject earns a title (MCH demonstration counties, seed 001): the county's own
 indicator targets (the table lives in ``backend/review/tables.py``: conclusions are scored with them), the title
-with its validity, and its unannounced re-checks. Owned by ``mch.py``."""
+with its validity (written by ``mch_titles.py`` only), and its unannounced re-checks (``mch_rechecks.py``)."""
 
 from __future__ import annotations
 

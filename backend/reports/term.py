@@ -17,7 +17,7 @@ from backend.guards import AuthUser
 from backend.inspections.rounds import round_by_id
 from backend.inspections.scope import ensure_facility_visible
 from backend.programme.fixes import list_fixes
-from backend.programme.logistics import term_data
+from backend.programme.logistics_appraisal import term_data
 from backend.programme.logistics_schemas import AppraisalOut, FixOut, VisitOut
 from backend.programme.logistics_tables import RoutineSchedule
 from backend.registry.tables import Facility

@@ -28,6 +28,7 @@ from backend.inspections.tables import Inspection
 from backend.registry.tables import Region
 from backend.review import submissions
 from backend.review.answers import (
+    Answers,
     conclude_row,
     engine_input,
     facility_figures,
@@ -182,13 +183,7 @@ async def confirm_conclusion(
                 code="submitted_incomplete",
             )
         answers = await read_registers(inspection_id, row["version"], row["status"])
-        if answers.open_conflicts:
-            raise Conflict(
-                f"{answers.open_conflicts} conflict(s) are open on "
-                f"{', '.join(sorted(answers.conflicted_items))}; resolve them first",
-                code="conflicts_open",
-                items=sorted(answers.conflicted_items),
-            )
+        ensure_no_open_conflicts(answers)
         result, answer_count, _ = await conclude_row(standard, answers, row)
         if result.status == "incomplete":
             raise Conflict(
@@ -402,13 +397,7 @@ async def submit_incomplete(
                 code="inspection_locked",
             )
         answers = await read_registers(inspection_id, row["version"], row["status"])
-        if answers.open_conflicts:
-            raise Conflict(
-                f"{answers.open_conflicts} conflict(s) are open on "
-                f"{', '.join(sorted(answers.conflicted_items))}; resolve them first",
-                code="conflicts_open",
-                items=sorted(answers.conflicted_items),
-            )
+        ensure_no_open_conflicts(answers)
         missing, missing_message = submissions.missing_words(standard, answers.items)
         await move_inspection(current_engine(), inspection_id, "submit", at=now)
         saved = IncompleteSubmission(
@@ -427,3 +416,14 @@ async def submit_incomplete(
             details={"from": row["status"], "to": "submitted", "reason": reason, "missing": missing},
         )
     return (await submissions.marks(IncompleteSubmission.id == saved.id))[0]
+
+
+def ensure_no_open_conflicts(answers: Answers) -> None:
+    """A sign-off and an incomplete submit both wait for the team's open conflicts to be resolved."""
+    if answers.open_conflicts:
+        raise Conflict(
+            f"{answers.open_conflicts} conflict(s) are open on "
+            f"{', '.join(sorted(answers.conflicted_items))}; resolve them first",
+            code="conflicts_open",
+            items=sorted(answers.conflicted_items),
+        )

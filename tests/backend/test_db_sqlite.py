@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from backend.db import fetch, prepare_engine, read_fetch, read_tx, write_tx
-from backend.db_sqlite import PooledSQLiteEngine, close_pool, open_pool
+from backend.db_sqlite import InlineReaders, PooledSQLiteEngine, close_pool, open_pool
 
 
 @pytest.fixture
@@ -120,3 +120,26 @@ async def test_read_transactions_run_inline_and_refuse_writes(engine: PooledSQLi
         assert threading.active_count() <= threads  # no connection thread for the reads
     finally:
         await close_pool(pool)
+
+
+async def test_inline_readers_keep_what_the_pool_keeps(engine: PooledSQLiteEngine) -> None:
+    """Both sources give a connection back by one rule (IdleConnections.release): kept while there is room,
+    closed when its query failed, when it is still in a transaction, or once the source is closed."""
+    readers = InlineReaders(engine, max_idle=2)
+    connections = [await readers.acquire() for _ in range(4)]
+    await readers.release(connections[0], reusable=False)
+    connections[1].raw.execute("BEGIN")
+    await readers.release(connections[1], reusable=True)
+    await readers.release(connections[2], reusable=True)
+    await readers.release(connections[3], reusable=True)
+    assert readers.idle_count == 2
+    assert await readers.acquire() is connections[3]
+    for closed in connections[:2]:
+        with pytest.raises(sqlite3.ProgrammingError):
+            closed.raw.execute("SELECT 1")
+    readers.close()
+    assert readers.idle_count == 0
+    with pytest.raises(sqlite3.ProgrammingError):
+        connections[2].raw.execute("SELECT 1")
+    await readers.release(connections[3], reusable=True)  # after close: closed, not kept
+    assert readers.idle_count == 0

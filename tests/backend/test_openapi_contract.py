@@ -7,8 +7,10 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
+from jsonschema import Draft202012Validator
 
 from backend.errors import PROBLEM_JSON
+from tests.backend.verdict.support import county_stage
 from tests.conftest import login
 
 PUBLIC = {"health", "login", "getSignedMedia", "getPublicResults"}
@@ -110,3 +112,67 @@ async def test_unsupported_method_is_a_405_problem_with_allow(client: httpx.Asyn
     assert response.status_code == 405
     assert response.headers["content-type"].startswith(PROBLEM_JSON)
     assert {"GET", "OPTIONS"} <= set(response.headers["allow"].replace(" ", "").split(","))
+
+
+def body_errors(spec: dict[str, Any], path: str, method: str, response: httpx.Response) -> list[str]:
+    """What in ``response``'s JSON body its operation's OpenAPI schema (JSON Schema 2020-12) refuses."""
+    content = spec["paths"][path][method]["responses"][str(response.status_code)]["content"]
+    schema = {**content["application/json"]["schema"], "components": spec["components"]}
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return [f"{list(e.absolute_path)}: {e.message[:200]}" for e in validator.iter_errors(response.json())]
+
+
+@pytest.mark.no_database
+async def test_no_union_documents_a_whole_number_twice(spec: dict[str, Any]) -> None:
+    """``int | float`` is one JSON number: a ``oneOf`` with ``integer`` and ``number`` refuses every whole number
+    (both branches match), so a sample's message params ``{"drawn": 2}`` failed the document (ST108)."""
+    found: list[str] = []
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            types = {b.get("type") for b in node.get("oneOf", []) if isinstance(b, dict)}
+            if {"integer", "number"} <= types:
+                found.append(where)
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for n, value in enumerate(node):
+                walk(value, f"{where}/{n}")
+
+    walk(spec, "")
+    assert found == []
+    params = spec["components"]["schemas"]["Message"]["properties"]["params"]["additionalProperties"]
+    assert {"type": "number"} in params["oneOf"]
+
+
+async def test_a_drawn_sample_and_its_siblings_match_the_document(
+    client: httpx.AsyncClient, spec: dict[str, Any], demo: dict[str, Any]
+) -> None:
+    """The state schemathesis met once: a round with a drawn sample, whose strata's messages carry counts. The
+    list and the programme's other round reads are validated against the schema the document gives them."""
+    await county_stage(client, demo)  # the county verdicts that fill the city's pool
+    office = await login(client, "office")
+    round_id = demo["round"]
+    drawn = await client.post(
+        f"/api/rounds/{round_id}/samples", headers=office, json={"level": "city", "seed": "fuzz"}
+    )
+    assert drawn.status_code == 201, drawn.text
+    assert any(isinstance(v, int) for s in drawn.json()["strata"] for v in s["message"]["params"].values())
+    reads = {
+        "/api/rounds/{round_id}/samples": f"/api/rounds/{round_id}/samples",
+        "/api/rounds/{round_id}/dashboard": f"/api/rounds/{round_id}/dashboard",
+        "/api/rounds/{round_id}/conflicts": f"/api/rounds/{round_id}/conflicts",
+        "/api/rounds/{round_id}/discrepancy-rates": f"/api/rounds/{round_id}/discrepancy-rates",
+        "/api/rounds": "/api/rounds",
+        "/api/rounds/{round_id}": f"/api/rounds/{round_id}",
+        "/api/applications": "/api/applications",
+        "/api/inspections": "/api/inspections",
+    }
+    errors = {}
+    for documented, url in reads.items():
+        response = await client.get(url, headers=office)
+        assert response.status_code == 200, (url, response.text)
+        errors[documented] = body_errors(spec, documented, "get", response)
+    assert errors == {key: [] for key in reads}
+    post = "/api/rounds/{round_id}/samples"
+    assert body_errors(spec, post, "post", drawn) == []

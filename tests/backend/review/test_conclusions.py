@@ -513,3 +513,19 @@ async def test_prerequisites_pushed_through_sync(client: httpx.AsyncClient, demo
     assert [r["status"] for r in response.json()["results"]] == ["applied"] * 3
     result = (await conclusion(client, inspector, review)).json()["conclusion"]
     assert {p["outcome"] for p in result["prerequisites"]} == {"passed"}
+
+
+async def test_an_incomplete_submit_waits_for_open_conflicts_as_a_sign_off_does(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    review = demo["review_inspection"]
+    office = await login(client, "office")
+    await open_conflict(review, ARTICLES[0])
+    refused = await client.post(
+        f"/api/inspections/{review}/submit-incomplete", headers=office, json={"reason": "缺少资料"}
+    )
+    assert refused.status_code == 409, refused.text
+    assert (refused.json()["code"], refused.json()["items"]) == ("conflicts_open", [ARTICLES[0]])
+    status = await Inspection.select(Inspection.status).where(Inspection.id == review).first()
+    assert status is not None
+    assert status["status"] != "submitted"
