@@ -33,6 +33,7 @@ async function main() {
   async function fetchReceipts() {
     // inspections with photos that this user works on: their states and flags are what the receipt adds
     // (a clinic also holds its returned reviews, whose receipts are the office's)
+    if (!state.session.value?.token) return; // signed out meanwhile: nothing to ask, and no token to ask with
     const me = state.session.value?.user;
     const works = new Set(
       state.assignments.value
@@ -63,7 +64,7 @@ async function main() {
     api,
     hooks: {
       changed: () => actions.refresh(),
-      token: () => state.session.value?.token,
+      canUpload: () => Boolean(state.session.value?.token) && !state.authExpired.value,
       progress: (photoId, sent, total) => {
         const next = new Map(state.progress.value);
         next.set(photoId, total ? sent / total : 0);

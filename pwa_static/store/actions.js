@@ -98,13 +98,18 @@ export function createActions({ state, db, api, engines }) {
   // unsent the view asks first (views/header.js); the queue and its photos then stay for the next sign-in.
   async function logout() {
     await engines.sync.pause();
+    await engines.upload.pause(); // an upload in flight stops here and resumes from its offset at the next sign-in
     try {
       await api.closeWith(async (post) => {
+        // the device forgets the token before the server revokes it: a page reloaded or closed meanwhile starts
+        // signed out, not with a revoked token (whose first sync would meet a 401 and say the sign-in expired)
+        await db.delete('meta', 'session');
         await post('/api/auth/logout').catch(() => {});
         await signOutHere();
       });
     } finally {
       engines.sync.resume();
+      engines.upload.resume();
     }
   }
 
@@ -294,8 +299,7 @@ export function createActions({ state, db, api, engines }) {
       }
     }
     wanted.reverse(); // the receipt lists the oldest first; the budget keeps the newest
-    const token = state.session.value?.token;
-    if (token && navigator.onLine) await cacheThumbs({ db, token, wanted });
+    if (state.session.value?.token && navigator.onLine) await cacheThumbs({ db, api, wanted });
     await loadTeamThumbs();
   }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import mimetypes
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,3 +103,51 @@ def test_the_photo_view_model_merges_device_rows_and_the_receipt(page: Page) -> 
         "decode_failed",
         None,
     )
+
+
+def test_only_the_api_module_sends_the_bearer_token() -> None:
+    """Sign-out waits for the requests in flight and sends none with the token being revoked; that holds only if
+    every authenticated request goes through lib/api.js (thumbnails, originals, downloads, tus's headers).
+    sw.js fetches static files, without a token."""
+    offenders = []
+    for path in sorted(PWA.rglob("*.js")):
+        relative = path.relative_to(PWA).as_posix()
+        if relative.startswith("vendor/") or relative == "lib/api.js":
+            continue
+        text = path.read_text(encoding="utf-8")
+        if "Authorization" in text or "Bearer" in text:
+            offenders.append(f"{relative}: sends the token itself")
+        if "fetch(" in text and relative != "sw.js":
+            offenders.append(f"{relative}: calls fetch")
+    assert offenders == []
+
+
+def test_sign_out_waits_for_a_file_in_flight_and_refuses_new_ones(page: Page) -> None:
+    """lib/api.js: api.blob is tracked like the JSON requests: closeWith runs the sign-out only after a
+    thumbnail in flight has arrived, and a file asked for while closing is refused without being sent."""
+    sent: list[str] = []
+
+    def thumb(route: Route) -> None:
+        sent.append(route.request.headers.get("authorization", ""))
+        time.sleep(0.3)
+        route.fulfill(status=200, body=b"thumb", content_type="image/jpeg")
+
+    page.route(ORIGIN + "/api/photos/**", thumb)
+    order = page.evaluate(
+        """async (url) => {
+          const { createApi } = await import(url);
+          const api = createApi(() => 'tok');
+          const order = [];
+          const inFlight = api.blob('/api/photos/p1/thumb').then(({ blob }) => order.push(`thumb ${blob.size}`));
+          await new Promise((r) => setTimeout(r, 50));
+          await api.closeWith(async () => {
+            order.push('sign-out');
+            await api.blob('/api/photos/p2/thumb').catch((err) => order.push(`refused ${err.constructor.name}`));
+          });
+          await inFlight;
+          return order;
+        }""",
+        f"{ORIGIN}/static/lib/api.js",
+    )
+    assert order == ["thumb 5", "sign-out", "refused NetworkError"]
+    assert sent == ["Bearer tok"]

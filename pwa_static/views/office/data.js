@@ -61,17 +61,15 @@ export function useApi(app, path, deps = [], { note = true } = {}) {
   return { ...state, reload: () => setTick((n) => n + 1) };
 }
 
-// Thumbnails need the bearer token, so they are fetched and shown through object URLs.
+// Thumbnails need the bearer token, so they are fetched through the api and shown through object URLs.
 const thumbs = new Map();
 export function useThumb(app, photoId) {
   const [url, setUrl] = useState(thumbs.get(photoId) || null);
   useEffect(() => {
     if (!photoId || thumbs.has(photoId)) return;
-    const token = app.state.session.value?.token;
-    fetch(`/api/photos/${photoId}/thumb`, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' })
-      .then((r) => (r.ok ? r.blob() : null))
-      .then((blob) => {
-        if (!blob) return;
+    app.api
+      .blob(`/api/photos/${photoId}/thumb`)
+      .then(({ blob }) => {
         const objectUrl = URL.createObjectURL(blob);
         thumbs.set(photoId, objectUrl);
         setUrl(objectUrl);

@@ -48,12 +48,9 @@ export async function exportAndDownload(app, body) {
   await download(app, job);
 }
 
-// The file needs the bearer token: fetched, then handed to the browser as a download.
+// The file needs the bearer token: fetched through the api, then handed to the browser as a download.
 export async function download(app, job) {
-  const token = app.state.session.value?.token;
-  const response = await fetch(job.downloadUrl, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  const blob = await response.blob();
+  const { blob } = await app.api.blob(job.downloadUrl);
   const url = URL.createObjectURL(blob);
   const link = document.createElement('a');
   link.href = url;

@@ -8,12 +8,10 @@ import { useApi } from './data.js';
 const KINDS = ['soon', 'continuous', 'needs_support'];
 
 async function download(app, path, fallback) {
-  const token = app.state.session.value?.token;
-  const response = await fetch(path, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
-  if (!response.ok) throw new Error(`${response.status}`);
+  const { blob, headers } = await app.api.blob(path);
   // the server names the file readably (round, what it holds) in the reader's language
-  const named = /filename\*=UTF-8''([^;]+)/.exec(response.headers.get('Content-Disposition') || '');
-  const url = URL.createObjectURL(await response.blob());
+  const named = /filename\*=UTF-8''([^;]+)/.exec(headers.get('Content-Disposition') || '');
+  const url = URL.createObjectURL(blob);
   const link = document.createElement('a');
   link.href = url;
   link.download = named ? decodeURIComponent(named[1]) : fallback;

@@ -31,12 +31,7 @@ function DocumentTile({ app, photo }) {
     // the tab is opened now, inside the click, so no popup blocker stops it; the bytes follow
     const tab = window.open('', '_blank');
     try {
-      const token = app.state.session.value?.token;
-      const response = await fetch(`/api/photos/${photo.photoId}/original`, {
-        headers: { Authorization: `Bearer ${token}` }, cache: 'no-store',
-      });
-      if (!response.ok) throw new Error(String(response.status));
-      const bytes = await response.blob();
+      const { blob: bytes } = await app.api.blob(`/api/photos/${photo.photoId}/original`);
       const objectUrl = URL.createObjectURL(new Blob([bytes], { type: photo.mime }));
       if (tab) tab.location.href = objectUrl;
       setOpened(bytes.size);
