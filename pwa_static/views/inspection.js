@@ -4,6 +4,7 @@ import {
   answersOf, blockersOf, mergedPhotos, notesOf, openConflictsOf, opinionsOf, progressOf, raterCodes,
   scoringMode, walkSections,
 } from '../lib/inspection.js';
+import { candidateAuthorText } from '../lib/conflicts.js';
 import { formatTime } from '../lib/format.js';
 import { articleFacts, matchArticles, nextUnanswered, sectionProgress } from '../lib/navigation.js';
 import { Article, LocationNote, articleSig } from './article.js';
@@ -51,7 +52,7 @@ function Conflicts({ app, ctx, conflicts }) {
         <${Button} testid="conflict-candidate" value=${String(cand.value)} kind="primary"
           disabled=${!ctx.canResolve || c.pending} onClick=${() => app.actions.resolveConflict(c, cand.value)}>
           ${t('conflictPick', { v: candidateLabel(t, cand.value) })}<//>
-        <span class="muted">${t('conflictBy', { user: ctx.userName(cand.userId), client: String(cand.clientId || '').slice(0, 8) })}
+        <span class="muted"><span data-testid="conflict-author">${candidateAuthorText(t, cand, ctx.userName(cand.userId))}</span>
           ${cand.hlc ? ` · ${formatTime(cand.hlc.slice(0, 24), app.state.lang.value)}` : ''}</span>
       </div>`)}</div>
       ${!ctx.canResolve && !ctx.resolver && html`<p class="muted">${t('conflictLeadOnly')}</p>`}
@@ -308,7 +309,8 @@ export function Inspection({ app, id }) {
       const member = (listed?.team || []).find((m) => m.userId === userId);
       if (member) return member.displayName || member.username;
       if (listed?.resolver && listed.resolver.userId === userId) return listed.resolver.displayName || listed.resolver.username;
-      return userId === state.session.value?.user?.id ? state.session.value.user.username : String(userId || '').slice(0, 8);
+      const me = state.session.value?.user;
+      return userId === me?.id ? me.displayName || me.username : '';
     },
   };
   const progress = progressOf(view, id, bundle, activeRater);

@@ -2,6 +2,7 @@
 import { useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
 import { formatTime } from '../../lib/format.js';
+import { candidateAuthorText } from '../../lib/conflicts.js';
 import { useApi, useThumb } from './data.js';
 
 function QueuedPhoto({ app, photo }) {
@@ -28,7 +29,7 @@ function Resolve({ app, conflict, onDone }) {
   return html`<div class="resolve" data-testid="office-conflict" data-item=${conflict.itemCode}>
     <h3><span class="num">${conflict.itemCode}</span> ${conflict.articleTitle || ''}</h3>
     <ul class="office-candidates">${conflict.candidates.map((c) => html`<li key=${`${c.clientId}${c.mutationId}`} data-testid="office-conflict-side">
-      <strong>${String(c.value)}</strong> · ${t('nav.conflictSide', { user: c.userName || '—', device: String(c.clientId || '').slice(0, 8) })}
+      <strong>${String(c.value)}</strong> · <span data-testid="office-conflict-author">${candidateAuthorText(t, c)}</span>
       ${!Number.isNaN(Date.parse(String(c.hlc || '').slice(0, 24))) ? html` · <time data-testid="office-conflict-when">${formatTime(String(c.hlc).slice(0, 24), app.state.lang.value)}</time>` : ''}</li>`)}</ul>
     ${(conflict.notes || []).length > 0 && html`<div data-testid="office-conflict-notes"><span class="label">${t('notes')}</span>
       ${conflict.notes.map((n, i) => html`<p class="note" key=${i}>${n.text} <span class="muted">— ${n.authorName}</span></p>`)}</div>`}
