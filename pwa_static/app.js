@@ -2,6 +2,7 @@
 import { html, render } from './lib/html.js';
 import { openAppDb } from './db/open.js';
 import { AuthExpired, createApi } from './lib/api.js';
+import { AppContext } from './lib/app_context.js';
 import { appVersion, registerServiceWorker, storageInfo } from './sw-bridge.js';
 import { createActions } from './store/actions.js';
 import { createAppState, parseRoute } from './store/state.js';
@@ -135,7 +136,7 @@ async function main() {
   performance.mark('fc-data');
   const root = document.getElementById('app');
   root.textContent = ''; // the boot message
-  render(html`<${Root} app=${app} />`, root);
+  render(html`<${AppContext.Provider} value=${app}><${Root} /><//>`, root);
   document.body.dataset.ready = 'true';
   performance.mark('fc-rendered');
 

@@ -1,8 +1,10 @@
 import { html } from '../lib/html.js';
 import { progressOf } from '../lib/inspection.js';
+import { useApp } from '../lib/app_context.js';
 
 // Inspections held on this device (from pull) joined with the server's list (names, progress).
-export function Assignments({ app }) {
+export function Assignments() {
+  const app = useApp();
   const { state } = app;
   const t = state.t;
   const view = state.view.value;

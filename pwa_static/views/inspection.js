@@ -13,6 +13,7 @@ import { Finder, NavBar, SectionIndex, articleAtTop, loadPlace, savePlace, scrol
 import { Button } from './parts.js';
 import { Fixes, OwnTargets, PointsSummary, SchoolAppraisal, Vetoes, applyTiers } from './programme.js';
 import { useEffect, useMemo, useRef, useState } from '../vendor/preact/hooks.js';
+import { useApp } from '../lib/app_context.js';
 
 // The first screen of articles renders at once; the rest follow in slices between frames, so a long
 // standard on a slow tablet answers a tap while it is still being laid out.
@@ -42,7 +43,8 @@ function candidateLabel(t, value) {
   return String(value);
 }
 
-function Conflicts({ app, ctx, conflicts }) {
+function Conflicts({ ctx, conflicts }) {
+  const app = useApp();
   const t = app.state.t;
   if (!conflicts.length) return null;
   return html`<section class="conflicts" aria-label=${t('conflictsOpen', { n: conflicts.length })}>
@@ -62,7 +64,8 @@ function Conflicts({ app, ctx, conflicts }) {
   </section>`;
 }
 
-function Prerequisites({ app, ctx }) {
+function Prerequisites({ ctx }) {
+  const app = useApp();
   const t = app.state.t;
   const list = ctx.bundle.prerequisites || [];
   if (!list.length) return null;
@@ -81,7 +84,8 @@ function Prerequisites({ app, ctx }) {
     })}</section>`;
 }
 
-function Opinions({ app, ctx }) {
+function Opinions({ ctx }) {
+  const app = useApp();
   const t = app.state.t;
   const opinions = opinionsOf(app.state.view.value, ctx.inspection.id, ctx.inspection.facilityId);
   if (ctx.inspection.stage !== 'self' && !opinions.length) return null;
@@ -94,7 +98,8 @@ function Opinions({ app, ctx }) {
 }
 
 // The clinic applies for a tier once its self-assessment has run long enough (online: the office decides).
-function Apply({ app, ctx }) {
+function Apply({ ctx }) {
+  const app = useApp();
   const t = app.state.t;
   const { inspection } = ctx;
   const [apps, setApps] = useState(null);
@@ -154,7 +159,8 @@ function Apply({ app, ctx }) {
 
 const LINKS_SHOWN = 24;
 
-function SubmitPanel({ app, ctx }) {
+function SubmitPanel({ ctx }) {
+  const app = useApp();
   const t = app.state.t;
   const [asking, setAsking] = useState(false);
   if (ctx.readOnly && !LOCKED.has(ctx.inspection.status)) return null;
@@ -183,16 +189,17 @@ function SubmitPanel({ app, ctx }) {
   </section>`;
 }
 
-function Section({ app, ctx, section, depth }) {
+function Section({ ctx, section, depth }) {
+  const app = useApp();
   const Heading = depth === 0 ? 'h2' : 'h3';
   if ((ctx.order.sections.get(section.code) ?? 0) >= ctx.shown) return null;
   // a search or filter shows only the sections holding a match
   if (ctx.match && !ctx.order.members.get(section.code)?.some((n) => ctx.match.has(n))) return null;
   return html`<section class=${`section depth-${depth}`} data-testid="section" data-section=${section.code}>
     <${Heading}><span class="num">${section.code}</span> ${section.title}<//>
-    ${(section.articles || []).filter((a) => ctx.order.articles.get(a.number) < ctx.shown && (!ctx.match || ctx.match.has(a.number))).map((a) => html`<${Article} key=${a.number} app=${app} ctx=${ctx} article=${a}
+    ${(section.articles || []).filter((a) => ctx.order.articles.get(a.number) < ctx.shown && (!ctx.match || ctx.match.has(a.number))).map((a) => html`<${Article} key=${a.number} ctx=${ctx} article=${a}
       sig=${articleSig(ctx, a, app.state.lang.value, app.state.progress.value)} />`)}
-    ${(section.sections || []).map((s) => html`<${Section} key=${s.code} app=${app} ctx=${ctx} section=${s} depth=${depth + 1} />`)}
+    ${(section.sections || []).map((s) => html`<${Section} key=${s.code} ctx=${ctx} section=${s} depth=${depth + 1} />`)}
   </section>`;
 }
 
@@ -213,7 +220,8 @@ function groupBy(items, key) {
   return map;
 }
 
-export function Inspection({ app, id }) {
+export function Inspection({ id }) {
+  const app = useApp();
   const { state } = app;
   const t = state.t;
   const view = state.view.value;
@@ -360,26 +368,26 @@ export function Inspection({ app, id }) {
         <select data-testid="rater" value=${activeRater} onChange=${(e) => setRater(e.currentTarget.value)}>
           ${raters.map((r) => html`<option value=${r.code} key=${r.code}>${r.label}</option>`)}</select></label>`}
       ${inspection.stage === 'self' && role === 'clinic' && mode === 'graded' && html`<p><a class="btn small" href=${`#/plan/${id}`} data-testid="plan-link">${t('planTitle')}</a></p>`}
-      <${Finder} app=${app} query=${query} filters=${filters} matched=${match ? match.size : facts.size}
+      <${Finder} query=${query} filters=${filters} matched=${match ? match.size : facts.size}
         onQuery=${onQuery} onFilter=${onFilter} onClear=${onClear} />
     </header>
-    ${!ctx.locked && needsPlace(bundle) && html`<${LocationNote} app=${app} />`}
+    ${!ctx.locked && needsPlace(bundle) && html`<${LocationNote} />`}
     ${readOnly && !LOCKED.has(inspection.status) && html`<p class="banner info" role="note" data-testid="read-only" data-reason=${readOnly}>
       ${t('nav.readonly.title')} ${t(readOnly)}</p>`}
-    <${Conflicts} app=${app} ctx=${ctx} conflicts=${conflicts} />
-    <${Opinions} app=${app} ctx=${ctx} />
-    <${Apply} app=${app} ctx=${ctx} />
-    <${Prerequisites} app=${app} ctx=${ctx} />
-    <${Vetoes} app=${app} ctx=${ctx} />
-    <${Fixes} app=${app} ctx=${ctx} />
-    ${(bundle.sections || []).map((s) => html`<${Section} key=${s.code} app=${app} ctx=${ctx} section=${s} depth=${0} />`)}
-    <${PointsSummary} app=${app} ctx=${ctx} />
-    <${OwnTargets} app=${app} ctx=${ctx} />
-    <${SchoolAppraisal} app=${app} ctx=${ctx} />
-    <${SubmitPanel} app=${app} ctx=${ctx} />
-    <${NavBar} app=${app} answered=${progress.answered} total=${articleCount} allDone=${!next}
+    <${Conflicts} ctx=${ctx} conflicts=${conflicts} />
+    <${Opinions} ctx=${ctx} />
+    <${Apply} ctx=${ctx} />
+    <${Prerequisites} ctx=${ctx} />
+    <${Vetoes} ctx=${ctx} />
+    <${Fixes} ctx=${ctx} />
+    ${(bundle.sections || []).map((s) => html`<${Section} key=${s.code} ctx=${ctx} section=${s} depth=${0} />`)}
+    <${PointsSummary} ctx=${ctx} />
+    <${OwnTargets} ctx=${ctx} />
+    <${SchoolAppraisal} ctx=${ctx} />
+    <${SubmitPanel} ctx=${ctx} />
+    <${NavBar} answered=${progress.answered} total=${articleCount} allDone=${!next}
       onIndex=${() => setIndexOpen(true)} onNext=${() => { const n = nextUnanswered(facts, articleAtTop()); if (n) jump(n); }} />
-    <${SectionIndex} app=${app} open=${indexOpen} sections=${indexOpen ? sectionProgress(bundle, facts) : []}
+    <${SectionIndex} open=${indexOpen} sections=${indexOpen ? sectionProgress(bundle, facts) : []}
       facts=${facts} onJump=${jump} onClose=${() => setIndexOpen(false)} />
   </main>`;
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -151,3 +152,18 @@ def test_sign_out_waits_for_a_file_in_flight_and_refuses_new_ones(page: Page) ->
     )
     assert order == ["thumb 5", "sign-out", "refused NetworkError"]
     assert sent == ["Bearer tok"]
+
+
+def test_components_read_app_from_the_context_not_a_prop() -> None:
+    """`app` reaches components through one Preact context (lib/app_context.js, provided in app.js): no view
+    component takes it as a prop, and no template passes it down."""
+    component = re.compile(r"function [A-Z]\w*\(\{[^}]*\bapp\b[^}]*\}")
+    passed = re.compile(r"\bapp=\$\{|\{ app,|, app \}|, app,")
+    offenders = []
+    for path in sorted((PWA / "views").rglob("*.js")):
+        text = path.read_text(encoding="utf-8")
+        relative = path.relative_to(PWA).as_posix()
+        offenders += [f"{relative}: {m.group(0)}" for m in component.finditer(text)]
+        offenders += [f"{relative}: passes app=" for _ in passed.finditer(text)]
+    assert "AppContext.Provider" in (PWA / "app.js").read_text(encoding="utf-8")
+    assert offenders == []

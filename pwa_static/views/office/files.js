@@ -1,5 +1,6 @@
 // Export jobs shared by the exports tab and the report's PDF button: start, watch, download with the token.
 import { useEffect, useState } from '../../vendor/preact/hooks.js';
+import { useApp } from '../../lib/app_context.js';
 
 export const ACTIVE = new Set(['queued', 'running']);
 
@@ -25,7 +26,8 @@ export function watchJob(app, jobId, onChange) {
 }
 
 // A job's latest state in a component (the report's PDF button).
-export function useJob(app, jobId) {
+export function useJob(jobId) {
+  const app = useApp();
   const [job, setJob] = useState(null);
   useEffect(() => (jobId ? watchJob(app, jobId, setJob) : undefined), [jobId]);
   return job;
