@@ -11,3 +11,12 @@ export function candidateAuthorText(t, candidate, known = '') {
   if (user) return user;
   return device ? t('nav.conflictDevice', { device }) : t('nav.conflictSomeone');
 }
+
+// The name this device already holds for an account: a team member's, the designated resolver's, or the
+// signed-in person's own (`listed`: the inspection's assignment row; `me`: the session's user); '' otherwise.
+export function knownName(listed, me, userId) {
+  const member = (listed?.team || []).find((m) => m.userId === userId);
+  if (member) return member.displayName || member.username;
+  if (listed?.resolver && listed.resolver.userId === userId) return listed.resolver.displayName || listed.resolver.username;
+  return userId === me?.id ? me.displayName || me.username : '';
+}

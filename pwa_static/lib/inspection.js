@@ -87,6 +87,33 @@ export function openConflictsOf(view, inspectionId) {
   return byPrefix(view, 'conflict/').filter((c) => c.inspectionId === inspectionId && c.status === 'open');
 }
 
+export function resolvedConflictsOf(view, inspectionId) {
+  return [...view.values()].filter((v) => v && v.registerKey && v.inspectionId === inspectionId && v.status === 'resolved');
+}
+
+// The changes of this inspection the server refused, by the article they concern (a weighted standard's
+// "<rater>:<article>" item under its article).
+export function refusalsByItem(rejections, inspectionId) {
+  const mine = rejections.filter((r) => r.args?.inspectionId === inspectionId && r.args?.itemCode);
+  return groupBy(mine.map((r) => ({ ...r, itemCode: r.args.itemCode.split(':').pop() })), 'itemCode');
+}
+
+// This device's photos of the inspection whose bytes have not reached the server yet.
+export function unsentPhotoCount(photos, inspectionId) {
+  return [...photos.values()].filter((p) => p.inspectionId === inspectionId
+    && p.hasBytes && !['stored', 'received', 'rejected'].includes(p.state)).length;
+}
+
+export function groupBy(items, key) {
+  const map = new Map();
+  for (const item of items) {
+    const k = item[key];
+    if (!map.has(k)) map.set(k, []);
+    map.get(k).push(item);
+  }
+  return map;
+}
+
 export function opinionsOf(view, inspectionId, facilityId) {
   return byPrefix(view, 'opinion/').filter(
     (o) => o.inspectionId === inspectionId || (facilityId && o.facilityId === facilityId),

@@ -1,10 +1,10 @@
 // An opened inspection: conflicts first, then prerequisites, then sections -> articles, then submit.
 import { html } from '../lib/html.js';
 import {
-  answersOf, blockersOf, mergedPhotos, notesOf, openConflictsOf, opinionsOf, progressOf, raterCodes,
-  scoringMode, walkSections,
+  answersOf, blockersOf, groupBy, mergedPhotos, notesOf, openConflictsOf, opinionsOf, progressOf, raterCodes,
+  refusalsByItem, resolvedConflictsOf, scoringMode, unsentPhotoCount, walkSections,
 } from '../lib/inspection.js';
-import { candidateAuthorText } from '../lib/conflicts.js';
+import { candidateAuthorText, knownName } from '../lib/conflicts.js';
 import { formatTime } from '../lib/format.js';
 import { articleFacts, matchArticles, nextUnanswered, sectionProgress } from '../lib/navigation.js';
 import { Article, LocationNote, articleSig } from './article.js';
@@ -167,8 +167,7 @@ function SubmitPanel({ ctx }) {
   if (ctx.locked) return html`<section class="submit card"><p class="ok-text" data-testid="submitted">${t('submitted')}</p></section>`;
   const blockers = blockersOf(app.state.view.value, ctx.inspection.id, ctx.bundle, ctx.rater);
   const self = ctx.inspection.stage === 'self';
-  const photosUnsent = [...app.state.photos.value.values()].filter((p) => p.inspectionId === ctx.inspection.id
-    && p.hasBytes && !['stored', 'received', 'rejected'].includes(p.state)).length;
+  const photosUnsent = unsentPhotoCount(app.state.photos.value, ctx.inspection.id);
   const na = [...ctx.answers.values()].filter((a) => a.na).length;
   const label = self ? t('submitSelf') : t('submit');
   return html`<section class="submit card" id="submit">
@@ -210,15 +209,6 @@ function needsPlace(bundle) {
     && ((article.evidence?.minPhotos ?? bundle.evidenceDefaults?.minPhotos ?? 0) > 0));
 }
 
-function groupBy(items, key) {
-  const map = new Map();
-  for (const item of items) {
-    const k = item[key];
-    if (!map.has(k)) map.set(k, []);
-    map.get(k).push(item);
-  }
-  return map;
-}
 
 export function Inspection({ id }) {
   const app = useApp();
@@ -294,15 +284,14 @@ export function Inspection({ id }) {
   const receipt = state.receipts.value.get(id);
   const photos = mergedPhotos(view, id, { local, receipt, teamThumbs: state.teamThumbs.value });
   const conflicts = openConflictsOf(view, id);
-  const resolved = [...view.values()].filter((v) => v && v.registerKey && v.inspectionId === id && v.status === 'resolved');
+  const resolved = resolvedConflictsOf(view, id);
   const user = state.session.value?.user;
   const readOnly = readOnlyReason(user, inspection, listed);
-  const rejections = state.rejections.value.filter((r) => r.args?.inspectionId === id && r.args?.itemCode);
   const ctx = {
     inspection, bundle, mode, rater: activeRater, order, shown, readOnly,
     locked: LOCKED.has(inspection.status) || Boolean(readOnly),
     // changes the server refused, shown at the article they concern
-    refusalsByItem: groupBy(rejections.map((r) => ({ ...r, itemCode: r.args.itemCode.split(':').pop() })), 'itemCode'),
+    refusalsByItem: refusalsByItem(state.rejections.value, id),
     answers: answersOf(view, id),
     notesByItem: groupBy(notesOf(view, id), 'itemCode'),
     photosByItem: groupBy(photos, 'itemCode'),
@@ -313,13 +302,7 @@ export function Inspection({ id }) {
     canResolve: role === 'office' || role === 'admin' || Boolean(listed?.isLead)
       || (role === 'clinic' && inspection.stage === 'self' && !readOnly && (!listed?.resolver || listed.resolver.userId === user?.id)),
     resolver: inspection.stage === 'self' ? listed?.resolver || null : null,
-    userName: (userId) => {
-      const member = (listed?.team || []).find((m) => m.userId === userId);
-      if (member) return member.displayName || member.username;
-      if (listed?.resolver && listed.resolver.userId === userId) return listed.resolver.displayName || listed.resolver.username;
-      const me = state.session.value?.user;
-      return userId === me?.id ? me.displayName || me.username : '';
-    },
+    userName: (userId) => knownName(listed, user, userId),
   };
   const progress = progressOf(view, id, bundle, activeRater);
   const articleCount = walkSections(bundle.sections).length;

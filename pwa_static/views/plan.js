@@ -4,24 +4,13 @@
 import { useEffect, useState } from '../vendor/preact/hooks.js';
 import { html } from '../lib/html.js';
 import { formatDate } from '../lib/format.js';
-import { answersOf, walkSections } from '../lib/inspection.js';
+import { answersOf } from '../lib/inspection.js';
+import {
+  KINDS, articleIndex, improvementConflictsOf, isOverdue, planItems, planKinds, planSuggestions,
+} from '../lib/plan.js';
 import { CAMERA, thumbUrl } from './parts.js';
 import { useApp } from '../lib/app_context.js';
 
-export const KINDS = ['soon', 'continuous', 'needs_support'];
-// the seed's words for the codes (docs/improvement.md): the server stores a programme's kind so named as the code
-const CODE_OF_LABEL = { 近期能够实现: 'soon', 持续改进: 'continuous', 需要政府或部门支持: 'needs_support' };
-
-// The plan's kinds: the protocol's codes, then the programme's own (its settings' improvementListKinds, as the
-// result page offers them), then any an item already carries.
-export function planKinds(bundle, items = []) {
-  const kinds = [...KINDS];
-  for (const k of [...(bundle?.programmeSettings?.improvementListKinds || []), ...items.map((i) => i.kind)]) {
-    const kind = CODE_OF_LABEL[k] || k;
-    if (kind && !kinds.includes(kind)) kinds.push(kind);
-  }
-  return kinds;
-}
 
 export function kindLabel(t, kind) {
   return KINDS.includes(kind) ? t(`kind_${kind}`) : kind;
@@ -38,14 +27,6 @@ export function allowedStatuses(item) {
   return (NEXT[item.status] || []).filter((s) => s !== 'needs_support' || item.kind === 'needs_support');
 }
 
-export function todayIso() {
-  const d = new Date();
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-}
-
-export function isOverdue(item, today = todayIso()) {
-  return item.status !== 'done' && Boolean(item.dueDate) && item.dueDate < today;
-}
 
 // 已改进 C→B: done, and the article's self-assessed grade is now better than when the item was written
 export function improvement(item, current, ranks) {
@@ -56,17 +37,6 @@ export function improvement(item, current, ranks) {
   return { before, current };
 }
 
-function articleIndex(bundle) {
-  const index = new Map(); // number -> {article, chapter}
-  for (const { article, chain } of walkSections(bundle?.sections)) index.set(article.number, { article, chapter: chain[0] });
-  return index;
-}
-
-function planItems(view, inspectionId) {
-  const items = [];
-  for (const [key, value] of view) if (key.startsWith('improvement/') && value.inspectionId === inspectionId) items.push(value);
-  return items.sort((a, b) => (a.itemCode === b.itemCode ? String(a.id).localeCompare(String(b.id)) : a.itemCode.localeCompare(b.itemCode, undefined, { numeric: true })));
-}
 
 function Suggestions({ inspectionId, suggestions }) {
   const app = useApp();
@@ -290,15 +260,8 @@ export function Plan({ id }) {
   const grades = answersOf(view, id);
   const targets = state.planTargets.value.get(id);
   const ranks = targets?.ranks || null;
-  const planned = new Set(items.map((i) => i.itemCode));
-  const suggestions = [];
-  for (const [number, target] of Object.entries(targets?.targets || {})) {
-    const entry = grades.get(number);
-    const grade = entry?.na ? null : entry?.value;
-    if (planned.has(number) || typeof grade !== 'string' || !(grade in ranks) || ranks[grade] >= ranks[target]) continue;
-    suggestions.push({ number, grade, target, title: index.get(number)?.article.title || '' });
-  }
-  const conflicts = [...view.values()].filter((v) => v?.registerKey?.startsWith('improvement/') && v.status === 'open' && v.inspectionId === id);
+  const suggestions = planSuggestions({ grades, targets, items, index });
+  const conflicts = improvementConflictsOf(view, id);
   const overdue = items.filter((i) => isOverdue(i)).length;
   const readOnly = state.session.value?.user?.role !== 'clinic';
   return html`<main class="page plan" data-testid="plan" data-inspection-id=${id}>

@@ -167,3 +167,104 @@ def test_components_read_app_from_the_context_not_a_prop() -> None:
         offenders += [f"{relative}: passes app=" for _ in passed.finditer(text)]
     assert "AppContext.Provider" in (PWA / "app.js").read_text(encoding="utf-8")
     assert offenders == []
+
+
+def test_screen_view_models_are_pure_functions_in_lib(page: Page) -> None:
+    """What the screens used to compute inside their components, now in lib/: the reconciliation table, the
+    round's facilities, the plan's suggestions and conflicts, an inspection's unsent photos and refusals, and
+    who wrote a conflict's side."""
+    data = {
+        "selfAssessment": {"inspectionId": "s", "stage": "self"},
+        "reviews": [{"inspectionId": "c", "stage": "county"}],
+        "items": [
+            {
+                "item": "1.1",
+                "title": "床位",
+                "selfValue": "A",
+                "stages": [{"stage": "county", "value": "C", "wide": True}],
+            },
+            {
+                "item": "1.2",
+                "title": "门诊",
+                "selfValue": "B",
+                "stages": [{"stage": "county", "value": "B", "wide": False}],
+            },
+        ],
+    }
+    receipts = {"c": {"photos": [{"photoId": "p", "itemCode": "1.1", "state": "stored"}]}}
+    table = json.loads(call(page, "lib/reconcile.js", "reconcileTable", data, receipts))
+    assert [s["inspectionId"] for s in table["stages"]] == ["s", "c"]
+    assert [(r["item"], r["wide"]) for r in table["rows"]] == [("1.1", True), ("1.2", False)]
+    assert [[p["photoId"] for p in cell["photos"]] for cell in table["rows"][0]["cells"]] == [[], ["p"]]
+    assert json.loads(call(page, "lib/reconcile.js", "reconcileTable", None, {})) == {
+        "stages": [],
+        "rows": [],
+    }
+    inspections = [
+        {"facilityId": "f1", "facilityName": "甲", "stage": "self"},
+        {"facilityId": "f2", "facilityName": "乙", "stage": "self"},
+        {"facilityId": "f1", "facilityName": "甲", "stage": "county"},
+    ]
+    facilities = json.loads(call(page, "lib/reconcile.js", "facilitiesOfRound", inspections))
+    assert [(f["id"], len(f["stages"])) for f in facilities] == [("f1", 2), ("f2", 1)]
+    pending = [
+        json.loads(call(page, "lib/reconcile.js", "receiptPending", photo))
+        for photo in (
+            {"state": "received"},
+            {"state": "stored", "thumbReady": False},
+            {"state": "stored", "thumbReady": True},
+            {"state": "stored", "thumbReady": False, "kind": "document", "mime": "text/csv"},
+        )
+    ]
+    assert pending == [True, True, False, False]
+
+    result = page.evaluate(
+        """async ([plan, inspection, conflicts]) => {
+          const { planSuggestions, improvementConflictsOf } = await import(plan);
+          const { unsentPhotoCount, refusalsByItem } = await import(inspection);
+          const { candidateAuthorText, knownName } = await import(conflicts);
+          const grades = new Map([['1.1', { value: 'C' }], ['1.2', { value: 'A' }], ['1.3', { value: 'D' }],
+                                  ['1.4', { na: true, value: 'NA' }]]);
+          const targets = { ranks: { A: 4, B: 3, C: 2, D: 1 }, targets: { '1.1': 'B', '1.2': 'B', '1.3': 'B', '1.4': 'B' } };
+          const index = new Map([['1.1', { article: { title: '床位' } }]]);
+          const suggestions = planSuggestions({ grades, targets, items: [{ itemCode: '1.3' }], index });
+          const view = new Map([
+            ['conflict/1', { registerKey: 'improvement/x/owner', status: 'open', inspectionId: 'i' }],
+            ['conflict/2', { registerKey: 'improvement/y/owner', status: 'resolved', inspectionId: 'i' }],
+            ['conflict/3', { registerKey: 'answer/i/1.1/value', status: 'open', inspectionId: 'i' }],
+          ]);
+          const photos = new Map([
+            ['a', { inspectionId: 'i', hasBytes: true, state: 'queued' }],
+            ['b', { inspectionId: 'i', hasBytes: true, state: 'received' }],
+            ['c', { inspectionId: 'j', hasBytes: true, state: 'queued' }],
+          ]);
+          const refusals = refusalsByItem([
+            { args: { inspectionId: 'i', itemCode: 'r1:2.1' } }, { args: { inspectionId: 'j', itemCode: '2.1' } },
+          ], 'i');
+          const t = (code, params) => `${code} ${JSON.stringify(params || {})}`;
+          const listed = { team: [{ userId: 'u1', displayName: '专家甲', username: 'e1' }] };
+          return {
+            suggestions, planConflicts: improvementConflictsOf(view, 'i').length,
+            unsent: unsentPhotoCount(photos, 'i'), refusals: [...refusals.keys()],
+            authors: [
+              candidateAuthorText(t, { userName: '王医生', deviceName: '前台平板' }),
+              candidateAuthorText(t, { userId: 'u1' }, knownName(listed, null, 'u1')),
+              candidateAuthorText(t, { userId: 'u9', clientId: 'abcdef123456', deviceName: '前台平板' }),
+              candidateAuthorText(t, { userId: 'u9', clientId: 'abcdef123456' }, knownName(listed, { id: 'me' }, 'u9')),
+            ],
+          };
+        }""",
+        [
+            f"{ORIGIN}/static/lib/plan.js",
+            f"{ORIGIN}/static/lib/inspection.js",
+            f"{ORIGIN}/static/lib/conflicts.js",
+        ],
+    )
+    assert result["suggestions"] == [{"number": "1.1", "grade": "C", "target": "B", "title": "床位"}]
+    assert (result["planConflicts"], result["unsent"], result["refusals"]) == (1, 1, ["2.1"])
+    assert result["authors"] == [
+        'nav.conflictSide {"user":"王医生","device":"前台平板"}',
+        "专家甲",
+        'nav.conflictDevice {"device":"前台平板"}',
+        "nav.conflictSomeone {}",
+    ]

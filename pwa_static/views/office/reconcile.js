@@ -7,6 +7,7 @@ import { ReturnForm } from './applications.js';
 import { useApi, useThumb } from './data.js';
 import { VerdictSignOff, standingLine } from './verdict.js';
 import { DocumentIcon, documentFormat, documentRefusal } from '../../lib/documents.js';
+import { facilitiesOfRound, receiptPending, reconcileStages, reconcileTable } from '../../lib/reconcile.js';
 import { useApp } from '../../lib/app_context.js';
 
 // still open for edits: the team submits it, or the office submits it incomplete with a reason
@@ -117,8 +118,6 @@ function StageConclusion({ stage, signed, onChange }) {
 // a few times: its thumbnail is requested only once the receipt says thumbReady (no 404 on the way).
 const RECEIPT_RETRY_MS = 2000;
 const RECEIPT_RETRIES = 30;
-const pending = (photo) => photo.state === 'received'
-  || (photo.state === 'stored' && !photo.thumbReady && (photo.kind !== 'document' || documentFormat(photo.mime) === 'PDF'));
 
 function useReceipts(inspectionIds) {
   const app = useApp();
@@ -131,7 +130,7 @@ function useReceipts(inspectionIds) {
       .then((pairs) => {
         if (!live) return;
         setReceipts(Object.fromEntries(pairs));
-        const waiting = pairs.some(([, r]) => (r?.photos || []).some(pending));
+        const waiting = pairs.some(([, r]) => (r?.photos || []).some(receiptPending));
         if (waiting && tries < RECEIPT_RETRIES) timer = setTimeout(() => load(tries + 1), RECEIPT_RETRY_MS);
       });
     load(0);
@@ -148,37 +147,24 @@ function FacilityReconcile({ roundId, facilityId }) {
   const t = app.state.t;
   const view = useApi(`/api/facilities/${facilityId}/rounds/${roundId}/discrepancies`);
   const data = view.data;
-  const stages = data ? [data.selfAssessment, ...data.reviews].filter(Boolean) : [];
-  const receipts = useReceipts(stages.map((s) => s.inspectionId));
+  const receipts = useReceipts(reconcileStages(data).map((s) => s.inspectionId));
   const conclusions = useApi(`/api/facilities/${facilityId}/conclusions`);
   const signedBy = new Map((conclusions.data || []).map((c) => [c.inspectionId, c]));
   if (view.error) return html`<p class="banner error" role="alert">${app.state.sayError(view.error)}</p>`;
   if (!data) return html`<p class="muted">${t('loading')}</p>`;
-  const photosBy = stages.map((_, i) => {
-    const map = new Map();
-    for (const p of receipts[stages[i].inspectionId]?.photos || []) {
-      if (!map.has(p.itemCode)) map.set(p.itemCode, []);
-      map.get(p.itemCode).push(p);
-    }
-    return map;
-  });
+  const { stages, rows } = reconcileTable(data, receipts);
   return html`<section data-testid="reconcile-view">
     <p class="row"><a class="btn" data-testid="report-link" href=${`#/office/report/${facilityId}/${roundId}`}>${t('report')}</a></p>
     <div class="grid2">${stages.map((s) => html`<${StageConclusion} key=${s.inspectionId} stage=${s}
       signed=${signedBy.get(s.inspectionId)} onChange=${() => { view.reload(); conclusions.reload(); }} />`)}</div>
     <table class="table reconcile" data-testid="reconcile-table">
       <thead><tr><th scope="col">${t('article')}</th>${stages.map((s) => html`<th scope="col" key=${s.stage}>${t(`stage_${s.stage}`)}</th>`)}</tr></thead>
-      <tbody>${data.items.map((row) => {
-        const cells = [{ stage: 'self', value: row.selfValue }, ...row.stages];
-        // the server judges the gap by the standard's own grades (review/discrepancies.py)
-        const wide = row.stages.some((c) => c.wide);
-        return html`<tr key=${row.item} class=${wide ? 'wide-gap' : ''} data-testid="reconcile-row" data-item=${row.item} data-wide-gap=${String(wide)}>
+      <tbody>${rows.map((row) => html`<tr key=${row.item} class=${row.wide ? 'wide-gap' : ''} data-testid="reconcile-row" data-item=${row.item} data-wide-gap=${String(row.wide)}>
           <th scope="row"><span class="num">${row.item}</span> ${row.title}</th>
-          ${cells.map((cell, i) => html`<td key=${i} class=${cell.difference ? `diff-${cell.difference}` : ''}>
+          ${row.cells.map((cell, i) => html`<td key=${i} class=${cell.difference ? `diff-${cell.difference}` : ''}>
             <span class="grade-cell">${show(t, cell.value)}</span>${cell.difference && cell.difference !== 'same' ? html` <small class="muted">${t(`diff_${cell.difference}`)}</small>` : ''}
-            <${Photos} photos=${photosBy[i]?.get(row.item)} /></td>`)}
-        </tr>`;
-      })}</tbody>
+            <${Photos} photos=${cell.photos} /></td>`)}
+        </tr>`)}</tbody>
     </table>
   </section>`;
 }
@@ -187,15 +173,11 @@ export function Reconcile({ roundId, route }) {
   const app = useApp();
   const t = app.state.t;
   const inspections = useApi(`/api/inspections?roundId=${roundId}`);
-  const facilities = new Map();
-  for (const i of inspections.data || []) {
-    if (!facilities.has(i.facilityId)) facilities.set(i.facilityId, { id: i.facilityId, name: i.facilityName, stages: [] });
-    facilities.get(i.facilityId).stages.push(i);
-  }
+  const facilities = facilitiesOfRound(inspections.data);
   const chosen = route.id;
   return html`<section class="split">
     <nav class="card facility-list" aria-label=${t('facility')}>
-      <ul>${[...facilities.values()].map((f) => html`<li key=${f.id}>
+      <ul>${facilities.map((f) => html`<li key=${f.id}>
         <a href=${`#/office/reconcile/${f.id}`} class=${f.id === chosen ? 'tab active' : 'tab'} data-testid="reconcile-facility" data-facility-id=${f.id}>
           ${f.name} <small class="muted">${f.stages.map((s) => t(`stage_${s.stage}`)).join(' · ')}</small></a>
         <a class="report-mini" href=${`#/office/report/${f.id}/${roundId}`} data-testid="facility-report-link" data-facility-id=${f.id}
