@@ -98,6 +98,21 @@ export function refusalsByItem(rejections, inspectionId) {
   return groupBy(mine.map((r) => ({ ...r, itemCode: r.args.itemCode.split(':').pop() })), 'itemCode');
 }
 
+// The inspections whose receipts this device asks for: those with photos that this user works on (a team's
+// member, the office, a clinic's own self-assessment; a clinic also holds its returned reviews, whose receipts
+// are the office's) or that hold photos of this device.
+export function receiptInspections({ me, assignments, photos, confirmed }) {
+  const works = new Set(
+    assignments
+      .filter((a) => me?.role === 'office' || me?.role === 'admin' || (a.stage === 'self' && me?.role === 'clinic')
+        || (a.team || []).some((m) => m.userId === me?.id))
+      .map((a) => a.inspectionId),
+  );
+  for (const p of photos.values()) works.add(p.inspectionId);
+  const withPhotos = new Set([...confirmed.values()].filter((v) => v?.sha256 && v.inspectionId).map((v) => v.inspectionId));
+  return [...works].filter((id) => withPhotos.has(id));
+}
+
 // This device's photos of the inspection whose bytes have not reached the server yet.
 export function unsentPhotoCount(photos, inspectionId) {
   return [...photos.values()].filter((p) => p.inspectionId === inspectionId

@@ -221,7 +221,7 @@ def test_screen_view_models_are_pure_functions_in_lib(page: Page) -> None:
     result = page.evaluate(
         """async ([plan, inspection, conflicts]) => {
           const { planSuggestions, improvementConflictsOf } = await import(plan);
-          const { unsentPhotoCount, refusalsByItem } = await import(inspection);
+          const { unsentPhotoCount, refusalsByItem, receiptInspections } = await import(inspection);
           const { candidateAuthorText, knownName } = await import(conflicts);
           const grades = new Map([['1.1', { value: 'C' }], ['1.2', { value: 'A' }], ['1.3', { value: 'D' }],
                                   ['1.4', { na: true, value: 'NA' }]]);
@@ -246,6 +246,14 @@ def test_screen_view_models_are_pure_functions_in_lib(page: Page) -> None:
           return {
             suggestions, planConflicts: improvementConflictsOf(view, 'i').length,
             unsent: unsentPhotoCount(photos, 'i'), refusals: [...refusals.keys()],
+            receipts: receiptInspections({
+              me: { id: 'u1', role: 'inspector' },
+              assignments: [{ inspectionId: 'i', team: [{ userId: 'u1' }] }, { inspectionId: 'k', team: [] },
+                            { inspectionId: 'm', team: [{ userId: 'u1' }] }],
+              photos,
+              confirmed: new Map([['photo/1', { inspectionId: 'i', sha256: 'x' }], ['photo/2', { inspectionId: 'j', sha256: 'y' }],
+                                  ['photo/3', { inspectionId: 'k', sha256: 'z' }]]),
+            }),
             authors: [
               candidateAuthorText(t, { userName: '王医生', deviceName: '前台平板' }),
               candidateAuthorText(t, { userId: 'u1' }, knownName(listed, null, 'u1')),
@@ -262,6 +270,8 @@ def test_screen_view_models_are_pure_functions_in_lib(page: Page) -> None:
     )
     assert result["suggestions"] == [{"number": "1.1", "grade": "C", "target": "B", "title": "床位"}]
     assert (result["planConflicts"], result["unsent"], result["refusals"]) == (1, 1, ["2.1"])
+    # the team's inspection and the one holding this device's photo, each with photos; not another team's
+    assert sorted(result["receipts"]) == ["i", "j"]
     assert result["authors"] == [
         'nav.conflictSide {"user":"王医生","device":"前台平板"}',
         "专家甲",
