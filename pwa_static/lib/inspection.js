@@ -113,6 +113,35 @@ export function receiptInspections({ me, assignments, photos, confirmed }) {
   return [...works].filter((id) => withPhotos.has(id));
 }
 
+// The task list's cards: each inspection held on this device (from pull) joined with the server's list (names,
+// counts), its progress (this device's when the standard is here, else the server's), photos still to send,
+// changes queued, and its improvement plan's done/total.
+export function assignmentCards({ view, assignments, standards, photos, pending }) {
+  const listed = new Map(assignments.map((a) => [a.inspectionId, a]));
+  const held = [];
+  const plans = new Map(); // inspectionId -> {done, total}
+  for (const [key, value] of view) {
+    if (key.startsWith('inspection/')) held.push(value);
+    if (!key.startsWith('improvement/')) continue;
+    const count = plans.get(value.inspectionId) || { done: 0, total: 0 };
+    count.total += 1;
+    count.done += value.status === 'done' ? 1 : 0;
+    plans.set(value.inspectionId, count);
+  }
+  const own = [...photos.values()];
+  return held.map((inspection) => {
+    const listedRow = listed.get(inspection.id) || {};
+    const facility = view.get(`facility/${inspection.facilityId}`);
+    const bundle = standards.get(inspection.standardVersionId);
+    const local = bundle ? progressOf(view, inspection.id, bundle) : null;
+    const answered = local ? local.answered : listedRow.answeredCount ?? 0;
+    const total = local ? local.total : listedRow.articleCount ?? 0;
+    const toSend = own.filter((p) => p.inspectionId === inspection.id && p.hasBytes && p.state !== 'stored' && p.state !== 'rejected').length;
+    const queued = pending.filter((m) => m.args?.inspectionId === inspection.id).length;
+    return { inspection, listedRow, facility, bundle, answered, total, toSend, queued, planCount: plans.get(inspection.id) };
+  });
+}
+
 // This device's photos of the inspection whose bytes have not reached the server yet.
 export function unsentPhotoCount(photos, inspectionId) {
   return [...photos.values()].filter((p) => p.inspectionId === inspectionId

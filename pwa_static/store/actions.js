@@ -97,13 +97,14 @@ export function createActions({ state, db, api, engines }) {
   // Signing out with nothing unsent leaves nothing of this person's work on the device. With something
   // unsent the view asks first (views/header.js); the queue and its photos then stay for the next sign-in.
   async function logout() {
+    // the device forgets the token first (the requests below still carry it, from memory): a page reloaded or
+    // closed from here on starts signed out, never with a token the server may have revoked meanwhile (whose
+    // first sync would meet a 401 and say the sign-in expired)
+    await db.delete('meta', 'session');
     await engines.sync.pause();
     await engines.upload.pause(); // an upload in flight stops here and resumes from its offset at the next sign-in
     try {
       await api.closeWith(async (post) => {
-        // the device forgets the token before the server revokes it: a page reloaded or closed meanwhile starts
-        // signed out, not with a revoked token (whose first sync would meet a 401 and say the sign-in expired)
-        await db.delete('meta', 'session');
         await post('/api/auth/logout').catch(() => {});
         await signOutHere();
       });

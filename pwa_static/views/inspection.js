@@ -6,7 +6,7 @@ import {
 } from '../lib/inspection.js';
 import { candidateAuthorText, knownName } from '../lib/conflicts.js';
 import { formatTime } from '../lib/format.js';
-import { articleFacts, matchArticles, nextUnanswered, sectionProgress } from '../lib/navigation.js';
+import { articleFacts, matchArticles, nextUnanswered, readingOrder, sectionProgress } from '../lib/navigation.js';
 import { Article, LocationNote, articleSig } from './article.js';
 import { Confirm } from './confirm.js';
 import { Finder, NavBar, SectionIndex, articleAtTop, loadPlace, savePlace, scrollToArticle } from './navigator.js';
@@ -226,21 +226,7 @@ export function Inspection({ id }) {
   const [target, setTarget] = useState(place.item || null); // an article to scroll to once rendered
   const standardId = inspection?.standardVersionId;
   const bundleForOrder = state.standards.value.get(standardId);
-  // reading order: each article's index, and each section's first article index (to skip empty sections)
-  const order = useMemo(() => {
-    const articles = new Map();
-    const sections = new Map();
-    const members = new Map(); // section code -> article numbers inside it (at any depth)
-    walkSections(bundleForOrder?.sections).forEach(({ article, chain }, index) => {
-      articles.set(article.number, index);
-      for (const section of chain) {
-        if (!sections.has(section.code)) sections.set(section.code, index);
-        if (!members.has(section.code)) members.set(section.code, []);
-        members.get(section.code).push(article.number);
-      }
-    });
-    return { articles, sections, members };
-  }, [bundleForOrder]);
+  const order = useMemo(() => readingOrder(bundleForOrder), [bundleForOrder]);
   useEffect(() => {
     if (shown >= order.articles.size) return undefined;
     // a jump (or a place kept from before a reload) renders everything at once, then scrolls

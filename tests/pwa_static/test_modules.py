@@ -278,3 +278,47 @@ def test_screen_view_models_are_pure_functions_in_lib(page: Page) -> None:
         'nav.conflictDevice {"device":"前台平板"}',
         "nav.conflictSomeone {}",
     ]
+
+
+def test_the_task_cards_and_the_reading_order_are_view_models(page: Page) -> None:
+    """lib/inspection.js assignmentCards (the task list) and lib/navigation.js readingOrder (the inspection
+    screen's order of articles and sections), formerly computed inside their components."""
+    result = page.evaluate(
+        """async ([inspection, navigation]) => {
+          const { assignmentCards } = await import(inspection);
+          const { readingOrder } = await import(navigation);
+          const view = new Map([
+            ['inspection/i', { id: 'i', facilityId: 'f', standardVersionId: 'missing' }],
+            ['facility/f', { id: 'f', name: '甲卫生院' }],
+            ['improvement/1', { inspectionId: 'i', status: 'done' }],
+            ['improvement/2', { inspectionId: 'i', status: 'open' }],
+          ]);
+          const cards = assignmentCards({
+            view, assignments: [{ inspectionId: 'i', answeredCount: 3, articleCount: 43 }], standards: new Map(),
+            photos: new Map([['p', { inspectionId: 'i', hasBytes: true, state: 'queued' }],
+                             ['q', { inspectionId: 'i', hasBytes: true, state: 'stored' }]]),
+            pending: [{ args: { inspectionId: 'i' } }, { args: { inspectionId: 'other' } }],
+          }).map((c) => ({ facility: c.facility.name, answered: c.answered, total: c.total, toSend: c.toSend,
+                           queued: c.queued, plan: c.planCount }));
+          const order = readingOrder({ sections: [
+            { code: '1', title: '', articles: [{ number: '1.0.1' }], sections: [
+              { code: '1.1', title: '', articles: [{ number: '1.1.1' }, { number: '1.1.2' }] }] },
+            { code: '2', title: '', articles: [{ number: '2.0.1' }] },
+          ] });
+          return { cards, articles: [...order.articles], sections: [...order.sections], members: [...order.members] };
+        }""",
+        [f"{ORIGIN}/static/lib/inspection.js", f"{ORIGIN}/static/lib/navigation.js"],
+    )
+    assert result["cards"] == [
+        {
+            "facility": "甲卫生院",
+            "answered": 3,
+            "total": 43,
+            "toSend": 1,
+            "queued": 1,
+            "plan": {"done": 1, "total": 2},
+        }
+    ]
+    assert [a for a, _ in result["articles"]] == ["1.0.1", "1.1.1", "1.1.2", "2.0.1"]
+    assert dict(result["sections"]) == {"1": 0, "1.1": 1, "2": 3}
+    assert dict(result["members"])["1"] == ["1.0.1", "1.1.1", "1.1.2"]
