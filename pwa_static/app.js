@@ -2,6 +2,8 @@
 import { html, render } from './lib/html.js';
 import { openAppDb } from './db/open.js';
 import { AuthExpired, createApi } from './lib/api.js';
+import { AppContext } from './lib/app_context.js';
+import { receiptInspections } from './lib/inspection.js';
 import { appVersion, registerServiceWorker, storageInfo } from './sw-bridge.js';
 import { createActions } from './store/actions.js';
 import { createAppState, parseRoute } from './store/state.js';
@@ -31,18 +33,14 @@ async function main() {
   };
 
   async function fetchReceipts() {
-    // inspections with photos that this user works on: their states and flags are what the receipt adds
-    // (a clinic also holds its returned reviews, whose receipts are the office's)
-    const me = state.session.value?.user;
-    const works = new Set(
-      state.assignments.value
-        .filter((a) => me?.role === 'office' || me?.role === 'admin' || (a.stage === 'self' && me?.role === 'clinic')
-          || (a.team || []).some((m) => m.userId === me?.id))
-        .map((a) => a.inspectionId),
-    );
-    for (const p of state.photos.value.values()) works.add(p.inspectionId);
-    const withPhotos = new Set([...state.confirmed.value.values()].filter((v) => v?.sha256 && v.inspectionId).map((v) => v.inspectionId));
-    const inspections = [...works].filter((id) => withPhotos.has(id));
+    // the receipt adds the photos' states and flags (lib/inspection.js: receiptInspections says whose)
+    if (!state.session.value?.token) return; // signed out meanwhile: nothing to ask, and no token to ask with
+    const inspections = receiptInspections({
+      me: state.session.value?.user,
+      assignments: state.assignments.value,
+      photos: state.photos.value,
+      confirmed: state.confirmed.value,
+    });
     const receipts = new Map(state.receipts.value);
     for (const id of inspections) {
       const response = await api.get(`/api/inspections/${id}/receipt`);
@@ -63,7 +61,7 @@ async function main() {
     api,
     hooks: {
       changed: () => actions.refresh(),
-      token: () => state.session.value?.token,
+      canUpload: () => Boolean(state.session.value?.token) && !state.authExpired.value,
       progress: (photoId, sent, total) => {
         const next = new Map(state.progress.value);
         next.set(photoId, total ? sent / total : 0);
@@ -134,7 +132,7 @@ async function main() {
   performance.mark('fc-data');
   const root = document.getElementById('app');
   root.textContent = ''; // the boot message
-  render(html`<${Root} app=${app} />`, root);
+  render(html`<${AppContext.Provider} value=${app}><${Root} /><//>`, root);
   document.body.dataset.ready = 'true';
   performance.mark('fc-rendered');
 

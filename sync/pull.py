@@ -59,7 +59,8 @@ def decode_cookie(cookie: str) -> dict[str, tuple[int, str]] | None:
 
 # What a pull sends of the backend's rows, read by functions the backend hands in (the engine runs no SQL on
 # the backend's tables): facilities by id (id, name, kind, region) and the opinions of returned inspections
-# by inspection id (id, inspection, application, facility, stage, opinion, returned_at; oldest first).
+# by inspection id (id, inspection, application, facility, stage, opinion, returned_at; oldest first), and
+# accounts by id (id, username, display_name: who wrote a conflict's candidates).
 RowsById = Callable[[list[UUID]], Awaitable[Sequence[Mapping[str, Any]]]]
 
 
@@ -69,6 +70,7 @@ class PullContext:
     limits: Limits
     facilities: RowsById
     opinions: RowsById
+    users: RowsById
     # patch operations per page (rows of synced tables; inspection/facility/standard refs come on top)
     page_size: int = 2000
     # the read transaction (the backend's: on SQLite a query-only connection on the loop's thread); None: the
@@ -207,6 +209,8 @@ async def _pull(
         patch.extend(_opinion_ops(await ctx.opinions([UUID(i) for i in returned])))
     if new_facilities:
         patch.extend(_facility_ops(await ctx.facilities(sorted(UUID(f) for f in new_facilities))))
+    if conflicts:
+        await _name_candidates(sql, ctx, conflicts)
     clients = await sql.fetch(
         'SELECT "client_id", "last_mutation_id" FROM "sync_client" WHERE "client_group_id" = ? AND "user_id" = ?',
         [group_id, caller.user_id],
@@ -232,6 +236,40 @@ async def _readable_inspections(sql: Sql, caller: Caller) -> dict[str, dict[str,
     else:
         rows = []
     return {str(r["id"]): r for r in rows}
+
+
+async def _name_candidates(sql: Sql, ctx: PullContext, conflicts: list[dict[str, Any]]) -> None:
+    """Who wrote each candidate, for the person deciding: ``userName`` (the account's display name, else its
+    username) and ``deviceName`` (the name the device gave itself; "" when none), so the app shows no id. Set in
+    place: the conflict's record is both its patch value and its entry in ``conflicts``."""
+    candidates = [c for r in conflicts for c in r["candidates"]]
+    user_ids = sorted({UUID(u) for u in (str(c.get("userId")) for c in candidates) if _is_uuid(u)})
+    client_ids = sorted({str(c["clientId"]) for c in candidates if c.get("clientId")})
+    users = await ctx.users(user_ids) if user_ids else []
+    names = {str(u["id"]): u["display_name"] or u["username"] for u in users}
+    devices: dict[str, str] = {}
+    if client_ids:
+        rows = await sql.fetch_in(
+            'SELECT "client_id", "device_name" FROM "sync_client"', '"client_id"', client_ids
+        )
+        devices = {r["client_id"]: r["device_name"] or "" for r in rows}
+    for r in conflicts:
+        r["candidates"] = [
+            {
+                **c,
+                "userName": names.get(str(c.get("userId")), ""),
+                "deviceName": devices.get(str(c.get("clientId")), ""),
+            }
+            for c in r["candidates"]
+        ]
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _facility_ops(rows: Sequence[Mapping[str, Any]]) -> list[PatchOp]:

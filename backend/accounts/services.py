@@ -248,5 +248,13 @@ async def update_user(*, user_id: UUID, data: UpdateUserRequest, actor_id: str) 
     return _user_out(updated)
 
 
+async def user_name_rows(ids: list[UUID]) -> list[dict[str, Any]]:
+    """id, username and display name of these accounts (who wrote a conflict's candidates; a pull sends them
+    through sync.api.PullContext)."""
+    if not ids:
+        return []
+    return await User.select(User.id, User.username, User.display_name).where(User.id.is_in(ids))
+
+
 async def demo_accounts_exist() -> bool:
     return bool(await User.exists().where(User.is_demo == True))  # noqa: E712 - Piccolo builds SQL from ==

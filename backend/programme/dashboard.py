@@ -251,7 +251,11 @@ async def conflict_queue(*, user: AuthUser, round_id: UUID) -> list[ConflictGrou
                 field=c["field"],
                 version=int(c["version"]),
                 candidates=[
-                    {**cand, "userName": context.names.get(str(cand.get("userId")), "")}
+                    {
+                        **cand,
+                        "userName": context.names.get(str(cand.get("userId")), ""),
+                        "deviceName": context.devices.get(str(cand.get("clientId")), ""),
+                    }
                     for cand in msgspec.json.decode(c["candidates"])
                 ],
                 created_at=as_utc(c["created_at"]),
@@ -265,6 +269,7 @@ async def conflict_queue(*, user: AuthUser, round_id: UUID) -> list[ConflictGrou
 
 class _ConflictContext(msgspec.Struct):
     names: dict[str, str]
+    devices: dict[str, str]
     notes: dict[tuple[UUID, str], list[QueuedNote]]
     photos: dict[tuple[UUID, str], list[QueuedPhoto]]
 
@@ -300,6 +305,19 @@ async def _conflict_context(rows: list[dict[str, Any]]) -> _ConflictContext:
         else []
     )
     names = {str(u["id"]): u["display_name"] or u["username"] for u in users}
+    client_ids = sorted(
+        {str(c["clientId"]) for r in rows for c in msgspec.json.decode(r["candidates"]) if c.get("clientId")}
+    )
+    devices = {
+        d["client_id"]: d["device_name"] or ""
+        for d in (
+            await SyncClient.select(SyncClient.client_id, SyncClient.device_name).where(
+                SyncClient.client_id.is_in(client_ids)
+            )
+            if client_ids
+            else []
+        )
+    }
     derived = {
         b["sha256"]
         for b in await Blob.select(Blob.sha256).where(
@@ -323,7 +341,7 @@ async def _conflict_context(rows: list[dict[str, Any]]) -> _ConflictContext:
                 thumb_ready=p["sha256"] in derived,
             )
         )
-    return _ConflictContext(names=names, notes=dict(notes), photos=dict(photos))
+    return _ConflictContext(names=names, devices=devices, notes=dict(notes), photos=dict(photos))
 
 
 def _is_uuid(text: str) -> bool:

@@ -152,7 +152,8 @@ class QueuedConflict(_Out):
     item_code: str
     field: str
     version: int
-    # every candidate: value, userId, clientId, hlc (the device's time), mutationId, and userName
+    # every candidate: value, userId, clientId, hlc (the device's time), mutationId, userName and deviceName
+    # ("" when the device gave itself no name)
     candidates: list[dict[str, object]]
     created_at: datetime
     article_title: str = ""

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
+from backend.accounts.services import user_name_rows
 from backend.audit.services import record_many
 from backend.db import current_engine, push_tx, read_tx, write_tx
 from backend.evidence.services import refresh_after_removal, refresh_for_blob
@@ -70,13 +71,15 @@ def push_context(*, audit: AuditHook, max_mutations: int) -> PushContext:
 
 def pull_context(*, hooks: Hooks, limits: Limits, page_size: int | None = None) -> PullContext:
     """What a pull needs from the backend: the database and the rows of the backend's own tables it sends
-    (facilities from the registry, the returns' opinions from the programme, through ``hooks``)."""
+    (facilities from the registry, the returns' opinions from the programme, through ``hooks``, the names of
+    the accounts that wrote a conflict's candidates)."""
     extra = {} if page_size is None else {"page_size": page_size}
     return PullContext(
         engine=current_engine(),
         limits=limits,
         facilities=facility_rows,
         opinions=hooks.inspection_opinions,
+        users=user_name_rows,
         transaction=read_tx,
         **extra,
     )

@@ -1,4 +1,5 @@
-// fetch for the JSON API: the bearer token, no HTTP cache, and errors sorted into what the caller must do.
+// The only place that sends the bearer token: JSON requests, files (thumbnails, originals, downloads) and the
+// tus uploads' headers, with no HTTP cache and errors sorted into what the caller must do.
 
 export class AuthExpired extends Error {}
 export class NetworkError extends Error {}
@@ -19,13 +20,55 @@ export function createApi(getToken) {
   const inFlight = new Set();
   let closing = false;
 
-  function request(method, path, body, extraHeaders = {}, { duringClose = false } = {}) {
-    if (closing && !duringClose) return Promise.reject(new NetworkError('signing out'));
-    const sent = send(method, path, body, extraHeaders);
+  function track(sent) {
     inFlight.add(sent);
     const done = () => inFlight.delete(sent);
     sent.then(done, done);
     return sent;
+  }
+
+  function request(method, path, body, extraHeaders = {}, { duringClose = false } = {}) {
+    if (closing && !duringClose) return Promise.reject(new NetworkError('signing out'));
+    return track(send(method, path, body, extraHeaders));
+  }
+
+  // A file the API answers (or redirects to a signed URL for): its bytes, read before the request counts as
+  // ended, so sign-out waits for them too.
+  function blob(path) {
+    if (closing) return Promise.reject(new NetworkError('signing out'));
+    return track(sendForBlob(path));
+  }
+
+  async function sendForBlob(path) {
+    const token = getToken();
+    let response;
+    try {
+      response = await fetch(path, {
+        headers: token ? { Authorization: `Bearer ${token}` } : {},
+        cache: 'no-store',
+        credentials: 'omit',
+      });
+    } catch (err) {
+      throw new NetworkError(String(err?.message || err));
+    }
+    if (response.status === 401 && token) throw new AuthExpired('unauthorized');
+    if (!response.ok) {
+      const problem = await response.json().catch(() => null);
+      throw new HttpError(response.status, problem);
+    }
+    try {
+      return { status: response.status, headers: response.headers, blob: await response.blob() };
+    } catch (err) {
+      throw new NetworkError(String(err?.message || err));
+    }
+  }
+
+  // The headers of a request another client sends (tus-js-client's uploads), asked for before each of its
+  // requests; refused while signing out or signed out, so no upload request carries a token being revoked.
+  function authHeaders() {
+    const token = getToken();
+    if (closing || !token) throw new NetworkError('signing out');
+    return { Authorization: `Bearer ${token}` };
   }
 
   async function send(method, path, body, extraHeaders) {
@@ -72,6 +115,9 @@ export function createApi(getToken) {
 
   return {
     closeWith,
+    blob,
+    authHeaders,
+    isClosing: () => closing,
     get: (path, headers) => request('GET', path, undefined, headers),
     post: (path, body) => request('POST', path, body ?? {}),
     patch: (path, body) => request('PATCH', path, body ?? {}),

@@ -81,6 +81,78 @@ export function openConflictsOf(view, inspectionId) {
   return byPrefix(view, 'conflict/').filter((c) => c.inspectionId === inspectionId && c.status === 'open');
 }
 
+export function resolvedConflictsOf(view, inspectionId) {
+  return [...view.values()].filter((v) => v && v.registerKey && v.inspectionId === inspectionId && v.status === 'resolved');
+}
+
+// The changes of this inspection the server refused, by the article they concern (a weighted standard's
+// "<rater>:<article>" item under its article).
+export function refusalsByItem(rejections, inspectionId) {
+  const mine = rejections.filter((r) => r.args?.inspectionId === inspectionId && r.args?.itemCode);
+  return groupBy(mine.map((r) => ({ ...r, itemCode: r.args.itemCode.split(':').pop() })), 'itemCode');
+}
+
+// The inspections whose receipts this device asks for: those with photos that this user works on (a team's
+// member, the office, a clinic's own self-assessment; a clinic also holds its returned reviews, whose receipts
+// are the office's) or that hold photos of this device.
+export function receiptInspections({ me, assignments, photos, confirmed }) {
+  const works = new Set(
+    assignments
+      .filter((a) => me?.role === 'office' || me?.role === 'admin' || (a.stage === 'self' && me?.role === 'clinic')
+        || (a.team || []).some((m) => m.userId === me?.id))
+      .map((a) => a.inspectionId),
+  );
+  for (const p of photos.values()) works.add(p.inspectionId);
+  const withPhotos = new Set([...confirmed.values()].filter((v) => v?.sha256 && v.inspectionId).map((v) => v.inspectionId));
+  return [...works].filter((id) => withPhotos.has(id));
+}
+
+// The task list's cards: each inspection held on this device (from pull) joined with the server's list (names,
+// counts), its progress (this device's when the standard is here, else the server's), photos still to send,
+// changes queued, and its improvement plan's done/total.
+export function assignmentCards({ view, assignments, standards, checklists, photos, pending }) {
+  const listed = new Map(assignments.map((a) => [a.inspectionId, a]));
+  const held = [];
+  const plans = new Map(); // inspectionId -> {done, total}
+  for (const [key, value] of view) {
+    if (key.startsWith('inspection/')) held.push(value);
+    if (!key.startsWith('improvement/')) continue;
+    const count = plans.get(value.inspectionId) || { done: 0, total: 0 };
+    count.total += 1;
+    count.done += value.status === 'done' ? 1 : 0;
+    plans.set(value.inspectionId, count);
+  }
+  const own = [...photos.values()];
+  return held.map((inspection) => {
+    const listedRow = listed.get(inspection.id) || {};
+    const facility = view.get(`facility/${inspection.facilityId}`);
+    const bundle = standards.get(inspection.standardVersionId);
+    const checklist = checklists.get(inspection.standardVersionId);
+    const local = checklist ? progressOf(view, inspection.id, checklist) : null;
+    const answered = local ? local.answered : listedRow.answeredCount ?? 0;
+    const total = local ? local.total : listedRow.articleCount ?? 0;
+    const toSend = own.filter((p) => p.inspectionId === inspection.id && p.hasBytes && p.state !== 'stored' && p.state !== 'rejected').length;
+    const queued = pending.filter((m) => m.args?.inspectionId === inspection.id).length;
+    return { inspection, listedRow, facility, bundle, answered, total, toSend, queued, planCount: plans.get(inspection.id) };
+  });
+}
+
+// This device's photos of the inspection whose bytes have not reached the server yet.
+export function unsentPhotoCount(photos, inspectionId) {
+  return [...photos.values()].filter((p) => p.inspectionId === inspectionId
+    && p.hasBytes && !['stored', 'received', 'rejected'].includes(p.state)).length;
+}
+
+export function groupBy(items, key) {
+  const map = new Map();
+  for (const item of items) {
+    const k = item[key];
+    if (!map.has(k)) map.set(k, []);
+    map.get(k).push(item);
+  }
+  return map;
+}
+
 export function opinionsOf(view, inspectionId, facilityId) {
   return byPrefix(view, 'opinion/').filter(
     (o) => o.inspectionId === inspectionId || (facilityId && o.facilityId === facilityId),

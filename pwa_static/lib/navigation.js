@@ -102,3 +102,20 @@ export function nextUnanswered(facts, from) {
   }
   return null;
 }
+
+// The standard's reading order: each article's index, each section's first article index (to skip empty
+// sections) and the article numbers inside each section (at any depth).
+export function readingOrder(bundle) {
+  const articles = new Map();
+  const sections = new Map();
+  const members = new Map();
+  walkSections(bundle?.sections).forEach(({ article, chain }, index) => {
+    articles.set(article.number, index);
+    for (const section of chain) {
+      if (!sections.has(section.code)) sections.set(section.code, index);
+      if (!members.has(section.code)) members.set(section.code, []);
+      members.get(section.code).push(article.number);
+    }
+  });
+  return { articles, sections, members };
+}

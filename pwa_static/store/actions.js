@@ -100,7 +100,12 @@ export function createActions({ state, db, api, engines }) {
   // Signing out with nothing unsent leaves nothing of this person's work on the device. With something
   // unsent the view asks first (views/header.js); the queue and its photos then stay for the next sign-in.
   async function logout() {
+    // the device forgets the token first (the requests below still carry it, from memory): a page reloaded or
+    // closed from here on starts signed out, never with a token the server may have revoked meanwhile (whose
+    // first sync would meet a 401 and say the sign-in expired)
+    await db.delete('meta', 'session');
     await engines.sync.pause();
+    await engines.upload.pause(); // an upload in flight stops here and resumes from its offset at the next sign-in
     try {
       await api.closeWith(async (post) => {
         await post('/api/auth/logout').catch(() => {});
@@ -108,6 +113,7 @@ export function createActions({ state, db, api, engines }) {
       });
     } finally {
       engines.sync.resume();
+      engines.upload.resume();
     }
   }
 
@@ -299,8 +305,7 @@ export function createActions({ state, db, api, engines }) {
       }
     }
     wanted.reverse(); // the receipt lists the oldest first; the budget keeps the newest
-    const token = state.session.value?.token;
-    if (token && navigator.onLine) await cacheThumbs({ db, token, wanted });
+    if (state.session.value?.token && navigator.onLine) await cacheThumbs({ db, api, wanted });
     await loadTeamThumbs();
   }
 

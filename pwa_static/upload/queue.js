@@ -32,7 +32,7 @@ export function createUploadQueue({ db, api, hooks }) {
     try {
       await sendBytes({
         photo: target,
-        token: hooks.token(),
+        api,
         onStart: (u) => {
           current = u;
         },
@@ -57,7 +57,7 @@ export function createUploadQueue({ db, api, hooks }) {
 
   async function run() {
     for (;;) {
-      if (paused || !navigator.onLine) return;
+      if (paused || !navigator.onLine || !hooks.canUpload()) return;
       const [photos, queue] = await Promise.all([db.getAll('photos'), db.getAll('mutations')]);
       // the server knows a photo once its addPhoto left the queue (acknowledged by a push or by a pull's
       // lastMutationIds after a lost response); only then may its bytes be sent
@@ -69,6 +69,7 @@ export function createUploadQueue({ db, api, hooks }) {
       try {
         await uploadOne(next);
       } catch (err) {
+        if (paused) return; // stopped on purpose (sign-out, update): nothing went wrong
         if (err instanceof AuthExpired) hooks.authExpired();
         else hooks.error(err);
         return;
@@ -84,10 +85,11 @@ export function createUploadQueue({ db, api, hooks }) {
     return running;
   }
 
-  // Before an update reload: stop without terminating, so the upload resumes from its offset later.
+  // Before an update reload and at sign-out: stop without terminating, so the upload resumes from its offset
+  // later; returns once no upload request is in flight.
   async function pause() {
     paused = true;
-    if (current) await current.abort(false).catch(() => {});
+    if (current) await current.stop();
     await running?.catch(() => {});
   }
 

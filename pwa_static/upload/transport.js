@@ -1,5 +1,5 @@
 // The only module that touches tus: create through our POST /api/uploads, then resume from its uploadUrl.
-import { HttpError } from '../lib/api.js';
+import { HttpError, NetworkError } from '../lib/api.js';
 
 const CHUNK = 1024 * 1024;
 export class UploadGone extends Error {} // the server no longer knows the upload URL: create it again
@@ -33,8 +33,11 @@ function loadTus() {
   return tusLoaded;
 }
 
-// Send the bytes from the server's offset; resolves when the last byte is acknowledged.
-export async function sendBytes({ photo, token, onProgress, onStart }) {
+// Send the bytes from the server's offset; resolves when the last byte is acknowledged. `onStart` receives the
+// handle whose stop() aborts the request in flight (no termination: the upload resumes from its offset later)
+// and ends the promise with a NetworkError. Each request asks the api for its headers, which it refuses while
+// signing out.
+export async function sendBytes({ photo, api, onProgress, onStart }) {
   await loadTus();
   return new Promise((resolve, reject) => {
     const upload = new globalThis.tus.Upload(photo.blob, {
@@ -43,8 +46,10 @@ export async function sendBytes({ photo, token, onProgress, onStart }) {
       retryDelays: [0, 1000, 3000, 5000],
       storeFingerprintForResuming: false,
       removeFingerprintOnSuccess: true,
-      headers: { Authorization: `Bearer ${token}` },
       metadata: {},
+      onBeforeRequest: async (request) => {
+        for (const [name, value] of Object.entries(api.authHeaders())) request.setHeader(name, value);
+      },
       onProgress: (sent, total) => onProgress(sent, total),
       onSuccess: () => resolve(),
       onError: (error) => {
@@ -67,7 +72,12 @@ export async function sendBytes({ photo, token, onProgress, onStart }) {
         }
       },
     });
-    onStart?.(upload);
+    onStart?.({
+      stop: async () => {
+        await upload.abort(false).catch(() => {});
+        reject(new NetworkError('upload paused'));
+      },
+    });
     upload.start();
   });
 }

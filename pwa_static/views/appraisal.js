@@ -4,10 +4,12 @@
 // in its logistics tab; the server decides (backend/programme/logistics.py) and its refusals are said here.
 import { useEffect, useState } from '../vendor/preact/hooks.js';
 import { html } from '../lib/html.js';
+import { useApp } from '../lib/app_context.js';
 
 const DUTY_OFFICER = 'duty_officer';
 
-function useGet(app, path) {
+function useGet(path) {
+  const app = useApp();
   const [state, setState] = useState({ data: null, error: null });
   const [tick, setTick] = useState(0);
   useEffect(() => {
@@ -24,9 +26,10 @@ const raterName = (t, r) => {
   return said === `rater_${r.rater}` ? r.label : said;
 };
 
-function StaffAppraisal({ app, staff, roundId, editable }) {
+function StaffAppraisal({ staff, roundId, editable }) {
+  const app = useApp();
   const t = app.state.t;
-  const appraisal = useGet(app, `/api/staff/${staff.id}/rounds/${roundId}/appraisal`);
+  const appraisal = useGet(`/api/staff/${staff.id}/rounds/${roundId}/appraisal`);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   const a = appraisal.data;
@@ -74,9 +77,10 @@ function StaffAppraisal({ app, staff, roundId, editable }) {
 }
 
 // A school's staff and their appraisal at a round; ``editable``: the school and the office may add staff and scores.
-export function Appraisal({ app, facilityId, roundId, editable = true }) {
+export function Appraisal({ facilityId, roundId, editable = true }) {
+  const app = useApp();
   const t = app.state.t;
-  const staff = useGet(app, `/api/schools/${facilityId}/staff`);
+  const staff = useGet(`/api/schools/${facilityId}/staff`);
   const [error, setError] = useState(null);
   async function add(event) {
     event.preventDefault();
@@ -95,7 +99,7 @@ export function Appraisal({ app, facilityId, roundId, editable = true }) {
     <p class="muted">${t('termStaff')}</p>
     ${staff.error && html`<p class="banner error" role="alert">${app.state.sayError(staff.error)}</p>`}
     ${(staff.data || []).length === 0 && !staff.error ? html`<p class="muted">${t('termNoStaff')}</p>` : ''}
-    ${(staff.data || []).map((s) => html`<${StaffAppraisal} key=${s.id} app=${app} staff=${s} roundId=${roundId} editable=${editable} />`)}
+    ${(staff.data || []).map((s) => html`<${StaffAppraisal} key=${s.id} staff=${s} roundId=${roundId} editable=${editable} />`)}
     ${editable && html`<h3>${t('appraisalAddStaff')}</h3><form class="row" data-testid="staff-form" onSubmit=${add}>
       <label class="field inline"><span>${t('termStaffName')}</span><input name="name" required maxlength="100" data-testid="staff-name" /></label>
       <label class="field inline"><span>${t('termStaffPost')}</span><select name="post" data-testid="staff-post">

@@ -6,8 +6,10 @@ import { formatBytes } from '../lib/format.js';
 import { isAnswered, isDocumentOf, itemOf } from '../lib/inspection.js';
 import { Button, CAMERA, ProgressBar, thumbUrl } from './parts.js';
 import { DocumentIcon, documentAccept, documentFormat, documentRefusal, notADocument, PAGE } from '../lib/documents.js';
+import { useApp } from '../lib/app_context.js';
 
-function AnswerButtons({ app, ctx, article, entry, itemCode }) {
+function AnswerButtons({ ctx, article, entry, itemCode }) {
+  const app = useApp();
   const { actions, state } = app;
   const t = state.t;
   const { checklist, mode, inspection, locked } = ctx;
@@ -53,7 +55,8 @@ function AnswerButtons({ app, ctx, article, entry, itemCode }) {
 }
 
 // A change the server refused, said at its article (the sync centre lists them all).
-function Refusals({ app, refusals }) {
+function Refusals({ refusals }) {
+  const app = useApp();
   const t = app.state.t;
   if (!refusals.length) return null;
   const reason = (r) => {
@@ -75,7 +78,8 @@ function Levels({ article }) {
   </div>`)}</dl>`;
 }
 
-function Notes({ app, ctx, article, notes }) {
+function Notes({ ctx, article, notes }) {
+  const app = useApp();
   const { actions, state } = app;
   const t = state.t;
   const [text, setText] = useState('');
@@ -88,7 +92,7 @@ function Notes({ app, ctx, article, notes }) {
   }
   const me = state.session.value?.user?.id;
   return html`<div class="notes">
-    ${notes.map((n) => html`<${NoteEntry} key=${n.id} app=${app} note=${n} mine=${!ctx.locked && (n.authorId === me || !n.authorId)} />`)}
+    ${notes.map((n) => html`<${NoteEntry} key=${n.id} note=${n} mine=${!ctx.locked && (n.authorId === me || !n.authorId)} />`)}
     ${!ctx.locked && html`<label for=${id} class="label">${t('notes')}</label>
     <textarea id=${id} data-testid="note-input" rows="2" placeholder=${t('notePlaceholder')} value=${text}
       onInput=${(e) => setText(e.currentTarget.value)}></textarea>
@@ -104,7 +108,8 @@ function rejectedText(t, reason) {
 }
 
 // One note; its author may edit or delete it (queued like every change, offline too).
-function NoteEntry({ app, note, mine }) {
+function NoteEntry({ note, mine }) {
+  const app = useApp();
   const { actions, state } = app;
   const t = state.t;
   const [editing, setEditing] = useState(null);
@@ -131,7 +136,8 @@ function NoteEntry({ app, note, mine }) {
   </div>`;
 }
 
-function Photo({ app, ctx, photo }) {
+function Photo({ ctx, photo }) {
+  const app = useApp();
   const { actions } = app;
   const t = app.state.t;
   const editable = ctx && !ctx.locked;
@@ -201,7 +207,8 @@ function requirementsOf(rules) {
 // may leave GPS out of its photos when the app may not use the location). One note, under the title.
 let geolocation = null; // one permission query for every article that needs the place
 
-export function LocationNote({ app }) {
+export function LocationNote() {
+  const app = useApp();
   const t = app.state.t;
   const [status, setStatus] = useState(null);
   useEffect(() => {
@@ -228,7 +235,8 @@ export function LocationNote({ app }) {
 }
 
 // A ledger: its type icon (the device renders no document), name, state and, if refused, why in words.
-function Document({ app, doc, types }) {
+function Document({ doc, types }) {
+  const app = useApp();
   const t = app.state.t;
   const format = documentFormat(types, doc.mime);
   const progress = app.state.progress.value.get(doc.photoId);
@@ -246,7 +254,8 @@ function Document({ app, doc, types }) {
   </figure>`;
 }
 
-function Documents({ app, ctx, article, docs }) {
+function Documents({ ctx, article, docs }) {
+  const app = useApp();
   const { actions, state } = app;
   const t = state.t;
   const need = ctx.entries.get(article.number)?.minDocuments ?? 0;
@@ -279,11 +288,12 @@ function Documents({ app, ctx, article, docs }) {
     </div>
     ${refused.map((r) => html`<p class="error-text" data-testid="document-not-taken" data-code=${r.code} key=${r.name}>
       ${r.name}：${t(`documentRejected_${r.code}`, { format: r.format })}</p>`)}
-    ${docs.length > 0 && html`<div class="photo-grid">${docs.map((d) => html`<${Document} key=${d.photoId} app=${app} doc=${d} types=${types} />`)}</div>`}
+    ${docs.length > 0 && html`<div class="photo-grid">${docs.map((d) => html`<${Document} key=${d.photoId} doc=${d} types=${types} />`)}</div>`}
   </div>`;
 }
 
-function Photos({ app, ctx, article, photos }) {
+function Photos({ ctx, article, photos }) {
+  const app = useApp();
   const { actions, state } = app;
   const t = state.t;
   const rules = ctx.entries.get(article.number);
@@ -309,7 +319,7 @@ function Photos({ app, ctx, article, photos }) {
       <input id=${id} class="visually-hidden" type="file" accept="image/*" capture="environment" multiple
         data-testid="photo-input" onChange=${chosen} />`}
     </div>
-    ${photos.length > 0 && html`<div class="photo-grid">${photos.map((p) => html`<${Photo} key=${p.photoId} app=${app} ctx=${{ ...ctx, requires }} photo=${p} />`)}</div>`}
+    ${photos.length > 0 && html`<div class="photo-grid">${photos.map((p) => html`<${Photo} key=${p.photoId} ctx=${{ ...ctx, requires }} photo=${p} />`)}</div>`}
   </div>`;
 }
 
@@ -319,6 +329,7 @@ export class Article extends Component {
     return next.sig !== this.props.sig || next.article !== this.props.article;
   }
 
+  // ArticleBody is called, not rendered: its useApp() runs as this component's hook
   render(props) {
     return ArticleBody(props);
   }
@@ -336,7 +347,8 @@ export function articleSig(ctx, article, lang, progress) {
   ].join('§');
 }
 
-function ArticleBody({ app, ctx, article }) {
+function ArticleBody({ ctx, article }) {
+  const app = useApp();
   const t = app.state.t;
   const { mode, rater, answers, notesByItem, photosByItem, methods, resolvedByItem } = ctx;
   const itemCode = itemOf(ctx.entries.get(article.number), rater, article.number);
@@ -354,11 +366,11 @@ function ArticleBody({ app, ctx, article }) {
       ${article.methods.map((m) => html`<span class="chip" key=${m}>${methods.get(m) || m}</span>`)}</p>`}
     <${Levels} article=${article} />
     ${article.evidence?.docs?.length > 0 && html`<p class="docs muted"><span class="label">${app.state.t('docs')}</span>${article.evidence.docs.join('；')}</p>`}
-    <${Refusals} app=${app} refusals=${ctx.refusalsByItem.get(article.number) || []} />
-    <${AnswerButtons} app=${app} ctx=${ctx} article=${article} entry=${entry} itemCode=${itemCode} />
+    <${Refusals} refusals=${ctx.refusalsByItem.get(article.number) || []} />
+    <${AnswerButtons} ctx=${ctx} article=${article} entry=${entry} itemCode=${itemCode} />
     ${resolved && html`<p class="muted" data-testid="conflict-resolved">✓ ${String(resolved.resolution)}</p>`}
-    <${Notes} app=${app} ctx=${ctx} article=${article} notes=${notesByItem.get(article.number) || []} />
-    <${Photos} app=${app} ctx=${ctx} article=${article} photos=${(photosByItem.get(article.number) || []).filter((p) => !isDocumentOf(ctx.checklist, p.mime))} />
-    <${Documents} app=${app} ctx=${ctx} article=${article} docs=${(photosByItem.get(article.number) || []).filter((p) => isDocumentOf(ctx.checklist, p.mime))} />
+    <${Notes} ctx=${ctx} article=${article} notes=${notesByItem.get(article.number) || []} />
+    <${Photos} ctx=${ctx} article=${article} photos=${(photosByItem.get(article.number) || []).filter((p) => !isDocumentOf(ctx.checklist, p.mime))} />
+    <${Documents} ctx=${ctx} article=${article} docs=${(photosByItem.get(article.number) || []).filter((p) => isDocumentOf(ctx.checklist, p.mime))} />
   </article>`;
 }

@@ -1,35 +1,19 @@
 import { html } from '../lib/html.js';
-import { progressOf } from '../lib/inspection.js';
+import { assignmentCards } from '../lib/inspection.js';
+import { useApp } from '../lib/app_context.js';
 
 // Inspections held on this device (from pull) joined with the server's list (names, progress).
-export function Assignments({ app }) {
+export function Assignments() {
+  const app = useApp();
   const { state } = app;
   const t = state.t;
-  const view = state.view.value;
-  const listed = new Map(state.assignments.value.map((a) => [a.inspectionId, a]));
-  const held = [];
-  for (const [key, value] of view) if (key.startsWith('inspection/')) held.push(value);
-  const photos = [...state.photos.value.values()];
   const role = state.session.value?.user?.role;
-  const plans = new Map(); // inspectionId -> {done, total}
-  for (const [key, value] of view) {
-    if (!key.startsWith('improvement/')) continue;
-    const count = plans.get(value.inspectionId) || { done: 0, total: 0 };
-    count.total += 1;
-    count.done += value.status === 'done' ? 1 : 0;
-    plans.set(value.inspectionId, count);
-  }
-  const cards = held.map((inspection) => {
-    const listedRow = listed.get(inspection.id) || {};
-    const facility = view.get(`facility/${inspection.facilityId}`);
-    const bundle = state.standards.value.get(inspection.standardVersionId);
-    const checklist = state.checklists.value.get(inspection.standardVersionId);
-    const local = checklist ? progressOf(view, inspection.id, checklist) : null;
-    const answered = local ? local.answered : listedRow.answeredCount ?? 0;
-    const total = local ? local.total : listedRow.articleCount ?? 0;
-    const toSend = photos.filter((p) => p.inspectionId === inspection.id && p.hasBytes && p.state !== 'stored' && p.state !== 'rejected').length;
-    const queued = state.pending.value.filter((m) => m.args?.inspectionId === inspection.id).length;
-    return { inspection, listedRow, facility, bundle, answered, total, toSend, queued, planCount: plans.get(inspection.id) };
+  const cards = assignmentCards({
+    view: state.view.value,
+    assignments: state.assignments.value,
+    standards: state.standards.value,
+    photos: state.photos.value,
+    pending: state.pending.value,
   });
   if (!cards.length) {
     return html`<main class="page"><h1>${t('assignments')}</h1><p class="empty card">${t('noAssignments')}</p></main>`;

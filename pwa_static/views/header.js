@@ -1,7 +1,9 @@
 import { useState } from '../vendor/preact/hooks.js';
 import { html } from '../lib/html.js';
+import { useApp } from '../lib/app_context.js';
 
-export function SyncStatus({ app }) {
+export function SyncStatus() {
+  const app = useApp();
   const { state, engines } = app;
   const t = state.t;
   const online = state.online.value;
@@ -22,7 +24,8 @@ export function SyncStatus({ app }) {
   </div>`;
 }
 
-export function Header({ app }) {
+export function Header() {
+  const app = useApp();
   const { state, actions } = app;
   const t = state.t;
   const route = state.route.value.name;
@@ -68,6 +71,6 @@ export function Header({ app }) {
       <button type="button" class="btn small" data-testid="logout-cancel"
         onClick=${() => setAsking(false)}>${t('logout_cancel')}</button>
     </div>`}
-    <${SyncStatus} app=${app} />
+    <${SyncStatus} />
   </header>`;
 }

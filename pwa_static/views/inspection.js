@@ -1,16 +1,19 @@
 // An opened inspection: conflicts first, then prerequisites, then sections -> articles, then submit.
 import { html } from '../lib/html.js';
 import {
-  answersOf, blockersOf, checklistArticles, mergedPhotos, notesOf, openConflictsOf, opinionsOf, progressOf, walkSections,
+  answersOf, blockersOf, checklistArticles, groupBy, mergedPhotos, notesOf, openConflictsOf, opinionsOf, progressOf,
+  refusalsByItem, resolvedConflictsOf, unsentPhotoCount, walkSections,
 } from '../lib/inspection.js';
+import { candidateAuthorText, knownName } from '../lib/conflicts.js';
 import { formatTime } from '../lib/format.js';
-import { articleFacts, matchArticles, nextUnanswered, sectionProgress } from '../lib/navigation.js';
+import { articleFacts, matchArticles, nextUnanswered, readingOrder, sectionProgress } from '../lib/navigation.js';
 import { Article, LocationNote, articleSig } from './article.js';
 import { Confirm } from './confirm.js';
 import { Finder, NavBar, SectionIndex, articleAtTop, loadPlace, savePlace, scrollToArticle } from './navigator.js';
 import { Button } from './parts.js';
 import { Fixes, OwnTargets, PointsSummary, SchoolAppraisal, Vetoes, applyTiers } from './programme.js';
 import { useEffect, useMemo, useRef, useState } from '../vendor/preact/hooks.js';
+import { useApp } from '../lib/app_context.js';
 
 // The first screen of articles renders at once; the rest follow in slices between frames, so a long
 // standard on a slow tablet answers a tap while it is still being laid out.
@@ -40,7 +43,8 @@ function candidateLabel(t, value) {
   return String(value);
 }
 
-function Conflicts({ app, ctx, conflicts }) {
+function Conflicts({ ctx, conflicts }) {
+  const app = useApp();
   const t = app.state.t;
   if (!conflicts.length) return null;
   return html`<section class="conflicts" aria-label=${t('conflictsOpen', { n: conflicts.length })}>
@@ -50,7 +54,7 @@ function Conflicts({ app, ctx, conflicts }) {
         <${Button} testid="conflict-candidate" value=${String(cand.value)} kind="primary"
           disabled=${!ctx.canResolve || c.pending} onClick=${() => app.actions.resolveConflict(c, cand.value)}>
           ${t('conflictPick', { v: candidateLabel(t, cand.value) })}<//>
-        <span class="muted">${t('conflictBy', { user: ctx.userName(cand.userId), client: String(cand.clientId || '').slice(0, 8) })}
+        <span class="muted"><span data-testid="conflict-author">${candidateAuthorText(t, cand, ctx.userName(cand.userId))}</span>
           ${cand.hlc ? ` · ${formatTime(cand.hlc.slice(0, 24), app.state.lang.value)}` : ''}</span>
       </div>`)}</div>
       ${!ctx.canResolve && !ctx.resolver && html`<p class="muted">${t('conflictLeadOnly')}</p>`}
@@ -60,7 +64,8 @@ function Conflicts({ app, ctx, conflicts }) {
   </section>`;
 }
 
-function Prerequisites({ app, ctx }) {
+function Prerequisites({ ctx }) {
+  const app = useApp();
   const t = app.state.t;
   const list = ctx.bundle.prerequisites || [];
   if (!list.length) return null;
@@ -79,7 +84,8 @@ function Prerequisites({ app, ctx }) {
     })}</section>`;
 }
 
-function Opinions({ app, ctx }) {
+function Opinions({ ctx }) {
+  const app = useApp();
   const t = app.state.t;
   const opinions = opinionsOf(app.state.view.value, ctx.inspection.id, ctx.inspection.facilityId);
   if (ctx.inspection.stage !== 'self' && !opinions.length) return null;
@@ -92,7 +98,8 @@ function Opinions({ app, ctx }) {
 }
 
 // The clinic applies for a tier once its self-assessment has run long enough (online: the office decides).
-function Apply({ app, ctx }) {
+function Apply({ ctx }) {
+  const app = useApp();
   const t = app.state.t;
   const { inspection } = ctx;
   const [apps, setApps] = useState(null);
@@ -152,15 +159,15 @@ function Apply({ app, ctx }) {
 
 const LINKS_SHOWN = 24;
 
-function SubmitPanel({ app, ctx }) {
+function SubmitPanel({ ctx }) {
+  const app = useApp();
   const t = app.state.t;
   const [asking, setAsking] = useState(false);
   if (ctx.readOnly && !LOCKED.has(ctx.inspection.status)) return null;
   if (ctx.locked) return html`<section class="submit card"><p class="ok-text" data-testid="submitted">${t('submitted')}</p></section>`;
   const self = ctx.inspection.stage === 'self';
   const id = ctx.inspection.id;
-  const photosUnsent = [...app.state.photos.value.values()].filter((p) => p.inspectionId === id
-    && p.hasBytes && !['stored', 'received', 'rejected'].includes(p.state)).length;
+  const photosUnsent = unsentPhotoCount(app.state.photos.value, id);
   // a queued change of this inspection (or one naming none) or a file still to send: the server has not seen it
   const unsent = photosUnsent > 0 || app.state.pending.value.some((m) => !m.args?.inspectionId || m.args.inspectionId === id);
   const blockers = blockersOf(app.state.view.value, id, ctx.checklist, {
@@ -186,16 +193,17 @@ function SubmitPanel({ app, ctx }) {
   </section>`;
 }
 
-function Section({ app, ctx, section, depth }) {
+function Section({ ctx, section, depth }) {
+  const app = useApp();
   const Heading = depth === 0 ? 'h2' : 'h3';
   if ((ctx.order.sections.get(section.code) ?? 0) >= ctx.shown) return null;
   // a search or filter shows only the sections holding a match
   if (ctx.match && !ctx.order.members.get(section.code)?.some((n) => ctx.match.has(n))) return null;
   return html`<section class=${`section depth-${depth}`} data-testid="section" data-section=${section.code}>
     <${Heading}><span class="num">${section.code}</span> ${section.title}<//>
-    ${(section.articles || []).filter((a) => ctx.order.articles.get(a.number) < ctx.shown && (!ctx.match || ctx.match.has(a.number))).map((a) => html`<${Article} key=${a.number} app=${app} ctx=${ctx} article=${a}
+    ${(section.articles || []).filter((a) => ctx.order.articles.get(a.number) < ctx.shown && (!ctx.match || ctx.match.has(a.number))).map((a) => html`<${Article} key=${a.number} ctx=${ctx} article=${a}
       sig=${articleSig(ctx, a, app.state.lang.value, app.state.progress.value)} />`)}
-    ${(section.sections || []).map((s) => html`<${Section} key=${s.code} app=${app} ctx=${ctx} section=${s} depth=${depth + 1} />`)}
+    ${(section.sections || []).map((s) => html`<${Section} key=${s.code} ctx=${ctx} section=${s} depth=${depth + 1} />`)}
   </section>`;
 }
 
@@ -204,17 +212,9 @@ function needsPlace(checklist) {
   return checklist.articles.some((a) => a.requireLocation && a.minPhotos > 0);
 }
 
-function groupBy(items, key) {
-  const map = new Map();
-  for (const item of items) {
-    const k = item[key];
-    if (!map.has(k)) map.set(k, []);
-    map.get(k).push(item);
-  }
-  return map;
-}
 
-export function Inspection({ app, id }) {
+export function Inspection({ id }) {
+  const app = useApp();
   const { state } = app;
   const t = state.t;
   const view = state.view.value;
@@ -229,21 +229,7 @@ export function Inspection({ app, id }) {
   const [target, setTarget] = useState(place.item || null); // an article to scroll to once rendered
   const standardId = inspection?.standardVersionId;
   const bundleForOrder = state.standards.value.get(standardId);
-  // reading order: each article's index, and each section's first article index (to skip empty sections)
-  const order = useMemo(() => {
-    const articles = new Map();
-    const sections = new Map();
-    const members = new Map(); // section code -> article numbers inside it (at any depth)
-    walkSections(bundleForOrder?.sections).forEach(({ article, chain }, index) => {
-      articles.set(article.number, index);
-      for (const section of chain) {
-        if (!sections.has(section.code)) sections.set(section.code, index);
-        if (!members.has(section.code)) members.set(section.code, []);
-        members.get(section.code).push(article.number);
-      }
-    });
-    return { articles, sections, members };
-  }, [bundleForOrder]);
+  const order = useMemo(() => readingOrder(bundleForOrder), [bundleForOrder]);
   useEffect(() => {
     if (shown >= order.articles.size) return undefined;
     // a jump (or a place kept from before a reload) renders everything at once, then scrolls
@@ -288,15 +274,14 @@ export function Inspection({ app, id }) {
   const receipt = state.receipts.value.get(id);
   const photos = mergedPhotos(view, id, { local, receipt, teamThumbs: state.teamThumbs.value });
   const conflicts = openConflictsOf(view, id);
-  const resolved = [...view.values()].filter((v) => v && v.registerKey && v.inspectionId === id && v.status === 'resolved');
+  const resolved = resolvedConflictsOf(view, id);
   const user = state.session.value?.user;
   const readOnly = readOnlyReason(user, inspection, listed);
-  const rejections = state.rejections.value.filter((r) => r.args?.inspectionId === id && r.args?.itemCode);
   const ctx = {
     inspection, bundle, checklist, entries: checklistArticles(checklist), mode, rater: activeRater, order, shown, readOnly,
     locked: LOCKED.has(inspection.status) || Boolean(readOnly),
     // changes the server refused, shown at the article they concern
-    refusalsByItem: groupBy(rejections.map((r) => ({ ...r, itemCode: r.args.itemCode.split(':').pop() })), 'itemCode'),
+    refusalsByItem: refusalsByItem(state.rejections.value, id),
     answers: answersOf(view, id),
     notesByItem: groupBy(notesOf(view, id), 'itemCode'),
     photosByItem: groupBy(photos, 'itemCode'),
@@ -307,12 +292,7 @@ export function Inspection({ app, id }) {
     canResolve: role === 'office' || role === 'admin' || Boolean(listed?.isLead)
       || (role === 'clinic' && inspection.stage === 'self' && !readOnly && (!listed?.resolver || listed.resolver.userId === user?.id)),
     resolver: inspection.stage === 'self' ? listed?.resolver || null : null,
-    userName: (userId) => {
-      const member = (listed?.team || []).find((m) => m.userId === userId);
-      if (member) return member.displayName || member.username;
-      if (listed?.resolver && listed.resolver.userId === userId) return listed.resolver.displayName || listed.resolver.username;
-      return userId === state.session.value?.user?.id ? state.session.value.user.username : String(userId || '').slice(0, 8);
-    },
+    userName: (userId) => knownName(listed, user, userId),
   };
   const progress = progressOf(view, id, checklist, activeRater);
   const articleCount = walkSections(bundle.sections).length;
@@ -361,26 +341,26 @@ export function Inspection({ app, id }) {
         <select data-testid="rater" value=${activeRater} onChange=${(e) => setRater(e.currentTarget.value)}>
           ${raters.map((r) => html`<option value=${r.code} key=${r.code}>${r.label}</option>`)}</select></label>`}
       ${inspection.stage === 'self' && role === 'clinic' && mode === 'graded' && html`<p><a class="btn small" href=${`#/plan/${id}`} data-testid="plan-link">${t('planTitle')}</a></p>`}
-      <${Finder} app=${app} query=${query} filters=${filters} matched=${match ? match.size : facts.size}
+      <${Finder} query=${query} filters=${filters} matched=${match ? match.size : facts.size}
         onQuery=${onQuery} onFilter=${onFilter} onClear=${onClear} />
     </header>
-    ${!ctx.locked && needsPlace(checklist) && html`<${LocationNote} app=${app} />`}
+    ${!ctx.locked && needsPlace(checklist) && html`<${LocationNote} />`}
     ${readOnly && !LOCKED.has(inspection.status) && html`<p class="banner info" role="note" data-testid="read-only" data-reason=${readOnly}>
       ${t('nav.readonly.title')} ${t(readOnly)}</p>`}
-    <${Conflicts} app=${app} ctx=${ctx} conflicts=${conflicts} />
-    <${Opinions} app=${app} ctx=${ctx} />
-    <${Apply} app=${app} ctx=${ctx} />
-    <${Prerequisites} app=${app} ctx=${ctx} />
-    <${Vetoes} app=${app} ctx=${ctx} />
-    <${Fixes} app=${app} ctx=${ctx} />
-    ${(bundle.sections || []).map((s) => html`<${Section} key=${s.code} app=${app} ctx=${ctx} section=${s} depth=${0} />`)}
-    <${PointsSummary} app=${app} ctx=${ctx} />
-    <${OwnTargets} app=${app} ctx=${ctx} />
-    <${SchoolAppraisal} app=${app} ctx=${ctx} />
-    <${SubmitPanel} app=${app} ctx=${ctx} />
-    <${NavBar} app=${app} answered=${progress.answered} total=${articleCount} allDone=${!next}
+    <${Conflicts} ctx=${ctx} conflicts=${conflicts} />
+    <${Opinions} ctx=${ctx} />
+    <${Apply} ctx=${ctx} />
+    <${Prerequisites} ctx=${ctx} />
+    <${Vetoes} ctx=${ctx} />
+    <${Fixes} ctx=${ctx} />
+    ${(bundle.sections || []).map((s) => html`<${Section} key=${s.code} ctx=${ctx} section=${s} depth=${0} />`)}
+    <${PointsSummary} ctx=${ctx} />
+    <${OwnTargets} ctx=${ctx} />
+    <${SchoolAppraisal} ctx=${ctx} />
+    <${SubmitPanel} ctx=${ctx} />
+    <${NavBar} answered=${progress.answered} total=${articleCount} allDone=${!next}
       onIndex=${() => setIndexOpen(true)} onNext=${() => { const n = nextUnanswered(facts, articleAtTop()); if (n) jump(n); }} />
-    <${SectionIndex} app=${app} open=${indexOpen} sections=${indexOpen ? sectionProgress(bundle, facts) : []}
+    <${SectionIndex} open=${indexOpen} sections=${indexOpen ? sectionProgress(bundle, facts) : []}
       facts=${facts} onJump=${jump} onClose=${() => setIndexOpen(false)} />
   </main>`;
 }

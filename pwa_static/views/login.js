@@ -1,8 +1,10 @@
 import { useRef, useState } from '../vendor/preact/hooks.js';
 import { html } from '../lib/html.js';
 import { HttpError, NetworkError } from '../lib/api.js';
+import { useApp } from '../lib/app_context.js';
 
-export function Login({ app }) {
+export function Login() {
+  const app = useApp();
   const { state, actions } = app;
   const t = state.t;
   const [busy, setBusy] = useState(false);

@@ -3,6 +3,7 @@
 import { html } from '../lib/html.js';
 import { FILTERS } from '../lib/navigation.js';
 import { useEffect, useRef } from '../vendor/preact/hooks.js';
+import { useApp } from '../lib/app_context.js';
 
 const PLACE_KEY = 'fieldcheck.place.';
 
@@ -48,7 +49,8 @@ export function scrollToArticle(item) {
   return true;
 }
 
-export function Finder({ app, query, filters, matched, onQuery, onFilter, onClear }) {
+export function Finder({ query, filters, matched, onQuery, onFilter, onClear }) {
+  const app = useApp();
   const t = app.state.t;
   const active = Boolean(query) || FILTERS.some((f) => filters[f]);
   return html`<div class="finder" role="search">
@@ -65,7 +67,8 @@ export function Finder({ app, query, filters, matched, onQuery, onFilter, onClea
   </div>`;
 }
 
-function Chip({ app, number, fact, onJump }) {
+function Chip({ number, fact, onJump }) {
+  const app = useApp();
   const t = app.state.t;
   const state = fact.conflict ? 'conflict' : !fact.answered ? 'open' : fact.short ? 'short' : 'done';
   return html`<button type="button" class=${`btn index-chip ${state}`} data-testid="index-article" data-item=${number}
@@ -73,7 +76,8 @@ function Chip({ app, number, fact, onJump }) {
     aria-label=${`${number} ${fact.article.title} · ${t(`nav.state.${state}`)}`} onClick=${() => onJump(number)}>${number}</button>`;
 }
 
-function SectionRow({ app, section, facts, onJump, sub }) {
+function SectionRow({ section, facts, onJump, sub }) {
+  const app = useApp();
   const t = app.state.t;
   const done = section.total > 0 && section.answered === section.total;
   return html`<li class=${`index-section${sub ? ' sub' : ''}`} data-testid="index-section" data-section=${section.code}
@@ -84,14 +88,15 @@ function SectionRow({ app, section, facts, onJump, sub }) {
       ${section.short > 0 && html`<span class="warn-text">${t('nav.photosShort', { n: section.short })}</span>`}
     </div>
     ${(!section.children?.length || sub) && html`<div class="index-chips">${section.articles.map((n) => html`<${Chip} key=${n}
-      app=${app} number=${n} fact=${facts.get(n)} onJump=${onJump} />`)}</div>`}
+      number=${n} fact=${facts.get(n)} onJump=${onJump} />`)}</div>`}
     ${section.children?.length > 0 && html`<ul class="index-list">${section.children.map((c) => html`<${SectionRow} key=${c.code}
-      app=${app} section=${c} facts=${facts} onJump=${onJump} sub=${true} />`)}</ul>`}
+      section=${c} facts=${facts} onJump=${onJump} sub=${true} />`)}</ul>`}
   </li>`;
 }
 
 // The index opens as a modal sheet (<dialog>): Escape and the close button shut it, focus returns.
-export function SectionIndex({ app, open, sections, facts, onJump, onClose }) {
+export function SectionIndex({ open, sections, facts, onJump, onClose }) {
+  const app = useApp();
   const t = app.state.t;
   const ref = useRef(null);
   useEffect(() => {
@@ -103,12 +108,13 @@ export function SectionIndex({ app, open, sections, facts, onJump, onClose }) {
   return html`<dialog ref=${ref} class="sheet" data-testid="section-index" aria-labelledby="index-title" onClose=${onClose}>
     <div class="sheet-head"><h2 id="index-title">${t('nav.index')}</h2>
       <button type="button" class="btn small" data-testid="index-close" onClick=${onClose}>${t('nav.close')}</button></div>
-    <ul class="index-list">${open && sections.map((s) => html`<${SectionRow} key=${s.code} app=${app} section=${s}
+    <ul class="index-list">${open && sections.map((s) => html`<${SectionRow} key=${s.code} section=${s}
       facts=${facts} onJump=${onJump} />`)}</ul>
   </dialog>`;
 }
 
-export function NavBar({ app, answered, total, onIndex, onNext, allDone }) {
+export function NavBar({ answered, total, onIndex, onNext, allDone }) {
+  const app = useApp();
   const t = app.state.t;
   return html`<nav class="navbar" aria-label=${t('nav.bar')}>
     <button type="button" class="btn" data-testid="index-open" onClick=${onIndex}>☰ ${t('nav.index')}</button>

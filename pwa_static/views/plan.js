@@ -4,23 +4,13 @@
 import { useEffect, useState } from '../vendor/preact/hooks.js';
 import { html } from '../lib/html.js';
 import { formatDate } from '../lib/format.js';
-import { answersOf, walkSections } from '../lib/inspection.js';
+import { answersOf } from '../lib/inspection.js';
+import {
+  KINDS, articleIndex, improvementConflictsOf, isOverdue, planItems, planKinds, planSuggestions,
+} from '../lib/plan.js';
 import { CAMERA, thumbUrl } from './parts.js';
+import { useApp } from '../lib/app_context.js';
 
-export const KINDS = ['soon', 'continuous', 'needs_support'];
-// the seed's words for the codes (docs/improvement.md): the server stores a programme's kind so named as the code
-const CODE_OF_LABEL = { 近期能够实现: 'soon', 持续改进: 'continuous', 需要政府或部门支持: 'needs_support' };
-
-// The plan's kinds: the protocol's codes, then the programme's own (its settings' improvementListKinds, as the
-// result page offers them), then any an item already carries.
-export function planKinds(bundle, items = []) {
-  const kinds = [...KINDS];
-  for (const k of [...(bundle?.programmeSettings?.improvementListKinds || []), ...items.map((i) => i.kind)]) {
-    const kind = CODE_OF_LABEL[k] || k;
-    if (kind && !kinds.includes(kind)) kinds.push(kind);
-  }
-  return kinds;
-}
 
 export function kindLabel(t, kind) {
   return KINDS.includes(kind) ? t(`kind_${kind}`) : kind;
@@ -37,14 +27,6 @@ export function allowedStatuses(item) {
   return (NEXT[item.status] || []).filter((s) => s !== 'needs_support' || item.kind === 'needs_support');
 }
 
-export function todayIso() {
-  const d = new Date();
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-}
-
-export function isOverdue(item, today = todayIso()) {
-  return item.status !== 'done' && Boolean(item.dueDate) && item.dueDate < today;
-}
 
 // 已改进 C→B: done, and the article's self-assessed grade is now better than when the item was written
 export function improvement(item, current, ranks) {
@@ -55,19 +37,9 @@ export function improvement(item, current, ranks) {
   return { before, current };
 }
 
-function articleIndex(bundle) {
-  const index = new Map(); // number -> {article, chapter}
-  for (const { article, chain } of walkSections(bundle?.sections)) index.set(article.number, { article, chapter: chain[0] });
-  return index;
-}
 
-function planItems(view, inspectionId) {
-  const items = [];
-  for (const [key, value] of view) if (key.startsWith('improvement/') && value.inspectionId === inspectionId) items.push(value);
-  return items.sort((a, b) => (a.itemCode === b.itemCode ? String(a.id).localeCompare(String(b.id)) : a.itemCode.localeCompare(b.itemCode, undefined, { numeric: true })));
-}
-
-function Suggestions({ app, inspectionId, suggestions }) {
+function Suggestions({ inspectionId, suggestions }) {
+  const app = useApp();
   const t = app.state.t;
   if (!suggestions.length) return null;
   const accept = (s) => app.actions.createImprovement(inspectionId, {
@@ -84,7 +56,8 @@ function Suggestions({ app, inspectionId, suggestions }) {
   </section>`;
 }
 
-function NewItem({ app, inspectionId, index, kinds }) {
+function NewItem({ inspectionId, index, kinds }) {
+  const app = useApp();
   const t = app.state.t;
   const [open, setOpen] = useState(false);
   const [itemCode, setItemCode] = useState('');
@@ -114,7 +87,8 @@ function NewItem({ app, inspectionId, index, kinds }) {
   </form>`;
 }
 
-function EditForm({ app, item, kinds, onDone }) {
+function EditForm({ item, kinds, onDone }) {
+  const app = useApp();
   const t = app.state.t;
   const [gap, setGap] = useState(item.gap || '');
   const [kind, setKind] = useState(item.kind);
@@ -158,7 +132,8 @@ function EditForm({ app, item, kinds, onDone }) {
   </form>`;
 }
 
-function ItemPhotos({ app, item }) {
+function ItemPhotos({ item }) {
+  const app = useApp();
   const t = app.state.t;
   const local = app.state.photos.value;
   const view = app.state.view.value;
@@ -174,7 +149,8 @@ function ItemPhotos({ app, item }) {
   })}</div>`;
 }
 
-function FieldConflicts({ app, item, conflicts }) {
+function FieldConflicts({ item, conflicts }) {
+  const app = useApp();
   const t = app.state.t;
   if (!conflicts.length) return null;
   return html`${conflicts.map((c) => html`<div class="banner conflict" role="alert" data-testid="conflict" data-item=${c.itemCode} data-field=${c.field} key=${c.id}>
@@ -185,7 +161,8 @@ function FieldConflicts({ app, item, conflicts }) {
   </div>`)}`;
 }
 
-function Item({ app, item, index, grades, ranks, conflicts, readOnly, kinds }) {
+function Item({ item, index, grades, ranks, conflicts, readOnly, kinds }) {
+  const app = useApp();
   const t = app.state.t;
   const [editing, setEditing] = useState(false);
   const entry = index.get(item.itemCode);
@@ -215,9 +192,9 @@ function Item({ app, item, index, grades, ranks, conflicts, readOnly, kinds }) {
       <span>${t('planDue')}：${formatDate(item.dueDate, app.state.lang.value)}</span>
       ${typeof current === 'string' && html`<span>${t('gradeNow')}：${current}</span>`}
     </p>
-    <${FieldConflicts} app=${app} item=${item} conflicts=${conflicts} />
-    <${ItemPhotos} app=${app} item=${item} />
-    ${readOnly ? null : editing ? html`<${EditForm} app=${app} item=${item} kinds=${kinds} onDone=${() => setEditing(false)} />` : html`<div class="row no-print">
+    <${FieldConflicts} item=${item} conflicts=${conflicts} />
+    <${ItemPhotos} item=${item} />
+    ${readOnly ? null : editing ? html`<${EditForm} item=${item} kinds=${kinds} onDone=${() => setEditing(false)} />` : html`<div class="row no-print">
       <button type="button" class="btn small" data-testid="improvement-edit" onClick=${() => setEditing(true)}>${t('edit')}</button>
       ${quick.map((s) => html`<button type="button" key=${s} class=${`btn small ${s === 'done' ? 'primary' : ''}`} data-testid="improvement-set-status"
         data-value=${s} onClick=${() => app.actions.setImprovementStatus(item, s)}>${t(item.status === 'done' ? 'reopen' : `istatusTo_${s}`)}</button>`)}
@@ -240,7 +217,8 @@ function Progress({ t, items, kinds }) {
 
 // The same plan printed to PDF by the server (backend/reports, kind improvement-plan): an export job, polled,
 // then downloaded; the office's job helpers are loaded only when asked, as the office screens are.
-function PlanPdf({ app, facilityId, roundId }) {
+function PlanPdf({ facilityId, roundId }) {
+  const app = useApp();
   const t = app.state.t;
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
@@ -262,7 +240,8 @@ function PlanPdf({ app, facilityId, roundId }) {
     ${error && html`<span class="warn-text" role="alert">${error}</span>`}`;
 }
 
-export function Plan({ app, id }) {
+export function Plan({ id }) {
+  const app = useApp();
   const { state } = app;
   const t = state.t;
   const view = state.view.value;
@@ -281,15 +260,8 @@ export function Plan({ app, id }) {
   const grades = answersOf(view, id);
   const targets = state.planTargets.value.get(id);
   const ranks = targets?.ranks || null;
-  const planned = new Set(items.map((i) => i.itemCode));
-  const suggestions = [];
-  for (const [number, target] of Object.entries(targets?.targets || {})) {
-    const entry = grades.get(number);
-    const grade = entry?.na ? null : entry?.value;
-    if (planned.has(number) || typeof grade !== 'string' || !(grade in ranks) || ranks[grade] >= ranks[target]) continue;
-    suggestions.push({ number, grade, target, title: index.get(number)?.article.title || '' });
-  }
-  const conflicts = [...view.values()].filter((v) => v?.registerKey?.startsWith('improvement/') && v.status === 'open' && v.inspectionId === id);
+  const suggestions = planSuggestions({ grades, targets, items, index });
+  const conflicts = improvementConflictsOf(view, id);
   const overdue = items.filter((i) => isOverdue(i)).length;
   const readOnly = state.session.value?.user?.role !== 'clinic';
   return html`<main class="page plan" data-testid="plan" data-inspection-id=${id}>
@@ -303,12 +275,12 @@ export function Plan({ app, id }) {
       <${Progress} t=${t} items=${items} kinds=${kinds} />
       <div class="row no-print">
         <button type="button" class="btn" data-testid="plan-print" onClick=${() => window.print()}>${t('print')}</button>
-        <${PlanPdf} app=${app} facilityId=${inspection.facilityId} roundId=${listed?.roundId || inspection.roundId} />
+        <${PlanPdf} facilityId=${inspection.facilityId} roundId=${listed?.roundId || inspection.roundId} />
         <a class="btn" href=${`#/i/${id}`}>${t('planToSelf')}</a>
       </div>
     </header>
-    ${!readOnly && html`<${Suggestions} app=${app} inspectionId=${id} suggestions=${suggestions} />`}
-    ${!readOnly && html`<${NewItem} app=${app} inspectionId=${id} index=${index} kinds=${kinds} />`}
+    ${!readOnly && html`<${Suggestions} inspectionId=${id} suggestions=${suggestions} />`}
+    ${!readOnly && html`<${NewItem} inspectionId=${id} index=${index} kinds=${kinds} />`}
     ${items.length === 0 && html`<p class="card empty">${t('planEmpty')}</p>`}
     ${kinds.map((kind) => {
       const mine = items.filter((i) => i.kind === kind);
@@ -324,7 +296,7 @@ export function Plan({ app, id }) {
         <h2>${kindLabel(t, kind)} <span class="muted">${mine.filter((i) => i.status === 'done').length}/${mine.length}</span></h2>
         ${[...chapters.values()].map(({ chapter, items: inChapter }) => html`<section class="plan-chapter" key=${chapter?.code || '-'} data-testid="plan-chapter" data-section=${chapter?.code || ''}>
           <h3><span class="num">${chapter?.code || ''}</span> ${chapter?.title || ''}</h3>
-          ${inChapter.map((item) => html`<${Item} key=${item.id} app=${app} item=${item} index=${index} grades=${grades} ranks=${ranks} readOnly=${readOnly} kinds=${kinds}
+          ${inChapter.map((item) => html`<${Item} key=${item.id} item=${item} index=${index} grades=${grades} ranks=${ranks} readOnly=${readOnly} kinds=${kinds}
             conflicts=${conflicts.filter((c) => c.registerKey.startsWith(`improvement/${item.id}/`))} />`)}
         </section>`)}
       </section>`;

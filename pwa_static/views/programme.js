@@ -5,11 +5,13 @@ import { html } from '../lib/html.js';
 import { Button } from './parts.js';
 import { useEffect, useState } from '../vendor/preact/hooks.js';
 import { Appraisal } from './appraisal.js';
+import { useApp } from '../lib/app_context.js';
 
 // points as a reader reads them: one decimal at most (a linear indicator scores a share of its maximum)
 const tenth = (x) => Math.round(x * 10) / 10;
 
-export function Vetoes({ app, ctx }) {
+export function Vetoes({ ctx }) {
+  const app = useApp();
   const t = app.state.t;
   // the vetoes a submit asks for (the checklist's), with their words from the standard
   const asked = new Set(ctx.checklist.vetoes);
@@ -33,7 +35,8 @@ export function Vetoes({ app, ctx }) {
 
 const mark = (ok) => (ok === null || ok === undefined ? '—' : ok ? '✓' : '✗');
 
-export function PointsSummary({ app, ctx }) {
+export function PointsSummary({ ctx }) {
+  const app = useApp();
   const t = app.state.t;
   const online = app.state.online.value;
   const [summary, setSummary] = useState(null);
@@ -70,7 +73,8 @@ export function applyTiers(bundle) {
 }
 
 // School logistics: the fixes of failed critical items at this school's term (online), beside its routine visit.
-export function Fixes({ app, ctx }) {
+export function Fixes({ ctx }) {
+  const app = useApp();
   const t = app.state.t;
   const online = app.state.online.value;
   const [fixes, setFixes] = useState(null);
@@ -113,15 +117,17 @@ export function Fixes({ app, ctx }) {
 }
 
 // School logistics: the term's staff appraisal (online), below the routine visit the duty officer opened.
-export function SchoolAppraisal({ app, ctx }) {
+export function SchoolAppraisal({ ctx }) {
+  const app = useApp();
   const { inspection, bundle } = ctx;
   if (!app.state.online.value || bundle.programme !== '学校后勤服务' || inspection.stage !== 'self') return null;
-  return html`<${Appraisal} app=${app} facilityId=${inspection.facilityId} roundId=${inspection.roundId} />`;
+  return html`<${Appraisal} facilityId=${inspection.facilityId} roundId=${inspection.roundId} />`;
 }
 
 // MCH: the county sets its own indicator targets, never below the national values (online; the server refuses
 // a lower one with 422 below_national_target and says which).
-export function OwnTargets({ app, ctx }) {
+export function OwnTargets({ ctx }) {
+  const app = useApp();
   const t = app.state.t;
   const online = app.state.online.value;
   const { inspection, mode } = ctx;

@@ -4,8 +4,10 @@
 import { useEffect, useState } from '../vendor/preact/hooks.js';
 import { html } from '../lib/html.js';
 import { Statement } from './office/verdict.js';
+import { useApp } from '../lib/app_context.js';
 
-export function Result({ app, roundId }) {
+export function Result({ roundId }) {
+  const app = useApp();
   const t = app.state.t;
   const user = app.state.session.value?.user;
   const [data, setData] = useState(null);
@@ -41,7 +43,7 @@ export function Result({ app, roundId }) {
     ${data?.signed && html`<section class="card" data-testid="result-tier" data-tier=${data.tier || ''} data-state=${data.state || ''}>
         <h2>${data.tierLabel || t(`verdict.tier.${data.tier}`)}${data.state && html` <span class=${`badge list-${data.state}`}>${t(`verdict.state.${data.state}`)}</span>`}</h2>
         <p class="muted">${t('verdict.ui.stage_of_result', { stage: t(`verdict.stage.${data.stage}`) })}</p>
-        <${Statement} app=${app} lines=${data.statement} testid="result-statement" />
+        <${Statement} lines=${data.statement} testid="result-statement" />
       </section>
       ${data.suggestions.length > 0 && html`<section class="card" data-testid="result-suggestions"><h2>${t('verdict.ui.suggestions')}</h2>
         <p class="muted">${t('verdict.ui.kinds', { kinds: data.improvementKinds.join('、') })}</p>

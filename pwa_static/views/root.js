@@ -7,8 +7,10 @@ import { Login } from './login.js';
 import { Plan } from './plan.js';
 import { Result } from './result.js';
 import { DeviceNamePrompt, SyncCentre } from './sync-centre.js';
+import { useApp } from '../lib/app_context.js';
 
-function Banners({ app }) {
+function Banners() {
+  const app = useApp();
   const { state } = app;
   const t = state.t;
   const update = state.update.value;
@@ -23,7 +25,8 @@ function Banners({ app }) {
 // A new version: a toast fixed at the bottom of the viewport, so it is seen however deep the page is scrolled.
 // "Later" folds it into a small button in the corner (never covering the submit button for good); a spacer
 // at the end of the page lets the last content scroll above the toast.
-function UpdateToast({ app }) {
+function UpdateToast() {
+  const app = useApp();
   const { state } = app;
   const t = state.t;
   const update = state.update.value;
@@ -41,7 +44,8 @@ function UpdateToast({ app }) {
 }
 
 // The office's screens load on demand, for office and admin roles only.
-function OfficeLazy({ app, route }) {
+function OfficeLazy({ route }) {
+  const app = useApp();
   const [mod, setMod] = useState(null);
   const [error, setError] = useState(null);
   useEffect(() => {
@@ -49,22 +53,23 @@ function OfficeLazy({ app, route }) {
   }, []);
   if (error) return html`<main class="page"><p class="banner error" role="alert">${app.state.sayError(error)}</p></main>`;
   if (!mod) return html`<main class="page"><p class="muted">${app.state.t('loading')}</p></main>`;
-  return html`<${mod.Office} app=${app} route=${route} />`;
+  return html`<${mod.Office} route=${route} />`;
 }
 
-export function Root({ app }) {
+export function Root() {
+  const app = useApp();
   const { state } = app;
   const session = state.session.value;
-  if (!session || state.authExpired.value) return html`<${Login} app=${app} />`;
+  if (!session || state.authExpired.value) return html`<${Login} />`;
   const route = state.route.value;
   let page;
-  if (route.name === 'inspection') page = html`<${Inspection} key=${route.id} app=${app} id=${route.id} />`;
-  else if (route.name === 'sync') page = html`<${SyncCentre} app=${app} />`;
-  else if (route.name === 'plan') page = html`<${Plan} key=${route.id} app=${app} id=${route.id} />`;
-  else if (route.name === 'result') page = html`<${Result} key=${route.id} app=${app} roundId=${route.id} />`;
-  else if (route.name === 'office' && ['office', 'admin'].includes(session.user?.role)) page = html`<${OfficeLazy} app=${app} route=${route} />`;
+  if (route.name === 'inspection') page = html`<${Inspection} key=${route.id} id=${route.id} />`;
+  else if (route.name === 'sync') page = html`<${SyncCentre} />`;
+  else if (route.name === 'plan') page = html`<${Plan} key=${route.id} id=${route.id} />`;
+  else if (route.name === 'result') page = html`<${Result} key=${route.id} roundId=${route.id} />`;
+  else if (route.name === 'office' && ['office', 'admin'].includes(session.user?.role)) page = html`<${OfficeLazy} route=${route} />`;
   // office and admin start on the office's screens; their 我的任务 tab stays one tap away
-  else if (route.name === 'home' && ['office', 'admin'].includes(session.user?.role)) page = html`<${OfficeLazy} app=${app} route=${{ name: 'office', tab: 'dashboard' }} />`;
-  else page = html`<${Assignments} app=${app} />`;
-  return html`<${Header} app=${app} /><${Banners} app=${app} /><${DeviceNamePrompt} app=${app} />${page}<${UpdateToast} app=${app} />`;
+  else if (route.name === 'home' && ['office', 'admin'].includes(session.user?.role)) page = html`<${OfficeLazy} route=${{ name: 'office', tab: 'dashboard' }} />`;
+  else page = html`<${Assignments} />`;
+  return html`<${Header} /><${Banners} /><${DeviceNamePrompt} />${page}<${UpdateToast} />`;
 }

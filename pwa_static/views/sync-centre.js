@@ -3,6 +3,7 @@ import { html } from '../lib/html.js';
 import { formatBytes, formatTime } from '../lib/format.js';
 import { useState } from '../vendor/preact/hooks.js';
 import { deviceModel } from '../lib/device.js';
+import { useApp } from '../lib/app_context.js';
 
 function reasonText(t, r) {
   const key = `reason_${r.reason}`;
@@ -20,7 +21,8 @@ function errorText(t, state, error) {
 
 // The device's name for the office's dashboard. What is typed is kept in the form's own state: the sync centre
 // re-renders while a sync runs, and a value bound to the saved name would wipe what is being typed.
-function DeviceName({ app }) {
+function DeviceName() {
+  const app = useApp();
   const { state, actions } = app;
   const t = state.t;
   const saved = state.deviceName.value;
@@ -37,7 +39,8 @@ function DeviceName({ app }) {
     <button type="submit" class="btn small" data-testid="device-name-save">${t('nav.deviceNameSave')}</button></form>`;
 }
 
-export function SyncCentre({ app }) {
+export function SyncCentre() {
+  const app = useApp();
   const { state, engines, actions } = app;
   const t = state.t;
   const lang = state.lang.value;
@@ -71,7 +74,7 @@ export function SyncCentre({ app }) {
     <section class="card">
       <h2>${t('storage')}</h2>
       <p data-testid="storage-used">${t('storageUsed', { used: formatBytes(storage.usage), quota: formatBytes(storage.quota) })}</p>
-      <${DeviceName} app=${app} />
+      <${DeviceName} />
       <p data-testid="thumb-cache" data-count=${state.thumbUsage.value.count} data-bytes=${state.thumbUsage.value.bytes}>
         ${t('nav.thumbCache')}：${t('nav.thumbCacheUse', { n: state.thumbUsage.value.count, used: formatBytes(state.thumbUsage.value.bytes), budget: formatBytes(state.thumbUsage.value.budget) })}</p>
       <p data-testid="storage-persisted" data-persisted=${String(storage.persisted)}>
@@ -82,7 +85,8 @@ export function SyncCentre({ app }) {
 
 // Asked once on a device, after its first sign-in: what the office's dashboard calls it. A small card, not a
 // dialog: the model is the default, "skip" keeps it; the sync centre edits the name later.
-export function DeviceNamePrompt({ app }) {
+export function DeviceNamePrompt() {
+  const app = useApp();
   const { state, actions } = app;
   const t = state.t;
   if (state.deviceNameAsked.value) return null;

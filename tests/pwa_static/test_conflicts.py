@@ -20,6 +20,7 @@ from tests.pwa_static.browser import (
     wait_synced,
 )
 from tests.pwa_static.conftest import SHOTS
+from tests.pwa_static.test_roles import push
 
 
 def test_conflict_shown_on_both_devices_and_resolved_by_the_lead(
@@ -81,3 +82,74 @@ def test_conflict_shown_on_both_devices_and_resolved_by_the_lead(
     conflicts = [v for k, v in state.items() if k.startswith("conflict/")]
     assert [(c["status"], c["resolution"]) for c in conflicts] == [("resolved", "C")]
     api.close()
+
+
+def test_a_candidate_is_named_by_the_person_never_an_id(
+    playwright: Playwright, server: LiveServer, console: Console, tmp_path: Path
+) -> None:
+    """A clinic's self-assessment has no team list to name its writers by, and the other account's device gave
+    itself no name: both the clinic's conflict view and the office's queue name each side by the account's
+    display name (the pull's and the queue's candidates carry userName and deviceName), never by an id."""
+    clinic = Api(server.url, "clinic1")
+    self_id = clinic.inspection_id("self")
+    facility_id = clinic.http.get("/api/me").json()["facilityId"]
+    with Api(server.url, "admin") as admin:
+        created = admin.http.post(
+            "/api/admin/users",
+            json={
+                "username": "clinic1c",
+                "password": "demo-demo",
+                "role": "clinic",
+                "displayName": "质控科李医生",
+                "facilityId": facility_id,
+            },
+        )
+        assert created.status_code == 201, created.text
+    item = "1.1.1"
+    with (
+        device(playwright, tmp_path / "phone", console) as phone,
+        device(playwright, tmp_path / "desk", console, viewport={"width": 1280, "height": 800}) as desk,
+    ):
+        page = first_page(phone)
+        login(page, server.url, "clinic1")
+        open_inspection(page, self_id)
+        answer(page, item, "A")
+        wait_synced(page)
+        with Api(server.url, "clinic1c", "demo-demo") as other:
+            [result] = push(
+                other,
+                [
+                    {
+                        "name": "setAnswer",
+                        "args": {"inspectionId": self_id, "itemCode": item, "field": "value", "value": "C"},
+                    }
+                ],
+            )
+        assert result["status"] == "conflict"
+        page.click("[data-testid=sync-now]")
+        conflict = page.locator(f"[data-testid=conflict][data-item='{item}']")
+        conflict.wait_for(timeout=LONG)
+        authors = dict(
+            zip(
+                conflict.locator("[data-testid=conflict-candidate]").evaluate_all(
+                    "els => els.map(e => e.dataset.value)"
+                ),
+                conflict.locator("[data-testid=conflict-author]").all_inner_texts(),
+                strict=True,
+            )
+        )
+        # this phone names itself by its model (Linux, headless Chromium); the other device named nothing
+        assert authors == {"A": "城关镇卫生院（设备 Linux）", "C": "质控科李医生"}, authors
+        conflict.scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "conflict-named.png"))
+
+        office = first_page(desk)
+        login(office, server.url, "office")
+        office.click("[data-testid=office-tab-conflicts]")
+        queued = office.locator(f"[data-testid=office-conflict][data-item='{item}']")
+        queued.wait_for(timeout=LONG)
+        names = sorted(queued.locator("[data-testid=office-conflict-author]").all_inner_texts())
+        assert names == ["城关镇卫生院（设备 Linux）", "质控科李医生"], names
+        queued.scroll_into_view_if_needed()
+        office.screenshot(path=str(SHOTS / "office-conflict-named.png"))
+    clinic.close()

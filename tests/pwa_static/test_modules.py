@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -102,3 +104,221 @@ def test_the_photo_view_model_merges_device_rows_and_the_receipt(page: Page) -> 
         "decode_failed",
         None,
     )
+
+
+def test_only_the_api_module_sends_the_bearer_token() -> None:
+    """Sign-out waits for the requests in flight and sends none with the token being revoked; that holds only if
+    every authenticated request goes through lib/api.js (thumbnails, originals, downloads, tus's headers).
+    sw.js fetches static files, without a token."""
+    offenders = []
+    for path in sorted(PWA.rglob("*.js")):
+        relative = path.relative_to(PWA).as_posix()
+        if relative.startswith("vendor/") or relative == "lib/api.js":
+            continue
+        text = path.read_text(encoding="utf-8")
+        if "Authorization" in text or "Bearer" in text:
+            offenders.append(f"{relative}: sends the token itself")
+        if "fetch(" in text and relative != "sw.js":
+            offenders.append(f"{relative}: calls fetch")
+    assert offenders == []
+
+
+def test_sign_out_waits_for_a_file_in_flight_and_refuses_new_ones(page: Page) -> None:
+    """lib/api.js: api.blob is tracked like the JSON requests: closeWith runs the sign-out only after a
+    thumbnail in flight has arrived, and a file asked for while closing is refused without being sent."""
+    sent: list[str] = []
+
+    def thumb(route: Route) -> None:
+        sent.append(route.request.headers.get("authorization", ""))
+        time.sleep(0.3)
+        route.fulfill(status=200, body=b"thumb", content_type="image/jpeg")
+
+    page.route(ORIGIN + "/api/photos/**", thumb)
+    order = page.evaluate(
+        """async (url) => {
+          const { createApi } = await import(url);
+          const api = createApi(() => 'tok');
+          const order = [];
+          const inFlight = api.blob('/api/photos/p1/thumb').then(({ blob }) => order.push(`thumb ${blob.size}`));
+          await new Promise((r) => setTimeout(r, 50));
+          await api.closeWith(async () => {
+            order.push('sign-out');
+            await api.blob('/api/photos/p2/thumb').catch((err) => order.push(`refused ${err.constructor.name}`));
+          });
+          await inFlight;
+          return order;
+        }""",
+        f"{ORIGIN}/static/lib/api.js",
+    )
+    assert order == ["thumb 5", "sign-out", "refused NetworkError"]
+    assert sent == ["Bearer tok"]
+
+
+def test_components_read_app_from_the_context_not_a_prop() -> None:
+    """`app` reaches components through one Preact context (lib/app_context.js, provided in app.js): no view
+    component takes it as a prop, and no template passes it down."""
+    component = re.compile(r"function [A-Z]\w*\(\{[^}]*\bapp\b[^}]*\}")
+    passed = re.compile(r"\bapp=\$\{|\{ app,|, app \}|, app,")
+    offenders = []
+    for path in sorted((PWA / "views").rglob("*.js")):
+        text = path.read_text(encoding="utf-8")
+        relative = path.relative_to(PWA).as_posix()
+        offenders += [f"{relative}: {m.group(0)}" for m in component.finditer(text)]
+        offenders += [f"{relative}: passes app=" for _ in passed.finditer(text)]
+    assert "AppContext.Provider" in (PWA / "app.js").read_text(encoding="utf-8")
+    assert offenders == []
+
+
+def test_screen_view_models_are_pure_functions_in_lib(page: Page) -> None:
+    """What the screens used to compute inside their components, now in lib/: the reconciliation table, the
+    round's facilities, the plan's suggestions and conflicts, an inspection's unsent photos and refusals, and
+    who wrote a conflict's side."""
+    data = {
+        "selfAssessment": {"inspectionId": "s", "stage": "self"},
+        "reviews": [{"inspectionId": "c", "stage": "county"}],
+        "items": [
+            {
+                "item": "1.1",
+                "title": "床位",
+                "selfValue": "A",
+                "stages": [{"stage": "county", "value": "C", "wide": True}],
+            },
+            {
+                "item": "1.2",
+                "title": "门诊",
+                "selfValue": "B",
+                "stages": [{"stage": "county", "value": "B", "wide": False}],
+            },
+        ],
+    }
+    receipts = {"c": {"photos": [{"photoId": "p", "itemCode": "1.1", "state": "stored"}]}}
+    table = json.loads(call(page, "lib/reconcile.js", "reconcileTable", data, receipts))
+    assert [s["inspectionId"] for s in table["stages"]] == ["s", "c"]
+    assert [(r["item"], r["wide"]) for r in table["rows"]] == [("1.1", True), ("1.2", False)]
+    assert [[p["photoId"] for p in cell["photos"]] for cell in table["rows"][0]["cells"]] == [[], ["p"]]
+    assert json.loads(call(page, "lib/reconcile.js", "reconcileTable", None, {})) == {
+        "stages": [],
+        "rows": [],
+    }
+    inspections = [
+        {"facilityId": "f1", "facilityName": "甲", "stage": "self"},
+        {"facilityId": "f2", "facilityName": "乙", "stage": "self"},
+        {"facilityId": "f1", "facilityName": "甲", "stage": "county"},
+    ]
+    facilities = json.loads(call(page, "lib/reconcile.js", "facilitiesOfRound", inspections))
+    assert [(f["id"], len(f["stages"])) for f in facilities] == [("f1", 2), ("f2", 1)]
+    pending = [
+        json.loads(call(page, "lib/reconcile.js", "receiptPending", photo))
+        for photo in (
+            {"state": "received"},
+            {"state": "stored", "thumbReady": False, "pageImage": True},
+            {"state": "stored", "thumbReady": True, "pageImage": True},
+            {"state": "stored", "thumbReady": False, "kind": "document", "pageImage": False},
+        )
+    ]
+    assert pending == [True, True, False, False]
+
+    result = page.evaluate(
+        """async ([plan, inspection, conflicts]) => {
+          const { planSuggestions, improvementConflictsOf } = await import(plan);
+          const { unsentPhotoCount, refusalsByItem, receiptInspections } = await import(inspection);
+          const { candidateAuthorText, knownName } = await import(conflicts);
+          const grades = new Map([['1.1', { value: 'C' }], ['1.2', { value: 'A' }], ['1.3', { value: 'D' }],
+                                  ['1.4', { na: true, value: 'NA' }]]);
+          const targets = { ranks: { A: 4, B: 3, C: 2, D: 1 }, targets: { '1.1': 'B', '1.2': 'B', '1.3': 'B', '1.4': 'B' } };
+          const index = new Map([['1.1', { article: { title: '床位' } }]]);
+          const suggestions = planSuggestions({ grades, targets, items: [{ itemCode: '1.3' }], index });
+          const view = new Map([
+            ['conflict/1', { registerKey: 'improvement/x/owner', status: 'open', inspectionId: 'i' }],
+            ['conflict/2', { registerKey: 'improvement/y/owner', status: 'resolved', inspectionId: 'i' }],
+            ['conflict/3', { registerKey: 'answer/i/1.1/value', status: 'open', inspectionId: 'i' }],
+          ]);
+          const photos = new Map([
+            ['a', { inspectionId: 'i', hasBytes: true, state: 'queued' }],
+            ['b', { inspectionId: 'i', hasBytes: true, state: 'received' }],
+            ['c', { inspectionId: 'j', hasBytes: true, state: 'queued' }],
+          ]);
+          const refusals = refusalsByItem([
+            { args: { inspectionId: 'i', itemCode: 'r1:2.1' } }, { args: { inspectionId: 'j', itemCode: '2.1' } },
+          ], 'i');
+          const t = (code, params) => `${code} ${JSON.stringify(params || {})}`;
+          const listed = { team: [{ userId: 'u1', displayName: '专家甲', username: 'e1' }] };
+          return {
+            suggestions, planConflicts: improvementConflictsOf(view, 'i').length,
+            unsent: unsentPhotoCount(photos, 'i'), refusals: [...refusals.keys()],
+            receipts: receiptInspections({
+              me: { id: 'u1', role: 'inspector' },
+              assignments: [{ inspectionId: 'i', team: [{ userId: 'u1' }] }, { inspectionId: 'k', team: [] },
+                            { inspectionId: 'm', team: [{ userId: 'u1' }] }],
+              photos,
+              confirmed: new Map([['photo/1', { inspectionId: 'i', sha256: 'x' }], ['photo/2', { inspectionId: 'j', sha256: 'y' }],
+                                  ['photo/3', { inspectionId: 'k', sha256: 'z' }]]),
+            }),
+            authors: [
+              candidateAuthorText(t, { userName: '王医生', deviceName: '前台平板' }),
+              candidateAuthorText(t, { userId: 'u1' }, knownName(listed, null, 'u1')),
+              candidateAuthorText(t, { userId: 'u9', clientId: 'abcdef123456', deviceName: '前台平板' }),
+              candidateAuthorText(t, { userId: 'u9', clientId: 'abcdef123456' }, knownName(listed, { id: 'me' }, 'u9')),
+            ],
+          };
+        }""",
+        [
+            f"{ORIGIN}/static/lib/plan.js",
+            f"{ORIGIN}/static/lib/inspection.js",
+            f"{ORIGIN}/static/lib/conflicts.js",
+        ],
+    )
+    assert result["suggestions"] == [{"number": "1.1", "grade": "C", "target": "B", "title": "床位"}]
+    assert (result["planConflicts"], result["unsent"], result["refusals"]) == (1, 1, ["2.1"])
+    # the team's inspection and the one holding this device's photo, each with photos; not another team's
+    assert sorted(result["receipts"]) == ["i", "j"]
+    assert result["authors"] == [
+        'nav.conflictSide {"user":"王医生","device":"前台平板"}',
+        "专家甲",
+        'nav.conflictDevice {"device":"前台平板"}',
+        "nav.conflictSomeone {}",
+    ]
+
+
+def test_the_task_cards_and_the_reading_order_are_view_models(page: Page) -> None:
+    """lib/inspection.js assignmentCards (the task list) and lib/navigation.js readingOrder (the inspection
+    screen's order of articles and sections), formerly computed inside their components."""
+    result = page.evaluate(
+        """async ([inspection, navigation]) => {
+          const { assignmentCards } = await import(inspection);
+          const { readingOrder } = await import(navigation);
+          const view = new Map([
+            ['inspection/i', { id: 'i', facilityId: 'f', standardVersionId: 'missing' }],
+            ['facility/f', { id: 'f', name: '甲卫生院' }],
+            ['improvement/1', { inspectionId: 'i', status: 'done' }],
+            ['improvement/2', { inspectionId: 'i', status: 'open' }],
+          ]);
+          const cards = assignmentCards({
+            view, assignments: [{ inspectionId: 'i', answeredCount: 3, articleCount: 43 }], standards: new Map(),
+            photos: new Map([['p', { inspectionId: 'i', hasBytes: true, state: 'queued' }],
+                             ['q', { inspectionId: 'i', hasBytes: true, state: 'stored' }]]),
+            pending: [{ args: { inspectionId: 'i' } }, { args: { inspectionId: 'other' } }],
+          }).map((c) => ({ facility: c.facility.name, answered: c.answered, total: c.total, toSend: c.toSend,
+                           queued: c.queued, plan: c.planCount }));
+          const order = readingOrder({ sections: [
+            { code: '1', title: '', articles: [{ number: '1.0.1' }], sections: [
+              { code: '1.1', title: '', articles: [{ number: '1.1.1' }, { number: '1.1.2' }] }] },
+            { code: '2', title: '', articles: [{ number: '2.0.1' }] },
+          ] });
+          return { cards, articles: [...order.articles], sections: [...order.sections], members: [...order.members] };
+        }""",
+        [f"{ORIGIN}/static/lib/inspection.js", f"{ORIGIN}/static/lib/navigation.js"],
+    )
+    assert result["cards"] == [
+        {
+            "facility": "甲卫生院",
+            "answered": 3,
+            "total": 43,
+            "toSend": 1,
+            "queued": 1,
+            "plan": {"done": 1, "total": 2},
+        }
+    ]
+    assert [a for a, _ in result["articles"]] == ["1.0.1", "1.1.1", "1.1.2", "2.0.1"]
+    assert dict(result["sections"]) == {"1": 0, "1.1": 1, "2": 3}
+    assert dict(result["members"])["1"] == ["1.0.1", "1.1.1", "1.1.2"]

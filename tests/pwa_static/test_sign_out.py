@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from playwright.sync_api import Page, Playwright
+from playwright.sync_api import Page, Playwright, Route
 
 from tests.backend.media_api.live import LiveServer
 from tests.pwa_static.browser import (
@@ -75,3 +75,30 @@ def test_sign_out_clears_the_device_or_asks(
         page.click("[data-testid=logout-keep]")
         page.wait_for_selector("input[name=username]", timeout=LONG)
         assert idb_counts(page)["mutations"] == 1  # kept for the next sign-in
+
+
+def test_a_page_reloaded_during_sign_out_starts_signed_out(
+    playwright: Playwright, console: Console, tmp_path: Path, server: LiveServer
+) -> None:
+    """The device forgets the token before the server revokes it: reloaded while the sign-out is on its way,
+    the app starts at the sign-in form, not signed in with a token about to be revoked (whose first sync met a
+    401 and said the sign-in had expired)."""
+    with device(playwright, tmp_path / "tablet", console) as tablet:
+        page = first_page(tablet)
+        login(page, server.url, "inspector1")
+        wait_synced(page)
+        held: list[Route] = []
+
+        def hold(route: Route) -> None:
+            held.append(route)  # the revocation is on its way and stays there
+
+        page.route("**/api/auth/logout", hold)
+        page.click("[data-testid=logout]")
+        for _ in range(100):
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert held, "the sign-out sent no logout"
+        page.goto(server.url + "/")
+        page.wait_for_selector("input[name=username]", timeout=LONG)
+        assert page.query_selector("[data-testid=sync-status]") is None

@@ -4,6 +4,7 @@ import { html } from '../../lib/html.js';
 import { Confirm } from '../confirm.js';
 import { formatTime } from '../../lib/format.js';
 import { useApi } from './data.js';
+import { useApp } from '../../lib/app_context.js';
 
 // A written text then a confirm: a return's opinion, or the reason of a "submit incomplete" (other labels).
 // `confirm`: {title, happens, final}: the written opinion goes out only after a summary is confirmed.
@@ -26,10 +27,11 @@ function ReturnForm({ t, onSubmit, testid, labels = ['returnWithOpinion', 'opini
 
 export { ReturnForm };
 
-function Samples({ app, roundId, tiers }) {
+function Samples({ roundId, tiers }) {
+  const app = useApp();
   const t = app.state.t;
   const lang = app.state.lang.value;
-  const samples = useApi(app, `/api/rounds/${roundId}/samples`);
+  const samples = useApi(`/api/rounds/${roundId}/samples`);
   const [error, setError] = useState(null);
   const [seed, setSeed] = useState('');
   const [chosen, setTier] = useState(null);
@@ -66,14 +68,15 @@ function Samples({ app, roundId, tiers }) {
   </section>`;
 }
 
-export function Applications({ app, roundId }) {
+export function Applications({ roundId }) {
+  const app = useApp();
   const t = app.state.t;
   const lang = app.state.lang.value;
-  const apps = useApi(app, `/api/applications?roundId=${roundId}`);
-  const facilities = useApi(app, '/api/facilities');
+  const apps = useApi(`/api/applications?roundId=${roundId}`);
+  const facilities = useApi('/api/facilities');
   const names = new Map((facilities.data || []).map((f) => [f.id, f.name]));
   // the clinic's improvement plan, shown to the reviewers beside its application
-  const plans = useApi(app, `/api/improvement/rounds/${roundId}/plans`);
+  const plans = useApi(`/api/improvement/rounds/${roundId}/plans`);
   const planOf = new Map((plans.data || []).map((p) => [p.facilityId, p]));
   const [error, setError] = useState(null);
   async function decide(id, body) {
@@ -105,6 +108,6 @@ export function Applications({ app, roundId }) {
             onSubmit=${(opinion) => decide(a.id, { status: 'returned', opinion })} />`}
           <a class="btn small" href=${`#/office/report/${a.facilityId}/${roundId}`} data-testid="application-report">${t('report')}</a></td></tr>`)}</tbody></table>`}
     </section>
-    <${Samples} app=${app} roundId=${roundId} tiers=${[...new Set((apps.data || []).map((a) => a.tier))].sort((a, b) => (a === 'basic' ? -1 : b === 'basic' ? 1 : 0))} />
+    <${Samples} roundId=${roundId} tiers=${[...new Set((apps.data || []).map((a) => a.tier))].sort((a, b) => (a === 'basic' ? -1 : b === 'basic' ? 1 : 0))} />
   </section>`;
 }

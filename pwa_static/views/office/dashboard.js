@@ -2,6 +2,7 @@ import { html } from '../../lib/html.js';
 import { formatBytes, formatTime } from '../../lib/format.js';
 import { useApi } from './data.js';
 import { StageSummary } from './stages.js';
+import { useApp } from '../../lib/app_context.js';
 
 const TIER_COLOURS = { recommended: '#0f766e', basic: '#2563eb', qualified: '#7c3aed', not_reached: '#b91c1c', undetermined: '#9ca3af', not_evaluated: '#f59e0b' };
 
@@ -36,10 +37,11 @@ function TierChart({ t, rows }) {
   </figure>`;
 }
 
-export function Dashboard({ app, roundId }) {
+export function Dashboard({ roundId }) {
+  const app = useApp();
   const t = app.state.t;
   const lang = app.state.lang.value;
-  const { data, error, loading } = useApi(app, `/api/rounds/${roundId}/dashboard`);
+  const { data, error, loading } = useApi(`/api/rounds/${roundId}/dashboard`);
   if (error) return html`<p class="banner error" role="alert">${app.state.sayError(error)}</p>`;
   if (loading || !data) return html`<p class="muted">${t('loading')}</p>`;
   const stages = ['self', 'county', 'city', 'province'];
@@ -50,7 +52,7 @@ export function Dashboard({ app, roundId }) {
       <div class="card kpi"><span>${t('photosToArrive')}</span><strong data-testid="photos-to-arrive">${data.photosToArrive}</strong><small class="muted">/ ${data.photosExpected}</small></div>
       <div class="card kpi"><span>${t('openConflicts')}</span><strong>${data.openConflicts}</strong></div>
     </div>
-    <${StageSummary} app=${app} roundId=${roundId} />
+    <${StageSummary} roundId=${roundId} />
     <div class="grid2">
       <section class="card"><h2>${t('inspectionsByStage')}</h2>
         <table class="table"><thead><tr><th scope="col">${t('stage')}</th>${statuses.map((s) => html`<th scope="col" key=${s}>${t(`status_${s}`)}</th>`)}</tr></thead>

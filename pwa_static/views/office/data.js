@@ -4,6 +4,7 @@
 import { useEffect, useState } from '../../vendor/preact/hooks.js';
 import { signal } from '../../vendor/signals/signals.js';
 import { NetworkError } from '../../lib/api.js';
+import { useApp } from '../../lib/app_context.js';
 
 const copies = new Map(); // path -> {data, at}: the last answer loaded online
 export const offlineCopies = signal(new Map()); // path -> when its copy was loaded (null: no copy), for the banner
@@ -22,7 +23,8 @@ function hideOffline(path) {
 }
 
 // `note: false` for what every screen loads (the rounds): the offline note speaks of the screen's own data.
-export function useApi(app, path, deps = [], { note = true } = {}) {
+export function useApi(path, deps = [], { note = true } = {}) {
+  const app = useApp();
   const online = app.state.online.value;
   const [state, setState] = useState({ data: null, error: null, loading: Boolean(path) });
   const [tick, setTick] = useState(0);
@@ -61,17 +63,16 @@ export function useApi(app, path, deps = [], { note = true } = {}) {
   return { ...state, reload: () => setTick((n) => n + 1) };
 }
 
-// Thumbnails need the bearer token, so they are fetched and shown through object URLs.
+// Thumbnails need the bearer token, so they are fetched through the api and shown through object URLs.
 const thumbs = new Map();
-export function useThumb(app, photoId) {
+export function useThumb(photoId) {
+  const app = useApp();
   const [url, setUrl] = useState(thumbs.get(photoId) || null);
   useEffect(() => {
     if (!photoId || thumbs.has(photoId)) return;
-    const token = app.state.session.value?.token;
-    fetch(`/api/photos/${photoId}/thumb`, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' })
-      .then((r) => (r.ok ? r.blob() : null))
-      .then((blob) => {
-        if (!blob) return;
+    app.api
+      .blob(`/api/photos/${photoId}/thumb`)
+      .then(({ blob }) => {
         const objectUrl = URL.createObjectURL(blob);
         thumbs.set(photoId, objectUrl);
         setUrl(objectUrl);

@@ -3,10 +3,12 @@
 import { useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
 import { useApi, useThumb } from './data.js';
+import { useApp } from '../../lib/app_context.js';
 
-function Side({ app, photo, label }) {
+function Side({ photo, label }) {
+  const app = useApp();
   const t = app.state.t;
-  const url = useThumb(app, photo.photoId);
+  const url = useThumb(photo.photoId);
   return html`<figure class="flag-photo" data-testid="flag-photo" data-photo-id=${photo.photoId}>
     ${url ? html`<img src=${url} alt=${`${photo.facilityName} ${photo.itemCode}`} />` : html`<div class="noimg"></div>`}
     <figcaption><strong>${label}</strong> ${photo.facilityName} · ${t('article')} ${photo.itemCode} · ${t(`stage_${photo.stage}`)}
@@ -14,7 +16,8 @@ function Side({ app, photo, label }) {
   </figure>`;
 }
 
-function Review({ app, flag, onDone }) {
+function Review({ flag, onDone }) {
+  const app = useApp();
   const t = app.state.t;
   const [reason, setReason] = useState('');
   const [error, setError] = useState(null);
@@ -39,9 +42,10 @@ function Review({ app, flag, onDone }) {
   </div>`;
 }
 
-export function Evidence({ app, roundId }) {
+export function Evidence({ roundId }) {
+  const app = useApp();
   const t = app.state.t;
-  const list = useApi(app, `/api/evidence/rounds/${roundId}/flags`);
+  const list = useApi(`/api/evidence/rounds/${roundId}/flags`);
   if (list.error) return html`<p class="banner error" role="alert">${app.state.sayError(list.error)}</p>`;
   if (!list.data) return html`<p class="muted">${t('loading')}</p>`;
   const flags = list.data.flags;
@@ -50,11 +54,11 @@ export function Evidence({ app, roundId }) {
     ${flags.map((f, i) => html`<article class="card flag" key=${`${f.photo.photoId}-${f.code}-${i}`} data-testid="evidence-flag" data-code=${f.code}>
       <h3><span class="badge flag">${t(`flag_${f.code}`)}</span> ${f.message ? t(f.message.code, f.message.params) : ''}</h3>
       <div class="side-by-side">
-        <${Side} app=${app} photo=${f.photo} label=${t('thisPhoto')} />
-        ${f.related.map((r) => html`<${Side} key=${r.photoId} app=${app} photo=${r} label=${t('relatedPhoto')} />`)}
+        <${Side} photo=${f.photo} label=${t('thisPhoto')} />
+        ${f.related.map((r) => html`<${Side} key=${r.photoId} photo=${r} label=${t('relatedPhoto')} />`)}
       </div>
       ${f.relatedHidden > 0 && html`<p class="muted">${t('relatedHidden', { n: f.relatedHidden })}</p>`}
-      <${Review} app=${app} flag=${f} onDone=${list.reload} />
+      <${Review} flag=${f} onDone=${list.reload} />
     </article>`)}
   </section>`;
 }

@@ -5,10 +5,12 @@ import { html } from '../../lib/html.js';
 import { formatTime } from '../../lib/format.js';
 import { useApi } from './data.js';
 import { ACTIVE, download, size } from './files.js';
+import { useApp } from '../../lib/app_context.js';
 
 const KINDS = ['answers', 'conclusions', 'rankings', 'discrepancies'];
 
-function JobRow({ app, job }) {
+function JobRow({ job }) {
+  const app = useApp();
   const t = app.state.t;
   const [error, setError] = useState(null);
   const pct = Math.round((job.progress || 0) * 100);
@@ -25,9 +27,10 @@ function JobRow({ app, job }) {
   </tr>`;
 }
 
-export function Exports({ app, roundId }) {
+export function Exports({ roundId }) {
+  const app = useApp();
   const t = app.state.t;
-  const jobs = useApi(app, `/api/exports?roundId=${roundId}`);
+  const jobs = useApi(`/api/exports?roundId=${roundId}`);
   const [kind, setKind] = useState('answers');
   const [format, setFormat] = useState('xlsx');
   const [error, setError] = useState(null);
@@ -65,7 +68,7 @@ export function Exports({ app, roundId }) {
         <th scope="col">${t('exportKind')}</th><th scope="col">${t('exportFormat')}</th><th scope="col">${t('status')}</th>
         <th scope="col">${t('progress')}</th><th scope="col">${t('exportRows')}</th><th scope="col">${t('exportSize')}</th>
         <th scope="col">${t('exportCreated')}</th><th scope="col">${t('download')}</th></tr></thead>
-        <tbody>${jobs.data.map((job) => html`<${JobRow} key=${job.id} app=${app} job=${job} />`)}</tbody></table>`}
+        <tbody>${jobs.data.map((job) => html`<${JobRow} key=${job.id} job=${job} />`)}</tbody></table>`}
     </section>
   </section>`;
 }

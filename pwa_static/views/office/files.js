@@ -1,5 +1,6 @@
 // Export jobs shared by the exports tab and the report's PDF button: start, watch, download with the token.
 import { useEffect, useState } from '../../vendor/preact/hooks.js';
+import { useApp } from '../../lib/app_context.js';
 
 export const ACTIVE = new Set(['queued', 'running']);
 
@@ -25,7 +26,8 @@ export function watchJob(app, jobId, onChange) {
 }
 
 // A job's latest state in a component (the report's PDF button).
-export function useJob(app, jobId) {
+export function useJob(jobId) {
+  const app = useApp();
   const [job, setJob] = useState(null);
   useEffect(() => (jobId ? watchJob(app, jobId, setJob) : undefined), [jobId]);
   return job;
@@ -48,12 +50,9 @@ export async function exportAndDownload(app, body) {
   await download(app, job);
 }
 
-// The file needs the bearer token: fetched, then handed to the browser as a download.
+// The file needs the bearer token: fetched through the api, then handed to the browser as a download.
 export async function download(app, job) {
-  const token = app.state.session.value?.token;
-  const response = await fetch(job.downloadUrl, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  const blob = await response.blob();
+  const { blob } = await app.api.blob(job.downloadUrl);
   const url = URL.createObjectURL(blob);
   const link = document.createElement('a');
   link.href = url;

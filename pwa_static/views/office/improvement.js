@@ -4,16 +4,15 @@ import { useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
 import { formatDate } from '../../lib/format.js';
 import { useApi } from './data.js';
+import { useApp } from '../../lib/app_context.js';
 
 const KINDS = ['soon', 'continuous', 'needs_support'];
 
 async function download(app, path, fallback) {
-  const token = app.state.session.value?.token;
-  const response = await fetch(path, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
-  if (!response.ok) throw new Error(`${response.status}`);
+  const { blob, headers } = await app.api.blob(path);
   // the server names the file readably (round, what it holds) in the reader's language
-  const named = /filename\*=UTF-8''([^;]+)/.exec(response.headers.get('Content-Disposition') || '');
-  const url = URL.createObjectURL(await response.blob());
+  const named = /filename\*=UTF-8''([^;]+)/.exec(headers.get('Content-Disposition') || '');
+  const url = URL.createObjectURL(blob);
   const link = document.createElement('a');
   link.href = url;
   link.download = named ? decodeURIComponent(named[1]) : fallback;
@@ -38,9 +37,10 @@ function ItemsTable({ t, lang, items, withFacility }) {
     </tr>`)}</tbody></table>`;
 }
 
-function PlanDetail({ app, plan }) {
+function PlanDetail({ plan }) {
+  const app = useApp();
   const t = app.state.t;
-  const items = useApi(app, `/api/improvement/inspections/${plan.inspectionId}/items`);
+  const items = useApi(`/api/improvement/inspections/${plan.inspectionId}/items`);
   return html`<section class="card" data-testid="office-plan" data-inspection-id=${plan.inspectionId}>
     <h2>${t('planOf', { facility: plan.facilityName })}</h2>
     ${items.error && html`<p class="banner error" role="alert">${app.state.sayError(items.error)}</p>`}
@@ -53,10 +53,11 @@ function PlanDetail({ app, plan }) {
   </section>`;
 }
 
-export function Improvement({ app, roundId }) {
+export function Improvement({ roundId }) {
+  const app = useApp();
   const t = app.state.t;
-  const plans = useApi(app, `/api/improvement/rounds/${roundId}/plans`);
-  const support = useApi(app, `/api/improvement/rounds/${roundId}/needs-support`);
+  const plans = useApi(`/api/improvement/rounds/${roundId}/plans`);
+  const support = useApi(`/api/improvement/rounds/${roundId}/needs-support`);
   const [open, setOpen] = useState(null);
   const [error, setError] = useState(null);
   const exportCsv = () => download(app, `/api/improvement/rounds/${roundId}/export?lang=${app.state.lang.value}`, `${t('export_improvement')}.csv`).catch((err) => setError(app.state.sayError(err)));
@@ -80,7 +81,7 @@ export function Improvement({ app, roundId }) {
           onClick=${() => setOpen(open === p.inspectionId ? null : p.inspectionId)}>${t('planItems')}</button></td>
       </tr>`)}</tbody></table>`}
     </section>
-    ${chosen && html`<${PlanDetail} key=${chosen.inspectionId} app=${app} plan=${chosen} />`}
+    ${chosen && html`<${PlanDetail} key=${chosen.inspectionId} plan=${chosen} />`}
     <section class="card" data-testid="needs-support">
       <h2>${t('needsSupportList')}</h2><p class="muted">${t('needsSupportHelp')}</p>
       ${support.error && html`<p class="banner error" role="alert">${app.state.sayError(support.error)}</p>`}

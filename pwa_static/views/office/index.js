@@ -18,12 +18,14 @@ import { Resolvers } from './resolvers.js';
 import { Report } from './report.js';
 import { Stages } from './stages.js';
 import { Titles } from './titles.js';
+import { useApp } from '../../lib/app_context.js';
 
 const TABS = ['dashboard', 'stages', 'applications', 'titles', 'logistics', 'reconcile', 'conflicts', 'resolvers', 'evidence', 'rankings', 'improvement', 'lists', 'thresholds', 'exports'];
 
 // Offline (or the server out of reach): which data this screen shows and as of when, or that it has none,
 // and what cannot be done until the connection is back. The screens reload by themselves when it is.
-function OfflineNote({ app, screen }) {
+function OfflineNote({ screen }) {
+  const app = useApp();
   const { state } = app;
   const t = state.t;
   const copies = offlineCopies.value;
@@ -39,9 +41,10 @@ function OfflineNote({ app, screen }) {
   </div>`;
 }
 
-export function Office({ app, route }) {
+export function Office({ route }) {
+  const app = useApp();
   const t = app.state.t;
-  const rounds = useApi(app, '/api/rounds', [], { note: false });
+  const rounds = useApi('/api/rounds', [], { note: false });
   const [roundId, setRoundId] = useState(localStorage.getItem('fieldcheck.round') || null);
   useEffect(() => {
     const list = rounds.data || [];
@@ -55,15 +58,15 @@ export function Office({ app, route }) {
   if (route.tab === 'report' && route.id) {
     const reportRound = route.sub || roundId;
     return html`<main class="page office report-main" data-testid="office">
-      <${OfflineNote} app=${app} screen=${t('office_report')} />
-      ${reportRound ? html`<${Report} key=${route.id + reportRound} app=${app} facilityId=${route.id} roundId=${reportRound} />`
+      <${OfflineNote} screen=${t('office_report')} />
+      ${reportRound ? html`<${Report} key=${route.id + reportRound} facilityId=${route.id} roundId=${reportRound} />`
         : html`<p class="muted">${t('loading')}</p>`}
     </main>`;
   }
   const tab = TABS.includes(route.tab) ? route.tab : 'dashboard';
   let body = null;
   if (roundId) {
-    const props = { app, roundId, route };
+    const props = { roundId, route };
     body = {
       dashboard: html`<${Dashboard} ...${props} />`,
       stages: html`<${Stages} ...${props} />`,
@@ -93,7 +96,7 @@ export function Office({ app, route }) {
       ${TABS.map((name) => html`<a key=${name} href=${`#/office/${name}`} data-testid=${`office-tab-${name}`}
         class=${name === tab ? 'tab active' : 'tab'} aria-current=${name === tab ? 'page' : undefined}>${t(`office_${name}`)}</a>`)}
     </nav>
-    <${OfflineNote} app=${app} screen=${t(`office_${tab}`)} />
+    <${OfflineNote} screen=${t(`office_${tab}`)} />
     ${rounds.error && html`<p class="banner error" role="alert">${app.state.sayError(rounds.error)}</p>`}
     ${body}
   </main>`;

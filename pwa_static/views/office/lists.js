@@ -4,11 +4,13 @@ import { useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
 import { useApi } from './data.js';
 import { Report } from './report.js';
+import { useApp } from '../../lib/app_context.js';
 
 const STATES = ['applied', 'reported', 'sampled', 'confirmed', 'removed'];
 const tierWord = (t, tier) => (tier ? t(`verdict.tier.${tier}`) : '—');
 
-function Confirm({ app, roundId, onDone }) {
+function Confirm({ roundId, onDone }) {
+  const app = useApp();
   const t = app.state.t;
   const [documentNo, setNo] = useState('');
   const [documentDate, setDate] = useState(new Date().toISOString().slice(0, 10));
@@ -33,13 +35,14 @@ function Confirm({ app, roundId, onDone }) {
   </div>`;
 }
 
-export function Lists({ app, roundId, route }) {
+export function Lists({ roundId, route }) {
+  const app = useApp();
   const t = app.state.t;
   const [state, setState] = useState('');
-  const lists = useApi(app, `/api/rounds/${roundId}/lists${state ? `?state=${state}` : ''}`);
+  const lists = useApi(`/api/rounds/${roundId}/lists${state ? `?state=${state}` : ''}`);
   const [note, setNote] = useState(null);
   if (route.id === 'confirmation-notice' || route.id === 'national-filing') {
-    return html`<${Report} app=${app} kind=${route.id} roundId=${roundId} back="#/office/lists" />`;
+    return html`<${Report} kind=${route.id} roundId=${roundId} back="#/office/lists" />`;
   }
   async function exportAs(format) {
     setNote(null);
@@ -81,7 +84,7 @@ export function Lists({ app, roundId, route }) {
     <section class="card" data-testid="confirmations"><h2>${t('verdict.ui.confirm_title')}</h2>
       ${(data?.confirmations || []).map((c) => html`<p key=${c.id} data-testid="confirmation" data-kind=${c.kind}>${t('verdict.ui.confirmed_by', {
         kind: t(`verdict.ui.kind.${c.kind}`), documentNo: c.documentNo, documentDate: c.documentDate, n: c.entries.length })}</p>`)}
-      <${Confirm} app=${app} roundId=${roundId} onDone=${lists.reload} />
+      <${Confirm} roundId=${roundId} onDone=${lists.reload} />
       <p class="row">
         <a class="btn" data-testid="doc-confirmation" href="#/office/lists/confirmation-notice">${t('verdict.ui.notice')}</a>
         <a class="btn" data-testid="doc-filing" href="#/office/lists/national-filing">${t('verdict.ui.filing')}</a>

@@ -6,11 +6,13 @@ import { html } from '../../lib/html.js';
 import { useApi } from './data.js';
 import { Appraisal } from '../appraisal.js';
 import { exportAndDownload } from './files.js';
+import { useApp } from '../../lib/app_context.js';
 
 const SUBMITTED = new Set(['submitted', 'accepted']);
 
 // one school's schedule and fixes at the round (404 schedule_not_found: no routine inspections there)
-function useSchool(app, facilityId, roundId) {
+function useSchool(facilityId, roundId) {
+  const app = useApp();
   const [state, setState] = useState({ schedule: null, fixes: [], missing: false, error: null });
   useEffect(() => {
     let live = true;
@@ -23,9 +25,10 @@ function useSchool(app, facilityId, roundId) {
   return state;
 }
 
-function SchoolRow({ app, school, roundId, open, onOpen }) {
+function SchoolRow({ school, roundId, open, onOpen }) {
+  const app = useApp();
   const t = app.state.t;
-  const { schedule, fixes, missing, error } = useSchool(app, school.id, roundId);
+  const { schedule, fixes, missing, error } = useSchool(school.id, roundId);
   if (missing) return html`<tr data-testid="logistics-school" data-facility-id=${school.id} data-scheduled="false">
     <td>${school.name}</td><td colspan="4" class="muted">${t('logisticsNoSchedule')}</td></tr>`;
   if (error) return html`<tr><td>${school.name}</td><td colspan="4" class="warn-text">${app.state.sayError(error)}</td></tr>`;
@@ -48,7 +51,8 @@ function SchoolRow({ app, school, roundId, open, onOpen }) {
   </tr>`;
 }
 
-function TermReport({ app, facilityId, roundId }) {
+function TermReport({ facilityId, roundId }) {
+  const app = useApp();
   const t = app.state.t;
   const [busy, setBusy] = useState(null);
   const [error, setError] = useState(null);
@@ -71,9 +75,10 @@ function TermReport({ app, facilityId, roundId }) {
   </div>`;
 }
 
-export function Logistics({ app, roundId }) {
+export function Logistics({ roundId }) {
+  const app = useApp();
   const t = app.state.t;
-  const facilities = useApi(app, '/api/facilities');
+  const facilities = useApi('/api/facilities');
   const [chosen, setChosen] = useState(null);
   const schools = (facilities.data || []).filter((f) => f.kind === 'school');
   const picked = schools.find((s) => s.id === chosen);
@@ -83,12 +88,12 @@ export function Logistics({ app, roundId }) {
     ${facilities.data && schools.length === 0 ? html`<p class="muted">${t('logisticsNoSchools')}</p>` : html`
     <table class="table"><thead><tr><th scope="col">${t('logisticsSchool')}</th><th scope="col">${t('logisticsVisitsHead')}</th>
       <th scope="col">${t('termPassed')}</th><th scope="col">${t('termFixes')}</th><th scope="col">${t('actions')}</th></tr></thead>
-      <tbody>${schools.map((s) => html`<${SchoolRow} key=${s.id + roundId} app=${app} school=${s} roundId=${roundId}
+      <tbody>${schools.map((s) => html`<${SchoolRow} key=${s.id + roundId} school=${s} roundId=${roundId}
         open=${chosen === s.id} onOpen=${() => setChosen(chosen === s.id ? null : s.id)} />`)}</tbody></table>`}
   </section>
   ${picked && html`<section class="card" data-testid="logistics-detail" data-facility-id=${picked.id}>
     <h2>${picked.name}</h2>
-    <${TermReport} app=${app} facilityId=${picked.id} roundId=${roundId} />
+    <${TermReport} facilityId=${picked.id} roundId=${roundId} />
   </section>
-  <${Appraisal} key=${picked.id + roundId} app=${app} facilityId=${picked.id} roundId=${roundId} />`}`;
+  <${Appraisal} key=${picked.id + roundId} facilityId=${picked.id} roundId=${roundId} />`}`;
 }

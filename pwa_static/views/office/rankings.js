@@ -3,10 +3,12 @@
 import { useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
 import { useApi } from './data.js';
+import { useApp } from '../../lib/app_context.js';
 
-function Rates({ app, roundId, stage }) {
+function Rates({ roundId, stage }) {
+  const app = useApp();
   const t = app.state.t;
-  const rates = useApi(app, `/api/rounds/${roundId}/discrepancy-rates?stage=${stage}`);
+  const rates = useApi(`/api/rounds/${roundId}/discrepancy-rates?stage=${stage}`);
   if (!rates.data) return null;
   return html`<section class="card" data-testid="discrepancy-rates"><h2>${t('discrepancyRates')} · ${t(`stage_${stage}`)}</h2>
     <table class="table"><thead><tr><th scope="col">${t('section')}</th><th scope="col">${t('compared')}</th><th scope="col">${t('differing')}</th>
@@ -15,16 +17,17 @@ function Rates({ app, roundId, stage }) {
       <td>${s.differing}</td><td>${s.wideGaps}</td><td>${Math.round(s.rate * 100)}%</td></tr>`)}</tbody></table></section>`;
 }
 
-export function Rankings({ app, roundId, route }) {
+export function Rankings({ roundId, route }) {
+  const app = useApp();
   const t = app.state.t;
   const [stage, setStage] = useState('county');
-  const inspections = useApi(app, `/api/inspections?roundId=${roundId}`);
+  const inspections = useApi(`/api/inspections?roundId=${roundId}`);
   // facilities with an inspection at the chosen stage: only those have grades to rank
   const facilities = [
     ...new Map((inspections.data || []).filter((i) => i.stage === stage).map((i) => [i.facilityId, i.facilityName])).entries(),
   ];
   const facilityId = facilities.some(([id]) => id === route.id) ? route.id : facilities[0]?.[0];
-  const ranking = useApi(app, facilityId ? `/api/facilities/${facilityId}/rounds/${roundId}/rankings?stage=${stage}` : null, [stage]);
+  const ranking = useApi(facilityId ? `/api/facilities/${facilityId}/rounds/${roundId}/rankings?stage=${stage}` : null, [stage]);
   return html`<section data-testid="rankings">
     <div class="row">
       <label class="field inline"><span>${t('facility')}</span>
@@ -47,6 +50,6 @@ export function Rankings({ app, roundId, route }) {
             return html`<td key=${scope} title=${p?.explanationMessage ? t(p.explanationMessage.code, p.explanationMessage.params) : ''}>${p ? `${p.rank}/${p.of}${p.tied > 1 ? ` (${t('tied', { n: p.tied })})` : ''}` : '—'}</td>`;
           })}</tr>`;
       })}</tbody></table></section>`}
-    <${Rates} app=${app} roundId=${roundId} stage=${stage === 'self' ? 'county' : stage} />
+    <${Rates} roundId=${roundId} stage=${stage === 'self' ? 'county' : stage} />
   </section>`;
 }

@@ -7,6 +7,8 @@ import { ReturnForm } from './applications.js';
 import { useApi, useThumb } from './data.js';
 import { VerdictSignOff, standingLine } from './verdict.js';
 import { DocumentIcon, documentRefusal } from '../../lib/documents.js';
+import { facilitiesOfRound, receiptPending, reconcileStages, reconcileTable } from '../../lib/reconcile.js';
+import { useApp } from '../../lib/app_context.js';
 
 // still open for edits: the team submits it, or the office submits it incomplete with a reason
 const OPEN = new Set(['draft', 'in_progress', 'returned']);
@@ -21,22 +23,18 @@ function show(t, value) {
 
 // A ledger beside the photos: a PDF's first page (the server's thumbnail) or the type's icon, and a button that
 // opens the document itself (fetched with the session, shown by the browser in a new tab).
-function DocumentTile({ app, photo }) {
+function DocumentTile({ photo }) {
+  const app = useApp();
   const t = app.state.t;
   const format = photo.format || '?';
-  const url = useThumb(app, photo.thumbReady ? photo.photoId : null);
+  const url = useThumb(photo.thumbReady ? photo.photoId : null);
   const [failed, setFailed] = useState(null);
   const [opened, setOpened] = useState(null); // bytes shown in the tab
   async function open() {
     // the tab is opened now, inside the click, so no popup blocker stops it; the bytes follow
     const tab = window.open('', '_blank');
     try {
-      const token = app.state.session.value?.token;
-      const response = await fetch(`/api/photos/${photo.photoId}/original`, {
-        headers: { Authorization: `Bearer ${token}` }, cache: 'no-store',
-      });
-      if (!response.ok) throw new Error(String(response.status));
-      const bytes = await response.blob();
+      const { blob: bytes } = await app.api.blob(`/api/photos/${photo.photoId}/original`);
       const objectUrl = URL.createObjectURL(new Blob([bytes], { type: photo.mime }));
       if (tab) tab.location.href = objectUrl;
       setOpened(bytes.size);
@@ -57,25 +55,27 @@ function DocumentTile({ app, photo }) {
   </figure>`;
 }
 
-function Thumb({ app, photo }) {
-  if (photo.kind === 'document') return html`<${DocumentTile} app=${app} photo=${photo} />`;
+function Thumb({ photo }) {
+  const app = useApp();
+  if (photo.kind === 'document') return html`<${DocumentTile} photo=${photo} />`;
   const t = app.state.t;
   // only a photo whose thumbnail is made (thumbReady) shows it; the others show their state
-  const url = useThumb(app, photo.thumbReady ? photo.photoId : null);
+  const url = useThumb(photo.thumbReady ? photo.photoId : null);
   return html`<figure class="mini" data-testid="reconcile-photo" data-photo-id=${photo.photoId}>
     ${url ? html`<img src=${url} alt=${`${photo.itemCode}`} />` : html`<div class="noimg" title=${photo.state}></div>`}
     ${(photo.flags || []).length > 0 && html`<figcaption class="warn-text">${photo.flags.map((f) => (f.message ? t(f.message.code, f.message.params) : t(`flag_${f.code}`))).join('；')}</figcaption>`}
   </figure>`;
 }
 
-function Photos({ app, photos }) {
+function Photos({ photos }) {
   if (!photos?.length) return null;
-  return html`<div class="mini-grid">${photos.map((p) => html`<${Thumb} key=${p.photoId} app=${app} photo=${p} />`)}</div>`;
+  return html`<div class="mini-grid">${photos.map((p) => html`<${Thumb} key=${p.photoId} photo=${p} />`)}</div>`;
 }
 
-function StageConclusion({ app, stage, signed, onChange }) {
+function StageConclusion({ stage, signed, onChange }) {
+  const app = useApp();
   const t = app.state.t;
-  const view = useApi(app, `/api/inspections/${stage.inspectionId}/conclusion`);
+  const view = useApi(`/api/inspections/${stage.inspectionId}/conclusion`);
   const [error, setError] = useState(null);
   async function post(path, body) {
     setError(null);
@@ -98,7 +98,7 @@ function StageConclusion({ app, stage, signed, onChange }) {
       <strong>${t('submittedIncomplete', { by: mark.submittedByName, at: formatTime(mark.submittedAt, app.state.lang.value) })}</strong>
       <p>${t('submittedIncompleteReason', { reason: mark.reason })}</p>
       ${mark.missingMessage && html`<p class="muted">${t('submittedIncompleteMissing', { missing: mark.missingMessage })}</p>`}</div>`}
-    ${stage.stage !== 'self' && !mark && html`<${VerdictSignOff} app=${app} stage=${stage} view=${view.data} signed=${signed}
+    ${stage.stage !== 'self' && !mark && html`<${VerdictSignOff} stage=${stage} view=${view.data} signed=${signed}
       onSigned=${() => { view.reload(); onChange(); }} />`}
     ${error && html`<p class="banner error" role="alert">${error}</p>`}
     <div class="row">
@@ -118,10 +118,9 @@ function StageConclusion({ app, stage, signed, onChange }) {
 // a few times: its thumbnail is requested only once the receipt says thumbReady (no 404 on the way).
 const RECEIPT_RETRY_MS = 2000;
 const RECEIPT_RETRIES = 30;
-const pending = (photo) => photo.state === 'received'
-  || (photo.state === 'stored' && !photo.thumbReady && photo.pageImage);
 
-function useReceipts(app, inspectionIds) {
+function useReceipts(inspectionIds) {
+  const app = useApp();
   const [receipts, setReceipts] = useState({});
   const key = inspectionIds.join(',');
   useEffect(() => {
@@ -131,7 +130,7 @@ function useReceipts(app, inspectionIds) {
       .then((pairs) => {
         if (!live) return;
         setReceipts(Object.fromEntries(pairs));
-        const waiting = pairs.some(([, r]) => (r?.photos || []).some(pending));
+        const waiting = pairs.some(([, r]) => (r?.photos || []).some(receiptPending));
         if (waiting && tries < RECEIPT_RETRIES) timer = setTimeout(() => load(tries + 1), RECEIPT_RETRY_MS);
       });
     load(0);
@@ -143,62 +142,47 @@ function useReceipts(app, inspectionIds) {
   return receipts;
 }
 
-function FacilityReconcile({ app, roundId, facilityId }) {
+function FacilityReconcile({ roundId, facilityId }) {
+  const app = useApp();
   const t = app.state.t;
-  const view = useApi(app, `/api/facilities/${facilityId}/rounds/${roundId}/discrepancies`);
+  const view = useApi(`/api/facilities/${facilityId}/rounds/${roundId}/discrepancies`);
   const data = view.data;
-  const stages = data ? [data.selfAssessment, ...data.reviews].filter(Boolean) : [];
-  const receipts = useReceipts(app, stages.map((s) => s.inspectionId));
-  const conclusions = useApi(app, `/api/facilities/${facilityId}/conclusions`);
+  const receipts = useReceipts(reconcileStages(data).map((s) => s.inspectionId));
+  const conclusions = useApi(`/api/facilities/${facilityId}/conclusions`);
   const signedBy = new Map((conclusions.data || []).map((c) => [c.inspectionId, c]));
   if (view.error) return html`<p class="banner error" role="alert">${app.state.sayError(view.error)}</p>`;
   if (!data) return html`<p class="muted">${t('loading')}</p>`;
-  const photosBy = stages.map((_, i) => {
-    const map = new Map();
-    for (const p of receipts[stages[i].inspectionId]?.photos || []) {
-      if (!map.has(p.itemCode)) map.set(p.itemCode, []);
-      map.get(p.itemCode).push(p);
-    }
-    return map;
-  });
+  const { stages, rows } = reconcileTable(data, receipts);
   return html`<section data-testid="reconcile-view">
     <p class="row"><a class="btn" data-testid="report-link" href=${`#/office/report/${facilityId}/${roundId}`}>${t('report')}</a></p>
-    <div class="grid2">${stages.map((s) => html`<${StageConclusion} key=${s.inspectionId} app=${app} stage=${s}
+    <div class="grid2">${stages.map((s) => html`<${StageConclusion} key=${s.inspectionId} stage=${s}
       signed=${signedBy.get(s.inspectionId)} onChange=${() => { view.reload(); conclusions.reload(); }} />`)}</div>
     <table class="table reconcile" data-testid="reconcile-table">
       <thead><tr><th scope="col">${t('article')}</th>${stages.map((s) => html`<th scope="col" key=${s.stage}>${t(`stage_${s.stage}`)}</th>`)}</tr></thead>
-      <tbody>${data.items.map((row) => {
-        const cells = [{ stage: 'self', value: row.selfValue }, ...row.stages];
-        // the server judges the gap by the standard's own grades (review/discrepancies.py)
-        const wide = row.stages.some((c) => c.wide);
-        return html`<tr key=${row.item} class=${wide ? 'wide-gap' : ''} data-testid="reconcile-row" data-item=${row.item} data-wide-gap=${String(wide)}>
+      <tbody>${rows.map((row) => html`<tr key=${row.item} class=${row.wide ? 'wide-gap' : ''} data-testid="reconcile-row" data-item=${row.item} data-wide-gap=${String(row.wide)}>
           <th scope="row"><span class="num">${row.item}</span> ${row.title}</th>
-          ${cells.map((cell, i) => html`<td key=${i} class=${cell.difference ? `diff-${cell.difference}` : ''}>
+          ${row.cells.map((cell, i) => html`<td key=${i} class=${cell.difference ? `diff-${cell.difference}` : ''}>
             <span class="grade-cell">${show(t, cell.value)}</span>${cell.difference && cell.difference !== 'same' ? html` <small class="muted">${t(`diff_${cell.difference}`)}</small>` : ''}
-            <${Photos} app=${app} photos=${photosBy[i]?.get(row.item)} /></td>`)}
-        </tr>`;
-      })}</tbody>
+            <${Photos} photos=${cell.photos} /></td>`)}
+        </tr>`)}</tbody>
     </table>
   </section>`;
 }
 
-export function Reconcile({ app, roundId, route }) {
+export function Reconcile({ roundId, route }) {
+  const app = useApp();
   const t = app.state.t;
-  const inspections = useApi(app, `/api/inspections?roundId=${roundId}`);
-  const facilities = new Map();
-  for (const i of inspections.data || []) {
-    if (!facilities.has(i.facilityId)) facilities.set(i.facilityId, { id: i.facilityId, name: i.facilityName, stages: [] });
-    facilities.get(i.facilityId).stages.push(i);
-  }
+  const inspections = useApi(`/api/inspections?roundId=${roundId}`);
+  const facilities = facilitiesOfRound(inspections.data);
   const chosen = route.id;
   return html`<section class="split">
     <nav class="card facility-list" aria-label=${t('facility')}>
-      <ul>${[...facilities.values()].map((f) => html`<li key=${f.id}>
+      <ul>${facilities.map((f) => html`<li key=${f.id}>
         <a href=${`#/office/reconcile/${f.id}`} class=${f.id === chosen ? 'tab active' : 'tab'} data-testid="reconcile-facility" data-facility-id=${f.id}>
           ${f.name} <small class="muted">${f.stages.map((s) => t(`stage_${s.stage}`)).join(' · ')}</small></a>
         <a class="report-mini" href=${`#/office/report/${f.id}/${roundId}`} data-testid="facility-report-link" data-facility-id=${f.id}
           title=${t('report')}>${t('report')}</a></li>`)}</ul>
     </nav>
-    <div>${chosen ? html`<${FacilityReconcile} key=${chosen} app=${app} roundId=${roundId} facilityId=${chosen} />` : html`<p class="muted card">${t('pickFacility')}</p>`}</div>
+    <div>${chosen ? html`<${FacilityReconcile} key=${chosen} roundId=${roundId} facilityId=${chosen} />` : html`<p class="muted card">${t('pickFacility')}</p>`}</div>
   </section>`;
 }

@@ -4,15 +4,17 @@ import { useEffect, useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
 import { useApi } from './data.js';
 import { download, useJob } from './files.js';
+import { useApp } from '../../lib/app_context.js';
 
-export function Report({ app, facilityId, roundId, kind = 'facility-report', back = null }) {
+export function Report({ facilityId, roundId, kind = 'facility-report', back = null }) {
+  const app = useApp();
   const t = app.state.t;
   const lang = app.state.lang.value; // the server writes the report (and its PDF) in the reader's language
   const query = facilityId ? `facilityId=${facilityId}&roundId=${roundId}` : `roundId=${roundId}`;
-  const report = useApi(app, `/api/printables/${kind}?${query}&lang=${lang}`);
+  const report = useApi(`/api/printables/${kind}?${query}&lang=${lang}`);
   const [jobId, setJobId] = useState(null);
   const [error, setError] = useState(null);
-  const job = useJob(app, jobId);
+  const job = useJob(jobId);
   useEffect(() => {
     if (report.data) document.title = report.data.title;
     return () => (document.title = t('appName'));

@@ -5,10 +5,12 @@ import { useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
 import { formatTime } from '../../lib/format.js';
 import { useApi } from './data.js';
+import { useApp } from '../../lib/app_context.js';
 
 const staffName = (s) => (s.displayName ? `${s.displayName}（${s.username}）` : s.username);
 
-function ResolverRow({ app, row, onSaved }) {
+function ResolverRow({ row, onSaved }) {
+  const app = useApp();
   const t = app.state.t;
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
@@ -39,9 +41,10 @@ function ResolverRow({ app, row, onSaved }) {
   </tr>`;
 }
 
-export function Resolvers({ app }) {
+export function Resolvers() {
+  const app = useApp();
   const t = app.state.t;
-  const list = useApi(app, '/api/conflict-resolvers');
+  const list = useApi('/api/conflict-resolvers');
   if (list.error) return html`<p class="banner error" role="alert">${app.state.sayError(list.error)}</p>`;
   const rows = list.data || [];
   return html`<section class="card" data-testid="resolvers"><h2>${t('resolvers_title')}</h2>
@@ -49,6 +52,6 @@ export function Resolvers({ app }) {
     ${rows.length === 0 ? html`<p class="muted">${list.loading ? t('loading') : t('resolvers_noFacilities')}</p>` : html`
     <table class="table"><thead><tr><th scope="col">${t('facility')}</th><th scope="col">${t('resolvers_current')}</th>
       <th scope="col">${t('resolvers_choose')}</th></tr></thead>
-      <tbody>${rows.map((row) => html`<${ResolverRow} key=${row.facilityId} app=${app} row=${row} onSaved=${list.reload} />`)}</tbody></table>`}
+      <tbody>${rows.map((row) => html`<${ResolverRow} key=${row.facilityId} row=${row} onSaved=${list.reload} />`)}</tbody></table>`}
   </section>`;
 }

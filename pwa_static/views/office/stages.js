@@ -4,6 +4,7 @@ import { useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
 import { formatTime } from '../../lib/format.js';
 import { useApi } from './data.js';
+import { useApp } from '../../lib/app_context.js';
 
 const STATE_CLASS = { overdue: 'badge overdue-badge', due_soon: 'badge flag', closed: 'badge status-accepted', open: 'badge stage', not_set: 'badge' };
 
@@ -20,10 +21,11 @@ const levelName = (t, word) => (word ? (LEVEL_WORDS[word] ? t(`stages_level_${LE
 
 const percent = (share) => (share == null ? '—' : `${Math.round(share * 1000) / 10}%`);
 
-function Calendar({ app, roundId }) {
+function Calendar({ roundId }) {
+  const app = useApp();
   const t = app.state.t;
   const lang = app.state.lang.value;
-  const cal = useApi(app, `/api/rounds/${roundId}/calendar`);
+  const cal = useApi(`/api/rounds/${roundId}/calendar`);
   const [editing, setEditing] = useState(null);
   const [error, setError] = useState(null);
   async function save(body) {
@@ -66,9 +68,10 @@ function Calendar({ app, roundId }) {
   </section>`;
 }
 
-function Targets({ app, roundId }) {
+function Targets({ roundId }) {
+  const app = useApp();
   const t = app.state.t;
-  const targets = useApi(app, `/api/rounds/${roundId}/targets`);
+  const targets = useApi(`/api/rounds/${roundId}/targets`);
   if (targets.error) return html`<section class="card"><p class="banner error" role="alert">${app.state.sayError(targets.error)}</p></section>`;
   if (!targets.data) return html`<section class="card"><p class="muted">${t('loading')}</p></section>`;
   return html`<section class="card" data-testid="targets"><h2>${t('stages_targets')}</h2>
@@ -92,11 +95,12 @@ function Targets({ app, roundId }) {
   </section>`;
 }
 
-function LateApplications({ app, roundId }) {
+function LateApplications({ roundId }) {
+  const app = useApp();
   const t = app.state.t;
   const lang = app.state.lang.value;
-  const late = useApi(app, `/api/rounds/${roundId}/late-applications`);
-  const facilities = useApi(app, '/api/facilities');
+  const late = useApi(`/api/rounds/${roundId}/late-applications`);
+  const facilities = useApi('/api/facilities');
   const [facilityId, setFacilityId] = useState('');
   const [reason, setReason] = useState('');
   const [error, setError] = useState(null);
@@ -133,7 +137,8 @@ function LateApplications({ app, roundId }) {
   </section>`;
 }
 
-function TeamRow({ app, row, onDrawn }) {
+function TeamRow({ row, onDrawn }) {
+  const app = useApp();
   const t = app.state.t;
   const [seed, setSeed] = useState('');
   const [error, setError] = useState(null);
@@ -172,25 +177,27 @@ function TeamRow({ app, row, onDrawn }) {
   </tr>`;
 }
 
-function Teams({ app, roundId }) {
+function Teams({ roundId }) {
+  const app = useApp();
   const t = app.state.t;
-  const teams = useApi(app, `/api/rounds/${roundId}/teams`);
+  const teams = useApi(`/api/rounds/${roundId}/teams`);
   if (teams.error) return html`<section class="card"><p class="banner error" role="alert">${app.state.sayError(teams.error)}</p></section>`;
   return html`<section class="card" data-testid="review-teams"><h2>${t('stages_teams')}</h2>
     <p class="muted">${t('stages_teams_help', { minTitle: levelName(t, teams.data?.find((r) => r.minTitle)?.minTitle) })}</p>
     ${!teams.data ? html`<p class="muted">${t('loading')}</p>` : teams.data.length === 0 ? html`<p class="muted">${t('stages_none')}</p>`
       : html`<table class="table"><thead><tr><th scope="col">${t('facility')}</th><th scope="col">${t('stage')}</th><th scope="col">${t('stages_mode')}</th>
         <th scope="col">${t('status')}</th><th scope="col">${t('stages_team')}</th><th scope="col">${t('actions')}</th></tr></thead>
-      <tbody>${teams.data.map((row) => html`<${TeamRow} key=${row.inspectionId} app=${app} row=${row} onDrawn=${teams.reload} />`)}</tbody></table>`}
+      <tbody>${teams.data.map((row) => html`<${TeamRow} key=${row.inspectionId} row=${row} onDrawn=${teams.reload} />`)}</tbody></table>`}
   </section>`;
 }
 
 // On the dashboard (看板): stages overdue or due soon, and targets not met, with a link to 阶段与专家.
-export function StageSummary({ app, roundId }) {
+export function StageSummary({ roundId }) {
+  const app = useApp();
   const t = app.state.t;
   const lang = app.state.lang.value;
-  const cal = useApi(app, `/api/rounds/${roundId}/calendar`);
-  const targets = useApi(app, `/api/rounds/${roundId}/targets`);
+  const cal = useApi(`/api/rounds/${roundId}/calendar`);
+  const targets = useApi(`/api/rounds/${roundId}/targets`);
   if (!cal.data || !targets.data) return null;
   const pressing = cal.data.stages.filter((s) => s.state === 'overdue' || s.state === 'due_soon');
   return html`<section class="card" data-testid="stage-summary"><h2>${t('stages_calendar')} · ${t('stages_targets')}</h2>
@@ -213,11 +220,11 @@ export function StageSummary({ app, roundId }) {
   </section>`;
 }
 
-export function Stages({ app, roundId }) {
+export function Stages({ roundId }) {
   return html`<section data-testid="stages">
-    <${Calendar} app=${app} roundId=${roundId} />
-    <${Targets} app=${app} roundId=${roundId} />
-    <${Teams} app=${app} roundId=${roundId} />
-    <${LateApplications} app=${app} roundId=${roundId} />
+    <${Calendar} roundId=${roundId} />
+    <${Targets} roundId=${roundId} />
+    <${Teams} roundId=${roundId} />
+    <${LateApplications} roundId=${roundId} />
   </section>`;
 }

@@ -4,6 +4,7 @@ import { useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
 import { formatTime } from '../../lib/format.js';
 import { useApi } from './data.js';
+import { useApp } from '../../lib/app_context.js';
 
 const STANDARDS = ['cn-thc-capacity-2018', 'cn-chsc-capacity-2018'];
 
@@ -19,7 +20,8 @@ function standardTitle(titles, id) {
   return titles[id] || id;
 }
 
-function Setting({ app, setting, current, titles }) {
+function Setting({ setting, current, titles }) {
+  const app = useApp();
   const t = app.state.t;
   return html`<article class="card" data-testid="threshold-setting" data-current=${String(current)}
     data-standard-id=${setting.standardId}>
@@ -37,10 +39,11 @@ function Setting({ app, setting, current, titles }) {
   </article>`;
 }
 
-function SetForm({ app, onSaved, titles }) {
+function SetForm({ onSaved, titles }) {
+  const app = useApp();
   const t = app.state.t;
   const [standardId, setStandard] = useState(STANDARDS[0]);
-  const standard = useApi(app, `/api/standards/${standardId}`);
+  const standard = useApi(`/api/standards/${standardId}`);
   const [ratios, setRatios] = useState({});
   const [documentNo, setNo] = useState('');
   const [documentDate, setDate] = useState(new Date().toISOString().slice(0, 10));
@@ -85,10 +88,11 @@ function SetForm({ app, onSaved, titles }) {
   </form>`;
 }
 
-export function Thresholds({ app }) {
+export function Thresholds() {
+  const app = useApp();
   const t = app.state.t;
-  const settings = useApi(app, '/api/thresholds');
-  const standards = useApi(app, '/api/standards');
+  const settings = useApi('/api/thresholds');
+  const standards = useApi('/api/standards');
   const titles = Object.fromEntries((standards.data || []).map((s) => [s.id, s.name]));
   const seen = new Set();
   return html`<section data-testid="thresholds">
@@ -97,8 +101,8 @@ export function Thresholds({ app }) {
     ${(standards.data || standards.error ? settings.data || [] : []).map((s) => {
       const current = !seen.has(`${s.regionId}/${s.standardId}`);
       seen.add(`${s.regionId}/${s.standardId}`);
-      return html`<${Setting} key=${s.id} app=${app} setting=${s} current=${current} titles=${titles} />`;
+      return html`<${Setting} key=${s.id} setting=${s} current=${current} titles=${titles} />`;
     })}
-    ${standards.data && html`<${SetForm} app=${app} onSaved=${settings.reload} titles=${titles} />`}
+    ${standards.data && html`<${SetForm} onSaved=${settings.reload} titles=${titles} />`}
   </section>`;
 }

@@ -5,12 +5,14 @@ import { useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
 import { useApi } from './data.js';
 import { ReturnForm } from './applications.js';
+import { useApp } from '../../lib/app_context.js';
 
-export function Titles({ app, roundId }) {
+export function Titles({ roundId }) {
+  const app = useApp();
   const t = app.state.t;
-  const apps = useApi(app, `/api/applications?roundId=${roundId}`);
-  const titles = useApi(app, `/api/titles?roundId=${roundId}`);
-  const facilities = useApi(app, '/api/facilities');
+  const apps = useApi(`/api/applications?roundId=${roundId}`);
+  const titles = useApi(`/api/titles?roundId=${roundId}`);
+  const facilities = useApi('/api/facilities');
   const names = new Map((facilities.data || []).map((f) => [f.id, f.name]));
   const [error, setError] = useState(null);
   const candidates = (apps.data || []).filter((a) => a.tier === 'demonstration' && (a.status === 'applied' || a.status === 'accepted'));
@@ -43,16 +45,17 @@ export function Titles({ app, roundId }) {
             onSubmit=${(reason) => name(a.facilityId, reason)} />`}</td></tr>`;
     })}</tbody></table>`}
   </section>
-  <${Rechecks} app=${app} roundId=${roundId} names=${names} />`;
+  <${Rechecks} roundId=${roundId} names=${names} />`;
 }
 
 // Unannounced re-checks (不定期抽查) of the titles held: the province opens one at the chosen round (a province
 // review with no application; its team is set in 阶段), then decides it on its signed conclusion: a failure
 // gives a deadline to fix (限期整改), a failure while fixing revokes the title; where no threshold decides,
 // the province gives the outcome with its reason.
-function Rechecks({ app, roundId, names }) {
+function Rechecks({ roundId, names }) {
+  const app = useApp();
   const t = app.state.t;
-  const titles = useApi(app, '/api/titles');
+  const titles = useApi('/api/titles');
   const [error, setError] = useState(null);
   const held = (titles.data || []).filter((title) => title.roundId !== roundId);
   async function act(path, body) {

@@ -5,6 +5,7 @@ import { useState } from '../../vendor/preact/hooks.js';
 import { html } from '../../lib/html.js';
 import { say } from '../../lib/i18n.js';
 import { Confirm } from '../confirm.js';
+import { useApp } from '../../lib/app_context.js';
 
 // One tier's standing as one line: its label, then what the engine says of it. The engine's sentence most
 // often names the tier already ("合格标准：机构不符合申报条件"): then it is the line, the label not said twice.
@@ -15,13 +16,15 @@ export function standingLine(t, standing) {
 
 const pct = (v) => (v === null || v === undefined ? '—' : `${Math.round(v * 1000) / 10}%`);
 
-export function Statement({ app, lines, testid = 'verdict-statement' }) {
+export function Statement({ lines, testid = 'verdict-statement' }) {
+  const app = useApp();
   const lang = app.state.lang.value;
   if (!lines?.length) return null;
   return html`<ul class="statement" data-testid=${testid}>${lines.map((line, i) => html`<li key=${i} data-code=${line.code}>${say(lang, line)}</li>`)}</ul>`;
 }
 
-function Ratios({ app, conclusion }) {
+function Ratios({ conclusion }) {
+  const app = useApp();
   const t = app.state.t;
   const rows = [];
   for (const tier of conclusion?.tiers || []) {
@@ -35,7 +38,8 @@ function Ratios({ app, conclusion }) {
   return html`<details class="ratios" data-testid="verdict-ratios"><summary>${t('verdict.ui.ratios')}</summary><ul>${rows}</ul></details>`;
 }
 
-export function VerdictSignOff({ app, stage, view, signed, onSigned }) {
+export function VerdictSignOff({ stage, view, signed, onSigned }) {
+  const app = useApp();
   const t = app.state.t;
   const verdict = view?.verdict;
   const conclusion = verdict?.provincial || view?.conclusion;
@@ -48,7 +52,7 @@ export function VerdictSignOff({ app, stage, view, signed, onSigned }) {
   if (signed) {
     return html`<div data-testid="verdict-signed" data-decided-by=${signed.decidedBy || ''} data-tier=${signed.tier || ''}>
       <p class="ok-text" data-testid="signed-off">✓ ${t('verdict.ui.signed', { tier: signed.tierLabel || signed.tier, by: signed.confirmedByName })}</p>
-      <${Statement} app=${app} lines=${signed.statement} />
+      <${Statement} lines=${signed.statement} />
     </div>`;
   }
   if (!verdict) return null;
@@ -74,9 +78,9 @@ export function VerdictSignOff({ app, stage, view, signed, onSigned }) {
   return html`<form class="verdict stack" data-testid="verdict" data-decided-by=${verdict.decidedBy || 'group'}
       onSubmit=${(e) => { e.preventDefault(); setAsking(true); }}>
     <h4>${t('verdict.ui.proposal')}</h4>
-    <${Statement} app=${app} lines=${verdict.statement} />
+    <${Statement} lines=${verdict.statement} />
     ${verdict.decidedBy === 'province' && html`<p class="badge demo-setting" data-testid="province-setting">${t('verdict.ui.demo_setting')}</p>`}
-    <${Ratios} app=${app} conclusion=${conclusion} />
+    <${Ratios} conclusion=${conclusion} />
     <label class="field"><span>${needsGroup ? t('verdict.ui.decide') : t('verdict.ui.decide_tier')}</span>
       <select data-testid="verdict-tier" value=${tier} onChange=${(e) => setTier(e.currentTarget.value)}>
         ${!needsGroup && html`<option value="">${t('verdict.ui.keep_rule')}</option>`}

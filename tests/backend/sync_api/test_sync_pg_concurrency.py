@@ -18,6 +18,7 @@ import pytest
 from litestar import Litestar
 from piccolo.engine.postgres import PostgresEngine
 
+from backend.accounts.services import user_name_rows
 from backend.audit.services import record_many, verify_chain
 from backend.db import bind_engine, write_tx
 from backend.inspections.tables import Inspection
@@ -80,6 +81,7 @@ async def _run(engine: PostgresEngine, demo: dict[str, Any]) -> None:
         limits=Limits(max_mutations=500, max_body_bytes=1 << 21),
         facilities=facility_rows,
         opinions=inspection_opinions,
+        users=user_name_rows,
     )
     committed: dict[str, tuple[str, int]] = {}  # note id -> (inspection, version)
     done = asyncio.Event()
