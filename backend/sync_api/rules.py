@@ -305,24 +305,6 @@ _encode = msgspec.json.Encoder().encode
 STANDARD_RULES = BackendStandardRules()
 
 
-async def min_photos_by_article(standard_id: str) -> dict[str, tuple[str, int]] | None:
-    """Article number → (title, minimum photos) for the articles that need photos, in the standard's order;
-    ``None`` when the standard is unknown (the sync push's rules, read for the receipt)."""
-    rules = await STANDARD_RULES.standard_rules(standard_id)
-    if rules is None:
-        return None
-    return {code: (rules.articles[code].title, need) for code, need in rules.min_photos().items() if need > 0}
-
-
-async def min_documents_by_article(standard_id: str) -> dict[str, tuple[str, int]]:
-    """Article number → (title, minimum documents) for the articles that need documents, in the standard's
-    order; empty when the standard is unknown."""
-    rules = await STANDARD_RULES.standard_rules(standard_id)
-    if rules is None:
-        return {}
-    return {code: (rules.articles[code].title, need) for code, need in rules.min_documents().items()}
-
-
 async def photo_requirements(standard_id: str) -> dict[str, PhotoRequirement]:
     """Article number → what its photos must carry to count toward its minimum (articles with a requirement);
     empty when the standard is unknown (the receipt then has no minimums either)."""
