@@ -13,6 +13,7 @@ from litestar.params import FromPath
 from backend.errors import PayloadTooLarge
 from backend.guards import AuthUser, current_user, requires_role
 from backend.hooks import hooks_of
+from backend.http_cache import etag_response
 from backend.metrics import Metrics
 from backend.openapi_contract import PULL_BODY, PUSH_BODY
 from backend.settings import Settings
@@ -123,9 +124,4 @@ class ChecklistController(Controller):
         etag, body = await checklist_bundle(
             standard_id=standard_id, include_drafts=current_user(request).role == "admin"
         )
-        quoted = f'"{etag}"'
-        headers = {"ETag": quoted, "Cache-Control": "private, no-cache"}
-        if_none_match = request.headers.get("if-none-match")
-        if if_none_match and quoted in [tag.strip() for tag in if_none_match.split(",")]:
-            return Response(content=b"", status_code=304, headers=headers)
-        return Response(content=body, media_type="application/json", headers=headers)
+        return etag_response(request, etag, body)
