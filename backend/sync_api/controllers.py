@@ -109,7 +109,8 @@ class SyncController(Controller):
 
 
 CHECKLIST_DOC = """A standard's submit rules as plain data (the submit check's own, `sync.readiness`): for each article
-the item code its answer is stored under (per rater in a weighted standard) and its minimum photos and documents;
+the item code its answer is stored under (per rater in a weighted standard; a rater's `overall` names the item
+code whose one overall score stands for each of its articles instead) and its minimum photos and documents;
 the prerequisites and one-vote vetoes a submit requires; the grades best first; which evidence types are
 documents. The app keeps it beside the standard and counts against it offline. ETag as the standard's."""
 

@@ -202,12 +202,16 @@ class StandardItemRules:
 
     def _make_checklist(self) -> Checklist:
         standard, scoring = self.standard, self.standard.scoring
-        raters = (
-            [ChecklistRater(code=r.code, label=r.label) for g in scoring.groups for r in g.raters]
+        codes = (
+            [(r.code, r.label) for g in scoring.groups for r in g.raters]
             if isinstance(scoring, WeightedScoring)
             else []
         )
-        empty: dict[str, AnswerValue] = {r.code: {} for r in raters}  # a rater's sheet with nothing on it
+        empty: dict[str, AnswerValue] = {code: {} for code, _ in codes}  # a rater's sheet with nothing on it
+        raters = [
+            ChecklistRater(code=code, label=label, overall=self._overall(code, empty))
+            for code, label in codes
+        ]
         readiness = submit_readiness(self._compiled, empty, {})
         vetoes = {v.id for v in standard.veto_items}
         items: dict[str, dict[str, str]] = {}
@@ -243,6 +247,22 @@ class StandardItemRules:
             articles=articles,
             document_types=dict(sorted(FORMAT_NAMES.items())),
         )
+
+    def _overall(self, rater: str, empty: Mapping[str, AnswerValue]) -> str | None:
+        """The rater's own code when the submit takes one overall score there for each of its articles (asked of
+        ``submit_readiness`` with a score in the rater's place), else ``None``."""
+        scoring = self.standard.scoring
+        assert isinstance(scoring, WeightedScoring)
+        try:
+            readiness = submit_readiness(self._compiled, {**empty, rater: scoring.scale}, {})
+        except AnswerValidationError:
+            return None
+        mine = [
+            code
+            for code in self._register_codes(readiness.missing)
+            if code == rater or code.startswith(f"{rater}{RATER_SEPARATOR}")
+        ]
+        return None if mine else rater
 
     @property
     def mode(self) -> str:
