@@ -38,7 +38,6 @@ from sync.evidence import (
     answer_items,
     answers_by_inspection,
     answers_from_pairs,
-    na_items,
     na_marked,
 )
 from sync.lifecycle import EDITABLE, INITIAL, TEAM_FIXED, Move, Moved, MoveRefused
@@ -57,8 +56,10 @@ from sync.policy import (
 from sync.protocol import Mutation, MutationResult, ResolveConflict, ResolveConflictArgs
 from sync.pull import PullContext, pull
 from sync.push.handler import apply, push
-from sync.readiness import Blocker, SubmitState, read_state
+from sync.readiness import Blocker, Shortfall, SubmitState, read_state
+from sync.readiness import assess as assess_submit
 from sync.readiness import blockers as submit_blockers
+from sync.readiness import shortfalls as submit_shortfalls
 from sync.sql import Sql, as_uuid
 
 __all__ = [
@@ -96,6 +97,7 @@ __all__ = [
     "PushContext",
     "ResolveConflict",
     "ResolveConflictArgs",
+    "Shortfall",
     "StandardRules",
     "SubmitState",
     "SyncError",
@@ -106,12 +108,12 @@ __all__ = [
     "answers_from_pairs",
     "apply",
     "as_uuid",
+    "assess_submit",
     "bump_inspection",
     "counting_photos",
     "lock_inspection",
     "missing_evidence",
     "move_inspection",
-    "na_items",
     "na_marked",
     "photo_not_counted",
     "pull",
@@ -120,6 +122,7 @@ __all__ = [
     "record_capture_facts",
     "record_flags",
     "submit_blockers",
+    "submit_shortfalls",
 ]
 
 

@@ -48,6 +48,8 @@ AnswerGapsTuple = tuple[tuple[str, ...], tuple[str, ...], int, str | None]
 class ChecklistRater(msgspec.Struct, rename="camel", kw_only=True, frozen=True):
     code: str
     label: str
+    # an item code whose answer (one overall score) stands for each of this rater's articles; ``None``: none
+    overall: str | None = None
 
 
 class ChecklistArticle(msgspec.Struct, rename="camel", kw_only=True, frozen=True):

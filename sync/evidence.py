@@ -6,11 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
-from uuid import UUID
 
 import msgspec
-
-from sync.tables import AnswerRegister
 
 _decode = msgspec.json.Decoder()
 
@@ -78,11 +75,3 @@ def na_answered(answers: Mapping[str, Any]) -> set[str]:
     """Items whose answer (:func:`answer_items`) is N/A, by the N/A register or a ``"NA"`` value alike: they
     need no photos."""
     return {item for item, value in answers.items() if value == NA_ANSWER}
-
-
-async def na_items(inspection_id: UUID) -> set[str]:
-    """Items of the inspection answered N/A (on the caller's transaction, if one is open)."""
-    rows = await AnswerRegister.select(
-        AnswerRegister.item_code, AnswerRegister.field, AnswerRegister.value
-    ).where((AnswerRegister.inspection_id == inspection_id) & AnswerRegister.field.is_in(["value", "na"]))
-    return na_answered(answer_items(rows))

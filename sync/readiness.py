@@ -3,7 +3,8 @@
 :func:`read_state` reads what an inspection holds (status, open conflicts, answers, evidence) on the caller's
 transaction; :func:`assess` judges it with the standard's rules (``ItemRules``) and :mod:`sync.policy`. The submit
 refuses on :func:`refusal`; the receipt sends :func:`blockers`, the same judgement as the app's vocabulary says it
-(``blocker*`` codes with their params). The app gets the rules themselves as ``ItemRules.checklist()`` and counts
+(``blocker*`` codes with their params), and :func:`shortfalls`, the articles short of evidence as the submit counts
+it. The app gets the rules themselves as ``ItemRules.checklist()`` and counts
 against them offline, for changes the server has not seen yet."""
 
 from __future__ import annotations
@@ -156,6 +157,29 @@ def _article_of(checklist: Checklist) -> tuple[dict[str, str], dict[str, list[st
     return article, by_rater
 
 
+@dataclass(frozen=True, slots=True)
+class Shortfall:
+    """An article short of its minimum photos (or documents): what counts toward it now, and what it needs."""
+
+    item: str
+    have: int
+    need: int
+    document: bool = False
+
+
+def shortfalls(rules: ItemRules, state: SubmitState, judged: Assessment | None = None) -> list[Shortfall]:
+    """The articles the submit finds short of evidence, in the checklist's order (photos before documents of
+    one article): the receipt's ``shortArticles`` and the ``blockerEvidence`` / ``blockerDocuments`` blockers."""
+    a = judged or assess(rules, state)
+    order = {c.number: i for i, c in enumerate(rules.checklist().articles)}
+    photos = policy.missing_evidence(rules.min_photos(), a.counted, a.na)
+    documents = policy.missing_evidence(rules.min_documents(), a.documents, a.na)
+    out = [Shortfall(item, have, need) for item, (have, need) in photos.items()]
+    out += [Shortfall(item, have, need, document=True) for item, (have, need) in documents.items()]
+    out.sort(key=lambda s: (order.get(s.item, len(order)), s.document))
+    return out
+
+
 def blockers(rules: ItemRules, state: SubmitState, judged: Assessment | None = None) -> list[Blocker]:
     """Everything that keeps the inspection from being submitted while it is editable, in the app's words:
     empty exactly when :func:`refusal` lets the submit through (the lifecycle's own refusals aside)."""
@@ -187,25 +211,8 @@ def blockers(rules: ItemRules, state: SubmitState, judged: Assessment | None = N
         out.append(Blocker(code="blockerUnanswered", params=params, links=unanswered))
     for item in state.conflict_items:
         out.append(Blocker(code="blockerConflict", params={"item": item}, links=[article.get(item, item)]))
-    photos = policy.missing_evidence(rules.min_photos(), a.counted, a.na)
-    documents = policy.missing_evidence(rules.min_documents(), a.documents, a.na)
-    for number in sorted(photos.keys() | documents.keys(), key=lambda n: order.get(n, len(order))):
-        if number in photos:
-            have, need = photos[number]
-            out.append(
-                Blocker(
-                    code="blockerEvidence",
-                    params={"item": number, "have": have, "need": need},
-                    links=[number],
-                )
-            )
-        if number in documents:
-            have, need = documents[number]
-            out.append(
-                Blocker(
-                    code="blockerDocuments",
-                    params={"item": number, "have": have, "need": need},
-                    links=[number],
-                )
-            )
+    for short in shortfalls(rules, state, a):
+        params = {"item": short.item, "have": short.have, "need": short.need}
+        code = "blockerDocuments" if short.document else "blockerEvidence"
+        out.append(Blocker(code=code, params=params, links=[short.item]))
     return out

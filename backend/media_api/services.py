@@ -43,12 +43,7 @@ from backend.media_api.schemas import (
 )
 from backend.settings import Settings
 from backend.storage import build_storage
-from backend.sync_api.rules import (
-    STANDARD_RULES,
-    min_documents_by_article,
-    min_photos_by_article,
-    photo_requirements,
-)
+from backend.sync_api.rules import STANDARD_RULES, StandardItemRules, photo_requirements
 
 # the blob facts hook lives with the sync wiring (a push may add a photo of bytes already stored)
 from backend.sync_api.services import after_blob_derived as after_blob_derived
@@ -63,11 +58,11 @@ from media.uploads import arrived_blobs_held
 from sync.api import (
     EDITABLE,
     PhotoFacts,
-    missing_evidence,
-    na_items,
+    assess_submit,
     photo_not_counted,
     read_submit_state,
     submit_blockers,
+    submit_shortfalls,
 )
 from sync.flags import visible_flags
 from sync.policy import is_document
@@ -166,9 +161,7 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
     readable = await visible_inspection_ids(user)
     out: list[ReceiptPhoto] = []
     counts: dict[str, int] = {"awaiting_upload": 0, "received": 0, "stored": 0, "rejected": 0}
-    have: dict[str, int] = {}
     requirements = await photo_requirements(inspection["standard_version_id"])
-    have_documents: dict[str, int] = {}
     for photo in photos:
         state, reason = photo_state(photo, found.get(photo["sha256"]) if photo["id"] in held else None)
         counts[state] += 1
@@ -179,16 +172,12 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
             and has_page_image(photo["mime"])
             and bool((found.get(photo["sha256"]) or {}).get("derived"))
         )
-        document = is_document(photo["mime"])
-        if document:
-            # a ledger counts toward its article's minDocuments once its file is here (no EXIF to require)
-            if state in ("received", "stored"):
-                have_documents[photo["item_code"]] = have_documents.get(photo["item_code"], 0) + 1
+        if is_document(photo["mime"]):
             out.append(
                 receipt_photo(photo, state, reason, offsets, [], readable, kind="document", thumb_ready=ready)
             )
             continue
-        # counts toward its article's minimum: its file is here and carries what the article requires
+        # why it would not count toward its article's minimum, in this photo's words (its upload state)
         not_counted = photo_not_counted(
             PhotoFacts(
                 item_code=photo["item_code"],
@@ -198,35 +187,13 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
             ),
             requirements.get(photo["item_code"]),
         )
-        if state in ("received", "stored") and not not_counted:
-            have[photo["item_code"]] = have.get(photo["item_code"], 0) + 1
         out.append(
             receipt_photo(
                 photo, state, reason, offsets, not_counted, readable, kind="photo", thumb_ready=ready
             )
         )
-    minimums = await min_photos_by_article(inspection["standard_version_id"])
-    short: list[ArticleShortfall] = []
-    if minimums is not None:
-        skipped = await na_items(inspection_id)
-        needs = {code: need for code, (_, need) in minimums.items()}
-        missing = missing_evidence(needs, have, skipped)
-        short = [
-            ArticleShortfall(item_code=code, title=title, required=need, have=missing[code][0])
-            for code, (title, need) in minimums.items()  # the standard's order
-            if code in missing
-        ]
-        document_minimums = await min_documents_by_article(inspection["standard_version_id"])
-        needs = {code: need for code, (_, need) in document_minimums.items()}
-        missing = missing_evidence(needs, have_documents, skipped)
-        short += [
-            ArticleShortfall(
-                item_code=code, title=title, required=need, have=missing[code][0], evidence="document"
-            )
-            for code, (title, need) in document_minimums.items()
-            if code in missing
-        ]
-    version, blockers = await _blockers(inspection_id, inspection["standard_version_id"])
+    rules = await STANDARD_RULES.standard_rules(inspection["standard_version_id"])
+    version, blockers, short = await _readiness(inspection_id, rules)
     return Receipt(
         inspection_id=inspection_id,
         standard_id=inspection["standard_version_id"],
@@ -238,15 +205,16 @@ async def receipt(*, user: AuthUser, inspection_id: UUID, config: uploads.Upload
         complete=counts["awaiting_upload"] == 0
         and counts["rejected"] == 0
         and not short
-        and minimums is not None,
-        minimums_source="standard" if minimums is not None else "unavailable",
+        and rules is not None,
+        minimums_source="standard" if rules is not None else "unavailable",
     )
 
 
-async def _blockers(inspection_id: UUID, standard_id: str) -> tuple[int, list[Blocker]]:
-    """The inspection's version and what keeps it from being submitted, judged as the submit judges it (one
-    snapshot); none once it is no longer editable."""
-    rules = await STANDARD_RULES.standard_rules(standard_id)
+async def _readiness(
+    inspection_id: UUID, rules: StandardItemRules | None
+) -> tuple[int, list[Blocker], list[ArticleShortfall]]:
+    """The inspection's version, what keeps it from being submitted (none once it is no longer editable) and
+    the articles short of evidence, judged as the submit judges them (``sync.readiness``, one snapshot)."""
     async with read_tx():
         row = (
             await Inspection.select(Inspection.status, Inspection.version)
@@ -254,12 +222,26 @@ async def _blockers(inspection_id: UUID, standard_id: str) -> tuple[int, list[Bl
             .first()
         )
         assert row is not None
-        if rules is None or row["status"] not in EDITABLE:
-            return row["version"], []
+        if rules is None:
+            return row["version"], [], []
         state = await read_submit_state(current_engine(), inspection_id, row["status"], arrived_blobs_held)
-    return row["version"], [
-        Blocker(code=b.code, params=b.params, links=b.links) for b in submit_blockers(rules, state)
+    judged = assess_submit(rules, state)
+    short = [
+        ArticleShortfall(
+            item_code=s.item,
+            title=rules.articles[s.item].title,
+            required=s.need,
+            have=s.have,
+            evidence="document" if s.document else "photo",
+        )
+        for s in submit_shortfalls(rules, state, judged)
     ]
+    if row["status"] not in EDITABLE:
+        return row["version"], [], short
+    blockers = [
+        Blocker(code=b.code, params=b.params, links=b.links) for b in submit_blockers(rules, state, judged)
+    ]
+    return row["version"], blockers, short
 
 
 def receipt_photo(

@@ -7,6 +7,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 
 from backend.guards import AuthUser, current_user, requires_role
+from backend.http_cache import etag_response
 from backend.openapi_contract import STANDARD_BODY
 from backend.standards import services
 from backend.standards.api_schemas import StandardSummary
@@ -32,12 +33,7 @@ class StandardController(Controller):
         etag, body = await services.get_bundle(
             standard_id=standard_id, include_drafts=current_user(request).role == "admin"
         )
-        quoted = f'"{etag}"'
-        headers = {"ETag": quoted, "Cache-Control": "private, no-cache"}
-        if_none_match = request.headers.get("if-none-match")
-        if if_none_match and quoted in [tag.strip() for tag in if_none_match.split(",")]:
-            return Response(content=b"", status_code=304, headers=headers)
-        return Response(content=body.encode(), media_type="application/json", headers=headers)
+        return etag_response(request, etag, body)
 
 
 class StandardAdminController(Controller):

@@ -13,6 +13,7 @@ from litestar.params import FromPath
 from backend.errors import PayloadTooLarge
 from backend.guards import AuthUser, current_user, requires_role
 from backend.hooks import hooks_of
+from backend.http_cache import etag_response
 from backend.metrics import Metrics
 from backend.openapi_contract import PULL_BODY, PUSH_BODY
 from backend.settings import Settings
@@ -108,7 +109,8 @@ class SyncController(Controller):
 
 
 CHECKLIST_DOC = """A standard's submit rules as plain data (the submit check's own, `sync.readiness`): for each article
-the item code its answer is stored under (per rater in a weighted standard) and its minimum photos and documents;
+the item code its answer is stored under (per rater in a weighted standard; a rater's `overall` names the item
+code whose one overall score stands for each of its articles instead) and its minimum photos and documents;
 the prerequisites and one-vote vetoes a submit requires; the grades best first; which evidence types are
 documents. The app keeps it beside the standard and counts against it offline. ETag as the standard's."""
 
@@ -123,9 +125,4 @@ class ChecklistController(Controller):
         etag, body = await checklist_bundle(
             standard_id=standard_id, include_drafts=current_user(request).role == "admin"
         )
-        quoted = f'"{etag}"'
-        headers = {"ETag": quoted, "Cache-Control": "private, no-cache"}
-        if_none_match = request.headers.get("if-none-match")
-        if if_none_match and quoted in [tag.strip() for tag in if_none_match.split(",")]:
-            return Response(content=b"", status_code=304, headers=headers)
-        return Response(content=body, media_type="application/json", headers=headers)
+        return etag_response(request, etag, body)

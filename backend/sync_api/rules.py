@@ -202,12 +202,16 @@ class StandardItemRules:
 
     def _make_checklist(self) -> Checklist:
         standard, scoring = self.standard, self.standard.scoring
-        raters = (
-            [ChecklistRater(code=r.code, label=r.label) for g in scoring.groups for r in g.raters]
+        codes = (
+            [(r.code, r.label) for g in scoring.groups for r in g.raters]
             if isinstance(scoring, WeightedScoring)
             else []
         )
-        empty: dict[str, AnswerValue] = {r.code: {} for r in raters}  # a rater's sheet with nothing on it
+        empty: dict[str, AnswerValue] = {code: {} for code, _ in codes}  # a rater's sheet with nothing on it
+        raters = [
+            ChecklistRater(code=code, label=label, overall=self._overall(code, empty))
+            for code, label in codes
+        ]
         readiness = submit_readiness(self._compiled, empty, {})
         vetoes = {v.id for v in standard.veto_items}
         items: dict[str, dict[str, str]] = {}
@@ -243,6 +247,22 @@ class StandardItemRules:
             articles=articles,
             document_types=dict(sorted(FORMAT_NAMES.items())),
         )
+
+    def _overall(self, rater: str, empty: Mapping[str, AnswerValue]) -> str | None:
+        """The rater's own code when the submit takes one overall score there for each of its articles (asked of
+        ``submit_readiness`` with a score in the rater's place), else ``None``."""
+        scoring = self.standard.scoring
+        assert isinstance(scoring, WeightedScoring)
+        try:
+            readiness = submit_readiness(self._compiled, {**empty, rater: scoring.scale}, {})
+        except AnswerValidationError:
+            return None
+        mine = [
+            code
+            for code in self._register_codes(readiness.missing)
+            if code == rater or code.startswith(f"{rater}{RATER_SEPARATOR}")
+        ]
+        return None if mine else rater
 
     @property
     def mode(self) -> str:
@@ -303,24 +323,6 @@ _encode = msgspec.json.Encoder().encode
 
 # One per process: the sync push and the receipt read a standard's rules (and minimum photos) from here.
 STANDARD_RULES = BackendStandardRules()
-
-
-async def min_photos_by_article(standard_id: str) -> dict[str, tuple[str, int]] | None:
-    """Article number → (title, minimum photos) for the articles that need photos, in the standard's order;
-    ``None`` when the standard is unknown (the sync push's rules, read for the receipt)."""
-    rules = await STANDARD_RULES.standard_rules(standard_id)
-    if rules is None:
-        return None
-    return {code: (rules.articles[code].title, need) for code, need in rules.min_photos().items() if need > 0}
-
-
-async def min_documents_by_article(standard_id: str) -> dict[str, tuple[str, int]]:
-    """Article number → (title, minimum documents) for the articles that need documents, in the standard's
-    order; empty when the standard is unknown."""
-    rules = await STANDARD_RULES.standard_rules(standard_id)
-    if rules is None:
-        return {}
-    return {code: (rules.articles[code].title, need) for code, need in rules.min_documents().items()}
 
 
 async def photo_requirements(standard_id: str) -> dict[str, PhotoRequirement]:

@@ -25,6 +25,18 @@ export function itemOf(entry, rater, number) {
   return items[rater || ''] ?? Object.values(items)[0] ?? number;
 }
 
+// Whether an article is answered for a rater: by its own item code, or by the rater's overall answer (the
+// checklist's `raters[].overall`: an item code whose answer stands for each of the rater's articles).
+export function answeredOf(answers, checklist) {
+  const overall = new Map((checklist?.raters || []).filter((r) => r.overall).map((r) => [r.code, r.overall]));
+  return (entry, rater, number) => {
+    if (isAnswered(answers.get(itemOf(entry, rater, number)))) return true;
+    const items = entry?.items || {};
+    const key = Object.hasOwn(items, rater || '') ? rater || '' : Object.keys(items)[0];
+    return overall.has(key) && isAnswered(answers.get(overall.get(key)));
+  };
+}
+
 // Evidence of a type the checklist lists as a document (a ledger), not a photo.
 export function isDocumentOf(checklist, mime) {
   return Object.hasOwn(checklist?.documentTypes || {}, mime || '');
@@ -162,7 +174,8 @@ export function opinionsOf(view, inspectionId, facilityId) {
 export function progressOf(view, inspectionId, checklist, rater) {
   const answers = answersOf(view, inspectionId);
   const articles = checklist?.articles || [];
-  const answered = articles.filter((a) => isAnswered(answers.get(itemOf(a, rater, a.number)))).length;
+  const answeredFor = answeredOf(answers, checklist);
+  const answered = articles.filter((a) => answeredFor(a, rater, a.number)).length;
   return { answered, total: articles.length };
 }
 
@@ -172,7 +185,8 @@ function listed(items) {
 
 // What keeps the inspection from being submitted, counted on this device against the server's checklist (for
 // changes the server has not seen; its receipt's `blockers` say the same of what it has). Every code the
-// checklist lists must be answered; an article answered N/A needs no evidence; a document counts toward its
+// checklist lists must be answered (a rater's article also by the rater's overall answer, `answeredOf`); an
+// article answered N/A needs no evidence; a document counts toward its
 // article's minDocuments, a photo toward its minPhotos. The codes and params are the server's (sync/readiness.py).
 export function countBlockers(view, inspectionId, checklist) {
   const answers = answersOf(view, inspectionId);
@@ -185,7 +199,10 @@ export function countBlockers(view, inspectionId, checklist) {
   if (vetoes.length) blockers.push({ key: 'blockerVeto', params: { items: vetoes.join('、') } });
   const articleOf = new Map();
   for (const a of checklist.articles) for (const code of Object.values(a.items)) articleOf.set(code, a.number);
-  const unanswered = checklist.articles.filter((a) => unansweredOf(Object.values(a.items)).length).map((a) => a.number);
+  const answeredFor = answeredOf(answers, checklist);
+  const unanswered = checklist.articles
+    .filter((a) => Object.keys(a.items).some((rater) => !answeredFor(a, rater, a.number)))
+    .map((a) => a.number);
   if (unanswered.length) {
     // `links`: the articles a blocker names, each a link to its article on screen
     blockers.push({ key: 'blockerUnanswered', params: { n: unanswered.length, items: listed(unanswered) }, links: unanswered });

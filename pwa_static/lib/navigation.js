@@ -1,6 +1,6 @@
 // Finding one's way in a long inspection, read from the view, the standard and its checklist (no I/O): progress per
 // section, the filters, search by code or words, and the next unanswered article.
-import { answersOf, checklistArticles, isAnswered, itemOf, openConflictsOf, photosOf, walkSections } from './inspection.js';
+import { answeredOf, answersOf, checklistArticles, itemOf, openConflictsOf, photosOf, walkSections } from './inspection.js';
 
 export const FILTERS = ['unanswered', 'evidence', 'conflict', 'flagged'];
 
@@ -9,6 +9,7 @@ export const FILTERS = ['unanswered', 'evidence', 'conflict', 'flagged'];
 export function articleFacts(view, inspectionId, bundle, checklist, rater, receipt) {
   const entries = checklistArticles(checklist);
   const answers = answersOf(view, inspectionId);
+  const answeredFor = answeredOf(answers, checklist);
   const conflicted = new Set(openConflictsOf(view, inspectionId).map((c) => c.itemCode));
   const receiptPhotos = new Map((receipt?.photos || []).map((p) => [p.photoId, p]));
   const photos = new Map();
@@ -20,7 +21,6 @@ export function articleFacts(view, inspectionId, bundle, checklist, rater, recei
   for (const { article, chain } of walkSections(bundle?.sections)) {
     const rules = entries.get(article.number);
     const item = itemOf(rules, rater, article.number);
-    const entry = answers.get(item);
     const mine = photos.get(article.number) || [];
     // an article answered N/A needs no photos (its own item code, as countBlockers reads it)
     const need = answers.get(article.number)?.na ? 0 : rules?.minPhotos ?? 0;
@@ -32,7 +32,7 @@ export function articleFacts(view, inspectionId, bundle, checklist, rater, recei
     facts.set(article.number, {
       article,
       chain,
-      answered: isAnswered(entry),
+      answered: answeredFor(rules, rater, article.number),
       have: mine.length,
       need,
       short: Math.max(0, need - mine.length),

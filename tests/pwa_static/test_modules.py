@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from playwright.sync_api import Page, Playwright, Route
 
@@ -322,3 +323,52 @@ def test_the_task_cards_and_the_reading_order_are_view_models(page: Page) -> Non
     assert [a for a, _ in result["articles"]] == ["1.0.1", "1.1.1", "1.1.2", "2.0.1"]
     assert dict(result["sections"]) == {"1": 0, "1.1": 1, "2": 3}
     assert dict(result["members"])["1"] == ["1.0.1", "1.1.1", "1.1.2"]
+
+
+def test_the_app_counts_a_raters_overall_score_as_the_server_does(page: Page) -> None:
+    """lib/inspection.js countBlockers and progressOf against the server's own checklist of a weighted standard:
+    a rater answered by one overall score (the checklist's ``raters[].overall``) has none of its articles
+    unanswered, as ``answer_gaps`` (the submit's judgement) says; the app knows no rule for it."""
+    from backend.standards import load_shipped
+    from backend.sync_api.rules import StandardItemRules
+
+    rules = StandardItemRules(load_shipped("school-canteen-checklist"))
+    checklist = json.loads(msgspec.json.encode(rules.checklist()))
+    first, second, *others = [r["code"] for r in checklist["raters"]]
+    last = checklist["articles"][-1]
+    answers: dict[str, Any] = {
+        first: 80
+    }  # the first rater's overall score (its own code, the checklist says)
+    for rater in [second, *others]:
+        for article in checklist["articles"]:
+            if not (rater == second and article is last):
+                answers[article["items"][rater]] = True
+
+    def counted(answers: dict[str, Any]) -> Any:
+        view = [
+            [
+                f"answer/i/{code}/value",
+                {"inspectionId": "i", "itemCode": code, "field": "value", "value": value},
+            ]
+            for code, value in answers.items()
+        ]
+        return page.evaluate(
+            """async ([url, view, checklist, raters]) => {
+              const { countBlockers, progressOf } = await import(url);
+              const v = new Map(view);
+              return { blockers: countBlockers(v, 'i', checklist),
+                       progress: raters.map((r) => progressOf(v, 'i', checklist, r).answered) };
+            }""",
+            [f"{ORIGIN}/static/lib/inspection.js", view, checklist, [first, second]],
+        )
+
+    # the second rater's last article alone is unanswered: the server names it, and so does the app
+    assert rules.answer_gaps(answers)[1] == (last["items"][second],)
+    found = counted(answers)
+    unanswered = [b for b in found["blockers"] if b["key"] == "blockerUnanswered"]
+    assert [b["links"] for b in unanswered] == [[last["number"]]]
+    assert found["progress"] == [len(checklist["articles"]), len(checklist["articles"]) - 1]
+    # that article answered too: nothing is missing for the server, nor for the app
+    answers[last["items"][second]] = False
+    assert rules.answer_gaps(answers)[1] == ()
+    assert [b for b in counted(answers)["blockers"] if b["key"] == "blockerUnanswered"] == []

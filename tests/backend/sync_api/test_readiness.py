@@ -5,6 +5,7 @@ blockers are empty exactly when a submit goes through."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
@@ -14,8 +15,17 @@ import pytest
 from backend.db import write_tx
 from backend.inspections.tables import Inspection
 from backend.programme.demo import CANTEEN_STANDARD, MCH_STANDARD, load_programme_demo
+from backend.standards.loader import parse_standard, shipped_bytes
+from backend.standards.services import save_standard
 from sync.client import SyncClient
-from tests.backend.sync_api.sync_support import Devices
+from tests.backend.sync_api.sync_support import (
+    Devices,
+    add_camera_photo,
+    answer_everything,
+    camera_photo,
+    photo_minimums,
+    upload_all,
+)
 
 TOWNSHIP = "cn-thc-capacity-2018"
 # the blocker each submit refusal shows as
@@ -222,3 +232,77 @@ async def test_an_open_conflict_blocks_as_the_submit_says(
     assert _codes(blockers, "blockerConflict") == [
         {"code": "blockerConflict", "params": {"item": "1.1.1"}, "links": ["1.1.1"]}
     ]
+
+
+NO_REQUIREMENTS = "test-thc-no-photo-requirements"
+
+
+async def _without_photo_requirements() -> str:
+    """The township standard whose photos need no capture time or location to count."""
+    body = json.loads(shipped_bytes("township-2018"))
+    body["id"] = NO_REQUIREMENTS
+
+    def drop(node: Any) -> None:
+        if isinstance(node, dict):
+            if "minPhotos" in node:
+                node["requireCaptureTime"] = node["requireLocation"] = False
+            for child in node.values():
+                drop(child)
+        elif isinstance(node, list):
+            for child in node:
+                drop(child)
+
+    drop(body)
+    await save_standard(standard=parse_standard(json.dumps(body).encode()), actor_id=None, publish=True)
+    return NO_REQUIREMENTS
+
+
+async def _short_both_ways(
+    client: httpx.AsyncClient, headers: dict[str, str], inspection: UUID
+) -> list[tuple[str, str, int, int]]:
+    """The receipt's shortArticles, asserted equal to its evidence blockers: (kind, article, have, need)."""
+    receipt = (await client.get(f"/api/inspections/{inspection}/receipt", headers=headers)).json()
+    short = [(s["evidence"], s["itemCode"], s["have"], s["required"]) for s in receipt["shortArticles"]]
+    kinds = {"blockerEvidence": "photo", "blockerDocuments": "document"}
+    blocked = [
+        (kinds[b["code"]], b["params"]["item"], b["params"]["have"], b["params"]["need"])
+        for b in receipt["blockers"]
+        if b["code"] in kinds
+    ]
+    assert short == blocked
+    return short
+
+
+@pytest.mark.parametrize("required", [True, False], ids=["time-and-place", "no-requirements"])
+async def test_short_articles_are_the_evidence_blockers(
+    client: httpx.AsyncClient, demo: dict[str, Any], required: bool
+) -> None:
+    review = demo["review_inspection"]
+    standard = TOWNSHIP
+    if not required:
+        standard = await _without_photo_requirements()
+        await Inspection.update({Inspection.standard_version_id: standard}).where(Inspection.id == review)
+    devices = Devices(client)
+    headers = await devices.auth("inspector1")
+    device = await devices.device("inspector1")
+    answer_everything(device, review)
+    needs = await photo_minimums(standard)
+    photos = []
+    for item, count in needs.items():
+        for _ in range(count):
+            photo = camera_photo()
+            photos.append(photo)
+            add_camera_photo(device, review, item, photo)
+    await device.push()
+
+    # every minimum met by photos whose files have not arrived yet: they count only where the article asks
+    # nothing of them, for the receipt as for the submit
+    short = await _short_both_ways(client, headers, review)
+    if required:
+        assert short == [("photo", item, 0, need) for item, need in needs.items()]
+    else:
+        assert short == []
+    await upload_all(client, headers, photos)
+    assert await _short_both_ways(client, headers, review) == []
+    blockers, outcome = await _agree(client, headers, device, review)
+    assert (blockers, outcome) == ([], "applied")

@@ -118,3 +118,27 @@ def test_the_checklist_resolves_each_articles_evidence_policy(township: Standard
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     }
+
+
+def test_a_raters_overall_score_stands_for_its_articles(canteen: StandardItemRules) -> None:
+    """A weighted standard takes one overall score per rater instead of its checklist answers: the checklist names
+    that item code per rater (``overall``), so the app counts it without knowing the rule."""
+    checklist = canteen.checklist()
+    overall = {r.code: r.overall for r in checklist.raters}
+    assert overall == {r.code: r.code for r in checklist.raters}  # the rater's own code takes the score
+    assert all(canteen.check_value(code, "value", 80) is None for code in overall.values() if code)
+    sheets = {
+        rater: {code: True for a in checklist.articles for r, code in a.items.items() if r == rater}
+        for rater in overall
+    }
+    first, *others = overall
+    # the first rater by its overall score, the others article by article: nothing is missing
+    answers: dict[str, Any] = {overall[first]: 80}
+    for rater in others:
+        answers |= sheets[rater]
+    assert canteen.answer_gaps(answers) == ((), (), len(canteen.articles), None)
+    # every rater by its overall score alone
+    assert canteen.answer_gaps(dict.fromkeys(overall.values(), 60)) == ((), (), len(canteen.articles), None)
+    # the overall score left out: that rater is what the submit asks for
+    del answers[overall[first]]
+    assert canteen.answer_gaps(answers)[1] == (first,)
