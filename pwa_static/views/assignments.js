@@ -12,6 +12,7 @@ export function Assignments() {
     view: state.view.value,
     assignments: state.assignments.value,
     standards: state.standards.value,
+    checklists: state.checklists.value,
     photos: state.photos.value,
     pending: state.pending.value,
   });

@@ -295,7 +295,7 @@ def test_the_task_cards_and_the_reading_order_are_view_models(page: Page) -> Non
             ['improvement/2', { inspectionId: 'i', status: 'open' }],
           ]);
           const cards = assignmentCards({
-            view, assignments: [{ inspectionId: 'i', answeredCount: 3, articleCount: 43 }], standards: new Map(),
+            view, assignments: [{ inspectionId: 'i', answeredCount: 3, articleCount: 43 }], standards: new Map(), checklists: new Map(),
             photos: new Map([['p', { inspectionId: 'i', hasBytes: true, state: 'queued' }],
                              ['q', { inspectionId: 'i', hasBytes: true, state: 'stored' }]]),
             pending: [{ args: { inspectionId: 'i' } }, { args: { inspectionId: 'other' } }],
