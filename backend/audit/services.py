@@ -203,9 +203,17 @@ _PG_INSERT_ONTO = (
 )
 
 
+def chain_lock() -> tuple[str, list[Any]] | None:
+    """PostgreSQL: the chain's lock as a statement to run with a transaction's writes (the sync push's), so
+    that :func:`record_many` later finds it held: its read of the head is then current, never a retry."""
+    if not isinstance(current_engine(), PostgresEngine):
+        return None
+    return f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})", []
+
+
 async def _append_pg(connection: Any, entries: Sequence[AuditEntryLike], now: datetime) -> None:
-    """Three round trips (lock and head, insert, and the transaction's COMMIT), four when another
-    transaction appended between this one's statement start and its lock."""
+    """Two round trips (lock and head, insert), three when another transaction appended between this
+    statement's start and its lock (not when the caller took the lock before: :func:`chain_lock`)."""
     [row] = await connection.fetch(_PG_LOCK_AND_HEAD)
     head: str | None = row["head"]
     for _ in range(2):

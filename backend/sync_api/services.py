@@ -11,7 +11,7 @@ from uuid import UUID
 
 import msgspec
 
-from backend.audit.services import record_many
+from backend.audit.services import chain_lock, record_many
 from backend.db import current_engine, push_tx, read_tx, write_tx
 from backend.errors import NotFound
 from backend.evidence.services import refresh_after_removal, refresh_for_blob
@@ -312,6 +312,7 @@ def push_context(*, audit: AuditHook, max_mutations: int) -> PushContext:
         blobs_stored=stored_blobs_held,
         blobs_arrived=arrived_blobs_held,
         max_mutations=max_mutations,
+        with_writes=chain_lock(),
     )
 
 

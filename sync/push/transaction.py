@@ -52,7 +52,7 @@ async def push_in_tx(
         request.client_state,
         len(request.mutations),
     )
-    await write(batch, then=client)
+    await write(batch, then=[client] if ctx.with_writes is None else [client, ctx.with_writes])
     await ctx.audit(batch.audit)
     return PushResponse(last_mutation_id=new_last, results=seen + results)
 

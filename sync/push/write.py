@@ -3,6 +3,7 @@ one ``executemany`` upsert per table, in this order (referenced rows first)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,11 +20,12 @@ def _json(value: Any) -> str:
     return _enc.encode(value).decode()
 
 
-async def write(batch: PushBatch, then: Statement | None = None) -> None:
+async def write(batch: PushBatch, then: Sequence[Statement] = ()) -> None:
     """Write a push batch's changed rows back and mark them clean (a batch may be written more than once:
-    submit writes what came before it, so its counts include this push). ``then``, a statement of the caller's
-    on another table (the client row), runs last: on PostgreSQL in one statement with the registers and the
-    inspection versions, which a push of answers changes and nothing else (one round trip, not three)."""
+    submit writes what came before it, so its counts include this push). ``then``, statements of the caller's
+    on other tables (the client row; on PostgreSQL the host's ``with_writes``), run last: on PostgreSQL in one
+    statement with the registers and the inspection versions, which a push of answers changes and nothing
+    else (one round trip, not four)."""
     sql = batch.sql
     now = datetime.now(UTC)
     if not sql.postgres:
@@ -36,8 +38,8 @@ async def write(batch: PushBatch, then: Statement | None = None) -> None:
         await _registers_and_versions(sql, batch, then)
     else:
         await _inspections(sql, batch)
-        if then is not None:
-            await sql.execute(*then)
+        for statement in then:
+            await sql.execute(*statement)
     batch.dirty_registers.clear()
     for kind in ROW_KINDS:
         getattr(batch, kind.dirty).clear()
@@ -89,7 +91,7 @@ async def _registers(sql: Sql, batch: PushBatch) -> None:
     )
 
 
-async def _registers_and_versions(sql: Sql, batch: PushBatch, then: Statement | None) -> None:
+async def _registers_and_versions(sql: Sql, batch: PushBatch, then: Sequence[Statement]) -> None:
     """PostgreSQL: the registers, the inspections' versions and ``then`` in one statement; a submit's status
     on its own (rare)."""
     statements: list[Statement] = []
@@ -105,8 +107,7 @@ async def _registers_and_versions(sql: Sql, batch: PushBatch, then: Statement | 
     dirty = [i for i in batch.inspections.values() if i.dirty]
     if dirty:
         statements.append(lifecycle.versions_statement([(i.version, i.id) for i in dirty]))
-    if then is not None:
-        statements.append(then)
+    statements.extend(then)
     await sql.execute_together(statements)
     for inspection in dirty:
         if inspection.submitted_at is not None:
