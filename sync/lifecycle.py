@@ -81,6 +81,15 @@ async def write_versions(sql: Statements, rows: Iterable[tuple[int, UUID]]) -> N
     await sql.executemany('UPDATE "inspection" SET "version" = ? WHERE "id" = ?', rows)
 
 
+def versions_statement(rows: Sequence[tuple[int, UUID]]) -> tuple[str, list[Any]]:
+    """PostgreSQL: :func:`write_versions` as one statement (arrays, ``unnest``), to run with others."""
+    return (
+        'UPDATE "inspection" SET "version" = u."version" FROM unnest(?::integer[], ?::uuid[]) AS u("version", "id") '
+        'WHERE "inspection"."id" = u."id"',
+        [[v for v, _ in rows], [i for _, i in rows]],
+    )
+
+
 async def write_submitted(sql: Statements, inspection_id: UUID, at: datetime) -> None:
     """The push's submit, whose refusal (:func:`refusal`) was asked under the lock."""
     await sql.execute(

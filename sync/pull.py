@@ -140,7 +140,8 @@ def _s(value: Any) -> str | None:
 
 async def pull(body: bytes, *, caller: CallerSource, ctx: PullContext) -> PullResponse:
     """Answer one pull. Raises ``ProtocolError`` (400) for a malformed request. A callable ``caller`` is
-    resolved inside the read transaction (one connection, one snapshot for scope and data)."""
+    resolved inside the read transaction (one connection; on SQLite one snapshot for scope and data, on
+    PostgreSQL each statement its own, as READ COMMITTED gives)."""
     request = decode_pull(body)
     async with ctx.engine.transaction() if ctx.transaction is None else ctx.transaction():
         sql = Sql(ctx.engine)

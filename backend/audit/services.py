@@ -135,20 +135,28 @@ async def record_many(entries: Sequence[AuditEntryLike]) -> None:
     if transaction is None:
         raise RuntimeError("record_many runs inside the write transaction it describes")
     connection: Any = transaction.connection
-    postgres = isinstance(engine, PostgresEngine)
-    if postgres:
-        await connection.execute(f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})")
-        last = await connection.fetchrow('SELECT "row_hash" FROM "audit_log" ORDER BY "id" DESC LIMIT 1')
-    else:
-        found = await connection.execute_fetchall(
-            'SELECT "row_hash" FROM "audit_log" ORDER BY "id" DESC LIMIT 1'
-        )
-        last = found[0] if found else None
-    prev_hash = last["row_hash"] if last else GENESIS
     now = datetime.now(UTC)
-    at = now.isoformat()
+    if isinstance(engine, PostgresEngine):
+        await _append_pg(connection, entries, now)
+        return
+    found = await connection.execute_fetchall('SELECT "row_hash" FROM "audit_log" ORDER BY "id" DESC LIMIT 1')
     # SQLite: the very text Piccolo's datetime adapter would store, made once instead of once per row.
-    stored_at: datetime | str = now if postgres else str(now)
+    rows = _chained(entries, found[0]["row_hash"] if found else GENESIS, now, str(now))
+    # multi-row INSERTs (one statement step per chunk instead of one per row)
+    for start in range(0, len(rows), _SQLITE_CHUNK):
+        chunk = rows[start : start + _SQLITE_CHUNK]
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+        await connection.execute(
+            f'INSERT INTO "audit_log" ({_COLUMNS}) VALUES {values}',  # noqa: S608
+            [value for row in chunk for value in row],
+        )
+
+
+def _chained(
+    entries: Sequence[AuditEntryLike], prev_hash: str, now: datetime, stored_at: datetime | str
+) -> list[tuple[Any, ...]]:
+    """The rows of ``entries``, each hashed onto the one before, the first onto ``prev_hash``."""
+    at = now.isoformat()
     rows = []
     for entry in entries:
         mutation_id = None if entry.mutation_id is None else str(entry.mutation_id)
@@ -163,7 +171,6 @@ async def record_many(entries: Sequence[AuditEntryLike]) -> None:
             "mutation_id": mutation_id,
         }
         row_hash = row_digest(prev_hash, fields)
-        details = _details_json(fields["details"])
         rows.append(
             (
                 stored_at,
@@ -171,7 +178,7 @@ async def record_many(entries: Sequence[AuditEntryLike]) -> None:
                 entry.client_id,
                 entry.action,
                 entry.entity,
-                details,
+                _details_json(fields["details"]),
                 entry.hlc,
                 mutation_id,
                 prev_hash,
@@ -179,21 +186,45 @@ async def record_many(entries: Sequence[AuditEntryLike]) -> None:
             )
         )
         prev_hash = row_hash
-    sql = (
-        'INSERT INTO "audit_log" ("at", "user_id", "client_id", "action", "entity", "details", "hlc", '
-        '"mutation_id", "prev_hash", "row_hash") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
-    )
-    if postgres:
-        await connection.executemany(sql.replace("?", "{}").format(*(f"${n}" for n in range(1, 11))), rows)
-        return
-    # SQLite: multi-row INSERTs (one statement step per chunk instead of one per row)
-    for start in range(0, len(rows), _SQLITE_CHUNK):
-        chunk = rows[start : start + _SQLITE_CHUNK]
-        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
-        await connection.execute(
-            sql.removesuffix("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") + values,
-            [value for row in chunk for value in row],
-        )
+    return rows
+
+
+_COLUMNS = '"at", "user_id", "client_id", "action", "entity", "details", "hlc", "mutation_id", "prev_hash", "row_hash"'
+_HEAD = 'SELECT "row_hash" FROM "audit_log" ORDER BY "id" DESC LIMIT 1'
+# PostgreSQL: the chain's lock and its head in one round trip; the head is as of the statement's start, which
+# may be before the lock was granted, so the insert (a later statement, under the lock) checks it again.
+_PG_LOCK_AND_HEAD = f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK}), ({_HEAD}) AS head"
+# one array per column (one statement text whatever the count: one prepared statement); ids follow the
+# arrays' order; nothing is inserted unless the head is still $11
+_PG_INSERT_ONTO = (
+    f'INSERT INTO "audit_log" ({_COLUMNS}) SELECT * FROM unnest($1::timestamptz[], $2::varchar[], '  # noqa: S608
+    "$3::varchar[], $4::varchar[], $5::varchar[], $6::jsonb[], $7::varchar[], $8::varchar[], $9::varchar[], "
+    f"$10::varchar[]) WHERE ({_HEAD}) IS NOT DISTINCT FROM $11::varchar"
+)
+
+
+def chain_lock() -> tuple[str, list[Any]] | None:
+    """PostgreSQL: the chain's lock as a statement to run with a transaction's writes (the sync push's), so
+    that :func:`record_many` later finds it held: its read of the head is then current, never a retry."""
+    if not isinstance(current_engine(), PostgresEngine):
+        return None
+    return f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})", []
+
+
+async def _append_pg(connection: Any, entries: Sequence[AuditEntryLike], now: datetime) -> None:
+    """Two round trips (lock and head, insert), three when another transaction appended between this
+    statement's start and its lock (not when the caller took the lock before: :func:`chain_lock`)."""
+    [row] = await connection.fetch(_PG_LOCK_AND_HEAD)
+    head: str | None = row["head"]
+    for _ in range(2):
+        rows = _chained(entries, head or GENESIS, now, now)
+        status = await connection.execute(_PG_INSERT_ONTO, *(list(c) for c in zip(*rows, strict=True)), head)
+        if status != "INSERT 0 0":
+            return
+        # the head moved before the lock was granted; read under the lock, it holds until COMMIT
+        last = await connection.fetchrow(_HEAD)
+        head = last["row_hash"] if last else None
+    raise RuntimeError("the audit chain's head moved under its lock")
 
 
 # rows per SQLite INSERT: 10 parameters a row stays far below SQLITE_MAX_VARIABLE_NUMBER (32766)

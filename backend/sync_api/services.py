@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from backend.accounts.services import user_name_rows
-from backend.audit.services import record_many
+from backend.audit.services import chain_lock, record_many
 from backend.db import current_engine, push_tx, read_tx, write_tx
 from backend.evidence.services import refresh_after_removal, refresh_for_blob
 from backend.guards import AuthUser
@@ -66,6 +66,7 @@ def push_context(*, audit: AuditHook, max_mutations: int) -> PushContext:
         blobs_stored=stored_blobs_held,
         blobs_arrived=arrived_blobs_held,
         max_mutations=max_mutations,
+        with_writes=chain_lock(),
     )
 
 

@@ -12,7 +12,7 @@ import msgspec
 from sync.context import Caller
 from sync.errors import ClientGroupMismatch, ClientNotYours
 from sync.protocol import ClientState, MutationResult
-from sync.sql import Sql, as_uuid
+from sync.sql import Sql, Statement, as_uuid
 
 # The window is kept raw: a push only appends to it; results are decoded only for a replay.
 _window_decoder = msgspec.json.Decoder(list[msgspec.Raw])
@@ -66,25 +66,24 @@ async def lock_client(
     return int(row["last_mutation_id"]), load_window(row["recent_results"])
 
 
-async def store_client(
-    sql: Sql,
+def client_update(
     client_id: str,
     last: int,
     window: list[msgspec.Raw],
     state: ClientState | None = None,
     sent: int = 0,
-) -> None:
-    """The client's last mutation id and result window; with ``state``, the queue the device reported, as it
-    stands once this push (``sent`` mutations) is taken, and when (one statement either way)."""
+) -> Statement:
+    """The statement that stores the client's last mutation id and result window; with ``state``, the queue
+    the device reported, as it stands once this push (``sent`` mutations) is taken, and when. Run by
+    :func:`sync.push.write.write` with the push's rows (on PostgreSQL in the same statement)."""
     now = datetime.now(UTC)
     if state is None:
-        await sql.execute(
+        return (
             'UPDATE "sync_client" SET "last_mutation_id" = ?, "recent_results" = ?, "updated_at" = ? '
             'WHERE "client_id" = ?',
             [last, dump_window(window), now, client_id],
         )
-        return
-    await sql.execute(
+    return (
         'UPDATE "sync_client" SET "last_mutation_id" = ?, "recent_results" = ?, "updated_at" = ?, '
         '"app_version" = ?, "queued_mutations" = ?, "queued_photos" = ?, "queued_bytes" = ?, "state_at" = ?, '
         '"device_name" = COALESCE(?, "device_name") WHERE "client_id" = ?',

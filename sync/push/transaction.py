@@ -13,7 +13,7 @@ from sync.errors import MutationGap
 from sync.protocol import Mutation, MutationHead, MutationResult, PushRequest, PushResponse, decode_mutation
 from sync.push.batch import PushBatch
 from sync.push.checks import Rejected
-from sync.push.clients import appended, lock_client, replayed, store_client
+from sync.push.clients import appended, client_update, lock_client, replayed
 from sync.push.limits import too_long
 from sync.push.load import load
 from sync.push.mutators import REGISTER_KINDS, REGISTRY
@@ -42,17 +42,17 @@ async def push_in_tx(
     decoded = [_decode(raw, head) for raw, head in fresh]
     await load(batch, [m for m in decoded if not isinstance(m, MutationResult)])
     results = await apply_all(batch, decoded)
-    await write(batch)
     new_last = fresh[-1][1].id
-    # with the queue the device reports (a pure replay, above, stores nothing: it changes nothing)
-    await store_client(
-        sql,
+    # with the queue the device reports (a pure replay, above, stores nothing: it changes nothing); written
+    # with the rows
+    client = client_update(
         request.client_id,
         new_last,
         appended(window, results, ctx.results_window),
         request.client_state,
         len(request.mutations),
     )
+    await write(batch, then=[client] if ctx.with_writes is None else [client, ctx.with_writes])
     await ctx.audit(batch.audit)
     return PushResponse(last_mutation_id=new_last, results=seen + results)
 
