@@ -16,7 +16,7 @@ DOC = ROOT / "docs" / "architecture.md"
 SOURCES = ("backend", "sync", "media", "scripts", "tests")
 REPO_DIRS = ("backend/", "sync/", "media/", "pwa_static/", "docs/", "scripts/", "tests/", "bench/")
 # quoted words that are SQL, HTTP or another program's names, not ours
-FOREIGN = {"TIMESTAMPTZ", "BEGIN IMMEDIATE", "Retry-After"}
+FOREIGN = {"TIMESTAMPTZ", "BEGIN IMMEDIATE", "BEGIN", "COMMIT", "Retry-After"}  # SQL and HTTP words
 
 
 def quoted() -> list[str]:
