@@ -216,7 +216,7 @@ def _integrity(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, 
 def _unstorable_text(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     # PostgreSQL text cannot hold NUL (\u0000): schema-valid text a storage rule refuses, so 422 like any rule
     log.info("unstorable text mapped to 422: %s", exc)
-    return problem(422, "invalid_text", "Unprocessable", "text may not contain NUL (\\u0000)")
+    return problem(422, "invalid_text", "Unprocessable content", "text may not contain NUL (\\u0000)")
 
 
 def _recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, Any]]:
