@@ -20,7 +20,7 @@ from tests.pwa_static.browser import (
     wait_synced,
 )
 from tests.pwa_static.conftest import SHOTS
-from tests.pwa_static.test_roles import push
+from tests.pwa_static.test_roles import clinic_conflict
 
 
 def test_conflict_shown_on_both_devices_and_resolved_by_the_lead(
@@ -110,25 +110,8 @@ def test_a_candidate_is_named_by_the_person_never_an_id(
         device(playwright, tmp_path / "phone", console) as phone,
         device(playwright, tmp_path / "desk", console, viewport={"width": 1280, "height": 800}) as desk,
     ):
+        conflict = clinic_conflict(phone, server.url, self_id, item, "clinic1c")
         page = first_page(phone)
-        login(page, server.url, "clinic1")
-        open_inspection(page, self_id)
-        answer(page, item, "A")
-        wait_synced(page)
-        with Api(server.url, "clinic1c", "demo-demo") as other:
-            [result] = push(
-                other,
-                [
-                    {
-                        "name": "setAnswer",
-                        "args": {"inspectionId": self_id, "itemCode": item, "field": "value", "value": "C"},
-                    }
-                ],
-            )
-        assert result["status"] == "conflict"
-        page.click("[data-testid=sync-now]")
-        conflict = page.locator(f"[data-testid=conflict][data-item='{item}']")
-        conflict.wait_for(timeout=LONG)
         authors = dict(
             zip(
                 conflict.locator("[data-testid=conflict-candidate]").evaluate_all(

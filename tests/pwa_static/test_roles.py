@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Playwright
+from playwright.sync_api import BrowserContext, Locator, Playwright
 
 from tests.backend.media_api.live import LiveServer
 from tests.pwa_static.browser import (
@@ -44,6 +44,31 @@ def push(api: Api, mutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
     response.raise_for_status()
     results: list[dict[str, Any]] = response.json()["results"]
     return results
+
+
+def clinic_conflict(phone: BrowserContext, base: str, self_id: str, item: str, other_user: str) -> Locator:
+    """clinic1 answers ``item`` A on its tablet, ``other_user`` (another staff member of the clinic) C from
+    another device: the tablet shows the conflict that makes."""
+    page = first_page(phone)
+    login(page, base, "clinic1")
+    open_inspection(page, self_id)
+    answer(page, item, "A")
+    wait_synced(page)
+    with Api(base, other_user, "demo-demo") as other:
+        [result] = push(
+            other,
+            [
+                {
+                    "name": "setAnswer",
+                    "args": {"inspectionId": self_id, "itemCode": item, "field": "value", "value": "C"},
+                }
+            ],
+        )
+    assert result["status"] == "conflict"
+    page.click("[data-testid=sync-now]")
+    conflict = page.locator(f"[data-testid=conflict][data-item='{item}']")
+    conflict.wait_for(timeout=LONG)
+    return conflict
 
 
 def test_the_office_lands_on_its_screens_and_reads_a_self_assessment_told_why(
@@ -227,25 +252,8 @@ def test_the_office_designates_who_resolves_a_clinics_conflicts(
         assert "质控科王医生" in row.locator("[data-testid=resolver-current]").inner_text()
         office.screenshot(path=str(SHOTS / "office-resolvers.png"))
 
+        conflict = clinic_conflict(phone, server.url, self_id, item, "clinic1b")
         page = first_page(phone)
-        login(page, server.url, "clinic1")
-        open_inspection(page, self_id)
-        answer(page, item, "A")
-        wait_synced(page)
-        with Api(server.url, "clinic1b", "demo-demo") as other:
-            [result] = push(
-                other,
-                [
-                    {
-                        "name": "setAnswer",
-                        "args": {"inspectionId": self_id, "itemCode": item, "field": "value", "value": "C"},
-                    }
-                ],
-            )
-        assert result["status"] == "conflict"
-        page.click("[data-testid=sync-now]")
-        conflict = page.locator(f"[data-testid=conflict][data-item='{item}']")
-        conflict.wait_for(timeout=LONG)
         # clinic1 is not the designated staff member: it sees who decides, and cannot pick
         assert "质控科王医生" in conflict.locator("[data-testid=conflict-resolver]").inner_text()
         assert not conflict.locator("[data-testid=conflict-candidate][data-value=C]").is_enabled()
