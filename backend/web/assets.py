@@ -34,6 +34,22 @@ CONTENT_TYPES = {
 SERVICE_WORKER = "sw.js"
 # Never precached: the worker itself, and documentation that ships beside the vendored files.
 NOT_PRECACHED = (".md", ".txt", ".map", "LICENSE")
+# Loaded on demand and kept by the worker once fetched (sw.js), not precached: the precache holds what the
+# offline roles (inspectors, clinics) need from a cold start with no network, within the shell's budget
+# (docs/benchmarks.md). The office's screens and texts and the clinic's result are read online; the 512 px
+# icons are fetched by the browser when it installs the app. tests/backend/web/test_precache.py walks the
+# offline roles' static imports and checks that each is precached and none of these is.
+ON_DEMAND = (
+    "views/office/",
+    "views/result.js",
+    "vocabulary/office.json",
+    "vocabulary/columns.json",
+    "vocabulary/reports.json",
+    "vocabulary/verdict.json",
+    "vocabulary/stages.json",
+    "icons/icon-512.png",
+    "icons/maskable-512.png",
+)
 VERSION_MARK = "__FIELDCHECK_VERSION__"
 PRECACHE_MARK = '"__FIELDCHECK_PRECACHE__"'
 
@@ -123,6 +139,7 @@ def load_app_files(root: Path) -> AppFiles:
         for name in files
         if name not in (SERVICE_WORKER, "index.html", "manifest.webmanifest")
         and not name.endswith(NOT_PRECACHED)
+        and not name.startswith(ON_DEMAND)
     ]
     assets: dict[str, Asset] = {}
     for name, body in files.items():

@@ -5,9 +5,9 @@ import { Header } from './header.js';
 import { Inspection } from './inspection.js';
 import { Login } from './login.js';
 import { Plan } from './plan.js';
-import { Result } from './result.js';
 import { DeviceNamePrompt, SyncCentre } from './sync-centre.js';
 import { useApp } from '../lib/app_context.js';
+import { loadOnDemandTexts } from '../lib/vocabulary.js';
 
 function Banners() {
   const app = useApp();
@@ -43,17 +43,43 @@ function UpdateToast() {
     </div>`;
 }
 
-// The office's screens load on demand, for office and admin roles only.
-function OfficeLazy({ route }) {
+// Screens read online only load on demand with their texts: the office's (office and admin roles) and the
+// clinic's result. They are not precached; the service worker keeps each once loaded, so a screen opened online
+// once opens offline too (docs/app.md). Never opened and offline: said so, and tried again when back online.
+const officeScreens = () => import('./office/index.js');
+const resultScreen = () => import('./result.js');
+
+function OnDemand({ load, name, props }) {
   const app = useApp();
+  const { state } = app;
+  const online = state.online.value;
   const [mod, setMod] = useState(null);
   const [error, setError] = useState(null);
+  const [attempt, setAttempt] = useState(0);
   useEffect(() => {
-    import('./office/index.js').then(setMod, setError);
-  }, []);
-  if (error) return html`<main class="page"><p class="banner error" role="alert">${app.state.sayError(error)}</p></main>`;
-  if (!mod) return html`<main class="page"><p class="muted">${app.state.t('loading')}</p></main>`;
-  return html`<${mod.Office} route=${route} />`;
+    if (mod || (error && !online)) return undefined;
+    let live = true;
+    let retry = null;
+    Promise.all([load(), loadOnDemandTexts()]).then(
+      ([m]) => live && (setMod(m), setError(null)),
+      (err) => {
+        if (!live) return;
+        setError(err);
+        // the connection may come back a moment after the browser says so: tried again a few times
+        if (attempt < 5) retry = setTimeout(() => setAttempt(attempt + 1), 1000 * 2 ** attempt);
+      },
+    );
+    return () => {
+      live = false;
+      clearTimeout(retry);
+    };
+  }, [load, online, attempt]);
+  if (error && !mod) {
+    const message = online ? state.sayError(error) : state.t('screenNotOnDevice');
+    return html`<main class="page"><p class="banner error" role="alert" data-testid="screen-not-loaded">${message}</p></main>`;
+  }
+  if (!mod) return html`<main class="page"><p class="muted">${state.t('loading')}</p></main>`;
+  return html`<${mod[name]} ...${props} />`;
 }
 
 export function Root() {
@@ -66,10 +92,10 @@ export function Root() {
   if (route.name === 'inspection') page = html`<${Inspection} key=${route.id} id=${route.id} />`;
   else if (route.name === 'sync') page = html`<${SyncCentre} />`;
   else if (route.name === 'plan') page = html`<${Plan} key=${route.id} id=${route.id} />`;
-  else if (route.name === 'result') page = html`<${Result} key=${route.id} roundId=${route.id} />`;
-  else if (route.name === 'office' && ['office', 'admin'].includes(session.user?.role)) page = html`<${OfficeLazy} route=${route} />`;
+  else if (route.name === 'result') page = html`<${OnDemand} key=${route.id} load=${resultScreen} name="Result" props=${{ roundId: route.id }} />`;
+  else if (route.name === 'office' && ['office', 'admin'].includes(session.user?.role)) page = html`<${OnDemand} key="office" load=${officeScreens} name="Office" props=${{ route }} />`;
   // office and admin start on the office's screens; their 我的任务 tab stays one tap away
-  else if (route.name === 'home' && ['office', 'admin'].includes(session.user?.role)) page = html`<${OfficeLazy} route=${{ name: 'office', tab: 'dashboard' }} />`;
+  else if (route.name === 'home' && ['office', 'admin'].includes(session.user?.role)) page = html`<${OnDemand} key="office" load=${officeScreens} name="Office" props=${{ route: { name: 'office', tab: 'dashboard' } }} />`;
   else page = html`<${Assignments} />`;
   return html`<${Header} /><${Banners} /><${DeviceNamePrompt} />${page}<${UpdateToast} />`;
 }
