@@ -36,17 +36,19 @@ SERVICE_WORKER = "sw.js"
 NOT_PRECACHED = (".md", ".txt", ".map", "LICENSE")
 # Loaded on demand and kept by the worker once fetched (sw.js), not precached: the precache holds what the
 # offline roles (inspectors, clinics) need from a cold start with no network, within the shell's budget
-# (docs/benchmarks.md). The office's screens and texts and the clinic's result are read online; the 512 px
-# icons are fetched by the browser when it installs the app. tests/backend/web/test_precache.py walks the
-# offline roles' static imports and checks that each is precached and none of these is.
+# (docs/benchmarks.md). The office's screens, their view model and texts and the clinic's result are read
+# online; the 512 px icons are fetched by the browser when it installs the app.
+# tests/backend/web/test_precache.py walks the offline roles' static imports: each is precached, none of these.
 ON_DEMAND = (
     "views/office/",
     "views/result.js",
+    "lib/reconcile.js",
     "vocabulary/office.json",
     "vocabulary/columns.json",
     "vocabulary/reports.json",
     "vocabulary/verdict.json",
     "vocabulary/stages.json",
+    "vocabulary/programmes_office.json",
     "icons/icon-512.png",
     "icons/maskable-512.png",
 )

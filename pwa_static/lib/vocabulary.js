@@ -28,6 +28,7 @@ const ON_DEMAND = () => [
   import('../vocabulary/reports.json', { with: { type: 'json' } }),
   import('../vocabulary/verdict.json', { with: { type: 'json' } }),
   import('../vocabulary/stages.json', { with: { type: 'json' } }),
+  import('../vocabulary/programmes_office.json', { with: { type: 'json' } }),
 ];
 
 export const VOCABULARY = { zh: {}, en: {} };

@@ -15,8 +15,11 @@ from backend.web.assets import ON_DEMAND, load_app_files
 
 PWA = Path(__file__).resolve().parents[3] / "pwa_static"
 
-# `import … from '…'` and `import '…'` (a static import, over several lines too); `import(…)` is on demand
-STATIC_IMPORT = re.compile(r"""^\s*(?:import|export)\s(?:[^'";]*?\sfrom\s*)?['"]([^'"]+)['"]""", re.MULTILINE)
+# `import … from '…'`, `import '…'` and `export … from '…'`, over several lines or minified (`import{a}from"…"`);
+# `import(…)` is on demand
+STATIC_IMPORT = re.compile(
+    r"""(?:^|[;\n])\s*(?:import|export)\s*(?:[\w*{}\s,$]+?\s*from\s*)?['"]([^'"]+)['"]"""
+)
 
 
 def precache() -> set[str]:
