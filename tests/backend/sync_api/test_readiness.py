@@ -21,9 +21,8 @@ from sync.client import SyncClient
 from tests.backend.sync_api.sync_support import (
     Devices,
     add_camera_photo,
-    answer_everything,
+    answered,
     camera_photo,
-    photo_minimums,
     upload_all,
 )
 
@@ -282,11 +281,7 @@ async def test_short_articles_are_the_evidence_blockers(
     if not required:
         standard = await _without_photo_requirements()
         await Inspection.update({Inspection.standard_version_id: standard}).where(Inspection.id == review)
-    devices = Devices(client)
-    headers = await devices.auth("inspector1")
-    device = await devices.device("inspector1")
-    answer_everything(device, review)
-    needs = await photo_minimums(standard)
+    device, headers, needs = await answered(client, review, standard_id=standard)
     photos = []
     for item, count in needs.items():
         for _ in range(count):
