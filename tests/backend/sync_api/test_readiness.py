@@ -246,6 +246,10 @@ async def test_weighted_a_rater_with_an_overall_score_and_articles_is_refused_ei
     blockers, outcome = await _agree(client, headers, device, inspection)
     assert outcome == "incomplete"
     assert [b["code"] for b in blockers] == ["blockerInvalid"]
+    # said by a vocabulary code, as the app's count says it (tests/pwa_static/test_modules.py)
+    said = {"code": "invalidRaterBothWays", "params": {"rater": first["label"]}}
+    assert blockers[0]["params"] == {"detail": said}
+    assert blockers[0]["links"] == [a["number"] for a in checklist["articles"]]
 
 
 async def test_an_open_conflict_blocks_as_the_submit_says(
