@@ -1,8 +1,10 @@
-"""Conditional GETs of JSON that changes only with its ETag (a standard's bundle, its checklist): the app keeps
+"""Conditional GETs: the one ``If-None-Match`` rule (``names_etag``) for the app's files (backend/web) and for
+JSON that changes only with its ETag (a standard's bundle, its checklist: ``etag_response``). The app keeps
 them offline and asks again with ``If-None-Match``; an unchanged one answers 304 with no body."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar import Request, Response
@@ -11,9 +13,22 @@ from litestar import Request, Response
 CACHE_CONTROL = "private, no-cache"
 
 
-def names_etag(if_none_match: str | None, quoted: str) -> bool:
-    """The ``If-None-Match`` header lists this (quoted) ETag."""
-    return bool(if_none_match) and quoted in [tag.strip() for tag in (if_none_match or "").split(",")]
+# an entity-tag (RFC 9110 §8.8.3): optional W/, then a quoted opaque tag (which may hold a comma, never a quote)
+_ENTITY_TAG = re.compile(r'(?:W/)?"([^"]*)"')
+
+
+def _opaque(etag: str) -> str:
+    return etag.strip().removeprefix("W/")
+
+
+def names_etag(if_none_match: str | None, etag: str) -> bool:
+    """The ``If-None-Match`` header matches this ETag (RFC 9110 §13.1.2): ``*``, or a listed entity-tag equal
+    by the weak comparison (the opaque tags alike, a ``W/`` on either side ignored). Anything unquoted in the
+    list names nothing."""
+    header = (if_none_match or "").strip()
+    if header == "*":
+        return True  # the representation exists (every caller has one)
+    return _opaque(etag) in [f'"{tag}"' for tag in _ENTITY_TAG.findall(header)]
 
 
 def etag_response(request: Request[Any, Any, Any], etag: str, body: bytes | str) -> Response[Any]:

@@ -25,11 +25,15 @@ from sync.sql import Sql
 SHOWN_ITEMS = 8
 
 
+# a param is a value, or itself a message (``{"code", "params"}``) the app says in the reader's language
+BlockerParams = dict[str, str | int | dict[str, Any]]
+
+
 class Blocker(msgspec.Struct, rename="camel", kw_only=True, frozen=True):
     """Why a submit is refused, as the app says it: a vocabulary code, its params, the articles it names."""
 
     code: str
-    params: dict[str, str | int]
+    params: BlockerParams
     links: list[str] = msgspec.field(default_factory=list)
 
 
@@ -180,6 +184,21 @@ def shortfalls(rules: ItemRules, state: SubmitState, judged: Assessment | None =
     return out
 
 
+def _invalid(checklist: Checklist, answers: Mapping[str, Any], detail: str) -> list[Blocker]:
+    """blockerInvalid: each rater answered both by its overall score (the checklist's ``raters[].overall``) and
+    by articles, said by a vocabulary code and naming those articles (the app counts the same from the
+    checklist); any other answer not fitting the standard in the engine's words."""
+    out = []
+    for rater in checklist.raters:
+        if rater.overall is None or rater.overall not in answers:
+            continue
+        both = [a.number for a in checklist.articles if a.items.get(rater.code) in answers]
+        if both:
+            said = {"code": "invalidRaterBothWays", "params": {"rater": rater.label}}
+            out.append(Blocker(code="blockerInvalid", params={"detail": said}, links=both))
+    return out or [Blocker(code="blockerInvalid", params={"detail": detail})]
+
+
 def blockers(rules: ItemRules, state: SubmitState, judged: Assessment | None = None) -> list[Blocker]:
     """Everything that keeps the inspection from being submitted while it is editable, in the app's words:
     empty exactly when :func:`refusal` lets the submit through (the lifecycle's own refusals aside)."""
@@ -203,11 +222,11 @@ def blockers(rules: ItemRules, state: SubmitState, judged: Assessment | None = N
             if number not in unanswered:
                 unanswered.append(number)
     if a.gaps.invalid is not None:
-        out.append(Blocker(code="blockerInvalid", params={"detail": a.gaps.invalid}))
+        out += _invalid(checklist, state.answers, a.gaps.invalid)
     order = {c.number: i for i, c in enumerate(checklist.articles)}
     unanswered.sort(key=lambda n: order.get(n, len(order)))
     if unanswered:
-        params: dict[str, str | int] = {"n": len(unanswered), "items": _listed(unanswered)}
+        params: BlockerParams = {"n": len(unanswered), "items": _listed(unanswered)}
         out.append(Blocker(code="blockerUnanswered", params=params, links=unanswered))
     for item in state.conflict_items:
         out.append(Blocker(code="blockerConflict", params={"item": item}, links=[article.get(item, item)]))

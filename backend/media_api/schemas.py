@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -84,10 +84,10 @@ class ArticleShortfall(msgspec.Struct, rename="camel", kw_only=True):
 class Blocker(msgspec.Struct, rename="camel", kw_only=True):
     """Why a submit would be refused now, as the app says it (``sync.readiness.blockers``): a vocabulary code
     (blockerPrereq, blockerVeto, blockerUnanswered, blockerConflict, blockerEvidence, blockerDocuments,
-    blockerInvalid), its params and the articles it names."""
+    blockerInvalid), its params (a param may itself be a message: code and params) and the articles it names."""
 
     code: str
-    params: dict[str, str | int]
+    params: dict[str, str | int | dict[str, Any]]
     links: list[str] = msgspec.field(default_factory=list)
 
 

@@ -131,18 +131,22 @@ def engine_input(
     weighted = standard.scoring.__struct_config__.tag == "weighted"
     answers: dict[str, AnswerValue] = {}
     prerequisites: dict[str, Any] = {}
+    sheets: dict[str, dict[str, Any]] = {}  # a weighted standard's rater → its checklist answers
     for item, value in items.items():
         if item in prereq_ids:
             prerequisites[item] = value  # a non-boolean is refused by the engine with its path
         elif weighted and RATER_SEPARATOR in item:
             rater, _, article = item.partition(RATER_SEPARATOR)
-            sheet = answers.setdefault(rater, {})
-            if isinstance(sheet, dict):
-                sheet[article] = value
-            else:  # both an overall score and checklist answers for one rater: let the engine say why
-                answers[item] = value
+            sheets.setdefault(rater, {})[article] = value
         else:
             answers[item] = value
+    for rater, sheet in sheets.items():
+        if rater in answers:
+            # both an overall score and checklist answers for one rater, in whichever order the registers
+            # came: each answer keeps its own key, so the engine refuses them with their paths
+            answers.update({f"{rater}{RATER_SEPARATOR}{article}": value for article, value in sheet.items()})
+        else:
+            answers[rater] = sheet
     return answers, prerequisites
 
 

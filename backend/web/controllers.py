@@ -11,6 +11,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 
 from backend.errors import NotFound
+from backend.http_cache import names_etag
 from backend.web.assets import AppFiles, Asset
 
 # The shell and assets revalidate (ETag) so an update is seen at once; the worker is never cached by HTTP,
@@ -63,7 +64,7 @@ async def _serve(request: Request[Any, Any, State], key: str, cache_control: str
             body, etag = encoded[coding]
             headers["Content-Encoding"] = coding
     headers["ETag"] = etag
-    if request.headers.get("if-none-match") == etag:
+    if names_etag(request.headers.get("if-none-match"), etag):
         return Response(b"", status_code=304, headers=headers)
     return Response(body, headers=headers)
 

@@ -1,5 +1,6 @@
 """The standard's bundle and its checklist answer conditional GETs through one helper (backend/http_cache.py):
-the same headers, a 304 with no body for any ETag the request lists, and each its own ETag."""
+the same headers, a 304 with no body for any ETag the request lists, and each its own ETag. The app's files
+take the same If-None-Match rule (tests/backend/web/test_app_files.py)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,19 @@ from tests.conftest import login
         ('"x","abc" ', True),
         ('"abcd"', False),
         ("abc", False),  # unquoted: not the ETag sent
+        # RFC 9110 §13.1.2: weak comparison (a W/ on either side ignored), "*" matches any
+        ('W/"abc"', True),
+        ('"x", W/"abc"', True),
+        ('W/"abcd"', False),
+        ("*", True),
+        (" * ", True),
+        ('"a,b", "abc"', True),  # a comma inside a tag does not split the list
+        ('"a,abc"', False),
     ],
 )
 def test_if_none_match_names_the_etag(header: str | None, named: bool) -> None:
     assert names_etag(header, '"abc"') is named
+    assert names_etag(header, 'W/"abc"') is named  # our own tag weak: the same comparison
 
 
 async def test_bundle_and_checklist_answer_304_alike(client: httpx.AsyncClient, demo: dict[str, Any]) -> None:

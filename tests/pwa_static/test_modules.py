@@ -372,3 +372,45 @@ def test_the_app_counts_a_raters_overall_score_as_the_server_does(page: Page) ->
     answers[last["items"][second]] = False
     assert rules.answer_gaps(answers)[1] == ()
     assert [b for b in counted(answers)["blockers"] if b["key"] == "blockerUnanswered"] == []
+
+
+def test_the_app_counts_a_rater_answered_both_ways_as_the_server_does(page: Page) -> None:
+    """A rater with its overall score (the checklist's ``raters[].overall``) and article answers too: the server
+    finds the answers not fitting the standard (sync/readiness.py blockers: blockerInvalid naming the rater by a
+    vocabulary code and linking the articles); the app's count says the same blocker before anything is sent,
+    from the checklist alone."""
+    from backend.standards import load_shipped
+    from backend.sync_api.rules import StandardItemRules
+    from sync.readiness import SubmitState, blockers
+
+    rules = StandardItemRules(load_shipped("school-canteen-checklist"))
+    checklist = json.loads(msgspec.json.encode(rules.checklist()))
+    first, *others = checklist["raters"]
+    articles = checklist["articles"]
+    answers: dict[str, Any] = {first["overall"]: 80}
+    answers.update({a["items"][first["code"]]: True for a in articles[:2]})
+    answers.update({a["items"][r["code"]]: True for a in articles for r in others})
+    state = SubmitState(status="in_progress", conflict_items=(), answers=answers, photos=())
+    server = [
+        {"key": b.code, "params": b.params, "links": b.links}
+        for b in blockers(rules, state)
+        if b.code == "blockerInvalid"
+    ]
+    view = [
+        [f"answer/i/{code}/value", {"inspectionId": "i", "itemCode": code, "field": "value", "value": value}]
+        for code, value in answers.items()
+    ]
+    found = page.evaluate(
+        """async ([url, i18n, view, checklist]) => {
+          const { countBlockers } = await import(url);
+          const { translate } = await import(i18n);
+          const blockers = countBlockers(new Map(view), 'i', checklist);
+          return { blockers, said: blockers.map((b) => translate('zh', b.key, b.params)) };
+        }""",
+        [f"{ORIGIN}/static/lib/inspection.js", f"{ORIGIN}/static/lib/i18n.js", view, checklist],
+    )
+    detail = {"code": "invalidRaterBothWays", "params": {"rater": first["label"]}}
+    links = [a["number"] for a in articles[:2]]
+    assert server == [{"key": "blockerInvalid", "params": {"detail": detail}, "links": links}]
+    assert [b for b in found["blockers"] if b["key"] == "blockerInvalid"] == server
+    assert f"答案与标准不符：{first['label']}既填了总分又逐条评了分，只能保留一种" in found["said"]

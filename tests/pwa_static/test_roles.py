@@ -46,15 +46,18 @@ def push(api: Api, mutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return results
 
 
-def clinic_conflict(phone: BrowserContext, base: str, self_id: str, item: str, other_user: str) -> Locator:
-    """clinic1 answers ``item`` A on its tablet, ``other_user`` (another staff member of the clinic) C from
-    another device: the tablet shows the conflict that makes."""
+def clinic_conflict(
+    phone: BrowserContext, base: str, self_id: str, item: str, other_user: str, password: str = "demo-demo"
+) -> Locator:
+    """clinic1 answers ``item`` A on its tablet, ``other_user`` C from another device without having seen
+    it: the tablet shows the conflict that makes. ``other_user`` is another staff member of the clinic (the
+    journeys create them with ``demo-demo``) or clinic1 itself on its second device (``password="demo"``)."""
     page = first_page(phone)
     login(page, base, "clinic1")
     open_inspection(page, self_id)
     answer(page, item, "A")
     wait_synced(page)
-    with Api(base, other_user, "demo-demo") as other:
+    with Api(base, other_user, password) as other:
         [result] = push(
             other,
             [
@@ -139,26 +142,9 @@ def test_a_clinic_resolves_its_own_conflict(
     self_id = clinic.inspection_id("self")
     item = "1.1.1"
     with device(playwright, tmp_path / "phone", console) as phone:
+        # the clinic's other device (the same user) grades the same article differently
+        conflict = clinic_conflict(phone, server.url, self_id, item, "clinic1", password="demo")
         page = first_page(phone)
-        login(page, server.url, "clinic1")
-        open_inspection(page, self_id)
-        wait_synced(page)
-        answer(page, item, "A")
-        wait_synced(page)
-        # the clinic's other device graded the same article differently without having seen this one
-        [result] = push(
-            clinic,
-            [
-                {
-                    "name": "setAnswer",
-                    "args": {"inspectionId": self_id, "itemCode": item, "field": "value", "value": "C"},
-                }
-            ],
-        )
-        assert result["status"] == "conflict"
-        page.click("[data-testid=sync-now]")
-        conflict = page.locator(f"[data-testid=conflict][data-item='{item}']")
-        conflict.wait_for(timeout=LONG)
         assert conflict.locator("[data-testid=conflict-clinic-decides]").count() == 1
         pick = conflict.locator("[data-testid=conflict-candidate][data-value=C]")
         assert pick.is_enabled()

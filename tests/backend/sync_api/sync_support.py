@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID, uuid4
 
 import httpx
@@ -79,6 +79,29 @@ async def photo_minimums(standard_id: str = "cn-thc-capacity-2018") -> dict[str,
     rules = await BackendStandardRules().for_standard(standard_id)
     assert rules is not None
     return {item: n for item, n in rules.min_photos().items() if n > 0}
+
+
+class Answered(NamedTuple):
+    """A device with an answer queued for every prerequisite and article of an inspection (pushed with what
+    the test adds next), its user's Authorization header, and article → minimum photos of the standard."""
+
+    device: SyncClient
+    headers: dict[str, str]
+    needs: dict[str, int]
+
+
+async def answered(
+    http: httpx.AsyncClient,
+    inspection: UUID,
+    *,
+    username: str = "inspector1",
+    standard_id: str = "cn-thc-capacity-2018",
+) -> Answered:
+    devices = Devices(http)
+    headers = await devices.auth(username)
+    device = await devices.device(username)
+    answer_everything(device, inspection)
+    return Answered(device, headers, await photo_minimums(standard_id))
 
 
 _serial = [0]

@@ -21,9 +21,8 @@ from sync.client import SyncClient
 from tests.backend.sync_api.sync_support import (
     Devices,
     add_camera_photo,
-    answer_everything,
+    answered,
     camera_photo,
-    photo_minimums,
     upload_all,
 )
 
@@ -162,9 +161,8 @@ async def test_points_a_veto_is_asked_like_an_article(
         assert await _blockers(client, headers, inspection) == []  # submitted: nothing to show
 
 
-async def test_weighted_every_rater_answers_every_article(
-    client: httpx.AsyncClient, programmes: dict[str, Any]
-) -> None:
+async def _appraisal(programmes: dict[str, Any]) -> UUID:
+    """A canteen appraisal in progress (a weighted standard answered per rater)."""
     async with write_tx():
         appraisal = Inspection(
             facility=programmes["school"],
@@ -174,7 +172,14 @@ async def test_weighted_every_rater_answers_every_article(
             status="in_progress",
         )
         await appraisal.save()
-    inspection = appraisal.id
+    inspection: UUID = appraisal.id
+    return inspection
+
+
+async def test_weighted_every_rater_answers_every_article(
+    client: httpx.AsyncClient, programmes: dict[str, Any]
+) -> None:
+    inspection = await _appraisal(programmes)
     devices = Devices(client)
     headers = await devices.auth("admin")
     device = await devices.device("admin")
@@ -210,6 +215,41 @@ async def test_weighted_every_rater_answers_every_article(
     await device.push()
     blockers, outcome = await _agree(client, headers, device, inspection)
     assert (blockers, outcome) == ([], "applied")
+
+
+@pytest.mark.parametrize("overall_first", [True, False], ids=["overall-first", "articles-first"])
+async def test_weighted_a_rater_with_an_overall_score_and_articles_is_refused_either_way(
+    client: httpx.AsyncClient, programmes: dict[str, Any], overall_first: bool
+) -> None:
+    """A rater answered both ways (one overall score, the checklist's ``raters[].overall``, and its articles)
+    does not fit the standard whichever was stored first: the receipt says blockerInvalid and the submit refuses
+    (the overall score stored last used to replace the articles, and the submit went through)."""
+    inspection = await _appraisal(programmes)
+    devices = Devices(client)
+    headers = await devices.auth("admin")
+    device = await devices.device("admin")
+    checklist = await _checklist(client, headers, CANTEEN_STANDARD)
+    first = checklist["raters"][0]
+    assert first["overall"] == first["code"]
+
+    def articles() -> None:
+        for article in checklist["articles"]:
+            for code in article["items"].values():
+                device.set_answer(inspection, code, "value", True)
+
+    def overall() -> None:
+        device.set_answer(inspection, first["overall"], "value", 80)
+
+    for write in (overall, articles) if overall_first else (articles, overall):
+        write()
+        await device.push()
+    blockers, outcome = await _agree(client, headers, device, inspection)
+    assert outcome == "incomplete"
+    assert [b["code"] for b in blockers] == ["blockerInvalid"]
+    # said by a vocabulary code, as the app's count says it (tests/pwa_static/test_modules.py)
+    said = {"code": "invalidRaterBothWays", "params": {"rater": first["label"]}}
+    assert blockers[0]["params"] == {"detail": said}
+    assert blockers[0]["links"] == [a["number"] for a in checklist["articles"]]
 
 
 async def test_an_open_conflict_blocks_as_the_submit_says(
@@ -282,11 +322,7 @@ async def test_short_articles_are_the_evidence_blockers(
     if not required:
         standard = await _without_photo_requirements()
         await Inspection.update({Inspection.standard_version_id: standard}).where(Inspection.id == review)
-    devices = Devices(client)
-    headers = await devices.auth("inspector1")
-    device = await devices.device("inspector1")
-    answer_everything(device, review)
-    needs = await photo_minimums(standard)
+    device, headers, needs = await answered(client, review, standard_id=standard)
     photos = []
     for item, count in needs.items():
         for _ in range(count):

@@ -19,8 +19,8 @@ from tests.backend.sync_api.sync_support import (
     Devices,
     add_camera_photo,
     answer_everything,
+    answered,
     camera_photo,
-    photo_minimums,
     push_body,
     upload_all,
 )
@@ -71,11 +71,7 @@ async def test_minimums_count_only_photos_with_capture_time_and_location(
     client: httpx.AsyncClient, demo: dict[str, Any]
 ) -> None:
     review = demo["review_inspection"]
-    devices = Devices(client)
-    headers = await devices.auth("inspector1")
-    device = await devices.device("inspector1")
-    answer_everything(device, review)
-    needs = await photo_minimums()
+    device, headers, needs = await answered(client, review)
     short_item = next(item for item, n in needs.items() if n == 2)
     good, bad = [], {}
     for item, count in needs.items():

@@ -51,6 +51,34 @@ async def test_shell_worker_manifest_and_assets_are_served_with_their_types_and_
 
 
 @pytest.mark.no_database
+@pytest.mark.parametrize("accept", ["br", "identity"])
+@pytest.mark.parametrize(
+    ("condition", "modified"),
+    [
+        ("{etag}", False),
+        ('"stale", {etag}', False),  # a list: any tag the client holds
+        ('"stale",W/{etag}', False),  # If-None-Match compares weakly (RFC 9110 §13.1.2)
+        ("W/{etag}", False),
+        ("*", False),
+        ('"stale"', True),
+        ('W/"stale", "{longer}"', True),  # the tag with more after it: another tag
+    ],
+)
+async def test_static_files_answer_if_none_match_as_rfc_9110_says(
+    client: httpx.AsyncClient, accept: str, condition: str, modified: bool
+) -> None:
+    """The app's files take backend/http_cache.py's rule, as the JSON that changes with its ETag does."""
+    for url in ("/", "/static/app.js"):
+        first = await client.get(url, headers={"Accept-Encoding": accept})
+        etag = first.headers["etag"]
+        header = condition.format(etag=etag, longer=etag.strip('"') + "x")
+        again = await client.get(url, headers={"Accept-Encoding": accept, "If-None-Match": header})
+        assert again.status_code == (200 if modified else 304), (url, header)
+        assert again.headers["etag"] == etag
+        assert again.content == (first.content if modified else b"")
+
+
+@pytest.mark.no_database
 @pytest.mark.parametrize(
     ("accept", "coding"),
     [
