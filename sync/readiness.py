@@ -9,6 +9,7 @@ against them offline, for changes the server has not seen yet."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -196,7 +197,27 @@ def _invalid(checklist: Checklist, answers: Mapping[str, Any], detail: str) -> l
         if both:
             said = {"code": "invalidRaterBothWays", "params": {"rater": rater.label}}
             out.append(Blocker(code="blockerInvalid", params={"detail": said}, links=both))
-    return out or [Blocker(code="blockerInvalid", params={"detail": detail})]
+    return out or [_invalid_at(checklist, detail)]
+
+
+# the engine's words name what does not fit by a path such as ``$.answers["1.1"]`` or ``$.scores["rater"]``
+_PATH_KEY = re.compile(r'\["([^"]+)"\]')
+
+
+def _invalid_at(checklist: Checklist, detail: str) -> Blocker:
+    """Any other answer not fitting the standard, said by a code naming its article (or rater) when the
+    engine's path names one; the engine's English stays in the server's refusal detail, not the reader's screen."""
+    article, _ = _article_of(checklist)
+    found = _PATH_KEY.search(detail.partition(":")[0])
+    key = found.group(1) if found else None
+    if key is not None and key in article:
+        said = {"code": "invalidAnswerOf", "params": {"item": article[key]}}
+        return Blocker(code="blockerInvalid", params={"detail": said}, links=[article[key]])
+    raters = {r.code: r.label for r in checklist.raters}
+    if key is not None and key in raters:
+        said = {"code": "invalidAnswerOf", "params": {"item": raters[key]}}
+        return Blocker(code="blockerInvalid", params={"detail": said})
+    return Blocker(code="blockerInvalid", params={"detail": {"code": "invalidAnswers", "params": {}}})
 
 
 def blockers(rules: ItemRules, state: SubmitState, judged: Assessment | None = None) -> list[Blocker]:

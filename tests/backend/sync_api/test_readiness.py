@@ -18,6 +18,7 @@ from backend.programme.demo import CANTEEN_STANDARD, MCH_STANDARD, load_programm
 from backend.standards.loader import parse_standard, shipped_bytes
 from backend.standards.services import save_standard
 from sync.client import SyncClient
+from sync.tables import AnswerRegister
 from tests.backend.sync_api.sync_support import (
     Devices,
     add_camera_photo,
@@ -342,3 +343,33 @@ async def test_short_articles_are_the_evidence_blockers(
     assert await _short_both_ways(client, headers, review) == []
     blockers, outcome = await _agree(client, headers, device, review)
     assert (blockers, outcome) == ([], "applied")
+
+
+async def test_an_answer_the_standard_no_longer_allows_is_named_by_its_article(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    """A stored answer the engine refuses for another reason than a rater answered both ways (here a grade the
+    standard does not have, as a revised standard would leave it): the blocker names its article by a
+    vocabulary code, never in the engine's English."""
+    review = demo["review_inspection"]
+    done = await answered(client, review)
+    await done.device.push()
+    checklist = await _checklist(client, done.headers, TOWNSHIP)
+    article = checklist["articles"][2]
+    code = next(iter(article["items"].values()))
+    async with write_tx():
+        await AnswerRegister.update({AnswerRegister.value: json.dumps("Z")}).where(
+            (AnswerRegister.inspection_id == review)
+            & (AnswerRegister.item_code == code)
+            & (AnswerRegister.field == "value")
+        )
+    blockers, outcome = await _agree(client, done.headers, done.device, review)
+    assert outcome == "incomplete"
+    invalid = _codes(blockers, "blockerInvalid")
+    assert invalid == [
+        {
+            "code": "blockerInvalid",
+            "params": {"detail": {"code": "invalidAnswerOf", "params": {"item": article["number"]}}},
+            "links": [article["number"]],
+        }
+    ]
