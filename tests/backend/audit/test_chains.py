@@ -176,3 +176,33 @@ async def test_pushes_of_clients_of_two_chains_do_not_wait_for_each_other(
         c: chain_for(c) for c in (first_client, other_client, same_chain)
     }
     assert await verify_chain() == (True, None)
+
+
+@pytest.mark.parametrize("db_kind", ["postgres"])
+async def test_a_locked_append_after_a_rollback_chains_onto_the_real_head(
+    app: Litestar, db_kind: str
+) -> None:
+    """A locked append starts from the head this process last wrote; a rolled-back append (or another
+    process's) made that guess wrong, and the insert's guard sends it once more onto the real head."""
+    [client] = _clients(1)
+    async with write_tx():
+        await record_many([_entry(client, 1)])
+
+    async def rolled_back() -> None:
+        async with write_tx():
+            await record_many([_entry(client, 2)])
+            raise RuntimeError("undo")
+
+    with pytest.raises(RuntimeError, match="undo"):
+        await rolled_back()
+    lock = chain_lock(client)
+    assert lock is not None
+    async with write_tx():
+        await fetch(lock[0].replace("?", "{}"), lock[1])  # as the push's write statement takes it
+        await record_many([_entry(client, 3)], locked=True)
+    rows = await fetch(
+        "SELECT entity, prev_hash, row_hash FROM audit_log WHERE action = 'test.chain' ORDER BY id"
+    )
+    assert [r["entity"] for r in rows] == [f"t/{client}/1", f"t/{client}/3"]
+    assert rows[1]["prev_hash"] == rows[0]["row_hash"]
+    assert await verify_chain() == (True, None)
