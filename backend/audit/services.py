@@ -44,6 +44,8 @@ class AuditEntryLike(Protocol):
 _PG_CHAIN_LOCK = 0x46434155  # "FCAU"
 # Chain 0: entries of no client (an admin's, through record) and every row written before m0032; chains
 # 1..CHAINS: a client's entries. 32: at 200 pushes a second a chain sees about 6, rarely two at once.
+# Lock order: a transaction takes at most one client's chain, and chain 0 only after it (a push's submit that
+# raises routine fixes: programme/fixes.py), never chain 0 first, so two transactions never wait for each other.
 CHAINS = 32
 
 
