@@ -158,6 +158,65 @@ async def prepare_teams(
     return teams
 
 
+async def prepare_clinic(data_dir: Path, database_url: str, years: int = 3) -> dict[str, Any]:
+    """For the soak's probe: the demo clinic (``clinic1``) with a token and one self-assessment per year, as
+    ``bench/clinic_history.py`` sets it up (its history is written over HTTP once the server runs)."""
+    import secrets
+    from datetime import UTC, datetime, timedelta
+
+    from backend.accounts.services import token_digest
+    from backend.accounts.tables import AuthToken, User
+    from backend.db import bind_engine, make_engine, prepare_engine, write_tx
+    from backend.inspections.tables import Inspection
+    from backend.settings import Settings
+    from backend.standards import load_shipped
+    from backend.tables_index import TABLES
+
+    engine = make_engine(Settings(data_dir=str(data_dir), database_url=database_url))
+    bind_engine(engine, TABLES)
+    await prepare_engine(engine)
+    township = load_shipped("township-2018")
+    clinic = await User.select(User.id, User.facility).where(User.username == "clinic1").first()
+    template = await Inspection.select(Inspection.round).first()
+    assert clinic is not None
+    assert template is not None
+    token = secrets.token_urlsafe(32)
+    inspections = []
+    async with write_tx():
+        await AuthToken(
+            token_hash=token_digest(token),
+            user=clinic["id"],
+            expires_at=datetime.now(UTC) + timedelta(hours=6),
+        ).save()
+        for _ in range(years):
+            row = Inspection(
+                facility=clinic["facility"],
+                round=template["round"],
+                stage="self",
+                standard_version_id=township.id,
+                status="in_progress",
+            )
+            await row.save()
+            inspections.append(row.id)
+    return {
+        "inspections": inspections,
+        "items": township_items(township),
+        "headers": {"Authorization": f"Bearer {token}"},
+    }
+
+
+async def clinic_history(url: str, clinic: dict[str, Any]) -> dict[str, str]:
+    """The clinic's 3 years written over HTTP by ``bench/clinic_history.py``'s writer; returns its headers."""
+    import clinic_history as history  # bench/, next to this file
+
+    from sync.client import HttpxTransport, SyncClient
+
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        writer = SyncClient(HttpxTransport(http, clinic["headers"]))
+        await history.write_history(writer, clinic, 3, random.Random(7))
+    return {**clinic["headers"], "content-type": "application/json"}
+
+
 def township_items(standard: Any) -> list[str]:
     return _numbers(standard)
 
@@ -571,6 +630,7 @@ async def soak(
     server_pids: list[int],
     timing: str = "10s",
     probe: dict[str, str] | None = None,
+    clinic: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Open loop: each of ``n`` devices pushes a 20-mutation batch every 10 s and then pulls from its cookie
     (``timing="10s"``), or as the app does (``"app"``, pwa_static/sync/engine.js): a push of the one change at
@@ -578,7 +638,8 @@ async def soak(
     RSS is sampled every second (the largest process counts). Device k is member k % 5 of its team's
     inspection and grades its fifth of the articles. With ``probe`` (a reader of the 100-article inspection
     after 10,000 updates, :func:`big_history`), that reader's first pull (cookie null, every page) is timed
-    twice a second during the soak."""
+    twice a second during the soak; with ``clinic`` (the demo clinic after 3 years of self-assessments,
+    :func:`clinic_history`), a new device of the clinic's first pull is timed right after each of them."""
     devices = []
     for inspection, members in setup["teams"]:
         for slot, member in enumerate(members):
@@ -662,6 +723,7 @@ async def soak(
                     timer += 30.0
 
         probes: list[float] = []
+        clinic_pulls: list[float] = []
 
         async def probe_loop() -> None:
             assert probe is not None
@@ -673,6 +735,15 @@ async def soak(
                     probes.append(took)
                 else:
                     errors[f"probe {status}"] = errors.get(f"probe {status}", 0) + 1
+                if clinic is not None:  # a new device of the clinic: a new client group, cookie null
+                    device = Device(
+                        client_id=str(uuid.uuid4()), inspection=setup["big"], items=[], headers=clinic
+                    )
+                    took, status = await pull_once(http, device)
+                    if status == 200:
+                        clinic_pulls.append(took)
+                    else:
+                        errors[f"clinic {status}"] = errors.get(f"clinic {status}", 0) + 1
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 0.5)
 
@@ -698,6 +769,9 @@ async def soak(
         "probe_pulls": len(probes),
         "probe_p50": _pct(probes, 50) * 1000,
         "probe_p99": _pct(probes, 99) * 1000,
+        "clinic_pulls": len(clinic_pulls),
+        "clinic_p50": _pct(clinic_pulls, 50) * 1000,
+        "clinic_p99": _pct(clinic_pulls, 99) * 1000,
         "pulls": len(pulls),
         "devices": n,
         "seconds": seconds,
@@ -834,6 +908,8 @@ def run_db(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         setup = asyncio.run(prepare(tmp, database_url, inspections=50))
         if args.soak:
             setup["teams"] = asyncio.run(prepare_teams(tmp, database_url, args.soak_devices, setup))
+            if args.soak_probe:
+                setup["clinic"] = asyncio.run(prepare_clinic(tmp, database_url))
         server = Server(tmp, database_url, workers=args.soak_workers if args.soak else 1)
         try:
             asyncio.run(server.wait())
@@ -873,13 +949,23 @@ async def _measure(url: str, setup: dict[str, Any], args: argparse.Namespace) ->
 async def _soak(server: Server, setup: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     await server.wait_workers(args.soak_workers)
     probe = await big_history(server.url, setup) if args.soak_probe else None
+    clinic = await clinic_history(server.url, setup["clinic"]) if args.soak_probe else None
     result = await soak(
-        server.url, setup, args.soak_devices, args.soak_seconds, server.pids(), args.soak_timing, probe
+        server.url,
+        setup,
+        args.soak_devices,
+        args.soak_seconds,
+        server.pids(),
+        args.soak_timing,
+        probe,
+        clinic,
     )
     if probe is not None:
         print(
             f"  probe: first pull of the 100-article inspection after 10,000 updates, {result['probe_pulls']} "
-            f"pulls, p50 {result['probe_p50']:.1f} ms p99 {result['probe_p99']:.1f} ms",
+            f"pulls, p50 {result['probe_p50']:.1f} ms p99 {result['probe_p99']:.1f} ms; a clinic's first pull "
+            f"after 3 years, {result['clinic_pulls']} pulls, p50 {result['clinic_p50']:.1f} ms p99 "
+            f"{result['clinic_p99']:.1f} ms",
             flush=True,
         )
     print(
@@ -1007,7 +1093,8 @@ def main() -> None:
     # server processes (uvicorn --workers N; CPU summed over them, RSS of the largest) and the devices' timing
     parser.add_argument("--soak-workers", type=int, default=1)
     parser.add_argument("--soak-timing", choices=["10s", "app"], default="10s")
-    # time a reader's first pull of the 100-article inspection after 10,000 updates during the soak
+    # time a reader's first pull of the 100-article inspection after 10,000 updates during the soak, and a
+    # new device's first pull of the demo clinic after 3 years of self-assessments (bench/clinic_history.py)
     parser.add_argument("--soak-probe", action="store_true")
     args = parser.parse_args()
     if args.write and (args.parts != "abc" or not args.baselines or args.devices != [1, 10, 50]):

@@ -168,6 +168,6 @@ class PushContext:
     max_mutations: int = 500
     # how many recent results a client keeps, so a retried push gets the very same answer
     results_window: int = 1000
-    # PostgreSQL: a statement of the host's run last in the push's write statement (no round trip of its own):
-    # the audit chain's lock, so that ``audit`` finds it held and reads the chain's head without waiting
-    with_writes: tuple[str, list[Any]] | None = None
+    # PostgreSQL: a statement of the host's for the pushing client id, run last in the push's write statement
+    # (no round trip of its own): the lock of that client's audit chain, so that ``audit`` finds it held
+    with_writes: Callable[[str], tuple[str, list[Any]] | None] | None = None

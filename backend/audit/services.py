@@ -1,4 +1,8 @@
-"""The audit log: append-only, each row hashed together with the previous row's hash."""
+"""The audit log: append-only, each row hashed together with the previous row's hash in its chain.
+
+The log is several chains (:func:`chain_for`): appends to one chain are serialised (PostgreSQL: the chain's
+advisory lock, held until COMMIT; SQLite: its one writer), appends to two chains are not, so the pushes of a
+deployment no longer queue on one lock. Each chain is verified on its own (:func:`verify_chain`)."""
 
 from __future__ import annotations
 
@@ -35,8 +39,22 @@ class AuditEntryLike(Protocol):
     def mutation_id(self) -> int | None: ...
 
 
-# Serialises appends on PostgreSQL so two transactions never chain onto the same previous row.
+# PostgreSQL: pg_advisory_xact_lock(_PG_CHAIN_LOCK, chain) serialises the appends to one chain, so two
+# transactions never chain onto the same previous row.
 _PG_CHAIN_LOCK = 0x46434155  # "FCAU"
+# Chain 0: entries of no client (an admin's, through record) and every row written before m0032; chains
+# 1..CHAINS: a client's entries. 32: at 200 pushes a second a chain sees about 6, rarely two at once.
+# Lock order: a transaction takes at most one client's chain, and chain 0 only after it (a push's submit that
+# raises routine fixes: programme/fixes.py), never chain 0 first, so two transactions never wait for each other.
+CHAINS = 32
+
+
+def chain_for(client_id: str | None) -> int:
+    """The chain a writer's entries extend: a stable hash of its client id (sha256, not Python's salted
+    ``hash``, so every process and every restart picks the same chain)."""
+    if client_id is None:
+        return 0
+    return 1 + int.from_bytes(hashlib.sha256(client_id.encode()).digest()[:4], "big") % CHAINS
 
 
 # Canonical JSON for the hash (sorted keys, no spaces, UTF-8); the stored ``details`` use the same encoder, so
@@ -49,8 +67,11 @@ def changed_fields(data: msgspec.Struct) -> list[str]:
     return sorted(f for f in data.__struct_fields__ if getattr(data, f) is not None)
 
 
-def row_digest(prev_hash: str, fields: dict[str, Any]) -> str:
-    return hashlib.sha256(prev_hash.encode() + _canonical.encode(fields)).hexdigest()
+def row_digest(prev_hash: str, fields: dict[str, Any], chain: int = 0) -> str:
+    """The row's hash. Its chain is hashed with it (a row moved to another chain shows), except chain 0's, so
+    the rows written before there were chains keep their hashes."""
+    hashed = fields if chain == 0 else {**fields, "chain": chain}
+    return hashlib.sha256(prev_hash.encode() + _canonical.encode(hashed)).hexdigest()
 
 
 def _details_json(details: dict[str, Any]) -> str:
@@ -67,11 +88,18 @@ async def record(
     hlc: str | None = None,
     mutation_id: int | None = None,
 ) -> None:
-    """Append one entry. Call inside the write transaction whose effects it describes."""
+    """Append one entry (to the chain of ``client_id``, chain 0 without one). Call inside the write transaction
+    whose effects it describes."""
     engine = current_engine()
+    chain = chain_for(client_id)
     if isinstance(engine, PostgresEngine):
-        await engine.run_ddl(f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})")
-    last = await AuditLog.select(AuditLog.row_hash).order_by(AuditLog.id, ascending=False).first()
+        await engine.run_ddl(f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK}, {chain})")
+    last = (
+        await AuditLog.select(AuditLog.row_hash)
+        .where(AuditLog.chain == chain)
+        .order_by(AuditLog.id, ascending=False)
+        .first()
+    )
     prev_hash = last["row_hash"] if last else GENESIS
     now = datetime.now(UTC)
     fields: dict[str, Any] = {
@@ -95,15 +123,18 @@ async def record(
             hlc=hlc,
             mutation_id=fields["mutation_id"],
             prev_hash=prev_hash,
-            row_hash=row_digest(prev_hash, fields),
+            row_hash=row_digest(prev_hash, fields, chain),
+            chain=chain,
         )
     )
 
 
 async def verify_chain() -> tuple[bool, int | None]:
-    """Recompute every hash; returns (intact, id of the first bad row)."""
-    prev = GENESIS
+    """Recompute every hash of every chain; returns (intact, id of the first bad row of any chain)."""
+    heads: dict[int, str] = {}
     for row in await AuditLog.select().order_by(AuditLog.id):
+        chain = int(row["chain"])
+        prev = heads.get(chain, GENESIS)
         details = row["details"]
         fields = {
             "at": _iso(row["at"]),
@@ -115,9 +146,9 @@ async def verify_chain() -> tuple[bool, int | None]:
             "hlc": row["hlc"],
             "mutation_id": row["mutation_id"],
         }
-        if row["prev_hash"] != prev or row_digest(prev, fields) != row["row_hash"]:
+        if row["prev_hash"] != prev or row_digest(prev, fields, chain) != row["row_hash"]:
             return False, int(row["id"])
-        prev = row["row_hash"]
+        heads[chain] = row["row_hash"]
     return True, None
 
 
@@ -125,9 +156,11 @@ def _iso(value: datetime) -> str:
     return as_utc(value).astimezone(UTC).isoformat()
 
 
-async def record_many(entries: Sequence[AuditEntryLike]) -> None:
-    """Append many entries in one statement, chained exactly as :func:`record` would chain them one by one.
-    Call inside the write transaction whose effects they describe (sync pushes: one entry per mutation)."""
+async def record_many(entries: Sequence[AuditEntryLike], *, locked: bool = False) -> None:
+    """Append many entries in one statement to the chain of the first entry's client, chained exactly as
+    :func:`record` would chain them one by one. Call inside the write transaction whose effects they describe
+    (sync pushes: one entry per mutation, all of one client). ``locked``: PostgreSQL, this transaction took
+    that client's :func:`chain_lock` in an earlier statement (the sync push, in its write statement)."""
     if not entries:
         return
     engine = current_engine()
@@ -136,16 +169,19 @@ async def record_many(entries: Sequence[AuditEntryLike]) -> None:
         raise RuntimeError("record_many runs inside the write transaction it describes")
     connection: Any = transaction.connection
     now = datetime.now(UTC)
+    chain = chain_for(entries[0].client_id)
     if isinstance(engine, PostgresEngine):
-        await _append_pg(connection, entries, now)
+        await _append_pg(connection, entries, now, chain, locked=locked)
         return
-    found = await connection.execute_fetchall('SELECT "row_hash" FROM "audit_log" ORDER BY "id" DESC LIMIT 1')
+    found = await connection.execute_fetchall(
+        'SELECT "row_hash" FROM "audit_log" WHERE "chain" = ? ORDER BY "id" DESC LIMIT 1', [chain]
+    )
     # SQLite: the very text Piccolo's datetime adapter would store, made once instead of once per row.
-    rows = _chained(entries, found[0]["row_hash"] if found else GENESIS, now, str(now))
+    rows = _chained(entries, found[0]["row_hash"] if found else GENESIS, now, str(now), chain)
     # multi-row INSERTs (one statement step per chunk instead of one per row)
     for start in range(0, len(rows), _SQLITE_CHUNK):
         chunk = rows[start : start + _SQLITE_CHUNK]
-        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
         await connection.execute(
             f'INSERT INTO "audit_log" ({_COLUMNS}) VALUES {values}',  # noqa: S608
             [value for row in chunk for value in row],
@@ -153,9 +189,9 @@ async def record_many(entries: Sequence[AuditEntryLike]) -> None:
 
 
 def _chained(
-    entries: Sequence[AuditEntryLike], prev_hash: str, now: datetime, stored_at: datetime | str
+    entries: Sequence[AuditEntryLike], prev_hash: str, now: datetime, stored_at: datetime | str, chain: int
 ) -> list[tuple[Any, ...]]:
-    """The rows of ``entries``, each hashed onto the one before, the first onto ``prev_hash``."""
+    """The rows of ``entries`` in ``chain``, each hashed onto the one before, the first onto ``prev_hash``."""
     at = now.isoformat()
     rows = []
     for entry in entries:
@@ -170,7 +206,7 @@ def _chained(
             "hlc": entry.hlc,
             "mutation_id": mutation_id,
         }
-        row_hash = row_digest(prev_hash, fields)
+        row_hash = row_digest(prev_hash, fields, chain)
         rows.append(
             (
                 stored_at,
@@ -183,49 +219,70 @@ def _chained(
                 mutation_id,
                 prev_hash,
                 row_hash,
+                chain,
             )
         )
         prev_hash = row_hash
     return rows
 
 
-_COLUMNS = '"at", "user_id", "client_id", "action", "entity", "details", "hlc", "mutation_id", "prev_hash", "row_hash"'
-_HEAD = 'SELECT "row_hash" FROM "audit_log" ORDER BY "id" DESC LIMIT 1'
-# PostgreSQL: the chain's lock and its head in one round trip; the head is as of the statement's start, which
-# may be before the lock was granted, so the insert (a later statement, under the lock) checks it again.
-_PG_LOCK_AND_HEAD = f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK}), ({_HEAD}) AS head"
-# one array per column (one statement text whatever the count: one prepared statement); ids follow the
-# arrays' order; nothing is inserted unless the head is still $11
-_PG_INSERT_ONTO = (
-    f'INSERT INTO "audit_log" ({_COLUMNS}) SELECT * FROM unnest($1::timestamptz[], $2::varchar[], '  # noqa: S608
-    "$3::varchar[], $4::varchar[], $5::varchar[], $6::jsonb[], $7::varchar[], $8::varchar[], $9::varchar[], "
-    f"$10::varchar[]) WHERE ({_HEAD}) IS NOT DISTINCT FROM $11::varchar"
+_COLUMNS = (
+    '"at", "user_id", "client_id", "action", "entity", "details", "hlc", "mutation_id", "prev_hash", "row_hash", '
+    '"chain"'
 )
+# PostgreSQL: a chain's head (index on (chain, id), m0032); $1 is the chain
+_HEAD = 'SELECT "row_hash" FROM "audit_log" WHERE "chain" = $1::integer ORDER BY "id" DESC LIMIT 1'
+# the chain's lock and its head in one round trip; the head is as of the statement's start, which may be
+# before the lock was granted, so the insert (a later statement, under the lock) checks it again
+_PG_LOCK_AND_HEAD = f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK}, $1::integer), ({_HEAD}) AS head"
+# one array per column (one statement text whatever the count: one prepared statement); ids follow the
+# arrays' order. Nothing is inserted unless the chain's head is still $13; either way the head it found
+# comes back, so a wrong guess costs one more round trip, not two.
+_PG_INSERT_ONTO = (
+    'WITH "head" AS (SELECT "row_hash" FROM "audit_log" WHERE "chain" = $12::integer ORDER BY "id" DESC '  # noqa: S608
+    f'LIMIT 1), "added" AS (INSERT INTO "audit_log" ({_COLUMNS}) SELECT * FROM unnest($1::timestamptz[], '
+    "$2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], $6::jsonb[], $7::varchar[], $8::varchar[], "
+    "$9::varchar[], $10::varchar[], $11::smallint[]) "
+    'WHERE (SELECT "row_hash" FROM "head") IS NOT DISTINCT FROM $13::varchar RETURNING 1) '
+    'SELECT (SELECT count(*) FROM "added") AS "added", (SELECT "row_hash" FROM "head") AS "head"'
+)
+# PostgreSQL: the head this process last appended to each chain (None: an empty chain), the guess a locked
+# append starts from. Only a guess: the insert checks it under the lock, and another process's (or a rolled
+# back) append makes it wrong, never the chain.
+_last_appended: dict[int, str | None] = {}
 
 
-def chain_lock() -> tuple[str, list[Any]] | None:
-    """PostgreSQL: the chain's lock as a statement to run with a transaction's writes (the sync push's), so
-    that :func:`record_many` later finds it held: its read of the head is then current, never a retry."""
+def chain_lock(client_id: str) -> tuple[str, list[Any]] | None:
+    """PostgreSQL: the lock of ``client_id``'s chain as a statement to run with a transaction's writes (the
+    sync push's), so that :func:`record_many` (``locked=True``) later finds it held and needs no round trip of
+    its own to take it. ``None`` on SQLite (one writer)."""
     if not isinstance(current_engine(), PostgresEngine):
         return None
-    return f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})", []
+    return f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK}, ?::integer)", [chain_for(client_id)]
 
 
-async def _append_pg(connection: Any, entries: Sequence[AuditEntryLike], now: datetime) -> None:
-    """Two round trips (lock and head, insert), three when another transaction appended between this
-    statement's start and its lock (not when the caller took the lock before: :func:`chain_lock`)."""
-    [row] = await connection.fetch(_PG_LOCK_AND_HEAD)
-    head: str | None = row["head"]
+async def _append_pg(
+    connection: Any, entries: Sequence[AuditEntryLike], now: datetime, chain: int, *, locked: bool
+) -> None:
+    """Locked (the caller took the chain's lock in an earlier statement): one round trip, the insert onto the
+    head this process last wrote, two when another wrote since. Else two (lock and head, insert), three when
+    another transaction appended between that statement's start and its lock."""
+    if locked:
+        head = _last_appended.get(chain)
+    else:
+        [row] = await connection.fetch(_PG_LOCK_AND_HEAD, chain)
+        head = row["head"]
     for _ in range(2):
-        rows = _chained(entries, head or GENESIS, now, now)
-        status = await connection.execute(_PG_INSERT_ONTO, *(list(c) for c in zip(*rows, strict=True)), head)
-        if status != "INSERT 0 0":
+        rows = _chained(entries, head or GENESIS, now, now, chain)
+        columns = (list(c) for c in zip(*rows, strict=True))
+        found = await connection.fetchrow(_PG_INSERT_ONTO, *columns, chain, head)
+        if found["added"]:
+            _last_appended[chain] = rows[-1][9]
             return
-        # the head moved before the lock was granted; read under the lock, it holds until COMMIT
-        last = await connection.fetchrow(_HEAD)
-        head = last["row_hash"] if last else None
+        # read under the lock (this statement began after it was granted): it holds until COMMIT
+        head = found["head"]
     raise RuntimeError("the audit chain's head moved under its lock")
 
 
-# rows per SQLite INSERT: 10 parameters a row stays far below SQLITE_MAX_VARIABLE_NUMBER (32766)
+# rows per SQLite INSERT: 11 parameters a row stays far below SQLITE_MAX_VARIABLE_NUMBER (32766)
 _SQLITE_CHUNK = 500

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from piccolo.columns import JSONB, BigSerial, Timestamptz, Varchar
+from piccolo.columns import JSONB, BigSerial, SmallInt, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 
 class AuditLog(Table, tablename="audit_log"):
-    """Append-only; each row carries the hash of the previous row, so an edit or a gap shows."""
+    """Append-only; each row carries the hash of the previous row of its chain, so an edit or a gap shows."""
 
     id = BigSerial(primary_key=True)
     at = Timestamptz(default=TimestamptzNow())
@@ -21,3 +21,5 @@ class AuditLog(Table, tablename="audit_log"):
     # Not unique: the chain links rows by prev_hash; a unique index on random digests cost more than the
     # rest of a sync push's writes (every insert touched a random index page).
     row_hash = Varchar(length=64)
+    # which of the chains (``audit.services.chain_for``) the row extends; a chain's rows link in id order
+    chain = SmallInt(default=0)

@@ -66,7 +66,7 @@ def push_context(*, audit: AuditHook, max_mutations: int) -> PushContext:
         blobs_stored=stored_blobs_held,
         blobs_arrived=arrived_blobs_held,
         max_mutations=max_mutations,
-        with_writes=chain_lock(),
+        with_writes=chain_lock,
     )
 
 
@@ -100,7 +100,8 @@ async def push_and_refresh(
     added: set[str] = set()
 
     async def audit(entries: list[AuditEntry]) -> None:
-        await record_many(entries)
+        # called by the push after its write statement, which took the client's chain lock (with_writes)
+        await record_many(entries, locked=True)
         submitted = [
             UUID(e.entity.removeprefix("inspection/"))
             for e in entries

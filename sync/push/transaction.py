@@ -52,7 +52,8 @@ async def push_in_tx(
         request.client_state,
         len(request.mutations),
     )
-    await write(batch, then=[client] if ctx.with_writes is None else [client, ctx.with_writes])
+    extra = None if ctx.with_writes is None else ctx.with_writes(request.client_id)
+    await write(batch, then=[client] if extra is None else [client, extra])
     await ctx.audit(batch.audit)
     return PushResponse(last_mutation_id=new_last, results=seen + results)
 

@@ -22,7 +22,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from piccolo.engine.postgres import PostgresEngine
 
+from backend.audit.services import verify_chain
+from backend.db import bind_engine
+from backend.tables_index import TABLES
 from sync.client import HttpxTransport, SyncClient
 from tests.backend.media_api.live import LiveServer, jpeg_of_about, live_server
 from tests.conftest import _pg_admin, pg_dsn
@@ -208,6 +212,11 @@ async def jobs_of(
     return [dict(r) for r in rows if r["key"] in shas], states
 
 
+async def chains_verify(database_url: str) -> tuple[bool, int | None]:
+    bind_engine(PostgresEngine(config={"dsn": database_url}), TABLES)
+    return await verify_chain()
+
+
 def test_an_upload_begun_on_one_process_ends_on_the_other(deployment: Deployment) -> None:
     result = asyncio.run(scenario(deployment.servers))
     shas = {hashlib.sha256(d).hexdigest() for d in result["photos"].values()}
@@ -223,6 +232,9 @@ def test_an_upload_begun_on_one_process_ends_on_the_other(deployment: Deployment
     assert sorted((j["kind"], j["key"]) for j in jobs) == sorted(("derive", s) for s in shas)
     assert [j["attempts"] for j in jobs] == [1] * len(jobs)
     owners = {j["lease_owner"] for j in jobs}
+    # the device's pushes alternated between the processes, each appending to the device's audit chain from
+    # the head it last wrote there itself (wrong after the other's append: the insert's guard re-sends it)
+    assert asyncio.run(chains_verify(deployment.database_url)) == (True, None)
     sys.stdout.write(
         f"\ntwo processes: 12 MB across both in 1 MiB chunks {result['big_seconds']:.2f} s "
         f"({result['big_mib_s']:.1f} MiB/s); small photos {[round(s, 2) for s in result['small_seconds']]} s; "
