@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/sync_cycle.py [--db sqlite|postgres] [--devices 200] [--rounds 3] [--concurrency 8]
                                          [--gap 10.5]
-                                         [--profile out.pstats]
+                                         [--profile out.pstats] [--count-round-trips]
 
 The app (``create_app``) is driven through raw ASGI calls (no HTTP client, no sockets) so that what is timed is
 the app's own CPU: ``time.process_time()`` of this process (the event loop and SQLite's threads; PostgreSQL's
@@ -33,6 +33,30 @@ sys.path.insert(0, str(HERE))
 
 import sync_bench  # noqa: E402  (the soak's setup and device model)
 from scratch_store import in_process_settings, scratch_store  # noqa: E402
+
+
+class RoundTrips:
+    """Counts PostgreSQL round trips: asyncpg's extended-protocol calls (``_execute``, ``_executemany``: fetch,
+    execute with arguments, executemany) and ``execute`` without arguments (the simple protocol: ``BEGIN``,
+    ``COMMIT``). Installed on asyncpg's ``Connection`` class; ``count`` is read around one device's cycle."""
+
+    def __init__(self) -> None:
+        from asyncpg.connection import Connection
+
+        self.count = 0
+        counter = self
+
+        def counted(original: Any, *, simple_only: bool = False) -> Any:
+            async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+                if not simple_only or len(args) == 1:
+                    counter.count += 1
+                return await original(self, *args, **kwargs)
+
+            return wrapper
+
+        Connection._execute = counted(Connection._execute)
+        Connection._executemany = counted(Connection._executemany)
+        Connection.execute = counted(Connection.execute, simple_only=True)
 
 
 async def asgi_post(app: Any, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
@@ -76,10 +100,13 @@ async def asgi_post(app: Any, path: str, body: bytes, headers: dict[str, str]) -
     return status, b"".join(chunks)
 
 
-async def cycle(app: Any, device: sync_bench.Device) -> None:
+async def cycle(app: Any, device: sync_bench.Device, trips: RoundTrips | None = None) -> None:
     status, content = await asgi_post(app, "/api/sync/push", device.body(20), device.headers)
     if status != 200:
         raise RuntimeError(f"push {status}: {content[:200]!r}")
+    if trips is not None:
+        print(f"  round trips: push {trips.count}", flush=True)
+        trips.count = 0
     while True:
         body = msgspec.json.encode(
             {"protocolVersion": 1, "clientGroupId": device.client_id, "cookie": device.cookie}
@@ -100,6 +127,8 @@ async def cycle(app: Any, device: sync_bench.Device) -> None:
             ):
                 device.versions[parts[2]] = int(value.get("version", device.versions.get(parts[2], 0)))
         if not page["hasMore"]:
+            if trips is not None:
+                print(f"  round trips: pull {trips.count}", flush=True)
             return
 
 
@@ -118,6 +147,7 @@ async def run(args: argparse.Namespace, data_dir: Path, database_url: str) -> li
                 )
             )
     app = create_app(in_process_settings(data_dir, database_url))
+    trips = RoundTrips() if args.count_round_trips else None
     per_cycle: list[float] = []
     async with app.lifespan():
         queue: asyncio.Queue[sync_bench.Device] = asyncio.Queue()
@@ -147,6 +177,10 @@ async def run(args: argparse.Namespace, data_dir: Path, database_url: str) -> li
                     f"thread {main * 1000 / len(devices):.2f} ms",
                     flush=True,
                 )
+            elif trips is not None:
+                # one more cycle of one device, alone and with its token still cached: its round trips
+                trips.count = 0
+                await cycle(app, devices[0], trips)
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)
@@ -160,6 +194,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--profile", default="")
+    # PostgreSQL: print the round trips of one device's push and pull after the warm-up round
+    parser.add_argument("--count-round-trips", action="store_true")
     # seconds between rounds: the soak's devices cycle every 10 s, past the token cache's freshness (10 s)
     parser.add_argument("--gap", type=float, default=10.5)
     args = parser.parse_args()

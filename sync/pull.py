@@ -24,7 +24,7 @@ from uuid import UUID
 import msgspec
 from piccolo.engine.base import Engine
 
-from sync.context import Caller, CallerSource, resolve_caller
+from sync.context import Caller, CallerSource, ScopeQuery, resolve_caller
 from sync.flags import visible_flags
 from sync.protocol import DelOp, Limits, OpinionValue, PatchOp, PullResponse, PutOp, decode_pull
 from sync.sql import Sql
@@ -129,6 +129,22 @@ def _probe_sql() -> str:
 _PROBE = _probe_sql()
 
 
+def _probe_json() -> str:
+    """PostgreSQL: the probe as a column of the first statement's inspections (``i``), for the version range of
+    the cookie's row ``k`` up to the version read in that very statement (NULL when nothing is new)."""
+    tests = []
+    for kind, query in _ROW_QUERIES.items():
+        where = query[query.index(" FROM ") + 1 :].replace('"inspection_id" = ?', '"inspection_id" = i."id"')
+        in_range = 'AND "version" > k."since" AND "version" <= i."version"'
+        tests.append(f"'{kind}', EXISTS(SELECT 1 {where}{in_range})")
+    return f'CASE WHEN k."since" < i."version" THEN json_build_object({", ".join(tests)}) END'
+
+
+_PROBE_JSON = _probe_json()
+# the cookie's (inspection, version) pairs that SQL can hold: others match no inspection or get no probe
+_INT32 = 2**31
+
+
 def _iso(value: Any) -> str:
     # PostgreSQL gives a datetime, SQLite the stored text
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
@@ -145,16 +161,97 @@ async def pull(body: bytes, *, caller: CallerSource, ctx: PullContext) -> PullRe
     request = decode_pull(body)
     async with ctx.engine.transaction() if ctx.transaction is None else ctx.transaction():
         sql = Sql(ctx.engine)
-        resolved = await resolve_caller(caller)
+        known = decode_cookie(request.cookie) if request.cookie else None
+        first = await _first_reads(sql, caller, request.client_group_id, known or {})
         page_size = ctx.page_size if request.max_ops is None else max(1, min(ctx.page_size, request.max_ops))
-        return await _pull(sql, request.client_group_id, request.cookie, resolved, ctx, page_size)
+        return await _pull(sql, known, first, ctx, page_size)
+
+
+_INSPECTION_COLUMNS = '"id", "version", "status", "stage", "facility", "standard_version_id", "round"'
+_CLIENTS = (
+    'SELECT "client_id", "last_mutation_id" FROM "sync_client" WHERE "client_group_id" = ? AND "user_id" = ?'
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _First:
+    caller: Caller
+    # the inspections the caller may read, by id (text); on PostgreSQL each with its "probe": which kinds of rows
+    # changed since the cookie's version (None: not asked)
+    inspections: dict[str, dict[str, Any]]
+    clients: list[dict[str, Any]]  # the client group's clients of the caller: client_id, last_mutation_id
+
+
+def _agg(select: str) -> str:
+    """A query's rows as one JSON array (NULL for none), a column of a statement that reads several things."""
+    return f"(SELECT json_agg(r) FROM ({select}) r)"  # noqa: S608  (constant SQL of this module)
+
+
+def _rows(value: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = [] if value is None else msgspec.json.decode(value)
+    return rows
+
+
+async def _first_reads(
+    sql: Sql, source: CallerSource, group_id: str, known: dict[str, tuple[int, str]]
+) -> _First:
+    """The caller, the inspections it may read and the last mutation ids of its client group.
+
+    PostgreSQL: one statement (one round trip, not four), with the caller's scope in it when the host hands a
+    :class:`ScopeQuery`, and per inspection the probe of which kinds of rows changed since the cookie's version
+    (``known``). Safe under READ COMMITTED because one statement is one snapshot: the scope, the inspections'
+    versions, the probe (bounded by those versions, as the probe of its own statement was) and the client ids
+    are read together, and every later read of rows is bounded by those versions (``version <= current``), as
+    it was when each was its own statement. The client ids now
+    come from the versions' snapshot rather than after the rows: a push committed in between is in neither
+    (before, its mutation id could come without its rows). SQLite: one statement after another in the read
+    transaction's one snapshot."""
+    if not sql.postgres:
+        caller = await resolve_caller(source, sql.fetch)
+        inspections = await _readable_inspections(sql, caller)
+        clients = await sql.fetch(_CLIENTS, [group_id, caller.user_id])
+        return _First(caller, inspections, clients)
+    # an id as the server writes it (another spelling is no inspection of the caller's: a reset) in range
+    pairs = [
+        (i, v) for i, (v, _) in known.items() if _is_uuid(i) and str(UUID(i)) == i and -_INT32 <= v < _INT32
+    ]
+    cookie = [[UUID(i) for i, _ in pairs], [v for _, v in pairs]]
+    inspections_of = (
+        f'SELECT {", ".join("i." + c for c in _INSPECTION_COLUMNS.split(", "))}, {_PROBE_JSON} AS "probe" '  # noqa: S608
+        'FROM "inspection" i LEFT JOIN unnest(?::uuid[], ?::integer[]) AS k("id", "since") ON k."id" = i."id"'
+    )
+    if isinstance(source, ScopeQuery):
+        in_scope = inspections_of + ' WHERE i."id" IN (SELECT "id" FROM "scope")'  # noqa: S608
+        [row] = await sql.fetch(
+            f'WITH "scope" AS ({source.sql}) SELECT (SELECT json_agg(s) FROM "scope" s) AS "scope", '  # noqa: S608
+            f'{_agg(in_scope)} AS "inspections", {_agg(_CLIENTS)} AS "clients"',
+            [*source.args, *cookie, group_id, source.user_id],
+        )
+        caller = source.finish(_rows(row["scope"]))
+        # the scope's statement may name more than the caller reads (an inspector's recused facilities)
+        readable = [r for r in _rows(row["inspections"]) if caller.can_read(UUID(r["id"]))]
+    else:
+        caller = await resolve_caller(source, sql.fetch)
+        args: list[Any] = []
+        if caller.readable is None:
+            where = ""
+        elif caller.readable:
+            cond, args = sql.in_list('i."id"', sorted(caller.readable))
+            where = f" WHERE {cond}"
+        else:
+            where = " WHERE FALSE"
+        [row] = await sql.fetch(
+            f'SELECT {_agg(inspections_of + where)} AS "inspections", {_agg(_CLIENTS)} AS "clients"',
+            [*cookie, *args, group_id, caller.user_id],
+        )
+        readable = _rows(row["inspections"])
+    return _First(caller, {str(r["id"]): r for r in readable}, _rows(row["clients"]))
 
 
 async def _pull(
-    sql: Sql, group_id: str, cookie: str | None, caller: Caller, ctx: PullContext, page_size: int
+    sql: Sql, known: dict[str, tuple[int, str]] | None, first: _First, ctx: PullContext, page_size: int
 ) -> PullResponse:
-    inspections = await _readable_inspections(sql, caller)
-    known = decode_cookie(cookie) if cookie else None
+    caller, inspections = first.caller, first.inspections
     reset = known is None or any(
         iid not in inspections or version > int(inspections[iid]["version"])
         for iid, (version, _) in known.items()
@@ -194,7 +291,14 @@ async def _pull(
         opinions_only = caller.role == "clinic" and row["stage"] != "self"
         if since < current and not opinions_only:
             ops, found, upto = await _changes(
-                sql, iid, since, current, budget, full=seen is None, can_read=caller.can_read
+                sql,
+                iid,
+                since,
+                current,
+                budget,
+                full=seen is None,
+                can_read=caller.can_read,
+                probe=row.get("probe"),
             )
             patch.extend(op for op, _ in ops)
             conflicts.extend(c for _, c in ops if c is not None)
@@ -212,15 +316,11 @@ async def _pull(
         patch.extend(_facility_ops(await ctx.facilities(sorted(UUID(f) for f in new_facilities))))
     if conflicts:
         await _name_candidates(sql, ctx, conflicts)
-    clients = await sql.fetch(
-        'SELECT "client_id", "last_mutation_id" FROM "sync_client" WHERE "client_group_id" = ? AND "user_id" = ?',
-        [group_id, caller.user_id],
-    )
     return PullResponse(
         cookie=encode_cookie(state),
         reset=reset,
         has_more=has_more,
-        last_mutation_ids={r["client_id"]: int(r["last_mutation_id"]) for r in clients},
+        last_mutation_ids={r["client_id"]: int(r["last_mutation_id"]) for r in first.clients},
         patch=patch,
         conflicts=conflicts,
         limits=ctx.limits,
@@ -229,7 +329,7 @@ async def _pull(
 
 async def _readable_inspections(sql: Sql, caller: Caller) -> dict[str, dict[str, Any]]:
     """The inspections the caller may see, by id (text)."""
-    columns = '"id", "version", "status", "stage", "facility", "standard_version_id", "round"'
+    columns = _INSPECTION_COLUMNS
     if caller.readable is None:
         rows = await sql.fetch(f'SELECT {columns} FROM "inspection"')  # noqa: S608
     elif caller.readable:
@@ -322,16 +422,26 @@ def _inspection_value(row: dict[str, Any], version: int) -> dict[str, Any]:
 
 
 async def _changes(
-    sql: Sql, iid: str, since: int, upto: int, budget: int, *, full: bool, can_read: Callable[[UUID], bool]
+    sql: Sql,
+    iid: str,
+    since: int,
+    upto: int,
+    budget: int,
+    *,
+    full: bool,
+    can_read: Callable[[UUID], bool],
+    probe: Mapping[str, bool] | None = None,
 ) -> tuple[list[tuple[PatchOp, dict[str, Any] | None]], int, int]:
     """Rows of one inspection changed in (since, upto], at most about ``budget`` of them, cut on a version
-    boundary. Returns (ops, rows used, the version the client now has)."""
+    boundary. Returns (ops, rows used, the version the client now has). ``probe``: which kinds changed in that
+    range, when the caller asked already (PostgreSQL's first statement)."""
     inspection_id = UUID(iid)
     fetched: dict[str, list[dict[str, Any]]] = {}
     horizon = upto
     kinds = list(_ROW_QUERIES)
     if not full:
-        [probe] = await sql.fetch(_PROBE, [inspection_id, since, upto] * len(kinds))
+        if probe is None:
+            [probe] = await sql.fetch(_PROBE, [inspection_id, since, upto] * len(kinds))
         kinds = [kind for kind in kinds if probe[kind]]
     for kind in kinds:
         query = _ROW_QUERIES[kind]
