@@ -91,18 +91,22 @@ async def _lock_first(
     more than the push then changes (mutations already consumed by a retry; an inspector's recused facilities),
     only ever inspections of the caller's own scope and only when the client row is the caller's; the batch
     keeps the inspections it did before."""
-    resolved = None if isinstance(source, ScopeQuery) else await resolve_caller(source, sql.fetch)
-    user_id = source.user_id if isinstance(source, ScopeQuery) else resolved.user_id  # type: ignore[union-attr]
-    if resolved is not None and resolved.writable is not None:
-        targets = {t for t in targets if resolved.can_write(t)}
-    upsert, upsert_args = client_upsert(request.client_id, request.client_group_id, user_id)
+    scope = source if isinstance(source, ScopeQuery) else None
+    resolved: Caller | None = None
     withs, with_args, scope_json, in_scope = "", [], "NULL", ""
-    if isinstance(source, ScopeQuery):
-        withs, with_args = f'"scope" AS ({source.sql}), ', source.args
+    if scope is not None:
+        user_id = scope.user_id
+        withs, with_args = f'"scope" AS ({scope.sql}), ', scope.args
         scope_json, in_scope = (
             '(SELECT json_agg(s) FROM "scope" s)',
             ' AND "id" IN (SELECT "id" FROM "scope")',
         )
+    else:
+        resolved = await resolve_caller(source, sql.fetch)
+        user_id = resolved.user_id
+        if resolved.writable is not None:
+            targets = {t for t in targets if resolved.can_write(t)}
+    upsert, upsert_args = client_upsert(request.client_id, request.client_group_id, user_id)
     lock = lifecycle.LOCK_SELECT.format(also=f' AND c."user_id" = ?::uuid{in_scope}')
     [row] = await sql.fetch(
         f'WITH {withs}"client" AS ({upsert}) SELECT c."client_group_id", c."user_id", c."last_mutation_id", '  # noqa: S608
@@ -110,9 +114,11 @@ async def _lock_first(
         f'CROSS JOIN LATERAL (SELECT json_agg(r) AS "locked" FROM ({lock}) r) l',
         [*with_args, *upsert_args, sorted(targets), user_id],
     )
-    caller = resolved if resolved is not None else source.finish(_json_rows(row["scope"]))  # type: ignore[union-attr]
-    locked = {UUID(r["id"]): r for r in _json_rows(row["locked"])}
-    return caller, row, locked
+    if scope is not None:
+        resolved = scope.finish(_json_rows(row["scope"]))
+    assert resolved is not None  # one of the two branches above set it
+    caller = resolved
+    return caller, row, {UUID(r["id"]): r for r in _json_rows(row["locked"])}
 
 
 def _json_rows(value: Any) -> list[dict[str, Any]]:
