@@ -26,6 +26,13 @@ async def pg_admin(sql: str) -> None:
         await conn.close()
 
 
+def with_database(dsn: str, dbname: str) -> str:
+    """``dsn`` naming ``dbname`` instead, its query kept: ``postgresql://postgres@/postgres?host=/var/run/postgresql``
+    (a Unix socket, FIELDCHECK_TEST_PG) becomes ``postgresql://postgres@/<dbname>?host=/var/run/postgresql``."""
+    base, sep, query = dsn.partition("?")
+    return base.rsplit("/", 1)[0] + "/" + dbname + sep + query
+
+
 @contextlib.contextmanager
 def scratch_store(db: str, prefix: str) -> Iterator[tuple[Path, str]]:
     """(data directory, database URL): the URL is empty on SQLite (the data directory holds the file)."""
@@ -34,7 +41,7 @@ def scratch_store(db: str, prefix: str) -> Iterator[tuple[Path, str]]:
     if db == "postgres":
         dbname = f"fc_{prefix}_{uuid.uuid4().hex[:10]}"
         asyncio.run(pg_admin(f'CREATE DATABASE "{dbname}"'))
-        database_url = PG_ADMIN.rsplit("/", 1)[0] + "/" + dbname
+        database_url = with_database(PG_ADMIN, dbname)
     try:
         yield data_dir, database_url
     finally:

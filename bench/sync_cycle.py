@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/sync_cycle.py [--db sqlite|postgres] [--devices 200] [--rounds 3] [--concurrency 8]
                                          [--gap 10.5]
-                                         [--profile out.pstats]
+                                         [--profile out.pstats] [--count-round-trips] [--server-cpu]
 
 The app (``create_app``) is driven through raw ASGI calls (no HTTP client, no sockets) so that what is timed is
 the app's own CPU: ``time.process_time()`` of this process (the event loop and SQLite's threads; PostgreSQL's
@@ -32,7 +32,31 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import sync_bench  # noqa: E402  (the soak's setup and device model)
-from scratch_store import in_process_settings, scratch_store  # noqa: E402
+from scratch_store import PG_ADMIN, in_process_settings, scratch_store  # noqa: E402
+
+
+class RoundTrips:
+    """Counts PostgreSQL round trips: asyncpg's extended-protocol calls (``_execute``, ``_executemany``: fetch,
+    execute with arguments, executemany) and ``execute`` without arguments (the simple protocol: ``BEGIN``,
+    ``COMMIT``). Installed on asyncpg's ``Connection`` class; ``count`` is read around one device's cycle."""
+
+    def __init__(self) -> None:
+        from asyncpg.connection import Connection
+
+        self.count = 0
+        counter = self
+
+        def counted(original: Any, *, simple_only: bool = False) -> Any:
+            async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+                if not simple_only or len(args) == 1:
+                    counter.count += 1
+                return await original(self, *args, **kwargs)
+
+            return wrapper
+
+        Connection._execute = counted(Connection._execute)
+        Connection._executemany = counted(Connection._executemany)
+        Connection.execute = counted(Connection.execute, simple_only=True)
 
 
 async def asgi_post(app: Any, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
@@ -76,10 +100,41 @@ async def asgi_post(app: Any, path: str, body: bytes, headers: dict[str, str]) -
     return status, b"".join(chunks)
 
 
-async def cycle(app: Any, device: sync_bench.Device) -> None:
+async def server_cpu(database_url: str) -> dict[int, float]:
+    """PostgreSQL: CPU seconds so far of each server process connected to the bench's database (by pid, from
+    ``/proc/<pid>/stat``: the server must run on this machine and be readable)."""
+    import asyncpg
+
+    dbname = database_url.partition("?")[0].rsplit("/", 1)[1]
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        pids = [
+            r["pid"] for r in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", dbname)
+        ]
+    finally:
+        await conn.close()
+    return _proc_cpu(pids)
+
+
+def _proc_cpu(pids: list[int]) -> dict[int, float]:
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return used
+
+
+async def cycle(app: Any, device: sync_bench.Device, trips: RoundTrips | None = None) -> None:
     status, content = await asgi_post(app, "/api/sync/push", device.body(20), device.headers)
     if status != 200:
         raise RuntimeError(f"push {status}: {content[:200]!r}")
+    if trips is not None:
+        print(f"  round trips: push {trips.count}", flush=True)
+        trips.count = 0
     while True:
         body = msgspec.json.encode(
             {"protocolVersion": 1, "clientGroupId": device.client_id, "cookie": device.cookie}
@@ -100,6 +155,8 @@ async def cycle(app: Any, device: sync_bench.Device) -> None:
             ):
                 device.versions[parts[2]] = int(value.get("version", device.versions.get(parts[2], 0)))
         if not page["hasMore"]:
+            if trips is not None:
+                print(f"  round trips: pull {trips.count}", flush=True)
             return
 
 
@@ -118,6 +175,7 @@ async def run(args: argparse.Namespace, data_dir: Path, database_url: str) -> li
                 )
             )
     app = create_app(in_process_settings(data_dir, database_url))
+    trips = RoundTrips() if args.count_round_trips else None
     per_cycle: list[float] = []
     async with app.lifespan():
         queue: asyncio.Queue[sync_bench.Device] = asyncio.Queue()
@@ -136,10 +194,18 @@ async def run(args: argparse.Namespace, data_dir: Path, database_url: str) -> li
                 )  # as in the soak: a device's next cycle finds its token cache stale
             if round_no == 1 and profiler is not None:
                 profiler.enable()
+            server_before = await server_cpu(database_url) if args.server_cpu else {}
             started, main_started = time.process_time(), time.thread_time()
             await asyncio.gather(*(worker() for _ in range(args.concurrency)))
             took = time.process_time() - started
             main = time.thread_time() - main_started
+            if args.server_cpu and round_no > 0:
+                server_after = await server_cpu(database_url)
+                server = sum(t - server_before.get(pid, 0.0) for pid, t in server_after.items())
+                print(
+                    f"  round {round_no}: PostgreSQL's CPU {server * 1000 / len(devices):.2f} ms per cycle",
+                    flush=True,
+                )
             if round_no > 0:  # round 0 warms the caches up (and is every device's first pull)
                 per_cycle.append(took * 1000 / len(devices))
                 print(
@@ -147,6 +213,10 @@ async def run(args: argparse.Namespace, data_dir: Path, database_url: str) -> li
                     f"thread {main * 1000 / len(devices):.2f} ms",
                     flush=True,
                 )
+            elif trips is not None:
+                # one more cycle of one device, alone and with its token still cached: its round trips
+                trips.count = 0
+                await cycle(app, devices[0], trips)
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)
@@ -160,6 +230,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--profile", default="")
+    # PostgreSQL: print the round trips of one device's push and pull after the warm-up round
+    parser.add_argument("--count-round-trips", action="store_true")
+    # PostgreSQL on this machine: also print the server processes' CPU per cycle (from /proc)
+    parser.add_argument("--server-cpu", action="store_true")
     # seconds between rounds: the soak's devices cycle every 10 s, past the token cache's freshness (10 s)
     parser.add_argument("--gap", type=float, default=10.5)
     args = parser.parse_args()

@@ -21,6 +21,7 @@ from sync.context import (
     ChecklistRater,
     ItemRules,
     PushContext,
+    ScopeQuery,
     StandardRules,
     Violation,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "PushContext",
     "ResolveConflict",
     "ResolveConflictArgs",
+    "ScopeQuery",
     "Shortfall",
     "StandardRules",
     "SubmitState",

@@ -76,6 +76,14 @@ async def lock(sql: Statements, ids: Sequence[UUID]) -> list[dict[str, Any]]:
     )
 
 
+# PostgreSQL: :func:`lock`'s statement for ids as one array (``?::uuid[]``), with ``{also}`` for more conditions
+# (``AND ...``), to run inside a statement of the caller's; rows come back locked, in id order.
+LOCK_SELECT = (
+    'SELECT "id", "version", "status", "standard_version_id" FROM "inspection" WHERE "id" = ANY(?::uuid[]){also} '
+    'ORDER BY "id" FOR UPDATE'
+)
+
+
 async def write_versions(sql: Statements, rows: Iterable[tuple[int, UUID]]) -> None:
     """(version, id): the versions a push reached."""
     await sql.executemany('UPDATE "inspection" SET "version" = ? WHERE "id" = ?', rows)

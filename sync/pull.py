@@ -17,14 +17,14 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 import msgspec
 from piccolo.engine.base import Engine
 
-from sync.context import Caller, CallerSource, resolve_caller
+from sync.context import Caller, CallerSource, ScopeQuery, resolve_caller
 from sync.flags import visible_flags
 from sync.protocol import DelOp, Limits, OpinionValue, PatchOp, PullResponse, PutOp, decode_pull
 from sync.sql import Sql
@@ -129,6 +129,22 @@ def _probe_sql() -> str:
 _PROBE = _probe_sql()
 
 
+def _probe_json() -> str:
+    """PostgreSQL: the probe as a column of the first statement's inspections (``i``), for the version range of
+    the cookie's row ``k`` up to the version read in that very statement (NULL when nothing is new)."""
+    tests = []
+    for kind, query in _ROW_QUERIES.items():
+        where = query[query.index(" FROM ") + 1 :].replace('"inspection_id" = ?', '"inspection_id" = i."id"')
+        in_range = 'AND "version" > k."since" AND "version" <= i."version"'
+        tests.append(f"'{kind}', EXISTS(SELECT 1 {where}{in_range})")
+    return f'CASE WHEN k."since" < i."version" THEN json_build_object({", ".join(tests)}) END'
+
+
+_PROBE_JSON = _probe_json()
+# the cookie's (inspection, version) pairs that SQL can hold: others match no inspection or get no probe
+_INT32 = 2**31
+
+
 def _iso(value: Any) -> str:
     # PostgreSQL gives a datetime, SQLite the stored text
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
@@ -145,16 +161,121 @@ async def pull(body: bytes, *, caller: CallerSource, ctx: PullContext) -> PullRe
     request = decode_pull(body)
     async with ctx.engine.transaction() if ctx.transaction is None else ctx.transaction():
         sql = Sql(ctx.engine)
-        resolved = await resolve_caller(caller)
+        known = decode_cookie(request.cookie) if request.cookie else None
         page_size = ctx.page_size if request.max_ops is None else max(1, min(ctx.page_size, request.max_ops))
-        return await _pull(sql, request.client_group_id, request.cookie, resolved, ctx, page_size)
+        first = await _first_reads(sql, caller, request.client_group_id, known or {}, page_size)
+        return await _pull(sql, known, first, ctx, page_size)
+
+
+_INSPECTION_COLUMNS = '"id", "version", "status", "stage", "facility", "standard_version_id", "round"'
+_CLIENTS = (
+    'SELECT "client_id", "last_mutation_id" FROM "sync_client" WHERE "client_group_id" = ? AND "user_id" = ?'
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _First:
+    caller: Caller
+    # the inspections the caller may read, by id (text); on PostgreSQL each with its "probe": which kinds of rows
+    # changed since the cookie's version (None: not asked)
+    inspections: dict[str, dict[str, Any]]
+    clients: list[dict[str, Any]]  # the client group's clients of the caller: client_id, last_mutation_id
+    # PostgreSQL: the answers changed since the cookie of the first inspection (by id) the probe found answers
+    # in, as its own query would read them with the whole page as its budget (``_changes`` takes its budget's)
+    answers: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _agg(select: str) -> str:
+    """A query's rows as one JSON array (NULL for none), a column of a statement that reads several things."""
+    return f"(SELECT json_agg(r) FROM ({select}) r)"  # noqa: S608  (constant SQL of this module)
+
+
+def _rows(value: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = [] if value is None else msgspec.json.decode(value)
+    return rows
+
+
+async def _first_reads(
+    sql: Sql, source: CallerSource, group_id: str, known: dict[str, tuple[int, str]], page_size: int
+) -> _First:
+    """The caller, the inspections it may read and the last mutation ids of its client group.
+
+    PostgreSQL: one statement (one round trip, not four), with the caller's scope in it when the host hands a
+    :class:`ScopeQuery`, and per inspection the probe of which kinds of rows changed since the cookie's version
+    (``known``), and the answers of the first inspection it found answers in (a grading cycle: the pull's only
+    rows). Safe under READ COMMITTED because one statement is one snapshot: the scope, the inspections'
+    versions, the probe and the answers (bounded by those versions, as their own statements were) and the client
+    ids are read together, and every later read of rows is bounded by those versions (``version <= current``),
+    as it was when each was its own statement. The client ids now
+    come from the versions' snapshot rather than after the rows: a push committed in between is in neither
+    (before, its mutation id could come without its rows). SQLite: one statement after another in the read
+    transaction's one snapshot."""
+    if not sql.postgres:
+        caller = await resolve_caller(source, sql.fetch)
+        inspections = await _readable_inspections(sql, caller)
+        clients = await sql.fetch(_CLIENTS, [group_id, caller.user_id])
+        return _First(caller, inspections, clients)
+    # an id as the server writes it (another spelling is no inspection of the caller's: a reset) in range
+    pairs = [
+        (i, v) for i, (v, _) in known.items() if _is_uuid(i) and str(UUID(i)) == i and -_INT32 <= v < _INT32
+    ]
+    cookie = [[UUID(i) for i, _ in pairs], [v for _, v in pairs]]
+    withs, scope = "", "NULL"
+    scope_args: list[Any] = []
+    where_args: list[Any] = []
+    if isinstance(source, ScopeQuery):
+        user_id, where = source.user_id, ' WHERE i."id" IN (SELECT "id" FROM "scope")'
+        withs, scope = f'"scope" AS ({source.sql}), ', '(SELECT json_agg(s) FROM "scope" s)'
+        scope_args = source.args
+    else:
+        resolved = await resolve_caller(source, sql.fetch)
+        user_id = resolved.user_id
+        if resolved.readable is None:
+            where = ""
+        elif resolved.readable:
+            cond, where_args = sql.in_list('i."id"', sorted(resolved.readable))
+            where = f" WHERE {cond}"
+        else:
+            where = " WHERE FALSE"
+    [row] = await sql.fetch(
+        f'WITH {withs}{_SEEN}{where}), {_PRE} SELECT {scope} AS "scope", {_agg(_SEEN_COLUMNS)} AS "inspections", '
+        f'{_agg(_PRE_ANSWERS)} AS "answers", {_agg(_CLIENTS)} AS "clients"',
+        [*scope_args, *cookie, *where_args, page_size + 1, group_id, user_id],
+    )
+    readable = _rows(row["inspections"])
+    if isinstance(source, ScopeQuery):
+        caller = source.finish(_rows(row["scope"]))
+        # the scope's statement may name more than the caller reads (an inspector's recused facilities)
+        readable = [r for r in readable if caller.can_read(UUID(r["id"]))]
+    else:
+        caller = resolved
+    return _First(caller, {str(r["id"]): r for r in readable}, _rows(row["clients"]), _rows(row["answers"]))
+
+
+# PostgreSQL, the parts of the first statement: "seen", the inspections in scope (its WHERE appended, then a
+# closing parenthesis) with the cookie's version and the probe; "pre", the first of them whose probe found
+# answers; its answers, up to the page size + 1 (a parameter).
+_SEEN = (
+    f'"seen" AS (SELECT {", ".join("i." + c for c in _INSPECTION_COLUMNS.split(", "))}, k."since", '  # noqa: S608
+    f'{_PROBE_JSON} AS "probe" '
+    'FROM "inspection" i LEFT JOIN unnest(?::uuid[], ?::integer[]) AS k("id", "since") ON k."id" = i."id"'
+)
+_SEEN_COLUMNS = f'SELECT {_INSPECTION_COLUMNS}, "probe" FROM "seen"'  # noqa: S608
+_PRE = (
+    '"pre" AS (SELECT "id" AS "pre_id", "since" AS "pre_since", "version" AS "pre_upto" FROM "seen" '
+    'WHERE ("probe" ->> \'answer\')::boolean ORDER BY CAST("id" AS TEXT) LIMIT 1)'
+)
+_PRE_ANSWERS = (
+    _ROW_QUERIES["answer"].replace('"inspection_id" = ?', '"inspection_id" = (SELECT "pre_id" FROM "pre")')  # noqa: S608
+    + 'AND "version" > (SELECT "pre_since" FROM "pre") AND "version" <= (SELECT "pre_upto" FROM "pre") '
+    'ORDER BY "version" LIMIT ?'
+)
 
 
 async def _pull(
-    sql: Sql, group_id: str, cookie: str | None, caller: Caller, ctx: PullContext, page_size: int
+    sql: Sql, known: dict[str, tuple[int, str]] | None, first: _First, ctx: PullContext, page_size: int
 ) -> PullResponse:
-    inspections = await _readable_inspections(sql, caller)
-    known = decode_cookie(cookie) if cookie else None
+    caller, inspections = first.caller, first.inspections
     reset = known is None or any(
         iid not in inspections or version > int(inspections[iid]["version"])
         for iid, (version, _) in known.items()
@@ -193,8 +314,17 @@ async def _pull(
         # notes, grades, photos or conflicts with their per-expert candidates
         opinions_only = caller.role == "clinic" and row["stage"] != "self"
         if since < current and not opinions_only:
+            answers = [r for r in first.answers if r["inspection_id"] == iid]
             ops, found, upto = await _changes(
-                sql, iid, since, current, budget, full=seen is None, can_read=caller.can_read
+                sql,
+                iid,
+                since,
+                current,
+                budget,
+                full=seen is None,
+                can_read=caller.can_read,
+                probe=row.get("probe"),
+                answers=answers or None,
             )
             patch.extend(op for op, _ in ops)
             conflicts.extend(c for _, c in ops if c is not None)
@@ -212,15 +342,11 @@ async def _pull(
         patch.extend(_facility_ops(await ctx.facilities(sorted(UUID(f) for f in new_facilities))))
     if conflicts:
         await _name_candidates(sql, ctx, conflicts)
-    clients = await sql.fetch(
-        'SELECT "client_id", "last_mutation_id" FROM "sync_client" WHERE "client_group_id" = ? AND "user_id" = ?',
-        [group_id, caller.user_id],
-    )
     return PullResponse(
         cookie=encode_cookie(state),
         reset=reset,
         has_more=has_more,
-        last_mutation_ids={r["client_id"]: int(r["last_mutation_id"]) for r in clients},
+        last_mutation_ids={r["client_id"]: int(r["last_mutation_id"]) for r in first.clients},
         patch=patch,
         conflicts=conflicts,
         limits=ctx.limits,
@@ -229,7 +355,7 @@ async def _pull(
 
 async def _readable_inspections(sql: Sql, caller: Caller) -> dict[str, dict[str, Any]]:
     """The inspections the caller may see, by id (text)."""
-    columns = '"id", "version", "status", "stage", "facility", "standard_version_id", "round"'
+    columns = _INSPECTION_COLUMNS
     if caller.readable is None:
         rows = await sql.fetch(f'SELECT {columns} FROM "inspection"')  # noqa: S608
     elif caller.readable:
@@ -322,23 +448,40 @@ def _inspection_value(row: dict[str, Any], version: int) -> dict[str, Any]:
 
 
 async def _changes(
-    sql: Sql, iid: str, since: int, upto: int, budget: int, *, full: bool, can_read: Callable[[UUID], bool]
+    sql: Sql,
+    iid: str,
+    since: int,
+    upto: int,
+    budget: int,
+    *,
+    full: bool,
+    can_read: Callable[[UUID], bool],
+    probe: Mapping[str, bool] | None = None,
+    answers: list[dict[str, Any]] | None = None,
 ) -> tuple[list[tuple[PatchOp, dict[str, Any] | None]], int, int]:
     """Rows of one inspection changed in (since, upto], at most about ``budget`` of them, cut on a version
-    boundary. Returns (ops, rows used, the version the client now has)."""
+    boundary. Returns (ops, rows used, the version the client now has). ``probe``: which kinds changed in that
+    range, when the caller asked already (PostgreSQL's first statement); ``answers``: the answers changed in
+    that range as its own query reads them, with a budget of at least ``budget`` (the first statement's)."""
     inspection_id = UUID(iid)
     fetched: dict[str, list[dict[str, Any]]] = {}
     horizon = upto
     kinds = list(_ROW_QUERIES)
     if not full:
-        [probe] = await sql.fetch(_PROBE, [inspection_id, since, upto] * len(kinds))
+        if probe is None:
+            [probe] = await sql.fetch(_PROBE, [inspection_id, since, upto] * len(kinds))
         kinds = [kind for kind in kinds if probe[kind]]
     for kind in kinds:
         query = _ROW_QUERIES[kind]
-        rows = await sql.fetch(
-            query + 'AND "version" > ? AND "version" <= ? ORDER BY "version" LIMIT ?',
-            [inspection_id, since, upto, budget + 1],
-        )
+        if kind == "answer" and answers is not None and not full:
+            # ordered by version, read with a limit of at least budget + 1: its first budget + 1 rows are what
+            # the query below would read
+            rows = answers[: budget + 1]
+        else:
+            rows = await sql.fetch(
+                query + 'AND "version" > ? AND "version" <= ? ORDER BY "version" LIMIT ?',
+                [inspection_id, since, upto, budget + 1],
+            )
         fetched[kind] = rows
         if len(rows) > budget:
             # Rows of this table beyond its last fetched version may be missing: stop before that version.

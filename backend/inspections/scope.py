@@ -15,7 +15,7 @@ from backend.guards import AuthUser
 from backend.inspections.tables import Inspection
 from backend.registry.scope import region_subtree
 from backend.registry.tables import Facility
-from sync.api import as_uuid
+from sync.api import Caller, ScopeQuery, as_uuid
 
 
 async def recused_facility_ids(user: AuthUser) -> set[UUID]:
@@ -32,20 +32,47 @@ def _tied(value: Any) -> set[UUID]:
     return {as_uuid(item) for item in tied or []}
 
 
+# The inspections whose team a user is on, with their facility and the expert's ties: raw SQL, one statement
+# with the ties (one round trip, not two), since it runs inside every push and every pull. An expert has at most
+# one profile ("user" is unique), so the join adds no rows. ``{}``: the user's id.
+_ASSIGNED = (
+    'SELECT m."inspection" AS "id", i."facility" AS "facility", p."tied_facility_ids" AS "tied" '
+    'FROM "inspection_member" m JOIN "inspection" i ON i."id" = m."inspection" '
+    'LEFT JOIN "expert_profile" p ON p."user" = m."user" WHERE m."user" = {}'
+)
+
+
 async def _assigned(user: AuthUser) -> list[dict[str, Any]]:
     """The inspections whose team the inspector is on, with their facility, less those it is recused from."""
-    # raw SQL, one statement with the expert's ties (one round trip, not two): this runs inside every push
-    # and every pull. An expert has at most one profile ("user" is unique), so the join adds no rows.
-    rows = await fetch(
-        'SELECT m."inspection" AS "id", i."facility" AS "facility", p."tied_facility_ids" AS "tied" '
-        'FROM "inspection_member" m JOIN "inspection" i ON i."id" = m."inspection" '
-        'LEFT JOIN "expert_profile" p ON p."user" = m."user" WHERE m."user" = {}',
-        [user.id],
-    )
+    return _not_recused(user, await fetch(_ASSIGNED, [user.id]))
+
+
+def _not_recused(user: AuthUser, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not rows or user.role != "inspector":
         return rows
     recused = _tied(rows[0]["tied"])
     return [row for row in rows if as_uuid(row["facility"]) not in recused]
+
+
+def inspector_scope(user: AuthUser, *, readable: bool, writable: bool) -> ScopeQuery | None:
+    """An inspector's scope for the sync engine as a statement (``sync.api.ScopeQuery``: on PostgreSQL read in the
+    statement of the pull's first reads, of the push's client row and locks): its assigned inspections, less
+    those it is recused from (``finish``, the filter of :func:`_assigned`), as readable and/or writable, as
+    ``visible_inspection_ids`` and ``writable_inspection_ids`` give them; ``None`` for every other role."""
+    if user.role != "inspector":
+        return None
+
+    def finish(rows: list[dict[str, Any]]) -> Caller:
+        ids = frozenset(as_uuid(row["id"]) for row in _not_recused(user, rows))
+        return Caller(
+            user_id=user.id,
+            role=user.role,
+            readable=ids if readable else frozenset(),
+            writable=ids if writable else frozenset(),
+            resolvable=None,  # resolvable_inspection_ids: wherever an inspector may write
+        )
+
+    return ScopeQuery(user_id=user.id, sql=_ASSIGNED.replace("{}", "?"), args=[user.id], finish=finish)
 
 
 async def visible_facility_ids(user: AuthUser) -> set[UUID] | None:

@@ -18,8 +18,8 @@ from backend.metrics import Metrics
 from backend.openapi_contract import PULL_BODY, PUSH_BODY
 from backend.settings import Settings
 from backend.sync_api.rules import checklist_bundle
-from backend.sync_api.services import caller_for, pull_context, push_and_refresh
-from sync.api import Caller, pull
+from backend.sync_api.services import caller_source, pull_context, push_and_refresh
+from sync.api import pull
 from sync.protocol import MUTATION_TYPES, Limits, PullResponse, PushResponse
 
 AuthRequest = Request[AuthUser, str, State]
@@ -73,11 +73,8 @@ class SyncController(Controller):
     async def push(self, request: AuthRequest) -> PushResponse:
         settings = _settings(request)
         body = await _body(request, settings.max_body_bytes)
-        user = current_user(request)
-
-        async def caller() -> Caller:  # resolved inside the push transaction
-            return await caller_for(user, with_readable=False, with_writable=True)
-
+        # resolved inside the push transaction
+        caller = caller_source(current_user(request), with_readable=False, with_writable=True)
         metrics: Metrics = request.app.state.metrics
         try:
             response = await push_and_refresh(
@@ -96,11 +93,8 @@ class SyncController(Controller):
     async def pull(self, request: AuthRequest) -> PullResponse:
         settings = _settings(request)
         body = await _body(request, settings.max_body_bytes)
-        user = current_user(request)
-
-        async def caller() -> Caller:  # resolved inside the pull's read transaction
-            return await caller_for(user, with_readable=True, with_writable=False)
-
+        # resolved inside the pull's read transaction
+        caller = caller_source(current_user(request), with_readable=True, with_writable=False)
         ctx = pull_context(
             hooks=hooks_of(request),
             limits=Limits(max_mutations=settings.sync_max_mutations, max_body_bytes=settings.max_body_bytes),

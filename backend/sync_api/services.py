@@ -15,6 +15,7 @@ from backend.evidence.services import refresh_after_removal, refresh_for_blob
 from backend.guards import AuthUser
 from backend.hooks import Hooks
 from backend.inspections.scope import (
+    inspector_scope,
     resolvable_inspection_ids,
     visible_inspection_ids,
     writable_inspection_ids,
@@ -53,6 +54,20 @@ async def caller_for(user: AuthUser, *, with_readable: bool, with_writable: bool
     return Caller(
         user_id=user.id, role=user.role, readable=readable, writable=writable, resolvable=resolvable
     )
+
+
+def caller_source(user: AuthUser, *, with_readable: bool, with_writable: bool) -> CallerSource:
+    """What the sync engine resolves the caller from, inside its transaction: an inspector's scope as a statement
+    (``inspector_scope``: on PostgreSQL read together with the engine's own first reads), else
+    :func:`caller_for`."""
+    query = inspector_scope(user, readable=with_readable, writable=with_writable)
+    if query is not None:
+        return query
+
+    async def caller() -> Caller:
+        return await caller_for(user, with_readable=with_readable, with_writable=with_writable)
+
+    return caller
 
 
 def push_context(*, audit: AuditHook, max_mutations: int) -> PushContext:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import base64
 import zlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
 
 import msgspec
 
@@ -44,26 +47,36 @@ def appended(window: list[msgspec.Raw], results: list[MutationResult], size: int
     return [*window, *(msgspec.Raw(_enc.encode(r)) for r in results)][-size:]
 
 
-async def lock_client(
-    sql: Sql, client_id: str, group_id: str, caller: Caller
-) -> tuple[int, list[msgspec.Raw]]:
-    """Lock (make) the client's row: its last mutation id and its window of recent results."""
-    # One statement (one round trip): the upsert's DO UPDATE (a no-op) locks the row as FOR UPDATE would,
-    # and RETURNING gives its latest committed version (PostgreSQL waits for a concurrent push of this client
-    # and then sees its row; SQLite's BEGIN IMMEDIATE already holds the one write lock).
-    rows = await sql.fetch(
+def client_upsert(client_id: str, group_id: str, user_id: UUID) -> Statement:
+    """Make and lock the client's row, returning it: the upsert's DO UPDATE (a no-op) locks the row as FOR
+    UPDATE would, and RETURNING gives its latest committed version (PostgreSQL waits for a concurrent push of
+    this client and then sees its row; SQLite's BEGIN IMMEDIATE already holds the one write lock)."""
+    return (
         'INSERT INTO "sync_client" ("client_id", "client_group_id", "user_id", "last_mutation_id", '
         '"recent_results", "updated_at") VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT ("client_id") DO UPDATE SET '
         '"updated_at" = "sync_client"."updated_at" '
         'RETURNING "client_group_id", "user_id", "last_mutation_id", "recent_results"',
-        [client_id, group_id, caller.user_id, "[]", datetime.now(UTC)],
+        [client_id, group_id, user_id, "[]", datetime.now(UTC)],
     )
-    row = rows[0]
+
+
+def client_state(
+    row: Mapping[str, Any], client_id: str, group_id: str, caller: Caller
+) -> tuple[int, list[msgspec.Raw]]:
+    """The locked row's last mutation id and window of recent results, once it is the caller's own."""
     if as_uuid(row["user_id"]) != caller.user_id:
         raise ClientNotYours(f"client {client_id} belongs to another user")
     if row["client_group_id"] != group_id:
         raise ClientGroupMismatch(f"client {client_id} belongs to another client group")
     return int(row["last_mutation_id"]), load_window(row["recent_results"])
+
+
+async def lock_client(
+    sql: Sql, client_id: str, group_id: str, caller: Caller
+) -> tuple[int, list[msgspec.Raw]]:
+    """Lock (make) the client's row (one statement): its last mutation id and its window of recent results."""
+    rows = await sql.fetch(*client_upsert(client_id, group_id, caller.user_id))
+    return client_state(rows[0], client_id, group_id, caller)
 
 
 def client_update(

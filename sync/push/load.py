@@ -4,6 +4,8 @@ table. The inspections changed are locked first (sorted ids, ``FOR UPDATE`` on P
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -25,22 +27,45 @@ from sync.push.batch import (
     improvement_register_key,
 )
 from sync.push.mutators import REGISTRY
-from sync.sql import as_uuid, opt_uuid
+from sync.sql import Sql, as_uuid, opt_uuid
 
 
-async def load(batch: PushBatch, mutations: list[Mutation]) -> None:
+def _wanted(mutations: Sequence[Mutation]) -> Wanted:
     wanted = Wanted()
     for m in mutations:
         REGISTRY[type(m)].needs(m, wanted)
-    # Which inspection a named note/photo/conflict is in never changes, so it may be read before the lock.
-    await _owners(batch, wanted)
-    targets: set[UUID] = set()
-    for m in mutations:
-        target = REGISTRY[type(m)].target(m, batch.owners)
-        if target is not None and batch.caller.can_write(target):
-            targets.add(target)
+    return wanted
+
+
+def targets_of(mutations: Sequence[Mutation], owners: Mapping[UUID, UUID]) -> set[UUID]:
+    """The inspections the mutations change (before the caller's scope is asked)."""
+    found = (REGISTRY[type(m)].target(m, owners) for m in mutations)
+    return {target for target in found if target is not None}
+
+
+async def owners_of(sql: Sql, mutations: Sequence[Mutation]) -> dict[UUID, UUID]:
+    """Which inspection each note, photo, improvement item or conflict the mutations name is in (nothing to
+    read for a push of answers). It never changes, so it may be read before the locks."""
+    owners: dict[UUID, UUID] = {}
+    await _owners(sql, _wanted(mutations), owners)
+    return owners
+
+
+async def load(
+    batch: PushBatch, mutations: list[Mutation], locked: Mapping[UUID, Mapping[str, Any]] | None = None
+) -> None:
+    """Lock the inspections the mutations change and read what they need under those locks. ``locked``: the
+    inspections' rows the caller already locked (PostgreSQL, in the statement of its client row; it read
+    ``batch.owners`` before them with :func:`owners_of`), a superset of the targets that the caller may write."""
+    wanted = _wanted(mutations)
+    if locked is None:
+        await _owners(batch.sql, wanted, batch.owners)
+    targets = sorted(t for t in targets_of(mutations, batch.owners) if batch.caller.can_write(t))
     if targets:
-        await _lock_inspections(batch, sorted(targets))
+        if locked is None:
+            _take_inspections(batch, await lifecycle.lock(batch.sql, targets))
+        else:
+            _take_inspections(batch, [locked[t] for t in targets if t in locked])
     for standard_id in {i.standard_id for i in batch.inspections.values()}:
         batch.rules[standard_id] = await batch.ctx.rules.for_standard(standard_id)
     if not batch.inspections:
@@ -89,18 +114,17 @@ async def load(batch: PushBatch, mutations: list[Mutation]) -> None:
         batch.stored_blobs = await batch.ctx.blobs_stored(shas, batch.caller.user_id)
 
 
-async def _owners(batch: PushBatch, wanted: Wanted) -> None:
-    sql = batch.sql
+async def _owners(sql: Sql, wanted: Wanted, owners: dict[UUID, UUID]) -> None:
     for kind in ROW_KINDS:
         table, ids = kind.table, getattr(wanted, kind.rows)
         if ids:
             select = f'SELECT "id", "inspection_id" FROM "{table}"'  # noqa: S608
             for row in await sql.fetch_in(select, '"id"', list(ids)):
-                batch.owners[as_uuid(row["id"])] = as_uuid(row["inspection_id"])
+                owners[as_uuid(row["id"])] = as_uuid(row["inspection_id"])
 
 
-async def _lock_inspections(batch: PushBatch, ordered: list[UUID]) -> None:
-    for row in await lifecycle.lock(batch.sql, ordered):
+def _take_inspections(batch: PushBatch, rows: Sequence[Mapping[str, Any]]) -> None:
+    for row in rows:
         iid = as_uuid(row["id"])
         batch.inspections[iid] = InspectionRow(
             id=iid, version=int(row["version"]), status=row["status"], standard_id=row["standard_version_id"]

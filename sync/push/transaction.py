@@ -5,17 +5,20 @@ consumed with ``status: "rejected"``; nothing else in the push is undone."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
 
 import msgspec
 
-from sync.context import CallerSource, PushContext, resolve_caller
+from sync import lifecycle
+from sync.context import Caller, CallerSource, PushContext, ScopeQuery, resolve_caller
 from sync.errors import MutationGap
 from sync.protocol import Mutation, MutationHead, MutationResult, PushRequest, PushResponse, decode_mutation
 from sync.push.batch import PushBatch
 from sync.push.checks import Rejected
-from sync.push.clients import appended, client_update, lock_client, replayed
+from sync.push.clients import appended, client_state, client_update, client_upsert, lock_client, replayed
 from sync.push.limits import too_long
-from sync.push.load import load
+from sync.push.load import load, owners_of, targets_of
 from sync.push.mutators import REGISTER_KINDS, REGISTRY
 from sync.push.write import write
 from sync.sql import Sql
@@ -25,10 +28,20 @@ async def push_in_tx(
     request: PushRequest, heads: list[MutationHead], source: CallerSource, ctx: PushContext
 ) -> PushResponse:
     sql = Sql(ctx.engine)
-    caller = await resolve_caller(source)
-    last, window = await lock_client(sql, request.client_id, request.client_group_id, caller)
-    fresh = [(raw, head) for raw, head in zip(request.mutations, heads, strict=True) if head.id > last]
-    if fresh and fresh[0][1].id != last + 1:
+    decoded_all: list[Mutation | MutationResult] | None = None
+    locked: dict[UUID, dict[str, Any]] | None = None
+    owners: dict[UUID, UUID] = {}
+    if sql.postgres:
+        decoded_all = [_decode(raw, head) for raw, head in zip(request.mutations, heads, strict=True)]
+        mutations = [m for m in decoded_all if not isinstance(m, MutationResult)]
+        owners = await owners_of(sql, mutations)
+        caller, row, locked = await _lock_first(sql, request, source, targets_of(mutations, owners))
+        last, window = client_state(row, request.client_id, request.client_group_id, caller)
+    else:
+        caller = await resolve_caller(source, sql.fetch)
+        last, window = await lock_client(sql, request.client_id, request.client_group_id, caller)
+    fresh = [n for n, head in enumerate(heads) if head.id > last]
+    if fresh and heads[fresh[0]].id != last + 1:
         raise MutationGap(
             f"the next mutation of client {request.client_id} must have id {last + 1}",
             expected=last + 1,
@@ -39,10 +52,14 @@ async def push_in_tx(
     if not fresh:
         return PushResponse(last_mutation_id=last, results=seen)
     batch = PushBatch(sql, caller, request.client_id, ctx, REGISTER_KINDS)
-    decoded = [_decode(raw, head) for raw, head in fresh]
-    await load(batch, [m for m in decoded if not isinstance(m, MutationResult)])
+    batch.owners.update(owners)
+    if decoded_all is None:
+        decoded = [_decode(request.mutations[n], heads[n]) for n in fresh]
+    else:
+        decoded = [decoded_all[n] for n in fresh]
+    await load(batch, [m for m in decoded if not isinstance(m, MutationResult)], locked)
     results = await apply_all(batch, decoded)
-    new_last = fresh[-1][1].id
+    new_last = heads[fresh[-1]].id
     # with the queue the device reports (a pure replay, above, stores nothing: it changes nothing); written
     # with the rows
     client = client_update(
@@ -58,13 +75,66 @@ async def push_in_tx(
     return PushResponse(last_mutation_id=new_last, results=seen + results)
 
 
+async def _lock_first(
+    sql: Sql, request: PushRequest, source: CallerSource, targets: set[UUID]
+) -> tuple[Caller, dict[str, Any], dict[UUID, dict[str, Any]]]:
+    """PostgreSQL: the caller's scope (when the host hands a :class:`ScopeQuery`), the client's row made and
+    locked, and the inspections the push changes locked, in one statement (one round trip, not three). Returns
+    the caller, the client's row and the locked inspections' rows by id.
+
+    Why this is as safe as three statements under READ COMMITTED: the scope is read in the statement's
+    snapshot, taken before it waits on any lock, which is no older than before (the scope was its own earlier
+    statement). The client's upsert runs first (the inspections' ``FOR UPDATE`` is a ``LATERAL`` subquery on its
+    row) and returns the row's latest committed version even after waiting, so one client's pushes still queue
+    on the client row before any inspection lock, in the same lock order as before (client, then inspections by
+    id): no new deadlock. ``FOR UPDATE`` returns each inspection's latest committed version once it holds the
+    lock, and every read it guards (registers, conflicts, ...) is a later statement. The locks may cover a bit
+    more than the push then changes (mutations already consumed by a retry; an inspector's recused facilities),
+    only ever inspections of the caller's own scope and only when the client row is the caller's; the batch
+    keeps the inspections it did before."""
+    scope = source if isinstance(source, ScopeQuery) else None
+    resolved: Caller | None = None
+    withs, with_args, scope_json, in_scope = "", [], "NULL", ""
+    if scope is not None:
+        user_id = scope.user_id
+        withs, with_args = f'"scope" AS ({scope.sql}), ', scope.args
+        scope_json, in_scope = (
+            '(SELECT json_agg(s) FROM "scope" s)',
+            ' AND "id" IN (SELECT "id" FROM "scope")',
+        )
+    else:
+        resolved = await resolve_caller(source, sql.fetch)
+        user_id = resolved.user_id
+        if resolved.writable is not None:
+            targets = {t for t in targets if resolved.can_write(t)}
+    upsert, upsert_args = client_upsert(request.client_id, request.client_group_id, user_id)
+    lock = lifecycle.LOCK_SELECT.format(also=f' AND c."user_id" = ?::uuid{in_scope}')
+    [row] = await sql.fetch(
+        f'WITH {withs}"client" AS ({upsert}) SELECT c."client_group_id", c."user_id", c."last_mutation_id", '  # noqa: S608
+        f'c."recent_results", {scope_json} AS "scope", l."locked" FROM "client" c '
+        f'CROSS JOIN LATERAL (SELECT json_agg(r) AS "locked" FROM ({lock}) r) l',
+        [*with_args, *upsert_args, sorted(targets), user_id],
+    )
+    if scope is not None:
+        resolved = scope.finish(_json_rows(row["scope"]))
+    assert resolved is not None  # one of the two branches above set it
+    caller = resolved
+    return caller, row, {UUID(r["id"]): r for r in _json_rows(row["locked"])}
+
+
+def _json_rows(value: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = [] if value is None else msgspec.json.decode(value)
+    return rows
+
+
 async def apply_in_tx(
     mutations: Sequence[Mutation], source: CallerSource, ctx: PushContext, client_id: str
 ) -> list[MutationResult]:
     """Mutations the host made itself (an office's resolution), applied in the open transaction as a push's
     are (load, the mutators, write, audit) but with no client: no ``sync_client`` row, no mutation ids to
     keep, no result window. ``client_id`` names the writer in the registers and the audit."""
-    batch = PushBatch(Sql(ctx.engine), await resolve_caller(source), client_id, ctx, REGISTER_KINDS)
+    sql = Sql(ctx.engine)
+    batch = PushBatch(sql, await resolve_caller(source, sql.fetch), client_id, ctx, REGISTER_KINDS)
     await load(batch, list(mutations))
     results = await apply_all(batch, mutations)
     await write(batch)

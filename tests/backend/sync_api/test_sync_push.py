@@ -14,6 +14,7 @@ from litestar import Litestar
 
 from backend.audit.services import verify_chain
 from backend.db import fetch
+from sync.api import CallerSource
 from tests.backend.sync_api.sync_support import (
     Devices,
     add_camera_photo,
@@ -576,10 +577,14 @@ async def test_pull_reset_on_unknown_cookie_and_incremental_pulls(
     assert [op["key"] for op in delta["patch"]] == [f"answer/{review}/1.2.1/value", f"inspection/{review}"]
 
 
+# scoped: the inspector's scope as a statement (on PostgreSQL read with the pull's first statement, which also
+# reads the answers of the first inspection that changed with the whole page as their budget)
+@pytest.mark.parametrize("scoped", [False, True])
 async def test_pull_pages_end_on_version_boundaries(
-    app: Litestar, client: httpx.AsyncClient, demo: dict[str, Any]
+    app: Litestar, client: httpx.AsyncClient, demo: dict[str, Any], scoped: bool
 ) -> None:
     from backend.accounts.services import user_for_token
+    from backend.inspections.scope import inspector_scope
     from backend.sync_api.services import caller_for, pull_context
     from sync.protocol import Limits, PullResponse
     from sync.pull import pull
@@ -598,7 +603,11 @@ async def test_pull_pages_end_on_version_boundaries(
     await other.push()
     user = await user_for_token(devices.headers["inspector1"]["Authorization"].split()[1])
     assert user is not None
-    caller = await caller_for(user, with_readable=True, with_writable=False)
+    caller: CallerSource = await caller_for(user, with_readable=True, with_writable=False)
+    if scoped:
+        query = inspector_scope(user, readable=True, writable=False)
+        assert query is not None
+        caller = query
     hooks = app.state.hooks
     limits = Limits(max_mutations=1, max_body_bytes=1)
     ctx = pull_context(hooks=hooks, limits=limits, page_size=3)
