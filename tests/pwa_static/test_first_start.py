@@ -164,3 +164,33 @@ def test_the_answer_to_the_prompt_survives_closing_the_app_while_a_sync_holds_th
             if name is not None:
                 page.click("[data-testid=nav-sync]")
                 page.wait_for_selector(f"[data-testid=device-name][data-saved='{name}']", timeout=LONG)
+
+
+def test_a_device_answered_in_indexeddb_before_is_not_asked_again(
+    playwright: Playwright, server: LiveServer, console: Console, tmp_path: Path
+) -> None:
+    """A device that answered while the answer lived in IndexedDB's `meta` keeps its name and is not asked again."""
+    with device(playwright, tmp_path / "tablet", console) as tablet:
+        page = first_page(tablet)
+        login(page, server.url, "inspector1")
+        page.wait_for_selector("[data-testid=device-name-prompt]", timeout=LONG)
+        page.evaluate(
+            """() => new Promise((done, failed) => {
+              localStorage.removeItem('fieldcheck.deviceName');
+              localStorage.removeItem('fieldcheck.deviceNameAsked');
+              const open = indexedDB.open('fieldcheck');
+              open.onsuccess = () => {
+                const tx = open.result.transaction('meta', 'readwrite');
+                tx.objectStore('meta').put('旧平板', 'deviceName');
+                tx.objectStore('meta').put(true, 'deviceNameAsked');
+                tx.oncomplete = () => { open.result.close(); done(true); };
+                tx.onerror = () => failed(tx.error);
+              };
+            })"""
+        )
+        page.reload()
+        page.wait_for_selector("[data-testid=sync-status]", timeout=LONG)
+        assert page.query_selector("[data-testid=device-name-prompt]") is None
+        page.click("[data-testid=nav-sync]")
+        page.wait_for_selector("[data-testid=device-name][data-saved='旧平板']", timeout=LONG)
+        assert page.evaluate("localStorage.getItem('fieldcheck.deviceName')") == "旧平板"
