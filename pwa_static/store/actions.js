@@ -1,6 +1,7 @@
 // User intents and the plumbing that keeps the signals equal to IndexedDB.
 import { batch } from '../vendor/signals/signals.js';
 import { STRICT } from '../db/open.js';
+import { DEVICE_NAME_MAX, deviceNameAsked, givenDeviceName, markDeviceNameAsked, saveDeviceName } from '../lib/device.js';
 import { localIso, readCaptureFacts } from '../lib/exif.js';
 import { sha256Hex, uuid } from '../lib/ids.js';
 import { documentMime } from '../lib/documents.js';
@@ -121,14 +122,10 @@ export function createActions({ state, db, api, engines }) {
     if (state.pendingCount.value) {
       await db.delete('meta', 'session');
     } else {
+      // the device's own name (and that it was asked) stays: it is in localStorage (lib/device.js)
       const stores = ['meta', 'state', 'mutations', 'photos'];
       const tx = db.transaction(stores, 'readwrite', STRICT);
-      // the device's own name (and that it was asked) belongs to the device, not to the person signing out
-      const meta = tx.objectStore('meta');
-      const [name, asked] = await Promise.all([meta.get('deviceName'), meta.get('deviceNameAsked')]);
       await Promise.all(stores.map((store) => tx.objectStore(store).clear()));
-      if (name) await meta.put(name, 'deviceName');
-      if (asked) await meta.put(asked, 'deviceNameAsked');
       await tx.done;
       state.assignments.value = [];
       await refresh();
@@ -320,24 +317,30 @@ export function createActions({ state, db, api, engines }) {
     await refresh();
   }
 
-  // The name this device goes by on the office's dashboard (sent with every push).
+  // The name this device goes by on the office's dashboard (sent with every push), kept in localStorage: never
+  // waiting behind a sync's transaction (lib/device.js says why).
   async function setDeviceName(name) {
-    const value = name.trim().slice(0, 100);
-    if (value) await db.put('meta', value, 'deviceName');
-    else await db.delete('meta', 'deviceName');
+    const value = name.trim().slice(0, DEVICE_NAME_MAX);
+    saveDeviceName(value);
     state.deviceName.value = value;
     engines.syncSoon();
   }
 
   async function loadDeviceName() {
-    state.deviceName.value = (await db.get('meta', 'deviceName')) || '';
-    state.deviceNameAsked.value = Boolean(state.deviceName.value || (await db.get('meta', 'deviceNameAsked')));
+    if (!deviceNameAsked()) {
+      // a device answered before these moved to localStorage: its answer in IndexedDB, moved over once
+      const [name, asked] = await Promise.all([db.get('meta', 'deviceName'), db.get('meta', 'deviceNameAsked')]);
+      if (name && !givenDeviceName()) saveDeviceName(name);
+      if (name || asked) markDeviceNameAsked();
+    }
+    state.deviceName.value = givenDeviceName();
+    state.deviceNameAsked.value = Boolean(state.deviceName.value) || deviceNameAsked();
   }
 
   // The first start's prompt, answered once per device: a name (saved as in the sync centre), or skipped
   // (null: the dashboard shows the model). Either way it is not asked again; the sync centre still edits it.
   async function answerDeviceNamePrompt(name) {
-    await db.put('meta', true, 'deviceNameAsked');
+    markDeviceNameAsked();
     state.deviceNameAsked.value = true;
     if (name !== null) await setDeviceName(name);
   }

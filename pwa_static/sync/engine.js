@@ -2,7 +2,7 @@
 // Background Sync. Network errors and 5xx back off; `rejected` results are kept for the user, never retried.
 import { STRICT } from '../db/open.js';
 import { AuthExpired, HttpError, NetworkError } from '../lib/api.js';
-import { deviceModel } from '../lib/device.js';
+import { DEVICE_NAME_MAX, deviceModel, givenDeviceName } from '../lib/device.js';
 import { acknowledge, pendingMutations, renumberFrom } from './queue.js';
 
 const PUSH_BATCH = 100;
@@ -31,7 +31,7 @@ export function createSyncEngine({ db, api, hooks }) {
   async function clientState() {
     const queued = await db.count('mutations');
     const photos = heldPhotos(await db.getAll('photos'));
-    const name = ((await meta('deviceName')) || deviceModel()).slice(0, 100);
+    const name = (givenDeviceName() || deviceModel()).slice(0, DEVICE_NAME_MAX);
     return {
       appVersion: hooks.appVersion(),
       ...(name ? { deviceName: name } : {}),

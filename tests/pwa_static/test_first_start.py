@@ -5,13 +5,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Playwright
+import pytest
+from playwright.sync_api import BrowserContext, Page, Playwright
 
 from tests.backend.media_api.live import LiveServer
-from tests.pwa_static.browser import LONG, Console, device, first_page
+from tests.pwa_static.browser import LONG, Console, device, first_page, login, wait_controlled
 from tests.pwa_static.conftest import SHOTS
 
 DESK = {"width": 1280, "height": 800}
+
+# A readwrite transaction on `meta` kept open for a few seconds from a second connection, as a sync's pull holds
+# it while it applies a page (the first pull after sign-in, an office's above all, takes a moment).
+HOLD_META = """(ms) => new Promise((started, failed) => {
+  const open = indexedDB.open('fieldcheck');
+  open.onerror = () => failed(open.error);
+  open.onsuccess = () => {
+    const db = open.result;
+    const tx = db.transaction('meta', 'readwrite');
+    const until = performance.now() + ms;
+    const spin = () => { if (performance.now() < until) tx.objectStore('meta').get('session').onsuccess = spin; };
+    spin();
+    tx.oncomplete = () => db.close();
+    started(true);
+  };
+})"""
 
 
 def test_failed_sign_in_then_the_device_is_asked_its_name_once(
@@ -98,3 +115,82 @@ def test_office_screens_offline_say_what_they_show_and_what_cannot_be_done(
         page.click("[data-testid=office-tab-dashboard]")
         page.wait_for_selector("[data-testid=dashboard]", timeout=LONG)
         assert page.query_selector("[data-testid=office-offline]") is None
+
+
+def no_prompt_after_a_cold_start(page: Page, context: BrowserContext, base: str, *, offline: bool) -> None:
+    page.goto(base + "/")
+    page.wait_for_selector("[data-testid=sync-status]", timeout=LONG)
+    if offline:
+        # a context started offline may have started its worker before the offline state reached it
+        context.set_offline(False)
+        context.set_offline(True)
+        page.reload()
+        page.wait_for_selector("[data-testid=sync-status]", timeout=LONG)
+    # the first render already knows whether the device was asked (app.js loads it before rendering)
+    assert page.query_selector("[data-testid=device-name-prompt]") is None
+
+
+@pytest.mark.parametrize(("username", "name"), [("office", None), ("inspector1", "前台平板")])
+def test_the_answer_to_the_prompt_survives_closing_the_app_while_a_sync_holds_the_store(
+    playwright: Playwright,
+    server: LiveServer,
+    console: Console,
+    tmp_path: Path,
+    username: str,
+    name: str | None,
+) -> None:
+    """The prompt answered (skipped by the office, a name given by the inspector) and the browser closed at once,
+    while a sync's transaction held IndexedDB's `meta`: the answer was queued behind it and lost with the page,
+    and the prompt came back at every start. Restarted online and offline, it is not asked again."""
+    profile = tmp_path / "device"
+    with device(playwright, profile, console, viewport=DESK) as context:
+        page = first_page(context)
+        login(page, server.url, username)
+        wait_controlled(page)
+        page.reload()  # under the worker, so that the restart offline has the app's files
+        page.wait_for_selector("[data-testid=device-name-prompt]", timeout=LONG)
+        page.evaluate(HOLD_META, 4000)
+        if name is None:
+            page.click("[data-testid=device-name-prompt-skip]")
+        else:
+            page.fill("[data-testid=device-name-prompt-input]", name)
+            page.click("[data-testid=device-name-prompt-save]")
+    # the browser closed at once, within the transaction's few seconds
+
+    for offline in (False, True):
+        with device(playwright, profile, console, offline=offline, viewport=DESK) as context:
+            page = first_page(context)
+            no_prompt_after_a_cold_start(page, context, server.url, offline=offline)
+            if name is not None:
+                page.click("[data-testid=nav-sync]")
+                page.wait_for_selector(f"[data-testid=device-name][data-saved='{name}']", timeout=LONG)
+
+
+def test_a_device_answered_in_indexeddb_before_is_not_asked_again(
+    playwright: Playwright, server: LiveServer, console: Console, tmp_path: Path
+) -> None:
+    """A device that answered while the answer lived in IndexedDB's `meta` keeps its name and is not asked again."""
+    with device(playwright, tmp_path / "tablet", console) as tablet:
+        page = first_page(tablet)
+        login(page, server.url, "inspector1")
+        page.wait_for_selector("[data-testid=device-name-prompt]", timeout=LONG)
+        page.evaluate(
+            """() => new Promise((done, failed) => {
+              localStorage.removeItem('fieldcheck.deviceName');
+              localStorage.removeItem('fieldcheck.deviceNameAsked');
+              const open = indexedDB.open('fieldcheck');
+              open.onsuccess = () => {
+                const tx = open.result.transaction('meta', 'readwrite');
+                tx.objectStore('meta').put('旧平板', 'deviceName');
+                tx.objectStore('meta').put(true, 'deviceNameAsked');
+                tx.oncomplete = () => { open.result.close(); done(true); };
+                tx.onerror = () => failed(tx.error);
+              };
+            })"""
+        )
+        page.reload()
+        page.wait_for_selector("[data-testid=sync-status]", timeout=LONG)
+        assert page.query_selector("[data-testid=device-name-prompt]") is None
+        page.click("[data-testid=nav-sync]")
+        page.wait_for_selector("[data-testid=device-name][data-saved='旧平板']", timeout=LONG)
+        assert page.evaluate("localStorage.getItem('fieldcheck.deviceName')") == "旧平板"
