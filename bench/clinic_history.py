@@ -22,7 +22,6 @@ import secrets
 import sys
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +38,10 @@ GRADES = "ABCD"
 
 async def prepare(data_dir: Path, database_url: str, years: int) -> dict[str, Any]:
     """Migrate, load the demo, one self-assessment per year of the clinic, and a token for ``clinic1``."""
-    from backend.accounts.services import token_digest
-    from backend.accounts.tables import AuthToken, User
-    from backend.db import bind_engine, make_engine, prepare_engine, write_tx
+    from backend.db import bind_engine, make_engine, prepare_engine
     from backend.demo import load_demo
-    from backend.inspections.tables import Inspection
     from backend.migrations import migrate
     from backend.settings import Settings
-    from backend.standards import load_shipped
     from backend.tables_index import TABLES
 
     engine = make_engine(Settings(data_dir=str(data_dir), database_url=database_url))
@@ -54,32 +49,7 @@ async def prepare(data_dir: Path, database_url: str, years: int) -> dict[str, An
     await prepare_engine(engine)
     await migrate(engine)
     demo = await load_demo()
-    township = load_shipped("township-2018")
-    clinic = await User.select(User.id, User.facility).where(User.username == "clinic1").first()
-    assert clinic is not None
-    token = secrets.token_urlsafe(32)
-    inspections = []
-    async with write_tx():
-        await AuthToken(
-            token_hash=token_digest(token),
-            user=clinic["id"],
-            expires_at=datetime.now(UTC) + timedelta(hours=6),
-        ).save()
-        for _ in range(years):
-            row = Inspection(
-                facility=clinic["facility"],
-                round=demo["round"],
-                stage="self",
-                standard_version_id=township.id,
-                status="in_progress",
-            )
-            await row.save()
-            inspections.append(row.id)
-    return {
-        "inspections": inspections,
-        "items": sync_bench.township_items(township),
-        "headers": {"Authorization": f"Bearer {token}"},
-    }
+    return await sync_bench.clinic_years(years, demo["round"])
 
 
 async def write_history(client: Any, setup: dict[str, Any], edits: int, rng: random.Random) -> int:

@@ -161,25 +161,35 @@ async def prepare_teams(
 async def prepare_clinic(data_dir: Path, database_url: str, years: int = 3) -> dict[str, Any]:
     """For the soak's probe: the demo clinic (``clinic1``) with a token and one self-assessment per year, as
     ``bench/clinic_history.py`` sets it up (its history is written over HTTP once the server runs)."""
-    import secrets
-    from datetime import UTC, datetime, timedelta
-
-    from backend.accounts.services import token_digest
-    from backend.accounts.tables import AuthToken, User
-    from backend.db import bind_engine, make_engine, prepare_engine, write_tx
-    from backend.inspections.tables import Inspection
+    from backend.db import bind_engine, make_engine, prepare_engine
     from backend.settings import Settings
-    from backend.standards import load_shipped
     from backend.tables_index import TABLES
 
     engine = make_engine(Settings(data_dir=str(data_dir), database_url=database_url))
     bind_engine(engine, TABLES)
     await prepare_engine(engine)
+    return await clinic_years(years)
+
+
+async def clinic_years(years: int, round_id: Any = None) -> dict[str, Any]:
+    """On the bound engine: a token for ``clinic1`` and one self-assessment per year of its facility (in
+    ``round_id``, else the round of the first inspection), the township's items and the request headers."""
+    import secrets
+    from datetime import UTC, datetime, timedelta
+
+    from backend.accounts.services import token_digest
+    from backend.accounts.tables import AuthToken, User
+    from backend.db import write_tx
+    from backend.inspections.tables import Inspection
+    from backend.standards import load_shipped
+
     township = load_shipped("township-2018")
     clinic = await User.select(User.id, User.facility).where(User.username == "clinic1").first()
-    template = await Inspection.select(Inspection.round).first()
     assert clinic is not None
-    assert template is not None
+    if round_id is None:
+        template = await Inspection.select(Inspection.round).first()
+        assert template is not None
+        round_id = template["round"]
     token = secrets.token_urlsafe(32)
     inspections = []
     async with write_tx():
@@ -191,7 +201,7 @@ async def prepare_clinic(data_dir: Path, database_url: str, years: int = 3) -> d
         for _ in range(years):
             row = Inspection(
                 facility=clinic["facility"],
-                round=template["round"],
+                round=round_id,
                 stage="self",
                 standard_version_id=township.id,
                 status="in_progress",
