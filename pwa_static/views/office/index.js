@@ -48,7 +48,9 @@ export function Office({ route }) {
   const [roundId, setRoundId] = useState(localStorage.getItem('fieldcheck.round') || null);
   useEffect(() => {
     const list = rounds.data || [];
-    if (list.length && !list.some((r) => r.id === roundId)) setRoundId(list[list.length - 1].id);
+    // from the state as it is when the effect runs, not this render's: a round chosen between the list's
+    // render and this effect (effects run after paint) is kept, not replaced by the default
+    if (list.length) setRoundId((current) => (list.some((r) => r.id === current) ? current : list[list.length - 1].id));
   }, [rounds.data]);
   const choose = (id) => {
     localStorage.setItem('fieldcheck.round', id);
