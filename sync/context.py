@@ -41,8 +41,9 @@ class Violation(msgspec.Struct, frozen=True):
     detail: str
 
 
-# (prerequisites not answered, items not answered, number of items, answers not fitting the standard)
-AnswerGapsTuple = tuple[tuple[str, ...], tuple[str, ...], int, str | None]
+# (prerequisites not answered, items not answered, number of items, why answers do not fit the standard,
+# the item codes of the answers that do not fit)
+AnswerGapsTuple = tuple[tuple[str, ...], tuple[str, ...], int, str | None, tuple[str, ...]]
 
 
 class ChecklistRater(msgspec.Struct, rename="camel", kw_only=True, frozen=True):
@@ -109,9 +110,10 @@ class ItemRules(Protocol):
     def answer_gaps(self, items: Mapping[str, Any]) -> AnswerGapsTuple:
         """What a submit still lacks, from item code → current answer (``"NA"`` for an item marked N/A):
         (prerequisites not answered, items not answered, how many items there are, why the answers do not fit
-        the standard or ``None``); ``sync.policy.AnswerGaps`` reads it. Items are named by the codes their
-        answers are stored under (a rater's checklist answer ``rater:article``; a rater with no answer at all by
-        its own code)."""
+        the standard in the engine's words or ``None``, the items whose answers do not fit);
+        ``sync.policy.AnswerGaps`` reads it. Items are named by the codes their answers are stored under (a
+        rater's checklist answer ``rater:article``; a rater with no answer at all, or whose overall score does
+        not fit, by its own code)."""
         ...
 
     def checklist(self) -> Checklist:

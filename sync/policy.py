@@ -308,6 +308,7 @@ class AnswerGaps:
     items: tuple[str, ...]
     of: int
     invalid: str | None = None  # the stored answers do not fit the standard (the engine's words)
+    invalid_items: tuple[str, ...] = ()  # the item codes of those answers, as far as the engine names them
 
     @property
     def complete(self) -> bool:

@@ -9,7 +9,6 @@ against them offline, for changes the server has not seen yet."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -185,10 +184,12 @@ def shortfalls(rules: ItemRules, state: SubmitState, judged: Assessment | None =
     return out
 
 
-def _invalid(checklist: Checklist, answers: Mapping[str, Any], detail: str) -> list[Blocker]:
+def _invalid(
+    checklist: Checklist, answers: Mapping[str, Any], invalid_items: Collection[str]
+) -> list[Blocker]:
     """blockerInvalid: each rater answered both by its overall score (the checklist's ``raters[].overall``) and
     by articles, said by a vocabulary code and naming those articles (the app counts the same from the
-    checklist); any other answer not fitting the standard in the engine's words."""
+    checklist); any other answer not fitting the standard by the items the engine names (:func:`_invalid_of`)."""
     out = []
     for rater in checklist.raters:
         if rater.overall is None or rater.overall not in answers:
@@ -197,27 +198,35 @@ def _invalid(checklist: Checklist, answers: Mapping[str, Any], detail: str) -> l
         if both:
             said = {"code": "invalidRaterBothWays", "params": {"rater": rater.label}}
             out.append(Blocker(code="blockerInvalid", params={"detail": said}, links=both))
-    return out or [_invalid_at(checklist, detail)]
+    return out or _invalid_of(checklist, invalid_items)
 
 
-# the engine's words name what does not fit by a path such as ``$.answers["1.1"]`` or ``$.scores["rater"]``
-_PATH_KEY = re.compile(r'\["([^"]+)"\]')
-
-
-def _invalid_at(checklist: Checklist, detail: str) -> Blocker:
-    """Any other answer not fitting the standard, said by a code naming its article (or rater) when the
-    engine's path names one; the engine's English stays in the server's refusal detail, not the reader's screen."""
+def _invalid_of(checklist: Checklist, invalid_items: Collection[str]) -> list[Blocker]:
+    """Any other answer not fitting the standard: one blocker an article (linked) or rater whose answer does
+    not fit, in the checklist's order, and one saying so without a name for the rest (a prerequisite, or
+    answers the engine names none of); the engine's English stays in the server's refusal detail."""
     article, _ = _article_of(checklist)
-    found = _PATH_KEY.search(detail.partition(":")[0])
-    key = found.group(1) if found else None
-    if key is not None and key in article:
-        said = {"code": "invalidAnswerOf", "params": {"item": article[key]}}
-        return Blocker(code="blockerInvalid", params={"detail": said}, links=[article[key]])
+    order = {c.number: i for i, c in enumerate(checklist.articles)}
     raters = {r.code: r.label for r in checklist.raters}
-    if key is not None and key in raters:
-        said = {"code": "invalidAnswerOf", "params": {"item": raters[key]}}
-        return Blocker(code="blockerInvalid", params={"detail": said})
-    return Blocker(code="blockerInvalid", params={"detail": {"code": "invalidAnswers", "params": {}}})
+    numbers = sorted({article[c] for c in invalid_items if c in article}, key=order.__getitem__)
+    out = [
+        Blocker(code="blockerInvalid", params={"detail": _said_of(number)}, links=[number])
+        for number in numbers
+    ]
+    out += [
+        Blocker(code="blockerInvalid", params={"detail": _said_of(label)})
+        for code, label in raters.items()
+        if code in invalid_items
+    ]
+    if not out or any(c not in article and c not in raters for c in invalid_items):
+        out.append(
+            Blocker(code="blockerInvalid", params={"detail": {"code": "invalidAnswers", "params": {}}})
+        )
+    return out
+
+
+def _said_of(item: str) -> dict[str, Any]:
+    return {"code": "invalidAnswerOf", "params": {"item": item}}
 
 
 def blockers(rules: ItemRules, state: SubmitState, judged: Assessment | None = None) -> list[Blocker]:
@@ -243,7 +252,7 @@ def blockers(rules: ItemRules, state: SubmitState, judged: Assessment | None = N
             if number not in unanswered:
                 unanswered.append(number)
     if a.gaps.invalid is not None:
-        out += _invalid(checklist, state.answers, a.gaps.invalid)
+        out += _invalid(checklist, state.answers, a.gaps.invalid_items)
     order = {c.number: i for i, c in enumerate(checklist.articles)}
     unanswered.sort(key=lambda n: order.get(n, len(order)))
     if unanswered:

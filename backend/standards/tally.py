@@ -22,7 +22,7 @@ from backend.standards.schemas import (
     VetoResult,
     WeightedScoring,
 )
-from backend.standards.validation import AnswerValidationError, Problem
+from backend.standards.validation import AnswerValidationError, answer_problem
 
 __all__ = ["combine_raters"]
 
@@ -312,7 +312,7 @@ def combine_raters(
             score = scores.get(rater.code)
             if score is None or not (math.isfinite(score) and 0 <= score <= scoring.scale):
                 problems.append(
-                    Problem(f'$.scores["{rater.code}"]', f"needs a score in [0, {scoring.scale:g}]")
+                    answer_problem(f"needs a score in [0, {scoring.scale:g}]", "scores", rater.code)
                 )
                 continue
             results.append(

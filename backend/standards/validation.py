@@ -35,6 +35,13 @@ _MSGSPEC_PATH = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>\$[^`]*)`)?$", 
 class Problem(msgspec.Struct, frozen=True):
     path: str
     message: str
+    # a problem with answers names them as data too: the path's keys, e.g. ("answers", rater, article)
+    keys: tuple[str, ...] = ()
+
+
+def answer_problem(message: str, root: str, *keys: str) -> Problem:
+    """A problem with the answer at ``$.root["key"]…``, its keys kept beside the path (``Problem.keys``)."""
+    return Problem(f"$.{root}" + "".join(f'["{key}"]' for key in keys), message, (root, *keys))
 
 
 class StandardValidationError(ValueError):
@@ -419,61 +426,66 @@ def check_answers(
     known_prereqs = {p.id for p in standard.prerequisites}
     for key, passed in prerequisites.items():
         if key not in known_prereqs:
-            problems.append(Problem(f'$.prerequisites["{key}"]', f"unknown prerequisite {key!r}"))
+            problems.append(answer_problem(f"unknown prerequisite {key!r}", "prerequisites", key))
         elif not isinstance(passed, bool):
-            problems.append(Problem(f'$.prerequisites["{key}"]', "expected true or false"))
+            problems.append(answer_problem("expected true or false", "prerequisites", key))
     if isinstance(scoring, WeightedScoring):
         rater_codes = {r.code for g in scoring.groups for r in g.raters}
         for key, value in answers.items():
-            path = f'$.answers["{key}"]'
+            said: str | None = None
             if key not in rater_codes:
-                problems.append(Problem(path, f"unknown rater {key!r}"))
+                said = f"unknown rater {key!r}"
             elif isinstance(value, dict):
                 for number, item in value.items():
-                    problems.extend(_check_one(standard, by_number, number, item, f'{path}["{number}"]'))
+                    wrong = _check_one(standard, by_number, number, item)
+                    if wrong is not None:
+                        problems.append(answer_problem(wrong, "answers", key, number))
             elif isinstance(value, bool) or not isinstance(value, int | float):
-                problems.append(Problem(path, "expected a score or a mapping of article answers"))
+                said = "expected a score or a mapping of article answers"
             elif not (math.isfinite(value) and 0 <= value <= scoring.scale):
-                problems.append(Problem(path, f"score {value} is outside [0, {_num(scoring.scale)}]"))
+                said = f"score {value} is outside [0, {_num(scoring.scale)}]"
+            if said is not None:
+                problems.append(answer_problem(said, "answers", key))
         return problems
     vetoes = {v.id for v in standard.veto_items}
     for key, value in answers.items():
-        path = f'$.answers["{key}"]'
         if key in vetoes:
-            if not isinstance(value, bool):
-                problems.append(Problem(path, "veto items are answered true (requirement met) or false"))
+            said = (
+                None if isinstance(value, bool) else "veto items are answered true (requirement met) or false"
+            )
         elif isinstance(value, dict):
-            problems.append(Problem(path, "only weighted standards take answers per rater"))
+            said = "only weighted standards take answers per rater"
         else:
-            problems.extend(_check_one(standard, by_number, key, value, path))
+            said = _check_one(standard, by_number, key, value)
+        if said is not None:
+            problems.append(answer_problem(said, "answers", key))
     return problems
 
 
-def _check_one(
-    standard: Standard, by_number: Mapping[str, Article], number: str, value: Any, path: str
-) -> list[Problem]:
+def _check_one(standard: Standard, by_number: Mapping[str, Article], number: str, value: Any) -> str | None:
+    """Why one article's answer does not fit, ``None`` when it does."""
     article = by_number.get(number)
     if article is None:
-        return [Problem(path, f"unknown article {number!r}")]
+        return f"unknown article {number!r}"
     if value == NA and isinstance(value, str):
-        return [] if article.na_allowed else [Problem(path, f"article {number} does not allow {NA}")]
+        return None if article.na_allowed else f"article {number} does not allow {NA}"
     scoring = standard.scoring
     if isinstance(scoring, GradedScoring):
         if not isinstance(value, str) or value not in {g.code for g in scoring.grades}:
-            return [Problem(path, f"unknown grade code {value!r}")]
-        return []
+            return f"unknown grade code {value!r}"
+        return None
     points_items = isinstance(scoring, PointsScoring) or (
         isinstance(scoring, WeightedScoring) and scoring.item_mode == "points"
     )
     if points_items:
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            return [Problem(path, "expected a number")]
+            return "expected a number"
         if article.indicator is not None:
-            return [] if value >= 0 else [Problem(path, "a measured value must not be negative")]
+            return None if value >= 0 else "a measured value must not be negative"
         maximum = article.points or 0.0
         if not 0 <= value <= maximum:
-            return [Problem(path, f"points {value} are outside [0, {_num(maximum)}]")]
-        return []
+            return f"points {value} are outside [0, {_num(maximum)}]"
+        return None
     if not isinstance(value, bool):
-        return [Problem(path, "expected true (passed) or false (failed)")]
-    return []
+        return "expected true (passed) or false (failed)"
+    return None

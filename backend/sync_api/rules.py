@@ -174,12 +174,16 @@ class StandardItemRules:
             readiness = submit_readiness(self._compiled, answers, prerequisites)
         except AnswerValidationError as error:
             first = error.problems[0] if error.problems else None
-            return (), (), len(self.articles), f"{first.path}: {first.message}" if first else "not valid"
+            detail = f"{first.path}: {first.message}" if first else "not valid"
+            # the engine's keys of an answer (rater, article) are the item code its register stores it under
+            named = (RATER_SEPARATOR.join(p.keys[1:]) for p in error.problems if len(p.keys) > 1)
+            return (), (), len(self.articles), detail, tuple(dict.fromkeys(named))
         return (
             readiness.missing_prerequisites,
             self._register_codes(readiness.missing),
             len(self.articles),
             None,
+            (),
         )
 
     def _register_codes(self, missing: tuple[str, ...]) -> tuple[str, ...]:

@@ -95,9 +95,11 @@ def test_answering_the_checklist_is_what_a_submit_asks(name: str, request: pytes
     """The checklist's codes answered: nothing unanswered; any one of them left out: exactly that one named."""
     rules: StandardItemRules = request.getfixturevalue(name)
     answers = _all_codes(rules)
-    assert rules.answer_gaps(answers) == ((), (), len(rules.articles), None)
+    assert rules.answer_gaps(answers) == ((), (), len(rules.articles), None, ())
     for code in list(answers)[:: max(1, len(answers) // 7)]:
-        prerequisites, items, _, invalid = rules.answer_gaps({k: v for k, v in answers.items() if k != code})
+        prerequisites, items, _, invalid, _ = rules.answer_gaps(
+            {k: v for k, v in answers.items() if k != code}
+        )
         assert invalid is None
         assert (*prerequisites, *items) == (code,)
 
@@ -136,9 +138,15 @@ def test_a_raters_overall_score_stands_for_its_articles(canteen: StandardItemRul
     answers: dict[str, Any] = {overall[first]: 80}
     for rater in others:
         answers |= sheets[rater]
-    assert canteen.answer_gaps(answers) == ((), (), len(canteen.articles), None)
+    assert canteen.answer_gaps(answers) == ((), (), len(canteen.articles), None, ())
     # every rater by its overall score alone
-    assert canteen.answer_gaps(dict.fromkeys(overall.values(), 60)) == ((), (), len(canteen.articles), None)
+    assert canteen.answer_gaps(dict.fromkeys(overall.values(), 60)) == (
+        (),
+        (),
+        len(canteen.articles),
+        None,
+        (),
+    )
     # the overall score left out: that rater is what the submit asks for
     del answers[overall[first]]
     assert canteen.answer_gaps(answers)[1] == (first,)
