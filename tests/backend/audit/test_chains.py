@@ -15,11 +15,11 @@ from litestar import Litestar
 from backend.audit.services import chain_for, chain_lock, record, record_many, verify_chain
 from backend.audit.tables import AuditLog
 from backend.db import fetch, write_tx
-from backend.inspections.tables import Inspection
 from backend.sync_api.rules import BackendStandardRules
 from media.uploads import arrived_blobs_held, stored_blobs_held
 from sync.api import PushContext, push
 from sync.context import AuditEntry, Caller
+from tests.backend.support import HeldOpen, new_inspections, until_an_advisory_lock_waits
 
 
 def _entry(client: str, n: int) -> AuditEntry:
@@ -108,26 +108,13 @@ async def test_pushes_of_clients_of_two_chains_do_not_wait_for_each_other(
     same_chain = next(
         f"twin-{n}" for n in itertools.count() if chain_for(f"twin-{n}") == chain_for(first_client)
     )
-    inspections = []
-    async with write_tx():
-        for _ in range(3):
-            row = Inspection(
-                facility=demo["facilities"][0],
-                round=demo["round"],
-                stage="county",
-                standard_version_id="cn-thc-capacity-2018",
-                status="in_progress",
-            )
-            await row.save()
-            inspections.append(row.id)
-    holding = asyncio.Event()
-    release = asyncio.Event()
+    inspections = await new_inspections(demo, 3)
+    held = HeldOpen()
 
     async def audit(entries: list[AuditEntry]) -> None:
         await record_many(entries, locked=True)
         if entries[0].client_id == first_client:
-            holding.set()  # this push's transaction stays open, its chain's lock held
-            await release.wait()
+            await held.hold()  # this push's transaction stays open, its chain's lock held
 
     ctx = PushContext(
         engine=app.state.engine,
@@ -153,23 +140,15 @@ async def test_pushes_of_clients_of_two_chains_do_not_wait_for_each_other(
         )
 
     first = asyncio.create_task(push(body(first_client, inspections[0]), caller=caller, ctx=ctx))
-    await asyncio.wait_for(holding.wait(), 30)
+    await held.holding()
     # another chain: done while the first push holds its chain's lock
     other = await asyncio.wait_for(push(body(other_client, inspections[1]), caller=caller, ctx=ctx), 30)
     assert [r.status for r in other.results] == ["applied"]
     # the first push's chain: waits for it
     twin = asyncio.create_task(push(body(same_chain, inspections[2]), caller=caller, ctx=ctx))
-    for _ in range(500):
-        waiting = await fetch(
-            "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-        )
-        if waiting[0]["n"]:
-            break
-        await asyncio.sleep(0.01)
-    else:
-        pytest.fail("a push of the same chain never waited for its lock")
+    await until_an_advisory_lock_waits("a push of the same chain")
     assert not twin.done()
-    release.set()
+    held.release()
     await asyncio.gather(first, twin)
     chains = await fetch("SELECT client_id, chain FROM audit_log WHERE action = 'sync.addNote'")
     assert {r["client_id"]: r["chain"] for r in chains} == {

@@ -10,8 +10,9 @@ from litestar import Litestar
 
 from backend.audit.services import record_many, verify_chain
 from backend.audit.tables import AuditLog
-from backend.db import fetch, write_tx
+from backend.db import write_tx
 from sync.context import AuditEntry
+from tests.backend.support import HeldOpen, until_an_advisory_lock_waits
 
 
 def _entry(n: int) -> AuditEntry:
@@ -31,32 +32,23 @@ def _entry(n: int) -> AuditEntry:
 async def test_an_append_that_waited_for_the_lock_chains_onto_the_new_head(
     app: Litestar, db_kind: str
 ) -> None:
-    holding = asyncio.Event()
-    release = asyncio.Event()
+    held = HeldOpen()
 
     async def first() -> None:
         async with write_tx():
             await record_many([_entry(1)])
-            holding.set()
-            await release.wait()
+            await held.hold()
 
     async def second() -> None:
-        await holding.wait()
+        await held.holding()
         async with write_tx():
             await record_many([_entry(2), _entry(3)])
 
     tasks = [asyncio.create_task(first()), asyncio.create_task(second())]
-    await holding.wait()
-    for _ in range(500):  # until the second append waits for the chain's lock (its head read: the old one)
-        waiting = await fetch(
-            "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-        )
-        if waiting[0]["n"]:
-            break
-        await asyncio.sleep(0.01)
-    else:
-        pytest.fail("the second append never waited for the chain's lock")
-    release.set()
+    await held.holding()
+    # the second append waits for the chain's lock (its head read: the old one)
+    await until_an_advisory_lock_waits("the second append")
+    held.release()
     await asyncio.gather(*tasks)
 
     rows = (

@@ -21,7 +21,6 @@ from piccolo.engine.postgres import PostgresEngine
 from backend.accounts.services import user_name_rows
 from backend.audit.services import record_many, verify_chain
 from backend.db import bind_engine, write_tx
-from backend.inspections.tables import Inspection
 from backend.programme.returns import inspection_opinions
 from backend.registry.services import facility_rows
 from backend.settings import Settings
@@ -32,6 +31,7 @@ from sync.api import PushContext, push
 from sync.context import Caller
 from sync.protocol import Limits, PullResponse, PutOp
 from sync.pull import PullContext, decode_cookie, pull
+from tests.backend.support import new_inspections
 
 WRITERS = 8
 PULLERS = 4
@@ -55,18 +55,7 @@ async def test_concurrent_pushes_never_leave_a_cursor_gap(
 
 
 async def _run(engine: PostgresEngine, demo: dict[str, Any]) -> None:
-    inspections = [demo["review_inspection"]]
-    async with write_tx(engine):
-        for _ in range(2):
-            row = Inspection(
-                facility=demo["facilities"][0],
-                round=demo["round"],
-                stage="county",
-                standard_version_id="cn-thc-capacity-2018",
-                status="in_progress",
-            )
-            await row.save()
-            inspections.append(row.id)
+    inspections = [demo["review_inspection"], *await new_inspections(demo, 2)]  # on the engine bound above
     caller = Caller(user_id=demo["inspectors"][0], role="admin", readable=None, writable=None)
     push_ctx = PushContext(
         engine=engine,

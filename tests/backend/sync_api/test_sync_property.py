@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from litestar import Litestar
 
-from backend.db import fetch, write_tx
-from backend.inspections.tables import Inspection, InspectionMember
+from backend.db import fetch
 from sync.client import HttpxTransport, SyncClient, TransportError
 from sync.policy import same_value
 from sync.protocol import (
@@ -32,6 +31,7 @@ from sync.protocol import (
     ResolveConflict,
     SetAnswer,
 )
+from tests.backend.support import new_inspections
 from tests.backend.sync_api.sync_support import sha
 
 ITEMS = ["1.1.1", "1.2.1", "1.2.2"]
@@ -81,24 +81,7 @@ def run_machine(app: Litestar, demo: dict[str, Any], max_examples: int) -> None:
 
         @initialize(count=st.integers(2, 5), shared=st.integers(1, 2))
         def setup(self, count: int, shared: int) -> None:
-            async def make() -> list[uuid.UUID]:
-                ids = []
-                async with write_tx():
-                    for _ in range(shared):
-                        row = Inspection(
-                            facility=demo["facilities"][0],
-                            round=demo["round"],
-                            stage="county",
-                            standard_version_id="cn-thc-capacity-2018",
-                            status="in_progress",
-                        )
-                        await row.save()
-                        ids.append(row.id)
-                        for user in users:
-                            await InspectionMember(inspection=row.id, user=user).save()
-                return ids
-
-            self.inspections = self.run(make())
+            self.inspections = self.run(new_inspections(demo, shared, members=users))
             # the users also see inspections of earlier examples: draws only look at this example's
             self.mine = {str(i) for i in self.inspections}
             for n in range(count):
