@@ -100,6 +100,20 @@ def wait_controlled(page: Page) -> None:
     )
 
 
+def cold_start(page: Page, context: BrowserContext, base: str, *, offline: bool) -> None:
+    """Open the app in a browser just started (a context made with `offline=offline`) and wait for its first
+    render; offline, the page is answered by the service worker alone."""
+    page.goto(base + "/")
+    page.wait_for_selector("[data-testid=sync-status]", timeout=LONG)
+    if offline:
+        # a context started offline may have started its worker before the offline state reached it; set
+        # again, it holds for every worker the context knows
+        context.set_offline(False)
+        context.set_offline(True)
+        page.reload()
+        page.wait_for_selector("[data-testid=sync-status]", timeout=LONG)
+
+
 def wait_synced(page: Page, timeout: float = LONG) -> None:
     page.wait_for_selector("[data-testid=sync-status][data-pending='0']", timeout=timeout)
 
@@ -223,6 +237,26 @@ def idb_counts(page: Page) -> dict[str, int]:
     )
     counts: dict[str, int] = json.loads(result)
     return counts
+
+
+def idb_mutations(page: Page) -> list[dict[str, Any]]:
+    """The queued mutations the page's IndexedDB holds, in order."""
+    result: str = page.evaluate(
+        _IDB_READ
+        % "return JSON.stringify(await ask(db.transaction('mutations').objectStore('mutations').getAll()));"
+    )
+    mutations: list[dict[str, Any]] = json.loads(result)
+    return mutations
+
+
+def idb_get(page: Page, store: str, key: str) -> Any:
+    """One value of the page's IndexedDB (None when absent)."""
+    result: str = page.evaluate(
+        _IDB_READ
+        % "return JSON.stringify((await ask(db.transaction(%r).objectStore(%r).get(%r))) ?? null);"
+        % (store, store, key)
+    )
+    return json.loads(result)
 
 
 def session_expiry(page: Page) -> str:

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright
 
 from tests.backend.media_api.live import LiveServer
-from tests.pwa_static.browser import LONG, Console, device, first_page, login, wait_controlled
+from tests.pwa_static.browser import LONG, Console, cold_start, device, first_page, login, wait_controlled
 from tests.pwa_static.conftest import SHOTS
 
 DESK = {"width": 1280, "height": 800}
@@ -118,14 +118,7 @@ def test_office_screens_offline_say_what_they_show_and_what_cannot_be_done(
 
 
 def no_prompt_after_a_cold_start(page: Page, context: BrowserContext, base: str, *, offline: bool) -> None:
-    page.goto(base + "/")
-    page.wait_for_selector("[data-testid=sync-status]", timeout=LONG)
-    if offline:
-        # a context started offline may have started its worker before the offline state reached it
-        context.set_offline(False)
-        context.set_offline(True)
-        page.reload()
-        page.wait_for_selector("[data-testid=sync-status]", timeout=LONG)
+    cold_start(page, context, base, offline=offline)
     # the first render already knows whether the device was asked (app.js loads it before rendering)
     assert page.query_selector("[data-testid=device-name-prompt]") is None
 

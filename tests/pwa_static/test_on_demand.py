@@ -8,10 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import BrowserContext, Page, Playwright
+from playwright.sync_api import Page, Playwright
 
 from tests.backend.media_api.live import LiveServer
-from tests.pwa_static.browser import LONG, Console, device, first_page, login, wait_controlled, wait_pulled
+from tests.pwa_static.browser import (
+    LONG,
+    Console,
+    cold_start,
+    device,
+    first_page,
+    login,
+    wait_controlled,
+    wait_pulled,
+)
 from tests.pwa_static.conftest import SHOTS
 
 DESK = {"width": 1280, "height": 800}
@@ -30,13 +39,6 @@ CACHED = """async () => {
 def cached(page: Page) -> dict[str, list[str]]:
     result: dict[str, list[str]] = page.evaluate(CACHED)
     return result
-
-
-def no_network_for_the_worker(context: BrowserContext) -> None:
-    """A context started offline may have started its service worker before the offline state reached it;
-    set again, it holds for every worker the context knows."""
-    context.set_offline(False)
-    context.set_offline(True)
 
 
 def installability_errors(page: Page) -> list[Any]:
@@ -68,10 +70,7 @@ def test_office_screens_are_kept_once_opened_and_open_offline_after_a_cold_start
     # showed was kept in memory only, so each says it has nothing to show yet and what needs a connection)
     with device(playwright, profile, console, offline=True, viewport=DESK) as desk:
         page = first_page(desk)
-        page.goto(server.url + "/")
-        page.wait_for_selector("[data-testid=sync-status]", timeout=LONG)
-        no_network_for_the_worker(desk)
-        page.reload()
+        cold_start(page, desk, server.url, offline=True)
         page.wait_for_selector("[data-testid=office-offline][data-copy=false]", timeout=LONG)
         assert page.query_selector("[data-testid=screen-not-loaded]") is None
         # from the worker's cache, not the network: a file it never kept does not load
@@ -100,10 +99,7 @@ def test_a_clinic_starts_offline_with_the_precache_alone_and_its_result_loads_wh
 
     with device(playwright, profile, console, offline=True) as tablet:
         page = first_page(tablet)
-        page.goto(server.url + "/")
-        page.wait_for_selector("[data-testid=sync-status]", timeout=LONG)
-        no_network_for_the_worker(tablet)
-        page.reload()
+        cold_start(page, tablet, server.url, offline=True)
         page.click("[data-testid=inspection-card]", timeout=LONG)
         page.wait_for_selector("[data-testid=article]", timeout=LONG)
         page.screenshot(path=str(SHOTS / "inspection-cold-offline.png"))
