@@ -49,9 +49,10 @@ function byPrefix(view, prefix) {
 }
 
 export function answersOf(view, inspectionId) {
-  const answers = new Map(); // itemCode -> {value, na, version}
+  const answers = new Map(); // itemCode -> {value, na, version, saving}
   for (const register of byPrefix(view, `answer/${inspectionId}/`)) {
-    const entry = answers.get(register.itemCode) || { value: null, na: false, version: 0, naVersion: 0 };
+    const entry = answers.get(register.itemCode) || { value: null, na: false, version: 0, naVersion: 0, saving: false };
+    entry.saving ||= register.saving === true;
     if (register.field === 'na') Object.assign(entry, { na: register.value === true, naVersion: register.version || 0 });
     else Object.assign(entry, { value: register.value, version: register.version || 0, conflictId: register.conflictId });
     answers.set(register.itemCode, entry);

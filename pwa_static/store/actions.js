@@ -1,6 +1,6 @@
 // User intents and the plumbing that keeps the signals equal to IndexedDB.
 import { batch } from '../vendor/signals/signals.js';
-import { STRICT } from '../db/open.js';
+import { COOKIE, STRICT } from '../db/open.js';
 import { DEVICE_NAME_MAX, deviceNameAsked, givenDeviceName, markDeviceNameAsked, saveDeviceName } from '../lib/device.js';
 import { localIso, readCaptureFacts } from '../lib/exif.js';
 import { sha256Hex, uuid } from '../lib/ids.js';
@@ -14,6 +14,8 @@ export function createActions({ state, db, api, engines }) {
   // Reload every signal that mirrors IndexedDB (cheap: a few hundred keys for an inspection). Calls may
   // overlap; only the latest one's snapshot is applied.
   let refreshes = 0;
+  // taps shown but not yet stored (act below): kept in the view by every refresh until their write commits
+  const unstored = new Set();
   async function refresh() {
     const mine = ++refreshes;
     const [keys, values, pending, photos, rejections] = await Promise.all([
@@ -25,6 +27,7 @@ export function createActions({ state, db, api, engines }) {
     ]);
     if (mine !== refreshes) return;
     const confirmed = new Map(keys.map((k, i) => [k, values[i]]));
+    confirmed.delete(COOKIE); // the sync's own, not a server row
     const photoMap = new Map();
     for (const p of photos) {
       const { blob, ...rest } = p;
@@ -32,7 +35,7 @@ export function createActions({ state, db, api, engines }) {
     }
     batch(() => {
       state.confirmed.value = confirmed;
-      state.pending.value = pending;
+      state.pending.value = [...pending, ...unstored];
       state.photos.value = photoMap;
       state.rejections.value = rejections || [];
     });
@@ -78,14 +81,14 @@ export function createActions({ state, db, api, engines }) {
     const tx = db.transaction(['meta', 'state', 'photos', 'thumbs'], 'readwrite', STRICT);
     const meta = tx.objectStore('meta');
     if (!owner || owner.id !== user.id) {
-      // another person on this device: a new client and an empty store (their scope differs)
+      // another person on this device: a new client and an empty store (their scope differs); the cookie
+      // lives in `state` and goes with it
       await tx.objectStore('state').clear();
       await tx.objectStore('photos').clear();
       await tx.objectStore('thumbs').clear();
       await meta.put(uuid(), 'clientId');
       await meta.put(uuid(), 'clientGroupId');
       await meta.put(1, 'nextMutationId');
-      await meta.delete('cookie');
       await meta.delete('assignments');
       await meta.delete('rejections');
       await meta.put({ id: user.id, username: user.username }, 'queueOwner');
@@ -140,12 +143,15 @@ export function createActions({ state, db, api, engines }) {
   }
 
   async function act(name, args, extra) {
-    // shown at once; the durable write (strict IndexedDB commit) follows, and refresh() replaces this
-    // provisional entry with the stored mutation and its real id
-    state.pending.value = [...state.pending.value, { id: -1, name, args, provisional: true }];
+    // shown at once, marked `provisional` (the screen says it is being saved) until the durable write (strict
+    // IndexedDB commit) is done; then refresh() shows the stored mutation with its real id instead
+    const entry = { id: -1, name, args, provisional: true };
+    unstored.add(entry);
+    state.pending.value = [...state.pending.value, entry];
     try {
       await enqueue(db, name, args, extra);
     } finally {
+      unstored.delete(entry);
       await refresh();
     }
     engines.syncSoon();

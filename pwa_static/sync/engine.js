@@ -1,6 +1,6 @@
 // Push then pull (DESIGN §6): on reconnect, on a timer, on demand and when the service worker relays a
 // Background Sync. Network errors and 5xx back off; `rejected` results are kept for the user, never retried.
-import { STRICT } from '../db/open.js';
+import { COOKIE, STRICT } from '../db/open.js';
 import { AuthExpired, HttpError, NetworkError } from '../lib/api.js';
 import { DEVICE_NAME_MAX, deviceModel, givenDeviceName } from '../lib/device.js';
 import { acknowledge, pendingMutations, renumberFrom } from './queue.js';
@@ -49,6 +49,8 @@ export function createSyncEngine({ db, api, hooks }) {
     const list = (await tx.objectStore('meta').get('rejections')) || [];
     for (const r of rejected) {
       const m = byId.get(r.id) || {};
+      // sent again after a restart before the pull dropped it: the server repeats its answer, said once
+      if (list.some((seen) => seen.id === r.id && seen.name === m.name)) continue;
       list.unshift({ id: r.id, name: m.name, args: m.args, reason: r.reason, detail: r.detail, params: r.params || {}, at: new Date().toISOString() });
       if (m.name === 'addPhoto') {
         const photo = await tx.objectStore('photos').get(m.args.photoId);
@@ -75,15 +77,23 @@ export function createSyncEngine({ db, api, hooks }) {
     await tx.done;
   }
 
+  // What the server acknowledged to this session's pushes, per client. Acknowledged mutations stay queued (and
+  // replayed on the view) until a pull reports them in lastMutationIds, as in the reference client
+  // (sync/client.py): dropped at the push, a tick left the screen until the pull brought it, and a device
+  // closed in between showed it nowhere offline though the server had it.
+  let acked = { clientId: null, id: 0 };
+
   async function push() {
+    const clientId = await meta('clientId');
+    if (acked.clientId !== clientId) acked = { clientId, id: 0 };
     for (;;) {
-      const queue = await pendingMutations(db);
+      const queue = (await pendingMutations(db)).filter((m) => m.id > acked.id);
       if (!queue.length) return;
       const batch = queue.slice(0, PUSH_BATCH);
       const body = {
         protocolVersion: 1,
         clientGroupId: await meta('clientGroupId'),
-        clientId: await meta('clientId'),
+        clientId,
         mutations: batch.map(({ id, name, hlc, args }) => ({ id, name, hlc, args })),
         clientState: await clientState(),
       };
@@ -94,7 +104,9 @@ export function createSyncEngine({ db, api, hooks }) {
         if (err instanceof HttpError && err.status === 409 && err.problem.code === 'mutation_gap') {
           const expected = err.problem.expected ?? err.problem.expectedId;
           if (typeof expected !== 'number') throw err;
+          await acknowledge(db, acked.id); // the server has these: only the rest is renumbered
           await renumberFrom(db, expected);
+          acked.id = expected - 1;
           continue;
         }
         throw err;
@@ -102,25 +114,32 @@ export function createSyncEngine({ db, api, hooks }) {
       const { lastMutationId, results } = response.data;
       await recordRejections(batch, results || []);
       await notePhotoAcks(batch, results || []);
-      await acknowledge(db, lastMutationId);
+      acked.id = Math.max(acked.id, lastMutationId);
       hooks.changed();
       if (lastMutationId < batch[batch.length - 1].id) return; // the server stopped early; pull first
     }
   }
 
+  // No lost tick: a page (a clinic's first pull is 816+ ops) is applied in a transaction on `state` alone, so
+  // a tap's enqueue (`meta` + `mutations`) never waits behind it. It waited while the screen already showed
+  // the tap, and a tab closed meanwhile lost it. The patch and the cookie (kept in `state` for this) commit
+  // together: a crash leaves the old rows with the old cookie or the new with the new, and a reset page never
+  // shows half a store. What the page acknowledges leaves the queue after, in a short transaction of its
+  // own: a crash in between leaves those mutations queued, re-sent by the next push, which the server skips
+  // (id <= its lastMutationId) and acknowledges. (Chunks with the cookie last would still make a tap wait a
+  // chunk, and a crash between the chunks of a reset page would leave a partial store shown offline.)
   async function applyPage(page, clientId) {
-    const tx = db.transaction(['meta', 'state', 'mutations'], 'readwrite', STRICT);
-    const state = tx.objectStore('state');
-    if (page.reset) await state.clear();
+    const tx = db.transaction('state', 'readwrite', STRICT);
+    if (page.reset) await tx.store.clear();
     for (const op of page.patch) {
-      if (op.op === 'put') await state.put(op.value, op.key);
-      else if (op.op === 'del') await state.delete(op.key);
+      if (op.op === 'put') await tx.store.put(op.value, op.key);
+      else if (op.op === 'del') await tx.store.delete(op.key);
     }
-    for (const conflict of page.conflicts || []) await state.put(conflict, `conflict/${conflict.id}`);
-    const last = page.lastMutationIds?.[clientId];
-    if (typeof last === 'number') await tx.objectStore('mutations').delete(IDBKeyRange.upperBound(last));
-    await tx.objectStore('meta').put(page.cookie, 'cookie');
+    for (const conflict of page.conflicts || []) await tx.store.put(conflict, `conflict/${conflict.id}`);
+    await tx.store.put(page.cookie, COOKIE);
     await tx.done;
+    const last = page.lastMutationIds?.[clientId];
+    if (typeof last === 'number') await acknowledge(db, last);
   }
 
   async function pull() {
@@ -129,7 +148,7 @@ export function createSyncEngine({ db, api, hooks }) {
       const response = await api.post('/api/sync/pull', {
         protocolVersion: 1,
         clientGroupId: await meta('clientGroupId'),
-        cookie: (await meta('cookie')) ?? null,
+        cookie: (await db.get('state', COOKIE)) ?? null,
       });
       await applyPage(response.data, clientId);
       hooks.changed();

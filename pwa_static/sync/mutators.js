@@ -10,9 +10,10 @@ function answerKey(a) {
 }
 
 export const MUTATORS = {
-  setAnswer(view, a, me) {
+  // `saving`: shown, not yet stored on the device (a provisional entry of store/actions.js act())
+  setAnswer(view, a, me, provisional) {
     const key = answerKey(a);
-    put(view, key, { ...(view.get(key) || {}), ...a, userId: me.userId, pending: true });
+    put(view, key, { ...(view.get(key) || {}), ...a, userId: me.userId, pending: true, saving: provisional });
   },
   addNote(view, a, me) {
     put(view, `note/${a.noteId}`, {
@@ -126,7 +127,7 @@ export function buildView(confirmed, pending, me) {
   const view = new Map(confirmed);
   for (const m of pending) {
     const mutator = MUTATORS[m.name];
-    if (mutator) mutator(view, m.args, me);
+    if (mutator) mutator(view, m.args, me, m.provisional === true);
   }
   return view;
 }

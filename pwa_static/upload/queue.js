@@ -59,8 +59,8 @@ export function createUploadQueue({ db, api, hooks }) {
     for (;;) {
       if (paused || !navigator.onLine || !hooks.canUpload()) return;
       const [photos, queue] = await Promise.all([db.getAll('photos'), db.getAll('mutations')]);
-      // the server knows a photo once its addPhoto left the queue (acknowledged by a push or by a pull's
-      // lastMutationIds after a lost response); only then may its bytes be sent
+      // the server knows a photo once its addPhoto left the queue (a pull's lastMutationIds reported it, after
+      // the push that sent it); only then may its bytes be sent
       const unsent = new Set(queue.filter((m) => m.name === 'addPhoto').map((m) => m.args.photoId));
       const next = photos.find(
         (p) => !unsent.has(p.photoId) && p.blob && (p.state === 'queued' || p.state === 'uploading'),

@@ -51,7 +51,11 @@ function AnswerButtons({ ctx, article, entry, itemCode }) {
     buttons.push(html`<${Button} testid="answer-clear" kind="ghost-btn" label=${t('nav.answerClearLabel', { item: article.number })}
       onClick=${() => actions.clearAnswer(inspection.id, itemCode)}>${t('nav.answerClear')}<//>`);
   }
-  return html`<div class="answers" role="group" aria-label=${`${t('answer')} ${article.number}`}>${buttons}</div>`;
+  // a tap is shown at once but said to be saving (aria-busy) until its strict IndexedDB write is done: a tab
+  // closed before that may lose it, never after
+  const saving = Boolean(entry?.saving);
+  return html`<div class="answers" role="group" aria-label=${`${t('answer')} ${article.number}`}
+    aria-busy=${saving ? 'true' : null} data-saving=${saving ? 'true' : null}>${buttons}</div>`;
 }
 
 // A change the server refused, said at its article (the sync centre lists them all).
@@ -341,7 +345,7 @@ export function articleSig(ctx, article, lang, progress) {
   const notes = ctx.notesByItem.get(article.number) || [];
   const photos = ctx.photosByItem.get(article.number) || [];
   return [
-    lang, ctx.locked, ctx.mode, (ctx.refusalsByItem.get(article.number) || []).map((r) => r.id).join(','), ctx.rater, JSON.stringify(entry?.value), entry?.na, ctx.resolvedByItem.get(item)?.resolution,
+    lang, ctx.locked, ctx.mode, (ctx.refusalsByItem.get(article.number) || []).map((r) => r.id).join(','), ctx.rater, JSON.stringify(entry?.value), entry?.na, entry?.saving, ctx.resolvedByItem.get(item)?.resolution,
     notes.map((n) => `${n.id}${n.pending ? '*' : ''}${n.authorId}${n.text}`).join('|'),
     photos.map((p) => `${p.photoId}:${p.mime}:${p.state}:${progress.get(p.photoId) ?? ''}:${(p.flags || []).length}:${(p.notCounted || []).join('+')}:${p.thumb ? 1 : 0}:${p.caption ?? ''}:${p.facts ? `${Boolean(p.facts.time)}${p.facts.gps}` : ''}`).join('|'),
   ].join('§');

@@ -71,11 +71,11 @@ function Prerequisites({ ctx }) {
   if (!list.length) return null;
   return html`<section class="section card"><h2>${t('prerequisites')}</h2>
     ${list.map((p) => {
-      const value = ctx.answers.get(p.id)?.value;
+      const { value, saving } = ctx.answers.get(p.id) || {};
       const choose = (v) => app.actions.setAnswer(ctx.inspection.id, p.id, 'value', v);
       return html`<div class="prereq" data-testid="prerequisite" data-item=${p.id} key=${p.id}>
         <p><span class="num">${p.id}</span> ${p.text}</p>
-        <div class="answers" role="group" aria-label=${p.id}>
+        <div class="answers" role="group" aria-label=${p.id} aria-busy=${saving ? 'true' : null} data-saving=${saving ? 'true' : null}>
           <${Button} testid="prerequisite-answer" value="true" pressed=${value === true} disabled=${ctx.locked}
             kind="grade pass" onClick=${() => choose(true)}>${t('met')}<//>
           <${Button} testid="prerequisite-answer" value="false" pressed=${value === false} disabled=${ctx.locked}
