@@ -188,15 +188,17 @@ def _invalid(
     checklist: Checklist, answers: Mapping[str, Any], invalid_items: Collection[str]
 ) -> list[Blocker]:
     """blockerInvalid: each rater answered both by its overall score (the checklist's ``raters[].overall``) and
-    by articles, said by a vocabulary code and naming those articles (the app counts the same from the
-    checklist); any other answer not fitting the standard by the items the engine names (:func:`_invalid_of`)."""
+    by articles, said by a vocabulary code naming those articles (answered, but not validly; the app counts the
+    same from the checklist); any other answer not fitting the standard by the items the engine names
+    (:func:`_invalid_of`)."""
     out = []
     for rater in checklist.raters:
         if rater.overall is None or rater.overall not in answers:
             continue
         both = [a.number for a in checklist.articles if a.items.get(rater.code) in answers]
         if both:
-            said = {"code": "invalidRaterBothWays", "params": {"rater": rater.label}}
+            params = {"rater": rater.label, "n": len(both), "items": _listed(both)}
+            said = {"code": "invalidRaterBothWays", "params": params}
             out.append(Blocker(code="blockerInvalid", params={"detail": said}, links=both))
     return out or _invalid_of(checklist, invalid_items)
 

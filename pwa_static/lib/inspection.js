@@ -186,7 +186,7 @@ function listed(items) {
 
 // A rater answered both by its overall answer (the checklist's `raters[].overall`) and by its own articles' item
 // codes: the server finds such answers not fitting the standard (blockerInvalid), and says it with the same code
-// and params (sync/readiness.py), naming the articles answered.
+// and params (sync/readiness.py): the articles answered, named, whose answers do not count.
 function answeredBothWays(answers, checklist) {
   const out = [];
   for (const rater of checklist.raters || []) {
@@ -195,7 +195,7 @@ function answeredBothWays(answers, checklist) {
       .filter((a) => Object.hasOwn(a.items, rater.code) && isAnswered(answers.get(a.items[rater.code])))
       .map((a) => a.number);
     if (both.length) {
-      const detail = { code: 'invalidRaterBothWays', params: { rater: rater.label } };
+      const detail = { code: 'invalidRaterBothWays', params: { rater: rater.label, n: both.length, items: listed(both) } };
       out.push({ key: 'blockerInvalid', params: { detail }, links: both });
     }
   }
@@ -205,8 +205,8 @@ function answeredBothWays(answers, checklist) {
 // What keeps the inspection from being submitted, counted on this device against the server's checklist (for
 // changes the server has not seen; its receipt's `blockers` say the same of what it has). Every code the
 // checklist lists must be answered (a rater's article also by the rater's overall answer, `answeredOf`), and not
-// both ways (`answeredBothWays`: the server, refusing such answers, names no unanswered article until they are
-// fixed; here the rest are still named); an article answered N/A needs no evidence; a document counts toward its
+// both ways (`answeredBothWays`: then, as the server, no article is named unanswered until that is fixed: the
+// screen said "18 条未评定" beside 已评 18/18, of articles answered, only invalidly); an article answered N/A needs no evidence; a document counts toward its
 // article's minDocuments, a photo toward its minPhotos. The codes and params are the server's (sync/readiness.py).
 export function countBlockers(view, inspectionId, checklist) {
   const answers = answersOf(view, inspectionId);
@@ -223,8 +223,9 @@ export function countBlockers(view, inspectionId, checklist) {
   const unanswered = checklist.articles
     .filter((a) => Object.keys(a.items).some((rater) => !answeredFor(a, rater, a.number)))
     .map((a) => a.number);
-  blockers.push(...answeredBothWays(answers, checklist));
-  if (unanswered.length) {
+  const invalid = answeredBothWays(answers, checklist);
+  blockers.push(...invalid);
+  if (unanswered.length && !invalid.length) {
     // `links`: the articles a blocker names, each a link to its article on screen
     blockers.push({ key: 'blockerUnanswered', params: { n: unanswered.length, items: listed(unanswered) }, links: unanswered });
   }

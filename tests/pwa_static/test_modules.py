@@ -409,8 +409,14 @@ def test_the_app_counts_a_rater_answered_both_ways_as_the_server_does(page: Page
         }""",
         [f"{ORIGIN}/static/lib/inspection.js", f"{ORIGIN}/static/lib/i18n.js", view, checklist],
     )
-    detail = {"code": "invalidRaterBothWays", "params": {"rater": first["label"]}}
     links = [a["number"] for a in articles[:2]]
+    detail = {
+        "code": "invalidRaterBothWays",
+        "params": {"rater": first["label"], "n": 2, "items": "、".join(links)},
+    }
     assert server == [{"key": "blockerInvalid", "params": {"detail": detail}, "links": links}]
     assert [b for b in found["blockers"] if b["key"] == "blockerInvalid"] == server
-    assert f"答案与标准不符：{first['label']}既填了总分又逐条评了分，只能保留一种" in found["said"]
+    assert (
+        f"答案与标准不符：{first['label']}既填了总分，又逐条评了 2 条（{'、'.join(links)}）：这些条款已评，"
+        "但两种评法并存无效，请删去总分或逐条的评定，只保留一种"
+    ) in found["said"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import Playwright
 
+from backend.programme.demo import CANTEEN_STANDARD
 from tests.backend.media_api.helpers import noisy_jpeg
 from tests.backend.media_api.live import LiveServer
 from tests.pwa_static.browser import (
@@ -23,6 +24,7 @@ from tests.pwa_static.browser import (
     wait_synced,
 )
 from tests.pwa_static.conftest import SHOTS
+from tests.pwa_static.test_navigation_and_undo import grade, push
 
 REASON = "县级评审组现场核查因道路中断未能完成，经科室研究按现有材料提交。"
 
@@ -105,3 +107,47 @@ def test_not_counted_photo_device_queue_and_submit_incomplete(
         mark.scroll_into_view_if_needed()
         office.screenshot(path=str(SHOTS / "office-submit-incomplete.png"))
     lead_api.close()
+
+
+def test_a_rater_answered_both_ways_is_said_invalid_not_unanswered(
+    playwright: Playwright, server: LiveServer, console: Console, tmp_path: Path
+) -> None:
+    """The duty officer gave the canteen appraisal an overall score and answered its 18 articles too: the submit
+    panel says those articles are answered but invalid, naming them, beside 已评 18/18; it said "18 条未评定"."""
+    school = Api(server.url, "school1")
+    visit = school.http.get(f"/api/inspections/{school.inspection_id('self')}").json()
+    schedule = school.http.get(
+        f"/api/schools/{visit['facilityId']}/rounds/{visit['roundId']}/schedule"
+    ).json()
+    appraisal = schedule["visits"][-1]["inspectionId"]  # a draft: its standard may still change
+    with Api(server.url, "admin") as admin:
+        changed = admin.http.patch(
+            f"/api/admin/inspections/{appraisal}", json={"standardVersionId": CANTEEN_STANDARD}
+        )
+        assert changed.status_code == 200, changed.text
+    checklist = school.http.get(f"/api/standards/{CANTEEN_STANDARD}/checklist").json()
+    duty = checklist["raters"][0]
+    numbers = [a["number"] for a in checklist["articles"]]
+    both = [grade(appraisal, duty["overall"], 80)]
+    both += [grade(appraisal, a["items"][duty["code"]], True) for a in checklist["articles"]]
+    push(school, both)  # from another device of the school
+
+    with device(playwright, tmp_path / "tablet", console) as tablet:
+        page = first_page(tablet)
+        login(page, server.url, "school1")
+        open_inspection(page, appraisal)
+        wait_synced(page)
+        page.wait_for_selector("[data-testid=progress]:has-text('已评 18 / 18 条')", timeout=LONG)
+        blockers = page.locator("[data-testid=submit-blockers]")
+        blockers.locator("li", has_text="答案与标准不符").wait_for(timeout=LONG)
+        said = blockers.inner_text()
+        assert (
+            f"答案与标准不符：{duty['label']}既填了总分，又逐条评了 {len(numbers)} 条（{'、'.join(numbers[:8])}…）："
+            "这些条款已评，但两种评法并存无效，请删去总分或逐条的评定，只保留一种"
+        ) in said
+        assert "未评定" not in said
+        links = blockers.locator("[data-testid=blocker-link]")
+        assert links.evaluate_all("els => els.map((e) => e.dataset.item)") == numbers
+        blockers.scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "submit-rater-both-ways.png"))
+    school.close()

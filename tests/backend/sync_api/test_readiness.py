@@ -248,7 +248,10 @@ async def test_weighted_a_rater_with_an_overall_score_and_articles_is_refused_ei
     assert outcome == "incomplete"
     assert [b["code"] for b in blockers] == ["blockerInvalid"]
     # said by a vocabulary code, as the app's count says it (tests/pwa_static/test_modules.py)
-    said = {"code": "invalidRaterBothWays", "params": {"rater": first["label"]}}
+    numbers = [a["number"] for a in checklist["articles"]]
+    listed = "、".join(numbers[:8]) + "…"
+    params = {"rater": first["label"], "n": len(numbers), "items": listed}
+    said = {"code": "invalidRaterBothWays", "params": params}
     assert blockers[0]["params"] == {"detail": said}
     assert blockers[0]["links"] == [a["number"] for a in checklist["articles"]]
 
