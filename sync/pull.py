@@ -87,8 +87,8 @@ class PullContext:
     # the read transaction (the backend's: on SQLite a query-only connection on the loop's thread); None: the
     # engine's own
     transaction: Callable[[], Any] | None = None
-    # answers, notes and photos built as JSON by the database (sync.pull_rows); False: read as columns and built
-    # here, the reference the tests hold the encoded bytes to
+    # the rows read as JSON the database builds, all kinds of an inspection in one statement (sync.pull_rows);
+    # False: as columns, a statement per kind, built in Python: the reference the tests hold those bytes to
     encoded: bool = True
 
 
