@@ -41,75 +41,54 @@ def _text(*columns: str) -> str:
 
 # Per kind: its UUID columns (read as text), its other columns, and its rows of one inspection (``?``), to
 # which a version range (and order, limit) is appended.
-_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
+_KINDS: dict[str, tuple[str, str, str]] = {
     "answer": (
-        ("inspection_id", "user_id", "conflict_id"),
-        ("item_code", "field", "value", "version", "client_id", "hlc"),
+        "inspection_id user_id conflict_id",
+        "item_code field value version client_id hlc",
         'FROM "answer_register" WHERE "inspection_id" = ? AND "field" <> \'caption\' '
         # improvement fields are registers too; their item row carries them (kind "improvement")
         "AND \"key\" NOT LIKE 'improvement/%' ",
     ),
     "note": (
-        ("id", "inspection_id", "author_id"),
-        ("item_code", "text", "version", "hlc", "deleted"),
+        "id inspection_id author_id",
+        "item_code text version hlc deleted",
         'FROM "note_entry" WHERE "inspection_id" = ? ',
     ),
     "photo": (
-        ("id", "inspection_id", "created_by"),
-        (
-            "item_code",
-            "requirement_id",
-            "sha256",
-            "size",
-            "mime",
-            "taken_at",
-            "caption",
-            "caption_version",
-            "deleted",
-            "version",
-            "flags",
-        ),
+        "id inspection_id created_by",
+        "item_code requirement_id sha256 size mime taken_at caption caption_version deleted version flags",
         'FROM "photo" WHERE "inspection_id" = ? ',
     ),
     "improvement": (
-        ("id", "inspection_id", "facility_id", "round_id", "created_by"),
-        (
-            "item_code",
-            "requirement_id",
-            "gap",
-            "kind",
-            "owner",
-            "due_date",
-            "status",
-            "photo_ids",
-            "grade_before",
-            "done_version",
-            "field_versions",
-            "version",
-            "created_at",
-            "status_changed_at",
-        ),
+        "id inspection_id facility_id round_id created_by",
+        "item_code requirement_id gap kind owner due_date status photo_ids grade_before done_version "
+        "field_versions version created_at status_changed_at",
         'FROM "improvement_item" WHERE "inspection_id" = ? ',
     ),
     "conflict": (
-        ("id", "inspection_id", "resolved_by"),
-        (
-            "register_key",
-            "item_code",
-            "field",
-            "base_version",
-            "candidates",
-            "status",
-            "resolution",
-            "version",
-        ),
+        "id inspection_id resolved_by",
+        "register_key item_code field base_version candidates status resolution version",
         'FROM "sync_conflict" WHERE "inspection_id" = ? ',
     ),
 }
-ROW_QUERIES = {
-    kind: f"SELECT {_text(*uuids)}, {', '.join(f'{chr(34)}{c}{chr(34)}' for c in columns)} {where}"
-    for kind, (uuids, columns, where) in _KINDS.items()
-}
+
+
+def _columns(kind: str) -> tuple[list[str], list[str]]:
+    """A kind's UUID columns and its others."""
+    uuids, others, _ = _KINDS[kind]
+    return uuids.split(), others.split()
+
+
+def _row_query(kind: str) -> str:
+    uuids, others = _columns(kind)
+    return f"SELECT {_text(*uuids)}, {', '.join(map(_quoted, others))} {_KINDS[kind][2]}"
+
+
+def _quoted(column: str) -> str:
+    return f'"{column}"'
+
+
+ROW_QUERIES = {kind: _row_query(kind) for kind in _KINDS}
 # timestamps, which a row read as JSON gives as text (the drivers give datetimes)
 _TIMESTAMPS = {"improvement": ("created_at", "status_changed_at")}
 IN_RANGE = 'AND "version" > ? AND "version" <= ? ORDER BY "version"'
@@ -223,7 +202,7 @@ def encoded_answers_sql(postgres: bool) -> str:
 def _rows_sql(kind: str, *, postgres: bool, limit: bool) -> str:
     """A kind that is not encoded: its rows in a version range as one JSON array of objects, a key per column
     (NULL for none)."""
-    uuids, columns, _ = _KINDS[kind]
+    uuids, columns = _columns(kind)
     inner = ROW_QUERIES[kind] + IN_RANGE + (" LIMIT ?" if limit else "")
     if postgres:
         return f"SELECT json_agg(r) FROM ({inner}) r"  # noqa: S608
