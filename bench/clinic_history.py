@@ -9,7 +9,9 @@ improvement item (整改) for every fourth article with its owner, due date and 
 new device of the clinic pulls everything (``cookie: null``, every page) ``--pulls`` times; prints the wall
 time per first pull (p50, p99, max), the CPU of this process per pull, the rows and pages. The app is
 driven through ``httpx.ASGITransport`` (no sockets) and the answer is not decoded past its paging fields: the
-times are the app's and httpx's.
+times are the app's and httpx's. Then the engine alone, alternated in the same run: ``sync.pull.pull`` and the
+encoding of its answer, with the rows built as JSON by the database (``encoded``, the server's way) and as
+columns in Python (the reference); the CPU of each per pull (p50), and that both send the very same bytes.
 """
 
 from __future__ import annotations
@@ -126,6 +128,7 @@ async def measure(args: argparse.Namespace, data_dir: Path, database_url: str) -
                 pages = await first_pull(http, headers)
                 walls.append((time.perf_counter() - started) * 1000)
                 cpus.append((time.process_time() - cpu) * 1000)
+            engine = await engine_pulls(app, setup["headers"], args.pulls)
     return {
         "mutations": mutations,
         "build_s": built,
@@ -135,6 +138,36 @@ async def measure(args: argparse.Namespace, data_dir: Path, database_url: str) -
         "p99": sync_bench._pct(walls, 99),
         "max": max(walls),
         "cpu_p50": sync_bench._pct(cpus, 50),
+        **engine,
+    }
+
+
+async def engine_pulls(app: Any, headers: dict[str, str], pulls: int) -> dict[str, float]:
+    """The first pull's page in the engine alone (no HTTP), encoded and by columns alternated: CPU per pull."""
+    import dataclasses
+
+    from backend.accounts.services import user_for_token
+    from backend.sync_api.services import caller_source, pull_context
+    from sync.protocol import Limits
+    from sync.pull import pull
+
+    user = await user_for_token(headers["Authorization"].split()[1])
+    assert user is not None
+    caller = caller_source(user, with_readable=True, with_writable=False)
+    ctx = pull_context(hooks=app.state.hooks, limits=Limits(max_mutations=500, max_body_bytes=1 << 20))
+    body = msgspec.json.encode({"protocolVersion": 1, "clientGroupId": "engine"})
+    cpus: dict[bool, list[float]] = {True: [], False: []}
+    sent: dict[bool, bytes] = {}
+    for _ in range(pulls):
+        for encoded in (True, False):
+            cpu = time.process_time()
+            page = await pull(body, caller=caller, ctx=dataclasses.replace(ctx, encoded=encoded))
+            sent[encoded] = msgspec.json.encode(page)
+            cpus[encoded].append((time.process_time() - cpu) * 1000)
+    assert sent[True] == sent[False], "the encoded rows differ from the columns' (sync.pull_rows)"
+    return {
+        "engine_encoded": sync_bench._pct(cpus[True], 50),
+        "engine_columns": sync_bench._pct(cpus[False], 50),
     }
 
 
@@ -150,7 +183,8 @@ def main() -> None:
     print(
         f"RESULT {args.db} years={args.years} mutations={r['mutations']} built_in={r['build_s']:.1f}s "
         f"rows={r['rows']} pages={r['pages']} first_pull_ms p50={r['p50']:.1f} p99={r['p99']:.1f} "
-        f"max={r['max']:.1f} cpu_p50={r['cpu_p50']:.1f} load={os.getloadavg()[0]:.1f}"
+        f"max={r['max']:.1f} cpu_p50={r['cpu_p50']:.1f} engine_cpu_p50 encoded={r['engine_encoded']:.2f} "
+        f"columns={r['engine_columns']:.2f} load={os.getloadavg()[0]:.1f}"
     )
 
 

@@ -320,6 +320,13 @@ class PutOp(msgspec.Struct, tag="put", tag_field="op"):
     value: dict[str, Any]
 
 
+class EncodedPutOp(PutOp):
+    """A ``put`` whose value the database wrote as JSON (``sync.pull_rows``): sent as it is, never decoded.
+    Servers build it; clients decode every ``put`` as :class:`PutOp`."""
+
+    value: msgspec.Raw  # type: ignore[assignment]  # the same JSON object on the wire, already encoded
+
+
 class DelOp(msgspec.Struct, tag="del", tag_field="op"):
     key: str
 

@@ -25,8 +25,19 @@ import msgspec
 from piccolo.engine.base import Engine
 
 from sync.context import Caller, CallerSource, ScopeQuery, resolve_caller
-from sync.flags import visible_flags
-from sync.protocol import DelOp, Limits, OpinionValue, PatchOp, PullResponse, PutOp, decode_pull
+from sync.protocol import Limits, OpinionValue, PatchOp, PullResponse, PutOp, decode_pull
+from sync.pull_rows import (
+    ROW_QUERIES,
+    Row,
+    decode_encoded,
+    encoded_answers_sql,
+    exists_sql,
+    fetch_rows,
+    iso,
+    row_op,
+    text_or_none,
+    version_of,
+)
 from sync.sql import Sql
 
 COOKIE_FORMAT = 1
@@ -76,54 +87,15 @@ class PullContext:
     # the read transaction (the backend's: on SQLite a query-only connection on the loop's thread); None: the
     # engine's own
     transaction: Callable[[], Any] | None = None
-
-
-def _text(*columns: str) -> str:
-    """UUID columns read as text: the pull sends them as strings, so the drivers need not build UUID objects
-    (SQLite's declared-type converters, asyncpg's codec) only for them to be turned back into text."""
-    return ", ".join(f'CAST("{c}" AS TEXT) AS "{c}"' for c in columns)
-
-
-_ROW_QUERIES = {
-    "answer": (
-        f'SELECT {_text("inspection_id", "user_id", "conflict_id")}, "item_code", "field", "value", "version", '  # noqa: S608
-        '"client_id", "hlc" FROM "answer_register" WHERE "inspection_id" = ? AND "field" <> \'caption\' '
-        # improvement fields are registers too; their item row carries them (kind "improvement")
-        "AND \"key\" NOT LIKE 'improvement/%' "
-    ),
-    "note": (
-        f'SELECT {_text("id", "inspection_id", "author_id")}, "item_code", "text", "version", "hlc", "deleted" '  # noqa: S608
-        'FROM "note_entry" '
-        'WHERE "inspection_id" = ? '
-    ),
-    "photo": (
-        f'SELECT {_text("id", "inspection_id", "created_by")}, "item_code", "requirement_id", "sha256", "size", '  # noqa: S608
-        '"mime", "taken_at", "caption", "caption_version", "deleted", "version", "flags" FROM "photo" '
-        'WHERE "inspection_id" = ? '
-    ),
-    "improvement": (
-        f'SELECT {_text("id", "inspection_id", "facility_id", "round_id", "created_by")}, "item_code", '  # noqa: S608
-        '"requirement_id", "gap", "kind", "owner", "due_date", "status", "photo_ids", "grade_before", '
-        '"done_version", "field_versions", "version", "created_at", "status_changed_at" FROM "improvement_item" '
-        'WHERE "inspection_id" = ? '
-    ),
-    "conflict": (
-        f'SELECT {_text("id", "inspection_id", "resolved_by")}, "register_key", "item_code", "field", '  # noqa: S608
-        '"base_version", "candidates", "status", "resolution", "version" FROM "sync_conflict" '
-        'WHERE "inspection_id" = ? '
-    ),
-}
+    # the rows read as JSON the database builds, all kinds of an inspection in one statement (sync.pull_rows);
+    # False: as columns, a statement per kind, built in Python: the reference the tests hold those bytes to
+    encoded: bool = True
 
 
 # Which kinds have rows in a version range, in one statement: an incremental pull usually finds changes in one
 # or two tables (a cycle of grading: answers only), so the others are not asked one by one.
 def _probe_sql() -> str:
-    in_range = 'AND "version" > ? AND "version" <= ?'
-    tests = [
-        f'EXISTS(SELECT 1 {query[query.index(" FROM ") + 1 :]}{in_range}) AS "{kind}"'  # noqa: S608
-        for kind, query in _ROW_QUERIES.items()
-    ]
-    return "SELECT " + ", ".join(tests)  # built from the constant queries above only
+    return "SELECT " + ", ".join(f'{exists_sql(kind)} AS "{kind}"' for kind in ROW_QUERIES)
 
 
 _PROBE = _probe_sql()
@@ -133,7 +105,7 @@ def _probe_json() -> str:
     """PostgreSQL: the probe as a column of the first statement's inspections (``i``), for the version range of
     the cookie's row ``k`` up to the version read in that very statement (NULL when nothing is new)."""
     tests = []
-    for kind, query in _ROW_QUERIES.items():
+    for kind, query in ROW_QUERIES.items():
         where = query[query.index(" FROM ") + 1 :].replace('"inspection_id" = ?', '"inspection_id" = i."id"')
         in_range = 'AND "version" > k."since" AND "version" <= i."version"'
         tests.append(f"'{kind}', EXISTS(SELECT 1 {where}{in_range})")
@@ -145,15 +117,6 @@ _PROBE_JSON = _probe_json()
 _INT32 = 2**31
 
 
-def _iso(value: Any) -> str:
-    # PostgreSQL gives a datetime, SQLite the stored text
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
-def _s(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
 async def pull(body: bytes, *, caller: CallerSource, ctx: PullContext) -> PullResponse:
     """Answer one pull. Raises ``ProtocolError`` (400) for a malformed request. A callable ``caller`` is
     resolved inside the read transaction (one connection; on SQLite one snapshot for scope and data, on
@@ -163,7 +126,9 @@ async def pull(body: bytes, *, caller: CallerSource, ctx: PullContext) -> PullRe
         sql = Sql(ctx.engine)
         known = decode_cookie(request.cookie) if request.cookie else None
         page_size = ctx.page_size if request.max_ops is None else max(1, min(ctx.page_size, request.max_ops))
-        first = await _first_reads(sql, caller, request.client_group_id, known or {}, page_size)
+        first = await _first_reads(
+            sql, caller, request.client_group_id, known or {}, page_size, encoded=ctx.encoded
+        )
         return await _pull(sql, known, first, ctx, page_size)
 
 
@@ -180,9 +145,11 @@ class _First:
     # changed since the cookie's version (None: not asked)
     inspections: dict[str, dict[str, Any]]
     clients: list[dict[str, Any]]  # the client group's clients of the caller: client_id, last_mutation_id
-    # PostgreSQL: the answers changed since the cookie of the first inspection (by id) the probe found answers
-    # in, as its own query would read them with the whole page as its budget (``_changes`` takes its budget's)
-    answers: list[dict[str, Any]] = field(default_factory=list)
+    # PostgreSQL: the answers changed since the cookie of the first inspection the probe found answers in
+    # (``answers_of``, by id), as its own query would read them with the whole page as its budget (``_changes``
+    # takes its budget's)
+    answers: list[Row] = field(default_factory=list)
+    answers_of: str | None = None
 
 
 def _agg(select: str) -> str:
@@ -196,7 +163,13 @@ def _rows(value: Any) -> list[dict[str, Any]]:
 
 
 async def _first_reads(
-    sql: Sql, source: CallerSource, group_id: str, known: dict[str, tuple[int, str]], page_size: int
+    sql: Sql,
+    source: CallerSource,
+    group_id: str,
+    known: dict[str, tuple[int, str]],
+    page_size: int,
+    *,
+    encoded: bool,
 ) -> _First:
     """The caller, the inspections it may read and the last mutation ids of its client group.
 
@@ -237,9 +210,11 @@ async def _first_reads(
             where = f" WHERE {cond}"
         else:
             where = " WHERE FALSE"
+    answers = _PRE_ENCODED if encoded else _agg(_PRE_ANSWERS)
     [row] = await sql.fetch(
-        f'WITH {withs}{_SEEN}{where}), {_PRE} SELECT {scope} AS "scope", {_agg(_SEEN_COLUMNS)} AS "inspections", '
-        f'{_agg(_PRE_ANSWERS)} AS "answers", {_agg(_CLIENTS)} AS "clients"',
+        f'WITH {withs}{_SEEN}{where}), {_PRE} SELECT {scope} AS "scope", {_agg(_SEEN_COLUMNS)} AS "inspections", '  # noqa: S608  (constant SQL, the host's scope statement)
+        f'({answers}) AS "answers", (SELECT CAST("pre_id" AS TEXT) FROM "pre") AS "answers_of", '
+        f'{_agg(_CLIENTS)} AS "clients"',
         [*scope_args, *cookie, *where_args, page_size + 1, group_id, user_id],
     )
     readable = _rows(row["inspections"])
@@ -249,7 +224,10 @@ async def _first_reads(
         readable = [r for r in readable if caller.can_read(UUID(r["id"]))]
     else:
         caller = resolved
-    return _First(caller, {str(r["id"]): r for r in readable}, _rows(row["clients"]), _rows(row["answers"]))
+    pre: list[Row] = []
+    pre.extend(decode_encoded(row["answers"], postgres=True) if encoded else _rows(row["answers"]))
+    inspections = {str(r["id"]): r for r in readable}
+    return _First(caller, inspections, _rows(row["clients"]), pre, row["answers_of"])
 
 
 # PostgreSQL, the parts of the first statement: "seen", the inspections in scope (its WHERE appended, then a
@@ -265,10 +243,19 @@ _PRE = (
     '"pre" AS (SELECT "id" AS "pre_id", "since" AS "pre_since", "version" AS "pre_upto" FROM "seen" '
     'WHERE ("probe" ->> \'answer\')::boolean ORDER BY CAST("id" AS TEXT) LIMIT 1)'
 )
+_PRE_RANGE = (
+    '"inspection_id" = (SELECT "pre_id" FROM "pre")',
+    '"version" > (SELECT "pre_since" FROM "pre") AND "version" <= (SELECT "pre_upto" FROM "pre")',
+)
 _PRE_ANSWERS = (
-    _ROW_QUERIES["answer"].replace('"inspection_id" = ?', '"inspection_id" = (SELECT "pre_id" FROM "pre")')  # noqa: S608
-    + 'AND "version" > (SELECT "pre_since" FROM "pre") AND "version" <= (SELECT "pre_upto" FROM "pre") '
+    ROW_QUERIES["answer"].replace('"inspection_id" = ?', _PRE_RANGE[0]) + f"AND {_PRE_RANGE[1]} "
     'ORDER BY "version" LIMIT ?'
+)
+# the same rows encoded (sync.pull_rows): one JSON array, the limit its only parameter
+_PRE_ENCODED = (
+    encoded_answers_sql(postgres=True)
+    .replace('"inspection_id" = ?', _PRE_RANGE[0])
+    .replace('"version" > ? AND "version" <= ?', _PRE_RANGE[1])
 )
 
 
@@ -314,7 +301,6 @@ async def _pull(
         # notes, grades, photos or conflicts with their per-expert candidates
         opinions_only = caller.role == "clinic" and row["stage"] != "self"
         if since < current and not opinions_only:
-            answers = [r for r in first.answers if r["inspection_id"] == iid]
             ops, found, upto = await _changes(
                 sql,
                 iid,
@@ -324,7 +310,8 @@ async def _pull(
                 full=seen is None,
                 can_read=caller.can_read,
                 probe=row.get("probe"),
-                answers=answers or None,
+                answers=(first.answers or None) if first.answers_of == iid else None,
+                encoded=ctx.encoded,
             )
             patch.extend(op for op, _ in ops)
             conflicts.extend(c for _, c in ops if c is not None)
@@ -404,7 +391,12 @@ def _facility_ops(rows: Sequence[Mapping[str, Any]]) -> list[PatchOp]:
     return [
         PutOp(
             f"facility/{fac['id']}",
-            {"id": str(fac["id"]), "name": fac["name"], "kind": fac["kind"], "regionId": _s(fac["region"])},
+            {
+                "id": str(fac["id"]),
+                "name": fac["name"],
+                "kind": fac["kind"],
+                "regionId": text_or_none(fac["region"]),
+            },
         )
         for fac in rows
     ]
@@ -421,13 +413,13 @@ def _opinion_ops(rows: Sequence[Mapping[str, Any]]) -> list[PatchOp]:
             msgspec.to_builtins(
                 OpinionValue(
                     id=str(r["id"]),
-                    inspection_id=_s(r["inspection"]),
+                    inspection_id=text_or_none(r["inspection"]),
                     facility_id=str(r["facility"]),
                     stage=r["stage"],
                     kind="review" if r["inspection"] is not None else "application",
                     removal=r["inspection"] is not None and r.get("application") is not None,
                     opinion=r["opinion"],
-                    returned_at=_iso(r["returned_at"]),
+                    returned_at=iso(r["returned_at"]),
                 )
             ),
         )
@@ -439,7 +431,7 @@ def _inspection_value(row: dict[str, Any], version: int) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
         "facilityId": str(row["facility"]),
-        "roundId": _s(row["round"]),
+        "roundId": text_or_none(row["round"]),
         "stage": row["stage"],
         "status": row["status"],
         "standardVersionId": row["standard_version_id"],
@@ -457,37 +449,36 @@ async def _changes(
     full: bool,
     can_read: Callable[[UUID], bool],
     probe: Mapping[str, bool] | None = None,
-    answers: list[dict[str, Any]] | None = None,
+    answers: list[Row] | None = None,
+    encoded: bool = True,
 ) -> tuple[list[tuple[PatchOp, dict[str, Any] | None]], int, int]:
     """Rows of one inspection changed in (since, upto], at most about ``budget`` of them, cut on a version
     boundary. Returns (ops, rows used, the version the client now has). ``probe``: which kinds changed in that
     range, when the caller asked already (PostgreSQL's first statement); ``answers``: the answers changed in
     that range as its own query reads them, with a budget of at least ``budget`` (the first statement's)."""
     inspection_id = UUID(iid)
-    fetched: dict[str, list[dict[str, Any]]] = {}
+    fetched: dict[str, list[Row]] = {}
     horizon = upto
-    kinds = list(_ROW_QUERIES)
+    kinds = list(ROW_QUERIES)
     if not full:
         if probe is None:
             [probe] = await sql.fetch(_PROBE, [inspection_id, since, upto] * len(kinds))
         kinds = [kind for kind in kinds if probe[kind]]
+    # the answers the first statement read (ordered by version, with a limit of at least budget + 1: their first
+    # budget + 1 rows are what their own query would read)
+    prefetched = answers is not None and not full
+    need = [kind for kind in kinds if not (kind == "answer" and prefetched)]
+    read = (
+        await fetch_rows(sql, need, inspection_id, since, upto, budget + 1, encoded=encoded) if need else {}
+    )
     for kind in kinds:
-        query = _ROW_QUERIES[kind]
-        if kind == "answer" and answers is not None and not full:
-            # ordered by version, read with a limit of at least budget + 1: its first budget + 1 rows are what
-            # the query below would read
-            rows = answers[: budget + 1]
-        else:
-            rows = await sql.fetch(
-                query + 'AND "version" > ? AND "version" <= ? ORDER BY "version" LIMIT ?',
-                [inspection_id, since, upto, budget + 1],
-            )
+        rows = answers[: budget + 1] if answers is not None and kind not in read else read[kind]
         fetched[kind] = rows
         if len(rows) > budget:
             # Rows of this table beyond its last fetched version may be missing: stop before that version.
-            horizon = min(horizon, int(rows[-1]["version"]) - 1)
+            horizon = min(horizon, version_of(rows[-1]) - 1)
     tagged = sorted(
-        ((int(r["version"]), kind, r) for kind, rows in fetched.items() for r in rows), key=lambda t: t[0]
+        ((version_of(r), kind, r) for kind, rows in fetched.items() for r in rows), key=lambda t: t[0]
     )
     kept = [t for t in tagged if t[0] <= horizon]
     if len(kept) > budget:
@@ -496,117 +487,12 @@ async def _changes(
     if not kept and tagged:
         # Not even one whole version fits the budget: take the first version whole, whatever its size.
         horizon = tagged[0][0]
-        kept = []
-        for kind, query in _ROW_QUERIES.items():
-            rows = await sql.fetch(
-                query + 'AND "version" > ? AND "version" <= ? ORDER BY "version"',
-                [inspection_id, since, horizon],
-            )
-            kept.extend((int(r["version"]), kind, r) for r in rows)
+        whole = await fetch_rows(sql, list(ROW_QUERIES), inspection_id, since, horizon, None, encoded=encoded)
+        kept = [(version_of(r), kind, r) for kind, rows in whole.items() for r in rows]
         kept.sort(key=lambda t: t[0])
     ops: list[tuple[PatchOp, dict[str, Any] | None]] = []
     for _, kind, row in kept:
-        op = _op(kind, row, full=full, can_read=can_read)
+        op = row_op(kind, row, full=full, can_read=can_read)
         if op is not None:
             ops.append(op)
     return ops, len(kept), horizon
-
-
-def _op(
-    kind: str, r: dict[str, Any], *, full: bool, can_read: Callable[[UUID], bool]
-) -> tuple[PatchOp, dict[str, Any] | None] | None:
-    if kind == "answer":
-        key = f"answer/{r['inspection_id']}/{r['item_code']}/{r['field']}"
-        value = {
-            "inspectionId": str(r["inspection_id"]),
-            "itemCode": r["item_code"],
-            "field": r["field"],
-            "value": msgspec.json.decode(r["value"]),
-            "version": int(r["version"]),
-            "userId": _s(r["user_id"]),
-            "clientId": r["client_id"],
-            "hlc": r["hlc"],
-            "conflictId": _s(r["conflict_id"]),
-        }
-        return PutOp(key, value), None
-    if kind == "note":
-        if r["deleted"]:
-            return None if full else (DelOp(f"note/{r['id']}"), None)
-        return PutOp(
-            f"note/{r['id']}",
-            {
-                "id": str(r["id"]),
-                "inspectionId": str(r["inspection_id"]),
-                "itemCode": r["item_code"],
-                "authorId": str(r["author_id"]),
-                "text": r["text"],
-                "version": int(r["version"]),
-                "hlc": r["hlc"],
-            },
-        ), None
-    if kind == "photo":
-        if r["deleted"]:
-            return None if full else (DelOp(f"photo/{r['id']}"), None)
-        return PutOp(
-            f"photo/{r['id']}",
-            {
-                "id": str(r["id"]),
-                "inspectionId": str(r["inspection_id"]),
-                "itemCode": r["item_code"],
-                "requirementId": r["requirement_id"],
-                "sha256": r["sha256"],
-                "size": int(r["size"]),
-                "mime": r["mime"],
-                "takenAt": r["taken_at"],
-                "caption": r["caption"],
-                "captionVersion": int(r["caption_version"]),
-                "version": int(r["version"]),
-                "createdBy": _s(r["created_by"]),
-                "flags": visible_flags(r["flags"], can_read),
-            },
-        ), None
-    if kind == "improvement":
-        return PutOp(f"improvement/{r['id']}", improvement_value(r)), None
-    record = conflict_record(r)
-    return PutOp(f"conflict/{r['id']}", record), record
-
-
-def improvement_value(r: dict[str, Any]) -> dict[str, Any]:
-    """An improvement plan item as pull sends it (docs/improvement.md)."""
-    return {
-        "id": str(r["id"]),
-        "inspectionId": str(r["inspection_id"]),
-        "facilityId": str(r["facility_id"]),
-        "roundId": str(r["round_id"]),
-        "itemCode": r["item_code"],
-        "requirementId": r["requirement_id"],
-        "gap": r["gap"],
-        "kind": r["kind"],
-        "owner": r["owner"],
-        "dueDate": r["due_date"],
-        "status": r["status"],
-        "photoIds": msgspec.json.decode(r["photo_ids"]),
-        "gradeBefore": msgspec.json.decode(r["grade_before"]),
-        "doneVersion": int(r["done_version"]),
-        "fieldVersions": msgspec.json.decode(r["field_versions"]),
-        "version": int(r["version"]),
-        "createdBy": _s(r["created_by"]),
-        "createdAt": _iso(r["created_at"]),
-        "statusChangedAt": None if r["status_changed_at"] is None else _iso(r["status_changed_at"]),
-    }
-
-
-def conflict_record(r: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": str(r["id"]),
-        "inspectionId": str(r["inspection_id"]),
-        "registerKey": r["register_key"],
-        "itemCode": r["item_code"],
-        "field": r["field"],
-        "baseVersion": int(r["base_version"]),
-        "candidates": msgspec.json.decode(r["candidates"]),
-        "status": r["status"],
-        "resolution": None if r["resolution"] is None else msgspec.json.decode(r["resolution"]),
-        "resolvedBy": _s(r["resolved_by"]),
-        "version": int(r["version"]),
-    }

@@ -89,7 +89,7 @@ def pull_context(*, hooks: Hooks, limits: Limits, page_size: int | None = None) 
     """What a pull needs from the backend: the database and the rows of the backend's own tables it sends
     (facilities from the registry, the returns' opinions from the programme, through ``hooks``, the names of
     the accounts that wrote a conflict's candidates)."""
-    extra = {} if page_size is None else {"page_size": page_size}
+    extra: dict[str, Any] = {} if page_size is None else {"page_size": page_size}
     return PullContext(
         engine=current_engine(),
         limits=limits,
