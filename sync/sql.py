@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 
@@ -83,6 +84,27 @@ class Sql:
             await self.connection.executemany(_numbered(sql), rows)
         else:
             await self.connection.executemany(sql, rows)
+
+
+# PostgreSQL: many rows as one parameter, a JSON array of arrays (one ``msgspec`` call in C), instead of one
+# array per column: asyncpg encodes an array element by element, with several ``isinstance`` checks against
+# ``collections.abc`` each (about 600 per device cycle, 7 % of its CPU, when the push's rows went as arrays).
+_rows_encoder = msgspec.json.Encoder()
+
+
+def rows_json(rows: Iterable[Sequence[Any]]) -> str:
+    """The rows for :func:`select_json_rows`' parameter (UUIDs and datetimes as their ISO text)."""
+    return _rows_encoder.encode(list(rows)).decode()
+
+
+def select_json_rows(types: Sequence[str], param: str = "?") -> str:
+    """``SELECT`` of the rows of :func:`rows_json` given as ``param`` (``?`` or ``$n``), one column of each SQL
+    type in ``types`` in order, the rows in the order given (``INSERT … SELECT`` gives serial ids in it)."""
+    columns = ", ".join(f"(e.r->>{n})::{t}" for n, t in enumerate(types))
+    return (
+        f"SELECT {columns} FROM jsonb_array_elements({param}::jsonb) WITH ORDINALITY AS e(r, n) "  # noqa: S608
+        "ORDER BY e.n"
+    )
 
 
 def as_uuid(value: Any) -> UUID:

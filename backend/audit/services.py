@@ -16,6 +16,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from backend.audit.tables import AuditLog
 from backend.db import as_utc, current_engine
+from sync.sql import rows_json, select_json_rows
 
 GENESIS = "0" * 64
 
@@ -196,13 +197,15 @@ def _chained(
     rows = []
     for entry in entries:
         mutation_id = None if entry.mutation_id is None else str(entry.mutation_id)
+        # the stored text, hashed as it is (the same encoder: the bytes row_digest would make of the dict)
+        details = _canonical.encode(entry.details or {})
         fields: dict[str, Any] = {
             "at": at,
             "user_id": entry.user_id,
             "client_id": entry.client_id,
             "action": entry.action,
             "entity": entry.entity,
-            "details": entry.details or {},
+            "details": msgspec.Raw(details),
             "hlc": entry.hlc,
             "mutation_id": mutation_id,
         }
@@ -214,7 +217,7 @@ def _chained(
                 entry.client_id,
                 entry.action,
                 entry.entity,
-                _details_json(fields["details"]),
+                details.decode(),
                 entry.hlc,
                 mutation_id,
                 prev_hash,
@@ -235,15 +238,29 @@ _HEAD = 'SELECT "row_hash" FROM "audit_log" WHERE "chain" = $1::integer ORDER BY
 # the chain's lock and its head in one round trip; the head is as of the statement's start, which may be
 # before the lock was granted, so the insert (a later statement, under the lock) checks it again
 _PG_LOCK_AND_HEAD = f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK}, $1::integer), ({_HEAD}) AS head"
-# one array per column (one statement text whatever the count: one prepared statement); ids follow the
-# arrays' order. Nothing is inserted unless the chain's head is still $13; either way the head it found
-# comes back, so a wrong guess costs one more round trip, not two.
+# the rows as one JSON parameter, $1 (one statement text whatever the count: one prepared statement); ids follow
+# the rows' order. Nothing is inserted unless the chain's head is still $3; either way the head it found comes
+# back, so a wrong guess costs one more round trip, not two.
 _PG_INSERT_ONTO = (
-    'WITH "head" AS (SELECT "row_hash" FROM "audit_log" WHERE "chain" = $12::integer ORDER BY "id" DESC '  # noqa: S608
-    f'LIMIT 1), "added" AS (INSERT INTO "audit_log" ({_COLUMNS}) SELECT * FROM unnest($1::timestamptz[], '
-    "$2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], $6::jsonb[], $7::varchar[], $8::varchar[], "
-    "$9::varchar[], $10::varchar[], $11::smallint[]) "
-    'WHERE (SELECT "row_hash" FROM "head") IS NOT DISTINCT FROM $13::varchar RETURNING 1) '
+    'WITH "head" AS (SELECT "row_hash" FROM "audit_log" WHERE "chain" = $2::integer ORDER BY "id" DESC '  # noqa: S608
+    f'LIMIT 1), "added" AS (INSERT INTO "audit_log" ({_COLUMNS}) SELECT * FROM ('
+    + select_json_rows(
+        [
+            "timestamptz",
+            "varchar",
+            "varchar",
+            "varchar",
+            "varchar",
+            "jsonb",
+            "varchar",
+            "varchar",
+            "varchar",
+            "varchar",
+            "smallint",
+        ],
+        "$1",
+    )
+    + ') "rows" WHERE (SELECT "row_hash" FROM "head") IS NOT DISTINCT FROM $3::varchar RETURNING 1) '
     'SELECT (SELECT count(*) FROM "added") AS "added", (SELECT "row_hash" FROM "head") AS "head"'
 )
 # PostgreSQL: the head this process last appended to each chain (None: an empty chain), the guess a locked
@@ -274,8 +291,7 @@ async def _append_pg(
         head = row["head"]
     for _ in range(2):
         rows = _chained(entries, head or GENESIS, now, now, chain)
-        columns = (list(c) for c in zip(*rows, strict=True))
-        found = await connection.fetchrow(_PG_INSERT_ONTO, *columns, chain, head)
+        found = await connection.fetchrow(_PG_INSERT_ONTO, rows_json(rows), chain, head)
         if found["added"]:
             _last_appended[chain] = rows[-1][9]
             return

@@ -11,7 +11,7 @@ import msgspec
 
 from sync import lifecycle
 from sync.push.batch import ROW_KINDS, PushBatch, RegisterRow
-from sync.sql import Sql, Statement
+from sync.sql import Sql, Statement, rows_json, select_json_rows
 
 _enc = msgspec.json.Encoder()
 
@@ -55,10 +55,23 @@ _REGISTER_UPSERT = (
     '"client_id" = excluded."client_id", "hlc" = excluded."hlc", "mutation_id" = excluded."mutation_id", '
     '"conflict_id" = excluded."conflict_id"'
 )
-# PostgreSQL: one array per column (one statement text whatever the row count, so one prepared statement)
-_REGISTER_ARRAYS = (
-    "?::varchar[], ?::uuid[], ?::varchar[], ?::varchar[], ?::text[], ?::integer[], ?::integer[], ?::uuid[], "
-    "?::varchar[], ?::varchar[], ?::bigint[], ?::uuid[]"
+# PostgreSQL: the rows as one JSON parameter (one statement text whatever the row count, so one prepared
+# statement)
+_REGISTER_SELECT = select_json_rows(
+    [
+        "varchar",
+        "uuid",
+        "varchar",
+        "varchar",
+        "text",
+        "integer",
+        "integer",
+        "uuid",
+        "varchar",
+        "varchar",
+        "bigint",
+        "uuid",
+    ]
 )
 
 
@@ -99,9 +112,8 @@ async def _registers_and_versions(sql: Sql, batch: PushBatch, then: Sequence[Sta
     if rows:
         statements.append(
             (
-                f'INSERT INTO "answer_register" ({_REGISTER_COLUMNS}) SELECT * FROM unnest({_REGISTER_ARRAYS}) '  # noqa: S608
-                + _REGISTER_UPSERT,
-                [list(column) for column in zip(*rows, strict=True)],
+                f'INSERT INTO "answer_register" ({_REGISTER_COLUMNS}) {_REGISTER_SELECT} ' + _REGISTER_UPSERT,
+                [rows_json(rows)],
             )
         )
     dirty = [i for i in batch.inspections.values() if i.dirty]
