@@ -174,9 +174,10 @@ def set_response_headers(message: Message, headers: list[tuple[bytes, bytes]]) -
     """Set ``headers`` (lower-case names, encoded) on a response start, replacing any of the same names: what
     ``MutableScopeHeaders``' item assignment does, in one pass over the headers instead of one per header set
     (they run on every response)."""
+    start: dict[str, Any] = message  # type: ignore[assignment]  # an http.response.start (the callers check)
     names = {name for name, _ in headers}
-    kept = [h for h in message.get("headers", ()) if h[0].lower() not in names]
-    message["headers"] = kept + headers
+    kept = [h for h in start.get("headers", ()) if h[0].lower() not in names]
+    start["headers"] = kept + headers
 
 
 def response_metrics_hook() -> BeforeMessageSendHookHandler:

@@ -24,6 +24,7 @@ from sync.context import (
     ScopeQuery,
     StandardRules,
     Violation,
+    WithWrites,
 )
 from sync.errors import (
     ClientGroupMismatch,
@@ -105,6 +106,7 @@ __all__ = [
     "SyncError",
     "TooManyMutations",
     "Violation",
+    "WithWrites",
     "answer_items",
     "answers_by_inspection",
     "answers_from_pairs",

@@ -20,12 +20,15 @@ def _json(value: Any) -> str:
     return _enc.encode(value).decode()
 
 
-async def write(batch: PushBatch, then: Sequence[Statement] = ()) -> None:
+async def write(
+    batch: PushBatch, then: Sequence[Statement] = (), last: Statement | None = None
+) -> dict[str, Any] | None:
     """Write a push batch's changed rows back and mark them clean (a batch may be written more than once:
     submit writes what came before it, so its counts include this push). ``then``, statements of the caller's
-    on other tables (the client row; on PostgreSQL the host's ``with_writes``), run last: on PostgreSQL in one
-    statement with the registers and the inspection versions, which a push of answers changes and nothing
-    else (one round trip, not four)."""
+    on other tables (the client row), run last: on PostgreSQL in one statement with the registers and the
+    inspection versions, which a push of answers changes and nothing else (one round trip, not four).
+    ``last``: PostgreSQL, one more statement of the caller's on another table (the host's ``with_writes``) as
+    the last part of that statement; its row is answered (else ``None``)."""
     sql = batch.sql
     now = datetime.now(UTC)
     if not sql.postgres:
@@ -34,15 +37,19 @@ async def write(batch: PushBatch, then: Sequence[Statement] = ()) -> None:
     await _notes(sql, batch, now)
     await _photos(sql, batch, now)
     await _improvements(sql, batch, now)
+    found = None
     if sql.postgres:
-        await _registers_and_versions(sql, batch, then)
+        found = await _registers_and_versions(sql, batch, then, last)
     else:
+        if last is not None:
+            raise RuntimeError("a last statement with the writes is PostgreSQL's")
         await _inspections(sql, batch)
         for statement in then:
             await sql.execute(*statement)
     batch.dirty_registers.clear()
     for kind in ROW_KINDS:
         getattr(batch, kind.dirty).clear()
+    return found
 
 
 _REGISTER_COLUMNS = (
@@ -104,9 +111,11 @@ async def _registers(sql: Sql, batch: PushBatch) -> None:
     )
 
 
-async def _registers_and_versions(sql: Sql, batch: PushBatch, then: Sequence[Statement]) -> None:
-    """PostgreSQL: the registers, the inspections' versions and ``then`` in one statement; a submit's status
-    on its own (rare)."""
+async def _registers_and_versions(
+    sql: Sql, batch: PushBatch, then: Sequence[Statement], last: Statement | None
+) -> dict[str, Any] | None:
+    """PostgreSQL: the registers, the inspections' versions, ``then`` and ``last`` in one statement (answering
+    ``last``'s row); a submit's status on its own (rare)."""
     statements: list[Statement] = []
     rows = _register_rows(batch)
     if rows:
@@ -120,11 +129,16 @@ async def _registers_and_versions(sql: Sql, batch: PushBatch, then: Sequence[Sta
     if dirty:
         statements.append(lifecycle.versions_statement([(i.version, i.id) for i in dirty]))
     statements.extend(then)
-    await sql.execute_together(statements)
+    found = None
+    if last is None:
+        await sql.execute_together(statements)
+    else:
+        [found] = await sql.fetch_together([*statements, last])
     for inspection in dirty:
         if inspection.submitted_at is not None:
             await lifecycle.write_submitted(sql, inspection.id, inspection.submitted_at)
         inspection.dirty = False
+    return found
 
 
 async def _conflicts(sql: Sql, batch: PushBatch, now: datetime) -> None:

@@ -136,7 +136,7 @@ async def test_pushes_of_clients_of_two_chains_do_not_wait_for_each_other(
         audit=audit,
         blobs_stored=stored_blobs_held,
         blobs_arrived=arrived_blobs_held,
-        with_writes=chain_lock,
+        lock_first=chain_lock,
     )
     caller = Caller(user_id=demo["inspectors"][0], role="admin", readable=None, writable=None)
 
@@ -198,7 +198,7 @@ async def test_a_locked_append_after_a_rollback_chains_onto_the_real_head(
     lock = chain_lock(client)
     assert lock is not None
     async with write_tx():
-        await fetch(lock[0].replace("?", "{}"), lock[1])  # as the push's write statement takes it
+        await fetch("SELECT " + lock[0].replace("?", "{}"), lock[1])  # as the push's first statement takes it
         await record_many([_entry(client, 3)], locked=True)
     rows = await fetch(
         "SELECT entity, prev_hash, row_hash FROM audit_log WHERE action = 'test.chain' ORDER BY id"
