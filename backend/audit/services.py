@@ -16,7 +16,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from backend.audit.tables import AuditLog
 from backend.db import as_utc, current_engine
-from sync.sql import numbered, rows_json, select_json_rows
+from sync.api import numbered, rows_json, select_json_rows
 
 GENESIS = "0" * 64
 
