@@ -9,6 +9,7 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.routes import HTTPRoute
 from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
+from backend.metrics import set_response_headers
 from backend.settings import Settings
 
 # The PWA loads only its own scripts and stylesheets; photos are shown from blob:/data: URLs made on the device.
@@ -71,18 +72,23 @@ def security_headers_hook(
     reached over TLS alone, since browsers then refuse plain HTTP to this host for that long.
     ``media_origins``: the object store's origins (:func:`storage_origins`), allowed in the app's CSP."""
     allowed: dict[str, str] = {}
-    csp = app_csp(media_origins)
+    # encoded once: the hook runs on every response
+    common = [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in COMMON_HEADERS.items()
+    ]
+    if hsts_seconds > 0:
+        common.append((b"strict-transport-security", f"max-age={hsts_seconds}".encode("latin-1")))
+    app_headers = [*common, (b"content-security-policy", app_csp(media_origins).encode("latin-1"))]
+    docs_headers = [*common, (b"content-security-policy", DOCS_CSP.encode("latin-1"))]
 
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
+        set_response_headers(message, docs_headers if is_docs_path(scope.get("path", "")) else app_headers)
+        if scope.get("method") != "OPTIONS":
+            return
         headers = MutableScopeHeaders.from_message(message)
-        for name, value in COMMON_HEADERS.items():
-            headers[name] = value
-        headers["Content-Security-Policy"] = DOCS_CSP if is_docs_path(scope.get("path", "")) else csp
-        if hsts_seconds > 0:
-            headers["Strict-Transport-Security"] = f"max-age={hsts_seconds}"
-        if scope.get("method") == "OPTIONS" and "allow" in headers:
+        if "allow" in headers:
             # Litestar 2's automatic OPTIONS answer lists the methods of one handler of a path only
             # (litestar-org/litestar#4169, fixed in v3): answer with every method of the path
             if not allowed:

@@ -24,6 +24,7 @@ from sync.context import (
     ScopeQuery,
     StandardRules,
     Violation,
+    WithWrites,
 )
 from sync.errors import (
     ClientGroupMismatch,
@@ -61,7 +62,7 @@ from sync.readiness import Blocker, Shortfall, SubmitState, read_state
 from sync.readiness import assess as assess_submit
 from sync.readiness import blockers as submit_blockers
 from sync.readiness import shortfalls as submit_shortfalls
-from sync.sql import Sql, as_uuid
+from sync.sql import Sql, as_uuid, numbered, rows_json, select_json_rows
 
 __all__ = [
     "DOCUMENT_MIMES",
@@ -105,6 +106,7 @@ __all__ = [
     "SyncError",
     "TooManyMutations",
     "Violation",
+    "WithWrites",
     "answer_items",
     "answers_by_inspection",
     "answers_from_pairs",
@@ -117,12 +119,15 @@ __all__ = [
     "missing_evidence",
     "move_inspection",
     "na_marked",
+    "numbered",
     "photo_not_counted",
     "pull",
     "push",
     "read_submit_state",
     "record_capture_facts",
     "record_flags",
+    "rows_json",
+    "select_json_rows",
     "submit_blockers",
     "submit_shortfalls",
 ]

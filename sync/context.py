@@ -178,6 +178,16 @@ async def resolve_caller(caller: CallerSource, fetch: Fetch) -> Caller:
     return await caller()
 
 
+class WithWrites(Protocol):
+    """A host's statement run as the last part of the push's write statement (``?`` placeholders; it may be a
+    ``WITH`` query), then :meth:`finish` with the one row it answered."""
+
+    @property
+    def statement(self) -> tuple[str, list[Any]]: ...
+
+    async def finish(self, found: Mapping[str, Any]) -> None: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class PushContext:
     """Everything a push needs from its host: the database, the standard's rules and the hooks."""
@@ -191,6 +201,11 @@ class PushContext:
     max_mutations: int = 500
     # how many recent results a client keeps, so a retried push gets the very same answer
     results_window: int = 1000
-    # PostgreSQL: a statement of the host's for the pushing client id, run last in the push's write statement
-    # (no round trip of its own): the lock of that client's audit chain, so that ``audit`` finds it held
-    with_writes: Callable[[str], tuple[str, list[Any]] | None] | None = None
+    # PostgreSQL: an expression of the host's (``?`` placeholders) for the pushing client id, evaluated in the
+    # push's first statement after its row locks (no round trip of its own): the lock of that client's audit
+    # chain, held from there to COMMIT, so that ``with_writes`` and ``audit`` find it held
+    lock_first: Callable[[str], tuple[str, list[Any]] | None] | None = None
+    # PostgreSQL: the host's statement for the push's audit entries, run as the last part of its write
+    # statement (no round trip of its own; after the lock, in a later statement, so on a snapshot that sees
+    # every append before it); ``audit`` is still called after it, for the rest of its work
+    with_writes: Callable[[list[AuditEntry]], WithWrites | None] | None = None

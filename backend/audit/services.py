@@ -7,7 +7,7 @@ deployment no longer queue on one lock. Each chain is verified on its own (:func
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -16,6 +16,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from backend.audit.tables import AuditLog
 from backend.db import as_utc, current_engine
+from sync.api import numbered, rows_json, select_json_rows
 
 GENESIS = "0" * 64
 
@@ -196,13 +197,15 @@ def _chained(
     rows = []
     for entry in entries:
         mutation_id = None if entry.mutation_id is None else str(entry.mutation_id)
+        # the stored text, hashed as it is (the same encoder: the bytes row_digest would make of the dict)
+        details = _canonical.encode(entry.details or {})
         fields: dict[str, Any] = {
             "at": at,
             "user_id": entry.user_id,
             "client_id": entry.client_id,
             "action": entry.action,
             "entity": entry.entity,
-            "details": entry.details or {},
+            "details": msgspec.Raw(details),
             "hlc": entry.hlc,
             "mutation_id": mutation_id,
         }
@@ -214,7 +217,7 @@ def _chained(
                 entry.client_id,
                 entry.action,
                 entry.entity,
-                _details_json(fields["details"]),
+                details.decode(),
                 entry.hlc,
                 mutation_id,
                 prev_hash,
@@ -235,49 +238,118 @@ _HEAD = 'SELECT "row_hash" FROM "audit_log" WHERE "chain" = $1::integer ORDER BY
 # the chain's lock and its head in one round trip; the head is as of the statement's start, which may be
 # before the lock was granted, so the insert (a later statement, under the lock) checks it again
 _PG_LOCK_AND_HEAD = f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK}, $1::integer), ({_HEAD}) AS head"
-# one array per column (one statement text whatever the count: one prepared statement); ids follow the
-# arrays' order. Nothing is inserted unless the chain's head is still $13; either way the head it found
-# comes back, so a wrong guess costs one more round trip, not two.
-_PG_INSERT_ONTO = (
-    'WITH "head" AS (SELECT "row_hash" FROM "audit_log" WHERE "chain" = $12::integer ORDER BY "id" DESC '  # noqa: S608
-    f'LIMIT 1), "added" AS (INSERT INTO "audit_log" ({_COLUMNS}) SELECT * FROM unnest($1::timestamptz[], '
-    "$2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], $6::jsonb[], $7::varchar[], $8::varchar[], "
-    "$9::varchar[], $10::varchar[], $11::smallint[]) "
-    'WHERE (SELECT "row_hash" FROM "head") IS NOT DISTINCT FROM $13::varchar RETURNING 1) '
+# the rows as one JSON parameter (one statement text whatever the count: one prepared statement); ids follow
+# the rows' order. ``?`` placeholders: the rows, the chain, the head guessed. Nothing is inserted unless the
+# chain's head is still the guess; either way the head it found comes back, so a wrong guess costs one more
+# round trip, not two. A ``WITH`` query, so that the sync push can run it as the last part of its write
+# statement (``sync.sql.Sql.fetch_together``).
+_INSERT_ONTO = (
+    'WITH "head" AS (SELECT "row_hash" FROM "audit_log" WHERE "chain" = ?::integer ORDER BY "id" DESC '  # noqa: S608
+    f'LIMIT 1), "added" AS (INSERT INTO "audit_log" ({_COLUMNS}) SELECT * FROM ('
+    + select_json_rows(
+        [
+            "timestamptz",
+            "varchar",
+            "varchar",
+            "varchar",
+            "varchar",
+            "jsonb",
+            "varchar",
+            "varchar",
+            "varchar",
+            "varchar",
+            "smallint",
+        ]
+    )
+    + ') "rows" WHERE (SELECT "row_hash" FROM "head") IS NOT DISTINCT FROM ?::varchar RETURNING 1) '
     'SELECT (SELECT count(*) FROM "added") AS "added", (SELECT "row_hash" FROM "head") AS "head"'
 )
-# PostgreSQL: the head this process last appended to each chain (None: an empty chain), the guess a locked
-# append starts from. Only a guess: the insert checks it under the lock, and another process's (or a rolled
-# back) append makes it wrong, never the chain.
-_last_appended: dict[int, str | None] = {}
+_PG_INSERT_ONTO = numbered(_INSERT_ONTO)
+# PostgreSQL: per engine (by id: Piccolo's engines take no weak reference), the head this process last appended
+# to each chain (None: an empty chain), the guess a locked append starts from. Only a guess: the insert checks
+# it under the lock, and another process's (or a rolled back) append, or an engine made where a dropped one
+# was, makes it wrong, never the chain.
+_last_appended: dict[int, dict[int, str | None]] = {}
 
 
 def chain_lock(client_id: str) -> tuple[str, list[Any]] | None:
-    """PostgreSQL: the lock of ``client_id``'s chain as a statement to run with a transaction's writes (the
-    sync push's), so that :func:`record_many` (``locked=True``) later finds it held and needs no round trip of
-    its own to take it. ``None`` on SQLite (one writer)."""
+    """PostgreSQL: the lock of ``client_id``'s chain as an expression (``?`` placeholders) to evaluate in an
+    earlier statement of the transaction (the sync push's first, after its row locks), so that
+    :func:`record_many` (``locked=True``) or :func:`append_onto` later find it held and need no round trip of
+    their own to take it. ``None`` on SQLite (one writer)."""
     if not isinstance(current_engine(), PostgresEngine):
         return None
-    return f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK}, ?::integer)", [chain_for(client_id)]
+    return f"pg_advisory_xact_lock({_PG_CHAIN_LOCK}, ?::integer)", [chain_for(client_id)]
+
+
+class Appending:
+    """PostgreSQL: :func:`record_many` (``locked=True``) as a statement for the caller to run (the sync push,
+    as the last part of its write statement), then :meth:`finish` with the row it answered."""
+
+    def __init__(self, entries: Sequence[AuditEntryLike]) -> None:
+        self.entries = entries
+        self.engine = current_engine()
+        self.now = datetime.now(UTC)
+        self.chain = chain_for(entries[0].client_id)
+        self.head = _last_appended.get(id(self.engine), {}).get(self.chain)
+        self.rows = _chained(entries, self.head or GENESIS, self.now, self.now, self.chain)
+        self.statement: tuple[str, list[Any]] = (
+            _INSERT_ONTO,
+            [self.chain, rows_json(self.rows), self.head],
+        )
+
+    async def finish(self, found: Mapping[str, Any]) -> None:
+        """The statement's row: the entries were appended, or (a wrong guess) are appended onto the real head."""
+        if found["added"]:
+            _last_appended.setdefault(id(self.engine), {})[self.chain] = self.rows[-1][9]
+            return
+        transaction = self.engine.current_transaction.get()
+        if transaction is None:
+            raise RuntimeError("an audit append finishes inside the write transaction it describes")
+        await _append_pg(
+            transaction.connection,
+            self.entries,
+            self.now,
+            self.chain,
+            locked=True,
+            found_head=(found["head"],),
+        )
+
+
+def append_onto(entries: Sequence[AuditEntryLike]) -> Appending | None:
+    """PostgreSQL, the chain's lock held (:func:`chain_lock`): :class:`Appending` for ``entries`` (all of one
+    client). ``None`` on SQLite or without entries: the caller appends with :func:`record_many`."""
+    if not entries or not isinstance(current_engine(), PostgresEngine):
+        return None
+    return Appending(entries)
 
 
 async def _append_pg(
-    connection: Any, entries: Sequence[AuditEntryLike], now: datetime, chain: int, *, locked: bool
+    connection: Any,
+    entries: Sequence[AuditEntryLike],
+    now: datetime,
+    chain: int,
+    *,
+    locked: bool,
+    found_head: tuple[str | None] | None = None,
 ) -> None:
-    """Locked (the caller took the chain's lock in an earlier statement): one round trip, the insert onto the
-    head this process last wrote, two when another wrote since. Else two (lock and head, insert), three when
-    another transaction appended between that statement's start and its lock."""
-    if locked:
-        head = _last_appended.get(chain)
-    else:
+    """Locked (the caller took the chain's lock in an earlier statement): one round trip, the insert onto
+    the head this process last wrote (or ``found_head``'s, read under the lock), two when another wrote since.
+    Else two (lock and head, insert), three when another transaction appended between that statement's start
+    and its lock."""
+    heads = _last_appended.setdefault(id(current_engine()), {})
+    if not locked:
         [row] = await connection.fetch(_PG_LOCK_AND_HEAD, chain)
         head = row["head"]
+    elif found_head is not None:
+        [head] = found_head
+    else:
+        head = heads.get(chain)
     for _ in range(2):
         rows = _chained(entries, head or GENESIS, now, now, chain)
-        columns = (list(c) for c in zip(*rows, strict=True))
-        found = await connection.fetchrow(_PG_INSERT_ONTO, *columns, chain, head)
+        found = await connection.fetchrow(_PG_INSERT_ONTO, chain, rows_json(rows), head)
         if found["added"]:
-            _last_appended[chain] = rows[-1][9]
+            heads[chain] = rows[-1][9]
             return
         # read under the lock (this statement began after it was granted): it holds until COMMIT
         head = found["head"]

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from backend.accounts.services import user_name_rows
-from backend.audit.services import chain_lock, record_many
+from backend.audit.services import append_onto, chain_lock, record_many
 from backend.db import current_engine, push_tx, read_tx, write_tx
 from backend.evidence.services import refresh_after_removal, refresh_for_blob
 from backend.guards import AuthUser
@@ -30,6 +30,7 @@ from sync.api import (
     CallerSource,
     PullContext,
     PushContext,
+    WithWrites,
     push,
     record_capture_facts,
 )
@@ -70,9 +71,15 @@ def caller_source(user: AuthUser, *, with_readable: bool, with_writable: bool) -
     return caller
 
 
-def push_context(*, audit: AuditHook, max_mutations: int) -> PushContext:
+def push_context(
+    *,
+    audit: AuditHook,
+    max_mutations: int,
+    with_writes: Callable[[list[AuditEntry]], WithWrites | None] | None = None,
+) -> PushContext:
     """What a push needs from the backend: the database, its write transaction, the standards' rules, the audit
-    log (``audit`` appends inside the push's transaction) and the "which blobs are stored" lookup."""
+    log (``audit`` appends inside the push's transaction, unless ``with_writes`` appended in the push's write
+    statement) and the "which blobs are stored" lookup."""
     return PushContext(
         engine=current_engine(),
         transaction=push_tx,
@@ -81,7 +88,8 @@ def push_context(*, audit: AuditHook, max_mutations: int) -> PushContext:
         blobs_stored=stored_blobs_held,
         blobs_arrived=arrived_blobs_held,
         max_mutations=max_mutations,
-        with_writes=chain_lock,
+        lock_first=chain_lock,
+        with_writes=with_writes,
     )
 
 
@@ -114,9 +122,19 @@ async def push_and_refresh(
     removed: set[UUID] = set()
     added: set[str] = set()
 
+    appended = False
+
+    def with_writes(entries: list[AuditEntry]) -> WithWrites | None:
+        # PostgreSQL: the entries appended in the push's write statement (its first took the chain's lock)
+        nonlocal appended
+        appending = append_onto(entries)
+        appended = appending is not None
+        return appending
+
     async def audit(entries: list[AuditEntry]) -> None:
-        # called by the push after its write statement, which took the client's chain lock (with_writes)
-        await record_many(entries, locked=True)
+        # called by the push after its write statement (its first took the client's chain lock: lock_first)
+        if not appended:
+            await record_many(entries, locked=True)
         submitted = [
             UUID(e.entity.removeprefix("inspection/"))
             for e in entries
@@ -134,7 +152,8 @@ async def push_and_refresh(
             if e.action == REMOVE_PHOTO and e.entity.startswith("photo/")
         )
 
-    response = await push(body, caller=caller, ctx=push_context(audit=audit, max_mutations=max_mutations))
+    ctx = push_context(audit=audit, max_mutations=max_mutations, with_writes=with_writes)
+    response = await push(body, caller=caller, ctx=ctx)
     if removed:
         await refresh_after_removal(sorted(removed, key=str))
     # a photo of bytes the server already received joins them now: their EXIF facts, its flags and reuse

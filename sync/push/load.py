@@ -30,7 +30,8 @@ from sync.push.mutators import REGISTRY
 from sync.sql import Sql, as_uuid, opt_uuid
 
 
-def _wanted(mutations: Sequence[Mutation]) -> Wanted:
+def wanted_of(mutations: Sequence[Mutation]) -> Wanted:
+    """What the mutations name (each mutator's ``needs``)."""
     wanted = Wanted()
     for m in mutations:
         REGISTRY[type(m)].needs(m, wanted)
@@ -43,24 +44,32 @@ def targets_of(mutations: Sequence[Mutation], owners: Mapping[UUID, UUID]) -> se
     return {target for target in found if target is not None}
 
 
-async def owners_of(sql: Sql, mutations: Sequence[Mutation]) -> dict[UUID, UUID]:
-    """Which inspection each note, photo, improvement item or conflict the mutations name is in (nothing to
-    read for a push of answers). It never changes, so it may be read before the locks."""
+async def owners_of(sql: Sql, wanted: Wanted) -> dict[UUID, UUID]:
+    """Which inspection each note, photo, improvement item or conflict the mutations (:func:`wanted_of`) name
+    is in (nothing to read for a push of answers). It never changes, so it may be read before the locks."""
     owners: dict[UUID, UUID] = {}
-    await _owners(sql, _wanted(mutations), owners)
+    await _owners(sql, wanted, owners)
     return owners
 
 
 async def load(
-    batch: PushBatch, mutations: list[Mutation], locked: Mapping[UUID, Mapping[str, Any]] | None = None
+    batch: PushBatch,
+    mutations: list[Mutation],
+    locked: Mapping[UUID, Mapping[str, Any]] | None = None,
+    *,
+    named: tuple[Wanted, set[UUID]] | None = None,
 ) -> None:
     """Lock the inspections the mutations change and read what they need under those locks. ``locked``: the
     inspections' rows the caller already locked (PostgreSQL, in the statement of its client row; it read
-    ``batch.owners`` before them with :func:`owners_of`), a superset of the targets that the caller may write."""
-    wanted = _wanted(mutations)
+    ``batch.owners`` before them with :func:`owners_of`), a superset of the targets that the caller may write.
+    ``named``: what these very mutations name and the inspections they change, when the caller has them
+    already (:func:`wanted_of`, :func:`targets_of`: made once per push, not twice)."""
+    wanted, found = (wanted_of(mutations), None) if named is None else named
     if locked is None:
         await _owners(batch.sql, wanted, batch.owners)
-    targets = sorted(t for t in targets_of(mutations, batch.owners) if batch.caller.can_write(t))
+    if found is None:
+        found = targets_of(mutations, batch.owners)
+    targets = sorted(t for t in found if batch.caller.can_write(t))
     if targets:
         if locked is None:
             _take_inspections(batch, await lifecycle.lock(batch.sql, targets))

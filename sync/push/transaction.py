@@ -14,11 +14,11 @@ from sync import lifecycle
 from sync.context import Caller, CallerSource, PushContext, ScopeQuery, resolve_caller
 from sync.errors import MutationGap
 from sync.protocol import Mutation, MutationHead, MutationResult, PushRequest, PushResponse, decode_mutation
-from sync.push.batch import PushBatch
+from sync.push.batch import PushBatch, Wanted
 from sync.push.checks import Rejected
 from sync.push.clients import appended, client_state, client_update, client_upsert, lock_client, replayed
 from sync.push.limits import too_long
-from sync.push.load import load, owners_of, targets_of
+from sync.push.load import load, owners_of, targets_of, wanted_of
 from sync.push.mutators import REGISTER_KINDS, REGISTRY
 from sync.push.write import write
 from sync.sql import Sql
@@ -31,11 +31,16 @@ async def push_in_tx(
     decoded_all: list[Mutation | MutationResult] | None = None
     locked: dict[UUID, dict[str, Any]] | None = None
     owners: dict[UUID, UUID] = {}
+    planned: tuple[Wanted, set[UUID]] | None = None  # PostgreSQL: what the mutations name, before the locks
     if sql.postgres:
         decoded_all = [_decode(raw, head) for raw, head in zip(request.mutations, heads, strict=True)]
         mutations = [m for m in decoded_all if not isinstance(m, MutationResult)]
-        owners = await owners_of(sql, mutations)
-        caller, row, locked = await _lock_first(sql, request, source, targets_of(mutations, owners))
+        wanted = wanted_of(mutations)
+        owners = await owners_of(sql, wanted)
+        targets = targets_of(mutations, owners)
+        planned = wanted, targets
+        lock = None if ctx.lock_first is None else ctx.lock_first(request.client_id)
+        caller, row, locked = await _lock_first(sql, request, source, targets, lock)
         last, window = client_state(row, request.client_id, request.client_group_id, caller)
     else:
         caller = await resolve_caller(source, sql.fetch)
@@ -53,11 +58,14 @@ async def push_in_tx(
         return PushResponse(last_mutation_id=last, results=seen)
     batch = PushBatch(sql, caller, request.client_id, ctx, REGISTER_KINDS)
     batch.owners.update(owners)
+    named = None
     if decoded_all is None:
         decoded = [_decode(request.mutations[n], heads[n]) for n in fresh]
     else:
         decoded = [decoded_all[n] for n in fresh]
-    await load(batch, [m for m in decoded if not isinstance(m, MutationResult)], locked)
+        if len(fresh) == len(heads):  # the very mutations named before the locks
+            named = planned
+    await load(batch, [m for m in decoded if not isinstance(m, MutationResult)], locked, named=named)
     results = await apply_all(batch, decoded)
     new_last = heads[fresh[-1]].id
     # with the queue the device reports (a pure replay, above, stores nothing: it changes nothing); written
@@ -69,14 +77,21 @@ async def push_in_tx(
         request.client_state,
         len(request.mutations),
     )
-    extra = None if ctx.with_writes is None else ctx.with_writes(request.client_id)
-    await write(batch, then=[client] if extra is None else [client, extra])
+    appending = None if ctx.with_writes is None or not sql.postgres else ctx.with_writes(batch.audit)
+    found = await write(batch, then=[client], last=None if appending is None else appending.statement)
+    if appending is not None:
+        assert found is not None  # write answers the last statement's row
+        await appending.finish(found)
     await ctx.audit(batch.audit)
     return PushResponse(last_mutation_id=new_last, results=seen + results)
 
 
 async def _lock_first(
-    sql: Sql, request: PushRequest, source: CallerSource, targets: set[UUID]
+    sql: Sql,
+    request: PushRequest,
+    source: CallerSource,
+    targets: set[UUID],
+    lock: tuple[str, list[Any]] | None,
 ) -> tuple[Caller, dict[str, Any], dict[UUID, dict[str, Any]]]:
     """PostgreSQL: the caller's scope (when the host hands a :class:`ScopeQuery`), the client's row made and
     locked, and the inspections the push changes locked, in one statement (one round trip, not three). Returns
@@ -91,7 +106,8 @@ async def _lock_first(
     lock, and every read it guards (registers, conflicts, ...) is a later statement. The locks may cover a bit
     more than the push then changes (mutations already consumed by a retry; an inspector's recused facilities),
     only ever inspections of the caller's own scope and only when the client row is the caller's; the batch
-    keeps the inspections it did before."""
+    keeps the inspections it did before. ``lock``: the host's expression (its audit chain's lock), evaluated in
+    the select list, so after the row locks of its ``FROM`` (the same order as when it came with the writes)."""
     scope = source if isinstance(source, ScopeQuery) else None
     resolved: Caller | None = None
     withs, with_args, scope_json, in_scope = "", [], "NULL", ""
@@ -108,12 +124,13 @@ async def _lock_first(
         if resolved.writable is not None:
             targets = {t for t in targets if resolved.can_write(t)}
     upsert, upsert_args = client_upsert(request.client_id, request.client_group_id, user_id)
-    lock = lifecycle.LOCK_SELECT.format(also=f' AND c."user_id" = ?::uuid{in_scope}')
+    inspections = lifecycle.LOCK_SELECT.format(also=f' AND c."user_id" = ?::uuid{in_scope}')
+    also, also_args = ("", []) if lock is None else (f', {lock[0]} AS "host_lock"', lock[1])
     [row] = await sql.fetch(
         f'WITH {withs}"client" AS ({upsert}) SELECT c."client_group_id", c."user_id", c."last_mutation_id", '  # noqa: S608
-        f'c."recent_results", {scope_json} AS "scope", l."locked" FROM "client" c '
-        f'CROSS JOIN LATERAL (SELECT json_agg(r) AS "locked" FROM ({lock}) r) l',
-        [*with_args, *upsert_args, sorted(targets), user_id],
+        f'c."recent_results", {scope_json} AS "scope", l."locked"{also} FROM "client" c '
+        f'CROSS JOIN LATERAL (SELECT json_agg(r) AS "locked" FROM ({inspections}) r) l',
+        [*with_args, *upsert_args, *also_args, sorted(targets), user_id],
     )
     if scope is not None:
         resolved = scope.finish(_json_rows(row["scope"]))

@@ -11,7 +11,7 @@ import msgspec
 
 from sync import lifecycle
 from sync.push.batch import ROW_KINDS, PushBatch, RegisterRow
-from sync.sql import Sql, Statement
+from sync.sql import Sql, Statement, rows_json, select_json_rows
 
 _enc = msgspec.json.Encoder()
 
@@ -20,12 +20,15 @@ def _json(value: Any) -> str:
     return _enc.encode(value).decode()
 
 
-async def write(batch: PushBatch, then: Sequence[Statement] = ()) -> None:
+async def write(
+    batch: PushBatch, then: Sequence[Statement] = (), last: Statement | None = None
+) -> dict[str, Any] | None:
     """Write a push batch's changed rows back and mark them clean (a batch may be written more than once:
     submit writes what came before it, so its counts include this push). ``then``, statements of the caller's
-    on other tables (the client row; on PostgreSQL the host's ``with_writes``), run last: on PostgreSQL in one
-    statement with the registers and the inspection versions, which a push of answers changes and nothing
-    else (one round trip, not four)."""
+    on other tables (the client row), run last: on PostgreSQL in one statement with the registers and the
+    inspection versions, which a push of answers changes and nothing else (one round trip, not four).
+    ``last``: PostgreSQL, one more statement of the caller's on another table (the host's ``with_writes``) as
+    the last part of that statement; its row is answered (else ``None``)."""
     sql = batch.sql
     now = datetime.now(UTC)
     if not sql.postgres:
@@ -34,15 +37,19 @@ async def write(batch: PushBatch, then: Sequence[Statement] = ()) -> None:
     await _notes(sql, batch, now)
     await _photos(sql, batch, now)
     await _improvements(sql, batch, now)
+    found = None
     if sql.postgres:
-        await _registers_and_versions(sql, batch, then)
+        found = await _registers_and_versions(sql, batch, then, last)
     else:
+        if last is not None:
+            raise RuntimeError("a last statement with the writes is PostgreSQL's")
         await _inspections(sql, batch)
         for statement in then:
             await sql.execute(*statement)
     batch.dirty_registers.clear()
     for kind in ROW_KINDS:
         getattr(batch, kind.dirty).clear()
+    return found
 
 
 _REGISTER_COLUMNS = (
@@ -55,10 +62,23 @@ _REGISTER_UPSERT = (
     '"client_id" = excluded."client_id", "hlc" = excluded."hlc", "mutation_id" = excluded."mutation_id", '
     '"conflict_id" = excluded."conflict_id"'
 )
-# PostgreSQL: one array per column (one statement text whatever the row count, so one prepared statement)
-_REGISTER_ARRAYS = (
-    "?::varchar[], ?::uuid[], ?::varchar[], ?::varchar[], ?::text[], ?::integer[], ?::integer[], ?::uuid[], "
-    "?::varchar[], ?::varchar[], ?::bigint[], ?::uuid[]"
+# PostgreSQL: the rows as one JSON parameter (one statement text whatever the row count, so one prepared
+# statement)
+_REGISTER_SELECT = select_json_rows(
+    [
+        "varchar",
+        "uuid",
+        "varchar",
+        "varchar",
+        "text",
+        "integer",
+        "integer",
+        "uuid",
+        "varchar",
+        "varchar",
+        "bigint",
+        "uuid",
+    ]
 )
 
 
@@ -91,28 +111,34 @@ async def _registers(sql: Sql, batch: PushBatch) -> None:
     )
 
 
-async def _registers_and_versions(sql: Sql, batch: PushBatch, then: Sequence[Statement]) -> None:
-    """PostgreSQL: the registers, the inspections' versions and ``then`` in one statement; a submit's status
-    on its own (rare)."""
+async def _registers_and_versions(
+    sql: Sql, batch: PushBatch, then: Sequence[Statement], last: Statement | None
+) -> dict[str, Any] | None:
+    """PostgreSQL: the registers, the inspections' versions, ``then`` and ``last`` in one statement (answering
+    ``last``'s row); a submit's status on its own (rare)."""
     statements: list[Statement] = []
     rows = _register_rows(batch)
     if rows:
         statements.append(
             (
-                f'INSERT INTO "answer_register" ({_REGISTER_COLUMNS}) SELECT * FROM unnest({_REGISTER_ARRAYS}) '  # noqa: S608
-                + _REGISTER_UPSERT,
-                [list(column) for column in zip(*rows, strict=True)],
+                f'INSERT INTO "answer_register" ({_REGISTER_COLUMNS}) {_REGISTER_SELECT} ' + _REGISTER_UPSERT,
+                [rows_json(rows)],
             )
         )
     dirty = [i for i in batch.inspections.values() if i.dirty]
     if dirty:
         statements.append(lifecycle.versions_statement([(i.version, i.id) for i in dirty]))
     statements.extend(then)
-    await sql.execute_together(statements)
+    found = None
+    if last is None:
+        await sql.execute_together(statements)
+    else:
+        [found] = await sql.fetch_together([*statements, last])
     for inspection in dirty:
         if inspection.submitted_at is not None:
             await lifecycle.write_submitted(sql, inspection.id, inspection.submitted_at)
         inspection.dirty = False
+    return found
 
 
 async def _conflicts(sql: Sql, batch: PushBatch, now: datetime) -> None:

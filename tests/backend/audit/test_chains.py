@@ -16,6 +16,7 @@ from backend.audit.services import chain_for, chain_lock, record, record_many, v
 from backend.audit.tables import AuditLog
 from backend.db import fetch, write_tx
 from backend.sync_api.rules import BackendStandardRules
+from backend.sync_api.services import push_and_refresh
 from media.uploads import arrived_blobs_held, stored_blobs_held
 from sync.api import PushContext, push
 from sync.context import AuditEntry, Caller
@@ -123,7 +124,7 @@ async def test_pushes_of_clients_of_two_chains_do_not_wait_for_each_other(
         audit=audit,
         blobs_stored=stored_blobs_held,
         blobs_arrived=arrived_blobs_held,
-        with_writes=chain_lock,
+        lock_first=chain_lock,
     )
     caller = Caller(user_id=demo["inspectors"][0], role="admin", readable=None, writable=None)
 
@@ -177,11 +178,56 @@ async def test_a_locked_append_after_a_rollback_chains_onto_the_real_head(
     lock = chain_lock(client)
     assert lock is not None
     async with write_tx():
-        await fetch(lock[0].replace("?", "{}"), lock[1])  # as the push's write statement takes it
+        await fetch("SELECT " + lock[0].replace("?", "{}"), lock[1])  # as the push's first statement takes it
         await record_many([_entry(client, 3)], locked=True)
     rows = await fetch(
         "SELECT entity, prev_hash, row_hash FROM audit_log WHERE action = 'test.chain' ORDER BY id"
     )
     assert [r["entity"] for r in rows] == [f"t/{client}/1", f"t/{client}/3"]
+    assert rows[1]["prev_hash"] == rows[0]["row_hash"]
+    assert await verify_chain() == (True, None)
+
+
+@pytest.mark.parametrize("db_kind", ["postgres"])
+async def test_a_push_appending_in_its_write_statement_onto_a_wrong_guess_chains_onto_the_real_head(
+    app: Litestar, demo: dict[str, Any], db_kind: str
+) -> None:
+    """The push's entries go into its write statement onto the head this process last wrote to the chain; a
+    rolled-back append made that guess wrong, and the statement's answer sends them once more onto the real
+    head (``Appending.finish``)."""
+    [client] = _clients(1)
+    async with write_tx():
+        row = Inspection(
+            facility=demo["facilities"][0],
+            round=demo["round"],
+            stage="county",
+            standard_version_id="cn-thc-capacity-2018",
+            status="in_progress",
+        )
+        await row.save()
+    caller = Caller(user_id=demo["inspectors"][0], role="admin", readable=None, writable=None)
+
+    def body(n: int) -> bytes:
+        args = {"inspectionId": str(row.id), "itemCode": "1.1.1", "noteId": str(uuid.uuid4()), "text": "t"}
+        mutation = {"id": n, "name": "addNote", "args": args}
+        return msgspec.json.encode(
+            {"protocolVersion": 1, "clientGroupId": client, "clientId": client, "mutations": [mutation]}
+        )
+
+    await push_and_refresh(body(1), caller=caller, max_mutations=10)
+
+    async def rolled_back() -> None:
+        async with write_tx():
+            await record_many([_entry(client, 1)])  # this process's guess for the chain: a row never kept
+            raise RuntimeError("undo")
+
+    with pytest.raises(RuntimeError, match="undo"):
+        await rolled_back()
+    pushed = await push_and_refresh(body(2), caller=caller, max_mutations=10)
+    assert [r.status for r in pushed.results] == ["applied"]
+    rows = await fetch(
+        "SELECT entity, prev_hash, row_hash FROM audit_log WHERE chain = {} ORDER BY id", [chain_for(client)]
+    )
+    assert [r["entity"].split("/")[0] for r in rows] == ["note", "note"]
     assert rows[1]["prev_hash"] == rows[0]["row_hash"]
     assert await verify_chain() == (True, None)
