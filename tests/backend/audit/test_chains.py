@@ -196,19 +196,16 @@ async def test_a_push_appending_in_its_write_statement_onto_a_wrong_guess_chains
     rolled-back append made that guess wrong, and the statement's answer sends them once more onto the real
     head (``Appending.finish``)."""
     [client] = _clients(1)
-    async with write_tx():
-        row = Inspection(
-            facility=demo["facilities"][0],
-            round=demo["round"],
-            stage="county",
-            standard_version_id="cn-thc-capacity-2018",
-            status="in_progress",
-        )
-        await row.save()
+    [inspection] = await new_inspections(demo, 1)
     caller = Caller(user_id=demo["inspectors"][0], role="admin", readable=None, writable=None)
 
     def body(n: int) -> bytes:
-        args = {"inspectionId": str(row.id), "itemCode": "1.1.1", "noteId": str(uuid.uuid4()), "text": "t"}
+        args = {
+            "inspectionId": str(inspection),
+            "itemCode": "1.1.1",
+            "noteId": str(uuid.uuid4()),
+            "text": "t",
+        }
         mutation = {"id": n, "name": "addNote", "args": args}
         return msgspec.json.encode(
             {"protocolVersion": 1, "clientGroupId": client, "clientId": client, "mutations": [mutation]}
