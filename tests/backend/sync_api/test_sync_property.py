@@ -233,6 +233,7 @@ def run_machine(app: Litestar, demo: dict[str, Any], max_examples: int) -> None:
             version: dict[str, int] = defaultdict(int)
             holder: dict[str, str] = {}
             members: dict[Any, set[str]] = defaultdict(set)  # conflict id -> devices with a candidate
+            open_conflict: dict[str, Any] = {}  # key -> the conflict open on that register
             writers: dict[str, list[tuple[int, str]]] = defaultdict(list)  # key -> (version, client) consumed
             for client_id, mid in order:
                 m = self.sent[(client_id, mid)]
@@ -252,16 +253,16 @@ def run_machine(app: Litestar, demo: dict[str, Any], max_examples: int) -> None:
                     continue
                 assert result.version is not None
                 if result.status == "conflict":
-                    # A conflict only when another device changed this register after the writer's base, or
-                    # when this device already has a candidate in that open conflict and edits it again (its
-                    # own sequential edit replaces its candidate; no new conflict).
+                    # A new conflict only when another device changed this register after the writer's base.
+                    # While the register has an open conflict, "each different value joins it as a candidate"
+                    # (docs/sync.md, Conflict policy: open conflict; DESIGN §6: "the current value stays
+                    # provisional"), whatever the base: a device that pulled the conflict and writes a value
+                    # other than the provisional one joins it too; only resolveConflict settles it.
                     if isinstance(m, SetAnswer):
                         concurrent = any(v > base and c != client_id for v, c in writers[key])
-                        assert concurrent or client_id in members[result.conflict_id], (
-                            key,
-                            base,
-                            writers[key],
-                        )
+                        joined = open_conflict.get(key) == result.conflict_id
+                        assert concurrent or joined, (key, base, writers[key], open_conflict.get(key))
+                    open_conflict[key] = result.conflict_id
                     members[result.conflict_id].add(client_id)
                     if key in holder:  # a new conflict keeps the value it found as a candidate
                         members[result.conflict_id].add(holder[key])
@@ -278,6 +279,8 @@ def run_machine(app: Litestar, demo: dict[str, Any], max_examples: int) -> None:
                     or not same_value(value[key], write_value)
                 ):
                     value[key], holder[key] = write_value, client_id
+                    if isinstance(m, ResolveConflict) and open_conflict.get(key) == m.args.conflict_id:
+                        del open_conflict[key]  # resolved
                 writers[key].append((result.version, client_id))
                 version[key] = max(version[key], result.version)
             stored = {

@@ -478,6 +478,42 @@ async def test_conflicts_keep_every_candidate_and_resolution(
     assert a.store[f"conflict/{conflict_id}"]["resolution"] == "C"
 
 
+async def test_a_device_that_pulled_an_open_conflict_joins_it_whatever_its_base(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    # Found by the property test: a third device pulls the open conflict, then writes a value other than the
+    # provisional one with the register's current version as its base. Nobody changed the register after
+    # that base, yet the write joins the conflict (docs/sync.md: while a register has an open conflict, each
+    # different value joins it as a candidate); only resolveConflict settles it.
+    devices = Devices(client)
+    review = demo["review_inspection"]
+    a, b, c = [await devices.device(f"inspector{n}") for n in (1, 2, 3)]
+    key = f"answer/{review}/1.1.1/value"
+    a.set_answer(review, "1.1.1", "value", "B")
+    await a.push()
+    assert (a.results[1].status, a.results[1].version) == ("applied", 1)
+    b.set_answer(review, "1.1.1", "value", "A")  # base 0: concurrent with a
+    await b.push()
+    conflict_id = b.results[1].conflict_id
+    assert (b.results[1].status, b.results[1].version) == ("conflict", 2)
+    await c.pull()
+    assert (c.store[key]["version"], c.store[key]["conflictId"]) == (2, str(conflict_id))
+    c.set_answer(review, "1.1.1", "value", "A")  # base 2: the register as c saw it, conflict and all
+    await c.push()
+    assert (c.results[1].status, c.results[1].conflict_id) == ("conflict", conflict_id)
+    for device in (a, b, c):
+        await device.pull()
+    assert a.store == b.store == c.store
+    assert a.store[key]["value"] == "B"  # still a's provisional value, not overwritten
+    record = a.store[f"conflict/{conflict_id}"]
+    assert record["status"] == "open"
+    assert sorted((x["clientId"], x["value"]) for x in record["candidates"]) == sorted(
+        [(a.client_id, "B"), (b.client_id, "A"), (c.client_id, "A")]
+    )
+    rows = await fetch('SELECT "id" FROM "sync_conflict" WHERE "inspection_id" = {}', [review])
+    assert [r["id"] for r in rows] == [conflict_id]  # one concurrent difference, one conflict
+
+
 async def test_submit_refused_with_open_conflicts_or_missing_evidence(
     client: httpx.AsyncClient, demo: dict[str, Any]
 ) -> None:
