@@ -205,8 +205,8 @@ function answeredBothWays(answers, checklist) {
 // What keeps the inspection from being submitted, counted on this device against the server's checklist (for
 // changes the server has not seen; its receipt's `blockers` say the same of what it has). Every code the
 // checklist lists must be answered (a rater's article also by the rater's overall answer, `answeredOf`), and not
-// both ways (`answeredBothWays`: then, as the server, no article is named unanswered until that is fixed: the
-// screen said "18 条未评定" beside 已评 18/18, of articles answered, only invalidly); an article answered N/A needs no evidence; a document counts toward its
+// both ways (`answeredBothWays`: then, as the server, no article is named unanswered until that is fixed: those
+// articles are answered, only invalidly); an article answered N/A needs no evidence; a document counts toward its
 // article's minDocuments, a photo toward its minPhotos. The codes and params are the server's (sync/readiness.py).
 export function countBlockers(view, inspectionId, checklist) {
   const answers = answersOf(view, inspectionId);
