@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from backend.standards import FacilityFigures, Standard, compile_standard, conclude, validate_standard
-from backend.standards.schemas import ArticleMark, Section
+from backend.standards.conclusion import ArticleMark
+from backend.standards.schemas import Section
 
 FACILITIES = 2000
 ARTICLES = 100

@@ -18,7 +18,8 @@ from backend.programme.title_schemas import FloorOut, PointsSummaryOut, SetTarge
 from backend.programme.title_tables import SubjectTarget
 from backend.review.answers import own_targets
 from backend.review.services import compute_conclusion
-from backend.standards.schemas import Article, Conclusion, Section, Standard
+from backend.standards.conclusion import Conclusion
+from backend.standards.schemas import Article, Section, Standard
 from backend.standards.services import get_standard
 
 

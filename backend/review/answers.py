@@ -23,14 +23,8 @@ from backend.errors import Conflict, NotFound, RuleRefused
 from backend.inspections.tables import Inspection
 from backend.review.tables import SubjectTarget
 from backend.standards import AnswerValidationError, FacilityFigures, conclude
-from backend.standards.schemas import (
-    RATER_SEPARATOR,
-    Answer,
-    AnswerValue,
-    Conclusion,
-    PointsScoring,
-    Standard,
-)
+from backend.standards.conclusion import Conclusion
+from backend.standards.schemas import RATER_SEPARATOR, Answer, AnswerValue, PointsScoring, Standard
 from sync.api import answer_items, answers_from_pairs
 from sync.tables import AnswerRegister, SyncConflict
 

@@ -17,8 +17,9 @@ from typing import Any, Literal
 import msgspec
 
 from backend.errors import RuleRefused
+from backend.standards.conclusion import Conclusion
 from backend.standards.engine import eligibility
-from backend.standards.schemas import Conclusion, FacilityFigures, Standard
+from backend.standards.schemas import FacilityFigures, Standard
 
 NOT_REACHED = "not_reached"
 NOT_EVALUATED = "not_evaluated"

@@ -8,7 +8,8 @@ from uuid import UUID
 
 import msgspec
 
-from backend.standards.schemas import Answer, Conclusion
+from backend.standards.conclusion import Conclusion
+from backend.standards.schemas import Answer
 from backend.vocabulary import Message
 
 Difference = Literal["same", "higher", "lower", "missing", "not_comparable"]

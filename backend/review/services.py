@@ -50,7 +50,7 @@ from backend.review.schemas import (
 from backend.review.tables import ConfirmedConclusion, IncompleteSubmission, ProvinceThreshold
 from backend.review.thresholds import ref
 from backend.review.verdicts import decided, ensure_round_open, move_list, proposed, rules_for
-from backend.standards.schemas import Conclusion
+from backend.standards.conclusion import Conclusion
 from backend.standards.services import get_standard
 from sync.api import EDITABLE, lock_inspection, move_inspection
 

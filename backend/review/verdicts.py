@@ -21,7 +21,8 @@ from backend.review.schemas import ConfirmRequest, ProposedVerdict, Said
 from backend.review.tables import ListConfirmation
 from backend.review.thresholds import province_of, ref, setting_for
 from backend.standards import AnswerValidationError, conclude
-from backend.standards.schemas import Conclusion, FacilityFigures, Standard
+from backend.standards.conclusion import Conclusion
+from backend.standards.schemas import FacilityFigures, Standard
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ Public API (see docs/standards.md):
 - `shipped_names()`, `load_shipped(name)` for the standards in `backend/standards/data/`
 """
 
+from backend.standards.conclusion import Conclusion, ConditionResult, TierResult
 from backend.standards.engine import (
     CompiledStandard,
     SubmitReadiness,
@@ -17,17 +18,7 @@ from backend.standards.engine import (
     submit_readiness,
 )
 from backend.standards.loader import load_shipped, parse_standard, shipped_bytes, shipped_names
-from backend.standards.schemas import (
-    NA,
-    RATER_SEPARATOR,
-    Answer,
-    AnswerValue,
-    Conclusion,
-    ConditionResult,
-    FacilityFigures,
-    Standard,
-    TierResult,
-)
+from backend.standards.schemas import NA, RATER_SEPARATOR, Answer, AnswerValue, FacilityFigures, Standard
 from backend.standards.validation import (
     AnswerValidationError,
     Problem,

@@ -11,8 +11,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
+from backend.standards.conclusion import ArticleMark
 from backend.standards.schemas import (
-    ArticleMark,
     Condition,
     GradedScoring,
     IndicatorTarget,

@@ -23,21 +23,15 @@ from backend.standards.compiled import (
     CompiledTier,
     compile_standard,
 )
-from backend.standards.schemas import (
-    AnswerValue,
+from backend.standards.conclusion import (
     Conclusion,
     ConclusionStatus,
-    FacilityFigures,
     PrerequisiteResult,
     RuleResult,
-    Standard,
-    Tier,
     TierResult,
-    Verification,
 )
-from backend.standards.schemas import (
-    ConditionResult as _ConditionResult,
-)
+from backend.standards.conclusion import ConditionResult as _ConditionResult
+from backend.standards.schemas import AnswerValue, FacilityFigures, Standard, Tier, Verification
 from backend.standards.tally import TALLIES, Tally, combine_raters, tally_answers
 from backend.standards.validation import AnswerValidationError, Problem, check_answers
 from backend.vocabulary import Message

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from backend.standards.schemas import FallbackTier, Standard, TierResult, TierStanding
+from backend.standards.conclusion import TierResult, TierStanding
+from backend.standards.schemas import FallbackTier, Standard
 from backend.vocabulary import Message
 
 _STANDING = {

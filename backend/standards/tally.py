@@ -10,18 +10,15 @@ from typing import Literal
 import msgspec
 
 from backend.standards.compiled import EPS, CompiledCondition, CompiledStandard
-from backend.standards.schemas import (
-    NA,
-    AnswerValue,
+from backend.standards.conclusion import (
     ArticleMark,
     IndicatorResult,
-    IndicatorTarget,
     RaterResult,
     ScoreSummary,
     SectionTotal,
     VetoResult,
-    WeightedScoring,
 )
+from backend.standards.schemas import NA, AnswerValue, IndicatorTarget, WeightedScoring
 from backend.standards.validation import AnswerValidationError, answer_problem
 
 __all__ = ["combine_raters"]

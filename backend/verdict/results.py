@@ -17,7 +17,8 @@ from backend.programme.analysis import facility_rankings
 from backend.review.decision import statement, tier_label
 from backend.review.flow import STAGES, carried_tier
 from backend.review.tables import ConfirmedConclusion
-from backend.standards.schemas import Conclusion, GradedScoring, Standard
+from backend.standards.conclusion import Conclusion
+from backend.standards.schemas import GradedScoring, Standard
 from backend.standards.services import get_standard
 from backend.verdict.lists import confirmations, state_of
 from backend.verdict.schemas import ArticleResult, ClinicResultOut, Suggestion
