@@ -172,8 +172,8 @@ def cmd_import_standard(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from backend.standards.loader import parse_standard
+    from backend.standards.problems import StandardValidationError
     from backend.standards.services import save_standard
-    from backend.standards.validation import StandardValidationError
 
     try:
         raw = Path(args.file).read_bytes()

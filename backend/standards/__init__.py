@@ -8,6 +8,7 @@ Public API (see docs/standards.md):
 - `shipped_names()`, `load_shipped(name)` for the standards in `backend/standards/data/`
 """
 
+from backend.standards.answer_checks import check_answers
 from backend.standards.conclusion import Conclusion, ConditionResult, TierResult
 from backend.standards.engine import (
     CompiledStandard,
@@ -18,14 +19,9 @@ from backend.standards.engine import (
     submit_readiness,
 )
 from backend.standards.loader import load_shipped, parse_standard, shipped_bytes, shipped_names
+from backend.standards.problems import AnswerValidationError, Problem, StandardValidationError
 from backend.standards.schemas import NA, RATER_SEPARATOR, Answer, AnswerValue, FacilityFigures, Standard
-from backend.standards.validation import (
-    AnswerValidationError,
-    Problem,
-    StandardValidationError,
-    check_answers,
-    validate_standard,
-)
+from backend.standards.validation import validate_standard
 
 __all__ = [
     "NA",

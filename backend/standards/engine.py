@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Literal, NamedTuple
 
 import backend.standards.knowledge as knowledge_
+from backend.standards.answer_checks import check_answers
 from backend.standards.compiled import (
     EPS,
     CompiledCondition,
@@ -31,9 +32,9 @@ from backend.standards.conclusion import (
     TierResult,
 )
 from backend.standards.conclusion import ConditionResult as _ConditionResult
+from backend.standards.problems import AnswerValidationError, Problem
 from backend.standards.schemas import AnswerValue, FacilityFigures, Standard, Tier, Verification
 from backend.standards.tally import TALLIES, Tally, combine_raters, tally_answers
-from backend.standards.validation import AnswerValidationError, Problem, check_answers
 from backend.vocabulary import Message
 
 __all__ = [

@@ -11,13 +11,9 @@ from importlib import resources
 
 import msgspec
 
+from backend.standards.problems import Problem, StandardValidationError, problem_from_msgspec
 from backend.standards.schemas import Standard
-from backend.standards.validation import (
-    Problem,
-    StandardValidationError,
-    problem_from_msgspec,
-    validate_standard,
-)
+from backend.standards.validation import validate_standard
 
 _DATA_PACKAGE = "backend.standards"
 

@@ -13,9 +13,9 @@ from backend.db import write_tx
 from backend.errors import Conflict, NotFound, RuleRefused
 from backend.standards.api_schemas import StandardSummary
 from backend.standards.loader import load_shipped, parse_standard, shipped_names
+from backend.standards.problems import StandardValidationError
 from backend.standards.schemas import Standard
 from backend.standards.tables import StandardVersion
-from backend.standards.validation import StandardValidationError
 
 _cache: dict[tuple[str, str], Standard] = {}
 

@@ -18,8 +18,8 @@ from backend.standards.conclusion import (
     SectionTotal,
     VetoResult,
 )
+from backend.standards.problems import AnswerValidationError, answer_problem
 from backend.standards.schemas import NA, AnswerValue, IndicatorTarget, WeightedScoring
-from backend.standards.validation import AnswerValidationError, answer_problem
 
 __all__ = ["combine_raters"]
 

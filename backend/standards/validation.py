@@ -1,7 +1,7 @@
 """Import validation: turn a decoded JSON object into a `Standard`, or say everything that is wrong.
 
-Every problem carries a JSON path in the wire (camelCase) form, e.g. `$.sections[2].articles[5].number`,
-the same form msgspec uses for type errors, so a person can find the spot in the file they wrote.
+Every problem carries a JSON path in the wire (camelCase) form (backend/standards/problems.py). A set of
+answers is checked against a standard in backend/standards/answer_checks.py.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 import msgspec
 
+from backend.standards.problems import Problem, StandardValidationError, problem_from_msgspec
 from backend.standards.schemas import (
     NA,
-    AnswerValue,
     Article,
     GradedScoring,
     PassFailScoring,
@@ -29,43 +29,6 @@ from backend.standards.titles import title_level
 _TOLERANCE = 1e-6  # points and weights are decimals written by people; compare sums with a little slack
 _FIXED_SCOPES = ("all", "basic", "recommended")
 _RANK_SCOPES = ("county", "city", "province")
-_MSGSPEC_PATH = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>\$[^`]*)`)?$", re.DOTALL)
-
-
-class Problem(msgspec.Struct, frozen=True):
-    path: str
-    message: str
-    # a problem with answers names them as data too: the path's keys, e.g. ("answers", rater, article)
-    keys: tuple[str, ...] = ()
-
-
-def answer_problem(message: str, root: str, *keys: str) -> Problem:
-    """A problem with the answer at ``$.root["key"]…``, its keys kept beside the path (``Problem.keys``)."""
-    return Problem(f"$.{root}" + "".join(f'["{key}"]' for key in keys), message, (root, *keys))
-
-
-class StandardValidationError(ValueError):
-    """A standard file (or a set of answers) was refused; `problems` lists each reason with its path."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        lines = "; ".join(f"{p.path}: {p.message}" for p in problems[:10])
-        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
-        super().__init__(f"{len(problems)} problem(s): {lines}{more}")
-
-
-class AnswerValidationError(StandardValidationError):
-    """Answers or prerequisite results that do not fit the standard (unknown article, unknown grade, …)."""
-
-
-def problem_from_msgspec(error: msgspec.ValidationError | msgspec.DecodeError, prefix: str = "$") -> Problem:
-    """Map msgspec's "message - at `$.a[0].b`" into a Problem with the same path (under `prefix`)."""
-    text = str(error)
-    match = _MSGSPEC_PATH.match(text)
-    message, path = (match.group("message"), match.group("path")) if match else (text, None)
-    if path is None:
-        return Problem(prefix, message)
-    return Problem(prefix + path[1:], message)
 
 
 def validate_standard(raw: Mapping[str, Any]) -> Standard:
@@ -413,79 +376,3 @@ def _is_month_day(value: str) -> bool:
 
 def _num(value: float) -> str:
     return f"{value:g}"
-
-
-def check_answers(
-    standard: Standard, answers: Mapping[str, AnswerValue], prerequisites: Mapping[str, bool]
-) -> list[Problem]:
-    """Problems with a set of answers: unknown keys, unknown grade codes, NA where not allowed, wrong types,
-    points out of range. Missing answers are not problems here (the conclusion says `incomplete`)."""
-    problems: list[Problem] = []
-    scoring = standard.scoring
-    by_number = {a.number: a for _, a, _ in walk_articles(standard)}
-    known_prereqs = {p.id for p in standard.prerequisites}
-    for key, passed in prerequisites.items():
-        if key not in known_prereqs:
-            problems.append(answer_problem(f"unknown prerequisite {key!r}", "prerequisites", key))
-        elif not isinstance(passed, bool):
-            problems.append(answer_problem("expected true or false", "prerequisites", key))
-    if isinstance(scoring, WeightedScoring):
-        rater_codes = {r.code for g in scoring.groups for r in g.raters}
-        for key, value in answers.items():
-            said: str | None = None
-            if key not in rater_codes:
-                said = f"unknown rater {key!r}"
-            elif isinstance(value, dict):
-                for number, item in value.items():
-                    wrong = _check_one(standard, by_number, number, item)
-                    if wrong is not None:
-                        problems.append(answer_problem(wrong, "answers", key, number))
-            elif isinstance(value, bool) or not isinstance(value, int | float):
-                said = "expected a score or a mapping of article answers"
-            elif not (math.isfinite(value) and 0 <= value <= scoring.scale):
-                said = f"score {value} is outside [0, {_num(scoring.scale)}]"
-            if said is not None:
-                problems.append(answer_problem(said, "answers", key))
-        return problems
-    vetoes = {v.id for v in standard.veto_items}
-    for key, value in answers.items():
-        if key in vetoes:
-            said = (
-                None if isinstance(value, bool) else "veto items are answered true (requirement met) or false"
-            )
-        elif isinstance(value, dict):
-            said = "only weighted standards take answers per rater"
-        else:
-            said = _check_one(standard, by_number, key, value)
-        if said is not None:
-            problems.append(answer_problem(said, "answers", key))
-    return problems
-
-
-def _check_one(standard: Standard, by_number: Mapping[str, Article], number: str, value: Any) -> str | None:
-    """Why one article's answer does not fit, ``None`` when it does."""
-    article = by_number.get(number)
-    if article is None:
-        return f"unknown article {number!r}"
-    if value == NA and isinstance(value, str):
-        return None if article.na_allowed else f"article {number} does not allow {NA}"
-    scoring = standard.scoring
-    if isinstance(scoring, GradedScoring):
-        if not isinstance(value, str) or value not in {g.code for g in scoring.grades}:
-            return f"unknown grade code {value!r}"
-        return None
-    points_items = isinstance(scoring, PointsScoring) or (
-        isinstance(scoring, WeightedScoring) and scoring.item_mode == "points"
-    )
-    if points_items:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            return "expected a number"
-        if article.indicator is not None:
-            return None if value >= 0 else "a measured value must not be negative"
-        maximum = article.points or 0.0
-        if not 0 <= value <= maximum:
-            return f"points {value} are outside [0, {_num(maximum)}]"
-        return None
-    if not isinstance(value, bool):
-        return "expected true (passed) or false (failed)"
-    return None
