@@ -19,8 +19,8 @@ from backend.programme.analysis import region_chains
 from backend.programme.rankings import RankTables, value_of
 from backend.review.answers import engine_input, round_answers, round_targets
 from backend.standards import AnswerValidationError, FacilityFigures, compile_standard, conclude
+from backend.standards.compiled import CompiledStandard
 from backend.standards.conclusion import Conclusion
-from backend.standards.engine import CompiledStandard
 from backend.standards.schemas import Answer, GradedScoring, Standard
 from backend.standards.services import get_standard
 

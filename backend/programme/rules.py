@@ -26,10 +26,10 @@ from backend.programme.tables import ReviewSample
 from backend.registry.tables import Facility, Region
 from backend.review.flow import carried_tier
 from backend.review.tables import ConfirmedConclusion
-from backend.standards.engine import eligibility
 from backend.standards.schemas import FacilityFigures, Standard
 from backend.standards.services import get_standard
 from backend.standards.tables import StandardVersion
+from backend.standards.tiers import eligibility
 
 STAGES = REVIEW_STAGES
 OPEN_APPLICATION = ("applied", "accepted")

@@ -18,8 +18,8 @@ import msgspec
 
 from backend.errors import RuleRefused
 from backend.standards.conclusion import Conclusion
-from backend.standards.engine import eligibility
 from backend.standards.schemas import FacilityFigures, Standard
+from backend.standards.tiers import eligibility
 
 NOT_REACHED = "not_reached"
 NOT_EVALUATED = "not_evaluated"

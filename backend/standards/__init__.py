@@ -9,18 +9,14 @@ Public API (see docs/standards.md):
 """
 
 from backend.standards.answer_checks import check_answers
+from backend.standards.compiled import CompiledStandard, compile_standard
 from backend.standards.conclusion import Conclusion, ConditionResult, TierResult
-from backend.standards.engine import (
-    CompiledStandard,
-    SubmitReadiness,
-    combine_raters,
-    compile_standard,
-    conclude,
-    submit_readiness,
-)
+from backend.standards.engine import conclude
 from backend.standards.loader import load_shipped, parse_standard, shipped_bytes, shipped_names
 from backend.standards.problems import AnswerValidationError, Problem, StandardValidationError
+from backend.standards.readiness import SubmitReadiness, submit_readiness
 from backend.standards.schemas import NA, RATER_SEPARATOR, Answer, AnswerValue, FacilityFigures, Standard
+from backend.standards.tally import combine_raters
 from backend.standards.validation import validate_standard
 
 __all__ = [

@@ -108,17 +108,17 @@ def server_codes() -> dict[str, set[str]]:
                 add(_text(keywords.get("code")) or first, where)
     from backend.errors import HTTP_CODES
     from backend.evidence.rules import FLAG_CODES
-    from backend.standards.engine import FIGURE_ATTRS
     from backend.standards.loader import load_shipped, shipped_names
+    from backend.standards.tiers import FIGURE_ATTRS
 
     # codes made from data: a condition's scope, a facility figure, a prerequisite's outcome
     for standard in map(load_shipped, shipped_names()):
         for tier in standard.determination.tiers:
             for condition in tier.conditions:
                 if not condition.scope.startswith("section:"):
-                    add(f"scope_{condition.scope}", "backend/standards/engine.py")
+                    add(f"scope_{condition.scope}", "backend/standards/tiers.py")
     for figure in FIGURE_ATTRS:
-        add(f"figure_{figure}", "backend/standards/engine.py")
+        add(f"figure_{figure}", "backend/standards/tiers.py")
     from typing import get_args
 
     from backend.inspections.schemas import Stage, Tier
