@@ -12,7 +12,7 @@ Order matters for consistency: the database first, then the spool, then storage.
 are written whole, then renamed into place), so every object the database copy refers to is already there
 when storage is copied after it; a photo the transfer worker moved from the spool to storage in between is
 found in storage's copy, and the worker, finding its spool copy missing but the object present, marks it
-stored (media/worker.py). An unfinished upload's offset is its part file's size, so a longer part file than
+stored (media/blob_jobs.py). An unfinished upload's offset is its part file's size, so a longer part file than
 the database knew of is resumed from where it ends.
 
 Blocking functions: the CLI runs them directly, another caller would run them in a thread.

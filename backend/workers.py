@@ -21,8 +21,9 @@ from backend.exports.services import JOB_KIND
 from backend.media_api.services import after_blob_derived, upload_config
 from backend.settings import Settings
 from media import uploads
+from media.blob_jobs import image_deriver
 from media.storage import Storage
-from media.worker import MediaWorker, WorkerConfig, enqueue_missing_hashes, image_deriver
+from media.worker import MediaWorker, WorkerConfig, enqueue_missing_hashes
 
 log = logging.getLogger("fieldcheck.workers")
 

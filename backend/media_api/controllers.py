@@ -35,6 +35,7 @@ from backend.metrics import Metrics
 from backend.openapi_contract import CHUNK_BODY, problem_responses
 from backend.settings import Settings
 from media import uploads
+from media.blob_jobs import derivative_key
 from media.documents import has_page_image
 from media.storage import (
     InvalidKeyError,
@@ -45,7 +46,6 @@ from media.storage import (
     validate_key,
     verify_local_signature,
 )
-from media.worker import derivative_key
 
 AuthRequest = Request[AuthUser, str, State]
 EVERY_ROLE = requires_role("admin", "office", "inspector", "clinic")

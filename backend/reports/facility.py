@@ -28,10 +28,10 @@ from backend.standards.schemas import NA, Answer, GradedScoring, Standard
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
 from backend.vocabulary import answer_text, date_text, file_name, say
+from media.blob_jobs import derivative_key
 from media.storage import Storage, StorageError
 from media.tables import Blob, BlobHolder
 from media.upload_complete import holder_key
-from media.worker import derivative_key
 from sync.tables import Photo
 
 STAGE_COLOUR = {"self": "#64748b", "county": "#2563eb", "city": "#16a34a", "province": "#b45309"}

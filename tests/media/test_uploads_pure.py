@@ -1,4 +1,4 @@
-"""Pure parts of the upload path and the workers: checksum headers, backoff, spool helpers, keys."""
+"""Pure parts of the upload path and the workers: checksum headers, backoff, spool helpers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from media import spool
 from media.uploads import UploadError, check_sha256, parse_checksum
-from media.worker import WorkerConfig, backoff_ms, derivative_key
+from media.worker import WorkerConfig, backoff_ms
 
 
 def test_parse_checksum() -> None:
@@ -63,10 +63,3 @@ def test_spool_paths_and_hash(tmp_path: Path) -> None:
     assert not part.exists()
     spool.remove(target)
     spool.remove(target)  # absent is fine
-
-
-def test_derivative_keys_are_clean() -> None:
-    sha = "ab" * 32
-    assert derivative_key(sha, "thumb") == f"derived/thumb/ab/ab/{sha}.jpg"
-    with pytest.raises(ValueError, match="invalid storage key"):
-        derivative_key("../../x", "thumb")

@@ -251,8 +251,9 @@ async def test_ledgers_stored_in_s3_with_the_pdf_page(
     """The same path with S3 storage (moto): the original byte for byte under its blob key, the PDF's
     first-page thumb and preview beside it, a DOCX with no derivative."""
     from backend.workers import build_media_worker
+    from media.blob_jobs import derivative_key
     from media.storage import blob_key
-    from media.worker import WorkerConfig, derivative_key
+    from media.worker import WorkerConfig
     from tests.backend.media_api.test_s3_outage import list_objects
     from tests.media.s3servers import make_s3_storage, running_moto
 

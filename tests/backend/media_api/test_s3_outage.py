@@ -19,10 +19,10 @@ from botocore.config import Config
 from litestar import Litestar
 
 from backend.media_api import services
+from media.blob_jobs import derivative_key
 from media.storage import S3Storage, blob_key
 from media.tables import Blob, Job
 from media.uploads import now_ms
-from media.worker import derivative_key
 from tests.backend.media_api.helpers import PhotoFile, add_photo, noisy_jpeg, upload
 from tests.backend.media_api.test_worker import Clock, make_worker
 from tests.media.s3servers import make_s3_storage, rgw_available, start_moto, start_rgw
