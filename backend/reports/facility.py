@@ -21,9 +21,10 @@ from backend.inspections.tables import Inspection, Round
 from backend.programme.analysis import region_chains
 from backend.registry.tables import Facility
 from backend.reports.printable import Printable, PrintableParams, esc
-from backend.review import services as review
 from backend.review.discrepancies import build_discrepancies, grade_rank
 from backend.review.schemas import ArticleRow, ConclusionView, StoredConclusion
+from backend.review.services import compute_conclusion
+from backend.review.stored_conclusions import list_conclusions
 from backend.standards.schemas import NA, Answer, GradedScoring, Standard
 from backend.standards.services import get_standard
 from backend.standards.validation import walk_articles
@@ -65,12 +66,12 @@ async def facility_report(user: AuthUser, params: PrintableParams, storage: Stor
     conclusions: dict[str, ConclusionView | str] = {}
     for r in rows:
         try:
-            conclusions[r["stage"]] = await review.compute_conclusion(user=user, inspection_id=r["id"])
+            conclusions[r["stage"]] = await compute_conclusion(user=user, inspection_id=r["id"])
         except AppError as problem:  # a clinic reads no review conclusion; an unknown standard says so
             conclusions[r["stage"]] = say(f"problem_{problem.code}", lang, **problem.params)
     signed: dict[str, StoredConclusion] = {}
     if user.role != "clinic":
-        for stored in await review.list_conclusions(user=user, facility_id=facility_id, round_id=round_id):
+        for stored in await list_conclusions(user=user, facility_id=facility_id, round_id=round_id):
             signed[stored.stage] = stored  # oldest first: the latest sign-off per stage stays
     view = await build_discrepancies(facility_id=facility_id, round_id=round_id, inspections=ids)
     standard: Standard | None = None

@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.guards import AuthUser, current_user, requires_role
 from backend.hooks import hooks_of
-from backend.review import discrepancies, services, thresholds
+from backend.review import discrepancies, services, stored_conclusions, thresholds
 from backend.review.schemas import (
     ConclusionView,
     ConfirmRequest,
@@ -66,7 +66,7 @@ class ReviewFacilityController(Controller):
     async def list_conclusions(
         self, facility_id: FromPath[UUID], request: AuthRequest, round_id: FromQuery[UUID | None] = None
     ) -> list[StoredConclusion]:
-        return await services.list_conclusions(
+        return await stored_conclusions.list_conclusions(
             user=current_user(request), facility_id=facility_id, round_id=round_id
         )
 

@@ -4,7 +4,7 @@ Who may do what (guards check the role; these functions check the scope again):
 - computed conclusion: whoever may read the inspection; a clinic only for a self-assessment.
 - confirm: an office whose region holds the facility (stages up to its own level) or admin; the inspection
   must be a submitted review with no open conflicts and a complete result.
-- stored conclusions: office in scope and admin.
+- stored conclusions: office in scope and admin (backend/review/stored_conclusions.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from uuid import UUID
 import msgspec
 
 from backend.audit.services import record
-from backend.db import as_utc, current_engine, write_tx
+from backend.db import current_engine, write_tx
 from backend.errors import Conflict, Forbidden, NotFound, RuleRefused
 from backend.guards import AuthUser, ensure_role
 from backend.hooks import Hooks
@@ -36,8 +36,6 @@ from backend.review.answers import (
     read_answers,
     read_registers,
 )
-from backend.review.decision import statement, tier_label
-from backend.review.flow import carried_tier
 from backend.review.schemas import (
     ComputedFrom,
     ConclusionView,
@@ -47,10 +45,9 @@ from backend.review.schemas import (
     StoredConclusion,
     SubmitIncompleteRequest,
 )
-from backend.review.tables import ConfirmedConclusion, IncompleteSubmission, ProvinceThreshold
-from backend.review.thresholds import ref
+from backend.review.stored_conclusions import read_stored
+from backend.review.tables import ConfirmedConclusion, IncompleteSubmission
 from backend.review.verdicts import decided, ensure_round_open, move_list, proposed, rules_for
-from backend.standards.conclusion import Conclusion
 from backend.standards.services import get_standard
 from sync.api import EDITABLE, lock_inspection, move_inspection
 
@@ -259,110 +256,7 @@ async def confirm_conclusion(
                 "verification": result.verification,
             },
         )
-    return (await _stored(ConfirmedConclusion.id == stored.id))[0]
-
-
-_STORED_COLUMNS = (
-    ConfirmedConclusion.id,
-    ConfirmedConclusion.inspection,
-    ConfirmedConclusion.facility,
-    ConfirmedConclusion.round,
-    ConfirmedConclusion.stage,
-    ConfirmedConclusion.standard_version_id,
-    ConfirmedConclusion.status,
-    ConfirmedConclusion.tier,
-    ConfirmedConclusion.tier_label,
-    ConfirmedConclusion.verification,
-    ConfirmedConclusion.explanation,
-    ConfirmedConclusion.computed_from_version,
-    ConfirmedConclusion.signed_version,
-    ConfirmedConclusion.answer_count,
-    ConfirmedConclusion.confirmed_by,
-    ConfirmedConclusion.confirmed_by.display_name.as_alias("confirmed_by_name"),
-    ConfirmedConclusion.confirmed_by.username.as_alias("confirmed_by_username"),
-    ConfirmedConclusion.confirmed_at,
-    ConfirmedConclusion.decided_by,
-    ConfirmedConclusion.decision_reason,
-    ConfirmedConclusion.computed_tier,
-    ConfirmedConclusion.overridden,
-    ConfirmedConclusion.threshold_setting,
-)
-
-
-async def _stored(where: Any) -> list[StoredConclusion]:
-    rows = (
-        await ConfirmedConclusion.select(*_STORED_COLUMNS)
-        .where(where)
-        .order_by(ConfirmedConclusion.confirmed_at)
-    )
-    setting_ids = [r["threshold_setting"] for r in rows if r["threshold_setting"] is not None]
-    settings = (
-        {s["id"]: s for s in await ProvinceThreshold.select().where(ProvinceThreshold.id.is_in(setting_ids))}
-        if setting_ids
-        else {}
-    )
-    out = []
-    for r in rows:
-        explanation = msgspec.json.decode(r["explanation"], type=Conclusion)
-        setting = settings.get(r["threshold_setting"])
-        words = []
-        if r["decided_by"] is not None:
-            standard = await get_standard(standard_id=r["standard_version_id"])
-            flow = await carried_tier(r["round"], r["facility"])
-            words = statement(
-                standard,
-                r["tier"],
-                r["decided_by"],
-                explanation,
-                applied=flow.applied if flow else None,
-                reason=r["decision_reason"],
-                overridden=r["overridden"],
-                computed_tier=r["computed_tier"],
-                document_no=setting["document_no"] if setting else None,
-                document_date=str(setting["document_date"]) if setting else None,
-            )
-            label = tier_label(standard, r["tier"]) if r["tier"] else r["tier_label"]
-        else:
-            label = r["tier_label"]
-        out.append(
-            StoredConclusion(
-                id=r["id"],
-                inspection_id=r["inspection"],
-                facility_id=r["facility"],
-                round_id=r["round"],
-                stage=r["stage"],
-                standard_id=r["standard_version_id"],
-                status=r["status"],
-                tier=r["tier"],
-                tier_label=label,
-                verification=r["verification"],
-                computed_from_version=r["computed_from_version"],
-                signed_version=r["signed_version"],
-                answer_count=r["answer_count"],
-                confirmed_by=r["confirmed_by"],
-                confirmed_by_name=r["confirmed_by_name"] or r["confirmed_by_username"],
-                confirmed_at=as_utc(r["confirmed_at"]),
-                explanation=explanation,
-                decided_by=r["decided_by"],
-                decision_reason=r["decision_reason"],
-                computed_tier=r["computed_tier"],
-                overridden=bool(r["overridden"]),
-                setting=ref(setting),
-                statement=words,
-            )
-        )
-    return out
-
-
-async def list_conclusions(
-    *, user: AuthUser, facility_id: UUID, round_id: UUID | None = None
-) -> list[StoredConclusion]:
-    ensure_role(user, "admin", "office")
-    await ensure_facility_visible(user, facility_id)
-    where: Any = ConfirmedConclusion.facility == facility_id
-    if round_id is not None:
-        where = where & (ConfirmedConclusion.round == round_id)
-    return await _stored(where)
+    return (await read_stored(ConfirmedConclusion.id == stored.id))[0]
 
 
 async def submit_incomplete(
