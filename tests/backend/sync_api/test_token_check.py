@@ -105,14 +105,10 @@ async def test_a_new_role_does_not_sign_the_device_out(
     everything = {f"inspection/{row['id']}" for row in await Inspection.select(Inspection.id)}
     assert seen < everything  # an inspector sees its teams' inspections only
     me = (await client.get("/api/me", headers=headers)).json()
-    # made an admin by another process: this process's entry still says inspector, and is fresh
-    await User.update({User.role: "admin"}).where(User.id == me["id"])
 
-    pulled = await client.post("/api/sync/pull", json=PULL, headers=headers)
-    assert pulled.status_code == 200, pulled.text
-    assert {op["key"] for op in pulled.json()["patch"] if op["key"].startswith("inspection/")} == everything
-    user, _, _ = services._token_cache[_digest(headers)]
-    assert user.role == "admin"
+    # made an admin by another process: this process's entry still says inspector, and is fresh. The push runs
+    # again as the admin the check found (not a 401)
+    await User.update({User.role: "admin"}).where(User.id == me["id"])
     pushed = await client.post(
         "/api/sync/push",
         content=push_body(
@@ -122,3 +118,15 @@ async def test_a_new_role_does_not_sign_the_device_out(
     )
     assert pushed.status_code == 200, pushed.text
     assert pushed.json()["results"][0]["status"] == "applied"
+    user, _, _ = services._token_cache[_digest(headers)]
+    assert user.role == "admin"
+    pulled = await client.post("/api/sync/pull", json=PULL, headers=headers)
+    assert pulled.status_code == 200, pulled.text
+    assert {op["key"] for op in pulled.json()["patch"] if op["key"].startswith("inspection/")} == everything
+
+    # and back: the pull runs again as the inspector, with the inspector's scope
+    await User.update({User.role: "inspector"}).where(User.id == me["id"])
+    pulled = await client.post("/api/sync/pull", json=PULL, headers=headers)
+    assert pulled.status_code == 200, pulled.text
+    assert {op["key"] for op in pulled.json()["patch"] if op["key"].startswith("inspection/")} == seen
+    assert services._token_cache[_digest(headers)][0].role == "inspector"
