@@ -130,3 +130,32 @@ async def test_a_new_role_does_not_sign_the_device_out(
     assert pulled.status_code == 200, pulled.text
     assert {op["key"] for op in pulled.json()["patch"] if op["key"].startswith("inspection/")} == seen
     assert services._token_cache[_digest(headers)][0].role == "inspector"
+
+
+async def test_a_stale_entry_costs_the_sync_routes_no_lookup(
+    client: httpx.AsyncClient, demo: dict[str, Any], monkeypatch: Any
+) -> None:
+    headers = await Devices(client).auth("inspector1")
+    await _warm(client, headers, demo["review_inspection"])
+    monkeypatch.setattr(services, "TOKEN_CACHE_SECONDS", 0.0)  # every entry stale at once, as 10 s on
+    lookups: list[str] = []
+    read_fetch = services.read_fetch
+
+    async def counted(sql: str, args: Any) -> Any:
+        lookups.append(sql)
+        return await read_fetch(sql, args)
+
+    monkeypatch.setattr(services, "read_fetch", counted)
+    pushed = await client.post(
+        "/api/sync/push",
+        content=push_body(
+            "c-token", [set_answer(2, demo["review_inspection"], "1.1.1", "C")], group="g-token"
+        ),
+        headers=headers,
+    )
+    assert pushed.status_code == 200, pushed.text
+    assert (await client.post("/api/sync/pull", json=PULL, headers=headers)).status_code == 200
+    assert lookups == []
+    # the other routes look a stale entry's token up
+    assert (await client.get("/api/me", headers=headers)).status_code == 200
+    assert lookups == [services.USER_BY_DIGEST_SQL]
