@@ -163,6 +163,24 @@ class ScopeQuery:
     finish: Callable[[list[dict[str, Any]]], Caller]
 
 
+@dataclass(frozen=True, kw_only=True)
+class CallerCheck:
+    """The host's check that the caller still holds its credential (its bearer token not revoked, expired or
+    changed), read as one column of a statement the engine runs anyway (the push's client row and locks; the
+    pull's first reads on PostgreSQL, on SQLite a statement of its read transaction): no round trip of its own,
+    and it sees what committed before that statement. ``sql`` (``?`` placeholders) is a scalar subquery;
+    ``settle`` gets its value before the engine uses anything else it read, and raises to refuse the request:
+    the push's transaction (or savepoint) then rolls back, the pull answers nothing."""
+
+    sql: str
+    args: list[Any]
+    settle: Callable[[Any], None]
+
+    @property
+    def column(self) -> str:
+        return f'({self.sql}) AS "check"'
+
+
 # The caller, or a function that reads it inside the push's transaction (scope read under the same locks), or
 # the statement that reads it (:class:`ScopeQuery`).
 CallerSource = Caller | Callable[[], Awaitable[Caller]] | ScopeQuery

@@ -24,7 +24,7 @@ from uuid import UUID
 import msgspec
 from piccolo.engine.base import Engine
 
-from sync.context import Caller, CallerSource, ScopeQuery, resolve_caller
+from sync.context import Caller, CallerCheck, CallerSource, ScopeQuery, resolve_caller
 from sync.protocol import Limits, OpinionValue, PatchOp, PullResponse, PutOp, decode_pull
 from sync.pull_rows import (
     ROW_QUERIES,
@@ -117,17 +117,20 @@ _PROBE_JSON = _probe_json()
 _INT32 = 2**31
 
 
-async def pull(body: bytes, *, caller: CallerSource, ctx: PullContext) -> PullResponse:
+async def pull(
+    body: bytes, *, caller: CallerSource, ctx: PullContext, check: CallerCheck | None = None
+) -> PullResponse:
     """Answer one pull. Raises ``ProtocolError`` (400) for a malformed request. A callable ``caller`` is
     resolved inside the read transaction (one connection; on SQLite one snapshot for scope and data, on
-    PostgreSQL each statement its own, as READ COMMITTED gives)."""
+    PostgreSQL each statement its own, as READ COMMITTED gives). ``check``: the host's check of the caller's
+    credential, read with the first reads (PostgreSQL: in their statement) and settled before they are used."""
     request = decode_pull(body)
     async with ctx.engine.transaction() if ctx.transaction is None else ctx.transaction():
         sql = Sql(ctx.engine)
         known = decode_cookie(request.cookie) if request.cookie else None
         page_size = ctx.page_size if request.max_ops is None else max(1, min(ctx.page_size, request.max_ops))
         first = await _first_reads(
-            sql, caller, request.client_group_id, known or {}, page_size, encoded=ctx.encoded
+            sql, caller, request.client_group_id, known or {}, page_size, encoded=ctx.encoded, check=check
         )
         return await _pull(sql, known, first, ctx, page_size)
 
@@ -170,6 +173,7 @@ async def _first_reads(
     page_size: int,
     *,
     encoded: bool,
+    check: CallerCheck | None = None,
 ) -> _First:
     """The caller, the inspections it may read and the last mutation ids of its client group.
 
@@ -182,8 +186,11 @@ async def _first_reads(
     as it was when each was its own statement. The client ids now
     come from the versions' snapshot rather than after the rows: a push committed in between is in neither
     (before, its mutation id could come without its rows). SQLite: one statement after another in the read
-    transaction's one snapshot."""
+    transaction's one snapshot, the host's ``check`` first."""
     if not sql.postgres:
+        if check is not None:
+            [checked] = await sql.fetch(f"SELECT {check.column}", check.args)
+            check.settle(checked["check"])
         caller = await resolve_caller(source, sql.fetch)
         inspections = await _readable_inspections(sql, caller)
         clients = await sql.fetch(_CLIENTS, [group_id, caller.user_id])
@@ -211,12 +218,15 @@ async def _first_reads(
         else:
             where = " WHERE FALSE"
     answers = _PRE_ENCODED if encoded else _agg(_PRE_ANSWERS)
+    check_column, check_args = ("", []) if check is None else (f", {check.column}", check.args)
     [row] = await sql.fetch(
         f'WITH {withs}{_SEEN}{where}), {_PRE} SELECT {scope} AS "scope", {_agg(_SEEN_COLUMNS)} AS "inspections", '  # noqa: S608  (constant SQL, the host's scope statement)
         f'({answers}) AS "answers", (SELECT CAST("pre_id" AS TEXT) FROM "pre") AS "answers_of", '
-        f'{_agg(_CLIENTS)} AS "clients"',
-        [*scope_args, *cookie, *where_args, page_size + 1, group_id, user_id],
+        f'{_agg(_CLIENTS)} AS "clients"{check_column}',
+        [*scope_args, *cookie, *where_args, page_size + 1, group_id, user_id, *check_args],
     )
+    if check is not None:
+        check.settle(row["check"])
     readable = _rows(row["inspections"])
     if isinstance(source, ScopeQuery):
         caller = source.finish(_rows(row["scope"]))

@@ -10,6 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import msgspec
+from piccolo.engine.sqlite import SQLiteEngine
+
 from backend.accounts import throttle
 from backend.accounts.passwords import (
     MAX_PASSWORD_LENGTH,
@@ -20,10 +23,11 @@ from backend.accounts.passwords import (
 from backend.accounts.schemas import CreateUserRequest, LoginResponse, UpdateUserRequest, UserOut
 from backend.accounts.tables import AuthToken, User
 from backend.audit.services import changed_fields, record
-from backend.db import as_utc, read_fetch, write_tx
+from backend.db import as_utc, current_engine, read_fetch, write_tx
 from backend.errors import BadRequest, Conflict, NotFound, RuleRefused, TooManyRequests, Unauthorized
 from backend.guards import AuthUser, Role
 from backend.registry.tables import Facility, Region
+from sync.api import CallerCheck
 
 
 def _now() -> datetime:
@@ -75,8 +79,9 @@ async def login(
 
 # Token digest → (user, token expiry, cached until on the monotonic clock). Saves the per-request database
 # lookup (a new aiosqlite connection per query outside a transaction: ~4 ms). Logout, a password change and
-# deactivation evict at once in this process; other processes see them within TOKEN_CACHE_SECONDS (see
-# docs/architecture.md, Security).
+# deactivation evict at once in this process; other processes see them within TOKEN_CACHE_SECONDS, except on
+# the sync routes, which check the token in their own first statement (token_check; docs/architecture.md,
+# Security).
 TOKEN_CACHE_SECONDS = 10.0
 # Written out once: Piccolo's select over the user's columns cost ~1 ms of CPU to build per lookup, and a
 # device's next sync usually comes after its entry went stale (the soak's cycle is 10 s, the app's pull 30 s).
@@ -100,12 +105,19 @@ def forget_tokens(*, digest: str | None = None, user_id: UUID | None = None) -> 
             del _token_cache[key]
 
 
-async def user_for_token(token: str) -> AuthUser | None:
+def invalid_token() -> Unauthorized:
+    return Unauthorized("the token is unknown or has expired; sign in again", code="invalid_token")
+
+
+async def user_for_token(token: str, *, checked_later: bool = False) -> AuthUser | None:
+    """The token's user: from this process's cache while its entry is fresh, else looked up. ``checked_later``:
+    the route checks the token in its own statement (:func:`token_check`), so a known entry serves however old
+    it is (until the token's own expiry); an unknown token is still looked up."""
     digest = token_digest(token)
     cached = _token_cache.get(digest)
     if cached is not None:
         user, expires_at, fresh_until = cached
-        if time.monotonic() < fresh_until and expires_at > _now():
+        if expires_at > _now() and (checked_later or time.monotonic() < fresh_until):
             return user
         del _token_cache[digest]
     rows = await read_fetch(USER_BY_DIGEST_SQL, [digest])
@@ -113,10 +125,74 @@ async def user_for_token(token: str) -> AuthUser | None:
     if not found or as_utc(found["expires_at"]) <= _now() or not found["active"]:
         return None
     user = auth_user_from_row(found)
-    _token_cache[digest] = (user, as_utc(found["expires_at"]), time.monotonic() + TOKEN_CACHE_SECONDS)
+    _remember(digest, user, as_utc(found["expires_at"]))
+    return user
+
+
+def _remember(digest: str, user: AuthUser, expires_at: datetime) -> None:
+    _token_cache[digest] = (user, expires_at, time.monotonic() + TOKEN_CACHE_SECONDS)
+    _token_cache.move_to_end(digest)
     while len(_token_cache) > TOKEN_CACHE_MAX:
         _token_cache.popitem(last=False)
-    return user
+
+
+class CallerChanged(Exception):
+    """The token is valid but its user's role, facility or region is no longer the one the request ran as: run
+    it again as ``user`` (a device is not signed out for its account's new scope)."""
+
+    def __init__(self, user: AuthUser) -> None:
+        super().__init__(f"user {user.id} changed")
+        self.user = user
+
+
+# The token's user as a sync statement sees it (sync.api.CallerCheck): one JSON value, NULL once the token's row
+# is gone (a logout, a password change or a deactivation in any process).
+_CHECK_COLUMNS = ("expires_at", "active", "username", "role", "facility", "region", "display_name")
+
+
+def _check_sql(*, postgres: bool) -> str:
+    pairs = ", ".join(f"'{c}', {'t' if c == 'expires_at' else 'u'}.\"{c}\"" for c in _CHECK_COLUMNS)
+    build = "json_build_object" if postgres else "json_object"
+    return (
+        f'SELECT {build}({pairs}) FROM "auth_token" t JOIN "app_user" u ON u."id" = t."user" '  # noqa: S608
+        'WHERE t."token_hash" = ?'
+    )
+
+
+_CHECK_SQL = {postgres: _check_sql(postgres=postgres) for postgres in (False, True)}
+
+
+def token_check(token: str, user: AuthUser) -> CallerCheck:
+    """The bearer token checked inside a sync request's first statement, as the request runs as ``user``: a
+    token deleted, expired or of a deactivated account refuses the request (``invalid_token``, the same 401
+    as the middleware's) and leaves this process's cache; a valid one refreshes its cache entry, and raises
+    :class:`CallerChanged` when the account's role, facility or region changed."""
+    digest = token_digest(token)
+
+    def settle(value: Any) -> None:
+        found: dict[str, Any] | None = None if value is None else msgspec.json.decode(value)
+        expires_at = None if found is None else as_utc(datetime.fromisoformat(found["expires_at"]))
+        if found is None or expires_at is None or expires_at <= _now() or not found["active"]:
+            forget_tokens(digest=digest)
+            raise invalid_token()
+        fresh = AuthUser(
+            id=user.id,
+            username=found["username"],
+            role=found["role"],
+            facility_id=_uuid_or_none(found["facility"]),
+            region_id=_uuid_or_none(found["region"]),
+            display_name=found["display_name"] or "",
+        )
+        _remember(digest, fresh, expires_at)
+        if (fresh.role, fresh.facility_id, fresh.region_id) != (user.role, user.facility_id, user.region_id):
+            raise CallerChanged(fresh)
+
+    postgres = not isinstance(current_engine(), SQLiteEngine)
+    return CallerCheck(sql=_CHECK_SQL[postgres], args=[digest], settle=settle)
+
+
+def _uuid_or_none(value: Any) -> UUID | None:
+    return None if value is None else UUID(str(value))
 
 
 async def logout(*, token: str) -> None:

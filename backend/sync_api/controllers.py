@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 
+from backend.accounts.auth import CHECKED_BY_HANDLER
 from backend.errors import PayloadTooLarge
 from backend.guards import AuthUser, current_user, requires_role
 from backend.hooks import hooks_of
@@ -18,8 +19,8 @@ from backend.metrics import Metrics
 from backend.openapi_contract import PULL_BODY, PUSH_BODY
 from backend.settings import Settings
 from backend.sync_api.rules import checklist_bundle
-from backend.sync_api.services import caller_source, pull_context, push_and_refresh
-from sync.api import pull
+from backend.sync_api.services import as_token_holder, caller_source, pull_context, push_and_refresh
+from sync.api import CallerCheck, pull
 from sync.protocol import MUTATION_TYPES, Limits, PullResponse, PushResponse
 
 AuthRequest = Request[AuthUser, str, State]
@@ -69,37 +70,62 @@ class SyncController(Controller):
     tags = ["sync"]
     guards = [requires_role("admin", "office", "inspector", "clinic")]
 
-    @post("/push", operation_id="syncPush", status_code=200, description=PUSH_DOC, operation_class=PUSH_BODY)
+    # the token is checked in each sync request's first statement, not by a lookup of its own (CHECKED_BY_HANDLER)
+    @post(
+        "/push",
+        operation_id="syncPush",
+        status_code=200,
+        description=PUSH_DOC,
+        operation_class=PUSH_BODY,
+        opt={CHECKED_BY_HANDLER: True},
+    )
     async def push(self, request: AuthRequest) -> PushResponse:
         settings = _settings(request)
         body = await _body(request, settings.max_body_bytes)
-        # resolved inside the push transaction
-        caller = caller_source(current_user(request), with_readable=False, with_writable=True)
         metrics: Metrics = request.app.state.metrics
-        try:
-            response = await push_and_refresh(
+        on_submit = hooks_of(request).inspections_submitted
+
+        async def run(user: AuthUser, check: CallerCheck) -> PushResponse:
+            # resolved inside the push transaction
+            caller = caller_source(user, with_readable=False, with_writable=True)
+            return await push_and_refresh(
                 body,
                 caller=caller,
                 max_mutations=settings.sync_max_mutations,
-                on_submit=hooks_of(request).inspections_submitted,
+                on_submit=on_submit,
+                check=check,
             )
+
+        try:
+            response = await as_token_holder(current_user(request), request.auth, run)
         except Exception:
             metrics.pushes.labels("refused").inc()  # the whole push (gap, malformed, too large, ...)
             raise
         metrics.note_push(response.results)
         return response
 
-    @post("/pull", operation_id="syncPull", status_code=200, description=PULL_DOC, operation_class=PULL_BODY)
+    @post(
+        "/pull",
+        operation_id="syncPull",
+        status_code=200,
+        description=PULL_DOC,
+        operation_class=PULL_BODY,
+        opt={CHECKED_BY_HANDLER: True},
+    )
     async def pull(self, request: AuthRequest) -> PullResponse:
         settings = _settings(request)
         body = await _body(request, settings.max_body_bytes)
-        # resolved inside the pull's read transaction
-        caller = caller_source(current_user(request), with_readable=True, with_writable=False)
         ctx = pull_context(
             hooks=hooks_of(request),
             limits=Limits(max_mutations=settings.sync_max_mutations, max_body_bytes=settings.max_body_bytes),
         )
-        return await pull(body, caller=caller, ctx=ctx)
+
+        async def run(user: AuthUser, check: CallerCheck) -> PullResponse:
+            # resolved inside the pull's read transaction
+            caller = caller_source(user, with_readable=True, with_writable=False)
+            return await pull(body, caller=caller, ctx=ctx, check=check)
+
+        return await as_token_holder(current_user(request), request.auth, run)
 
 
 CHECKLIST_DOC = """A standard's submit rules as plain data (the submit check's own, `sync.readiness`): for each article

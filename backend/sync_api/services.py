@@ -5,10 +5,10 @@ What a push leaves for others to do once it committed (flags naming a removed ph
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
-from backend.accounts.services import user_name_rows
+from backend.accounts.services import CallerChanged, invalid_token, token_check, user_name_rows
 from backend.audit.services import append_onto, chain_lock, record_many
 from backend.db import current_engine, push_tx, read_tx, write_tx
 from backend.evidence.services import refresh_after_removal, refresh_for_blob
@@ -27,6 +27,7 @@ from sync.api import (
     AuditEntry,
     AuditHook,
     Caller,
+    CallerCheck,
     CallerSource,
     PullContext,
     PushContext,
@@ -69,6 +70,26 @@ def caller_source(user: AuthUser, *, with_readable: bool, with_writable: bool) -
         return await caller_for(user, with_readable=with_readable, with_writable=with_writable)
 
     return caller
+
+
+T = TypeVar("T")
+# runs one sync request as this user, with the token's check for its first statement
+AsUser = Callable[[AuthUser, CallerCheck], Awaitable[T]]
+# runs after the first as the account the token's check found, should it change once more in between
+RUNS_AS_CHANGED = 2
+
+
+async def as_token_holder(user: AuthUser, token: str, run: AsUser[T]) -> T:
+    """A sync request run as ``user`` (the middleware's, maybe from a stale cache entry) with the bearer token
+    checked in the request's own first statement (``token_check``: refused there, nothing is applied or read).
+    When the account's role, facility or region changed, the request runs again as the account now is: the
+    device is not signed out for its new scope."""
+    for _ in range(1 + RUNS_AS_CHANGED):
+        try:
+            return await run(user, token_check(token, user))
+        except CallerChanged as changed:
+            user = changed.user
+    raise invalid_token()  # changed under every run: let the device sign in again
 
 
 def push_context(
@@ -115,6 +136,7 @@ async def push_and_refresh(
     caller: CallerSource,
     max_mutations: int,
     on_submit: Callable[[list[UUID]], Awaitable[None]] | None = None,
+    check: CallerCheck | None = None,
 ) -> PushResponse:
     """One push (the sync engine, audited in its transaction; the inspections it submitted handed to
     ``on_submit`` in that same transaction); then, once it committed, the evidence flags of the near duplicates
@@ -153,7 +175,7 @@ async def push_and_refresh(
         )
 
     ctx = push_context(audit=audit, max_mutations=max_mutations, with_writes=with_writes)
-    response = await push(body, caller=caller, ctx=ctx)
+    response = await push(body, caller=caller, ctx=ctx, check=check)
     if removed:
         await refresh_after_removal(sorted(removed, key=str))
     # a photo of bytes the server already received joins them now: their EXIF facts, its flags and reuse

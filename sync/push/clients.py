@@ -12,7 +12,7 @@ from uuid import UUID
 
 import msgspec
 
-from sync.context import Caller
+from sync.context import Caller, CallerCheck
 from sync.errors import ClientGroupMismatch, ClientNotYours
 from sync.protocol import ClientState, MutationResult
 from sync.sql import Sql, Statement, as_uuid
@@ -72,10 +72,17 @@ def client_state(
 
 
 async def lock_client(
-    sql: Sql, client_id: str, group_id: str, caller: Caller
+    sql: Sql, client_id: str, group_id: str, caller: Caller, check: CallerCheck | None = None
 ) -> tuple[int, list[msgspec.Raw]]:
-    """Lock (make) the client's row (one statement): its last mutation id and its window of recent results."""
-    rows = await sql.fetch(*client_upsert(client_id, group_id, caller.user_id))
+    """Lock (make) the client's row (one statement): its last mutation id and its window of recent results.
+    ``check``: the host's check of the caller's credential, returned by the same statement and settled first
+    (refused: the transaction or savepoint rolls back, the upsert with it)."""
+    upsert, args = client_upsert(client_id, group_id, caller.user_id)
+    if check is not None:
+        upsert, args = f"{upsert}, {check.column}", [*args, *check.args]
+    rows = await sql.fetch(upsert, args)
+    if check is not None:
+        check.settle(rows[0]["check"])
     return client_state(rows[0], client_id, group_id, caller)
 
 

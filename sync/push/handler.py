@@ -12,7 +12,7 @@ import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from sync.context import CallerSource, PushContext
+from sync.context import CallerCheck, CallerSource, PushContext
 from sync.errors import TooManyMutations
 from sync.protocol import Mutation, MutationResult, PushResponse, decode_push
 from sync.push import group_commit
@@ -20,15 +20,18 @@ from sync.push.limits import check_envelope
 from sync.push.transaction import apply_in_tx, push_in_tx
 
 
-async def push(body: bytes, *, caller: CallerSource, ctx: PushContext) -> PushResponse:
+async def push(
+    body: bytes, *, caller: CallerSource, ctx: PushContext, check: CallerCheck | None = None
+) -> PushResponse:
     """Apply one push. Raises :class:`~sync.errors.SyncError` subclasses when it is refused as a whole.
 
     ``caller`` may be a callable: it is then resolved inside the push transaction, so the scope is read
-    under the same locks as the writes (and, on SQLite, on the transaction's connection)."""
+    under the same locks as the writes (and, on SQLite, on the transaction's connection). ``check``: the
+    host's check of the caller's credential, read in the statement that locks the client's row."""
     request, heads = decode_push(body)
     check_envelope(request)
     response: PushResponse = await _in_transaction(
-        ctx, len(heads), functools.partial(push_in_tx, request, heads, caller, ctx)
+        ctx, len(heads), functools.partial(push_in_tx, request, heads, caller, ctx, check)
     )
     return response
 

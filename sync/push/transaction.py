@@ -11,7 +11,7 @@ from uuid import UUID
 import msgspec
 
 from sync import lifecycle
-from sync.context import Caller, CallerSource, PushContext, ScopeQuery, resolve_caller
+from sync.context import Caller, CallerCheck, CallerSource, PushContext, ScopeQuery, resolve_caller
 from sync.errors import MutationGap
 from sync.protocol import Mutation, MutationHead, MutationResult, PushRequest, PushResponse, decode_mutation
 from sync.push.batch import PushBatch, Wanted
@@ -25,7 +25,11 @@ from sync.sql import Sql
 
 
 async def push_in_tx(
-    request: PushRequest, heads: list[MutationHead], source: CallerSource, ctx: PushContext
+    request: PushRequest,
+    heads: list[MutationHead],
+    source: CallerSource,
+    ctx: PushContext,
+    check: CallerCheck | None = None,
 ) -> PushResponse:
     sql = Sql(ctx.engine)
     decoded_all: list[Mutation | MutationResult] | None = None
@@ -40,11 +44,11 @@ async def push_in_tx(
         targets = targets_of(mutations, owners)
         planned = wanted, targets
         lock = None if ctx.lock_first is None else ctx.lock_first(request.client_id)
-        caller, row, locked = await _lock_first(sql, request, source, targets, lock)
+        caller, row, locked = await _lock_first(sql, request, source, targets, lock, check)
         last, window = client_state(row, request.client_id, request.client_group_id, caller)
     else:
         caller = await resolve_caller(source, sql.fetch)
-        last, window = await lock_client(sql, request.client_id, request.client_group_id, caller)
+        last, window = await lock_client(sql, request.client_id, request.client_group_id, caller, check)
     fresh = [n for n, head in enumerate(heads) if head.id > last]
     if fresh and heads[fresh[0]].id != last + 1:
         raise MutationGap(
@@ -92,6 +96,7 @@ async def _lock_first(
     source: CallerSource,
     targets: set[UUID],
     lock: tuple[str, list[Any]] | None,
+    check: CallerCheck | None = None,
 ) -> tuple[Caller, dict[str, Any], dict[UUID, dict[str, Any]]]:
     """PostgreSQL: the caller's scope (when the host hands a :class:`ScopeQuery`), the client's row made and
     locked, and the inspections the push changes locked, in one statement (one round trip, not three). Returns
@@ -107,7 +112,9 @@ async def _lock_first(
     more than the push then changes (mutations already consumed by a retry; an inspector's recused facilities),
     only ever inspections of the caller's own scope and only when the client row is the caller's; the batch
     keeps the inspections it did before. ``lock``: the host's expression (its audit chain's lock), evaluated in
-    the select list, so after the row locks of its ``FROM`` (the same order as when it came with the writes)."""
+    the select list, so after the row locks of its ``FROM`` (the same order as when it came with the writes).
+    ``check``: the host's check of the caller's credential, a column of the same statement, settled before
+    anything else it read is used (refused: the transaction rolls back, the client row's upsert with it)."""
     scope = source if isinstance(source, ScopeQuery) else None
     resolved: Caller | None = None
     withs, with_args, scope_json, in_scope = "", [], "NULL", ""
@@ -126,12 +133,16 @@ async def _lock_first(
     upsert, upsert_args = client_upsert(request.client_id, request.client_group_id, user_id)
     inspections = lifecycle.LOCK_SELECT.format(also=f' AND c."user_id" = ?::uuid{in_scope}')
     also, also_args = ("", []) if lock is None else (f', {lock[0]} AS "host_lock"', lock[1])
+    if check is not None:
+        also, also_args = f"{also}, {check.column}", [*also_args, *check.args]
     [row] = await sql.fetch(
         f'WITH {withs}"client" AS ({upsert}) SELECT c."client_group_id", c."user_id", c."last_mutation_id", '  # noqa: S608
         f'c."recent_results", {scope_json} AS "scope", l."locked"{also} FROM "client" c '
         f'CROSS JOIN LATERAL (SELECT json_agg(r) AS "locked" FROM ({inspections}) r) l',
         [*with_args, *upsert_args, *also_args, sorted(targets), user_id],
     )
+    if check is not None:
+        check.settle(row["check"])
     if scope is not None:
         resolved = scope.finish(_json_rows(row["scope"]))
     assert resolved is not None  # one of the two branches above set it
