@@ -26,8 +26,7 @@ from backend.standards.tally import Tally, tally_answers
 from backend.standards.tiers import tier_result
 from backend.vocabulary import Message
 
-# compile_standard: backend/sync_api/rules.py imports it from here
-__all__ = ["compile_standard", "conclude"]
+__all__ = ["conclude"]
 
 _NO_FACILITY = FacilityFigures()
 

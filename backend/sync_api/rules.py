@@ -23,7 +23,7 @@ from backend.standards import (
     shipped_names,
     submit_readiness,
 )
-from backend.standards.engine import compile_standard
+from backend.standards.compiled import compile_standard
 from backend.standards.schemas import GradedScoring, PassFailScoring, PointsScoring, Section, WeightedScoring
 from backend.standards.services import get_bundle, get_standard
 from backend.standards.validation import walk_articles
