@@ -8,7 +8,8 @@ The app (``create_app``) is driven through raw ASGI calls (no HTTP client, no so
 the app's own CPU: ``time.process_time()`` of this process (the event loop and SQLite's threads; PostgreSQL's
 server work is not counted). Devices are teams of five on one inspection each, as in the soak
 (``sync_bench.py --soak``); ``--concurrency`` devices run their cycles at once, so pushes meet in group commits
-as they do under load. Prints the CPU per cycle of each round after a warm-up round. For A/B runs against
+as they do under load. Prints the CPU per cycle of each round after a warm-up round, all of it and the server's
+(without the devices' side: building the push bodies and reading the pull pages, timed on the loop's thread). For A/B runs against
 another commit, run this file with that commit's code first on ``PYTHONPATH`` (it imports ``backend`` from
 there and only the soak's setup and the scratch store from ``bench/sync_bench.py`` and
 ``bench/scratch_store.py`` beside it).
@@ -128,20 +129,33 @@ def _proc_cpu(pids: list[int]) -> dict[int, float]:
     return used
 
 
+class Harness:
+    """The CPU this process spends as the devices (building push bodies, reading pull pages), on the loop's
+    thread, which the server's CPU per cycle leaves out: it is the load's, not the server's."""
+
+    seconds = 0.0
+
+
 async def cycle(app: Any, device: sync_bench.Device, trips: RoundTrips | None = None) -> None:
-    status, content = await asgi_post(app, "/api/sync/push", device.body(20), device.headers)
+    mark = time.thread_time()
+    body = device.body(20)
+    Harness.seconds += time.thread_time() - mark
+    status, content = await asgi_post(app, "/api/sync/push", body, device.headers)
     if status != 200:
         raise RuntimeError(f"push {status}: {content[:200]!r}")
     if trips is not None:
         print(f"  round trips: push {trips.count}", flush=True)
         trips.count = 0
     while True:
+        mark = time.thread_time()
         body = msgspec.json.encode(
             {"protocolVersion": 1, "clientGroupId": device.client_id, "cookie": device.cookie}
         )
+        Harness.seconds += time.thread_time() - mark
         status, content = await asgi_post(app, "/api/sync/pull", body, device.headers)
         if status != 200:
             raise RuntimeError(f"pull {status}: {content[:200]!r}")
+        mark = time.thread_time()
         page = msgspec.json.decode(content)
         device.cookie = page["cookie"]
         for op in page["patch"]:
@@ -154,13 +168,14 @@ async def cycle(app: Any, device: sync_bench.Device, trips: RoundTrips | None = 
                 and isinstance(value, dict)
             ):
                 device.versions[parts[2]] = int(value.get("version", device.versions.get(parts[2], 0)))
+        Harness.seconds += time.thread_time() - mark
         if not page["hasMore"]:
             if trips is not None:
                 print(f"  round trips: pull {trips.count}", flush=True)
             return
 
 
-async def run(args: argparse.Namespace, data_dir: Path, database_url: str) -> list[float]:
+async def run(args: argparse.Namespace, data_dir: Path, database_url: str) -> tuple[list[float], list[float]]:
     from backend.app import create_app
 
     setup = await sync_bench.prepare(data_dir, database_url, inspections=5)
@@ -177,6 +192,7 @@ async def run(args: argparse.Namespace, data_dir: Path, database_url: str) -> li
     app = create_app(in_process_settings(data_dir, database_url))
     trips = RoundTrips() if args.count_round_trips else None
     per_cycle: list[float] = []
+    server_side: list[float] = []
     async with app.lifespan():
         queue: asyncio.Queue[sync_bench.Device] = asyncio.Queue()
 
@@ -195,9 +211,10 @@ async def run(args: argparse.Namespace, data_dir: Path, database_url: str) -> li
             if round_no == 1 and profiler is not None:
                 profiler.enable()
             server_before = await server_cpu(database_url) if args.server_cpu else {}
-            started, main_started = time.process_time(), time.thread_time()
+            started, main_started, harness = time.process_time(), time.thread_time(), Harness.seconds
             await asyncio.gather(*(worker() for _ in range(args.concurrency)))
             took = time.process_time() - started
+            load_side = Harness.seconds - harness
             main = time.thread_time() - main_started
             if args.server_cpu and round_no > 0:
                 server_after = await server_cpu(database_url)
@@ -208,9 +225,11 @@ async def run(args: argparse.Namespace, data_dir: Path, database_url: str) -> li
                 )
             if round_no > 0:  # round 0 warms the caches up (and is every device's first pull)
                 per_cycle.append(took * 1000 / len(devices))
+                server_side.append((took - load_side) * 1000 / len(devices))
                 print(
                     f"  round {round_no}: {per_cycle[-1]:.2f} ms CPU per cycle, of which the event loop's "
-                    f"thread {main * 1000 / len(devices):.2f} ms",
+                    f"thread {main * 1000 / len(devices):.2f} ms, the devices' side (bodies, pages) "
+                    f"{load_side * 1000 / len(devices):.2f} ms: the server's {server_side[-1]:.2f} ms",
                     flush=True,
                 )
             elif trips is not None:
@@ -220,7 +239,7 @@ async def run(args: argparse.Namespace, data_dir: Path, database_url: str) -> li
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)
-    return per_cycle
+    return per_cycle, server_side
 
 
 def main() -> None:
@@ -238,13 +257,15 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=10.5)
     args = parser.parse_args()
     with scratch_store(args.db, "cycle") as (data_dir, database_url):
-        per_cycle = asyncio.run(run(args, data_dir, database_url))
-    best = min(per_cycle)
+        per_cycle, server_side = asyncio.run(run(args, data_dir, database_url))
     import backend
 
+    # min / median: all of this process's CPU per cycle (as before 2026-12-05); server_*: without the devices'
+    # side (building push bodies, reading pull pages), which is the load generator's work, not the server's
     print(
         f"RESULT {args.db} {Path(backend.__file__).parents[1].name} devices={args.devices} "
-        f"cpu_per_cycle_ms min={best:.2f} median={sorted(per_cycle)[len(per_cycle) // 2]:.2f} "
+        f"cpu_per_cycle_ms min={min(per_cycle):.2f} median={sorted(per_cycle)[len(per_cycle) // 2]:.2f} "
+        f"server_min={min(server_side):.2f} server_median={sorted(server_side)[len(server_side) // 2]:.2f} "
         f"load={os.getloadavg()[0]:.1f}"
     )
 
