@@ -44,6 +44,7 @@ from sync.evidence import (
     na_marked,
 )
 from sync.lifecycle import EDITABLE, INITIAL, TEAM_FIXED, Move, Moved, MoveRefused
+from sync.mutations import Mutation, MutationResult, ResolveConflict, ResolveConflictArgs
 from sync.photo_facts import record_capture_facts, record_flags
 from sync.policy import (
     DOCUMENT_MIMES,
@@ -56,7 +57,6 @@ from sync.policy import (
     missing_evidence,
     photo_not_counted,
 )
-from sync.protocol import Mutation, MutationResult, ResolveConflict, ResolveConflictArgs
 from sync.pull import PullContext, pull
 from sync.push.handler import apply, push
 from sync.readiness import Blocker, Shortfall, SubmitState, read_state

@@ -19,8 +19,7 @@ from uuid import UUID
 
 import msgspec
 
-from sync.protocol import (
-    PROTOCOL_VERSION,
+from sync.mutations import (
     AddNote,
     AddNoteArgs,
     AddPhoto,
@@ -31,7 +30,6 @@ from sync.protocol import (
     CreateImprovementArgs,
     DeleteNote,
     DeleteNoteArgs,
-    DelOp,
     EditNote,
     EditNoteArgs,
     Field,
@@ -40,11 +38,6 @@ from sync.protocol import (
     ImprovementStatus,
     Mutation,
     MutationResult,
-    OpinionValue,
-    PullRequest,
-    PullResponse,
-    PushBody,
-    PushResponse,
     RemovePhoto,
     RemovePhotoArgs,
     ResolveConflict,
@@ -60,6 +53,15 @@ from sync.protocol import (
     SubmitInspection,
     SubmitInspectionArgs,
     Value,
+)
+from sync.protocol import (
+    PROTOCOL_VERSION,
+    DelOp,
+    OpinionValue,
+    PullRequest,
+    PullResponse,
+    PushBody,
+    PushResponse,
 )
 from sync.push.mutators import REGISTRY
 from sync.push.mutators.answers import answer_key

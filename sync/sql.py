@@ -125,3 +125,11 @@ def as_uuid(value: Any) -> UUID:
 
 def opt_uuid(value: Any) -> UUID | None:
     return None if value is None else as_uuid(value)
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True

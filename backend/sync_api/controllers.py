@@ -21,7 +21,8 @@ from backend.settings import Settings
 from backend.sync_api.rules import checklist_bundle
 from backend.sync_api.services import as_token_holder, caller_source, pull_context, push_and_refresh
 from sync.api import CallerCheck, pull
-from sync.protocol import MUTATION_TYPES, Limits, PullResponse, PushResponse
+from sync.mutations import MUTATION_TYPES
+from sync.protocol import Limits, PullResponse, PushResponse
 
 AuthRequest = Request[AuthUser, str, State]
 

@@ -35,7 +35,8 @@ from sync.api import (
     push,
     record_capture_facts,
 )
-from sync.protocol import AddPhoto, Limits, PushResponse, RemovePhoto, SubmitInspection
+from sync.mutations import AddPhoto, RemovePhoto, SubmitInspection
+from sync.protocol import Limits, PushResponse
 
 REMOVE_PHOTO = f"sync.{RemovePhoto.__struct_config__.tag}"  # the audit action of an applied removePhoto
 ADD_PHOTO = f"sync.{AddPhoto.__struct_config__.tag}"  # the audit action of an addPhoto

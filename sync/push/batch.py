@@ -11,8 +11,8 @@ from typing import Any
 from uuid import UUID
 
 from sync.context import AuditEntry, Caller, ItemRules, PushContext
+from sync.mutations import Mutation, MutationResult
 from sync.policy import ConflictState, Register, Write
-from sync.protocol import Mutation, MutationResult
 from sync.sql import Sql
 
 

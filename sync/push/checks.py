@@ -9,7 +9,7 @@ from uuid import UUID
 
 from sync import policy
 from sync.context import ItemRules
-from sync.protocol import Mutation
+from sync.mutations import Mutation
 from sync.push.batch import InspectionRow, PushBatch
 
 MAX_TEXT = 20_000

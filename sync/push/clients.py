@@ -14,7 +14,8 @@ import msgspec
 
 from sync.context import Caller, CallerCheck
 from sync.errors import ClientGroupMismatch, ClientNotYours
-from sync.protocol import ClientState, MutationResult
+from sync.mutations import MutationResult
+from sync.protocol import ClientState
 from sync.sql import Sql, Statement, as_uuid
 
 # The window is kept raw: a push only appends to it; results are decoded only for a replay.

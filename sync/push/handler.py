@@ -14,7 +14,8 @@ from typing import Any
 
 from sync.context import CallerCheck, CallerSource, PushContext
 from sync.errors import TooManyMutations
-from sync.protocol import Mutation, MutationResult, PushResponse, decode_push
+from sync.mutations import Mutation, MutationResult
+from sync.protocol import PushResponse, decode_push
 from sync.push import group_commit
 from sync.push.limits import check_envelope
 from sync.push.transaction import apply_in_tx, push_in_tx

@@ -12,16 +12,16 @@ import msgspec
 from piccolo.columns import Varchar
 
 from sync.errors import ProtocolError
-from sync.protocol import (
+from sync.mutations import (
     AddNoteArgs,
     AddPhotoArgs,
     CreateImprovementArgs,
     Mutation,
     MutationHead,
     MutationResult,
-    PushRequest,
     SetAnswerArgs,
 )
+from sync.protocol import PushRequest
 from sync.tables import AnswerRegister, ImprovementItem, NoteEntry, Photo, SyncClient
 
 # args type -> wire field (snake case) -> column it is stored in (a sha256 is checked whole by its mutator:

@@ -11,8 +11,8 @@ from uuid import UUID
 import msgspec
 
 from sync import lifecycle
+from sync.mutations import Mutation
 from sync.policy import Candidate, ConflictState, Register
-from sync.protocol import Mutation
 from sync.push.batch import (
     ROW_KINDS,
     ImprovementRow,

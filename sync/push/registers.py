@@ -8,8 +8,8 @@ import uuid
 from uuid import UUID
 
 from sync import policy
+from sync.mutations import Mutation, MutationResult
 from sync.policy import Candidate, ConflictState, Outcome, Register, Write
-from sync.protocol import Mutation, MutationResult
 from sync.push.batch import InspectionRow, PushBatch, RegisterRow
 
 # A register that does not exist yet (distinct object, compared by identity).

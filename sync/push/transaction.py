@@ -13,7 +13,8 @@ import msgspec
 from sync import lifecycle
 from sync.context import Caller, CallerCheck, CallerSource, PushContext, ScopeQuery, resolve_caller
 from sync.errors import MutationGap
-from sync.protocol import Mutation, MutationHead, MutationResult, PushRequest, PushResponse, decode_mutation
+from sync.mutations import Mutation, MutationHead, MutationResult, decode_mutation
+from sync.protocol import PushRequest, PushResponse
 from sync.push.batch import PushBatch, Wanted
 from sync.push.checks import Rejected
 from sync.push.clients import appended, client_state, client_update, client_upsert, lock_client, replayed

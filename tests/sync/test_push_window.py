@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from sync.protocol import MutationResult
+from sync.mutations import MutationResult
 from sync.push.clients import dump_window, load_window
 
 

@@ -7,7 +7,7 @@ from typing import get_args
 from uuid import uuid4
 
 from sync.client import SyncClient
-from sync.protocol import MUTATION_TYPES, Mutation
+from sync.mutations import MUTATION_TYPES, Mutation
 from sync.push.mutators import REGISTRY
 
 

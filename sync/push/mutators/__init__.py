@@ -1,5 +1,5 @@
 """The mutation registry: each wire mutation type → its :class:`Mutator`, one module per family. Adding a
-mutation is its Struct in :mod:`sync.protocol`, a module (or a function in a family's module) and one line
+mutation is its Struct in :mod:`sync.mutations`, a module (or a function in a family's module) and one line
 here; the push (:mod:`sync.push.transaction`) and the reference client (:mod:`sync.client`) both dispatch
 through :data:`REGISTRY`. A family whose registers a row of its own carries (captions, improvement fields)
 declares a :class:`~sync.push.batch.RegisterKind` and adds one line to :data:`REGISTER_KINDS`."""
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sync.protocol import (
+from sync.mutations import (
     AddNote,
     AddPhoto,
     AttachImprovementPhoto,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sync.protocol import MutationResult, SetAnswer
+from sync.mutations import MutationResult, SetAnswer
 from sync.push import checks
 from sync.push.batch import PushBatch, Wanted
 from sync.push.mutators.base import Mutator, View, named_inspection

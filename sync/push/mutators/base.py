@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from sync.protocol import Mutation, MutationResult
+from sync.mutations import Mutation, MutationResult
 from sync.push.batch import PushBatch, Wanted
 
 M = TypeVar("M", bound=Mutation)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from sync import policy
+from sync.mutations import MutationResult, ResolveConflict
 from sync.policy import Candidate
-from sync.protocol import MutationResult, ResolveConflict
 from sync.push import checks
 from sync.push.batch import PushBatch, Wanted
 from sync.push.checks import Rejected

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from uuid import UUID
 
-from sync.protocol import (
+from sync.mutations import (
     AttachImprovementPhoto,
     CreateImprovement,
     MutationResult,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sync.protocol import AddNote, DeleteNote, EditNote, MutationResult
+from sync.mutations import AddNote, DeleteNote, EditNote, MutationResult
 from sync.push import checks
 from sync.push.batch import NoteRow, PushBatch, Wanted
 from sync.push.checks import Rejected

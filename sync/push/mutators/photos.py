@@ -7,7 +7,7 @@ import re
 from uuid import UUID
 
 from sync import policy
-from sync.protocol import AddPhoto, MutationResult, RemovePhoto, SetPhotoCaption
+from sync.mutations import AddPhoto, MutationResult, RemovePhoto, SetPhotoCaption
 from sync.push import checks
 from sync.push.batch import PhotoRow, PushBatch, RegisterKind, RegisterRow, Wanted, caption_key
 from sync.push.checks import Rejected

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sync import lifecycle, readiness
-from sync.protocol import MutationResult, SubmitInspection
+from sync.mutations import MutationResult, SubmitInspection
 from sync.push import checks
 from sync.push.batch import PushBatch
 from sync.push.checks import Rejected

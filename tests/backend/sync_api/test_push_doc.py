@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sync.protocol import MUTATION_NAMES
+from sync.mutations import MUTATION_NAMES
 
 
 @pytest.mark.no_database

@@ -78,7 +78,7 @@ def note_after(mid: int, demo: dict[str, Any], account: str) -> dict[str, Any]:
 async def test_every_string_field_of_every_mutation_too_long(
     client: httpx.AsyncClient, demo: dict[str, Any]
 ) -> None:
-    from sync.protocol import MUTATION_NAMES
+    from sync.mutations import MUTATION_NAMES
 
     devices = Devices(client)
     bases = base_mutations(demo)

@@ -30,7 +30,8 @@ from media.uploads import arrived_blobs_held, stored_blobs_held
 from sync.api import PushContext, push
 from sync.context import Caller
 from sync.protocol import Limits, PullResponse, PutOp
-from sync.pull import PullContext, decode_cookie, pull
+from sync.pull import PullContext, pull
+from sync.pull_cookie import decode_cookie
 from tests.backend.support import new_inspections
 
 WRITERS = 8

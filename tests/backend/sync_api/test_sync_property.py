@@ -20,17 +20,9 @@ from litestar import Litestar
 
 from backend.db import fetch
 from sync.client import HttpxTransport, SyncClient, TransportError
+from sync.mutations import AddNote, AddPhoto, EditNote, Mutation, RemovePhoto, ResolveConflict, SetAnswer
 from sync.policy import same_value
-from sync.protocol import (
-    AddNote,
-    AddPhoto,
-    EditNote,
-    Mutation,
-    PushResponse,
-    RemovePhoto,
-    ResolveConflict,
-    SetAnswer,
-)
+from sync.protocol import PushResponse
 from tests.backend.support import new_inspections
 from tests.backend.sync_api.sync_support import sha
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from backend.web.assets import ON_DEMAND, load_app_files
-from sync.protocol import Mutation
+from sync.mutations import Mutation
 
 ROOT = Path(__file__).resolve().parents[3]
 PWA = ROOT / "pwa_static"
